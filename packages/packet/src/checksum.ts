@@ -1,0 +1,57 @@
+/**
+ * The Internet checksum (RFC 1071): one's complement sum of 16-bit words, the IPv4/IPv6
+ * pseudo-headers used by TCP, UDP and ICMPv6, and incremental update (RFC 1624, eqn. 3:
+ * HC' = ~(~HC + ~m + m')), which is what a switch uses when it rewrites one field.
+ */
+
+/** Add the 16-bit big-endian words of `b[off, off+len)` to `sum` (odd tail padded with zero). */
+export function sumWords(b: Uint8Array, off: number, len: number, sum = 0): number {
+  const end = off + len;
+  let i = off;
+  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) sum += b[i]! << 8;
+  return sum;
+}
+
+/** Fold a 32-bit-plus sum to 16 bits with end-around carry. */
+export function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** The Internet checksum of a byte range (the value to store, i.e. the complemented sum). */
+export function internetChecksum(b: Uint8Array, off: number, len: number, initial = 0): number {
+  return ~fold(sumWords(b, off, len, initial)) & 0xffff;
+}
+
+/** The partial sum of the IPv4 pseudo-header (source, destination, protocol, upper-layer length). */
+export function pseudoHeaderSumV4(src: number, dst: number, proto: number, length: number): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + length;
+}
+
+/**
+ * The partial sum of the IPv6 pseudo-header (RFC 8200 section 8.1) with the addresses read from
+ * `b` at `srcOff` and `dstOff` (16 bytes each).
+ */
+export function pseudoHeaderSumV6(b: Uint8Array, srcOff: number, dstOff: number, nextHeader: number, length: number): number {
+  let sum = sumWords(b, srcOff, 16);
+  sum = sumWords(b, dstOff, 16, sum);
+  return sum + Math.floor(length / 0x10000) + (length & 0xffff) + nextHeader;
+}
+
+/** RFC 1624 eqn. 3: the new checksum after a 16-bit word changes from `oldWord` to `newWord`. */
+export function updateChecksum16(check: number, oldWord: number, newWord: number): number {
+  const sum = (~check & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  return ~fold(sum) & 0xffff;
+}
+
+/** RFC 1624 for a 32-bit field (two words), e.g. an IPv4 address inside a TCP pseudo-header. */
+export function updateChecksum32(check: number, oldValue: number, newValue: number): number {
+  const sum =
+    (~check & 0xffff) +
+    (~(oldValue >>> 16) & 0xffff) +
+    (~oldValue & 0xffff) +
+    ((newValue >>> 16) & 0xffff) +
+    (newValue & 0xffff);
+  return ~fold(sum) & 0xffff;
+}
