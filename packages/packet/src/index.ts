@@ -7,3 +7,5 @@ export * from './addr.js';
 export * from './checksum.js';
 export * from './ethernet.js';
 export * from './vlan.js';
+export * from './network.js';
+export * from './control.js';

@@ -1,0 +1,2 @@
+// Barrel for ICMPv6/ND, IGMP, MLD, DHCPv4, DHCPv6 and DNS codecs.
+export {};
