@@ -55,3 +55,20 @@ export function updateChecksum32(check: number, oldValue: number, newValue: numb
     (newValue & 0xffff);
   return ~fold(sum) & 0xffff;
 }
+
+/**
+ * The TCP/UDP/ICMPv6-style checksum of the upper-layer segment `b[l4Off, l4Off+l4Len)` over
+ * IPv4, with the pseudo-header of `src`, `dst` and `proto`. The segment's own checksum field is
+ * summed as it stands: zero it first to compute, or leave it to verify (a correct segment gives 0).
+ */
+export function l4ChecksumV4(b: Uint8Array, l4Off: number, l4Len: number, proto: number, src: number, dst: number): number {
+  return internetChecksum(b, l4Off, l4Len, pseudoHeaderSumV4(src, dst, proto, l4Len));
+}
+
+/**
+ * As `l4ChecksumV4`, over IPv6: the pseudo-header's addresses are read from the IPv6 header at
+ * `ip6Off` (source at +8, destination at +24) and `nextHeader` is the upper-layer protocol.
+ */
+export function l4ChecksumV6(b: Uint8Array, l4Off: number, l4Len: number, nextHeader: number, ip6Off: number): number {
+  return internetChecksum(b, l4Off, l4Len, pseudoHeaderSumV6(b, ip6Off + 8, ip6Off + 24, nextHeader, l4Len));
+}
