@@ -9,3 +9,4 @@ export * from './ethernet.js';
 export * from './vlan.js';
 export * from './network.js';
 export * from './control.js';
+export * from './prefix.js';
