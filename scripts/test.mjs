@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const report = join(root, '.vitest-report.json');
 rmSync(report, { force: true });
+// The API reference in docs/api is generated from the sources; a stale page fails the suite.
+const doc = spawnSync(process.execPath, [join(root, 'scripts/api-doc.mjs'), '--check'], { cwd: root, stdio: 'inherit' });
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
 const r = spawnSync(
   process.execPath,
@@ -24,6 +26,10 @@ const skipped = j.numPendingTests + j.numTodoTests;
 console.log(`\ntests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped`);
 if (j.numTotalTests === 0) {
   console.error('test: no test ran');
+  process.exit(1);
+}
+if (doc.status !== 0) {
+  console.error('test: docs/api is out of date (node scripts/api-doc.mjs regenerates it)');
   process.exit(1);
 }
 process.exit(r.status ?? 1);
