@@ -80,7 +80,7 @@ export const MinBlockLen = {
   SimplePacket: 16,
 } as const;
 
-/** Blocks larger than this are rejected as corrupt, so a reader's memory stays bounded. */
+/** pcapng blocks and pcap records larger than this are rejected as corrupt, so a reader's memory stays bounded. */
 export const MAX_BLOCK_LEN = 64 * 1024 * 1024;
 
 /** The if_tsresol value for microseconds (10^-6, the pcapng default). */

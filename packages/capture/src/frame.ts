@@ -34,5 +34,6 @@ export interface WriteFrame {
 
 /** A copy of `f` whose `data` owns its bytes (use when a frame must outlive its iteration). */
 export function copyFrame<F extends CaptureFrame>(f: F): F {
-  return { ...f, data: f.data.slice() };
+  // Uint8Array.prototype.slice copies; Buffer#slice would not, so never call it on `data`.
+  return { ...f, data: Uint8Array.prototype.slice.call(f.data) };
 }

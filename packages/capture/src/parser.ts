@@ -174,6 +174,9 @@ export class CaptureParser {
     if (incl > limit) {
       throw this.err(CaptureErrorCode.BadLength, this.offset + 8, `record length ${incl} exceeds snaplen ${limit}`);
     }
+    if (incl > MAX_BLOCK_LEN) {
+      throw this.err(CaptureErrorCode.BadLength, this.offset + 8, `record length ${incl} exceeds the ${MAX_BLOCK_LEN}-byte limit`);
+    }
     const total = PCAP_RECORD_HEADER_LEN + incl;
     if (avail < total) return this.short(total, avail, eof, 'record');
     const sec = rd32(b, pos, le);

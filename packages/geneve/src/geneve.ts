@@ -15,7 +15,7 @@
  * ```
  */
 import { toHex, u16, u24, setU16, setU24 } from '@ovnts/packet';
-import { fail, ok, needRoom, WireErrorCode, type Result } from '@ovnts/packet';
+import { fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
 
 /** The IANA-assigned UDP destination port for Geneve. */
 export const GENEVE_UDP_PORT = 6081;
@@ -42,18 +42,6 @@ export const GeneveProtocol = {
 export const GeneveOffsets = { verOptLen: 0, flags: 1, protocolType: 2, vni: 4, reserved: 7, options: 8 } as const;
 /** Byte offsets inside one option TLV. */
 export const GeneveOptionOffsets = { optClass: 0, type: 2, length: 3, data: 4 } as const;
-
-/** Raised by Geneve/VXLAN builders and emitters when a `Repr` holds a value the wire cannot carry. */
-export class TunnelReprError extends RangeError {
-  override readonly name = 'TunnelReprError';
-  constructor(
-    /** The layer (`geneve`, `vxlan`, `ovn`, `encap`). */
-    readonly layer: string,
-    detail: string,
-  ) {
-    super(`${layer}: ${detail}`);
-  }
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -319,7 +307,7 @@ export interface GeneveRepr {
   options: GeneveOption[];
 }
 
-/** Build an option, checking what the wire can carry (`TunnelReprError` otherwise). */
+/** Build an option, checking what the wire can carry (`ReprError` otherwise). */
 export function geneveOption(optClass: number, type: number, data: Uint8Array): GeneveOption {
   validateOption({ optClass, type, data });
   return { optClass, type, data };
@@ -341,13 +329,13 @@ export function geneveRepr(vni: number, options: GeneveOption[] = [], init: { oa
 
 function validateOption(o: GeneveOption): void {
   if (!Number.isInteger(o.optClass) || o.optClass < 0 || o.optClass > 0xffff) {
-    throw new TunnelReprError('geneve', `option class ${o.optClass} is not a 16-bit value`);
+    throw new ReprError('geneve', `option class ${o.optClass} is not a 16-bit value`);
   }
   if (!Number.isInteger(o.type) || o.type < 0 || o.type > 0xff) {
-    throw new TunnelReprError('geneve', `option type ${o.type} is not an 8-bit value`);
+    throw new ReprError('geneve', `option type ${o.type} is not an 8-bit value`);
   }
   if (o.data.length % 4 !== 0 || o.data.length > GENEVE_MAX_OPTION_DATA_LEN) {
-    throw new TunnelReprError('geneve', `option data of ${o.data.length} bytes is not a multiple of 4 up to ${GENEVE_MAX_OPTION_DATA_LEN}`);
+    throw new ReprError('geneve', `option data of ${o.data.length} bytes is not a multiple of 4 up to ${GENEVE_MAX_OPTION_DATA_LEN}`);
   }
 }
 
@@ -403,10 +391,10 @@ export function geneveLen(r: GeneveRepr): number {
 export function emitGeneve(r: GeneveRepr, buf: Uint8Array, off = 0): number {
   const optLen = geneveOptionsLen(r.options);
   if (optLen > GENEVE_MAX_OPTIONS_LEN) {
-    throw new TunnelReprError('geneve', `options take ${optLen} bytes, more than ${GENEVE_MAX_OPTIONS_LEN}`);
+    throw new ReprError('geneve', `options take ${optLen} bytes, more than ${GENEVE_MAX_OPTIONS_LEN}`);
   }
   if (!Number.isInteger(r.vni) || r.vni < 0 || r.vni > 0xffffff) {
-    throw new TunnelReprError('geneve', `VNI ${r.vni} is not a 24-bit value`);
+    throw new ReprError('geneve', `VNI ${r.vni} is not a 24-bit value`);
   }
   const n = GENEVE_HEADER_LEN + optLen;
   needRoom('geneve', buf, off, n);

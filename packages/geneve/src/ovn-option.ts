@@ -9,12 +9,11 @@
  * read with `readOvnOption()` (no allocation) and written with `writeOvnOption()`.
  */
 import { u32, setU16, setU32 } from '@ovnts/packet';
-import { WireErrorCode } from '@ovnts/packet';
+import { ReprError, WireErrorCode } from '@ovnts/packet';
 import {
   findGeneveOption,
   GENEVE_OPTION_HEADER_LEN,
   geneveRepr,
-  TunnelReprError,
   type GeneveOption,
   type GeneveRepr,
 } from './geneve.js';
@@ -41,10 +40,10 @@ export const OVN_OPTION_INVALID = -2;
 /** Pack the logical ingress and egress port keys into the option's 32-bit data value. */
 export function packOvnKeys(ingress: number, egress: number): number {
   if (!Number.isInteger(ingress) || ingress < 0 || ingress > OVN_MAX_INGRESS_KEY) {
-    throw new TunnelReprError('ovn', `logical ingress port key ${ingress} is not a 15-bit value`);
+    throw new ReprError('ovn', `logical ingress port key ${ingress} is not a 15-bit value`);
   }
   if (!Number.isInteger(egress) || egress < 0 || egress > OVN_MAX_EGRESS_KEY) {
-    throw new TunnelReprError('ovn', `logical egress port key ${egress} is not a 16-bit value`);
+    throw new ReprError('ovn', `logical egress port key ${egress} is not a 16-bit value`);
   }
   return ((ingress << 16) | egress) >>> 0;
 }
@@ -90,7 +89,7 @@ export function readOvnOption(buf: Uint8Array, optOff: number, optLen: number): 
  */
 export function writeOvnOption(buf: Uint8Array, off: number, packed: number): number {
   if (packed < 0 || packed > 0x7fffffff || !Number.isInteger(packed)) {
-    throw new TunnelReprError('ovn', `packed port keys 0x${packed.toString(16)} have reserved bit 31 set or are out of range`);
+    throw new ReprError('ovn', `packed port keys 0x${packed.toString(16)} have reserved bit 31 set or are out of range`);
   }
   setU16(buf, off, OVN_GENEVE_CLASS);
   buf[off + 2] = OVN_GENEVE_TYPE;
@@ -106,10 +105,10 @@ export function ovnGeneveOption(ingress: number, egress: number): GeneveOption {
   return { optClass: OVN_GENEVE_CLASS, type: OVN_GENEVE_TYPE, data };
 }
 
-/** Check a logical datapath key (the VNI); returns it or throws `TunnelReprError`. */
+/** Check a logical datapath key (the VNI); returns it or throws `ReprError`. */
 export function ovnDatapathVni(datapathKey: number): number {
   if (!Number.isInteger(datapathKey) || datapathKey < 0 || datapathKey > OVN_MAX_DATAPATH_KEY) {
-    throw new TunnelReprError('ovn', `logical datapath key ${datapathKey} is not a 24-bit value`);
+    throw new ReprError('ovn', `logical datapath key ${datapathKey} is not a 24-bit value`);
   }
   return datapathKey;
 }

@@ -10,8 +10,7 @@
  * ```
  */
 import { u24, setU24 } from '@ovnts/packet';
-import { fail, ok, needRoom, WireErrorCode, type Result } from '@ovnts/packet';
-import { TunnelReprError } from './geneve.js';
+import { fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
 
 /** The IANA-assigned UDP destination port for VXLAN. */
 export const VXLAN_UDP_PORT = 4789;
@@ -118,9 +117,9 @@ export function vxlanLen(_r: VxlanRepr): number {
 
 /** Write the header at `off`; returns the number of bytes written. */
 export function emitVxlan(r: VxlanRepr, buf: Uint8Array, off = 0): number {
-  if ((r.flags & VxlanFlags.I) === 0) throw new TunnelReprError('vxlan', 'the I flag must be set');
+  if ((r.flags & VxlanFlags.I) === 0) throw new ReprError('vxlan', 'the I flag must be set');
   if (!Number.isInteger(r.vni) || r.vni < 0 || r.vni > 0xffffff) {
-    throw new TunnelReprError('vxlan', `VNI ${r.vni} is not a 24-bit value`);
+    throw new ReprError('vxlan', `VNI ${r.vni} is not a 24-bit value`);
   }
   needRoom('vxlan', buf, off, VXLAN_HEADER_LEN);
   const v = view.reset(buf, off, VXLAN_HEADER_LEN);
@@ -133,5 +132,5 @@ export function emitVxlan(r: VxlanRepr, buf: Uint8Array, off = 0): number {
 
 /** One-line summary, as tshark prints it. */
 export function formatVxlan(r: VxlanRepr): string {
-  return `Virtual eXtensible Local Area Network, Flags: 0x${(r.flags << 8).toString(16).padStart(4, '0')}, VNI: ${r.vni}`;
+  return `Virtual eXtensible Local Area Network, Flags: 0x${((r.flags << 8) | (r.reserved1 >>> 16)).toString(16).padStart(4, '0')}, VNI: ${r.vni}`;
 }

@@ -1,1 +1,2 @@
-export {};
+export * from './expr/index.js';
+export * from './nb/index.js';

@@ -10,3 +10,4 @@ export * from './vlan.js';
 export * from './network.js';
 export * from './control.js';
 export * from './prefix.js';
+export * from './builder.js';

@@ -4,7 +4,8 @@
  * (MSS 4, window scale 3, SACK-permitted 2, SACK 2 + 8n, timestamps 10) and reporting any
  * malformed length as `BadOption`. The checksum needs the pseudo-header and the payload, so the
  * `Repr` carries it verbatim and `fillTcpChecksumV4/V6` compute it in place once the segment is
- * assembled. The segment length comes from the IP layer (TCP has no length field).
+ * assembled. The segment length comes from the IP layer (TCP has no length field). As for UDP,
+ * the IPv6 pseudo-header uses the IPv6 header's destination, not a Routing header's final one.
  */
 import { u16, u32, setU16, setU32 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';

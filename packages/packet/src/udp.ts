@@ -4,7 +4,9 @@
  * compute the checksum in place afterwards. The checksum covers the span the UDP length field
  * declares (Ethernet padding excluded). RFC 768: "If the computed checksum is zero, it is
  * transmitted as all ones", and over IPv4 a transmitted zero means "no checksum". Over IPv6
- * (RFC 8200 section 8.1) a zero checksum is invalid.
+ * (RFC 8200 section 8.1) a zero checksum is invalid. The IPv6 helpers take the pseudo-header's
+ * destination from the IPv6 header; RFC 8200 section 8.1 wants the final destination when a
+ * Routing header with segments left is present, which a caller must handle itself for now.
  */
 import { u16, setU16 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';

@@ -1,2 +1,4 @@
 export * from './env.js';
 export * from './oracles.js';
+export * from './netns.js';
+export * from './fixtures.js';

@@ -1,0 +1,88 @@
+/**
+ * Network-namespace fixtures for live tests. `createVethNs(tag)` makes a namespace and a veth pair
+ * whose host end stays in the current (root) namespace and whose peer end lives in the new
+ * namespace, both up. Names carry the process id and a counter so parallel runs do not clash, and
+ * every created resource is remembered so `cleanup()` (also run on process exit) deletes exactly
+ * what this process made, by name, and nothing else.
+ */
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+
+/** A namespace with a veth pair into it. */
+export interface VethNs {
+  /** The namespace name (`ovnts-<tag>-<pid>-<n>`). */
+  ns: string;
+  /** The veth end in the current namespace. */
+  hostIf: string;
+  /** The veth end inside `ns`. */
+  nsIf: string;
+  /** Run a command inside the namespace (`ip netns exec`); returns its stdout. */
+  exec(cmd: string, args: string[], opts?: ExecFileSyncOptions): string;
+  /** Delete the veth pair and the namespace (idempotent, never throws). */
+  cleanup(): void;
+}
+
+const live = new Set<VethNs>();
+let seq = 0;
+let hooked = false;
+
+function ip(args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function quiet(f: () => void): void {
+  try {
+    f();
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Create a fresh namespace plus veth pair (root required); see the module comment. */
+export function createVethNs(tag: string): VethNs {
+  const n = ++seq;
+  const ns = `ovnts-${tag}-${process.pid}-${n}`;
+  const base = `ov${process.pid.toString(36)}${n.toString(36)}`; // interface names are at most 15 bytes
+  const hostIf = `${base}h`;
+  const nsIf = `${base}n`;
+  let done = false;
+  const v: VethNs = {
+    ns,
+    hostIf,
+    nsIf,
+    exec(cmd, args, opts = {}) {
+      return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', ...opts }).toString();
+    },
+    cleanup() {
+      if (done) return;
+      done = true;
+      quiet(() => ip(['link', 'del', hostIf]));
+      quiet(() => ip(['netns', 'del', ns]));
+      live.delete(v);
+    },
+  };
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', cleanupAllNetns);
+  }
+  live.add(v);
+  try {
+    ip(['netns', 'add', ns]);
+    ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
+    ip(['link', 'set', nsIf, 'netns', ns]);
+    // No IPv6 on these links, so router solicitations/MLD do not add unrelated frames.
+    quiet(() => execFileSync('sysctl', ['-qw', `net.ipv6.conf.${hostIf}.disable_ipv6=1`], { stdio: 'ignore' }));
+    quiet(() => v.exec('sysctl', ['-qw', `net.ipv6.conf.${nsIf}.disable_ipv6=1`], { stdio: 'ignore' }));
+    ip(['link', 'set', hostIf, 'up']);
+    ip(['-n', ns, 'link', 'set', nsIf, 'up']);
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (e) {
+    v.cleanup();
+    throw e;
+  }
+  return v;
+}
+
+/** Delete every namespace/veth this process created and has not cleaned up yet. */
+export function cleanupAllNetns(): void {
+  for (const v of [...live]) v.cleanup();
+}
