@@ -1,1 +1,12 @@
-export {};
+/**
+ * @ovnts/openflow: flow keys, match fields, the classifier and ovs-ofctl text syntax for an
+ * OpenFlow 1.5 switch that behaves like Open vSwitch.
+ */
+export * from './errors.js';
+export * from './flowkey.js';
+export * from './fields.js';
+export * from './match.js';
+export * from './extract.js';
+export * from './classifier.js';
+export * from './actions.js';
+export * from './ofctl-text.js';

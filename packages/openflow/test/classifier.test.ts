@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Classifier, FlowKey, KEY_WORDS, Match, W, field, parseMatch } from '@ovnts/openflow';
+import { LinearClassifier } from './linear-classifier.js';
+
+// A small universe of fields and values so that random keys hit random rules often.
+const FIELDS = ['in_port', 'eth_type', 'ip_src', 'ip_dst', 'tcp_dst', 'reg0', 'metadata', 'eth_src'] as const;
+const VALUES = [0n, 1n, 2n, 0x0a000001n, 0xffffffffn, 0x0800n];
+const MASKS = [undefined, 0xffn, 0xff00n, 0xffff0000n, 1n];
+
+const matchArb = fc
+  .array(fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...VALUES), fc.constantFrom(...MASKS)), { maxLength: 3 })
+  .map((specs) => {
+    const m = new Match();
+    for (const [name, v, mk] of specs) {
+      const f = field(name);
+      const ones = (1n << BigInt(f.bits)) - 1n;
+      m.set(f, v & ones, mk === undefined || !f.maskable ? ones : mk & ones);
+    }
+    return m;
+  });
+
+const keyArb = fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...VALUES)), { maxLength: 8 }).map((specs) => {
+  const k = new FlowKey();
+  for (const [name, v] of specs) {
+    const f = field(name);
+    k.setBig(f, v & ((1n << BigInt(f.bits)) - 1n));
+  }
+  return k.w;
+});
+
+type Op = { kind: 'add'; match: Match; priority: number } | { kind: 'remove'; index: number } | { kind: 'lookup'; key: Uint32Array };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), match: matchArb, priority: fc.constantFrom(0, 1, 5, 5, 100, 32768, 65535) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), index: fc.nat() }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('lookup' as const), key: keyArb }) },
+);
+
+describe('Classifier', () => {
+  it('agrees with the linear oracle on random tables, keys and removals (with and without cache)', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 80 }), fc.boolean(), (ops, useCache) => {
+        const cls = new Classifier<number>();
+        cls.useCache = useCache;
+        const lin = new LinearClassifier<number>();
+        const handles: Array<[ReturnType<typeof cls.insert>, ReturnType<typeof lin.insert>]> = [];
+        let id = 0;
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            handles.push([cls.insert(op.match, op.priority, id), lin.insert(op.match, op.priority, id)]);
+            id++;
+          } else if (op.kind === 'remove') {
+            if (!handles.length) continue;
+            const [a, b] = handles.splice(op.index % handles.length, 1)[0]!;
+            expect(cls.remove(a)).toBe(true);
+            lin.remove(b);
+          } else {
+            // Look up twice: the second answer comes from the cache.
+            for (let i = 0; i < 2; i++) expect(cls.lookup(op.key)?.payload ?? null).toBe(lin.lookup(op.key)?.payload ?? null);
+          }
+          expect(cls.size).toBe(lin.rules.length);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('breaks priority ties by insertion order (first added wins)', () => {
+    const cls = new Classifier<string>();
+    cls.insert(parseMatch('ip'), 10, 'a');
+    cls.insert(parseMatch('ip,nw_src=10.0.0.1'), 10, 'b');
+    const k = new FlowKey();
+    k.set(field('eth_type'), 0x800);
+    k.set(field('ip_src'), 0x0a000001);
+    expect(cls.lookup(k.w)?.payload).toBe('a');
+    cls.insert(parseMatch('ip,nw_src=10.0.0.1'), 11, 'c');
+    expect(cls.lookup(k.w)?.payload).toBe('c');
+  });
+
+  it('caches on the consulted fields and invalidates on change', () => {
+    const cls = new Classifier<string>();
+    cls.insert(parseMatch('tcp,tp_dst=80'), 100, 'web');
+    cls.insert(new Match(), 0, 'miss');
+    const k = new FlowKey();
+    k.set(field('eth_type'), 0x800);
+    k.set(field('nw_proto'), 6);
+    k.set(field('tcp_dst'), 80);
+    expect(cls.lookup(k.w)?.payload).toBe('web');
+    k.set(field('tcp_src'), 1234); // not consulted: a cache hit
+    const hits = cls.stats.hits;
+    expect(cls.lookup(k.w)?.payload).toBe('web');
+    expect(cls.stats.hits).toBe(hits + 1);
+    const mask = cls.consultedMask(k.w)!;
+    expect(mask[W.tp_dst]).toBe(0xffff);
+    expect(mask[W.tp_src]).toBe(0);
+    const r = cls.insert(parseMatch('tcp,tp_src=1234'), 200, 'src');
+    expect(cls.lookup(k.w)?.payload).toBe('src');
+    cls.remove(r);
+    expect(cls.lookup(k.w)?.payload).toBe('web');
+    k.set(field('tcp_dst'), 81);
+    expect(cls.lookup(k.w)?.payload).toBe('miss');
+  });
+
+  it('stops early: a high-priority exact rule hides lower subtables', () => {
+    const cls = new Classifier<number>();
+    cls.insert(parseMatch('in_port=1'), 1000, 1);
+    for (let i = 0; i < 20; i++) cls.insert(parseMatch(`reg${i % 16}=${i}`), 10 + i, 100 + i);
+    const k = new FlowKey();
+    k.set(field('in_port'), 1);
+    cls.useCache = false;
+    const before = cls.stats.subtablesVisited;
+    expect(cls.lookup(k.w)?.payload).toBe(1);
+    expect(cls.stats.subtablesVisited - before).toBe(1);
+  });
+
+  it('findExact finds identical rules only', () => {
+    const cls = new Classifier<number>();
+    cls.insert(parseMatch('ip,nw_dst=10.0.0.0/8'), 5, 1);
+    expect(cls.findExact(parseMatch('ip,nw_dst=10.0.0.0/8'), 5)?.payload).toBe(1);
+    expect(cls.findExact(parseMatch('ip,nw_dst=10.0.0.0/8'), 6)).toBeUndefined();
+    expect(cls.findExact(parseMatch('ip,nw_dst=10.0.0.0/16'), 5)).toBeUndefined();
+  });
+
+  it('allocates nothing on cache hits', () => {
+    const cls = new Classifier<number>();
+    for (let i = 0; i < 1000; i++) cls.insert(parseMatch(`ip,nw_dst=10.0.${i >> 8}.${i & 255}`), 10, i);
+    for (let i = 0; i < 10; i++) cls.insert(parseMatch(`reg${i}=${i}/0xff`), 5, -i);
+    const keys = Array.from({ length: 64 }, (_, i) => {
+      const k = new FlowKey();
+      k.set(field('eth_type'), 0x800);
+      k.set(field('ip_dst'), 0x0a000000 + i);
+      return k.w;
+    });
+    for (const k of keys) cls.lookup(k);
+    const before = process.memoryUsage().heapUsed;
+    let sum = 0;
+    for (let i = 0; i < 1_000_000; i++) sum += cls.lookup(keys[i & 63]!)!.payload;
+    const growth = process.memoryUsage().heapUsed - before;
+    expect(sum).toBeGreaterThan(0);
+    expect(growth).toBeLessThan(4 * 1024 * 1024);
+    expect(cls.stats.hits).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it('key words count matches the layout', () => {
+    expect(KEY_WORDS).toBeGreaterThan(100);
+    expect(new FlowKey().w.length).toBe(KEY_WORDS);
+  });
+});
