@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const report = join(root, '.vitest-report.json');
 rmSync(report, { force: true });
+// Test files are type-checked too (vitest only strips types).
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.test.json')], { cwd: root, stdio: 'inherit' });
 // The API reference in docs/api is generated from the sources; a stale page fails the suite.
 const doc = spawnSync(process.execPath, [join(root, 'scripts/api-doc.mjs'), '--check'], { cwd: root, stdio: 'inherit' });
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
@@ -26,6 +28,10 @@ const skipped = j.numPendingTests + j.numTodoTests;
 console.log(`\ntests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped`);
 if (j.numTotalTests === 0) {
   console.error('test: no test ran');
+  process.exit(1);
+}
+if (tsc.status !== 0) {
+  console.error('test: type errors in test files (tsc -p tsconfig.test.json)');
   process.exit(1);
 }
 if (doc.status !== 0) {

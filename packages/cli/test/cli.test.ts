@@ -1,0 +1,144 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BufferIo, main } from '@ovnts/cli';
+import { PcapngWriter, PcapWriter } from '@ovnts/capture';
+import { geneveTwoNodes, repoRoot } from '@ovnts/testkit';
+
+const fixture = join(repoRoot, 'fixtures/captures/geneve-two-nodes.pcapng');
+const tmp = mkdtempSync(join(tmpdir(), 'ovnts-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = new BufferIo();
+  const code = await main(argv, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+describe('ovnts command line', () => {
+  it('prints help and lists commands', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/dissect/);
+    expect(r.out).toMatch(/demo/);
+    expect((await run()).code).toBe(2);
+    expect((await run('dissect', '--help')).out).toMatch(/usage: ovnts dissect \[--json\] FILE/);
+  });
+
+  it('rejects bad arguments with exit status 2 and names the problem', async () => {
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown command "frobnicate"/);
+    const missing = await run('dissect');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/dissect: missing FILE/);
+    const badOpt = await run('dissect', '--jsn', fixture);
+    expect(badOpt.code).toBe(2);
+    expect(badOpt.err).toMatch(/unknown option --jsn/);
+    const extra = await run('dissect', fixture, fixture);
+    expect(extra.code).toBe(2);
+    expect(extra.err).toMatch(/unexpected argument/);
+    const flagValue = await run('dissect', '--json=yes', fixture);
+    expect(flagValue.code).toBe(2);
+    expect(flagValue.err).toMatch(/--json takes no value/);
+    const shortOpt = await run('dissect', '-x', fixture);
+    expect(shortOpt.code).toBe(2);
+  });
+
+  it('fails cleanly on a missing or corrupt capture, naming the offset', async () => {
+    const none = await run('dissect', join(tmp, 'nope.pcap'));
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/cannot read .*nope\.pcap: ENOENT/);
+    const bad = join(tmp, 'bad.pcap');
+    writeFileSync(bad, Buffer.from('this is not a capture file at all'));
+    const r = await run('dissect', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/magic/i);
+    expect(r.err).toMatch(/offset 0/);
+    // A capture cut in the middle of a record: frames before the cut are printed, then the error.
+    const whole = readFileSync(fixture);
+    const cut = join(tmp, 'cut.pcapng');
+    writeFileSync(cut, whole.subarray(0, whole.length - 40));
+    const c = await run('dissect', '--json', cut);
+    expect(c.code).toBe(1);
+    expect(c.out.trim().split('\n')).toHaveLength(13);
+    expect(c.err).toMatch(/offset \d+ \(after 13 frames\)/);
+  });
+
+  it('dissects the fixture: one JSON object per frame with the OVN option decoded', async () => {
+    const r = await run('dissect', '--json', fixture);
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(14);
+    expect(lines[0]).toEqual({
+      index: 1,
+      len: 111,
+      layers: [
+        { layer: 'eth', src: '02:42:ac:12:00:02', dst: '02:42:ac:12:00:03', type: 0x0800 },
+        { layer: 'ipv4', src: '172.18.0.2', dst: '172.18.0.3', ttl: 64, proto: 17 },
+        { layer: 'udp', src: expect.any(Number), dst: 6081, len: 77 },
+        {
+          layer: 'geneve', vni: 4, protocol: 0x6558,
+          options: [{ class: 0x0102, type: 0x80, data: '00020003' }],
+          ovn: { ingressPort: 2, egressPort: 3 },
+        },
+        { layer: 'eth', src: '0a:58:64:58:00:02', dst: '0a:58:64:58:00:03', type: 0x0800 },
+        { layer: 'ipv4', src: '10.244.0.5', dst: '10.244.1.7', ttl: 63, proto: 1 },
+        { layer: 'icmp', type: 8, code: 0 },
+      ],
+    });
+    const dns = lines[9]!.layers as Record<string, unknown>[];
+    expect(dns[dns.length - 1]).toEqual({ layer: 'dns', id: 0x4f1e, qr: 0, questions: ['kubernetes.default.svc.cluster.local'] });
+    const v6 = lines[11]!.layers as Record<string, unknown>[];
+    expect(v6.find((l) => l.layer === 'ipv6')).toMatchObject({ src: 'fd00:10:244:1::5', dst: 'fd00:10:244:2::7', hlim: 63, next: 58 });
+    const vx = lines[12]!.layers as Record<string, unknown>[];
+    expect(vx.map((l) => l.layer)).toEqual(['eth', 'ipv4', 'udp', 'vxlan', 'eth', 'ipv4', 'tcp']);
+    const last = lines[13]!;
+    expect(last.caplen).toBe(96);
+    expect(last.error).toEqual({ layer: 'tcp', code: 'Truncated', offset: 92 });
+  });
+
+  it('prints a tshark-like summary line per frame', async () => {
+    const r = await run('dissect', fixture);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(14);
+    expect(lines[2]).toMatch(/^\s+3\s+0\.002000 10\.244\.0\.5 → 10\.244\.1\.7\s+TCP\s+112 43210 → 8080 \[SYN\] Seq=1000 Win=64240 Len=0 \[Geneve VNI 4, OVN ingress 2 egress 3\]$/);
+    expect(lines[13]).toMatch(/\[Malformed: tcp Truncated at offset 92\]$/);
+  });
+
+  it('reports frames of a non-Ethernet link type instead of misreading them', async () => {
+    const w = new PcapWriter({ linkType: 101 });
+    w.write({ data: Uint8Array.from([0x45, 0, 0, 20]) });
+    w.end();
+    const raw = join(tmp, 'raw.pcap');
+    writeFileSync(raw, w.toBuffer());
+    const r = await run('dissect', '--json', raw);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ index: 1, layers: [], error: { layer: 'link', code: 'Unsupported' } });
+  });
+
+  it('runs the demo on the fixture', async () => {
+    const r = await run('demo');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/14 frames/);
+    expect(r.out).toMatch(/Standard query 0x4f1e A kubernetes\.default\.svc\.cluster\.local/);
+  });
+
+  it('the committed fixture is exactly what the generator makes', () => {
+    const w = new PcapngWriter({ byteOrder: 'le', interfaces: [{ linkType: 1, name: 'underlay', snaplen: 262144 }] });
+    for (const f of geneveTwoNodes()) w.write(f);
+    w.end();
+    expect(Buffer.from(w.toBuffer()).equals(readFileSync(fixture))).toBe(true);
+  });
+
+  it('the built binary runs and survives a closed pipe', () => {
+    const bin = join(repoRoot, 'packages/cli/dist/main.js');
+    const out = execFileSync('sh', ['-c', `node "${bin}" dissect --json "${fixture}" | head -1`], { encoding: 'utf8' });
+    expect(JSON.parse(out).index).toBe(1);
+    const r = spawnSync(process.execPath, [bin, 'dissect'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/missing FILE/);
+  });
+});
