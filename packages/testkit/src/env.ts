@@ -35,7 +35,8 @@ export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-function decide(what: string, missing: string[]): Requirement {
+/** Skip (locally) or carry on (CI) given what is missing; prints the reason either way. */
+export function decide(what: string, missing: string[]): Requirement {
   if (missing.length === 0) return { skip: false };
   const reason = `${what}: missing ${missing.join(', ')}`;
   if (process.env.CI) {

@@ -2,3 +2,5 @@ export * from './env.js';
 export * from './oracles.js';
 export * from './netns.js';
 export * from './fixtures.js';
+export * from './corpus.js';
+export * from './tshark.js';

@@ -8,8 +8,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox=${OVN_SANDBOX:-$here/../../../../../shared/oracles/ovn-sandbox}
 dir=$(mktemp -d)
-trap '"$sandbox" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
-eval "$("$sandbox" start "$dir")"
+trap 'bash "$sandbox" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+eval "$(bash "$sandbox" start "$dir")"
 ovn-nbctl ls-add sw0
 ovn-nbctl lsp-add sw0 p1 -- lsp-set-addresses p1 "00:00:00:00:00:01 10.0.0.11"
 ovn-nbctl lsp-add sw0 p2 -- lsp-set-addresses p2 "00:00:00:00:00:02 10.0.0.12"

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ExprError, expandTemplates, parseMicroflow, type ExprContext } from '@ovnts/ovn';
-import { requireTools } from '@ovnts/testkit';
+import { requireOracle } from '@ovnts/testkit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const golden = readFileSync(`${here}errors.golden`, 'utf8');
@@ -55,10 +55,10 @@ describe('errors.golden (real ovn-trace messages)', () => {
   });
 });
 
-const req = requireTools('live ovn-trace golden', ['ovn-trace', 'ovn-northd', 'ovn-nbctl', 'ovsdb-server', 'ovsdb-tool'], 'apt-get install -y ovn-central');
+const req = requireOracle('live ovn-trace golden', 'ovn-sandbox', ['ovn-trace', 'ovn-northd', 'ovn-nbctl', 'ovsdb-server', 'ovsdb-tool'], 'apt-get install -y ovn-central');
 describe.skipIf(req.skip)('errors.golden is what ovn-trace says today', () => {
   it('regenerates identically', () => {
-    const out = execFileSync(`${here}gen-errors-golden.sh`, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('bash', [`${here}gen-errors-golden.sh`], { env: { ...process.env, OVN_SANDBOX: req.script }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(out).toBe(golden);
   }, 120_000);
 });

@@ -3,12 +3,12 @@
  * ovsdb-client) and a canonical JSON view of databases for comparing ours with ovsdb-client's.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Requirement } from '@ovnts/testkit';
-import { requireTools } from '@ovnts/testkit';
+import { requireOracle } from '@ovnts/testkit';
 import type { RawDb } from '../../src/nb/index.js';
 import { datumToJson, defaultDatum } from '../../src/nb/index.js';
 
@@ -16,16 +16,13 @@ import { datumToJson, defaultDatum } from '../../src/nb/index.js';
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
 /** The demo fixture. */
 export const DEMO_DB = join(ROOT, 'fixtures/nb/demo.db');
-const SANDBOX = resolve(ROOT, '../shared/oracles/ovn-sandbox');
+let SANDBOX = '';
 
 /** Requirement for tests that drive real OVN. */
 export function requireOvn(): Requirement {
-  const r = requireTools('OVN northbound oracle', ['ovn-nbctl', 'ovsdb-client', 'ovsdb-tool', 'ovn-northd'], 'apt-get install -y ovn-central');
-  if (r.skip || existsSync(SANDBOX)) return r;
-  const reason = `OVN northbound oracle: missing ${SANDBOX}`;
-  if (process.env.CI) return { skip: false, reason };
-  console.warn(`[nb] SKIP ${reason}`);
-  return { skip: true, reason };
+  const r = requireOracle('OVN northbound oracle', 'ovn-sandbox', ['ovn-nbctl', 'ovsdb-client', 'ovsdb-tool', 'ovn-northd'], 'apt-get install -y ovn-central');
+  SANDBOX = r.script;
+  return r;
 }
 
 /** A private OVN control plane. */
@@ -38,12 +35,12 @@ export class Sandbox {
     this.db = `unix:${this.dir}/nb.sock`;
   }
   start(): this {
-    execFileSync(SANDBOX, ['start', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('bash', [SANDBOX, 'start', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.started = true;
     return this;
   }
   stop(): void {
-    if (this.started) execFileSync(SANDBOX, ['stop', this.dir], { stdio: 'ignore' });
+    if (this.started) execFileSync('bash', [SANDBOX, 'stop', this.dir], { stdio: 'ignore' });
     this.started = false;
     rmSync(this.dir, { recursive: true, force: true });
   }
