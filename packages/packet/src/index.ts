@@ -11,3 +11,4 @@ export * from './network.js';
 export * from './control.js';
 export * from './prefix.js';
 export * from './builder.js';
+export * from './options.js';

@@ -9,6 +9,7 @@
 import { formatIpv4 } from './addr.js';
 import { u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
+import { KindLengthOptionIter } from './options.js';
 import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** IP protocol numbers (IPv4 protocol / IPv6 next header) we name. Unknown values pass through. */
@@ -274,65 +275,13 @@ export class Ipv4View {
 }
 
 /**
- * An allocation-free walk over IPv4 options. After each `next()` that returns true, `type`,
- * `offset` (of the type octet in `buf`), `length` (whole option, 1 for EOL/NOP), `dataOffset`
- * and `dataLength` describe one option. End of List is reported once and ends the walk.
- * `next()` returns false at the end, or on a malformed length with `error` = `BadOption`.
+ * An allocation-free walk over IPv4 options (see `KindLengthOptionIter`); `type` is the option
+ * type octet (`Ipv4OptionType`).
  */
-export class Ipv4OptionIter {
-  buf: Uint8Array = EMPTY;
-  pos = 0;
-  end = 0;
-  /** Option type octet. */
-  type = 0;
-  /** Offset of the option in `buf`. */
-  offset = 0;
-  /** Length of the whole option in bytes. */
-  length = 0;
-  /** Offset of the option data (after type and length). */
-  dataOffset = 0;
-  /** Length of the option data. */
-  dataLength = 0;
-  /** `Ok`, or `BadOption` once a malformed option stopped the walk. */
-  error: WireErrorCode = WireErrorCode.Ok;
-
-  /** Walk the `len` option bytes at `off`. */
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.pos = off;
-    this.end = off + len;
-    this.error = WireErrorCode.Ok;
-    return this;
-  }
-
-  /** Advance to the next option; false at the end or on error. */
-  next(): boolean {
-    if (this.pos >= this.end) return false;
-    const p = this.pos;
-    const t = this.buf[p]!;
-    this.type = t;
-    this.offset = p;
-    if (t === Ipv4OptionType.EndOfList || t === Ipv4OptionType.NoOperation) {
-      this.length = 1;
-      this.dataOffset = p + 1;
-      this.dataLength = 0;
-      this.pos = t === Ipv4OptionType.EndOfList ? this.end : p + 1;
-      return true;
-    }
-    if (p + 2 > this.end) return this.bad();
-    const l = this.buf[p + 1]!;
-    if (l < 2 || p + l > this.end) return this.bad();
-    this.length = l;
-    this.dataOffset = p + 2;
-    this.dataLength = l - 2;
-    this.pos = p + l;
-    return true;
-  }
-
-  private bad(): boolean {
-    this.error = WireErrorCode.BadOption;
-    this.pos = this.end;
-    return false;
+export class Ipv4OptionIter extends KindLengthOptionIter {
+  /** Option type octet (the same as `kind`). */
+  get type(): number {
+    return this.kind;
   }
 }
 

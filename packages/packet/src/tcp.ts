@@ -9,6 +9,7 @@
  */
 import { u16, u32, setU16, setU32 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';
+import { KindLengthOptionIter } from './options.js';
 import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 import { IpProtocol, ReprError } from './ipv4.js';
 
@@ -184,76 +185,26 @@ export class TcpView {
 }
 
 /**
- * An allocation-free walk over TCP options. After each `next()` that returns true, `kind`,
- * `offset`, `length` (whole option; 1 for EOL/NOP), `dataOffset` and `dataLength` describe one
- * option, and the typed accessors read its value. End of List is reported once and ends the
- * walk. `next()` returns false at the end, or with `error` = `BadOption` on a malformed option.
+ * An allocation-free walk over TCP options (see `KindLengthOptionIter`), checking the lengths
+ * RFC 9293, 7323 and 2018 fix for MSS, window scale, SACK-permitted, SACK and timestamps; the
+ * typed accessors read the current option's value.
  */
-export class TcpOptionIter {
-  buf: Uint8Array = EMPTY;
-  pos = 0;
-  end = 0;
-  /** Option kind. */
-  kind = 0;
-  /** Offset of the option in `buf`. */
-  offset = 0;
-  /** Length of the whole option. */
-  length = 0;
-  /** Offset of the option data. */
-  dataOffset = 0;
-  /** Length of the option data. */
-  dataLength = 0;
-  /** `Ok`, or `BadOption` once a malformed option stopped the walk. */
-  error: WireErrorCode = WireErrorCode.Ok;
-
-  /** Walk the `len` option bytes at `off`. */
-  reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.pos = off;
-    this.end = off + len;
-    this.error = WireErrorCode.Ok;
-    return this;
-  }
-
-  /** Advance to the next option; false at the end or on error. */
-  next(): boolean {
-    if (this.pos >= this.end) return false;
-    const p = this.pos;
-    const k = this.buf[p]!;
-    this.kind = k;
-    this.offset = p;
-    if (k === TcpOptionKind.EndOfList || k === TcpOptionKind.NoOperation) {
-      this.length = 1;
-      this.dataOffset = p + 1;
-      this.dataLength = 0;
-      this.pos = k === TcpOptionKind.EndOfList ? this.end : p + 1;
-      return true;
-    }
-    if (p + 2 > this.end) return this.bad();
-    const l = this.buf[p + 1]!;
-    if (l < 2 || p + l > this.end) return this.bad();
-    switch (k) {
+export class TcpOptionIter extends KindLengthOptionIter {
+  protected override lengthOk(kind: number, l: number): boolean {
+    switch (kind) {
       case TcpOptionKind.MaxSegmentSize:
-        if (l !== 4) return this.bad();
-        break;
+        return l === 4;
       case TcpOptionKind.WindowScale:
-        if (l !== 3) return this.bad();
-        break;
+        return l === 3;
       case TcpOptionKind.SackPermitted:
-        if (l !== 2) return this.bad();
-        break;
+        return l === 2;
       case TcpOptionKind.Sack:
-        if (l < 10 || (l - 2) % 8 !== 0) return this.bad();
-        break;
+        return l >= 10 && (l - 2) % 8 === 0;
       case TcpOptionKind.Timestamps:
-        if (l !== 10) return this.bad();
-        break;
+        return l === 10;
+      default:
+        return true;
     }
-    this.length = l;
-    this.dataOffset = p + 2;
-    this.dataLength = l - 2;
-    this.pos = p + l;
-    return true;
   }
 
   /** MSS value (valid when `kind` is MaxSegmentSize). */
@@ -283,12 +234,6 @@ export class TcpOptionIter {
   /** Right edge of SACK block `i`. */
   sackRight(i: number): number {
     return u32(this.buf, this.dataOffset + 8 * i + 4);
-  }
-
-  private bad(): boolean {
-    this.error = WireErrorCode.BadOption;
-    this.pos = this.end;
-    return false;
   }
 }
 
