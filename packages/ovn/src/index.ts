@@ -1,2 +1,3 @@
 export * from './expr/index.js';
 export * from './nb/index.js';
+export * from './northd/index.js';

@@ -1,0 +1,276 @@
+/**
+ * The compiler's view of the northbound database, mirroring ovn-northd's `ovn_datapath` and
+ * `ovn_port`: one datapath per switch and router, one port per switch port and router port,
+ * router-type switch ports joined to their router port peers, port addresses extracted once,
+ * per-switch facts the flow builders need (router/localnet ports, stateful ACLs, load balancer
+ * VIPs, port groups with ports on the switch). Everything is built with maps in one pass over
+ * each table, so building is linear in the size of the database.
+ */
+import { createHash } from 'node:crypto';
+import type { NbDatabase } from '../nb/db.js';
+import type {
+  Acl,
+  LoadBalancer,
+  LogicalRouter,
+  LogicalRouterPort,
+  LogicalSwitch,
+  LogicalSwitchPort,
+  Meter,
+  PortGroup,
+} from '../nb/model.js';
+import { optBool } from '../nb/model.js';
+import { lportAddresses, lrpNetworks, parseLportAddresses, type LportAddresses } from './addrs.js';
+import type { Datapath } from './types.js';
+
+/** A deterministic uuid derived from a string (for SB rows we print). */
+export function uuidFrom(seed: string): string {
+  const h = createHash('sha1').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A logical switch port as the compiler sees it. */
+export interface SwitchPort {
+  /** NB row. */
+  readonly nb: LogicalSwitchPort;
+  /** Port name. */
+  readonly name: string;
+  /** JSON-quoted name, as used in matches (`"vm1"`). */
+  readonly jsonKey: string;
+  /** The switch. */
+  readonly sw: SwitchDp;
+  /** `addresses` entries with a MAC, plus the peer router port's networks for `router`, plus dynamic. */
+  readonly lspAddrs: LportAddresses[];
+  /** Port security entries. */
+  readonly psAddrs: LportAddresses[];
+  /** `addresses` has `unknown`. */
+  readonly hasUnknown: boolean;
+  /** Administratively enabled. */
+  readonly enabled: boolean;
+  /** Peer router port for router-type ports. */
+  peer?: RouterPort;
+}
+
+/** A logical router port as the compiler sees it. */
+export interface RouterPort {
+  /** NB row. */
+  readonly nb: LogicalRouterPort;
+  /** Port name. */
+  readonly name: string;
+  /** JSON-quoted name. */
+  readonly jsonKey: string;
+  /** The router. */
+  readonly rt: RouterDp;
+  /** Networks (with the link-local address appended). */
+  readonly networks: LportAddresses;
+  /** Administratively enabled. */
+  readonly enabled: boolean;
+  /** Peer: a router-type switch port or another router port. */
+  peer?: SwitchPort | RouterPort;
+  /** The chassis-redirect port name (`cr-NAME`) of a distributed gateway port. */
+  crName?: string;
+  /** JSON-quoted chassis-redirect port name. */
+  crJsonKey?: string;
+}
+
+/** A logical switch datapath. */
+export interface SwitchDp {
+  /** Kind tag. */
+  readonly kind: 'switch';
+  /** SB datapath. */
+  readonly dp: Datapath;
+  /** NB row. */
+  readonly nb: LogicalSwitch;
+  /** Ports in NB order. */
+  readonly ports: SwitchPort[];
+  /** Router-type ports with a peer. */
+  readonly routerPorts: SwitchPort[];
+  /** Localnet ports. */
+  readonly localnetPorts: SwitchPort[];
+  /** Port groups with at least one port on this switch. */
+  readonly portGroups: PortGroup[];
+  /** All ACLs that apply (switch ACLs, then port group ACLs). */
+  readonly acls: Acl[];
+  /** Any ACL applies. */
+  hasAcls: boolean;
+  /** Some ACL is allow-related. */
+  hasStatefulAcl: boolean;
+  /** A load balancer (direct or via a group) has VIPs. */
+  hasLbVip: boolean;
+  /** Some enabled port has `unknown` addresses. */
+  hasUnknown: boolean;
+  /** Some port is of type vtep. */
+  hasVtepLports: boolean;
+  /** Load balancers applied to the switch (direct and through groups, deduplicated). */
+  readonly lbs: LoadBalancer[];
+}
+
+/** A logical router datapath. */
+export interface RouterDp {
+  /** Kind tag. */
+  readonly kind: 'router';
+  /** SB datapath. */
+  readonly dp: Datapath;
+  /** NB row. */
+  readonly nb: LogicalRouter;
+  /** Ports with usable networks, in NB order. */
+  readonly ports: RouterPort[];
+  /** Distributed gateway ports. */
+  readonly l3dgwPorts: RouterPort[];
+  /** Load balancers (direct and through groups, deduplicated). */
+  readonly lbs: LoadBalancer[];
+  /** Switches connected through router-type ports. */
+  readonly lsPeers: SwitchDp[];
+  /** Gateway router (options:chassis). */
+  readonly isGatewayRouter: boolean;
+}
+
+/** Global settings from NB_Global options. */
+export interface NorthdGlobals {
+  /** `options:default_acl_drop`. */
+  readonly defaultAclDrop: boolean;
+  /** `options:svc_monitor_mac` or a default. */
+  readonly svcMonitorMac: string;
+  /** Check that ports are up before ARP responders (`!ignore_lsp_down`). */
+  readonly checkLspIsUp: boolean;
+  /** `options:install_ls_lb_from_router`. */
+  readonly installLsLbFromRouter: boolean;
+  /** Meters by name. */
+  readonly meters: ReadonlyMap<string, Meter>;
+}
+
+/** Everything the flow builders read. */
+export interface NorthdContext {
+  /** The database. */
+  readonly db: NbDatabase;
+  /** Switch datapaths. */
+  readonly switches: SwitchDp[];
+  /** Router datapaths. */
+  readonly routers: RouterDp[];
+  /** Switch ports by name. */
+  readonly switchPorts: Map<string, SwitchPort>;
+  /** Router ports by name. */
+  readonly routerPorts: Map<string, RouterPort>;
+  /** Globals. */
+  readonly globals: NorthdGlobals;
+}
+
+function jsonKey(name: string): string {
+  return JSON.stringify(name);
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/** Build the compiler's view of `db`. */
+export function buildContext(db: NbDatabase): NorthdContext {
+  const opts = db.global?.options ?? new Map<string, string>();
+  const globals: NorthdGlobals = {
+    defaultAclDrop: optBool(opts, 'default_acl_drop', false),
+    svcMonitorMac: opts.get('svc_monitor_mac') ?? '',
+    checkLspIsUp: !optBool(opts, 'ignore_lsp_down', true),
+    installLsLbFromRouter: optBool(opts, 'install_ls_lb_from_router', false),
+    meters: new Map(db.meters.map((m) => [m.name, m])),
+  };
+  let key = 0;
+  const switches: SwitchDp[] = [];
+  const routers: RouterDp[] = [];
+  const switchPorts = new Map<string, SwitchPort>();
+  const routerPorts = new Map<string, RouterPort>();
+  const bySwitchUuid = new Map<string, SwitchDp>();
+
+  for (const ls of db.switches) {
+    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: ++key, uuid: uuidFrom(`dp:${ls.uuid}`) };
+    const lbs = uniq([...ls.load_balancer, ...ls.load_balancer_group.flatMap((g) => g.load_balancer)]);
+    const sw: SwitchDp = {
+      kind: 'switch', dp, nb: ls, ports: [], routerPorts: [], localnetPorts: [], portGroups: [], acls: [],
+      hasAcls: false, hasStatefulAcl: false, hasLbVip: lbs.some((lb) => lb.vips.size > 0), hasUnknown: false,
+      hasVtepLports: false, lbs,
+    };
+    switches.push(sw);
+    bySwitchUuid.set(ls.uuid, sw);
+    for (const nb of ls.ports) {
+      if (switchPorts.has(nb.name)) continue;
+      const lspAddrs: LportAddresses[] = [];
+      let hasUnknown = false;
+      for (const a of nb.addresses) {
+        if (a.kind === 'unknown') hasUnknown = true;
+        else if (a.kind === 'static') lspAddrs.push(lportAddresses(a.mac, a.ips));
+      }
+      const psAddrs = nb.port_security.map((p) => lportAddresses(p.mac, p.ips));
+      const p: SwitchPort = { nb, name: nb.name, jsonKey: jsonKey(nb.name), sw, lspAddrs, psAddrs, hasUnknown, enabled: nb.enabled !== false };
+      sw.ports.push(p);
+      switchPorts.set(nb.name, p);
+      if (nb.type === 'localnet') sw.localnetPorts.push(p);
+      if (nb.type === 'vtep') sw.hasVtepLports = true;
+    }
+  }
+
+  for (const lr of db.routers) {
+    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: ++key, uuid: uuidFrom(`dp:${lr.uuid}`) };
+    const lbs = uniq([...lr.load_balancer_group.flatMap((g) => g.load_balancer), ...lr.load_balancer]);
+    const rt: RouterDp = {
+      kind: 'router', dp, nb: lr, ports: [], l3dgwPorts: [], lbs, lsPeers: [], isGatewayRouter: lr.config.chassis !== undefined,
+    };
+    routers.push(rt);
+    for (const nb of lr.ports) {
+      if (routerPorts.has(nb.name)) continue;
+      const networks = lrpNetworks(nb.mac, nb.networks);
+      const p: RouterPort = { nb, name: nb.name, jsonKey: jsonKey(nb.name), rt, networks, enabled: nb.enabled !== false };
+      if ((nb.ha_chassis_group || nb.gateway_chassis.length) && !rt.isGatewayRouter) {
+        p.crName = `cr-${nb.name}`;
+        p.crJsonKey = jsonKey(p.crName);
+        rt.l3dgwPorts.push(p);
+      }
+      rt.ports.push(p);
+      routerPorts.set(nb.name, p);
+    }
+  }
+
+  // Join router-type switch ports with their router ports; router-to-router peers.
+  for (const sw of switches) {
+    for (const p of sw.ports) {
+      if (p.nb.type !== 'router') continue;
+      const rp = p.nb.routerPort === undefined ? undefined : routerPorts.get(p.nb.routerPort);
+      if (!rp) continue;
+      p.peer = rp;
+      rp.peer = p;
+      sw.routerPorts.push(p);
+      if (!rp.rt.lsPeers.includes(sw)) rp.rt.lsPeers.push(sw);
+      if (p.nb.addresses.some((a) => a.kind === 'router')) p.lspAddrs.push(rp.networks);
+    }
+  }
+  for (const rp of routerPorts.values()) {
+    if (rp.nb.peer !== undefined) {
+      const other = routerPorts.get(rp.nb.peer);
+      if (other && other.nb.peer === rp.name) rp.peer = other;
+    }
+  }
+  // Dynamic addresses (assigned by ovn-northd's IPAM and stored in the NB).
+  for (const sw of switches) {
+    for (const p of sw.ports) {
+      if (p.nb.addresses.some((a) => a.kind === 'dynamic') && p.nb.dynamic_addresses) {
+        const la = parseLportAddresses(p.nb.dynamic_addresses.text);
+        if (la) p.lspAddrs.push(la);
+      }
+      if (p.hasUnknown && p.enabled && p.nb.type !== 'external') sw.hasUnknown = true;
+    }
+  }
+  // Port groups: per switch, the groups with a port on it; ACL flags.
+  for (const pg of db.portGroups) {
+    const seen = new Set<SwitchDp>();
+    for (const lsp of pg.ports) {
+      const p = switchPorts.get(lsp.name);
+      if (!p || seen.has(p.sw)) continue;
+      seen.add(p.sw);
+      p.sw.portGroups.push(pg);
+    }
+  }
+  for (const sw of switches) {
+    sw.acls.push(...sw.nb.acls);
+    for (const pg of sw.portGroups) sw.acls.push(...pg.acls);
+    sw.hasAcls = sw.acls.length > 0;
+    sw.hasStatefulAcl = sw.acls.some((a) => a.action === 'allow-related');
+  }
+  return { db, switches, routers, switchPorts, routerPorts, globals };
+}

@@ -1,0 +1,50 @@
+/**
+ * Differential comparison of our logical flows with real ovn-northd's `ovn-sbctl lflow-list`:
+ * both sides become sets of (datapath name, pipeline, table, stage, priority, match, actions);
+ * datapath uuids and the order within a table are ignored. Flows of datapaths selected by
+ * `filter` only.
+ */
+import { readFileSync } from 'node:fs';
+import { compileNorthd, flowKey, loadNb, parseLflowList } from '@ovnts/ovn';
+
+/** The result of one comparison. */
+export interface FlowDiff {
+  /** Flows both have. */
+  matched: number;
+  /** Flows real ovn-northd has and we do not (as lflow-list lines, with datapath). */
+  missing: string[];
+  /** Flows we have and real ovn-northd does not. */
+  extra: string[];
+  /** Total expected. */
+  expected: number;
+}
+
+/** Which datapaths to compare: switches, routers or all. */
+export type DpFilter = 'switch' | 'router' | 'all';
+
+/** Compare an NB file compiled by us with an lflow-list text. */
+export function diffFlows(nbBytes: Uint8Array, lflowText: string, filter: DpFilter = 'all'): FlowDiff {
+  const db = loadNb(nbBytes);
+  const res = compileNorthd(db);
+  const kinds = new Map(res.datapaths.map((d) => [d.name, d.kind]));
+  const want = (name: string) => filter === 'all' || kinds.get(name) === filter;
+  const expected = new Set(parseLflowList(lflowText).filter((f) => want(f.datapath)).map(flowKey));
+  const ours = new Set(res.flows.filter((f) => want(f.datapath.name)).map(flowKey));
+  const missing = [...expected].filter((k) => !ours.has(k)).sort();
+  const extra = [...ours].filter((k) => !expected.has(k)).sort();
+  return { matched: expected.size - missing.length, missing, extra, expected: expected.size };
+}
+
+/** Compare fixture files `DIR/NAME.nb.db` and `DIR/NAME.lflows.txt`. */
+export function diffFixture(dir: string, name: string, filter: DpFilter = 'all'): FlowDiff {
+  return diffFlows(readFileSync(`${dir}/${name}.nb.db`), readFileSync(`${dir}/${name}.lflows.txt`, 'utf8'), filter);
+}
+
+/** A readable report of a diff. */
+export function formatDiff(name: string, d: FlowDiff): string {
+  return [
+    `${name}: ${d.matched}/${d.expected} match, ${d.missing.length} missing, ${d.extra.length} extra`,
+    ...d.missing.map((l) => `- ${l}`),
+    ...d.extra.map((l) => `+ ${l}`),
+  ].join('\n');
+}
