@@ -130,7 +130,14 @@ class Walker {
   private readonly cursor = new GeneveOptionCursor();
   private readonly vx = new VxlanView();
 
-  constructor(readonly buf: Uint8Array) {}
+  /**
+   * @param buf the captured bytes
+   * @param wireEnd the frame's length on the wire (beyond `buf.length` when the capture cut it)
+   */
+  constructor(
+    readonly buf: Uint8Array,
+    readonly wireEnd: number,
+  ) {}
 
   push(layer: LayerInfo, proto: string, info: string): void {
     this.layers.push(layer);
@@ -205,7 +212,7 @@ class Walker {
       e = end;
     }
     if (v.fragmentOffset !== 0) return; // a later fragment: no upper-layer header here
-    this.l4(v.protocol, p + hlen, e, depth);
+    this.l4(v.protocol, p + hlen, e, p + total, depth);
   }
 
   ipv6(p: number, end: number, depth: number): void {
@@ -219,7 +226,8 @@ class Walker {
       'IPv6',
       `next=${v.nextHeader} hlim=${v.hopLimit}`,
     );
-    let e = p + IPV6_HEADER_LEN + v.payloadLength;
+    const declared = p + IPV6_HEADER_LEN + v.payloadLength;
+    let e = declared;
     if (e > end) {
       this.short('ipv6', p);
       e = end;
@@ -227,10 +235,11 @@ class Walker {
     const u = findUpperLayer(b, p, e - p, this.upper);
     if (u.error !== WireErrorCode.Ok) return this.fail('ipv6', u.error, u.errorOffset);
     if (u.nonFirstFragment) return;
-    this.l4(u.protocol, u.offset, e, depth);
+    this.l4(u.protocol, u.offset, e, declared, depth);
   }
 
-  l4(proto: number, p: number, end: number, depth: number): void {
+  /** Dissect the upper layer in `[p, end)`; `declaredEnd` is where the IP header says it ends (beyond `end` when cut). */
+  l4(proto: number, p: number, end: number, declaredEnd: number, depth: number): void {
     const b = this.buf;
     const len = end - p;
     switch (proto) {
@@ -238,7 +247,8 @@ class Walker {
         const code = TcpView.check(b, p, len);
         if (code !== WireErrorCode.Ok) return this.fail('tcp', code, p);
         const t = this.tcp.reset(b, p, len);
-        const payload = len - t.headerLength;
+        // From the IP length, bounded by the frame's length on the wire (as tshark): right for a snaplen cut too.
+        const payload = Math.max(0, Math.min(declaredEnd, this.wireEnd) - p - t.headerLength);
         const ackText = t.flags & TcpFlags.ACK ? ` Ack=${t.ack}` : '';
         this.push(
           { layer: 'tcp', src: t.srcPort, dst: t.dstPort, flags: t.flags, seq: t.seq, ack: t.ack, len: payload },
@@ -361,15 +371,18 @@ class Walker {
   }
 }
 
-/** Dissect one Ethernet frame. Never throws. */
-export function dissectFrame(frame: Uint8Array): Dissection {
-  const d = dissectFrameDetailed(frame);
+/**
+ * Dissect one Ethernet frame. Never throws. `origLen` is its length on the wire when the capture
+ * kept fewer bytes (lengths such as TCP's payload are then computed as on the wire).
+ */
+export function dissectFrame(frame: Uint8Array, origLen = frame.length): Dissection {
+  const d = dissectFrameDetailed(frame, origLen);
   return d.error ? { layers: d.layers, error: d.error } : { layers: d.layers };
 }
 
 /** Dissect one Ethernet frame, with per-layer protocol names and Info texts. Never throws. */
-export function dissectFrameDetailed(frame: Uint8Array): DetailedDissection {
-  const w = new Walker(frame);
+export function dissectFrameDetailed(frame: Uint8Array, origLen = frame.length): DetailedDissection {
+  const w = new Walker(frame, Math.max(origLen, frame.length));
   w.ethernet(0, frame.length, 0);
   const error = w.error ?? w.truncated;
   return error ? { layers: w.layers, notes: w.notes, error } : { layers: w.layers, notes: w.notes };

@@ -1,36 +1,11 @@
 // Frames we encapsulate must decode the same way in Wireshark's dissectors: write them to a
 // classic pcap (link type 1, Ethernet) and compare `tshark -T fields` against what we meant.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatMac, fromHex, macFromBytes, parseIpv4, parseIpv6, parseMac, toHex } from '@ovnts/packet';
-import { requireTools } from '@ovnts/testkit';
+import { requireTools, tsharkRecords } from '@ovnts/testkit';
 import { decapsulate, DecapResult, TUNNEL_MAX_HEADROOM, TunnelEncap, TunnelKey, TunnelKind, type TunnelConfig } from '@ovnts/geneve';
 
 const req = requireTools('geneve/vxlan frames decoded by tshark', ['tshark'], 'apt-get install -y tshark');
-
-/** A classic pcap: 24-byte global header, then a 16-byte record header per frame. */
-function pcap(frames: Uint8Array[]): Uint8Array {
-  const size = 24 + frames.reduce((n, f) => n + 16 + f.length, 0);
-  const b = new Uint8Array(size);
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, 0xa1b2c3d4, true);
-  dv.setUint16(4, 2, true);
-  dv.setUint16(6, 4, true);
-  dv.setUint32(16, 65535, true); // snaplen
-  dv.setUint32(20, 1, true); // LINKTYPE_ETHERNET
-  let p = 24;
-  frames.forEach((f, i) => {
-    dv.setUint32(p, 1_700_000_000 + i, true);
-    dv.setUint32(p + 8, f.length, true);
-    dv.setUint32(p + 12, f.length, true);
-    b.set(f, p + 16);
-    p += 16 + f.length;
-  });
-  return b;
-}
 
 const macA = parseMac('aa:55:aa:55:00:00');
 const macB = parseMac('f8:bc:12:44:34:b6');
@@ -96,20 +71,10 @@ const fields = [
 ];
 
 describe.skipIf(req.skip)('tshark decodes our tunnel frames as we do', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ovnts-geneve-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let rows: Record<string, string>[] = [];
 
   it('writes a pcap tshark reads', () => {
-    const file = join(dir, 'tunnels.pcap');
-    writeFileSync(file, pcap(frames.map((f) => f.frame)));
-    const out = execFileSync(
-      'tshark',
-      ['-r', file, '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=|', '-E', 'aggregator=,',
-        ...fields.flatMap((f) => ['-e', f])],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    rows = out.trim().split('\n').map((line) => Object.fromEntries(line.split('|').map((v, i) => [fields[i]!, v])));
+    rows = tsharkRecords(frames.map((f) => f.frame), fields, { prefs: ['udp.check_checksum:TRUE', 'ip.check_checksum:TRUE'], separator: '|', aggregator: ',' });
     expect(rows.length).toBe(frames.length);
   });
 

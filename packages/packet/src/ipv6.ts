@@ -620,6 +620,7 @@ export class Ipv6UpperLayer {
 }
 
 const sharedUpper = new Ipv6UpperLayer();
+const walkOptions = new Ipv6OptionIter();
 
 /**
  * Walk from the IPv6 header at `off` (`len` bytes present) over its extension headers to the
@@ -655,6 +656,12 @@ export function findUpperLayer(buf: Uint8Array, off: number, len: number, out: I
     else if (nh === IpProtocol.AH) hl = (buf[p + 1]! + 2) * 4;
     else hl = (buf[p + 1]! + 1) * 8;
     if (p + hl > end) return stop(out, overrun, p);
+    if (nh === IpProtocol.HopByHop || nh === IpProtocol.DestOpts) {
+      // The options must exactly fill the header (RFC 8200 section 4.2); a length running past it is malformed.
+      const it = walkOptions.reset(buf, p + 2, hl - 2);
+      while (it.next());
+      if (it.error !== WireErrorCode.Ok) return stop(out, it.error, it.offset);
+    }
     out.extHeaders++;
     const next = buf[p]!;
     if (nh === IpProtocol.Routing) out.hasRouting = true;

@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { requireTools } from '@ovnts/testkit';
+import { requireTools, tsharkInfo } from '@ovnts/testkit';
 import {
   DHCP_MAGIC_COOKIE,
   dhcpv4Chaddr,
@@ -99,32 +95,6 @@ const SUMMARIES: Record<Name, string> = {
   discover: 'DHCP Discover - Transaction ID 0x3903f326',
   ack: 'DHCP ACK      - Transaction ID 0x3903f326',
 };
-
-function tsharkInfo(frames: Uint8Array[]): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'ovnts-test-'));
-  const file = join(dir, 'f.pcap');
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(65535, 16);
-  gh.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [gh];
-  frames.forEach((f, i) => {
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(i, 0);
-    h.writeUInt32LE(f.length, 8);
-    h.writeUInt32LE(f.length, 12);
-    parts.push(h, Buffer.from(f));
-  });
-  writeFileSync(file, Buffer.concat(parts));
-  try {
-    const out = execFileSync('tshark', ['-r', file, '-o', 'gui.column.format:"Info","%i"'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split('\n').filter((l) => l !== '').map((l) => l.trim());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('dhcpv4', () => {
   it('deconstructs the Discover through the view and the option iterator', () => {

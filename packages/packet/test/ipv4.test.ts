@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -31,7 +27,7 @@ import {
   fillUdpChecksumV4,
   TcpFlags,
 } from '@ovnts/packet';
-import { requireTools } from '@ovnts/testkit';
+import { requireTools, tsharkFields } from '@ovnts/testkit';
 
 // An IGMPv2 membership report's IPv4 header with a Router Alert option (RFC 2113), followed by
 // the 8-byte IGMP message. tshark decodes it as: Header Length 24, DSCP CS6, DF, TTL 1, proto
@@ -53,35 +49,6 @@ const repr: Ipv4Repr = {
   options: fromHex('94040000'),
   payloadLength: 8,
 };
-
-
-/** Write `frames` (Ethernet) to a pcap and return one tab-separated line of `fields` per frame from tshark. */
-function tsharkFields(frames: Uint8Array[], fields: string[], prefs: string[]): string[][] {
-  const dir = mkdtempSync(join(tmpdir(), 'ovnts-'));
-  const file = join(dir, 'f.pcap');
-  const parts: Buffer[] = [];
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(65535, 16);
-  gh.writeUInt32LE(1, 20);
-  parts.push(gh);
-  for (const f of frames) {
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(f.length, 8);
-    rh.writeUInt32LE(f.length, 12);
-    parts.push(rh, Buffer.from(f));
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  try {
-    const args = ['-r', file, '-T', 'fields', ...prefs.flatMap((p) => ['-o', p]), ...fields.flatMap((f) => ['-e', f])];
-    const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.trimEnd().split('\n').map((l) => l.split('\t'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function expectCode(buf: Uint8Array, code: number, off = 0, len = buf.length - off) {
   expect(Ipv4View.check(buf, off, len)).toBe(code);

@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -40,7 +36,7 @@ import {
   fillTcpChecksumV6,
   fillUdpChecksumV6,
 } from '@ovnts/packet';
-import { requireTools } from '@ovnts/testkit';
+import { requireTools, tsharkFields } from '@ovnts/testkit';
 
 // 2001:db8::1 -> 2001:db8::2, traffic class 0x12, flow label 0x34567, then a Hop-by-Hop header
 // (Router Alert MLD, PadN), a Fragment header (offset 0, M=1, ident 0xa1b2c3d4, next UDP) and
@@ -61,35 +57,6 @@ const repr: Ipv6Repr = {
   src: parseIpv6('2001:db8::1'),
   dst: parseIpv6('2001:db8::2'),
 };
-
-
-/** Write `frames` (Ethernet) to a pcap and return one tab-separated line of `fields` per frame from tshark. */
-function tsharkFields(frames: Uint8Array[], fields: string[], prefs: string[]): string[][] {
-  const dir = mkdtempSync(join(tmpdir(), 'ovnts-'));
-  const file = join(dir, 'f.pcap');
-  const parts: Buffer[] = [];
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(65535, 16);
-  gh.writeUInt32LE(1, 20);
-  parts.push(gh);
-  for (const f of frames) {
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(f.length, 8);
-    rh.writeUInt32LE(f.length, 12);
-    parts.push(rh, Buffer.from(f));
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  try {
-    const args = ['-r', file, '-T', 'fields', ...prefs.flatMap((p) => ['-o', p]), ...fields.flatMap((f) => ['-e', f])];
-    const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.trimEnd().split('\n').map((l) => l.split('\t'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function code(buf: Uint8Array, off = 0, len = buf.length - off) {
   const r = parseIpv6Header(buf, off, len);
@@ -450,5 +417,26 @@ describe('ipv6', () => {
     );
     expect(rows[0]).toEqual(['0x00000012', '0x034567', '43', '4', '1', '12', '', '']);
     expect(rows[1]).toEqual(['0x00000012', '0x034567', '', '', '', '', '1', '3']);
+  });
+});
+
+describe('findUpperLayer validates hop-by-hop and destination options', () => {
+  it('reports an option whose length runs past its header as BadOption (tshark: Malformed)', () => {
+    // A Router Alert option claiming 191 data bytes inside an 8-byte hop-by-hop header (found by
+    // the tshark cross-check corpus).
+    const f = fromHex(
+      '5ca43cb1d9333e9024d3add786dd65ffad00002000ffc2f9ddb27ad70f29c777abf67df83c72fe80000036d31a75a84873f0155b1fa83a021e02881105bf0001010c0000000000000000000000008500593100000000',
+    );
+    const u = findUpperLayer(f, 14, f.length - 14, new Ipv6UpperLayer());
+    expect(u.error).toBe(WireErrorCode.BadOption);
+    expect(u.errorOffset).toBe(14 + 40 + 6); // after a 4-byte option 0x1e, the Router Alert at +6
+  });
+  it('accepts well-formed padding that fills the header exactly', () => {
+    const b = new Uint8Array(40 + 8 + 8);
+    emitIpv6({ trafficClass: 0, flowLabel: 0, payloadLength: 16, nextHeader: 0, hopLimit: 1, src: 1n, dst: 2n }, b, 0);
+    b.set([59, 0, 1, 4, 0, 0, 0, 0], 40); // hop-by-hop: PadN of 4 data bytes fills 8 bytes; next = No Next Header
+    const u = findUpperLayer(b, 0, b.length, new Ipv6UpperLayer());
+    expect(u.error).toBe(WireErrorCode.Ok);
+    expect(u.protocol).toBe(59);
   });
 });

@@ -373,13 +373,8 @@ function unknownProto(r: Rng): number {
 /** EtherTypes no dissector claims (checked against tshark 4.0). */
 const UNKNOWN_ETHERTYPES = [0x0601, 0x1234, 0x3c3c, 0x5555, 0x7777, 0x88b5, 0x88b6, 0xa0a0, 0xfff0];
 
-/** The transport and application layers inside an IPv4 header. */
-function ipv4Payload(r: Rng, b: B, d: Desc): void {
-  const k = r.weighted({ tcp: 4, udp: 3, dns: 2, dhcp: 2, icmp: 2, icmpErr: 1, igmp: 2, unknown: 1 });
-  l4(r, b, d, k, 4);
-}
-
-function l4(r: Rng, b: B, d: Desc, k: string, ipVersion: 4 | 6): void {
+/** The transport and application layers of kind `k` inside an IP header. */
+function l4(r: Rng, b: B, d: Desc, k: string): void {
   switch (k) {
     case 'tcp': {
       const flags = r.int(0, 0x1ff);
@@ -430,7 +425,6 @@ function l4(r: Rng, b: B, d: Desc, k: string, ipVersion: 4 | 6): void {
       b.mld(mldMessage(r, d));
       return;
     default: {
-      void ipVersion;
       d.push('proto?');
       b.payload(r.bytes(r.int(0, 40)));
     }
@@ -453,9 +447,11 @@ function ipv4(r: Rng, b: B, d: Desc, l4Kind?: string): void {
     b.ipv4({ ...base, protocol: r.pick([6, 17, 1]), moreFragments: r.chance(0.5), fragmentOffset: r.int(1, 0x1fff) }).payload(r.bytes(r.int(0, 48)));
     return;
   }
-  d.push(options ? 'ipv4+opt' : 'ipv4');
-  b.ipv4(k === 'unknown' ? { ...base, protocol: unknownProto(r) } : base);
-  l4(r, b, d, k, 4);
+  // Sometimes the first fragment of a datagram (MF set, offset 0): its transport header is here.
+  const first = !dhcp && r.chance(0.05);
+  d.push(`${options ? 'ipv4+opt' : 'ipv4'}${first ? '-frag0' : ''}`);
+  b.ipv4({ ...base, ...(k === 'unknown' ? { protocol: unknownProto(r) } : {}), ...(first ? { moreFragments: true, dontFragment: false } : {}) });
+  l4(r, b, d, k);
 }
 
 function ipv6(r: Rng, b: B, d: Desc, l4Kind?: string): void {
@@ -476,7 +472,7 @@ function ipv6(r: Rng, b: B, d: Desc, l4Kind?: string): void {
   if (hop) exts.push(ipv6OptionsLayer(r, 0, named('hop')));
   if (dst) exts.push(ipv6OptionsLayer(r, 60, named('dst')));
   if (fragment) exts.push(ipv6FragmentLayer(r.int(1, 0x1fff), r.chance(0.5), r.u32(), r.pick([6, 17, 58])));
-  else if (atomic) exts.push(ipv6FragmentLayer(0, false, r.u32(), named('frag'))); // an atomic fragment
+  else if (atomic) exts.push(ipv6FragmentLayer(0, r.chance(0.5), r.u32(), named('frag'))); // a first or atomic fragment
   b.ipv6({
     src: r.ipv6(), dst: mld || dhcp ? mcast6(r) : r.ipv6(), hopLimit: mld || nd ? r.pick([1, 255]) : r.int(0, 255),
     trafficClass: r.int(0, 255), flowLabel: r.int(0, 0xfffff), ...(unknown !== undefined && !exts.length ? { nextHeader: unknown } : {}),
@@ -491,7 +487,7 @@ function ipv6(r: Rng, b: B, d: Desc, l4Kind?: string): void {
     b.payload(r.bytes(r.int(0, 48)));
     return;
   }
-  l4(r, b, d, k, 6);
+  l4(r, b, d, k);
 }
 
 /** Draw the layers of one (inner or outer) Ethernet frame onto `b`. */

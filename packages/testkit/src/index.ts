@@ -4,3 +4,4 @@ export * from './netns.js';
 export * from './fixtures.js';
 export * from './corpus.js';
 export * from './tshark.js';
+export * from './ovs.js';

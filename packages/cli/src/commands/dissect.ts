@@ -28,7 +28,7 @@ export async function dissectFile(path: string, json: boolean, io: Io): Promise<
         io.out(json ? `${JSON.stringify(line)}\n` : `${String(index).padStart(5)} link type ${f.linkType} is not Ethernet\n`);
         continue;
       }
-      const d = dissectFrameDetailed(f.data);
+      const d = dissectFrameDetailed(f.data, f.origLen);
       if (json) {
         const line: Record<string, unknown> = { index, len: f.origLen, layers: d.layers };
         if (f.data.length < f.origLen) line.caplen = f.data.length;

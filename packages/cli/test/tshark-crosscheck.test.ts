@@ -1,0 +1,296 @@
+// `ovnts dissect --json` against real tshark, field by field, over the seeded random corpus of
+// @ovnts/testkit (Ethernet/VLAN/ARP/IPv4/IPv6 with extension headers/TCP/UDP/ICMP/ICMPv6 with
+// ND/IGMP/MLD/DHCP/DHCPv6/DNS, Geneve with OVN's option, VXLAN, Geneve in Geneve, unknown
+// EtherTypes and IP protocols, truncated frames). The corpus is written with our PcapWriter,
+// the built CLI (`packages/cli/dist/main.js`) and tshark both read that file, and every field
+// we print is compared with tshark's, occurrence by occurrence (outer and inner headers of a
+// tunnelled frame are successive occurrences of the same tshark field).
+//
+// Where tshark legitimately sees more than we do, our occurrences must be a prefix of its:
+// - ICMP and ICMPv6 errors: tshark also dissects the quoted datagram (its ip.src, udp.srcport,
+//   ... follow ours); we stop at the ICMP header by design.
+// - DHCPv6 relay messages: tshark also dissects the relayed message (a second dhcpv6.msgtype,
+//   and the xid, which only the relayed message has); we report the relay header only.
+// - Truncated frames: tshark adds the fields of a header that is cut part-way; we report a
+//   layer only when its header is complete. Everything we do report must agree.
+// tcp.len is not compared on first fragments (tshark omits it there) nor, as a known
+// discrepancy of ours, on frames cut by the snaplen (see the comparison below).
+// tshark runs with IPv4/IPv6 reassembly off (`ip.defragment:FALSE`, `ipv6.defragment:FALSE`):
+// with it on, tshark holds back the transport header of a first fragment until the datagram is
+// whole, while a dissector of single frames (ours) reads it from the first fragment.
+// The generator draws random ports from the dynamic range so no tshark dissector claims them by
+// port, and uses only EtherTypes and IP protocols that no tshark 4.0 dissector registers.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dissectFrame, type LayerInfo } from '@ovnts/cli';
+import { randomCorpus, repoRoot, requireTools, tsharkFields, writeTempCapture, type CorpusFrame, type TempCapture } from '@ovnts/testkit';
+
+// OVNTS_CORPUS_SEEDS=1,2,3 (and OVNTS_CORPUS_SIZE=n per seed) explores other corpora.
+const SEEDS = process.env.OVNTS_CORPUS_SEEDS ? process.env.OVNTS_CORPUS_SEEDS.split(',').map(Number) : [0x5eed0001, 0x5eed0002, 0x5eed0003, 0x5eed0004];
+const PER_SEED = Number(process.env.OVNTS_CORPUS_SIZE ?? 500);
+const CLI = join(repoRoot, 'packages/cli/dist/main.js');
+const PREFS = ['ip.defragment:FALSE', 'ipv6.defragment:FALSE'];
+
+type Get = (l: LayerInfo, prev: LayerInfo | undefined) => unknown[] | undefined;
+
+/** Our layer fields as tshark fields: for each tshark field, the values one of our layers gives. */
+const FIELDS: [string, string, Get][] = [
+  ['eth.src', 'eth', (l) => [l.src]],
+  ['eth.dst', 'eth', (l) => [l.dst]],
+  ['eth.type', 'eth', (l) => [l.type]],
+  // tshark calls an 802.1ad (0x88a8) tag "ieee8021ad", an 802.1Q one "vlan".
+  ['vlan.id', 'vlan', (l) => (l.tpid === 0x88a8 ? undefined : [l.vid])],
+  ['vlan.priority', 'vlan', (l) => (l.tpid === 0x88a8 ? undefined : [l.pcp])],
+  ['ieee8021ad.id', 'vlan', (l) => (l.tpid === 0x88a8 ? [l.vid] : undefined)],
+  ['ieee8021ad.priority', 'vlan', (l) => (l.tpid === 0x88a8 ? [l.pcp] : undefined)],
+  ['arp.opcode', 'arp', (l) => [l.op]],
+  ['arp.src.proto_ipv4', 'arp', (l) => [l.spa]],
+  ['arp.dst.proto_ipv4', 'arp', (l) => [l.tpa]],
+  ['arp.src.hw_mac', 'arp', (l) => [l.sha]],
+  ['arp.dst.hw_mac', 'arp', (l) => [l.tha]],
+  ['ip.src', 'ipv4', (l) => [l.src]],
+  ['ip.dst', 'ipv4', (l) => [l.dst]],
+  ['ip.ttl', 'ipv4', (l) => [l.ttl]],
+  ['ip.proto', 'ipv4', (l) => [l.proto]],
+  ['ipv6.src', 'ipv6', (l) => [l.src]],
+  ['ipv6.dst', 'ipv6', (l) => [l.dst]],
+  ['ipv6.hlim', 'ipv6', (l) => [l.hlim]],
+  ['ipv6.nxt', 'ipv6', (l) => [l.next]],
+  ['udp.srcport', 'udp', (l) => [l.src]],
+  ['udp.dstport', 'udp', (l) => [l.dst]],
+  ['udp.length', 'udp', (l) => [l.len]],
+  ['tcp.srcport', 'tcp', (l) => [l.src]],
+  ['tcp.dstport', 'tcp', (l) => [l.dst]],
+  ['tcp.flags', 'tcp', (l) => [l.flags]],
+  ['tcp.seq_raw', 'tcp', (l) => [l.seq]],
+  ['tcp.ack_raw', 'tcp', (l) => [l.ack]],
+  ['tcp.len', 'tcp', (l) => [l.len]],
+  ['icmp.type', 'icmp', (l) => [l.type]],
+  ['icmp.code', 'icmp', (l) => [l.code]],
+  ['icmpv6.type', 'icmpv6', (l) => [l.type]],
+  ['icmpv6.code', 'icmpv6', (l) => [l.code]],
+  ['icmpv6.nd.ns.target_address', 'nd', (l, p) => (p?.type === 135 ? [l.target] : undefined)],
+  ['icmpv6.nd.na.target_address', 'nd', (l, p) => (p?.type === 136 ? [l.target] : undefined)],
+  ['igmp.type', 'igmp', (l) => [l.type]],
+  ['igmp.maddr', 'igmp', (l) => (Array.isArray(l.groups) ? l.groups : l.group === null ? [] : [l.group])],
+  // MLDv1 messages and MLDv2 queries carry one address; an MLDv2 report one per record.
+  ['icmpv6.mld.multicast_address', 'mld', (l) => (l.type === 143 ? undefined : [l.group])],
+  ['icmpv6.mldr.mar.multicast_address', 'mld', (l) => (l.type === 143 ? (l.groups as unknown[]) : undefined)],
+  ['dhcp.type', 'dhcp', (l) => [l.op]],
+  ['dhcp.id', 'dhcp', (l) => [l.xid]],
+  ['dhcp.option.dhcp', 'dhcp', (l) => (l.msgType === null ? [] : [l.msgType])],
+  ['dhcpv6.msgtype', 'dhcpv6', (l) => [l.msgType]],
+  ['dhcpv6.xid', 'dhcpv6', (l) => ('xid' in l ? [l.xid] : [])],
+  ['dhcpv6.hopcount', 'dhcpv6', (l) => ('hopCount' in l ? [l.hopCount] : [])],
+  ['dns.id', 'dns', (l) => [l.id]],
+  ['dns.flags.response', 'dns', (l) => [l.qr]],
+  ['dns.qry.name', 'dns', (l) => l.questions as unknown[]],
+  ['geneve.vni', 'geneve', (l) => [l.vni]],
+  ['geneve.proto_type', 'geneve', (l) => [l.protocol]],
+  ['geneve.option.class', 'geneve', (l) => opts(l).map((o) => o.class)],
+  ['geneve.option.type', 'geneve', (l) => opts(l).map((o) => o.type)],
+  // tshark's geneve.option.length: the header's total options length, then each option's length.
+  ['geneve.option.length', 'geneve', (l) => [opts(l).reduce((n, o) => n + 4 + o.data.length / 2, 0), ...opts(l).map((o) => 4 + o.data.length / 2)]],
+  ['geneve.option.unknown.data', 'geneve', (l) => opts(l).map((o) => o.data)],
+  ['vxlan.vni', 'vxlan', (l) => [l.vni]],
+];
+
+function opts(l: LayerInfo): { class: number; type: number; data: string }[] {
+  return l.options as { class: number; type: number; data: string }[];
+}
+
+/** One value in a comparable form: numbers (tshark prints many in hex) in decimal, text lower-case. */
+function norm(v: unknown): string {
+  if (v === true || v === 'True') return '1';
+  if (v === false || v === 'False') return '0';
+  if (v === '<MISSING>') return '';
+  const s = String(v).toLowerCase();
+  return /^0x[0-9a-f]+$/.test(s) ? String(parseInt(s, 16)) : s;
+}
+
+/** Our occurrences of every compared field, in frame order. */
+function expected(layers: LayerInfo[]): Map<string, string[]> {
+  const m = new Map<string, string[]>(FIELDS.map(([f]) => [f, []]));
+  layers.forEach((l, i) => {
+    for (const [field, layer, get] of FIELDS) {
+      if (l.layer !== layer) continue;
+      const vs = get(l, layers[i - 1]);
+      if (vs) m.get(field)!.push(...vs.map(norm));
+    }
+  });
+  return m;
+}
+
+/** tshark dissects past where we stop by design (see the comment at the top). */
+function tsharkGoesDeeper(layers: LayerInfo[]): boolean {
+  const last = layers[layers.length - 1];
+  if (!last) return false;
+  if (last.layer === 'icmp') return last.type !== 0 && last.type !== 8;
+  if (last.layer === 'icmpv6') return (last.type as number) < 128;
+  if (last.layer === 'dhcpv6') return last.msgType === 12 || last.msgType === 13;
+  return false;
+}
+
+interface Json {
+  index: number;
+  len: number;
+  caplen?: number;
+  layers: LayerInfo[];
+  error?: { layer: string; code: string; offset: number };
+}
+
+function runCli(file: string): Json[] {
+  const r = spawnSync(process.execPath, [CLI, 'dissect', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ovnts dissect --json exited ${r.status}: ${r.stderr}`);
+  return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+}
+
+const tshark = requireTools('tshark cross-check of ovnts dissect', ['tshark'], 'apt-get install -y tshark');
+
+describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a random corpus', () => {
+  const corpus: { seed: number; i: number; f: CorpusFrame }[] = SEEDS.flatMap((seed) => randomCorpus(seed, PER_SEED).map((f, i) => ({ seed, i, f })));
+  let cap: TempCapture;
+  let ours: Json[] = [];
+  let theirs: string[][] = [];
+  const names = ['frame.len', 'frame.cap_len', ...FIELDS.map(([f]) => f)];
+
+  beforeAll(() => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (node node_modules/typescript/bin/tsc -b)`);
+    cap = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })));
+    ours = runCli(cap.file);
+    theirs = tsharkFields(cap.file, names, { prefs: PREFS });
+  });
+  afterAll(() => cap?.remove());
+
+  const where = (k: number): string => `seed 0x${corpus[k]!.seed.toString(16)} frame ${corpus[k]!.i} (${corpus[k]!.f.desc})`;
+
+  it('the CLI prints one line per frame, equal to the in-process dissection', () => {
+    expect(ours.length).toBe(corpus.length);
+    expect(theirs.length).toBe(corpus.length);
+    const bad: string[] = [];
+    corpus.forEach(({ f }, k) => {
+      const j = ours[k]!;
+      const d = dissectFrame(f.data, f.origLen);
+      const want: Json = { index: k + 1, len: f.origLen, layers: d.layers };
+      if (f.data.length < f.origLen) want.caplen = f.data.length;
+      if (d.error) want.error = d.error;
+      if (JSON.stringify(j) !== JSON.stringify(want)) bad.push(`${where(k)}: CLI ${JSON.stringify(j)} != ${JSON.stringify(want)} (is packages/cli/dist stale?)`);
+    });
+    expect(bad.slice(0, 10)).toEqual([]);
+  });
+
+  it('the corpus covers every layer and the tunnel shapes', () => {
+    const count = new Map<string, number>();
+    const bump = (k: string): void => void count.set(k, (count.get(k) ?? 0) + 1);
+    for (const j of ours) {
+      for (const l of j.layers) bump(l.layer);
+      const g = j.layers.filter((l) => l.layer === 'geneve');
+      if (g.length > 1) bump('geneve-in-geneve');
+      if (g.some((l) => l.ovn)) bump('geneve-ovn');
+      if (g.some((l) => opts(l).some((o) => o.type & 0x80 && o.class !== 0x0102))) bump('geneve-critical-extra');
+      if (j.layers.some((l) => l.layer === 'vlan' && l.tpid === 0x88a8)) bump('802.1ad');
+      if (j.layers.some((l) => l.layer === 'ipv6' && [0, 44, 60].includes(l.next as number))) bump('ipv6-ext');
+      if (j.layers.some((l) => l.layer === 'tcp' && l.flags === 0x1ff)) bump('tcp-all-flags');
+      if (j.error) bump('error');
+    }
+    const want = ['eth', 'vlan', 'arp', 'ipv4', 'ipv6', 'udp', 'tcp', 'icmp', 'icmpv6', 'nd', 'igmp', 'mld', 'dhcp', 'dhcpv6', 'dns', 'geneve', 'vxlan',
+      'geneve-in-geneve', 'geneve-ovn', 'geneve-critical-extra', '802.1ad', 'ipv6-ext', 'error'];
+    for (const k of want) expect(count.get(k) ?? 0, k).toBeGreaterThanOrEqual(3);
+  });
+
+  it('tshark reads the frames with the lengths we wrote', () => {
+    corpus.forEach(({ f }, k) => {
+      expect([Number(theirs[k]![0]), Number(theirs[k]![1])], where(k)).toEqual([f.origLen, f.data.length]);
+    });
+  });
+
+  it('every field we print agrees with tshark, occurrence by occurrence', () => {
+    const bad: string[] = [];
+    let values = 0;
+    corpus.forEach(({ f }, k) => {
+      const j = ours[k]!;
+      const exp = expected(j.layers);
+      // Our last layer of a truncated frame may be the one whose header was cut (an IPv4 header
+      // whose options are cut short: we print its fixed part, tshark may stop before ip.dst).
+      // Its fields are then optional: if tshark prints them, they must agree.
+      const last = j.layers[j.layers.length - 1];
+      const must = f.truncated && j.error && last?.layer === j.error.layer ? expected(j.layers.slice(0, -1)) : exp;
+      const prefix = f.truncated || tsharkGoesDeeper(j.layers);
+      FIELDS.forEach(([field], c) => {
+        // A TCP header in the first fragment of an IP datagram (IPv4 MF, or an IPv6 fragment
+        // header): tshark leaves tcp.len out, as the segment's length is only known once the
+        // datagram is reassembled; we print the payload bytes this fragment holds.
+        if (field === 'tcp.len' && /frag0|\/frag\//.test(f.desc)) return;
+        const raw = theirs[k]![c + 2]!;
+        const got = raw === '' ? [] : raw.split(',').map(norm);
+        const want = exp.get(field)!;
+        const need = must.get(field)!;
+        values += want.length;
+        const agree = want.every((v, n) => n >= got.length || got[n] === v);
+        const same = prefix ? agree && got.length >= need.length : want.length === got.length && agree;
+        if (!same) bad.push(`${where(k)} ${field}: ours [${want.join(',')}] tshark [${got.join(',')}]`);
+      });
+    });
+    console.log(`[tshark-crosscheck] ${corpus.length} frames, ${values} field values compared over ${FIELDS.length} fields (seeds ${SEEDS.map((s) => `0x${s.toString(16)}`).join(', ')})`);
+    expect(bad.slice(0, 40), `${bad.length} disagreements`).toEqual([]);
+  });
+
+  it('well-formed frames dissect without error; truncated ones report where they stop', () => {
+    const bad: string[] = [];
+    corpus.forEach(({ f }, k) => {
+      const j = ours[k]!;
+      if (!f.truncated) {
+        if (j.error) bad.push(`${where(k)}: unexpected error ${JSON.stringify(j.error)}`);
+        return;
+      }
+      // Every byte of a frame we build lies inside some declared length, except the payload of
+      // an unknown EtherType; cutting anywhere else must be reported.
+      const top = f.desc.split('/|/')[0]!;
+      const tags = top.startsWith('vlan2') ? 2 : top.startsWith('vlan') ? 1 : 0;
+      const mustFail = !top.includes('ethertype-') || f.data.length < 14 + 4 * tags;
+      if (mustFail && !j.error) bad.push(`${where(k)}: cut at ${f.data.length} but no error`);
+      if (j.error && !(j.error.offset >= 0 && j.error.offset <= f.data.length)) bad.push(`${where(k)}: error offset out of range ${JSON.stringify(j.error)}`);
+    });
+    expect(bad).toEqual([]);
+  });
+
+  it('the same frames written as pcapng dissect identically', () => {
+    const ng = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })), { format: 'pcapng' });
+    try {
+      const lines = runCli(ng.file);
+      expect(lines.length).toBe(ours.length);
+      lines.forEach((l, k) => expect(l, where(k)).toEqual(ours[k]));
+    } finally {
+      ng.remove();
+    }
+  });
+});
+
+describe.skipIf(tshark.skip)('captures we write are read back by tshark', () => {
+  const frames = randomCorpus(0xcafe, 300);
+  const base = 1_700_000_000_123_456_789n;
+  const variants = [
+    { format: 'pcap', byteOrder: 'le', resolution: 'us' },
+    { format: 'pcap', byteOrder: 'be', resolution: 'ns' },
+    { format: 'pcapng', byteOrder: 'le', interfaces: 3 },
+    { format: 'pcapng', byteOrder: 'be', resolution: 'us', interfaces: 2 },
+  ] as const;
+  for (const v of variants) {
+    it(`${v.format} ${v.byteOrder}${'resolution' in v ? ` ${v.resolution}` : ''}: same frame count, lengths, timestamps, interfaces`, () => {
+      const nIf = 'interfaces' in v ? v.interfaces : 1;
+      const write = frames.map((f, i) => ({ data: f.data, origLen: f.origLen, timestampNs: base + BigInt(i) * 1_000_001_001n, interfaceId: i % nIf }));
+      const rows = tsharkFields(write, ['frame.len', 'frame.cap_len', 'frame.time_epoch', 'frame.interface_id'], { capture: v });
+      expect(rows.length).toBe(frames.length);
+      const us = ('resolution' in v && v.resolution === 'us') || false;
+      rows.forEach((r, i) => {
+        const w = write[i]!;
+        const ns = us ? (w.timestampNs / 1000n) * 1000n : w.timestampNs;
+        const epoch = `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+        const iface = v.format === 'pcapng' ? String(w.interfaceId) : '';
+        expect(r, `frame ${i}`).toEqual([String(w.origLen), String(w.data.length), epoch, iface]);
+      });
+    });
+  }
+});
