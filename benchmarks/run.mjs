@@ -1,18 +1,38 @@
 #!/usr/bin/env node
 // Run every benchmark (compiled by `npm run setup`), one process each, with --expose-gc so heap
-// growth figures are clean. Usage: npm run bench [-- NAME...]
+// growth figures are clean, then repeat the issue-target lines they printed in one block.
+// Usage: npm run bench [-- NAME...]   (e.g. `node benchmarks/run.mjs packet`)
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'dist');
 const wanted = process.argv.slice(2);
 const files = readdirSync(dir).filter((f) => f.endsWith('.bench.js') && (!wanted.length || wanted.some((w) => f.startsWith(w))));
-console.log(`node ${process.version}, ${process.arch}; one core per benchmark process`);
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`node ${process.version}, ${process.arch}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; one core per benchmark process`);
+console.log(`${new Date().toISOString()}; load average ${load()} (other work on the machine skews absolute rates; ratios are measured interleaved)`);
+const scratch = mkdtempSync(join(tmpdir(), 'ovnts-bench-run-'));
+const targets = join(scratch, 'targets.txt');
+const t0 = Date.now();
 let status = 0;
-for (const f of files.sort()) {
-  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], { stdio: 'inherit' });
-  if (r.status !== 0) status = r.status ?? 1;
+try {
+  for (const f of files.sort()) {
+    console.log(`\n=== ${f.replace(/\.js$/, '')} ===`);
+    const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], { stdio: 'inherit', env: { ...process.env, BENCH_TARGETS: targets } });
+    if (r.status !== 0) status = r.status ?? 1;
+  }
+  let lines = '';
+  try {
+    lines = readFileSync(targets, 'utf8');
+  } catch {
+    // no benchmark recorded a target
+  }
+  if (lines) console.log(`\n=== issue #2 targets ===\n${lines.trimEnd()}`);
+  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s; load average ${load()}`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(status);

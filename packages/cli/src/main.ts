@@ -11,6 +11,7 @@ import { CliError, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { dissectCommand } from './commands/dissect.js';
 import { demoCommand } from './commands/demo.js';
+import { northdCommand } from './commands/northd.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -22,6 +23,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   demo: demoCommand,
   dissect: dissectCommand,
+  northd: northdCommand,
 };
 
 function topHelp(): string {

@@ -119,6 +119,26 @@ describe('ovnts command line', () => {
     expect(JSON.parse(r.out)).toMatchObject({ index: 1, layers: [], error: { layer: 'link', code: 'Unsupported' } });
   });
 
+  it('northd prints the logical flows real ovn-northd computed for the same NB (uuids aside)', async () => {
+    const mask = (t: string) => t.replace(/\([0-9a-f]{8}-[0-9a-f-]{27}\)/g, '(UUID)');
+    const nb = join(repoRoot, 'fixtures/northd/lr-basic.nb.db');
+    const r = await run('northd', '--nb', nb);
+    expect(r.code).toBe(0);
+    expect(mask(r.out)).toBe(mask(readFileSync(join(repoRoot, 'fixtures/northd/lr-basic.lflows.txt'), 'utf8')));
+    const sw = await run('northd', '--nb', nb, '--switches-only');
+    expect(sw.out).not.toMatch(/lr_in_/);
+    expect(sw.out).toMatch(/ls_in_port_sec_l2|ls_in_check_port_sec/);
+  });
+
+  it('northd names the problem in a bad NB file', async () => {
+    const bad = join(tmp, 'bad.db');
+    writeFileSync(bad, 'OVSDB JSON 5 0000000000000000000000000000000000000000\n{}\n');
+    const r = await run('northd', '--nb', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/NbError: record 0, byte offset 0/);
+    expect((await run('northd')).code).toBe(2);
+  });
+
   it('runs the demo on the fixture', async () => {
     const r = await run('demo');
     expect(r.code).toBe(0);
