@@ -4,5 +4,5 @@
 export * from './dissect.js';
 export * from './errors.js';
 export * from './io.js';
-export { main, commands, type Command } from './main.js';
+export { main, runCli, commands, type Command } from './main.js';
 export { dissectFile } from './commands/dissect.js';

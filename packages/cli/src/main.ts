@@ -89,13 +89,14 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/** Run `ovnts` as a process: exit status set, a closed stdout pipe ends quietly. */
+export function runCli(argv: string[]): void {
   // `ovnts dissect big.pcap | head` closes our stdout early: stop quietly, as Unix tools do.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  main(process.argv.slice(2)).then(
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -105,3 +106,5 @@ if (isEntryPoint()) {
     },
   );
 }
+
+if (isEntryPoint()) runCli(process.argv.slice(2));

@@ -154,7 +154,7 @@ describe('ovnts command line', () => {
   });
 
   it('the built binary runs and survives a closed pipe', () => {
-    const bin = join(repoRoot, 'packages/cli/dist/main.js');
+    const bin = join(repoRoot, 'packages/cli/bin/ovnts.js'); // the installed bin shim
     const out = execFileSync('sh', ['-c', `node "${bin}" dissect --json "${fixture}" | head -1`], { encoding: 'utf8' });
     expect(JSON.parse(out).index).toBe(1);
     const r = spawnSync(process.execPath, [bin, 'dissect'], { encoding: 'utf8' });
