@@ -753,6 +753,10 @@ function checkActions(list: readonly Action[], m: Match, table: number, inCt: bo
           throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'cannot set CT fields outside of ct action');
         }
         if (!prereqOk(f.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `set_field ${f.name} lacks correct prerequisites`);
+        // OpenFlow 1.2+ semantics (OVS check_SET_FIELD): setting vlan_vid needs an existing VLAN header.
+        if (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI)) {
+          throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'set_field vlan_vid needs a VLAN header (match one or push_vlan first)');
+        }
         if (f.nwords === 1 && (a.value & ~BigInt(f.vmask)) !== 0n && f.name !== 'nw_tos') {
           throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value ${a.value} invalid for ${f.name}`);
         }

@@ -1,0 +1,3 @@
+/** Injected time and randomness: `Clock`, `VirtualClock`, `RealClock`, `Rng`, `SeededRng`, `CryptoRng`. */
+export * from './clock.js';
+export * from './random.js';

@@ -1,0 +1,1159 @@
+/**
+ * The OpenFlow pipeline executor: OVS's `xlate_actions()` over our flow key, with the datapath
+ * execution folded in.
+ *
+ * Per frame: the key is extracted once into a preallocated `FlowKey`; table 0 is looked up; the
+ * matched flow's instructions run as one list in OpenFlow order (apply actions, clear_actions,
+ * write_actions, write_metadata, goto_table), exactly as OVS flattens them; `resubmit`,
+ * `goto_table` and group buckets recurse with OVS's limits (depth 64, 4096 table lookups; a resubmit
+ * only deepens when it goes to the same or an earlier table); at the end the action set runs in
+ * OVS's order (pop_vlan, push_vlan, dec_ttl, every set_field/move in write order, then the single
+ * final action: group > output > resubmit), and only if it has a final action. Group buckets are
+ * action sets too (reordered the same way) and run on a copy of the flow that is restored after
+ * each bucket.
+ *
+ * Actions edit the key only. At each output the differences between the key and the "base" key
+ * (what the bytes say) are committed to the bytes (commit.ts) and the frame is logged. Outputs and
+ * packet-ins are delivered after translation finishes, because OVS drops everything when
+ * translation fails (too deep, too many resubmits). Logging an unmodified frame stores a reference;
+ * a rewritten one is copied into a preallocated arena, so the common path allocates nothing.
+ *
+ * A trace (when requested) is built as OVS's `oftrace_node` tree: table nodes, action nodes and
+ * their details in the same places OVS puts them, so printing it with OVS's indentation rule gives
+ * `ofproto/trace`'s layout.
+ */
+import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
+import { OFPP, formatAction, type Action, type Instructions, type Subfield } from './actions.js';
+import type { Classifier, ClsRule } from './classifier.js';
+import { PacketState, commitKey } from './commit.js';
+import { extractFlowKey } from './extract.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, type MatchField } from './fields.js';
+import { FlowKey, W, getFieldBig } from './flowkey.js';
+import { formatFieldValue, formatFlow, type Flow, type Group, type GroupType } from './ofctl-text.js';
+import type { Port, TlvMapping } from './ports.js';
+
+/** OVS's translation limits. */
+export const MAX_DEPTH = 64;
+/** Table lookups (resubmits, goto_table) allowed per packet. */
+export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
+/** OVS's `OFPP_UNSET`: actset_output when the action set has no output. */
+export const OFPP_UNSET = 0xfff7;
+
+/** Bits of the `tun_flags` word used for "tun_metadata<i> is present" (8 + i); not matchable. */
+export const TUN_META_PRESENT_SHIFT = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Compiled operations
+
+/** Operation kinds. */
+const K = {
+  OUTPUT: 1, OUTPUT_REG: 2, CONTROLLER: 3, SET_FIELD: 4, MOVE: 5, DEC_TTL: 6, MOD_NW_TTL: 7, PUSH_VLAN: 8,
+  POP_VLAN: 9, RESUBMIT: 10, GROUP: 11, NOTE: 12, CT: 13, CT_CLEAR: 14, LEARN: 15, CONJUNCTION: 16, METER: 17,
+  CLEAR_ACTIONS: 20, WRITE_ACTIONS: 21, WRITE_METADATA: 22, GOTO_TABLE: 23,
+} as const;
+
+/** One action or instruction, prepared for execution (no bigint on the per-packet path). */
+export interface Op {
+  /** Kind (internal). */
+  readonly k: number;
+  /** The action it came from (for traces and the action set), if it is an action. */
+  readonly a: Action | null;
+  /** Port, table, group id, TTL or ethertype, by kind. */
+  readonly n: number;
+  /** Second number (max_len, resubmit table, -1 when absent). */
+  readonly n2: number;
+  /** set_field: the field. */
+  readonly field: MatchField | null;
+  /** set_field value words / write_metadata [hi, lo] (field-level, unshifted). */
+  readonly vw: Uint32Array;
+  /** set_field mask words / write_metadata mask. */
+  readonly mw: Uint32Array;
+  /** write_actions: the written operations. */
+  readonly ops: readonly Op[];
+  /** Text for traces. */
+  readonly text: string;
+}
+
+const NO_OPS: readonly Op[] = [];
+const EMPTY_W = new Uint32Array(0);
+
+function op(k: number, a: Action | null, text: string, more: Partial<Op> = {}): Op {
+  return { k, a, n: 0, n2: -1, field: null, vw: EMPTY_W, mw: EMPTY_W, ops: NO_OPS, text, ...more };
+}
+
+function bigToWords(v: bigint, nwords: number): Uint32Array {
+  const out = new Uint32Array(nwords);
+  for (let i = nwords - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffff_ffffn);
+    v >>= 32n;
+  }
+  return out;
+}
+
+/** Prepare one action. */
+export function compileAction(a: Action): Op {
+  const text = formatAction(a);
+  switch (a.type) {
+    case 'output':
+      return op(K.OUTPUT, a, text, { n: a.port, n2: a.maxLen ?? 65535 });
+    case 'output_reg':
+      return op(K.OUTPUT_REG, a, text, { n2: a.maxLen ?? 65535 });
+    case 'controller':
+      return op(K.CONTROLLER, a, text, { n: a.id ?? 0, n2: a.maxLen });
+    case 'set_field': {
+      const f = a.field;
+      const ones = (1n << BigInt(f.bits)) - 1n;
+      const mask = a.mask ?? ones;
+      if (f.nwords === 1) {
+        return op(K.SET_FIELD, a, text, { field: f, vw: Uint32Array.of(Number(a.value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(mask & 0xffff_ffffn) & f.vmask) });
+      }
+      return op(K.SET_FIELD, a, text, { field: f, vw: bigToWords(a.value & mask, f.nwords), mw: bigToWords(mask & ones, f.nwords) });
+    }
+    case 'move':
+      return op(K.MOVE, a, text);
+    case 'dec_ttl':
+      return op(K.DEC_TTL, a, text);
+    case 'mod_nw_ttl':
+      return op(K.MOD_NW_TTL, a, text, { n: a.ttl });
+    case 'push_vlan':
+      return op(K.PUSH_VLAN, a, text, { n: a.ethertype });
+    case 'pop_vlan':
+      return op(K.POP_VLAN, a, text);
+    case 'resubmit':
+      return op(K.RESUBMIT, a, text, { n: a.port ?? OFPP.IN_PORT, n2: a.table ?? 255 });
+    case 'group':
+      return op(K.GROUP, a, text, { n: a.groupId });
+    case 'note':
+      return op(K.NOTE, a, text);
+    case 'ct':
+      return op(K.CT, a, text);
+    case 'ct_clear':
+      return op(K.CT_CLEAR, a, text);
+    case 'learn':
+      return op(K.LEARN, a, text);
+    case 'conjunction':
+      return op(K.CONJUNCTION, a, text);
+    case 'meter':
+      return op(K.METER, a, text);
+  }
+}
+
+/** The action-set class of an action (OVS `action_set_classify`): slot, final priority, set/move, or -1. */
+function actionSetClass(a: Action): number {
+  switch (a.type) {
+    case 'pop_vlan':
+      return 0;
+    case 'push_vlan':
+      return 1;
+    case 'dec_ttl':
+      return 2;
+    case 'ct':
+      return 10;
+    case 'ct_clear':
+      return 11;
+    case 'resubmit':
+      return 12;
+    case 'output':
+      return 13;
+    case 'group':
+      return 14;
+    case 'set_field':
+    case 'move':
+    case 'mod_nw_ttl':
+      return 20;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * The actions an action set executes, in order (OVS `ofpacts_execute_action_set`): the last
+ * pop_vlan, push_vlan and dec_ttl, every set_field/move in order, then the final action with the
+ * highest priority (group > output > resubmit > ct_clear > ct; the later one among equals). Nothing
+ * at all when there is no final action.
+ */
+export function actionSetOrder<T extends { a: Action | null }>(set: readonly T[], out: T[] = []): T[] {
+  out.length = 0;
+  let s0: T | null = null, s1: T | null = null, s2: T | null = null;
+  let fin: T | null = null;
+  let finClass = 0;
+  for (const x of set) {
+    if (!x.a) continue;
+    const c = actionSetClass(x.a);
+    if (c === 0) s0 = x;
+    else if (c === 1) s1 = x;
+    else if (c === 2) s2 = x;
+    else if (c >= 10 && c < 20) {
+      if (c >= finClass) {
+        fin = x;
+        finClass = c;
+      }
+    }
+  }
+  if (!fin) return out;
+  if (s0) out.push(s0);
+  if (s1) out.push(s1);
+  if (s2) out.push(s2);
+  for (const x of set) if (x.a && actionSetClass(x.a) === 20) out.push(x);
+  out.push(fin);
+  return out;
+}
+
+/** Compile a flow's instructions into one list in OpenFlow (and OVS) order. */
+export function compileInstructions(ins: Instructions): Op[] {
+  const ops: Op[] = ins.apply.map(compileAction);
+  if (ins.clearActions) ops.push(op(K.CLEAR_ACTIONS, null, 'clear_actions'));
+  if (ins.writeActions) {
+    const inner = ins.writeActions.map(compileAction);
+    ops.push(op(K.WRITE_ACTIONS, null, `write_actions(${ins.writeActions.map(formatAction).join(',')})`, { ops: inner }));
+  }
+  if (ins.writeMetadata) {
+    const { value, mask } = ins.writeMetadata;
+    const hx = (v: bigint): string => (v === 0n ? '0' : `0x${v.toString(16)}`);
+    ops.push(op(K.WRITE_METADATA, null, `write_metadata:${hx(value)}${mask === 0xffff_ffff_ffff_ffffn ? '' : `/${hx(mask)}`}`, { vw: bigToWords(value, 2), mw: bigToWords(mask, 2) }));
+  }
+  if (ins.gotoTable !== undefined) ops.push(op(K.GOTO_TABLE, null, `goto_table:${ins.gotoTable}`, { n: ins.gotoTable }));
+  return ops;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables, flows, groups
+
+/** A flow installed in a table, with its counters. */
+export interface FlowEntry {
+  /** The flow as added (match, priority, cookie, instructions...). */
+  flow: Flow;
+  /** Prepared instructions. */
+  ops: Op[];
+  /** Packets matched. */
+  packets: number;
+  /** Bytes matched. */
+  bytes: number;
+  /** When it was added (switch clock, ms). */
+  created: number;
+  /** The classifier handle. */
+  rule: ClsRule<FlowEntry> | null;
+}
+
+/** One flow table with OpenFlow table counters. */
+export interface FlowTable {
+  /** Table id. */
+  readonly id: number;
+  /** The rules. */
+  readonly cls: Classifier<FlowEntry>;
+  /** Lookups (every packet and every resubmit/goto_table into this table). */
+  lookups: number;
+  /** Lookups that found a flow. */
+  matched: number;
+}
+
+/** A group bucket, prepared. */
+export interface BucketEntry {
+  /** Bucket id (0, 1, ... unless given). */
+  readonly id: number;
+  /** The bucket's actions in action-set execution order. */
+  readonly ops: Op[];
+  /** Select weight. */
+  readonly weight: number;
+  /** ff: port whose liveness the bucket follows. */
+  readonly watchPort: number;
+  /** ff: group whose liveness the bucket follows. */
+  readonly watchGroup: number;
+  /** Packets sent through it. */
+  packets: number;
+  /** Bytes sent through it. */
+  bytes: number;
+}
+
+/** A group in the group table. */
+export interface GroupEntry {
+  /** As added. */
+  readonly group: Group;
+  /** Type. */
+  readonly type: GroupType;
+  /** Buckets. */
+  readonly buckets: BucketEntry[];
+  /** Packets. */
+  packets: number;
+  /** Bytes. */
+  bytes: number;
+}
+
+/** Why a packet went to the controller (OpenFlow 1.5 names, as OVS prints them). */
+export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
+
+/** A packet-in, as the hook receives it. */
+export interface PacketIn {
+  /** Reason. */
+  reason: PacketInReason;
+  /** Table the packet was in. */
+  tableId: number;
+  /** Cookie of the flow that sent it. */
+  cookie: bigint;
+  /** Ingress port. */
+  inPort: number;
+  /** Controller id (`controller(id=N)`, `dec_ttl(N)`). */
+  controllerId: number;
+  /** `controller(userdata=...)`. */
+  userdata?: Uint8Array;
+  /** The packet as modified so far, cut to max_len; valid only during the call. */
+  frame: Uint8Array;
+  /** Its full length. */
+  totalLen: number;
+}
+
+/** What the executor needs from the switch. */
+export interface SwitchCore {
+  /** Bridge name. */
+  readonly name: string;
+  /** Tables 0..254. */
+  readonly tables: readonly FlowTable[];
+  /** Ports by number. */
+  readonly ports: Map<number, Port>;
+  /** Ports in flood order. */
+  floodOrder(): readonly Port[];
+  /** Groups by id. */
+  readonly groups: Map<number, GroupEntry>;
+  /** Geneve TLV map. */
+  readonly tlvMap: readonly TlvMapping[];
+  /** OVS vlan-limit. */
+  readonly vlanLimit: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace nodes
+
+/** OVS `oftrace_node_type`. */
+export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 'error' | 'bucket';
+
+/** One node of a trace tree (OVS `oftrace_node`). */
+export interface TraceNode {
+  /** Type. */
+  type: TraceNodeType;
+  /** Text (without the ` -> `/` >> ` markers). */
+  text: string;
+  /** Nested nodes. */
+  children: TraceNode[];
+  /** Table nodes: the table id (-1 for the action set node). */
+  tableId?: number;
+  /** Table nodes: the flow matched (absent on a miss). */
+  flow?: Flow;
+}
+
+/** A frame a trace or a run emitted. */
+export interface EmittedFrame {
+  /** `output` or `packet_in`. */
+  kind: 'output' | 'packet_in';
+  /** Port (`OFPP.CONTROLLER` for packet-ins). */
+  port: number;
+  /** The bytes (copied; a trace owns them). */
+  bytes: Uint8Array;
+  /** Packet-in details. */
+  packetIn?: Omit<PacketIn, 'frame'>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The executor
+
+const KIND_OUT = 0;
+const KIND_PIN = 1;
+
+const REASONS: Readonly<Record<string, PacketInReason>> = {
+  no_match: 'no_match', action: 'action', invalid_ttl: 'invalid_ttl', action_set: 'action_set', group: 'group', packet_out: 'packet_out',
+};
+
+/** Result codes of a run. */
+export const XlateError = {
+  Ok: 0,
+  RecursionTooDeep: 1,
+  TooManyResubmits: 2,
+} as const;
+
+/** Runs packets through a switch's tables. One per switch; not re-entrant. */
+export class Pipeline {
+  /** The flow as actions change it. */
+  readonly key = new FlowKey();
+  /** The flow as the bytes say. */
+  readonly base = new FlowKey();
+  /** The bytes. */
+  readonly pkt = new PacketState();
+  /** Length of the received frame (for counters). */
+  frameLen = 0;
+  /** 0 or an `XlateError`. */
+  error = 0;
+  /** Trace tree under construction (the current node list), or null when not tracing. */
+  trace: TraceNode[] | null = null;
+  /** Datapath actions (when tracing). */
+  dp: string[] | null = null;
+  /** Update flow, table and group counters (false while tracing, as ofproto/trace does). */
+  countStats = true;
+  /** When tracing: the union of the masks the lookups consulted (for the Megaflow line). */
+  wc: Uint32Array | null = null;
+
+  private depth = 0;
+  private resubmits = 0;
+  private tableId = 0;
+  private rule: FlowEntry | null = null;
+  private inActionSet = false;
+  private actionSet: Op[] = [];
+  private actionSetHasGroup = false;
+  private readonly setOrder: Op[] = [];
+  private readonly saved: FlowKey[] = [];
+  private readonly tmpKey = new FlowKey();
+
+  // The output log (delivered after translation).
+  private logN = 0;
+  private logKind: number[] = [];
+  private logPort: number[] = [];
+  private logBuf: Uint8Array[] = [];
+  private logOff: number[] = [];
+  private logLen: number[] = [];
+  private logTotal: number[] = [];
+  private logMeta: (Omit<PacketIn, 'frame'> | null)[] = [];
+  private arena = new Uint8Array(1 << 16);
+  private arenaUsed = 0;
+
+  private readonly encaps = new Map<string, TunnelEncap>();
+  private readonly tunKey = new TunnelKey();
+  private readonly optScratch = new Uint8Array(256);
+
+  constructor(private readonly sw: SwitchCore) {}
+
+  /** Reset per-packet state and extract `frame` received on `inPort`. */
+  begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
+    extractFlowKey(frame, off, len, inPort, this.key, this.sw.vlanLimit);
+    this.key.w[W.actset_output] = OFPP_UNSET;
+    this.frameLen = len;
+    this.error = 0;
+    this.depth = 0;
+    this.resubmits = 0;
+    this.tableId = 0;
+    this.rule = null;
+    this.inActionSet = false;
+    this.actionSet.length = 0;
+    this.actionSetHasGroup = false;
+    this.logN = 0;
+    this.arenaUsed = 0;
+    this.pkt.load(frame, off, len, this.key);
+  }
+
+  /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables. */
+  run(): void {
+    this.base.copyFrom(this.key);
+    const t0 = this.sw.tables[0]!;
+    const entry = this.lookup(t0);
+    this.reportTable(entry, 0);
+    if (entry && this.countStats) {
+      entry.packets++;
+      entry.bytes += this.frameLen;
+    }
+    this.rule = entry;
+    this.doOps(entry ? entry.ops : NO_OPS, false);
+    if (this.error === 0) this.executeActionSet();
+  }
+
+  /** Deliver the logged outputs and packet-ins (nothing when translation failed). */
+  deliver(onPacketIn: ((pi: PacketIn) => void) | undefined, defaultSink: ((port: number, frame: Uint8Array) => void) | undefined): void {
+    if (this.error !== 0) return;
+    for (let i = 0; i < this.logN; i++) {
+      const buf = this.logBuf[i]!;
+      const off = this.logOff[i]!;
+      const len = this.logLen[i]!;
+      const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+      if (this.logKind[i] === KIND_PIN) {
+        if (onPacketIn) onPacketIn({ ...this.logMeta[i]!, frame: view });
+        continue;
+      }
+      const port = this.sw.ports.get(this.logPort[i]!);
+      if (!port) continue;
+      if (!port.up) {
+        port.stats.txDropped++;
+        continue;
+      }
+      port.stats.txPackets++;
+      port.stats.txBytes += len;
+      const sink = port.sink ?? defaultSink;
+      if (sink) sink(port.number, view);
+    }
+  }
+
+  /** The logged frames, copied (for traces). */
+  emitted(): EmittedFrame[] {
+    const out: EmittedFrame[] = [];
+    for (let i = 0; i < this.logN; i++) {
+      const bytes = this.logBuf[i]!.slice(this.logOff[i]!, this.logOff[i]! + this.logLen[i]!);
+      if (this.logKind[i] === KIND_PIN) out.push({ kind: 'packet_in', port: OFPP.CONTROLLER, bytes, packetIn: this.logMeta[i]! });
+      else out.push({ kind: 'output', port: this.logPort[i]!, bytes });
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Trace helpers
+
+  private report(type: TraceNodeType, text: string): TraceNode[] | null {
+    const t = this.trace;
+    if (t === null) return null;
+    const node: TraceNode = { type, text, children: [] };
+    t.push(node);
+    return node.children;
+  }
+
+  private reportTable(entry: FlowEntry | null, tableId: number): void {
+    const t = this.trace;
+    if (t === null) return;
+    const pad = tableId < 10 ? ` ${tableId}` : String(tableId);
+    let text: string;
+    if (!entry) text = `${pad}. No match.`;
+    else {
+      const f = entry.flow;
+      const m = formatFlow({ ...f, priority: 32768, instructions: { apply: [], clearActions: false } }).replace(/ ?actions=drop$/, '');
+      const match = m.replace(/^(table=\d+,?)?(cookie=0x[0-9a-f]+,?)?/, '').replace(/^,/, '');
+      text = `${pad}. ${match ? `${match}, ` : ''}priority ${f.priority}${f.cookie ? `, cookie 0x${f.cookie.toString(16)}` : ''}`;
+    }
+    const node: TraceNode = { type: 'table', text, children: [], tableId, ...(entry ? { flow: entry.flow } : {}) };
+    t.push(node);
+    this.trace = node.children;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Tables
+
+  private lookup(t: FlowTable): FlowEntry | null {
+    if (this.countStats) t.lookups++;
+    const r = t.cls.lookup(this.key.w);
+    const wc = this.wc;
+    if (wc !== null) {
+      const m = t.cls.consultedMask(this.key.w);
+      if (m) for (let i = 0; i < wc.length; i++) wc[i] = (wc[i]! | m[i]!) >>> 0;
+    }
+    if (r === null) return null;
+    if (this.countStats) t.matched++;
+    return r.payload;
+  }
+
+  private resourceCheck(): boolean {
+    if (this.depth >= MAX_DEPTH) {
+      this.report('error', `over max translation depth ${MAX_DEPTH}`);
+      this.error = XlateError.RecursionTooDeep;
+      return false;
+    }
+    if (this.resubmits >= MAX_RESUBMITS) {
+      this.report('error', `over ${MAX_RESUBMITS} resubmit actions`);
+      this.error = XlateError.TooManyResubmits;
+      return false;
+    }
+    return true;
+  }
+
+  private tableAction(inPort: number, tableId: number): void {
+    if (!this.resourceCheck()) return;
+    const oldTable = this.tableId;
+    this.tableId = tableId;
+    const w = this.key.w;
+    const oldIn = w[W.in_port]!;
+    w[W.in_port] = inPort;
+    const entry = this.lookup(this.sw.tables[tableId]!);
+    w[W.in_port] = oldIn;
+    const oldTrace = this.trace;
+    this.reportTable(entry, tableId);
+    if (entry && this.countStats) {
+      entry.packets++;
+      entry.bytes += this.frameLen;
+    }
+    this.resubmits++;
+    const deepens = tableId <= oldTable ? 1 : 0;
+    this.depth += deepens;
+    const oldRule = this.rule;
+    this.rule = entry;
+    this.doOps(entry ? entry.ops : NO_OPS, false);
+    this.rule = oldRule;
+    this.depth -= deepens;
+    this.trace = oldTrace;
+    this.tableId = oldTable;
+  }
+
+  private executeActionSet(): void {
+    const list = actionSetOrder(this.actionSet, this.setOrder);
+    this.actionSet.length = 0;
+    if (list.length === 0) return;
+    this.inActionSet = true;
+    const oldTrace = this.trace;
+    if (this.trace) {
+      const node: TraceNode = { type: 'table', text: '--. Executing action set:', children: [], tableId: -1 };
+      this.trace.push(node);
+      this.trace = node.children;
+    }
+    // `list` is the reusable array; copy the references before running (a resubmit may reuse it).
+    const n = list.length;
+    const ops = n <= 8 ? this.copySmall(list) : list.slice();
+    this.doOps(ops, false);
+    this.trace = oldTrace;
+    this.inActionSet = false;
+  }
+
+  private readonly small: Op[] = [];
+  private copySmall(list: Op[]): Op[] {
+    const s = this.small;
+    s.length = 0;
+    for (const x of list) s.push(x);
+    return s;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Actions
+
+  private doOps(ops: readonly Op[], bucket: boolean): void {
+    if (ops.length === 0) {
+      this.report('action', 'drop');
+      return;
+    }
+    for (let i = 0; i < ops.length; i++) {
+      if (this.error !== 0) break;
+      const o = ops[i]!;
+      if (this.trace) this.report('action', o.text);
+      switch (o.k) {
+        case K.OUTPUT:
+          this.output(o.n, o.n2, bucket);
+          break;
+        case K.OUTPUT_REG: {
+          const a = o.a as Extract<Action, { type: 'output_reg' }>;
+          const port = readSubfield(this.key.w, a.src);
+          if (port <= 0xffff) {
+            this.report('detail', `output port is ${port}`);
+            this.output(port, o.n2, bucket);
+          } else this.report('warn', `output port ${port} is out of range`);
+          break;
+        }
+        case K.CONTROLLER: {
+          const a = o.a as Extract<Action, { type: 'controller' }>;
+          this.controller(o.n2, a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action', o.n, a.userdata);
+          break;
+        }
+        case K.SET_FIELD:
+          this.setField(o);
+          break;
+        case K.MOVE:
+          this.move(o.a as Extract<Action, { type: 'move' }>);
+          break;
+        case K.DEC_TTL:
+          if (this.decTtl(o.a as Extract<Action, { type: 'dec_ttl' }>)) return;
+          break;
+        case K.MOD_NW_TTL: {
+          const dl = this.key.w[W.dl_type];
+          if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) this.key.w[W.nw_ttl] = o.n;
+          break;
+        }
+        case K.PUSH_VLAN: {
+          const k = this.key;
+          k.vlan2Tci = k.w[W.vlan_tci]!;
+          k.vlan2Tpid = k.vlanTpid;
+          k.w[W.vlan_tci] = VLAN_CFI;
+          k.vlanTpid = o.n;
+          break;
+        }
+        case K.POP_VLAN: {
+          const k = this.key;
+          if ((k.w[W.vlan_tci]! & VLAN_CFI) !== 0) {
+            k.w[W.vlan_tci] = k.vlan2Tci;
+            k.vlanTpid = k.vlan2Tpid;
+            k.vlan2Tci = 0;
+            k.vlan2Tpid = 0;
+          }
+          break;
+        }
+        case K.RESUBMIT: {
+          const a = o.a as Extract<Action, { type: 'resubmit' }>;
+          const inPort = o.n === OFPP.IN_PORT ? this.key.w[W.in_port]! : o.n;
+          const table = o.n2 === 255 ? this.tableId : o.n2;
+          if (a.ct) {
+            const w = this.key.w;
+            const dl = w[W.dl_type];
+            if (w[W.ct_nw_proto] === 0 || (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6)) {
+              this.report('error', 'resubmit(ct) with non-tracked or non-IP packet!');
+              break;
+            }
+            swapCtTuple(w);
+            this.tableAction(inPort, table);
+            swapCtTuple(w);
+          } else this.tableAction(inPort, table);
+          break;
+        }
+        case K.GROUP:
+          if (this.groupAction(o.n)) return;
+          break;
+        case K.NOTE:
+        case K.METER:
+          break;
+        case K.CONJUNCTION:
+          this.report('error', 'executing no-op conjunction action');
+          break;
+        case K.CT:
+        case K.CT_CLEAR:
+        case K.LEARN:
+          this.report('warn', `${o.a!.type} is not implemented in this switch yet; ignored`);
+          break;
+        case K.CLEAR_ACTIONS:
+          this.reportActionSet('was');
+          this.actionSet.length = 0;
+          this.key.w[W.actset_output] = OFPP_UNSET;
+          this.actionSetHasGroup = false;
+          break;
+        case K.WRITE_ACTIONS:
+          this.writeActions(o.ops);
+          this.reportActionSet('is');
+          break;
+        case K.WRITE_METADATA: {
+          const w = this.key.w;
+          w[W.metadata] = ((w[W.metadata]! & ~o.mw[0]!) | (o.vw[0]! & o.mw[0]!)) >>> 0;
+          w[W.metadata + 1] = ((w[W.metadata + 1]! & ~o.mw[1]!) | (o.vw[1]! & o.mw[1]!)) >>> 0;
+          break;
+        }
+        case K.GOTO_TABLE:
+          this.tableAction(this.key.w[W.in_port]!, o.n);
+          break;
+      }
+    }
+  }
+
+  private reportActionSet(verb: string): void {
+    if (!this.trace) return;
+    const list = actionSetOrder(this.actionSet, []);
+    if (list.length) this.report('detail', `action set ${verb}: ${list.map((x) => x.text).join(',')}`);
+    else this.report('detail', `action set ${verb} empty`);
+  }
+
+  private writeActions(ops: readonly Op[]): void {
+    if (!this.actionSetHasGroup) {
+      for (const o of ops) {
+        if (o.k === K.OUTPUT) this.key.w[W.actset_output] = o.n;
+        else if (o.k === K.GROUP) {
+          this.key.w[W.actset_output] = OFPP_UNSET;
+          this.actionSetHasGroup = true;
+          break;
+        }
+      }
+    }
+    for (const o of ops) this.actionSet.push(o);
+  }
+
+  private setField(o: Op): void {
+    const f = o.field!;
+    const w = this.key.w;
+    if (!prereqOkKey(f.prereq, w)) {
+      this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
+      return;
+    }
+    if (f.nwords === 1) {
+      const cur = (w[f.word]! >>> f.shift) & f.vmask;
+      const m = o.mw[0]!;
+      const nv = ((cur & ~m) | (o.vw[0]! & m)) >>> 0;
+      setOne(w, f, nv);
+    } else {
+      for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~o.mw[i]!) | (o.vw[i]! & o.mw[i]!)) >>> 0;
+      markTunMeta(w, f);
+    }
+  }
+
+  private move(a: Extract<Action, { type: 'move' }>): void {
+    const w = this.key.w;
+    if (!prereqOkKey(a.dst.field.prereq, w) || !prereqOkKey(a.src.field.prereq, w)) return;
+    const df = a.dst.field;
+    // Copy via a scratch key so overlapping source and destination read the old bits.
+    const tmp = this.tmpKey.w;
+    tmp.set(w);
+    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, a.src.field, a.src.ofs + i));
+    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+    else markTunMeta(w, df);
+    if (this.trace) {
+      const d = a.dst;
+      let v: string;
+      if (d.ofs === 0 && d.nBits >= df.bits) v = formatFieldValue(df, getFieldBig(w, df));
+      else {
+        let x = 0n;
+        for (let i = d.nBits - 1; i >= 0; i--) x = (x << 1n) | BigInt(getBit(w, df, d.ofs + i));
+        v = `0x${x.toString(16)}`;
+      }
+      const name = df.nxm?.name ?? df.oxm?.name ?? df.name;
+      const sub = d.ofs === 0 && d.nBits === df.bits ? `${name}[]` : d.nBits === 1 ? `${name}[${d.ofs}]` : `${name}[${d.ofs}..${d.ofs + d.nBits - 1}]`;
+      this.report('detail', `${sub} is now ${v}`);
+    }
+  }
+
+  private decTtl(a: Extract<Action, { type: 'dec_ttl' }>): boolean {
+    const w = this.key.w;
+    const dl = w[W.dl_type];
+    if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
+    if (w[W.nw_ttl]! > 1) {
+      w[W.nw_ttl] = w[W.nw_ttl]! - 1;
+      return false;
+    }
+    const ids = a.ids ?? DEFAULT_IDS;
+    for (const id of ids) this.controller(65535, 'invalid_ttl', id, undefined);
+    this.report('warn', `IPv${dl === ETH_TYPE_IP ? 4 : 6} decrement TTL exception`);
+    return true;
+  }
+
+  private groupAction(id: number): boolean {
+    if (!this.resourceCheck()) return false;
+    const g = this.sw.groups.get(id);
+    if (!g) {
+      this.report('warn', `output to nonexistent group ${id}`);
+      return true;
+    }
+    if (this.countStats) {
+      g.packets++;
+      g.bytes += this.frameLen;
+    }
+    if (g.type === 'all' || g.type === 'indirect') {
+      for (const b of g.buckets) this.bucket(b);
+      return false;
+    }
+    const b = g.type === 'ff' ? this.firstLiveBucket(g, 0) : this.selectBucket(g);
+    if (b) {
+      this.report('detail', `using bucket ${b.id}`);
+      this.bucket(b);
+    } else this.report('detail', 'no live bucket');
+    return false;
+  }
+
+  private bucket(b: BucketEntry): void {
+    if (this.countStats) {
+      b.packets++;
+      b.bytes += this.frameLen;
+    }
+    const oldTrace = this.trace;
+    if (this.trace) {
+      const node: TraceNode = { type: 'bucket', text: `bucket ${b.id}`, children: [] };
+      this.trace.push(node);
+      this.trace = node.children;
+    }
+    const lvl = this.depth;
+    while (this.saved.length <= lvl) this.saved.push(new FlowKey());
+    const save = this.saved[lvl]!.copyFrom(this.key);
+    this.depth++;
+    this.doOps(b.ops, true);
+    this.depth--;
+    this.key.copyFrom(save);
+    this.trace = oldTrace;
+  }
+
+  private portLive(n: number): boolean {
+    const p = this.sw.ports.get(n);
+    return p !== undefined && p.up;
+  }
+
+  private groupLive(id: number, depth: number): boolean {
+    const g = this.sw.groups.get(id);
+    if (!g || depth > 32) return false;
+    return this.firstLiveBucket(g, depth + 1) !== null;
+  }
+
+  private bucketLive(b: BucketEntry, depth: number): boolean {
+    if (b.watchPort !== OFPP_ANY && !this.portLive(b.watchPort)) return false;
+    if (b.watchGroup !== OFPG_ANY && !this.groupLive(b.watchGroup, depth)) return false;
+    return true;
+  }
+
+  private firstLiveBucket(g: GroupEntry, depth: number): BucketEntry | null {
+    for (const b of g.buckets) if (this.bucketLive(b, depth)) return b;
+    return null;
+  }
+
+  /** Select groups: highest (hash of the 5-tuple and bucket id) x weight among live buckets. Not OVS's hash. */
+  private selectBucket(g: GroupEntry): BucketEntry | null {
+    const w = this.key.w;
+    let h = (w[W.nw_src]! ^ w[W.nw_dst]!) >>> 0;
+    h = Math.imul(h ^ (w[W.tp_src]! ^ w[W.tp_dst]!), 0x9e3779b1) ^ w[W.nw_proto]!;
+    let best: BucketEntry | null = null;
+    let bestScore = -1;
+    for (const b of g.buckets) {
+      if (!this.bucketLive(b, 0) || b.weight === 0) continue;
+      const s = ((Math.imul(h ^ b.id, 0x85ebca6b) >>> 0) & 0xffff) * b.weight;
+      if (s > bestScore) {
+        bestScore = s;
+        best = b;
+      }
+    }
+    return best;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Output
+
+  private output(port: number, maxLen: number, bucket: boolean): void {
+    const inPort = this.key.w[W.in_port]!;
+    switch (port) {
+      case OFPP.IN_PORT:
+        this.composeOutput(inPort);
+        break;
+      case OFPP.TABLE:
+        this.tableAction(inPort, 0);
+        break;
+      case OFPP.NORMAL:
+        this.report('warn', 'NORMAL is not implemented in this switch yet (packet not forwarded)');
+        break;
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+        for (const p of this.sw.floodOrder()) {
+          if (p.number === inPort) continue;
+          if (port === OFPP.ALL || !p.noFlood) this.composeOutput(p.number);
+        }
+        break;
+      case OFPP.CONTROLLER:
+        this.controller(maxLen, this.inActionSet ? 'action_set' : bucket ? 'group' : 'action', 0, undefined);
+        break;
+      case OFPP.NONE:
+        break;
+      default:
+        if (port !== inPort) this.composeOutput(port);
+        else this.report('warn', 'skipping output to input port');
+    }
+  }
+
+  private composeOutput(n: number): void {
+    const port = this.sw.ports.get(n);
+    if (!port) {
+      this.report('warn', 'Nonexistent output port');
+      return;
+    }
+    if (port.noForward) {
+      this.report('detail', 'OFPPC_NO_FWD set, skipping output');
+      return;
+    }
+    if (port.kind === 'tunnel' && port.tunnel) {
+      this.tunnelOutput(port);
+      return;
+    }
+    commitKey(this.key, this.base, this.pkt, this.dp);
+    if (this.dp) this.dp.push(n === OFPP.LOCAL ? 'LOCAL' : String(n));
+    const p = this.pkt;
+    this.log(KIND_OUT, n, p.buf, p.off, p.len, p.owned, null, p.len);
+  }
+
+  private tunnelOutput(port: Port): void {
+    const cfg = port.tunnel!;
+    const w = this.key.w;
+    const dst = w[W.tun_dst]!;
+    if (dst === 0) {
+      this.report('warn', 'Tunneling decided against output');
+      return;
+    }
+    const src = w[W.tun_src]! || cfg.localIp;
+    this.report('detail', 'output to native tunnel');
+    commitKey(this.key, this.base, this.pkt, this.dp);
+    const keyStr = `${port.number}/${src}/${dst}`;
+    let enc = this.encaps.get(keyStr);
+    if (!enc) {
+      const kind = cfg.kind ?? TunnelKind.Geneve;
+      enc = new TunnelEncap({
+        kind, ethSrc: cfg.ethSrc, ethDst: typeof cfg.ethDst === 'function' ? cfg.ethDst(dst) : cfg.ethDst,
+        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false,
+        ...(cfg.dstPort !== undefined ? { dstPort: cfg.dstPort } : {}),
+      });
+      this.encaps.set(keyStr, enc);
+    }
+    const tk = this.tunKey.clear();
+    tk.vni = w[W.tun_id + 1]! & 0xffffff;
+    let optLen = 0;
+    if (enc.kind === TunnelKind.Geneve) optLen = this.buildOptions(w);
+    if (optLen > 0) tk.setOptions(this.optScratch, 0, optLen);
+    const p = this.pkt;
+    p.own();
+    enc.encap(tk, p.buf, p.off, p.len);
+    if (this.dp) {
+      const hx = (v: number): string => `0x${v.toString(16)}`;
+      this.dp.push(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${fmt4(dst)},src=${fmt4(src)}),out_port(${port.number}))`);
+    }
+    this.log(KIND_OUT, port.number, enc.buf, enc.off, enc.len, true, null, enc.len);
+  }
+
+  /** Geneve options from the present `tun_metadata` fields, in TLV-map index order (as OVS). */
+  private buildOptions(w: Uint32Array): number {
+    const present = (w[W.tun_flags]! >>> TUN_META_PRESENT_SHIFT) & 0xff;
+    if (present === 0) return 0;
+    const b = this.optScratch;
+    let o = 0;
+    for (let i = 0; i < 8; i++) {
+      if ((present & (1 << i)) === 0) continue;
+      const m = this.sw.tlvMap.find((x) => x.index === i);
+      if (!m) continue;
+      b[o] = m.optClass >>> 8;
+      b[o + 1] = m.optClass & 0xff;
+      b[o + 2] = m.type & 0xff;
+      b[o + 3] = (m.len / 4) & 0x1f;
+      const word = W.tun_metadata0 + 4 * i;
+      // The option data is the low `len` bytes of the 128-bit field.
+      for (let j = 0; j < m.len; j++) {
+        const byteFromEnd = m.len - 1 - j;
+        const wi = word + 3 - Math.floor(byteFromEnd / 4);
+        b[o + 4 + j] = (w[wi]! >>> (8 * (byteFromEnd % 4))) & 0xff;
+      }
+      o += 4 + m.len;
+    }
+    return o;
+  }
+
+  private controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
+    commitKey(this.key, this.base, this.pkt, this.dp);
+    const p = this.pkt;
+    if (this.dp) {
+      const r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
+      this.dp.push(`userspace(controller(reason=${r},controller_id=${id},max_len=${maxLen}))`);
+    }
+    const len = maxLen < p.len ? maxLen : p.len;
+    const meta: Omit<PacketIn, 'frame'> = {
+      reason, tableId: this.tableId, cookie: this.rule ? this.rule.flow.cookie : 0n, inPort: this.key.w[W.in_port]!,
+      controllerId: id, totalLen: p.len, ...(userdata ? { userdata } : {}),
+    };
+    this.log(KIND_PIN, OFPP.CONTROLLER, p.buf, p.off, len, p.owned, meta, p.len);
+  }
+
+  private log(kind: number, port: number, buf: Uint8Array, off: number, len: number, copy: boolean, meta: Omit<PacketIn, 'frame'> | null, total: number): void {
+    const i = this.logN++;
+    if (copy) {
+      if (this.arenaUsed + len > this.arena.length) {
+        // Grow: earlier entries keep referencing the old arena, which stays valid.
+        this.arena = new Uint8Array(Math.max(this.arena.length * 2, len * 2));
+        this.arenaUsed = 0;
+      }
+      const a = this.arena;
+      const at = this.arenaUsed;
+      for (let j = 0; j < len; j++) a[at + j] = buf[off + j]!;
+      this.arenaUsed += len;
+      buf = a;
+      off = at;
+    }
+    this.logKind[i] = kind;
+    this.logPort[i] = port;
+    this.logBuf[i] = buf;
+    this.logOff[i] = off;
+    this.logLen[i] = len;
+    this.logTotal[i] = total;
+    this.logMeta[i] = meta;
+  }
+}
+
+const DEFAULT_IDS = [0];
+/** OFPG_ANY: no watch group. */
+export const OFPG_ANY = 0xffffffff;
+
+/** OFPP_ANY: no watch port. */
+export const OFPP_ANY = 0xffff;
+
+function fmt4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+}
+
+/** Write a single-word field's value with OVS's setter side effects (VLAN CFI for PCP/legacy VID). */
+function setOne(w: Uint32Array, f: MatchField, v: number): void {
+  const m = (f.vmask << f.shift) >>> 0;
+  w[f.word] = ((w[f.word]! & ~m) | ((v << f.shift) & m)) >>> 0;
+  if (f.forceBits) w[f.word] = (w[f.word]! | f.forceBits) >>> 0;
+}
+
+function markTunMeta(w: Uint32Array, f: MatchField): void {
+  if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) {
+    const i = (f.word - W.tun_metadata0) >> 2;
+    w[W.tun_flags] = (w[W.tun_flags]! | (1 << (TUN_META_PRESENT_SHIFT + i))) >>> 0;
+  }
+}
+
+/** Bit `j` (0 = least significant) of a field's value. */
+function getBit(w: Uint32Array, f: MatchField, j: number): number {
+  if (f.nwords === 1) return (w[f.word]! >>> (f.shift + j)) & 1;
+  const wi = f.word + f.nwords - 1 - (j >>> 5);
+  return (w[wi]! >>> (j & 31)) & 1;
+}
+
+function putBit(w: Uint32Array, f: MatchField, j: number, bit: number): void {
+  let wi: number;
+  let b: number;
+  if (f.nwords === 1) {
+    wi = f.word;
+    b = f.shift + j;
+  } else {
+    wi = f.word + f.nwords - 1 - (j >>> 5);
+    b = j & 31;
+  }
+  w[wi] = bit ? (w[wi]! | (1 << b)) >>> 0 : (w[wi]! & ~(1 << b)) >>> 0;
+}
+
+/** A subfield's value (up to 53 bits exactly). */
+export function readSubfield(w: Uint32Array, s: Subfield): number {
+  let v = 0;
+  for (let i = s.nBits - 1; i >= 0; i--) v = v * 2 + getBit(w, s.field, s.ofs + i);
+  return v;
+}
+
+function swapCtTuple(w: Uint32Array): void {
+  const sw = (a: number, b: number, n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const t = w[a + i]!;
+      w[a + i] = w[b + i]!;
+      w[b + i] = t;
+    }
+  };
+  sw(W.nw_proto, W.ct_nw_proto, 1);
+  if (w[W.dl_type] === ETH_TYPE_IP) {
+    sw(W.nw_src, W.ct_nw_src, 1);
+    sw(W.nw_dst, W.ct_nw_dst, 1);
+  } else {
+    sw(W.ipv6_src, W.ct_ipv6_src, 4);
+    sw(W.ipv6_dst, W.ct_ipv6_dst, 4);
+  }
+  sw(W.tp_src, W.ct_tp_src, 1);
+  sw(W.tp_dst, W.ct_tp_dst, 1);
+}
+
+/** OVS `mf_are_prereqs_ok` over a packet's key. */
+export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
+  const dl = w[W.dl_type]!;
+  const proto = w[W.nw_proto]!;
+  const ipAny = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+  const notLater = (w[W.nw_frag]! & FRAG_LATER) === 0;
+  const icmp6 = dl === ETH_TYPE_IPV6 && proto === 58;
+  const type = w[W.tp_src]!;
+  const code = w[W.tp_dst]!;
+  switch (p) {
+    case Prereq.None:
+    case Prereq.Ethernet:
+      return true;
+    case Prereq.VlanVid:
+      return (w[W.vlan_tci]! & VLAN_CFI) !== 0;
+    case Prereq.Arp:
+      return dl === 0x0806 || dl === 0x8035;
+    case Prereq.Ipv4:
+      return dl === ETH_TYPE_IP;
+    case Prereq.Ipv6:
+      return dl === ETH_TYPE_IPV6;
+    case Prereq.IpAny:
+      return ipAny;
+    case Prereq.Mpls:
+      return dl === 0x8847 || dl === 0x8848;
+    case Prereq.Tcp:
+      return ipAny && proto === 6 && notLater;
+    case Prereq.Udp:
+      return ipAny && proto === 17 && notLater;
+    case Prereq.Sctp:
+      return ipAny && proto === 132 && notLater;
+    case Prereq.Icmpv4:
+      return dl === ETH_TYPE_IP && proto === 1;
+    case Prereq.Icmpv6:
+      return icmp6;
+    case Prereq.Nd:
+      return icmp6 && code === 0 && (type === 135 || type === 136);
+    case Prereq.NdSolicit:
+      return icmp6 && code === 0 && type === 135;
+    case Prereq.NdAdvert:
+      return icmp6 && code === 0 && type === 136;
+    case Prereq.Ct: {
+      const st = w[W.ct_state]!;
+      return (st & 0xcf) !== 0 || ((st & 0x20) !== 0 && (st & 0x10) === 0);
+    }
+  }
+  return false;
+}
+
+/** The Geneve UDP port, re-exported for tunnel receive. */
+export const GENEVE_PORT = GENEVE_UDP_PORT;

@@ -1,0 +1,120 @@
+/**
+ * Switch ports: normal ports, tunnel ports (Geneve or VXLAN, remote endpoint taken from the flow's
+ * `tun_dst` as OVS's `options:remote_ip=flow` does) and the internal LOCAL port, plus the Geneve
+ * TLV map that ties `tun_metadata0..7` to option class/type/length (OVS `add-tlv-map`).
+ */
+import type { TunnelKind } from '@ovnts/geneve';
+import { OFPP } from './actions.js';
+
+/** What a port is. */
+export type PortKind = 'normal' | 'tunnel' | 'internal';
+
+/**
+ * Receives a frame a port transmits. The bytes are only valid during the call (they may live in a
+ * scratch buffer reused for the next frame); copy them to keep them.
+ */
+export type OutputSink = (port: number, frame: Uint8Array) => void;
+
+/** Tunnel port settings (the fixed part of the outer headers; the remote comes from the flow). */
+export interface TunnelPortConfig {
+  /** Geneve (default) or VXLAN (`TunnelKind` of @ovnts/geneve). */
+  kind?: TunnelKind;
+  /** Local IPv4 address (outer source when the flow's `tun_src` is 0). */
+  localIp: number;
+  /** Outer source MAC. */
+  ethSrc: number;
+  /** Outer destination MAC: a fixed next hop, or a function of the remote address. */
+  ethDst: number | ((remoteIp: number) => number);
+  /** Outer TTL (default 64). */
+  ttl?: number;
+  /** Outer UDP checksum (default false over IPv4). */
+  udpChecksum?: boolean;
+  /** UDP destination port (default 6081 / 4789). */
+  dstPort?: number;
+}
+
+/** How a port is created. */
+export interface PortConfig {
+  /** OpenFlow port number (1..0xfeff). */
+  number: number;
+  /** Name (default `p<number>`). */
+  name?: string;
+  /** Kind (default `normal`). */
+  kind?: PortKind;
+  /** Tunnel settings (kind `tunnel`). */
+  tunnel?: TunnelPortConfig;
+  /** Link liveness (default true): a down port transmits nothing and is not live for ff groups. */
+  up?: boolean;
+  /** OFPPC_NO_FLOOD: excluded from FLOOD. */
+  noFlood?: boolean;
+  /** OFPPC_NO_FWD: output to it is skipped. */
+  noForward?: boolean;
+  /** Where transmitted frames go (overrides the switch-wide sink). */
+  sink?: OutputSink;
+}
+
+/** Per-port counters. */
+export interface PortStats {
+  /** Frames received. */
+  rxPackets: number;
+  /** Bytes received. */
+  rxBytes: number;
+  /** Frames transmitted. */
+  txPackets: number;
+  /** Bytes transmitted. */
+  txBytes: number;
+  /** Frames not transmitted because the port was down. */
+  txDropped: number;
+  /** Frames received that could not be decapsulated (tunnel ports). */
+  rxErrors: number;
+}
+
+/** A port of the switch. */
+export interface Port {
+  /** OpenFlow port number (`OFPP.LOCAL` for the bridge's own port). */
+  readonly number: number;
+  /** Name. */
+  readonly name: string;
+  /** Kind. */
+  readonly kind: PortKind;
+  /** Tunnel settings. */
+  readonly tunnel?: TunnelPortConfig;
+  /** Link liveness. */
+  up: boolean;
+  /** Excluded from FLOOD. */
+  noFlood: boolean;
+  /** Output skipped. */
+  noForward: boolean;
+  /** Sink for this port's frames. */
+  sink?: OutputSink;
+  /** Counters. */
+  readonly stats: PortStats;
+}
+
+/** Build a port from its configuration. */
+export function makePort(c: PortConfig): Port {
+  const p: Port = {
+    number: c.number,
+    name: c.name ?? (c.number === OFPP.LOCAL ? 'LOCAL' : `p${c.number}`),
+    kind: c.kind ?? (c.number === OFPP.LOCAL ? 'internal' : 'normal'),
+    up: c.up ?? true,
+    noFlood: c.noFlood ?? false,
+    noForward: c.noForward ?? false,
+    stats: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxErrors: 0 },
+    ...(c.tunnel ? { tunnel: c.tunnel } : {}),
+    ...(c.sink ? { sink: c.sink } : {}),
+  };
+  return p;
+}
+
+/** One Geneve TLV mapping: option (class, type, length in bytes) <-> `tun_metadata<index>`. */
+export interface TlvMapping {
+  /** Option class. */
+  optClass: number;
+  /** Option type (the critical bit included). */
+  type: number;
+  /** Data length in bytes (a multiple of 4, at most 16 here). */
+  len: number;
+  /** Which `tun_metadata` field (0..7). */
+  index: number;
+}

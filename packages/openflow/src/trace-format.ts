@@ -1,0 +1,325 @@
+/**
+ * Trace text in `ovs-appctl ofproto/trace`'s layout, OVS's `flow_format()` for a packet's key, and
+ * the microflow syntax ofproto/trace accepts, turned into a frame the way OVS's `flow_compose()`
+ * builds one for `-generate`.
+ *
+ * Layout. OVS prints its trace tree with one rule (oftrace_node_print_details): a node is indented
+ * by 4 x (level + more) spaces, where `more` is true when the node is not the last of its list or
+ * is a leaf type (action, detail, warning, error, bucket); its children are printed at level
+ * `level + 2 x more`. Details get ` -> `, warnings ` >> `, errors ` >>>> ... <<<<`. Because the
+ * top-level table node is the last child of the bridge node, its actions print at 4 spaces and a
+ * table reached by goto_table or resubmit prints at 4 (+ the `%2d.` padding) while the tree goes on.
+ */
+import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6 } from './fields.js';
+import { FlowKey, KEY_WORDS, W } from './flowkey.js';
+import { Match } from './match.js';
+import { formatMatch, parseMatch } from './ofctl-text.js';
+import type { EmittedFrame, TraceNode } from './pipeline.js';
+
+/** What `Switch.trace()` returns. */
+export interface TraceResult {
+  /** Bridge name. */
+  bridge: string;
+  /** The packet's flow before the pipeline (OVS `flow_format`). */
+  initialFlow: string;
+  /** The trace tree: one bridge node holding the table nodes. */
+  nodes: TraceNode[];
+  /** Tables visited in order, with the flow that matched (its ovs-ofctl text) or none on a miss. */
+  tables: { tableId: number; flow?: string }[];
+  /** The flow after the pipeline, or null when unchanged. */
+  finalFlow: string | null;
+  /** The fields the lookups consulted, as a match (see docs: approximates OVS's megaflow). */
+  megaflow: string;
+  /** Datapath actions equivalent to what the packet underwent (`set(ipv4(src=...)),2`). */
+  datapathActions: string[];
+  /** Frames sent, in order (outputs and packet-ins), with their bytes. */
+  outputs: EmittedFrame[];
+  /** `Recursion too deep` or `Too many resubmits` when translation failed (nothing is sent). */
+  error?: string;
+}
+
+function printNodes(out: string[], nodes: readonly TraceNode[], level: number): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (n.type === 'bridge') out.push('\n');
+    const terminal = n.type === 'action' || n.type === 'detail' || n.type === 'warn' || n.type === 'error' || n.type === 'bucket';
+    const more = i < nodes.length - 1 || terminal ? 1 : 0;
+    const pad = ' '.repeat((level + more) * 4);
+    switch (n.type) {
+      case 'detail':
+        out.push(`${pad} -> ${n.text}\n`);
+        break;
+      case 'warn':
+        out.push(`${pad} >> ${n.text}\n`);
+        break;
+      case 'error':
+        out.push(`${pad} >>>> ${n.text} <<<<\n`);
+        break;
+      case 'bridge':
+        out.push(`${pad}${n.text}\n${pad}${'-'.repeat(n.text.length)}\n`);
+        break;
+      default:
+        out.push(`${pad}${n.text}\n`);
+    }
+    printNodes(out, n.children, level + 2 * more);
+  }
+}
+
+/** Print a trace as `ovs-appctl ofproto/trace` does. */
+export function formatTrace(t: TraceResult): string {
+  const out: string[] = [`Flow: ${t.initialFlow}\n`];
+  printNodes(out, t.nodes, 0);
+  out.push(`\nFinal flow: ${t.finalFlow ?? 'unchanged'}\n`);
+  out.push(`Megaflow: ${t.megaflow}\n`);
+  out.push(`Datapath actions: ${t.error || t.datapathActions.length === 0 ? 'drop' : t.datapathActions.join(',')}\n`);
+  if (t.error) out.push(`Translation failed (${t.error}), packet is dropped.\n`);
+  return out.join('');
+}
+
+function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void {
+  for (let i = 0; i < n; i++) m[word + i] = v;
+}
+
+/**
+ * A packet's flow as OVS's `flow_format()` prints it: the fields `flow_wildcards_init_for_packet()`
+ * selects for the packet's protocols, with zero-valued metadata (in_port, pkt_mark, ct_*, registers,
+ * metadata) left out.
+ */
+export function formatFlowKey(key: FlowKey): string {
+  const v = key.w;
+  const mask = new Uint32Array(KEY_WORDS);
+  const tunSet = v[W.tun_dst] !== 0 || v[W.tun_ipv6_dst] !== 0 || v[W.tun_ipv6_dst + 1] !== 0 || v[W.tun_ipv6_dst + 2] !== 0 || v[W.tun_ipv6_dst + 3] !== 0;
+  if (tunSet) {
+    maskAll(mask, W.tun_id, 2);
+    maskAll(mask, W.tun_src, 2);
+  } else if (v[W.tun_id] !== 0 || v[W.tun_id + 1] !== 0) maskAll(mask, W.tun_id, 2);
+  if (v[W.pkt_mark]) mask[W.pkt_mark] = 0xffffffff;
+  if (v[W.ct_state]) mask[W.ct_state] = 0xffffffff;
+  if (v[W.ct_zone]) mask[W.ct_zone] = 0xffff;
+  if (v[W.ct_mark]) mask[W.ct_mark] = 0xffffffff;
+  for (let i = 0; i < 4; i++) if (v[W.ct_label + i]) maskAll(mask, W.ct_label, 4);
+  for (let i = 0; i < 16; i++) if (v[W.regs + i]) mask[W.regs + i] = 0xffffffff;
+  if (v[W.metadata] || v[W.metadata + 1]) maskAll(mask, W.metadata, 2);
+  if (v[W.in_port]) mask[W.in_port] = 0xffff;
+  maskAll(mask, W.dl_dst, 2);
+  mask[W.dl_dst] = 0xffff;
+  maskAll(mask, W.dl_src, 2);
+  mask[W.dl_src] = 0xffff;
+  mask[W.dl_type] = 0xffff;
+  mask[W.vlan_tci] = 0xffff;
+  const dl = v[W.dl_type]!;
+  let l3 = false;
+  if (dl === ETH_TYPE_IP) {
+    maskAll(mask, W.nw_src, 2);
+    l3 = true;
+  } else if (dl === ETH_TYPE_IPV6) {
+    maskAll(mask, W.ipv6_src, 8);
+    mask[W.ipv6_label] = 0xfffff;
+    const nd = v[W.nw_proto] === 58 && v[W.tp_dst] === 0 && (v[W.tp_src] === 135 || v[W.tp_src] === 136);
+    if (nd) {
+      maskAll(mask, W.arp_sha, 2);
+      mask[W.arp_sha] = 0xffff;
+      maskAll(mask, W.arp_tha, 2);
+      mask[W.arp_tha] = 0xffff;
+      maskAll(mask, W.nd_target, 4);
+    }
+    l3 = true;
+  } else if (dl === 0x0806 || dl === 0x8035) {
+    maskAll(mask, W.nw_src, 2);
+    mask[W.nw_proto] = 0xff;
+    maskAll(mask, W.arp_sha, 2);
+    mask[W.arp_sha] = 0xffff;
+    maskAll(mask, W.arp_tha, 2);
+    mask[W.arp_tha] = 0xffff;
+  }
+  if (l3) {
+    mask[W.nw_frag] = 3;
+    mask[W.nw_tos] = 0xff;
+    mask[W.nw_ttl] = 0xff;
+    mask[W.nw_proto] = 0xff;
+    const p = v[W.nw_proto]!;
+    if ((v[W.nw_frag]! & 2) === 0 && (p === 1 || p === 58 || p === 6 || p === 17 || p === 132 || p === 2)) {
+      mask[W.tp_src] = 0xffff;
+      mask[W.tp_dst] = 0xffff;
+      if (p === 6) mask[W.tcp_flags] = 0xfff;
+    }
+  }
+  const value = new Uint32Array(KEY_WORDS);
+  for (let i = 0; i < KEY_WORDS; i++) value[i] = (v[i]! & mask[i]!) >>> 0;
+  let s = formatMatch(new Match(value, mask));
+  // OVS also shows the first all-zero inner VLAN slot after a tagged outer one.
+  if ((v[W.vlan_tci]! & 0x1000) !== 0) {
+    const t1 = `vlan_tci1=0x${key.vlan2Tci.toString(16).padStart(4, '0')}`;
+    s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
+  }
+  return s;
+}
+
+/** The initial flow and a frame built from ofproto/trace's microflow syntax. */
+export interface Microflow {
+  /** `in_port` of the flow (0 when not given). */
+  inPort: number;
+  /** The flow's field values (a `FlowKey.w`), what ofproto/trace traces. */
+  flow: Uint32Array;
+  /** The frame OVS's `flow_compose()` would build. */
+  frame: Uint8Array;
+}
+
+function put16(b: number[], v: number): void {
+  b.push((v >>> 8) & 0xff, v & 0xff);
+}
+function put32(b: number[], v: number): void {
+  b.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
+function putMac(b: number[], w: Uint32Array, word: number): void {
+  put16(b, w[word]!);
+  put32(b, w[word + 1]!);
+}
+
+/**
+ * Parse a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80`) and build the packet OVS's
+ * `flow_compose()` builds from it, with `l7Len` payload bytes 0, 1, 2, ... (ofproto/trace's default
+ * is 64). Fields not given are zero (TTL 0, MACs 00:00:00:00:00:00), as in ofproto/trace.
+ * TCP gets no payload when SYN, FIN or RST is set; ICMP only for echo; SCTP never.
+ */
+export function parseMicroflow(text: string, l7Len = 64): Microflow {
+  const m = parseMatch(text);
+  const w = m.value;
+  const b: number[] = [];
+  putMac(b, w, W.dl_dst);
+  putMac(b, w, W.dl_src);
+  if ((w[W.vlan_tci]! & 0x1000) !== 0) {
+    put16(b, 0x8100);
+    put16(b, w[W.vlan_tci]! & ~0x1000 & 0xffff);
+  }
+  const dl = w[W.dl_type]!;
+  put16(b, dl);
+  const l3 = b.length;
+  const payload = (): number[] => Array.from({ length: l7Len }, (_, i) => i & 0xff);
+  const proto = w[W.nw_proto]!;
+  const later = (w[W.nw_frag]! & 2) !== 0;
+  const l4 = (): number[] => {
+    const o: number[] = [];
+    if (later) return o;
+    if (proto === 6) {
+      put16(o, w[W.tp_src]!);
+      put16(o, w[W.tp_dst]!);
+      put32(o, 0);
+      put32(o, 0);
+      put16(o, (5 << 12) | (w[W.tcp_flags]! & 0xfff));
+      put16(o, 0);
+      put32(o, 0);
+      if ((w[W.tcp_flags]! & 0x7) === 0) o.push(...payload());
+    } else if (proto === 17) {
+      put16(o, w[W.tp_src]!);
+      put16(o, w[W.tp_dst]!);
+      put16(o, 8 + l7Len);
+      put16(o, 0);
+      o.push(...payload());
+    } else if (proto === 132) {
+      put16(o, w[W.tp_src]!);
+      put16(o, w[W.tp_dst]!);
+      put32(o, 0);
+      put32(o, 0);
+    } else if (proto === 1 && dl === ETH_TYPE_IP) {
+      o.push(w[W.tp_src]! & 0xff, w[W.tp_dst]! & 0xff, 0, 0, 0, 0, 0, 0);
+      if ((o[0] === 8 || o[0] === 0) && o[1] === 0) o.push(...payload());
+    } else if (proto === 2 && dl === ETH_TYPE_IP) {
+      o.push(w[W.tp_src]! & 0xff, w[W.tp_dst]! & 0xff, 0, 0, 0, 0, 0, 0);
+    } else if (proto === 58 && dl === ETH_TYPE_IPV6) {
+      const type = w[W.tp_src]! & 0xff;
+      const code = w[W.tp_dst]! & 0xff;
+      o.push(type, code, 0, 0, 0, 0, 0, 0);
+      if (code === 0 && (type === 135 || type === 136)) {
+        for (let i = 0; i < 4; i++) put32(o, w[W.nd_target + i]!);
+        if (w[W.arp_sha] || w[W.arp_sha + 1]) {
+          o.push(1, 1);
+          putMac(o, w, W.arp_sha);
+        }
+        if (w[W.arp_tha] || w[W.arp_tha + 1]) {
+          o.push(2, 1);
+          putMac(o, w, W.arp_tha);
+        }
+      } else if (code === 0 && (type === 128 || type === 129)) o.push(...payload());
+    }
+    return o;
+  };
+  if (dl === ETH_TYPE_IP) {
+    const seg = l4();
+    b.push(0x45, w[W.nw_tos]! & 0xff);
+    put16(b, 20 + seg.length);
+    put16(b, 0);
+    let frag = 0;
+    if (w[W.nw_frag]! & 1) {
+      frag |= 0x2000;
+      if (later) frag |= 100;
+    }
+    put16(b, frag);
+    b.push(w[W.nw_ttl]! & 0xff, proto);
+    put16(b, 0);
+    put32(b, w[W.nw_src]!);
+    put32(b, w[W.nw_dst]!);
+    b.push(...seg);
+  } else if (dl === ETH_TYPE_IPV6) {
+    const seg = l4();
+    put32(b, ((6 << 28) | ((w[W.nw_tos]! & 0xff) << 20) | (w[W.ipv6_label]! & 0xfffff)) >>> 0);
+    put16(b, seg.length);
+    b.push(proto, w[W.nw_ttl]! & 0xff);
+    for (let i = 0; i < 4; i++) put32(b, w[W.ipv6_src + i]!);
+    for (let i = 0; i < 4; i++) put32(b, w[W.ipv6_dst + i]!);
+    b.push(...seg);
+  } else if (dl === 0x0806 || dl === 0x8035) {
+    const op = w[W.nw_proto]!;
+    put16(b, 1);
+    put16(b, 0x0800);
+    b.push(6, 4);
+    put16(b, op);
+    if (op === 1 || op === 2) {
+      putMac(b, w, W.arp_sha);
+      put32(b, w[W.nw_src]!);
+      putMac(b, w, W.arp_tha);
+      put32(b, w[W.nw_dst]!);
+    } else for (let i = 0; i < 20; i++) b.push(0);
+  }
+  const f = Uint8Array.from(b);
+  if (dl === ETH_TYPE_IP) {
+    const c = internetChecksum(f, l3, 20);
+    f[l3 + 10] = c >>> 8;
+    f[l3 + 11] = c & 0xff;
+    const l4o = l3 + 20;
+    const len = f.length - l4o;
+    const src = w[W.nw_src]!;
+    const dst = w[W.nw_dst]!;
+    if (!later) {
+      if (proto === 6 && len >= 20) setCk(f, l4o + 16, l4ChecksumV4(f, l4o, len, 6, src, dst));
+      else if (proto === 17 && len >= 8) setCk(f, l4o + 6, l4ChecksumV4(f, l4o, len, 17, src, dst) || 0xffff);
+      else if ((proto === 1 || proto === 2) && len >= 8) setCk(f, l4o + 2, internetChecksum(f, l4o, len));
+    }
+  } else if (dl === ETH_TYPE_IPV6 && !later) {
+    const l4o = l3 + 40;
+    const len = f.length - l4o;
+    if (proto === 6 && len >= 20) setCk(f, l4o + 16, l4ChecksumV6(f, l4o, len, 6, l3));
+    else if (proto === 17 && len >= 8) setCk(f, l4o + 6, l4ChecksumV6(f, l4o, len, 17, l3) || 0xffff);
+    else if (proto === 58 && len >= 8) setCk(f, l4o + 2, l4ChecksumV6(f, l4o, len, 58, l3));
+  }
+  return { inPort: w[W.in_port]!, flow: w, frame: f };
+}
+
+function setCk(f: Uint8Array, at: number, c: number): void {
+  f[at] = c >>> 8;
+  f[at + 1] = c & 0xff;
+}
+
+/** Format the consulted-fields mask over the initial key as the Megaflow line (approximation). */
+export function formatMegaflow(initial: FlowKey, wc: Uint32Array): string {
+  const mask = wc.slice();
+  mask[W.in_port] = 0xffff;
+  mask[W.dl_type] = 0xffff;
+  const dl = initial.w[W.dl_type]!;
+  if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) mask[W.nw_frag] = (mask[W.nw_frag]! | 3) >>> 0;
+  const value = new Uint32Array(KEY_WORDS);
+  for (let i = 0; i < KEY_WORDS; i++) value[i] = (initial.w[i]! & mask[i]!) >>> 0;
+  const s = formatMatch(new Match(value, mask));
+  return `recirc_id=0,eth${s ? `,${s}` : ''}`;
+}
