@@ -12,6 +12,8 @@ import { processIo, type Io } from './io.js';
 import { dissectCommand } from './commands/dissect.js';
 import { demoCommand } from './commands/demo.js';
 import { northdCommand } from './commands/northd.js';
+import { replayCommand } from './commands/replay.js';
+import { ofTraceCommand } from './commands/of-trace.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -24,6 +26,8 @@ export const commands: Record<string, Command> = {
   demo: demoCommand,
   dissect: dissectCommand,
   northd: northdCommand,
+  'of-trace': ofTraceCommand,
+  replay: replayCommand,
 };
 
 function topHelp(): string {
