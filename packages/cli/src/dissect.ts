@@ -175,7 +175,7 @@ class Walker {
       const a = parseArp(this.buf, p, end - p);
       if (!a.ok) return this.failWith(a.error);
       const r = a.value;
-      this.push({ layer: 'arp', op: r.op, spa: formatIpv4(r.spa), tpa: formatIpv4(r.tpa), sha: formatMac(r.sha), tha: formatMac(r.tha) }, 'ARP', formatArp(r));
+      this.push({ layer: 'arp', op: r.op, spa: formatIpv4(r.spa), tpa: formatIpv4(r.tpa), sha: formatMac(r.sha), tha: formatMac(r.tha) }, 'ARP', formatArp(r).replace(/^Address Resolution Protocol \([^)]*\), /, ''));
     } else if (type === EtherType.IPv4) this.ipv4(p, end, depth);
     else if (type === EtherType.IPv6) this.ipv6(p, end, depth);
   }

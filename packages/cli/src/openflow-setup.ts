@@ -7,15 +7,15 @@ import { OpenFlowError, Switch, TextParseError, type SwitchOptions } from '@ovnt
 import { CliError, UsageError } from './errors.js';
 
 /** Parse `1,2,5-8` into sorted distinct OpenFlow port numbers (1..0xfeff). */
-export function parsePortList(text: string, option: string): number[] {
+export function parsePortList(command: string, text: string, option: string): number[] {
   const out = new Set<number>();
   for (const part of text.split(',')) {
     const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(part);
-    if (!m) throw new UsageError(`--${option}: ${JSON.stringify(part)} is not a port number or range (e.g. 1,2,5-8)`);
+    if (!m) throw new UsageError(`${command}: --${option}: ${JSON.stringify(part)} is not a port number or range (e.g. 1,2,5-8)`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (a < 1 || b > 0xfeff || a > b) throw new UsageError(`--${option}: ${JSON.stringify(part.trim())} is outside 1-65279 or an empty range`);
-    if (b - a > 4096) throw new UsageError(`--${option}: range ${part.trim()} is too large (at most 4096 ports)`);
+    if (a < 1 || b > 0xfeff || a > b) throw new UsageError(`${command}: --${option}: ${JSON.stringify(part.trim())} is outside 1-65279 or an empty range`);
+    if (b - a > 4096) throw new UsageError(`${command}: --${option}: range ${part.trim()} is too large (at most 4096 ports)`);
     for (let p = a; p <= b; p++) out.add(p);
   }
   return [...out].sort((x, y) => x - y);

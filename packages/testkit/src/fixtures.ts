@@ -96,3 +96,29 @@ export function geneveTwoNodes(): WriteFrame[] {
   return out;
 }
 
+
+/**
+ * Traffic for the teaching pipeline `fixtures/openflow/vlan-router.flows`: what hosts on access
+ * port 1 and trunk port 3 send (an ARP broadcast, a routed TCP SYN, a same-VLAN ping, a frame with
+ * TTL 1 that the router must not forward, and a tagged frame from the trunk). Keyed by ingress port.
+ */
+export function vlanRouterTraffic(): Record<number, WriteFrame[]> {
+  const t0 = 1_767_225_600_000_000_000n;
+  const at = (ms: number) => t0 + BigInt(ms) * 1_000_000n;
+  const h1 = { mac: '0a:00:00:00:00:01', ip: '10.0.10.1' };
+  const router = '0a:00:00:00:00:fe';
+  return {
+    1: [
+      { timestampNs: at(0), data: new PacketBuilder().ethernet({ src: h1.mac, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ sha: h1.mac, spa: h1.ip, tpa: '10.0.10.254' }).build() },
+      { timestampNs: at(2), data: new PacketBuilder().ethernet({ src: h1.mac, dst: router }).ipv4({ src: h1.ip, dst: '192.0.2.7' }).tcp({ srcPort: 40000, dstPort: 443, flags: 'S', seq: 1 }).build() },
+      { timestampNs: at(3), data: new PacketBuilder().ethernet({ src: h1.mac, dst: '0a:00:00:00:00:02' }).ipv4({ src: h1.ip, dst: '10.0.10.2' }).icmpv4({ id: 7, seq: 1 }).build() },
+      { timestampNs: at(4), data: new PacketBuilder().ethernet({ src: h1.mac, dst: router }).ipv4({ src: h1.ip, dst: '192.0.2.7', ttl: 1 }).udp({ srcPort: 33434, dstPort: 33434 }).build() },
+    ],
+    3: [
+      {
+        timestampNs: at(1),
+        data: new PacketBuilder().ethernet({ src: '0a:00:00:00:00:03', dst: h1.mac }).vlan({ vid: 10 }).ipv4({ src: '10.0.10.3', dst: h1.ip }).udp({ srcPort: 5353, dstPort: 5353 }).payload('tagged from the trunk').build(),
+      },
+    ],
+  };
+}

@@ -73,7 +73,7 @@ export const ofTraceCommand = {
     };
     const portsText = args.values.get('ports');
     const ports = portsText
-      ? parsePortList(portsText, 'ports')
+      ? parsePortList('of-trace', portsText, 'ports')
       : impliedPorts(read(flowsPath), groupsPath ? read(groupsPath) : '', microflow ?? `in_port=${inPort}`);
     const sw = makeSwitch(ports);
     if (groupsPath) loadGroups(sw, groupsPath);

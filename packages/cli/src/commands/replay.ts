@@ -36,7 +36,7 @@ interface Input {
 export const replayCommand = {
   spec,
   async run(args: ParsedArgs, io: Io): Promise<number> {
-    const ports = parsePortList(args.values.get('ports')!, 'ports');
+    const ports = parsePortList('replay', args.values.get('ports')!, 'ports');
     const inputs: Input[] = [];
     let seq = 0;
     for (const spec of args.multi.get('in')!) {
