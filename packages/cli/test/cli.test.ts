@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BufferIo, main } from '@ovnts/cli';
 import { PcapngWriter, PcapWriter } from '@ovnts/capture';
-import { geneveTwoNodes, repoRoot } from '@ovnts/testkit';
+import { geneveTwoNodes, repoRoot, vlanRouterTraffic } from '@ovnts/testkit';
 
 const fixture = join(repoRoot, 'fixtures/captures/geneve-two-nodes.pcapng');
 const tmp = mkdtempSync(join(tmpdir(), 'ovnts-cli-'));
@@ -146,11 +146,17 @@ describe('ovnts command line', () => {
     expect(r.out).toMatch(/Standard query 0x4f1e A kubernetes\.default\.svc\.cluster\.local/);
   });
 
-  it('the committed fixture is exactly what the generator makes', () => {
+  it('the committed fixture captures are exactly what the generators make (scripts/make-fixtures.mjs)', () => {
     const w = new PcapngWriter({ byteOrder: 'le', interfaces: [{ linkType: 1, name: 'underlay', snaplen: 262144 }] });
     for (const f of geneveTwoNodes()) w.write(f);
     w.end();
     expect(Buffer.from(w.toBuffer()).equals(readFileSync(fixture))).toBe(true);
+    for (const [port, frames] of Object.entries(vlanRouterTraffic())) {
+      const p = new PcapWriter({ linkType: 1, byteOrder: 'le' });
+      for (const f of frames) p.write(f);
+      p.end();
+      expect(Buffer.from(p.toBuffer()).equals(readFileSync(join(repoRoot, `fixtures/captures/vlan-router-in${port}.pcap`))), `vlan-router-in${port}.pcap`).toBe(true);
+    }
   });
 
   it('the built binary runs and survives a closed pipe', () => {
