@@ -387,7 +387,9 @@ export class Conntrack {
     if (natted) {
       if (id >= 0) {
         reply = !reply;
-        tk.set(this.store.tuples.subarray(id * CONN_TUPLE_WORDS + (reply ? TUPLE_WORDS : 0), id * CONN_TUPLE_WORDS + (reply ? 2 * TUPLE_WORDS : TUPLE_WORDS)));
+        const T = this.store.tuples;
+        const from = id * CONN_TUPLE_WORDS + (reply ? TUPLE_WORDS : 0);
+        for (let i = 0; i < TUPLE_WORDS; i++) tk[i] = T[from + i]!;
       } else reverseTuple(tk, 0);
     }
     if (act.force && reply && id >= 0) {
@@ -438,7 +440,9 @@ export class Conntrack {
       w[W.ct_label] = w[W.ct_label + 1] = w[W.ct_label + 2] = w[W.ct_label + 3] = 0;
       if (haveKey) this.writeTuple(w, this.tk, 0);
       else {
-        w.fill(0, W.ct_nw_src, W.ct_tp_dst + 1);
+        w[W.ct_nw_src] = w[W.ct_nw_dst] = w[W.ct_nw_proto] = w[W.ct_tp_src] = w[W.ct_tp_dst] = 0;
+        w.fill(0, W.ct_ipv6_src, W.ct_ipv6_src + 4);
+        w.fill(0, W.ct_ipv6_dst, W.ct_ipv6_dst + 4);
       }
     }
     return st;

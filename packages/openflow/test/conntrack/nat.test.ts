@@ -159,6 +159,24 @@ describe('SNAT', () => {
     expect(b.key.get(field('udp_src'))).toBe(701); // 600..1023 class, next port
   });
 
+  it('nat(src=0.0.0.0) keeps the address and moves the port only on a collision', () => {
+    const t = new Conntrack({ clock: new VirtualClock() });
+    const zero = nat({ kind: 'src', addrMin: '0.0.0.0', flags: [] });
+    natRun(t, udp('10.0.0.9', '8.8.8.8', 5000, 53), { zone: 0, commit: true, nat: nat({ kind: 'src', addrMin: '10.0.0.1', flags: [] }) });
+    const free = natRun(t, udp('10.0.0.2', '8.8.8.8', 5000, 53), { zone: 0, commit: true, nat: zero });
+    expect(free.st).toBe('+new+trk+snat');
+    expect([formatIpv4(free.key.get(field('ip_src'))), free.key.get(field('udp_src'))]).toEqual(['10.0.0.2', 5000]);
+    const clash = natRun(t, udp('10.0.0.1', '8.8.8.8', 5000, 53), { zone: 0, commit: true, nat: zero });
+    expect([formatIpv4(clash.key.get(field('ip_src'))), clash.key.get(field('udp_src'))]).toEqual(['10.0.0.1', 5001]);
+  });
+
+  it('a bare nat on a new connection commits it without translation (null binding)', () => {
+    const t = new Conntrack({ clock: new VirtualClock() });
+    const r = natRun(t, udp('10.0.0.1', '8.8.8.8', 5000, 53), { zone: 0, commit: true, nat: nat({ flags: [] }) });
+    expect(r.st).toBe('+new+trk');
+    expect(ct(t, udp('8.8.8.8', '10.0.0.1', 53, 5000), { zone: 0, nat: nat({ flags: [] }) }).st).toBe('+est+rpl+trk');
+  });
+
   it('random takes the first candidate from the injected RNG', () => {
     const rng: Rng = { nextU32: () => 7 };
     const t = new Conntrack({ clock: new VirtualClock(), rng });
