@@ -17,3 +17,4 @@ export * from './switch.js';
 export * from './trace-format.js';
 export * from './clock/index.js';
 export * from './conntrack/index.js';
+export * from './stateful/index.js';

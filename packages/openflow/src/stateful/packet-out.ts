@@ -1,0 +1,208 @@
+/**
+ * Packet-in records and packet-out requests as OVS 3.1 handles them (ofproto-dpif-xlate.c
+ * `execute_controller_action`, ofp-packet.c `ofputil_decode_packet_out`, ofproto.c
+ * `handle_packet_out`).
+ *
+ * Packet-in: the frame as modified so far, cut to `max_len` (`controller(max_len=N)`, default
+ * 65535 = whole frame; the `CONTROLLER:N` output form), `total_len` the full length, no buffer
+ * (OVS never buffers: buffer_id is OFP_NO_BUFFER), the reason (`action`, `no_match`,
+ * `invalid_ttl`, `action_set`, `group`, `packet_out`), the table and the cookie of the flow that
+ * sent it, the controller id, `userdata`, and the pipeline metadata OVS puts in the packet-in
+ * match (in_port always; metadata, registers, tunnel fields, pkt_mark and ct fields when non-zero).
+ *
+ * Packet-out: `in_port` (a real port below 0xff00, LOCAL, CONTROLLER or NONE; else
+ * OFPBRC_BAD_PORT), no buffer id (else OFPBRC_BUFFER_UNKNOWN), actions checked against the packet
+ * (output ports, groups and meters that must exist: OFPBAC_BAD_OUT_PORT, OFPBAC_BAD_OUT_GROUP,
+ * OFPMMFC_INVALID_METER). The switch then runs the actions on the frame with `in_port` as given;
+ * `output:TABLE` submits it to table 0 and packet-ins it causes there have reason `packet_out`
+ * only when sent by the packet-out's own actions.
+ */
+import { fromHex } from '@ovnts/packet';
+import { OFPP, parseActionList, parsePort, splitTopLevel, type Action } from '../actions.js';
+import { TextParseError } from '../errors.js';
+import { W } from '../flowkey.js';
+import { field } from '../fields.js';
+
+/** OpenFlow packet-in reasons by their OVS names, with the OpenFlow 1.5 numbers. */
+export const PACKET_IN_REASONS = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 } as const;
+
+/** A packet-in reason name. */
+export type PacketInReasonName = keyof typeof PACKET_IN_REASONS;
+
+/** OFP_NO_BUFFER. */
+export const NO_BUFFER = 0xffffffff;
+
+/** An OpenFlow error outside actions.ts's table (bad request, meter mod): name, type and code. */
+export class OfpRequestError extends Error {
+  override readonly name = 'OfpRequestError';
+  constructor(
+    /** The error's OVS name (`OFPBRC_BAD_PORT`, `OFPBAC_BAD_OUT_GROUP`, ...). */
+    readonly errorName: string,
+    /** OpenFlow error type. */
+    readonly type: number,
+    /** OpenFlow error code. */
+    readonly code: number,
+    /** What caused it. */
+    readonly detail: string,
+  ) {
+    super(`${errorName}: ${detail}`);
+  }
+}
+
+const ERR = {
+  OFPBRC_BAD_PORT: [1, 11], OFPBRC_BUFFER_UNKNOWN: [1, 8], OFPBAC_BAD_OUT_PORT: [2, 4], OFPBAC_BAD_OUT_GROUP: [2, 9],
+  OFPBAC_BAD_ARGUMENT: [2, 5], OFPMMFC_INVALID_METER: [12, 2], OFPBIC_UNSUP_INST: [3, 1],
+} as const;
+
+function fail(name: keyof typeof ERR, detail: string): never {
+  const [t, c] = ERR[name];
+  throw new OfpRequestError(name, t, c, detail);
+}
+
+/** A pipeline metadata field of a packet-in (name as OVS prints it, value). */
+export interface PacketInField {
+  /** Field name. */
+  name: string;
+  /** Value. */
+  value: bigint;
+}
+
+/** A packet-in as a controller receives it. */
+export interface PacketInRecord {
+  /** Reason. */
+  reason: PacketInReasonName;
+  /** Table of the flow that sent it (or the table that missed). */
+  tableId: number;
+  /** Cookie of that flow (all ones for a table miss, as OVS reports). */
+  cookie: bigint;
+  /** Controller id. */
+  controllerId: number;
+  /** `userdata` of `controller(...)`. */
+  userdata?: Uint8Array;
+  /** Buffer id: always `NO_BUFFER`. */
+  bufferId: number;
+  /** Full frame length. */
+  totalLen: number;
+  /** The frame, cut to max_len (a copy). */
+  frame: Uint8Array;
+  /** The packet-in match: in_port plus non-zero metadata, registers, tunnel, pkt_mark, ct fields. */
+  match: PacketInField[];
+}
+
+const META_FIELDS = [
+  'tun_id', 'tun_src', 'tun_dst', 'metadata', ...Array.from({ length: 16 }, (_, i) => `reg${i}`), 'pkt_mark',
+  'ct_state', 'ct_zone', 'ct_mark', 'ct_label', 'ct_nw_src', 'ct_nw_dst', 'ct_nw_proto', 'ct_tp_src', 'ct_tp_dst',
+].map((n) => field(n));
+
+/** The packet-in match OVS sends (`flow_get_metadata`) from a flow key. */
+export function packetInMatch(w: Uint32Array): PacketInField[] {
+  const out: PacketInField[] = [{ name: 'in_port', value: BigInt(w[W.in_port]!) }];
+  for (const f of META_FIELDS) {
+    let v = 0n;
+    for (let i = 0; i < f.nwords; i++) v = (v << 32n) | BigInt(f.nwords === 1 ? ((w[f.word]! >>> f.shift) & f.vmask) >>> 0 : w[f.word + i]!);
+    if (v !== 0n) out.push({ name: f.name, value: v });
+  }
+  return out;
+}
+
+/** Build a packet-in record (copies the frame, cut to `maxLen`). */
+export function makePacketIn(opts: {
+  reason: PacketInReasonName; tableId: number; cookie: bigint; controllerId?: number; userdata?: Uint8Array;
+  frame: Uint8Array; maxLen?: number; key: Uint32Array;
+}): PacketInRecord {
+  const maxLen = opts.maxLen ?? 65535;
+  const n = Math.min(maxLen, opts.frame.length);
+  return {
+    reason: opts.reason, tableId: opts.tableId, cookie: opts.cookie, controllerId: opts.controllerId ?? 0,
+    ...(opts.userdata ? { userdata: opts.userdata } : {}), bufferId: NO_BUFFER, totalLen: opts.frame.length,
+    frame: opts.frame.slice(0, n), match: packetInMatch(opts.key),
+  };
+}
+
+/** Validate a parsed `controller(...)` action as OVS does (known reason name). */
+export function checkControllerAction(a: Extract<Action, { type: 'controller' }>): void {
+  if (a.reason !== undefined && !(a.reason in PACKET_IN_REASONS)) {
+    fail('OFPBAC_BAD_ARGUMENT', `unknown controller reason "${a.reason}" (expected one of ${Object.keys(PACKET_IN_REASONS).join(', ')})`);
+  }
+}
+
+/** A packet-out request. */
+export interface PacketOut {
+  /** Ingress port the actions see. */
+  inPort: number;
+  /** Actions (no instructions in a packet-out). */
+  actions: Action[];
+  /** The frame. */
+  frame: Uint8Array;
+  /** Buffer id (`NO_BUFFER` unless given). */
+  bufferId: number;
+}
+
+/** Parse `ovs-ofctl packet-out` text: `in_port=1 packet=HEX actions=output:2` (commas or spaces). */
+export function parsePacketOut(text: string): PacketOut {
+  const ai = text.search(/\bactions=/);
+  if (ai < 0) throw new TextParseError(text, 0, 'must specify actions');
+  let inPort = OFPP.NONE as number;
+  let frame: Uint8Array | undefined;
+  let bufferId = NO_BUFFER;
+  for (const { text: tok, col } of splitTopLevel(text.slice(0, ai), 0, ', \t')) {
+    const t = tok.trim();
+    if (!t) continue;
+    const [k, v] = t.split('=', 2) as [string, string | undefined];
+    if (k === 'in_port') {
+      const p = parsePort(v ?? '');
+      if (p === undefined) throw new TextParseError(text, col, `invalid in_port "${v}"`);
+      inPort = p;
+    } else if (k === 'packet') {
+      if (!/^([0-9a-fA-F]{2})+$/.test(v ?? '')) throw new TextParseError(text, col, 'packet must be hex bytes');
+      frame = fromHex(v!);
+    } else if (k === 'buffer_id') {
+      bufferId = Number(v);
+    } else throw new TextParseError(text, col, `unknown keyword ${k}`);
+  }
+  if (!frame && bufferId === NO_BUFFER) throw new TextParseError(text, 0, 'must specify packet');
+  const actions = parseActionList(text.slice(ai + 8), text, ai + 8, { hasVlan: false, nwProto: -1 });
+  return { inPort, actions, frame: frame ?? new Uint8Array(0), bufferId };
+}
+
+/** What validation needs from the switch. */
+export interface PacketOutEnv {
+  /** Does a group exist? */
+  groupExists(id: number): boolean;
+  /** Does a meter exist? */
+  meterExists(id: number): boolean;
+}
+
+function checkActions(list: readonly Action[], env: PacketOutEnv): void {
+  for (const a of list) {
+    switch (a.type) {
+      case 'output':
+        if (a.port >= OFPP.MAX && a.port < OFPP.IN_PORT) fail('OFPBAC_BAD_OUT_PORT', `output to invalid port ${a.port}`);
+        break;
+      case 'group':
+        if (!env.groupExists(a.groupId)) fail('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
+        break;
+      case 'meter':
+        if (!env.meterExists(a.meterId)) fail('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
+        break;
+      case 'controller':
+        checkControllerAction(a);
+        break;
+      case 'ct':
+        checkActions(a.exec, env);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** Raise the error OVS sends for this packet-out, if any (`OfpRequestError`). */
+export function validatePacketOut(po: PacketOut, env: PacketOutEnv): void {
+  const p = po.inPort;
+  if (!(p < OFPP.MAX || p === OFPP.LOCAL || p === OFPP.NONE || p === OFPP.CONTROLLER)) {
+    fail('OFPBRC_BAD_PORT', `packet-out in_port ${p} is not a valid ingress port`);
+  }
+  if (po.bufferId !== NO_BUFFER) fail('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId} (this switch does not buffer packets)`);
+  checkActions(po.actions, env);
+}
