@@ -5,3 +5,5 @@ export * from './fixtures.js';
 export * from './corpus.js';
 export * from './tshark.js';
 export * from './ovs.js';
+export * from './flowgen.js';
+export * from './nbgen.js';

@@ -122,6 +122,8 @@ export interface RouterDp {
   readonly lsPeers: SwitchDp[];
   /** Gateway router (options:chassis). */
   readonly isGatewayRouter: boolean;
+  /** All router ports of the database by name (ovn-northd looks ports up globally). */
+  readonly ctxPorts: Map<string, RouterPort>;
 }
 
 /** Global settings from NB_Global options. */
@@ -152,6 +154,72 @@ export interface NorthdContext {
   readonly routerPorts: Map<string, RouterPort>;
   /** Globals. */
   readonly globals: NorthdGlobals;
+  /** Tunnel key of a logical port (switch, router or chassis-redirect port), 0 when unknown. */
+  portKey(name: string): number;
+}
+
+/**
+ * Tunnel keys to use instead of the ones we would assign. ovn-northd allocates keys in the
+ * order it sees datapaths and ports, which an NB snapshot does not record; `parseTunnelKeys`
+ * reads them from what `fixtures/northd/gen.sh` saves.
+ */
+export interface TunnelKeys {
+  /** Datapath name to tunnel key. */
+  readonly datapaths?: ReadonlyMap<string, number>;
+  /** Port name to tunnel key. */
+  readonly ports?: ReadonlyMap<string, number>;
+}
+
+/** Read `dp NAME KEY` / `port NAME KEY` lines (fixtures/northd/NAME.keys.txt). */
+export function parseTunnelKeys(text: string): TunnelKeys {
+  const datapaths = new Map<string, number>();
+  const ports = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(dp|port) (\S+) ([0-9]+)$/.exec(line.trim());
+    if (!m) continue;
+    (m[1] === 'dp' ? datapaths : ports).set(m[2]!, Number(m[3]));
+  }
+  return { datapaths, ports };
+}
+
+/**
+ * Datapath tunnel keys as ovn-northd assigns them in one run over an empty southbound database
+ * (`build_datapaths`): `requested-tnl-key` first, then the lowest free key for each datapath,
+ * switches before routers, each in table order; `given` overrides.
+ */
+function assignKeys<T>(items: readonly T[], requested: (t: T) => number, given: (t: T) => number | undefined): number[] {
+  const used = new Set<number>();
+  const out: number[] = items.map(() => 0);
+  items.forEach((t, i) => {
+    const g = given(t);
+    if (g !== undefined && !used.has(g)) {
+      out[i] = g;
+      used.add(g);
+    }
+  });
+  items.forEach((t, i) => {
+    if (out[i]) return;
+    const r = requested(t);
+    if (r > 0 && !used.has(r)) {
+      out[i] = r;
+      used.add(r);
+    }
+  });
+  let next = 1;
+  items.forEach((_, i) => {
+    if (out[i]) return;
+    while (used.has(next)) next++;
+    out[i] = next;
+    used.add(next);
+  });
+  return out;
+}
+
+function intOpt(m: ReadonlyMap<string, string>, k: string): number {
+  const v = m.get(k);
+  if (v === undefined) return 0;
+  const n = parseInt(v, 10);
+  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 function jsonKey(name: string): string {
@@ -163,7 +231,7 @@ function uniq<T>(xs: T[]): T[] {
 }
 
 /** Build the compiler's view of `db`. */
-export function buildContext(db: NbDatabase): NorthdContext {
+export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdContext {
   const opts = db.global?.options ?? new Map<string, string>();
   const globals: NorthdGlobals = {
     defaultAclDrop: optBool(opts, 'default_acl_drop', false),
@@ -172,6 +240,11 @@ export function buildContext(db: NbDatabase): NorthdContext {
     installLsLbFromRouter: optBool(opts, 'install_ls_lb_from_router', false),
     meters: new Map(db.meters.map((m) => [m.name, m])),
   };
+  const dpKeys = assignKeys<{ name: string; opts: ReadonlyMap<string, string> }>(
+    [...db.switches.map((s) => ({ name: s.name, opts: s.other_config })), ...db.routers.map((r) => ({ name: r.name, opts: r.options }))],
+    (d) => intOpt(d.opts, 'requested-tnl-key'),
+    (d) => keys.datapaths?.get(d.name),
+  );
   let key = 0;
   const switches: SwitchDp[] = [];
   const routers: RouterDp[] = [];
@@ -180,7 +253,7 @@ export function buildContext(db: NbDatabase): NorthdContext {
   const bySwitchUuid = new Map<string, SwitchDp>();
 
   for (const ls of db.switches) {
-    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: ++key, uuid: uuidFrom(`dp:${ls.uuid}`) };
+    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: dpKeys[key++]!, uuid: uuidFrom(`dp:${ls.uuid}`) };
     const lbs = uniq([...ls.load_balancer, ...ls.load_balancer_group.flatMap((g) => g.load_balancer)]);
     const sw: SwitchDp = {
       kind: 'switch', dp, nb: ls, ports: [], routerPorts: [], localnetPorts: [], portGroups: [], acls: [],
@@ -207,10 +280,10 @@ export function buildContext(db: NbDatabase): NorthdContext {
   }
 
   for (const lr of db.routers) {
-    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: ++key, uuid: uuidFrom(`dp:${lr.uuid}`) };
+    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: dpKeys[key++]!, uuid: uuidFrom(`dp:${lr.uuid}`) };
     const lbs = uniq([...lr.load_balancer_group.flatMap((g) => g.load_balancer), ...lr.load_balancer]);
     const rt: RouterDp = {
-      kind: 'router', dp, nb: lr, ports: [], l3dgwPorts: [], lbs, lsPeers: [], isGatewayRouter: lr.config.chassis !== undefined,
+      kind: 'router', dp, nb: lr, ports: [], l3dgwPorts: [], lbs, lsPeers: [], isGatewayRouter: lr.config.chassis !== undefined, ctxPorts: routerPorts,
     };
     routers.push(rt);
     for (const nb of lr.ports) {
@@ -272,5 +345,21 @@ export function buildContext(db: NbDatabase): NorthdContext {
     sw.hasAcls = sw.acls.length > 0;
     sw.hasStatefulAcl = sw.acls.some((a) => a.action === 'allow-related');
   }
-  return { db, switches, routers, switchPorts, routerPorts, globals };
+  // Port tunnel keys, per datapath in port order (a distributed gateway port's chassis-redirect
+  // port right after it), as ovn-northd allocates them in one run.
+  const portKeys = new Map<string, number>();
+  const portKeyOf = (names: { name: string; opts: ReadonlyMap<string, string> }[]) => {
+    const ks = assignKeys(names, (n) => intOpt(n.opts, 'requested-tnl-key'), (n) => keys.ports?.get(n.name));
+    names.forEach((n, i) => portKeys.set(n.name, ks[i]!));
+  };
+  for (const sw of switches) portKeyOf(sw.ports.map((p) => ({ name: p.name, opts: p.nb.options })));
+  for (const rt of routers) {
+    const names: { name: string; opts: ReadonlyMap<string, string> }[] = [];
+    for (const p of rt.ports) {
+      names.push({ name: p.name, opts: p.nb.options });
+      if (p.crName) names.push({ name: p.crName, opts: new Map() });
+    }
+    portKeyOf(names);
+  }
+  return { db, switches, routers, switchPorts, routerPorts, globals, portKey: (name: string) => portKeys.get(name) ?? 0 };
 }

@@ -6,3 +6,4 @@ export * from './lb.js';
 export * from './nat.js';
 export * from './format.js';
 export * from './northd.js';
+export * from './router-info.js';

@@ -8,45 +8,64 @@
  * printed uuids derive from NB uuids, and builders run in NB order.
  */
 import type { NbDatabase } from '../nb/db.js';
-import { buildContext, type NorthdContext } from './context.js';
+import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
-import { buildRouterDpFlows, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
+import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
-import { buildSwitchAclFlows, buildSwitchLbFlows } from './switch-acl.js';
+import { buildSwitchAclFlows, buildSwitchLbFlowsAll } from './switch-acl.js';
 import { FlowSink, type Datapath, type LogicalFlow } from './types.js';
 
 /** Compiler options. */
 export interface NorthdOptions {
   /** Build router pipelines too (default true). */
   readonly routers?: boolean;
+  /** Tunnel keys ovn-northd gave datapaths and ports (see `parseTunnelKeys`); ours are assigned otherwise. */
+  readonly tunnelKeys?: TunnelKeys;
 }
 
 /** What the compiler produces. */
 export interface NorthdResult {
   /** Datapaths, switches first then routers, in NB order. */
   readonly datapaths: readonly Datapath[];
-  /** Logical flows, in build order. */
+  /** Logical flows, one per datapath (expanded from the rows on first access). */
   readonly flows: readonly LogicalFlow[];
+  /** Number of distinct flows (southbound Logical_Flow rows, datapath groups merged). */
+  readonly rowCount: number;
+  /** Number of flows expanded per datapath (what `ovn-sbctl count-flows` totals). */
+  readonly flowCount: number;
+  /** The flow table (rows with their datapath groups). */
+  readonly sink: FlowSink;
   /** The compiler's view of the database. */
   readonly context: NorthdContext;
 }
 
 /** Compile a northbound database to logical flows. */
 export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdResult {
-  const ctx = buildContext(db);
+  const ctx = buildContext(db, opts.tunnelKeys);
   const sink = new FlowSink();
   for (const sw of ctx.switches) {
     buildSwitchAclFlows(ctx, sink, sw);
     buildSwitchDpFlows(ctx, sink, sw);
   }
   for (const sw of ctx.switches) for (const p of sw.ports) buildSwitchPortFlows(ctx, sink, p);
-  for (const sw of ctx.switches) buildSwitchLbFlows(sink, sw);
+  buildSwitchLbFlowsAll(ctx, sink);
   if (opts.routers !== false) {
     for (const rt of ctx.routers) buildRouterDpFlows(ctx, sink, rt);
     for (const rt of ctx.routers) for (const p of rt.ports) buildRouterPortFlows(ctx, sink, p);
-    for (const rt of ctx.routers) buildRouterLbFlows(ctx, sink, rt);
+    for (const sw of ctx.switches) for (const p of sw.ports) buildRouterFlowsForSwitchPort(ctx, sink, p);
+    buildRouterLbFlows(ctx, sink);
   }
-  return { datapaths: [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)], flows: sink.flows, context: ctx };
+  const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
+  return {
+    datapaths,
+    get flows() {
+      return sink.flows;
+    },
+    rowCount: sink.rowCount,
+    flowCount: sink.flowCount,
+    sink,
+    context: ctx,
+  };
 }
 
 /** The logical flows of `db` in `ovn-sbctl lflow-list` form (for `ovnts northd --nb FILE`). */

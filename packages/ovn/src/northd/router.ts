@@ -1,23 +1,37 @@
 /**
- * Logical router flows (ovn-northd 23.03), the part implemented so far: admission, neighbor
- * lookup and learning, IP input (router-owned addresses: ARP/ND replies, echo replies, TCP
- * reset / ICMP unreachable for other traffic to the router, drops of martians, broadcast and
- * multicast, TTL exceeded), default flows of the NAT/LB/ND-RA stages, routing (connected
- * networks and static routes by longest prefix: priority = plen * 3 + 2 for connected, + 1 for
- * static, + 0 for src-ip routes; ECMP groups with select()), policies (allow/drop/reroute, ECMP
- * reroute), next-hop resolution from known switch port addresses, ARP/ND requests for unknown
- * next hops, and egress delivery. Gateway routers, distributed gateway ports, NAT and router
- * load balancers are covered only by their default flows (see docs/ovn-northd.md).
+ * Logical router flows, as ovn-northd 23.03 builds them (`northd.c`). The builders follow
+ * ovn-northd's own split: per router datapath (`build_lswitch_and_lrouter_iterate_by_od`, router
+ * half: admission, neighbor learning, ND RA defaults, routing pre-stage and route tables, static
+ * routes with ECMP and symmetric replies, multicast relay lookup, policies, ARP resolve
+ * defaults, gateway MTU checks, gateway redirect, ARP/ND requests, local traffic drops, NAT
+ * ARP/ND replies, NAT/defrag/LB stages), per port (`..._iterate_by_op`, router half: port
+ * admission with gateway MTU, neighbor lookup, connected routes, RA responder, ARP resolve for
+ * peers and switch ports, egress delivery, DHCPv6 replies, IPv6 and IPv4 input, force-SNAT for
+ * the router IP), and per load balancer (`build_lrouter_defrag_flows_for_lb`,
+ * `build_lrouter_flows_for_lb` with affinity). Distributed gateway ports (`l3dgw_ports`) and
+ * their chassis-redirect ports, gateway routers (`options:chassis`) and distributed NAT
+ * (dnat_and_snat with logical_port and external_mac) follow ovn-northd's branches. Matches
+ * and actions are built as the same text ovn-northd prints. Not built: BFD (`has_bfd` flows),
+ * IGMP groups learnt in the southbound database, copp meters (not printed by lflow-list).
  */
+import { formatIpv6 } from '@ovnts/packet';
 import type { NorthdContext, RouterDp, RouterPort, SwitchPort } from './context.js';
-import { mask6, solicitedNode, normalizeIp, parseCidr, parseIp4Text, parseIp6Text, type LportAddresses } from './addrs.js';
-import { formatIpv4, formatIpv6 } from '@ovnts/packet';
+import { linkLocal, mask4, mask6, parseIp4Text, parseIp6Text, solicitedNode } from './addrs.js';
 import type { FlowSink } from './types.js';
-import { northdLb } from './lb.js';
-import { natEntries } from './nat.js';
+import { lbVipActions, northdLb, type NorthdLb, type NorthdLbVip } from './lb.js';
+import { findLrpMemberIp, isNatGatewayPort, routables, routerInfo, type RtInfo, type RtNat } from './router-info.js';
+import { stageTable } from './stages.js';
+import { optBool } from '../nb/model.js';
+import type { LogicalRouterStaticRoute, Nat } from '../nb/model.js';
 
 const PRIO_CONNECTED = 2;
 const PRIO_STATIC = 1;
+const DROP = 'drop;';
+const INPORT_ETH = 'xreg0[0..47]';
+
+function isLla6(a: bigint): boolean {
+  return a >> 118n === 0x3fan; // fe80::/10
+}
 
 function v4Networks(p: RouterPort, addBcast: boolean): string {
   const n = p.networks.ipv4;
@@ -36,13 +50,89 @@ function v6Networks(p: RouterPort): string {
   return `{${n.map((a) => a.addrS).join(', ')}}`;
 }
 
-/** Per-router flows. */
+function gwMtu(p: RouterPort): number {
+  const v = p.nb.options.get('gateway_mtu');
+  if (v === undefined) return 0;
+  const n = parseInt(v, 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** `build_gateway_get_l2_hdr_size`. */
+function l2HdrSize(p: RouterPort): number {
+  const peer = p.peer;
+  if (peer && 'sw' in peer) {
+    for (const ln of peer.sw.localnetPorts) if (ln.nb.tag_request !== undefined) return 18;
+  }
+  return 14;
+}
+
+/** `build_gateway_mtu_flow`: a flow with a `check_pkt_larger` prefix when the port has a gateway MTU, and its bypass variant. */
+function gatewayMtuFlow(sink: FlowSink, p: RouterPort, st: 'lr_in_admission' | 'lr_in_chk_pkt_len', prioLow: number, prioHigh: number, match: string, extra: string, hint: string): void {
+  const mtu = gwMtu(p);
+  let a = '';
+  if (mtu > 0) a = `reg9[1] = check_pkt_larger(${mtu + l2HdrSize(p)}); `;
+  sink.add(p.rt.dp, st, prioLow, match, a + extra, hint);
+  if (mtu > 0) {
+    const bypass = p.nb.options.get('gateway_mtu_bypass');
+    if (bypass !== undefined) sink.add(p.rt.dp, st, prioHigh, `${match} && (${bypass})`, extra, hint);
+  }
+}
+
+function arpFlow(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, ip: string, eth: string, extra: string, drop: boolean, prio: number, hint?: string): void {
+  let m = op ? `inport == ${op.jsonKey} && ` : '';
+  m += `arp.op == 1 && arp.tpa == ${ip}`;
+  if (extra) m += ` && ${extra}`;
+  const a = drop ? DROP : `eth.dst = eth.src; eth.src = ${eth}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${eth}; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;`;
+  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, hint);
+}
+
+function ndFlow(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, action: string, ip: string, snIp: string | undefined, eth: string, extra: string, drop: boolean, prio: number, hint?: string): void {
+  let m = op ? `inport == ${op.jsonKey} && ` : '';
+  if (snIp !== undefined) m += `ip6.dst == {${ip}, ${snIp}} && `;
+  m += `nd_ns && nd.target == ${ip}`;
+  if (extra) m += ` && ${extra}`;
+  const a = drop ? DROP : `${action} { eth.src = ${eth}; ip6.src = nd.target; nd.tll = ${eth}; outport = inport; flags.loopback = 1; output; };`;
+  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, hint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per router datapath.
+
+/** Per-router flows (`build_lswitch_and_lrouter_iterate_by_od`, router half). */
 export function buildRouterDpFlows(ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {
   const dp = rt.dp;
-  sink.add(dp, 'lr_in_admission', 100, 'vlan.present || eth.src[40]', 'drop;');
-  sink.add(dp, 'lr_in_admission', 0, '1', 'drop;');
-  // Neighbor learning.
-  const learn = (rt.nb.options.get('always_learn_from_arp_request') ?? '').toLowerCase() !== 'false';
+  const info = routerInfo(rt);
+  // build_adm_ctrl_flows_for_lrouter
+  sink.add(dp, 'lr_in_admission', 100, 'vlan.present || eth.src[40]', DROP);
+  sink.add(dp, 'lr_in_admission', 0, '1', DROP);
+  neighLearning(sink, rt);
+  // build_ND_RA_flows_for_lrouter
+  sink.add(dp, 'lr_in_nd_ra_options', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_nd_ra_response', 0, '1', 'next;');
+  // build_ip_routing_pre_flows_for_lrouter
+  sink.add(dp, 'lr_in_ip_routing_pre', 0, '1', 'reg7 = 0; next;');
+  staticRoutes(ctx, sink, rt);
+  mcastLookup(sink, rt, info);
+  policies(sink, rt);
+  // build_arp_resolve_flows_for_lrouter
+  sink.add(dp, 'lr_in_arp_resolve', 500, 'ip4.mcast || ip6.mcast', 'next;');
+  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip4', 'get_arp(outport, reg0); next;');
+  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip6', 'get_nd(outport, xxreg0); next;');
+  sink.add(dp, 'lr_in_arp_resolve', 0, '1', DROP);
+  checkPktLen(sink, rt);
+  gatewayRedirect(sink, rt, info);
+  arpRequest(sink, rt);
+  miscLocalDrops(sink, rt, info);
+  natArpNdForDatapath(sink, rt, info);
+  natDefragAndLb(ctx, sink, rt, info);
+  // build_lb_affinity_default_flows
+  sink.add(dp, 'lr_in_lb_aff_check', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_lb_aff_learn', 0, '1', 'next;');
+}
+
+function neighLearning(sink: FlowSink, rt: RouterDp): void {
+  const dp = rt.dp;
+  const learn = optBool(rt.nb.options, 'always_learn_from_arp_request', true);
   const ipRes = learn ? '' : 'reg9[3] = 1; ';
   sink.add(dp, 'lr_in_lookup_neighbor', 100, 'arp.op == 2', `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${ipRes}next;`);
   sink.add(dp, 'lr_in_lookup_neighbor', 100, 'nd_na', `reg9[2] = lookup_nd(inport, nd.target, nd.tll); ${ipRes}next;`);
@@ -57,401 +147,264 @@ export function buildRouterDpFlows(ctx: NorthdContext, sink: FlowSink, rt: Route
   sink.add(dp, 'lr_in_learn_neighbor', 95, 'nd_na && nd.tll == 0', 'put_nd(inport, nd.target, eth.src); next;');
   sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_na', 'put_nd(inport, nd.target, nd.tll); next;');
   sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_ns', 'put_nd(inport, ip6.src, nd.sll); next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 0, '1', 'drop;');
-  // ND RA, routing pre.
-  sink.add(dp, 'lr_in_nd_ra_options', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_nd_ra_response', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_ip_routing_pre', 0, '1', 'reg7 = 0; next;');
-  // IP input, datapath-wide.
-  sink.add(dp, 'lr_in_ip_input', 100, 'ip4.src_mcast ||ip4.src == 255.255.255.255 || ip4.src == 127.0.0.0/8 || ip4.dst == 127.0.0.0/8 || ip4.src == 0.0.0.0/8 || ip4.dst == 0.0.0.0/8', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 85, 'arp || nd', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 84, 'nd_rs || nd_ra', 'next;');
-  sink.add(dp, 'lr_in_ip_input', 83, 'ip6.mcast_rsvd', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 82, 'ip4.mcast || ip6.mcast', rt.nb.config.mcastRelay ? 'next;' : 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 50, 'eth.bcast', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 32, 'ip.ttl == {0, 1} && !ip.later_frag && (ip4.mcast || ip6.mcast)', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 30, 'ip.ttl == {0, 1}', 'drop;');
-  sink.add(dp, 'lr_in_ip_input', 0, '1', 'next;');
-  // Routing.
-  sink.add(dp, 'lr_in_ip_routing', 10550, 'nd_rs || nd_ra', 'drop;');
-  sink.add(dp, 'lr_in_ip_routing_ecmp', 0, '1', 'drop;');
-  sink.add(dp, 'lr_in_ip_routing', 0, '1', 'drop;');
-  sink.add(dp, 'lr_in_ip_routing_ecmp', 150, 'reg8[0..15] == 0', 'next;');
-  staticRoutes(sink, rt);
-  policies(sink, rt);
-  // NAT / LB defaults.
-  sink.add(dp, 'lr_in_unsnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_defrag', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_dnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_ecmp_stateful', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_lb_aff_check', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_lb_aff_learn', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_chk_dnat_local', 0, '1', 'reg9[4] = 0; next;');
-  sink.add(dp, 'lr_out_undnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_post_undnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_snat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_snat', 120, 'nd_ns', 'next;');
-  sink.add(dp, 'lr_out_post_snat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_egr_loop', 0, '1', 'next;');
-  // ARP resolve, packet length, gateway redirect, ARP request, delivery.
-  sink.add(dp, 'lr_in_arp_resolve', 500, 'ip4.mcast || ip6.mcast', 'next;');
-  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip4', 'get_arp(outport, reg0); next;');
-  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip6', 'get_nd(outport, xxreg0); next;');
-  sink.add(dp, 'lr_in_arp_resolve', 0, '1', 'drop;');
-  sink.add(dp, 'lr_in_chk_pkt_len', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_larger_pkts', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_gw_redirect', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip4', 'arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; arp.tpa = reg0; arp.op = 1; output; };');
-  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip6', 'nd_ns { nd.target = xxreg0; output; };');
-  sink.add(dp, 'lr_in_arp_request', 0, '1', 'output;');
-  for (const r of rt.nb.static_routes) {
-    if (typeof r.nexthop === 'string' || r.nexthop.family !== 6) continue;
-    const nh = r.nexthop.addr;
-    const sn = solicitedNode(nh);
-    const lo = Number(nh & 0xffffffn);
-    const mac = `33:33:ff:${[16, 8, 0].map((s) => ((lo >> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
-    const nhS = formatIpv6(nh);
-    sink.add(dp, 'lr_in_arp_request', 200, `eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == ${nhS}`, `nd_ns { eth.dst = ${mac}; ip6.dst = ${formatIpv6(sn)}; nd.target = ${nhS}; output; };`, r.uuid);
-  }
-  sink.add(dp, 'lr_out_delivery', 0, '1', 'drop;');
-  // Router load balancer VIPs: ARP replies through an address set named after the datapath key.
-  const v4 = new Set<string>();
-  for (const nb of rt.lbs) for (const ip of northdLb(nb).ipsV4) v4.add(ip);
-  if (v4.size) {
-    for (const p of rt.ports) {
-      if (!p.enabled) continue;
-      sink.add(dp, 'lr_in_ip_input', 90, `inport == ${p.jsonKey} && arp.op == 1 && arp.tpa == $_rtr_lb_${dp.key}_ip4`, 'eth.dst = eth.src; eth.src = xreg0[0..47]; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = xreg0[0..47]; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;');
-    }
-  }
-  routerLbFlowsCommon(sink, rt);
-  gatewayRouterNat(sink, rt);
+  sink.add(dp, 'lr_in_learn_neighbor', 0, '1', DROP);
 }
 
-function routerLbFlowsCommon(sink: FlowSink, rt: RouterDp): void {
-  if (!rt.lbs.some((lb) => lb.vips.size > 0) && !rt.nb.nat.length) return;
-  const dp = rt.dp;
-  sink.add(dp, 'lr_in_dnat', 50, 'ct.est && !ct.rel && !ct.new && ct_mark.natted', 'next;');
-  sink.add(dp, 'lr_in_dnat', 50, 'ct.rel && !ct.est && !ct.new', 'ct_commit_nat;');
-  sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; next;');
-  sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; next;');
-  sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; ct_commit_nat;');
-  sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; ct_commit_nat;');
+// ---- Static routes (build_static_route_flows_for_lrouter).
+
+interface ParsedRoute {
+  readonly nb: LogicalRouterStaticRoute;
+  readonly v4: boolean;
+  /** Masked prefix text (`build_route_prefix_s`). */
+  readonly prefixS: string;
+  /** Prefix with host bits, as a comparable key. */
+  readonly prefixKey: string;
+  readonly plen: number;
+  readonly src: boolean;
+  readonly rtbId: number;
+  readonly symReply: boolean;
+  readonly discard: boolean;
 }
 
-/** Router load balancer flows (distributed routers without NAT: defrag and dnat). */
-export function buildRouterLbFlows(_ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {
-  if (rt.l3dgwPorts.length) return;
-  const dp = rt.dp;
-  for (const nb of rt.lbs) {
-    const lb = northdLb(nb);
-    for (const vip of lb.vips) {
-      const ipm = vip.v6 ? 'ip6' : 'ip4';
-      sink.add(dp, 'lr_in_defrag', 100, `ip && ${ipm}.dst == ${vip.vipS}`, 'ct_dnat;', nb.uuid);
-      let m = `ct.new && !ct.rel && ${ipm} && ${ipm}.dst == ${vip.vipS}`;
-      let prio = 110;
-      if (vip.portS) {
-        m += ` && ${lb.proto} && ${lb.proto}.dst == ${vip.portS}`;
-        prio = 120;
-      }
-      if (vip.backends.length === 0) continue;
-      let a = `ct_lb_mark(backends=${vip.backendIps}`;
-      if (lb.selectionFields) a += `; hash_fields="${lb.selectionFields}"`;
-      sink.add(dp, 'lr_in_dnat', prio, m, `${a});`, nb.uuid);
+/** `find_static_route_outport`. */
+function routeOutport(rt: RouterDp, r: LogicalRouterStaticRoute, v4: boolean): { op: RouterPort; lrpAddr: string } | undefined {
+  const nh = r.nexthop === 'discard' ? '' : r.nexthop.text;
+  let out: RouterPort | undefined;
+  let addr: string | undefined;
+  if (r.output_port !== undefined) {
+    out = rt.ctxPorts.get(r.output_port);
+    if (!out) return undefined;
+    if (nh) addr = findLrpMemberIp(out, nh);
+    if (!addr) addr = v4 ? out.networks.ipv4[0]?.addrS : out.networks.ipv6[0]?.addrS;
+  } else {
+    for (const op of rt.ports) {
+      out = op;
+      if (nh) addr = findLrpMemberIp(op, nh);
+      if (addr) break;
     }
   }
+  if (!out || !addr) return undefined;
+  return { op: out, lrpAddr: addr };
 }
 
-/** Per-router-port flows. */
-export function buildRouterPortFlows(ctx: NorthdContext, sink: FlowSink, p: RouterPort): void {
-  const dp = p.rt.dp;
-  const hint = p.nb.uuid;
-  const nets = p.networks;
-  // Admission.
-  if (p.enabled) {
-    sink.add(dp, 'lr_in_admission', 50, `eth.mcast && inport == ${p.jsonKey}`, `xreg0[0..47] = ${nets.eaS}; next;`, hint);
-    const res = p.crJsonKey ? ` && is_chassis_resident(${p.crJsonKey})` : '';
-    sink.add(dp, 'lr_in_admission', 50, `eth.dst == ${nets.eaS} && inport == ${p.jsonKey}${res}`, `xreg0[0..47] = ${nets.eaS}; next;`, hint);
-  }
-  // Neighbor lookup.
-  const learn = (p.rt.nb.options.get('always_learn_from_arp_request') ?? '').toLowerCase() !== 'false';
-  const res = p.crJsonKey ? ` && is_chassis_resident(${p.crJsonKey})` : '';
-  for (const a of nets.ipv4) {
-    if (!learn) {
-      sink.add(dp, 'lr_in_lookup_neighbor', 110, `inport == ${p.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.tpa == ${a.addrS} && arp.op == 1${res}`, 'reg9[2] = lookup_arp(inport, arp.spa, arp.sha); reg9[3] = 1; next;', hint);
-    }
-    sink.add(dp, 'lr_in_lookup_neighbor', 100, `inport == ${p.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.op == 1${res}`, `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${learn ? '' : 'reg9[3] = lookup_arp_ip(inport, arp.spa); '}next;`, hint);
-  }
-  // Connected routes.
-  for (const a of nets.ipv4) addRoute(sink, p, a.addrS, a.networkS, a.plen, undefined, false, PRIO_CONNECTED, hint);
-  for (const a of nets.ipv6) addRoute(sink, p, a.addrS, a.networkS, a.plen, undefined, false, PRIO_CONNECTED, hint);
-  // DHCPv6 replies, IP input.
-  for (const a of nets.ipv6) {
-    sink.add(dp, 'lr_in_ip_input', 100, `ip6.dst == ${a.addrS} && udp.src == 547 && udp.dst == 546`, 'reg0 = 0; handle_dhcpv6_reply;', hint);
-  }
-  if (p.enabled) ipInput(sink, p);
-  // ARP resolve for addresses on the peer switch.
-  if (p.peer && 'sw' in p.peer) arpResolveFromSwitch(sink, p, p.peer);
-  // Egress delivery.
-  if (p.enabled) sink.add(dp, 'lr_out_delivery', 100, `outport == ${p.jsonKey}`, 'output;', hint);
-  void ctx;
-}
-
-function ipInput(sink: FlowSink, p: RouterPort): void {
-  const dp = p.rt.dp;
-  const hint = p.nb.uuid;
-  const nets = p.networks;
-  const arpReply = 'eth.dst = eth.src; eth.src = xreg0[0..47]; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = xreg0[0..47]; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;';
-  if (nets.ipv4.length) {
-    sink.add(dp, 'lr_in_ip_input', 100, `ip4.src == ${v4Networks(p, true)} && reg9[0] == 0`, 'drop;', hint);
-    sink.add(dp, 'lr_in_ip_input', 90, `ip4.dst == ${v4Networks(p, false)} && icmp4.type == 8 && icmp4.code == 0`, 'ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 0; flags.loopback = 1; next; ', hint);
-    for (const a of nets.ipv4) {
-      sink.add(dp, 'lr_in_ip_input', 90, `inport == ${p.jsonKey} && arp.op == 1 && arp.tpa == ${a.addrS} && arp.spa == ${a.networkS}/${a.plen}`, arpReply, hint);
-      sink.add(dp, 'lr_in_ip_input', 31, `inport == ${p.jsonKey} && ip4 && ip.ttl == {0, 1} && !ip.later_frag`, `icmp4 {eth.dst <-> eth.src; icmp4.type = 11; /* Time exceeded */ icmp4.code = 0; /* TTL exceeded in transit */ ip4.dst = ip4.src; ip4.src = ${a.addrS} ; ip.ttl = 254; outport = ${p.jsonKey}; flags.loopback = 1; output; };`, hint);
-    }
-    if (!p.rt.isGatewayRouter && !p.rt.l3dgwPorts.length) {
-      for (const a of nets.ipv4) {
-        const m = `ip4 && ip4.dst == ${a.addrS} && !ip.later_frag`;
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 3; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 70, m, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 2; next; };', hint);
-      }
-    }
-    const snat = snatIps(p.rt);
-    const own = nets.ipv4.filter((a) => !snat.has(a.addrS)).map((a) => a.addrS);
-    if (own.length) sink.add(dp, 'lr_in_ip_input', 60, `ip4.dst == {${own.join(', ')}}`, 'drop;', hint);
-    const own2 = nets.ipv4.filter((a) => snat.has(a.addrS)).map((a) => a.addrS);
-    if (own2.length) sink.add(dp, 'lr_in_arp_resolve', 2, `ip4.dst == {${own2.join(', ')}}`, 'drop;', hint);
-  }
-  if (nets.ipv6.length) {
-    sink.add(dp, 'lr_in_ip_input', 90, `ip6.dst == ${v6Networks(p)} && icmp6.type == 128 && icmp6.code == 0`, 'ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 129; flags.loopback = 1; next; ', hint);
-    for (const a of nets.ipv6) {
-      sink.add(dp, 'lr_in_ip_input', 90, `inport == ${p.jsonKey} && ip6.dst == {${a.addrS}, ${a.snAddrS}} && nd_ns && nd.target == ${a.addrS}`, 'nd_na_router { eth.src = xreg0[0..47]; ip6.src = nd.target; nd.tll = xreg0[0..47]; outport = inport; flags.loopback = 1; output; };', hint);
-      if (!p.rt.isGatewayRouter && !p.rt.l3dgwPorts.length) {
-        const m = `ip6 && ip6.dst == ${a.addrS} && !ip.later_frag`;
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 4; next; };', hint);
-        sink.add(dp, 'lr_in_ip_input', 70, m, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 3; next; };', hint);
-      }
-    }
-    sink.add(dp, 'lr_in_ip_input', 60, `ip6.dst == {${nets.ipv6.map((a) => a.addrS).join(', ')}}`, 'drop;', hint);
-    for (const a of nets.ipv6) {
-      if (isLla(a.addr)) continue;
-      sink.add(dp, 'lr_in_ip_input', 31, `inport == ${p.jsonKey} && ip6 && ip6.src == ${a.networkS}/${a.plen} && ip.ttl == {0, 1} && !ip.later_frag`, `icmp6 {eth.dst <-> eth.src; ip6.dst = ip6.src; ip6.src = ${a.addrS} ; ip.ttl = 254; icmp6.type = 3; /* Time exceeded */ icmp6.code = 0; /* TTL exceeded in transit */ outport = ${p.jsonKey}; flags.loopback = 1; output; };`, hint);
-    }
-  }
-}
-
-/** External IPs of a router's SNAT and dnat_and_snat entries. */
-function snatIps(rt: RouterDp): Set<string> {
-  return new Set(natEntries(rt).filter((n) => n.nb.type !== 'dnat').map((n) => n.externalIp));
-}
-
-/** NAT flows of a gateway router (options:chassis): unsnat, dnat, undnat, snat. */
-function gatewayRouterNat(sink: FlowSink, rt: RouterDp): void {
-  if (!rt.isGatewayRouter) return;
-  const dp = rt.dp;
-  const nats = natEntries(rt);
-  const hasLb = rt.lbs.some((lb) => lb.vips.size > 0);
-  const arpReply = 'eth.dst = eth.src; eth.src = xreg0[0..47]; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = xreg0[0..47]; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;';
-  for (const n of nats) {
-    if (!n.v6) sink.add(dp, 'lr_in_ip_input', 90, `arp.op == 1 && arp.tpa == ${n.externalIp}`, arpReply, n.nb.uuid);
-  }
-  if (!nats.length && !hasLb) return;
-  sink.add(dp, 'lr_out_chk_dnat_local', 50, 'ip && ct_mark.natted == 1', 'reg9[4] = 1; next;');
-  sink.add(dp, 'lr_out_undnat', 50, 'ip', 'flags.loopback = 1; ct_dnat;');
-  sink.add(dp, 'lr_out_undnat', 100, 'nd || nd_rs || nd_ra', 'next;');
-  sink.add(dp, 'lr_out_post_undnat', 50, 'ip && ct.new', 'ct_commit { } ; next; ');
-  for (const n of nats) {
-    const ipm = n.v6 ? 'ip6' : 'ip4';
-    const plen = n.nb.logical_ip.plen;
-    if (n.nb.type !== 'dnat') {
-      sink.add(dp, 'lr_in_unsnat', 90, `ip && ${ipm}.dst == ${n.externalIp}`, 'ct_snat;', n.nb.uuid);
-      sink.add(dp, 'lr_out_snat', plen + 1, `ip && ${ipm}.src == ${n.logicalIp} && (!ct.trk || !ct.rpl)`, `ct_snat(${n.externalIp});`, n.nb.uuid);
-    }
-    if (n.nb.type !== 'snat') {
-      sink.add(dp, 'lr_in_dnat', 100, `ip && ${ipm}.dst == ${n.externalIp}`, `flags.loopback = 1; ct_dnat(${n.logicalIp});`, n.nb.uuid);
-    }
-  }
-}
-
-function isLla(a: bigint): boolean {
-  return a >> 118n === 0x3fan; // fe80::/10
-}
-
-function arpResolveFromSwitch(sink: FlowSink, rp: RouterPort, swPort: SwitchPort): void {
-  const dp = rp.rt.dp;
-  for (const p of swPort.sw.ports) {
-    if (p === swPort) continue;
-    if (p.nb.type === 'router') {
-      const peer = p.peer;
-      if (!peer || peer.rt === rp.rt || !peer.enabled) continue;
-      resolveAddrs(sink, rp, [peer.networks], true, p.nb.uuid);
-      continue;
-    }
-    if (!p.enabled && false) continue;
-    resolveAddrs(sink, rp, p.lspAddrs, false, p.nb.uuid);
-  }
-}
-
-function resolveAddrs(sink: FlowSink, rp: RouterPort, addrs: LportAddresses[], skipLla: boolean, hint: string): void {
-  const dp = rp.rt.dp;
-  for (const la of addrs) {
-    for (const a of la.ipv4) {
-      if (!rp.networks.ipv4.some((n) => ((a.addr & n.mask) >>> 0) === n.network)) continue;
-      sink.add(dp, 'lr_in_arp_resolve', 100, `outport == ${rp.jsonKey} && reg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, hint);
-    }
-    for (const a of la.ipv6) {
-      if (skipLla && isLla(a.addr)) continue;
-      if (!rp.networks.ipv6.some((n) => (a.addr & mask6(n.plen)) === n.network)) continue;
-      sink.add(dp, 'lr_in_arp_resolve', 100, `outport == ${rp.jsonKey} && xxreg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, hint);
-    }
-  }
-}
-
-function addRoute(sink: FlowSink, op: RouterPort | undefined, lrpAddr: string, networkS: string, plen: number, gateway: string | undefined, src: boolean, ofs: number, hint: string, rtbId = 0, discard = false, dpOverride?: RouterDp): void {
-  const v4 = networkS.includes('.');
-  let inport: RouterPort | undefined;
-  if (!v4 && op && isLla(parseIp6Text(networkS)!)) inport = op;
-  const dir = src ? 'src' : 'dst';
+function routeMatch(inport: RouterPort | undefined, rtbId: number, networkS: string, plen: number, src: boolean, v4: boolean, ofs: number): { match: string; prio: number } {
   const o = src ? 0 : ofs;
   const prio = plen * 3 + o;
   let m = inport ? `inport == ${inport.jsonKey} && ` : '';
   if (rtbId || o === PRIO_STATIC) m += `reg7 == ${rtbId} && `;
-  m += `ip${v4 ? '4' : '6'}.${dir} == ${networkS}/${plen}`;
+  m += `ip${v4 ? '4' : '6'}.${src ? 'src' : 'dst'} == ${networkS}/${plen}`;
+  return { match: m, prio };
+}
+
+/** `add_route`. */
+function addRoute(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, lrpAddr: string, networkS: string, plen: number, gateway: string | undefined, src: boolean, rtbId: number, hint: string, discard: boolean, ofs: number): void {
+  const v4 = networkS.includes('.');
+  let inport: RouterPort | undefined;
+  if (!v4 && isLla6(parseIp6Text(networkS)!)) inport = op;
+  const { match, prio } = routeMatch(inport, rtbId, networkS, plen, src, v4, ofs);
   let a: string;
-  if (discard || !op) a = 'drop;';
+  if (discard) a = DROP;
   else {
-    a = `ip.ttl--; reg8[0..15] = 0; ${v4 ? 'reg0' : 'xxreg0'} = ${gateway ? gateway : `ip${v4 ? '4' : '6'}.dst`}; ${v4 ? 'reg1' : 'xxreg1'} = ${lrpAddr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; next;`;
+    a = `ip.ttl--; reg8[0..15] = 0; ${v4 ? 'reg0' : 'xxreg0'} = ${gateway ? gateway : `ip${v4 ? '4' : '6'}.dst`}; ${v4 ? 'reg1' : 'xxreg1'} = ${lrpAddr}; eth.src = ${op!.networks.eaS}; outport = ${op!.jsonKey}; flags.loopback = 1; next;`;
   }
-  sink.add((dpOverride ?? op!.rt).dp, 'lr_in_ip_routing', prio, m, a, hint);
+  sink.add(rt.dp, 'lr_in_ip_routing', prio, match, a, hint);
 }
 
-function findMemberIp(p: RouterPort, ip: string): string | undefined {
-  const v4 = parseIp4Text(ip);
-  if (v4 !== undefined) return p.networks.ipv4.find((n) => ((v4 & n.mask) >>> 0) === n.network)?.addrS;
-  const v6 = parseIp6Text(ip);
-  if (v6 !== undefined) return p.networks.ipv6.find((n) => (v6 & mask6(n.plen)) === n.network)?.addrS;
-  return undefined;
+function prefixText(v4: boolean, addr: number | bigint, plen: number): string {
+  if (v4) return formatIp4((addr as number) & mask4(plen));
+  return formatIpv6((addr as bigint) & mask6(plen));
 }
 
-interface ParsedRoute {
-  nb: RouterDp['nb']['static_routes'][number];
-  v4: boolean;
-  networkS: string;
-  plen: number;
-  src: boolean;
-  discard: boolean;
-  ofs: number;
-  outPort?: RouterPort;
-  lrpAddr?: string;
+function formatIp4(a: number): string {
+  const x = a >>> 0;
+  return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
 }
 
-function routeOutport(rt: RouterDp, r: ParsedRoute): boolean {
-  const nh = r.nb.nexthop === 'discard' ? '' : r.nb.nexthop.text;
-  if (r.nb.output_port !== undefined) {
-    const op = rt.ports.find((p) => p.name === r.nb.output_port);
-    if (!op) return false;
-    let addr = nh ? findMemberIp(op, nh) : undefined;
-    if (!addr) addr = r.v4 ? op.networks.ipv4[0]?.addrS : op.networks.ipv6[0]?.addrS;
-    if (!addr) return false;
-    r.outPort = op;
-    r.lrpAddr = addr;
-    return true;
-  }
-  for (const op of rt.ports) {
-    const addr = nh ? findMemberIp(op, nh) : undefined;
-    if (addr) {
-      r.outPort = op;
-      r.lrpAddr = addr;
-      return true;
+function staticRoutes(ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {
+  const dp = rt.dp;
+  sink.add(dp, 'lr_in_ip_routing_ecmp', 0, '1', DROP);
+  sink.add(dp, 'lr_in_ip_routing', 0, '1', DROP);
+  sink.add(dp, 'lr_in_ip_routing_ecmp', 150, 'reg8[0..15] == 0', 'next;');
+  const tables = new Map<string, number>();
+  const tableId = (name: string | undefined): number => {
+    if (!name) return 0;
+    let id = tables.get(name);
+    if (id === undefined) {
+      id = tables.size + 1;
+      tables.set(name, id);
     }
+    return id;
+  };
+  for (const p of rt.nb.ports) {
+    const id = tableId(p.options.get('route_table'));
+    if (!id) continue;
+    sink.add(dp, 'lr_in_ip_routing_pre', 100, `inport == "${p.name}"`, `reg7 = ${id}; next;`);
   }
-  return false;
-}
-
-function staticRoutes(sink: FlowSink, rt: RouterDp): void {
-  const parsed: ParsedRoute[] = [];
+  // Parse, then group into ECMP groups (same prefix, plen, direction, table).
+  interface Group { id: number; routes: ParsedRoute[]; origin: string }
+  const groups = new Map<string, Group>();
+  const unique = new Map<string, ParsedRoute>();
+  const order: (ParsedRoute | Group)[] = [];
   for (const nb of rt.nb.static_routes) {
-    if (nb.route_table !== '') continue; // route tables: not yet
     const pre = nb.ip_prefix;
     const v4 = pre.family === 4;
-    const networkS = v4 ? formatIpv4((pre.addr as number) & (pre.plen === 0 ? 0 : (0xffffffff << (32 - pre.plen)) >>> 0) >>> 0) : formatIpv6((pre.addr as bigint) & mask6(pre.plen));
     const discard = nb.nexthop === 'discard';
-    const r: ParsedRoute = {
-      nb, v4, networkS, plen: pre.plen, src: nb.policy === 'src-ip', discard,
-      ofs: nb.options.get('origin') === 'connected' ? PRIO_CONNECTED : PRIO_STATIC,
-    };
-    if (typeof nb.nexthop !== 'string' && (nb.nexthop.family === 4) !== v4) continue;
-    if (!discard && !routeOutport(rt, r)) continue;
-    parsed.push(r);
-  }
-  // ECMP grouping: same prefix, plen, direction (and route table).
-  const groups = new Map<string, ParsedRoute[]>();
-  const order: string[] = [];
-  for (const r of parsed) {
-    const k = `${r.networkS}/${r.plen}/${r.src}`;
-    const g = groups.get(k);
-    if (g) g.push(r);
-    else {
-      groups.set(k, [r]);
-      order.push(k);
+    if (!discard) {
+      const nh = nb.nexthop as { family: 4 | 6; text: string };
+      if (nh.text.includes('/')) {
+        const pl = Number(nh.text.split('/')[1]);
+        if (pl !== (nh.family === 4 ? 32 : 128)) continue;
+      }
+      if ((nh.family === 4) !== v4) continue;
+      if (!routeOutport(rt, nb, v4)) continue;
     }
-  }
-  let gid = 0;
-  for (const k of order) {
-    const g = groups.get(k)!;
-    if (g.length === 1 || g.some((r) => r.discard)) {
-      for (const r of g) addRoute(sink, r.outPort, r.lrpAddr ?? '', r.networkS, r.plen, r.discard ? undefined : (r.nb.nexthop as { text: string }).text, r.src, r.ofs, r.nb.uuid, 0, r.discard, rt);
+    if (nb.bfd && nb.bfd.dst_ip === (discard ? 'discard' : (nb.nexthop as { text: string }).text) && nb.bfd.status === 'down') continue;
+    const r: ParsedRoute = {
+      nb, v4, prefixS: prefixText(v4, pre.addr, pre.plen), prefixKey: `${pre.family}:${pre.addr}`, plen: pre.plen,
+      src: nb.policy === 'src-ip', rtbId: tableId(nb.route_table), symReply: optBool(nb.options, 'ecmp_symmetric_reply', false), discard,
+    };
+    const k = `${r.prefixKey}/${r.plen}/${r.src}/${r.rtbId}`;
+    const g = groups.get(k);
+    if (g) {
+      g.routes.push(r);
       continue;
     }
-    gid++;
-    const r0 = g[0]!;
-    const dir = r0.src ? 'src' : 'dst';
-    const o = r0.src ? 0 : r0.ofs;
-    let m = o === PRIO_STATIC ? 'reg7 == 0 && ' : '';
-    m += `ip${r0.v4 ? '4' : '6'}.${dir} == ${r0.networkS}/${r0.plen}`;
-    sink.add(rt.dp, 'lr_in_ip_routing', r0.plen * 3 + o, m, `ip.ttl--; flags.loopback = 1; reg8[0..15] = ${gid}; reg8[16..31] = select(${g.map((_, i) => i + 1).join(', ')});`);
-    g.forEach((r, i) => {
-      const op = r.outPort!;
-      sink.add(rt.dp, 'lr_in_ip_routing_ecmp', 100, `reg8[0..15] == ${gid} && reg8[16..31] == ${i + 1}`, `${r.v4 ? 'reg0' : 'xxreg0'} = ${(r.nb.nexthop as { text: string }).text}; ${r.v4 ? 'reg1' : 'xxreg1'} = ${r.lrpAddr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; next;`, r.nb.uuid);
-    });
+    const u = unique.get(k);
+    if (u) {
+      unique.delete(k);
+      const ng: Group = { id: groups.size + 1, routes: [u, r], origin: u.nb.options.get('origin') ?? '' };
+      groups.set(k, ng);
+      order.push(ng);
+    } else {
+      unique.set(k, r);
+    }
   }
+  for (const g of groups.values()) ecmpRouteFlow(ctx, sink, rt, g.id, g.routes, g.origin);
+  for (const r of unique.values()) staticRouteFlow(sink, rt, r);
+  void order;
+}
+
+function staticRouteFlow(sink: FlowSink, rt: RouterDp, r: ParsedRoute): void {
+  let out: { op: RouterPort; lrpAddr: string } | undefined;
+  if (!r.discard) {
+    out = routeOutport(rt, r.nb, r.v4);
+    if (!out) return;
+  }
+  const ofs = r.nb.options.get('origin') === 'connected' ? PRIO_CONNECTED : PRIO_STATIC;
+  addRoute(sink, rt, out?.op, out?.lrpAddr ?? '', r.prefixS, r.plen, r.discard ? 'discard' : (r.nb.nexthop as { text: string }).text, r.src, r.rtbId, r.nb.uuid, r.discard, ofs);
+}
+
+function ecmpRouteFlow(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, id: number, routes: ParsedRoute[], origin: string): void {
+  const r0 = routes[0]!;
+  const ofs = origin === 'connected' ? PRIO_CONNECTED : PRIO_STATIC;
+  const { match: routeM, prio } = routeMatch(undefined, r0.rtbId, r0.prefixS, r0.plen, r0.src, r0.v4, ofs);
+  sink.add(rt.dp, 'lr_in_ip_routing', prio, routeM, `ip.ttl--; flags.loopback = 1; reg8[0..15] = ${id}; reg8[16..31] = select(${routes.map((_, i) => i + 1).join(', ')});`);
+  const visited = new Set<string>();
+  routes.forEach((r, i) => {
+    const out = routeOutport(rt, r.nb, r0.v4);
+    if (!out) return;
+    if (rt.nb.options.get('chassis') !== undefined && r.symReply && !visited.has(out.op.name)) {
+      visited.add(out.op.name);
+      ecmpSymmetricReplyFlows(ctx, sink, rt, out.lrpAddr, out.op, r, routeM);
+    }
+    const nh = r.discard ? 'discard' : (r.nb.nexthop as { text: string }).text;
+    sink.add(rt.dp, 'lr_in_ip_routing_ecmp', 100, `reg8[0..15] == ${id} && reg8[16..31] == ${i + 1}`, `${r0.v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${r0.v4 ? 'reg1' : 'xxreg1'} = ${out.lrpAddr}; eth.src = ${out.op.networks.eaS}; outport = ${out.op.jsonKey}; next;`, r.nb.uuid);
+  });
+}
+
+/** `add_ecmp_symmetric_reply_flows`. */
+function ecmpSymmetricReplyFlows(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, portIp: string, op: RouterPort, r: ParsedRoute, routeMatchS: string): void {
+  const dp = rt.dp;
+  const hint = r.nb.uuid;
+  const key = ctx.portKey(op.name);
+  const cidr = r.plen === (r.v4 ? 32 : 128) ? r.prefixS : `${r.prefixS}/${r.plen}`;
+  const ipv = r.v4 ? '4' : '6';
+  const base = `inport == ${op.jsonKey} && ip${ipv}.${r.src ? 'dst' : 'src'} == ${cidr}`;
+  sink.add(dp, 'lr_in_defrag', 100, base, 'reg9[5] = chk_ecmp_nh_mac(); ct_next;', hint);
+  sink.add(dp, 'lr_in_defrag', 100, routeMatchS, 'reg9[5] = chk_ecmp_nh(); ct_next;', hint);
+  const commit = (proto: string) => `ct_commit { ct_label.ecmp_reply_eth = eth.src;  ct_mark.ecmp_reply_port = ${key};}; commit_ecmp_nh(ipv6 = ${r.v4 ? 'false' : 'true'}, proto = ${proto}); next;`;
+  for (const proto of ['tcp', 'udp', 'sctp']) {
+    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (ct.new && !ct.est) && ${proto}`, commit(proto), hint);
+  }
+  for (const proto of ['tcp', 'udp', 'sctp']) {
+    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (!ct.rpl && ct.est) && ${proto} && reg9[5] == 0`, commit(proto), hint);
+  }
+  const reply = `ct.rpl && reg9[5] == 1 && ct_mark.ecmp_reply_port == ${key}`;
+  sink.add(dp, 'lr_in_ip_routing', 10300, `${reply} && ${routeMatchS}`, `ip.ttl--; flags.loopback = 1; eth.src = ${op.networks.eaS}; ${r.v4 ? '' : 'xx'}reg1 = ${portIp}; outport = ${op.jsonKey}; next;`, hint);
+  sink.add(dp, 'lr_in_policy', 65535, reply, 'next;', hint);
+  sink.add(dp, 'lr_in_arp_resolve', 200, reply, 'push(xxreg1); xxreg1 = ct_label; eth.dst = xxreg1[32..79]; pop(xxreg1); next;', hint);
+}
+
+// ---- Multicast (build_mcast_lookup_flows_for_lrouter).
+
+function mcastLookup(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
+  const dp = rt.dp;
+  sink.add(dp, 'lr_in_ip_routing', 10550, 'nd_rs || nd_ra', DROP);
+  if (!info.relay) return;
+  // IGMP groups learnt in the southbound database: none in a static NB.
+  if (info.floodStatic) {
+    for (const op of rt.ports) {
+      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && igmp`, DROP);
+      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && (mldv1 || mldv2)`, DROP);
+    }
+    sink.add(dp, 'lr_in_ip_routing', 10460, 'igmp', 'clone { outport = "_MC_static"; next; };');
+    sink.add(dp, 'lr_in_ip_routing', 10460, 'mldv1 || mldv2', 'clone { outport = "_MC_static"; next; };');
+    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', 'clone { outport = "_MC_static"; ip.ttl--; next; };');
+  } else {
+    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', DROP);
+  }
+}
+
+// ---- Policies (build_ingress_policy_flows_for_lrouter).
+
+function policyOutport(rt: RouterDp, nh: string | undefined): RouterPort | undefined {
+  if (nh === undefined) return undefined;
+  for (const p of rt.nb.ports) {
+    const op = rt.ctxPorts.get(p.name);
+    if (op && findLrpMemberIp(op, nh) !== undefined) return op;
+  }
+  return undefined;
 }
 
 function policies(sink: FlowSink, rt: RouterDp): void {
   const dp = rt.dp;
   sink.add(dp, 'lr_in_policy', 0, '1', 'reg8[0..15] = 0; next;');
   sink.add(dp, 'lr_in_policy_ecmp', 150, 'reg8[0..15] == 0', 'next;');
-  sink.add(dp, 'lr_in_policy_ecmp', 0, '1', 'drop;');
+  sink.add(dp, 'lr_in_policy_ecmp', 0, '1', DROP);
   let gid = 1;
-  const outFor = (nh: string) => rt.ports.find((p) => findMemberIp(p, nh) !== undefined);
   for (const rule of rt.nb.policies) {
     const mark = rule.pktMark ? `pkt.mark = ${rule.pktMark}; ` : '';
     if (rule.action === 'reroute' && rule.nexthops.length > 1) {
+      const group = gid++;
       const nhs = rule.nexthops.map((n) => n.text);
-      const outs = nhs.map(outFor);
-      if (outs.some((o) => !o)) continue;
-      sink.add(dp, 'lr_in_policy', rule.priority, rule.match, `${mark}reg8[0..15] = ${gid}; reg8[16..31] = select(${nhs.map((_, i) => i + 1).join(', ')});`, rule.uuid);
-      nhs.forEach((nh, i) => {
-        const op = outs[i]!;
-        const v4 = nh.includes('.');
-        sink.add(dp, 'lr_in_policy_ecmp', 100, `reg8[0..15] == ${gid} && reg8[16..31] == ${i + 1}`, `${v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${v4 ? 'reg1' : 'xxreg1'} = ${findMemberIp(op, nh)}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; next;`, rule.uuid);
-      });
-      gid++;
+      const fam = nhs.map((n) => n.includes('.'));
+      if (fam.some((f) => f !== fam[0])) continue;
+      let ok = true;
+      for (let i = 0; i < nhs.length; i++) {
+        const op = policyOutport(rt, nhs[i]);
+        const addr = op && findLrpMemberIp(op, nhs[i]!);
+        if (!op || !addr) {
+          ok = false;
+          break;
+        }
+        const v4 = fam[i];
+        sink.add(dp, 'lr_in_policy_ecmp', 100, `reg8[0..15] == ${group} && reg8[16..31] == ${i + 1}`, `${mark}${v4 ? 'reg0' : 'xxreg0'} = ${nhs[i]}; ${v4 ? 'reg1' : 'xxreg1'} = ${addr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; next;`, rule.uuid);
+      }
+      if (!ok) continue;
+      sink.add(dp, 'lr_in_policy', rule.priority, rule.match, `reg8[0..15] = ${group}; reg8[16..31] = select(${nhs.map((_, i) => i + 1).join(', ')});`, rule.uuid);
       continue;
     }
     let a: string;
     if (rule.action === 'reroute') {
       const nh = rule.nexthops[0]?.text ?? rule.nexthop?.text;
-      if (nh === undefined) continue;
-      const op = outFor(nh);
-      if (!op) continue;
+      const op = policyOutport(rt, nh);
+      if (!op || nh === undefined) continue;
+      const addr = findLrpMemberIp(op, nh);
+      if (!addr) continue;
       const v4 = nh.includes('.');
-      a = `${mark}${v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${v4 ? 'reg1' : 'xxreg1'} = ${findMemberIp(op, nh)}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; reg8[0..15] = 0; next;`;
+      a = `${mark}${v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${v4 ? 'reg1' : 'xxreg1'} = ${addr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; reg8[0..15] = 0; next;`;
     } else if (rule.action === 'drop') {
-      a = 'drop;';
+      a = DROP;
     } else {
       a = `${mark}reg8[0..15] = 0; next;`;
     }
@@ -459,6 +412,765 @@ function policies(sink: FlowSink, rt: RouterDp): void {
   }
 }
 
-void normalizeIp;
-void parseCidr;
-void natEntries;
+// ---- Gateway MTU (build_check_pkt_len_flows_for_lrouter).
+
+function icmpErrPktBig(sink: FlowSink, op: RouterPort, mtu: number, st: 'lr_in_ip_input' | 'lr_in_larger_pkts', outport: RouterPort | undefined): void {
+  const om = outport ? `outport == ${outport.jsonKey} && ` : '';
+  const adm = stageTable('lr_in_admission');
+  const hint = op.nb.uuid;
+  if (op.networks.ipv4.length) {
+    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip4 && reg9[1] && reg9[0] == 0`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip4.dst = ip4.src; ip4.src = ${op.networks.ipv4[0]!.addrS}; ip.ttl = 255; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, hint);
+  }
+  if (op.networks.ipv6.length) {
+    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip6 && reg9[1] && reg9[0] == 0`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${op.networks.ipv6[0]!.addrS}; ip.ttl = 255; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, hint);
+  }
+}
+
+function checkPktLen(sink: FlowSink, rt: RouterDp): void {
+  sink.add(rt.dp, 'lr_in_chk_pkt_len', 0, '1', 'next;');
+  sink.add(rt.dp, 'lr_in_larger_pkts', 0, '1', 'next;');
+  for (const p of rt.nb.ports) {
+    const op = rt.ctxPorts.get(p.name);
+    if (!op) continue;
+    const mtu = gwMtu(op);
+    if (mtu <= 0) continue;
+    gatewayMtuFlow(sink, op, 'lr_in_chk_pkt_len', 50, 55, `outport == ${op.jsonKey}`, 'next;', op.nb.uuid);
+    icmpErrPktBig(sink, op, mtu, 'lr_in_ip_input', undefined);
+    for (const q of rt.nb.ports) {
+      const rp = rt.ctxPorts.get(q.name);
+      if (!rp || rp === op) continue;
+      icmpErrPktBig(sink, rp, mtu, 'lr_in_larger_pkts', op);
+    }
+  }
+}
+
+function hasVtepPeer(op: RouterPort): boolean {
+  const peer = op.peer;
+  return !!peer && 'sw' in peer && peer.sw.hasVtepLports;
+}
+
+function gatewayRedirect(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
+  const dp = rt.dp;
+  for (const gp of rt.l3dgwPorts) {
+    if (hasVtepPeer(gp)) continue;
+    const m = `outport == ${gp.jsonKey}`;
+    const a = `outport = ${gp.crJsonKey}; next;`;
+    sink.add(dp, 'lr_in_gw_redirect', 50, m, a, gp.nb.uuid);
+    let addDef = true;
+    for (const nat of info.nats) {
+      if (!nat.stateless || (!nat.nb.allowed_ext_ips && !nat.nb.exempted_ext_ips)) continue;
+      const as = nat.nb.allowed_ext_ips ?? nat.nb.exempted_ext_ips!;
+      const mext = `${m} && ip${nat.v6 ? '6' : '4'}.src == $${as.name}`;
+      if (nat.nb.allowed_ext_ips) {
+        sink.add(dp, 'lr_in_gw_redirect', 75, mext, a, gp.nb.uuid);
+        if (addDef) {
+          sink.add(dp, 'lr_in_gw_redirect', 70, `ip && ip${nat.v6 ? '6' : '4'}.dst == ${nat.externalIp}`, DROP);
+          addDef = false;
+        }
+      } else {
+        sink.add(dp, 'lr_in_gw_redirect', 75, mext, DROP, gp.nb.uuid);
+      }
+    }
+  }
+  sink.add(dp, 'lr_in_gw_redirect', 0, '1', 'next;');
+}
+
+function arpRequest(sink: FlowSink, rt: RouterDp): void {
+  const dp = rt.dp;
+  for (const r of rt.nb.static_routes) {
+    if (r.nexthop === 'discard' || r.nexthop.family !== 6) continue;
+    const text = r.nexthop.text;
+    if (text.includes('/') && Number(text.split('/')[1]) !== 128) continue;
+    const nh = r.nexthop.addr;
+    const sn = solicitedNode(nh);
+    const lo = Number(nh & 0xffffffn);
+    const mac = `33:33:ff:${[16, 8, 0].map((s) => ((lo >> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
+    sink.add(dp, 'lr_in_arp_request', 200, `eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == ${text}`, `nd_ns { eth.dst = ${mac}; ip6.dst = ${formatIpv6(sn)}; nd.target = ${text}; output; };`, r.uuid);
+  }
+  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip4', 'arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; arp.tpa = reg0; arp.op = 1; output; };');
+  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip6', 'nd_ns { nd.target = xxreg0; output; };');
+  sink.add(dp, 'lr_in_arp_request', 0, '1', 'output;');
+}
+
+function miscLocalDrops(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
+  const dp = rt.dp;
+  if (info.floodStatic) {
+    sink.add(dp, 'lr_in_ip_input', 120, 'igmp && ip.ttl == 1', 'next;');
+    sink.add(dp, 'lr_in_ip_input', 120, '(mldv1 || mldv2) && ip.ttl == 1', 'next;');
+  }
+  sink.add(dp, 'lr_in_ip_input', 100, 'ip4.src_mcast ||ip4.src == 255.255.255.255 || ip4.src == 127.0.0.0/8 || ip4.dst == 127.0.0.0/8 || ip4.src == 0.0.0.0/8 || ip4.dst == 0.0.0.0/8', DROP);
+  sink.add(dp, 'lr_in_ip_input', 85, 'arp || nd', DROP);
+  sink.add(dp, 'lr_in_ip_input', 84, 'nd_rs || nd_ra', 'next;');
+  sink.add(dp, 'lr_in_ip_input', 83, 'ip6.mcast_rsvd', DROP);
+  sink.add(dp, 'lr_in_ip_input', 82, 'ip4.mcast || ip6.mcast', info.relay ? 'next;' : DROP);
+  sink.add(dp, 'lr_in_ip_input', 50, 'eth.bcast', DROP);
+  sink.add(dp, 'lr_in_ip_input', 32, 'ip.ttl == {0, 1} && !ip.later_frag && (ip4.mcast || ip6.mcast)', DROP);
+  sink.add(dp, 'lr_in_ip_input', 30, 'ip.ttl == {0, 1}', DROP);
+  sink.add(dp, 'lr_in_ip_input', 0, '1', 'next;');
+}
+
+function natArpNd(sink: FlowSink, rt: RouterDp, nat: RtNat): void {
+  if (nat.v6) ndFlow(sink, rt, undefined, 'nd_na', nat.extAddrS, nat.extSnAddrS, INPORT_ETH, '', false, 90, nat.nb.uuid);
+  else arpFlow(sink, rt, undefined, nat.extAddrS, INPORT_ETH, '', false, 90, nat.nb.uuid);
+}
+
+/** `build_lrouter_arp_nd_for_datapath`. */
+function natArpNdForDatapath(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
+  for (const nat of info.nats) {
+    if (!nat.valid || nat.nb.type === 'snat') continue;
+    natArpNd(sink, rt, nat);
+  }
+  for (const entries of info.snatIps.values()) {
+    if (entries.length) natArpNd(sink, rt, entries[0]!);
+  }
+}
+
+// ---- NAT, defrag and LB (build_lrouter_nat_defrag_and_lb).
+
+interface NatCheck {
+  readonly nat: RtNat;
+  readonly v6: boolean;
+  readonly cidrBits: number;
+  readonly mac: string | undefined;
+  readonly distributed: boolean;
+  readonly gw: RouterPort | undefined;
+}
+
+/** `lrouter_check_nat_entry`. */
+function checkNat(rt: RouterDp, nat: RtNat): NatCheck | undefined {
+  const nb = nat.nb;
+  if (nb.allowed_ext_ips && nb.exempted_ext_ips) return undefined;
+  if (!nat.valid) return undefined;
+  let gw: RouterPort | undefined;
+  if (nb.gateway_port === undefined) {
+    if (rt.l3dgwPorts.length === 1) gw = rt.l3dgwPorts[0];
+    else if (rt.l3dgwPorts.length > 1) {
+      gw = rt.l3dgwPorts.find((p) => findLrpMemberIp(p, nb.external_ip.text) !== undefined);
+      if (!gw) return undefined;
+    }
+  } else {
+    gw = rt.ctxPorts.get(nb.gateway_port.name);
+    if (!gw || gw.rt !== rt || !gw.crName) return undefined;
+  }
+  const li = nb.logical_ip;
+  if ((li.family === 6) !== nat.v6) return undefined;
+  const full = nat.v6 ? 128 : 32;
+  const cidrBits = li.text.includes('/') ? li.plen : full;
+  if (nb.type !== 'snat' && cidrBits !== full) return undefined;
+  let distributed = false;
+  let mac: string | undefined;
+  if (rt.l3dgwPorts.length && nb.type === 'dnat_and_snat' && nb.logical_port !== undefined && nb.external_mac !== undefined) {
+    distributed = true;
+    mac = nat.externalMac;
+  }
+  return { nat, v6: nat.v6, cidrBits, mac, distributed, gw };
+}
+
+/** `lrouter_nat_add_ext_ip_match`: returns the extra match text. */
+function natExtIpMatch(sink: FlowSink, rt: RouterDp, match: string, nat: Nat, v6: boolean, isSrc: boolean, cidrBits: number): string {
+  if (nat.allowed_ext_ips) return `${match} && ip${v6 ? '6' : '4'}.${isSrc ? 'src' : 'dst'} == $${nat.allowed_ext_ips.name}`;
+  const ex = nat.exempted_ext_ips!;
+  let prio: number;
+  if (isSrc) prio = 102;
+  else {
+    prio = cidrBits + 3;
+    if (!rt.isGatewayRouter) prio += 128;
+  }
+  sink.add(rt.dp, isSrc ? 'lr_in_dnat' : 'lr_out_snat', prio, `${match} && ip${v6 ? '6' : '4'}.${isSrc ? 'src' : 'dst'} == $${ex.name}`, 'next;', nat.uuid);
+  return match;
+}
+
+function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: RtInfo): void {
+  const dp = rt.dp;
+  sink.add(dp, 'lr_in_defrag', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_unsnat', 0, '1', 'next;');
+  sink.add(dp, 'lr_out_chk_dnat_local', 0, '1', 'reg9[4] = 0; next;');
+  sink.add(dp, 'lr_out_snat', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_dnat', 0, '1', 'next;');
+  sink.add(dp, 'lr_out_undnat', 0, '1', 'next;');
+  sink.add(dp, 'lr_out_post_undnat', 0, '1', 'next;');
+  sink.add(dp, 'lr_out_post_snat', 0, '1', 'next;');
+  sink.add(dp, 'lr_out_egr_loop', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_ecmp_stateful', 0, '1', 'next;');
+  if (info.hasLbVip) {
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; ct_commit_nat;');
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; ct_commit_nat;');
+    sink.add(dp, 'lr_in_dnat', 50, 'ct.rel && !ct.est && !ct.new', 'ct_commit_nat;');
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; next;');
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; next;');
+    sink.add(dp, 'lr_in_dnat', 50, 'ct.est && !ct.rel && !ct.new && ct_mark.natted', 'next;');
+  }
+  if (rt.isGatewayRouter && (rt.nb.nat.length || info.hasLbVip)) {
+    sink.add(dp, 'lr_out_undnat', 100, 'nd || nd_rs || nd_ra', 'next;');
+    sink.add(dp, 'lr_out_undnat', 50, 'ip', 'flags.loopback = 1; ct_dnat;');
+    sink.add(dp, 'lr_out_post_undnat', 50, 'ip && ct.new', 'ct_commit { } ; next; ');
+  }
+  sink.add(dp, 'lr_out_snat', 120, 'nd_ns', 'next;');
+  if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) return;
+  const natEntriesSeen = new Set<string>();
+  for (const nat of info.nats) {
+    const c = checkNat(rt, nat);
+    if (!c) continue;
+    const gw = c.gw;
+    const nb = nat.nb;
+    const ipv = c.v6 ? '6' : '4';
+    unsnatFlow(sink, rt, c);
+    dnatFlow(sink, rt, info, c);
+    if (!rt.isGatewayRouter && gw) {
+      if (!natEntriesSeen.has(nat.externalIp)) {
+        sink.add(dp, 'lr_in_arp_resolve', 150, `inport == ${gw.jsonKey} && outport == ${gw.jsonKey} && ip${ipv}.dst == ${nat.externalIp}`, DROP, nb.uuid);
+        sink.add(dp, 'lr_in_arp_resolve', 100, `outport == ${gw.jsonKey} && ${c.v6 ? 'xxreg0' : 'reg0'} == ${nat.externalIp}`, `eth.dst = ${c.distributed ? nat.externalMac : gw.networks.eaS}; next;`, nb.uuid);
+        if (info.redirectBridged && c.distributed) {
+          sink.add(dp, 'lr_in_arp_resolve', 90, `outport == ${rt.l3dgwPorts[0]!.jsonKey} && ip${ipv}.src == ${nat.logicalIp} && is_chassis_resident("${nb.logical_port}")`, c.v6 ? 'get_nd(outport, xxreg0); next;' : 'get_arp(outport, reg0); next;', nb.uuid);
+        }
+        natEntriesSeen.add(nat.externalIp);
+      }
+    } else {
+      natEntriesSeen.add(nat.externalIp);
+    }
+    if (rt.l3dgwPorts.length && gw) {
+      // build_lrouter_out_is_dnat_local
+      sink.add(dp, 'lr_out_chk_dnat_local', 50, `ip && ip${ipv}.dst == ${nat.externalIp} && ${c.distributed ? `is_chassis_resident("${nb.logical_port}")` : `is_chassis_resident(${gw.crJsonKey})`}`, 'reg9[4] = 1; next;', nb.uuid);
+      // build_lrouter_out_undnat_flow
+      if (nb.type !== 'snat') {
+        let m = `ip && ip${ipv}.src == ${nat.logicalIp} && outport == ${gw.jsonKey}`;
+        if (!c.distributed) m += ` && is_chassis_resident(${gw.crJsonKey})`;
+        let a = c.distributed ? `eth.src = ${c.mac}; ` : '';
+        a += nat.stateless ? 'next;' : rt.isGatewayRouter ? 'ct_dnat;' : 'ct_dnat_in_czone;';
+        sink.add(dp, 'lr_out_undnat', 100, m, a, nb.uuid);
+      }
+    }
+    snatFlow(sink, rt, c);
+    ingressFlow(sink, rt, c);
+    if (c.distributed && gw) {
+      const m = `ip${ipv}.src == ${nat.logicalIp} && outport == ${gw.jsonKey}`;
+      const lp = nb.logical_port === undefined ? undefined : ctx.switchPorts.get(nb.logical_port);
+      if (lp && lp.nb.type === 'virtual') sink.add(dp, 'lr_in_gw_redirect', 80, m, DROP, nb.uuid);
+      sink.add(dp, 'lr_in_gw_redirect', 100, `${m} && is_chassis_resident("${nb.logical_port}")`, `eth.src = ${nat.externalMac}; ${c.v6 ? 'xxreg1' : 'reg1'} = ${nat.externalIp}; next;`, nb.uuid);
+    }
+    if (rt.l3dgwPorts.length && gw) {
+      let m = `ip${ipv}.dst == ${nat.externalIp} && outport == ${gw.jsonKey}`;
+      m += c.distributed ? ` && is_chassis_resident("${nb.logical_port}")` : ` && is_chassis_resident(${gw.crJsonKey})`;
+      const regs = Array.from({ length: 10 }, (_, j) => `reg${j} = 0; `).join('');
+      sink.add(dp, 'lr_out_egr_loop', 100, m, `clone { ct_clear; inport = outport; outport = ""; eth.dst <-> eth.src; flags = 0; flags.loopback = 1; flags.use_snat_zone = reg9[4]; ${regs}reg9[0] = 1; next(pipeline=ingress, table=${stageTable('lr_in_admission')}); };`, nb.uuid);
+    }
+  }
+  if (rt.nb.nat.length) sink.add(dp, 'lr_out_chk_dnat_local', 50, 'ip && ct_mark.natted == 1', 'reg9[4] = 1; next;', rt.nb.uuid);
+  if (rt.isGatewayRouter) {
+    if (info.dnatForceSnat?.v4) forceSnatFlows(sink, rt, '4', info.dnatForceSnat.v4, 'dnat');
+    if (info.dnatForceSnat?.v6) forceSnatFlows(sink, rt, '6', info.dnatForceSnat.v6, 'dnat');
+    if (info.lbForceSnat?.v4) forceSnatFlows(sink, rt, '4', info.lbForceSnat.v4, 'lb');
+    if (info.lbForceSnat?.v6) forceSnatFlows(sink, rt, '6', info.lbForceSnat.v6, 'lb');
+  }
+}
+
+function forceSnatFlows(sink: FlowSink, rt: RouterDp, ipv: string, ip: string, context: string): void {
+  sink.add(rt.dp, 'lr_in_unsnat', 110, `ip${ipv} && ip${ipv}.dst == ${ip}`, 'ct_snat;');
+  sink.add(rt.dp, 'lr_out_snat', 100, `flags.force_snat_for_${context} == 1 && ip${ipv}`, `ct_snat(${ip});`);
+}
+
+function unsnatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
+  const nat = c.nat;
+  const nb = nat.nb;
+  if (nb.type !== 'snat' && nb.type !== 'dnat_and_snat') return;
+  const ipv = c.v6 ? '6' : '4';
+  if (rt.isGatewayRouter) {
+    sink.add(rt.dp, 'lr_in_unsnat', 90, `ip && ip${ipv}.dst == ${nat.externalIp}`, nat.stateless ? 'next;' : 'ct_snat;', nb.uuid);
+    return;
+  }
+  const gw = c.gw!;
+  const res = !c.distributed && rt.l3dgwPorts.length ? ` && is_chassis_resident(${gw.crJsonKey})` : '';
+  sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 0${res}`, nat.stateless ? 'next;' : 'ct_snat_in_czone;', nb.uuid);
+  if (!nat.stateless) {
+    sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 1 && flags.use_snat_zone == 1${res}`, 'ct_snat;', nb.uuid);
+  }
+}
+
+function dnatFlow(sink: FlowSink, rt: RouterDp, info: RtInfo, c: NatCheck): void {
+  const nat = c.nat;
+  const nb = nat.nb;
+  if (nb.type !== 'dnat' && nb.type !== 'dnat_and_snat') return;
+  const ipv = c.v6 ? '6' : '4';
+  const range = nat.portRange ? `,${nat.portRange}` : '';
+  if (rt.isGatewayRouter) {
+    let m = `ip && ip${ipv}.dst == ${nat.externalIp}`;
+    if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, true, c.cidrBits);
+    let a = info.dnatForceSnat ? 'flags.force_snat_for_dnat = 1; ' : '';
+    a += nat.stateless ? `flags.loopback = 1; ip${ipv}.dst=${nat.logicalIp}; next;` : `flags.loopback = 1; ct_dnat(${nat.logicalIp}${range});`;
+    sink.add(rt.dp, 'lr_in_dnat', 100, m, a, nb.uuid);
+    return;
+  }
+  const gw = c.gw!;
+  let m = `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey}`;
+  if (!c.distributed && rt.l3dgwPorts.length) m += ` && is_chassis_resident(${gw.crJsonKey})`;
+  if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, true, c.cidrBits);
+  const a = nb.type === 'dnat_and_snat' && nat.stateless ? `ip${ipv}.dst=${nat.logicalIp}; next;` : `ct_dnat_in_czone(${nat.logicalIp}${range});`;
+  sink.add(rt.dp, 'lr_in_dnat', 100, m, a, nb.uuid);
+}
+
+function snatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
+  const nat = c.nat;
+  const nb = nat.nb;
+  if (nb.type !== 'snat' && nb.type !== 'dnat_and_snat') return;
+  const ipv = c.v6 ? '6' : '4';
+  const range = nat.portRange ? `,${nat.portRange}` : '';
+  if (rt.isGatewayRouter) {
+    let m = `ip && ip${ipv}.src == ${nat.logicalIp}`;
+    if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, false, c.cidrBits);
+    let a: string;
+    if (nb.type === 'dnat_and_snat' && nat.stateless) a = `ip${ipv}.src=${nat.externalIp}; next;`;
+    else {
+      m += ' && (!ct.trk || !ct.rpl)';
+      a = `ct_snat(${nat.externalIp}${range});`;
+    }
+    sink.add(rt.dp, 'lr_out_snat', c.cidrBits + 1, m, a, nb.uuid);
+    return;
+  }
+  const gw = c.gw!;
+  let prio = c.cidrBits + 1;
+  let m = `ip && ip${ipv}.src == ${nat.logicalIp} && outport == ${gw.jsonKey}`;
+  if (rt.l3dgwPorts.length) {
+    prio += 128;
+    m += c.distributed ? ` && is_chassis_resident("${nb.logical_port}")` : ` && is_chassis_resident(${gw.crJsonKey})`;
+  }
+  if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, false, c.cidrBits);
+  const ethSrc = c.distributed ? `eth.src = ${c.mac}; ` : '';
+  const a = ethSrc + (nat.stateless ? `ip${ipv}.src=${nat.externalIp}; next;` : `ct_snat_in_czone(${nat.externalIp}${range});`);
+  sink.add(rt.dp, 'lr_out_snat', prio, m, a, nb.uuid);
+  if (!nat.stateless) {
+    sink.add(rt.dp, 'lr_out_snat', prio + 1, `${m} && reg9[4] == 1`, `${ethSrc}reg9[4] = 0; ct_snat(${nat.externalIp}${range});`, nb.uuid);
+  }
+}
+
+/** `build_lrouter_ingress_flow`. */
+function ingressFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
+  const nat = c.nat;
+  const nb = nat.nb;
+  const gw = c.gw;
+  if (rt.l3dgwPorts.length && nb.type === 'snat' && gw) {
+    sink.add(rt.dp, 'lr_in_ip_input', 120, `inport == ${gw.jsonKey} && ${c.v6 ? 'ip6.src' : 'ip4.src'} == ${nat.externalIp}`, 'next;', nb.uuid);
+  }
+  if (c.distributed && gw) {
+    const mtu = gwMtu(gw);
+    gatewayMtuFlow(sink, gw, 'lr_in_admission', 50, 55, `eth.dst == ${c.mac} && inport == ${gw.jsonKey} && is_chassis_resident("${nb.logical_port}")`, `${INPORT_ETH} = ${gw.networks.eaS}; next;`, nb.uuid);
+    if (mtu) {
+      const base = `inport == ${gw.jsonKey} && reg9[1] && reg9[0] == 0`;
+      if (!c.v6) {
+        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip4 && ip4.dst == ${nat.externalIp}`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip4.dst = ip4.src; ip4.src = ${nat.externalIp}; ip.ttl = 254; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, nb.uuid);
+      } else {
+        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip6 && ip6.dst == ${nat.externalIp}`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip6.dst = ip6.src; ip6.src = ${nat.externalIp}; ip.ttl = 254; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, nb.uuid);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per port.
+
+/** Per-router-port flows (`build_lswitch_and_lrouter_iterate_by_op`, router half, for a router port). */
+export function buildRouterPortFlows(ctx: NorthdContext, sink: FlowSink, op: RouterPort): void {
+  const info = routerInfo(op.rt);
+  admission(sink, op);
+  neighLookupPort(sink, op);
+  // build_ip_routing_flows_for_lrouter_port (router port)
+  for (const a of op.networks.ipv4) addRoute(sink, op.rt, op, a.addrS, a.networkS, a.plen, undefined, false, 0, op.nb.uuid, false, PRIO_CONNECTED);
+  for (const a of op.networks.ipv6) addRoute(sink, op.rt, op, a.addrS, a.networkS, a.plen, undefined, false, 0, op.nb.uuid, false, PRIO_CONNECTED);
+  ndRa(sink, op);
+  arpResolveRouterPort(sink, op, info);
+  // build_egress_delivery_flows_for_lrouter_port
+  if (op.enabled) {
+    if (info.relay) sink.add(op.rt.dp, 'lr_out_delivery', 110, `(ip4.mcast || ip6.mcast) && outport == ${op.jsonKey}`, `eth.src = ${op.networks.eaS}; output;`);
+    sink.add(op.rt.dp, 'lr_out_delivery', 100, `outport == ${op.jsonKey}`, 'output;');
+    sink.add(op.rt.dp, 'lr_out_delivery', 0, '1', DROP);
+  }
+  // build_dhcpv6_reply_flows_for_lrouter_port
+  for (const a of op.networks.ipv6) {
+    sink.add(op.rt.dp, 'lr_in_ip_input', 100, `ip6.dst == ${a.addrS} && udp.src == 547 && udp.dst == 546`, 'reg0 = 0; handle_dhcpv6_reply;');
+  }
+  ipv6Input(sink, op);
+  ipv4Input(sink, op, info);
+  forceSnatOp(sink, op, info);
+}
+
+/** Per-switch-port router flows (`..._iterate_by_op`, router half, for a switch port). */
+export function buildRouterFlowsForSwitchPort(ctx: NorthdContext, sink: FlowSink, op: SwitchPort): void {
+  // build_ip_routing_flows_for_lrouter_port (switch port of type router)
+  if (op.nb.type === 'router') {
+    const peer = op.peer;
+    if (peer && peer.networks.ipv4.length) {
+      for (const rsp of op.sw.routerPorts) {
+        const rp = rsp.peer;
+        if (!rp || rp === peer) continue;
+        for (const la of routables(ctx, rp)) {
+          for (const a of la.ipv4) addRoute(sink, peer.rt, peer, peer.networks.ipv4[0]!.addrS, a.networkS, a.plen, undefined, false, 0, peer.nb.uuid, false, PRIO_CONNECTED);
+        }
+      }
+    }
+  }
+  arpResolveSwitchPort(ctx, sink, op);
+}
+
+function admission(sink: FlowSink, op: RouterPort): void {
+  if (!op.enabled) return;
+  const ea = op.networks.eaS;
+  gatewayMtuFlow(sink, op, 'lr_in_admission', 50, 55, `eth.mcast && inport == ${op.jsonKey}`, `${INPORT_ETH} = ${ea}; next;`, op.nb.uuid);
+  let m = `eth.dst == ${ea} && inport == ${op.jsonKey}`;
+  if (op.crJsonKey && !hasVtepPeer(op)) m += ` && is_chassis_resident(${op.crJsonKey})`;
+  gatewayMtuFlow(sink, op, 'lr_in_admission', 50, 55, m, `${INPORT_ETH} = ${ea}; next;`, op.nb.uuid);
+}
+
+function neighLookupPort(sink: FlowSink, op: RouterPort): void {
+  const learn = optBool(op.rt.nb.options, 'always_learn_from_arp_request', true);
+  const res = op.crJsonKey ? ` && is_chassis_resident(${op.crJsonKey})` : '';
+  for (const a of op.networks.ipv4) {
+    if (!learn) {
+      sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 110, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.tpa == ${a.addrS} && arp.op == 1${res}`, 'reg9[2] = lookup_arp(inport, arp.spa, arp.sha); reg9[3] = 1; next;', op.nb.uuid);
+    }
+    sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 100, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.op == 1${res}`, `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${learn ? '' : 'reg9[3] = lookup_arp_ip(inport, arp.spa); '}next;`, op.nb.uuid);
+  }
+}
+
+/** `build_ND_RA_flows_for_lrouter_port`. */
+function ndRa(sink: FlowSink, op: RouterPort): void {
+  if (op.nb.peer !== undefined || !op.peer || !('sw' in op.peer)) return;
+  if (!op.networks.ipv6.length) return;
+  const cfg = op.nb.ipv6_ra_configs;
+  const mode = cfg.get('address_mode');
+  if (mode === undefined || (mode !== 'slaac' && mode !== 'dhcpv6_stateful' && mode !== 'dhcpv6_stateless')) return;
+  const mtuS = cfg.get('mtu');
+  const mtuN = mtuS === undefined ? 0 : parseInt(mtuS, 10) || 0;
+  const mtu = mtuN >= 1280 ? mtuN : 0;
+  let a = `reg0[5] = put_nd_ra_opts(addr_mode = "${mode}", slla = ${op.networks.eaS}`;
+  if (mtu > 0) a += `, mtu = ${mtu}`;
+  const prf = cfg.get('router_preference') ?? 'MEDIUM';
+  if (prf !== 'MEDIUM') a += `, router_preference = "${prf}"`;
+  const rdnss = cfg.get('rdnss');
+  if (rdnss !== undefined) a += `, rdnss = ${rdnss}`;
+  const dnssl = cfg.get('dnssl');
+  if (dnssl !== undefined) a += `, dnssl = "${dnssl}"`;
+  const ri = cfg.get('route_info');
+  if (ri !== undefined) a += `, route_info = "${ri}"`;
+  let any = false;
+  for (const n of op.networks.ipv6) {
+    if (isLla6(n.network)) continue;
+    a += `, prefix = ${n.networkS}/${n.plen}`;
+    any = true;
+  }
+  if (!any) return;
+  a += '); next;';
+  sink.add(op.rt.dp, 'lr_in_nd_ra_options', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_rs`, a, op.nb.uuid);
+  const lla = formatIpv6(linkLocal(op.networks.ea));
+  sink.add(op.rt.dp, 'lr_in_nd_ra_response', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_ra && reg0[5]`, `eth.dst = eth.src; eth.src = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${lla}; outport = inport; flags.loopback = 1; output;`, op.nb.uuid);
+}
+
+/** `build_lrouter_drop_own_dest`. */
+function dropOwnDest(sink: FlowSink, op: RouterPort, info: RtInfo, st: 'lr_in_ip_input' | 'lr_in_arp_resolve', prio: number, dropSnatIp: boolean): void {
+  const v4 = op.networks.ipv4.filter((a) => dropSnatIp === (info.snatIps.has(a.addrS) || info.lbIps.v4.has(a.addrS))).map((a) => a.addrS);
+  if (v4.length) sink.add(op.rt.dp, st, prio, `ip4.dst == {${v4.join(', ')}}`, DROP, op.nb.uuid);
+  const v6 = op.networks.ipv6.filter((a) => dropSnatIp === (info.snatIps.has(a.addrS) || info.lbIps.v6.has(a.addrS))).map((a) => a.addrS);
+  if (v6.length) sink.add(op.rt.dp, st, prio, `ip6.dst == {${v6.join(', ')}}`, DROP, op.nb.uuid);
+}
+
+function arpResolveRouterPort(sink: FlowSink, op: RouterPort, info: RtInfo): void {
+  const peer = op.peer;
+  if (peer && op.nb.peer !== undefined && !('sw' in peer)) {
+    const prt = peer as RouterPort;
+    if (op.networks.ipv4.length) {
+      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && reg0 == ${v4Networks(op, false)}`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+    }
+    if (op.networks.ipv6.length) {
+      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && xxreg0 == ${v6Networks(op)}`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+    }
+  }
+  if (op.crJsonKey && (op.nb.options.get('redirect-type') ?? '').toLowerCase() === 'bridged') {
+    sink.add(op.rt.dp, 'lr_in_arp_resolve', 50, `outport == ${op.jsonKey} && !is_chassis_resident(${op.crJsonKey})`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+  }
+  dropOwnDest(sink, op, info, 'lr_in_arp_resolve', 2, true);
+}
+
+function arpResolveSwitchPort(ctx: NorthdContext, sink: FlowSink, op: SwitchPort): void {
+  if (!op.enabled) return;
+  const sw = op.sw;
+  if (!sw.routerPorts.length) return;
+  const type = op.nb.type;
+  if (type !== 'router' && type !== 'virtual') {
+    for (const la of op.lspAddrs) {
+      for (const a of la.ipv4) {
+        for (const rsp of sw.routerPorts) {
+          const peer = rsp.peer;
+          if (!peer || findLrpMemberIp(peer, a.addrS) === undefined) continue;
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, op.nb.uuid);
+        }
+      }
+      for (const a of la.ipv6) {
+        for (const rsp of sw.routerPorts) {
+          const peer = rsp.peer;
+          if (!peer || findLrpMemberIp(peer, a.addrS) === undefined) continue;
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, op.nb.uuid);
+        }
+      }
+    }
+  } else if (type === 'virtual') {
+    const vip = op.nb.options.get('virtual-ip');
+    const parents = op.nb.options.get('virtual-parents');
+    if (vip === undefined || parents === undefined) return;
+    const v4 = vip.includes('.');
+    if (v4 ? parseIp4Text(vip) === undefined : parseIp6Text(vip) === undefined) return;
+    // The virtual port is not claimed (no virtual_parent in the southbound database).
+    for (const rsp of sw.routerPorts) {
+      const peer = rsp.peer;
+      if (!peer || findLrpMemberIp(peer, vip) === undefined) continue;
+      sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && ${v4 ? 'reg0' : 'xxreg0'} == ${vip}`, 'eth.dst = 00:00:00:00:00:00; next;', op.nb.uuid);
+      break;
+    }
+  } else {
+    const peer = op.peer;
+    if (!peer) return;
+    if (optBool(peer.rt.nb.options, 'dynamic_neigh_routers', false)) return;
+    for (const rsp of sw.routerPorts) {
+      const name = rsp.nb.options.get('router-port');
+      const rp = name === undefined ? undefined : ctx.routerPorts.get(name);
+      if (!rp || rp === peer) continue;
+      if (rp.networks.ipv4.length) {
+        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${v4Networks(rp, false)}`, `eth.dst = ${rp.networks.eaS}; next;`, op.nb.uuid);
+      }
+      if (rp.networks.ipv6.length) {
+        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${v6Networks(rp)}`, `eth.dst = ${rp.networks.eaS}; next;`, op.nb.uuid);
+      }
+      if (peer.rt.isGatewayRouter || peer.crName) {
+        for (const la of routables(ctx, rp)) {
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == {${la.ipv4.map((a) => a.addrS).join(', ')}}`, `eth.dst = ${la.eaS}; next;`);
+        }
+      }
+    }
+  }
+}
+
+function ipv6Input(sink: FlowSink, op: RouterPort): void {
+  const rt = op.rt;
+  const hint = op.nb.uuid;
+  if (op.networks.ipv6.length) {
+    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip6.dst == ${v6Networks(op)} && icmp6.type == 128 && icmp6.code == 0`, 'ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 129; flags.loopback = 1; next; ', hint);
+  }
+  const res = op.crJsonKey ? `is_chassis_resident(${op.crJsonKey})` : '';
+  for (const a of op.networks.ipv6) ndFlow(sink, rt, op, 'nd_na_router', a.addrS, a.snAddrS, INPORT_ETH, res, false, 90, hint);
+  if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) {
+    for (const a of op.networks.ipv6) {
+      const m = `ip6 && ip6.dst == ${a.addrS} && !ip.later_frag`;
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 4; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 3; next; };', hint);
+    }
+  }
+  for (const a of op.networks.ipv6) {
+    if (isLla6(a.network)) continue;
+    const ip = op.crName ? 'ip6.dst <-> ip6.src' : `ip6.dst = ip6.src; ip6.src = ${a.addrS}`;
+    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip6 && ip6.src == ${a.networkS}/${a.plen} && ip.ttl == {0, 1} && !ip.later_frag`, `icmp6 {eth.dst <-> eth.src; ${ip} ; ip.ttl = 254; icmp6.type = 3; /* Time exceeded */ icmp6.code = 0; /* TTL exceeded in transit */ outport = ${op.jsonKey}; flags.loopback = 1; output; };`, hint);
+  }
+}
+
+function ipv4Input(sink: FlowSink, op: RouterPort, info: RtInfo): void {
+  const rt = op.rt;
+  const hint = op.nb.uuid;
+  const nets = op.networks;
+  if (nets.ipv4.length) {
+    sink.add(rt.dp, 'lr_in_ip_input', 100, `ip4.src == ${v4Networks(op, true)} && reg9[0] == 0`, DROP, hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip4.dst == ${v4Networks(op, false)} && icmp4.type == 8 && icmp4.code == 0`, 'ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 0; flags.loopback = 1; next; ', hint);
+  }
+  for (const a of nets.ipv4) {
+    const ip = op.crName ? 'ip4.dst <-> ip4.src' : `ip4.dst = ip4.src; ip4.src = ${a.addrS}`;
+    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip4 && ip.ttl == {0, 1} && !ip.later_frag`, `icmp4 {eth.dst <-> eth.src; icmp4.type = 11; /* Time exceeded */ icmp4.code = 0; /* TTL exceeded in transit */ ${ip} ; ip.ttl = 254; outport = ${op.jsonKey}; flags.loopback = 1; output; };`, hint);
+  }
+  for (const a of nets.ipv4) {
+    let extra = `arp.spa == ${a.networkS}/${a.plen}`;
+    const peer = op.peer;
+    if (rt.l3dgwPorts.length && peer && 'sw' in peer && peer.sw.localnetPorts.length) {
+      let add: boolean;
+      let key: string;
+      if (op.crJsonKey) {
+        add = true;
+        key = op.crJsonKey;
+      } else {
+        add = optBool(op.nb.options, 'reside-on-redirect-chassis', false) && rt.l3dgwPorts.length === 1;
+        key = rt.l3dgwPorts[0]!.crJsonKey!;
+      }
+      if (add) extra += ` && is_chassis_resident(${key})`;
+    }
+    arpFlow(sink, rt, op, a.addrS, INPORT_ETH, extra, false, 90, hint);
+  }
+  const res = op.crJsonKey ? `is_chassis_resident(${op.crJsonKey})` : '';
+  if (info.lbIps.v4Reachable.size) arpFlow(sink, rt, op, `$_rtr_lb_${rt.dp.key}_ip4`, INPORT_ETH, res, false, 90);
+  if (info.lbIps.v6Reachable.size) ndFlow(sink, rt, op, 'nd_na', `$_rtr_lb_${rt.dp.key}_ip6`, undefined, INPORT_ETH, res, false, 90);
+  if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) {
+    for (const a of nets.ipv4) {
+      const m = `ip4 && ip4.dst == ${a.addrS} && !ip.later_frag`;
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 3; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 2; next; };', hint);
+    }
+  }
+  if (!info.lbForceSnatRouterIp) dropOwnDest(sink, op, info, 'lr_in_ip_input', 60, false);
+  if (!op.crName) return;
+  for (const nat of info.nats) {
+    if (!nat.valid || nat.nb.type === 'snat') continue;
+    portNatArpNd(sink, op, nat);
+  }
+  for (const entries of info.snatIps.values()) {
+    if (entries.length) portNatArpNd(sink, op, entries[0]!);
+  }
+}
+
+/** `build_lrouter_port_nat_arp_nd_flow`. */
+function portNatArpNd(sink: FlowSink, op: RouterPort, nat: RtNat): void {
+  if (!isNatGatewayPort(nat.nb, op)) return;
+  let mac = INPORT_ETH;
+  let extra: string;
+  if (nat.externalMac !== undefined && nat.nb.logical_port !== undefined) {
+    mac = nat.externalMac;
+    extra = `is_chassis_resident("${nat.nb.logical_port}")`;
+  } else {
+    extra = `is_chassis_resident(${op.crJsonKey})`;
+  }
+  if (nat.v6) {
+    ndFlow(sink, op.rt, op, 'nd_na', nat.extAddrS, nat.extSnAddrS, mac, extra, false, 92, nat.nb.uuid);
+    ndFlow(sink, op.rt, op, 'nd_na', nat.extAddrS, nat.extSnAddrS, mac, '', true, 91, nat.nb.uuid);
+  } else {
+    arpFlow(sink, op.rt, op, nat.extAddrS, mac, extra, false, 92, nat.nb.uuid);
+    arpFlow(sink, op.rt, op, nat.extAddrS, mac, '', true, 91, nat.nb.uuid);
+  }
+}
+
+/** `build_lrouter_force_snat_flows_op`. */
+function forceSnatOp(sink: FlowSink, op: RouterPort, info: RtInfo): void {
+  if (!op.peer || !info.lbForceSnatRouterIp) return;
+  const dp = op.rt.dp;
+  if (op.networks.ipv4.length) {
+    const ip = op.networks.ipv4[0]!.addrS;
+    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip4.dst == ${ip}`, 'ct_snat;');
+    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip4 && outport == ${op.jsonKey}`, `ct_snat(${ip});`);
+  }
+  if (op.networks.ipv6.length > 1) {
+    const ip = op.networks.ipv6[0]!.addrS;
+    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip6.dst == ${ip}`, 'ct_snat;');
+    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip6 && outport == ${op.jsonKey}`, `ct_snat(${ip});`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per load balancer.
+
+/** Router load balancer flows of one load balancer on the routers it applies to (`build_lrouter_defrag_flows_for_lb`, `build_lrouter_flows_for_lb`). */
+export function buildRouterLbFlowsFor(sink: FlowSink, lb: NorthdLb, routers: readonly RouterDp[]): void {
+  if (!routers.length) return;
+  const hint = lb.nb.uuid;
+  for (const vip of lb.vips) {
+    for (const rt of routers) sink.add(rt.dp, 'lr_in_defrag', 100, `ip && ip${vip.v6 ? '6' : '4'}.dst == ${vip.vipS}`, 'ct_dnat;', hint);
+  }
+  for (const vip of lb.vips) {
+    natFlowsForLb(sink, lb, vip, routers);
+    // build_empty_lb_event_flow: controller events are off unless options:event / controller_event.
+  }
+  if (lb.skipSnat) for (const rt of routers) sink.add(rt.dp, 'lr_out_snat', 120, 'flags.skip_snat_for_lb == 1 && ip', 'next;');
+}
+
+function natFlowsForLb(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, routers: readonly RouterDp[]): void {
+  const hint = lb.nb.uuid;
+  const ipm = vip.v6 ? 'ip6' : 'ip4';
+  const acts = lbVipActions(vip, lb.selectionFields, '', false, stageTable('lr_out_snat'));
+  const newAction = [acts.action, acts.skipSnat, acts.forceSnat];
+  let prio = 110;
+  let newMatch = `ct.new && !ct.rel && ${ipm} && ${ipm}.dst == ${vip.vipS}`;
+  if (vip.portS) {
+    prio = 120;
+    newMatch += ` && ${lb.proto} && ${lb.proto}.dst == ${vip.portS}`;
+  }
+  let undnat = `${ipm} && (`;
+  undnat += vip.backends.map((b) => `(${ipm}.src == ${b.ipS}${b.port ? ` && ${lb.proto}.src == ${b.port})` : ')'}`).join(' || ');
+  let unsnat = `${ipm} && ${ipm}.dst == ${vip.vipS} && ${lb.proto}`;
+  if (vip.portS) unsnat += ` && ${lb.proto}.dst == ${vip.portS}`;
+  const affForce: RouterDp[] = [];
+  const aff: RouterDp[] = [];
+  for (const rt of routers) {
+    const info = routerInfo(rt);
+    const force = info.lbForceSnat !== undefined || info.lbForceSnatRouterIp;
+    const type = lb.skipSnat ? 1 : force ? 2 : 0;
+    if (!rt.l3dgwPorts.length) {
+      sink.add(rt.dp, 'lr_in_dnat', prio, newMatch, newAction[type]!, hint);
+    } else {
+      const gw = rt.l3dgwPorts[0]!;
+      const undnatAction = type === 2 ? 'flags.force_snat_for_lb = 1; next;' : type === 1 ? 'flags.skip_snat_for_lb = 1; next;' : rt.isGatewayRouter ? 'ct_dnat;' : 'ct_dnat_in_czone;';
+      const m = vip.backends.length || !vip.emptyBackendRej ? `${newMatch} && is_chassis_resident(${gw.crJsonKey})` : newMatch;
+      sink.add(rt.dp, 'lr_in_dnat', prio, m, newAction[type]!, hint);
+      if (vip.backends.length) {
+        sink.add(rt.dp, 'lr_out_undnat', 120, `${undnat}) && outport == ${gw.jsonKey} && is_chassis_resident(${gw.crJsonKey})`, undnatAction, hint);
+      }
+    }
+    if (lb.affinityTimeout) (force ? affForce : aff).push(rt);
+    if (info.externalIps.has(vip.vipS)) sink.add(rt.dp, 'lr_in_unsnat', 120, unsnat, 'next;', hint);
+  }
+  lbAffinityFlows(sink, lb, vip, newMatch, 'flags.force_snat_for_lb = 1; ', affForce);
+  lbAffinityFlows(sink, lb, vip, newMatch, lb.skipSnat ? 'flags.skip_snat_for_lb = 1; ' : undefined, aff);
+}
+
+/** `build_lb_affinity_lr_flows`. */
+function lbAffinityFlows(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, newMatch: string, lbAction: string | undefined, routers: RouterDp[]): void {
+  if (!lb.affinityTimeout || !routers.length) return;
+  const hint = lb.nb.uuid;
+  const v6 = vip.v6;
+  const ipm = v6 ? 'ip6' : 'ip4';
+  const regVip = v6 ? 'xxreg0' : 'reg0';
+  const regBackend = v6 ? 'xxreg1' : 'reg4';
+  const ctFlag = lbAction === 'flags.skip_snat_for_lb = 1; ' ? '; skip_snat' : lbAction === 'flags.force_snat_for_lb = 1; ' ? '; force_snat' : '';
+  let check = `${regVip} = ${ipm}.dst; `;
+  if (vip.portS) check += `reg9[16..31] = ${lb.proto}.dst; `;
+  check += 'reg9[6] = chk_lb_aff(); next;';
+  for (const rt of routers) sink.add(rt.dp, 'lr_in_lb_aff_check', 100, newMatch, check, hint);
+  const actBase = `${regVip} = ${vip.vipS}; ${lbAction ?? ''}ct_lb_mark(backends=`;
+  const learnBase = `commit_lb_aff(vip = "${vip.portS ? (v6 ? `[${vip.vipS}]:${vip.portS}` : `${vip.vipS}:${vip.portS}`) : vip.vipS}", backend = "`;
+  const learnMatchBase = vip.portS
+    ? `reg9[6] == 0 && ct.new && ${ipm} && ${regVip} == ${vip.vipS} && reg9[16..31] == ${vip.portS} && ${ipm}.dst == `
+    : `reg9[6] == 0 && ct.new && ${ipm} && ${regVip} == ${vip.vipS} && ${ipm}.dst == `;
+  const matchBase = `reg9[6] == 1 && ct.new && ${ipm} && ${regBackend} == `;
+  for (const b of vip.backends) {
+    let learnM = learnMatchBase + b.ipS;
+    let m = matchBase + b.ipS;
+    let act = actBase;
+    let learn = learnBase;
+    if (b.port) {
+      const bs = v6 ? `[${b.ipS}]:${b.port}` : `${b.ipS}:${b.port}`;
+      act += bs;
+      learn += bs;
+      learnM += ` && ${lb.proto}.dst == ${b.port}`;
+      m += ` && reg8[0..15] == ${b.port}`;
+    } else {
+      act += b.ipS;
+      learn += b.ipS;
+    }
+    act += `${ctFlag});`;
+    learn += '"';
+    if (vip.portS) learn += `, proto = ${lb.proto}`;
+    learn += `, timeout = ${lb.affinityTimeout}); /* drop */`;
+    for (const rt of routers) {
+      sink.add(rt.dp, 'lr_in_lb_aff_learn', 100, learnM, learn, hint);
+      sink.add(rt.dp, 'lr_in_dnat', 150, m, act, hint);
+    }
+  }
+}
+
+/** All router load balancer flows, load balancer by load balancer (in NB order). */
+export function buildRouterLbFlows(ctx: NorthdContext, sink: FlowSink): void {
+  const byLb = new Map<string, RouterDp[]>();
+  for (const rt of ctx.routers) {
+    for (const lb of rt.lbs) {
+      let l = byLb.get(lb.uuid);
+      if (!l) byLb.set(lb.uuid, (l = []));
+      l.push(rt);
+    }
+  }
+  for (const nb of ctx.db.loadBalancers) {
+    const rts = byLb.get(nb.uuid);
+    if (rts) buildRouterLbFlowsFor(sink, northdLb(nb), rts);
+  }
+}

@@ -17,7 +17,7 @@ import { linkLocal } from './addrs.js';
 import type { NorthdContext, SwitchDp, SwitchPort } from './context.js';
 import { lbVipActions, northdLb } from './lb.js';
 import { stageTable, type StageName } from './stages.js';
-import type { FlowSink } from './types.js';
+import type { Datapath, FlowSink } from './types.js';
 
 const ACL_PRI_OFFSET = 1000;
 const IPV6_CT_OMIT_MATCH = 'nd || nd_ra || nd_rs || mldv1 || mldv2';
@@ -326,10 +326,24 @@ export function buildSwitchAclFlows(ctx: NorthdContext, sink: FlowSink, sw: Swit
   vtepHairpin(sink, sw);
 }
 
-/** Switch-side load balancer flows of one switch (pre-stateful 120, lb, affinity). */
-export function buildSwitchLbFlows(sink: FlowSink, sw: SwitchDp): void {
-  const dp = sw.dp;
-  for (const nb of sw.lbs) {
+/**
+ * Switch-side load balancer flows (pre-stateful 120, lb, affinity), load balancer by load
+ * balancer as `build_lswitch_flows_for_lb` does: each flow is built once and added for every
+ * switch the load balancer applies to (a datapath group).
+ */
+export function buildSwitchLbFlowsAll(ctx: NorthdContext, sink: FlowSink): void {
+  const byLb = new Map<string, Datapath[]>();
+  for (const sw of ctx.switches) {
+    for (const nb of sw.lbs) {
+      let l = byLb.get(nb.uuid);
+      if (!l) byLb.set(nb.uuid, (l = []));
+      l.push(sw.dp);
+    }
+  }
+  const rejectTable = stageTable('ls_out_qos_mark');
+  for (const nb of ctx.db.loadBalancers) {
+    const dps = byLb.get(nb.uuid);
+    if (!dps) continue;
     const lb = northdLb(nb);
     for (const vip of lb.vips) {
       // build_lb_rules_pre_stateful
@@ -339,36 +353,32 @@ export function buildSwitchLbFlows(sink: FlowSink, sw: SwitchDp): void {
       act += 'ct_lb_mark;';
       let m = `reg0[2] == 1 && ${ipm}.dst == ${vip.vipS}`;
       if (vip.portS) m += ` && ${lb.proto}.dst == ${vip.portS}`;
-      sink.add(dp, 'ls_in_pre_stateful', 120, m, act, nb.uuid);
+      sink.addGroup(dps, 'ls_in_pre_stateful', 120, m, act, nb.uuid);
     }
-  }
-  for (const nb of sw.lbs) {
-    const lb = northdLb(nb);
     for (const vip of lb.vips) {
       const ipm = vip.v6 ? 'ip6' : 'ip4';
-      const { action } = lbVipActions(vip, lb.selectionFields, 'reg0[1] = 0; ', true, stageTable('ls_out_qos_mark'));
+      const { action } = lbVipActions(vip, lb.selectionFields, 'reg0[1] = 0; ', true, rejectTable);
       let m = `ct.new && ${ipm}.dst == ${vip.vipS}`;
       let prio = 110;
       if (vip.portS) {
         m += ` && ${lb.proto}.dst == ${vip.portS}`;
         prio = 120;
       }
-      lbAffinityFlows(sink, sw, lb.affinityTimeout, lb.proto, vip, nb.uuid);
-      sink.add(dp, 'ls_in_lb', prio, m, action, nb.uuid);
+      lbAffinityFlows(sink, dps, lb.affinityTimeout, lb.proto, vip, nb.uuid);
+      sink.addGroup(dps, 'ls_in_lb', prio, m, action, nb.uuid);
     }
   }
 }
 
-function lbAffinityFlows(sink: FlowSink, sw: SwitchDp, timeout: number, proto: string, vip: ReturnType<typeof northdLb>['vips'][number], hint: string): void {
+function lbAffinityFlows(sink: FlowSink, dps: readonly Datapath[], timeout: number, proto: string, vip: ReturnType<typeof northdLb>['vips'][number], hint: string): void {
   if (!timeout) return;
-  const dp = sw.dp;
   const v6 = vip.v6;
   const ipm = v6 ? 'ip6' : 'ip4';
   const regVip = v6 ? 'xxreg1' : 'reg1';
   const regBackend = v6 ? 'xxreg0' : 'reg4';
   let newLb = `ct.new && ${ipm} && ${regVip} == ${vip.vipS}`;
   if (vip.portS) newLb += ` && reg2[0..15] == ${vip.portS}`;
-  sink.add(dp, 'ls_in_lb_aff_check', 100, newLb, 'reg9[6] = chk_lb_aff(); next;', hint);
+  sink.addGroup(dps, 'ls_in_lb_aff_check', 100, newLb, 'reg9[6] = chk_lb_aff(); next;', hint);
   let affAction = `reg0[1] = 0; ${regVip} = ${vip.vipS}; `;
   let learnAction = 'commit_lb_aff(vip = "';
   if (vip.portS) {
@@ -401,7 +411,7 @@ function lbAffinityFlows(sink: FlowSink, sw: SwitchDp, timeout: number, proto: s
     la += '"';
     if (vip.portS) la += `, proto = ${proto}`;
     la += `, timeout = ${timeout}); /* drop */`;
-    sink.add(dp, 'ls_in_lb_aff_learn', 100, lm, la, hint);
-    sink.add(dp, 'ls_in_lb', 150, am, aa, hint);
+    sink.addGroup(dps, 'ls_in_lb_aff_learn', 100, lm, la, hint);
+    sink.addGroup(dps, 'ls_in_lb', 150, am, aa, hint);
   }
 }

@@ -14,6 +14,7 @@ import { stageTable } from './stages.js';
 import type { FlowSink } from './types.js';
 import { natEntries } from './nat.js';
 import { routerLbIps } from './router-lb.js';
+import { ssetOrder } from './ovs-hash.js';
 
 const MC_FLOOD = '_MC_flood';
 const MC_FLOOD_L2 = '_MC_flood_l2';
@@ -315,9 +316,8 @@ function rportArpReqFlows(ctx: NorthdContext, sink: FlowSink, rp: RouterPort | u
       const t = nat.externalMacText!;
       if (!macs.includes(t)) macs.push(t);
     }
-    // ovn-northd prints an sset in hash order; we print it sorted (identical for one MAC).
-    macs.sort(cmpStr);
-    sink.add(sw.dp, 'ls_in_l2_lkup', 75, `eth.src == {${macs.join(', ')}} && (arp.op == 1 || rarp.op == 3 || nd_ns)`, `outport = "${MC_FLOOD_L2}"; output;`);
+    // ovn-northd prints this sset in its hash order.
+    sink.add(sw.dp, 'ls_in_l2_lkup', 75, `eth.src == {${ssetOrder(macs).join(', ')}} && (arp.op == 1 || rarp.op == 3 || nd_ns)`, `outport = "${MC_FLOOD_L2}"; output;`);
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * Logical flows as ovn-northd writes them to the southbound Logical_Flow table, and the sink
  * the compiler adds them to. Flows are plain objects with their match and actions as OVN text;
- * the sink drops exact duplicates (same datapath, stage, priority, match and actions), as
- * ovn-northd's flow hash does.
+ * the sink keeps one row per distinct (stage, priority, match, actions) with the datapaths it
+ * applies to, as ovn-northd's flow hash with datapath groups does.
  */
 import { stage, type DatapathKind, type Pipeline, type StageName } from './stages.js';
 
@@ -42,21 +42,111 @@ export interface LogicalFlow {
   readonly ioPort?: string;
 }
 
-/** Collects flows, dropping exact duplicates; keeps insertion order. */
-export class FlowSink {
-  /** The flows, in the order they were first added. */
-  readonly flows: LogicalFlow[] = [];
-  private readonly seen = new Set<string>();
+/** One southbound Logical_Flow row: a flow and the datapaths it applies to (a datapath group). */
+export interface FlowRow {
+  /** Stage name. */
+  readonly stage: StageName;
+  /** Priority. */
+  readonly priority: number;
+  /** Match. */
+  readonly match: string;
+  /** Actions. */
+  readonly actions: string;
+  /** Stage hint of the first flow that made the row. */
+  readonly hint: string | undefined;
+  /** In/out port tag of the first flow that made the row. */
+  readonly ioPort: string | undefined;
+  /** The datapaths, in the order they were added. */
+  readonly datapaths: Datapath[];
+}
 
-  /** Add a flow (ignored when an identical one exists). */
+interface MutableRow extends FlowRow {
+  /** Membership set, built once a row has several datapaths. */
+  set?: Set<Datapath>;
+}
+
+/**
+ * Collects flows the way ovn-northd's lflow table does with datapath groups: flows with the same
+ * stage, priority, match and actions form one row whose datapath list grows as more datapaths
+ * add it; adding the same flow twice to a datapath is a no-op. `rows` are what the southbound
+ * Logical_Flow table would hold; `flows` expands them to one flow per datapath (what
+ * `ovn-sbctl lflow-list` prints).
+ */
+export class FlowSink {
+  private readonly byKey = new Map<string, MutableRow>();
+  private expanded: LogicalFlow[] | undefined;
+  private count = 0;
+
+  /** Add a flow for one datapath. */
   add(dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, hint?: string, ioPort?: string): void {
-    const key = `${dp.key}\u0000${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    const st = stage(stageName);
-    const f: LogicalFlow = { datapath: dp, pipeline: st.pipeline, stage: stageName, table: st.table, priority, match, actions };
-    if (hint !== undefined) (f as { hint?: string }).hint = hint;
-    if (ioPort !== undefined) (f as { ioPort?: string }).ioPort = ioPort;
-    this.flows.push(f);
+    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+    const row = this.byKey.get(key);
+    if (row === undefined) {
+      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, datapaths: [dp] });
+      this.count++;
+      this.expanded = undefined;
+      return;
+    }
+    this.addDp(row, dp);
+  }
+
+  /** Add the same flow for several distinct datapaths (a datapath group). */
+  addGroup(dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, hint?: string): void {
+    if (!dps.length) return;
+    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+    const row = this.byKey.get(key);
+    this.expanded = undefined;
+    if (row === undefined) {
+      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort: undefined, datapaths: dps.slice() });
+      this.count += dps.length;
+      return;
+    }
+    for (const dp of dps) this.addDp(row, dp);
+  }
+
+  private addDp(row: MutableRow, dp: Datapath): void {
+    const l = row.datapaths;
+    if (l.length === 1) {
+      if (l[0] === dp) return;
+    } else {
+      if (!row.set) row.set = new Set(l);
+      if (row.set.has(dp)) return;
+      row.set.add(dp);
+    }
+    l.push(dp);
+    this.count++;
+    this.expanded = undefined;
+  }
+
+  /** Rows (distinct flows with their datapath groups), in the order first added. */
+  rows(): IterableIterator<FlowRow> {
+    return this.byKey.values();
+  }
+
+  /** Number of rows (southbound Logical_Flow rows with datapath groups). */
+  get rowCount(): number {
+    return this.byKey.size;
+  }
+
+  /** Number of flows expanded per datapath. */
+  get flowCount(): number {
+    return this.count;
+  }
+
+  /** One flow per datapath and row. */
+  get flows(): LogicalFlow[] {
+    if (this.expanded) return this.expanded;
+    const out: LogicalFlow[] = [];
+    for (const r of this.byKey.values()) {
+      const st = stage(r.stage);
+      for (const dp of r.datapaths) {
+        const f: LogicalFlow = { datapath: dp, pipeline: st.pipeline, stage: r.stage, table: st.table, priority: r.priority, match: r.match, actions: r.actions };
+        if (r.hint !== undefined) (f as { hint?: string }).hint = r.hint;
+        if (r.ioPort !== undefined) (f as { ioPort?: string }).ioPort = r.ioPort;
+        out.push(f);
+      }
+    }
+    this.expanded = out;
+    return out;
   }
 }

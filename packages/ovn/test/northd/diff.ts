@@ -4,8 +4,8 @@
  * datapath uuids and the order within a table are ignored. Flows of datapaths selected by
  * `filter` only.
  */
-import { readFileSync } from 'node:fs';
-import { compileNorthd, flowKey, loadNb, parseLflowList } from '@ovnts/ovn';
+import { existsSync, readFileSync } from 'node:fs';
+import { compileNorthd, flowKey, loadNb, parseLflowList, parseTunnelKeys } from '@ovnts/ovn';
 
 /** The result of one comparison. */
 export interface FlowDiff {
@@ -23,9 +23,9 @@ export interface FlowDiff {
 export type DpFilter = 'switch' | 'router' | 'all';
 
 /** Compare an NB file compiled by us with an lflow-list text. */
-export function diffFlows(nbBytes: Uint8Array, lflowText: string, filter: DpFilter = 'all'): FlowDiff {
+export function diffFlows(nbBytes: Uint8Array, lflowText: string, filter: DpFilter = 'all', keysText?: string): FlowDiff {
   const db = loadNb(nbBytes);
-  const res = compileNorthd(db);
+  const res = compileNorthd(db, keysText === undefined ? {} : { tunnelKeys: parseTunnelKeys(keysText) });
   const kinds = new Map(res.datapaths.map((d) => [d.name, d.kind]));
   const want = (name: string) => filter === 'all' || kinds.get(name) === filter;
   const expected = new Set(parseLflowList(lflowText).filter((f) => want(f.datapath)).map(flowKey));
@@ -35,9 +35,14 @@ export function diffFlows(nbBytes: Uint8Array, lflowText: string, filter: DpFilt
   return { matched: expected.size - missing.length, missing, extra, expected: expected.size };
 }
 
-/** Compare fixture files `DIR/NAME.nb.db` and `DIR/NAME.lflows.txt`. */
-export function diffFixture(dir: string, name: string, filter: DpFilter = 'all'): FlowDiff {
-  return diffFlows(readFileSync(`${dir}/${name}.nb.db`), readFileSync(`${dir}/${name}.lflows.txt`, 'utf8'), filter);
+/**
+ * Compare fixture files `DIR/NAME.nb.db` and `DIR/NAME.lflows.txt`, with the tunnel keys of
+ * `DIR/NAME.keys.txt` when `withKeys` and the file exists.
+ */
+export function diffFixture(dir: string, name: string, filter: DpFilter = 'all', withKeys = true): FlowDiff {
+  const kf = `${dir}/${name}.keys.txt`;
+  const keys = withKeys && existsSync(kf) ? readFileSync(kf, 'utf8') : undefined;
+  return diffFlows(readFileSync(`${dir}/${name}.nb.db`), readFileSync(`${dir}/${name}.lflows.txt`, 'utf8'), filter, keys);
 }
 
 /** A readable report of a diff. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { compileNorthd, flowKey, formatFlowLine, formatLflowList, lflowList, loadNb, parseLflowList } from '@ovnts/ovn';
-import { FIXTURES } from './cases.js';
+import { compileNorthd, flowKey, formatFlowLine, formatLflowList, lflowList, loadNb, parseLflowList, parseTunnelKeys } from '@ovnts/ovn';
+import { CASES, FIXTURES } from './cases.js';
 
 const UUID = /\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)/g;
 
@@ -14,11 +14,12 @@ describe('lflow-list form', () => {
       .toBe('  table=25(ls_in_l2_lkup      ), priority=65535, match=(1), action=(next;)');
   });
 
-  test.each(['ls-simple', 'ls-ports', 'ls-acls', 'lr-basic'])('%s: whole output equals real lflow-list except datapath uuids', (name) => {
+  test.each(CASES)('%s: whole output equals real lflow-list except datapath uuids', (name) => {
     const db = loadNb(readFileSync(join(FIXTURES, `${name}.nb.db`)));
     const real = readFileSync(join(FIXTURES, `${name}.lflows.txt`), 'utf8');
+    const tunnelKeys = parseTunnelKeys(readFileSync(join(FIXTURES, `${name}.keys.txt`), 'utf8'));
     // Datapath order is by name then uuid; our uuids differ, so compare per datapath name (all names are unique here).
-    expect(lflowList(db).replace(UUID, '(uuid)')).toBe(real.replace(UUID, '(uuid)'));
+    expect(lflowList(db, { tunnelKeys }).replace(UUID, '(uuid)')).toBe(real.replace(UUID, '(uuid)'));
   });
 
   test('parseLflowList reads back what formatLflowList writes', () => {

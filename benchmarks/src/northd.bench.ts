@@ -1,0 +1,144 @@
+/**
+ * The northd compiler against real ovn-northd 23.03 on the same OVN-Kubernetes-shaped northbound
+ * network (`@ovnts/testkit` nbgen: the topology of ../shared/bench/ovn-northd-baseline.sh, N
+ * nodes x P pods, namespaces of 20 pods with a port group, an address set and 4 ACLs, one
+ * service per namespace on every node switch, or through one load balancer group: `g`), at
+ * 10x20, 50x20, 200x20 and 1000x30g (NORTHD_SIZES=... to choose).
+ *
+ * Per size: the NB is generated once and written as an OVSDB file (`writeOvsdbFile`). Ours: load
+ * that file (`loadNb`) and compile it (`compileNorthd`), timed separately, with the heap retained
+ * by the result and the RSS growth. Real: a fresh `ovn-sandbox` (NB/SB ovsdb-server + ovn-northd),
+ * the same file applied in one transaction with `ovsdb-client restore` (an `ovn-nbctl` command line
+ * for 1000x30 would exceed the kernel's argument size limit), then `ovn-nbctl --wait=sb sync` timed
+ * from the commit, as the baseline script times it; then the southbound Logical_Flow row count and
+ * `ovn-sbctl count-flows` (flows expanded per datapath), and ovn-northd's RSS. Both sides must give
+ * the same row and flow counts (they compute the same work); the ratio is ovn-northd's time over
+ * ours. Without OVN installed only our side runs.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileNorthd, loadNb, scalarDatum, writeOvsdbFile } from '@ovnts/ovn';
+import { hasTool, oracleScript, ovnkBuilder, ovnkCounts, startOvnSandbox, type OvnKParams } from '@ovnts/testkit';
+import { bytes, target } from './harness.js';
+
+// NxP attaches the load balancers to every node switch (as the published baseline table); NxPg
+// through one load balancer group (as OVN-Kubernetes does; the flows are the same, the NB is
+// 1.5 M references smaller at 1000x30).
+const SIZES: OvnKParams[] = (process.env.NORTHD_SIZES ?? '10x20,50x20,200x20,1000x30g').split(',').map((s) => {
+  const m = /^([0-9]+)x([0-9]+)(g?)$/.exec(s.trim());
+  if (!m) throw new Error(`bad size ${s}`);
+  return { nodes: Number(m[1]), pods: Number(m[2]), lbAttach: m[3] ? 'group' : 'switch' };
+});
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const sandboxScript = oracleScript('ovn-sandbox');
+const haveOvn = !!sandboxScript && ['ovn-northd', 'ovn-nbctl', 'ovn-sbctl', 'ovsdb-server', 'ovsdb-client'].every(hasTool);
+
+interface Ours {
+  loadMs: number;
+  compileMs: number;
+  rows: number;
+  flows: number;
+  heap: number;
+  rss: number;
+}
+
+interface Real {
+  commitMs: number;
+  syncMs: number;
+  rows: number;
+  flows: number;
+  rssMb: number;
+}
+
+/** Holds the database and result alive while the retained heap is measured. */
+let keep: unknown[] = [];
+
+function ours(file: Uint8Array, runs: number): Ours {
+  let best: Ours | undefined;
+  for (let i = 0; i < runs; i++) {
+    gc();
+    const h0 = process.memoryUsage().heapUsed;
+    const r0 = process.memoryUsage().rss;
+    let t = performance.now();
+    const db = loadNb(file.slice()); // a fresh copy: nothing cached from an earlier run
+    const loadMs = performance.now() - t;
+    t = performance.now();
+    const res = compileNorthd(db);
+    const compileMs = performance.now() - t;
+    const rss = process.memoryUsage().rss - r0;
+    keep = [db, res];
+    gc();
+    const heap = process.memoryUsage().heapUsed - h0;
+    const o: Ours = { loadMs, compileMs, rows: res.rowCount, flows: res.flowCount, heap, rss };
+    keep = [];
+    // Memory figures from the first run (later runs reuse memory the first one grew).
+    if (!best) best = o;
+    else if (o.compileMs < best.compileMs) best = { ...o, heap: best.heap, rss: best.rss };
+  }
+  return best!;
+}
+
+function real(dbFile: string): Real {
+  const sb = startOvnSandbox(sandboxScript!);
+  try {
+    let t = performance.now();
+    sb.run('bash', ['-c', 'exec ovsdb-client --force restore "$0" < "$1"', sb.nbDb, dbFile]); // restore needs a seekable stdin
+    const commitMs = performance.now() - t;
+    t = performance.now();
+    sb.run('ovn-nbctl', ['--timeout=900', '--wait=sb', 'sync']);
+    const syncMs = performance.now() - t;
+    const rows = sb.run('ovn-sbctl', ['--bare', '--columns=_uuid', 'list', 'Logical_Flow']).split('\n').filter((l) => l.trim() !== '').length;
+    const cf = /Total number of logical flows = ([0-9]+)/.exec(sb.run('ovn-sbctl', ['count-flows']));
+    const status = readFileSync(`/proc/${sb.northdPid()}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+([0-9]+)/.exec(status)?.[1] ?? 0);
+    return { commitMs, syncMs, rows, flows: cf ? Number(cf[1]) : -1, rssMb: rssKb / 1024 };
+  } finally {
+    sb.stop();
+  }
+}
+
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other work skews times; both sides run in the same conditions)`);
+console.log(`northd: full compile of an OVN-Kubernetes-shaped NB, ours vs real ovn-northd${haveOvn ? '' : ' (OVN not installed: ours only)'}`);
+console.log(
+  `  ${'size'.padEnd(8)} ${'lsps'.padStart(6)} ${'lbs'.padStart(5)} | ${'ours load'.padStart(9)} ${'compile'.padStart(8)} ${'heap'.padStart(10)} ${'rss+'.padStart(10)} ${'rows'.padStart(7)} ${'flows'.padStart(8)} | ${'northd'.padStart(8)} ${'commit'.padStart(7)} ${'rss'.padStart(7)} ${'rows'.padStart(7)} ${'flows'.padStart(8)} | ratio`,
+);
+const scratch = mkdtempSync(join(tmpdir(), 'ovnts-northd-bench-'));
+const results: { size: string; o: Ours; r?: Real }[] = [];
+try {
+  for (const p of SIZES) {
+    const size = `${p.nodes}x${p.pods}${p.lbAttach === 'group' ? 'g' : ''}`;
+    const c = ovnkCounts(p);
+    const raw = ovnkBuilder(p).toRaw();
+    // A fresh nb_cfg above the sandbox's, so `--wait=sb sync` waits for northd to process this NB
+    // (the SB still holds the nb_cfg of the empty database it synced before the restore).
+    for (const [, row] of raw.rows('NB_Global')) row.set('nb_cfg', scalarDatum(1000));
+    const file = writeOvsdbFile(raw);
+    const dbFile = join(scratch, `${size}.db`);
+    writeFileSync(dbFile, file);
+    const o = ours(file, p.nodes * p.pods >= 20000 ? 1 : 3);
+    const r = haveOvn ? real(dbFile) : undefined;
+    results.push({ size, o, r });
+    const same = r ? (r.rows === o.rows && r.flows === o.flows ? 'same work' : 'COUNTS DIFFER') : '';
+    const ratio = r ? `${(r.syncMs / o.compileMs).toFixed(1)}x (${(r.syncMs / (o.loadMs + o.compileMs)).toFixed(1)}x incl. load); ${same}` : '-';
+    console.log(
+      `  ${size.padEnd(8)} ${String(c.lsps).padStart(6)} ${String(c.lbs).padStart(5)} | ${fmtS(o.loadMs).padStart(9)} ${fmtS(o.compileMs).padStart(8)} ${bytes(o.heap).padStart(10)} ${bytes(o.rss).padStart(10)} ${String(o.rows).padStart(7)} ${String(o.flows).padStart(8)} | ` +
+        (r ? `${fmtS(r.syncMs).padStart(8)} ${fmtS(r.commitMs).padStart(7)} ${`${r.rssMb.toFixed(0)} MB`.padStart(7)} ${String(r.rows).padStart(7)} ${String(r.flows).padStart(8)}` : `${'-'.padStart(8)} ${'-'.padStart(7)} ${'-'.padStart(7)} ${'-'.padStart(7)} ${'-'.padStart(8)}`) +
+        ` | ${ratio}`,
+    );
+    rmSync(dbFile, { force: true });
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+void keep;
+console.log('  (ours: best of 3 runs, 1 at 1000x30; heap = heapUsed retained by the database and result after GC, rss+ = RSS growth, both from the first run; northd = ovn-nbctl --wait=sb sync after the commit, one run)');
+for (const { size, o, r } of results) {
+  if (!r) continue;
+  if (size === '200x20' || size.startsWith('1000x30')) {
+    target(`northd full compile faster than ovn-northd at ${size}`, o.loadMs + o.compileMs < r.syncMs && r.rows === o.rows && r.flows === o.flows, `ours ${fmtS(o.compileMs)} compile + ${fmtS(o.loadMs)} load vs ovn-northd ${fmtS(r.syncMs)}; rows ${o.rows}/${r.rows}, flows ${o.flows}/${r.flows}`);
+  }
+}
