@@ -14,6 +14,7 @@ import { demoCommand } from './commands/demo.js';
 import { northdCommand } from './commands/northd.js';
 import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
+import { ovnTraceCommand } from './commands/ovn-trace.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -27,6 +28,7 @@ export const commands: Record<string, Command> = {
   dissect: dissectCommand,
   northd: northdCommand,
   'of-trace': ofTraceCommand,
+  'ovn-trace': ovnTraceCommand,
   replay: replayCommand,
 };
 

@@ -139,10 +139,38 @@ describe('ovnts command line', () => {
     expect((await run('northd')).code).toBe(2);
   });
 
+  it('ovn-trace refuses bad arguments and names unknown datapaths like ovn-trace', async () => {
+    const nb = join(repoRoot, 'fixtures/nb/demo.db');
+    const two = await run('ovn-trace', '--nb', nb, '--minimal', '--summary', 'sw0', 'inport=="vm1"');
+    expect(two.code).toBe(2);
+    expect(two.err).toMatch(/at most one of --minimal, --summary, --detailed/);
+    expect((await run('ovn-trace', 'sw0', 'inport=="vm1"')).code).toBe(2);
+    expect((await run('ovn-trace', '--nb', nb, '--select-id', 'x', 'inport=="vm1"')).err).toMatch(/--select-id: "x" is not a number/);
+    const dp = await run('ovn-trace', '--nb', nb, 'sw9', 'inport=="vm1"');
+    expect(dp.code).toBe(1);
+    expect(dp.err).toBe('ovnts ovn-trace: unknown datapath "sw9"\n');
+    const ok = await run('ovn-trace', '--nb', nb, '--minimal', 'inport=="vm1" && eth.src==00:00:00:00:00:01 && eth.dst==00:00:00:00:00:02 && ip4.src==10.0.0.11 && ip4.dst==10.0.0.12 && ip.ttl==64 && udp');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/output\("vm2"\);/);
+  });
+
+  it('runs each part of the demo, and refuses a bad part', async () => {
+    const p2 = await run('demo', '--part', '2');
+    expect(p2.code).toBe(0);
+    expect(p2.out).toMatch(/port 4: TCP +10\.0\.10\.1 → 192\.0\.2\.7/);
+    expect(p2.out).toMatch(/Datapath actions: .*,4\n/);
+    const p3 = await run('demo', '--part', '3');
+    expect(p3.out).toMatch(/output\("vm3"\);/);
+    expect(p3.out).toMatch(/\d+ logical flows/);
+    expect((await run('demo', '--part', '4')).code).toBe(2);
+  });
+
   it('runs the demo on the fixture', async () => {
     const r = await run('demo');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/14 frames/);
+    expect(r.out).toMatch(/== 2\. OpenFlow/);
+    expect(r.out).toMatch(/== 3\. OVN/);
     expect(r.out).toMatch(/Standard query 0x4f1e A kubernetes\.default\.svc\.cluster\.local/);
   });
 

@@ -32,65 +32,83 @@ interface Input {
   frame: CaptureFrame;
 }
 
+/** What `replay` needs: the switch's files and ports, and the captures per port. */
+export interface ReplayInput {
+  flowsPath: string;
+  groupsPath?: string;
+  ports: number[];
+  inputs: { port: number; path: string }[];
+}
+
+/** What came out: per port, the frames in order with the timestamp of the frame that caused them. */
+export interface ReplayResult {
+  frames: number;
+  flows: number;
+  groups: number;
+  out: Map<number, { data: Uint8Array; timestampNs: bigint }[]>;
+}
+
+/** Run captures through a switch built from flow/group files (the body of `ovnts replay`). */
+export function replay(r: ReplayInput): ReplayResult {
+  const inputs: Input[] = [];
+  let seq = 0;
+  for (const { port, path } of r.inputs) {
+    if (!r.ports.includes(port)) throw new UsageError(`replay: --in ${port}=${path}: port ${port} is not in --ports`);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new CliError(`cannot read capture ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    try {
+      for (const frame of readCapture(bytes)) {
+        if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
+        inputs.push({ port, path, seq: seq++, frame });
+      }
+    } catch (e) {
+      if (e instanceof CaptureFormatError) throw new CliError(`${path}: ${e.message}`);
+      throw e;
+    }
+  }
+  inputs.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
+  const out = new Map<number, { data: Uint8Array; timestampNs: bigint }[]>(r.ports.map((p) => [p, []]));
+  let now = 0n;
+  const sw = makeSwitch(r.ports, { onOutput: (port, frame) => out.get(port)?.push({ data: frame.slice(), timestampNs: now }) });
+  const groups = r.groupsPath ? loadGroups(sw, r.groupsPath) : 0;
+  const flows = loadFlows(sw, r.flowsPath);
+  for (const i of inputs) {
+    now = i.frame.timestampNs;
+    sw.receive(i.port, i.frame.data);
+  }
+  return { frames: inputs.length, flows, groups, out };
+}
+
 /** The `replay` command. */
 export const replayCommand = {
   spec,
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const ports = parsePortList('replay', args.values.get('ports')!, 'ports');
-    const inputs: Input[] = [];
-    let seq = 0;
-    for (const spec of args.multi.get('in')!) {
-      const m = /^(\d+)=(.+)$/.exec(spec);
-      if (!m) throw new UsageError(`replay: --in ${JSON.stringify(spec)}: expected PORT=PCAP`);
-      const port = Number(m[1]);
-      const path = m[2]!;
-      if (!ports.includes(port)) throw new UsageError(`replay: --in ${spec}: port ${port} is not in --ports`);
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(path);
-      } catch (e) {
-        throw new CliError(`cannot read capture ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-      }
-      try {
-        for (const frame of readCapture(bytes)) {
-          if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
-          inputs.push({ port, path, seq: seq++, frame });
-        }
-      } catch (e) {
-        if (e instanceof CaptureFormatError) throw new CliError(`${path}: ${e.message}`);
-        throw e;
-      }
-    }
-    inputs.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
-
-    const out = new Map<number, { data: Uint8Array; timestampNs: bigint }[]>(ports.map((p) => [p, []]));
-    let now = 0n;
-    const sw = makeSwitch(ports, { onOutput: (port, frame) => out.get(port)?.push({ data: frame.slice(), timestampNs: now }) });
-    const flowsPath = args.values.get('flows')!;
+    const inputs = args.multi.get('in')!.map((text) => {
+      const m = /^(\d+)=(.+)$/.exec(text);
+      if (!m) throw new UsageError(`replay: --in ${JSON.stringify(text)}: expected PORT=PCAP`);
+      return { port: Number(m[1]), path: m[2]! };
+    });
     const groupsPath = args.values.get('groups');
-    const nGroups = groupsPath ? loadGroups(sw, groupsPath) : 0;
-    const nFlows = loadFlows(sw, flowsPath);
-
-    for (const i of inputs) {
-      now = i.frame.timestampNs;
-      sw.receive(i.port, i.frame.data);
-    }
-
+    const res = replay({ flowsPath: args.values.get('flows')!, ...(groupsPath ? { groupsPath } : {}), ports, inputs });
     const dir = args.values.get('out-dir')!;
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
       throw new CliError(`cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
-    for (const [port, frames] of out) {
+    for (const [port, frames] of res.out) {
       await writePcapFile(join(dir, `${port}.pcap`), frames, { format: 'pcap', linkType: LinkType.ETHERNET });
     }
     io.out(
-      `replayed ${inputs.length} frame${inputs.length === 1 ? '' : 's'} through ${nFlows} flows` +
-        `${nGroups ? ` and ${nGroups} groups` : ''} on ports ${ports.join(',')}\n` +
-        [...out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${f.length} frame${f.length === 1 ? '' : 's'}\n`).join(''),
+      `replayed ${res.frames} frame${res.frames === 1 ? '' : 's'} through ${res.flows} flows` +
+        `${res.groups ? ` and ${res.groups} groups` : ''} on ports ${ports.join(',')}\n` +
+        [...res.out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${f.length} frame${f.length === 1 ? '' : 's'}\n`).join(''),
     );
     return 0;
   },
 };
-

@@ -1,0 +1,54 @@
+/**
+ * `ovnts ovn-trace`: trace a microflow through the logical flows of a northbound database, the
+ * way `ovn-trace` does (its microflow syntax, `--ct`, `--lb-dst`, `--select-id`, and its three
+ * output forms).
+ */
+import { loadNbFile, ovnTrace, TraceError } from '@ovnts/ovn';
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { CliError, UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+
+const spec: CommandSpec = {
+  name: 'ovn-trace',
+  summary: 'Trace a microflow through the logical network of a northbound database, as ovn-trace does',
+  usage: 'ovnts ovn-trace --nb NBFILE [--ct=FLAGS]... [--lb-dst=IP[:PORT]] [--select-id=ID] [--minimal|--summary|--detailed] [DATAPATH] MICROFLOW',
+  options: {
+    nb: { kind: 'string', required: true, metavar: 'NBFILE', help: 'OVN_Northbound database file (ovsdb-client backup)' },
+    ct: { kind: 'multi', metavar: 'FLAGS', help: 'conntrack state for the next ct action, e.g. new or est,rpl (default est,trk when used up)' },
+    'lb-dst': { kind: 'string', metavar: 'IP[:PORT]', help: 'the load balancer backend ct_lb_mark picks' },
+    'select-id': { kind: 'string', metavar: 'ID', help: 'the member the select action picks' },
+    minimal: { kind: 'flag', help: 'only the externally visible actions' },
+    summary: { kind: 'flag', help: 'a compact summary of the actions' },
+    detailed: { kind: 'flag', help: 'every table, flow and action (the default)' },
+  },
+  positionals: { min: 1, max: 2, names: 'MICROFLOW (and optionally a DATAPATH before it)' },
+};
+
+/** The `ovn-trace` command. */
+export const ovnTraceCommand = {
+  spec,
+  run(args: ParsedArgs, io: Io): number {
+    const forms = (['minimal', 'summary', 'detailed'] as const).filter((f) => args.flags.has(f));
+    if (forms.length > 1) throw new UsageError(`ovn-trace: give at most one of --minimal, --summary, --detailed`);
+    const [a, b] = args.positionals;
+    const datapath = b === undefined ? null : a!;
+    const microflow = b === undefined ? a! : b;
+    const sel = args.values.get('select-id');
+    if (sel !== undefined && !/^\d+$/.test(sel)) throw new UsageError(`ovn-trace: --select-id: ${JSON.stringify(sel)} is not a number`);
+    const db = loadNbFile(args.values.get('nb')!);
+    try {
+      io.out(
+        ovnTrace(db, datapath, microflow, {
+          format: forms[0] ?? 'detailed',
+          ...(args.multi.has('ct') ? { ct: args.multi.get('ct')! } : {}),
+          ...(args.values.has('lb-dst') ? { lbDst: args.values.get('lb-dst')! } : {}),
+          ...(sel !== undefined ? { selectId: Number(sel) } : {}),
+        }),
+      );
+    } catch (e) {
+      if (e instanceof TraceError) throw new CliError(e.output.trimEnd());
+      throw e;
+    }
+    return 0;
+  },
+};
