@@ -27,6 +27,36 @@ import { u16, u32 } from '@ovnts/packet';
 import { ExtractStatus, W, type FlowKey } from './flowkey.js';
 import { FRAG_ANY, FRAG_LATER } from './fields.js';
 
+// Performance notes (the per-frame path; see docs/benchmarks.md). The word indexes are copied out
+// of `W` once: `W` is built with computed keys, so V8 keeps it in dictionary mode and every
+// `W.x` in a hot function would be a hash lookup. On the Ethernet/VLAN/IPv4/IPv6/TCP/UDP path
+// the bytes are read with shifts written out here, not through `u16()`/`u32()`: TurboFan stops
+// inlining callees once about 920 bytes of bytecode are inlined into one function, and a call
+// left out of line that returns a 32-bit value of 2^31 or more returns it as a fresh heap number.
+// A 32-bit word is stored as the signed int32 of its bits (`|` without `>>> 0`): the
+// `Uint32Array` store keeps the same bits, and a signed value never needs boxing. The rarer
+// layers (LLC/SNAP, ARP, IPv6 extension headers, ND) still use the helpers.
+const W_IN_PORT = W.in_port;
+const W_DL_DST = W.dl_dst;
+const W_DL_SRC = W.dl_src;
+const W_DL_TYPE = W.dl_type;
+const W_VLAN_TCI = W.vlan_tci;
+const W_NW_SRC = W.nw_src;
+const W_NW_DST = W.nw_dst;
+const W_IPV6_SRC = W.ipv6_src;
+const W_IPV6_DST = W.ipv6_dst;
+const W_IPV6_LABEL = W.ipv6_label;
+const W_NW_FRAG = W.nw_frag;
+const W_NW_TOS = W.nw_tos;
+const W_NW_TTL = W.nw_ttl;
+const W_NW_PROTO = W.nw_proto;
+const W_TP_SRC = W.tp_src;
+const W_TP_DST = W.tp_dst;
+const W_TCP_FLAGS = W.tcp_flags;
+const W_ARP_SHA = W.arp_sha;
+const W_ARP_THA = W.arp_tha;
+const W_ND_TARGET = W.nd_target;
+
 /** OVS's `FLOW_DL_TYPE_NONE`: the EtherType recorded for 802.3 frames without an LLC/SNAP type. */
 export const FLOW_DL_TYPE_NONE = 0x05ff;
 
@@ -43,10 +73,10 @@ const IPPROTO_DSTOPTS = 60;
 const IPPROTO_SCTP = 132;
 
 function writeIpv6(w: Uint32Array, word: number, b: Uint8Array, o: number): void {
-  w[word] = u32(b, o);
-  w[word + 1] = u32(b, o + 4);
-  w[word + 2] = u32(b, o + 8);
-  w[word + 3] = u32(b, o + 12);
+  w[word] = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  w[word + 1] = (b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!;
+  w[word + 2] = (b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!;
+  w[word + 3] = (b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!;
 }
 
 function writeMac(w: Uint32Array, word: number, b: Uint8Array, o: number): void {
@@ -62,7 +92,7 @@ function writeMac(w: Uint32Array, word: number, b: Uint8Array, o: number): void 
 export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPort: number, key: FlowKey, vlanLimit = 1): void {
   key.clear();
   const w = key.w;
-  w[W.in_port] = inPort >>> 0;
+  w[W_IN_PORT] = inPort >>> 0;
   if (len > frame.length - off) len = frame.length - off;
   if (len < 0) len = 0;
   key.l2 = off;
@@ -71,8 +101,11 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
     key.status = ExtractStatus.EthTruncated;
     return;
   }
-  writeMac(w, W.dl_dst, frame, off);
-  writeMac(w, W.dl_src, frame, off + 6);
+  const b = frame;
+  w[W_DL_DST] = (b[off]! << 8) | b[off + 1]!;
+  w[W_DL_DST + 1] = (b[off + 2]! << 24) | (b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!;
+  w[W_DL_SRC] = (b[off + 6]! << 8) | b[off + 7]!;
+  w[W_DL_SRC + 1] = (b[off + 8]! << 24) | (b[off + 9]! << 16) | (b[off + 10]! << 8) | b[off + 11]!;
   let p = off + 12; // at the EtherType / TPID
   let size = len - 12;
 
@@ -80,11 +113,11 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
   let n = 0;
   const limit = vlanLimit > 2 ? 2 : vlanLimit;
   while (n < limit && size >= 6) {
-    const tpid = u16(frame, p);
+    const tpid = (b[p]! << 8) | b[p + 1]!;
     if (tpid !== 0x8100 && tpid !== 0x88a8) break;
-    const tci = u16(frame, p + 2) | 0x1000;
+    const tci = (b[p + 2]! << 8) | b[p + 3]! | 0x1000;
     if (n === 0) {
-      w[W.vlan_tci] = tci;
+      w[W_VLAN_TCI] = tci;
       key.vlanTpid = tpid;
     } else {
       key.vlan2Tci = tci;
@@ -97,7 +130,7 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
   key.vlans = n;
 
   // EtherType (or 802.3 length with LLC/SNAP).
-  let dlType = u16(frame, p);
+  let dlType = (b[p]! << 8) | b[p + 1]!;
   p += 2;
   size -= 2;
   if (dlType < 0x600) {
@@ -111,24 +144,24 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
       dlType = snapType >= 0x600 ? snapType : FLOW_DL_TYPE_NONE;
     }
   }
-  w[W.dl_type] = dlType;
+  w[W_DL_TYPE] = dlType;
   key.l3 = p;
 
   let nwProto = 0;
   let nwFrag = 0;
   if (dlType === 0x0800) {
     if (size < 20) return fail(key, ExtractStatus.L3Invalid);
-    const ipLen = (frame[p]! & 0x0f) * 4;
+    const ipLen = (b[p]! & 0x0f) * 4;
     if (ipLen < 20 || size < ipLen) return fail(key, ExtractStatus.L3Invalid);
-    const totLen = u16(frame, p + 2);
+    const totLen = (b[p + 2]! << 8) | b[p + 3]!;
     if (totLen > size || ipLen > totLen) return fail(key, ExtractStatus.L3Invalid);
     key.end = p + totLen;
-    w[W.nw_src] = u32(frame, p + 12);
-    w[W.nw_dst] = u32(frame, p + 16);
-    w[W.nw_tos] = frame[p + 1]!;
-    w[W.nw_ttl] = frame[p + 8]!;
-    nwProto = frame[p + 9]!;
-    const fragOff = u16(frame, p + 6);
+    w[W_NW_SRC] = (b[p + 12]! << 24) | (b[p + 13]! << 16) | (b[p + 14]! << 8) | b[p + 15]!;
+    w[W_NW_DST] = (b[p + 16]! << 24) | (b[p + 17]! << 16) | (b[p + 18]! << 8) | b[p + 19]!;
+    w[W_NW_TOS] = b[p + 1]!;
+    w[W_NW_TTL] = b[p + 8]!;
+    nwProto = b[p + 9]!;
+    const fragOff = (b[p + 6]! << 8) | b[p + 7]!;
     if ((fragOff & 0x3fff) !== 0) {
       nwFrag = FRAG_ANY;
       if ((fragOff & 0x1fff) !== 0) nwFrag |= FRAG_LATER;
@@ -137,12 +170,12 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
     p += ipLen;
   } else if (dlType === 0x86dd) {
     if (size < 40) return fail(key, ExtractStatus.L3Invalid);
-    const plen = u16(frame, p + 4);
+    const plen = (b[p + 4]! << 8) | b[p + 5]!;
     if (plen + 40 > size) return fail(key, ExtractStatus.L3Invalid);
     key.end = p + 40 + plen;
-    writeIpv6(w, W.ipv6_src, frame, p + 8);
-    writeIpv6(w, W.ipv6_dst, frame, p + 24);
-    const tcFlow = u32(frame, p);
+    writeIpv6(w, W_IPV6_SRC, frame, p + 8);
+    writeIpv6(w, W_IPV6_DST, frame, p + 24);
+    const tcFlow = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
     nwProto = frame[p + 6]!;
     const ttl = frame[p + 7]!;
     p += 40;
@@ -172,9 +205,9 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
         size -= hlen;
       }
     }
-    w[W.ipv6_label] = tcFlow & 0xfffff;
-    w[W.nw_tos] = (tcFlow >>> 20) & 0xff;
-    w[W.nw_ttl] = ttl;
+    w[W_IPV6_LABEL] = tcFlow & 0xfffff;
+    w[W_NW_TOS] = (tcFlow >>> 20) & 0xff;
+    w[W_NW_TTL] = ttl;
   } else {
     if (dlType === 0x0806 || dlType === 0x8035) {
       if (size < 28 || u16(frame, p) !== 1 || u16(frame, p + 2) !== 0x0800 || frame[p + 4] !== 6 || frame[p + 5] !== 4) {
@@ -182,43 +215,43 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
         return;
       }
       const op = u16(frame, p + 6);
-      w[W.nw_src] = u32(frame, p + 14);
-      w[W.nw_dst] = u32(frame, p + 24);
-      if (op <= 0xff) w[W.nw_proto] = op;
-      writeMac(w, W.arp_sha, frame, p + 8);
-      writeMac(w, W.arp_tha, frame, p + 18);
+      w[W_NW_SRC] = u32(frame, p + 14);
+      w[W_NW_DST] = u32(frame, p + 24);
+      if (op <= 0xff) w[W_NW_PROTO] = op;
+      writeMac(w, W_ARP_SHA, frame, p + 8);
+      writeMac(w, W_ARP_THA, frame, p + 18);
     }
     return;
   }
 
   key.l4 = p;
-  w[W.nw_proto] = nwProto;
-  w[W.nw_frag] = nwFrag;
+  w[W_NW_PROTO] = nwProto;
+  w[W_NW_FRAG] = nwFrag;
   if ((nwFrag & FRAG_LATER) !== 0) return;
 
   if (nwProto === IPPROTO_TCP) {
     if (size < 20) return fail4(key);
-    w[W.tp_src] = u16(frame, p);
-    w[W.tp_dst] = u16(frame, p + 2);
-    w[W.tcp_flags] = u16(frame, p + 12) & 0x0fff;
+    w[W_TP_SRC] = (b[p]! << 8) | b[p + 1]!;
+    w[W_TP_DST] = (b[p + 2]! << 8) | b[p + 3]!;
+    w[W_TCP_FLAGS] = ((b[p + 12]! << 8) | b[p + 13]!) & 0x0fff;
   } else if (nwProto === IPPROTO_UDP) {
     if (size < 8) return fail4(key);
-    w[W.tp_src] = u16(frame, p);
-    w[W.tp_dst] = u16(frame, p + 2);
+    w[W_TP_SRC] = (b[p]! << 8) | b[p + 1]!;
+    w[W_TP_DST] = (b[p + 2]! << 8) | b[p + 3]!;
   } else if (nwProto === IPPROTO_SCTP) {
     if (size < 12) return fail4(key);
-    w[W.tp_src] = u16(frame, p);
-    w[W.tp_dst] = u16(frame, p + 2);
+    w[W_TP_SRC] = (b[p]! << 8) | b[p + 1]!;
+    w[W_TP_DST] = (b[p + 2]! << 8) | b[p + 3]!;
   } else if (nwProto === IPPROTO_ICMP || nwProto === IPPROTO_IGMP) {
     if (size < 8) return fail4(key);
-    w[W.tp_src] = frame[p]!;
-    w[W.tp_dst] = frame[p + 1]!;
+    w[W_TP_SRC] = frame[p]!;
+    w[W_TP_DST] = frame[p + 1]!;
   } else if (nwProto === IPPROTO_ICMPV6) {
     if (size < 8) return fail4(key);
     const type = frame[p]!;
     const code = frame[p + 1]!;
-    w[W.tp_src] = type;
-    w[W.tp_dst] = code;
+    w[W_TP_SRC] = type;
+    w[W_TP_DST] = code;
     if (code === 0 && (type === 135 || type === 136)) parseNd(frame, p + 8, size - 8, w);
   }
 }
@@ -234,7 +267,7 @@ function fail4(key: FlowKey): void {
 /** ND target and link-layer address options (OVS parse_icmpv6). */
 function parseNd(b: Uint8Array, p: number, size: number, w: Uint32Array): void {
   if (size < 16) return;
-  writeIpv6(w, W.nd_target, b, p);
+  writeIpv6(w, W_ND_TARGET, b, p);
   p += 16;
   size -= 16;
   let haveSll = false;
@@ -245,12 +278,12 @@ function parseNd(b: Uint8Array, p: number, size: number, w: Uint32Array): void {
     if (optLen === 0 || optLen > size) return;
     if (type === 1 && optLen === 8) {
       // A zero MAC counts as "not yet seen", as in OVS's eth_addr_is_zero() test.
-      if (haveSll && (w[W.arp_sha] !== 0 || w[W.arp_sha + 1] !== 0)) return invalidNd(w);
-      writeMac(w, W.arp_sha, b, p + 2);
+      if (haveSll && (w[W_ARP_SHA] !== 0 || w[W_ARP_SHA + 1] !== 0)) return invalidNd(w);
+      writeMac(w, W_ARP_SHA, b, p + 2);
       haveSll = true;
     } else if (type === 2 && optLen === 8) {
-      if (haveTll && (w[W.arp_tha] !== 0 || w[W.arp_tha + 1] !== 0)) return invalidNd(w);
-      writeMac(w, W.arp_tha, b, p + 2);
+      if (haveTll && (w[W_ARP_THA] !== 0 || w[W_ARP_THA + 1] !== 0)) return invalidNd(w);
+      writeMac(w, W_ARP_THA, b, p + 2);
       haveTll = true;
     }
     p += optLen;
@@ -259,7 +292,7 @@ function parseNd(b: Uint8Array, p: number, size: number, w: Uint32Array): void {
 }
 
 function invalidNd(w: Uint32Array): void {
-  w.fill(0, W.nd_target, W.nd_target + 4);
-  w.fill(0, W.arp_sha, W.arp_sha + 2);
-  w.fill(0, W.arp_tha, W.arp_tha + 2);
+  w.fill(0, W_ND_TARGET, W_ND_TARGET + 4);
+  w.fill(0, W_ARP_SHA, W_ARP_SHA + 2);
+  w.fill(0, W_ARP_THA, W_ARP_THA + 2);
 }

@@ -3,7 +3,7 @@
  * and every OVS port hands them out.
  */
 import { formatMac } from './addr.js';
-import { u16, setU16, u48, setU48 } from './bytes.js';
+import { i32, u16, setU16, u48, setU48 } from './bytes.js';
 import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** EtherType values we name. Unknown values pass through as plain numbers. */
@@ -60,6 +60,27 @@ export class EthernetView {
   }
   set src(v: number) {
     setU48(this.buf, this.off + EthernetOffsets.src, v);
+  }
+  /**
+   * Per-packet lanes of the MACs, which never allocate: `dst`/`src` are 48-bit numbers, and a
+   * getter that V8 leaves as a call returns such a number as a fresh heap number. The high lane
+   * is the first 16 bits; the low lane the last 32 bits as a signed int32 (`>>> 0`, or a store
+   * into a `Uint32Array`, gives the unsigned value): `dst === dstHi16 * 2 ** 32 + (dstLo32 >>> 0)`.
+   */
+  get dstHi16(): number {
+    return u16(this.buf, this.off + EthernetOffsets.dst);
+  }
+  /** Low 32 bits of the destination MAC as a signed int32 (see `dstHi16`). */
+  get dstLo32(): number {
+    return i32(this.buf, this.off + EthernetOffsets.dst + 2);
+  }
+  /** High 16 bits of the source MAC (see `dstHi16`). */
+  get srcHi16(): number {
+    return u16(this.buf, this.off + EthernetOffsets.src);
+  }
+  /** Low 32 bits of the source MAC as a signed int32 (see `dstHi16`). */
+  get srcLo32(): number {
+    return i32(this.buf, this.off + EthernetOffsets.src + 2);
   }
   /** The EtherType (or TPID of a VLAN tag that follows). */
   get etherType(): number {

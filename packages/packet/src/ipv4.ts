@@ -7,7 +7,7 @@
  * odd options untouched, as Open vSwitch does, so only a consumer that reads them pays for that.
  */
 import { formatIpv4 } from './addr.js';
-import { u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
+import { i32, u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import { KindLengthOptionIter } from './options.js';
 import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
@@ -230,6 +230,18 @@ export class Ipv4View {
   /** Source address as an unsigned 32-bit number. */
   get src(): number {
     return u32(this.buf, this.off + Ipv4Offsets.src);
+  }
+  /**
+   * The source address as a signed int32 of the same bits (`>>> 0` gives `src`): the per-packet
+   * form, never boxed into a heap number even when V8 does not inline the getter (an address of
+   * 2^31 or more, such as 192.168.x.x, would be as an unsigned number).
+   */
+  get srcInt32(): number {
+    return i32(this.buf, this.off + Ipv4Offsets.src);
+  }
+  /** The destination address as a signed int32 of the same bits (see `srcInt32`). */
+  get dstInt32(): number {
+    return i32(this.buf, this.off + Ipv4Offsets.dst);
   }
   set src(v: number) {
     setU32(this.buf, this.off + Ipv4Offsets.src, v);

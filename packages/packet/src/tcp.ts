@@ -7,7 +7,7 @@
  * assembled. The segment length comes from the IP layer (TCP has no length field). As for UDP,
  * the IPv6 pseudo-header uses the IPv6 header's destination, not a Routing header's final one.
  */
-import { u16, u32, setU16, setU32 } from './bytes.js';
+import { i32, u16, u32, setU16, setU32 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';
 import { KindLengthOptionIter } from './options.js';
 import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
@@ -104,6 +104,17 @@ export class TcpView {
   /** Sequence number. */
   get seq(): number {
     return u32(this.buf, this.off + TcpOffsets.seq);
+  }
+  /**
+   * The sequence number as a signed int32 of the same bits (`>>> 0` gives `seq`): the per-packet
+   * form, never boxed into a heap number even when V8 does not inline the getter.
+   */
+  get seqInt32(): number {
+    return i32(this.buf, this.off + TcpOffsets.seq);
+  }
+  /** The acknowledgement number as a signed int32 of the same bits (see `seqInt32`). */
+  get ackInt32(): number {
+    return i32(this.buf, this.off + TcpOffsets.ack);
   }
   set seq(v: number) {
     setU32(this.buf, this.off + TcpOffsets.seq, v);
