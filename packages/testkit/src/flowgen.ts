@@ -308,6 +308,8 @@ export interface GenGroup {
 /** A generated case: groups, flows, and the ports of the switch. */
 export interface GenTable {
   seed: number;
+  /** Drawn with `FlowGenOptions.known` (frames for it may include the known-difference constructs too). */
+  known: boolean;
   ports: number[];
   groups: GenGroup[];
   flows: GenFlow[];
@@ -546,6 +548,7 @@ function randomMatch(r: Rng, p: FramePlan, opts: { regs: boolean }): { match: st
   return { match: m, ctx };
 }
 
+/** `FlowGenOptions.known` of the table being drawn (set by `randomFlowTable` and `framesForTable`). */
 let drawKnown = false;
 
 /** `set_field:V/M->F` on a register; V has bits outside M only when drawing known differences. */
@@ -739,7 +742,7 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
       flows.splice(r.int(0, flows.length), 0, f);
     }
   }
-  return { seed, ports, groups, flows };
+  return { seed, known: drawKnown, ports, groups, flows };
 }
 
 function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean }): void {
@@ -831,6 +834,7 @@ export interface GenFrame {
  */
 export function framesForTable(seed: number, t: GenTable, n: number, extra: (rng: Rng) => Uint8Array | undefined): GenFrame[] {
   const r = new Rng(seed ^ 0x5bd1e995);
+  drawKnown = t.known;
   const out: GenFrame[] = [];
   while (out.length < n) {
     const k = r.weighted({ plan: 5, random: 2.5, extra: 2.5 });
