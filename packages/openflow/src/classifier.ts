@@ -40,8 +40,20 @@ interface Subtable<T> {
   mw: Uint32Array;
   /** Full mask, for identity. */
   mask: Uint32Array;
-  /** Buckets by hash: rules sorted by priority desc, then seq asc. */
-  buckets: Map<number, ClsRule<T>[]>;
+  /**
+   * Open-addressing hash table, one slot of `stride` = 2 + idx.length int32s: the hash, the bucket
+   * id (-1 empty, -2 removed), then the rule value's words at `idx`. Probing compares the words in
+   * place, so a lookup touches one or two cache lines of this array, then the bucket it finds.
+   */
+  tab: Int32Array;
+  /** Slots - 1 (a power of two minus one). */
+  capMask: number;
+  /** Slots in use (live or removed). */
+  filled: number;
+  /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
+  bks: (ClsRule<T>[] | null)[];
+  /** Free bucket ids. */
+  freeIds: number[];
   maxPriority: number;
   count: number;
   /** Count of rules per priority, to maintain `maxPriority` on removal. */
@@ -81,13 +93,58 @@ function hashWords(key: Uint32Array, idx: Int32Array, mw: Uint32Array): number {
   return h;
 }
 
-function ruleMatches<T>(r: ClsRule<T>, key: Uint32Array, idx: Int32Array, mw: Uint32Array): boolean {
-  const v = r.match.value;
-  for (let i = 0; i < idx.length; i++) {
-    const j = idx[i]!;
-    if (((key[j]! & mw[i]!) >>> 0) !== v[j]) return false;
+/** The slot (index of its first int32) holding `key`'s masked words in `st`, or -1. */
+function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
+  const tab = st.tab;
+  const idx = st.idx;
+  const mw = st.mw;
+  const n = idx.length;
+  const stride = n + 2;
+  const capMask = st.capMask;
+  for (let slot = h & capMask; ; slot = (slot + 1) & capMask) {
+    const o = slot * stride;
+    const b = tab[o + 1]!;
+    if (b === -1) return -1;
+    if (b >= 0 && tab[o] === h) {
+      let i = 0;
+      while (i < n && (key[idx[i]!]! & mw[i]!) === tab[o + 2 + i]) i++;
+      if (i === n) return o;
+    }
   }
-  return true;
+}
+
+function newTable(n: number, cap: number): Int32Array {
+  const t = new Int32Array(cap * (n + 2));
+  for (let o = 1; o < t.length; o += n + 2) t[o] = -1;
+  return t;
+}
+
+/** Put bucket `id` for `value` (not present) into the table, growing it when half full. */
+function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number): void {
+  const n = st.idx.length;
+  const stride = n + 2;
+  if ((st.filled + 1) * 2 > st.capMask + 1) {
+    const old = st.tab;
+    const cap = (st.capMask + 1) * 2;
+    st.tab = newTable(n, cap);
+    st.capMask = cap - 1;
+    st.filled = 0;
+    for (let o = 0; o < old.length; o += stride) {
+      if (old[o + 1]! < 0) continue;
+      let slot = old[o]! & st.capMask;
+      while (st.tab[slot * stride + 1] !== -1) slot = (slot + 1) & st.capMask;
+      st.tab.set(old.subarray(o, o + stride), slot * stride);
+      st.filled++;
+    }
+  }
+  const tab = st.tab;
+  let slot = h & st.capMask;
+  while (tab[slot * stride + 1]! >= 0) slot = (slot + 1) & st.capMask;
+  const o = slot * stride;
+  if (tab[o + 1] === -1) st.filled++;
+  tab[o] = h;
+  tab[o + 1] = id;
+  for (let i = 0; i < n; i++) tab[o + 2 + i] = value[st.idx[i]!]! & st.mw[i]!;
 }
 
 function sameMask(a: Uint32Array, b: Uint32Array): boolean {
@@ -116,6 +173,11 @@ export class Classifier<T> {
   private nRules = 0;
   /** Bumped on every insert and removal; the cache is valid for one generation. */
   generation = 0;
+  /**
+   * Bumped with `generation`; several classifiers may share one (a switch's tables do, so one
+   * number tells its translation cache that some table changed).
+   */
+  epoch: { value: number } = { value: 0 };
   private cacheGen = -1;
   private cache: (CachePrefix<T> | undefined)[] = [];
   private cacheEntries = 0;
@@ -147,7 +209,11 @@ export class Classifier<T> {
         idx,
         mw: Uint32Array.from(idxs.map((i) => match.mask[i]!)),
         mask: match.mask.slice(),
-        buckets: new Map(),
+        tab: newTable(idxs.length, 8),
+        capMask: 7,
+        filled: 0,
+        bks: [],
+        freeIds: [],
         maxPriority: priority,
         count: 0,
         prios: new Map(),
@@ -155,8 +221,15 @@ export class Classifier<T> {
       this.subtables.push(st);
     }
     const h = hashWords(match.value, st.idx, st.mw);
-    let b = st.buckets.get(h);
-    if (!b) st.buckets.set(h, (b = []));
+    const o = findSlot(st, match.value, h);
+    let b: ClsRule<T>[];
+    if (o >= 0) b = st.bks[st.tab[o + 1]!]!;
+    else {
+      b = [];
+      const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
+      st.bks[id] = b;
+      putSlot(st, match.value, h, id);
+    }
     let at = b.length;
     while (at > 0 && better(rule, b[at - 1]!)) at--;
     b.splice(at, 0, rule);
@@ -173,11 +246,17 @@ export class Classifier<T> {
     const st = this.subtables.find((s) => sameMask(s.mask, rule.match.mask));
     if (!st) return false;
     const h = hashWords(rule.match.value, st.idx, st.mw);
-    const b = st.buckets.get(h);
+    const o = findSlot(st, rule.match.value, h);
+    const b = o >= 0 ? st.bks[st.tab[o + 1]!]! : null;
     const i = b ? b.indexOf(rule) : -1;
     if (!b || i < 0) return false;
     b.splice(i, 1);
-    if (b.length === 0) st.buckets.delete(h);
+    if (b.length === 0) {
+      const id = st.tab[o + 1]!;
+      st.bks[id] = null;
+      st.freeIds.push(id);
+      st.tab[o + 1] = -2;
+    }
     st.count--;
     this.nRules--;
     const c = st.prios.get(rule.priority)! - 1;
@@ -194,13 +273,14 @@ export class Classifier<T> {
   findExact(match: Match, priority: number): ClsRule<T> | undefined {
     const st = this.subtables.find((s) => sameMask(s.mask, match.mask));
     if (!st) return undefined;
-    const b = st.buckets.get(hashWords(match.value, st.idx, st.mw));
-    return b?.find((r) => r.priority === priority && r.match.equals(match));
+    const o = findSlot(st, match.value, hashWords(match.value, st.idx, st.mw));
+    if (o < 0) return undefined;
+    return st.bks[st.tab[o + 1]!]!.find((r) => r.priority === priority && r.match.equals(match));
   }
 
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<ClsRule<T>> {
-    for (const st of this.subtables) for (const b of st.buckets.values()) yield* b;
+    for (const st of this.subtables) for (const b of st.bks) if (b) yield* b;
   }
 
   /** Remove every rule. */
@@ -210,8 +290,15 @@ export class Classifier<T> {
     this.changed();
   }
 
+  /** Drop cached answers (e.g. when the payloads changed meaning); bumps `generation` and `epoch`. */
+  invalidate(): void {
+    this.generation++;
+    this.epoch.value++;
+  }
+
   private changed(): void {
     this.generation++;
+    this.epoch.value++;
     this.subtables.sort((a, b) => b.maxPriority - a.maxPriority);
   }
 
@@ -227,6 +314,7 @@ export class Classifier<T> {
       while (e !== undefined && e !== null) {
         if (entryMatches(e, key, cp.idx, cp.mw)) {
           this.stats.hits++;
+          this.lastVisited = p;
           return e.rule;
         }
         e = e.next;
@@ -237,8 +325,20 @@ export class Classifier<T> {
     return rule;
   }
 
-  /** Subtables the last `search` visited. */
+  /** Subtables the last `search` visited (or that the cached answer of the last `lookup` stands for). */
   lastVisited = 0;
+
+  /** OR into `wc` the mask of every key bit the last `lookup`/`search` consulted. */
+  orConsulted(wc: Uint32Array): void {
+    const n = this.lastVisited;
+    for (let s = 0; s < n; s++) {
+      const st = this.subtables[s]!;
+      for (let i = 0; i < st.idx.length; i++) {
+        const j = st.idx[i]!;
+        wc[j] = (wc[j]! | st.mw[i]!) >>> 0;
+      }
+    }
+  }
 
   /** Search the subtables without the cache (sets `lastVisited`). */
   search(key: Uint32Array): ClsRule<T> | null {
@@ -249,16 +349,11 @@ export class Classifier<T> {
     for (; n < sts.length; n++) {
       const st = sts[n]!;
       if (best !== null && st.maxPriority < best.priority) break;
-      const b = st.buckets.get(hashWords(key, st.idx, st.mw));
-      if (b === undefined) continue;
-      for (let i = 0; i < b.length; i++) {
-        const r = b[i]!;
-        if (best !== null && !better(r, best)) break;
-        if (ruleMatches(r, key, st.idx, st.mw)) {
-          best = r;
-          break;
-        }
-      }
+      const o = findSlot(st, key, hashWords(key, st.idx, st.mw));
+      if (o < 0) continue;
+      // Every rule of the bucket has exactly the key's words under this mask: the first is this subtable's answer.
+      const r = st.bks[st.tab[o + 1]!]![0]!;
+      if (best === null || better(r, best)) best = r;
     }
     this.stats.subtablesVisited += n;
     this.lastVisited = n;

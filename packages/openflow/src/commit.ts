@@ -90,10 +90,21 @@ export class PacketState {
   l4 = -1;
   /** End of the L3 packet (before Ethernet padding). */
   end = 0;
-  /** True once the bytes live in `scratch` (ours to edit). */
+  /** True once the bytes live in one of our scratch buffers. */
   owned = false;
-  /** Preallocated copy buffer (grows when a larger frame arrives). */
-  scratch: Uint8Array = new Uint8Array(PACKET_HEADROOM + 2048);
+  /**
+   * True when the scratch bytes in `buf` were handed to an output log entry: the next edit first
+   * copies them to a fresh scratch buffer (copy-on-write), so an output costs no copy of its own.
+   */
+  frozen = false;
+  /** Scratch buffers of the current frame (reused for every frame; grow when a larger frame arrives). */
+  private readonly pool: Uint8Array[] = [new Uint8Array(PACKET_HEADROOM + 2048)];
+  private poolUsed = 0;
+
+  /** The first scratch buffer. */
+  get scratch(): Uint8Array {
+    return this.pool[0]!;
+  }
 
   /** Reference a received frame (no copy) and the offsets extraction found. */
   load(frame: Uint8Array, off: number, len: number, key: FlowKey): void {
@@ -104,22 +115,35 @@ export class PacketState {
     this.l4 = key.l4;
     this.end = key.end;
     this.owned = false;
+    this.frozen = false;
+    this.poolUsed = 0;
   }
 
-  /** Make the bytes ours: copy them into the scratch buffer behind `PACKET_HEADROOM` bytes. */
+  /**
+   * Make the bytes ours to edit: copy them (from the caller's frame, or from a scratch buffer an
+   * output still references) into a free scratch buffer behind `PACKET_HEADROOM` bytes.
+   */
   own(): void {
-    if (this.owned) return;
-    if (this.scratch.length < PACKET_HEADROOM + this.len + 16) this.scratch = new Uint8Array(PACKET_HEADROOM + this.len + 2048);
-    const s = this.scratch;
+    if (this.owned && !this.frozen) return;
+    let s = this.pool[this.poolUsed];
+    if (s === undefined || s.length < PACKET_HEADROOM + this.len + 16) {
+      s = new Uint8Array(PACKET_HEADROOM + this.len + 2048);
+      this.pool[this.poolUsed] = s;
+    }
+    this.poolUsed++;
     const src = this.buf;
-    const delta = PACKET_HEADROOM - this.off;
-    for (let i = 0; i < this.len; i++) s[PACKET_HEADROOM + i] = src[this.off + i]!;
+    const off = this.off;
+    const len = this.len;
+    const delta = PACKET_HEADROOM - off;
+    if (off === 0 && len === src.length) s.set(src, PACKET_HEADROOM);
+    else for (let i = 0; i < len; i++) s[PACKET_HEADROOM + i] = src[off + i]!;
     this.buf = s;
     this.off = PACKET_HEADROOM;
     if (this.l3 >= 0) this.l3 += delta;
     if (this.l4 >= 0) this.l4 += delta;
     this.end += delta;
     this.owned = true;
+    this.frozen = false;
   }
 
   /** Copy another state (used to save and restore around clones). */
@@ -131,6 +155,7 @@ export class PacketState {
     this.l4 = o.l4;
     this.end = o.end;
     this.owned = o.owned;
+    this.frozen = o.frozen;
   }
 
   /** The frame as a view (allocates the view object unless it is the whole caller's array). */

@@ -27,8 +27,9 @@ import { OFPP, formatAction, type Action, type Instructions, type Subfield } fro
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
+import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, type MatchField } from './fields.js';
-import { FlowKey, W, getFieldBig } from './flowkey.js';
+import { FlowKey, KEY_WORDS, W, getFieldBig } from './flowkey.js';
 import { formatFieldValue, formatFlow, type Flow, type Group, type GroupType } from './ofctl-text.js';
 import type { Port, TlvMapping } from './ports.js';
 
@@ -318,6 +319,8 @@ export interface SwitchCore {
   readonly tlvMap: readonly TlvMapping[];
   /** OVS vlan-limit. */
   readonly vlanLimit: number;
+  /** Bumped on every flow-table and group-table change (empties the translation cache). */
+  readonly epoch: { value: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +420,28 @@ export class Pipeline {
   private readonly tunKey = new TunnelKey();
   private readonly optScratch = new Uint8Array(256);
 
+  /** The translation cache (flowcache.ts). */
+  readonly xcache = new MegaflowCache();
+  /** Serve frames from the translation cache and fill it (the switch sets it per frame; never while tracing). */
+  useCache = false;
+  private xEpoch = -1;
+  // Recording a translation for the cache (see flowcache.ts for why replaying it is exact).
+  private rec = false;
+  private recOk = false;
+  /** The megaflow mask: every key bit the translation read or wrote. */
+  private readonly wcm = new Uint32Array(KEY_WORDS);
+  private readonly init = new FlowKey();
+  private readonly recPrev = new Uint32Array(KEY_WORDS);
+  private readonly recFlows: FlowEntry[] = [];
+  private readonly recTables: FlowTable[] = [];
+  private readonly recMatched: FlowTable[] = [];
+  private readonly recCounted: Counted[] = [];
+  private readonly recOps: Op[] = [];
+  /** The events part of `CachedXlate.code`. */
+  private readonly recEv: number[] = [];
+  private recEvents = 0;
+  private recVlanDep = false;
+
   constructor(private readonly sw: SwitchCore) {}
 
   /** Reset per-packet state and extract `frame` received on `inPort`. */
@@ -430,7 +455,7 @@ export class Pipeline {
     this.tableId = 0;
     this.rule = null;
     this.inActionSet = false;
-    this.actionSet.length = 0;
+    if (this.actionSet.length !== 0) this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.logN = 0;
     this.arenaUsed = 0;
@@ -440,12 +465,193 @@ export class Pipeline {
   /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables. */
   run(): void {
     this.base.copyFrom(this.key);
+    if (this.useCache && this.trace === null && this.countStats) {
+      const x = this.cached();
+      if (x !== null) {
+        this.replay(x);
+        return;
+      }
+      this.startRecording();
+      this.translate();
+      this.finishRecording();
+      return;
+    }
+    this.translate();
+  }
+
+  /** The cached translation for the current key, or null (empties the cache after a table change). */
+  private cached(): CachedXlate | null {
+    const epoch = this.sw.epoch.value;
+    if (this.xEpoch !== epoch) {
+      this.xcache.clear();
+      this.xEpoch = epoch;
+    }
+    const x = this.xcache.lookup(this.key.w);
+    if (x === null) return null;
+    const c = x.code;
+    const at = eventsAt(c);
+    if (c[at + 1] !== 0) {
+      const k = this.key;
+      if (k.vlanTpid !== c[at + 2] || k.vlan2Tci !== c[at + 3] || k.vlan2Tpid !== c[at + 4]) return null;
+    }
+    return x;
+  }
+
+  /** Do what translating the frame did: bump the same counters, then run the outputs on the same keys. */
+  private replay(x: CachedXlate): void {
+    const len = this.frameLen;
+    const flows = x.flows;
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i]!;
+      f.packets++;
+      f.bytes += len;
+    }
+    const lookedUp = x.lookedUp;
+    for (let i = 0; i < lookedUp.length; i++) lookedUp[i]!.lookups++;
+    const matchedIn = x.matchedIn;
+    for (let i = 0; i < matchedIn.length; i++) matchedIn[i]!.matched++;
+    const counted = x.counted;
+    for (let i = 0; i < counted.length; i++) {
+      const c = counted[i]!;
+      c.packets++;
+      c.bytes += len;
+    }
+    const c = x.code;
+    let p = eventsAt(c);
+    const n = c[p]!;
+    const vlanDep = c[p + 1] !== 0;
+    p += 5;
+    const w = this.key.w;
+    for (let e = 0; e < n; e++) {
+      const kind = c[p]!;
+      const port = c[p + 1]!;
+      const maxLen = c[p + 2]!;
+      const bucket = c[p + 3] !== 0;
+      const opIdx = c[p + 4]!;
+      const end = p + 6 + 2 * c[p + 5]!;
+      for (p += 6; p < end; p += 2) {
+        const i = c[p]!;
+        w[i] = w[i]! ^ c[p + 1]!;
+      }
+      if (vlanDep) {
+        const k = this.key;
+        k.vlanTpid = c[p]!;
+        k.vlan2Tci = c[p + 1]!;
+        k.vlan2Tpid = c[p + 2]!;
+      }
+      p += 3;
+      if (kind === XEV_OUTPUT) this.output(port, maxLen, bucket);
+      else this.outputReg(x.ops[opIdx]!, bucket);
+    }
+  }
+
+  private startRecording(): void {
+    this.rec = true;
+    this.recOk = true;
+    this.recVlanDep = false;
+    this.wcm.fill(0);
+    this.init.copyFrom(this.key);
+    this.recPrev.set(this.key.w);
+    this.recFlows.length = 0;
+    this.recTables.length = 0;
+    this.recMatched.length = 0;
+    this.recCounted.length = 0;
+    this.recOps.length = 0;
+    this.recEv.length = 0;
+    this.recEvents = 0;
+  }
+
+  private finishRecording(): void {
+    this.rec = false;
+    if (!this.recOk || this.error !== 0) return;
+    const wcm = this.wcm;
+    const ev = this.recEv;
+    // Every bit that changed is a bit some action wrote, and is marked already; mark again defensively.
+    for (let p = 0; p < ev.length; ) {
+      const end = p + 6 + 2 * ev[p + 5]!;
+      for (let q = p + 6; q < end; q += 2) wcm[ev[q]!] = (wcm[ev[q]!]! | ev[q + 1]!) >>> 0;
+      p = end + 3;
+    }
+    const sub = this.xcache.subtable(wcm);
+    const code: number[] = [];
+    MegaflowCache.maskCode(sub, this.init.w, code);
+    const k = this.init;
+    code.push(this.recEvents, this.recVlanDep ? 1 : 0, k.vlanTpid, k.vlan2Tci, k.vlan2Tpid);
+    for (const v of ev) code.push(v);
+    const x = new CachedXlate(sub, Int32Array.from(code), this.recFlows.slice(), this.recTables.slice(), this.recMatched.slice(), this.recCounted.slice(), this.recOps.slice());
+    this.xcache.insert(x, this.init.w);
+  }
+
+  /** While recording: an output-like event, with the key change since the previous one. */
+  private recEvent(kind: number, port: number, maxLen: number, bucket: boolean, o: Op | null): void {
+    const w = this.key.w;
+    const prev = this.recPrev;
+    const ev = this.recEv;
+    let opIdx = -1;
+    if (o !== null) {
+      opIdx = this.recOps.length;
+      this.recOps.push(o);
+    }
+    ev.push(kind, port | 0, maxLen | 0, bucket ? 1 : 0, opIdx, 0);
+    const at = ev.length - 1;
+    for (let i = 0; i < KEY_WORDS; i++) {
+      const d = (w[i]! ^ prev[i]!) | 0;
+      if (d !== 0) {
+        ev.push(i, d);
+        ev[at] = ev[at]! + 1;
+        prev[i] = w[i]!;
+      }
+    }
+    const k = this.key;
+    ev.push(k.vlanTpid, k.vlan2Tci, k.vlan2Tpid);
+    this.recEvents++;
+  }
+
+  /** While recording: the translation depends on (or writes) these bits of word `word`. */
+  private mark(word: number, bits: number): void {
+    const m = this.wcm;
+    m[word] = (m[word]! | bits) >>> 0;
+  }
+
+  /** While recording: the bits a prerequisite check reads (`prereqOkKey`). */
+  private markPrereq(p: Prereq): void {
+    switch (p) {
+      case Prereq.None:
+      case Prereq.Ethernet:
+        return;
+      case Prereq.VlanVid:
+        this.mark(W.vlan_tci, VLAN_CFI);
+        return;
+      case Prereq.Ct:
+        this.mark(W.ct_state, 0xffffffff);
+        return;
+    }
+    this.mark(W.dl_type, 0xffffffff);
+    this.mark(W.nw_proto, 0xffffffff);
+    this.mark(W.nw_frag, 0xffffffff);
+    this.mark(W.tp_src, 0xffffffff);
+    this.mark(W.tp_dst, 0xffffffff);
+  }
+
+  /** While recording: every word of a field. */
+  private markField(f: MatchField): void {
+    for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, 0xffffffff);
+    if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) this.mark(W.tun_flags, 0xffffffff);
+  }
+
+  /** The translation depends on something the cache cannot key on: do not cache it. */
+  private uncacheable(): void {
+    this.recOk = false;
+  }
+
+  private translate(): void {
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
     this.reportTable(entry, 0);
     if (entry && this.countStats) {
       entry.packets++;
       entry.bytes += this.frameLen;
+      if (this.rec) this.recFlows.push(entry);
     }
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
@@ -459,7 +665,7 @@ export class Pipeline {
       const buf = this.logBuf[i]!;
       const off = this.logOff[i]!;
       const len = this.logLen[i]!;
-      const view = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
+      const view = off === 0 && len === buf.length ? buf : this.viewOf(i, buf, off, len);
       if (this.logKind[i] === KIND_PIN) {
         if (onPacketIn) onPacketIn({ ...this.logMeta[i]!, frame: view });
         continue;
@@ -475,6 +681,24 @@ export class Pipeline {
       const sink = port.sink ?? defaultSink;
       if (sink) sink(port.number, view);
     }
+  }
+
+  private readonly views: Uint8Array[] = [];
+  private readonly viewBuf: Uint8Array[] = [];
+  private readonly viewOff: number[] = [];
+  private readonly viewLen: number[] = [];
+
+  /** A view of `buf[off, off+len)`, reusing the one made for the same log slot when it is the same range. */
+  private viewOf(i: number, buf: Uint8Array, off: number, len: number): Uint8Array {
+    if (i < this.views.length && this.viewBuf[i] === buf && this.viewOff[i] === off && this.viewLen[i] === len) return this.views[i]!;
+    const nv = buf.subarray(off, off + len);
+    if (i <= this.views.length) {
+      this.views[i] = nv;
+      this.viewBuf[i] = buf;
+      this.viewOff[i] = off;
+      this.viewLen[i] = len;
+    }
+    return nv;
   }
 
   /** The logged frames, copied (for traces). */
@@ -522,6 +746,11 @@ export class Pipeline {
   private lookup(t: FlowTable): FlowEntry | null {
     if (this.countStats) t.lookups++;
     const r = t.cls.lookup(this.key.w);
+    if (this.rec) {
+      t.cls.orConsulted(this.wcm);
+      this.recTables.push(t);
+      if (r !== null) this.recMatched.push(t);
+    }
     const wc = this.wc;
     if (wc !== null) {
       const m = t.cls.consultedMask(this.key.w);
@@ -560,6 +789,7 @@ export class Pipeline {
     if (entry && this.countStats) {
       entry.packets++;
       entry.bytes += this.frameLen;
+      if (this.rec) this.recFlows.push(entry);
     }
     this.resubmits++;
     const deepens = tableId <= oldTable ? 1 : 0;
@@ -614,17 +844,22 @@ export class Pipeline {
       if (this.trace) this.report('action', o.text);
       switch (o.k) {
         case K.OUTPUT:
+          if (this.rec) {
+            if (o.n === OFPP.TABLE || o.n === OFPP.CONTROLLER) this.uncacheable();
+            else this.recEvent(XEV_OUTPUT, o.n, o.n2, bucket, null);
+          }
           this.output(o.n, o.n2, bucket);
           break;
-        case K.OUTPUT_REG: {
-          const a = o.a as Extract<Action, { type: 'output_reg' }>;
-          const port = readSubfield(this.key.w, a.src);
-          if (port <= 0xffff) {
-            this.report('detail', `output port is ${port}`);
-            this.output(port, o.n2, bucket);
-          } else this.report('warn', `output port ${port} is out of range`);
+        case K.OUTPUT_REG:
+          if (this.rec) {
+            const src = (o.a as Extract<Action, { type: 'output_reg' }>).src;
+            this.markField(src.field);
+            const port = readSubfield(this.key.w, src);
+            if (port === OFPP.TABLE || port === OFPP.CONTROLLER) this.uncacheable();
+            else this.recEvent(XEV_OUTPUT_REG, 0, o.n2, bucket, o);
+          }
+          this.outputReg(o, bucket);
           break;
-        }
         case K.CONTROLLER: {
           const a = o.a as Extract<Action, { type: 'controller' }>;
           this.controller(o.n2, a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action', o.n, a.userdata);
@@ -640,11 +875,19 @@ export class Pipeline {
           if (this.decTtl(o.a as Extract<Action, { type: 'dec_ttl' }>)) return;
           break;
         case K.MOD_NW_TTL: {
+          if (this.rec) {
+            this.mark(W.dl_type, 0xffffffff);
+            this.mark(W.nw_ttl, 0xffffffff);
+          }
           const dl = this.key.w[W.dl_type];
           if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) this.key.w[W.nw_ttl] = o.n;
           break;
         }
         case K.PUSH_VLAN: {
+          if (this.rec) {
+            this.mark(W.vlan_tci, 0xffffffff);
+            this.recVlanDep = true;
+          }
           const k = this.key;
           k.vlan2Tci = k.w[W.vlan_tci]!;
           k.vlan2Tpid = k.vlanTpid;
@@ -653,6 +896,10 @@ export class Pipeline {
           break;
         }
         case K.POP_VLAN: {
+          if (this.rec) {
+            this.mark(W.vlan_tci, 0xffffffff);
+            this.recVlanDep = true;
+          }
           const k = this.key;
           if ((k.w[W.vlan_tci]! & VLAN_CFI) !== 0) {
             k.w[W.vlan_tci] = k.vlan2Tci;
@@ -667,6 +914,7 @@ export class Pipeline {
           const inPort = o.n === OFPP.IN_PORT ? this.key.w[W.in_port]! : o.n;
           const table = o.n2 === 255 ? this.tableId : o.n2;
           if (a.ct) {
+            if (this.rec) this.uncacheable();
             const w = this.key.w;
             const dl = w[W.dl_type];
             if (w[W.ct_nw_proto] === 0 || (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6)) {
@@ -683,27 +931,37 @@ export class Pipeline {
           if (this.groupAction(o.n)) return;
           break;
         case K.NOTE:
+          break;
         case K.METER:
+          if (this.rec) this.uncacheable(); // meter state
           break;
         case K.CONJUNCTION:
+          if (this.rec) this.uncacheable();
           this.report('error', 'executing no-op conjunction action');
           break;
         case K.CT:
         case K.CT_CLEAR:
         case K.LEARN:
+          if (this.rec) this.uncacheable();
           this.report('warn', `${o.a!.type} is not implemented in this switch yet; ignored`);
           break;
         case K.CLEAR_ACTIONS:
+          if (this.rec) this.mark(W.actset_output, 0xffffffff);
           this.reportActionSet('was');
           this.actionSet.length = 0;
           this.key.w[W.actset_output] = OFPP_UNSET;
           this.actionSetHasGroup = false;
           break;
         case K.WRITE_ACTIONS:
+          if (this.rec) this.mark(W.actset_output, 0xffffffff);
           this.writeActions(o.ops);
           this.reportActionSet('is');
           break;
         case K.WRITE_METADATA: {
+          if (this.rec) {
+            this.mark(W.metadata, o.mw[0]!);
+            this.mark(W.metadata + 1, o.mw[1]!);
+          }
           const w = this.key.w;
           w[W.metadata] = ((w[W.metadata]! & ~o.mw[0]!) | (o.vw[0]! & o.mw[0]!)) >>> 0;
           w[W.metadata + 1] = ((w[W.metadata + 1]! & ~o.mw[1]!) | (o.vw[1]! & o.mw[1]!)) >>> 0;
@@ -714,6 +972,15 @@ export class Pipeline {
           break;
       }
     }
+  }
+
+  private outputReg(o: Op, bucket: boolean): void {
+    const a = o.a as Extract<Action, { type: 'output_reg' }>;
+    const port = readSubfield(this.key.w, a.src);
+    if (port <= 0xffff) {
+      this.report('detail', `output port is ${port}`);
+      this.output(port, o.n2, bucket);
+    } else this.report('warn', `output port ${port} is out of range`);
   }
 
   private reportActionSet(verb: string): void {
@@ -740,6 +1007,7 @@ export class Pipeline {
   private setField(o: Op): void {
     const f = o.field!;
     const w = this.key.w;
+    if (this.rec) this.markSetField(o, f);
     if (!prereqOkKey(f.prereq, w)) {
       this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
       return;
@@ -755,8 +1023,22 @@ export class Pipeline {
     }
   }
 
+  private markSetField(o: Op, f: MatchField): void {
+    this.markPrereq(f.prereq);
+    if (f.nwords === 1) this.mark(f.word, ((o.mw[0]! << f.shift) | f.forceBits) >>> 0);
+    else for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, o.mw[i]!);
+    if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) this.mark(W.tun_flags, 0xffffffff);
+  }
+
   private move(a: Extract<Action, { type: 'move' }>): void {
     const w = this.key.w;
+    if (this.rec) {
+      this.markPrereq(a.dst.field.prereq);
+      this.markPrereq(a.src.field.prereq);
+      this.markField(a.src.field);
+      this.markField(a.dst.field);
+      if (a.dst.field.forceBits) this.mark(a.dst.field.word, a.dst.field.forceBits);
+    }
     if (!prereqOkKey(a.dst.field.prereq, w) || !prereqOkKey(a.src.field.prereq, w)) return;
     const df = a.dst.field;
     // Copy via a scratch key so overlapping source and destination read the old bits.
@@ -782,6 +1064,10 @@ export class Pipeline {
 
   private decTtl(a: Extract<Action, { type: 'dec_ttl' }>): boolean {
     const w = this.key.w;
+    if (this.rec) {
+      this.mark(W.dl_type, 0xffffffff);
+      this.mark(W.nw_ttl, 0xffffffff);
+    }
     const dl = w[W.dl_type];
     if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
     if (w[W.nw_ttl]! > 1) {
@@ -804,11 +1090,13 @@ export class Pipeline {
     if (this.countStats) {
       g.packets++;
       g.bytes += this.frameLen;
+      if (this.rec) this.recCounted.push(g);
     }
     if (g.type === 'all' || g.type === 'indirect') {
       for (const b of g.buckets) this.bucket(b);
       return false;
     }
+    if (this.rec) this.uncacheable(); // port liveness and the 5-tuple hash
     const b = g.type === 'ff' ? this.firstLiveBucket(g, 0) : this.selectBucket(g);
     if (b) {
       this.report('detail', `using bucket ${b.id}`);
@@ -821,6 +1109,7 @@ export class Pipeline {
     if (this.countStats) {
       b.packets++;
       b.bytes += this.frameLen;
+      if (this.rec) this.recCounted.push(b);
     }
     const oldTrace = this.trace;
     if (this.trace) {
@@ -891,6 +1180,7 @@ export class Pipeline {
         this.tableAction(inPort, 0);
         break;
       case OFPP.NORMAL:
+        if (this.rec) this.uncacheable(); // L2 learning state, once NORMAL exists
         this.report('warn', 'NORMAL is not implemented in this switch yet (packet not forwarded)');
         break;
       case OFPP.FLOOD:
@@ -928,7 +1218,9 @@ export class Pipeline {
     commitKey(this.key, this.base, this.pkt, this.dp);
     if (this.dp) this.dp.push(n === OFPP.LOCAL ? 'LOCAL' : String(n));
     const p = this.pkt;
-    this.log(KIND_OUT, n, p.buf, p.off, p.len, p.owned, null, p.len);
+    // The log keeps a reference; a later edit copies first (PacketState.frozen).
+    if (p.owned) p.frozen = true;
+    this.log(KIND_OUT, n, p.buf, p.off, p.len, false, null, p.len);
   }
 
   private tunnelOutput(port: Port): void {
@@ -995,6 +1287,7 @@ export class Pipeline {
   }
 
   private controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
+    if (this.rec) this.uncacheable();
     commitKey(this.key, this.base, this.pkt, this.dp);
     const p = this.pkt;
     if (this.dp) {
@@ -1006,7 +1299,8 @@ export class Pipeline {
       reason, tableId: this.tableId, cookie: this.rule ? this.rule.flow.cookie : 0n, inPort: this.key.w[W.in_port]!,
       controllerId: id, totalLen: p.len, ...(userdata ? { userdata } : {}),
     };
-    this.log(KIND_PIN, OFPP.CONTROLLER, p.buf, p.off, len, p.owned, meta, p.len);
+    if (p.owned) p.frozen = true;
+    this.log(KIND_PIN, OFPP.CONTROLLER, p.buf, p.off, len, false, meta, p.len);
   }
 
   private log(kind: number, port: number, buf: Uint8Array, off: number, len: number, copy: boolean, meta: Omit<PacketIn, 'frame'> | null, total: number): void {

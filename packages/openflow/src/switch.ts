@@ -45,6 +45,8 @@ export interface SwitchOptions {
   onOutput?: OutputSink;
   /** Packet-in hook (CONTROLLER output, `controller(...)`, dec_ttl expiry). */
   onPacketIn?: (pi: PacketIn) => void;
+  /** Use the translation cache (default true). */
+  flowCache?: boolean;
 }
 
 /** Options of `modFlows`/`delFlows`. */
@@ -77,6 +79,13 @@ export class Switch implements SwitchCore {
   onPacketIn: ((pi: PacketIn) => void) | undefined;
   /** Frames received on an unknown port (dropped). */
   unknownPortDrops = 0;
+  /**
+   * Serve frames from the translation cache (a megaflow -> recorded translation, see
+   * flowcache.ts); on by default. Results and counters are the same either way.
+   */
+  flowCache: boolean;
+  /** Bumped on every flow-table and group-table change; shared by every table's classifier. */
+  readonly epoch = { value: 0 };
 
   private readonly pipe: Pipeline;
   private readonly clock: () => number;
@@ -90,7 +99,12 @@ export class Switch implements SwitchCore {
     this.clock = opts.clock ?? (() => 0);
     this.onOutput = opts.onOutput;
     this.onPacketIn = opts.onPacketIn;
-    for (let i = 0; i < N_TABLES; i++) this.tables.push({ id: i, cls: new Classifier<FlowEntry>(), lookups: 0, matched: 0 });
+    this.flowCache = opts.flowCache ?? true;
+    for (let i = 0; i < N_TABLES; i++) {
+      const cls = new Classifier<FlowEntry>();
+      cls.epoch = this.epoch;
+      this.tables.push({ id: i, cls, lookups: 0, matched: 0 });
+    }
     this.pipe = new Pipeline(this);
     this.addPort({ number: OFPP.LOCAL, name: this.name, kind: 'internal' });
   }
@@ -256,7 +270,7 @@ export class Switch implements SwitchCore {
         e.bytes = 0;
       }
     }
-    if (hits.length) for (const t of this.tables) t.cls.generation++;
+    if (hits.length) for (const t of this.tables) t.cls.invalidate();
     return hits.length;
   }
 
@@ -303,6 +317,7 @@ export class Switch implements SwitchCore {
     if (this.groups.has(group.groupId)) throw new OpenFlowError('OFPGMFC_GROUP_EXISTS', `group ${group.groupId} already exists`);
     const e = this.makeGroup(group);
     this.groups.set(group.groupId, e);
+    this.epoch.value++;
     return e;
   }
 
@@ -312,12 +327,14 @@ export class Switch implements SwitchCore {
     if (!this.groups.has(group.groupId)) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${group.groupId} does not exist`);
     const e = this.makeGroup(group);
     this.groups.set(group.groupId, e);
+    this.epoch.value++;
     return e;
   }
 
   /** Delete a group and every flow that uses it (OpenFlow semantics, as OVS). */
   delGroup(id: number): boolean {
     if (!this.groups.delete(id)) return false;
+    this.epoch.value++;
     for (const t of this.tables) {
       for (const r of [...t.cls.rules()]) {
         const ins = r.payload.flow.instructions;
@@ -345,6 +362,13 @@ export class Switch implements SwitchCore {
   // -------------------------------------------------------------------------------------------
   // Packets
 
+  /** The translation cache's size and hit counts (see `flowCache`). */
+  flowCacheStats(): { megaflows: number; masks: number; hits: number; emcHits: number; megaflowHits: number; misses: number } {
+    const c = this.pipe.xcache;
+    const { emcHits, megaflowHits, misses } = c.stats;
+    return { megaflows: c.size, masks: c.maskCount, hits: emcHits + megaflowHits, emcHits, megaflowHits, misses };
+  }
+
   /**
    * Run a frame received on `inPort` through the pipeline. Outputs go to the ports' sinks (or
    * `onOutput`) and packet-ins to `onPacketIn`, after the pipeline finishes; the bytes passed to
@@ -364,6 +388,7 @@ export class Switch implements SwitchCore {
     p.dp = null;
     p.wc = null;
     p.countStats = true;
+    p.useCache = this.flowCache;
     p.run();
     p.deliver(this.onPacketIn, this.onOutput);
   }
@@ -446,6 +471,7 @@ export class Switch implements SwitchCore {
     p.dp = [];
     p.wc = new Uint32Array(KEY_WORDS);
     p.countStats = false;
+    p.useCache = false;
     try {
       p.run();
     } finally {
