@@ -6,42 +6,11 @@
  * (the generic build; x86-64 builds with SSE4.2 use CRC32 instead, Debian's do not).
  */
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
+import { hashBytes } from '@ovnts/openflow';
 
-function mhashAdd(hash: number, data: number): number {
-  if (data !== 0) {
-    let d = Math.imul(data, 0xcc9e2d51) >>> 0;
-    d = rotl(d, 15);
-    d = Math.imul(d, 0x1b873593) >>> 0;
-    hash = (hash ^ d) >>> 0;
-  }
-  hash = rotl(hash, 13);
-  return (Math.imul(hash, 5) + 0xe6546b64) >>> 0;
-}
-
-function mhashFinish(hash: number): number {
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b) >>> 0;
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35) >>> 0;
-  hash ^= hash >>> 16;
-  return hash >>> 0;
-}
-
-/** OVS `hash_bytes(p, n, basis)` (little-endian words). */
+/** OVS `hash_bytes(p, n, basis)` (little-endian words; the implementation lives in @ovnts/openflow). */
 export function ovsHashBytes(b: Uint8Array, basis = 0): number {
-  let hash = basis >>> 0;
-  let i = 0;
-  const n = b.length;
-  for (; i + 4 <= n; i += 4) hash = mhashAdd(hash, (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0);
-  if (i < n) {
-    let tmp = 0;
-    for (let j = 0; i + j < n; j++) tmp |= b[i + j]! << (8 * j);
-    hash = mhashAdd(hash, tmp >>> 0);
-  }
-  return mhashFinish((hash ^ n) >>> 0);
+  return hashBytes(b, b.length, basis);
 }
 
 /** OVS `hash_string(s, basis)`. */
