@@ -24,24 +24,37 @@ export const OFPP = {
   NONE: 0xffff,
 } as const;
 
+/** OpenFlow 1.1+ port numbers are 32 bits; the reserved ones (0xffffff00 up) map to 0xff00 up (OVS `OFPP11_OFFSET`). */
+const OFPP11_OFFSET = 0xffff_0000;
+
+/** OVS `OFPP_UNSET` (no port; `actset_output` of an action set without output). */
+const OFPP_UNSET = 0xfff7;
+
+// Names OVS parses (`OFPUTIL_NAMED_PORTS_WITH_NONE`) in the order it prints them: 0xffff prints as `ANY`.
 const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
   ['IN_PORT', OFPP.IN_PORT], ['TABLE', OFPP.TABLE], ['NORMAL', OFPP.NORMAL], ['FLOOD', OFPP.FLOOD],
-  ['ALL', OFPP.ALL], ['CONTROLLER', OFPP.CONTROLLER], ['LOCAL', OFPP.LOCAL], ['NONE', OFPP.NONE],
+  ['ALL', OFPP.ALL], ['CONTROLLER', OFPP.CONTROLLER], ['LOCAL', OFPP.LOCAL], ['ANY', OFPP.NONE], ['UNSET', OFPP_UNSET],
+  ['NONE', OFPP.NONE],
 ];
 
-/** A port number to OVS text (`LOCAL`, `IN_PORT`, or decimal). */
+/** A port number to OVS text (`LOCAL`, `IN_PORT`, `ANY`, or decimal). */
 export function formatPort(p: number): string {
   for (const [n, v] of PORT_NAMES) if (v === p) return n;
   return String(p);
 }
 
-/** Parse a port (a reserved name in any case, or a decimal number 0..65535); undefined if invalid. */
+/**
+ * Parse a port as OVS `ofputil_port_from_string()` does: a reserved name in any case (`NONE` is
+ * `ANY`), a decimal number 0..65535, or an OpenFlow 1.1 reserved number 0xffffff00..0xffffffff
+ * (mapped to 0xff00..0xffff); undefined if invalid. Range checks are the caller's.
+ */
 export function parsePort(s: string): number | undefined {
   const up = s.toUpperCase();
   for (const [n, v] of PORT_NAMES) if (n === up) return v;
   if (!/^[0-9]+$/.test(s)) return undefined;
   const v = Number(s);
-  return v <= 0xffff ? v : undefined;
+  if (v <= 0xffff) return v;
+  return v >= 0xffff_ff00 && v <= 0xffff_ffff ? v - OFPP11_OFFSET : undefined;
 }
 
 /** A bit range of a field: `NXM_NX_REG0[0..15]`. */
@@ -104,6 +117,10 @@ export type Action =
       sendFlowRem: boolean;
       deleteLearned: boolean;
       specs: LearnSpec[];
+      /** `limit=N`: at most N flows with the learned cookie in the learned table (0 = none). */
+      limit?: number;
+      /** `result_dst=F[b]`: 1 when learning succeeded, 0 when `limit` refused it. */
+      resultDst?: Subfield;
     }
   | { type: 'conjunction'; id: number; clause: number; nClauses: number }
   | { type: 'meter'; meterId: number };
@@ -126,6 +143,11 @@ export interface Instructions {
 export interface ActionContext {
   /** The flow matches a VLAN header (CFI bit) at this point; updated as push/pop are parsed. */
   hasVlan: boolean;
+  /**
+   * A second (inner) VLAN header is there at this point (after a push onto a tagged flow). OVS's
+   * flow holds two VLAN headers; a pop brings the inner one back. Absent means false.
+   */
+  innerVlan?: boolean;
   /** The matched ip_proto, or -1. */
   nwProto: number;
 }
@@ -250,11 +272,23 @@ function setFieldFromText(p: P, field: string, value: string, ctx: ActionContext
   return a;
 }
 
+/**
+ * Follow the VLAN headers as OVS's action check does (`check_PUSH_VLAN`, `check_STRIP_VLAN`,
+ * `check_SET_FIELD` over a flow with two VLAN slots): a push moves the outer header inward, a pop
+ * brings the inner one out (nothing when there is no outer header), a `vlan_tci` set_field
+ * replaces the outer TCI with its value (mask ignored); a `vlan_vid` set_field changes nothing.
+ */
 function track(a: Action, ctx: ActionContext): void {
-  if (a.type === 'push_vlan') ctx.hasVlan = true;
-  else if (a.type === 'pop_vlan') ctx.hasVlan = false;
-  else if (a.type === 'set_field' && (a.field.name === 'vlan_vid' || a.field.name === 'vlan_tci')) {
-    if ((a.mask ?? 0x1000n) & 0x1000n) ctx.hasVlan = (a.value & 0x1000n) !== 0n;
+  if (a.type === 'push_vlan') {
+    ctx.innerVlan = ctx.hasVlan;
+    ctx.hasVlan = true;
+  } else if (a.type === 'pop_vlan') {
+    if (ctx.hasVlan) {
+      ctx.hasVlan = ctx.innerVlan ?? false;
+      ctx.innerVlan = false;
+    }
+  } else if (a.type === 'set_field' && a.field.name === 'vlan_tci') {
+    ctx.hasVlan = (a.value & 0x1000n) !== 0n;
   }
 }
 
@@ -413,7 +447,13 @@ function parseLearn(p: P, arg: string): Action {
     else if (kv && kv[1] === 'cookie') a.cookie = parseUint(kv[2]!) ?? p.err('bad learn cookie', col);
     else if (t === 'send_flow_rem') a.sendFlowRem = true;
     else if (t === 'delete_learned') a.deleteLearned = true;
-    else if (t.startsWith('load:')) {
+    else if (kv && kv[1] === 'limit') a.limit = num(kv[2]!, 0xffffffff);
+    else if (t.startsWith('result_dst=')) {
+      const d = parseSubfield(t.slice(11), p.input, p.col + col);
+      if (!d.field.writable) p.err(`${t.slice(11)} is read-only`, col);
+      if (d.nBits !== 1) p.err("result_dst in 'learn' action must be a single bit", col);
+      a.resultDst = d;
+    } else if (t.startsWith('load:')) {
       const body = t.slice(5);
       const i = body.indexOf('->');
       if (i < 0) p.err('expected load:SRC->DST', col);
@@ -442,10 +482,46 @@ function parseLearn(p: P, arg: string): Action {
   return a;
 }
 
-/** The port an `output`-like keyword names (`in_port`, `local`, ...), or undefined. */
-const PORT_ACTIONS: Readonly<Record<string, number>> = {
-  in_port: OFPP.IN_PORT, all: OFPP.ALL, flood: OFPP.FLOOD, local: OFPP.LOCAL, normal: OFPP.NORMAL,
-};
+/**
+ * Is `port` a valid output port (OVS `ofpact_check_output_port()` with `OFPP_MAX` ports)? The
+ * reserved ports IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER and LOCAL are; ANY/NONE is not, nor
+ * is any number from 0xff00 (OFPP_MAX) to 0xfff7.
+ */
+export function isValidOutputPort(port: number): boolean {
+  return port < OFPP.MAX || (port >= OFPP.IN_PORT && port !== OFPP.NONE);
+}
+
+/** `output` to a port: OVS keeps output to CONTROLLER as `CONTROLLER:65535` (our `controller`). */
+function outputTo(port: number): Action {
+  return port === OFPP.CONTROLLER ? { type: 'controller', maxLen: 65535 } : { type: 'output', port };
+}
+
+/**
+ * `output(port=P,max_len=N)` (OVS `parse_truncate_subfield()`): P a port number below 0xff00
+ * (0xff00 itself parses and is refused later as a bad output port), LOCAL or IN_PORT, never a
+ * subfield; N a 32-bit number of at least 14 (an Ethernet header).
+ */
+function parseOutputTrunc(p: P, arg: string): Action {
+  let port = 0;
+  let maxLen = 0;
+  for (const { text } of splitTopLevel(arg)) {
+    if (!text.trim()) continue;
+    const [k, v0] = splitKv(text);
+    const v = (v0 ?? '').trim();
+    if (k === 'port') {
+      const pt = parsePort(v);
+      if (pt === undefined) p.err(`output to unknown truncate port: ${v}`);
+      if (pt > OFPP.MAX && pt !== OFPP.LOCAL && pt !== OFPP.IN_PORT) p.err(`output to unsupported truncate port: ${v}`);
+      port = pt;
+    } else if (k === 'max_len') {
+      const n = parseUint(v);
+      if (n === undefined || n > 0xffff_ffffn) p.err(`invalid numeric format ${v}`);
+      if (n < 14n) p.err(`max_len ${n} is less than the minimum value 14`);
+      maxLen = Number(n);
+    } else p.err(`invalid key '${k}' in output_trunc argument`);
+  }
+  return { type: 'output', port, maxLen };
+}
 
 /**
  * Parse one action token (already split at top-level commas). `ctx` carries what the match says
@@ -454,34 +530,24 @@ const PORT_ACTIONS: Readonly<Record<string, number>> = {
 export function parseAction(tok: string, input: string, col: number, ctx: ActionContext): Action[] {
   const p: P = new P(input, col);
   const t = tok.trim();
-  if (/^[0-9]+$/.test(t)) return [{ type: 'output', port: parseNumberArg(p, t, 'port', 0xffff) }];
   const { name, arg, paren } = splitArg(t);
   const lname = name.toLowerCase();
-  if (arg === undefined && PORT_ACTIONS[lname] !== undefined) return [{ type: 'output', port: PORT_ACTIONS[lname]! }];
+  if (arg === undefined && lname !== 'controller') {
+    // A bare port (a number or a reserved name such as `in_port`, `LOCAL`, `NONE`) is an output.
+    const port = parsePort(t);
+    if (port !== undefined) return [outputTo(port)];
+  }
   const need = (): string => (arg === undefined ? p.err(`${name} needs an argument`) : arg);
   switch (lname) {
     case 'output': {
+      // OVS parse_OUTPUT(): the truncating form when both words appear, else a port, else a subfield.
+      // Ports out of range parse and are refused by checkFlow (OFPBAC_BAD_OUT_PORT), as in OVS.
       const a = need().trim();
-      if (paren) {
-        let port: number | undefined;
-        let src: Subfield | undefined;
-        let maxLen: number | undefined;
-        for (const { text } of splitTopLevel(a)) {
-          const [k, v] = splitKv(text);
-          if (k === 'port') {
-            if (/\[/.test(v ?? '')) src = parseSubfield(v!, input, col);
-            else port = parsePort((v ?? '').trim()) ?? p.err(`${v}: output to unknown port`);
-          } else if (k === 'max_len') maxLen = parseNumberArg(p, v ?? '', 'max_len', 65535);
-          else p.err(`unknown output argument ${k}`);
-        }
-        if (src) return [{ type: 'output_reg', src, ...(maxLen !== undefined ? { maxLen } : {}) }];
-        if (port === undefined) return p.err('output needs port=');
-        return [{ type: 'output', port, ...(maxLen !== undefined ? { maxLen } : {}) }];
-      }
-      if (/\[/.test(a)) return [{ type: 'output_reg', src: parseSubfield(a, input, col) }];
+      if (a.includes('port') && a.includes('max_len')) return [parseOutputTrunc(p, a)];
       const port = parsePort(a);
-      if (port === undefined || (port >= OFPP.MAX && port < OFPP.IN_PORT)) return p.err(`${a}: output to unknown port`);
-      return [{ type: 'output', port }];
+      if (port !== undefined) return [outputTo(port)];
+      if (/^[A-Za-z0-9_]+\[/.test(a)) return [{ type: 'output_reg', src: parseSubfield(a, input, col) }];
+      return p.err(`${a}: output to unknown port`);
     }
     case 'controller':
       return [parseController(p, arg, paren)];
@@ -526,20 +592,26 @@ export function parseAction(tok: string, input: string, col: number, ctx: Action
     case 'push_vlan': {
       const v = parseNumberArg(p, need(), 'ethertype', 65535);
       if (v !== 0x8100 && v !== 0x88a8) p.err(`0x${v.toString(16)}: not a valid VLAN ethertype`);
-      ctx.hasVlan = true;
-      return [{ type: 'push_vlan', ethertype: v }];
+      const a: Action = { type: 'push_vlan', ethertype: v };
+      track(a, ctx);
+      return [a];
     }
     case 'pop_vlan':
-    case 'strip_vlan':
-      ctx.hasVlan = false;
-      return [{ type: 'pop_vlan' }];
+    case 'strip_vlan': {
+      const a: Action = { type: 'pop_vlan' };
+      track(a, ctx);
+      return [a];
+    }
     case 'mod_vlan_vid':
     case 'mod_vlan_pcp': {
       const isVid = lname === 'mod_vlan_vid';
       const v = parseNumberArg(p, need(), isVid ? 'VLAN VID' : 'VLAN PCP', isVid ? 4095 : 7);
       const out: Action[] = [];
-      if (!ctx.hasVlan) out.push({ type: 'push_vlan', ethertype: 0x8100 });
-      ctx.hasVlan = true;
+      if (!ctx.hasVlan) {
+        const push: Action = { type: 'push_vlan', ethertype: 0x8100 };
+        track(push, ctx);
+        out.push(push);
+      }
       out.push(
         isVid
           ? { type: 'set_field', field: fieldBySubfieldName('vlan_vid')!, value: BigInt(v | 0x1000) }
@@ -734,6 +806,8 @@ export function formatAction(a: Action): string {
       if (a.sendFlowRem) parts.push('send_flow_rem');
       if (a.deleteLearned) parts.push('delete_learned');
       if (a.cookie) parts.push(`cookie=${hexC(a.cookie)}`);
+      if (a.limit) parts.push(`limit=${a.limit}`);
+      if (a.resultDst) parts.push(`result_dst=${formatSubfield(a.resultDst)}`);
       for (const s of a.specs) {
         if (s.kind === 'output') parts.push(`output:${formatSubfield(s.src)}`);
         else if (s.kind === 'load') parts.push(`load:${formatLearnSrc(s.src)}->${formatSubfield(s.dst)}`);

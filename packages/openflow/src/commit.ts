@@ -120,6 +120,22 @@ export class PacketState {
   }
 
   /**
+   * Reference other bytes for the same packet (a recirculated clone) without recycling the
+   * scratch buffers: earlier outputs may still reference them. The bytes are not ours: the first
+   * edit copies them.
+   */
+  reload(buf: Uint8Array, off: number, len: number, l3: number, l4: number, end: number): void {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    this.l3 = l3;
+    this.l4 = l4;
+    this.end = end;
+    this.owned = false;
+    this.frozen = false;
+  }
+
+  /**
    * Make the bytes ours to edit: copy them (from the caller's frame, or from a scratch buffer an
    * output still references) into a free scratch buffer behind `PACKET_HEADROOM` bytes.
    */

@@ -32,6 +32,7 @@ export const OfpErrorType = {
   OFPET_BAD_MATCH: 4,
   OFPET_FLOW_MOD_FAILED: 5,
   OFPET_GROUP_MOD_FAILED: 6,
+  OFPET_METER_MOD_FAILED: 12,
 } as const;
 
 /** The OpenFlow error codes we raise, by name, with their type and code numbers (OpenFlow 1.5). */
@@ -67,6 +68,11 @@ export const OfpErrorCode = {
   OFPGMFC_BAD_TYPE: [6, 10],
   OFPGMFC_BAD_BUCKET: [6, 12],
   OFPGMFC_CHAINING_UNSUPPORTED: [6, 15],
+  OFPBRC_BUFFER_UNKNOWN: [1, 8],
+  OFPBRC_BAD_PORT: [1, 11],
+  OFPMMFC_METER_EXISTS: [12, 1],
+  OFPMMFC_INVALID_METER: [12, 2],
+  OFPMMFC_UNKNOWN_METER: [12, 3],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** The name of an OpenFlow error code we raise. */

@@ -17,9 +17,9 @@ import {
   field, fieldByName, type MatchField,
 } from './fields.js';
 import { W, fieldOnes } from './flowkey.js';
-import { Match, checkMatchPrereqs, prereqOk } from './match.js';
+import { Match, checkMatchPrereqs, isCtValid, prereqOk } from './match.js';
 import {
-  OFPP, formatInstructions, formatPort, hexC, parseInstructions, parsePort, parseUint, setValueCodec, splitTopLevel,
+  formatInstructions, formatPort, hexC, isValidOutputPort, parseInstructions, parsePort, parseUint, setValueCodec, splitTopLevel,
   formatActionList, parseActionList, type Action, type Instructions,
 } from './actions.js';
 
@@ -697,6 +697,7 @@ export function parseGroup(text: string): Group {
   if (g.type === 'indirect' && g.buckets.length !== 1) {
     throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'an indirect group must have exactly one bucket');
   }
+  checkGroup(g as Group);
   return g as Group;
 }
 
@@ -744,28 +745,49 @@ export function formatGroup(g: Group): string {
 // ---------------------------------------------------------------------------------------------
 // Consistency checks (what a switch refuses)
 
-function checkActions(list: readonly Action[], m: Match, table: number, inCt: boolean): void {
+/**
+ * What OVS's `ofpacts_check()` carries along one flow's actions: the match as the actions so far
+ * left it (push/pop VLAN and `vlan_tci` set_field change the outer TCI), the second VLAN header
+ * (`flow.vlans[1]`, which no match can set), and the first inconsistency that OVS only records by
+ * narrowing the usable protocols to OpenFlow 1.0 (`inconsistent_match()`) instead of failing.
+ */
+interface CheckState {
+  /** The match as modified so far (a copy). */
+  readonly m: Match;
+  /** TCI of the inner VLAN header (VLAN_CFI when present). */
+  vlan1: number;
+  /** The flow's table (for goto_table). */
+  readonly table: number;
+  /** The error for the first "OpenFlow 1.0 only" inconsistency, raised once the whole list passed. */
+  narrowed?: OpenFlowError;
+}
+
+function narrow(st: CheckState, e: OpenFlowError): void {
+  st.narrowed ??= e;
+}
+
+const CS_INVALID = 0x10;
+
+/**
+ * OVS `ofpact_check__()` over a list, in order. Checks that *return* an error in OVS throw here at
+ * once; those that only call `inconsistent_match()` (pop_vlan without a VLAN, dec_ttl and
+ * mod_nw_ttl without IP) are recorded in `st.narrowed`, which the caller raises (ovs-ofctl: "none
+ * of the usable flow formats") unless the list is a `write_actions`, whose narrowing OVS drops.
+ */
+function checkActions(list: readonly Action[], st: CheckState): void {
+  const m = st.m;
   for (const a of list) {
     switch (a.type) {
       case 'set_field': {
         const f = a.field;
-        if ((f.name === 'ct_mark' || f.name === 'ct_label') && !inCt) {
-          throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'cannot set CT fields outside of ct action');
-        }
-        if (!prereqOk(f.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `set_field ${f.name} lacks correct prerequisites`);
         // OpenFlow 1.2+ semantics (OVS check_SET_FIELD): setting vlan_vid needs an existing VLAN header.
-        if (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI)) {
-          throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'set_field vlan_vid needs a VLAN header (match one or push_vlan first)');
+        if (!prereqOk(f.prereq, m) || (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI))) {
+          throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `set_field ${f.name} lacks correct prerequisites`);
         }
-        if (f.nwords === 1 && (a.value & ~BigInt(f.vmask)) !== 0n && f.name !== 'nw_tos') {
-          throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value ${a.value} invalid for ${f.name}`);
-        }
-        if (f.name === 'vlan_vid' || f.name === 'vlan_tci') {
-          const mk = a.mask ?? 0xffffn;
-          if (mk & 0x1000n) {
-            m.mask[W.vlan_tci] = m.mask[W.vlan_tci]! | VLAN_CFI;
-            m.value[W.vlan_tci] = (m.value[W.vlan_tci]! & ~VLAN_CFI) | (a.value & 0x1000n ? VLAN_CFI : 0);
-          }
+        if (f.name === 'vlan_tci') {
+          // The set may add or remove the tag: OVS takes the whole value as the new TCI (mask ignored).
+          m.value[W.vlan_tci] = Number(a.value & 0xffffn);
+          m.mask[W.vlan_tci] = 0xffff;
         }
         break;
       }
@@ -777,39 +799,43 @@ function checkActions(list: readonly Action[], m: Match, table: number, inCt: bo
         if (!prereqOk(a.src.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${a.src.field.name} lacks correct prerequisites`);
         break;
       case 'output':
-        if (a.port >= OFPP.MAX && a.port < OFPP.IN_PORT) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${a.port}`);
+        if (!isValidOutputPort(a.port)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
         break;
       case 'dec_ttl':
       case 'mod_nw_ttl':
-        if (!prereqOk(Prereq.IpAny, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `${a.type} needs an IPv4 or IPv6 match`);
+        if (!prereqOk(Prereq.IpAny, m)) narrow(st, new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `${a.type} needs an IPv4 or IPv6 match`));
         break;
       case 'push_vlan':
-        m.mask[W.vlan_tci] = m.mask[W.vlan_tci]! | VLAN_CFI;
-        m.value[W.vlan_tci] = m.value[W.vlan_tci]! | VLAN_CFI;
+        // OVS keeps at most FLOW_MAX_VLAN_HEADERS (2) tags.
+        if (st.vlan1 & VLAN_CFI) throw new OpenFlowError('OFPBAC_BAD_TAG', 'push_vlan onto two VLAN headers (at most two are supported)');
+        st.vlan1 = m.value[W.vlan_tci]!;
+        m.mask[W.vlan_tci] = 0xffff;
+        m.value[W.vlan_tci] = VLAN_CFI;
         break;
       case 'pop_vlan':
-        if (!(m.value[W.vlan_tci]! & VLAN_CFI)) throw new OpenFlowError('OFPBAC_BAD_TAG', 'pop_vlan/strip_vlan without a VLAN match');
+        if (!(m.value[W.vlan_tci]! & VLAN_CFI)) {
+          narrow(st, new OpenFlowError('OFPBAC_BAD_TAG', 'pop_vlan/strip_vlan without a VLAN match'));
+          break;
+        }
         m.mask[W.vlan_tci] = 0xffff;
-        m.value[W.vlan_tci] = 0;
+        m.value[W.vlan_tci] = st.vlan1 & VLAN_CFI ? st.vlan1 : 0;
+        st.vlan1 = 0;
         break;
       case 'resubmit':
-        if (a.ct && !prereqOk(Prereq.IpAny, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'resubmit(,,ct) needs an IP match');
+        if (a.ct && !isCtValid(m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'resubmit(,,ct) needs a valid connection-tracking state in the match');
         break;
       case 'ct': {
         if (!prereqOk(Prereq.IpAny, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'ct needs an IPv4 or IPv6 match');
+        if (a.commit && m.value[W.ct_state]! & CS_INVALID) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'ct(commit) on an invalid connection (ct_state=+inv)');
         if (a.alg !== undefined) {
           const need = a.alg === 'ftp' ? 6 : a.alg === 'tftp' ? 17 : -1;
           if (m.nwProto !== need) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `ct alg=${a.alg} needs ${need === 6 ? 'tcp' : 'udp'}`);
         }
-        if (a.zone !== undefined && typeof a.zone !== 'number' && !prereqOk(a.zone.field.prereq, m)) {
-          throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `ct zone field ${a.zone.field.name} lacks correct prerequisites`);
+        if (a.zone !== undefined && typeof a.zone !== 'number') {
+          if (!prereqOk(a.zone.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `ct zone field ${a.zone.field.name} lacks correct prerequisites`);
+          break; // OVS check_CT returns here: the nested actions are not checked
         }
-        for (const e of a.exec) {
-          if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
-            throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
-          }
-        }
-        checkActions(a.exec, m, table, true);
+        checkActions(a.exec, st);
         break;
       }
       case 'learn':
@@ -821,7 +847,6 @@ function checkActions(list: readonly Action[], m: Match, table: number, inCt: bo
             throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${s.src.field.name} lacks correct prerequisites`);
           }
         }
-        if (a.table <= table && false) throw new OpenFlowError('OFPBIC_BAD_TABLE_ID', 'unreachable');
         break;
       default:
         break;
@@ -830,19 +855,92 @@ function checkActions(list: readonly Action[], m: Match, table: number, inCt: bo
 }
 
 /**
- * Raise the `OpenFlowError` an OpenFlow 1.5 switch (OVS 3.1) gives when this flow is added:
- * match prerequisites (`OFPBMC_BAD_PREREQ`), actions that need what the match does not say
- * (`OFPBAC_MATCH_INCONSISTENT`), `pop_vlan` without a VLAN (`OFPBAC_BAD_TAG`), bad set_field
- * values (`OFPBAC_BAD_SET_ARGUMENT`), `goto_table` not forward (`OFPBIC_BAD_TABLE_ID`).
+ * What ovs-ofctl refuses while parsing (before any check against the match): set_field values the
+ * field cannot hold, and `ct_mark`/`ct_label` set outside `ct(exec(...))`, plus ct's `exec` holding
+ * anything but those.
+ */
+function checkParsedActions(list: readonly Action[], inCt: boolean): void {
+  for (const a of list) {
+    if (a.type === 'set_field') {
+      const f = a.field;
+      if ((f.name === 'ct_mark' || f.name === 'ct_label') && !inCt) {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'cannot set CT fields outside of ct action');
+      }
+      if (f.nwords === 1 && (a.value & ~BigInt(f.vmask)) !== 0n && f.name !== 'nw_tos') {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value ${a.value} invalid for ${f.name}`);
+      }
+    } else if (a.type === 'ct') {
+      for (const e of a.exec) {
+        if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
+          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
+        }
+      }
+      checkParsedActions(a.exec, true);
+    }
+  }
+}
+
+/**
+ * What the switch refuses when it decodes the OpenFlow 1.5 actions (OVS `decode_ofpat_set_field()`,
+ * `decode_OFPAT_RAW11_OUTPUT()`), after the match: a set_field mask that leaves bits of the value
+ * wildcarded (`OFPBMC_BAD_WILDCARDS`), a `vlan_vid` set_field without OFPVID_PRESENT in value and
+ * mask (`OFPBAC_BAD_SET_ARGUMENT`) and, where `ports` is set (group buckets, which are never
+ * checked against a match), a bad output port.
+ */
+function checkDecodedActions(list: readonly Action[], ports: boolean): void {
+  for (const a of list) {
+    if (a.type === 'set_field') {
+      if (a.mask !== undefined && (a.value & ~a.mask) !== 0n) {
+        throw new OpenFlowError('OFPBMC_BAD_WILDCARDS', `set_field ${a.field.name}: value has 1-bits outside the mask`);
+      }
+      if (a.field.name === 'vlan_vid' && ((a.value & 0x1000n) === 0n || ((a.mask ?? 0x1000n) & 0x1000n) === 0n)) {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'set_field vlan_vid needs OFPVID_PRESENT (0x1000) in value and mask');
+      }
+    } else if (a.type === 'output' && ports && a.maxLen === undefined && !isValidOutputPort(a.port)) {
+      throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
+    } else if (a.type === 'ct') checkDecodedActions(a.exec, ports);
+  }
+}
+
+/**
+ * Raise the `OpenFlowError` an OpenFlow 1.5 switch (OVS 3.1) gives when this flow is added,
+ * in OVS's order:
+ * 1. what ovs-ofctl refuses while parsing: bad set_field values (`OFPBAC_BAD_SET_ARGUMENT`);
+ * 2. its `ofpacts_check()` over apply actions, `write_actions` and `goto_table` in order, with one
+ *    match that the apply actions update (so `write_actions` sees the VLAN as they left it):
+ *    `OFPBAC_MATCH_INCONSISTENT` (set_field/move/output-from-field/learn/ct without the fields they
+ *    need), `OFPBAC_BAD_TAG` (a third VLAN header), `OFPBAC_BAD_OUT_PORT`, `OFPBIC_BAD_TABLE_ID`
+ *    (goto_table not forward); then the "OpenFlow 1.0 only" inconsistencies of the apply actions
+ *    (pop_vlan without a VLAN: `OFPBAC_BAD_TAG`; dec_ttl/mod_nw_ttl without IP:
+ *    `OFPBAC_MATCH_INCONSISTENT`), which OVS ignores inside `write_actions`;
+ * 3. the switch decoding the match (`OFPBMC_BAD_PREREQ`);
+ * 4. the switch decoding the actions (`OFPBMC_BAD_WILDCARDS`, vlan_vid without OFPVID_PRESENT).
  */
 export function checkFlow(f: Flow): void {
-  // OVS checks actions against the match when it parses the flow, and match prerequisites when the
-  // switch decodes the flow_mod, so an action error wins over a match error.
-  const m = f.match.clone();
-  checkActions(f.instructions.apply, m, f.table, false);
-  if (f.instructions.writeActions) checkActions(f.instructions.writeActions, f.match.clone(), f.table, false);
-  checkMatchPrereqs(f.match);
-  if (f.instructions.gotoTable !== undefined && f.instructions.gotoTable <= f.table) {
-    throw new OpenFlowError('OFPBIC_BAD_TABLE_ID', `goto_table:${f.instructions.gotoTable} from table ${f.table} is not forward`);
+  const ins = f.instructions;
+  checkParsedActions(ins.apply, false);
+  if (ins.writeActions) checkParsedActions(ins.writeActions, false);
+  const st: CheckState = { m: f.match.clone(), vlan1: 0, table: f.table };
+  checkActions(ins.apply, st);
+  if (ins.writeActions) {
+    // OVS check_WRITE_ACTIONS: the same (updated) match, a scratch copy of the usable protocols.
+    const sub: CheckState = { m: st.m, vlan1: st.vlan1, table: f.table };
+    checkActions(ins.writeActions, sub);
   }
+  if (ins.gotoTable !== undefined && ins.gotoTable <= f.table) {
+    throw new OpenFlowError('OFPBIC_BAD_TABLE_ID', `goto_table:${ins.gotoTable} from table ${f.table} is not forward`);
+  }
+  if (st.narrowed) throw st.narrowed;
+  checkMatchPrereqs(f.match);
+  checkDecodedActions(ins.apply, false);
+  if (ins.writeActions) checkDecodedActions(ins.writeActions, false);
+}
+
+/**
+ * Raise the `OpenFlowError` the switch gives for this group's buckets when it decodes them (OVS
+ * checks bucket actions against no match): a bad output port, a set_field value outside its mask,
+ * a `vlan_vid` set_field without OFPVID_PRESENT.
+ */
+export function checkGroup(g: Group): void {
+  for (const b of g.buckets) checkDecodedActions(b.actions, true);
 }

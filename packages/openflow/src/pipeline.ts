@@ -30,8 +30,21 @@ import { extractFlowKey } from './extract.js';
 import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, type MatchField } from './fields.js';
 import { FlowKey, KEY_WORDS, W, getFieldBig } from './flowkey.js';
-import { formatFieldValue, formatFlow, type Flow, type Group, type GroupType } from './ofctl-text.js';
+import { formatFieldValue, formatFlow, formatMatch, type Flow, type Group, type GroupType } from './ofctl-text.js';
 import type { Port, TlvMapping } from './ports.js';
+import type { Clock } from './clock/clock.js';
+import { Conntrack, type CtAction } from './conntrack/conntrack.js';
+import { CtState } from './conntrack/constants.js';
+import { applyNatToFrame, compileCtNat } from './conntrack/nat.js';
+import type { ConjunctionTable } from './stateful/conjunction.js';
+import { asLearnExt, learnedFlow, writeLearnResult, type LearnActionExt, type LearnedFlow } from './stateful/learn.js';
+import { remarkDscp, type MeterTable } from './stateful/meters.js';
+import type { NormalSwitch } from './stateful/normal.js';
+import { packetInMatch, type PacketInField } from './stateful/packet-out.js';
+import { firstLiveBucket, type LivenessSource, type SelectGroupState } from './stateful/select.js';
+import type { GroupProps } from './stateful/group-text.js';
+import type { FlowLife } from './stateful/timeouts.js';
+import { FRAG_ANY } from './fields.js';
 
 /** OVS's translation limits. */
 export const MAX_DEPTH = 64;
@@ -39,6 +52,10 @@ export const MAX_DEPTH = 64;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
 /** OVS's `OFPP_UNSET`: actset_output when the action set has no output. */
 export const OFPP_UNSET = 0xfff7;
+/** dpif-netdev's `MAX_RECIRC_DEPTH`: nested recirculations a packet may go through. */
+export const MAX_RECIRC_DEPTH = 6;
+/** ct_state bits of a flow (for traces). */
+const CS_TRK_NEW = CtState.Tracked | CtState.New;
 
 /** Bits of the `tun_flags` word used for "tun_metadata<i> is present" (8 + i); not matchable. */
 export const TUN_META_PRESENT_SHIFT = 8;
@@ -73,13 +90,33 @@ export interface Op {
   readonly ops: readonly Op[];
   /** Text for traces. */
   readonly text: string;
+  /** Prepared extras: `ct` (`CtPrep`), `learn` (`LearnActionExt`), `ct` exec list. */
+  readonly ext: CtPrep | LearnActionExt | null;
+}
+
+/** A `ct(...)` action prepared for execution. */
+export interface CtPrep {
+  /** Immediate zone. */
+  readonly zone: number;
+  /** `zone=field[]`, or null. */
+  readonly zoneSrc: Subfield | null;
+  /** `table=N`, or -1. */
+  readonly table: number;
+  /** The tracker's action (zone filled in per packet). */
+  readonly act: CtAction;
+  /** The `exec(...)` actions and `nat(...)`, as the trace lists them. */
+  readonly nested: readonly string[];
+  /** `alg=` as given. */
+  readonly alg: string | undefined;
+  /** The NAT spec (for the trace's NAT simulation). */
+  readonly nat: Extract<Action, { type: 'ct' }>['nat'];
 }
 
 const NO_OPS: readonly Op[] = [];
 const EMPTY_W = new Uint32Array(0);
 
 function op(k: number, a: Action | null, text: string, more: Partial<Op> = {}): Op {
-  return { k, a, n: 0, n2: -1, field: null, vw: EMPTY_W, mw: EMPTY_W, ops: NO_OPS, text, ...more };
+  return { k, a, n: 0, n2: -1, field: null, vw: EMPTY_W, mw: EMPTY_W, ops: NO_OPS, text, ext: null, ...more };
 }
 
 function bigToWords(v: bigint, nwords: number): Uint32Array {
@@ -127,16 +164,71 @@ export function compileAction(a: Action): Op {
     case 'note':
       return op(K.NOTE, a, text);
     case 'ct':
-      return op(K.CT, a, text);
+      return op(K.CT, a, text, { ext: prepareCt(a) });
     case 'ct_clear':
       return op(K.CT_CLEAR, a, text);
     case 'learn':
-      return op(K.LEARN, a, text);
+      return op(K.LEARN, a, text, { ext: asLearnExt(a) });
     case 'conjunction':
       return op(K.CONJUNCTION, a, text);
     case 'meter':
-      return op(K.METER, a, text);
+      return op(K.METER, a, text, { n: a.meterId });
   }
+}
+
+/** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
+function prepareCt(a: Extract<Action, { type: 'ct' }>): CtPrep {
+  const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
+  const nested: string[] = [];
+  for (const e of a.exec) {
+    nested.push(formatAction(e));
+    if (e.type !== 'set_field') continue;
+    const ones = (1n << BigInt(e.field.bits)) - 1n;
+    const m = e.mask ?? ones;
+    const v = e.value & m;
+    if (e.field.name === 'ct_mark') {
+      const old = act.mark ?? { value: 0, mask: 0 };
+      const mm = Number(m & 0xffff_ffffn);
+      act.mark = { value: ((old.value & ~mm) | Number(v & 0xffff_ffffn)) >>> 0, mask: (old.mask | mm) >>> 0 };
+    } else if (e.field.name === 'ct_label') {
+      const vw = bigToWords(v, 4);
+      const mw = bigToWords(m, 4);
+      const old = act.label ?? { value: new Uint32Array(4), mask: new Uint32Array(4) };
+      const nv = new Uint32Array(4);
+      const nm = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        nv[i] = ((old.value[i]! & ~mw[i]!) | vw[i]!) >>> 0;
+        nm[i] = (old.mask[i]! | mw[i]!) >>> 0;
+      }
+      act.label = { value: nv, mask: nm };
+    }
+  }
+  if (a.nat) {
+    act.nat = compileCtNat(a.nat);
+    const t = formatAction({ type: 'ct', commit: false, force: false, exec: [], nat: a.nat });
+    nested.push(t.slice(3, -1));
+  }
+  let zoneSrc: Subfield | null = null;
+  let zone = 0;
+  if (typeof a.zone === 'number') zone = a.zone;
+  else if (a.zone) zoneSrc = a.zone;
+  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat };
+}
+
+/** The datapath `ct(...)` action text (OVS `format_odp_conntrack_action`). */
+function ctDpText(c: CtPrep, zone: number): string {
+  const parts: string[] = [];
+  if (c.act.commit) parts.push(c.act.force ? 'commit,force' : 'commit');
+  if (zone) parts.push(`zone=${zone}`);
+  const hx = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+  if (c.act.mark) parts.push(`mark=${hx(c.act.mark.value)}/${hx(c.act.mark.mask)}`);
+  if (c.act.label) {
+    const l = (x: ArrayLike<number>): string => `0x${Array.from(x, (v) => (v >>> 0).toString(16).padStart(8, '0')).join('').replace(/^0+(?=.)/, '')}`;
+    parts.push(`label=${l(c.act.label.value)}/${l(c.act.label.mask)}`);
+  }
+  if (c.alg) parts.push(`helper=${c.alg}`);
+  if (c.nat) parts.push(c.nested[c.nested.length - 1]!);
+  return parts.length ? `ct(${parts.join(',')})` : 'ct';
 }
 
 /** The action-set class of an action (OVS `action_set_classify`): slot, final priority, set/move, or -1. */
@@ -232,8 +324,16 @@ export interface FlowEntry {
   bytes: number;
   /** When it was added (switch clock, ms). */
   created: number;
-  /** The classifier handle. */
+  /** The classifier handle (null for a conjunction ("soft") flow, which lives in the table's `conj`). */
   rule: ClsRule<FlowEntry> | null;
+  /** Lifetime: timeouts, `used` (last packet) and `modified` (ms), for expiry and idle/hard ages. */
+  life: FlowLife<FlowEntry> | null;
+  /** `fin_timeout(idle_timeout=...)` of a learned flow (0 = none). */
+  finIdle: number;
+  /** `fin_timeout(hard_timeout=...)` of a learned flow (0 = none). */
+  finHard: number;
+  /** A conjunction ("soft") flow: only `conjunction(...)` actions. */
+  soft: boolean;
 }
 
 /** One flow table with OpenFlow table counters. */
@@ -242,6 +342,10 @@ export interface FlowTable {
   readonly id: number;
   /** The rules. */
   readonly cls: Classifier<FlowEntry>;
+  /** The conjunction ("soft") flows of the table (resolution index). */
+  readonly conj: ConjunctionTable<FlowEntry>;
+  /** The same soft flows, for dumps and flow mods. */
+  readonly softEntries: Set<FlowEntry>;
   /** Lookups (every packet and every resubmit/goto_table into this table). */
   lookups: number;
   /** Lookups that found a flow. */
@@ -274,6 +378,10 @@ export interface GroupEntry {
   readonly type: GroupType;
   /** Buckets. */
   readonly buckets: BucketEntry[];
+  /** Select groups: OVS's selection method and state (dp_hash, hash with fields, default). */
+  readonly select: SelectGroupState | null;
+  /** OpenFlow 1.5 select properties. */
+  readonly props: GroupProps;
   /** Packets. */
   packets: number;
   /** Bytes. */
@@ -301,6 +409,12 @@ export interface PacketIn {
   frame: Uint8Array;
   /** Its full length. */
   totalLen: number;
+  /** `max_len` asked for (65535 = whole frame). */
+  maxLen: number;
+  /** Buffer id: always `0xffffffff` (OVS never buffers). */
+  bufferId: number;
+  /** The packet-in match: in_port plus the non-zero metadata, registers, tunnel, pkt_mark and ct fields. */
+  match: PacketInField[];
 }
 
 /** What the executor needs from the switch. */
@@ -321,13 +435,79 @@ export interface SwitchCore {
   readonly vlanLimit: number;
   /** Bumped on every flow-table and group-table change (empties the translation cache). */
   readonly epoch: { value: number };
+  /** The switch's clock. */
+  readonly clock: Clock;
+  /** Connection tracker for `ct`. */
+  readonly conntrack: Conntrack;
+  /** Meters for `meter:N`. */
+  readonly meters: MeterTable;
+  /** The NORMAL L2 switch. */
+  readonly normal: NormalSwitch;
+  /** Stage a learned flow (installed when the translation pass ends); false when `limit` refuses it. `dry`: decide only. */
+  learnStage(lf: LearnedFlow, a: LearnActionExt, now: number, dry: boolean): boolean;
+  /** Install the flows staged by `learnStage` (end of a translation pass). */
+  learnCommit(now: number): void;
+  /** `fin_timeout` of a learned flow ran on a packet with FIN or RST. */
+  finTimeout(e: FlowEntry): void;
+}
+
+/** A clone of the packet forked by `ct(table=N)`, resumed when the current translation pass ends. */
+interface Recirc {
+  /** Recirculation id (trace). */
+  id: number;
+  /** The ct action that forked it. */
+  ct: CtPrep;
+  /** Table to resume in. */
+  table: number;
+  /** Log position of the fork (its outputs are spliced there, as the datapath runs it inline). */
+  logPos: number;
+  /** The flow at the fork: frozen metadata and the ct fields (real run), or the whole flow (trace). */
+  key: FlowKey;
+  /** The bytes after ct (NAT applied): buffer, start, length, L3/L4/end offsets. */
+  buf: Uint8Array;
+  off: number;
+  len: number;
+  l3: number;
+  l4: number;
+  end: number;
+  /** The action set at the fork. */
+  actionSet: Op[];
+  /** Recirculation depth (the datapath allows 6). */
+  depth: number;
+  /** Trace: the section header details. */
+  ctState: number;
+  natLines: string[] | null;
+}
+
+/** One recirculation in a trace (`recirc(0xN)` section of ofproto/trace). */
+export interface TraceRecirc {
+  /** Recirculation id (1, 2, ... in order of creation). */
+  id: number;
+  /** ct_state the trace assumed (`--ct-next`, default trk|new). */
+  ctState: number;
+  /** `Replacing src/dst IP/ports to simulate NAT:` lines, when the ct had NAT. */
+  natLines: string[] | null;
+  /** The flow the pass started with. */
+  initial: FlowKey;
+  /** The final flow. */
+  final: FlowKey;
+  /** Trace nodes (bridge, thaw, tables). */
+  nodes: TraceNode[];
+  /** Datapath actions. */
+  dp: string[];
+  /** Megaflow mask words. */
+  wc: Uint32Array;
+  /** Failure text, if any. */
+  error?: string;
+  /** Recirculation depth (for OVS's breadth-first printing order). */
+  depth: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Trace nodes
 
 /** OVS `oftrace_node_type`. */
-export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 'error' | 'bucket';
+export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 'error' | 'bucket' | 'thaw';
 
 /** One node of a trace tree (OVS `oftrace_node`). */
 export interface TraceNode {
@@ -392,6 +572,37 @@ export class Pipeline {
   countStats = true;
   /** When tracing: the union of the masks the lookups consulted (for the Megaflow line). */
   wc: Uint32Array | null = null;
+  /** The clock reading for this packet (ms): flow `used` times, meters, conntrack, MAC learning. */
+  now = 0;
+  /** Translating a packet-out: `output:CONTROLLER` has reason `packet_out` (OVS `in_packet_out`). */
+  packetOut = false;
+  /** Trace: the ct_state each recirculation assumes, in order (`--ct-next`); default trk|new. */
+  ctNext: number[] = [];
+  /** Trace: the recirculation sections, in OVS's order (breadth first). */
+  traceRecircs: TraceRecirc[] = [];
+  /** A meter dropped the packet: the datapath runs no further action (translation goes on). */
+  private dropped = false;
+  private recircDepth = 0;
+  private recircSeq = 0;
+  private curRecircs: Recirc[] = [];
+  private readonly rootRecircs: Recirc[] = [];
+  private readonly normalSave = new FlowKey();
+  private rxFrame: Uint8Array = EMPTY_BYTES;
+  private rxOff = 0;
+  private rxLen = 0;
+  private readonly rxKey = new FlowKey();
+  /** Port and group liveness for fast-failover and select buckets (OVS `bucket_is_alive`). */
+  readonly live: LivenessSource = {
+    portLive: (n: number): boolean => {
+      const p = this.sw.ports.get(n);
+      return p !== undefined && p.up;
+    },
+    groupLive: (id: number, depth: number): boolean => {
+      const g = this.sw.groups.get(id);
+      return g !== undefined && firstLiveBucket(g.type, g.buckets, this.live, depth) >= 0;
+    },
+    controllerLive: (): boolean => false,
+  };
 
   private depth = 0;
   private resubmits = 0;
@@ -460,6 +671,15 @@ export class Pipeline {
     this.logN = 0;
     this.arenaUsed = 0;
     this.pkt.load(frame, off, len, this.key);
+    this.dropped = false;
+    this.recircDepth = 0;
+    this.recircSeq = 0;
+    this.curRecircs = this.rootRecircs;
+    this.rootRecircs.length = 0;
+    this.rxFrame = frame;
+    this.rxOff = off;
+    this.rxLen = len;
+    this.rxKey.l2 = -1;
   }
 
   /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables. */
@@ -506,6 +726,11 @@ export class Pipeline {
       f.packets++;
       f.bytes += len;
     }
+    const now = this.now;
+    for (let i = 0; i < flows.length; i++) {
+      const l = flows[i]!.life;
+      if (l !== null && now > l.used) l.used = now;
+    }
     const lookedUp = x.lookedUp;
     for (let i = 0; i < lookedUp.length; i++) lookedUp[i]!.lookups++;
     const matchedIn = x.matchedIn;
@@ -550,6 +775,9 @@ export class Pipeline {
     this.recOk = true;
     this.recVlanDep = false;
     this.wcm.fill(0);
+    // OVS always unwildcards dl_type and (for IP) nw_frag; fragments are looked up with ports 0.
+    this.mark(W.dl_type, 0xffffffff);
+    this.mark(W.nw_frag, 0xffffffff);
     this.init.copyFrom(this.key);
     this.recPrev.set(this.key.w);
     this.recFlows.length = 0;
@@ -648,14 +876,182 @@ export class Pipeline {
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
     this.reportTable(entry, 0);
-    if (entry && this.countStats) {
-      entry.packets++;
-      entry.bytes += this.frameLen;
-      if (this.rec) this.recFlows.push(entry);
-    }
+    if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
     if (this.error === 0) this.executeActionSet();
+    this.endPass();
+  }
+
+  /**
+   * Run `ops` as a packet-out's action list (OVS `handle_packet_out`): no table lookup first, the
+   * action set runs at the end, `output:CONTROLLER` has reason `packet_out`. Call after `begin`.
+   */
+  runActions(ops: readonly Op[]): void {
+    this.base.copyFrom(this.key);
+    this.packetOut = true;
+    this.tableId = 0;
+    try {
+      this.doOps(ops, false);
+      if (this.error === 0) this.executeActionSet();
+      this.endPass();
+    } finally {
+      this.packetOut = false;
+    }
+  }
+
+  /** A flow matched: counters, `used`, fin_timeout. */
+  private hit(e: FlowEntry): void {
+    if (!this.countStats) return;
+    e.packets++;
+    e.bytes += this.frameLen;
+    const fin = e.finIdle !== 0 || e.finHard !== 0;
+    if (this.rec) {
+      this.recFlows.push(e);
+      if (fin) this.uncacheable();
+    }
+    const l = e.life;
+    if (l !== null && this.now > l.used) l.used = this.now;
+    if (fin && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e);
+  }
+
+  /**
+   * The end of a translation pass: learned flows become visible (OVS installs them during
+   * translation with a later table version, so the pass itself does not see them), then the
+   * clones `ct(table=N)` forked run, each in the log at its fork point (the datapath recirculates
+   * inline). A failed translation executes nothing, so it forks nothing.
+   */
+  private endPass(): void {
+    if (this.trace === null && this.countStats) this.sw.learnCommit(this.now);
+    const list = this.curRecircs;
+    if (this.error !== 0 || list.length === 0) {
+      list.length = 0;
+      return;
+    }
+    if (this.trace !== null) this.traceRecirculations(list);
+    else this.drainRecircs(list);
+  }
+
+  private drainRecircs(list: Recirc[]): void {
+    const reqs = list.slice();
+    list.length = 0;
+    let shift = 0;
+    for (const r of reqs) {
+      const start = this.logN;
+      const children: Recirc[] = [];
+      const ok = r.depth <= MAX_RECIRC_DEPTH && this.recircPass(r, children);
+      if (ok && children.length) this.drainRecircs(children);
+      if (!ok) this.logN = start;
+      const n = this.logN - start;
+      const at = r.logPos + shift;
+      if (n > 0 && at < start) this.moveLog(start, n, at);
+      shift += n;
+    }
+    this.error = 0;
+  }
+
+  /** Trace: run the recirculations breadth first (OVS's queue), each as its own section. */
+  private traceRecirculations(list: Recirc[]): void {
+    const queue = list.slice();
+    list.length = 0;
+    const mainTrace = this.trace;
+    const mainDp = this.dp;
+    const mainWc = this.wc;
+    const mainKey = new FlowKey().copyFrom(this.key);
+    const mainBase = new FlowKey().copyFrom(this.base);
+    while (queue.length) {
+      const r = queue.shift()!;
+      if (this.traceRecircs.length > 4096) break;
+      const nodes: TraceNode[] = [];
+      const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.sw.name}")`, children: [] };
+      nodes.push(bridge);
+      this.trace = bridge.children;
+      this.dp = [];
+      this.wc = new Uint32Array(KEY_WORDS);
+      const children: Recirc[] = [];
+      // ofproto/trace: the next --ct-next state (default trk|new) and the NAT simulation.
+      const w = r.key.w;
+      w[W.ct_state] = this.ctNext.length ? this.ctNext.shift()! : CS_TRK_NEW;
+      r.ctState = w[W.ct_state]!;
+      r.natLines = simulateNat(r.key, r.ct);
+      const sec: TraceRecirc = {
+        id: r.id, ctState: r.ctState, natLines: r.natLines, initial: new FlowKey().copyFrom(r.key), final: this.key, nodes,
+        dp: this.dp, wc: this.wc, depth: r.depth,
+      };
+      this.recircPass(r, children);
+      sec.final = new FlowKey().copyFrom(this.key);
+      if (this.error === XlateError.RecursionTooDeep) sec.error = 'Recursion too deep';
+      else if (this.error === XlateError.TooManyResubmits) sec.error = 'Too many resubmits';
+      this.traceRecircs.push(sec);
+      for (const c of children) queue.push(c);
+    }
+    this.trace = mainTrace;
+    this.dp = mainDp;
+    this.wc = mainWc;
+    this.key.copyFrom(mainKey);
+    this.base.copyFrom(mainBase);
+    this.error = 0;
+  }
+
+  /** Run one forked clone from its table (OVS: a new upcall for the recirculated packet, thawed). */
+  private recircPass(r: Recirc, children: Recirc[]): boolean {
+    this.curRecircs = children;
+    this.error = 0;
+    this.depth = 0;
+    this.resubmits = 0;
+    this.rule = null;
+    this.inActionSet = false;
+    this.dropped = false;
+    this.actionSet.length = 0;
+    this.actionSetHasGroup = false;
+    this.recircDepth = r.depth;
+    const k = this.key;
+    if (this.trace !== null) {
+      k.copyFrom(r.key);
+      this.pkt.reload(r.buf, r.off, r.len, r.l3, r.l4, r.end);
+    } else {
+      // The datapath re-parses the bytes; the frozen metadata and the ct fields come back.
+      extractFlowKey(r.buf, r.off, r.len, 0, k, this.sw.vlanLimit);
+      const w = k.w;
+      const fw = r.key.w;
+      for (let i = 0; i <= W.in_port; i++) w[i] = fw[i]!;
+      for (let i = W.ct_state; i <= W.ct_tp_dst; i++) w[i] = fw[i]!;
+      w[W.actset_output] = OFPP_UNSET;
+      this.pkt.reload(r.buf, r.off, r.len, k.l3, k.l4, k.end);
+    }
+    this.base.copyFrom(k);
+    this.frameLen = r.len;
+    if (this.trace !== null) {
+      const thaw: TraceNode = { type: 'thaw', text: 'thaw', children: [{ type: 'thaw', text: `Resuming from table ${r.table}`, children: [] }] };
+      if (r.actionSet.length) thaw.children.push({ type: 'thaw', text: `Restoring action set: ${r.actionSet.map((x) => x.text).join(',')}`, children: [] });
+      this.trace.push(thaw);
+    }
+    if (r.actionSet.length) this.writeActions(r.actionSet);
+    this.tableId = r.table;
+    const entry = this.lookup(this.sw.tables[r.table]!);
+    this.reportTable(entry, r.table);
+    if (entry) this.hit(entry);
+    this.rule = entry;
+    this.doOps(entry ? entry.ops : NO_OPS, false);
+    if (this.error === 0) this.executeActionSet();
+    if (this.trace === null && this.countStats) this.sw.learnCommit(this.now);
+    return this.error === 0;
+  }
+
+  /** Move log entries [from, from+n) to position `to` (< from), shifting [to, from) up. */
+  private moveLog(from: number, n: number, to: number): void {
+    const rot = <T>(a: T[]): void => {
+      const seg = a.slice(from, from + n);
+      for (let i = from - 1; i >= to; i--) a[i + n] = a[i]!;
+      for (let i = 0; i < n; i++) a[to + i] = seg[i]!;
+    };
+    rot(this.logKind);
+    rot(this.logPort);
+    rot(this.logBuf);
+    rot(this.logOff);
+    rot(this.logLen);
+    rot(this.logTotal);
+    rot(this.logMeta);
   }
 
   /** Deliver the logged outputs and packet-ins (nothing when translation failed). */
@@ -745,20 +1141,50 @@ export class Pipeline {
 
   private lookup(t: FlowTable): FlowEntry | null {
     if (this.countStats) t.lookups++;
-    const r = t.cls.lookup(this.key.w);
+    const w = this.key.w;
+    // OVS frag_handling=normal (rule_dpif_lookup_from_table): every IP fragment, first ones too, is
+    // looked up with L4 ports (ICMP type/code) 0; the flow keeps its ports for the actions.
+    const frag = (w[W.nw_frag]! & FRAG_ANY) !== 0;
+    const sp = w[W.tp_src]!;
+    const dp = w[W.tp_dst]!;
+    if (frag) {
+      w[W.tp_src] = 0;
+      w[W.tp_dst] = 0;
+    }
+    const r = t.cls.lookup(w);
+    let e = r === null ? null : r.payload;
+    const wc = this.wc;
+    if (wc !== null) {
+      const m = t.cls.consultedMask(w);
+      if (m) for (let i = 0; i < wc.length; i++) wc[i] = (wc[i]! | m[i]!) >>> 0;
+    }
+    const hardPri = r === null ? -1 : r.priority;
+    if (t.conj.maxPriority > hardPri) {
+      // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
+      if (this.rec) this.uncacheable();
+      if (wc !== null) wc[W.conj_id] = 0xffffffff;
+      const cls = t.cls;
+      const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
+        const save = w[W.conj_id]!;
+        w[W.conj_id] = id;
+        const x = cls.lookup(w);
+        w[W.conj_id] = save;
+        return x === null ? null : x.payload;
+      });
+      if (got !== null) e = got;
+    }
+    if (frag) {
+      w[W.tp_src] = sp;
+      w[W.tp_dst] = dp;
+    }
     if (this.rec) {
       t.cls.orConsulted(this.wcm);
       this.recTables.push(t);
-      if (r !== null) this.recMatched.push(t);
+      if (e !== null) this.recMatched.push(t);
     }
-    const wc = this.wc;
-    if (wc !== null) {
-      const m = t.cls.consultedMask(this.key.w);
-      if (m) for (let i = 0; i < wc.length; i++) wc[i] = (wc[i]! | m[i]!) >>> 0;
-    }
-    if (r === null) return null;
+    if (e === null) return null;
     if (this.countStats) t.matched++;
-    return r.payload;
+    return e;
   }
 
   private resourceCheck(): boolean {
@@ -786,11 +1212,7 @@ export class Pipeline {
     w[W.in_port] = oldIn;
     const oldTrace = this.trace;
     this.reportTable(entry, tableId);
-    if (entry && this.countStats) {
-      entry.packets++;
-      entry.bytes += this.frameLen;
-      if (this.rec) this.recFlows.push(entry);
-    }
+    if (entry) this.hit(entry);
     this.resubmits++;
     const deepens = tableId <= oldTable ? 1 : 0;
     this.depth += deepens;
@@ -862,7 +1284,10 @@ export class Pipeline {
           break;
         case K.CONTROLLER: {
           const a = o.a as Extract<Action, { type: 'controller' }>;
-          this.controller(o.n2, a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action', o.n, a.userdata);
+          if ((a.reason === undefined || a.reason === 'action') && !a.id && !a.userdata && !a.pause && a.meterId === undefined) {
+            // OVS keeps this as output:CONTROLLER: the reason comes from the context.
+            this.output(OFPP.CONTROLLER, o.n2, bucket);
+          } else this.controller(o.n2, a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action', o.n, a.userdata);
           break;
         }
         case K.SET_FIELD:
@@ -933,17 +1358,22 @@ export class Pipeline {
         case K.NOTE:
           break;
         case K.METER:
-          if (this.rec) this.uncacheable(); // meter state
+          this.meter(o.n);
           break;
         case K.CONJUNCTION:
           if (this.rec) this.uncacheable();
           this.report('error', 'executing no-op conjunction action');
           break;
         case K.CT:
+          this.ct(o);
+          break;
         case K.CT_CLEAR:
-        case K.LEARN:
           if (this.rec) this.uncacheable();
-          this.report('warn', `${o.a!.type} is not implemented in this switch yet; ignored`);
+          clearCt(this.key.w);
+          if (this.dp) this.dp.push('ct_clear');
+          break;
+        case K.LEARN:
+          this.learn(o);
           break;
         case K.CLEAR_ACTIONS:
           if (this.rec) this.mark(W.actset_output, 0xffffffff);
@@ -1017,10 +1447,20 @@ export class Pipeline {
       const m = o.mw[0]!;
       const nv = ((cur & ~m) | (o.vw[0]! & m)) >>> 0;
       setOne(w, f, nv);
+      if (f.word === W.vlan_tci) this.fixVlanTpid();
     } else {
       for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~o.mw[i]!) | (o.vw[i]! & o.mw[i]!)) >>> 0;
       markTunMeta(w, f);
     }
+  }
+
+  /**
+   * OVS `flow_fix_vlan_tpid()`, run after any write to vlan_tci/vlan_vid/vlan_pcp: a tag created
+   * by the write (CFI set, no TPID yet, e.g. after the action set's pop_vlan) gets TPID 0x8100.
+   */
+  private fixVlanTpid(): void {
+    const k = this.key;
+    if (k.vlanTpid === 0 && (k.w[W.vlan_tci]! & VLAN_CFI) !== 0) k.vlanTpid = 0x8100;
   }
 
   private markSetField(o: Op, f: MatchField): void {
@@ -1047,6 +1487,7 @@ export class Pipeline {
     for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, a.src.field, a.src.ofs + i));
     if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
     else markTunMeta(w, df);
+    if (df.word === W.vlan_tci) this.fixVlanTpid();
     if (this.trace) {
       const d = a.dst;
       let v: string;
@@ -1087,22 +1528,40 @@ export class Pipeline {
       this.report('warn', `output to nonexistent group ${id}`);
       return true;
     }
-    if (this.countStats) {
-      g.packets++;
-      g.bytes += this.frameLen;
-      if (this.rec) this.recCounted.push(g);
-    }
     if (g.type === 'all' || g.type === 'indirect') {
+      this.creditGroup(g);
       for (const b of g.buckets) this.bucket(b);
       return false;
     }
-    if (this.rec) this.uncacheable(); // port liveness and the 5-tuple hash
-    const b = g.type === 'ff' ? this.firstLiveBucket(g, 0) : this.selectBucket(g);
-    if (b) {
+    if (this.rec) this.uncacheable(); // port liveness and the hash
+    let i: number;
+    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0);
+    else {
+      const k = this.key;
+      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w);
+    }
+    if (i >= 0) {
+      // OVS xlate_group_stats: select/ff credit the group and the chosen bucket only.
+      this.creditGroup(g);
+      const b = g.buckets[i]!;
       this.report('detail', `using bucket ${b.id}`);
       this.bucket(b);
     } else this.report('detail', 'no live bucket');
     return false;
+  }
+
+  private creditGroup(g: GroupEntry): void {
+    if (!this.countStats) return;
+    g.packets++;
+    g.bytes += this.frameLen;
+    if (this.rec) this.recCounted.push(g);
+  }
+
+  /** The flow of the packet as received (dp_hash's RSS input), extracted on demand. */
+  private receivedKey(): Uint32Array {
+    const k = this.rxKey;
+    if (k.l2 < 0) extractFlowKey(this.rxFrame, this.rxOff, this.rxLen, this.base.w[W.in_port]!, k, this.sw.vlanLimit);
+    return k.w;
   }
 
   private bucket(b: BucketEntry): void {
@@ -1127,44 +1586,171 @@ export class Pipeline {
     this.trace = oldTrace;
   }
 
-  private portLive(n: number): boolean {
-    const p = this.sw.ports.get(n);
-    return p !== undefined && p.up;
-  }
+  // -------------------------------------------------------------------------------------------
+  // Stateful actions
 
-  private groupLive(id: number, depth: number): boolean {
-    const g = this.sw.groups.get(id);
-    if (!g || depth > 32) return false;
-    return this.firstLiveBucket(g, depth + 1) !== null;
-  }
-
-  private bucketLive(b: BucketEntry, depth: number): boolean {
-    if (b.watchPort !== OFPP_ANY && !this.portLive(b.watchPort)) return false;
-    if (b.watchGroup !== OFPG_ANY && !this.groupLive(b.watchGroup, depth)) return false;
-    return true;
-  }
-
-  private firstLiveBucket(g: GroupEntry, depth: number): BucketEntry | null {
-    for (const b of g.buckets) if (this.bucketLive(b, depth)) return b;
-    return null;
-  }
-
-  /** Select groups: highest (hash of the 5-tuple and bucket id) x weight among live buckets. Not OVS's hash. */
-  private selectBucket(g: GroupEntry): BucketEntry | null {
-    const w = this.key.w;
-    let h = (w[W.nw_src]! ^ w[W.nw_dst]!) >>> 0;
-    h = Math.imul(h ^ (w[W.tp_src]! ^ w[W.tp_dst]!), 0x9e3779b1) ^ w[W.nw_proto]!;
-    let best: BucketEntry | null = null;
-    let bestScore = -1;
-    for (const b of g.buckets) {
-      if (!this.bucketLive(b, 0) || b.weight === 0) continue;
-      const s = ((Math.imul(h ^ b.id, 0x85ebca6b) >>> 0) & 0xffff) * b.weight;
-      if (s > bestScore) {
-        bestScore = s;
-        best = b;
-      }
+  /**
+   * `ct(...)` (OVS `compose_conntrack_action`): pending rewrites are committed to the bytes, the
+   * packet goes through the tracker (its NAT rewrites the bytes), `table=N` forks a clone that
+   * resumes in table N with the ct fields set when this pass ends, and this packet goes on with
+   * the rest of the actions untracked (ct fields cleared).
+   */
+  private ct(o: Op): void {
+    const c = o.ext as CtPrep;
+    if (this.rec) this.uncacheable();
+    const k = this.key;
+    const w = k.w;
+    const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
+    commitKey(k, this.base, this.pkt, this.dp);
+    if (this.trace !== null) {
+      for (const t of c.nested) this.report('action', t);
+      if (c.alg) this.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
     }
-    return best;
+    if (this.dp) this.dp.push(ctDpText(c, zone));
+    if (this.trace === null) {
+      if (this.dropped) {
+        clearCt(w);
+        return;
+      }
+      const p = this.pkt;
+      c.act.zone = zone;
+      const l3 = k.l3, l4 = k.l4, end = k.end;
+      k.l3 = p.l3;
+      k.l4 = p.l4;
+      k.end = p.end;
+      const tracker = this.sw.conntrack;
+      tracker.execute(k, p.buf, c.act);
+      const rw = tracker.result.nat;
+      if (rw.addr !== 0) {
+        p.own();
+        k.l3 = p.l3;
+        k.l4 = p.l4;
+        k.end = p.end;
+        applyNatToFrame(p.buf, k, rw);
+      }
+      k.l3 = l3;
+      k.l4 = l4;
+      k.end = end;
+    } else {
+      // ofproto/trace: the clone gets the zone and the exec'd mark/label (ct_state is set per section).
+      w[W.ct_zone] = zone;
+      const m = c.act.mark;
+      if (m) w[W.ct_mark] = ((w[W.ct_mark]! & ~m.mask) | m.value) >>> 0;
+      const l = c.act.label;
+      if (l) for (let i = 0; i < 4; i++) w[W.ct_label + i] = ((w[W.ct_label + i]! & ~l.mask[i]!) | l.value[i]!) >>> 0;
+    }
+    if (c.table >= 0) this.fork(c, zone);
+    clearCt(w);
+    this.report('detail', 'Sets the packet to an untracked state, and clears all the conntrack fields.');
+  }
+
+  private fork(c: CtPrep, zone: number): void {
+    const id = ++this.recircSeq;
+    if (this.dp) this.dp.push(`recirc(0x${id.toString(16)})`);
+    this.report('detail', `A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table ${c.table}.`);
+    const p = this.pkt;
+    if (p.owned) p.frozen = true; // the clone keeps these bytes; our next edit copies first
+    this.curRecircs.push({
+      id, ct: c, table: c.table, logPos: this.logN, key: new FlowKey().copyFrom(this.key), buf: p.buf, off: p.off, len: p.len,
+      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.actionSet.slice(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
+    });
+    void zone;
+  }
+
+  /** `meter:N` (dpif-netdev `dp_netdev_run_meter`): the datapath drops the packet here when a drop band fires. */
+  private meter(id: number): void {
+    if (this.rec) this.uncacheable();
+    if (this.dp) this.dp.push(`meter(${id})`);
+    if (this.trace !== null || this.dropped) return;
+    const v = this.sw.meters.meter(id, this.pkt.len, this.now);
+    if (v === 'pass') return;
+    if (v === 'drop') {
+      this.dropped = true;
+      return;
+    }
+    const w = this.key.w;
+    const dl = w[W.dl_type];
+    if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) {
+      const tos = w[W.nw_tos]!;
+      w[W.nw_tos] = ((remarkDscp(tos >>> 2, v.dscpRemark) << 2) | (tos & 3)) >>> 0;
+    }
+  }
+
+  /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
+  private learn(o: Op): void {
+    if (this.rec) this.uncacheable();
+    const a = o.ext as LearnActionExt;
+    const lf = learnedFlow(a, this.key.w);
+    if (this.trace !== null) {
+      const f = lf.flow;
+      const m = formatMatch(f.match, 32768);
+      let t = `table=${f.table} ${m ? `${m} ` : ''}priority=${f.priority}`;
+      if (f.cookie) t += ` cookie=0x${f.cookie.toString(16)}`;
+      if (f.idleTimeout) t += ` idle=${f.idleTimeout}`;
+      if (f.hardTimeout) t += ` hard=${f.hardTimeout}`;
+      if (f.flags.includes('send_flow_rem')) t += ' send_flow_rem';
+      t += ` actions=${f.instructions.apply.map(formatAction).join(',') || 'drop'}`;
+      this.report('detail', t);
+    }
+    const ok = this.sw.learnStage(lf, a, this.now, this.trace !== null || !this.countStats);
+    if (!ok) this.report('detail', 'Limit exceeded, learn failed');
+    writeLearnResult(a, this.key.w, ok);
+  }
+
+  /** `output:NORMAL` (xlate_normal): MAC learning (not while tracing) and L2 forwarding with VLAN modes. */
+  private normalAction(): void {
+    if (this.rec) this.uncacheable();
+    const k = this.key;
+    const w = k.w;
+    const tci = w[W.vlan_tci]!;
+    const tagged = (tci & VLAN_CFI) !== 0;
+    const vid = tagged ? tci & 0xfff : 0;
+    const pcp = tagged ? (tci >>> 13) & 7 : 0;
+    const src = w[W.dl_src]! * 0x1_0000_0000 + w[W.dl_src + 1]!;
+    const dst = w[W.dl_dst]! * 0x1_0000_0000 + w[W.dl_dst + 1]!;
+    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.trace === null && this.countStats);
+    switch (r.reason) {
+      case 'flood':
+        this.report('detail', 'no learned MAC for destination, flooding');
+        break;
+      case 'forward':
+        this.report('detail', 'forwarding to learned port');
+        break;
+      case 'learned port is input port':
+        this.report('detail', 'learned port is input port, dropping');
+        break;
+      case 'disallowed VLAN':
+        this.report('detail', `disallowed VLAN VID for this input port, dropping`);
+        break;
+      case 'reserved destination':
+        this.report('detail', 'dropping packet to reserved multicast address');
+        break;
+      case 'no input bundle':
+        this.report('detail', 'no input bundle, dropping');
+        break;
+    }
+    if (r.outputs.length === 0) return;
+    const save = this.normalSave.copyFrom(k);
+    for (const out of r.outputs) {
+      const va = out.vlanAction;
+      if (va.kind === 'pop') {
+        if ((w[W.vlan_tci]! & VLAN_CFI) !== 0) {
+          w[W.vlan_tci] = k.vlan2Tci;
+          k.vlanTpid = k.vlan2Tpid;
+          k.vlan2Tci = 0;
+          k.vlan2Tpid = 0;
+        }
+      } else if (va.kind === 'push') {
+        k.vlan2Tci = w[W.vlan_tci]!;
+        k.vlan2Tpid = k.vlanTpid;
+        w[W.vlan_tci] = (VLAN_CFI | (va.pcp << 13) | va.vid) >>> 0;
+        k.vlanTpid = 0x8100;
+      } else if (va.kind === 'set') {
+        w[W.vlan_tci] = (VLAN_CFI | (va.pcp << 13) | va.vid) >>> 0;
+      }
+      this.composeOutput(out.port);
+      k.copyFrom(save);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1180,8 +1766,7 @@ export class Pipeline {
         this.tableAction(inPort, 0);
         break;
       case OFPP.NORMAL:
-        if (this.rec) this.uncacheable(); // L2 learning state, once NORMAL exists
-        this.report('warn', 'NORMAL is not implemented in this switch yet (packet not forwarded)');
+        this.normalAction();
         break;
       case OFPP.FLOOD:
       case OFPP.ALL:
@@ -1191,7 +1776,7 @@ export class Pipeline {
         }
         break;
       case OFPP.CONTROLLER:
-        this.controller(maxLen, this.inActionSet ? 'action_set' : bucket ? 'group' : 'action', 0, undefined);
+        this.controller(maxLen, this.packetOut ? 'packet_out' : bucket ? 'group' : this.inActionSet ? 'action_set' : 'action', 0, undefined);
         break;
       case OFPP.NONE:
         break;
@@ -1295,15 +1880,17 @@ export class Pipeline {
       this.dp.push(`userspace(controller(reason=${r},controller_id=${id},max_len=${maxLen}))`);
     }
     const len = maxLen < p.len ? maxLen : p.len;
+    if (this.dropped) return;
     const meta: Omit<PacketIn, 'frame'> = {
       reason, tableId: this.tableId, cookie: this.rule ? this.rule.flow.cookie : 0n, inPort: this.key.w[W.in_port]!,
-      controllerId: id, totalLen: p.len, ...(userdata ? { userdata } : {}),
+      controllerId: id, totalLen: p.len, maxLen, bufferId: 0xffffffff, match: packetInMatch(this.key.w), ...(userdata ? { userdata } : {}),
     };
     if (p.owned) p.frozen = true;
     this.log(KIND_PIN, OFPP.CONTROLLER, p.buf, p.off, len, false, meta, p.len);
   }
 
   private log(kind: number, port: number, buf: Uint8Array, off: number, len: number, copy: boolean, meta: Omit<PacketIn, 'frame'> | null, total: number): void {
+    if (this.dropped) return; // a meter dropped the packet earlier in the datapath actions
     const i = this.logN++;
     if (copy) {
       if (this.arenaUsed + len > this.arena.length) {
@@ -1447,6 +2034,45 @@ export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
     }
   }
   return false;
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** OVS `flow_clear_conntrack`: ct_state, zone, mark, label and the original-tuple fields to 0. */
+function clearCt(w: Uint32Array): void {
+  w.fill(0, W.ct_state, W.ct_tp_dst + 1);
+}
+
+function fmtIpFlow(w: Uint32Array, v6: boolean): string {
+  if (!v6) return `nw_src=${fmt4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${fmt4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;
+  const f6 = (o: number): string => `[${Array.from({ length: 8 }, (_, i) => ((w[o + (i >> 1)]! >>> (i & 1 ? 0 : 16)) & 0xffff).toString(16)).join(':')}]`;
+  return `ipv6_src=${f6(W.ipv6_src)},tp_src=${w[W.tp_src]},ipv6_dst=${f6(W.ipv6_dst)},tp_dst=${w[W.tp_dst]}`;
+}
+
+/**
+ * ofproto/trace's NAT simulation for a recirculation (`ofproto_trace_recirc_node`): the flow takes
+ * the first address (and first port) of the range. Returns the lines it prints, or null.
+ */
+function simulateNat(k: FlowKey, c: CtPrep): string[] | null {
+  const n = c.nat;
+  if (!n) return null;
+  const w = k.w;
+  const v6 = n.addrMin !== undefined ? n.addrMin.startsWith('[') : w[W.dl_type] === ETH_TYPE_IPV6;
+  const lines = ['Replacing src/dst IP/ports to simulate NAT:', ` Initial flow: ${fmtIpFlow(w, v6)}`];
+  if (n.kind && n.addrMin !== undefined && c.act.nat) {
+    const min = c.act.nat.minAddr;
+    if (n.kind === 'src') {
+      if (v6) for (let i = 0; i < 4; i++) w[W.ipv6_src + i] = min[i]!;
+      else w[W.nw_src] = min[0]!;
+      if (n.portMin) w[W.tp_src] = n.portMin;
+    } else {
+      if (v6) for (let i = 0; i < 4; i++) w[W.ipv6_dst + i] = min[i]!;
+      else w[W.nw_dst] = min[0]!;
+      if (n.portMin) w[W.tp_dst] = n.portMin;
+    }
+  }
+  lines.push(` Modified flow: ${fmtIpFlow(w, v6)}`);
+  return lines;
 }
 
 /** The Geneve UDP port, re-exported for tunnel receive. */

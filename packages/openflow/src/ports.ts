@@ -51,6 +51,12 @@ export interface PortConfig {
   noForward?: boolean;
   /** Where transmitted frames go (overrides the switch-wide sink). */
   sink?: OutputSink;
+  /** NORMAL: OVS Port `tag` (access VLAN, or the native VLAN of the native-* modes). */
+  tag?: number;
+  /** NORMAL: OVS Port `trunks` (VLANs carried; none = all). */
+  trunks?: number[];
+  /** NORMAL: OVS Port `vlan_mode` (default `access` with a tag, else `trunk`). */
+  vlanMode?: 'access' | 'trunk' | 'native-tagged' | 'native-untagged';
 }
 
 /** Per-port counters. */

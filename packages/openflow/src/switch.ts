@@ -12,21 +12,41 @@
  *    nothing matches (OpenFlow 1.1+);
  *  - delete (loose or strict), with a cookie/mask filter; loose means "every flow at least as
  *    specific as the given match", strict means the same match and priority;
- *  - deleting a group deletes the flows that use it.
+ *  - deleting a group deletes the flows that use it (reason GROUP_DELETE), deleting a meter the
+ *    flows that use it (METER_DELETE).
  * Table-miss is a drop (OpenFlow 1.3+ default, OVS with fail-mode=secure and no controller).
+ *
+ * State and time (docs/openflow-stateful.md): the switch owns one injected `Clock` (nothing else
+ * reads time), the connection tracker (`ct`), the meter table, the NORMAL MAC table, flow lifetimes
+ * (`ExpiryScheduler`: idle/hard timeouts, flow-removed events) and learned-cookie counts
+ * (`delete_learned`). Expiry runs at the start of `receive()` and, with a `TimerClock`, from a
+ * timer at the next deadline, so a `VirtualClock.advance()` removes flows exactly on time.
+ * Conjunction ("soft") flows live in each table's `ConjunctionTable`, not in its classifier.
  */
 import { DecapResult, GeneveOptionCursor, TunnelKind, decapsulate } from '@ovnts/geneve';
-import { OFPP } from './actions.js';
+import { OFPP, parseActionList } from './actions.js';
+import { RealClock, type Clock, type TimerClock, type TimerHandle } from './clock/clock.js';
+import type { Rng } from './clock/random.js';
+import { Conntrack, type ConntrackOptions } from './conntrack/conntrack.js';
+import { ConjunctionTable, conjunctionClauses } from './stateful/conjunction.js';
+import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
+import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnActionExt, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
+import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
+import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
+import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
+import { SelectGroupState } from './stateful/select.js';
+import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
-import { checkFlow, formatFlow, parseFlow, parseGroup, type Flow, type Group } from './ofctl-text.js';
+import { checkFlow, formatFlow, parseFlow, type Flow, type Group } from './ofctl-text.js';
 import {
   OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError, actionSetOrder, compileAction, compileInstructions,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore, type TraceNode,
 } from './pipeline.js';
 import { makePort, type OutputSink, type Port, type PortConfig, type TlvMapping } from './ports.js';
-import { formatFlowKey, formatMegaflow, parseMicroflow, type TraceResult } from './trace-format.js';
+import { formatFlowKey, formatMegaflow, parseMicroflow, type TraceRecircSection, type TraceResult } from './trace-format.js';
+import { parseMeter } from './stateful/meters.js';
 import { FlowKey } from './flowkey.js';
 import type { Action } from './actions.js';
 
@@ -39,14 +59,56 @@ export interface SwitchOptions {
   name?: string;
   /** OVS `other_config:vlan-limit` (default 1). */
   vlanLimit?: number;
-  /** Milliseconds clock for flow durations (default: always 0; the datapath never reads real time). */
-  clock?: () => number;
+  /**
+   * The only source of time (ms): flow timeouts and durations, conntrack timeouts, meters, MAC
+   * aging. Use a `VirtualClock` in tests and simulations; default `new RealClock()` (live use).
+   * With a `TimerClock` (both are) flows expire from a timer exactly at their deadline.
+   */
+  clock?: Clock;
+  /** Randomness for `nat(random)` and NAT retries (default: the tracker's `SeededRng(1)`). */
+  rng?: Rng;
+  /** The connection tracker, or options for the one the switch builds on `clock`/`rng`. */
+  conntrack?: Conntrack | Omit<ConntrackOptions, 'clock' | 'rng'>;
+  /** NORMAL's MAC table options (aging time, size, forward-bpdu). */
+  normal?: NormalOptions;
   /** Default sink for ports without their own. */
   onOutput?: OutputSink;
   /** Packet-in hook (CONTROLLER output, `controller(...)`, dec_ttl expiry). */
   onPacketIn?: (pi: PacketIn) => void;
+  /**
+   * Flow-removed hook: every flow that leaves a table by timeout or delete (flow mod, group or
+   * meter delete, `delete_learned`). `ev.notify` says whether OVS would send the message
+   * (`send_flow_rem`).
+   */
+  onFlowRemoved?: (ev: FlowRemovedEvent) => void;
   /** Use the translation cache (default true). */
   flowCache?: boolean;
+}
+
+/** A flow-removed event (OpenFlow `ofp_flow_removed`). */
+export interface FlowRemovedEvent {
+  /** The flow (its `flow` holds table, match, priority, cookie). */
+  entry: FlowEntry;
+  /** Why (`RemovedReason`: IDLE_TIMEOUT 0, HARD_TIMEOUT 1, DELETE 2, GROUP_DELETE 3, METER_DELETE 4). */
+  reason: RemovedReason;
+  /** Milliseconds installed. */
+  durationMs: number;
+  /** Idle timeout (s) at removal. */
+  idleTimeout: number;
+  /** Hard timeout (s) at removal. */
+  hardTimeout: number;
+  /** Packets matched. */
+  packets: number;
+  /** Bytes matched. */
+  bytes: number;
+  /** The flow has `send_flow_rem` (OVS sends OFPT_FLOW_REMOVED to controllers only then). */
+  notify: boolean;
+}
+
+/** Options of `Switch.trace`. */
+export interface TraceOptions {
+  /** ct_state of each recirculation after `ct(table=N)` in order (ofproto/trace `--ct-next`), e.g. `['trk,est']`; default trk|new. */
+  ctNext?: Array<string | number>;
 }
 
 /** Options of `modFlows`/`delFlows`. */
@@ -86,9 +148,23 @@ export class Switch implements SwitchCore {
   flowCache: boolean;
   /** Bumped on every flow-table and group-table change; shared by every table's classifier. */
   readonly epoch = { value: 0 };
+  /** The clock (the only source of time). */
+  readonly clock: Clock;
+  /** The connection tracker (`ct`): `dump()`, `flush()`, limits, timeout policies. */
+  readonly conntrack: Conntrack;
+  /** Meters (`addMeter`). */
+  readonly meters: MeterTable;
+  /** NORMAL's MAC-learning switch (`entries()`, `lookup()`). */
+  readonly normal: NormalSwitch;
+  /** Flow-removed hook. */
+  onFlowRemoved: ((ev: FlowRemovedEvent) => void) | undefined;
 
   private readonly pipe: Pipeline;
-  private readonly clock: () => number;
+  private readonly expiry: ExpiryScheduler<FlowEntry>;
+  private readonly learnedCookies = new LearnedCookies();
+  private readonly pendingLearn: { lf: LearnedFlow; a: LearnActionExt; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
   private flood: Port[] = [];
   private readonly decap = new DecapResult();
   private readonly optCursor = new GeneveOptionCursor();
@@ -96,14 +172,20 @@ export class Switch implements SwitchCore {
   constructor(opts: SwitchOptions = {}) {
     this.name = opts.name ?? 'br0';
     this.vlanLimit = opts.vlanLimit ?? 1;
-    this.clock = opts.clock ?? (() => 0);
+    this.clock = opts.clock ?? new RealClock();
+    const ct = opts.conntrack;
+    this.conntrack = ct instanceof Conntrack ? ct : new Conntrack({ ...(ct ?? {}), clock: this.clock, ...(opts.rng ? { rng: opts.rng } : {}) });
+    this.meters = new MeterTable(this.clock);
+    this.normal = new NormalSwitch(this.clock, opts.normal);
+    this.expiry = new ExpiryScheduler<FlowEntry>(this.clock);
     this.onOutput = opts.onOutput;
     this.onPacketIn = opts.onPacketIn;
+    this.onFlowRemoved = opts.onFlowRemoved;
     this.flowCache = opts.flowCache ?? true;
     for (let i = 0; i < N_TABLES; i++) {
       const cls = new Classifier<FlowEntry>();
       cls.epoch = this.epoch;
-      this.tables.push({ id: i, cls, lookups: 0, matched: 0 });
+      this.tables.push({ id: i, cls, conj: new ConjunctionTable<FlowEntry>(), softEntries: new Set(), lookups: 0, matched: 0 });
     }
     this.pipe = new Pipeline(this);
     this.addPort({ number: OFPP.LOCAL, name: this.name, kind: 'internal' });
@@ -120,13 +202,18 @@ export class Switch implements SwitchCore {
     if (c.kind === 'tunnel' && !c.tunnel) throw new RangeError(`tunnel port ${c.number} needs tunnel settings`);
     const p = makePort(c);
     this.ports.set(p.number, p);
+    this.normal.setPort({
+      port: p.number, ...(c.tag !== undefined ? { tag: c.tag } : {}), ...(c.trunks ? { trunks: c.trunks } : {}),
+      ...(c.vlanMode ? { vlanMode: c.vlanMode } : {}), noFlood: p.noFlood,
+    });
     this.rebuildFlood();
     return p;
   }
 
-  /** Remove a port. */
+  /** Remove a port (and the MACs NORMAL learned on it). */
   removePort(n: number): boolean {
     const ok = this.ports.delete(n);
+    this.normal.removePort(n);
     this.rebuildFlood();
     return ok;
   }
@@ -184,6 +271,7 @@ export class Switch implements SwitchCore {
     if (!list) return;
     for (const a of list) {
       if (a.type === 'group' && !this.groups.has(a.groupId)) throw new OpenFlowError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
+      if (a.type === 'meter' && !this.meters.get(a.meterId)) throw new OpenFlowError('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
     }
   }
 
@@ -197,24 +285,87 @@ export class Switch implements SwitchCore {
     this.checkGroups(flow.instructions.apply);
     this.checkGroups(flow.instructions.writeActions);
     const t = this.tables[flow.table]!;
-    const old = t.cls.findExact(flow.match, flow.priority);
+    const old = this.findExact(t, flow);
     if (!old && flow.flags.includes('check_overlap')) {
-      for (const r of t.cls.rules()) {
-        if (r.priority === flow.priority && overlaps(r.match.value, r.match.mask, flow.match.value, flow.match.mask)) {
+      for (const r of this.entries(t)) {
+        if (r.flow.priority === flow.priority && overlaps(r.flow.match.value, r.flow.match.mask, flow.match.value, flow.match.mask)) {
           throw new OpenFlowError('OFPFMFC_OVERLAP', 'an overlapping flow of the same priority exists');
         }
       }
     }
-    const entry: FlowEntry = { flow, ops: compileInstructions(flow.instructions), packets: 0, bytes: 0, created: this.clock(), rule: null };
+    return this.install(flow, old, 0, 0);
+  }
+
+  /** The installed flow with `flow`'s table, match and priority (hard or soft). */
+  private findExact(t: FlowTable, flow: Flow): FlowEntry | undefined {
+    const r = t.cls.findExact(flow.match, flow.priority);
+    if (r) return r.payload;
+    if (t.conj.size) for (const e of t.softEntries) if (e.flow.priority === flow.priority && e.flow.match.equals(flow.match)) return e;
+    return undefined;
+  }
+
+  /** Every flow of a table, hard and soft. */
+  private *entries(t: FlowTable): Iterable<FlowEntry> {
+    for (const r of t.cls.rules()) yield r.payload;
+    if (t.conj.size) yield* t.softEntries;
+  }
+
+  /** Put a flow in its table (replacing `old`, which leaves silently, as OVS's add does). */
+  private install(flow: Flow, old: FlowEntry | undefined, finIdle: number, finHard: number): FlowEntry {
+    const now = this.clock.now();
+    const t = this.tables[flow.table]!;
+    const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
+    const entry: FlowEntry = {
+      flow, ops: compileInstructions(flow.instructions), packets: 0, bytes: 0, created: now, rule: null, life: null,
+      finIdle, finHard, soft,
+    };
     if (old) {
       if (!flow.flags.includes('reset_counts')) {
-        entry.packets = old.payload.packets;
-        entry.bytes = old.payload.bytes;
+        entry.packets = old.packets;
+        entry.bytes = old.bytes;
       }
-      t.cls.remove(old);
+      this.unlink(old);
     }
-    entry.rule = t.cls.insert(flow.match, flow.priority, entry);
+    if (soft) {
+      t.conj.insert(flow.match, flow.priority, conjunctionClauses(flow.instructions.apply)!, entry);
+      t.softEntries.add(entry);
+      this.epoch.value++;
+    } else entry.rule = t.cls.insert(flow.match, flow.priority, entry);
+    entry.life = this.expiry.add(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
+    this.learnedCookies.add(flow.instructions.apply);
+    if (flow.idleTimeout || flow.hardTimeout) this.arm();
     return entry;
+  }
+
+  /** Take a flow out of its table and the lifetime/cookie books; returns the (table, cookie) pairs whose last delete_learned flow went. */
+  private unlink(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
+    const t = this.tables[e.flow.table]!;
+    if (e.soft) {
+      t.conj.remove(e);
+      t.softEntries.delete(e);
+      this.epoch.value++;
+    } else if (e.rule) t.cls.remove(e.rule);
+    e.rule = null;
+    if (e.life) e.life.live = false;
+    this.expiry.remove(e, RemovedReason.DELETE);
+    return this.learnedCookies.remove(e.flow.instructions.apply);
+  }
+
+  /** Remove a flow for `reason`, tell `onFlowRemoved`, and apply `delete_learned`. */
+  private removeFlow(e: FlowEntry, reason: RemovedReason, now = this.clock.now()): void {
+    if (!e.life?.live && e.rule === null && !e.soft) return;
+    const life = e.life;
+    const dead = this.unlink(e);
+    if (this.onFlowRemoved) {
+      this.onFlowRemoved({
+        entry: e, reason, durationMs: now - e.created, idleTimeout: life?.idleTimeout ?? e.flow.idleTimeout, hardTimeout: life?.hardTimeout ?? e.flow.hardTimeout,
+        packets: e.packets, bytes: e.bytes, notify: life?.sendFlowRem ?? false,
+      });
+    }
+    for (const d of dead) {
+      const t = this.tables[d.table]!;
+      for (const x of [...this.entries(t)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE, now);
+    }
   }
 
   /** Add every flow of an `add-flows` file; a refused flow raises with its line number in the message. */
@@ -241,11 +392,12 @@ export class Switch implements SwitchCore {
     const out: FlowEntry[] = [];
     const tables = hasTable ? [this.tables[flow.table]!] : this.tables;
     for (const t of tables) {
-      for (const r of t.cls.rules()) {
-        if (cookieMask !== undefined && (r.payload.flow.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
+      for (const e of this.entries(t)) {
+        const m = e.flow.match;
+        if (cookieMask !== undefined && (e.flow.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
         if (strict) {
-          if (r.priority === flow.priority && r.match.equals(flow.match)) out.push(r.payload);
-        } else if (looseMatch(r.match.value, r.match.mask, flow.match.value, flow.match.mask)) out.push(r.payload);
+          if (e.flow.priority === flow.priority && m.equals(flow.match)) out.push(e);
+        } else if (looseMatch(m.value, m.mask, flow.match.value, flow.match.mask)) out.push(e);
       }
     }
     return out;
@@ -262,31 +414,57 @@ export class Switch implements SwitchCore {
     this.checkGroups(flow.instructions.apply);
     this.checkGroups(flow.instructions.writeActions);
     const hits = this.collect(flow, hasTable, opts.strict ?? false, mask);
-    for (const e of hits) {
-      e.flow = { ...e.flow, instructions: flow.instructions, ...(mask === undefined && newCookie ? { cookie: flow.cookie } : {}) };
-      e.ops = compileInstructions(flow.instructions);
-      if (flow.flags.includes('reset_counts')) {
-        e.packets = 0;
-        e.bytes = 0;
-      }
-    }
+    const dead: Array<{ table: number; cookie: bigint }> = [];
+    for (const e of hits) this.modifyEntry(e, flow.instructions, mask === undefined && newCookie ? flow.cookie : undefined, flow.flags.includes('reset_counts'), dead);
     if (hits.length) for (const t of this.tables) t.cls.invalidate();
+    this.deleteLearned(dead);
     return hits.length;
+  }
+
+  /** Replace a flow's instructions (and cookie); a flow that becomes (or stops being) a conjunction flow changes place. */
+  private modifyEntry(e: FlowEntry, ins: Flow['instructions'], cookie: bigint | undefined, reset: boolean, dead: Array<{ table: number; cookie: bigint }>): void {
+    const t = this.tables[e.flow.table]!;
+    for (const d of this.learnedCookies.remove(e.flow.instructions.apply)) dead.push(d);
+    this.learnedCookies.add(ins.apply);
+    e.flow = { ...e.flow, instructions: ins, ...(cookie !== undefined ? { cookie } : {}) };
+    e.ops = compileInstructions(ins);
+    this.expiry.refresh(e, this.clock.now()); // a modification restarts the hard timeout (hard_age)
+    if (reset) {
+      e.packets = 0;
+      e.bytes = 0;
+    }
+    const soft = conjunctionClauses(ins.apply) !== null && !ins.writeActions && ins.gotoTable === undefined;
+    if (soft !== e.soft || soft) {
+      if (e.soft) {
+        t.conj.remove(e);
+        t.softEntries.delete(e);
+      } else if (e.rule) t.cls.remove(e.rule);
+      e.rule = null;
+      e.soft = soft;
+      if (soft) {
+        t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(ins.apply)!, e);
+        t.softEntries.add(e);
+      } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
+    }
+    this.epoch.value++;
+  }
+
+  private deleteLearned(dead: Array<{ table: number; cookie: bigint }>): void {
+    for (const d of dead) {
+      for (const x of [...this.entries(this.tables[d.table]!)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE);
+    }
   }
 
   /** Delete matching flows (`ovs-ofctl del-flows`; no argument deletes all); returns how many. */
   delFlows(f?: string | Flow, opts: FlowModOptions = {}): number {
-    if (f === undefined || (typeof f === 'string' && f.trim() === '')) {
-      let n = 0;
-      for (const t of this.tables) {
-        n += t.cls.size;
-        t.cls.clear();
-      }
-      return n;
+    let hits: FlowEntry[];
+    if (f === undefined || (typeof f === 'string' && f.trim() === '')) hits = this.flows();
+    else {
+      const { flow, cookieMask, hasTable } = this.toFlow(f, 'any');
+      hits = this.collect(flow, hasTable, opts.strict ?? false, opts.cookieMask ?? cookieMask);
     }
-    const { flow, cookieMask, hasTable } = this.toFlow(f, 'any');
-    const hits = this.collect(flow, hasTable, opts.strict ?? false, opts.cookieMask ?? cookieMask);
-    for (const e of hits) if (e.rule) this.tables[e.flow.table]!.cls.remove(e.rule);
+    const now = this.clock.now();
+    for (const e of hits) this.removeFlow(e, RemovedReason.DELETE, now);
     return hits.length;
   }
 
@@ -294,18 +472,201 @@ export class Switch implements SwitchCore {
   flows(table?: number): FlowEntry[] {
     const out: FlowEntry[] = [];
     for (const t of table === undefined ? this.tables : [this.tables[table]!]) {
-      const rs = [...t.cls.rules()].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
-      for (const r of rs) out.push(r.payload);
+      const rs = [...t.cls.rules()].sort((a, b) => b.priority - a.priority || a.seq - b.seq).map((r) => r.payload);
+      if (t.softEntries.size) {
+        rs.push(...t.softEntries);
+        rs.sort((a, b) => b.flow.priority - a.flow.priority);
+      }
+      for (const r of rs) out.push(r);
     }
     return out;
   }
 
-  /** `ovs-ofctl dump-flows` lines with counters. */
+  /**
+   * `ovs-ofctl dump-flows` lines with counters, `idle_age` and (after a modification or learn
+   * refresh) `hard_age`; learned flows with `fin_timeout` show it first in their actions.
+   */
   dumpFlows(table?: number): string[] {
-    const now = this.clock();
-    return this.flows(table).map((e) =>
-      formatFlow({ ...e.flow, stats: { durationMs: Math.max(0, now - e.created), nPackets: BigInt(e.packets), nBytes: BigInt(e.bytes) } }),
-    );
+    this.expire();
+    const now = this.clock.now();
+    return this.flows(table).map((e) => {
+      const st = e.life ? lifeStats(e.life, now) : undefined;
+      let life: Partial<Flow> = {};
+      if (e.life && (e.life.idleTimeout !== e.flow.idleTimeout || e.life.hardTimeout !== e.flow.hardTimeout)) {
+        life = { idleTimeout: e.life.idleTimeout, hardTimeout: e.life.hardTimeout };
+      }
+      const text = formatFlow({
+        ...e.flow, ...life,
+        stats: {
+          durationMs: Math.max(0, Math.floor(now - e.created)), nPackets: BigInt(e.packets), nBytes: BigInt(e.bytes),
+          // OVS prints hard_age only when it differs from the duration in whole seconds.
+          ...(st ? { idleAge: st.idleAge } : {}), ...(st && st.hardAge !== Math.floor((now - e.created) / 1000) ? { hardAge: st.hardAge } : {}),
+        },
+      });
+      if (!e.finIdle && !e.finHard) return text;
+      const fin = formatLearnedActions({ flow: { ...e.flow, instructions: { apply: [], clearActions: false } }, finIdleTimeout: e.finIdle, finHardTimeout: e.finHard });
+      return text.replace(/actions=(drop$)?/, (_m, d: string | undefined) => `actions=${fin}${d ? '' : ','}`);
+    });
+  }
+
+  /** Statistics of one flow (`dump-flows` figures as numbers). */
+  flowStats(e: FlowEntry): { durationMs: number; packets: number; bytes: number; idleAge: number; hardAge: number; idleTimeout: number; hardTimeout: number } {
+    const now = this.clock.now();
+    const st = e.life ? lifeStats(e.life, now) : { idleAge: 0, hardAge: 0 };
+    return {
+      durationMs: now - e.created, packets: e.packets, bytes: e.bytes, idleAge: st.idleAge, hardAge: st.hardAge,
+      idleTimeout: e.life?.idleTimeout ?? e.flow.idleTimeout, hardTimeout: e.life?.hardTimeout ?? e.flow.hardTimeout,
+    };
+  }
+
+  /** OpenFlow table statistics (`ovs-ofctl dump-tables`): active flows, lookups, matches, for every table. */
+  tableStats(): TableStats[] {
+    return this.tables.map((t) => ({ tableId: t.id, activeCount: t.cls.size + t.softEntries.size, lookupCount: t.lookups, matchedCount: t.matched }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Time: expiry
+
+  /**
+   * Remove every flow whose idle or hard timeout has passed (OVS `rule_expire`; strictly after
+   * the deadline), telling `onFlowRemoved`. Runs by itself (timer, `receive`); public for callers
+   * with a clock that has no timers.
+   */
+  expire(): number {
+    const now = this.clock.now();
+    const next = this.expiry.nextDeadline();
+    if (next === undefined || next >= now) return 0;
+    const evs = this.expiry.expire(now);
+    for (const ev of evs) {
+      const e = ev.flow;
+      const dead = this.unlinkExpired(e);
+      if (this.onFlowRemoved) {
+        this.onFlowRemoved({
+          entry: e, reason: ev.reason, durationMs: ev.durationMs, idleTimeout: ev.idleTimeout, hardTimeout: ev.hardTimeout,
+          packets: e.packets, bytes: e.bytes, notify: ev.notify,
+        });
+      }
+      this.deleteLearned(dead);
+    }
+    this.arm();
+    return evs.length;
+  }
+
+  private unlinkExpired(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
+    const t = this.tables[e.flow.table]!;
+    if (e.soft) {
+      t.conj.remove(e);
+      t.softEntries.delete(e);
+      this.epoch.value++;
+    } else if (e.rule) t.cls.remove(e.rule);
+    e.rule = null;
+    return this.learnedCookies.remove(e.flow.instructions.apply);
+  }
+
+  /** With a timer clock: one timer at the next flow deadline + 1 ms. */
+  private arm(): void {
+    const c = this.clock as Partial<TimerClock>;
+    if (typeof c.schedule !== 'function') return;
+    const next = this.expiry.nextDeadline();
+    const at = next === undefined ? Infinity : next + 1;
+    if (at === this.timerAt) return;
+    if (this.timer !== null) c.cancel!(this.timer);
+    this.timer = null;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = c.schedule(at, () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.expire();
+      this.arm();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // learn (called by the pipeline)
+
+  /** @internal Decide a learned flow now; it is installed by `learnCommit` when the pass ends. */
+  learnStage(lf: LearnedFlow, a: LearnActionExt, _now: number, dry: boolean): boolean {
+    const f = lf.flow;
+    const t = this.tables[f.table]!;
+    let existing: FlowEntry | undefined;
+    for (let i = this.pendingLearn.length - 1; i >= 0 && !existing; i--) {
+      const p = this.pendingLearn[i]!;
+      if (p.lf.flow.table === f.table && p.lf.flow.priority === f.priority && p.lf.flow.match.equals(f.match)) existing = p.existing;
+    }
+    existing ??= this.findExact(t, f);
+    const info: ExistingFlowInfo | undefined = existing
+      ? {
+          idleTimeout: existing.life?.idleTimeout ?? existing.flow.idleTimeout, hardTimeout: existing.life?.hardTimeout ?? existing.flow.hardTimeout,
+          importance: existing.flow.importance, flags: existing.flow.flags, cookie: existing.flow.cookie,
+          actionsText: formatLearnedActions({ flow: existing.flow, finIdleTimeout: existing.finIdle, finHardTimeout: existing.finHard }),
+        }
+      : undefined;
+    let count = 0;
+    if (a.limit) {
+      for (const e of this.entries(t)) if (e.flow.cookie === f.cookie) count++;
+      for (const p of this.pendingLearn) if (p.d.kind === 'add' && p.lf.flow.table === f.table && p.lf.flow.cookie === f.cookie) count++;
+    }
+    const d = decideLearn(lf, info, a.limit, count);
+    if (d.kind === 'limit') return false;
+    if (!dry) this.pendingLearn.push({ lf, a, d, existing });
+    return true;
+  }
+
+  /** @internal Install the flows staged during a translation pass. */
+  learnCommit(now: number): void {
+    if (!this.pendingLearn.length) return;
+    const list = this.pendingLearn.splice(0);
+    for (const { lf, d, existing } of list) {
+      const live = existing && (existing.rule !== null || existing.soft) ? existing : undefined;
+      if (d.kind === 'refresh' && live) {
+        this.expiry.refresh(live, now);
+        continue;
+      }
+      if (d.kind === 'modify' && live) {
+        const dead: Array<{ table: number; cookie: bigint }> = [];
+        this.modifyEntry(live, lf.flow.instructions, d.cookie, false, dead);
+        live.finIdle = lf.finIdleTimeout;
+        live.finHard = lf.finHardTimeout;
+        this.deleteLearned(dead);
+        continue;
+      }
+      const t = this.tables[lf.flow.table]!;
+      this.install(lf.flow, this.findExact(t, lf.flow), lf.finIdleTimeout, lf.finHardTimeout);
+    }
+  }
+
+  /** @internal `fin_timeout` ran on a FIN/RST packet: lower the flow's timeouts. */
+  finTimeout(e: FlowEntry): void {
+    if (!e.life) return;
+    this.expiry.reduceTimeouts(e, e.finIdle, e.finHard);
+    this.arm();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Meters
+
+  /** Add a meter (`ovs-ofctl add-meter` text, e.g. `meter=1,pktps,burst,bands=type=drop,rate=10,burst_size=5`); an existing id is refused (OFPMMFC_METER_EXISTS). */
+  addMeter(m: string | MeterConfig): Meter {
+    const cfg = typeof m === 'string' ? parseMeterText(m) : m;
+    if (this.meters.get(cfg.meterId)) throw new OpenFlowError('OFPMMFC_METER_EXISTS', `meter ${cfg.meterId} already exists`);
+    return this.meters.set(cfg);
+  }
+
+  /** Replace a meter (its buckets start full again); an unknown id is refused (OFPMMFC_UNKNOWN_METER). */
+  modMeter(m: string | MeterConfig): Meter {
+    const cfg = typeof m === 'string' ? parseMeterText(m) : m;
+    if (!this.meters.get(cfg.meterId)) throw new OpenFlowError('OFPMMFC_UNKNOWN_METER', `meter ${cfg.meterId} does not exist`);
+    return this.meters.set(cfg);
+  }
+
+  /** Delete a meter and every flow that uses it (reason METER_DELETE). */
+  delMeter(id: number): boolean {
+    if (!this.meters.delete(id)) return false;
+    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'meter' && a.meterId === id);
+    for (const e of this.flows()) if (uses(e.flow.instructions.apply) || uses(e.flow.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
+    this.epoch.value++;
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -313,9 +674,9 @@ export class Switch implements SwitchCore {
 
   /** Add a group (`ovs-ofctl add-group` text or a parsed `Group`); an existing id is refused (OFPGMFC_GROUP_EXISTS). */
   addGroup(g: string | Group): GroupEntry {
-    const group = typeof g === 'string' ? parseGroup(g) : g;
+    const { group, props } = typeof g === 'string' ? parseGroupProps(g) : { group: g, props: defaultGroupProps() };
     if (this.groups.has(group.groupId)) throw new OpenFlowError('OFPGMFC_GROUP_EXISTS', `group ${group.groupId} already exists`);
-    const e = this.makeGroup(group);
+    const e = this.makeGroup(group, props);
     this.groups.set(group.groupId, e);
     this.epoch.value++;
     return e;
@@ -323,9 +684,9 @@ export class Switch implements SwitchCore {
 
   /** Replace a group's type and buckets (`mod-group`); counters restart. */
   modGroup(g: string | Group): GroupEntry {
-    const group = typeof g === 'string' ? parseGroup(g) : g;
+    const { group, props } = typeof g === 'string' ? parseGroupProps(g) : { group: g, props: defaultGroupProps() };
     if (!this.groups.has(group.groupId)) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${group.groupId} does not exist`);
-    const e = this.makeGroup(group);
+    const e = this.makeGroup(group, props);
     this.groups.set(group.groupId, e);
     this.epoch.value++;
     return e;
@@ -335,28 +696,28 @@ export class Switch implements SwitchCore {
   delGroup(id: number): boolean {
     if (!this.groups.delete(id)) return false;
     this.epoch.value++;
-    for (const t of this.tables) {
-      for (const r of [...t.cls.rules()]) {
-        const ins = r.payload.flow.instructions;
-        const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'group' && a.groupId === id);
-        if (uses(ins.apply) || uses(ins.writeActions)) t.cls.remove(r);
-      }
+    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'group' && a.groupId === id);
+    const now = this.clock.now();
+    for (const e of this.flows()) {
+      const ins = e.flow.instructions;
+      if (uses(ins.apply) || uses(ins.writeActions)) this.removeFlow(e, RemovedReason.GROUP_DELETE, now);
     }
     return true;
   }
 
-  private makeGroup(group: Group): GroupEntry {
+  private makeGroup(group: Group, props = defaultGroupProps()): GroupEntry {
     if (group.type === 'indirect' && group.buckets.length !== 1) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'an indirect group must have exactly one bucket');
     const buckets: BucketEntry[] = group.buckets.map((b, i) => ({
       id: b.bucketId ?? i,
       ops: actionSetOrder(b.actions.map(compileAction)),
-      weight: b.weight ?? 1,
+      weight: b.weight ?? (group.type === 'select' ? 1 : 0),
       watchPort: b.watchPort ?? OFPP_ANY,
       watchGroup: b.watchGroup ?? OFPG_ANY,
       packets: 0,
       bytes: 0,
     }));
-    return { group, type: group.type, buckets, packets: 0, bytes: 0 };
+    const select = group.type === 'select' ? new SelectGroupState(buckets, props) : null;
+    return { group, type: group.type, buckets, select, props, packets: 0, bytes: 0 };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -382,6 +743,7 @@ export class Switch implements SwitchCore {
     }
     port.stats.rxPackets++;
     port.stats.rxBytes += len;
+    this.expire();
     if (!this.prepare(port, frame, off, len)) return;
     const p = this.pipe;
     p.trace = null;
@@ -389,7 +751,35 @@ export class Switch implements SwitchCore {
     p.wc = null;
     p.countStats = true;
     p.useCache = this.flowCache;
+    p.now = this.clock.now();
     p.run();
+    p.deliver(this.onPacketIn, this.onOutput);
+  }
+
+  /**
+   * Packet-out (`ovs-ofctl packet-out`): run `actions` on `frame` as if received on `inPort`
+   * (a port, LOCAL, CONTROLLER or NONE). Checked as OVS does (`OfpRequestError`: OFPBRC_BAD_PORT,
+   * OFPBAC_BAD_OUT_GROUP, OFPMMFC_INVALID_METER...). Text form: `in_port=1 packet=HEX actions=...`.
+   * `output:CONTROLLER` sends a packet-in with reason `packet_out`; `output:TABLE` runs table 0.
+   */
+  packetOut(po: string | { inPort: number; actions: string | Action[]; frame: Uint8Array }): void {
+    let req: PacketOut;
+    if (typeof po === 'string') req = parsePacketOut(po);
+    else {
+      const actions = typeof po.actions === 'string' ? parseActionList(po.actions, po.actions, 0, { hasVlan: false, nwProto: -1 }) : po.actions;
+      req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
+    }
+    validatePacketOut(req, { groupExists: (id) => this.groups.has(id), meterExists: (id) => this.meters.get(id) !== undefined });
+    this.expire();
+    const p = this.pipe;
+    p.trace = null;
+    p.dp = null;
+    p.wc = null;
+    p.countStats = true;
+    p.useCache = false;
+    p.now = this.clock.now();
+    p.begin(req.frame, 0, req.frame.length, req.inPort);
+    p.runActions(req.actions.map(compileAction));
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -437,7 +827,7 @@ export class Switch implements SwitchCore {
    * ofproto/trace syntax, built into a frame as `-generate` does). Counters are not touched and
    * nothing is sent; the result lists the outputs with their bytes. See `formatTrace`.
    */
-  trace(frame: Uint8Array | string, inPort?: number): TraceResult {
+  trace(frame: Uint8Array | string, inPort?: number, opts: TraceOptions = {}): TraceResult {
     let bytes: Uint8Array;
     let port: number;
     let flow: Uint32Array | null = null;
@@ -472,11 +862,16 @@ export class Switch implements SwitchCore {
     p.wc = new Uint32Array(KEY_WORDS);
     p.countStats = false;
     p.useCache = false;
+    p.now = this.clock.now();
+    p.ctNext = (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x)));
+    p.traceRecircs = [];
     try {
       p.run();
     } finally {
       p.countStats = true;
     }
+    const recircs = p.traceRecircs;
+    p.traceRecircs = [];
     const dp = p.dp;
     const wc = p.wc;
     p.trace = null;
@@ -503,6 +898,20 @@ export class Switch implements SwitchCore {
     };
     if (p.error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
     else if (p.error === XlateError.TooManyResubmits) res.error = 'Too many resubmits';
+    if (recircs.length) {
+      res.recirculations = recircs.map((r) => {
+        const sameR = r.initial.w.every((x, i) => x === r.final.w[i]) && r.initial.vlan2Tci === r.final.vlan2Tci && r.initial.vlanTpid === r.final.vlanTpid;
+        const sec: TraceRecircSection = {
+          id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt: opts.ctNext !== undefined && opts.ctNext.length > 0,
+          initialFlow: `recirc_id=0x${r.id.toString(16)},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
+          nodes: r.nodes, finalFlow: sameR ? null : `recirc_id=0x${r.id.toString(16)},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
+          megaflow: formatMegaflow(r.initial, r.wc).replace(/^recirc_id=0,/, `recirc_id=0x${r.id.toString(16)},`),
+          datapathActions: r.error ? [] : r.dp,
+        };
+        if (r.error) sec.error = r.error;
+        return sec;
+      });
+    }
     return res;
   }
 }
@@ -523,4 +932,51 @@ function overlaps(av: Uint32Array, am: Uint32Array, bv: Uint32Array, bm: Uint32A
     if (((av[i]! ^ bv[i]!) & m) !== 0) return false;
   }
   return true;
+}
+
+/** `ovs-ofctl add-meter` text to a meter (with OVS's checks). */
+function parseMeterText(t: string): MeterConfig {
+  return parseMeter(t);
+}
+
+const CT_STATE_BITS: ReadonlyArray<readonly [string, number]> = [
+  ['new', 0x01], ['est', 0x02], ['rel', 0x04], ['rpl', 0x08], ['inv', 0x10], ['trk', 0x20], ['snat', 0x40], ['dnat', 0x80],
+];
+
+/** `trk,est` / `+trk+est` / `trk|est` to ct_state bits. */
+export function parseCtState(s: string): number {
+  let v = 0;
+  for (const tok of s.split(/[,|+\s]+/).filter(Boolean)) {
+    const b = CT_STATE_BITS.find(([n]) => n === tok);
+    if (!b) throw new RangeError(`unknown ct_state flag "${tok}"`);
+    v |= b[1];
+  }
+  return v;
+}
+
+/** ct_state as OVS prints it in a flow (`new|trk`). */
+export function formatCtState(v: number): string {
+  return CT_STATE_BITS.filter(([, b]) => v & b).map(([n]) => n).join('|');
+}
+
+/** The ct part of a recirculated flow as OVS's flow_format puts it before `eth,`. */
+function ctPrefix(k: FlowKey): string {
+  const w = k.w;
+  const parts: string[] = [];
+  if (w[W.ct_state]) parts.push(`ct_state=${formatCtState(w[W.ct_state]!)}`);
+  if (w[W.ct_zone]) parts.push(`ct_zone=${w[W.ct_zone]}`);
+  if (w[W.ct_mark]) parts.push(`ct_mark=0x${w[W.ct_mark]!.toString(16)}`);
+  if (w[W.ct_label] || w[W.ct_label + 1] || w[W.ct_label + 2] || w[W.ct_label + 3]) {
+    parts.push(`ct_label=0x${Array.from(w.subarray(W.ct_label, W.ct_label + 4), (x) => x.toString(16).padStart(8, '0')).join('').replace(/^0+/, '')}`);
+  }
+  return parts.length ? `${parts.join(',')},eth,` : '';
+}
+
+function withoutCt(k: FlowKey): FlowKey {
+  const c = new FlowKey().copyFrom(k);
+  c.w[W.ct_state] = 0;
+  c.w[W.ct_zone] = 0;
+  c.w[W.ct_mark] = 0;
+  c.w.fill(0, W.ct_label, W.ct_label + 4);
+  return c;
 }

@@ -37,6 +37,32 @@ export interface TraceResult {
   outputs: EmittedFrame[];
   /** `Recursion too deep` or `Too many resubmits` when translation failed (nothing is sent). */
   error?: string;
+  /** The clones `ct(table=N)` forked, traced after the packet as ofproto/trace does (breadth first). */
+  recirculations?: TraceRecircSection[];
+}
+
+/** One `recirc(0xN)` section of a trace. */
+export interface TraceRecircSection {
+  /** Recirculation id. */
+  id: number;
+  /** The ct_state assumed (`--ct-next`, default trk|new). */
+  ctState: number;
+  /** True when the state came from `ctNext` (the header then names it). */
+  explicitCt: boolean;
+  /** NAT simulation lines, when the ct had NAT. */
+  natLines: string[] | null;
+  /** The flow the clone resumes with (`recirc_id=0x1,ct_state=new|trk,eth,...`). */
+  initialFlow: string;
+  /** Trace nodes: bridge, thaw, tables. */
+  nodes: TraceNode[];
+  /** Final flow, or null when unchanged. */
+  finalFlow: string | null;
+  /** Megaflow line. */
+  megaflow: string;
+  /** Datapath actions. */
+  datapathActions: string[];
+  /** Failure, if any. */
+  error?: string;
 }
 
 function printNodes(out: string[], nodes: readonly TraceNode[], level: number): void {
@@ -74,6 +100,19 @@ export function formatTrace(t: TraceResult): string {
   out.push(`Megaflow: ${t.megaflow}\n`);
   out.push(`Datapath actions: ${t.error || t.datapathActions.length === 0 ? 'drop' : t.datapathActions.join(',')}\n`);
   if (t.error) out.push(`Translation failed (${t.error}), packet is dropped.\n`);
+  for (const r of t.recirculations ?? []) {
+    const bar = '='.repeat(79);
+    const states = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'].filter((_, i) => r.ctState & (1 << i)).join('|');
+    out.push(`\n\n${bar}\nrecirc(0x${r.id.toString(16)})`);
+    out.push(r.explicitCt ? ` - resume conntrack with ct_state=${states}\n` : ' - resume conntrack with default ct_state=trk|new (use --ct-next to customize)\n');
+    if (r.natLines) out.push(r.natLines.join('\n') + '\n');
+    out.push(`${bar}\n\nFlow: ${r.initialFlow}\n`);
+    printNodes(out, r.nodes, 0);
+    out.push(`\nFinal flow: ${r.finalFlow ?? 'unchanged'}\n`);
+    out.push(`Megaflow: ${r.megaflow}\n`);
+    out.push(`Datapath actions: ${r.error || r.datapathActions.length === 0 ? 'drop' : r.datapathActions.join(',')}\n`);
+    if (r.error) out.push(`Translation failed (${r.error}), packet is dropped.\n`);
+  }
   return out.join('');
 }
 

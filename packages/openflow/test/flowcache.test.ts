@@ -9,11 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBuilder } from '@ovnts/packet';
-import { OpenFlowError, Switch, TextParseError } from '@ovnts/openflow';
+import { OpenFlowError, Switch, TextParseError, VirtualClock } from '@ovnts/openflow';
 
 function rig(cache: boolean): { sw: Switch; log: string[] } {
   const log: string[] = [];
   const sw = new Switch({
+    clock: new VirtualClock(),
     flowCache: cache,
     onOutput: (p, f) => log.push(`out ${p} ${Buffer.from(f).toString('hex')}`),
     onPacketIn: (pi) => log.push(`pin ${pi.reason} ${pi.tableId} ${pi.controllerId} ${Buffer.from(pi.frame).toString('hex')}`),

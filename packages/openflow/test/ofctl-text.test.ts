@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  OpenFlowError, TextParseError, W, checkFlow, field, fieldByName, fieldBySubfieldName, formatFlow, formatGroup, formatMatch,
+  OpenFlowError, TextParseError, W, checkFlow, field, fieldByName, fieldBySubfieldName, formatFlow, formatGroup, formatInstructions, formatMatch,
   parseFlow, parseFlowsFile, parseGroup, parseMatch, type Flow,
 } from '@ovnts/openflow';
 
@@ -113,9 +113,66 @@ describe('flow text', () => {
     expect(err('tcp,nw_frag=later,tp_dst=80,actions=drop')).toBe('OFPBMC_BAD_PREREQ');
     expect(err('ip,ct_state=-trk,ct_nw_src=1.2.3.4,actions=drop')).toBe('OFPBMC_BAD_PREREQ');
     expect(err('table=3,actions=goto_table:2')).toBe('OFPBIC_BAD_TABLE_ID');
-    expect(err('actions=set_field:64->ip_dscp')).toBe('OFPBAC_MATCH_INCONSISTENT');
+    // ovs-ofctl rejects the value while parsing, before it checks the match.
+    expect(err('actions=set_field:64->ip_dscp')).toBe('OFPBAC_BAD_SET_ARGUMENT');
     expect(err('ip,actions=set_field:64->ip_dscp')).toBe('OFPBAC_BAD_SET_ARGUMENT');
     expect(err('tcp,actions=set_field:1->ct_mark')).toBe('OFPBAC_BAD_SET_ARGUMENT');
+  });
+
+  it('checkFlow follows OVS ofpacts_check: write_actions, VLAN depth, output ports, set_field masks', () => {
+    const err = (text: string): string | undefined => {
+      try {
+        checkFlow(parseFlow(text));
+        return undefined;
+      } catch (e) {
+        if (e instanceof OpenFlowError) return e.errorName;
+        if (e instanceof TextParseError) return 'TEXT';
+        throw e;
+      }
+    };
+    // Inside write_actions, "OpenFlow 1.0 only" inconsistencies do not count (OVS check_WRITE_ACTIONS).
+    expect(err('actions=write_actions(pop_vlan,output:1)')).toBeUndefined();
+    expect(err('actions=write_actions(strip_vlan,dec_ttl,mod_nw_ttl:3,output:1)')).toBeUndefined();
+    expect(err('actions=write_actions(mod_nw_src:1.2.3.4,output:1)')).toBe('OFPBAC_MATCH_INCONSISTENT');
+    // write_actions is checked against the match as the apply actions left it.
+    expect(err('actions=push_vlan:0x8100,write_actions(set_field:4101->vlan_vid,output:4)')).toBeUndefined();
+    expect(err('dl_vlan=5,actions=pop_vlan,write_actions(set_field:4101->vlan_vid,output:1)')).toBe('OFPBAC_MATCH_INCONSISTENT');
+    expect(formatInstructions(parseFlow('actions=mod_vlan_vid:5,write_actions(mod_vlan_vid:7)').instructions)).toBe(
+      'push_vlan:0x8100,set_field:4101->vlan_vid,write_actions(set_field:4103->vlan_vid)',
+    );
+    // At most two VLAN headers; a pop brings the inner one back.
+    expect(err('dl_vlan=5,actions=push_vlan:0x8100,push_vlan:0x8100,output:1')).toBe('OFPBAC_BAD_TAG');
+    expect(err('actions=push_vlan:0x8100,push_vlan:0x88a8,write_actions(push_vlan:0x8100,output:1)')).toBe('OFPBAC_BAD_TAG');
+    expect(err('actions=push_vlan:0x8100,push_vlan:0x88a8,pop_vlan,push_vlan:0x8100,output:1')).toBeUndefined();
+    expect(err('dl_vlan=5,actions=push_vlan:0x8100,pop_vlan,pop_vlan,output:1')).toBeUndefined();
+    expect(formatInstructions(parseFlow('dl_vlan=5,actions=push_vlan:0x8100,pop_vlan,mod_vlan_vid:7').instructions)).toBe(
+      'push_vlan:0x8100,pop_vlan,set_field:4103->vlan_vid',
+    );
+    // An error OVS returns wins over one it only records as "OpenFlow 1.0 only".
+    expect(err('actions=pop_vlan,set_field:4101->vlan_vid')).toBe('OFPBAC_MATCH_INCONSISTENT');
+    expect(err('table=1,actions=pop_vlan,goto_table:0')).toBe('OFPBIC_BAD_TABLE_ID');
+    expect(err('actions=dec_ttl,push_vlan:0x8100,push_vlan:0x8100,push_vlan:0x8100')).toBe('OFPBAC_BAD_TAG');
+    // Output ports: parsed as OVS does, refused by the check.
+    expect(err('actions=output:NONE')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(err('actions=output:65280')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(err('actions=output:4294967040')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(err('actions=output:UNSET')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(formatInstructions(parseFlow('actions=output:4294967290,output(2),output:CONTROLLER').instructions)).toBe('NORMAL,output:2,CONTROLLER:65535');
+    expect(err('actions=output(port=2)')).toBe('TEXT');
+    expect(err('actions=output(port=2,max_len=10)')).toBe('TEXT');
+    expect(err('actions=output(port=CONTROLLER,max_len=100)')).toBe('TEXT');
+    expect(err('actions=output(port=NXM_NX_REG0[],max_len=100)')).toBe('TEXT');
+    expect(formatInstructions(parseFlow('actions=output(max_len=70000,port=LOCAL)').instructions)).toBe('output(port=LOCAL,max_len=70000)');
+    expect(formatMatch(parseFlow('in_port=NONE,actions=drop').match)).toBe('in_port=ANY');
+    // The switch decodes set_field: no value bits outside the mask, OFPVID_PRESENT for vlan_vid.
+    expect(err('actions=set_field:0x12/0x3->reg0,output:1')).toBe('OFPBMC_BAD_WILDCARDS');
+    expect(err('actions=set_field:0x10/0x30->reg0,output:1')).toBeUndefined();
+    expect(err('tcp,nw_frag=later,tp_dst=80,actions=set_field:0x12/0x3->reg0')).toBe('OFPBMC_BAD_PREREQ');
+    expect(err('dl_vlan=5,actions=set_field:5->vlan_vid')).toBe('OFPBAC_BAD_SET_ARGUMENT');
+    // Connection tracking.
+    expect(err('ip,actions=resubmit(,1,ct)')).toBe('OFPBAC_MATCH_INCONSISTENT');
+    expect(err('ct_state=+trk+new,actions=resubmit(,1,ct)')).toBeUndefined();
+    expect(err('ct_state=+inv+trk,ip,actions=ct(commit)')).toBe('OFPBAC_MATCH_INCONSISTENT');
   });
 
   it('formats matches in OVS order', () => {
@@ -139,6 +196,19 @@ describe('groups', () => {
     expect(formatGroup(parseGroup('group_id=5,type=all,bucket=output:1,bucket=output:2'))).toBe('group_id=5,type=all,bucket=actions=output:1,bucket=actions=output:2');
     expect(() => parseGroup('group_id=5,type=indirect,bucket=output:1,bucket=output:2')).toThrow(OpenFlowError);
     expect(() => parseGroup('group_id=5,type=bogus')).toThrow(TextParseError);
+    // What the switch refuses when it decodes the buckets (never checked against a match).
+    const gerr = (t: string): string | undefined => {
+      try {
+        parseGroup(t);
+        return undefined;
+      } catch (e) {
+        return (e as OpenFlowError).errorName;
+      }
+    };
+    expect(gerr('group_id=5,type=all,bucket=set_field:0x12/0x3->reg0,output:1')).toBe('OFPBMC_BAD_WILDCARDS');
+    expect(gerr('group_id=5,type=all,bucket=output:NONE')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(gerr('group_id=5,type=all,bucket=output:65280')).toBe('OFPBAC_BAD_OUT_PORT');
+    expect(gerr('group_id=5,type=all,bucket=pop_vlan,dec_ttl,output:1')).toBeUndefined();
   });
 });
 

@@ -12,11 +12,15 @@
  *
  * Actions are drawn against what the match (and the actions so far) guarantee: IPv4/IPv6/ARP/L4
  * rewrites only with the matching protocol, `pop_vlan` only when a VLAN is known to be there,
- * `set_field` to `vlan_vid` only after a VLAN match or a push. With probability `badFlow` a table
- * also gets flows that Open vSwitch refuses (`GenFlow.bad` names the intent: an action without
- * its prerequisite, `goto_table` backwards, an undefined group, `vlan_pcp` without a VLAN, an L4
- * match on later fragments, a bad set_field value, ...). Whether OVS really refuses them is for
- * the test to find out; the intent only labels the case.
+ * `set_field` to `vlan_vid` only after a VLAN match or a push; the VLAN state follows OVS's
+ * consistency check through the apply actions into `write_actions` (two VLAN headers at most: a
+ * third push is drawn now and then, and both sides refuse that flow). With probability `badFlow` a
+ * table also gets flows that Open vSwitch refuses (`GenFlow.bad` names the intent: an action
+ * without its prerequisite, `goto_table` backwards, an undefined group, `vlan_pcp` without a VLAN,
+ * an L4 match on later fragments, a bad set_field value, `output:NONE`, a set_field value outside
+ * its mask, `output(port=N)` without `max_len`, ...). Whether OVS really refuses them is for the
+ * test to find out; the intent only labels the case (some, e.g. `pop_vlan` moved into
+ * `write_actions`, OVS accepts).
  *
  * Tables chain with `goto_table` (forward), `resubmit(,T)` forward and backward (loops reach the
  * recursion limit), `resubmit(P,T)` and the port form. Groups are `all`, `indirect` and `ff`
@@ -119,7 +123,7 @@ export function randomPlan(r: Rng, ports: readonly number[]): FramePlan {
     ip6Dst: r.pick(GEN_IP6),
     label: r.pick([0, 0x12345, 1, 0xfffff]),
     proto: kind === 'frag4' ? r.pick([6, 17, 1]) : r.pick([0, 200, 99]),
-    frag: drawKnown && r.chance(0.08) ? 'first' : 'no',
+    frag: r.chance(0.08) ? 'first' : 'no',
     tpSrc: r.pick(GEN_PORTS),
     tpDst: r.pick(GEN_PORTS),
     tcpFlags: r.pick([0x02, 0x12, 0x10, 0x18, 0x01, 0x04, 0x11, 0x29]),
@@ -325,11 +329,9 @@ export interface FlowGenOptions {
   groupBase?: number;
   /**
    * Also draw constructs where `@ovnts/openflow` is known to differ from OVS 3.1
-   * (packages/openflow/test/differential/KNOWN.md): `output(port=N)` without `max_len`,
-   * `output:NONE`, `output:65280`, `set_field:V/M` with bits of V outside M, `write_actions` holding
-   * `pop_vlan`/`strip_vlan`/`dec_ttl`/`mod_nw_ttl`/`mod_tp_*` without the match they need, and
-   * VLAN actions in `write_actions` after apply actions changed the VLAN, more than two VLAN
-   * headers, and first fragments (OVS looks them up with L4 ports zeroed). Default false.
+   * (packages/openflow/test/differential/KNOWN.md): `write_actions` holding `mod_tp_*` without
+   * tcp/udp/sctp in the match (K1). Default false. (First fragments (K8) and a VLAN set_field after
+   * the action set's pop_vlan (K9), both fixed, are drawn always.)
    */
   known?: boolean;
 }
@@ -551,11 +553,11 @@ function randomMatch(r: Rng, p: FramePlan, opts: { regs: boolean }): { match: st
 /** `FlowGenOptions.known` of the table being drawn (set by `randomFlowTable` and `framesForTable`). */
 let drawKnown = false;
 
-/** `set_field:V/M->F` on a register; V has bits outside M only when drawing known differences. */
+/** `set_field:V/M->F` on a register; sometimes V has bits outside M (the switch refuses that: OFPBMC_BAD_WILDCARDS). */
 function maskedSet(r: Rng, f: string): string {
   const m = r.pick([0xf, 0xff00, 0x1]);
   const v = r.pick(REGVALS);
-  return `set_field:${hex(drawKnown && r.chance(0.5) ? v : v & m)}/${hex(m)}->${f}`;
+  return `set_field:${hex(r.chance(0.1) ? v : v & m)}/${hex(m)}->${f}`;
 }
 
 /** Fields that may be set with their value text, given the context. */
@@ -628,7 +630,7 @@ function badAction(r: Rng, ctx: Ctx): [string, string] | undefined {
   if (ctx.l3 !== 'arp') c.push(['set_field:2->arp_op', 'set_field arp_op without arp']);
   if (ctx.l3 !== 'ip6') c.push(['set_field:::1->ipv6_src', 'set_field ipv6_src without ipv6']);
   c.push(['set_field:9->ip_dscp', 'set_field ip_dscp without ip']);
-  if (drawKnown) c.push(['output:65280', 'output to a reserved port number'], ['output:NONE', 'output to NONE'], ['output(port=2)', 'output(port=N) without max_len'], ['set_field:0x12/0x3->reg0', 'set_field value outside its mask']);
+  c.push(['output:65280', 'output to a reserved port number'], ['output:NONE', 'output to NONE'], ['output(port=2)', 'output(port=N) without max_len'], ['set_field:0x12/0x3->reg0', 'set_field value outside its mask']);
   if (ctx.vlan === true) c.push(['set_field:5000->vlan_vid', 'vlan_vid value out of range'], ['set_field:9->vlan_pcp', 'vlan_pcp value out of range']);
   return c.length ? r.pick(c) : undefined;
 }
@@ -711,13 +713,20 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
         const b = badAction(r, ctx);
         if (!b) continue;
         f.actions.push(`output:${r.pick(ports)}`, b[0]);
-        // OVS 3.1 accepts some of these inside write_actions (KNOWN.md).
-        const laxInWrite = /^(pop_vlan|strip_vlan|dec_ttl|mod_nw_ttl|mod_tp_)/.test(b[0]);
-        if (r.chance(0.3) && (drawKnown || !laxInWrite)) {
+        // OVS 3.1 accepts pop_vlan/strip_vlan/dec_ttl/mod_nw_ttl/mod_tp_* inside write_actions (its
+        // check there only narrows the usable protocols); we do too, except mod_tp_* (KNOWN.md).
+        const knownInWrite = /^mod_tp_/.test(b[0]);
+        if (r.chance(0.3) && (drawKnown || !knownInWrite)) {
           f.write = [b[0], 'output:1'];
           f.actions.pop();
         }
         f.bad = b[1];
+        if (ctx.vlan === true && r.chance(0.2)) {
+          // write_actions is checked against the match as the apply actions left it: no VLAN now.
+          f.actions = [`output:${r.pick(ports)}`, r.pick(['pop_vlan', 'strip_vlan'])];
+          f.write = [r.pick(['set_field:4101->vlan_vid', 'set_field:3->vlan_pcp']), 'output:1'];
+          f.bad = 'VLAN set_field in write_actions after the apply actions popped the VLAN';
+        }
       } else if (k === 3 && t > 0) {
         f.actions.push('output:1');
         f.goto = r.int(0, t);
@@ -748,37 +757,48 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
 function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean }): void {
   const { ports, nTables, groups } = env;
   const t = f.table;
-  // `v`: VLAN known present/absent; `depth`: tags OVS's consistency check counts (it refuses a
-  // third with OFPBAC_BAD_TAG; we do not: KNOWN.md).
+  // `v`: VLAN known present/absent; `depth`: tags OVS's consistency check counts (the match's
+  // tag, then pushes and pops; it refuses a third with OFPBAC_BAD_TAG).
   const vlanNow = { v: ctx.vlan, depth: ctx.vlan === true ? 1 : 0 };
   const output = (): string => {
     const k = r.weighted({ port: 8, inport: 1.5, all: 0.4, flood: 0.4, local: 0.2, none: 0.3, missing: 0.3 });
-    if (k === 'port') return r.chance(0.5) ? `output:${r.pick(ports)}` : drawKnown && r.chance(0.2) ? `output(port=${r.pick(ports)})` : String(r.pick(ports));
+    if (k === 'port') {
+      if (r.chance(0.5)) return `output:${r.pick(ports)}`;
+      // `output(port=N)` without max_len is a syntax error in ovs-ofctl; `output(N)` is output:N.
+      const f = r.weighted({ bare: 8, paren: 1, portKey: 0.15 });
+      return f === 'bare' ? String(r.pick(ports)) : f === 'paren' ? `output(${r.pick(ports)})` : `output(port=${r.pick(ports)})`;
+    }
     if (k === 'inport') return r.pick(['in_port', 'output:in_port', 'IN_PORT', 'output:IN_PORT']);
     if (k === 'all') return 'ALL';
     if (k === 'flood') return 'FLOOD';
     if (k === 'local') return 'LOCAL';
-    if (k === 'none') return drawKnown ? 'output:NONE' : 'output:5';
+    // Not output ports (OFPBAC_BAD_OUT_PORT): NONE/ANY, UNSET and 0xff00-0xfff7.
+    if (k === 'none') return r.chance(0.4) ? r.pick(['output:NONE', 'NONE', 'output:ANY', 'output:65280', 'output:65527', 'output:UNSET']) : 'output:5';
     return 'output:5';
   };
+  // A third VLAN header now and then: OVS and we refuse the flow (OFPBAC_BAD_TAG).
+  const third = (): boolean => vlanNow.depth >= 2 && r.chance(0.15);
   const step = (into: string[], allowFlow: boolean): void => {
     const k = r.weighted({ set: 5, out: 4, vlan: 1.5, resubmit: allowFlow ? 1.5 : 0.3, group: groups.length ? 1 : 0 });
     if (k === 'set') {
       const c = setFieldChoices(r, { ...ctx, vlan: vlanNow.v });
       const a = r.pick(c);
       if (a.startsWith('mod_vlan_') && vlanNow.v !== true) {
-        if (vlanNow.depth >= 2 && !drawKnown) return;
+        // mod_vlan_* pushes a tag when the check sees none.
+        if (vlanNow.depth >= 2 && !third()) return;
         vlanNow.depth++;
       }
       into.push(a);
       if (a.startsWith('mod_vlan_')) vlanNow.v = true;
     } else if (k === 'out') into.push(output());
     else if (k === 'vlan') {
-      if (vlanNow.v === true && (r.chance(0.5) || (vlanNow.depth >= 2 && !drawKnown))) {
+      const extra = third();
+      if (vlanNow.v === true && !extra && (r.chance(0.5) || vlanNow.depth >= 2)) {
         into.push(r.pick(['pop_vlan', 'strip_vlan']));
-        vlanNow.v = vlanNow.depth >= 2 && !drawKnown ? undefined : vlanNow.depth < 2 ? false : true;
+        // A pop brings the inner header (if the check saw two) back out.
         vlanNow.depth = Math.max(0, vlanNow.depth - 1);
-      } else if (vlanNow.depth < 2 || drawKnown) {
+        vlanNow.v = vlanNow.depth > 0;
+      } else if (vlanNow.depth < 2 || extra) {
         vlanNow.depth++;
         into.push(r.pick(['push_vlan:0x8100', 'push_vlan:0x88a8']));
         if (r.chance(0.7)) into.push(`set_field:${0x1000 | r.pick([5, 9, 0, 4095])}->vlan_vid`);
@@ -800,14 +820,11 @@ function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number
   for (let i = 0; i < nApply; i++) step(f.actions, true);
   if (r.chance(0.1)) f.clear = true;
   if (r.chance(0.25)) {
-    // The action set: with vlanNow unknown after apply, only prerequisite-free VLAN actions.
+    // The action set, checked (by OVS and by us) against the match as the apply actions left it.
     const w: string[] = [];
-    const save = vlanNow.v;
-    // OVS checks write_actions against the match as the apply actions left it; we check it
-    // against the flow's match (KNOWN.md): draw VLAN-dependent actions only where both agree.
-    if (!drawKnown && vlanNow.v !== ctx.vlan) vlanNow.v = undefined;
     for (let i = r.int(1, 4); i > 0; i--) step(w, false);
-    vlanNow.v = save;
+    // The action set runs pop_vlan before any set_field: a VLAN set_field then writes a tag where
+    // none is left, which gets TPID 0x8100 (OVS flow_fix_vlan_tpid; once KNOWN.md K9, now fixed).
     if (r.chance(0.7)) w.push(output());
     f.write = w;
   }

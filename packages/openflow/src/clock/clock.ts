@@ -214,16 +214,24 @@ export class RealClock implements TimerClock {
     return performance.now() - this.origin;
   }
 
-  /** Call `cb(now)` once at `atMs` (as soon as possible when already past). */
+  /**
+   * Call `cb(now)` once at `atMs` (as soon as possible when already past), never before: Node's
+   * `setTimeout` works in whole milliseconds and may fire up to a millisecond before the
+   * `performance.now()` deadline, so an early wake-up re-arms for the remainder.
+   */
   schedule(atMs: number, cb: (now: number) => void): TimerHandle {
     const id = this.nextId++;
-    const delay = Math.max(0, atMs - this.now());
-    const h = setTimeout(() => {
-      this.timers.delete(id);
-      cb(this.now());
-    }, delay);
-    if (this.unref && typeof h === 'object' && h !== null && 'unref' in h) h.unref();
-    this.timers.set(id, h);
+    const arm = (): void => {
+      const h = setTimeout(() => {
+        const now = this.now();
+        if (now < atMs) return arm();
+        this.timers.delete(id);
+        cb(now);
+      }, Math.max(0, Math.ceil(atMs - this.now())));
+      if (this.unref && typeof h === 'object' && h !== null && 'unref' in h) h.unref();
+      this.timers.set(id, h);
+    };
+    arm();
     return id;
   }
 

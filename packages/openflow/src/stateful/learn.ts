@@ -94,7 +94,7 @@ export function parseLearnAction(text: string): LearnActionExt {
 
 /** Give a plain parsed learn action the extension fields (limit 0, no result_dst). */
 export function asLearnExt(a: LearnAction | LearnActionExt): LearnActionExt {
-  return 'limit' in a ? a : { ...a, limit: 0 };
+  return { ...a, limit: a.limit ?? 0 };
 }
 
 function ones(n: number): bigint {

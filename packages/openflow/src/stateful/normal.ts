@@ -287,15 +287,17 @@ export class NormalSwitch {
 
   /**
    * NORMAL for a frame received on `inPort` whose outer tag has VID `vlanOfPacket` (0 = untagged or
-   * priority-tagged) and PCP `pcp`: learns the source, returns the outputs.
+   * priority-tagged) and PCP `pcp`: learns the source (unless `learn` is false, as when tracing),
+   * returns the outputs.
    */
-  normalForward(inPort: number, vlanOfPacket: number, srcMac: number, dstMac: number, now = this.clock.now(), pcp = 0): NormalResult {
+  normalForward(inPort: number, vlanOfPacket: number, srcMac: number, dstMac: number, now = this.clock.now(), pcp = 0, learn = true): NormalResult {
     const p = this.ports.get(inPort);
     if (!p) return { vlan: 0, outputs: [], reason: 'no input bundle' };
     if (!this.inputVidValid(p, vlanOfPacket)) return { vlan: vlanOfPacket, outputs: [], reason: 'disallowed VLAN' };
     const vlan = p.mode === 'access' || (vlanOfPacket === 0 && p.mode !== 'trunk') ? p.tag : vlanOfPacket;
     if (!this.forwardBpdu && isReservedMac(dstMac)) return { vlan, outputs: [], reason: 'reserved destination' };
-    this.learn(vlan, srcMac, inPort, now);
+    if (learn) this.learn(vlan, srcMac, inPort, now);
+    else this.age(now);
     const e = isMulticastMac(dstMac) ? undefined : this.table.get(NormalSwitch.key(vlan, dstMac));
     if (e) {
       if (e.port === inPort) return { vlan, outputs: [], reason: 'learned port is input port' };

@@ -18,7 +18,7 @@
  * only when sent by the packet-out's own actions.
  */
 import { fromHex } from '@ovnts/packet';
-import { OFPP, parseActionList, parsePort, splitTopLevel, type Action } from '../actions.js';
+import { OFPP, isValidOutputPort, parseActionList, parsePort, splitTopLevel, type Action } from '../actions.js';
 import { TextParseError } from '../errors.js';
 import { W } from '../flowkey.js';
 import { field } from '../fields.js';
@@ -177,7 +177,7 @@ function checkActions(list: readonly Action[], env: PacketOutEnv): void {
   for (const a of list) {
     switch (a.type) {
       case 'output':
-        if (a.port >= OFPP.MAX && a.port < OFPP.IN_PORT) fail('OFPBAC_BAD_OUT_PORT', `output to invalid port ${a.port}`);
+        if (!isValidOutputPort(a.port)) fail('OFPBAC_BAD_OUT_PORT', `output to invalid port ${a.port}`);
         break;
       case 'group':
         if (!env.groupExists(a.groupId)) fail('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
