@@ -99,8 +99,9 @@ export function geneveTwoNodes(): WriteFrame[] {
 
 /**
  * Traffic for the teaching pipeline `fixtures/openflow/vlan-router.flows`: what hosts on access
- * port 1 and trunk port 3 send (an ARP broadcast, a routed TCP SYN, a same-VLAN ping, a frame with
- * TTL 1 that the router must not forward, and a tagged frame from the trunk). Keyed by ingress port.
+ * port 1 and trunk port 3 send (an ARP broadcast, a tagged frame from the trunk to the host just
+ * learned, a routed TCP SYN, a ping to a host not yet learned (flooded), a frame with TTL 1 the
+ * router must not forward, and a frame to the host learned on the trunk). Keyed by ingress port.
  */
 export function vlanRouterTraffic(): Record<number, WriteFrame[]> {
   const t0 = 1_767_225_600_000_000_000n;
@@ -113,6 +114,8 @@ export function vlanRouterTraffic(): Record<number, WriteFrame[]> {
       { timestampNs: at(2), data: new PacketBuilder().ethernet({ src: h1.mac, dst: router }).ipv4({ src: h1.ip, dst: '192.0.2.7' }).tcp({ srcPort: 40000, dstPort: 443, flags: 'S', seq: 1 }).build() },
       { timestampNs: at(3), data: new PacketBuilder().ethernet({ src: h1.mac, dst: '0a:00:00:00:00:02' }).ipv4({ src: h1.ip, dst: '10.0.10.2' }).icmpv4({ id: 7, seq: 1 }).build() },
       { timestampNs: at(4), data: new PacketBuilder().ethernet({ src: h1.mac, dst: router }).ipv4({ src: h1.ip, dst: '192.0.2.7', ttl: 1 }).udp({ srcPort: 33434, dstPort: 33434 }).build() },
+      // h3 was learned on the trunk at t=1: this one goes to port 3 only, tagged.
+      { timestampNs: at(5), data: new PacketBuilder().ethernet({ src: h1.mac, dst: '0a:00:00:00:00:03' }).ipv4({ src: h1.ip, dst: '10.0.10.3' }).udp({ srcPort: 5353, dstPort: 5353 }).payload('to the trunk').build() },
     ],
     3: [
       {

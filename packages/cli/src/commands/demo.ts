@@ -69,8 +69,9 @@ function openflow(io: Io): void {
     '== 2. OpenFlow: a teaching pipeline ==',
     '',
     `${rel(DEMO_FILES.flows)} (OpenFlow 1.5 semantics, ovs-ofctl syntax): ports 1 and 2 are access`,
-    'ports of VLAN 10, port 3 a trunk, port 4 an uplink. Table 0 tags what arrives on access ports,',
-    'table 1 switches VLAN 10 (known MACs, else a flood group), table 2 routes with dec_ttl.',
+    'ports of VLAN 10, port 3 a trunk, port 4 an uplink. Table 0 tags what arrives on access ports;',
+    'table 1 learns where each source MAC lives (the learn action writes flows into table 3) and',
+    'delivers by destination (unknown: a flood group); table 2 routes with dec_ttl.',
     '',
     `$ ovnts replay --flows ${rel(DEMO_FILES.flows)} --groups ${rel(DEMO_FILES.groups)} --ports 1-4 \\`,
     `    --in 1=${rel(DEMO_FILES.in1)} --in 3=${rel(DEMO_FILES.in3)} --out-dir OUT`,
@@ -92,6 +93,9 @@ function openflow(io: Io): void {
     }
   }
   say(io, '(the UDP frame with TTL 1 was not routed: dec_ttl stops it, as in Open vSwitch)', '');
+  say(io, 'What the switch learned (ovs-ofctl dump-flows br0 table=3):');
+  for (const line of res.switch.dumpFlows(3)) say(io, line);
+  say(io, '(the same frames through real Open vSwitch give byte-identical outputs on every port)', '');
   const mf = 'in_port=1,tcp,dl_src=0a:00:00:00:00:01,dl_dst=0a:00:00:00:00:fe,nw_src=10.0.10.1,nw_dst=192.0.2.7,nw_ttl=64,tcp_dst=443';
   say(io, 'Why did the TCP SYN leave on port 4? Ask the switch, as ovs-appctl ofproto/trace would:', '', `$ ovnts of-trace --flows ... '${mf}'`);
   const sw = makeSwitch([1, 2, 3, 4]);

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureFormatError, LinkType, readCapture, writePcapFile, type CaptureFrame } from '@ovnts/capture';
+import { VirtualClock, type Switch } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -42,6 +43,8 @@ export interface ReplayInput {
 
 /** What came out: per port, the frames in order with the timestamp of the frame that caused them. */
 export interface ReplayResult {
+  /** The switch after the replay (its tables, learned flows, counters). */
+  switch: Switch;
   frames: number;
   flows: number;
   groups: number;
@@ -73,14 +76,20 @@ export function replay(r: ReplayInput): ReplayResult {
   inputs.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
   const out = new Map<number, { data: Uint8Array; timestampNs: bigint }[]>(r.ports.map((p) => [p, []]));
   let now = 0n;
-  const sw = makeSwitch(r.ports, { onOutput: (port, frame) => out.get(port)?.push({ data: frame.slice(), timestampNs: now }) });
+  // The switch runs on a virtual clock that follows the capture's timestamps (from the first
+  // frame): flow durations, idle/hard timeouts and conntrack expiry happen in capture time.
+  const clock = new VirtualClock(0);
+  const t0 = inputs[0]?.frame.timestampNs ?? 0n;
+  const sw = makeSwitch(r.ports, { clock, onOutput: (port, frame) => out.get(port)?.push({ data: frame.slice(), timestampNs: now }) });
   const groups = r.groupsPath ? loadGroups(sw, r.groupsPath) : 0;
   const flows = loadFlows(sw, r.flowsPath);
   for (const i of inputs) {
     now = i.frame.timestampNs;
+    const ms = Number(now - t0) / 1e6;
+    if (ms > clock.now()) clock.set(ms);
     sw.receive(i.port, i.frame.data);
   }
-  return { frames: inputs.length, flows, groups, out };
+  return { switch: sw, frames: inputs.length, flows, groups, out };
 }
 
 /** The `replay` command. */
