@@ -27,7 +27,7 @@ import { bytes, target } from './harness.js';
 // 1.5 M references smaller at 1000x30).
 const SIZES: OvnKParams[] = (process.env.NORTHD_SIZES ?? '10x20,50x20,200x20,1000x30g').split(',').map((s) => {
   const m = /^([0-9]+)x([0-9]+)(g?)$/.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
+  if (!m) throw new RangeError(`northd.bench: bad size ${JSON.stringify(s)}: expected NODES or NODESxPODS`);
   return { nodes: Number(m[1]), pods: Number(m[2]), lbAttach: m[3] ? 'group' : 'switch' };
 });
 
