@@ -5,7 +5,7 @@
  * frames each port transmitted read back from its pcap. Always `stop()` it (afterAll).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oracleScript } from '@ovnts/testkit';
@@ -36,7 +36,7 @@ export class OvsBridge {
   constructor(readonly nPorts = 4) {
     this.dir = mkdtempSync(join(tmpdir(), 'ovnts-ovs-'));
     const script = oracleScript('ovs-sandbox')!;
-    const out = execFileSync(script, ['start', this.dir], { encoding: 'utf8' });
+    const out = execFileSync('bash', [script, 'start', this.dir], { encoding: 'utf8' });
     this.env = { ...process.env };
     for (const m of out.matchAll(/(\w+)='([^']*)'/g)) this.env[m[1]!] = m[2]!;
     const args = ['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=dummy', 'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13,OpenFlow15'];
@@ -100,8 +100,12 @@ export class OvsBridge {
     return this.appctl(['ofproto/trace', 'br0', flow]);
   }
 
-  /** Stop the daemons (by pid, via the script). */
+  /** Stop the daemons (by pid, via the script) and remove the directory. */
   stop(): void {
-    execFileSync(oracleScript('ovs-sandbox')!, ['stop', this.dir]);
+    try {
+      execFileSync('bash', [oracleScript('ovs-sandbox')!, 'stop', this.dir]);
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
