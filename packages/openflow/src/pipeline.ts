@@ -28,8 +28,9 @@ import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, type MatchField } from './fields.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, Prereq, VLAN_CFI, type MatchField } from './fields.js';
 import { FlowKey, KEY_WORDS, W, getFieldBig } from './flowkey.js';
+import { prereqOkKey } from './match.js';
 import { formatFieldValue, formatFlow, formatMatch, type Flow, type Group, type GroupType } from './ofctl-text.js';
 import type { Port, TlvMapping } from './ports.js';
 import type { Clock } from './clock/clock.js';
@@ -1987,54 +1988,6 @@ function swapCtTuple(w: Uint32Array): void {
   sw(W.tp_dst, W.ct_tp_dst, 1);
 }
 
-/** OVS `mf_are_prereqs_ok` over a packet's key. */
-export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
-  const dl = w[W.dl_type]!;
-  const proto = w[W.nw_proto]!;
-  const ipAny = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
-  const notLater = (w[W.nw_frag]! & FRAG_LATER) === 0;
-  const icmp6 = dl === ETH_TYPE_IPV6 && proto === 58;
-  const type = w[W.tp_src]!;
-  const code = w[W.tp_dst]!;
-  switch (p) {
-    case Prereq.None:
-    case Prereq.Ethernet:
-      return true;
-    case Prereq.VlanVid:
-      return (w[W.vlan_tci]! & VLAN_CFI) !== 0;
-    case Prereq.Arp:
-      return dl === 0x0806 || dl === 0x8035;
-    case Prereq.Ipv4:
-      return dl === ETH_TYPE_IP;
-    case Prereq.Ipv6:
-      return dl === ETH_TYPE_IPV6;
-    case Prereq.IpAny:
-      return ipAny;
-    case Prereq.Mpls:
-      return dl === 0x8847 || dl === 0x8848;
-    case Prereq.Tcp:
-      return ipAny && proto === 6 && notLater;
-    case Prereq.Udp:
-      return ipAny && proto === 17 && notLater;
-    case Prereq.Sctp:
-      return ipAny && proto === 132 && notLater;
-    case Prereq.Icmpv4:
-      return dl === ETH_TYPE_IP && proto === 1;
-    case Prereq.Icmpv6:
-      return icmp6;
-    case Prereq.Nd:
-      return icmp6 && code === 0 && (type === 135 || type === 136);
-    case Prereq.NdSolicit:
-      return icmp6 && code === 0 && type === 135;
-    case Prereq.NdAdvert:
-      return icmp6 && code === 0 && type === 136;
-    case Prereq.Ct: {
-      const st = w[W.ct_state]!;
-      return (st & 0xcf) !== 0 || ((st & 0x20) !== 0 && (st & 0x10) === 0);
-    }
-  }
-  return false;
-}
 
 const EMPTY_BYTES = new Uint8Array(0);
 

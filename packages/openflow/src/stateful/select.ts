@@ -25,8 +25,9 @@
  * Fast failover: the first live bucket. All/indirect: every bucket. Counters: the group counts
  * every packet it handles (also when no bucket is live, OVS credits nothing then: see `credit`).
  */
-import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, Prereq, VLAN_CFI, type MatchField } from '../fields.js';
+import type { MatchField } from '../fields.js';
 import { W, getFieldBig } from '../flowkey.js';
+import { prereqOkKey } from '../match.js';
 import type { Group, GroupType } from '../ofctl-text.js';
 import { flowHash5Tuple, flowHashSymmetricL3L4, flowHashSymmetricL4 } from './flow-hash.js';
 import { defaultGroupProps, parseGroupProps, type GroupProps, type SelectField } from './group-text.js';
@@ -161,54 +162,6 @@ export function mffOrder(f: MatchField): number {
   return i < 0 ? MFF_ORDER.length : i;
 }
 
-const CT_VALID = 0x01 | 0x02 | 0x04 | 0x08 | 0x40 | 0x80;
-
-/** OVS `mf_are_prereqs_ok` on a packet's flow key. */
-export function keyPrereqOk(p: Prereq, w: Uint32Array): boolean {
-  const dl = w[W.dl_type]!;
-  const proto = w[W.nw_proto]!;
-  const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
-  const notLater = (w[W.nw_frag]! & 2) === 0;
-  const icmp6 = dl === ETH_TYPE_IPV6 && proto === 58;
-  const type = w[W.tp_src]!;
-  const code = w[W.tp_dst]!;
-  switch (p) {
-    case Prereq.None:
-    case Prereq.Ethernet:
-      return true;
-    case Prereq.VlanVid:
-      return (w[W.vlan_tci]! & VLAN_CFI) !== 0;
-    case Prereq.Arp:
-      return dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
-    case Prereq.Ipv4:
-      return dl === ETH_TYPE_IP;
-    case Prereq.Ipv6:
-      return dl === ETH_TYPE_IPV6;
-    case Prereq.IpAny:
-      return ip;
-    case Prereq.Mpls:
-      return dl === 0x8847 || dl === 0x8848;
-    case Prereq.Tcp:
-      return ip && proto === 6 && notLater;
-    case Prereq.Udp:
-      return ip && proto === 17 && notLater;
-    case Prereq.Sctp:
-      return ip && proto === 132 && notLater;
-    case Prereq.Icmpv4:
-      return dl === ETH_TYPE_IP && proto === 1;
-    case Prereq.Icmpv6:
-      return icmp6;
-    case Prereq.Nd:
-      return icmp6 && code === 0 && (type === 135 || type === 136);
-    case Prereq.NdSolicit:
-      return icmp6 && code === 0 && type === 135;
-    case Prereq.NdAdvert:
-      return icmp6 && code === 0 && type === 136;
-    case Prereq.Ct:
-      return (w[W.ct_state]! & CT_VALID) !== 0;
-  }
-  return false;
-}
 
 /** A hash field prepared for the per-packet path. */
 interface PreparedField {
@@ -298,7 +251,7 @@ export class SelectGroupState {
     let basis = this.fieldsBasis;
     const s = this.scratch;
     for (const pf of this.fields) {
-      if (!keyPrereqOk(pf.field.prereq, w)) continue;
+      if (!prereqOkKey(pf.field.prereq, w)) continue;
       toBytes(getFieldBig(w, pf.field), pf.nBytes, s, 0);
       for (let i = 0; i < pf.nBytes; i++) s[i] = s[i]! & pf.mask[i]!;
       basis = hashBytes(s, pf.nBytes, basis);
