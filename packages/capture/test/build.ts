@@ -2,6 +2,7 @@
  * Hand builders for pcap/pcapng test files, written from the format drafts independently of the
  * package's writers, so reader tests do not check the reader against itself.
  */
+import assert from 'node:assert/strict';
 import { CaptureFormatError, CaptureParser, readCapture, type CaptureFrame } from '@ovnts/capture';
 
 export function n32(v: number, le: boolean): number[] {
@@ -108,17 +109,17 @@ export function truncationSweep(buf: Uint8Array, ends: number[], expectFrames: (
     while (unit + 1 < ends.length && ends[unit + 1]! <= len) unit++;
     const atBoundary = ends[unit] === len && len > 0;
     const want = expectFrames(unit);
-    if (r.frames.length !== want.length) throw new Error(`prefix ${len}: ${r.frames.length} frames, want ${want.length}`);
+    if (r.frames.length !== want.length) assert.fail(`prefix ${len}: ${r.frames.length} frames, want ${want.length}`);
     for (let i = 0; i < want.length; i++) {
       const a = r.frames[i]!;
       const b = want[i]!;
-      if (a.origLen !== b.origLen || a.timestampNs !== b.timestampNs || Buffer.compare(a.data, b.data) !== 0) throw new Error(`prefix ${len}: frame ${i} differs`);
+      if (a.origLen !== b.origLen || a.timestampNs !== b.timestampNs || Buffer.compare(a.data, b.data) !== 0) assert.fail(`prefix ${len}: frame ${i} differs`);
     }
     if (atBoundary) {
-      if (r.error) throw new Error(`prefix ${len} (a unit boundary): unexpected ${r.error.message}`);
+      if (r.error) assert.fail(`prefix ${len} (a unit boundary): unexpected ${r.error.message}`);
     } else {
-      if (!r.error) throw new Error(`prefix ${len}: no error`);
-      if (!r.error.truncated || r.error.offset !== ends[unit]) throw new Error(`prefix ${len}: got ${r.error.message} (code ${r.error.code}), want Truncated at ${ends[unit]}`);
+      if (!r.error) assert.fail(`prefix ${len}: no error`);
+      if (!r.error.truncated || r.error.offset !== ends[unit]) assert.fail(`prefix ${len}: got ${r.error.message} (code ${r.error.code}), want Truncated at ${ends[unit]}`);
     }
   }
 }

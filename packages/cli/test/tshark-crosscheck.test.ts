@@ -20,6 +20,7 @@
 // whole, while a dissector of single frames (ours) reads it from the first fragment.
 // The generator draws random ports from the dynamic range so no tshark dissector claims them by
 // port, and uses only EtherTypes and IP protocols that no tshark 4.0 dissector registers.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -143,7 +144,7 @@ interface Json {
 
 function runCli(file: string): Json[] {
   const r = spawnSync(process.execPath, [CLI, 'dissect', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`ovnts dissect --json exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) assert.fail(`ovnts dissect --json exited ${r.status}: ${r.stderr}`);
   return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
 }
 
@@ -157,7 +158,7 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
   const names = ['frame.len', 'frame.cap_len', ...FIELDS.map(([f]) => f)];
 
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (node node_modules/typescript/bin/tsc -b)`);
+    if (!existsSync(CLI)) assert.fail(`${CLI} is missing: build first (node node_modules/typescript/bin/tsc -b)`);
     cap = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })));
     ours = runCli(cap.file);
     theirs = tsharkFields(cap.file, names, { prefs: PREFS });

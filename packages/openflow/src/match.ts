@@ -186,49 +186,8 @@ export function isCtValid(m: Match): boolean {
 
 /** Does the match satisfy a prerequisite (OVS `mf_are_prereqs_ok` over the match's values)? */
 export function prereqOk(p: Prereq, m: Match): boolean {
-  const dl = m.value[W.dl_type]!;
-  const proto = m.value[W.nw_proto]!;
-  const ipAny = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
-  const notLater = (m.value[W.nw_frag]! & FRAG_LATER) === 0;
-  const icmp6 = dl === ETH_TYPE_IPV6 && proto === 58;
-  const type = m.value[W.tp_src]!;
-  const code = m.value[W.tp_dst]!;
-  switch (p) {
-    case Prereq.None:
-    case Prereq.Ethernet:
-      return true;
-    case Prereq.VlanVid:
-      return (m.value[W.vlan_tci]! & VLAN_CFI) !== 0;
-    case Prereq.Arp:
-      return dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
-    case Prereq.Ipv4:
-      return dl === ETH_TYPE_IP;
-    case Prereq.Ipv6:
-      return dl === ETH_TYPE_IPV6;
-    case Prereq.IpAny:
-      return ipAny;
-    case Prereq.Mpls:
-      return dl === 0x8847 || dl === 0x8848;
-    case Prereq.Tcp:
-      return ipAny && proto === 6 && notLater;
-    case Prereq.Udp:
-      return ipAny && proto === 17 && notLater;
-    case Prereq.Sctp:
-      return ipAny && proto === 132 && notLater;
-    case Prereq.Icmpv4:
-      return dl === ETH_TYPE_IP && proto === 1;
-    case Prereq.Icmpv6:
-      return icmp6;
-    case Prereq.Nd:
-      return icmp6 && code === 0 && (type === 135 || type === 136);
-    case Prereq.NdSolicit:
-      return icmp6 && code === 0 && type === 135;
-    case Prereq.NdAdvert:
-      return icmp6 && code === 0 && type === 136;
-    case Prereq.Ct:
-      return isCtValid(m);
-  }
-  return false;
+  // Only ct validity reads the mask (a ct_state that pins -inv); everything else reads values.
+  return p === Prereq.Ct ? isCtValid(m) : prereqOkKey(p, m.value);
 }
 
 /**
@@ -275,7 +234,7 @@ export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
     case Prereq.VlanVid:
       return (w[W.vlan_tci]! & VLAN_CFI) !== 0;
     case Prereq.Arp:
-      return dl === 0x0806 || dl === 0x8035;
+      return dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
     case Prereq.Ipv4:
       return dl === ETH_TYPE_IP;
     case Prereq.Ipv6:

@@ -8,6 +8,7 @@
  * with one `replace-flows`; a line OVS refuses there is a mismatch, and the flow is dropped from
  * both sides so the frames can still be compared on the rest of the table.
  */
+import assert from 'node:assert/strict';
 import { toHex } from '@ovnts/packet';
 import { flowText, groupText, type GenFlow, type GenFrame, type GenGroup, type GenTable, type OvsOracle } from '@ovnts/testkit';
 import { OFPP, OpenFlowError, Switch, TextParseError, formatTrace } from '@ovnts/openflow';
@@ -120,9 +121,9 @@ export async function loadCase(ovs: OvsOracle, slot: BridgeSlot, t: GenTable, gr
     // Delete the flows first: OVS 3.1 can abort in ofproto_rule_remove__() ("assertion
     // rule->state == RULE_INSERTED failed") when del-groups removes flows that use a group.
     const d = await ovs.delFlows(br);
-    if (!d.ok) throw new Error(`del-flows ${br}: ${d.stderr}`);
+    if (!d.ok) assert.fail(`del-flows ${br}: ${d.stderr}`);
     const r = await ovs.delGroups(br);
-    if (!r.ok) throw new Error(`del-groups ${br}: ${r.stderr}`);
+    if (!r.ok) assert.fail(`del-groups ${br}: ${r.stderr}`);
     slot.hasGroups = false;
   }
   // Groups we refuse: OVS must refuse each too.
@@ -180,7 +181,7 @@ export async function loadCase(ovs: OvsOracle, slot: BridgeSlot, t: GenTable, gr
         }
       }
     }
-    if (!bad) throw new Error(`replace-flows ${br} failed without a culprit: ${r.stderr}`);
+    if (!bad) assert.fail(`replace-flows ${br} failed without a culprit: ${r.stderr}`);
     refusals.push({ what: 'flow', text: flowText(bad), ...(bad.bad ? { intent: bad.bad } : {}), ours: undefined, theirs: r.error, agree: false });
     flows = flows.filter((f) => f !== bad);
   }
@@ -188,7 +189,7 @@ export async function loadCase(ovs: OvsOracle, slot: BridgeSlot, t: GenTable, gr
   if (fin.gv.some((v) => v !== undefined) || fin.fv.some((v) => v !== undefined)) {
     // Dropping a flow OVS refused may not change our verdict on the others; dropping a group may.
     const fv = fin.fv.map((v, i) => (v ? `${flowText(flows[i]!)}: ${v}` : '')).filter(Boolean);
-    throw new Error(`our switch refuses part of the agreed table: ${fv.join('; ')}`);
+    assert.fail(`our switch refuses part of the agreed table: ${fv.join('; ')}`);
   }
   return { groups, flows, sw: fin.sw, cur: fin.cur, refusals };
 }

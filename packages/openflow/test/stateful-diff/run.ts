@@ -13,6 +13,7 @@
  * Frames whose bytes depend on earlier outputs (replies to a NATed address) are functions of the
  * side's own history, so each side answers what it itself emitted.
  */
+import assert from 'node:assert/strict';
 import { toHex } from '@ovnts/packet';
 import type { OvsBridge, OvsOracle } from '@ovnts/testkit';
 import { OFPP, Switch, VirtualClock, formatFlow } from '@ovnts/openflow';
@@ -97,10 +98,10 @@ export async function runOvs(ovs: OvsOracle, b: OvsBridge, s: Scenario): Promise
   if (s.steps.some((x) => x.t === 'port')) for (const p of s.ports) await setOvsPort(ovs, b, p, true);
   if (s.groups) {
     const r = await ovs.addGroups(br, s.groups + '\n');
-    if (!r.ok) throw new Error(`OVS refused groups of ${s.name}: ${r.error} ${r.message}`);
+    if (!r.ok) assert.fail(`OVS refused groups of ${s.name}: ${r.error} ${r.message}`);
   }
   const r = await ovs.addFlows(br, s.flows + '\n');
-  if (!r.ok) throw new Error(`OVS refused flows of ${s.name}: ${r.error} ${r.message}`);
+  if (!r.ok) assert.fail(`OVS refused flows of ${s.name}: ${r.error} ${r.message}`);
   const res: StepResult[] = [];
   let pending: { port: number; bytes: Uint8Array; label: string }[] = [];
   const flush = async (): Promise<void> => {
@@ -146,7 +147,7 @@ export async function runOvs(ovs: OvsOracle, b: OvsBridge, s: Scenario): Promise
         break;
       case 'flows': {
         const r2 = await ovs.addFlows(br, st.text + '\n');
-        if (!r2.ok) throw new Error(`OVS refused flows: ${r2.error} ${r2.message}`);
+        if (!r2.ok) assert.fail(`OVS refused flows: ${r2.error} ${r2.message}`);
         res.push({ t: 'none', label: stepLabel(st) });
         break;
       }

@@ -5,6 +5,7 @@
  * 16 bits of ct_mark into the Ethernet addresses and sends the frame to port 4, so the comparison
  * sees the connection state of every packet, including the dropped ones, byte for byte.
  */
+import assert from 'node:assert/strict';
 import { fromHex } from '@ovnts/packet';
 import { echo, host, icmpError, l2, tcp, TcpConv, udp, type Host } from './frames.js';
 import { frame, type Scenario, type Step, type StepResult } from './run.js';
@@ -164,7 +165,7 @@ const u16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
 /** The first output on `port` of the step labelled `label` in this side's history. */
 export function outputOf(h: readonly StepResult[], label: string, port: number): Uint8Array {
   const r = h.find((x) => x.label === label);
-  if (!r || r.t !== 'frame' || !r.out[port]?.length) throw new Error(`no output on port ${port} for '${label}'`);
+  if (!r || r.t !== 'frame' || !r.out[port]?.length) assert.fail(`no output on port ${port} for '${label}'`);
   return fromHex(r.out[port]![0]!);
 }
 

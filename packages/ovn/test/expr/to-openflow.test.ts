@@ -11,6 +11,7 @@
  * - real `ovs-ofctl parse-flows` reads the flows as we print them (skipped without OVS).
  * The property tests print their counts (expressions, flows, packets compared, conj hits).
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -367,7 +368,7 @@ function compare(
     stats.msEval += t2 - t1;
     stats.msLookup += t3 - t2;
     if ((hit !== null) !== direct) {
-      throw new Error(
+      assert.fail(
         `${text}: direct ${direct}, classifier ${hit !== null} on ${JSON.stringify([...p], (_, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}\n` +
           formatExprMatches(r).join('\n'),
       );

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { NbBuilder, NbError, loadNb, writeOvsdbFile } from '../../src/nb/index.js';
@@ -10,7 +11,7 @@ function nbError(f: () => unknown): NbError {
     if (e instanceof NbError) return e;
     throw e;
   }
-  throw new Error('expected an NbError');
+  assert.fail('expected an NbError');
 }
 
 /** The demo topology of fixtures/nb/demo.sh, through the builder. */

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -30,7 +31,7 @@ function nbError(f: () => unknown): NbError {
     if (e instanceof NbError) return e;
     throw e;
   }
-  throw new Error('expected an NbError');
+  assert.fail('expected an NbError');
 }
 
 const U = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;

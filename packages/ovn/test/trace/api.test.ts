@@ -2,6 +2,7 @@
  * ovnTrace's API: the three output forms on a known topology (expected texts are what real
  * ovn-trace 23.03 printed on the same NB), datapath lookup, and ovn-trace's error messages.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { TraceError, loadNbFile, ovnTrace, parseLbDst, traceDb } from '@ovnts/ovn';
@@ -66,7 +67,7 @@ describe('ovnTrace errors (ovn-trace 23.03 messages)', () => {
       expect(e).toBeInstanceOf(TraceError);
       return e as TraceError;
     }
-    throw new Error('no error');
+    assert.fail('no error');
   };
   test.each([
     ['sw0', 'inport == "vm1" && ip4.src == 1.2.3', 'error parsing flow: Invalid numeric constant.'],
