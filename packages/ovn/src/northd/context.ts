@@ -22,7 +22,7 @@ import { optBool } from '../nb/model.js';
 import { lportAddresses, lrpNetworks, parseLportAddresses, type LportAddresses } from './addrs.js';
 import type { Datapath } from './types.js';
 import type { SbDatabase } from '../sb/model.js';
-import { assignDatapathKeys, assignPortKeys, idlTableOrder, requestedTnlKey, type DatapathKeyInput, type KeyWarning, type PortKeyInput } from '../sb/keys.js';
+import { assignDatapathKeys, assignPortKeys, idlTableOrder, requestedTnlKey, settleKeys, type DatapathKeyInput, type KeyWarning, type PortKeyInput } from '../sb/keys.js';
 
 /** A deterministic uuid derived from a string (for SB rows we print). */
 export function uuidFrom(seed: string): string {
@@ -201,6 +201,8 @@ interface PreviousBindings {
   dp(nbUuid: string, name: string): number | undefined;
   /** Port name to its binding (key, the NB uuid of its datapath, type, parent). */
   port(name: string): { key: number; dpNbUuid: string | undefined; dpName: string; type: string; parent: string | undefined } | undefined;
+  /** NB uuids of the switch or router datapaths the previous database had. */
+  datapaths(kind: 'switch' | 'router'): string[];
   /** The previous database has a chassis with a VXLAN encap (ovn-northd's `is_vxlan_mode`). */
   vxlan: boolean;
 }
@@ -216,6 +218,7 @@ function previousBindings(o: ContextOptions): PreviousBindings {
         const p = ports.get(n);
         return p && { key: p.tunnelKey, dpNbUuid: p.datapath.nbUuid, dpName: p.datapath.name, type: p.type, parent: p.parentPort };
       },
+      datapaths: (kind) => sb.datapaths.filter((d) => d.kind === kind && d.nbUuid).map((d) => d.nbUuid),
       vxlan: sb.chassis.some((c) => c.encaps.some((e) => e.type === 'vxlan')),
     };
   }
@@ -226,6 +229,7 @@ function previousBindings(o: ContextOptions): PreviousBindings {
       const key = k.ports?.get(n);
       return key === undefined ? undefined : { key, dpNbUuid: undefined, dpName: '', type: '', parent: undefined };
     },
+    datapaths: () => [],
     vxlan: false,
   };
 }
@@ -266,10 +270,14 @@ function datapathKeys(
     existing: prev.dp(uuid, name),
   });
   const known = (d: DatapathKeyInput) => d.existing !== undefined;
-  const ls = idlTableOrder(switches, (s) => prev.dp(s.uuid, s.name) !== undefined).map((s) => input('switch', s.uuid, s.name, s.other_config));
-  const lr = idlTableOrder(routers, (r) => prev.dp(r.uuid, r.name) !== undefined).map((r) => input('router', r.uuid, r.name, r.options));
-  const all = [...ls, ...lr];
-  return assignDatapathKeys(all.filter(known), all.filter((d) => !known(d)), prev.vxlan, warnings);
+  const present = new Set([...switches.map((s) => s.uuid), ...routers.map((r) => r.uuid)]);
+  const gone = (kind: 'switch' | 'router') => prev.datapaths(kind).filter((u) => !present.has(u));
+  const ls = idlTableOrder(switches, (s) => prev.dp(s.uuid, s.name) !== undefined, gone('switch')).map((s) => input('switch', s.uuid, s.name, s.other_config));
+  // Disabled routers are rows of the IDL table (they shape its order) but not datapaths.
+  const lr = idlTableOrder(routers, (r) => prev.dp(r.uuid, r.name) !== undefined, gone('router'))
+    .filter((r) => r.enabled !== false)
+    .map((r) => input('router', r.uuid, r.name, r.options));
+  return settleKeys([...ls, ...lr], (d) => d.nbUuid, known, (b, n, w) => assignDatapathKeys(b, n, prev.vxlan, w), warnings);
 }
 
 /** Build the compiler's view of `db`. */
@@ -286,7 +294,7 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
   const keyWarnings: KeyWarning[] = [];
   // ovn-northd skips disabled routers entirely (`lrouter_is_enabled`).
   const enabledRouters = db.routers.filter((r) => r.enabled !== false);
-  const dpKeys = datapathKeys(db.switches, enabledRouters, prev, keyWarnings);
+  const dpKeys = datapathKeys(db.switches, db.routers, prev, keyWarnings);
   const prevDpUuid = new Map((options.previous?.datapaths ?? []).map((d) => [d.nbUuid, d.uuid]));
   const dpUuid = (nbUuid: string) => prevDpUuid.get(nbUuid) ?? uuidFrom(`dp:${nbUuid}`);
   const switches: SwitchDp[] = [];
@@ -392,14 +400,18 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
   // port right after it).
   const portKeys = new Map<string, number>();
   const vxlan = prev.vxlan;
-  for (const sw of switches) {
-    const inputs = sw.ports.map((p): PortKeyInput & { isBoth: boolean } => {
-      const b = prev.port(p.name);
-      const isBoth = b !== undefined && (b.dpNbUuid === undefined || b.dpNbUuid === sw.dp.nbUuid) && !lspTypeChanged(b.type, b.parent, p.nb);
-      return { name: p.name, kind: 'switch', requested: requestedTnlKey(p.nb.options), existing: isBoth ? b.key : undefined, isBoth };
-    });
-    const ks = assignPortKeys(inputs.filter((i) => i.isBoth), inputs.filter((i) => !i.isBoth), vxlan, keyWarnings);
+  const settle = (inputs: (PortKeyInput & { isBoth: boolean })[]) => {
+    const ks = settleKeys(inputs, (i) => i.name, (i) => i.isBoth, (b, n, w) => assignPortKeys(b, n, vxlan, w), keyWarnings);
     for (const [n, k] of ks) portKeys.set(n, k);
+  };
+  for (const sw of switches) {
+    settle(
+      sw.ports.map((p) => {
+        const b = prev.port(p.name);
+        const isBoth = b !== undefined && (b.dpNbUuid === undefined || b.dpNbUuid === sw.dp.nbUuid) && !lspTypeChanged(b.type, b.parent, p.nb);
+        return { name: p.name, kind: 'switch' as const, requested: requestedTnlKey(p.nb.options), existing: isBoth ? b.key : undefined, isBoth };
+      }),
+    );
   }
   for (const rt of routers) {
     const inputs: (PortKeyInput & { isBoth: boolean })[] = [];
@@ -413,8 +425,7 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
       // The chassis-redirect port is made from the same NB row, so it asks for the same key.
       if (p.crName) add(p.crName, requestedTnlKey(p.nb.options));
     }
-    const ks = assignPortKeys(inputs.filter((i) => i.isBoth), inputs.filter((i) => !i.isBoth), vxlan, keyWarnings);
-    for (const [n, k] of ks) portKeys.set(n, k);
+    settle(inputs);
   }
   return { db, switches, routers, switchPorts, routerPorts, globals, keyWarnings, portKey: (name: string) => portKeys.get(name) ?? 0 };
 }

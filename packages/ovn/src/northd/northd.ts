@@ -12,6 +12,7 @@ import { buildContext, type NorthdContext, type TunnelKeys } from './context.js'
 import { formatLflowList } from './format.js';
 import type { SbDatabase } from '../sb/model.js';
 import { buildSouthbound } from '../sb/from-northd.js';
+import { checkNbMatches } from './checks.js';
 import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
 import { buildSwitchAclFlows, buildSwitchLbFlowsAll } from './switch-acl.js';
@@ -47,7 +48,11 @@ export interface NorthdResult {
   readonly context: NorthdContext;
   /** The southbound database ovn-northd would write (built on first access). */
   readonly sb: SbDatabase;
-  /** What ovn-northd would log as warnings (tunnel key conflicts, ...). */
+  /**
+   * Problems with the northbound database (computed on first access): what ovn-northd logs
+   * (tunnel key conflicts), and every ACL, QoS rule or router policy whose match does not parse
+   * (ovn-northd keeps their flows; ovn-controller installs nothing for them).
+   */
   readonly warnings: readonly NorthdWarning[];
 }
 
@@ -81,7 +86,7 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
   }
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   let sb: SbDatabase | undefined;
-  const warnings: NorthdWarning[] = ctx.keyWarnings.map((w) => ({ name: w.subject, message: w.message }));
+  let warnings: NorthdWarning[] | undefined;
   return {
     datapaths,
     get flows() {
@@ -94,7 +99,12 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     get sb() {
       return (sb ??= buildSouthbound({ nb: db, ctx, sink, ...(opts.previous ? { previous: opts.previous } : {}) }));
     },
-    warnings,
+    get warnings() {
+      return (warnings ??= [
+        ...ctx.keyWarnings.map((w) => ({ name: w.subject, message: w.message })),
+        ...checkNbMatches(db, this.sb).map((w) => ({ table: w.table, row: w.row, name: w.owner, message: w.message })),
+      ]);
+    },
   };
 }
 

@@ -237,6 +237,37 @@ export function assignPortKeys(
   return keys;
 }
 
+/**
+ * ovn-northd's successive runs until the keys settle. A run writes its keys to the southbound
+ * database, which wakes ovn-northd again; in the next run every row is bound (in `both`, in walking
+ * order) with the key it got, so a row that lost a requested key to an already bound row in the
+ * first run may now win it (rows that were new are no longer behind the bound ones). `rows` are
+ * in walking order; `assign` is `assignDatapathKeys` or `assignPortKeys`. Warnings are the last
+ * run's.
+ */
+export function settleKeys<T extends { readonly existing: number | undefined }>(
+  rows: readonly T[],
+  keyOf: (row: T) => string,
+  bound: (row: T) => boolean,
+  assign: (both: readonly T[], nbOnly: readonly T[], warnings: KeyWarning[]) => Map<string, number>,
+  warnings: KeyWarning[],
+): Map<string, number> {
+  let both = rows.filter(bound);
+  let nbOnly = rows.filter((r) => !bound(r));
+  for (let run = 0; ; run++) {
+    const w: KeyWarning[] = [];
+    const keys = assign(both, nbOnly, w);
+    const settled = nbOnly.every((r) => !keys.get(keyOf(r))) && both.every((r) => r.existing === keys.get(keyOf(r)));
+    if (settled || run === 8) {
+      warnings.push(...w);
+      return keys;
+    }
+    const next = rows.map((r) => ({ ...r, existing: keys.get(keyOf(r)) || undefined }));
+    both = next.filter((r) => r.existing !== undefined);
+    nbOnly = next.filter((r) => r.existing === undefined);
+  }
+}
+
 /** The first 32 bits of a uuid (`uuid_hash`), 0 for text that is not a uuid. */
 function uuidHash(uuid: string): number {
   const n = parseInt(uuid.slice(0, 8), 16);
@@ -265,9 +296,22 @@ export function idlOrder<T extends { readonly uuid: string }>(batches: readonly 
 }
 
 /**
- * The order ovn-northd's IDL iterates the rows of one table: rows it already knew (`known`) as
+ * The order ovn-northd's IDL iterates the rows of one table: rows it already knew (`known`, plus
+ * `gone`: rows it knew that have been deleted since, which leave their mark on the hash table) as
  * one earlier batch, then the other rows as one batch.
  */
-export function idlTableOrder<T extends { readonly uuid: string }>(rows: readonly T[], known: (row: T) => boolean): T[] {
-  return idlOrder([rows.filter(known), rows.filter((r) => !known(r))]);
+export function idlTableOrder<T extends { readonly uuid: string }>(
+  rows: readonly T[],
+  known: (row: T) => boolean,
+  gone: readonly string[] = [],
+): T[] {
+  if (!gone.length) return idlOrder([rows.filter(known), rows.filter((r) => !known(r))]);
+  // Simulate the earlier batch with the deleted rows in it, then take them out: an OVS hmap does
+  // not shrink or reorder when a node is removed.
+  type Slot = { readonly uuid: string; readonly row: T | undefined };
+  const earlier: Slot[] = [...rows.filter(known).map((row) => ({ uuid: row.uuid, row })), ...gone.map((uuid) => ({ uuid, row: undefined }))];
+  const later: Slot[] = rows.filter((r) => !known(r)).map((row) => ({ uuid: row.uuid, row }));
+  return idlOrder<Slot>([earlier, later])
+    .map((s) => s.row)
+    .filter((r): r is T => r !== undefined);
 }

@@ -16,21 +16,20 @@
  * descending). Flows that fail to parse are skipped with ovn-trace's warning (`skipped`). The
  * result is cached per database.
  */
-import { parseActions } from '../actions/parse.js';
 import type { Action } from '../actions/ast.js';
-import { annotate } from '../expr/check.js';
 import type { Expr } from '../expr/ast.js';
-import { evaluateConditions, simplify } from '../expr/normalize.js';
-import { parseExprText } from '../expr/parse.js';
+import { evaluateConditions } from '../expr/normalize.js';
 import { NbDatabase } from '../nb/db.js';
 import { parseLportAddresses, type LportAddresses } from '../northd/addrs.js';
 import { compileNorthd } from '../northd/northd.js';
+import { describeNbRow } from '../northd/checks.js';
 import { parseLbKey } from '../northd/lb.js';
 import { stageByName } from '../northd/stages.js';
 import type { Datapath, LogicalFlow } from '../northd/types.js';
 import { MC_KEYS } from '../sb/keys.js';
 import type { SbDatabase, SbLogicalFlow } from '../sb/model.js';
 import { sbIndex } from '../sb/lookup.js';
+import { lflowParseContext, parseLogicalFlow } from '../sb/lflow-parse.js';
 
 /** A logical port binding as ovn-trace sees it. */
 export interface TracePort {
@@ -132,8 +131,11 @@ export interface TraceDb {
   readonly lbVips: TraceLbVip[];
   /** MAC bindings of the southbound database (SB MAC_Binding rows). */
   readonly macBindings: readonly TraceMacBinding[];
-  /** Flows that could not be parsed, with ovn-trace's warning (it skips them). */
-  readonly skipped: { flow: LogicalFlow; error: string; warning: string }[];
+  /**
+   * Flows that could not be parsed, with ovn-trace's warning (it skips them; so does
+   * ovn-controller) and, when the database came from a northbound one, the NB row they come from.
+   */
+  readonly skipped: { flow: LogicalFlow; error: string; warning: string; source?: string }[];
   /** The southbound database. */
   readonly sb: SbDatabase;
 }
@@ -163,7 +165,16 @@ const cache = new WeakMap<NbDatabase | SbDatabase, TraceDb>();
 export function traceDb(source: NbDatabase | SbDatabase): TraceDb {
   let t = cache.get(source);
   if (!t) {
-    t = buildTraceDb(source instanceof NbDatabase ? compileNorthd(source).sb : source);
+    if (source instanceof NbDatabase) {
+      t = buildTraceDb(compileNorthd(source).sb);
+      for (const sk of t.skipped) {
+        const row = sk.flow.hint === undefined ? undefined : describeNbRow(source, sk.flow.hint);
+        if (row !== undefined) sk.source = row;
+      }
+    } else {
+      t = buildTraceDb(source);
+      for (const sk of t.skipped) if (sk.flow.hint !== undefined) sk.source = `the NB row ${sk.flow.hint}..., stage ${sk.flow.stage}`;
+    }
     cache.set(source, t);
   }
   return t;
@@ -267,52 +278,19 @@ function buildTraceDb(sb: SbDatabase): TraceDb {
 
   const macBindings: TraceMacBinding[] = sb.macBindings.map((m) => ({ port: m.logicalPort, ip: m.ip, mac: m.mac }));
 
-  // Flows, parsed per datapath (port groups resolve per datapath key).
-  const skipped: { flow: LogicalFlow; error: string; warning: string }[] = [];
+  // Flows, parsed per datapath (port groups resolve per datapath key) as ovn-trace parses them.
+  const skipped: TraceDb['skipped'] = [];
   const isResident = (port: string) => port === '' || ports.has(port);
+  const pctx = lflowParseContext(sb);
   for (const d of sb.datapaths) {
     const e = byUuid.get(d.uuid)!;
-    const exprCtx = { addressSets, portGroups, dpKey: d.tunnelKey };
     for (const sf of idx.flowsOf.get(d) ?? []) {
       const f = lflowOf(sf, e.dp);
-      // ovn-trace parses the match, then the actions, then annotates the match with the actions'
-      // prerequisites; the first failure is the warning. The happy path parses each text once.
-      let parsed: ReturnType<typeof parseActions>;
-      let match: Expr;
-      const matchFails = (): string | undefined => {
-        try {
-          parseExprText(sf.match, exprCtx);
-          return undefined;
-        } catch (err) {
-          return (err as Error).message;
-        }
-      };
-      try {
-        parsed = parseActions(sf.actions, { ...exprCtx, pipeline: sf.pipeline, table: sf.tableId });
-      } catch (err) {
-        const m = matchFails();
-        const msg = (err as Error).message;
-        skipped.push(
-          m !== undefined
-            ? { flow: f, error: m, warning: `${sf.match}: parsing expression failed (${m})` }
-            : { flow: f, error: msg, warning: `${sf.actions}: parsing actions failed (${msg})` },
-        );
+      const r = parseLogicalFlow(sf, d, pctx);
+      if (!r.ok) {
+        skipped.push({ flow: f, error: r.error, warning: r.traceWarning });
         continue;
       }
-      try {
-        const full = parsed.prereqs.length ? `(${sf.match}) && ${parsed.prereqs.map((p) => `(${p})`).join(' && ')}` : sf.match;
-        match = evaluateConditions(simplify(annotate(parseExprText(full, exprCtx))), isResident);
-      } catch (err) {
-        const m = matchFails();
-        const msg = (err as Error).message;
-        skipped.push(
-          m !== undefined
-            ? { flow: f, error: m, warning: `${sf.match}: parsing expression failed (${m})` }
-            : { flow: f, error: msg, warning: `match annotation failed (${msg})` },
-        );
-        continue;
-      }
-      const actions: readonly Action[] = parsed.actions;
       const k = `${sf.pipeline}/${sf.tableId}`;
       let list = e.t.flows.get(k);
       if (!list) {
@@ -320,7 +298,7 @@ function buildTraceDb(sb: SbDatabase): TraceDb {
         e.t.flows.set(k, list);
         e.t.stages.set(k, f.stage);
       }
-      list.push({ flow: f, uuid8: sf.uuid.slice(0, 8), match, actions });
+      list.push({ flow: f, uuid8: sf.uuid.slice(0, 8), match: evaluateConditions(r.match, isResident), actions: r.actions });
     }
   }
   for (const d of datapaths) for (const list of d.flows.values()) list.sort((a, b) => b.flow.priority - a.flow.priority);
