@@ -18,7 +18,7 @@ import type { NbDatabase } from '../nb/db.js';
 import type { LogicalRouterPort, LogicalSwitchPort } from '../nb/model.js';
 import { optBool } from '../nb/model.js';
 import { parseLportAddresses } from '../northd/addrs.js';
-import { uuidFrom, type NorthdContext, type RouterPort, type SwitchPort } from '../northd/context.js';
+import { type NorthdContext, type RouterPort, type SwitchPort } from '../northd/context.js';
 import { getNatAddresses, routerInfo } from '../northd/router-info.js';
 import { stage as stageInfo } from '../northd/stages.js';
 import type { Datapath, FlowSink } from '../northd/types.js';
@@ -38,9 +38,45 @@ function sortedMap(m: ReadonlyMap<string, string>): ReadonlyMap<string, string> 
   return new Map([...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(x: number): string {
+  return HEX[x >>> 24]! + HEX[(x >>> 16) & 255]! + HEX[(x >>> 8) & 255]! + HEX[x & 255]!;
+}
+
+/**
+ * A deterministic uuid for a southbound row, from what the row describes, so a row that does not
+ * change keeps its uuid from one production to the next (ovn-controller uses a logical flow's
+ * uuid as its OpenFlow cookie): two 32-bit multiplicative hashes of the text, finalised and mixed
+ * into 128 bits with MurmurHash3's fmix32, in uuid form (version 5 bits). Not cryptographic.
+ */
+function rowUuid(seed: string): string {
+  let a = 0x811c9dc5 ^ seed.length;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < seed.length; i++) {
+    const x = seed.charCodeAt(i);
+    a = Math.imul(a ^ x, 0x01000193);
+    b = Math.imul(b ^ x, 0x5bd1e995);
+  }
+  const w0 = fmix32(a);
+  const w1 = fmix32(b ^ w0);
+  const w2 = fmix32(w0 + 0x6a09e667);
+  const w3 = fmix32(w1 + 0xbb67ae85);
+  const h1 = hex32(w1);
+  return `${hex32(w0)}-${h1.slice(0, 4)}-5${h1.slice(5, 8)}-${((w2 >>> 28) & 3 | 8).toString(16)}${hex32(w2).slice(1, 4)}-${hex32(w2).slice(4, 8)}${hex32(w3)}`;
+}
+
 /** A deterministic locally administered unicast MAC for what ovn-northd draws at random. */
 function derivedMac(seed: string): string {
-  const h = uuidFrom(seed).replace(/-/g, '');
+  const h = rowUuid(seed).replace(/-/g, '');
   const b = [0, 1, 2, 3, 4, 5].map((i) => parseInt(h.slice(i * 2, i * 2 + 2), 16));
   b[0] = (b[0]! & 0xfe) | 0x02;
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -81,7 +117,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
   // SB_Global.
   const g = sbGlobalOptions(nb, vxlan);
   const global: M.SbGlobal = {
-    uuid: previous?.global.uuid ?? uuidFrom(`sb_global:${nb.global?.uuid ?? ''}`),
+    uuid: previous?.global.uuid ?? rowUuid(`sb_global:${nb.global?.uuid ?? ''}`),
     nbCfg: nb.global?.nb_cfg ?? 0,
     options: g.options,
     externalIds: previous?.global.externalIds ?? EMPTY,
@@ -116,10 +152,10 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     if (grp) return grp;
     const prevGrp = previous?.haChassisGroups.find((x) => x.name === name);
     grp = {
-      uuid: prevGrp?.uuid ?? uuidFrom(`ha_chassis_group:${name}`),
+      uuid: prevGrp?.uuid ?? rowUuid(`ha_chassis_group:${name}`),
       name,
       haChassis: members.map((m) => ({
-        uuid: uuidFrom(`ha_chassis:${name}:${m.chassisName}:${m.priority}`),
+        uuid: rowUuid(`ha_chassis:${name}:${m.chassisName}:${m.priority}`),
         chassis: chassisByName.get(m.chassisName),
         priority: m.priority,
         externalIds: new Map([['chassis-name', m.chassisName]]),
@@ -137,7 +173,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const p = prevPb.get(name);
     const same = p && p.datapath.uuid === dp.uuid;
     return {
-      uuid: same ? p.uuid : uuidFrom(`port_binding:${dp.nbUuid}:${name}`),
+      uuid: same ? p.uuid : rowUuid(`port_binding:${dp.nbUuid}:${name}`),
       chassis: same ? p.chassis : undefined,
       additionalChassis: same ? p.additionalChassis : [],
       encap: same ? p.encap : undefined,
@@ -165,7 +201,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
   const multicastGroups: M.SbMulticastGroup[] = [];
   const mcGroup = (dp: M.SbDatapath, name: keyof typeof MC_KEYS, ports: M.SbPortBinding[]) => {
     if (!ports.length) return;
-    multicastGroups.push({ uuid: uuidFrom(`multicast_group:${dp.uuid}:${name}`), datapath: dp, name, tunnelKey: MC_KEYS[name], ports: ports.sort(byUuid) });
+    multicastGroups.push({ uuid: rowUuid(`multicast_group:${dp.uuid}:${name}`), datapath: dp, name, tunnelKey: MC_KEYS[name], ports: ports.sort(byUuid) });
   };
   for (const sw of ctx.switches) {
     const dp = sbDp.get(sw.dp)!;
@@ -199,12 +235,13 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
 
   // Logical_Flow (one row per distinct flow; several datapaths make a Logical_DP_Group).
   const datapathGroups = new Map<string, M.SbDatapathGroup>();
+  const dpIndex = new Map(datapaths.map((d, i) => [d, i]));
   const dpGroup = (dps: readonly M.SbDatapath[], what: string): M.SbDatapathGroup => {
     const sorted = [...dps].sort(byUuid);
-    const k = sorted.map((d) => d.uuid).join(',');
+    const k = sorted.map((d) => dpIndex.get(d)).join(',');
     let grp = datapathGroups.get(`${what}:${k}`);
     if (!grp) {
-      grp = { uuid: uuidFrom(`logical_dp_group:${what}:${k}`), datapaths: sorted };
+      grp = { uuid: rowUuid(`logical_dp_group:${what}:${sorted.map((d) => d.uuid).join(',')}`), datapaths: sorted };
       datapathGroups.set(`${what}:${k}`, grp);
     }
     return grp;
@@ -220,7 +257,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     if (row.hint !== undefined) ids.set('stage-hint', row.hint.slice(0, 8));
     const group = dps.length > 1 ? dpGroup(dps, 'lflow') : undefined;
     logicalFlows.push({
-      uuid: uuidFrom(`logical_flow:${row.stage}:${row.priority}:${row.match}:${row.actions}`),
+      uuid: rowUuid(`logical_flow:${row.stage}:${row.priority}:${row.match}:${row.actions}`),
       logicalDatapath: group ? undefined : dps[0],
       logicalDpGroup: group,
       pipeline: st.pipeline,
@@ -239,7 +276,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
   const asIndex = new Map<string, number>();
   const addAs = (name: string, addresses: readonly string[]) => {
     // A user address set of the same name replaces a generated one, as ovn-northd's sync does.
-    const row = { uuid: uuidFrom(`address_set:${name}`), name, addresses: [...new Set(addresses)].sort() };
+    const row = { uuid: rowUuid(`address_set:${name}`), name, addresses: [...new Set(addresses)].sort() };
     const i = asIndex.get(name);
     if (i !== undefined) addressSets[i] = row;
     else asIndex.set(name, addressSets.push(row) - 1);
@@ -283,7 +320,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     }
     for (const [dp, names] of bySw) {
       const name = `${dp.key}_${pg.name}`;
-      portGroups.push({ uuid: uuidFrom(`port_group:${name}`), name, ports: [...new Set(names)].sort() });
+      portGroups.push({ uuid: rowUuid(`port_group:${name}`), name, ports: [...new Set(names)].sort() });
     }
   }
 
@@ -301,7 +338,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const options = new Map(lb.options);
     options.set('hairpin_orig_tuple', 'true');
     loadBalancers.push({
-      uuid: uuidFrom(`load_balancer:${lb.uuid}`),
+      uuid: rowUuid(`load_balancer:${lb.uuid}`),
       name: lb.name,
       vips: sortedMap(lb.vips),
       protocol: lb.protocol,
@@ -314,7 +351,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
 
   // DHCP options (the static tables ovn-northd fills).
   const dhcpRows = (tbl: typeof DHCPV4_OPTIONS, what: string): M.SbDhcpOption[] =>
-    tbl.map((o) => ({ uuid: uuidFrom(`${what}:${o.name}`), name: o.name, code: o.code, type: o.type }));
+    tbl.map((o) => ({ uuid: rowUuid(`${what}:${o.name}`), name: o.name, code: o.code, type: o.type }));
 
   // DNS.
   const dnsRows = new Map<string, { dps: M.SbDatapath[]; records: ReadonlyMap<string, string> }>();
@@ -326,7 +363,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     }
   }
   const dns: M.SbDns[] = [...dnsRows].map(([u, e]) => ({
-    uuid: uuidFrom(`dns:${u}`),
+    uuid: rowUuid(`dns:${u}`),
     records: sortedMap(e.records),
     datapaths: [...e.dps].sort(byUuid),
     externalIds: new Map([['dns_id', u]]),
@@ -336,10 +373,10 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
   const meters: M.SbMeter[] = [];
   const addMeter = (name: string, m: (typeof nb.meters)[number]) =>
     meters.push({
-      uuid: uuidFrom(`meter:${name}`),
+      uuid: rowUuid(`meter:${name}`),
       name,
       unit: m.unit,
-      bands: m.bands.map((b, i) => ({ uuid: uuidFrom(`meter_band:${name}:${i}`), action: b.action, rate: b.rate, burstSize: b.burst_size })),
+      bands: m.bands.map((b, i) => ({ uuid: rowUuid(`meter_band:${name}:${i}`), action: b.action, rate: b.rate, burstSize: b.burst_size })),
     });
   for (const m of nb.meters) addMeter(m.name, m);
   for (const acl of nb.acls) {
@@ -354,7 +391,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const c = sw.nb.config;
     const prev = prevIpMc.get(dp.uuid);
     return {
-      uuid: prev?.uuid ?? uuidFrom(`ip_multicast:${dp.uuid}`),
+      uuid: prev?.uuid ?? rowUuid(`ip_multicast:${dp.uuid}`),
       datapath: dp,
       enabled: c.mcastSnoop,
       querier: c.mcastQuerier,
@@ -377,7 +414,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const ip = rawStrings(nb, 'Static_MAC_Binding', smb.uuid, 'ip')[0] ?? smb.ip.text;
     const mac = rawStrings(nb, 'Static_MAC_Binding', smb.uuid, 'mac')[0] ?? formatMac(smb.mac);
     staticMacBindings.push({
-      uuid: uuidFrom(`static_mac_binding:${smb.uuid}`),
+      uuid: rowUuid(`static_mac_binding:${smb.uuid}`),
       logicalPort: smb.logical_port,
       ip,
       mac,
@@ -445,6 +482,11 @@ interface Runtime {
   readonly prevOptions: ReadonlyMap<string, string>;
 }
 
+/** The columns ovn-controller writes, as the previous database had them. */
+function bindingState(rt: Runtime): Pick<M.SbPortBinding, 'virtualParent' | 'chassis' | 'additionalChassis' | 'encap' | 'additionalEncap'> {
+  return { virtualParent: rt.virtualParent, chassis: rt.chassis, additionalChassis: rt.additionalChassis, encap: rt.encap, additionalEncap: rt.additionalEncap };
+}
+
 interface Lookups {
   readonly chassisByName: ReadonlyMap<string, M.SbChassis>;
   readonly chassisByHost: ReadonlyMap<string, M.SbChassis>;
@@ -502,11 +544,7 @@ function switchPortBinding(nb: NbDatabase, ctx: NorthdContext, p: SwitchPort, dp
     tunnelKey: ctx.portKey(p.name),
     parentPort: lsp.parent_name,
     tag: lsp.tag,
-    virtualParent: rt.virtualParent,
-    chassis: rt.chassis,
-    additionalChassis: rt.additionalChassis,
-    encap: rt.encap,
-    additionalEncap: rt.additionalEncap,
+    ...bindingState(rt),
     mirrorRules: [],
     mac: rawStrings(nb, 'Logical_Switch_Port', lsp.uuid, 'addresses'),
     portSecurity: rawStrings(nb, 'Logical_Switch_Port', lsp.uuid, 'port_security'),
@@ -652,11 +690,7 @@ function routerPortBinding(
     tunnelKey: ctx.portKey(name),
     parentPort: undefined,
     tag: undefined,
-    virtualParent: rt.virtualParent,
-    chassis: rt.chassis,
-    additionalChassis: rt.additionalChassis,
-    encap: rt.encap,
-    additionalEncap: rt.additionalEncap,
+    ...bindingState(rt),
     mirrorRules: [],
     mac: [mac],
     portSecurity: [],

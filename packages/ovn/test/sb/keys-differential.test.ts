@@ -21,7 +21,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
 import { compileNorthd, loadNb, loadSb, type SbDatabase } from '@ovnts/ovn';
-import { ovnkNbctlArgs, requireOracle, startOvnSandbox, type OvnSandbox } from '@ovnts/testkit';
+import { Rng, ovnkNbctlArgs, requireOracle, startOvnSandbox, type OvnSandbox } from '@ovnts/testkit';
 import { formatSbDiff, sbDiff, sbLines } from './diff.js';
 
 const req = requireOracle('tunnel keys vs ovn-northd', 'ovn-sandbox', ['ovn-northd', 'ovn-nbctl', 'ovn-sbctl', 'ovsdb-client', 'ovsdb-server', 'ovsdb-tool'], 'apt-get install -y ovn-central');
@@ -29,27 +29,11 @@ const req = requireOracle('tunnel keys vs ovn-northd', 'ovn-sandbox', ['ovn-nort
 /** One ovn-nbctl command (its arguments). */
 type Cmd = string[];
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    chance: (p: number) => next() < p,
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
-  };
-}
-
 const hex2 = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
 
 /** A random history of NB transactions (phases). */
 function randomHistory(seed: number): Cmd[][] {
-  const r = rng(seed);
+  const r = new Rng(seed);
   let n = 0;
   const switches = new Map<string, string[]>();
   const routers = new Map<string, string[]>();

@@ -82,7 +82,7 @@ describe.skipIf(req.skip)('our ovn-trace = real ovn-trace on the very same SB fi
     let equal = 0;
     const mism: string[] = [];
     try {
-      const sample = cases.filter((_, i) => i % 4 === 0);
+      const sample = cases.filter((_, i) => i % 7 === 0);
       for (const name of sample) {
         const bytes = gunzipSync(readFileSync(sbFixture(name)!));
         const db = join(dir, `${name}.db`);
@@ -91,7 +91,7 @@ describe.skipIf(req.skip)('our ovn-trace = real ovn-trace on the very same SB fi
         execFileSync('ovsdb-server', ['--detach', '--no-chdir', `--pidfile=${join(dir, `${name}.pid`)}`, `--unixctl=${join(dir, `${name}.ctl`)}`, `--remote=punix:${sock}`, `--log-file=${join(dir, `${name}.log`)}`, db]);
         pid = Number(readFileSync(join(dir, `${name}.pid`), 'utf8').trim());
         const sb = loadSb(bytes);
-        const traces = (JSON.parse(gunzipSync(readFileSync(join(TRACE_FIXTURES, `${name}.traces.json.gz`))).toString('utf8')) as StoredTrace[]).filter((_, i) => i % 5 === 0);
+        const traces = (JSON.parse(gunzipSync(readFileSync(join(TRACE_FIXTURES, `${name}.traces.json.gz`))).toString('utf8')) as StoredTrace[]).filter((_, i) => i % 8 === 0);
         for (const t of traces) {
           const o = ours(sb, t);
           if (o.tie) continue;
@@ -111,7 +111,7 @@ describe.skipIf(req.skip)('our ovn-trace = real ovn-trace on the very same SB fi
       rmSync(dir, { recursive: true, force: true });
     }
     console.log(`[sb trace live] ${n} traces on the same SB files: ${equal}/${n} equal`);
-    expect(n).toBeGreaterThan(100);
+    expect(n).toBeGreaterThan(60);
     expect(mism.slice(0, 3).join('\n---\n')).toBe('');
   }, 300_000);
 });
