@@ -12,12 +12,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Datum } from '../nb/datum.js';
-import { RawDb } from '../nb/data.js';
+import type { RawDb } from '../nb/data.js';
 import { NbError } from '../nb/errors.js';
-import { readOvsdbFile } from '../nb/ovsdb-file.js';
+import { readDumpJson, readOvsdbFile } from '../nb/ovsdb-file.js';
 import { parseSchema, type DbSchema } from '../nb/schema.js';
 import { SB_SCHEMA_JSON } from './schema-data.js';
-import { datumFromJson, isUuid } from '../nb/datum.js';
 import { SbError } from './errors.js';
 import type * as M from './model.js';
 
@@ -356,58 +355,6 @@ function buildSb(raw: RawDb): M.SbDatabase {
 export const SB_SCHEMA: DbSchema = parseSchema(SB_SCHEMA_JSON);
 
 /**
- * Reads `ovsdb-client dump -f json` output of OVN_Southbound (one `{"caption", "headings",
- * "data"}` object per table per line) into raw tables, typed by the embedded schema.
- */
-function readSbDumpJson(text: string): RawDb {
-  const raw = new RawDb(SB_SCHEMA);
-  let offset = 0;
-  for (const [n, line] of text.split('\n').entries()) {
-    const lineOff = offset;
-    offset += Buffer.byteLength(line) + 1;
-    if (line.trim() === '') continue;
-    const at = { record: n, offset: lineOff };
-    let j: unknown;
-    try {
-      j = JSON.parse(line);
-    } catch (e) {
-      throw new SbError(at, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    const o = j as { caption?: unknown; headings?: unknown; data?: unknown };
-    if (typeof o !== 'object' || o === null || typeof o.caption !== 'string' || !Array.isArray(o.headings) || !Array.isArray(o.data)) {
-      throw new SbError(at, 'expected {"caption", "headings", "data"} as ovsdb-client dump -f json prints');
-    }
-    const table = o.caption.replace(/ table$/, '');
-    const ts = SB_SCHEMA.tables.get(table);
-    if (!ts) throw new SbError({ ...at, table }, 'no such table in the OVN_Southbound schema');
-    const headings = o.headings as unknown[];
-    const ui = headings.indexOf('_uuid');
-    if (ui < 0) throw new SbError({ ...at, table }, 'no _uuid heading');
-    const rowsOf = raw.tables.get(table)!;
-    for (const rj of o.data as unknown[]) {
-      if (!Array.isArray(rj) || rj.length !== headings.length) throw new SbError({ ...at, table }, 'a data row does not have one value per heading');
-      const uj = rj[ui];
-      if (!Array.isArray(uj) || uj[0] !== 'uuid' || typeof uj[1] !== 'string' || !isUuid(uj[1])) throw new SbError({ ...at, table }, 'bad _uuid');
-      const uuid = uj[1].toLowerCase();
-      const row = new Map<string, Datum>();
-      headings.forEach((h, k) => {
-        if (typeof h !== 'string' || h.startsWith('_')) return;
-        const cs = ts.columns.get(h);
-        if (!cs) throw new SbError({ ...at, table, row: uuid, column: h }, 'no such column in the OVN_Southbound schema');
-        try {
-          row.set(h, datumFromJson(rj[k], { ...cs.type, min: 0, max: Infinity }));
-        } catch (e) {
-          if (e instanceof NbError) throw fromNbError(e.at({ ...at, table, row: uuid, column: h }));
-          throw e;
-        }
-      });
-      rowsOf.set(uuid, row);
-    }
-  }
-  return raw;
-}
-
-/**
  * Loads a southbound database from OVSDB file bytes or text (`ovsdb-client backup` of
  * OVN_Southbound, or ovsdb-server's standalone file), or from `ovsdb-client dump -f json` output.
  * Throws `SbError` with the record, offset, table, row and column of a problem.
@@ -417,7 +364,7 @@ export function loadSb(input: Uint8Array | string): M.SbDatabase {
   let i = 0;
   while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
   try {
-    if (buf[i] === 0x7b) return buildSb(readSbDumpJson(new TextDecoder('utf-8', { fatal: true }).decode(buf)));
+    if (buf[i] === 0x7b) return buildSb(readDumpJson(new TextDecoder('utf-8', { fatal: true }).decode(buf), SB_SCHEMA));
     const f = readOvsdbFile(buf, { anySchemaName: true });
     if (f.schema.name !== SB_SCHEMA_NAME) throw new SbError({ record: 0, offset: 0 }, `schema name is ${JSON.stringify(f.schema.name)}, expected "${SB_SCHEMA_NAME}"`);
     return buildSb(f.raw);
