@@ -5,14 +5,23 @@
  * The stored fixtures (fixtures/northd/) run everywhere; when OVN is installed the fixtures are
  * also regenerated live in a temporary folder (fixtures/northd/gen.sh) and compared the same way.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { oracleScript, requireTools } from '@ovnts/testkit';
+import { Excuses, oracleScript, requireTools } from '@ovnts/testkit';
 import { CASES, FIXTURES } from './cases.js';
 import { diffFixture, formatDiff } from './diff.js';
+
+/**
+ * Excuse bucket: with our own tunnel keys instead of ovn-northd's, flows that print a key
+ * (`$_rtr_lb_KEY_ip4`, `ct_mark.ecmp_reply_port == KEY`) may differ: the keys depend on the order
+ * ovn-northd saw the rows, which an NB snapshot does not record. Capped per case (the most in the
+ * fixtures is 21, in lr-ecmp-sym: three ECMP-symmetric routes x v4/v6 x protocols).
+ */
+const KEY_DEPENDENT_CAP = 24;
 
 function check(dir: string, name: string): void {
   const sw = diffFixture(dir, name, 'switch');
@@ -24,9 +33,14 @@ function check(dir: string, name: string): void {
   // Without ovn-northd's tunnel keys, only the flows that print a key differ.
   // (Which ones depends on the order ovn-northd saw the rows, so on the run.)
   const nk = diffFixture(dir, name, 'all', false);
-  if (nk.missing.length) console.log(`${name} with our own tunnel keys: ${nk.missing.length} flows differ (key-dependent)`);
+  const excuses = new Excuses(`northd ${name} with own tunnel keys`, {
+    'key-dependent': { max: KEY_DEPENDENT_CAP, why: 'flows printing a tunnel key ovn-northd allocated in row-creation order' },
+  });
+  for (const l of nk.missing) excuses.add('key-dependent', l);
+  if (nk.missing.length) console.log(`${name} with our own tunnel keys: ${nk.missing.length} flows differ (key-dependent, cap ${KEY_DEPENDENT_CAP})`);
   expect(nk.extra.length, formatDiff(`${name} (own tunnel keys)`, nk)).toBe(nk.missing.length);
   for (const l of [...nk.missing, ...nk.extra]) expect(l).toMatch(/\$_rtr_lb_[0-9]+_ip[46]|ecmp_reply_port (==|=) [0-9]+/);
+  expect(excuses.overCap(nk.expected)).toEqual([]);
 }
 
 describe('northd vs stored ovn-northd 23.03 output (fixtures/northd)', () => {
@@ -38,10 +52,13 @@ const sandbox = oracleScript('ovn-sandbox');
 
 describe.skipIf(req.skip)('northd vs live ovn-northd', () => {
   let dir = '';
-  beforeAll(() => {
+  // Asynchronously: a synchronous child of several minutes would block this worker's event loop
+  // and starve vitest's RPC with the main process ("Timeout calling onTaskUpdate").
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ovnts-northd-'));
     const env = { ...process.env, ...(sandbox ? { OVN_SANDBOX: sandbox } : {}) };
-    execFileSync(join(FIXTURES, 'gen.sh'), [dir], { env, stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    const r = await promisify(execFile)(join(FIXTURES, 'gen.sh'), [dir], { env, timeout: 300_000, maxBuffer: 1 << 24 });
+    if (r.stderr) process.stderr.write(r.stderr);
   }, 320_000);
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -7,12 +7,13 @@
  * `select` members and load-balancer backends at random unless told. With OVN installed, new random topologies are generated live and compared the same way
  * (skipped with a printed reason otherwise, never under CI).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { repoRoot, requireOracle } from '@ovnts/testkit';
+import { repoRoot, requireOracle, seedFromEnv } from '@ovnts/testkit';
 import { TRACE_FIXTURES, compareCase, corpusCases, formatFailures, type CaseResult } from './corpus.js';
 
 /**
@@ -54,13 +55,18 @@ const req = requireOracle('ovn-trace differential (live)', 'ovn-sandbox', ['ovn-
 
 describe.skipIf(req.skip)('ovn-trace vs live ovn-trace (new random topologies)', () => {
   let dir = '';
-  beforeAll(() => {
+  // Six new topologies per run from a fresh seed (printed; OVNTS_TRACE_SEED=N replays a run).
+  // gen.mjs runs asynchronously: a synchronous child of minutes would block this worker's event
+  // loop and starve vitest's RPC ("Timeout calling onTaskUpdate").
+  beforeAll(async () => {
+    const { seed } = seedFromEnv('ovn-trace live differential', 'OVNTS_TRACE_SEED', 'time');
     dir = mkdtempSync(join(tmpdir(), 'ovnts-trace-'));
-    execFileSync(process.execPath, [join(repoRoot, 'fixtures', 'trace', 'gen.mjs'), '--out', dir, '--random', '6', '--seed', String(1000 + (Date.now() % 1000) * 10), '--no-northd-cases'], {
+    const r = await promisify(execFile)(process.execPath, [join(repoRoot, 'fixtures', 'trace', 'gen.mjs'), '--out', dir, '--random', '6', '--seed', String(seed), '--no-northd-cases'], {
       env: { ...process.env, OVN_SANDBOX: req.script },
-      stdio: ['ignore', 'ignore', 'inherit'],
       timeout: 300_000,
+      maxBuffer: 1 << 24,
     });
+    if (r.stderr) process.stderr.write(r.stderr);
   }, 320_000);
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
