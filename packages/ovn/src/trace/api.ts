@@ -36,6 +36,11 @@ export interface OvnTraceOptions {
   format?: TraceFormat;
   /** SB MAC_Binding rows to assume (a fresh southbound database has none). */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Which candidate to take at each choice the NB does not determine (see
+   * `TraceRunOptions.choices`; `traceTree` returns the candidates met in `choicePoints`).
+   */
+  choices?: readonly number[];
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -95,7 +100,7 @@ export function traceTree(
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[] } {
   const t = traceDb(db);
   const exprCtx = { addressSets: t.addressSets };
   const perr = (e: unknown): never => {
@@ -143,6 +148,7 @@ export function traceTree(
     ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.choices ? { choices: opts.choices } : {}),
   });
   const flow = emptyFlow();
   for (const c of constraints) {
@@ -158,7 +164,7 @@ export function traceTree(
   const n: TraceNode = { type: 'pipeline', name: `ingress(dp="${dp.name}", inport="${inport ? inport.name : '(unnamed)'}")`, alwaysIndent: false, subs: [] };
   root.push(n);
   tracer.trace(dp, flow, 0, 'ingress', n.subs);
-  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices };
+  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices, choicePoints: tracer.choicePoints };
 }
 
 /**
