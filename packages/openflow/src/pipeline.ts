@@ -1709,7 +1709,7 @@ export class Pipeline {
     const pcp = tagged ? (tci >>> 13) & 7 : 0;
     const src = w[W.dl_src]! * 0x1_0000_0000 + w[W.dl_src + 1]!;
     const dst = w[W.dl_dst]! * 0x1_0000_0000 + w[W.dl_dst + 1]!;
-    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.trace === null && this.countStats);
+    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.trace === null && this.countStats, tagged);
     switch (r.reason) {
       case 'flood':
         this.report('detail', 'no learned MAC for destination, flooding');

@@ -33,7 +33,7 @@ import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
 import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnActionExt, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
 import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
 import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
-import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
+import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
@@ -770,6 +770,7 @@ export class Switch implements SwitchCore {
       req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
     }
     validatePacketOut(req, { groupExists: (id) => this.groups.has(id), meterExists: (id) => this.meters.get(id) !== undefined });
+    checkPacketOutConsistency(req);
     this.expire();
     const p = this.pipe;
     p.trace = null;
@@ -780,6 +781,10 @@ export class Switch implements SwitchCore {
     p.now = this.clock.now();
     p.begin(req.frame, 0, req.frame.length, req.inPort);
     p.runActions(req.actions.map(compileAction));
+    if (p.error !== 0) {
+      // ofproto-dpif.c packet_xlate(): a packet-out whose translation fails is refused, nothing sent.
+      throw new OfpRequestError('OFPFMFC_UNKNOWN', 5, 0, `the actions could not be translated (${p.error === XlateError.RecursionTooDeep ? 'recursion too deep' : 'too many resubmits'})`);
+    }
     p.deliver(this.onPacketIn, this.onOutput);
   }
 

@@ -126,6 +126,22 @@ function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void 
  * metadata) left out.
  */
 export function formatFlowKey(key: FlowKey): string {
+  let s = formatMatch(packetMatch(key));
+  // OVS also shows the first all-zero inner VLAN slot after a tagged outer one.
+  if ((key.w[W.vlan_tci]! & 0x1000) !== 0) {
+    const t1 = `vlan_tci1=0x${key.vlan2Tci.toString(16).padStart(4, '0')}`;
+    s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
+  }
+  return s;
+}
+
+/**
+ * The exact match on a packet's flow that OVS's `match_wc_init()` builds
+ * (`flow_wildcards_init_for_packet()`): the fields the packet's protocols carry, exact; metadata
+ * (in_port, pkt_mark, ct_*, registers, metadata, tunnel) only where non-zero. OVS checks a
+ * packet-out's actions against it.
+ */
+export function packetMatch(key: FlowKey): Match {
   const v = key.w;
   const mask = new Uint32Array(KEY_WORDS);
   const tunSet = v[W.tun_dst] !== 0 || v[W.tun_ipv6_dst] !== 0 || v[W.tun_ipv6_dst + 1] !== 0 || v[W.tun_ipv6_dst + 2] !== 0 || v[W.tun_ipv6_dst + 3] !== 0;
@@ -186,13 +202,7 @@ export function formatFlowKey(key: FlowKey): string {
   }
   const value = new Uint32Array(KEY_WORDS);
   for (let i = 0; i < KEY_WORDS; i++) value[i] = (v[i]! & mask[i]!) >>> 0;
-  let s = formatMatch(new Match(value, mask));
-  // OVS also shows the first all-zero inner VLAN slot after a tagged outer one.
-  if ((v[W.vlan_tci]! & 0x1000) !== 0) {
-    const t1 = `vlan_tci1=0x${key.vlan2Tci.toString(16).padStart(4, '0')}`;
-    s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
-  }
-  return s;
+  return new Match(value, mask);
 }
 
 /** The initial flow and a frame built from ofproto/trace's microflow syntax. */

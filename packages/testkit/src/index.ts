@@ -9,3 +9,4 @@ export * from './flowgen.js';
 export * from './nbgen.js';
 export * from './excuses.js';
 export * from './seeds.js';
+export * from './statefulgen.js';
