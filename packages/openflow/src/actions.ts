@@ -693,7 +693,8 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         const value = parseUint((v ?? '').trim());
         const mask = m === undefined ? 0xffff_ffff_ffff_ffffn : parseUint(m.trim());
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
-        ins.writeMetadata = { value: value & mask, mask };
+        // Kept as given, bits outside the mask too (OVS prints write_metadata:0x10/0xf back).
+        ins.writeMetadata = { value, mask };
         break;
       }
       case 'goto_table': {

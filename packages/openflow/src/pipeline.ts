@@ -422,6 +422,8 @@ export interface PacketIn {
 export interface SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** LOCAL's datapath port number in `Datapath actions`. */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: readonly FlowTable[];
   /** Ports by number. */
@@ -1496,7 +1498,7 @@ export class Pipeline {
       else {
         let x = 0n;
         for (let i = d.nBits - 1; i >= 0; i--) x = (x << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = `0x${x.toString(16)}`;
+        v = x === 0n ? '0' : `0x${x.toString(16)}`; // OVS ds_put_hex()
       }
       const name = df.nxm?.name ?? df.oxm?.name ?? df.name;
       const sub = d.ofs === 0 && d.nBits === df.bits ? `${name}[]` : d.nBits === 1 ? `${name}[${d.ofs}]` : `${name}[${d.ofs}..${d.ofs + d.nBits - 1}]`;
@@ -1802,7 +1804,7 @@ export class Pipeline {
       return;
     }
     commitKey(this.key, this.base, this.pkt, this.dp);
-    if (this.dp) this.dp.push(n === OFPP.LOCAL ? 'LOCAL' : String(n));
+    if (this.dp) this.dp.push(String(n === OFPP.LOCAL ? this.sw.localDpPort : n));
     const p = this.pkt;
     // The log keeps a reference; a later edit copies first (PacketState.frozen).
     if (p.owned) p.frozen = true;

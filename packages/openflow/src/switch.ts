@@ -60,6 +60,12 @@ export interface SwitchOptions {
   /** OVS `other_config:vlan-limit` (default 1). */
   vlanLimit?: number;
   /**
+   * The datapath port number of LOCAL in `Datapath actions` (default 100: what OVS's dummy
+   * datapath gives the first bridge's internal port; other ports keep their OpenFlow numbers, as
+   * when they are created in order).
+   */
+  localDpPort?: number;
+  /**
    * The only source of time (ms): flow timeouts and durations, conntrack timeouts, meters, MAC
    * aging. Use a `VirtualClock` in tests and simulations; default `new RealClock()` (live use).
    * With a `TimerClock` (both are) flows expire from a timer exactly at their deadline.
@@ -125,6 +131,8 @@ const ETH_P_TEB = 0x6558;
 export class Switch implements SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** The datapath port number of LOCAL in traces' `Datapath actions` (see `SwitchOptions.localDpPort`). */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: FlowTable[] = [];
   /** Ports by number (LOCAL included). */
@@ -171,6 +179,7 @@ export class Switch implements SwitchCore {
 
   constructor(opts: SwitchOptions = {}) {
     this.name = opts.name ?? 'br0';
+    this.localDpPort = opts.localDpPort ?? 100;
     this.vlanLimit = opts.vlanLimit ?? 1;
     this.clock = opts.clock ?? new RealClock();
     const ct = opts.conntrack;

@@ -100,6 +100,7 @@ export function formatTrace(t: TraceResult): string {
   out.push(`Megaflow: ${t.megaflow}\n`);
   out.push(`Datapath actions: ${t.error || t.datapathActions.length === 0 ? 'drop' : t.datapathActions.join(',')}\n`);
   if (t.error) out.push(`Translation failed (${t.error}), packet is dropped.\n`);
+  else out.push(explainSlowPath(t.datapathActions));
   for (const r of t.recirculations ?? []) {
     const bar = '='.repeat(79);
     const states = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'].filter((_, i) => r.ctState & (1 << i)).join('|');
@@ -112,8 +113,20 @@ export function formatTrace(t: TraceResult): string {
     out.push(`Megaflow: ${r.megaflow}\n`);
     out.push(`Datapath actions: ${r.error || r.datapathActions.length === 0 ? 'drop' : r.datapathActions.join(',')}\n`);
     if (r.error) out.push(`Translation failed (${r.error}), packet is dropped.\n`);
+    else out.push(explainSlowPath(r.datapathActions));
   }
   return out.join('');
+}
+
+/**
+ * ofproto-dpif-trace.c `explain_slow_path()`: the lines OVS adds after `Datapath actions` when
+ * the datapath cannot run the flow itself. Of OVS's reasons only SLOW_ACTION can arise here, from
+ * datapath set actions the datapath does not implement (odp-util.c `commit_set_arp_action`,
+ * `commit_set_icmp_action`, `commit_set_nd_action`, `commit_set_nd_extensions_action`).
+ */
+export function explainSlowPath(dpActions: readonly string[]): string {
+  const slow = dpActions.some((a) => /(^|[(,])set\((arp|icmp|icmpv6|nd|nd_ext)\(/.test(a));
+  return slow ? 'This flow is handled by the userspace slow path because it:\n  - Uses action(s) not supported by datapath.\n' : '';
 }
 
 function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void {
@@ -127,9 +140,11 @@ function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void 
  */
 export function formatFlowKey(key: FlowKey): string {
   let s = formatMatch(packetMatch(key));
-  // OVS also shows the first all-zero inner VLAN slot after a tagged outer one.
+  // After a tagged outer VLAN OVS also shows the second one (match_format(): `dl_vlan1`/
+  // `dl_vlan_pcp1` when it is present, else the all-zero `vlan_tci1`).
   if ((key.w[W.vlan_tci]! & 0x1000) !== 0) {
-    const t1 = `vlan_tci1=0x${key.vlan2Tci.toString(16).padStart(4, '0')}`;
+    const t = key.vlan2Tci;
+    const t1 = t & 0x1000 ? `dl_vlan1=${t & 0xfff},dl_vlan_pcp1=${t >>> 13}` : `vlan_tci1=0x${t.toString(16).padStart(4, '0')}`;
     s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
   }
   return s;
