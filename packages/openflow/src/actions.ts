@@ -37,7 +37,7 @@ import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple
 import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
 import { OFPP, formatPort, isValidOutputPort, parsePort } from './ports.js';
-import type { PacketInReason, Xlate } from './xlate.js';
+import { PrimKind, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
 
 export { OFPP, OFPP_UNSET, formatPort, isValidOutputPort, parsePort } from './ports.js';
 export { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
@@ -430,6 +430,9 @@ const N_SLOTS = 9;
  */
 export type OpRun = (x: Xlate, bucket: boolean) => boolean;
 
+/** What an action compiles to: a function of the translation context, or an executor primitive (xlate.ts). */
+export type OpExec = OpRun | Prim;
+
 /** A prepared action (`type` narrows `a`). */
 export type ActionOp<K extends ActionType = ActionType> = {
   [P in K]: {
@@ -442,7 +445,7 @@ export type ActionOp<K extends ActionType = ActionType> = {
     /** Its action set class. */
     readonly setClass: ActionSetClass;
     /** What it does. */
-    readonly run: OpRun;
+    readonly exec: OpExec;
   };
 }[K];
 
@@ -460,7 +463,7 @@ export interface InstructionOp {
   /** Never in an action set. */
   readonly setClass: typeof ActionSetClass.INVALID;
   /** What it does. */
-  readonly run: OpRun;
+  readonly exec: OpExec;
 }
 
 /** One action or instruction, prepared for execution (no bigint on the per-packet path). */
@@ -489,7 +492,7 @@ export interface ActionDef<A extends Action> {
   /** Action lists held inside this action. */
   readonly nested?: (a: A) => ReadonlyArray<readonly Action[]>;
   /** Prepare it for execution. */
-  readonly compile: (a: A) => OpRun;
+  readonly compile: (a: A) => OpExec;
 }
 
 type DefMap = { readonly [K in ActionType]: ActionDef<ActionMap[K]> };
@@ -894,50 +897,19 @@ function prepareCt(a: CtActionSpec): CtPrep {
  * OVS `flow_fix_vlan_tpid()`, run after any write to vlan_tci/vlan_vid/vlan_pcp: a tag created
  * by the write (CFI set, no TPID yet, e.g. after the action set's pop_vlan) gets TPID 0x8100.
  */
-function fixVlanTpid(x: Xlate): void {
+export function fixVlanTpid(x: Xlate): void {
   const k = x.key;
   if (k.vlanTpid === 0 && (k.w[W.vlan_tci]! & VLAN_CFI) !== 0) k.vlanTpid = 0x8100;
 }
 
-/** A set_field (OVS `OFPACT_SET_FIELD` in do_xlate_actions): prerequisites checked on the packet. */
-function compileSetField(a: SetFieldAction): OpRun {
-  const f = a.field;
+/** A set_field prepared as the executor's masked write: the value and mask in the field's key words. */
+export function setFieldPrim(f: MatchField, value: bigint, mask: bigint | undefined): SetFieldPrim {
   const ones = allOnes(f.bits);
-  const mask = a.mask ?? ones;
-  let vw: Uint32Array;
-  let mw: Uint32Array;
+  const m = mask ?? ones;
   if (f.nwords === 1) {
-    vw = Uint32Array.of(Number(a.value & 0xffff_ffffn) & f.vmask);
-    mw = Uint32Array.of(Number(mask & 0xffff_ffffn) & f.vmask);
-  } else {
-    vw = bigToWords(a.value & mask, f.nwords);
-    mw = bigToWords(mask & ones, f.nwords);
+    return { kind: PrimKind.SetField, field: f, vw: Uint32Array.of(Number(value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(m & 0xffff_ffffn) & f.vmask) };
   }
-  const tunMeta = f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32;
-  return (x) => {
-    const w = x.key.w;
-    const r = x.rec;
-    if (r !== null) {
-      r.markPrereq(f.prereq);
-      if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | f.forceBits) >>> 0);
-      else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
-      if (tunMeta) r.mark(W.tun_flags, 0xffffffff);
-    }
-    if (!prereqOkKey(f.prereq, w)) {
-      if (x.tr !== null) x.tr.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
-      return false;
-    }
-    if (f.nwords === 1) {
-      const cur = (w[f.word]! >>> f.shift) & f.vmask;
-      const m = mw[0]!;
-      setOne(w, f, ((cur & ~m) | (vw[0]! & m)) >>> 0);
-      if (f.word === W.vlan_tci) fixVlanTpid(x);
-    } else {
-      for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~mw[i]!) | (vw[i]! & mw[i]!)) >>> 0;
-      markTunMeta(w, f);
-    }
-    return false;
-  };
+  return { kind: PrimKind.SetField, field: f, vw: bigToWords(value & m, f.nwords), mw: bigToWords(m & ones, f.nwords) };
 }
 
 const MOVE_SCRATCH = new Uint32Array(KEY_WORDS);
@@ -1015,19 +987,7 @@ const ACTIONS = {
         throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
       }
     },
-    compile(a) {
-      const port = a.port;
-      const maxLen = a.maxLen ?? 65535;
-      return (x, bucket) => {
-        const r = x.rec;
-        if (r !== null) {
-          if (port === OFPP.TABLE || port === OFPP.CONTROLLER) r.uncacheable();
-          else r.outputEvent(port, maxLen, bucket);
-        }
-        x.output(port, maxLen, bucket);
-        return false;
-      };
-    },
+    compile: (a) => ({ kind: PrimKind.Output, port: a.port, maxLen: a.maxLen ?? 65535 }),
   },
 
   output_reg: {
@@ -1178,7 +1138,7 @@ const ACTIONS = {
         throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'set_field vlan_vid needs OFPVID_PRESENT (0x1000) in value and mask');
       }
     },
-    compile: compileSetField,
+    compile: (a) => setFieldPrim(a.field, a.value, a.mask),
   },
 
   move: {
@@ -1370,15 +1330,11 @@ const ACTIONS = {
     compile(a) {
       const port = a.port ?? OFPP.IN_PORT;
       const table = a.table ?? 255;
-      const ct = a.ct ?? false;
+      if (!a.ct) return { kind: PrimKind.Resubmit, port, table };
       return (x) => {
         const w = x.key.w;
         const inPort = port === OFPP.IN_PORT ? w[W.in_port]! : port;
         const t = table === 255 ? x.tableId : table;
-        if (!ct) {
-          x.resubmit(inPort, t);
-          return false;
-        }
         const r = x.rec;
         if (r !== null) r.uncacheable();
         const dl = w[W.dl_type];
@@ -1783,7 +1739,7 @@ export function checkActionsEnv(list: readonly Action[] | undefined, env: Action
 
 function compileWith<K extends ActionType>(type: K, a: ActionMap[K]): ActionOp<K> {
   const d = DEFS[type];
-  return { type, a, text: d.format(a), setClass: d.setClass, run: d.compile(a) };
+  return { type, a, text: d.format(a), setClass: d.setClass, exec: d.compile(a) };
 }
 
 /** Prepare one action for execution. */
@@ -1791,8 +1747,8 @@ export function compileAction(a: Action): ActionOp {
   return compileWith(a.type, a);
 }
 
-function instruction(type: InstructionType, text: string, run: OpRun): InstructionOp {
-  return { type, a: null, text, setClass: ActionSetClass.INVALID, run };
+function instruction(type: InstructionType, text: string, exec: OpExec): InstructionOp {
+  return { type, a: null, text, setClass: ActionSetClass.INVALID, exec };
 }
 
 /** Compile a flow's instructions into one list in OpenFlow (and OVS) order. */
@@ -1830,11 +1786,7 @@ export function compileInstructions(ins: Instructions): Op[] {
     }));
   }
   if (ins.gotoTable !== undefined) {
-    const table = ins.gotoTable;
-    ops.push(instruction('goto_table', `goto_table:${table}`, (x) => {
-      x.resubmit(x.key.w[W.in_port]!, table);
-      return false;
-    }));
+    ops.push(instruction('goto_table', `goto_table:${ins.gotoTable}`, { kind: PrimKind.Resubmit, port: OFPP.IN_PORT, table: ins.gotoTable }));
   }
   return ops;
 }
