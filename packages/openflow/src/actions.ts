@@ -928,14 +928,16 @@ function compileMove(a: MoveAction): OpRun {
       r.markField(df);
       if (df.forceBits) r.mark(df.word, df.forceBits);
     }
-    if (!prereqOkKey(df.prereq, w) || !prereqOkKey(sf.prereq, w)) return false;
-    // Copy the source words first so overlapping source and destination read the old bits.
-    const tmp = MOVE_SCRATCH;
-    for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
-    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
-    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
-    else markTunMeta(w, df);
-    if (df.word === W.vlan_tci) fixVlanTpid(x);
+    if (prereqOkKey(df.prereq, w) && prereqOkKey(sf.prereq, w)) {
+      // Copy the source words first so overlapping source and destination read the old bits.
+      const tmp = MOVE_SCRATCH;
+      for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
+      for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
+      if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+      else markTunMeta(w, df);
+      if (df.word === W.vlan_tci) fixVlanTpid(x);
+    }
+    // OVS reports the destination even when the copy did not happen (xlate_report_subfield).
     if (x.tr !== null) {
       const d = a.dst;
       let v: string;

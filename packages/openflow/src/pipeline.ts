@@ -771,6 +771,9 @@ export class Pipeline implements Xlate {
   // -------------------------------------------------------------------------------------------
   // Groups
 
+  /** Report a trace detail line (bucket choices). */
+  private readonly reportDetail = (line: string): void => this.report('detail', line);
+
   /** `group:N`; true when the group does not exist (the rest of the list stops). */
   group(id: number): boolean {
     if (!this.resourceCheck()) return false;
@@ -786,10 +789,11 @@ export class Pipeline implements Xlate {
     }
     if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
     let i: number;
-    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0);
+    const report = this.tr !== null ? this.reportDetail : undefined;
+    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0, report);
     else {
       const k = this.key;
-      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w);
+      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
     if (i >= 0) {
       // OVS xlate_group_stats: select/ff credit the group and the chosen bucket only.
