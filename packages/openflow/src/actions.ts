@@ -32,7 +32,7 @@ import {
   ETH_TYPE_IP, ETH_TYPE_IPV6, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
-import { KEY_WORDS, W, getFieldBig } from './flowkey.js';
+import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
 import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple } from './key-ops.js';
 import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
@@ -921,14 +921,27 @@ function compileMove(a: MoveAction): OpRun {
   return (x) => {
     const w = x.key.w;
     const r = x.rec;
+    const okDst = prereqOkKey(df.prereq, w);
+    const ok = okDst && prereqOkKey(sf.prereq, w);
     if (r !== null) {
-      r.markPrereq(df.prereq);
-      r.markPrereq(sf.prereq);
-      r.markField(sf);
-      r.markField(df);
-      if (df.forceBits) r.mark(df.word, df.forceBits);
+      if (!r.ovsExact) {
+        r.markPrereq(df.prereq);
+        r.markPrereq(sf.prereq);
+        r.markField(sf);
+        r.markField(df);
+        if (df.forceBits) r.mark(df.word, df.forceBits);
+      } else {
+        // OVS mf_subfield_copy(): the prerequisite checks (the source's only if the destination's
+        // held), then the two subfields when the copy happens.
+        r.markPrereq(df.prereq);
+        if (okDst) r.markPrereq(sf.prereq);
+        if (ok) {
+          r.markSubfield(a.src);
+          r.markSubfield(a.dst);
+        }
+      }
     }
-    if (prereqOkKey(df.prereq, w) && prereqOkKey(sf.prereq, w)) {
+    if (ok) {
       // Copy the source words first so overlapping source and destination read the old bits.
       const tmp = MOVE_SCRATCH;
       for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
@@ -1009,7 +1022,8 @@ const ACTIONS = {
       return (x, bucket) => {
         const r = x.rec;
         if (r !== null) {
-          r.markField(src.field);
+          if (r.ovsExact) r.markSubfield(src);
+          else r.markField(src.field);
           const port = readSubfield(x.key.w, src);
           if (port === OFPP.TABLE || port === OFPP.CONTROLLER) r.uncacheable();
           else r.outputRegEvent(src, maxLen, bucket);
@@ -1187,7 +1201,9 @@ const ACTIONS = {
         const r = x.rec;
         if (r !== null) {
           r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          // Debian's 3.1.0 ("ofproto-dpif-xlate: Always mask ip proto field", CVE-2023-1668).
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
         }
         const dl = w[W.dl_type];
         if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
@@ -1218,13 +1234,15 @@ const ACTIONS = {
       const ttl = a.ttl;
       return (x) => {
         const r = x.rec;
-        if (r !== null) {
-          r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
-        }
         const w = x.key.w;
         const dl = w[W.dl_type];
-        if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) w[W.nw_ttl] = ttl;
+        const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+        if (r !== null && (ip || !r.ovsExact)) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
+        }
+        if (ip) w[W.nw_ttl] = ttl;
         return false;
       };
     },
@@ -1258,7 +1276,9 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_push_vlan_uninit(): the headers already there, in full.
+          if (!r.ovsExact || (x.key.w[W.vlan_tci]! & VLAN_CFI) !== 0) r.mark(W.vlan_tci, r.ovsExact ? 0xffff : 0xffffffff);
+          if (r.ovsExact && (x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -1301,7 +1321,10 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_pop_vlan() marks the inner headers; the popped one is marked when the change
+          // is committed to the datapath (commit_vlan_action).
+          if (!r.ovsExact) r.mark(W.vlan_tci, 0xffffffff);
+          else if ((x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -1759,7 +1782,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   const ops: Op[] = ins.apply.map(compileAction);
   if (ins.clearActions) {
     ops.push(instruction('clear_actions', 'clear_actions', (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.clearActionSet();
       return false;
     }));
@@ -1767,7 +1790,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   if (ins.writeActions) {
     const inner = ins.writeActions.map(compileAction);
     ops.push(instruction('write_actions', `write_actions(${ins.writeActions.map(formatAction).join(',')})`, (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.writeActionSet(inner);
       return false;
     }));
@@ -1778,7 +1801,8 @@ export function compileInstructions(ins: Instructions): Op[] {
     const mw = bigToWords(mask, 2);
     ops.push(instruction('write_metadata', formatWriteMetadata(value, mask), (x) => {
       const r = x.rec;
-      if (r !== null) {
+      // OVS un-wildcards nothing for write_metadata (the cache keys on what it wrote).
+      if (r !== null && !r.ovsExact) {
         r.mark(W.metadata, mw[0]!);
         r.mark(W.metadata + 1, mw[1]!);
       }

@@ -30,11 +30,12 @@ import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { MegaflowCache } from './flowcache.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, VLAN_CFI, type Subfield } from './fields.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, type Subfield } from './fields.js';
 import { FlowKey, W } from './flowkey.js';
 import { TUN_META_PRESENT_SHIFT, clearCt, isTunMetadata, markTunMeta, readSubfield, setOne } from './key-ops.js';
 import { prereqOkKey } from './match.js';
-import { MegaflowRecorder, cachedFor, replayCached } from './megaflow.js';
+import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
+import { ovsClassifierWc } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
 import type { Port, TlvMapping } from './ports.js';
@@ -58,6 +59,11 @@ export { TUN_META_PRESENT_SHIFT, readSubfield } from './key-ops.js';
 export type { EmittedFrame, PacketIn } from './output-log.js';
 export type { TraceNode, TraceRecirc } from './trace-builder.js';
 export { XlateError, type PacketInReason, type TraceNodeType } from './xlate.js';
+
+/** The set_field targets after which OVS un-wildcards `nw_proto` (Debian 3.1.0 `mf_set_mask_l3_prereqs`). */
+const L3_PROTO_MASKED: ReadonlySet<string> = new Set([
+  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nw_tos', 'nw_ecn', 'nw_ttl', 'arp_op', 'arp_sha', 'arp_tha', 'arp_spa', 'arp_tpa',
+]);
 
 /** OVS's translation limits. */
 export const MAX_DEPTH = 64;
@@ -348,12 +354,16 @@ export class Pipeline implements Xlate {
     this.base.copyFrom(this.key);
     if (mode.kind === 'trace') {
       this.counting = false;
-      this.tr = mode.trace;
+      const tr = mode.trace;
+      this.tr = tr;
+      // OVS's megaflow of the trace: what the actions un-wildcard, with OVS's semantics.
+      this.rec = new TraceWildcards(this.key, (word, bits) => tr.markWc(word, bits));
       try {
         this.translate();
       } finally {
         this.counting = true;
         this.tr = null;
+        this.rec = null;
       }
       return;
     }
@@ -580,12 +590,11 @@ export class Pipeline implements Xlate {
     const r = t.cls.lookup(w);
     let e = r === null ? null : r.payload;
     const tr = this.tr;
-    if (tr !== null) tr.consulted(t.cls.consultedMask(w));
     const hardPri = r === null ? -1 : r.priority;
+    let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
       if (this.rec !== null) this.rec.uncacheable();
-      if (tr !== null) tr.consultedConjId();
       const cls = t.cls;
       const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
         const save = w[W.conj_id]!;
@@ -594,8 +603,13 @@ export class Pipeline implements Xlate {
         w[W.conj_id] = save;
         return x === null ? null : x.payload;
       });
-      if (got !== null) e = got;
+      if (got !== null) {
+        e = got;
+        viaConj = true;
+      }
     }
+    // The trace's megaflow: the bits OVS's classifier would have un-wildcarded for this lookup.
+    if (tr !== null) ovsClassifierWc(t, this.sw.epoch.value).lookup(w, tr.wc, viaConj && e !== null ? e.flow.match.value[W.conj_id] : undefined);
     if (frag) {
       w[W.tp_src] = sp;
       w[W.tp_dst] = dp;
@@ -687,13 +701,22 @@ export class Pipeline implements Xlate {
     const vw = p.vw;
     const mw = p.mw;
     const r = this.rec;
+    const ok = prereqOkKey(f.prereq, w);
     if (r !== null) {
       r.markPrereq(f.prereq);
-      if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | f.forceBits) >>> 0);
-      else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
-      if (isTunMetadata(f)) r.mark(W.tun_flags, 0xffffffff);
+      // OVS marks the field only when it sets it (the cache marks it anyway).
+      if (ok || !r.ovsExact) {
+        if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | (r.ovsExact ? 0 : f.forceBits)) >>> 0);
+        else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
+        if (isTunMetadata(f) && !r.ovsExact) r.mark(W.tun_flags, 0xffffffff);
+      }
+      if (ok && r.ovsExact && L3_PROTO_MASKED.has(f.name)) {
+        // Debian's 3.1.0 ("Always mask ip proto field", CVE-2023-1668: mf_set_mask_l3_prereqs).
+        const dl = w[W.dl_type];
+        if (f.prereq === Prereq.Arp ? dl === ETH_TYPE_ARP : dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) r.mark(W.nw_proto, 0xff);
+      }
     }
-    if (!prereqOkKey(f.prereq, w)) {
+    if (!ok) {
       this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
       return;
     }
@@ -852,7 +875,7 @@ export class Pipeline implements Xlate {
     const w = k.w;
     const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
     const tr = this.tr;
-    commitKey(k, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(k, this.base, this.pkt, tr);
     if (tr !== null) {
       for (const t of c.nested) tr.report('action', t);
       if (c.alg) tr.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
@@ -1053,7 +1076,7 @@ export class Pipeline implements Xlate {
       return;
     }
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     if (tr !== null) tr.datapath(String(n === OFPP.LOCAL ? this.sw.localDpPort : n));
     const p = this.pkt;
     // The log keeps a reference; a later edit copies first (PacketState.frozen).
@@ -1072,7 +1095,7 @@ export class Pipeline implements Xlate {
     const src = w[W.tun_src]! || cfg.localIp;
     this.report('detail', 'output to native tunnel');
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const keyStr = `${port.number}/${src}/${dst}`;
     let enc = this.encaps.get(keyStr);
     if (!enc) {
@@ -1129,11 +1152,18 @@ export class Pipeline implements Xlate {
   controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
     if (this.rec !== null) this.rec.uncacheable();
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const p = this.pkt;
     if (tr !== null) {
-      const r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
-      tr.datapath(`userspace(controller(reason=${r},controller_id=${id},max_len=${maxLen}))`);
+      // OVS put_controller_user_action(): the reason (OFPR_EXPLICIT_MISS, 6, for an action of a
+      // table-miss flow), the packet's continuation as a recirculation id (one more of the pool
+      // the ct recirculations use) and the rule's cookie; the dummy datapath's upcall pid is 0.
+      let r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
+      const rule = this.rule;
+      if (r === 1 && rule !== null && rule.flow.priority === 0 && rule.flow.match.mask.every((m) => m === 0)) r = 6;
+      const cookie = rule === null ? 0xffffffffffffffffn : rule.flow.cookie;
+      const ck = cookie === 0n ? '0' : `0x${cookie.toString(16)}`;
+      tr.datapath(`userspace(pid=0,controller(reason=${r},dont_send=${tr.dontSend ? 1 : 0},continuation=0,recirc_id=${++this.recircSeq},rule_cookie=${ck},controller_id=${id},max_len=${maxLen}))`);
     }
     const len = maxLen < p.len ? maxLen : p.len;
     if (this.dropped) return;

@@ -85,12 +85,17 @@ export class TraceBuilder implements TraceSink {
   readonly ctNext: number[];
   /** The recirculation sections, in OVS's order (breadth first). */
   readonly recircs: TraceRecirc[] = [];
+  /** Side effects are suppressed (a trace of a flow without `--generate`): packet-ins are marked `dont_send`. */
+  readonly dontSend: boolean;
 
   constructor(
     /** Bridge name (`bridge("br0")`). */
     readonly bridge: string,
     ctNext: readonly number[] = [],
+    /** The trace may have side effects (OVS: it was given a packet, or `-generate`). */
+    sideEffects = true,
   ) {
+    this.dontSend = !sideEffects;
     this.ctNext = ctNext.slice();
     this.main = this.newSection();
     this.sec = this.main;
@@ -98,7 +103,7 @@ export class TraceBuilder implements TraceSink {
 
   private newSection(): TraceSection {
     const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.bridge}")`, children: [] };
-    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS) };
+    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 1) };
   }
 
   /** Start a recirculation section (reports go there until `endSection`); returns it. */
@@ -139,6 +144,22 @@ export class TraceBuilder implements TraceSink {
   /** A conjunctive match consulted `conj_id`. */
   consultedConjId(): void {
     this.sec.wc[W.conj_id] = 0xffffffff;
+  }
+
+  /**
+   * The translation un-wildcarded `bits` of key word `word` (OVS `ctx->wc`, see `TraceWildcards`).
+   * OVS writes an action's mask into `ipv6_label` through `mf_set_flow_value()`, which keeps only
+   * the label's 20 bits: the 32-bit mask an exact match gave (see ovs-classifier-wc.ts) shrinks
+   * to 0xfffff, which the megaflow then prints as a mask.
+   */
+  markWc(word: number, bits: number): void {
+    const wc = this.sec.wc;
+    wc[word] = word === W.ipv6_label ? (wc[word]! | bits) & 0xfffff : (wc[word]! | bits) >>> 0;
+  }
+
+  /** The section's megaflow mask so far (the classifier emulation ORs into it). */
+  get wc(): Uint32Array {
+    return this.sec.wc;
   }
 
   /** Open a table node for a lookup in `tableId` that found `flow` (or missed); returns where to `leave` to. */
@@ -187,7 +208,7 @@ export class TraceBuilder implements TraceSink {
       nodes: m.nodes,
       tables,
       finalFlow: sameFlow(initial, final) ? null : formatFlowKey(final),
-      megaflow: formatMegaflow(initial, m.wc),
+      megaflow: formatMegaflow(initial, m.wc, 0, error === 0),
       datapathActions: error ? [] : m.dp,
       outputs,
     };
@@ -200,7 +221,7 @@ export class TraceBuilder implements TraceSink {
           id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt,
           initialFlow: `${id},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
           nodes: r.nodes, finalFlow: sameFlow(r.initial, r.final) ? null : `${id},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
-          megaflow: formatMegaflow(r.initial, r.wc).replace(/^recirc_id=0,/, `${id},`),
+          megaflow: formatMegaflow(r.initial, r.wc, r.id, !r.error),
           datapathActions: r.error ? [] : r.dp,
         };
         if (r.error) sec.error = r.error;

@@ -69,6 +69,26 @@ export function normalizeFloodOrder(text: string): { text: string; applied: bool
   return { text: out, applied: true };
 }
 
+/**
+ * Recirculation ids (a `ct(table=N)`'s `recirc(0xN)`, a packet-in's continuation
+ * `recirc_id=N`) come from a pool of ovs-vswitchd's that a long-lived daemon keeps numbering
+ * across traces, while ours start at 1 in every trace: both sides are renumbered by order of first
+ * appearance in the trace (0, the packet's own, stays 0).
+ */
+export function normalizeRecircIds(text: string): string {
+  const ids = new Map<number, number>([[0, 0]]);
+  const id = (v: number): number => {
+    let n = ids.get(v);
+    if (n === undefined) {
+      n = ids.size;
+      ids.set(v, n);
+    }
+    return n;
+  };
+  return text.replace(/(recirc\(0x|recirc_id=0x)([0-9a-f]+)|(recirc_id=)(\d+)/g, (_m, hexHead: string | undefined, hex: string | undefined, decHead: string | undefined, dec: string | undefined) =>
+    hexHead !== undefined ? `${hexHead}${id(parseInt(hex!, 16)).toString(16)}` : `${decHead!}${id(Number(dec))}`);
+}
+
 /** The outcome of comparing one trace. */
 export interface TraceDiff {
   /** True when every line is equal. */
@@ -83,11 +103,11 @@ export interface TraceDiff {
   floodSorted: boolean;
 }
 
-/** Compare two trace texts line by line (trailing blanks ignored, flood order normalised). */
+/** Compare two trace texts line by line (trailing blanks ignored, flood order and recirculation ids normalised). */
 export function diffTrace(ours0: string, theirs0: string): TraceDiff {
-  const o = normalizeFloodOrder(ours0);
-  const t = normalizeFloodOrder(theirs0);
-  const floodSorted = o.text !== ours0 || t.text !== theirs0;
+  const o = normalizeFloodOrder(normalizeRecircIds(ours0));
+  const t = normalizeFloodOrder(normalizeRecircIds(theirs0));
+  const floodSorted = o.applied || t.applied;
   const a = o.text.replace(/\s+$/, '').split('\n');
   const b = t.text.replace(/\s+$/, '').split('\n');
   const kinds = new Set<TraceLineKind>();

@@ -37,7 +37,7 @@ describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
 
   it(`stateless tables: ${TABLES} tables x ${FRAMES} frames`, async () => {
     const { seed: first } = seedFromEnv('trace differential', 'OVNTS_TRACE_SEED', 1);
-    const tally = new TraceTally();
+    const tally = new TraceTally(Number(process.env.OVNTS_TRACE_EXAMPLES ?? 3));
     for (let i = 0; i < TABLES; i++) {
       const seed = (first + Math.imul(i, 0x9e3779b1)) >>> 0;
       const t = randomFlowTable(seed, { ports: PORTS, badFlow: 0 });
