@@ -18,7 +18,7 @@
  * with segments left is present, and no L4 checksum is touched in non-first IPv6 fragments;
  * pushed VLAN tags get the TCI without the CFI ("present") bit.
  */
-import { u16, u32 } from '@ovnts/packet';
+import { formatIpv4, formatIpv6Ntop, u16, u32 } from '@ovnts/packet';
 import { W, WC_VLAN1, type FlowKey } from './flowkey.js';
 
 /** Bytes of headroom kept in front of a copied frame: two VLAN tags and the largest tunnel header. */
@@ -190,31 +190,8 @@ function macEq(a: Uint32Array, b: Uint32Array, word: number): boolean {
   return a[word] === b[word] && a[word + 1] === b[word + 1];
 }
 
-function fmtIp4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
 function fmtIp6(w: Uint32Array, word: number): string {
-  const g: string[] = [];
-  for (let i = 0; i < 4; i++) g.push((w[word + i]! >>> 16).toString(16), (w[word + i]! & 0xffff).toString(16));
-  // RFC 5952 compression of the longest run of zero groups.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+  return formatIpv6Ntop((BigInt(w[word]!) << 96n) | (BigInt(w[word + 1]!) << 64n) | (BigInt(w[word + 2]!) << 32n) | BigInt(w[word + 3]!));
 }
 
 function eq4(a: Uint32Array, b: Uint32Array, word: number): boolean {
@@ -497,7 +474,7 @@ function macText(hi: number, lo: number): string {
 
 function putIp4(f: string[], name: string, v: number, m: number): void {
   if (m === 0) return;
-  f.push(m === 0xffffffff ? `${name}=${fmtIp4(v)}` : `${name}=${fmtIp4((v & m) >>> 0)}/${fmtIp4(m)}`);
+  f.push(m === 0xffffffff ? `${name}=${formatIpv4(v)}` : `${name}=${formatIpv4((v & m) >>> 0)}/${formatIpv4(m)}`);
 }
 
 function putIp6(f: string[], name: string, k: Uint32Array, wc: Uint32Array, word: number): void {

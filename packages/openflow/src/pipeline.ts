@@ -24,6 +24,7 @@
  * meters, MAC learning; with or without the translation cache) or tracing (nothing counted, learnt
  * or tracked; a `TraceBuilder` receives the trace). A packet-out (`runActions`) forwards.
  */
+import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
 import { OFPP, OFPP_UNSET, actionSetOrder, fixVlanTpid, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
@@ -1117,7 +1118,7 @@ export class Pipeline implements Xlate {
     enc.encap(tk, p.buf, p.off, p.len);
     if (tr !== null) {
       const hx = (v: number): string => `0x${v.toString(16)}`;
-      tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${fmt4(dst)},src=${fmt4(src)}),out_port(${port.number}))`);
+      tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${formatIpv4(dst)},src=${formatIpv4(src)}),out_port(${port.number}))`);
     }
     if (!this.dropped) this.log.output(port.number, enc.buf, enc.off, enc.len, true);
   }
@@ -1181,10 +1182,6 @@ export const OFPG_ANY = 0xffffffff;
 
 /** OFPP_ANY: no watch port. */
 export const OFPP_ANY = 0xffff;
-
-function fmt4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
 
 const EMPTY_BYTES = new Uint8Array(0);
 

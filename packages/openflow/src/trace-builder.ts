@@ -8,6 +8,7 @@
  * `enterTable`/`enter`, restoring the previous position with `leave`. Printing the tree with
  * ofproto/trace's indentation rule is trace-format.ts's job.
  */
+import { formatIpv4 } from '@ovnts/packet';
 import { actionSetOrder, formatAction, type CtPrep, type Op } from './actions.js';
 import { ETH_TYPE_IPV6 } from './fields.js';
 import { FlowKey, KEY_WORDS, W } from './flowkey.js';
@@ -244,12 +245,8 @@ export class TraceBuilder implements TraceSink {
   }
 }
 
-function fmt4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
 function fmtIpFlow(w: Uint32Array, v6: boolean): string {
-  if (!v6) return `nw_src=${fmt4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${fmt4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;
+  if (!v6) return `nw_src=${formatIpv4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${formatIpv4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;
   const f6 = (o: number): string => `[${Array.from({ length: 8 }, (_, i) => ((w[o + (i >> 1)]! >>> (i & 1 ? 0 : 16)) & 0xffff).toString(16)).join(':')}]`;
   return `ipv6_src=${f6(W.ipv6_src)},tp_src=${w[W.tp_src]},ipv6_dst=${f6(W.ipv6_dst)},tp_dst=${w[W.tp_dst]}`;
 }

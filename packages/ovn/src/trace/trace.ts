@@ -19,8 +19,8 @@
  */
 import type { Action } from '../actions/ast.js';
 import type { LogicalFlow } from '../northd/types.js';
-import { formatAction, formatConstantSet, formatField, formatIpv4 as formatIp4, putHex } from '../actions/format.js';
-import { formatIpv6 as formatIp6 } from '../expr/lex.js';
+import { formatIpv4 as formatIp4, formatIpv6Ntop as formatIp6 } from '@ovnts/packet';
+import { formatAction, formatConstantSet, formatField, putHex } from '../actions/format.js';
 import { linkLocal } from '../northd/addrs.js';
 import type { Expr } from '../expr/ast.js';
 import { resolveField } from '../expr/symbols.js';
@@ -117,7 +117,7 @@ export class Tracer {
     readonly opts: TraceRunOptions = {},
   ) {
     this.lbDst = opts.lbDst;
-    for (const b of opts.macBindings ?? []) {
+    for (const b of [...db.macBindings, ...(opts.macBindings ?? [])]) {
       const p = db.ports.get(b.port);
       const ip = parseIpText(b.ip);
       if (!p || !ip) continue;
@@ -230,7 +230,10 @@ export class Tracer {
     }
     let s = `${String(table).padStart(2, ' ')}. `;
     if (lf) {
-      s += `${lf.flow.stage} (${lf.flow.source}): ${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
+      // ovn-trace prints the stage name and the source when the SB row has them.
+      const { stage, source } = lf.flow;
+      s += stage && source ? `${stage} (${source}): ` : stage ? `${stage}: ` : source ? `(${source}): ` : '';
+      s += `${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
     } else {
       const stage = dp.stages.get(`${pipeline}/${table}`);
       s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
