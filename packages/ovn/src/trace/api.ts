@@ -38,6 +38,11 @@ export interface OvnTraceOptions {
   /** SB MAC_Binding rows to assume besides the database's own. */
   macBindings?: readonly TraceMacBinding[];
   /**
+   * Which candidate to take at each choice the NB does not determine (see
+   * `TraceRunOptions.choices`; `traceTree` returns the candidates met in `choicePoints`).
+   */
+  choices?: readonly number[];
+  /**
    * Called with each warning ovn-trace would log (a logical flow that does not parse, with the
    * NB row it comes from when known; an unknown logical port in the microflow; a microflow
    * without an ingress port), before the trace or the error.
@@ -104,7 +109,7 @@ export function traceTree(
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; warnings: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; warnings: string[] } {
   const t = traceDb(db);
   // ovn-trace reads (and warns about) every flow before it parses the microflow.
   const warnings: string[] = t.skipped.map((s) => (s.source ? `${s.warning} (logical flow from ${s.source})` : s.warning));
@@ -160,6 +165,7 @@ export function traceTree(
     ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.choices ? { choices: opts.choices } : {}),
   });
   const flow = emptyFlow();
   let badInport: string | undefined;
@@ -189,7 +195,7 @@ export function traceTree(
   const n: TraceNode = { type: 'pipeline', name: `ingress(dp="${dp.name}", inport="${inport ? inport.name : '(unnamed)'}")`, alwaysIndent: false, subs: [] };
   root.push(n);
   tracer.trace(dp, flow, 0, 'ingress', n.subs);
-  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices, warnings };
+  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices, choicePoints: tracer.choicePoints, warnings };
 }
 
 /**
