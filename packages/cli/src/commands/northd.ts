@@ -3,8 +3,9 @@
  * ovsdb-server writes it or `ovsdb-client backup` prints it) to logical flows, printed in
  * `ovn-sbctl lflow-list` form.
  */
-import { lflowList, loadNbFile } from '@ovnts/ovn';
+import { lflowList } from '@ovnts/ovn';
 import type { CommandSpec, ParsedArgs } from '../args.js';
+import { readNbFile } from '../files.js';
 import type { Io } from '../io.js';
 
 const spec: CommandSpec = {
@@ -22,7 +23,7 @@ const spec: CommandSpec = {
 export const northdCommand = {
   spec,
   run(args: ParsedArgs, io: Io): number {
-    const db = loadNbFile(args.values.get('nb')!);
+    const db = readNbFile(args.values.get('nb')!);
     io.out(lflowList(db, { routers: !args.flags.has('switches-only') }));
     return 0;
   },

@@ -3,11 +3,11 @@
  * `ovs-appctl ofproto/trace` does: from a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tcp_dst=80`,
  * built into a packet as `ofproto/trace -generate` does) or from a frame given in hex.
  */
-import { readFileSync } from 'node:fs';
-import { fromHex, toHex } from '@ovnts/packet';
+import { ETHERNET_HEADER_LEN, fromHex, toHex } from '@ovnts/packet';
 import { formatTrace, TextParseError } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
+import { readInputText } from '../files.js';
 import type { Io } from '../io.js';
 import { loadFlows, loadGroups, makeSwitch, parsePortList } from '../openflow-setup.js';
 
@@ -57,6 +57,11 @@ export const ofTraceCommand = {
       } catch {
         throw new UsageError(`of-trace: --frame: not an even-length hex string`);
       }
+      // No port delivers a frame without a whole Ethernet header (nor can one be injected into
+      // OVS's dummy ports: docs/testing.md), so there is nothing meaningful to trace.
+      if (frame.length < ETHERNET_HEADER_LEN) {
+        throw new UsageError(`of-trace: --frame: ${frame.length} byte${frame.length === 1 ? '' : 's'} is shorter than an Ethernet header (${ETHERNET_HEADER_LEN} bytes)`);
+      }
       if (!/^\d+$/.test(inPortText!) || Number(inPortText) < 1 || Number(inPortText) > 0xfeff) {
         throw new UsageError(`of-trace: --in-port: ${JSON.stringify(inPortText)} is not a port number (1-65279)`);
       }
@@ -64,13 +69,7 @@ export const ofTraceCommand = {
     }
     const flowsPath = args.values.get('flows')!;
     const groupsPath = args.values.get('groups');
-    const read = (p: string) => {
-      try {
-        return readFileSync(p, 'utf8');
-      } catch {
-        return '';
-      }
-    };
+    const read = (p: string) => readInputText(p, p === flowsPath ? 'flows file' : 'groups file');
     const portsText = args.values.get('ports');
     const ports = portsText
       ? parsePortList('of-trace', portsText, 'ports')
