@@ -8,3 +8,4 @@ export * from './ovs.js';
 export * from './flowgen.js';
 export * from './nbgen.js';
 export * from './hostile.js';
+export * from './fuzz/index.js';
