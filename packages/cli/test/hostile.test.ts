@@ -203,6 +203,22 @@ describe('command-line polish (item 9)', () => {
     expect(summary).toMatch(/192\.168\.0\.1 → 192\.168\.0\.2 +ICMP +44 Echo \(ping\) request/);
   });
 
+  it('replay reports frames dropped by the recursion and resubmit limits', async () => {
+    // Before: the summary said only "replayed 5 frames", with every output empty and no reason.
+    const loop = join(tmp, 'loop.flows');
+    writeFileSync(loop, 'table=0,actions=resubmit(,0)\n');
+    const deep = await run('replay', '--flows', loop, '--ports', '1-4', '--in', `1=${IN1}`, '--out-dir', join(tmp, 'lim1'));
+    expect(deep.code).toBe(0);
+    expect(deep.out).toMatch(/^ {2}5 frames dropped: translation nested over 64 deep \(resubmit\/goto_table recursion; OVS drops these too\)$/m);
+    const fan = join(tmp, 'fan.flows');
+    const r70 = (t: number) => Array.from({ length: 70 }, () => `resubmit(,${t})`).join(',');
+    writeFileSync(fan, `table=0,in_port=1,actions=${r70(1)}\ntable=1,actions=${r70(2)}\ntable=2,actions=drop\ntable=0,priority=0,actions=output:2\n`);
+    const wide = await run('replay', '--flows', fan, '--ports', '1-4', '--in', `1=${IN1}`, '--in', `3=${join(repoRoot, 'fixtures/captures/vlan-router-in3.pcap')}`, '--out-dir', join(tmp, 'lim2'));
+    expect(wide.out).toMatch(/^ {2}5 frames dropped: over 4096 resubmits in one translation/m);
+    expect(wide.out).toMatch(/2\.pcap: 1 frame$/m); // the frame from port 3 went its way
+    expect(wide.out).not.toMatch(/nested over 64/);
+  });
+
   it('of-trace --frame refuses a frame shorter than an Ethernet header', async () => {
     // Before: a 2-byte frame was traced as an all-zero flow.
     const r = await run('of-trace', '--flows', FLOWS, '--groups', GROUPS, '--frame', '0a00', '--in-port', '1');

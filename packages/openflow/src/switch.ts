@@ -731,6 +731,16 @@ export class Switch implements SwitchCore {
   }
 
   /**
+   * Whether the translation of the last frame `receive` ran stopped at one of OVS's limits
+   * (`recursion`: resubmits and goto_table nested over 64 deep; `resubmits`: over 4,096 in one
+   * translation); such a frame is dropped, as OVS drops it. Undefined when it did not.
+   */
+  lastTranslationLimit(): 'recursion' | 'resubmits' | undefined {
+    const e = this.pipe.error;
+    return e === XlateError.RecursionTooDeep ? 'recursion' : e === XlateError.TooManyResubmits ? 'resubmits' : undefined;
+  }
+
+  /**
    * Run a frame received on `inPort` through the pipeline. Outputs go to the ports' sinks (or
    * `onOutput`) and packet-ins to `onPacketIn`, after the pipeline finishes; the bytes passed to
    * them are valid only during the call. The frame itself is never modified.

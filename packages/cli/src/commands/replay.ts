@@ -52,6 +52,8 @@ export interface ReplayResult {
   flows: number;
   groups: number;
   out: Map<number, { data: Uint8Array; timestampNs: bigint }[]>;
+  /** Frames dropped because their translation hit a limit: nested too deep, or too many resubmits. */
+  limitDrops: { recursion: number; resubmits: number };
 }
 
 /** Run captures through a switch built from flow/group files (the body of `ovnts replay`). */
@@ -82,13 +84,16 @@ export function replay(r: ReplayInput): ReplayResult {
   const groups = r.groupsPath ? loadGroups(sw, r.groupsPath) : 0;
   const flows = loadFlows(sw, r.flowsPath);
   r.beforeRun?.();
+  const limitDrops = { recursion: 0, resubmits: 0 };
   for (const i of inputs) {
     now = i.frame.timestampNs;
     const ms = Number(now - t0) / 1e6;
     if (ms > clock.now()) clock.set(ms);
     sw.receive(i.port, i.frame.data);
+    const limit = sw.lastTranslationLimit();
+    if (limit) limitDrops[limit]++;
   }
-  return { switch: sw, frames: inputs.length, flows, groups, out };
+  return { switch: sw, frames: inputs.length, flows, groups, out, limitDrops };
 }
 
 /** The `replay` command. */
@@ -120,10 +125,14 @@ export const replayCommand = {
         throw new CliError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))}`);
       }
     }
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    const { recursion, resubmits } = res.limitDrops;
     io.out(
-      `replayed ${res.frames} frame${res.frames === 1 ? '' : 's'} through ${res.flows} flows` +
+      `replayed ${plural(res.frames, 'frame')} through ${res.flows} flows` +
         `${res.groups ? ` and ${res.groups} groups` : ''} on ports ${ports.join(',')}\n` +
-        [...res.out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${f.length} frame${f.length === 1 ? '' : 's'}\n`).join(''),
+        [...res.out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${plural(f.length, 'frame')}\n`).join('') +
+        (recursion ? `  ${plural(recursion, 'frame')} dropped: translation nested over 64 deep (resubmit/goto_table recursion; OVS drops these too)\n` : '') +
+        (resubmits ? `  ${plural(resubmits, 'frame')} dropped: over 4096 resubmits in one translation (OVS drops these too)\n` : ''),
     );
     return 0;
   },
