@@ -33,23 +33,31 @@ function errno(e: unknown): string {
 }
 
 /**
- * Read the regular file at `path` (`what` names it in errors: "capture", "flows file", ...):
- * exactly the bytes `fstat` reports, without blocking. `CliError` when it cannot be opened or is
- * not a regular file.
+ * Open `path` without blocking and `fstat` it; a regular file or a FIFO is returned open (the
+ * caller closes `fd`), anything else is refused with what it is. `CliError` either way.
  */
-export function readInputFile(path: string, what: string): Buffer {
+function openInput(path: string, what: string): { fd: number; st: Stats } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new CliError(`cannot read ${what} ${path}: ${errno(e)}`);
   }
-  let fifo = false;
+  const st = fstatSync(fd);
+  if (st.isFile() || st.isFIFO()) return { fd, st };
+  closeSync(fd);
+  throw new CliError(`cannot read ${what} ${path}: ${kind(st)}, not a regular file or a pipe`);
+}
+
+/**
+ * Read the file at `path` (`what` names it in errors: "capture", "flows file", ...): a regular
+ * file up to the size `fstat` reports, without blocking; a FIFO until its writer closes it.
+ * `CliError` when it cannot be opened or is something else.
+ */
+export function readInputFile(path: string, what: string): Buffer {
+  const { fd, st } = openInput(path, what);
   try {
-    const st = fstatSync(fd);
-    fifo = st.isFIFO();
-    if (!st.isFile() && !fifo) throw new CliError(`cannot read ${what} ${path}: ${kind(st)}, not a regular file or a pipe`);
-    if (fifo) return readPipe(path, what);
+    if (st.isFIFO()) return readPipe(path, what);
     if (st.size > bufferConstants.MAX_LENGTH) throw new CliError(`cannot read ${what} ${path}: ${st.size} bytes is more than one buffer holds`);
     const buf = Buffer.allocUnsafe(st.size);
     let n = 0;
@@ -112,19 +120,9 @@ export function readInputText(path: string, what: string): string {
  * streamed); returns its `Stats`. `CliError` otherwise.
  */
 export function checkInputFile(path: string, what: string): Stats {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${errno(e)}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isFIFO()) throw new CliError(`cannot read ${what} ${path}: ${kind(st)}, not a regular file or a pipe`);
-    return st;
-  } finally {
-    closeSync(fd);
-  }
+  const { fd, st } = openInput(path, what);
+  closeSync(fd);
+  return st;
 }
 
 /** Make sure `dir` is a directory (creating it and its parents if missing); `command` and `option` name it in errors. */

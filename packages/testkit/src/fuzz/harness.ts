@@ -37,6 +37,36 @@ export function defineTarget(t: FuzzTarget): FuzzTarget {
   return t;
 }
 
+/** A text target: valid texts drawn by `draw`, mutated with `dict` (see `mutateText`), handed to `run` as text. */
+export interface TextTarget {
+  name: string;
+  about: string;
+  /** One valid input of the family. */
+  draw(rng: Rng): string;
+  /** Tokens the mutations insert. */
+  dict: readonly string[];
+  /** Probability of mutating a drawn text (default 0.7). */
+  mutate?: number;
+  /** Most mutations per input (default 3). */
+  maxMutations?: number;
+  /** Longest mutated text (default 4096). */
+  maxLen?: number;
+  run(text: string): unknown;
+}
+
+/** Declare a text target (inputs are the texts' UTF-8 bytes). */
+export function defineTextTarget(t: TextTarget): FuzzTarget {
+  return {
+    name: t.name,
+    about: t.about,
+    generate(r) {
+      const s = t.draw(r);
+      return textInput(r.chance(t.mutate ?? 0.7) ? mutateText(r, s, t.dict, t.maxMutations ?? 3, t.maxLen ?? 4096) : s);
+    },
+    run: (b) => t.run(inputText(b)),
+  };
+}
+
 /** A target's own property failed on an input (a bug, reported like an untyped exception). */
 export class FuzzPropertyError extends Error {
   override readonly name = 'FuzzPropertyError';

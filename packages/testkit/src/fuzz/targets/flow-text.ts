@@ -6,7 +6,7 @@
  */
 import { formatFlow, parseFlow, parseGroup, formatGroup, Switch, VirtualClock } from '@ovnts/openflow';
 import { flowText, groupText, randomFlowTable } from '../../flowgen.js';
-import { defineTarget, inputText, mutateText, textInput } from '../harness.js';
+import { defineTextTarget } from '../harness.js';
 
 const DICT = [
   'actions=', 'table=', 'priority=', 'cookie=0x1/0xff', 'idle_timeout=', 'in_port=', 'dl_src=', 'dl_dst=', 'dl_vlan=', 'nw_src=', 'nw_dst=',
@@ -17,17 +17,17 @@ const DICT = [
   'note:00.01', 'exec(', 'bucket=', 'type=select', 'fin_timeout(', '0xffffffffffffffffffffffff', '[', ']', '..', '/0', '::',
 ];
 
-export default defineTarget({
+export default defineTextTarget({
   name: 'flow-text',
   about: 'ovs-ofctl flow and group text through parse, format and a switch',
-  generate(r) {
+  draw(r) {
     const t = randomFlowTable(r.u32());
-    const useGroup = t.groups.length > 0 && r.chance(0.15);
-    const text = useGroup ? groupText(r.pick(t.groups)) : flowText(r.pick(t.flows));
-    return textInput(r.chance(0.85) ? mutateText(r, text, DICT, 4) : text);
+    return t.groups.length > 0 && r.chance(0.15) ? groupText(r.pick(t.groups)) : flowText(r.pick(t.flows));
   },
-  run(b) {
-    const text = inputText(b);
+  dict: DICT,
+  mutate: 0.85,
+  maxMutations: 4,
+  run(text) {
     if (/^\s*group_id=/.test(text)) {
       const g = parseGroup(text);
       const sw = new Switch({ clock: new VirtualClock(0) });

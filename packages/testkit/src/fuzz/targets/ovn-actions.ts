@@ -6,7 +6,7 @@
  */
 import { formatActions, parseActions } from '@ovnts/ovn';
 import type { Rng } from '../../corpus.js';
-import { defineTarget, inputText, mutateText, textInput } from '../harness.js';
+import { defineTextTarget } from '../harness.js';
 
 const ctx = { addressSets: { as1: ['10.0.0.1'] }, portGroups: { pg1: ['lp1'] } };
 
@@ -34,15 +34,13 @@ function actions(r: Rng, depth: number): string {
 
 const DICT = ['next;', 'output;', ';', '{', '}', '=', '<->', '--', 'reg0', 'ip4.dst', 'eth.src', 'ct_commit', 'arp', '"lp1"', '[0..3]', '(', ')', ',', '10.0.0.1', 'fd00::1', 'pipeline=', 'table='];
 
-export default defineTarget({
+export default defineTextTarget({
   name: 'ovn-actions',
   about: 'OVN logical actions parsed in both pipelines and formatted back',
-  generate(r) {
-    const a = actions(r, 0);
-    return textInput(r.chance(0.7) ? mutateText(r, a, DICT, 3, 1200) : a);
-  },
-  run(b) {
-    const text = inputText(b);
+  draw: (r) => actions(r, 0),
+  dict: DICT,
+  maxLen: 1200,
+  run(text) {
     const out: string[] = [];
     for (const pipeline of ['ingress', 'egress'] as const) {
       const p = parseActions(text, { ...ctx, pipeline, table: 5 });

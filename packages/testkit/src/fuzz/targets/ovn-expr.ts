@@ -6,7 +6,7 @@
  */
 import { compileExpr, exprToOpenFlow, formatExpr, formatExprMatches, parseExprText } from '@ovnts/ovn';
 import type { Rng } from '../../corpus.js';
-import { defineTarget, inputText, mutateText, textInput } from '../harness.js';
+import { defineTextTarget } from '../harness.js';
 
 const ctx = {
   addressSets: { as1: ['10.0.0.1', '10.0.0.0/24'], as6: ['fd00::1', 'fe80::/10'], macs: ['00:00:00:00:00:01'] },
@@ -61,15 +61,13 @@ function expr(r: Rng, depth: number): string {
 
 const DICT = ['&&', '||', '!', '==', '!=', '<=', '{', '}', '$as1', '$nosuch', '@pg1', '@nosuch', 'ip4.src', 'tcp.dst', 'inport', '[0..3]', '[99]', '/', '0x', '::', '"', '1', '65536', 'ip6', 'eth.src'];
 
-export default defineTarget({
+export default defineTextTarget({
   name: 'ovn-expr',
   about: 'OVN match expressions through parse, format, normalise and OpenFlow compilation',
-  generate(r) {
-    const e = expr(r, 0);
-    return textInput(r.chance(0.7) ? mutateText(r, e, DICT, 3, 600) : e);
-  },
-  run(b) {
-    const text = inputText(b);
+  draw: (r) => expr(r, 0),
+  dict: DICT,
+  maxLen: 600,
+  run(text) {
     const parsed = formatExpr(parseExprText(text, ctx));
     const compiled = compileExpr(text, ctx);
     const flows = formatExprMatches(exprToOpenFlow(compiled, { ...ctx, portKeys: (n) => ports.get(n) }));
