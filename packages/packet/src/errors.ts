@@ -130,9 +130,9 @@ function spanSlow(fn: string, buf: Uint8Array, off: number, len: number | undefi
  * Validate the `(buf, off, len)` a public entry point `fn` was given: `buf` a `Uint8Array`, `off`
  * an integer in `0..buf.length`, `len` (when given) an integer with `off + len <= buf.length`.
  * Returns `len`, or `buf.length - off` when it is undefined; throws `ArgumentError` otherwise.
- * The accepted case is one small expression (for a number, `x >>> 0 === x` holds exactly for the integers
- * 0..2^32-1, longer than any buffer), so it inlines into per-packet code without spending V8's
- * inlining budget; everything else goes to a separate function.
+ * The accepted case is one small expression (for a number, `x >>> 0 === x` holds exactly for the
+ * integers 0..2^32-1, more than any buffer holds), so it inlines into per-packet code cheaply;
+ * everything else goes to a separate function.
  */
 export function checkSpan(fn: string, buf: Uint8Array, off: number, len?: number): number {
   if (buf instanceof Uint8Array && typeof off === 'number' && typeof len === 'number' && off >>> 0 === off && len >>> 0 === len && off + len <= buf.length) return len;
