@@ -7,3 +7,5 @@ export * from './tshark.js';
 export * from './ovs.js';
 export * from './flowgen.js';
 export * from './nbgen.js';
+export * from './ovn-cluster.js';
+export * from './flow-normalize.js';
