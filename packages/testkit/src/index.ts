@@ -9,3 +9,4 @@ export * from './flowgen.js';
 export * from './nbgen.js';
 export * from './ovn-cluster.js';
 export * from './flow-normalize.js';
+export * from './chassis-cases.js';

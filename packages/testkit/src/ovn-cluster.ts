@@ -435,8 +435,8 @@ export class OvnCluster {
     await this.appctl(spec.name, 'ovs/route/add', `${spec.ip}/24`, 'br-phys');
     const ext = [`external-ids:hostname=${spec.name}`, `external-ids:system-id=${spec.name}`, `external-ids:ovn-remote=${this.env.OVN_SB_DB}`,
       'external-ids:ovn-encap-type=geneve', `external-ids:ovn-encap-ip=${spec.ip}`];
-    if (spec.bridgeMappings) ext.push(`external-ids:ovn-bridge-mappings=${spec.bridgeMappings}`);
-    for (const [k, v] of Object.entries(spec.externalIds ?? {})) ext.push(`external-ids:${k}=${v}`);
+    if (spec.bridgeMappings) ext.push(`external-ids:ovn-bridge-mappings="${spec.bridgeMappings}"`);
+    for (const [k, v] of Object.entries(spec.externalIds ?? {})) ext.push(`external-ids:${k}="${v}"`);
     await vs('set', 'Open_vSwitch', '.', ...ext, '--', '--may-exist', 'add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'fail-mode=secure',
       'other-config:disable-in-band=true', 'datapath_type=dummy');
     for (const v of spec.vifs ?? []) await this.addVif(spec.name, v);
