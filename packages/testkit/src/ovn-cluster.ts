@@ -251,13 +251,14 @@ export class OvnCluster {
     return out.split('\n').filter((l) => /^\s*group_id=/.test(l)).map((l) => l.trim());
   }
 
-  /** Tunnel ports ovn-controller created on a chassis: interface name -> OpenFlow port number. */
+  /** Ports ovn-controller created on a chassis's `br-int` (tunnels and localnet patch ports): interface name -> OpenFlow port number. */
   async tunnelPorts(chassis: string): Promise<Map<string, number>> {
     const out = await this.vsctl(chassis, '--format=csv', '--no-headings', '--columns=name,ofport,type', 'list', 'Interface');
     const m = new Map<string, number>();
     for (const line of out.split('\n')) {
       const [name, ofport, type] = line.split(',');
-      if (type === 'geneve' || type === 'vxlan' || type === 'stt') m.set(name!.replace(/"/g, ''), Number(ofport));
+      const n = name!.replace(/"/g, '');
+      if (type === 'geneve' || type === 'vxlan' || type === 'stt' || (type === 'patch' && n.startsWith('patch-br-int-to-'))) m.set(n, Number(ofport));
     }
     return m;
   }
