@@ -789,8 +789,9 @@ export function formatAction(a: Action): string {
       if (a.force) parts.push('force');
       if (a.table !== undefined) parts.push(`table=${a.table}`);
       if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
-      if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
+      // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
       if (a.nat) parts.push(formatNat(a.nat));
+      if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
       if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
       return parts.length ? `ct(${parts.join(',')})` : 'ct';
     }
@@ -811,7 +812,11 @@ export function formatAction(a: Action): string {
       for (const s of a.specs) {
         if (s.kind === 'output') parts.push(`output:${formatSubfield(s.src)}`);
         else if (s.kind === 'load') parts.push(`load:${formatLearnSrc(s.src)}->${formatSubfield(s.dst)}`);
-        else if ('value' in s.src) parts.push(`${formatSubfield(s.dst)}=${hexC(s.src.value)}`);
+        else if ('value' in s.src) {
+          // A whole field matched against an immediate prints as `field=value` (OVS `learn_format`).
+          const full = s.dst.ofs === 0 && s.dst.nBits === s.dst.field.bits;
+          parts.push(full ? `${s.dst.field.name}=${codec!.format(s.dst.field, s.src.value)}` : `${formatSubfield(s.dst)}=${hexC(s.src.value)}`);
+        }
         else if (s.src.field === s.dst.field && s.src.ofs === s.dst.ofs && s.src.nBits === s.dst.nBits) parts.push(formatSubfield(s.dst));
         else parts.push(`${formatSubfield(s.dst)}=${formatSubfield(s.src)}`);
       }
