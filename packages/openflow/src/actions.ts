@@ -413,7 +413,12 @@ function parseNat(p: P, arg: string | undefined): NatSpec {
     if (m) {
       nat.kind = m[1] as 'src' | 'dst';
       if (m[2]) {
-        const r = /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
+        // A bare IPv6 address (or range) without ports is accepted as OVS accepts it; it is kept
+        // bracketed, the form with ports, which is how the rest of the switch tells IPv6 apart.
+        const bare = /^([0-9a-fA-F]*:[0-9a-fA-F:.]*)(?:-([0-9a-fA-F]*:[0-9a-fA-F:.]*))?$/.exec(m[2]);
+        const r = bare
+          ? [m[2], `[${bare[1]}]`, bare[2] === undefined ? undefined : `[${bare[2]}]`, undefined, undefined]
+          : /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
         if (!r) p.err(`bad nat range ${m[2]}`);
         nat.addrMin = r[1]!;
         if (r[2]) nat.addrMax = r[2];
@@ -724,7 +729,9 @@ function formatNat(n: NatSpec): string {
   if (n.kind) {
     let r = n.kind;
     if (n.addrMin) {
-      r += `=${n.addrMin}${n.addrMax ? `-${n.addrMax}` : ''}`;
+      // OVS brackets an IPv6 range only when ports follow.
+      const unbracket = (a: string) => (n.portMin === undefined && a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a);
+      r += `=${unbracket(n.addrMin)}${n.addrMax ? `-${unbracket(n.addrMax)}` : ''}`;
       if (n.portMin !== undefined) r += `:${n.portMin}${n.portMax !== undefined ? `-${n.portMax}` : ''}`;
     }
     parts.push(r);
