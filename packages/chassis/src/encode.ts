@@ -570,11 +570,9 @@ function encodeCommitEcmpNh(ipv6: boolean, proto: string, out: OfAction[]): void
     specs.push({ kind: 'match', dst: whole(src), src: whole(nwConn ? src : dst) });
     specs.push({ kind: 'match', dst: whole(dst), src: whole(nwConn ? dst : src) });
     specs.push({ kind: 'match', dst: whole('nw_proto'), src: { value: BigInt(PROTO_NUM[proto]!) } });
-    if (!nwConn) {
-      const l4 = proto === 'tcp' ? 'tcp' : proto === 'udp' ? 'udp' : 'sctp';
-      specs.push({ kind: 'match', dst: whole(`${l4}_src`), src: whole(`${l4}_dst`) });
-      specs.push({ kind: 'match', dst: whole(`${l4}_dst`), src: whole(`${l4}_src`) });
-    }
+    const l4 = proto === 'tcp' ? 'tcp' : proto === 'udp' ? 'udp' : 'sctp';
+    specs.push({ kind: 'match', dst: whole(`${l4}_src`), src: whole(nwConn ? `${l4}_src` : `${l4}_dst`) });
+    specs.push({ kind: 'match', dst: whole(`${l4}_dst`), src: whole(nwConn ? `${l4}_dst` : `${l4}_src`) });
     specs.push({ kind: 'load', dst: bits('reg10', MLF_BIT.LOOKUP_COMMIT_ECMP_NH, 1), src: { value: 1n } });
     out.push({
       type: 'learn', table: nwConn ? OFTABLE.ECMP_NH_MAC : OFTABLE.ECMP_NH, idleTimeout: 20, hardTimeout: 30, priority: 32768,
@@ -630,6 +628,7 @@ function encodeOne(a: LAction, p: EncodeParams, out: OfAction[]): void {
       out.push({ type: 'ct', commit: false, force: false, table: firstPtable(p) + a.table, zone: zoneReg(p), exec: [] });
       return;
     case 'ct_commit_v1': {
+      if (swallowCt(out)) return;
       const exec: Action[] = [];
       if (a.ctMarkMask) exec.push({ type: 'set_field', field: ofField('ct_mark'), value: a.ctMark ?? 0n, mask: a.ctMarkMask });
       if (a.ctLabelMask) exec.push({ type: 'set_field', field: ofField('ct_label'), value: a.ctLabel ?? 0n, mask: a.ctLabelMask });
@@ -638,6 +637,7 @@ function encodeOne(a: LAction, p: EncodeParams, out: OfAction[]): void {
     }
     case 'nested':
       if (a.name === 'ct_commit') {
+        if (swallowCt(out)) return;
         const exec = encodeActions(a.nested, p) as Action[];
         out.push({ type: 'ct', commit: true, force: false, zone: zoneReg(p), exec, nat: { kind: 'src', flags: [] } });
       } else if (a.name === 'clone') {
@@ -882,6 +882,21 @@ function encodeOne(a: LAction, p: EncodeParams, out: OfAction[]): void {
       return;
     }
   }
+}
+
+/**
+ * OVN 23.03's `encode_CT_COMMIT_V1`/`_V2` finish the `ct` action through `ofpacts->header` after
+ * pushing back the whole buffer, so when actions precede it, the buffer's *first* action is
+ * finished instead: its length grows over everything after it, and every action between the first
+ * one and the end of the `ct` (the `ct` included) disappears from the flow ovn-controller installs.
+ * `ovs-ofctl dump-flows` of real ovn-controller 23.03.1 shows exactly that (an ACL's
+ * `log(...); ct_commit { ... }; reject { ... };` installs the log and the reject only), so the
+ * chassis reproduces it: returns true when the ct is lost this way (and drops what it swallows).
+ */
+function swallowCt(out: OfAction[]): boolean {
+  if (!out.length) return false;
+  out.length = 1;
+  return true;
 }
 
 /** Encode logical actions (OVN's `ovnacts_encode`). */

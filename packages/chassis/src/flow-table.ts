@@ -68,6 +68,9 @@ export class DesiredFlowTable {
 
   /** `ofctrl_add_flow`: a flow owned by `owner` (an exact duplicate from the same owner is ignored). */
   add(table: number, priority: number, cookie: bigint, match: Match, actions: OfAction[], owner: string): void {
+    // OVS normalises every match it is given (`ofputil_normalize_match`): fields whose
+    // prerequisites are absent (an ND source MAC on a neighbour advertisement) are dropped.
+    match.normalize();
     const key = flowKey(table, priority, match);
     let list = this.byKey.get(key);
     if (list) {
@@ -85,6 +88,7 @@ export class DesiredFlowTable {
 
   /** `ofctrl_add_or_append_flow`: conjunction actions, merged into an existing conjunction flow with the same key. */
   addOrAppend(table: number, priority: number, match: Match, conj: OfAction[], owner: string): void {
+    match.normalize();
     const key = flowKey(table, priority, match);
     const list = this.byKey.get(key);
     const existing = list?.find((d) => kind(d) === 2);

@@ -4,7 +4,7 @@
  * they allocate; and printing them as `ovs-ofctl -O OpenFlow15 --no-stats dump-flows br-int` /
  * `dump-groups` print them.
  */
-import { formatMatch, parseGroup, formatGroup } from '@ovnts/openflow';
+import { formatMatch, formatGroup, formatGroupProps, parseGroupProps } from '@ovnts/openflow';
 import { ExtendTable } from './extend-table.js';
 import { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 import { ConjIds, lflowRun, type LflowContext } from './lflow.js';
@@ -45,7 +45,8 @@ export function lflowContext(sb: SbDatabase, rt: Runtime, flows: DesiredFlowTabl
     meters,
     conj: new ConjIds(),
     addressSets: new Map(sb.addressSets.map((a) => [a.name, a.addresses])),
-    portGroups: new Map(sb.portGroups.map((p) => [p.name, p.ports])),
+    // ovn-controller expands port groups to their local ports only (`expr_const_sets_add_strings`).
+    portGroups: new Map(sb.portGroups.map((p) => [p.name, p.ports.filter((n) => rt.localLports.has(n))])),
     mcKeys,
     dhcpOpts: new Map(sb.dhcpOptions.map((o) => [o.name, { code: o.code, type: o.type }])),
     dhcpv6Opts: new Map(sb.dhcpv6Options.map((o) => [o.name, { code: o.code, type: o.type }])),
@@ -82,5 +83,10 @@ export function dumpFlows(t: DesiredFlowTable): string[] {
 
 /** The groups as `ovs-ofctl dump-groups` prints them (`group_id=N,type=select,...`). */
 export function dumpGroups(groups: ExtendTable): string[] {
-  return groups.entries().map((e) => formatGroup(parseGroup(`group_id=${e.id},${e.name}`)));
+  return groups.entries().map((e) => {
+    const { group, props } = parseGroupProps(`group_id=${e.id},${e.name}`);
+    const text = formatGroup(group);
+    const at = text.indexOf(',bucket=');
+    return at < 0 ? text + formatGroupProps(props) : text.slice(0, at) + formatGroupProps(props) + text.slice(at);
+  });
 }

@@ -606,7 +606,7 @@ export function lflowRun(ctx: LflowContext): void {
   for (const f of ctx.sb.logicalFlows) considerLogicalFlow(ctx, f);
   for (const b of ctx.sb.macBindings) considerNeighbor(ctx, b, 100);
   for (const b of ctx.sb.staticMacBindings) considerNeighbor(ctx, b, b.overrideDynamicMac ? 150 : 50);
-  const useCtMark = ctx.sb.global.options.get('lb_hairpin_use_ct_mark') === 'true';
+  const useCtMark = ctx.sb.global.options.get('lb_hairpin_use_ct_mark') !== 'false';
   for (const lb of ctx.sb.loadBalancers) if (lbIsLocal(ctx, lb)) considerLbHairpin(ctx, lb, useCtMark);
   for (const fdb of ctx.sb.fdb) considerFdb(ctx, fdb);
   for (const pb of ctx.rt.bound.values()) if (pb.type === '' || pb.type === 'virtual') considerPortSec(ctx, pb);

@@ -88,6 +88,8 @@ export interface Runtime {
   readonly related: Set<string>;
   /** Local datapaths by tunnel key. */
   readonly localDatapaths: Map<number, LocalDatapath>;
+  /** Local logical ports (`local_lports`): every VIF's iface-id, ports bound here, localnet ports. Port groups only expand to these. */
+  readonly localLports: Set<string>;
   /** Conntrack zones by user (`lport`, `<dp uuid>_dnat`, `<dp uuid>_snat`). */
   readonly ctZones: Map<string, number>;
   /** Patch ports of localnet/l2gateway ports: logical port -> OpenFlow port. */
@@ -170,6 +172,7 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
     vifOfport: new Map(),
     related: new Set(),
     localDatapaths: new Map(),
+    localLports: new Set(),
     ctZones: new Map(),
     patchOfports: new Map(),
     tunnels: new Map(),
@@ -182,7 +185,8 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
       return haContains(pb.haChassisGroup, me) && haActive(pb.haChassisGroup, facts.activeTunnels) === me;
     },
   };
-  const localLports = new Set<string>();
+  const localLports = rt.localLports;
+  for (const iface of config.vifs.keys()) localLports.add(iface);
   const relate = (pb: SbPortBinding) => rt.related.add(lportKey(pb.datapath.tunnelKey, pb.tunnelKey));
 
   const addLocalDatapath = (dp: SbDatapath, depth = 0): LocalDatapath => {

@@ -6,7 +6,7 @@
  * Design. Two runs of real ovn-controller on the same southbound input differ in values that the
  * run picks, not the input: the cookies and conjunction ids (derived from southbound row uuids,
  * which a fresh database draws at random), the conntrack zone numbers (allocated as ports are
- * claimed, so in arrival order), the OpenFlow numbers of tunnel ports, and the order of the ports
+ * claimed, so in arrival order), the meter ids (allocated in the order logical flows are met), the OpenFlow numbers of tunnel ports, and the order of the ports
  * in multicast flood flows (the order of the uuid set in the Multicast_Group row). The normalisation
  * removes exactly those:
  *
@@ -15,7 +15,7 @@
  *    given each side's tunnel port map;
  * 3. in multicast output flows (tables 39 and 40), the per-port segments
  *    `[load:Z->NXM_NX_REG13[],]load:K->NXM_NX_REG15[],resubmit(,41)` are sorted;
- * 4. every line is masked (cookies, also those of `learn` actions, conjunction ids, zone values loaded into reg11/reg12/reg13
+ * 4. every line is masked (cookies, also those of `learn` actions, conjunction ids, meter ids, zone values loaded into reg11/reg12/reg13
  *    replaced by placeholders), the lines are sorted by their masked text, and then the three
  *    value families are renumbered in order of first appearance in that sorted list.
  *
@@ -28,7 +28,7 @@ export interface FlowNormalizeOptions {
   /** OpenFlow port number -> a stable name (e.g. the remote chassis) for every tunnel port. */
   readonly tunnelPorts?: ReadonlyMap<number, string>;
   /** Keep the values of a family instead of renumbering it (to show what a family contributes). */
-  readonly keep?: ReadonlyArray<'cookie' | 'conj' | 'zone' | 'mcast'>;
+  readonly keep?: ReadonlyArray<'cookie' | 'conj' | 'zone' | 'mcast' | 'meter' | 'group'>;
 }
 
 const MC_SEGMENT = /(?:load:0x[0-9a-f]+->NXM_NX_REG13\[(?:0\.\.15)?\],)?load:0x[0-9a-f]+->NXM_NX_REG15\[\],resubmit\(,41\)/g;
@@ -77,6 +77,8 @@ interface Masked {
   learnCookies: string[];
   conj: string[];
   zones: string[];
+  meters: string[];
+  groups: string[];
 }
 
 function mask(line: string, keep: ReadonlySet<string>): Masked {
@@ -117,11 +119,34 @@ function mask(line: string, keep: ReadonlySet<string>): Masked {
       return `${a}Z${b}`;
     });
   }
-  return { text, cookie, learnCookies, conj, zones };
+  const meters: string[] = [];
+  if (!keep.has('meter')) {
+    text = text.replace(/\b(meter_id=|meter:)(\d+)/g, (_m, a: string, v: string) => {
+      meters.push(v);
+      return `${a}M`;
+    });
+  }
+  const groups: string[] = [];
+  if (!keep.has('group')) {
+    text = text.replace(/\bgroup:(\d+)/g, (_m, v: string) => {
+      groups.push(v);
+      return 'group:G';
+    });
+  }
+  return { text, cookie, learnCookies, conj, zones, meters, groups };
 }
 
 /** Normalise a flow dump (see the module comment); returns the sorted normalised lines. */
 export function normalizeFlowDump(lines: readonly string[], opts: FlowNormalizeOptions = {}): string[] {
+  return normalizeChassisDump(lines, [], opts).flows;
+}
+
+/**
+ * Normalise a chassis's flows and groups together: group ids are renumbered by first appearance
+ * in the normalised flows (then, for groups no flow uses, in the order of their text), so a
+ * flow's `group:gN` and the group `group_id=gN` keep naming the same group.
+ */
+export function normalizeChassisDump(lines: readonly string[], groupLines: readonly string[], opts: FlowNormalizeOptions = {}): { flows: string[]; groups: string[] } {
   const keep = new Set<string>(opts.keep ?? []);
   const tun = opts.tunnelPorts ?? new Map<number, string>();
   const pre = lines
@@ -134,12 +159,14 @@ export function normalizeFlowDump(lines: readonly string[], opts: FlowNormalizeO
   const cookies = new Map<string, number>();
   const conjs = new Map<string, number>();
   const zones = new Map<string, number>();
+  const meters = new Map<string, number>();
+  const groupIds = new Map<string, number>();
   const num = (m: Map<string, number>, v: string) => {
     let n = m.get(v);
     if (n === undefined) m.set(v, (n = m.size + 1));
     return n;
   };
-  return masked.map((m) => {
+  const flows = masked.map((m) => {
     let t = m.text;
     if (m.cookie !== undefined) t = t.replace('cookie=C,', `cookie=c${num(cookies, m.cookie)},`);
     let li = 0;
@@ -149,10 +176,29 @@ export function normalizeFlowDump(lines: readonly string[], opts: FlowNormalizeO
       const id = num(conjs, m.conj[ci++]!);
       return s.startsWith('conj_id') ? `conj_id=j${id}` : `conjunction(j${id},`;
     });
+    let gi = 0;
+    t = t.replace(/\bgroup:G/g, () => `group:g${num(groupIds, m.groups[gi++]!)}`);
+    let mi = 0;
+    t = t.replace(/\b(meter_id=|meter:)M/g, (_s, a: string) => `${a}m${num(meters, m.meters[mi++]!)}`);
     let zi = 0;
     t = t.replace(/(load:|set_field:)Z(->)/g, (_s, a: string, b: string) => `${a}z${num(zones, m.zones[zi++]!)}${b}`);
     return t;
   });
+  const groups = groupLines
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('group_id='))
+    .map((l) => {
+      const id = /^group_id=(\d+),/.exec(l)![1]!;
+      return { id, rest: l.slice(l.indexOf(',') + 1) };
+    })
+    .sort((a, b) => {
+      const ia = groupIds.get(a.id) ?? Infinity;
+      const ib = groupIds.get(b.id) ?? Infinity;
+      if (ia !== ib) return ia < ib ? -1 : 1;
+      return a.rest < b.rest ? -1 : a.rest > b.rest ? 1 : 0;
+    })
+    .map((g) => `group_id=g${num(groupIds, g.id)},${g.rest}`);
+  return { flows, groups };
 }
 
 /** The differences between two normalised dumps: lines only in `a` and only in `b` (multiset difference). */

@@ -213,6 +213,15 @@ export class OvnCluster {
     await this.nbctl('--wait=hv', '--timeout=60', 'sync');
   }
 
+  /** Make every ovn-controller recompute all its flows (`ovn-appctl recompute`), then wait for them. */
+  async recompute(): Promise<void> {
+    for (const c of this.chassisByName.values()) {
+      const pid = readPid(join(c.dir, 'ovn-controller.pid'));
+      await this.run('ovn-appctl', ['-t', join(c.dir, `ovn-controller.${pid}.ctl`), 'recompute'], c.env);
+    }
+    await this.sync();
+  }
+
   /** The chassis names, in the order given. */
   get chassisNames(): string[] {
     return [...this.chassisByName.keys()];
@@ -394,6 +403,14 @@ export class OvnCluster {
       for (const b of this.chassisByName.values()) {
         if (a !== b) await this.appctl(a.spec.name, 'tnl/arp/set', 'br-phys', b.spec.ip, b.spec.mac ?? underlayMac(b.spec.ip));
       }
+    }
+    await this.sync();
+    // ovn-northd tells the chassis to use ct_label for load balancer hairpin flows until every
+    // chassis has reported its features; wait for that to settle so flows never depend on timing.
+    for (let i = 0; i < 200; i++) {
+      const opts = await this.sbctl('get', 'SB_Global', '.', 'options');
+      if (!opts.includes('lb_hairpin_use_ct_mark')) break;
+      await sleep(50);
     }
     await this.sync();
   }
