@@ -16,6 +16,7 @@ import { parseExprText } from '../expr/parse.js';
 import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
+import type { SbDatabase } from '../sb/model.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
 import { emptyFlow, flowFormat, parseCtState, setField } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
@@ -61,7 +62,7 @@ function uuidPrefixMatch(uuid: string, s: string): boolean {
 function findDatapath(dps: readonly TraceDatapath[], name: string): TraceDatapath | undefined {
   const byName = dps.find((d) => d.name === name);
   if (byName) return byName;
-  const m = dps.filter((d) => uuidPrefixMatch(d.nbUuid, name));
+  const m = dps.filter((d) => uuidPrefixMatch(d.sbUuid, name) || uuidPrefixMatch(d.nbUuid, name));
   return m.length === 1 ? m[0] : undefined;
 }
 
@@ -91,13 +92,13 @@ export function parseLbDst(s: string): { family: 4 | 6; ip: bigint; port: number
 
 /** Traces `microflow` through `datapath` (or the inport's datapath when null) and returns the trace tree and the packet line. */
 export function traceTree(
-  db: NbDatabase,
+  db: NbDatabase | SbDatabase,
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
 ): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
   const t = traceDb(db);
-  const exprCtx = { addressSets: t.addressSets };
+  const exprCtx = { addressSets: t.addressSets, portGroups: t.portGroups };
   const perr = (e: unknown): never => {
     if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e);
     throw e;
@@ -167,7 +168,7 @@ export function traceTree(
  * detailed, summary or minimal form. Throws `TraceError` with ovn-trace's message for a bad
  * microflow (`error parsing flow: ...`) or an unknown datapath (`unknown datapath "x"`).
  */
-export function ovnTrace(db: NbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
+export function ovnTrace(db: NbDatabase | SbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
   const { header, root } = traceTree(db, datapath, microflow, opts);
   switch (opts.format ?? 'detailed') {
     case 'detailed':

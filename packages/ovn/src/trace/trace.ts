@@ -104,7 +104,7 @@ export class Tracer {
     readonly opts: TraceRunOptions = {},
   ) {
     this.lbDst = opts.lbDst;
-    for (const b of opts.macBindings ?? []) {
+    for (const b of [...db.macBindings, ...(opts.macBindings ?? [])]) {
       const p = db.ports.get(b.port);
       const ip = parseIpText(b.ip);
       if (!p || !ip) continue;
