@@ -11,7 +11,7 @@ import { ConjIds, lflowRun, type LflowContext } from './lflow.js';
 import { formatOfActions } from './of-actions.js';
 import { Physical } from './physical.js';
 import { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime } from './runtime.js';
-import type { SbDatabase } from './sb.js';
+import type { SbDatabase } from '@ovnts/ovn';
 
 /** A chassis's computed tables. */
 export interface ChassisTables {

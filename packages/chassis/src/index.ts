@@ -13,4 +13,3 @@ export { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type LocalDatapath, type ChassisTunnel } from './runtime.js';
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
-export type * from './sb.js';

@@ -26,7 +26,7 @@ import type { ExtendTable } from './extend-table.js';
 import type { DesiredFlowTable } from './flow-table.js';
 import type { OfAction } from './of-actions.js';
 import { lportKey, type Runtime } from './runtime.js';
-import { lflowDatapaths, type SbDatabase, type SbDatapath, type SbLoadBalancer, type SbLogicalFlow, type SbPortBinding } from './sb.js';
+import { lflowDatapaths, type SbDatabase, type SbDatapath, type SbLoadBalancer, type SbLogicalFlow, type SbPortBinding } from '@ovnts/ovn';
 import { MLF_BIT, NX_CTLR_NO_METER, OFTABLE } from './tables.js';
 
 /** The first 32 bits of a uuid, as a cookie (`uuid.parts[0]`). */

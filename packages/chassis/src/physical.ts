@@ -28,7 +28,7 @@ import type { DesiredFlowTable } from './flow-table.js';
 import { uuidCookie } from './lflow.js';
 import type { OfAction } from './of-actions.js';
 import { haOrdered, natZoneKey, type LocalDatapath, type Runtime } from './runtime.js';
-import type { SbDatabase, SbMulticastGroup, SbPortBinding } from './sb.js';
+import type { SbDatabase, SbMulticastGroup, SbPortBinding } from '@ovnts/ovn';
 import { MLF_BIT, N_LOG_REGS, OFPP_NONE, OFTABLE } from './tables.js';
 
 /** Owner of the chassis's fixed flows (ovn-controller's random `hc_uuid`). */

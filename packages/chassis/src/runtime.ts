@@ -20,7 +20,7 @@
  *   `ovn-<first 6 chars of its name>-0` as encaps.c names them) and the br-int side of the patch
  *   ports to mapped bridges (`patch-br-int-to-<localnet port>`) take the next numbers.
  */
-import type { SbChassis, SbDatabase, SbDatapath, SbHaChassisGroup, SbPortBinding } from './sb.js';
+import type { SbChassis, SbDatabase, SbDatapath, SbHaChassisGroup, SbPortBinding } from '@ovnts/ovn';
 
 /** A chassis's own configuration (what ovn-controller reads from its Open_vSwitch database). */
 export interface ChassisConfig {
