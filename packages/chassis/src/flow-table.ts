@@ -6,7 +6,8 @@
  * fixed flows), so a change to a row removes and rebuilds exactly that row's flows. Several
  * desired flows may have the same key (table, priority, match): OpenFlow installs one, and
  * ofctrl picks it by preference: a flow with real actions over a drop (empty actions) over a
- * conjunction flow, the earliest added first among equals (`flow_is_preferred`). Conjunction
+ * conjunction flow (`flow_is_preferred`), and among equals the one its recompute meets first,
+ * which is the one added last. Conjunction
  * flows (`conjunction(id,k/n)` actions only) with the same key are merged into one flow carrying
  * all their conjunction actions, as `ofctrl_add_or_append_flow` does, whichever rows they come
  * from.
@@ -74,14 +75,17 @@ export class DesiredFlowTable {
     const key = flowKey(table, priority, match);
     let list = this.byKey.get(key);
     if (list) {
-      const text = formatOfActions(actions);
-      if (list.some((d) => d.owners.has(owner) && formatOfActions(d.actions) === text)) return;
+      // `desired_flow_lookup_check_uuid`: the same key from the same row is a duplicate, whatever its actions.
+      if (list.some((d) => d.owners.has(owner))) return;
     } else this.byKey.set(key, (list = []));
     const f: DesiredFlow = { table, priority, cookie, match, actions, owners: new Set(), key };
     this.link(f, owner);
+    // ofctrl_put walks the desired flows in hash order, where flows with one key share a bucket
+    // and the most recently added comes first: it becomes the installed one, unless a flow of a
+    // preferred kind (real actions > drop > conjunction) is there.
     const k = kind(f);
     let i = 0;
-    while (i < list.length && kind(list[i]!) <= k) i++;
+    while (i < list.length && kind(list[i]!) < k) i++;
     list.splice(i, 0, f);
     this.changed.add(key);
   }

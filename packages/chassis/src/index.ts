@@ -4,6 +4,7 @@
  * in-process underlay on the virtual clock, or real UDP.
  */
 export { ChassisError, type ChassisErrorCode } from './errors.js';
+export { clusterConfig, defaultUnderlayMac, type ChassisSettings, type ClusterMember, type ClusterConfig } from './cluster-config.js';
 export { parseChassisMap, formatChassisMap, emptyChassisMap, type ChassisMap, type MappedChassis } from './chassis-map.js';
 export { OFTABLE, MLF_BIT, LOG_REG, N_LOG_REGS, OVN_MIN_MULTICAST, ACTION_OPCODE } from './tables.js';
 export { encodeActions as encodeOfActions, decodeActions as decodeOfActions, controllerOpcode } from './of-wire.js';

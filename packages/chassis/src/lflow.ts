@@ -20,7 +20,7 @@
  */
 import { Match, hashInt, type Action } from '@ovnts/openflow';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, parseMac } from '@ovnts/packet';
-import { exprToOpenFlow, parseActions, parseMacIps, type MacIps, type NameTable } from '@ovnts/ovn';
+import { exprToOpenFlow, idlOrder, parseActions, parseMacIps, type MacIps, type NameTable } from '@ovnts/ovn';
 import { encodeActions, load, ofField, resubmit, whole, type EncodeParams } from './encode.js';
 import type { ExtendTable } from './extend-table.js';
 import type { DesiredFlowTable } from './flow-table.js';
@@ -603,12 +603,14 @@ export function considerPortSec(ctx: LflowContext, pb: SbPortBinding): void {
 
 /** Every flow lflow.c builds for a chassis (`lflow_run`). */
 export function lflowRun(ctx: LflowContext): void {
-  for (const f of ctx.sb.logicalFlows) considerLogicalFlow(ctx, f);
-  for (const b of ctx.sb.macBindings) considerNeighbor(ctx, b, 100);
-  for (const b of ctx.sb.staticMacBindings) considerNeighbor(ctx, b, b.overrideDynamicMac ? 150 : 50);
+  // Tables are walked in ovn-controller's IDL (hash) order: group and meter ids are allocated, and
+  // duplicate flow keys resolved, in that order.
+  for (const f of idlOrder([ctx.sb.logicalFlows])) considerLogicalFlow(ctx, f);
+  for (const b of idlOrder([ctx.sb.macBindings])) considerNeighbor(ctx, b, 100);
+  for (const b of idlOrder([ctx.sb.staticMacBindings])) considerNeighbor(ctx, b, b.overrideDynamicMac ? 150 : 50);
   const useCtMark = ctx.sb.global.options.get('lb_hairpin_use_ct_mark') !== 'false';
-  for (const lb of ctx.sb.loadBalancers) if (lbIsLocal(ctx, lb)) considerLbHairpin(ctx, lb, useCtMark);
-  for (const fdb of ctx.sb.fdb) considerFdb(ctx, fdb);
+  for (const lb of idlOrder([ctx.sb.loadBalancers])) if (lbIsLocal(ctx, lb)) considerLbHairpin(ctx, lb, useCtMark);
+  for (const fdb of idlOrder([ctx.sb.fdb])) considerFdb(ctx, fdb);
   for (const pb of ctx.rt.bound.values()) if (pb.type === '' || pb.type === 'virtual') considerPortSec(ctx, pb);
 }
 

@@ -28,7 +28,7 @@ import type { DesiredFlowTable } from './flow-table.js';
 import { uuidCookie } from './lflow.js';
 import type { OfAction } from './of-actions.js';
 import { haOrdered, natZoneKey, type LocalDatapath, type Runtime } from './runtime.js';
-import type { SbDatabase, SbMulticastGroup, SbPortBinding } from '@ovnts/ovn';
+import { idlOrder, ssetOrder, type SbDatabase, type SbMulticastGroup, type SbPortBinding } from '@ovnts/ovn';
 import { MLF_BIT, N_LOG_REGS, OFPP_NONE, OFTABLE } from './tables.js';
 
 /** Owner of the chassis's fixed flows (ovn-controller's random `hc_uuid`). */
@@ -477,8 +477,10 @@ export class Physical {
 
   /** Every physical flow (`physical_run`). */
   run(): void {
-    for (const pb of this.sb.portBindings) this.considerPortBinding(pb);
-    for (const mc of this.sb.multicastGroups) this.considerMcGroup(mc);
+    // ovn-controller walks its IDL tables in hash order; where two rows give the same flow key,
+    // the first one wins, so the order is part of the result.
+    for (const pb of idlOrder([this.sb.portBindings])) this.considerPortBinding(pb);
+    for (const mc of idlOrder([this.sb.multicastGroups])) this.considerMcGroup(mc);
     this.fixedFlows();
   }
 }
@@ -490,7 +492,7 @@ function pushVlan(options: ReadonlyMap<string, string> | undefined, tag: number)
   return [{ type: 'push_vlan', ethertype }, { type: 'set_field', field: ofField('vlan_vid'), value: BigInt(0x1000 | tag) }];
 }
 
-/** Chassis names in the order ovn-controller fans out to them (its string set order). */
+/** Chassis names in the order ovn-controller fans out to them (its string set's hash order). */
 function sortedChassis(s: Set<string>): string[] {
-  return [...s].sort();
+  return ssetOrder([...s]);
 }

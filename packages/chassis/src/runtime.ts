@@ -14,13 +14,14 @@
  * - the local datapaths: every datapath with a port bound here, and, recursively, the datapaths
  *   on the far side of their patch ports (`add_local_datapath`), with each one's localnet port;
  * - a conntrack zone for every local port and a DNAT and an SNAT zone for every local datapath,
- *   each the lowest free number from 1 in name order (ovn-controller allocates in hash order, so
- *   real numbers differ run to run; the comparison normalises them);
+ *   each the lowest free number from 1 in the order of ovn-controller's string set of users (a
+ *   restarted ovn-controller keeps the zones it had, so real numbers differ run to run; the
+ *   comparison normalises them);
  * - the OpenFlow ports: VIFs keep their numbers; tunnel ports (one per other chassis, named
  *   `ovn-<first 6 chars of its name>-0` as encaps.c names them) and the br-int side of the patch
  *   ports to mapped bridges (`patch-br-int-to-<localnet port>`) take the next numbers.
  */
-import type { SbChassis, SbDatabase, SbDatapath, SbHaChassisGroup, SbPortBinding } from '@ovnts/ovn';
+import { ssetOrder, type SbChassis, type SbDatabase, type SbDatapath, type SbHaChassisGroup, type SbPortBinding } from '@ovnts/ovn';
 
 /** A chassis's own configuration (what ovn-controller reads from its Open_vSwitch database). */
 export interface ChassisConfig {
@@ -292,8 +293,7 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
   // Conntrack zones: ports, then each local datapath's DNAT and SNAT zones, lowest free number first.
   const users = [...localLports];
   for (const ld of rt.localDatapaths.values()) users.push(natZoneKey(ld.datapath, 'dnat'), natZoneKey(ld.datapath, 'snat'));
-  users.sort();
   let zone = 1;
-  for (const u of users) if (!rt.ctZones.has(u)) rt.ctZones.set(u, zone++);
+  for (const u of ssetOrder(users)) if (!rt.ctZones.has(u)) rt.ctZones.set(u, zone++);
   return rt;
 }
