@@ -1812,7 +1812,7 @@ export class Pipeline {
   private tunnelOutput(port: Port): void {
     const cfg = port.tunnel!;
     const w = this.key.w;
-    const dst = w[W.tun_dst]!;
+    const dst = w[W.tun_dst]! || (cfg.remoteIp ?? 0);
     if (dst === 0) {
       this.report('warn', 'Tunneling decided against output');
       return;

@@ -1,6 +1,7 @@
 /**
  * Switch ports: normal ports, tunnel ports (Geneve or VXLAN, remote endpoint taken from the flow's
- * `tun_dst` as OVS's `options:remote_ip=flow` does) and the internal LOCAL port, plus the Geneve
+ * `tun_dst` as OVS's `options:remote_ip=flow` does, or fixed per port as `options:remote_ip=IP`)
+ * and the internal LOCAL port, plus the Geneve
  * TLV map that ties `tun_metadata0..7` to option class/type/length (OVS `add-tlv-map`).
  */
 import type { TunnelKind } from '@ovnts/geneve';
@@ -21,6 +22,8 @@ export interface TunnelPortConfig {
   kind?: TunnelKind;
   /** Local IPv4 address (outer source when the flow's `tun_src` is 0). */
   localIp: number;
+  /** Remote IPv4 address (OVS `options:remote_ip`): the outer destination when the flow's `tun_dst` is 0. */
+  remoteIp?: number;
   /** Outer source MAC. */
   ethSrc: number;
   /** Outer destination MAC: a fixed next hop, or a function of the remote address. */
