@@ -2,10 +2,13 @@
  * From a chassis map (and optional per-chassis settings) to what each chassis needs: its own
  * configuration (VIF ports in map order from OpenFlow port 1, encap address, bridge mappings,
  * chassis MACs) and the cluster facts every chassis shares (which chassis exist and where each
- * VIF is bound). A chassis the map names without an encap IP gets 192.168.0.N, N its position
- * among the chassis (from 1).
+ * VIF is bound). When a southbound database is given, its Chassis rows join the cluster too
+ * (their first encap address; `ovn-bridge-mappings` and `ovn-chassis-mac-mappings` from
+ * `other_config`), so tunnels lead to every chassis ovn-controller would see. A chassis named
+ * nowhere with an address gets 192.168.0.N, N its position among the chassis (from 1).
  */
 import { parseIpv4 } from '@ovnts/packet';
+import type { SbDatabase } from '@ovnts/ovn';
 import type { ChassisMap } from './chassis-map.js';
 import { ChassisError } from './errors.js';
 import type { ChassisConfig, ClusterFacts } from './runtime.js';
@@ -55,13 +58,20 @@ function pairs(text: string | ReadonlyMap<string, string> | undefined, what: str
 }
 
 /** Resolve a cluster from a chassis map and per-chassis settings. */
-export function clusterConfig(map: ChassisMap, settings: Readonly<Record<string, ChassisSettings>> = {}): ClusterConfig {
+export function clusterConfig(map: ChassisMap, settings: Readonly<Record<string, ChassisSettings>> = {}, sb?: SbDatabase): ClusterConfig {
   const names = [...map.chassis.keys()];
   for (const n of Object.keys(settings)) if (!names.includes(n)) names.push(n);
+  const sbChassis = new Map((sb?.chassis ?? []).map((c) => [c.name, c]));
+  for (const n of sbChassis.keys()) if (!names.includes(n)) names.push(n);
   const members: ClusterMember[] = names.map((name, i) => {
     const mc = map.chassis.get(name);
-    const s = settings[name] ?? {};
-    const encapIp = s.encapIp ?? mc?.ip ?? `192.168.0.${i + 1}`;
+    const row = sbChassis.get(name);
+    const s: ChassisSettings = {
+      ...(row?.otherConfig.get('ovn-bridge-mappings') ? { bridgeMappings: row.otherConfig.get('ovn-bridge-mappings')! } : {}),
+      ...(row?.otherConfig.get('ovn-chassis-mac-mappings') ? { chassisMacs: row.otherConfig.get('ovn-chassis-mac-mappings')! } : {}),
+      ...(settings[name] ?? {}),
+    };
+    const encapIp = s.encapIp ?? mc?.ip ?? row?.encaps[0]?.ip ?? `192.168.0.${i + 1}`;
     try {
       parseIpv4(encapIp);
     } catch {

@@ -15,6 +15,7 @@ import { northdCommand } from './commands/northd.js';
 import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
+import { chassisFlowsCommand } from './commands/chassis-flows.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -24,6 +25,7 @@ export interface Command {
 
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
+  'chassis-flows': chassisFlowsCommand,
   demo: demoCommand,
   dissect: dissectCommand,
   northd: northdCommand,

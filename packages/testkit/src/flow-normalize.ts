@@ -14,7 +14,8 @@
  * 2. tunnel ports are named (`in_port=T`/`output:T` with T a tunnel port become `tun:<remote chassis>`),
  *    given each side's tunnel port map;
  * 3. in multicast output flows (tables 39 and 40), the per-port segments
- *    `[load:Z->NXM_NX_REG13[],]load:K->NXM_NX_REG15[],resubmit(,41)` are sorted;
+ *    `[set_field:Z->reg13,]set_field:K->reg15,resubmit(,41)` (or their OpenFlow 1.0 `load:` forms)
+ *    are sorted;
  * 4. every line is masked (cookies, also those of `learn` actions, conjunction ids, meter ids, zone values loaded into reg11/reg12/reg13
  *    replaced by placeholders), the lines are sorted by their masked text, and then the three
  *    value families are renumbered in order of first appearance in that sorted list.
@@ -31,7 +32,8 @@ export interface FlowNormalizeOptions {
   readonly keep?: ReadonlyArray<'cookie' | 'conj' | 'zone' | 'mcast' | 'meter' | 'group'>;
 }
 
-const MC_SEGMENT = /(?:load:0x[0-9a-f]+->NXM_NX_REG13\[(?:0\.\.15)?\],)?load:0x[0-9a-f]+->NXM_NX_REG15\[\],resubmit\(,41\)/g;
+const MC_SEGMENT =
+  /(?:(?:load:0x[0-9a-f]+->NXM_NX_REG13\[(?:0\.\.15)?\]|set_field:0x[0-9a-f]+->reg13),)?(?:load:0x[0-9a-f]+->NXM_NX_REG15\[\]|set_field:0x[0-9a-f]+->reg15),resubmit\(,41\)/g;
 const ZONE_LOAD = /(load:)(0x[0-9a-f]+|0)(->NXM_NX_REG1[123]\[(?:0\.\.15)?\])/g;
 const ZONE_SETFIELD = /(set_field:)(0x[0-9a-f]+|0)(->reg1[123])\b/g;
 
@@ -63,7 +65,7 @@ function sortMcastSegments(line: string): string {
     if (at !== end && at !== end + 1) return line; // not one contiguous run: leave it
     end = at + s.length;
   }
-  const key = (x: string) => x.replace(/load:0x[0-9a-f]+->NXM_NX_REG13/, 'load:Z->NXM_NX_REG13');
+  const key = (x: string) => x.replace(/load:0x[0-9a-f]+->NXM_NX_REG13/, 'load:Z->NXM_NX_REG13').replace(/set_field:0x[0-9a-f]+->reg13/, 'set_field:Z->reg13');
   const sorted = [...segs].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : x < y ? -1 : x > y ? 1 : 0));
   const run = acts.slice(first, end);
   const rebuilt = sorted.join(',');
