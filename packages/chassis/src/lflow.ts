@@ -159,29 +159,33 @@ function portKeyIn(ctx: LflowContext, dp: SbDatapath, name: string, seen: Set<st
 
 /** Translate one logical flow on every local datapath it applies to (`consider_logical_flow`). */
 export function considerLogicalFlow(ctx: LflowContext, lflow: SbLogicalFlow): void {
-  for (const dp of lflowDatapaths(lflow)) considerOnDatapath(ctx, lflow, dp);
+  // As ovn-controller's lflow cache: a flow whose match and actions looked up no port group, port
+  // or multicast group compiles to the same matches and actions on every datapath of its group
+  // (of one kind), so it is compiled once per kind and only re-placed per datapath.
+  const cache: Partial<Record<'switch' | 'router', Compiled>> = {};
+  for (const dp of lflowDatapaths(lflow)) considerOnDatapath(ctx, lflow, dp, cache);
 }
 
-function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath): void {
-  const ld = ctx.rt.localDatapaths.get(dp.tunnelKey);
-  if (!ld) return;
-  let seen = ctx.refs.get(lflow.uuid);
-  if (!seen) ctx.refs.set(lflow.uuid, (seen = new Set()));
-  const ioPort = lflow.tags.get('in_out_port');
-  if (ioPort !== undefined) {
-    seen.add(`port:${ioPort}`);
-    const pb = ctx.rt.portByName.get(ioPort);
-    if (!pb || !ctx.rt.related.has(lportKey(dp.tunnelKey, pb.tunnelKey))) return;
-  }
+interface Compiled {
+  readonly flows: ReturnType<typeof exprToOpenFlow>['flows'];
+  readonly nConj: number;
+  readonly actions: OfAction[];
+}
+
+function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, isSwitch: boolean, seen: Set<string>, local: { dpSpecific: boolean }): Compiled | undefined {
   const ingress = lflow.pipeline === 'ingress';
-  const ptable = (ingress ? OFTABLE.LOG_INGRESS_PIPELINE : OFTABLE.LOG_EGRESS_PIPELINE) + lflow.tableId;
+  const portGroupsSeen = new Set<string>();
   const addressSets: NameTable = new RecordingSets(ctx.addressSets, seen);
-  const portGroups: NameTable = new DpPortGroups(ctx.portGroups, dp.tunnelKey, seen);
+  const portGroups: NameTable = new DpPortGroups(ctx.portGroups, dp.tunnelKey, portGroupsSeen);
+  const lookup = (name: string) => {
+    local.dpSpecific = true;
+    return portKeyIn(ctx, dp, name, seen);
+  };
   let parsed;
   try {
     parsed = parseActions(lflow.actions, { pipeline: lflow.pipeline, table: lflow.tableId, addressSets, portGroups });
   } catch {
-    return; // ovn-controller logs "error parsing actions" and skips the flow
+    return undefined; // ovn-controller logs "error parsing actions" and skips the flow
   }
   const matchText = parsed.prereqs.length ? [`(${lflow.match})`, ...parsed.prereqs.map((p) => `(${p})`)].join(' && ') : lflow.match;
   let compiled;
@@ -189,29 +193,30 @@ function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatap
     compiled = exprToOpenFlow(matchText, {
       addressSets,
       portGroups,
-      portKeys: (name) => portKeyIn(ctx, dp, name, seen!),
+      portKeys: lookup,
       isChassisResident: (port) => {
-        seen!.add(`port:${port}`);
+        seen.add(`port:${port}`);
         return ctx.rt.isResident(port);
       },
     });
   } catch {
-    return; // "error parsing match"
+    return undefined; // "error parsing match"
   }
-  if (!compiled.flows.length) return;
-  let conjBase = 0;
-  if (compiled.conjIds.length) conjBase = ctx.conj.alloc(lflow.uuid, dp.uuid, compiled.conjIds.length) - 1;
+  for (const g of portGroupsSeen) seen.add(g);
+  if (portGroupsSeen.size) local.dpSpecific = true;
+  if (!compiled.flows.length) return { flows: [], nConj: 0, actions: [] };
   let ctrlMeterId = NX_CTLR_NO_METER;
   if (lflow.controllerMeter) ctrlMeterId = ctx.meters.assign(lflow.controllerMeter, lflow.uuid);
   const params: EncodeParams = {
-    lookupPort: (name) => portKeyIn(ctx, dp, name, seen!),
+    lookupPort: lookup,
     tunnelOfport: (name) => {
+      local.dpSpecific = true;
       const pb = ctx.rt.portByName.get(name);
       if (!pb || pb.datapath !== dp) return undefined;
       const ch = ctx.rt.chassisOf(pb);
       return ch === undefined ? undefined : ctx.rt.tunnels.get(ch)?.ofport;
     },
-    isSwitch: ld.isSwitch,
+    isSwitch,
     groups: ctx.groups,
     meters: ctx.meters,
     lflowUuid: lflow.uuid,
@@ -224,10 +229,38 @@ function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatap
     dhcpv6Option: (n) => ctx.dhcpv6Opts.get(n),
   };
   const actions = encodeActions(parsed.actions, params);
+  if (dp.externalIds.has('snat-ct-zone') || actions.some((a) => a.type === 'sample')) local.dpSpecific = true;
+  return { flows: compiled.flows, nConj: compiled.conjIds.length, actions };
+}
+
+function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, cache: Partial<Record<'switch' | 'router', Compiled>>): void {
+  const ld = ctx.rt.localDatapaths.get(dp.tunnelKey);
+  if (!ld) return;
+  let seen = ctx.refs.get(lflow.uuid);
+  if (!seen) ctx.refs.set(lflow.uuid, (seen = new Set()));
+  const ioPort = lflow.tags.get('in_out_port');
+  if (ioPort !== undefined) {
+    seen.add(`port:${ioPort}`);
+    const pb = ctx.rt.portByName.get(ioPort);
+    if (!pb || !ctx.rt.related.has(lportKey(dp.tunnelKey, pb.tunnelKey))) return;
+  }
+  const kindKey = ld.isSwitch ? 'switch' : 'router';
+  let c = cache[kindKey];
+  if (!c) {
+    const local = { dpSpecific: false };
+    c = compileOnDatapath(ctx, lflow, dp, ld.isSwitch, seen, local);
+    if (!c) return;
+    if (!local.dpSpecific) cache[kindKey] = c;
+  }
+  if (!c.flows.length) return;
+  const ingress = lflow.pipeline === 'ingress';
+  const ptable = (ingress ? OFTABLE.LOG_INGRESS_PIPELINE : OFTABLE.LOG_EGRESS_PIPELINE) + lflow.tableId;
+  let conjBase = 0;
+  if (c.nConj) conjBase = ctx.conj.alloc(lflow.uuid, dp.uuid, c.nConj) - 1;
   const cookie = uuidCookie(lflow.uuid);
   const portReg = ofField(ingress ? 'reg14' : 'reg15');
   const metadata = ofField('metadata');
-  for (const f of compiled.flows) {
+  for (const f of c.flows) {
     const m = f.match.clone();
     m.set(metadata, BigInt(dp.tunnelKey));
     if (ld.isSwitch) {
@@ -236,10 +269,10 @@ function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatap
     }
     if (f.conjId !== undefined) m.set(ofField('conj_id'), BigInt(f.conjId + conjBase));
     if (f.conjunctions) {
-      const conj: OfAction[] = f.conjunctions.map((c) => ({ type: 'conjunction', id: c.id + conjBase, clause: c.clause, nClauses: c.nClauses }));
+      const conj: OfAction[] = f.conjunctions.map((x) => ({ type: 'conjunction', id: x.id + conjBase, clause: x.clause, nClauses: x.nClauses }));
       ctx.flows.addOrAppend(ptable, lflow.priority, m, conj, lflow.uuid);
     } else {
-      ctx.flows.add(ptable, lflow.priority, cookie, m, actions, lflow.uuid);
+      ctx.flows.add(ptable, lflow.priority, cookie, m, c.actions, lflow.uuid);
     }
   }
 }
