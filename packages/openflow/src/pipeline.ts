@@ -23,198 +23,44 @@
  * `ofproto/trace`'s layout.
  */
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
-import { OFPP, formatAction, type Action, type Instructions, type Subfield } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, Prereq, VLAN_CFI, type MatchField } from './fields.js';
-import { FlowKey, KEY_WORDS, W, getFieldBig } from './flowkey.js';
-import { prereqOkKey } from './match.js';
-import { formatFieldValue, formatFlow, formatMatch, type Flow, type Group, type GroupType } from './ofctl-text.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, type MatchField, type Subfield } from './fields.js';
+import { FlowKey, KEY_WORDS, W } from './flowkey.js';
+import { TUN_META_PRESENT_SHIFT, clearCt, readSubfield } from './key-ops.js';
+import { formatFlow, formatMatch, type Flow, type Group, type GroupType } from './ofctl-text.js';
 import type { Port, TlvMapping } from './ports.js';
 import type { Clock } from './clock/clock.js';
-import { Conntrack, type CtAction } from './conntrack/conntrack.js';
+import type { Conntrack } from './conntrack/conntrack.js';
 import { CtState } from './conntrack/constants.js';
-import { applyNatToFrame, compileCtNat } from './conntrack/nat.js';
+import { applyNatToFrame } from './conntrack/nat.js';
 import type { ConjunctionTable } from './stateful/conjunction.js';
-import { asLearnExt, learnedFlow, writeLearnResult, type LearnActionExt, type LearnedFlow } from './stateful/learn.js';
+import { learnedFlow, writeLearnResult, type LearnedFlow } from './stateful/learn.js';
 import { remarkDscp, type MeterTable } from './stateful/meters.js';
 import type { NormalSwitch } from './stateful/normal.js';
 import { packetInMatch, type PacketInField } from './stateful/packet-out.js';
 import { firstLiveBucket, type LivenessSource, type SelectGroupState } from './stateful/select.js';
 import type { GroupProps } from './stateful/group-text.js';
 import type { FlowLife } from './stateful/timeouts.js';
-import { FRAG_ANY } from './fields.js';
+import type { MegaflowMarks, PacketInReason, TraceNodeType, TraceSink, Xlate } from './xlate.js';
+
+export { OFPP_UNSET, actionSetOrder, compileAction, compileInstructions, type CtPrep, type Op } from './actions.js';
+export { TUN_META_PRESENT_SHIFT, readSubfield } from './key-ops.js';
+export type { PacketInReason, TraceNodeType } from './xlate.js';
 
 /** OVS's translation limits. */
 export const MAX_DEPTH = 64;
 /** Table lookups (resubmits, goto_table) allowed per packet. */
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
-/** OVS's `OFPP_UNSET`: actset_output when the action set has no output. */
-export const OFPP_UNSET = 0xfff7;
 /** dpif-netdev's `MAX_RECIRC_DEPTH`: nested recirculations a packet may go through. */
 export const MAX_RECIRC_DEPTH = 6;
 /** ct_state bits of a flow (for traces). */
 const CS_TRK_NEW = CtState.Tracked | CtState.New;
 
-/** Bits of the `tun_flags` word used for "tun_metadata<i> is present" (8 + i); not matchable. */
-export const TUN_META_PRESENT_SHIFT = 8;
-
-// ---------------------------------------------------------------------------------------------
-// Compiled operations
-
-/** Operation kinds. */
-const K = {
-  OUTPUT: 1, OUTPUT_REG: 2, CONTROLLER: 3, SET_FIELD: 4, MOVE: 5, DEC_TTL: 6, MOD_NW_TTL: 7, PUSH_VLAN: 8,
-  POP_VLAN: 9, RESUBMIT: 10, GROUP: 11, NOTE: 12, CT: 13, CT_CLEAR: 14, LEARN: 15, CONJUNCTION: 16, METER: 17,
-  CLEAR_ACTIONS: 20, WRITE_ACTIONS: 21, WRITE_METADATA: 22, GOTO_TABLE: 23,
-} as const;
-
-/** One action or instruction, prepared for execution (no bigint on the per-packet path). */
-export interface Op {
-  /** Kind (internal). */
-  readonly k: number;
-  /** The action it came from (for traces and the action set), if it is an action. */
-  readonly a: Action | null;
-  /** Port, table, group id, TTL or ethertype, by kind. */
-  readonly n: number;
-  /** Second number (max_len, resubmit table, -1 when absent). */
-  readonly n2: number;
-  /** set_field: the field. */
-  readonly field: MatchField | null;
-  /** set_field value words / write_metadata [hi, lo] (field-level, unshifted). */
-  readonly vw: Uint32Array;
-  /** set_field mask words / write_metadata mask. */
-  readonly mw: Uint32Array;
-  /** write_actions: the written operations. */
-  readonly ops: readonly Op[];
-  /** Text for traces. */
-  readonly text: string;
-  /** Prepared extras: `ct` (`CtPrep`), `learn` (`LearnActionExt`), `ct` exec list. */
-  readonly ext: CtPrep | LearnActionExt | null;
-}
-
-/** A `ct(...)` action prepared for execution. */
-export interface CtPrep {
-  /** Immediate zone. */
-  readonly zone: number;
-  /** `zone=field[]`, or null. */
-  readonly zoneSrc: Subfield | null;
-  /** `table=N`, or -1. */
-  readonly table: number;
-  /** The tracker's action (zone filled in per packet). */
-  readonly act: CtAction;
-  /** The `exec(...)` actions and `nat(...)`, as the trace lists them. */
-  readonly nested: readonly string[];
-  /** `alg=` as given. */
-  readonly alg: string | undefined;
-  /** The NAT spec (for the trace's NAT simulation). */
-  readonly nat: Extract<Action, { type: 'ct' }>['nat'];
-}
-
 const NO_OPS: readonly Op[] = [];
-const EMPTY_W = new Uint32Array(0);
-
-function op(k: number, a: Action | null, text: string, more: Partial<Op> = {}): Op {
-  return { k, a, n: 0, n2: -1, field: null, vw: EMPTY_W, mw: EMPTY_W, ops: NO_OPS, text, ext: null, ...more };
-}
-
-function bigToWords(v: bigint, nwords: number): Uint32Array {
-  const out = new Uint32Array(nwords);
-  for (let i = nwords - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffff_ffffn);
-    v >>= 32n;
-  }
-  return out;
-}
-
-/** Prepare one action. */
-export function compileAction(a: Action): Op {
-  const text = formatAction(a);
-  switch (a.type) {
-    case 'output':
-      return op(K.OUTPUT, a, text, { n: a.port, n2: a.maxLen ?? 65535 });
-    case 'output_reg':
-      return op(K.OUTPUT_REG, a, text, { n2: a.maxLen ?? 65535 });
-    case 'controller':
-      return op(K.CONTROLLER, a, text, { n: a.id ?? 0, n2: a.maxLen });
-    case 'set_field': {
-      const f = a.field;
-      const ones = (1n << BigInt(f.bits)) - 1n;
-      const mask = a.mask ?? ones;
-      if (f.nwords === 1) {
-        return op(K.SET_FIELD, a, text, { field: f, vw: Uint32Array.of(Number(a.value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(mask & 0xffff_ffffn) & f.vmask) });
-      }
-      return op(K.SET_FIELD, a, text, { field: f, vw: bigToWords(a.value & mask, f.nwords), mw: bigToWords(mask & ones, f.nwords) });
-    }
-    case 'move':
-      return op(K.MOVE, a, text);
-    case 'dec_ttl':
-      return op(K.DEC_TTL, a, text);
-    case 'mod_nw_ttl':
-      return op(K.MOD_NW_TTL, a, text, { n: a.ttl });
-    case 'push_vlan':
-      return op(K.PUSH_VLAN, a, text, { n: a.ethertype });
-    case 'pop_vlan':
-      return op(K.POP_VLAN, a, text);
-    case 'resubmit':
-      return op(K.RESUBMIT, a, text, { n: a.port ?? OFPP.IN_PORT, n2: a.table ?? 255 });
-    case 'group':
-      return op(K.GROUP, a, text, { n: a.groupId });
-    case 'note':
-      return op(K.NOTE, a, text);
-    case 'ct':
-      return op(K.CT, a, text, { ext: prepareCt(a) });
-    case 'ct_clear':
-      return op(K.CT_CLEAR, a, text);
-    case 'learn':
-      return op(K.LEARN, a, text, { ext: asLearnExt(a) });
-    case 'conjunction':
-      return op(K.CONJUNCTION, a, text);
-    case 'meter':
-      return op(K.METER, a, text, { n: a.meterId });
-  }
-}
-
-/** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
-function prepareCt(a: Extract<Action, { type: 'ct' }>): CtPrep {
-  const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
-  const nested: string[] = [];
-  for (const e of a.exec) {
-    nested.push(formatAction(e));
-    if (e.type !== 'set_field') continue;
-    const ones = (1n << BigInt(e.field.bits)) - 1n;
-    const m = e.mask ?? ones;
-    const v = e.value & m;
-    if (e.field.name === 'ct_mark') {
-      const old = act.mark ?? { value: 0, mask: 0 };
-      const mm = Number(m & 0xffff_ffffn);
-      act.mark = { value: ((old.value & ~mm) | Number(v & 0xffff_ffffn)) >>> 0, mask: (old.mask | mm) >>> 0 };
-    } else if (e.field.name === 'ct_label') {
-      const vw = bigToWords(v, 4);
-      const mw = bigToWords(m, 4);
-      const old = act.label ?? { value: new Uint32Array(4), mask: new Uint32Array(4) };
-      const nv = new Uint32Array(4);
-      const nm = new Uint32Array(4);
-      for (let i = 0; i < 4; i++) {
-        nv[i] = ((old.value[i]! & ~mw[i]!) | vw[i]!) >>> 0;
-        nm[i] = (old.mask[i]! | mw[i]!) >>> 0;
-      }
-      act.label = { value: nv, mask: nm };
-    }
-  }
-  if (a.nat) {
-    act.nat = compileCtNat(a.nat);
-    const t = formatAction({ type: 'ct', commit: false, force: false, exec: [], nat: a.nat });
-    nested.push(t.slice(3, -1));
-  }
-  let zoneSrc: Subfield | null = null;
-  let zone = 0;
-  if (typeof a.zone === 'number') zone = a.zone;
-  else if (a.zone) zoneSrc = a.zone;
-  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat };
-}
 
 /** The datapath `ct(...)` action text (OVS `format_odp_conntrack_action`). */
 function ctDpText(c: CtPrep, zone: number): string {
@@ -230,84 +76,6 @@ function ctDpText(c: CtPrep, zone: number): string {
   if (c.alg) parts.push(`helper=${c.alg}`);
   if (c.nat) parts.push(c.nested[c.nested.length - 1]!);
   return parts.length ? `ct(${parts.join(',')})` : 'ct';
-}
-
-/** The action-set class of an action (OVS `action_set_classify`): slot, final priority, set/move, or -1. */
-function actionSetClass(a: Action): number {
-  switch (a.type) {
-    case 'pop_vlan':
-      return 0;
-    case 'push_vlan':
-      return 1;
-    case 'dec_ttl':
-      return 2;
-    case 'ct':
-      return 10;
-    case 'ct_clear':
-      return 11;
-    case 'resubmit':
-      return 12;
-    case 'output':
-      return 13;
-    case 'group':
-      return 14;
-    case 'set_field':
-    case 'move':
-    case 'mod_nw_ttl':
-      return 20;
-    default:
-      return -1;
-  }
-}
-
-/**
- * The actions an action set executes, in order (OVS `ofpacts_execute_action_set`): the last
- * pop_vlan, push_vlan and dec_ttl, every set_field/move in order, then the final action with the
- * highest priority (group > output > resubmit > ct_clear > ct; the later one among equals). Nothing
- * at all when there is no final action.
- */
-export function actionSetOrder<T extends { a: Action | null }>(set: readonly T[], out: T[] = []): T[] {
-  out.length = 0;
-  let s0: T | null = null, s1: T | null = null, s2: T | null = null;
-  let fin: T | null = null;
-  let finClass = 0;
-  for (const x of set) {
-    if (!x.a) continue;
-    const c = actionSetClass(x.a);
-    if (c === 0) s0 = x;
-    else if (c === 1) s1 = x;
-    else if (c === 2) s2 = x;
-    else if (c >= 10 && c < 20) {
-      if (c >= finClass) {
-        fin = x;
-        finClass = c;
-      }
-    }
-  }
-  if (!fin) return out;
-  if (s0) out.push(s0);
-  if (s1) out.push(s1);
-  if (s2) out.push(s2);
-  for (const x of set) if (x.a && actionSetClass(x.a) === 20) out.push(x);
-  out.push(fin);
-  return out;
-}
-
-/** Compile a flow's instructions into one list in OpenFlow (and OVS) order. */
-export function compileInstructions(ins: Instructions): Op[] {
-  const ops: Op[] = ins.apply.map(compileAction);
-  if (ins.clearActions) ops.push(op(K.CLEAR_ACTIONS, null, 'clear_actions'));
-  if (ins.writeActions) {
-    const inner = ins.writeActions.map(compileAction);
-    ops.push(op(K.WRITE_ACTIONS, null, `write_actions(${ins.writeActions.map(formatAction).join(',')})`, { ops: inner }));
-  }
-  if (ins.writeMetadata) {
-    const { value, mask } = ins.writeMetadata;
-    const hx = (v: bigint): string => (v === 0n ? '0' : `0x${v.toString(16)}`);
-    ops.push(op(K.WRITE_METADATA, null, `write_metadata:${hx(value)}${mask === 0xffff_ffff_ffff_ffffn ? '' : `/${hx(mask)}`}`, { vw: bigToWords(value, 2), mw: bigToWords(mask, 2) }));
-  }
-  if (ins.gotoTable !== undefined) ops.push(op(K.GOTO_TABLE, null, `goto_table:${ins.gotoTable}`, { n: ins.gotoTable }));
-  return ops;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,8 +157,6 @@ export interface GroupEntry {
   bytes: number;
 }
 
-/** Why a packet went to the controller (OpenFlow 1.5 names, as OVS prints them). */
-export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
 
 /** A packet-in, as the hook receives it. */
 export interface PacketIn {
@@ -445,7 +211,7 @@ export interface SwitchCore {
   /** The NORMAL L2 switch. */
   readonly normal: NormalSwitch;
   /** Stage a learned flow (installed when the translation pass ends); false when `limit` refuses it. `dry`: decide only. */
-  learnStage(lf: LearnedFlow, a: LearnActionExt, now: number, dry: boolean): boolean;
+  learnStage(lf: LearnedFlow, a: LearnAction, now: number, dry: boolean): boolean;
   /** Install the flows staged by `learnStage` (end of a translation pass). */
   learnCommit(now: number): void;
   /** `fin_timeout` of a learned flow ran on a packet with FIN or RST. */
@@ -507,8 +273,6 @@ export interface TraceRecirc {
 // ---------------------------------------------------------------------------------------------
 // Trace nodes
 
-/** OVS `oftrace_node_type`. */
-export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 'error' | 'bucket' | 'thaw';
 
 /** One node of a trace tree (OVS `oftrace_node`). */
 export interface TraceNode {
@@ -542,9 +306,6 @@ export interface EmittedFrame {
 const KIND_OUT = 0;
 const KIND_PIN = 1;
 
-const REASONS: Readonly<Record<string, PacketInReason>> = {
-  no_match: 'no_match', action: 'action', invalid_ttl: 'invalid_ttl', action_set: 'action_set', group: 'group', packet_out: 'packet_out',
-};
 
 /** Result codes of a run. */
 export const XlateError = {
@@ -554,7 +315,7 @@ export const XlateError = {
 } as const;
 
 /** Runs packets through a switch's tables. One per switch; not re-entrant. */
-export class Pipeline {
+export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
   /** The flow as actions change it. */
   readonly key = new FlowKey();
   /** The flow as the bytes say. */
@@ -607,14 +368,14 @@ export class Pipeline {
 
   private depth = 0;
   private resubmits = 0;
-  private tableId = 0;
+  /** The table whose flow is running. */
+  tableId = 0;
   private rule: FlowEntry | null = null;
   private inActionSet = false;
   private actionSet: Op[] = [];
   private actionSetHasGroup = false;
   private readonly setOrder: Op[] = [];
   private readonly saved: FlowKey[] = [];
-  private readonly tmpKey = new FlowKey();
 
   // The output log (delivered after translation).
   private logN = 0;
@@ -638,7 +399,7 @@ export class Pipeline {
   useCache = false;
   private xEpoch = -1;
   // Recording a translation for the cache (see flowcache.ts for why replaying it is exact).
-  private rec = false;
+  private recording = false;
   private recOk = false;
   /** The megaflow mask: every key bit the translation read or wrote. */
   private readonly wcm = new Uint32Array(KEY_WORDS);
@@ -648,13 +409,43 @@ export class Pipeline {
   private readonly recTables: FlowTable[] = [];
   private readonly recMatched: FlowTable[] = [];
   private readonly recCounted: Counted[] = [];
-  private readonly recOps: Op[] = [];
+  private readonly recSrcs: Subfield[] = [];
   /** The events part of `CachedXlate.code`. */
   private readonly recEv: number[] = [];
   private recEvents = 0;
   private recVlanDep = false;
 
   constructor(private readonly sw: SwitchCore) {}
+
+  /** Recording a megaflow: this pipeline hears the marks (see `MegaflowMarks`), else null. */
+  get rec(): MegaflowMarks | null {
+    return this.recording ? this : null;
+  }
+
+  /** Building a trace: this pipeline hears the reports (see `TraceSink`), else null. */
+  get tr(): TraceSink | null {
+    return this.trace !== null ? this : null;
+  }
+
+  /** A datapath action of the trace. */
+  datapath(text: string): void {
+    if (this.dp) this.dp.push(text);
+  }
+
+  /** The VLAN headers outside the key words changed (the cached translation must check them). */
+  vlanChanged(): void {
+    this.recVlanDep = true;
+  }
+
+  /** While recording: an output to a fixed port. */
+  outputEvent(port: number, maxLen: number, bucket: boolean): void {
+    this.recEvent(XEV_OUTPUT, port, maxLen, bucket, null);
+  }
+
+  /** While recording: an output to the port in `src`. */
+  outputRegEvent(src: Subfield, maxLen: number, bucket: boolean): void {
+    this.recEvent(XEV_OUTPUT_REG, 0, maxLen, bucket, src);
+  }
 
   /** Reset per-packet state and extract `frame` received on `inPort`. */
   begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
@@ -767,12 +558,12 @@ export class Pipeline {
       }
       p += 3;
       if (kind === XEV_OUTPUT) this.output(port, maxLen, bucket);
-      else this.outputReg(x.ops[opIdx]!, bucket);
+      else this.outputReg(x.srcs[opIdx]!, maxLen, bucket);
     }
   }
 
   private startRecording(): void {
-    this.rec = true;
+    this.recording = true;
     this.recOk = true;
     this.recVlanDep = false;
     this.wcm.fill(0);
@@ -785,13 +576,13 @@ export class Pipeline {
     this.recTables.length = 0;
     this.recMatched.length = 0;
     this.recCounted.length = 0;
-    this.recOps.length = 0;
+    this.recSrcs.length = 0;
     this.recEv.length = 0;
     this.recEvents = 0;
   }
 
   private finishRecording(): void {
-    this.rec = false;
+    this.recording = false;
     if (!this.recOk || this.error !== 0) return;
     const wcm = this.wcm;
     const ev = this.recEv;
@@ -807,19 +598,19 @@ export class Pipeline {
     const k = this.init;
     code.push(this.recEvents, this.recVlanDep ? 1 : 0, k.vlanTpid, k.vlan2Tci, k.vlan2Tpid);
     for (const v of ev) code.push(v);
-    const x = new CachedXlate(sub, Int32Array.from(code), this.recFlows.slice(), this.recTables.slice(), this.recMatched.slice(), this.recCounted.slice(), this.recOps.slice());
+    const x = new CachedXlate(sub, Int32Array.from(code), this.recFlows.slice(), this.recTables.slice(), this.recMatched.slice(), this.recCounted.slice(), this.recSrcs.slice());
     this.xcache.insert(x, this.init.w);
   }
 
   /** While recording: an output-like event, with the key change since the previous one. */
-  private recEvent(kind: number, port: number, maxLen: number, bucket: boolean, o: Op | null): void {
+  private recEvent(kind: number, port: number, maxLen: number, bucket: boolean, src: Subfield | null): void {
     const w = this.key.w;
     const prev = this.recPrev;
     const ev = this.recEv;
     let opIdx = -1;
-    if (o !== null) {
-      opIdx = this.recOps.length;
-      this.recOps.push(o);
+    if (src !== null) {
+      opIdx = this.recSrcs.length;
+      this.recSrcs.push(src);
     }
     ev.push(kind, port | 0, maxLen | 0, bucket ? 1 : 0, opIdx, 0);
     const at = ev.length - 1;
@@ -837,13 +628,13 @@ export class Pipeline {
   }
 
   /** While recording: the translation depends on (or writes) these bits of word `word`. */
-  private mark(word: number, bits: number): void {
+  mark(word: number, bits: number): void {
     const m = this.wcm;
     m[word] = (m[word]! | bits) >>> 0;
   }
 
   /** While recording: the bits a prerequisite check reads (`prereqOkKey`). */
-  private markPrereq(p: Prereq): void {
+  markPrereq(p: Prereq): void {
     switch (p) {
       case Prereq.None:
       case Prereq.Ethernet:
@@ -863,13 +654,13 @@ export class Pipeline {
   }
 
   /** While recording: every word of a field. */
-  private markField(f: MatchField): void {
+  markField(f: MatchField): void {
     for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, 0xffffffff);
     if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) this.mark(W.tun_flags, 0xffffffff);
   }
 
   /** The translation depends on something the cache cannot key on: do not cache it. */
-  private uncacheable(): void {
+  uncacheable(): void {
     this.recOk = false;
   }
 
@@ -907,7 +698,7 @@ export class Pipeline {
     e.packets++;
     e.bytes += this.frameLen;
     const fin = e.finIdle !== 0 || e.finHard !== 0;
-    if (this.rec) {
+    if (this.recording) {
       this.recFlows.push(e);
       if (fin) this.uncacheable();
     }
@@ -1112,7 +903,8 @@ export class Pipeline {
   // -------------------------------------------------------------------------------------------
   // Trace helpers
 
-  private report(type: TraceNodeType, text: string): TraceNode[] | null {
+  /** A trace node under the current one (nothing when not tracing). */
+  report(type: TraceNodeType, text: string): TraceNode[] | null {
     const t = this.trace;
     if (t === null) return null;
     const node: TraceNode = { type, text, children: [] };
@@ -1162,7 +954,7 @@ export class Pipeline {
     const hardPri = r === null ? -1 : r.priority;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
-      if (this.rec) this.uncacheable();
+      if (this.recording) this.uncacheable();
       if (wc !== null) wc[W.conj_id] = 0xffffffff;
       const cls = t.cls;
       const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
@@ -1178,7 +970,7 @@ export class Pipeline {
       w[W.tp_src] = sp;
       w[W.tp_dst] = dp;
     }
-    if (this.rec) {
+    if (this.recording) {
       t.cls.orConsulted(this.wcm);
       this.recTables.push(t);
       if (e !== null) this.recMatched.push(t);
@@ -1265,153 +1057,41 @@ export class Pipeline {
       if (this.error !== 0) break;
       const o = ops[i]!;
       if (this.trace) this.report('action', o.text);
-      switch (o.k) {
-        case K.OUTPUT:
-          if (this.rec) {
-            if (o.n === OFPP.TABLE || o.n === OFPP.CONTROLLER) this.uncacheable();
-            else this.recEvent(XEV_OUTPUT, o.n, o.n2, bucket, null);
-          }
-          this.output(o.n, o.n2, bucket);
-          break;
-        case K.OUTPUT_REG:
-          if (this.rec) {
-            const src = (o.a as Extract<Action, { type: 'output_reg' }>).src;
-            this.markField(src.field);
-            const port = readSubfield(this.key.w, src);
-            if (port === OFPP.TABLE || port === OFPP.CONTROLLER) this.uncacheable();
-            else this.recEvent(XEV_OUTPUT_REG, 0, o.n2, bucket, o);
-          }
-          this.outputReg(o, bucket);
-          break;
-        case K.CONTROLLER: {
-          const a = o.a as Extract<Action, { type: 'controller' }>;
-          if ((a.reason === undefined || a.reason === 'action') && !a.id && !a.userdata && !a.pause && a.meterId === undefined) {
-            // OVS keeps this as output:CONTROLLER: the reason comes from the context.
-            this.output(OFPP.CONTROLLER, o.n2, bucket);
-          } else this.controller(o.n2, a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action', o.n, a.userdata);
-          break;
-        }
-        case K.SET_FIELD:
-          this.setField(o);
-          break;
-        case K.MOVE:
-          this.move(o.a as Extract<Action, { type: 'move' }>);
-          break;
-        case K.DEC_TTL:
-          if (this.decTtl(o.a as Extract<Action, { type: 'dec_ttl' }>)) return;
-          break;
-        case K.MOD_NW_TTL: {
-          if (this.rec) {
-            this.mark(W.dl_type, 0xffffffff);
-            this.mark(W.nw_ttl, 0xffffffff);
-          }
-          const dl = this.key.w[W.dl_type];
-          if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) this.key.w[W.nw_ttl] = o.n;
-          break;
-        }
-        case K.PUSH_VLAN: {
-          if (this.rec) {
-            this.mark(W.vlan_tci, 0xffffffff);
-            this.recVlanDep = true;
-          }
-          const k = this.key;
-          k.vlan2Tci = k.w[W.vlan_tci]!;
-          k.vlan2Tpid = k.vlanTpid;
-          k.w[W.vlan_tci] = VLAN_CFI;
-          k.vlanTpid = o.n;
-          break;
-        }
-        case K.POP_VLAN: {
-          if (this.rec) {
-            this.mark(W.vlan_tci, 0xffffffff);
-            this.recVlanDep = true;
-          }
-          const k = this.key;
-          if ((k.w[W.vlan_tci]! & VLAN_CFI) !== 0) {
-            k.w[W.vlan_tci] = k.vlan2Tci;
-            k.vlanTpid = k.vlan2Tpid;
-            k.vlan2Tci = 0;
-            k.vlan2Tpid = 0;
-          }
-          break;
-        }
-        case K.RESUBMIT: {
-          const a = o.a as Extract<Action, { type: 'resubmit' }>;
-          const inPort = o.n === OFPP.IN_PORT ? this.key.w[W.in_port]! : o.n;
-          const table = o.n2 === 255 ? this.tableId : o.n2;
-          if (a.ct) {
-            if (this.rec) this.uncacheable();
-            const w = this.key.w;
-            const dl = w[W.dl_type];
-            if (w[W.ct_nw_proto] === 0 || (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6)) {
-              this.report('error', 'resubmit(ct) with non-tracked or non-IP packet!');
-              break;
-            }
-            swapCtTuple(w);
-            this.tableAction(inPort, table);
-            swapCtTuple(w);
-          } else this.tableAction(inPort, table);
-          break;
-        }
-        case K.GROUP:
-          if (this.groupAction(o.n)) return;
-          break;
-        case K.NOTE:
-          break;
-        case K.METER:
-          this.meter(o.n);
-          break;
-        case K.CONJUNCTION:
-          if (this.rec) this.uncacheable();
-          this.report('error', 'executing no-op conjunction action');
-          break;
-        case K.CT:
-          this.ct(o);
-          break;
-        case K.CT_CLEAR:
-          if (this.rec) this.uncacheable();
-          clearCt(this.key.w);
-          if (this.dp) this.dp.push('ct_clear');
-          break;
-        case K.LEARN:
-          this.learn(o);
-          break;
-        case K.CLEAR_ACTIONS:
-          if (this.rec) this.mark(W.actset_output, 0xffffffff);
-          this.reportActionSet('was');
-          this.actionSet.length = 0;
-          this.key.w[W.actset_output] = OFPP_UNSET;
-          this.actionSetHasGroup = false;
-          break;
-        case K.WRITE_ACTIONS:
-          if (this.rec) this.mark(W.actset_output, 0xffffffff);
-          this.writeActions(o.ops);
-          this.reportActionSet('is');
-          break;
-        case K.WRITE_METADATA: {
-          if (this.rec) {
-            this.mark(W.metadata, o.mw[0]!);
-            this.mark(W.metadata + 1, o.mw[1]!);
-          }
-          const w = this.key.w;
-          w[W.metadata] = ((w[W.metadata]! & ~o.mw[0]!) | (o.vw[0]! & o.mw[0]!)) >>> 0;
-          w[W.metadata + 1] = ((w[W.metadata + 1]! & ~o.mw[1]!) | (o.vw[1]! & o.mw[1]!)) >>> 0;
-          break;
-        }
-        case K.GOTO_TABLE:
-          this.tableAction(this.key.w[W.in_port]!, o.n);
-          break;
-      }
+      if (o.run(this, bucket)) return;
     }
   }
 
-  private outputReg(o: Op, bucket: boolean): void {
-    const a = o.a as Extract<Action, { type: 'output_reg' }>;
-    const port = readSubfield(this.key.w, a.src);
+  /** Output to the port held in a subfield. */
+  outputReg(src: Subfield, maxLen: number, bucket: boolean): void {
+    const port = readSubfield(this.key.w, src);
     if (port <= 0xffff) {
       this.report('detail', `output port is ${port}`);
-      this.output(port, o.n2, bucket);
+      this.output(port, maxLen, bucket);
     } else this.report('warn', `output port ${port} is out of range`);
+  }
+
+  /** `resubmit`, `goto_table`: look up a table and run what matches. */
+  resubmit(inPort: number, table: number): void {
+    this.tableAction(inPort, table);
+  }
+
+  /** `group:N`; true when the group does not exist (the rest of the list stops). */
+  group(id: number): boolean {
+    return this.groupAction(id);
+  }
+
+  /** `clear_actions`. */
+  clearActionSet(): void {
+    this.reportActionSet('was');
+    this.actionSet.length = 0;
+    this.key.w[W.actset_output] = OFPP_UNSET;
+    this.actionSetHasGroup = false;
+  }
+
+  /** `write_actions(...)`. */
+  writeActionSet(ops: readonly Op[]): void {
+    this.writeActions(ops);
+    this.reportActionSet('is');
   }
 
   private reportActionSet(verb: string): void {
@@ -1424,8 +1104,8 @@ export class Pipeline {
   private writeActions(ops: readonly Op[]): void {
     if (!this.actionSetHasGroup) {
       for (const o of ops) {
-        if (o.k === K.OUTPUT) this.key.w[W.actset_output] = o.n;
-        else if (o.k === K.GROUP) {
+        if (o.type === 'output') this.key.w[W.actset_output] = o.a.port;
+        else if (o.type === 'group') {
           this.key.w[W.actset_output] = OFPP_UNSET;
           this.actionSetHasGroup = true;
           break;
@@ -1433,93 +1113,6 @@ export class Pipeline {
       }
     }
     for (const o of ops) this.actionSet.push(o);
-  }
-
-  private setField(o: Op): void {
-    const f = o.field!;
-    const w = this.key.w;
-    if (this.rec) this.markSetField(o, f);
-    if (!prereqOkKey(f.prereq, w)) {
-      this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
-      return;
-    }
-    if (f.nwords === 1) {
-      const cur = (w[f.word]! >>> f.shift) & f.vmask;
-      const m = o.mw[0]!;
-      const nv = ((cur & ~m) | (o.vw[0]! & m)) >>> 0;
-      setOne(w, f, nv);
-      if (f.word === W.vlan_tci) this.fixVlanTpid();
-    } else {
-      for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~o.mw[i]!) | (o.vw[i]! & o.mw[i]!)) >>> 0;
-      markTunMeta(w, f);
-    }
-  }
-
-  /**
-   * OVS `flow_fix_vlan_tpid()`, run after any write to vlan_tci/vlan_vid/vlan_pcp: a tag created
-   * by the write (CFI set, no TPID yet, e.g. after the action set's pop_vlan) gets TPID 0x8100.
-   */
-  private fixVlanTpid(): void {
-    const k = this.key;
-    if (k.vlanTpid === 0 && (k.w[W.vlan_tci]! & VLAN_CFI) !== 0) k.vlanTpid = 0x8100;
-  }
-
-  private markSetField(o: Op, f: MatchField): void {
-    this.markPrereq(f.prereq);
-    if (f.nwords === 1) this.mark(f.word, ((o.mw[0]! << f.shift) | f.forceBits) >>> 0);
-    else for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, o.mw[i]!);
-    if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) this.mark(W.tun_flags, 0xffffffff);
-  }
-
-  private move(a: Extract<Action, { type: 'move' }>): void {
-    const w = this.key.w;
-    if (this.rec) {
-      this.markPrereq(a.dst.field.prereq);
-      this.markPrereq(a.src.field.prereq);
-      this.markField(a.src.field);
-      this.markField(a.dst.field);
-      if (a.dst.field.forceBits) this.mark(a.dst.field.word, a.dst.field.forceBits);
-    }
-    if (!prereqOkKey(a.dst.field.prereq, w) || !prereqOkKey(a.src.field.prereq, w)) return;
-    const df = a.dst.field;
-    // Copy via a scratch key so overlapping source and destination read the old bits.
-    const tmp = this.tmpKey.w;
-    tmp.set(w);
-    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, a.src.field, a.src.ofs + i));
-    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
-    else markTunMeta(w, df);
-    if (df.word === W.vlan_tci) this.fixVlanTpid();
-    if (this.trace) {
-      const d = a.dst;
-      let v: string;
-      if (d.ofs === 0 && d.nBits >= df.bits) v = formatFieldValue(df, getFieldBig(w, df));
-      else {
-        let x = 0n;
-        for (let i = d.nBits - 1; i >= 0; i--) x = (x << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = `0x${x.toString(16)}`;
-      }
-      const name = df.nxm?.name ?? df.oxm?.name ?? df.name;
-      const sub = d.ofs === 0 && d.nBits === df.bits ? `${name}[]` : d.nBits === 1 ? `${name}[${d.ofs}]` : `${name}[${d.ofs}..${d.ofs + d.nBits - 1}]`;
-      this.report('detail', `${sub} is now ${v}`);
-    }
-  }
-
-  private decTtl(a: Extract<Action, { type: 'dec_ttl' }>): boolean {
-    const w = this.key.w;
-    if (this.rec) {
-      this.mark(W.dl_type, 0xffffffff);
-      this.mark(W.nw_ttl, 0xffffffff);
-    }
-    const dl = w[W.dl_type];
-    if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
-    if (w[W.nw_ttl]! > 1) {
-      w[W.nw_ttl] = w[W.nw_ttl]! - 1;
-      return false;
-    }
-    const ids = a.ids ?? DEFAULT_IDS;
-    for (const id of ids) this.controller(65535, 'invalid_ttl', id, undefined);
-    this.report('warn', `IPv${dl === ETH_TYPE_IP ? 4 : 6} decrement TTL exception`);
-    return true;
   }
 
   private groupAction(id: number): boolean {
@@ -1534,7 +1127,7 @@ export class Pipeline {
       for (const b of g.buckets) this.bucket(b);
       return false;
     }
-    if (this.rec) this.uncacheable(); // port liveness and the hash
+    if (this.recording) this.uncacheable(); // port liveness and the hash
     let i: number;
     if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0);
     else {
@@ -1555,7 +1148,7 @@ export class Pipeline {
     if (!this.countStats) return;
     g.packets++;
     g.bytes += this.frameLen;
-    if (this.rec) this.recCounted.push(g);
+    if (this.recording) this.recCounted.push(g);
   }
 
   /** The flow of the packet as received (dp_hash's RSS input), extracted on demand. */
@@ -1569,7 +1162,7 @@ export class Pipeline {
     if (this.countStats) {
       b.packets++;
       b.bytes += this.frameLen;
-      if (this.rec) this.recCounted.push(b);
+      if (this.recording) this.recCounted.push(b);
     }
     const oldTrace = this.trace;
     if (this.trace) {
@@ -1596,9 +1189,8 @@ export class Pipeline {
    * resumes in table N with the ct fields set when this pass ends, and this packet goes on with
    * the rest of the actions untracked (ct fields cleared).
    */
-  private ct(o: Op): void {
-    const c = o.ext as CtPrep;
-    if (this.rec) this.uncacheable();
+  ct(c: CtPrep): void {
+    if (this.recording) this.uncacheable();
     const k = this.key;
     const w = k.w;
     const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
@@ -1659,8 +1251,8 @@ export class Pipeline {
   }
 
   /** `meter:N` (dpif-netdev `dp_netdev_run_meter`): the datapath drops the packet here when a drop band fires. */
-  private meter(id: number): void {
-    if (this.rec) this.uncacheable();
+  meter(id: number): void {
+    if (this.recording) this.uncacheable();
     if (this.dp) this.dp.push(`meter(${id})`);
     if (this.trace !== null || this.dropped) return;
     const v = this.sw.meters.meter(id, this.pkt.len, this.now);
@@ -1678,9 +1270,8 @@ export class Pipeline {
   }
 
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
-  private learn(o: Op): void {
-    if (this.rec) this.uncacheable();
-    const a = o.ext as LearnActionExt;
+  learn(a: LearnAction): void {
+    if (this.recording) this.uncacheable();
     const lf = learnedFlow(a, this.key.w);
     if (this.trace !== null) {
       const f = lf.flow;
@@ -1700,7 +1291,7 @@ export class Pipeline {
 
   /** `output:NORMAL` (xlate_normal): MAC learning (not while tracing) and L2 forwarding with VLAN modes. */
   private normalAction(): void {
-    if (this.rec) this.uncacheable();
+    if (this.recording) this.uncacheable();
     const k = this.key;
     const w = k.w;
     const tci = w[W.vlan_tci]!;
@@ -1757,7 +1348,8 @@ export class Pipeline {
   // -------------------------------------------------------------------------------------------
   // Output
 
-  private output(port: number, maxLen: number, bucket: boolean): void {
+  /** Output to a port, reserved ports included. */
+  output(port: number, maxLen: number, bucket: boolean): void {
     const inPort = this.key.w[W.in_port]!;
     switch (port) {
       case OFPP.IN_PORT:
@@ -1872,8 +1464,9 @@ export class Pipeline {
     return o;
   }
 
-  private controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
-    if (this.rec) this.uncacheable();
+  /** A packet-in. */
+  controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
+    if (this.recording) this.uncacheable();
     commitKey(this.key, this.base, this.pkt, this.dp);
     const p = this.pkt;
     if (this.dp) {
@@ -1916,7 +1509,6 @@ export class Pipeline {
   }
 }
 
-const DEFAULT_IDS = [0];
 /** OFPG_ANY: no watch group. */
 export const OFPG_ANY = 0xffffffff;
 
@@ -1927,74 +1519,8 @@ function fmt4(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }
 
-/** Write a single-word field's value with OVS's setter side effects (VLAN CFI for PCP/legacy VID). */
-function setOne(w: Uint32Array, f: MatchField, v: number): void {
-  const m = (f.vmask << f.shift) >>> 0;
-  w[f.word] = ((w[f.word]! & ~m) | ((v << f.shift) & m)) >>> 0;
-  if (f.forceBits) w[f.word] = (w[f.word]! | f.forceBits) >>> 0;
-}
-
-function markTunMeta(w: Uint32Array, f: MatchField): void {
-  if (f.word >= W.tun_metadata0 && f.word < W.tun_metadata0 + 32) {
-    const i = (f.word - W.tun_metadata0) >> 2;
-    w[W.tun_flags] = (w[W.tun_flags]! | (1 << (TUN_META_PRESENT_SHIFT + i))) >>> 0;
-  }
-}
-
-/** Bit `j` (0 = least significant) of a field's value. */
-function getBit(w: Uint32Array, f: MatchField, j: number): number {
-  if (f.nwords === 1) return (w[f.word]! >>> (f.shift + j)) & 1;
-  const wi = f.word + f.nwords - 1 - (j >>> 5);
-  return (w[wi]! >>> (j & 31)) & 1;
-}
-
-function putBit(w: Uint32Array, f: MatchField, j: number, bit: number): void {
-  let wi: number;
-  let b: number;
-  if (f.nwords === 1) {
-    wi = f.word;
-    b = f.shift + j;
-  } else {
-    wi = f.word + f.nwords - 1 - (j >>> 5);
-    b = j & 31;
-  }
-  w[wi] = bit ? (w[wi]! | (1 << b)) >>> 0 : (w[wi]! & ~(1 << b)) >>> 0;
-}
-
-/** A subfield's value (up to 53 bits exactly). */
-export function readSubfield(w: Uint32Array, s: Subfield): number {
-  let v = 0;
-  for (let i = s.nBits - 1; i >= 0; i--) v = v * 2 + getBit(w, s.field, s.ofs + i);
-  return v;
-}
-
-function swapCtTuple(w: Uint32Array): void {
-  const sw = (a: number, b: number, n: number): void => {
-    for (let i = 0; i < n; i++) {
-      const t = w[a + i]!;
-      w[a + i] = w[b + i]!;
-      w[b + i] = t;
-    }
-  };
-  sw(W.nw_proto, W.ct_nw_proto, 1);
-  if (w[W.dl_type] === ETH_TYPE_IP) {
-    sw(W.nw_src, W.ct_nw_src, 1);
-    sw(W.nw_dst, W.ct_nw_dst, 1);
-  } else {
-    sw(W.ipv6_src, W.ct_ipv6_src, 4);
-    sw(W.ipv6_dst, W.ct_ipv6_dst, 4);
-  }
-  sw(W.tp_src, W.ct_tp_src, 1);
-  sw(W.tp_dst, W.ct_tp_dst, 1);
-}
-
-
 const EMPTY_BYTES = new Uint8Array(0);
 
-/** OVS `flow_clear_conntrack`: ct_state, zone, mark, label and the original-tuple fields to 0. */
-function clearCt(w: Uint32Array): void {
-  w.fill(0, W.ct_state, W.ct_tp_dst + 1);
-}
 
 function fmtIpFlow(w: Uint32Array, v6: boolean): string {
   if (!v6) return `nw_src=${fmt4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${fmt4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;

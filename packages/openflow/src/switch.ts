@@ -24,13 +24,13 @@
  * Conjunction ("soft") flows live in each table's `ConjunctionTable`, not in its classifier.
  */
 import { DecapResult, GeneveOptionCursor, TunnelKind, decapsulate } from '@ovnts/geneve';
-import { OFPP, parseActionList } from './actions.js';
+import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, parseActionList, someAction, type Action, type ActionEnv, type LearnAction } from './actions.js';
 import { RealClock, type Clock, type TimerClock, type TimerHandle } from './clock/clock.js';
 import type { Rng } from './clock/random.js';
 import { Conntrack, type ConntrackOptions } from './conntrack/conntrack.js';
 import { ConjunctionTable, conjunctionClauses } from './stateful/conjunction.js';
 import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
-import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnActionExt, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
+import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
 import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
 import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
 import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
@@ -41,14 +41,13 @@ import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, type Flow, type Group } from './ofctl-text.js';
 import {
-  OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError, actionSetOrder, compileAction, compileInstructions,
+  OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore, type TraceNode,
 } from './pipeline.js';
 import { makePort, type OutputSink, type Port, type PortConfig, type TlvMapping } from './ports.js';
 import { formatFlowKey, formatMegaflow, parseMicroflow, type TraceRecircSection, type TraceResult } from './trace-format.js';
 import { parseMeter } from './stateful/meters.js';
 import { FlowKey } from './flowkey.js';
-import type { Action } from './actions.js';
 
 /** Number of flow tables (0..254). */
 export const N_TABLES = 255;
@@ -162,7 +161,7 @@ export class Switch implements SwitchCore {
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
-  private readonly pendingLearn: { lf: LearnedFlow; a: LearnActionExt; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
+  private readonly pendingLearn: { lf: LearnedFlow; a: LearnAction; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private flood: Port[] = [];
@@ -267,12 +266,14 @@ export class Switch implements SwitchCore {
     };
   }
 
+  /** What a flow's actions need to exist in this switch (groups, meters). */
+  private readonly env: ActionEnv = {
+    groupExists: (id) => this.groups.has(id),
+    meterExists: (id) => this.meters.get(id) !== undefined,
+  };
+
   private checkGroups(list: readonly Action[] | undefined): void {
-    if (!list) return;
-    for (const a of list) {
-      if (a.type === 'group' && !this.groups.has(a.groupId)) throw new OpenFlowError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
-      if (a.type === 'meter' && !this.meters.get(a.meterId)) throw new OpenFlowError('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
-    }
+    checkActionsEnv(list, this.env);
   }
 
   /**
@@ -586,7 +587,7 @@ export class Switch implements SwitchCore {
   // learn (called by the pipeline)
 
   /** @internal Decide a learned flow now; it is installed by `learnCommit` when the pass ends. */
-  learnStage(lf: LearnedFlow, a: LearnActionExt, _now: number, dry: boolean): boolean {
+  learnStage(lf: LearnedFlow, a: LearnAction, _now: number, dry: boolean): boolean {
     const f = lf.flow;
     const t = this.tables[f.table]!;
     let existing: FlowEntry | undefined;
@@ -603,11 +604,12 @@ export class Switch implements SwitchCore {
         }
       : undefined;
     let count = 0;
-    if (a.limit) {
+    const limit = a.limit ?? 0;
+    if (limit) {
       for (const e of this.entries(t)) if (e.flow.cookie === f.cookie) count++;
       for (const p of this.pendingLearn) if (p.d.kind === 'add' && p.lf.flow.table === f.table && p.lf.flow.cookie === f.cookie) count++;
     }
-    const d = decideLearn(lf, info, a.limit, count);
+    const d = decideLearn(lf, info, limit, count);
     if (d.kind === 'limit') return false;
     if (!dry) this.pendingLearn.push({ lf, a, d, existing });
     return true;
@@ -663,7 +665,7 @@ export class Switch implements SwitchCore {
   /** Delete a meter and every flow that uses it (reason METER_DELETE). */
   delMeter(id: number): boolean {
     if (!this.meters.delete(id)) return false;
-    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'meter' && a.meterId === id);
+    const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'meter' && a.meterId === id);
     for (const e of this.flows()) if (uses(e.flow.instructions.apply) || uses(e.flow.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
     this.epoch.value++;
     return true;
@@ -696,7 +698,7 @@ export class Switch implements SwitchCore {
   delGroup(id: number): boolean {
     if (!this.groups.delete(id)) return false;
     this.epoch.value++;
-    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'group' && a.groupId === id);
+    const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'group' && a.groupId === id);
     const now = this.clock.now();
     for (const e of this.flows()) {
       const ins = e.flow.instructions;
@@ -769,7 +771,7 @@ export class Switch implements SwitchCore {
       const actions = typeof po.actions === 'string' ? parseActionList(po.actions, po.actions, 0, { hasVlan: false, nwProto: -1 }) : po.actions;
       req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
     }
-    validatePacketOut(req, { groupExists: (id) => this.groups.has(id), meterExists: (id) => this.meters.get(id) !== undefined });
+    validatePacketOut(req, this.env);
     this.expire();
     const p = this.pipe;
     p.trace = null;
