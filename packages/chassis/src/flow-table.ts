@@ -29,6 +29,8 @@ export interface DesiredFlow {
   actions: OfAction[];
   /** The owner rows (a merged conjunction flow has several). */
   readonly owners: Set<string>;
+  /** A merged conjunction flow: each owner's conjunction actions, in the order added. */
+  conj?: Map<string, OfAction[]>;
   /** Flow key (table, priority, match). */
   readonly key: string;
 }
@@ -97,7 +99,9 @@ export class DesiredFlowTable {
     const list = this.byKey.get(key);
     const existing = list?.find((d) => kind(d) === 2);
     if (existing) {
-      existing.actions = [...existing.actions, ...conj];
+      existing.conj ??= new Map([...existing.owners].map((o) => [o, existing.actions]));
+      existing.conj.set(owner, [...(existing.conj.get(owner) ?? []), ...conj]);
+      existing.actions = [...existing.conj.values()].flat();
       this.link(existing, owner);
       this.changed.add(key);
       return;
@@ -106,7 +110,7 @@ export class DesiredFlowTable {
   }
 
   /** Remove every flow owned by `owner` (a merged conjunction flow loses only that owner's actions). */
-  removeOwner(owner: string, conjOf?: (f: DesiredFlow) => OfAction[]): number {
+  removeOwner(owner: string): number {
     const set = this.byOwner.get(owner);
     if (!set) return 0;
     this.byOwner.delete(owner);
@@ -115,11 +119,13 @@ export class DesiredFlowTable {
       f.owners.delete(owner);
       this.changed.add(f.key);
       n++;
-      if (f.owners.size && kind(f) === 2 && conjOf) {
-        const drop = new Set(conjOf(f).map((a) => formatOfActions([a])));
-        f.actions = f.actions.filter((a) => !drop.has(formatOfActions([a])));
-        if (f.actions.length) continue;
-      } else if (f.owners.size) continue;
+      if (f.owners.size) {
+        if (f.conj) {
+          f.conj.delete(owner);
+          f.actions = [...f.conj.values()].flat();
+        }
+        continue;
+      }
       const list = this.byKey.get(f.key)!;
       list.splice(list.indexOf(f), 1);
       if (!list.length) this.byKey.delete(f.key);

@@ -13,24 +13,30 @@ import { Physical } from './physical.js';
 import { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime } from './runtime.js';
 import type { SbDatabase } from '@ovnts/ovn';
 
-/** A chassis's computed tables. */
+/** A chassis's computed tables (and what computed them, for incremental updates). */
 export interface ChassisTables {
+  /** The southbound database they were computed from. */
+  sb: SbDatabase;
+  /** The chassis's configuration. */
+  readonly config: ChassisConfig;
+  /** The cluster facts. */
+  facts: ClusterFacts;
   /** Runtime data. */
-  readonly rt: Runtime;
+  rt: Runtime;
   /** Desired flows. */
   readonly flows: DesiredFlowTable;
   /** Group ids and texts. */
   readonly groups: ExtendTable;
   /** Meter ids and names. */
   readonly meters: ExtendTable;
-  /** The logical-flow context (for incremental updates). */
-  readonly lctx: LflowContext;
+  /** The logical-flow context. */
+  lctx: LflowContext;
   /** The physical builder. */
-  readonly physical: Physical;
+  physical: Physical;
 }
 
 /** The lookups the logical-flow translation needs, from the southbound database. */
-export function lflowContext(sb: SbDatabase, rt: Runtime, flows: DesiredFlowTable, groups: ExtendTable, meters: ExtendTable): LflowContext {
+export function lflowContext(sb: SbDatabase, rt: Runtime, flows: DesiredFlowTable, groups: ExtendTable, meters: ExtendTable, conj = new ConjIds(), refs = new Map<string, Set<string>>()): LflowContext {
   const mcKeys = new Map<number, Map<string, number>>();
   for (const mc of sb.multicastGroups) {
     let m = mcKeys.get(mc.datapath.tunnelKey);
@@ -43,14 +49,14 @@ export function lflowContext(sb: SbDatabase, rt: Runtime, flows: DesiredFlowTabl
     flows,
     groups,
     meters,
-    conj: new ConjIds(),
+    conj,
     addressSets: new Map(sb.addressSets.map((a) => [a.name, a.addresses])),
     // ovn-controller expands port groups to their local ports only (`expr_const_sets_add_strings`).
     portGroups: new Map(sb.portGroups.map((p) => [p.name, p.ports.filter((n) => rt.localLports.has(n))])),
     mcKeys,
     dhcpOpts: new Map(sb.dhcpOptions.map((o) => [o.name, { code: o.code, type: o.type }])),
     dhcpv6Opts: new Map(sb.dhcpv6Options.map((o) => [o.name, { code: o.code, type: o.type }])),
-    refs: new Map(),
+    refs,
   };
 }
 
@@ -64,7 +70,7 @@ export function computeChassisTables(sb: SbDatabase, config: ChassisConfig, fact
   lflowRun(lctx);
   const physical = new Physical(sb, rt, flows);
   physical.run();
-  return { rt, flows, groups, meters, lctx, physical };
+  return { sb, config, facts, rt, flows, groups, meters, lctx, physical };
 }
 
 /** One flow as `ovs-ofctl --no-stats dump-flows` prints it (OpenFlow 1.5). */

@@ -136,7 +136,7 @@ function haContains(g: SbHaChassisGroup | undefined, name: string): boolean {
 }
 
 /** Build a chassis's runtime data. */
-export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: ClusterFacts): Runtime {
+export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: ClusterFacts, previousZones?: ReadonlyMap<string, number>): Runtime {
   const me = config.name;
   const portByName = new Map<string, SbPortBinding>();
   const portsOf = new Map<SbDatapath, SbPortBinding[]>();
@@ -290,10 +290,24 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
   }
   for (const pb of externals) rt.localDatapaths.get(pb.datapath.tunnelKey)?.externalPorts.push(pb);
 
-  // Conntrack zones: ports, then each local datapath's DNAT and SNAT zones, lowest free number first.
+  // Conntrack zones: ports, then each local datapath's DNAT and SNAT zones, lowest free number
+  // first; a user that already had a zone (a running chassis) keeps it.
   const users = [...localLports];
   for (const ld of rt.localDatapaths.values()) users.push(natZoneKey(ld.datapath, 'dnat'), natZoneKey(ld.datapath, 'snat'));
+  const taken = new Set<number>();
+  for (const u of users) {
+    const z = previousZones?.get(u);
+    if (z !== undefined) {
+      rt.ctZones.set(u, z);
+      taken.add(z);
+    }
+  }
   let zone = 1;
-  for (const u of ssetOrder(users)) if (!rt.ctZones.has(u)) rt.ctZones.set(u, zone++);
+  for (const u of ssetOrder(users)) {
+    if (rt.ctZones.has(u)) continue;
+    while (taken.has(zone)) zone++;
+    rt.ctZones.set(u, zone);
+    taken.add(zone);
+  }
   return rt;
 }
