@@ -80,9 +80,10 @@ export function formatDumpFlow(f: Pick<DesiredFlow, 'table' | 'priority' | 'cook
   return ` ${cookie}${table}${formatMatch(f.match, f.priority)} actions=${formatOfActions(f.actions)}`;
 }
 
-/** The installed flows in table order, then priority (highest first), then text. */
-export function dumpFlows(t: DesiredFlowTable): string[] {
-  const rows = [...t.installed()].map((f) => ({ f, text: formatDumpFlow(f) }));
+/** The installed flows (of `table` only, when given) in table order, then priority (highest first), then text. */
+export function dumpFlows(t: DesiredFlowTable, table?: number): string[] {
+  const rows: { f: DesiredFlow; text: string }[] = [];
+  for (const f of t.installed()) if (table === undefined || f.table === table) rows.push({ f, text: formatDumpFlow(f) });
   rows.sort((a, b) => a.f.table - b.f.table || b.f.priority - a.f.priority || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return rows.map((r) => r.text);
 }
