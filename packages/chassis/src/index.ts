@@ -12,6 +12,6 @@ export { encodeActions, type EncodeParams, type DhcpOptionInfo } from './encode.
 export { ExtendTable, type ExtendEntry } from './extend-table.js';
 export { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type LocalDatapath, type ChassisTunnel } from './runtime.js';
-export { updateChassisTables, recompute, type UpdateResult } from './incremental.js';
+export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type UpdateOptions, type SbChanges } from './incremental.js';
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';

@@ -109,22 +109,51 @@ export interface LflowContext {
   readonly refs: Map<string, Set<string>>;
 }
 
-/** Port groups as one datapath's expressions see them: `@name` is `<key>_<name>`, falling back to `name`. */
+/**
+ * What a compilation looked up that depends on the datapath, with the answers it got: port
+ * groups (`@name` as this datapath sees it), port keys and tunnel ports. Compiling the same
+ * logical flow on another datapath of the same kind gives the same OpenFlow when every one of
+ * these lookups gives the same answer there (`replayLookups`).
+ */
+interface LookupLog {
+  /** Port group contents: name -> members joined (undefined: no such group). */
+  readonly pg: Map<string, string | undefined>;
+  /** Port keys: name -> key. */
+  readonly port: Map<string, number | undefined>;
+  /** Tunnel ports of `is_chassis_resident`-free outputs (`tunnelOfport`): name -> ofport. */
+  readonly tunnel: Map<string, number | undefined>;
+  /** Something made the result specific to this datapath whatever the lookups (snat-ct-zone, sample). */
+  dpOnly: boolean;
+}
+
+function newLog(): LookupLog {
+  return { pg: new Map(), port: new Map(), tunnel: new Map(), dpOnly: false };
+}
+
+/** The contents of `@name` on datapath `dpKey` (`<key>_<name>`, falling back to `name`), recording the names looked at. */
+function portGroupOn(all: Map<string, readonly string[]>, dpKey: number, name: string, seen: Set<string>): readonly string[] | undefined {
+  const sbName = `${dpKey}_${name}`;
+  seen.add(`pg:${sbName}`);
+  const v = all.get(sbName);
+  if (v) return v;
+  seen.add(`pg:${name}`);
+  return all.get(name);
+}
+
+/** Port groups as one datapath's expressions see them, logged. */
 class DpPortGroups extends Map<string, readonly string[]> {
   constructor(
     private readonly all: Map<string, readonly string[]>,
     private readonly dpKey: number,
     private readonly seen: Set<string>,
+    private readonly log: LookupLog,
   ) {
     super();
   }
   override get(name: string): readonly string[] | undefined {
-    const sbName = `${this.dpKey}_${name}`;
-    this.seen.add(`pg:${sbName}`);
-    const v = this.all.get(sbName);
-    if (v) return v;
-    this.seen.add(`pg:${name}`);
-    return this.all.get(name);
+    const v = portGroupOn(this.all, this.dpKey, name, this.seen);
+    this.log.pg.set(name, v?.join(','));
+    return v;
   }
   override has(name: string): boolean {
     return this.get(name) !== undefined;
@@ -153,16 +182,34 @@ function portKeyIn(ctx: LflowContext, dp: SbDatapath, name: string, seen: Set<st
   if (name === 'none') return 0;
   seen.add(`port:${name}`);
   const pb = ctx.rt.portByName.get(name);
-  if (pb && pb.datapath === dp) return pb.tunnelKey;
+  if (pb && pb.datapath.tunnelKey === dp.tunnelKey) return pb.tunnelKey;
   return ctx.mcKeys.get(dp.tunnelKey)?.get(name);
+}
+
+/** The tunnel port towards the chassis of port `name` of `dp` (undefined: not a remote port of it). */
+function tunnelOfportIn(ctx: LflowContext, dp: SbDatapath, name: string): number | undefined {
+  const pb = ctx.rt.portByName.get(name);
+  if (!pb || pb.datapath.tunnelKey !== dp.tunnelKey) return undefined;
+  const ch = ctx.rt.chassisOf(pb);
+  return ch === undefined ? undefined : ctx.rt.tunnels.get(ch)?.ofport;
+}
+
+/** Do the lookups of `log` give the same answers on `dp`? Records the names looked at in `seen` either way. */
+function replayLookups(ctx: LflowContext, log: LookupLog, dp: SbDatapath, seen: Set<string>): boolean {
+  let same = !log.dpOnly;
+  for (const [name, v] of log.pg) if (portGroupOn(ctx.portGroups, dp.tunnelKey, name, seen)?.join(',') !== v) same = false;
+  for (const [name, v] of log.port) if (portKeyIn(ctx, dp, name, seen) !== v) same = false;
+  for (const [name, v] of log.tunnel) if (tunnelOfportIn(ctx, dp, name) !== v) same = false;
+  return same;
 }
 
 /** Translate one logical flow on every local datapath it applies to (`consider_logical_flow`). */
 export function considerLogicalFlow(ctx: LflowContext, lflow: SbLogicalFlow): void {
-  // As ovn-controller's lflow cache: a flow whose match and actions looked up no port group, port
-  // or multicast group compiles to the same matches and actions on every datapath of its group
-  // (of one kind), so it is compiled once per kind and only re-placed per datapath.
-  const cache: Partial<Record<'switch' | 'router', Compiled>> = {};
+  // As ovn-controller's lflow cache, and further: the OpenFlow of a logical flow depends on its
+  // datapath only through what it looks up there (port groups, port keys, tunnels), so a
+  // compilation is reused on every datapath of the same kind where those lookups give the same
+  // answers (on most datapaths of a group a port group has no local port, for instance).
+  const cache: Cached[] = [];
   for (const dp of lflowDatapaths(lflow)) considerOnDatapath(ctx, lflow, dp, cache);
 }
 
@@ -172,14 +219,23 @@ interface Compiled {
   readonly actions: OfAction[];
 }
 
-function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, isSwitch: boolean, seen: Set<string>, local: { dpSpecific: boolean }): Compiled | undefined {
+interface Cached {
+  readonly isSwitch: boolean;
+  readonly log: LookupLog;
+  readonly compiled: Compiled;
+}
+
+/** Compilations kept per logical flow for reuse on its other datapaths. */
+const MAX_CACHED_VARIANTS = 4;
+
+function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, isSwitch: boolean, seen: Set<string>, log: LookupLog): Compiled | undefined {
   const ingress = lflow.pipeline === 'ingress';
-  const portGroupsSeen = new Set<string>();
   const addressSets: NameTable = new RecordingSets(ctx.addressSets, seen);
-  const portGroups: NameTable = new DpPortGroups(ctx.portGroups, dp.tunnelKey, portGroupsSeen);
+  const portGroups: NameTable = new DpPortGroups(ctx.portGroups, dp.tunnelKey, seen, log);
   const lookup = (name: string) => {
-    local.dpSpecific = true;
-    return portKeyIn(ctx, dp, name, seen);
+    const v = portKeyIn(ctx, dp, name, seen);
+    log.port.set(name, v);
+    return v;
   };
   let parsed;
   try {
@@ -202,19 +258,15 @@ function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapa
   } catch {
     return undefined; // "error parsing match"
   }
-  for (const g of portGroupsSeen) seen.add(g);
-  if (portGroupsSeen.size) local.dpSpecific = true;
   if (!compiled.flows.length) return { flows: [], nConj: 0, actions: [] };
   let ctrlMeterId = NX_CTLR_NO_METER;
   if (lflow.controllerMeter) ctrlMeterId = ctx.meters.assign(lflow.controllerMeter, lflow.uuid);
   const params: EncodeParams = {
     lookupPort: lookup,
     tunnelOfport: (name) => {
-      local.dpSpecific = true;
-      const pb = ctx.rt.portByName.get(name);
-      if (!pb || pb.datapath !== dp) return undefined;
-      const ch = ctx.rt.chassisOf(pb);
-      return ch === undefined ? undefined : ctx.rt.tunnels.get(ch)?.ofport;
+      const v = tunnelOfportIn(ctx, dp, name);
+      log.tunnel.set(name, v);
+      return v;
     },
     isSwitch,
     groups: ctx.groups,
@@ -229,11 +281,11 @@ function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapa
     dhcpv6Option: (n) => ctx.dhcpv6Opts.get(n),
   };
   const actions = encodeActions(parsed.actions, params);
-  if (dp.externalIds.has('snat-ct-zone') || actions.some((a) => a.type === 'sample')) local.dpSpecific = true;
+  if (dp.externalIds.has('snat-ct-zone') || actions.some((a) => a.type === 'sample')) log.dpOnly = true;
   return { flows: compiled.flows, nConj: compiled.conjIds.length, actions };
 }
 
-function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, cache: Partial<Record<'switch' | 'router', Compiled>>): void {
+function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, cache: Cached[]): void {
   const ld = ctx.rt.localDatapaths.get(dp.tunnelKey);
   if (!ld) return;
   let seen = ctx.refs.get(lflow.uuid);
@@ -244,13 +296,18 @@ function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatap
     const pb = ctx.rt.portByName.get(ioPort);
     if (!pb || !ctx.rt.related.has(lportKey(dp.tunnelKey, pb.tunnelKey))) return;
   }
-  const kindKey = ld.isSwitch ? 'switch' : 'router';
-  let c = cache[kindKey];
+  let c: Compiled | undefined;
+  for (const e of cache) {
+    if (e.isSwitch === ld.isSwitch && replayLookups(ctx, e.log, dp, seen)) {
+      c = e.compiled;
+      break;
+    }
+  }
   if (!c) {
-    const local = { dpSpecific: false };
-    c = compileOnDatapath(ctx, lflow, dp, ld.isSwitch, seen, local);
+    const log = newLog();
+    c = compileOnDatapath(ctx, lflow, dp, ld.isSwitch, seen, log);
     if (!c) return;
-    if (!local.dpSpecific) cache[kindKey] = c;
+    if (!log.dpOnly && cache.length < MAX_CACHED_VARIANTS) cache.push({ isSwitch: ld.isSwitch, log, compiled: c });
   }
   if (!c.flows.length) return;
   const ingress = lflow.pipeline === 'ingress';

@@ -146,7 +146,7 @@ export class Physical {
     if (pb.type === 'chassisredirect' && rt.chassisOf(pb) === rt.name) {
       const acts: OfAction[] = [];
       const dist = rt.portByName.get(pb.options.get('distributed-port') ?? '');
-      if (dist && dist.datapath === pb.datapath) {
+      if (dist && dist.datapath.tunnelKey === pb.datapath.tunnelKey) {
         acts.push(load(dist.tunnelKey, 'reg15'));
         putZones(zonesOf(rt, dist), acts);
         acts.push(resubmit(OFTABLE.CHECK_LOOPBACK));
@@ -371,7 +371,7 @@ export class Physical {
     const remote: OfAction[] = [];
     const remoteChassis = new Set<string>();
     for (const port of mc.ports) {
-      if (port.datapath !== mc.datapath) continue;
+      if (port.datapath.tunnelKey !== mc.datapath.tunnelKey) continue;
       const zone = rt.ctZones.get(port.logicalPort) ?? 0;
       if (zone) local.push(load(zone, 'reg13'));
       if (port.type === 'patch') {
@@ -392,7 +392,7 @@ export class Physical {
         local.push(load(port.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));
       } else if (port.type === 'chassisredirect' && rt.chassisOf(port) === rt.name) {
         const dist = rt.portByName.get(port.options.get('distributed-port') ?? '');
-        if (dist && dist.datapath === port.datapath) local.push(load(dist.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));
+        if (dist && dist.datapath.tunnelKey === port.datapath.tunnelKey) local.push(load(dist.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));
       } else if (!ld.localnetPort) {
         const ch = rt.chassisOf(port);
         if (ch !== undefined && port.type !== 'patch') remoteChassis.add(ch);

@@ -99,6 +99,8 @@ export interface Runtime {
   readonly tunnels: Map<string, ChassisTunnel>;
   /** Port bindings by name. */
   readonly portByName: Map<string, SbPortBinding>;
+  /** Every port binding by `lportKey(datapath key, port key)`. */
+  readonly portByKey: Map<string, SbPortBinding>;
   /** The chassis a port is bound to (VIFs per the facts, gateway ports per their options/HA groups). */
   chassisOf(pb: SbPortBinding): string | undefined;
   /** `is_chassis_resident(port)` on this chassis. */
@@ -139,9 +141,11 @@ function haContains(g: SbHaChassisGroup | undefined, name: string): boolean {
 export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: ClusterFacts, previousZones?: ReadonlyMap<string, number>): Runtime {
   const me = config.name;
   const portByName = new Map<string, SbPortBinding>();
+  const portByKey = new Map<string, SbPortBinding>();
   const portsOf = new Map<SbDatapath, SbPortBinding[]>();
   for (const pb of sb.portBindings) {
     if (!portByName.has(pb.logicalPort)) portByName.set(pb.logicalPort, pb);
+    portByKey.set(lportKey(pb.datapath.tunnelKey, pb.tunnelKey), pb);
     let l = portsOf.get(pb.datapath);
     if (!l) portsOf.set(pb.datapath, (l = []));
     l.push(pb);
@@ -178,6 +182,7 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
     patchOfports: new Map(),
     tunnels: new Map(),
     portByName,
+    portByKey,
     chassisOf,
     isResident(port: string): boolean {
       const pb = portByName.get(port);
@@ -303,7 +308,7 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
     }
   }
   let zone = 1;
-  for (const u of ssetOrder(users)) {
+  for (const u of rt.ctZones.size === users.length ? [] : ssetOrder(users)) {
     if (rt.ctZones.has(u)) continue;
     while (taken.has(zone)) zone++;
     rt.ctZones.set(u, zone);

@@ -14,11 +14,14 @@
  * 2. tunnel ports are named (`in_port=T`/`output:T` with T a tunnel port become `tun:<remote chassis>`),
  *    given each side's tunnel port map;
  * 3. in multicast output flows (tables 39 and 40), the per-port segments
- *    `[set_field:Z->reg13,]set_field:K->reg15,resubmit(,41)` (or their OpenFlow 1.0 `load:` forms)
- *    are sorted;
+ *    `[set_field:Z->reg13,]set_field:K->reg15,resubmit(,41)` (or their OpenFlow 1.0 `load:` forms),
+ *    and the lone `set_field:Z->reg13` of a member the group skips on this chassis, are sorted;
  * 4. every line is masked (cookies, also those of `learn` actions, conjunction ids, meter ids, zone values loaded into reg11/reg12/reg13
- *    replaced by placeholders), the lines are sorted by their masked text, and then the three
- *    value families are renumbered in order of first appearance in that sorted list.
+ *    replaced by placeholders), the lines are sorted by their masked text, and then the
+ *    value families are renumbered in order of first appearance in that sorted list;
+ * 5. a flow whose actions are only `conjunction(...)` may be shared by several southbound rows and
+ *    keeps the cookie of the row ovn-controller met first, which depends on how its IDL received
+ *    the rows (update batches), not on the input: its cookie is printed `c*`.
  *
  * The result is a sorted list of lines; two dumps are equal under the normalisation when the
  * lists are equal.
@@ -32,8 +35,14 @@ export interface FlowNormalizeOptions {
   readonly keep?: ReadonlyArray<'cookie' | 'conj' | 'zone' | 'mcast' | 'meter' | 'group'>;
 }
 
-const MC_SEGMENT =
-  /(?:(?:load:0x[0-9a-f]+->NXM_NX_REG13\[(?:0\.\.15)?\]|set_field:0x[0-9a-f]+->reg13),)?(?:load:0x[0-9a-f]+->NXM_NX_REG15\[\]|set_field:0x[0-9a-f]+->reg15),resubmit\(,41\)/g;
+// One port of a multicast fan-out: its zone load (if it has a zone), its key into reg15 and the
+// resubmit; or only the zone load, for a port with a zone that the group skips on this chassis
+// (ovn-controller loads the zone before deciding).
+const ZONE_RE = '(?:load:0x[0-9a-f]+->NXM_NX_REG13\\[(?:0\\.\\.15)?\\]|set_field:0x[0-9a-f]+->reg13)';
+const MC_SEGMENT = new RegExp(
+  `(?:${ZONE_RE},)?(?:load:0x[0-9a-f]+->NXM_NX_REG15\\[\\]|set_field:0x[0-9a-f]+->reg15),resubmit\\(,41\\)|${ZONE_RE}(?=,)`,
+  'g',
+);
 const ZONE_LOAD = /(load:)(0x[0-9a-f]+|0)(->NXM_NX_REG1[123]\[(?:0\.\.15)?\])/g;
 const ZONE_SETFIELD = /(set_field:)(0x[0-9a-f]+|0)(->reg1[123])\b/g;
 
@@ -87,7 +96,11 @@ function mask(line: string, keep: ReadonlySet<string>): Masked {
   let text = line;
   let cookie: string | undefined;
   if (!keep.has('cookie')) {
+    // A flow of conjunction actions only may be shared by several rows, and carries the cookie of
+    // the row ovn-controller met first, which depends on how its IDL received the rows.
+    const shared = /\sactions=(?:conjunction\(\d+,\d+\/\d+\),?)+$/.test(text);
     text = text.replace(/^(\s*)cookie=(0x[0-9a-f]+), /, (_m, sp: string, c: string) => {
+      if (shared) return `${sp}cookie=c*, `;
       cookie = c;
       return `${sp}cookie=C, `;
     });

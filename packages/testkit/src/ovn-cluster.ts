@@ -71,6 +71,8 @@ export interface OvnClusterOptions {
   readonly timeoutMs?: number;
   /** Quiet period that ends a frame's run, ms (default 80). */
   readonly quietMs?: number;
+  /** Leave ovn-controller stopped after `start()` (e.g. to time it on a loaded southbound database); `startControllers()` starts them. */
+  readonly deferControllers?: boolean;
 }
 
 /** A frame a VIF transmitted (a delivery to a logical port). */
@@ -407,7 +409,7 @@ export class OvnCluster {
     await this.sync();
     // ovn-northd tells the chassis to use ct_label for load balancer hairpin flows until every
     // chassis has reported its features; wait for that to settle so flows never depend on timing.
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 200 && !this.opts.deferControllers; i++) {
       const opts = await this.sbctl('get', 'SB_Global', '.', 'options');
       if (!opts.includes('lb_hairpin_use_ct_mark')) break;
       await sleep(50);
@@ -458,10 +460,32 @@ export class OvnCluster {
     await vs('set', 'Open_vSwitch', '.', ...ext, '--', '--may-exist', 'add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'fail-mode=secure',
       'other-config:disable-in-band=true', 'datapath_type=dummy');
     for (const v of spec.vifs ?? []) await this.addVif(spec.name, v);
-    await this.run('ovn-controller', ['--detach', '--no-chdir', `--pidfile=${dir}/ovn-controller.pid`, `--log-file=${dir}/ovn-controller.log`, `unix:${dir}/db.sock`], env);
-    pids.push(readPid(join(dir, 'ovn-controller.pid')));
+    if (!this.opts.deferControllers) await this.startController(st);
     for (let i = 0; !existsSync(uplinkPcap) && i < 200; i++) await sleep(10);
     st.uplink = new TxReader(uplinkPcap);
+  }
+
+  private async startController(st: ChassisState): Promise<void> {
+    await this.run('ovn-controller', ['--detach', '--no-chdir', `--pidfile=${st.dir}/ovn-controller.pid`, `--log-file=${st.dir}/ovn-controller.log`, `unix:${st.dir}/db.sock`], st.env);
+    st.pids.push(readPid(join(st.dir, 'ovn-controller.pid')));
+  }
+
+  /** Start the ovn-controllers a `deferControllers` cluster left stopped; resolves once each has registered its chassis. */
+  async startControllers(): Promise<void> {
+    for (const st of this.chassisByName.values()) if (!pidAlive(readPid(join(st.dir, 'ovn-controller.pid')))) await this.startController(st);
+    for (const st of this.chassisByName.values()) await this.run('ovn-sbctl', [`--timeout=${Math.ceil(this.timeoutMs / 1000)}`, 'wait-until', 'Chassis', st.spec.name]);
+  }
+
+  /** The pid of a chassis's ovn-controller (0 when it is not running). */
+  controllerPid(chassis: string): number {
+    const pid = readPid(join(this.chassis(chassis).dir, 'ovn-controller.pid'));
+    return pidAlive(pid) ? pid : 0;
+  }
+
+  /** Replace the northbound database with an OVSDB file (`ovsdb-client restore`: one transaction). */
+  async restoreNb(file: string): Promise<void> {
+    const db = this.env.OVN_NB_DB!;
+    await this.run('bash', ['-c', 'exec ovsdb-client --force restore "$0" < "$1"', db, file]);
   }
 
   /** Kill every daemon now and remove the directory (the process-exit safety net). */
