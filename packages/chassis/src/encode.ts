@@ -113,11 +113,11 @@ export function move(src: Subfield, dst: Subfield): Action {
 }
 
 function stackPush(s: Subfield): OfAction {
-  return { type: 'push', src: s };
+  return { type: 'stack_push', src: s };
 }
 
 function stackPop(s: Subfield): OfAction {
-  return { type: 'pop', dst: s };
+  return { type: 'stack_pop', dst: s };
 }
 
 /** A controller action carrying `payload` after the opcode header (OVN's `encode_*_controller_op`). */

@@ -8,12 +8,12 @@ import { formatAction, formatSubfield, type Action, type Subfield } from '@ovnts
 
 /** `push:FIELD[..]` (OVS `stack_push`). */
 export interface PushAction {
-  readonly type: 'push';
+  readonly type: 'stack_push';
   readonly src: Subfield;
 }
 /** `pop:FIELD[..]` (OVS `stack_pop`). */
 export interface PopAction {
-  readonly type: 'pop';
+  readonly type: 'stack_pop';
   readonly dst: Subfield;
 }
 /** `clone(...)`: run the actions on a copy of the packet, then continue with the original. */
@@ -30,6 +30,9 @@ export interface CheckPktLargerAction {
 /** `bundle(eth_src,0,active_backup,ofport,members:A,B)`: output to the first live member. */
 export interface BundleAction {
   readonly type: 'bundle';
+  readonly fields: 'eth_src';
+  readonly basis: number;
+  readonly algorithm: 'active_backup';
   readonly members: readonly number[];
 }
 /** `set_queue:N`. */
@@ -52,16 +55,16 @@ export type OfAction = Action | PushAction | PopAction | CloneAction | CheckPktL
 /** Format one action as `ovs-ofctl -O OpenFlow15 dump-flows` prints it. */
 export function formatOfAction(a: OfAction): string {
   switch (a.type) {
-    case 'push':
+    case 'stack_push':
       return `push:${formatSubfield(a.src)}`;
-    case 'pop':
+    case 'stack_pop':
       return `pop:${formatSubfield(a.dst)}`;
     case 'clone':
       return `clone(${a.actions.map(formatOfAction).join(',')})`;
     case 'check_pkt_larger':
       return `check_pkt_larger(${a.len})->${formatSubfield(a.dst)}`;
     case 'bundle':
-      return `bundle(eth_src,0,active_backup,ofport,members:${a.members.join(',')})`;
+      return `bundle(${a.fields},${a.basis},${a.algorithm},ofport,members:${a.members.join(',')})`;
     case 'set_queue':
       return `set_queue:${a.queue}`;
     case 'sample':

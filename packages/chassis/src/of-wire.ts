@@ -141,10 +141,10 @@ function stackOp(o: Out, subtype: number, sf: Subfield): void {
 
 function encodeOne(a: OfAction, o: Out): void {
   switch (a.type) {
-    case 'push':
+    case 'stack_push':
       stackOp(o, NXAST.STACK_PUSH, a.src);
       return;
-    case 'pop':
+    case 'stack_pop':
       stackOp(o, NXAST.STACK_POP, a.dst);
       return;
     case 'clone': {
@@ -348,7 +348,7 @@ export function decodeActions(b: Uint8Array, off = 0, end = b.length): OfAction[
         case NXAST.STACK_POP: {
           const f = fieldOfHeader(rd32(b, i + 12), i + 12);
           const sf = subfield(f, rd16(b, i + 10), rd16(b, i + 16));
-          out.push(sub === NXAST.STACK_PUSH ? { type: 'push', src: sf } : { type: 'pop', dst: sf });
+          out.push(sub === NXAST.STACK_PUSH ? { type: 'stack_push', src: sf } : { type: 'stack_pop', dst: sf });
           break;
         }
         case NXAST.CLONE:

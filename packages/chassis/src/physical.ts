@@ -106,7 +106,7 @@ export class Physical {
     this.add(OFTABLE.CHECK_LOOPBACK, 100, cookie, lb, [], o);
     const hair = outportMatch(dpKey, pb.tunnelKey);
     if (!parent) hair.set(ofField('reg10'), 1n, 1n);
-    const save: OfAction[] = [{ type: 'push', src: whole('in_port') }, load(OFPP_NONE, 'in_port'), resubmit(OFTABLE.LOG_TO_PHY), { type: 'pop', dst: whole('in_port') }];
+    const save: OfAction[] = [{ type: 'stack_push', src: whole('in_port') }, load(OFPP_NONE, 'in_port'), resubmit(OFTABLE.LOG_TO_PHY), { type: 'stack_pop', dst: whole('in_port') }];
     this.add(OFTABLE.SAVE_INPORT, 100, cookie, hair, save, o);
     if (parent) {
       const pm = outportMatch(dpKey, parent.tunnelKey).set(ofField('reg10'), 1n << BigInt(MLF_BIT.NESTED_CONTAINER), 1n << BigInt(MLF_BIT.NESTED_CONTAINER));
@@ -197,7 +197,7 @@ export class Physical {
     } else if (access === 'ha') {
       const members = haOrdered(pb.haChassisGroup).map((c) => rt.tunnels.get(c.name)).filter((t) => t !== undefined);
       if (!members.length) return;
-      const acts: OfAction[] = [...encap(dpKey, portKey), { type: 'bundle', members: members.map((t) => t!.ofport) }];
+      const acts: OfAction[] = [...encap(dpKey, portKey), { type: 'bundle', fields: 'eth_src', basis: 0, algorithm: 'active_backup', members: members.map((t) => t!.ofport) }];
       this.add(OFTABLE.REMOTE_OUTPUT, 100, cookie, m, acts, o);
     } else {
       const tuns = this.remoteTunnels(pb);
