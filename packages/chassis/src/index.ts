@@ -15,3 +15,4 @@ export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type
 export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type UpdateOptions, type SbChanges } from './incremental.js';
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
+export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';

@@ -65,7 +65,8 @@ for (const f of FIELDS) {
   }
 }
 
-function fieldOfHeader(h: number, at: number): MatchField {
+/** The field of an OXM/NXM header (mask bit and length ignored). */
+export function fieldOfHeader(h: number, at: number): MatchField {
   const f = byHeader.get((h & 0xffff_fe00) >>> 0);
   if (!f) throw new ChassisError('decode', `unknown OXM/NXM header 0x${h.toString(16)} at offset ${at}`);
   return f;
