@@ -23,7 +23,7 @@ import { idlOrder, type SbDatabase, type SbDatapathGroup, type SbLoadBalancer, t
 import { dumpFlows, lflowContext, type ChassisTables } from './flows.js';
 import { considerFdb, considerLbHairpin, considerLogicalFlow, considerNeighbor, considerPortSec, lbIsLocal, lflowRun } from './lflow.js';
 import { Physical } from './physical.js';
-import { buildRuntime, lportKey, type ClusterFacts, type Runtime } from './runtime.js';
+import { buildRuntime, lportKey, patchRuntime, type ClusterFacts, type Runtime } from './runtime.js';
 
 /** What an update did. */
 export interface UpdateResult {
@@ -281,7 +281,16 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   const ch = opts.changes ?? diffSouthbound(old, sb);
   // The runtime data depend on the port bindings, the chassis rows and the facts only: with none
   // of them changed the old runtime stands (it compares rows of either database by key).
-  const rt = !ch.portBindings.size && !ch.other && facts === t.facts ? oldRt : buildRuntime(sb, t.config, facts, oldRt.ctZones);
+  let rt: Runtime | undefined;
+  if (!ch.other && facts === t.facts) {
+    if (!ch.portBindings.size) rt = oldRt;
+    else {
+      const before = rowIndex(old.portBindings);
+      const after = rowIndex(sb.portBindings);
+      rt = patchRuntime(oldRt, facts, [...ch.portBindings].map((u) => ({ before: before.get(u), after: after.get(u) })));
+    }
+  }
+  rt ??= buildRuntime(sb, t.config, facts, oldRt.ctZones);
   t.flows.takeChanged();
   if (ch.other || (rt !== oldRt && runtimeIncompatible(oldRt, rt))) {
     recompute(t, sb, facts);

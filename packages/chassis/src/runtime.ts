@@ -101,6 +101,8 @@ export interface Runtime {
   readonly portByName: Map<string, SbPortBinding>;
   /** Every port binding by `lportKey(datapath key, port key)`. */
   readonly portByKey: Map<string, SbPortBinding>;
+  /** Names of ports that are the parent of a container port. */
+  readonly parents: Set<string>;
   /** The chassis a port is bound to (VIFs per the facts, gateway ports per their options/HA groups). */
   chassisOf(pb: SbPortBinding): string | undefined;
   /** `is_chassis_resident(port)` on this chassis. */
@@ -137,19 +139,8 @@ function haContains(g: SbHaChassisGroup | undefined, name: string): boolean {
   return !!g?.haChassis.some((h) => h.chassis?.name === name);
 }
 
-/** Build a chassis's runtime data. */
-export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: ClusterFacts, previousZones?: ReadonlyMap<string, number>): Runtime {
-  const me = config.name;
-  const portByName = new Map<string, SbPortBinding>();
-  const portByKey = new Map<string, SbPortBinding>();
-  const portsOf = new Map<SbDatapath, SbPortBinding[]>();
-  for (const pb of sb.portBindings) {
-    if (!portByName.has(pb.logicalPort)) portByName.set(pb.logicalPort, pb);
-    portByKey.set(lportKey(pb.datapath.tunnelKey, pb.tunnelKey), pb);
-    let l = portsOf.get(pb.datapath);
-    if (!l) portsOf.set(pb.datapath, (l = []));
-    l.push(pb);
-  }
+/** Where ports are bound, over a name index (`chassisOf` for any port, `isResident` for `is_chassis_resident()`). */
+function lookups(portByName: ReadonlyMap<string, SbPortBinding>, facts: ClusterFacts, me: string): Pick<Runtime, 'chassisOf' | 'isResident'> {
   const chassisOf = (pb: SbPortBinding): string | undefined => {
     switch (pb.type) {
       case '':
@@ -170,6 +161,79 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
         return pb.chassis?.name;
     }
   };
+  const isResident = (port: string): boolean => {
+    const pb = portByName.get(port);
+    if (!pb) return false;
+    if (pb.type !== 'chassisredirect') return chassisOf(pb) === me;
+    return haContains(pb.haChassisGroup, me) && haActive(pb.haChassisGroup, facts.activeTunnels) === me;
+  };
+  return { chassisOf, isResident };
+}
+
+/**
+ * The runtime data after some port bindings changed, derived from the previous runtime without a
+ * rebuild when every changed binding is a plain VIF (no container, not a parent) on a datapath
+ * already local or bound elsewhere: then only the name and key indexes, the bound ports and their
+ * relation change. Undefined when a rebuild is needed.
+ */
+export function patchRuntime(old: Runtime, facts: ClusterFacts, changed: readonly { before: SbPortBinding | undefined; after: SbPortBinding | undefined }[]): Runtime | undefined {
+  const me = old.name;
+  const plain = (p: SbPortBinding | undefined) => !p || (p.type === '' && p.parentPort === undefined && !old.parents.has(p.logicalPort));
+  for (const { before, after } of changed) {
+    if (!plain(before) || !plain(after)) return undefined;
+    if (before && after && before.logicalPort !== after.logicalPort) return undefined;
+  }
+  const portByName = new Map(old.portByName);
+  const portByKey = new Map(old.portByKey);
+  const bound = new Map(old.bound);
+  const vifOfport = new Map(old.vifOfport);
+  const related = new Set(old.related);
+  for (const { before } of changed) {
+    if (!before) continue;
+    if (portByName.get(before.logicalPort)?.uuid === before.uuid) portByName.delete(before.logicalPort);
+    const k = lportKey(before.datapath.tunnelKey, before.tunnelKey);
+    if (portByKey.get(k)?.uuid === before.uuid) portByKey.delete(k);
+    if (bound.get(before.logicalPort)?.uuid === before.uuid) {
+      bound.delete(before.logicalPort);
+      vifOfport.delete(before.logicalPort);
+      related.delete(k);
+    }
+  }
+  for (const { after } of changed) {
+    if (!after) continue;
+    if (!portByName.has(after.logicalPort)) portByName.set(after.logicalPort, after);
+    portByKey.set(lportKey(after.datapath.tunnelKey, after.tunnelKey), after);
+  }
+  const { chassisOf, isResident } = lookups(portByName, facts, me);
+  for (const { after } of changed) {
+    if (!after) continue;
+    const ofport = old.config.vifs.get(after.logicalPort);
+    if (ofport === undefined || chassisOf(after) !== me) continue;
+    // A VIF bound here whose datapath is not local yet makes new local datapaths: rebuild.
+    if (!old.localDatapaths.has(after.datapath.tunnelKey)) return undefined;
+    bound.set(after.logicalPort, after);
+    vifOfport.set(after.logicalPort, ofport);
+    related.add(lportKey(after.datapath.tunnelKey, after.tunnelKey));
+  }
+  return { ...old, portByName, portByKey, bound, vifOfport, related, chassisOf, isResident };
+}
+
+/** Build a chassis's runtime data. */
+export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: ClusterFacts, previousZones?: ReadonlyMap<string, number>): Runtime {
+  const me = config.name;
+  const portByName = new Map<string, SbPortBinding>();
+  const portByKey = new Map<string, SbPortBinding>();
+  const portsOf = new Map<SbDatapath, SbPortBinding[]>();
+  const parents: string[] = [];
+  for (const pb of sb.portBindings) {
+    if (!portByName.has(pb.logicalPort)) portByName.set(pb.logicalPort, pb);
+    portByKey.set(lportKey(pb.datapath.tunnelKey, pb.tunnelKey), pb);
+    if (pb.parentPort !== undefined) parents.push(pb.parentPort);
+    let l = portsOf.get(pb.datapath);
+    if (!l) portsOf.set(pb.datapath, (l = []));
+    l.push(pb);
+  }
+  const { chassisOf, isResident } = lookups(portByName, facts, me);
   const rt: Runtime = {
     config,
     name: me,
@@ -183,14 +247,11 @@ export function buildRuntime(sb: SbDatabase, config: ChassisConfig, facts: Clust
     tunnels: new Map(),
     portByName,
     portByKey,
+    parents: new Set(),
     chassisOf,
-    isResident(port: string): boolean {
-      const pb = portByName.get(port);
-      if (!pb) return false;
-      if (pb.type !== 'chassisredirect') return chassisOf(pb) === me;
-      return haContains(pb.haChassisGroup, me) && haActive(pb.haChassisGroup, facts.activeTunnels) === me;
-    },
+    isResident,
   };
+  for (const p of parents) rt.parents.add(p);
   const localLports = rt.localLports;
   for (const iface of config.vifs.keys()) localLports.add(iface);
   const relate = (pb: SbPortBinding) => rt.related.add(lportKey(pb.datapath.tunnelKey, pb.tunnelKey));
