@@ -13,7 +13,8 @@ export type ChassisErrorCode =
   | 'bad-frame'
   | 'bad-config'
   | 'encode'
-  | 'decode';
+  | 'decode'
+  | 'loop';
 
 /** A physical-layer failure (bad chassis map, unknown port or chassis, bad frame, unencodable action). */
 export class ChassisError extends Error {

@@ -29,8 +29,10 @@ import { buildRuntime, lportKey, patchRuntime, type ClusterFacts, type Runtime }
 export interface UpdateResult {
   /** True when everything was recomputed. */
   readonly recomputed: boolean;
-  /** Flow keys whose installed flow may have changed. */
+  /** Number of flow keys whose installed flow may have changed. */
   readonly touched: number;
+  /** Those flow keys. */
+  readonly keys: ReadonlySet<string>;
   /** Logical flows translated again. */
   readonly lflows: number;
   /** Other rows whose flows were rebuilt. */
@@ -294,7 +296,8 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   t.flows.takeChanged();
   if (ch.other || (rt !== oldRt && runtimeIncompatible(oldRt, rt))) {
     recompute(t, sb, facts);
-    return { recomputed: true, touched: t.flows.takeChanged().size, lflows: sb.logicalFlows.length, rows: sb.portBindings.length };
+    const keys = t.flows.takeChanged();
+    return { recomputed: true, touched: keys.size, keys, lflows: sb.logicalFlows.length, rows: sb.portBindings.length };
   }
   // Names that changed: address sets, port groups as this chassis expands them, ports, multicast groups.
   const names = new Set<string>();
@@ -426,7 +429,8 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
     const f = fdbNew.get(u);
     if (f) considerFdb(t.lctx, f);
   }
-  return { recomputed: false, touched: t.flows.takeChanged().size, lflows: lfChanged.size, rows };
+  const keys = t.flows.takeChanged();
+  return { recomputed: false, touched: keys.size, keys, lflows: lfChanged.size, rows };
 }
 
 /** The printed flows of `t` (for comparing an updated table with a recompute). */

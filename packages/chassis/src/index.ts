@@ -16,3 +16,4 @@ export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
 export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
+export { ChassisCluster, ChassisNode, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions } from './cluster.js';
