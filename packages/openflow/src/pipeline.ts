@@ -23,7 +23,7 @@
  * `ofproto/trace`'s layout.
  */
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -450,6 +450,8 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
   /** Reset per-packet state and extract `frame` received on `inPort`. */
   begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
     extractFlowKey(frame, off, len, inPort, this.key, this.sw.vlanLimit);
+    if (this.valueStack.length !== 0) this.valueStack.length = 0;
+    this.halted = false;
     this.key.w[W.actset_output] = OFPP_UNSET;
     this.frameLen = len;
     this.error = 0;
@@ -1054,11 +1056,63 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
       return;
     }
     for (let i = 0; i < ops.length; i++) {
-      if (this.error !== 0) break;
+      if (this.error !== 0 || this.halted) break;
       const o = ops[i]!;
       if (this.trace) this.report('action', o.text);
       if (o.run(this, bucket)) return;
     }
+  }
+
+  /** The translation's value stack (`push`/`pop`). */
+  private readonly valueStack: bigint[] = [];
+  /** A `controller(pause)` ended the translation. */
+  private halted = false;
+
+  /** `push:`: put a value on the stack. */
+  pushStack(v: bigint): void {
+    this.valueStack.push(v);
+  }
+
+  /** `pop:`: take the top of the stack (undefined when empty: OVS then leaves the field alone). */
+  popStack(): bigint | undefined {
+    return this.valueStack.pop();
+  }
+
+  /** `clone(...)`: run `ops` on a copy; the flow, stack and action set are restored afterwards (OVS `clone_xlate_actions`). */
+  clone(ops: readonly Op[]): void {
+    const lvl = this.depth;
+    while (this.saved.length <= lvl) this.saved.push(new FlowKey());
+    const save = this.saved[lvl]!.copyFrom(this.key);
+    const stack = this.valueStack.slice();
+    const actionSet = this.actionSet.slice();
+    const hadGroup = this.actionSetHasGroup;
+    this.depth++;
+    this.doOps(ops, false);
+    if (!this.halted && this.actionSet.length) this.executeActionSet();
+    this.depth--;
+    this.key.copyFrom(save);
+    this.valueStack.length = 0;
+    for (const v of stack) this.valueStack.push(v);
+    this.actionSet.length = 0;
+    for (const a of actionSet) this.actionSet.push(a);
+    this.actionSetHasGroup = hadGroup;
+  }
+
+  /** The packet's length without Ethernet padding (what `check_pkt_larger` compares). */
+  packetLength(): number {
+    const p = this.pkt;
+    return p.l3 >= 0 && p.end > p.l3 && p.end - p.off < p.len ? p.end - p.off : p.len;
+  }
+
+  /** Is OpenFlow port `n` up (a live `bundle` member)? */
+  portLive(n: number): boolean {
+    const port = this.sw.ports.get(n);
+    return !!port && port.up !== false;
+  }
+
+  /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
+  halt(): void {
+    this.halted = true;
   }
 
   /** Output to the port held in a subfield. */
@@ -1206,13 +1260,14 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
         return;
       }
       const p = this.pkt;
-      c.act.zone = zone;
+      const act = ctActFor(c, w);
+      act.zone = zone;
       const l3 = k.l3, l4 = k.l4, end = k.end;
       k.l3 = p.l3;
       k.l4 = p.l4;
       k.end = p.end;
       const tracker = this.sw.conntrack;
-      tracker.execute(k, p.buf, c.act);
+      tracker.execute(k, p.buf, act);
       const rw = tracker.result.nat;
       if (rw.addr !== 0) {
         p.own();
@@ -1227,9 +1282,10 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
     } else {
       // ofproto/trace: the clone gets the zone and the exec'd mark/label (ct_state is set per section).
       w[W.ct_zone] = zone;
-      const m = c.act.mark;
+      const act = ctActFor(c, w);
+      const m = act.mark;
       if (m) w[W.ct_mark] = ((w[W.ct_mark]! & ~m.mask) | m.value) >>> 0;
-      const l = c.act.label;
+      const l = act.label;
       if (l) for (let i = 0; i < 4; i++) w[W.ct_label + i] = ((w[W.ct_label + i]! & ~l.mask[i]!) | l.value[i]!) >>> 0;
     }
     if (c.table >= 0) this.fork(c, zone);
