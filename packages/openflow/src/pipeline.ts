@@ -22,7 +22,17 @@
  * their details in the same places OVS puts them, so printing it with OVS's indentation rule gives
  * `ofproto/trace`'s layout.
  */
-import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
+import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
+
+/** OVS's userspace tunnels send the outer IPv4 identification 0 (the header template's, with DF set). */
+const OVS_TNL_IDENT: IdentCounter = {
+  get value(): number {
+    return 0;
+  },
+  set value(_v: number) {
+    // never advances
+  },
+};
 import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
@@ -1474,7 +1484,7 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
       const kind = cfg.kind ?? TunnelKind.Geneve;
       enc = new TunnelEncap({
         kind, ethSrc: cfg.ethSrc, ethDst: typeof cfg.ethDst === 'function' ? cfg.ethDst(dst) : cfg.ethDst,
-        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false,
+        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false, ident: OVS_TNL_IDENT,
         ...(cfg.dstPort !== undefined ? { dstPort: cfg.dstPort } : {}),
       });
       this.encaps.set(keyStr, enc);
