@@ -1470,12 +1470,14 @@ export class Pipeline implements Xlate, MegaflowMarks, TraceSink {
   private tunnelOutput(port: Port): void {
     const cfg = port.tunnel!;
     const w = this.key.w;
-    const dst = w[W.tun_dst]! || (cfg.remoteIp ?? 0);
+    // A port with a fixed remote (OVS options:remote_ip=IP) ignores the flow's tunnel addresses;
+    // the outer source is then the port's local address (OVS: the route to the remote).
+    const dst = cfg.remoteIp ?? w[W.tun_dst]!;
     if (dst === 0) {
       this.report('warn', 'Tunneling decided against output');
       return;
     }
-    const src = w[W.tun_src]! || cfg.localIp;
+    const src = cfg.remoteIp !== undefined ? cfg.localIp : w[W.tun_src]! || cfg.localIp;
     this.report('detail', 'output to native tunnel');
     commitKey(this.key, this.base, this.pkt, this.dp);
     const keyStr = `${port.number}/${src}/${dst}`;

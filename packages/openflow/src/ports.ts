@@ -77,7 +77,7 @@ export interface TunnelPortConfig {
   kind?: TunnelKind;
   /** Local IPv4 address (outer source when the flow's `tun_src` is 0). */
   localIp: number;
-  /** Remote IPv4 address (OVS `options:remote_ip`): the outer destination when the flow's `tun_dst` is 0. */
+  /** Remote IPv4 address (OVS `options:remote_ip=IP`): the outer destination whatever the flow's `tun_dst` (absent: `remote_ip=flow`). */
   remoteIp?: number;
   /** Outer source MAC. */
   ethSrc: number;
