@@ -93,6 +93,8 @@ export interface OvnUnderlayFrame {
   readonly from: string;
   /** The frame, outer Ethernet header first. */
   readonly frame: Uint8Array;
+  /** The physical network's bridge for frames of a bridge mapping other than br-phys (absent: the Geneve underlay). */
+  readonly network?: string;
 }
 
 /** The effect of one injected frame. */
@@ -117,6 +119,8 @@ interface ChassisState {
   ctl: Unixctl | null;
   vifs: Map<string, { lport: string; ofport: number; reader: TxReader }>;
   uplink: TxReader | null;
+  /** Physical networks other than the underlay: bridge name -> transmit capture of its uplink. */
+  physical: Map<string, TxReader>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -335,6 +339,11 @@ export class OvnCluster {
         c.uplink.read(out);
         for (const frame of out) underlay.push({ from: name, frame });
       }
+      for (const [bridge, r] of c.physical) {
+        const out: Uint8Array[] = [];
+        r.read(out);
+        for (const frame of out) underlay.push({ from: name, frame, network: bridge });
+      }
     }
     return { deliveries, underlay };
   }
@@ -344,6 +353,7 @@ export class OvnCluster {
     for (const c of this.chassisByName.values()) {
       for (const v of c.vifs.values()) parts.push(statSync(v.reader.path).size);
       if (c.uplink) parts.push(statSync(c.uplink.path).size);
+      for (const r of c.physical.values()) parts.push(statSync(r.path).size);
     }
     return parts.join(',');
   }
@@ -437,7 +447,7 @@ export class OvnCluster {
   private async addChassis(spec: OvnChassisSpec, main: { dir: string; env: NodeJS.ProcessEnv }): Promise<void> {
     if (this.chassisByName.has(spec.name) || spec.name === 'main' || spec.name === 'central') throw new OvsOracleError('chassis', `chassis name ${spec.name} is taken`);
     const pids: number[] = [];
-    const st: ChassisState = { spec, dir: '', env: {}, pids, ctl: null, vifs: new Map(), uplink: null };
+    const st: ChassisState = { spec, dir: '', env: {}, pids, ctl: null, vifs: new Map(), uplink: null, physical: new Map() };
     this.chassisByName.set(spec.name, st);
     const { dir, env } = await this.simAdd(spec.name, pids);
     st.dir = dir;
@@ -451,6 +461,21 @@ export class OvnCluster {
     const uplinkPcap = join(dir, 'br-phys_n1-tx.pcap');
     await vs('add-port', 'br-phys', 'br-phys_n1', '--', 'set', 'Interface', 'br-phys_n1', 'type=dummy',
       `options:stream=unix:${main.dir}/${port}.sock`, `options:tx_pcap=${uplinkPcap}`);
+    // A bridge mapping to a bridge other than br-phys is a physical network of its own: the
+    // bridge is joined to a switch of that name on main, apart from the Geneve underlay.
+    for (const m of (spec.bridgeMappings ?? '').split(',').map((x) => x.trim()).filter((x) => x)) {
+      const bridge = m.slice(m.indexOf(':') + 1);
+      if (bridge === 'br-phys' || st.physical.has(bridge)) continue;
+      await vs('--may-exist', 'add-br', bridge, '--', 'set', 'bridge', bridge, 'datapath_type=dummy');
+      const sw = `x-${bridge}`;
+      await this.run('ovs-vsctl', [`--db=unix:${main.dir}/db.sock`, '--may-exist', 'add-br', sw, '--', 'set', 'bridge', sw, 'datapath_type=dummy'], main.env);
+      const mp = `${spec.name}_${bridge}`;
+      await this.run('ovs-vsctl', [`--db=unix:${main.dir}/db.sock`, 'add-port', sw, mp, '--', 'set', 'Interface', mp, 'type=dummy', `options:pstream=punix:${main.dir}/${mp}.sock`], main.env);
+      const pcap = join(dir, `${bridge}_uplink-tx.pcap`);
+      await vs('add-port', bridge, `${bridge}_uplink`, '--', 'set', 'Interface', `${bridge}_uplink`, 'type=dummy', `options:stream=unix:${main.dir}/${mp}.sock`, `options:tx_pcap=${pcap}`);
+      for (let i = 0; !existsSync(pcap) && i < 200; i++) await sleep(10);
+      st.physical.set(bridge, new TxReader(pcap));
+    }
     await this.appctl(spec.name, 'netdev-dummy/ip4addr', 'br-phys', `${spec.ip}/24`);
     await this.appctl(spec.name, 'ovs/route/add', `${spec.ip}/24`, 'br-phys');
     const ext = [`external-ids:hostname=${spec.name}`, `external-ids:system-id=${spec.name}`, `external-ids:ovn-remote=${this.env.OVN_SB_DB}`,
@@ -520,6 +545,7 @@ export class OvnCluster {
       c.ctl?.close();
       for (const v of c.vifs.values()) v.reader.close();
       c.uplink?.close();
+      for (const r of c.physical.values()) r.close();
     }
     const pids = this.allPids();
     for (const pid of pids) {
