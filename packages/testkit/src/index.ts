@@ -10,3 +10,4 @@ export * from './nbgen.js';
 export * from './ovn-cluster.js';
 export * from './flow-normalize.js';
 export * from './chassis-cases.js';
+export * from './ovn-frames.js';
