@@ -17,3 +17,5 @@ export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type Chass
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
 export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
 export { ChassisCluster, ChassisNode, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions } from './cluster.js';
+export { chassisPerSwitch } from './default-map.js';
+export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';
