@@ -3,7 +3,7 @@
  * fixture topology (fixtures/chassis/cases) and every chassis of it, the flows and groups we
  * compute from the real southbound database ovn-northd wrote equal the real `dump-flows br-int` /
  * `dump-groups br-int` under the documented normalisation (docs/chassis.md). The stored fixtures
- * run everywhere; with OVN installed, three cases are also regenerated live (all with
+ * run everywhere; with OVN installed, two cases are also regenerated live (all with
  * `CHASSIS_LIVE_ALL=1`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +33,7 @@ describe('chassis flows vs stored real ovn-controller dumps (fixtures/chassis)',
 });
 
 const req = requireOracle('chassis flows (live ovn-controller)', 'ovn-sandbox', ['ovn-controller', 'ovn-northd', 'ovs-vswitchd', 'ovsdb-server'], 'apt-get install -y ovn-central ovn-host openvswitch-switch');
-const LIVE = process.env.CHASSIS_LIVE_ALL ? CASES : ['ls-simple-2hv', 'lr-nat', 'ls-acls'];
+const LIVE = process.env.CHASSIS_LIVE_ALL ? CASES : ['lr-nat', 'ls-acls'];
 
 describe.skipIf(req.skip)('chassis flows vs live ovn-controller', () => {
   let dir = '';
