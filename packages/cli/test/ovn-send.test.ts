@@ -1,13 +1,16 @@
 /**
  * `ovnts ovn-send`: a frame injected at a logical port crosses the emulated cluster (routed on
  * the sending chassis, Geneve to the receiving one, delivered with the router's rewrites); frames
- * OVN answers itself are deliveries to the sender; `--json` prints one object per line; bad input
- * gets exit status 1 or 2.
+ * OVN answers itself are deliveries to the sender; `--json` prints one object per line; `--pcap`
+ * writes the underlay frames in a file tshark decodes; bad input gets exit status 1 or 2.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import { readCapture } from '@ovnts/capture';
 import { PacketBuilder, fromHex, toHex, u16, u32 } from '@ovnts/packet';
-import { CHASSIS_FIXTURES } from '@ovnts/testkit';
+import { CHASSIS_FIXTURES, requireTools, tsharkRecords } from '@ovnts/testkit';
 import { main } from '../src/main.js';
 
 function run(argv: string[]): { code: Promise<number>; out: () => string; err: () => string } {
@@ -22,6 +25,10 @@ function run(argv: string[]): { code: Promise<number>; out: () => string; err: (
 const NB = join(CHASSIS_FIXTURES, '..', 'northd', 'lr-basic.nb.db');
 const routed = (ttl: number, src: string, dst: string) =>
   new PacketBuilder().ethernet({ src, dst }).ipv4({ src: '10.0.0.11', dst: '10.0.1.13', ttl }).udp({ srcPort: 1234, dstPort: 5678 }).payload('hi').build();
+
+const tmp = mkdtempSync(join(tmpdir(), 'ovnts-ovn-send-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tsh = requireTools('tshark decoding the --pcap file', ['tshark'], 'apt-get install -y tshark');
 
 describe('ovnts ovn-send', () => {
   test('a routed frame is tunnelled from the sender\'s chassis and delivered with the router\'s rewrites', async () => {
@@ -46,6 +53,21 @@ describe('ovnts ovn-send', () => {
     expect(toHex(outer.subarray(50 + optWords * 4))).toBe(toHex(expected));
   });
 
+  test('--pcap writes the underlay frames; tshark decodes VNI and OVN option', async () => {
+    const file = join(tmp, 'underlay.pcap');
+    const r = run(['ovn-send', '--nb', NB, '--from', 'vm1', '--frame', toHex(routed(64, '00:00:00:00:00:01', '00:00:00:00:ff:01')), '--pcap', file]);
+    expect(await r.code, r.err()).toBe(0);
+    const printed = r.out().split('\n').filter((l) => l.startsWith('tunnel ')).map((l) => l.slice(l.indexOf(': ') + 2));
+    const written = [...readCapture(readFileSync(file))].map((f) => toHex(f.data));
+    expect(written).toEqual(printed);
+    expect(written).toHaveLength(1);
+    if (!tsh.skip) {
+      const [rec] = tsharkRecords(file, ['geneve.vni', 'geneve.option.class', 'geneve.option.type', 'ip.dst']);
+      // sw1 (vm3's switch) has tunnel key 1 in our northd's southbound database.
+      expect(rec).toEqual({ 'geneve.vni': '0x000001', 'geneve.option.class': '0x0102', 'geneve.option.type': '0x80', 'ip.dst': '192.168.0.2,10.0.1.13' });
+    }
+  });
+
   test('--json: the router\'s ARP reply is a delivery to the sending port', async () => {
     const arp = new PacketBuilder().ethernet({ src: '00:00:00:00:00:01', dst: 'ff:ff:ff:ff:ff:ff' })
       .arp({ op: 1, sha: '00:00:00:00:00:01', spa: '10.0.0.11', tha: '00:00:00:00:00:00', tpa: '10.0.0.1' }).build();
@@ -65,6 +87,7 @@ describe('ovnts ovn-send', () => {
       [['ovn-send', '--nb', NB, '--from', 'vm1', '--frame', '0011223344'], 2, /shorter than an Ethernet header/],
       [['ovn-send', '--nb', join(CHASSIS_FIXTURES, 'missing.db'), '--from', 'vm1', '--frame', f], 1, /missing\.db/],
       [['ovn-send', '--nb', NB, '--from', 'vmX', '--frame', f], 1, /no logical port vmX/],
+      [['ovn-send', '--nb', NB, '--from', 'vm1', '--frame', f, '--pcap', join(tmp, 'no', 'such', 'dir.pcap')], 1, /cannot write .*dir\.pcap/],
       [['ovn-send', '--nb', NB, '--chassis-map', join(CHASSIS_FIXTURES, 'cases', 'ls-simple-2hv.map'), '--from', 'vm1', '--frame', f], 1, /vm1 is not bound to a chassis/],
     ];
     for (const [argv, code, msg] of cases) {

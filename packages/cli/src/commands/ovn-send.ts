@@ -4,7 +4,11 @@
  * between them), inject an Ethernet frame at logical port LPORT, run until idle on the virtual
  * clock, and print every delivery to a logical port and every Geneve frame on the underlay.
  * Without --chassis-map the VIFs of each logical switch are bound to a chassis of their own.
+ * `--pcap FILE` writes every underlay frame (Geneve and localnet physical networks) to a pcap file,
+ * stamped with the virtual time it was sent at.
  */
+import { writeFileSync } from 'node:fs';
+import { PcapWriter } from '@ovnts/capture';
 import { ChassisCluster, ChassisError, chassisPerSwitch, clusterConfig } from '@ovnts/chassis';
 import { toHex } from '@ovnts/packet';
 import type { CommandSpec, ParsedArgs } from '../args.js';
@@ -15,7 +19,7 @@ import { readChassisMap, readSouthbound } from './chassis-common.js';
 const spec: CommandSpec = {
   name: 'ovn-send',
   summary: 'Send a frame into an emulated OVN cluster and print its deliveries and Geneve frames',
-  usage: 'ovnts ovn-send --nb NBFILE [--sb SBFILE] [--chassis-map FILE] --from LPORT --frame HEX [--json]',
+  usage: 'ovnts ovn-send --nb NBFILE [--sb SBFILE] [--chassis-map FILE] --from LPORT --frame HEX [--json] [--pcap FILE]',
   options: {
     nb: { kind: 'string', required: true, metavar: 'NBFILE', help: 'OVN_Northbound database file (compiled with our northd unless --sb is given)' },
     sb: { kind: 'string', metavar: 'SBFILE', help: 'OVN_Southbound database file to run instead of our northd\'s' },
@@ -23,6 +27,7 @@ const spec: CommandSpec = {
     from: { kind: 'string', required: true, metavar: 'LPORT', help: 'the logical port the frame enters at' },
     frame: { kind: 'string', required: true, metavar: 'HEX', help: 'the Ethernet frame, in hex' },
     json: { kind: 'flag', help: 'one JSON object per line: {"deliver": {...}} or {"tunnel": {...}}' },
+    pcap: { kind: 'string', metavar: 'FILE', help: 'write every underlay frame (Geneve, physical networks) to this pcap file' },
   },
   positionals: { min: 0, max: 0, names: '' },
 };
@@ -47,6 +52,16 @@ export const ovnSendCommand = {
     } catch (e) {
       if (e instanceof ChassisError) throw new CliError(e.message);
       throw e;
+    }
+    const pcap = args.values.get('pcap');
+    if (pcap !== undefined) {
+      const w = new PcapWriter();
+      for (const u of result.underlay) w.write({ data: u.frame, timestampNs: BigInt(Math.round(u.time * 1e6)) });
+      try {
+        writeFileSync(pcap, w.toBuffer());
+      } catch (e) {
+        throw new CliError(`cannot write ${pcap}: ${(e as Error).message}`);
+      }
     }
     const json = args.flags.has('json');
     const events = [
