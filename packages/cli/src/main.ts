@@ -15,6 +15,8 @@ import { northdCommand } from './commands/northd.js';
 import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
+import { chassisFlowsCommand } from './commands/chassis-flows.js';
+import { ovnSendCommand } from './commands/ovn-send.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -24,6 +26,8 @@ export interface Command {
 
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
+  'chassis-flows': chassisFlowsCommand,
+  'ovn-send': ovnSendCommand,
   demo: demoCommand,
   dissect: dissectCommand,
   northd: northdCommand,

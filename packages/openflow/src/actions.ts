@@ -298,6 +298,64 @@ export interface ActionMap {
   conjunction: ConjunctionAction;
   /** See `MeterAction`. */
   meter: MeterAction;
+  /** See `StackPushAction`. */
+  stack_push: StackPushAction;
+  /** See `StackPopAction`. */
+  stack_pop: StackPopAction;
+  /** See `CloneAction`. */
+  clone: CloneAction;
+  /** See `CheckPktLargerAction`. */
+  check_pkt_larger: CheckPktLargerAction;
+  /** See `BundleAction`. */
+  bundle: BundleAction;
+}
+
+/** `push:FIELD[a..b]`: push the bits on the translation's value stack (OVS `stack_push`). */
+export interface StackPushAction {
+  /** Kind. */
+  type: 'stack_push';
+  /** The bits pushed. */
+  src: Subfield;
+}
+
+/** `pop:FIELD[a..b]`: pop the top of the value stack into the bits (OVS `stack_pop`). */
+export interface StackPopAction {
+  /** Kind. */
+  type: 'stack_pop';
+  /** Where the value goes. */
+  dst: Subfield;
+}
+
+/** `clone(...)`: run the actions on a copy of the packet; the flow, action set and stack come back after. */
+export interface CloneAction {
+  /** Kind. */
+  type: 'clone';
+  /** The actions run on the copy. */
+  actions: Action[];
+}
+
+/** `check_pkt_larger(N)->FIELD[b]`: the bit says whether the packet is longer than N bytes. */
+export interface CheckPktLargerAction {
+  /** Kind. */
+  type: 'check_pkt_larger';
+  /** Length compared (the packet without Ethernet padding). */
+  len: number;
+  /** One bit. */
+  dst: Subfield;
+}
+
+/** `bundle(eth_src,0,active_backup,ofport,members:A,B,...)`: output to the first live member port. */
+export interface BundleAction {
+  /** Kind. */
+  type: 'bundle';
+  /** Hashed fields (only `active_backup` is implemented, which hashes nothing). */
+  fields: string;
+  /** Hash basis. */
+  basis: number;
+  /** Selection. */
+  algorithm: 'active_backup';
+  /** Member ports. */
+  members: number[];
 }
 
 /** The name of an action type. */
@@ -521,6 +579,9 @@ function splitKv(text: string): [string, string | undefined] {
 
 /** Split one action token into keyword and argument (`kw:ARG`, `kw=ARG`, `kw(ARG)`). */
 function splitArg(tok: string): { name: string; arg: ActionArg } {
+  // check_pkt_larger(N)->DST: the destination follows the parenthesis.
+  const cpl = /^(check_pkt_larger)\s*\(([\s\S]*)$/i.exec(tok.trim());
+  if (cpl) return { name: cpl[1]!, arg: { text: cpl[2], paren: true } };
   const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?:([:=])([\s\S]*)|\(([\s\S]*)\))?$/.exec(tok.trim());
   if (!m) return { name: tok.trim(), arg: { text: undefined, paren: false } };
   if (m[4] !== undefined) return { name: m[1]!, arg: { text: m[4], paren: true } };
@@ -691,7 +752,12 @@ function parseNat(p: ActionParser, arg: string | undefined): NatSpec {
     if (m) {
       nat.kind = m[1] as 'src' | 'dst';
       if (m[2]) {
-        const r = /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
+        // A bare IPv6 address (or range) without ports is accepted as OVS accepts it; it is kept
+        // bracketed, the form with ports, which is how the rest of the switch tells IPv6 apart.
+        const bare = /^([0-9a-fA-F]*:[0-9a-fA-F:.]*)(?:-([0-9a-fA-F]*:[0-9a-fA-F:.]*))?$/.exec(m[2]);
+        const r = bare
+          ? [m[2], `[${bare[1]}]`, bare[2] === undefined ? undefined : `[${bare[2]}]`, undefined, undefined]
+          : /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
         if (!r) p.err(`bad nat range ${m[2]}`);
         nat.addrMin = r[1]!;
         if (r[2]) nat.addrMax = r[2];
@@ -712,7 +778,9 @@ function formatNat(n: NatSpec): string {
   if (n.kind) {
     let r = n.kind;
     if (n.addrMin) {
-      r += `=${n.addrMin}${n.addrMax ? `-${n.addrMax}` : ''}`;
+      // OVS brackets an IPv6 range only when ports follow.
+      const unbracket = (a: string) => (n.portMin === undefined && a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a);
+      r += `=${unbracket(n.addrMin)}${n.addrMax ? `-${unbracket(n.addrMax)}` : ''}`;
       if (n.portMin !== undefined) r += `:${n.portMin}${n.portMax !== undefined ? `-${n.portMax}` : ''}`;
     }
     parts.push(r);
@@ -831,8 +899,9 @@ function formatCt(a: CtActionSpec): string {
   if (a.force) parts.push('force');
   if (a.table !== undefined) parts.push(`table=${a.table}`);
   if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
-  if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
+  // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
   if (a.nat) parts.push(formatNat(a.nat));
+  if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
   if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
   return parts.length ? `ct(${parts.join(',')})` : 'ct';
 }
@@ -853,14 +922,48 @@ export interface CtPrep {
   readonly alg: string | undefined;
   /** The NAT spec (for the trace's NAT simulation). */
   readonly nat: NatSpec | undefined;
+  /** `exec(move:...)` into ct_mark/ct_label: values read from the packet when the action runs. */
+  readonly moves: readonly MoveAction[];
+}
+
+/** The tracker's action for this packet: `c.act` with the `exec(move:...)` bits read from the flow. */
+export function ctActFor(c: CtPrep, w: Uint32Array): CtAction {
+  if (!c.moves.length) return c.act;
+  const act: CtAction = { ...c.act };
+  for (const mv of c.moves) {
+    const n = BigInt(mv.src.nBits);
+    const ones = (1n << n) - 1n;
+    const v = (getFieldBig(w, mv.src.field) >> BigInt(mv.src.ofs)) & ones;
+    const shift = BigInt(mv.dst.ofs);
+    if (mv.dst.field.name === 'ct_mark') {
+      const old = act.mark ?? { value: 0, mask: 0 };
+      const mm = Number((ones << shift) & 0xffff_ffffn);
+      const vv = Number((v << shift) & 0xffff_ffffn);
+      act.mark = { value: ((old.value & ~mm) | vv) >>> 0, mask: (old.mask | mm) >>> 0 };
+    } else {
+      const vw = bigToWords(v << shift, 4);
+      const mw = bigToWords(ones << shift, 4);
+      const old = act.label ?? { value: new Uint32Array(4), mask: new Uint32Array(4) };
+      const nv = new Uint32Array(4);
+      const nm = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        nv[i] = ((old.value[i]! & ~mw[i]!) | vw[i]!) >>> 0;
+        nm[i] = (old.mask[i]! | mw[i]!) >>> 0;
+      }
+      act.label = { value: nv, mask: nm };
+    }
+  }
+  return act;
 }
 
 /** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
 function prepareCt(a: CtActionSpec): CtPrep {
   const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
   const nested: string[] = [];
+  const moves: MoveAction[] = [];
   for (const e of a.exec) {
     nested.push(formatAction(e));
+    if (e.type === 'move') moves.push(e);
     if (e.type !== 'set_field') continue;
     const ones = allOnes(e.field.bits);
     const m = e.mask ?? ones;
@@ -890,7 +993,7 @@ function prepareCt(a: CtActionSpec): CtPrep {
   let zone = 0;
   if (typeof a.zone === 'number') zone = a.zone;
   else if (a.zone) zoneSrc = a.zone;
-  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat };
+  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat, moves };
 }
 
 /**
@@ -910,6 +1013,18 @@ export function setFieldPrim(f: MatchField, value: bigint, mask: bigint | undefi
     return { kind: PrimKind.SetField, field: f, vw: Uint32Array.of(Number(value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(m & 0xffff_ffffn) & f.vmask) };
   }
   return { kind: PrimKind.SetField, field: f, vw: bigToWords(value & m, f.nwords), mw: bigToWords(m & ones, f.nwords) };
+}
+
+/** Write `v` into the bits of subfield `d` of the translation's flow (as `move` writes its destination). */
+function writeSubfieldKey(x: Xlate, d: Subfield, v: bigint): void {
+  const w = x.key.w;
+  const df = d.field;
+  for (let i = 0; i < d.nBits; i++) putBit(w, df, d.ofs + i, Number((v >> BigInt(i)) & 1n));
+  if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+  else markTunMeta(w, df);
+  if (df.word === W.vlan_tci) fixVlanTpid(x);
+  const r = x.rec;
+  if (r !== null && df.forceBits) r.mark(df.word, df.forceBits);
 }
 
 const MOVE_SCRATCH = new Uint32Array(KEY_WORDS);
@@ -1060,10 +1175,13 @@ const ACTIONS = {
       const reason = a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action';
       const id = a.id ?? 0;
       const userdata = a.userdata;
+      const pause = a.pause === true;
       return (x, bucket) => {
         if (plain) x.output(OFPP.CONTROLLER, maxLen, bucket);
         else x.controller(maxLen, reason, id, userdata);
-        return false;
+        // `pause` freezes the translation: the controller resumes it (NXT_RESUME).
+        if (pause) x.halt();
+        return pause;
       };
     },
   },
@@ -1184,6 +1302,8 @@ const ACTIONS = {
     keywords: ['dec_ttl'],
     parse(_kw, arg, p) {
       if (!arg.paren) return [{ type: 'dec_ttl' }];
+      // `dec_ttl()` is how OVS prints NXAST_DEC_TTL_CNT_IDS with no controller (ovn-controller's form).
+      if (p.need(arg).trim() === '') return [{ type: 'dec_ttl', ids: [] }];
       const ids = p.need(arg).split(',').map((x) => p.num(x, 'controller id', 65535));
       return [{ type: 'dec_ttl', ids }];
     },
@@ -1417,8 +1537,10 @@ const ACTIONS = {
     nested: (a) => [a.exec],
     checkParsed(a) {
       for (const e of a.exec) {
-        if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
-          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
+        // OVS ofpacts_verify_nested(): a set_field or move whose destination is ct_mark or ct_label.
+        const dst = e.type === 'set_field' ? e.field : e.type === 'move' ? e.dst.field : undefined;
+        if (!dst || (dst.name !== 'ct_mark' && dst.name !== 'ct_label')) {
+          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field or move to ct_mark or ct_label');
         }
       }
       checkActionsParsed(a.exec, true);
@@ -1444,6 +1566,152 @@ const ACTIONS = {
       const c = prepareCt(a);
       return (x) => {
         x.ct(c);
+        return false;
+      };
+    },
+  },
+
+  stack_push: {
+    keywords: ['push'],
+    parse(_kw, arg, p) {
+      return [{ type: 'stack_push', src: parseSubfield(p.need(arg), p.input, p.col) }];
+    },
+    format(a) {
+      return `push:${formatSubfield(a.src)}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    check(a, st) {
+      checkSrcPrereq(a.src.field, st.m, 'source');
+    },
+    compile(a) {
+      const src = a.src;
+      const ones = (1n << BigInt(src.nBits)) - 1n;
+      const ofs = BigInt(src.ofs);
+      return (x) => {
+        const r = x.rec;
+        if (r !== null) {
+          r.markPrereq(src.field.prereq);
+          r.markField(src.field);
+        }
+        x.pushStack(prereqOkKey(src.field.prereq, x.key.w) ? (getFieldBig(x.key.w, src.field) >> ofs) & ones : 0n);
+        return false;
+      };
+    },
+  },
+
+  stack_pop: {
+    keywords: ['pop'],
+    parse(_kw, arg, p) {
+      const dst = parseSubfield(p.need(arg), p.input, p.col);
+      if (!dst.field.writable) p.err(`destination field ${dst.field.name} is read-only`);
+      return [{ type: 'stack_pop', dst }];
+    },
+    format(a) {
+      return `pop:${formatSubfield(a.dst)}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    check(a, st) {
+      checkSrcPrereq(a.dst.field, st.m, 'destination');
+    },
+    compile(a) {
+      const dst = a.dst;
+      return (x) => {
+        const v = x.popStack();
+        const r = x.rec;
+        if (r !== null) {
+          r.markPrereq(dst.field.prereq);
+          r.markField(dst.field);
+        }
+        if (v === undefined) {
+          if (x.tr !== null) x.tr.report('error', `stack underflow popping ${formatSubfield(dst)}`);
+          return false;
+        }
+        if (!prereqOkKey(dst.field.prereq, x.key.w)) return false;
+        writeSubfieldKey(x, dst, v);
+        if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} is now 0x${v.toString(16)}`);
+        return false;
+      };
+    },
+  },
+
+  clone: {
+    keywords: ['clone'],
+    parse(_kw, arg, p) {
+      return [{ type: 'clone', actions: parseActionList(arg.text ?? '', p.input, p.col, p.ctx, true) }];
+    },
+    format(a) {
+      return `clone(${a.actions.map((x) => formatAction(x)).join(',')})`;
+    },
+    setClass: ActionSetClass.INVALID,
+    nested: (a) => [a.actions],
+    checkParsed(a) {
+      checkActionsParsed(a.actions);
+    },
+    check(a, st) {
+      checkActionsAgainst(a.actions, st);
+    },
+    checkDecoded(a, ports) {
+      checkActionsDecoded(a.actions, ports);
+    },
+    compile(a) {
+      const ops = a.actions.map(compileAction);
+      return (x) => {
+        x.clone(ops);
+        return false;
+      };
+    },
+  },
+
+  check_pkt_larger: {
+    keywords: ['check_pkt_larger'],
+    parse(_kw, arg, p) {
+      // check_pkt_larger(N)->FIELD[b]: the argument is N; the destination follows the parenthesis.
+      const m = /^\s*(\d+)\s*\)\s*->\s*(\S+)\s*$/.exec(`${arg.text ?? ''}`);
+      if (!m) return p.err('expected check_pkt_larger(LEN)->DST[BIT]');
+      const dst = parseSubfield(m[2]!, p.input, p.col);
+      if (dst.nBits !== 1) p.err(`check_pkt_larger: destination ${formatSubfield(dst)} must be one bit`);
+      return [{ type: 'check_pkt_larger', len: p.num(m[1]!, 'length', 65535), dst }];
+    },
+    format(a) {
+      return `check_pkt_larger(${a.len})->${formatSubfield(a.dst)}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    compile(a) {
+      const dst = a.dst;
+      return (x) => {
+        const r = x.rec;
+        if (r !== null) r.uncacheable();
+        writeSubfieldKey(x, dst, x.packetLength() > a.len ? 1n : 0n);
+        return false;
+      };
+    },
+  },
+
+  bundle: {
+    keywords: ['bundle'],
+    parse(_kw, arg, p) {
+      const m = /^\s*([a-z0-9_+]+)\s*,\s*(\d+)\s*,\s*([a-z_]+)\s*,\s*ofport\s*,\s*(?:members|slaves)\s*:\s*([\d\s,]+)$/.exec(p.need(arg));
+      if (!m) return p.err('expected bundle(FIELDS,BASIS,ALGORITHM,ofport,members:PORT,...)');
+      if (m[3] !== 'active_backup') p.err(`bundle: only the active_backup algorithm is implemented, not ${m[3]}`);
+      const members = m[4]!.split(',').map((x) => x.trim()).filter((x) => x).map((x) => p.num(x, 'member port', 0xfeff));
+      return [{ type: 'bundle', fields: m[1]!, basis: p.num(m[2]!, 'basis', 0xffff), algorithm: 'active_backup', members }];
+    },
+    format(a) {
+      return `bundle(${a.fields},${a.basis},${a.algorithm},ofport,members:${a.members.join(',')})`;
+    },
+    setClass: ActionSetClass.INVALID,
+    compile(a) {
+      const members = a.members;
+      return (x, bucket) => {
+        const r = x.rec;
+        if (r !== null) r.uncacheable();
+        for (const m of members) {
+          if (x.portLive(m)) {
+            x.output(m, 0, bucket);
+            return false;
+          }
+        }
+        if (x.tr !== null) x.tr.report('detail', 'no live bundle member');
         return false;
       };
     },

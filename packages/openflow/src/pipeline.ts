@@ -25,8 +25,8 @@
  * or tracked; a `TraceBuilder` receives the trace). A packet-out (`runActions`) forwards.
  */
 import { formatIpv4 } from '@ovnts/packet';
-import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, fixVlanTpid, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -54,6 +54,16 @@ import type { GroupProps } from './stateful/group-text.js';
 import type { FlowLife } from './stateful/timeouts.js';
 import { simulateNat, type TraceBuilder, type TraceRecirc } from './trace-builder.js';
 import { PrimKind, XlateError, type PacketInReason, type SetFieldPrim, type TraceNodeType, type Xlate } from './xlate.js';
+
+/** OVS's userspace tunnels send the outer IPv4 identification 0 (the header template's, with DF set). */
+const OVS_TNL_IDENT: IdentCounter = {
+  get value(): number {
+    return 0;
+  },
+  set value(_v: number) {
+    // never advances
+  },
+};
 
 export { OFPP_UNSET, actionSetOrder, compileAction, compileInstructions, type CtPrep, type Op } from './actions.js';
 export { TUN_META_PRESENT_SHIFT, readSubfield } from './key-ops.js';
@@ -336,6 +346,8 @@ export class Pipeline implements Xlate {
   /** Reset per-packet state and extract `frame` received on `inPort`. */
   begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
     extractFlowKey(frame, off, len, inPort, this.key, this.sw.vlanLimit);
+    if (this.valueStack.length !== 0) this.valueStack.length = 0;
+    this.halted = false;
     this.key.w[W.actset_output] = OFPP_UNSET;
     this.frameLen = len;
     this.error = 0;
@@ -680,7 +692,7 @@ export class Pipeline implements Xlate {
       return;
     }
     for (let i = 0; i < ops.length; i++) {
-      if (this.error !== 0) break;
+      if (this.error !== 0 || this.halted) break;
       const o = ops[i]!;
       if (this.tr !== null) this.tr.report('action', o.text);
       const e = o.exec;
@@ -741,6 +753,58 @@ export class Pipeline implements Xlate {
       for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~mw[i]!) | (vw[i]! & mw[i]!)) >>> 0;
       markTunMeta(w, f);
     }
+  }
+
+  /** The translation's value stack (`push`/`pop`). */
+  private readonly valueStack: bigint[] = [];
+  /** A `controller(pause)` ended the translation. */
+  private halted = false;
+
+  /** `push:`: put a value on the stack. */
+  pushStack(v: bigint): void {
+    this.valueStack.push(v);
+  }
+
+  /** `pop:`: take the top of the stack (undefined when empty: OVS then leaves the field alone). */
+  popStack(): bigint | undefined {
+    return this.valueStack.pop();
+  }
+
+  /** `clone(...)`: run `ops` on a copy; the flow, stack and action set are restored afterwards (OVS `clone_xlate_actions`). */
+  clone(ops: readonly Op[]): void {
+    const lvl = this.depth;
+    while (this.saved.length <= lvl) this.saved.push(new FlowKey());
+    const save = this.saved[lvl]!.copyFrom(this.key);
+    const stack = this.valueStack.slice();
+    const actionSet = this.actionSet.slice();
+    const hadGroup = this.actionSetHasGroup;
+    this.depth++;
+    this.doOps(ops, false);
+    if (!this.halted && this.actionSet.length) this.executeActionSet();
+    this.depth--;
+    this.key.copyFrom(save);
+    this.valueStack.length = 0;
+    for (const v of stack) this.valueStack.push(v);
+    this.actionSet.length = 0;
+    for (const a of actionSet) this.actionSet.push(a);
+    this.actionSetHasGroup = hadGroup;
+  }
+
+  /** The packet's length without Ethernet padding (what `check_pkt_larger` compares). */
+  packetLength(): number {
+    const p = this.pkt;
+    return p.l3 >= 0 && p.end > p.l3 && p.end - p.off < p.len ? p.end - p.off : p.len;
+  }
+
+  /** Is OpenFlow port `n` up (a live `bundle` member)? */
+  portLive(n: number): boolean {
+    const port = this.sw.ports.get(n);
+    return !!port && port.up !== false;
+  }
+
+  /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
+  halt(): void {
+    this.halted = true;
   }
 
   /** The `output` action (the primitive): recorded for the cache unless it needs the controller or table 0. */
@@ -894,9 +958,10 @@ export class Pipeline implements Xlate {
       tr.datapath(ctDpText(c, zone));
       // ofproto/trace: the clone gets the zone and the exec'd mark/label (ct_state is set per section).
       w[W.ct_zone] = zone;
-      const m = c.act.mark;
+      const act = ctActFor(c, w);
+      const m = act.mark;
       if (m) w[W.ct_mark] = ((w[W.ct_mark]! & ~m.mask) | m.value) >>> 0;
-      const l = c.act.label;
+      const l = act.label;
       if (l) for (let i = 0; i < 4; i++) w[W.ct_label + i] = ((w[W.ct_label + i]! & ~l.mask[i]!) | l.value[i]!) >>> 0;
     } else {
       if (this.dropped) {
@@ -904,13 +969,14 @@ export class Pipeline implements Xlate {
         return;
       }
       const p = this.pkt;
-      c.act.zone = zone;
+      const act = ctActFor(c, w);
+      act.zone = zone;
       const l3 = k.l3, l4 = k.l4, end = k.end;
       k.l3 = p.l3;
       k.l4 = p.l4;
       k.end = p.end;
       const tracker = this.sw.conntrack;
-      tracker.execute(k, p.buf, c.act);
+      tracker.execute(k, p.buf, act);
       const rw = tracker.result.nat;
       if (rw.addr !== 0) {
         p.own();
@@ -1107,12 +1173,14 @@ export class Pipeline implements Xlate {
   private tunnelOutput(port: Port): void {
     const cfg = port.tunnel!;
     const w = this.key.w;
-    const dst = w[W.tun_dst]!;
+    // A port with a fixed remote (OVS options:remote_ip=IP) ignores the flow's tunnel addresses;
+    // the outer source is then the port's local address (OVS: the route to the remote).
+    const dst = cfg.remoteIp ?? w[W.tun_dst]!;
     if (dst === 0) {
       this.report('warn', 'Tunneling decided against output');
       return;
     }
-    const src = w[W.tun_src]! || cfg.localIp;
+    const src = cfg.remoteIp !== undefined ? cfg.localIp : w[W.tun_src]! || cfg.localIp;
     this.report('detail', 'output to native tunnel');
     const tr = this.tr;
     commitKey(this.key, this.base, this.pkt, tr);
@@ -1122,7 +1190,7 @@ export class Pipeline implements Xlate {
       const kind = cfg.kind ?? TunnelKind.Geneve;
       enc = new TunnelEncap({
         kind, ethSrc: cfg.ethSrc, ethDst: typeof cfg.ethDst === 'function' ? cfg.ethDst(dst) : cfg.ethDst,
-        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false,
+        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false, ident: OVS_TNL_IDENT,
         ...(cfg.dstPort !== undefined ? { dstPort: cfg.dstPort } : {}),
       });
       this.encaps.set(keyStr, enc);

@@ -98,6 +98,18 @@ export interface Xlate {
   clearActionSet(): void;
   /** `write_actions`: merge `ops` into the action set. */
   writeActionSet(ops: readonly Op[]): void;
+  /** `push:`: put a value on the translation's stack. */
+  pushStack(v: bigint): void;
+  /** `pop:`: take the top of the stack (undefined when it is empty). */
+  popStack(): bigint | undefined;
+  /** `clone(...)`: run `ops` on a copy of the packet; flow, stack and action set come back after. */
+  clone(ops: readonly Op[]): void;
+  /** The packet's length without Ethernet padding. */
+  packetLength(): number;
+  /** Is OpenFlow port `n` live? */
+  portLive(n: number): boolean;
+  /** `controller(pause)`: end the translation here. */
+  halt(): void;
 }
 
 /** The executor's primitives (see the module comment). */

@@ -44,6 +44,11 @@ const EXAMPLES: Record<string, [string, string]> = {
   learn: ['learn(table=2,NXM_OF_IN_PORT[])', 'learn(table=2,NXM_OF_IN_PORT[])'],
   conjunction: ['conjunction(3,1/2)', 'conjunction(3,1/2)'],
   meter: ['meter:2', 'meter:2'],
+  push: ['push:NXM_NX_REG0[]', 'push:NXM_NX_REG0[]'],
+  pop: ['pop:NXM_NX_REG0[0..15]', 'pop:NXM_NX_REG0[0..15]'],
+  clone: ['clone(ct_clear,resubmit(,8))', 'clone(ct_clear,resubmit(,8))'],
+  check_pkt_larger: ['check_pkt_larger(1514)->NXM_NX_REG10[0]', 'check_pkt_larger(1514)->NXM_NX_REG10[0]'],
+  bundle: ['bundle(eth_src,0,active_backup,ofport,members:1,2)', 'bundle(eth_src,0,active_backup,ofport,members:1,2)'],
 };
 
 describe('action table', () => {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBuilder, internetChecksum, l4ChecksumV4, l4ChecksumV6, u16 } from '@ovnts/packet';
 import { DecapResult, decapsulate, GeneveOptionCursor } from '@ovnts/geneve';
-import { MAX_RESUBMITS, OFPP, OpenFlowError, Switch, formatTrace, parseMicroflow, type PacketIn } from '@ovnts/openflow';
+import { MAX_RESUBMITS, OFPP, OpenFlowError, Switch, VirtualClock, formatTrace, parseMicroflow, type PacketIn } from '@ovnts/openflow';
+import { minHeapGrowth } from '@ovnts/testkit';
 
 const A = '50:54:00:00:00:01';
 const B = '50:54:00:00:00:02';
@@ -364,19 +365,19 @@ describe('robustness', () => {
     );
   });
 
-  it('allocates (almost) nothing per frame on the unmodified-forwarding path', () => {
-    const sw = new Switch({ onOutput: () => {} });
+  it('allocates nothing per frame on the unmodified-forwarding path', () => {
+    // A VirtualClock: RealClock's performance.now() boxes its result (docs/openflow-pipeline.md).
+    const sw = new Switch({ onOutput: () => {}, clock: new VirtualClock() });
     sw.addPort({ number: 1 });
     sw.addPort({ number: 2 });
     sw.addFlow('table=0,in_port=1,tcp,actions=goto_table:1');
     sw.addFlow('table=1,tcp,tp_dst=80,actions=output:2');
     const f = tcp4();
     for (let i = 0; i < 20000; i++) sw.receive(1, f);
-    globalThis.gc?.();
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < 500_000; i++) sw.receive(1, f);
-    const growth = process.memoryUsage().heapUsed - before;
-    expect(growth).toBeLessThan(8 * 1024 * 1024);
-    expect(sw.port(2)!.stats.txPackets).toBe(520_000);
+    const g = minHeapGrowth(() => {
+      for (let i = 0; i < 100_000; i++) sw.receive(1, f);
+    });
+    expect(g.min, `heap growth per 100k frames (${g.clean} of ${g.rounds} rounds without a GC)`).toBeLessThan(256 * 1024);
+    expect(sw.port(2)!.stats.txPackets).toBe(20_000 + g.rounds * 100_000);
   });
 });

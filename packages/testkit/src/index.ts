@@ -12,3 +12,8 @@ export * from './seeds.js';
 export * from './statefulgen.js';
 export * from './hostile.js';
 export * from './fuzz/index.js';
+export * from './ovn-cluster.js';
+export * from './flow-normalize.js';
+export * from './chassis-cases.js';
+export * from './ovn-frames.js';
+export * from './alloc.js';

@@ -289,7 +289,7 @@ export function parseOfctlStderr(stderr: string, exitOk: boolean): OfctlResult {
 }
 
 /** A persistent JSON-RPC client of an OVS unixctl socket (the protocol of `ovs-appctl`). */
-class Unixctl {
+export class Unixctl {
   private sock: Socket;
   private buf = '';
   private nextId = 0;
@@ -309,6 +309,7 @@ class Unixctl {
     sock.on('close', () => fail(new Error('connection closed')));
   }
 
+  /** Connect to the unixctl socket at `path`. */
   static open(path: string): Promise<Unixctl> {
     return new Promise((resolve, reject) => {
       const s = connect(path);
@@ -353,6 +354,7 @@ class Unixctl {
     } else w.resolve(typeof msg.result === 'string' ? msg.result : '');
   }
 
+  /** Run one command; resolves with its text output. */
   call(method: string, params: string[]): Promise<string> {
     if (this.closed) return Promise.reject(new OvsOracleError('unixctl', `unixctl ${method}: ${this.closed.message}`));
     const id = this.nextId++;
@@ -362,19 +364,21 @@ class Unixctl {
     });
   }
 
+  /** Close the connection. */
   close(): void {
     this.sock.destroy();
   }
 }
 
 /** Incremental reader of one port's tx pcap that OVS keeps appending to. */
-class TxReader {
+export class TxReader {
   private fd: number;
   private parser = new CaptureParser();
   private pending: Uint8Array = EMPTY;
   private offset = 0;
   private chunk = new Uint8Array(1 << 16); // not a Buffer: slices of it must be plain Uint8Arrays
 
+  /** Open the capture at `path` (it must exist). */
   constructor(readonly path: string) {
     this.fd = openSync(path, 'r');
   }
@@ -411,6 +415,7 @@ class TxReader {
     this.pending = pos === buf.length ? EMPTY : Uint8Array.prototype.slice.call(buf.subarray(pos));
   }
 
+  /** Close the file. */
   close(): void {
     closeSync(this.fd);
   }

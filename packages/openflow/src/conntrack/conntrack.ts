@@ -151,13 +151,18 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function fmix(h: number): number {
+/** Murmur3's finalizer, as a signed int32 (a small integer: returning it never allocates). */
+function fmixI(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/** Murmur3's finalizer, unsigned. */
+function fmix(h: number): number {
+  return fmixI(h) >>> 0;
 }
 
 function reverseIcmpType(type: number, v6: boolean): number {
@@ -222,7 +227,8 @@ export class Conntrack {
   private nConns = 0;
   private readonly store: ConnStore;
   // Index: open addressing.
-  private ixHash: Uint32Array;
+  /** Tuple hashes, signed (`| 0`): an int32 stays a small integer, a uint32 above 2^31 would be boxed per lookup. */
+  private ixHash: Int32Array;
   private ixVal: Int32Array;
   private ixMask: number;
   private ixSize = 0;
@@ -256,7 +262,7 @@ export class Conntrack {
     this.store = new ConnStore(opts.initialCapacity ?? 1024);
     let cap = 16;
     while (cap * 3 < this.store.cap * 4) cap *= 2;
-    this.ixHash = new Uint32Array(cap);
+    this.ixHash = new Int32Array(cap);
     this.ixVal = new Int32Array(cap).fill(-1);
     this.ixMask = cap - 1;
   }
@@ -988,17 +994,17 @@ export class Conntrack {
   private hashTuple(a: Uint32Array, o: number): number {
     let hs = this.basis;
     let hd = this.basis;
-    hs = mix(hs, a[o + 1]!);
-    hs = mix(hs, a[o + 2]!);
-    hs = mix(hs, a[o + 3]!);
-    hs = mix(hs, a[o + 4]!);
-    hs = mix(hs, a[o + 9]!);
-    hd = mix(hd, a[o + 5]!);
-    hd = mix(hd, a[o + 6]!);
-    hd = mix(hd, a[o + 7]!);
-    hd = mix(hd, a[o + 8]!);
-    hd = mix(hd, a[o + 10]!);
-    return fmix(mix(fmix(hs) ^ fmix(hd), a[o]!));
+    hs = mix(hs, a[o + 1]! | 0);
+    hs = mix(hs, a[o + 2]! | 0);
+    hs = mix(hs, a[o + 3]! | 0);
+    hs = mix(hs, a[o + 4]! | 0);
+    hs = mix(hs, a[o + 9]! | 0);
+    hd = mix(hd, a[o + 5]! | 0);
+    hd = mix(hd, a[o + 6]! | 0);
+    hd = mix(hd, a[o + 7]! | 0);
+    hd = mix(hd, a[o + 8]! | 0);
+    hd = mix(hd, a[o + 10]! | 0);
+    return fmixI(mix(fmixI(hs) ^ fmixI(hd), a[o]! | 0));
   }
 
   /** Find the live connection whose original or reply tuple equals `a[o..o+11)`; sets `lkReply`. */
@@ -1081,7 +1087,7 @@ export class Conntrack {
     const oh = this.ixHash;
     const ov = this.ixVal;
     const cap = (this.ixMask + 1) * 2;
-    this.ixHash = new Uint32Array(cap);
+    this.ixHash = new Int32Array(cap);
     this.ixVal = new Int32Array(cap).fill(-1);
     this.ixMask = cap - 1;
     this.ixSize = 0;
