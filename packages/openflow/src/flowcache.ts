@@ -45,6 +45,8 @@ export interface Counted {
 export const XEV_OUTPUT = 1;
 /** output_reg (the port is read from the key at replay). */
 export const XEV_OUTPUT_REG = 2;
+/** output truncated to max_len. */
+export const XEV_OUTPUT_TRUNC = 3;
 
 /**
  * One cached translation. Its numbers live in one packed `Int32Array` (`code`), so a hit touches
