@@ -355,6 +355,17 @@ function scanInt(s: string, pos: number): [number, number] | undefined {
   return [v, t.length];
 }
 
+/** The flag whose name starts `text` at `pos` and ends at one of `ends` (or the text's end): [bit, name length]. */
+function flagAt(text: string, pos: number, ends: string, nameOf: (bit: number) => string | undefined): [number, number] | undefined {
+  for (let bit = 1; bit <= 0x8000_0000; bit *= 2) {
+    const nm = nameOf(bit);
+    if (!nm || !text.startsWith(nm, pos)) continue;
+    const after = text[pos + nm.length];
+    if (after === undefined || ends.includes(after)) return [bit, nm.length];
+  }
+  return undefined;
+}
+
 /**
  * OVS's `parse_flags()`: `V/M` in numbers, `+flag-flag` (masked), or `flag|flag|N` (exact).
  * Bits outside `allowed` are "unknown"; TCP's reserved bits are named `[200]`, `[400]`, `[800]`.
@@ -380,20 +391,11 @@ function parseFlags(
       const sign = text[pos];
       if (sign !== '+' && sign !== '-') err(`${text.slice(pos)}: ${label} must be preceded by '+' (for SET) or '-' (NOT SET)`);
       pos++;
-      let found = 0;
-      let len = 0;
-      for (let bit = 1; bit <= 0x8000_0000 && bit > 0; bit *= 2) {
-        const nm = nameOf(bit);
-        if (!nm || !text.startsWith(nm, pos)) continue;
-        const after = text[pos + nm.length];
-        if (after !== undefined && after !== '+' && after !== '-') continue;
-        if (m & bit) err(`${text.slice(pos)}: Each ${label} flag can be specified only once`);
-        if (!(bit & allowed)) unknown(text.slice(pos));
-        found = bit;
-        len = nm.length;
-        break;
-      }
-      if (!found) unknown(text.slice(pos));
+      const fl = flagAt(text, pos, '+-', nameOf);
+      if (!fl) return unknown(text.slice(pos));
+      const [found, len] = fl;
+      if (m & found) err(`${text.slice(pos)}: Each ${label} flag can be specified only once`);
+      if (!(found & allowed)) unknown(text.slice(pos));
       if (sign === '+') v |= found;
       m |= found;
       pos += len;
@@ -410,19 +412,9 @@ function parseFlags(
       pos += num[1] + (text[pos + num[1]] === '|' ? 1 : 0);
       continue;
     }
-    let found = 0;
-    let len = 0;
-    for (let bit = 1; bit <= 0x8000_0000 && bit > 0; bit *= 2) {
-      const nm = nameOf(bit);
-      if (!nm || !text.startsWith(nm, pos)) continue;
-      const after = text[pos + nm.length];
-      if (after !== undefined && after !== '|') continue;
-      if (!(bit & allowed)) unknown(text);
-      found = bit;
-      len = nm.length;
-      break;
-    }
-    if (!found) unknown(text);
+    const fl = flagAt(text, pos, '|', nameOf);
+    if (!fl || !(fl[0] & allowed)) return unknown(text);
+    const [found, len] = fl;
     v |= found;
     pos += len + (text[pos + len] === '|' ? 1 : 0);
   }
