@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  ACTION_TYPES, OpenFlowError, Switch, actionKeywords, checkActionsEnv, compileAction, field, formatAction, formatActionList,
+  ACTION_TYPES, OpenFlowError, Switch, TextParseError, actionKeywords, checkActionsEnv, compileAction, field, formatAction, formatActionList,
   formatFlow, parseAction, parseActionList, parseFlow, someAction, type Action,
 } from '@ovnts/openflow';
 
@@ -141,6 +141,19 @@ describe('parsing as ovs-ofctl parses', () => {
   it('an empty write_actions is not encoded', () => {
     expect(ok('actions=output:1,write_actions(drop)')).toBe('actions=output:1');
     expect(ok('actions=write_actions(drop),goto_table:1')).toBe('actions=goto_table:1');
+  });
+  it('a huge token is not echoed whole in the error: cut, with its length (issue 14 item 6)', () => {
+    const tok = 'x'.repeat(2_000_000);
+    let err: unknown;
+    try {
+      parseFlow(`actions=${tok}`);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TextParseError);
+    const e = err as TextParseError;
+    expect(e.expected).toBe(`unknown action ${'x'.repeat(60)}... (2000000 characters)`);
+    expect(e.message.length).toBeLessThan(300);
   });
   it('apply_actions is not a keyword', () => {
     expect(() => parseFlow('actions=apply_actions(output:1)')).toThrow('apply_actions is the default instruction');
