@@ -32,7 +32,7 @@ import {
   ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
-import { KEY_WORDS, W, getFieldBig } from './flowkey.js';
+import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
 import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple, writeSubfield } from './key-ops.js';
 import { flowHashFields } from './stateful/flow-hash.js';
 import { hashInt } from './stateful/ovs-hash.js';
@@ -1276,21 +1276,36 @@ function compileMove(a: MoveAction): OpRun {
   return (x) => {
     const w = x.key.w;
     const r = x.rec;
+    const okDst = prereqOkKey(df.prereq, w);
+    const ok = okDst && prereqOkKey(sf.prereq, w);
     if (r !== null) {
-      r.markPrereq(df.prereq);
-      r.markPrereq(sf.prereq);
-      r.markField(sf);
-      r.markField(df);
-      if (df.forceBits) r.mark(df.word, df.forceBits);
+      if (!r.ovsExact) {
+        r.markPrereq(df.prereq);
+        r.markPrereq(sf.prereq);
+        r.markField(sf);
+        r.markField(df);
+        if (df.forceBits) r.mark(df.word, df.forceBits);
+      } else {
+        // OVS mf_subfield_copy(): the prerequisite checks (the source's only if the destination's
+        // held), then the two subfields when the copy happens.
+        r.markPrereq(df.prereq);
+        if (okDst) r.markPrereq(sf.prereq);
+        if (ok) {
+          r.markSubfield(a.src);
+          r.markSubfield(a.dst);
+        }
+      }
     }
-    if (!prereqOkKey(df.prereq, w) || !prereqOkKey(sf.prereq, w)) return false;
-    // Copy the source words first so overlapping source and destination read the old bits.
-    const tmp = MOVE_SCRATCH;
-    for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
-    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
-    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
-    else markTunMeta(w, df);
-    if (df.word === W.vlan_tci) fixVlanTpid(x);
+    if (ok) {
+      // Copy the source words first so overlapping source and destination read the old bits.
+      const tmp = MOVE_SCRATCH;
+      for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
+      for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
+      if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+      else markTunMeta(w, df);
+      if (df.word === W.vlan_tci) fixVlanTpid(x);
+    }
+    // OVS reports the destination even when the copy did not happen (xlate_report_subfield).
     if (x.tr !== null) {
       const d = a.dst;
       let v: string;
@@ -1298,7 +1313,7 @@ function compileMove(a: MoveAction): OpRun {
       else {
         let b = 0n;
         for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = `0x${b.toString(16)}`;
+        v = b === 0n ? '0' : `0x${b.toString(16)}`; // OVS ds_put_hex()
       }
       x.tr.report('detail', `${formatSubfield(d)} is now ${v}`);
     }
@@ -1363,7 +1378,8 @@ const ACTIONS = {
       return (x, bucket) => {
         const r = x.rec;
         if (r !== null) {
-          r.markField(src.field);
+          if (r.ovsExact) r.markSubfield(src);
+          else r.markField(src.field);
           const port = readSubfield(x.key.w, src);
           if (port === OFPP.TABLE || port === OFPP.CONTROLLER) r.uncacheable();
           else r.outputRegEvent(src, maxLen, bucket);
@@ -1544,7 +1560,9 @@ const ACTIONS = {
         const r = x.rec;
         if (r !== null) {
           r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          // Debian's 3.1.0 ("ofproto-dpif-xlate: Always mask ip proto field", CVE-2023-1668).
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
         }
         const dl = w[W.dl_type];
         if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
@@ -1575,13 +1593,15 @@ const ACTIONS = {
       const ttl = a.ttl;
       return (x) => {
         const r = x.rec;
-        if (r !== null) {
-          r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
-        }
         const w = x.key.w;
         const dl = w[W.dl_type];
-        if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) w[W.nw_ttl] = ttl;
+        const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+        if (r !== null && (ip || !r.ovsExact)) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
+        }
+        if (ip) w[W.nw_ttl] = ttl;
         return false;
       };
     },
@@ -1615,7 +1635,9 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_push_vlan_uninit(): the headers already there, in full.
+          if (!r.ovsExact || (x.key.w[W.vlan_tci]! & VLAN_CFI) !== 0) r.mark(W.vlan_tci, r.ovsExact ? 0xffff : 0xffffffff);
+          if (r.ovsExact && (x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -1658,7 +1680,10 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_pop_vlan() marks the inner headers; the popped one is marked when the change
+          // is committed to the datapath (commit_vlan_action).
+          if (!r.ovsExact) r.mark(W.vlan_tci, 0xffffffff);
+          else if ((x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -2331,7 +2356,8 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         const value = parseUint((v ?? '').trim());
         const mask = m === undefined ? 0xffff_ffff_ffff_ffffn : parseUint(m.trim());
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
-        ins.writeMetadata = { value: value & mask, mask };
+        // Kept as given, bits outside the mask too (OVS prints write_metadata:0x10/0xf back).
+        ins.writeMetadata = { value, mask };
         break;
       }
       case 'goto_table': {
@@ -2506,7 +2532,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   const ops: Op[] = ins.apply.map(compileAction);
   if (ins.clearActions) {
     ops.push(instruction('clear_actions', 'clear_actions', (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.clearActionSet();
       return false;
     }));
@@ -2514,7 +2540,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   if (ins.writeActions) {
     const inner = ins.writeActions.map(compileAction);
     ops.push(instruction('write_actions', `write_actions(${ins.writeActions.map(formatAction).join(',')})`, (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.writeActionSet(inner);
       return false;
     }));
@@ -2525,7 +2551,8 @@ export function compileInstructions(ins: Instructions): Op[] {
     const mw = bigToWords(mask, 2);
     ops.push(instruction('write_metadata', formatWriteMetadata(value, mask), (x) => {
       const r = x.rec;
-      if (r !== null) {
+      // OVS un-wildcards nothing for write_metadata (the cache keys on what it wrote).
+      if (r !== null && !r.ovsExact) {
         r.mark(W.metadata, mw[0]!);
         r.mark(W.metadata + 1, mw[1]!);
       }

@@ -24,6 +24,8 @@ import type { MegaflowMarks } from './xlate.js';
 
 /** Records one translation for the cache. Reused for every frame; allocates only in `finish()`. */
 export class MegaflowRecorder implements MegaflowMarks {
+  /** The cache may mark more than OVS (see `MegaflowMarks.ovsExact`). */
+  readonly ovsExact: boolean = false;
   /** The megaflow mask: every key bit the translation read or wrote. */
   readonly mask = new Uint32Array(KEY_WORDS);
   /** False once something made the translation uncacheable. */
@@ -42,7 +44,7 @@ export class MegaflowRecorder implements MegaflowMarks {
 
   constructor(
     /** The key the pipeline translates (read at every output). */
-    private readonly key: FlowKey,
+    protected readonly key: FlowKey,
   ) {}
 
   /** Start recording the translation of the key as it is now. */
@@ -126,6 +128,11 @@ export class MegaflowRecorder implements MegaflowMarks {
     this.mark(W.nw_frag, 0xffffffff);
     this.mark(W.tp_src, 0xffffffff);
     this.mark(W.tp_dst, 0xffffffff);
+  }
+
+  /** A subfield: the cache marks its whole field. */
+  markSubfield(sf: Subfield): void {
+    this.markField(sf.field);
   }
 
   /** Every word of a field. */
@@ -265,5 +272,79 @@ export function replayCached(x: CachedXlate, t: ReplayTarget): void {
     if (kind === XEV_OUTPUT) t.output(port, maxLen, bucket);
     else if (kind === XEV_OUTPUT_TRUNC) t.outputTrunc(port, maxLen);
     else t.outputReg(x.srcs[srcIdx]!, maxLen, bucket);
+  }
+}
+
+/**
+ * The marks of a traced translation, with OVS's exact semantics (its `ctx->wc`), into a trace:
+ * `sink` receives every bit. Prerequisite checks mark what OVS's `mf_are_prereqs_ok` inspects
+ * (`nw_proto` for transport fields of IP packets, `tp_src`/`tp_dst` for ND, the VLAN CFI), a
+ * subfield only its own bits. The classifier part of the megaflow is not marked here (see
+ * ovs-classifier-wc.ts), nor what the translation cache needs to replay.
+ */
+export class TraceWildcards extends MegaflowRecorder {
+  override readonly ovsExact: boolean = true;
+
+  constructor(
+    key: FlowKey,
+    /** Where the bits go (the trace section being built). */
+    private readonly sink: (word: number, bits: number) => void,
+  ) {
+    super(key);
+  }
+
+  override mark(word: number, bits: number): void {
+    if (bits !== 0) this.sink(word, bits >>> 0);
+  }
+
+  override markPrereq(p: Prereq): void {
+    const w = this.key.w;
+    const dl = w[W.dl_type]!;
+    const ip = dl === 0x0800 || dl === 0x86dd;
+    switch (p) {
+      case Prereq.VlanVid:
+        this.mark(W.vlan_tci, VLAN_CFI);
+        return;
+      case Prereq.Tcp:
+      case Prereq.Udp:
+      case Prereq.Sctp:
+      case Prereq.Icmpv4:
+        if (ip) this.mark(W.nw_proto, 0xff);
+        return;
+      case Prereq.Icmpv6:
+      case Prereq.Nd:
+      case Prereq.NdSolicit:
+      case Prereq.NdAdvert:
+        if (dl !== 0x86dd) return;
+        this.mark(W.nw_proto, 0xff);
+        if (p === Prereq.Icmpv6 || w[W.nw_proto] !== 58) return;
+        this.mark(W.tp_dst, 0xffff);
+        if (w[W.tp_dst] !== 0) return;
+        this.mark(W.tp_src, 0xffff);
+        return;
+      case Prereq.Ct:
+        this.mark(W.ct_state, 0xff);
+        return;
+      default:
+        // dl_type (always exact in a megaflow) or nothing.
+        return;
+    }
+  }
+
+  override markSubfield(sf: Subfield): void {
+    const f = sf.field;
+    for (let i = 0; i < sf.nBits; i++) {
+      const bit = sf.ofs + i;
+      if (f.nwords === 1) this.mark(f.word, (1 << (f.shift + bit)) >>> 0);
+      else {
+        // Multi-word fields: most significant word first.
+        const wi = f.word + f.nwords - 1 - Math.floor(bit / 32);
+        this.mark(wi, (1 << (bit % 32)) >>> 0);
+      }
+    }
+  }
+
+  override tableLookup(): void {
+    // The classifier's part comes from ovs-classifier-wc.ts.
   }
 }

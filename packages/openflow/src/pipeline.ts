@@ -24,18 +24,20 @@
  * meters, MAC learning; with or without the translation cache) or tracing (nothing counted, learnt
  * or tracked; a `TraceBuilder` receives the trace). A packet-out (`runActions`) forwards.
  */
+import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
 import { OFPP, OFPP_UNSET, actionSetOrder, fixVlanTpid, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { MegaflowCache } from './flowcache.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, VLAN_CFI, formatSubfield, type Subfield } from './fields.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, formatSubfield, type Subfield } from './fields.js';
 import { FlowKey, W } from './flowkey.js';
 import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
 import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey } from './match.js';
-import { MegaflowRecorder, cachedFor, replayCached } from './megaflow.js';
+import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
+import { ovsClassifierWc } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
 import { formatPort, type Port, type TlvMapping } from './ports.js';
@@ -59,6 +61,11 @@ export { TUN_META_PRESENT_SHIFT, readSubfield } from './key-ops.js';
 export type { EmittedFrame, PacketIn } from './output-log.js';
 export type { TraceNode, TraceRecirc } from './trace-builder.js';
 export { XlateError, type PacketInReason, type TraceNodeType } from './xlate.js';
+
+/** The set_field targets after which OVS un-wildcards `nw_proto` (Debian 3.1.0 `mf_set_mask_l3_prereqs`). */
+const L3_PROTO_MASKED: ReadonlySet<string> = new Set([
+  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nw_tos', 'nw_ecn', 'nw_ttl', 'arp_op', 'arp_sha', 'arp_tha', 'arp_spa', 'arp_tpa',
+]);
 
 /** OVS's translation limits. */
 export const MAX_DEPTH = 64;
@@ -167,6 +174,8 @@ export interface GroupEntry {
 export interface SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** LOCAL's datapath port number in `Datapath actions`. */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: readonly FlowTable[];
   /** Ports by number. */
@@ -249,7 +258,15 @@ class ForkSave {
  */
 export type RunMode =
   | { readonly kind: 'forward'; readonly cache: boolean }
-  | { readonly kind: 'trace'; readonly trace: TraceBuilder };
+  | {
+      readonly kind: 'trace';
+      readonly trace: TraceBuilder;
+      /**
+       * ofproto/trace with a packet (a frame, or `-generate`): actions with side effects (`learn`)
+       * are translated and reported; without one OVS suppresses them (default false).
+       */
+      readonly sideEffects?: boolean;
+    };
 
 /** Forwarding through the translation cache. */
 export const FORWARD_CACHED: RunMode = { kind: 'forward', cache: true };
@@ -279,6 +296,8 @@ export class Pipeline implements Xlate {
 
   /** Counters, learning, conntrack and meters take effect (false while tracing, as ofproto/trace). */
   private counting = true;
+  /** While tracing: whether side effects are allowed (OVS `xin->allow_side_effects`). */
+  private sideEffects = true;
   /**
    * The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. Read
    * from the switch's clock by `run` (a fractional double passed through calls would be boxed: an
@@ -376,12 +395,17 @@ export class Pipeline implements Xlate {
     this.base.copyFrom(this.key);
     if (mode.kind === 'trace') {
       this.counting = false;
-      this.tr = mode.trace;
+      this.sideEffects = mode.sideEffects === true;
+      const tr = mode.trace;
+      this.tr = tr;
+      // OVS's megaflow of the trace: what the actions un-wildcard, with OVS's semantics.
+      this.rec = new TraceWildcards(this.key, (word, bits) => tr.markWc(word, bits));
       try {
         this.translate();
       } finally {
         this.counting = true;
         this.tr = null;
+        this.rec = null;
       }
       return;
     }
@@ -606,12 +630,11 @@ export class Pipeline implements Xlate {
     const r = t.cls.lookup(w);
     let e = r === null ? null : r.payload;
     const tr = this.tr;
-    if (tr !== null) tr.consulted(t.cls.consultedMask(w));
     const hardPri = r === null ? -1 : r.priority;
+    let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
       if (this.rec !== null) this.rec.uncacheable();
-      if (tr !== null) tr.consultedConjId();
       const cls = t.cls;
       const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
         const save = w[W.conj_id]!;
@@ -620,8 +643,13 @@ export class Pipeline implements Xlate {
         w[W.conj_id] = save;
         return x === null ? null : x.payload;
       });
-      if (got !== null) e = got;
+      if (got !== null) {
+        e = got;
+        viaConj = true;
+      }
     }
+    // The trace's megaflow: the bits OVS's classifier would have un-wildcarded for this lookup.
+    if (tr !== null) ovsClassifierWc(t, this.sw.epoch.value).lookup(w, tr.wc, viaConj && e !== null ? e.flow.match.value[W.conj_id] : undefined);
     if (frag) {
       w[W.tp_src] = sp;
       w[W.tp_dst] = dp;
@@ -725,13 +753,22 @@ export class Pipeline implements Xlate {
     const vw = p.vw;
     const mw = p.mw;
     const r = this.rec;
+    const ok = prereqOkKey(f.prereq, w);
     if (r !== null) {
       r.markPrereq(f.prereq);
-      if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | f.forceBits) >>> 0);
-      else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
-      if (isTunMetadata(f)) r.mark(W.tun_flags, 0xffffffff);
+      // OVS marks the field only when it sets it (the cache marks it anyway).
+      if (ok || !r.ovsExact) {
+        if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | (r.ovsExact ? 0 : f.forceBits)) >>> 0);
+        else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
+        if (isTunMetadata(f) && !r.ovsExact) r.mark(W.tun_flags, 0xffffffff);
+      }
+      if (ok && r.ovsExact && L3_PROTO_MASKED.has(f.name)) {
+        // Debian's 3.1.0 ("Always mask ip proto field", CVE-2023-1668: mf_set_mask_l3_prereqs).
+        const dl = w[W.dl_type];
+        if (f.prereq === Prereq.Arp ? dl === ETH_TYPE_ARP : dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) r.mark(W.nw_proto, 0xff);
+      }
     }
-    if (!prereqOkKey(f.prereq, w)) {
+    if (!ok) {
       this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
       return;
     }
@@ -889,7 +926,7 @@ export class Pipeline implements Xlate {
    */
   clone(ops: readonly Op[], reversible: boolean): void {
     const tr = this.tr;
-    if (!reversible) commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    if (!reversible) commitKey(this.key, this.base, this.pkt, tr);
     const mark = tr !== null ? tr.dp.length : 0;
     const s = this.saveFork();
     this.doOps(ops, false);
@@ -919,7 +956,7 @@ export class Pipeline implements Xlate {
     if (this.rec !== null) this.rec.uncacheable(); // the packet's length is not in the key
     const tr = this.tr;
     const p = this.pkt;
-    commitKey(this.key, this.base, p, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, p, tr);
     const size = (p.l3 >= 0 ? p.end : p.off + p.len) - p.off;
     const ops = this.curOps;
     const start = this.curIdx + 1;
@@ -1001,15 +1038,24 @@ export class Pipeline implements Xlate {
     }
   }
 
-  /** `fin_timeout` (OVS `xlate_fin_timeout`): a FIN or RST lowers the running flow's timeouts (not while tracing). */
+  /** `fin_timeout` (OVS `xlate_fin_timeout`): a FIN or RST lowers the running flow's timeouts (in a trace only with side effects). */
   finTimeout(idle: number, hard: number): void {
-    if (this.rec !== null) this.rec.uncacheable();
+    const r = this.rec;
+    if (r !== null) {
+      r.mark(W.nw_proto, 0xffffffff); // OVS: OFPACT_FIN_TIMEOUT un-wildcards nw_proto
+      r.uncacheable();
+    }
     const e = this.rule;
-    if (this.counting && e !== null && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e, idle, hard);
+    // A trace runs it only with side effects allowed (OVS `allow_side_effects`).
+    const live = this.tr === null ? this.counting : this.sideEffects;
+    if (live && e !== null && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e, idle, hard);
   }
 
   // -------------------------------------------------------------------------------------------
   // Groups
+
+  /** Report a trace detail line (bucket choices). */
+  private readonly reportDetail = (line: string): void => this.report('detail', line);
 
   /** `group:N`; true when the group does not exist (the rest of the list stops). */
   group(id: number): boolean {
@@ -1026,10 +1072,11 @@ export class Pipeline implements Xlate {
     }
     if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
     let i: number;
-    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0);
+    const report = this.tr !== null ? this.reportDetail : undefined;
+    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0, report);
     else {
       const k = this.key;
-      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w);
+      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
     if (i >= 0) {
       // OVS xlate_group_stats: select/ff credit the group and the chosen bucket only.
@@ -1090,7 +1137,7 @@ export class Pipeline implements Xlate {
     const w = k.w;
     const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
     const tr = this.tr;
-    commitKey(k, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(k, this.base, this.pkt, tr);
     if (tr !== null) {
       for (const t of c.nested) tr.report('action', t);
       if (c.alg) tr.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
@@ -1179,7 +1226,15 @@ export class Pipeline implements Xlate {
 
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
-    if (this.rec !== null) this.rec.uncacheable();
+    if (this.rec !== null) {
+      this.rec.uncacheable();
+      // OVS learn_mask: the fields the learned flow is built from are un-wildcarded.
+      for (const sp of a.specs) if ('field' in sp.src) this.rec.markSubfield(sp.src);
+    }
+    if (this.tr !== null && !this.sideEffects) {
+      this.tr.report('warn', 'suppressing side effects, so learn action ignored');
+      return;
+    }
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
     const ok = this.sw.learnStage(lf, a, this.now, !this.counting);
@@ -1198,7 +1253,7 @@ export class Pipeline implements Xlate {
     const pcp = tagged ? (tci >>> 13) & 7 : 0;
     const src = w[W.dl_src]! * 0x1_0000_0000 + w[W.dl_src + 1]!;
     const dst = w[W.dl_dst]! * 0x1_0000_0000 + w[W.dl_dst + 1]!;
-    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.counting);
+    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.counting, tagged);
     switch (r.reason) {
       case 'flood':
         this.report('detail', 'no learned MAC for destination, flooding');
@@ -1307,8 +1362,8 @@ export class Pipeline implements Xlate {
       return;
     }
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
-    if (tr !== null) tr.datapath(n === OFPP.LOCAL ? 'LOCAL' : String(n));
+    commitKey(this.key, this.base, this.pkt, tr);
+    if (tr !== null) tr.datapath(String(n === OFPP.LOCAL ? this.sw.localDpPort : n));
     const p = this.pkt;
     // The log keeps a reference; a later edit copies first (PacketState.frozen).
     if (p.owned) p.frozen = true;
@@ -1327,7 +1382,7 @@ export class Pipeline implements Xlate {
     const src = w[W.tun_src]! || cfg.localIp;
     this.report('detail', 'output to native tunnel');
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const keyStr = `${port.number}/${src}/${dst}`;
     let enc = this.encaps.get(keyStr);
     if (!enc) {
@@ -1349,7 +1404,7 @@ export class Pipeline implements Xlate {
     enc.encap(tk, p.buf, p.off, p.len - cut);
     if (tr !== null) {
       const hx = (v: number): string => `0x${v.toString(16)}`;
-      tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${fmt4(dst)},src=${fmt4(src)}),out_port(${port.number}))`);
+      tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${formatIpv4(dst)},src=${formatIpv4(src)}),out_port(${port.number}))`);
     }
     if (!this.dropped) this.log.output(port.number, enc.buf, enc.off, enc.len, true);
   }
@@ -1384,11 +1439,18 @@ export class Pipeline implements Xlate {
   controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
     if (this.rec !== null) this.rec.uncacheable();
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const p = this.pkt;
     if (tr !== null) {
-      const r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
-      tr.datapath(`userspace(controller(reason=${r},controller_id=${id},max_len=${maxLen}))`);
+      // OVS put_controller_user_action(): the reason (OFPR_EXPLICIT_MISS, 6, for an action of a
+      // table-miss flow), the packet's continuation as a recirculation id (one more of the pool
+      // the ct recirculations use) and the rule's cookie; the dummy datapath's upcall pid is 0.
+      let r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
+      const rule = this.rule;
+      if (r === 1 && rule !== null && rule.flow.priority === 0 && rule.flow.match.mask.every((m) => m === 0)) r = 6;
+      const cookie = rule === null ? 0xffffffffffffffffn : rule.flow.cookie;
+      const ck = cookie === 0n ? '0' : `0x${cookie.toString(16)}`;
+      tr.datapath(`userspace(pid=0,controller(reason=${r},dont_send=${tr.dontSend ? 1 : 0},continuation=0,recirc_id=${++this.recircSeq},rule_cookie=${ck},controller_id=${id},max_len=${maxLen}))`);
     }
     const len = maxLen < p.len ? maxLen : p.len;
     if (this.dropped) return;
@@ -1406,10 +1468,6 @@ export const OFPG_ANY = 0xffffffff;
 
 /** OFPP_ANY: no watch port. */
 export const OFPP_ANY = 0xffff;
-
-function fmt4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
 
 const EMPTY_BYTES = new Uint8Array(0);
 

@@ -33,7 +33,7 @@ import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
 import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
 import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
 import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
-import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
+import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
@@ -42,7 +42,7 @@ import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
 import { TraceBuilder, parseCtState } from './trace-builder.js';
 import {
-  FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT,
+  FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore,
 } from './pipeline.js';
 import { makePort, type OutputSink, type Port, type PortConfig, type TlvMapping } from './ports.js';
@@ -59,6 +59,12 @@ export interface SwitchOptions {
   name?: string;
   /** OVS `other_config:vlan-limit` (default 1). */
   vlanLimit?: number;
+  /**
+   * The datapath port number of LOCAL in `Datapath actions` (default 100: what OVS's dummy
+   * datapath gives the first bridge's internal port; other ports keep their OpenFlow numbers, as
+   * when they are created in order).
+   */
+  localDpPort?: number;
   /**
    * The only source of time (ms): flow timeouts and durations, conntrack timeouts, meters, MAC
    * aging. Use a `VirtualClock` in tests and simulations; default `new RealClock()` (live use).
@@ -109,6 +115,13 @@ export interface FlowRemovedEvent {
 export interface TraceOptions {
   /** ct_state of each recirculation after `ct(table=N)` in order (ofproto/trace `--ct-next`), e.g. `['trk,est']`; default trk|new. */
   ctNext?: Array<string | number>;
+  /**
+   * A microflow is traced as `ofproto/trace -generate` traces it: with a packet, so actions with
+   * side effects (`learn`) are translated and shown. Default false: as `ofproto/trace` without
+   * `-generate`, which reports `suppressing side effects, so learn action ignored`. A frame is
+   * always traced with side effects, as OVS does when given packet bytes.
+   */
+  generate?: boolean;
 }
 
 /** Options of `modFlows`/`delFlows`. */
@@ -125,6 +138,8 @@ const ETH_P_TEB = 0x6558;
 export class Switch implements SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** The datapath port number of LOCAL in traces' `Datapath actions` (see `SwitchOptions.localDpPort`). */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: FlowTable[] = [];
   /** Ports by number (LOCAL included). */
@@ -171,6 +186,7 @@ export class Switch implements SwitchCore {
 
   constructor(opts: SwitchOptions = {}) {
     this.name = opts.name ?? 'br0';
+    this.localDpPort = opts.localDpPort ?? 100;
     this.vlanLimit = opts.vlanLimit ?? 1;
     this.clock = opts.clock ?? new RealClock();
     const ct = opts.conntrack;
@@ -719,6 +735,16 @@ export class Switch implements SwitchCore {
   }
 
   /**
+   * Whether the translation of the last frame `receive` ran stopped at one of OVS's limits
+   * (`recursion`: resubmits and goto_table nested over 64 deep; `resubmits`: over 4,096 in one
+   * translation); such a frame is dropped, as OVS drops it. Undefined when it did not.
+   */
+  lastTranslationLimit(): 'recursion' | 'resubmits' | undefined {
+    const e = this.pipe.error;
+    return e === XlateError.RecursionTooDeep ? 'recursion' : e === XlateError.TooManyResubmits ? 'resubmits' : undefined;
+  }
+
+  /**
    * Run a frame received on `inPort` through the pipeline. Outputs go to the ports' sinks (or
    * `onOutput`) and packet-ins to `onPacketIn`, after the pipeline finishes; the bytes passed to
    * them are valid only during the call. The frame itself is never modified.
@@ -752,10 +778,15 @@ export class Switch implements SwitchCore {
       req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
     }
     validatePacketOut(req, this.env);
+    checkPacketOutConsistency(req);
     this.expire();
     const p = this.pipe;
     p.begin(req.frame, 0, req.frame.length, req.inPort);
     p.runActions(req.actions.map(compileAction));
+    if (p.error !== 0) {
+      // ofproto-dpif.c packet_xlate(): a packet-out whose translation fails is refused, nothing sent.
+      throw new OfpRequestError('OFPFMFC_UNKNOWN', 5, 0, `the actions could not be translated (${p.error === XlateError.RecursionTooDeep ? 'recursion too deep' : 'too many resubmits'})`);
+    }
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -831,7 +862,7 @@ export class Switch implements SwitchCore {
     }
     const initial = new FlowKey().copyFrom(p.key);
     const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
-    p.run({ kind: 'trace', trace: tb });
+    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true });
     return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }

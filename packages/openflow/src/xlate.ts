@@ -36,8 +36,16 @@ export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 
 
 /** What recording a megaflow needs to hear from an action (OVS: the `wc` an action un-wildcards). */
 export interface MegaflowMarks {
+  /**
+   * True when the marks build a trace's `Megaflow:` line, which must be exactly what OVS
+   * un-wildcards; false for the translation cache, which may mark more (a superset is exact too).
+   * Actions whose OVS marks are narrower than the cache's check it.
+   */
+  readonly ovsExact: boolean;
   /** The translation depends on (or writes) these bits of key word `word`. */
   mark(word: number, bits: number): void;
+  /** The bits of a subfield (OVS `mf_write_subfield_flow` on the mask); the cache marks the field. */
+  markSubfield(sf: Subfield): void;
   /** The bits a prerequisite check reads. */
   markPrereq(p: Prereq): void;
   /** Every bit of a field. */

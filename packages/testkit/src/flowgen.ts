@@ -342,6 +342,12 @@ export interface FlowGenOptions {
    * set's pop_vlan) are fixed and drawn always. Default false.
    */
   known?: boolean;
+  /**
+   * Draw the actions added for ovn-controller (`extraActions`: clone, the stack, check_pkt_larger,
+   * exit, set_tunnel, queues, multipath, bundle, sample, fin_timeout, truncating outputs). Default
+   * true; the trace differential leaves them out until their trace text is OVS's.
+   */
+  extraActions?: boolean;
 }
 
 /** The ovs-ofctl add-flow text of a flow. */
@@ -754,14 +760,14 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
       while (usedPrio.has(`${t}/${prio ?? 32768}`));
       usedPrio.add(`${t}/${prio ?? 32768}`);
       const f: GenFlow = { table: t, ...(prio !== undefined ? { priority: prio } : {}), match, actions: [], clear: false, plan };
-      fillActions(r, f, ctx, { ports, nTables, groups, chain });
+      fillActions(r, f, ctx, { ports, nTables, groups, chain, extra: opts.extraActions ?? true });
       flows.push(f);
     }
     if (!chain && r.chance(t === 0 ? 0.7 : 0.5) && !usedPrio.has(`${t}/0`)) {
       // A low-priority catch-all, so that fewer frames just miss.
       const plan = randomPlan(r, ports);
       const f: GenFlow = { table: t, priority: 0, match: [], actions: [], clear: false, plan };
-      fillActions(r, f, {}, { ports, nTables, groups, chain });
+      fillActions(r, f, {}, { ports, nTables, groups, chain, extra: opts.extraActions ?? true });
       usedPrio.add(`${t}/0`);
       flows.push(f);
     }
@@ -827,7 +833,7 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
   return { seed, known: drawKnown, ports, groups, flows };
 }
 
-function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean }): void {
+function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean; extra: boolean }): void {
   const { ports, nTables, groups } = env;
   const t = f.table;
   // `v`: VLAN known present/absent; `depth`: tags OVS's consistency check counts (the match's
@@ -852,7 +858,7 @@ function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number
   // A third VLAN header now and then: OVS and we refuse the flow (OFPBAC_BAD_TAG).
   const third = (): boolean => vlanNow.depth >= 2 && r.chance(0.15);
   const step = (into: string[], allowFlow: boolean): void => {
-    const k = r.weighted({ set: 5, out: 4, vlan: 1.5, resubmit: allowFlow ? 1.5 : 0.3, group: groups.length ? 1 : 0, extra: allowFlow ? 1.5 : 0.15 });
+    const k = r.weighted({ set: 5, out: 4, vlan: 1.5, resubmit: allowFlow ? 1.5 : 0.3, group: groups.length ? 1 : 0, extra: !env.extra ? 0 : allowFlow ? 1.5 : 0.15 });
     if (k === 'set') {
       const c = setFieldChoices(r, { ...ctx, vlan: vlanNow.v });
       const a = r.pick(c);

@@ -10,6 +10,9 @@
 import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
+import type { SbDatabase } from '../sb/model.js';
+import { buildSouthbound } from '../sb/from-northd.js';
+import { checkNbMatches } from './checks.js';
 import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
 import { buildSwitchAclFlows, buildSwitchLbFlowsAll } from './switch-acl.js';
@@ -19,7 +22,13 @@ import { FlowSink, type Datapath, type LogicalFlow } from './types.js';
 export interface NorthdOptions {
   /** Build router pipelines too (default true). */
   readonly routers?: boolean;
-  /** Tunnel keys ovn-northd gave datapaths and ports (see `parseTunnelKeys`); ours are assigned otherwise. */
+  /**
+   * The southbound database of a previous run (ours, or imported with `loadSbFile`): as with
+   * ovn-northd, its datapath and port bindings keep their tunnel keys and uuids, and the tables
+   * the controllers write (chassis, MAC bindings, ...) carry over.
+   */
+  readonly previous?: SbDatabase;
+  /** Tunnel keys of a previous run by name (see `parseTunnelKeys`), when there is no `previous` database. */
   readonly tunnelKeys?: TunnelKeys;
 }
 
@@ -37,11 +46,31 @@ export interface NorthdResult {
   readonly sink: FlowSink;
   /** The compiler's view of the database. */
   readonly context: NorthdContext;
+  /** The southbound database ovn-northd would write (built on first access). */
+  readonly sb: SbDatabase;
+  /**
+   * Problems with the northbound database (computed on first access): what ovn-northd logs
+   * (tunnel key conflicts), and every ACL, QoS rule or router policy whose match does not parse
+   * (ovn-northd keeps their flows; ovn-controller installs nothing for them).
+   */
+  readonly warnings: readonly NorthdWarning[];
+}
+
+/** A warning about the northbound database, with ovn-northd's text where it logs one. */
+export interface NorthdWarning {
+  /** The NB table and row it is about, when there is one. */
+  readonly table?: string;
+  /** Row uuid. */
+  readonly row?: string;
+  /** Row name (or the name of what it is about). */
+  readonly name?: string;
+  /** The message. */
+  readonly message: string;
 }
 
 /** Compile a northbound database to logical flows. */
 export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdResult {
-  const ctx = buildContext(db, opts.tunnelKeys);
+  const ctx = buildContext(db, { ...(opts.previous ? { previous: opts.previous } : {}), ...(opts.tunnelKeys ? { tunnelKeys: opts.tunnelKeys } : {}) });
   const sink = new FlowSink();
   for (const sw of ctx.switches) {
     buildSwitchAclFlows(ctx, sink, sw);
@@ -56,6 +85,8 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     buildRouterLbFlows(ctx, sink);
   }
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
+  let sb: SbDatabase | undefined;
+  let warnings: NorthdWarning[] | undefined;
   return {
     datapaths,
     get flows() {
@@ -65,6 +96,15 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     flowCount: sink.flowCount,
     sink,
     context: ctx,
+    get sb() {
+      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ...(opts.previous ? { previous: opts.previous } : {}) }));
+    },
+    get warnings() {
+      return (warnings ??= [
+        ...ctx.keyWarnings.map((w) => ({ name: w.subject, message: w.message })),
+        ...checkNbMatches(db, this.sb).map((w) => ({ table: w.table, row: w.row, name: w.owner, message: w.message })),
+      ]);
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { parseExprText } from '../expr/parse.js';
 import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
+import type { SbDatabase } from '../sb/model.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
 import { emptyFlow, flowFormat, parseCtState, setField } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
@@ -34,8 +35,19 @@ export interface OvnTraceOptions {
   selectId?: number;
   /** Output form (default detailed). */
   format?: TraceFormat;
-  /** SB MAC_Binding rows to assume (a fresh southbound database has none). */
+  /** SB MAC_Binding rows to assume besides the database's own. */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Which candidate to take at each choice the NB does not determine (see
+   * `TraceRunOptions.choices`; `traceTree` returns the candidates met in `choicePoints`).
+   */
+  choices?: readonly number[];
+  /**
+   * Called with each warning ovn-trace would log (a logical flow that does not parse, with the
+   * NB row it comes from when known; an unknown logical port in the microflow; a microflow
+   * without an ingress port), before the trace or the error.
+   */
+  onWarning?: (warning: string) => void;
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -47,6 +59,8 @@ export class TraceError extends Error {
     readonly output: string = `${message}\n`,
     /** The underlying expression error, for microflow errors. */
     readonly exprError?: ExprError,
+    /** Warnings logged before the error (see `OvnTraceOptions.onWarning`). */
+    readonly warnings: readonly string[] = [],
   ) {
     super(message);
   }
@@ -61,7 +75,7 @@ function uuidPrefixMatch(uuid: string, s: string): boolean {
 function findDatapath(dps: readonly TraceDatapath[], name: string): TraceDatapath | undefined {
   const byName = dps.find((d) => d.name === name);
   if (byName) return byName;
-  const m = dps.filter((d) => uuidPrefixMatch(d.nbUuid, name));
+  const m = dps.filter((d) => uuidPrefixMatch(d.sbUuid, name) || uuidPrefixMatch(d.nbUuid, name));
   return m.length === 1 ? m[0] : undefined;
 }
 
@@ -91,21 +105,26 @@ export function parseLbDst(s: string): { family: 4 | 6; ip: bigint; port: number
 
 /** Traces `microflow` through `datapath` (or the inport's datapath when null) and returns the trace tree and the packet line. */
 export function traceTree(
-  db: NbDatabase,
+  db: NbDatabase | SbDatabase,
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; warnings: string[] } {
   const t = traceDb(db);
-  const exprCtx = { addressSets: t.addressSets };
+  // ovn-trace reads (and warns about) every flow before it parses the microflow.
+  const warnings: string[] = t.skipped.map((s) => (s.source ? `${s.warning} (logical flow from ${s.source})` : s.warning));
+  const warn = (w: string) => {
+    warnings.push(w);
+  };
+  const exprCtx = { addressSets: t.addressSets, portGroups: t.portGroups };
   const perr = (e: unknown): never => {
-    if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e);
+    if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e, warnings);
     throw e;
   };
   let dp: TraceDatapath | undefined;
   if (datapath !== null && datapath !== undefined) {
     dp = findDatapath(t.datapaths, datapath);
-    if (!dp) throw new TraceError(`unknown datapath "${datapath}"`);
+    if (!dp) throw new TraceError(`unknown datapath "${datapath}"`, undefined, undefined, warnings);
   } else {
     let e: Expr;
     try {
@@ -118,11 +137,14 @@ export function traceTree(
     if (inports.size !== 1) {
       throw new TraceError(
         `error parsing flow: ${inports.size ? 'flow match expression matches on multiple inports' : 'flow match expression does not match on inport'}`,
+        undefined,
+        undefined,
+        warnings,
       );
     }
     const name = [...inports][0]!;
     const p = t.ports.get(name);
-    if (!p) throw new TraceError(`unknown port "${name}"`);
+    if (!p) throw new TraceError(`unknown port "${name}"`, undefined, undefined, warnings);
     dp = p.dp;
   }
   let constraints;
@@ -135,7 +157,7 @@ export function traceTree(
     try {
       return parseCtState(c);
     } catch (e) {
-      throw new TraceError((e as Error).message, `ovn-trace: ${(e as Error).message}\n`);
+      throw new TraceError((e as Error).message, `ovn-trace: ${(e as Error).message}\n`, undefined, warnings);
     }
   });
   const tracer = new Tracer(t, {
@@ -143,13 +165,28 @@ export function traceTree(
     ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.choices ? { choices: opts.choices } : {}),
   });
   const flow = emptyFlow();
+  let badInport: string | undefined;
   for (const c of constraints) {
     if (c.string !== undefined) {
       const key = tracer.lookupPort(dp, c.string);
       if (key !== undefined) setField(flow, c.symbol.field!.name, BigInt(key), 0xffffffffn);
+      else {
+        // ovn-trace's lookup_port warns about a name that is no port at all; a port of another
+        // datapath is left out silently.
+        if (!t.ports.has(c.string) && !dp.mcgroups.some((m) => m.name === c.string)) warn(`${c.string}: unknown logical port`);
+        if (c.symbol.name === 'inport') badInport = c.string;
+      }
     } else setField(flow, c.symbol.field!.name, c.value, c.mask);
+  }
+  if (!flow.regs[14]) warn('microflow does not specify ingress port');
+  if (badInport !== undefined) {
+    // ovn-trace goes on with no ingress port (and 23.03 aborts in the first port security check);
+    // a trace from no port means nothing, so we refuse.
+    const msg = t.ports.has(badInport) ? `inport "${badInport}" is not a port of datapath "${dp.name}"` : `unknown logical port "${badInport}"`;
+    throw new TraceError(msg, undefined, undefined, warnings);
   }
   const header = `# ${flowFormat(flow)}\n`;
   const inKey = Number(flow.regs[14]);
@@ -158,7 +195,7 @@ export function traceTree(
   const n: TraceNode = { type: 'pipeline', name: `ingress(dp="${dp.name}", inport="${inport ? inport.name : '(unnamed)'}")`, alwaysIndent: false, subs: [] };
   root.push(n);
   tracer.trace(dp, flow, 0, 'ingress', n.subs);
-  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices };
+  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices, choicePoints: tracer.choicePoints, warnings };
 }
 
 /**
@@ -167,8 +204,16 @@ export function traceTree(
  * detailed, summary or minimal form. Throws `TraceError` with ovn-trace's message for a bad
  * microflow (`error parsing flow: ...`) or an unknown datapath (`unknown datapath "x"`).
  */
-export function ovnTrace(db: NbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
-  const { header, root } = traceTree(db, datapath, microflow, opts);
+export function ovnTrace(db: NbDatabase | SbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
+  let tree: ReturnType<typeof traceTree>;
+  try {
+    tree = traceTree(db, datapath, microflow, opts);
+  } catch (e) {
+    if (e instanceof TraceError && opts.onWarning) for (const w of e.warnings) opts.onWarning(w);
+    throw e;
+  }
+  const { header, root } = tree;
+  if (opts.onWarning) for (const w of tree.warnings) opts.onWarning(w);
   switch (opts.format ?? 'detailed') {
     case 'detailed':
       return header + printDetails(root);

@@ -19,8 +19,8 @@
  */
 import type { Action } from '../actions/ast.js';
 import type { LogicalFlow } from '../northd/types.js';
-import { formatAction, formatConstantSet, formatField, formatIpv4 as formatIp4, putHex } from '../actions/format.js';
-import { formatIpv6 as formatIp6 } from '../expr/lex.js';
+import { formatIpv4 as formatIp4, formatIpv6Ntop as formatIp6 } from '@ovnts/packet';
+import { formatAction, formatConstantSet, formatField, putHex } from '../actions/format.js';
 import { linkLocal } from '../northd/addrs.js';
 import type { Expr } from '../expr/ast.js';
 import { resolveField } from '../expr/symbols.js';
@@ -68,6 +68,13 @@ export interface TraceRunOptions {
   selectId?: number;
   /** MAC bindings (SB MAC_Binding rows). */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Which candidate to take at each choice the NB does not determine, in the order the trace
+   * meets them (default 0, the first, at every point): equal-priority flows that all match (ovn-trace
+   * takes the first in its southbound row order), `select` without `selectId` and `ct_lb` with
+   * several backends and no `lbDst` (ovn-trace picks at random). See `Tracer.choicePoints`.
+   */
+  choices?: readonly number[];
 }
 
 type Pipeline = 'ingress' | 'egress';
@@ -95,6 +102,12 @@ export class Tracer {
   readonly ties: [LogicalFlow, LogicalFlow][] = [];
   /** Choices ovn-trace makes at random (`select` without `--select-id`, `ct_lb` without `--lb-dst`); we take the first. */
   readonly randomChoices: string[] = [];
+  /**
+   * The number of candidates at each undetermined choice the trace met, in order (ties and
+   * random choices alike): together with `TraceRunOptions.choices` this enumerates every trace
+   * real ovn-trace may print for the same NB.
+   */
+  readonly choicePoints: number[] = [];
   private ctIdx = 0;
   private lbDst: TraceRunOptions['lbDst'];
   private readonly macBindings: { dp: TraceDatapath; portKey: number; family: 4 | 6; ip: bigint; mac: bigint }[] = [];
@@ -104,7 +117,7 @@ export class Tracer {
     readonly opts: TraceRunOptions = {},
   ) {
     this.lbDst = opts.lbDst;
-    for (const b of opts.macBindings ?? []) {
+    for (const b of [...db.macBindings, ...(opts.macBindings ?? [])]) {
       const p = db.ports.get(b.port);
       const ip = parseIpText(b.ip);
       if (!p || !ip) continue;
@@ -179,19 +192,26 @@ export class Tracer {
     }
   }
 
+  /** The candidate to take at the next undetermined choice among `n` (recorded in `choicePoints`). */
+  private choose(n: number): number {
+    const k = this.opts.choices?.[this.choicePoints.length] ?? 0;
+    this.choicePoints.push(n);
+    return k < n ? k : 0;
+  }
+
   private lookupFlow(dp: TraceDatapath, f: TraceFlow, table: number, pipeline: Pipeline): TraceLflow | undefined {
     const list = dp.flows.get(`${pipeline}/${table}`);
     if (!list) return undefined;
     const i = list.findIndex((lf) => this.evaluate(lf.match, f, dp));
     if (i < 0) return undefined;
     const lf = list[i]!;
+    let tied: TraceLflow[] | undefined;
     for (let j = i + 1; j < list.length && list[j]!.flow.priority === lf.flow.priority; j++) {
-      if (this.evaluate(list[j]!.match, f, dp)) {
-        this.ties.push([lf.flow, list[j]!.flow]);
-        break;
-      }
+      if (this.evaluate(list[j]!.match, f, dp)) (tied ??= [lf]).push(list[j]!);
     }
-    return lf;
+    if (!tied) return lf;
+    this.ties.push([lf.flow, tied[1]!.flow]);
+    return tied[this.choose(tied.length)]!;
   }
 
   private mayOmit(lf: TraceLflow | undefined, table: number): boolean {
@@ -210,7 +230,10 @@ export class Tracer {
     }
     let s = `${String(table).padStart(2, ' ')}. `;
     if (lf) {
-      s += `${lf.flow.stage} (northd.c): ${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
+      // ovn-trace prints the stage name and the source when the SB row has them.
+      const { stage, source } = lf.flow;
+      s += stage && source ? `${stage} (${source}): ` : stage ? `${stage}: ` : source ? `(${source}): ` : '';
+      s += `${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
     } else {
       const stage = dp.stages.get(`${pipeline}/${table}`);
       s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
@@ -335,8 +358,10 @@ export class Tracer {
         const sel = cloneFlow(f);
         let m = a.members.find((x) => x.id === this.opts.selectId);
         const user = !!m;
-        if (!m) this.randomChoices.push(formatAction(a));
-        m ??= a.members[0]!;
+        if (!m) {
+          this.randomChoices.push(formatAction(a));
+          m = a.members[a.members.length > 1 ? this.choose(a.members.length) : 0]!;
+        }
         this.writeField(sel, a.dst, BigInt(m.id));
         const n = node(sup, 'transformation', `select: ${formatField(a.dst)} = ${m.id}${user ? '' : ' /* Randomly selected. Use --select-id to specify. */'}`);
         this.trace(dp, sel, a.table, pipeline, n.subs);
@@ -661,8 +686,12 @@ export class Tracer {
           }
           dst ??= d;
         }
+        const same = a.dsts.filter((d) => d.family === family);
         if (!dst) node(sup, 'error', '*** no load balancing destination (use --lb-dst)');
-        else if (!user && a.dsts.filter((d) => d.family === family).length > 1) this.randomChoices.push(formatAction(a));
+        else if (!user && same.length > 1) {
+          this.randomChoices.push(formatAction(a));
+          dst = same[this.choose(same.length)]!;
+        }
       } else if (this.lbDst && this.lbDst.family === family) dst = this.lbDst;
       if (dst) {
         if (family === 6) {
