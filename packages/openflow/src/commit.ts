@@ -443,6 +443,8 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
     if (dp) dp.push(`push_vlan(${tpid !== 0x8100 ? `tpid=0x${tpid.toString(16)},` : ''}vid=${tci & 0xfff},pcp=${tci >>> 13})`);
     pushVlan(p, tpid, tci);
   }
+  // The datapath priority (set_queue/pop_queue): metadata, no bytes change.
+  if (dp && key.skbPriority !== base.skbPriority) dp.push(`set(skb_priority(${key.skbPriority ? `0x${key.skbPriority.toString(16)}` : '0'}))`);
   // pkt_mark (datapath skb_mark): metadata only, nothing in the bytes.
   if (dp && wc && k[W.pkt_mark] !== bw[W.pkt_mark]) {
     const m = wc[W.pkt_mark]!;

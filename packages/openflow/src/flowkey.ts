@@ -90,6 +90,8 @@ export class FlowKey {
   vlan2Tpid = 0;
   /** How extraction ended (`ExtractStatus`). */
   status: ExtractStatus = ExtractStatus.Ok;
+  /** The datapath priority (`skb_priority`; `set_queue` writes it). Not matchable, so not a key word. */
+  skbPriority = 0;
 
   /** Zero every field and offset (no allocation). */
   clear(): void {
@@ -103,6 +105,7 @@ export class FlowKey {
     this.vlan2Tci = 0;
     this.vlan2Tpid = 0;
     this.status = ExtractStatus.Ok;
+    this.skbPriority = 0;
   }
 
   /** Copy another key's fields and offsets into this one. */
@@ -117,6 +120,7 @@ export class FlowKey {
     this.vlan2Tci = o.vlan2Tci;
     this.vlan2Tpid = o.vlan2Tpid;
     this.status = o.status;
+    this.skbPriority = o.skbPriority;
     return this;
   }
 

@@ -15,7 +15,7 @@
  * keys, through the pipeline's own output functions (so port checks, the commit of the key to the
  * bytes and the log are the interpreter's).
  */
-import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
+import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, XEV_OUTPUT_TRUNC, eventsAt, type Counted } from './flowcache.js';
 import { Prereq, VLAN_CFI, type MatchField, type Subfield } from './fields.js';
 import { FlowKey, KEY_WORDS, W } from './flowkey.js';
 import { isTunMetadata } from './key-ops.js';
@@ -161,6 +161,11 @@ export class MegaflowRecorder implements MegaflowMarks {
     this.event(XEV_OUTPUT_REG, 0, maxLen, bucket, src);
   }
 
+  /** An output truncated to `maxLen` bytes. */
+  outputTruncEvent(port: number, maxLen: number, bucket: boolean): void {
+    this.event(XEV_OUTPUT_TRUNC, port, maxLen, bucket, null);
+  }
+
   /** An output-like event, with the key change since the previous one. */
   private event(kind: number, port: number, maxLen: number, bucket: boolean, src: Subfield | null): void {
     const w = this.key.w;
@@ -187,14 +192,20 @@ export class MegaflowRecorder implements MegaflowMarks {
   }
 }
 
-/** What replaying needs from the pipeline: its key and its output functions. */
+/** What replaying needs from the pipeline: its key, the frame's length and time, its output functions. */
 export interface ReplayTarget {
   /** The key (brought to each output's state). */
   readonly key: FlowKey;
+  /** The received frame's length (for the counters). */
+  readonly frameLen: number;
+  /** The clock reading of this pass (flow `used` times). */
+  readonly now: number;
   /** Output to a port. */
   output(port: number, maxLen: number, bucket: boolean): void;
   /** Output to the port held in a subfield. */
   outputReg(src: Subfield, maxLen: number, bucket: boolean): void;
+  /** Output truncated to `maxLen` bytes. */
+  outputTrunc(port: number, maxLen: number): void;
 }
 
 /**
@@ -211,7 +222,9 @@ export function cachedFor(cache: MegaflowCache, key: FlowKey): CachedXlate | nul
 }
 
 /** Do what translating the frame did: bump the same counters, then run the outputs on the same keys. */
-export function replayCached(x: CachedXlate, t: ReplayTarget, frameLen: number, now: number): void {
+export function replayCached(x: CachedXlate, t: ReplayTarget): void {
+  const frameLen = t.frameLen;
+  const now = t.now;
   const flows = x.flows;
   for (let i = 0; i < flows.length; i++) {
     const f = flows[i]!;
@@ -257,6 +270,7 @@ export function replayCached(x: CachedXlate, t: ReplayTarget, frameLen: number, 
     }
     p += 3;
     if (kind === XEV_OUTPUT) t.output(port, maxLen, bucket);
+    else if (kind === XEV_OUTPUT_TRUNC) t.outputTrunc(port, maxLen);
     else t.outputReg(x.srcs[srcIdx]!, maxLen, bucket);
   }
 }

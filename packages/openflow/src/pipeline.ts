@@ -31,15 +31,16 @@ import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { MegaflowCache } from './flowcache.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, type Subfield } from './fields.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, formatSubfield, type Subfield } from './fields.js';
 import { FlowKey, W } from './flowkey.js';
-import { TUN_META_PRESENT_SHIFT, clearCt, isTunMetadata, markTunMeta, readSubfield, setOne } from './key-ops.js';
+import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
+import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey } from './match.js';
 import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
 import { ovsClassifierWc } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
-import type { Port, TlvMapping } from './ports.js';
+import { formatPort, type Port, type TlvMapping } from './ports.js';
 import type { Clock } from './clock/clock.js';
 import type { Conntrack } from './conntrack/conntrack.js';
 import { CtState } from './conntrack/constants.js';
@@ -122,10 +123,6 @@ export interface FlowEntry {
   rule: ClsRule<FlowEntry> | null;
   /** Lifetime: timeouts, `used` (last packet) and `modified` (ms), for expiry and idle/hard ages. */
   life: FlowLife<FlowEntry> | null;
-  /** `fin_timeout(idle_timeout=...)` of a learned flow (0 = none). */
-  finIdle: number;
-  /** `fin_timeout(hard_timeout=...)` of a learned flow (0 = none). */
-  finHard: number;
   /** A conjunction ("soft") flow: only `conjunction(...)` actions. */
   soft: boolean;
 }
@@ -215,8 +212,8 @@ export interface SwitchCore {
   learnStage(lf: LearnedFlow, a: LearnAction, now: number, dry: boolean): boolean;
   /** Install the flows staged by `learnStage` (end of a translation pass). */
   learnCommit(now: number): void;
-  /** `fin_timeout` of a learned flow ran on a packet with FIN or RST. */
-  finTimeout(e: FlowEntry): void;
+  /** `fin_timeout(idle, hard)` of flow `e` ran on a packet with FIN or RST. */
+  finTimeout(e: FlowEntry, idle: number, hard: number): void;
 }
 
 /** A clone of the packet forked by `ct(table=N)`, resumed when the current translation pass ends. */
@@ -245,6 +242,20 @@ interface Recirc {
   /** Trace: the section header details. */
   ctState: number;
   natLines: string[] | null;
+  /** The value stack at the fork (frozen with the clone, as OVS freezes it). */
+  stack: Uint32Array;
+}
+
+/** What a clone (or check_pkt_larger) restores afterwards: the flow, the bytes, the action set, the stack. */
+class ForkSave {
+  readonly key = new FlowKey();
+  readonly base = new FlowKey();
+  readonly pkt = new PacketState();
+  readonly set: Op[] = [];
+  hasGroup = false;
+  stack = new Uint32Array(0);
+  stackN = 0;
+  exiting = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,12 +308,29 @@ export class Pipeline implements Xlate {
   private counting = true;
   /** While tracing: whether side effects are allowed (OVS `xin->allow_side_effects`). */
   private sideEffects = true;
-  /** The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. */
-  private now = 0;
+  /**
+   * The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. Read
+   * from the switch's clock by `run` (a fractional double passed through calls would be boxed: an
+   * allocation per frame).
+   */
+  now = 0;
   /** Translating a packet-out: `output:CONTROLLER` has reason `packet_out` (OVS `in_packet_out`). */
   private packetOut = false;
   /** A meter dropped the packet: the datapath runs no further action (translation goes on). */
   private dropped = false;
+  /** `exit` ran: nothing more is translated (a group bucket clears it). */
+  private exiting = false;
+  /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
+  private curOps: readonly Op[] = NO_OPS;
+  private curIdx = 0;
+  /** The value stack of `push`/`pop`: 4 words per value (the low 128 bits, most significant first). */
+  private stackW = new Uint32Array(64);
+  private stackN = 0;
+  /** State saved around clones and check_pkt_larger, one per nesting level. */
+  private readonly forks: ForkSave[] = [];
+  private forkDepth = 0;
+  /** Action sets a check_pkt_larger's less-or-equal branch starts without (see `checkPktLarger`). */
+  private readonly hiddenSets: Op[][] = [];
   private depth = 0;
   private resubmits = 0;
   private rule: FlowEntry | null = null;
@@ -346,8 +374,6 @@ export class Pipeline implements Xlate {
   /** Reset per-packet state and extract `frame` received on `inPort`. */
   begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
     extractFlowKey(frame, off, len, inPort, this.key, this.sw.vlanLimit);
-    if (this.valueStack.length !== 0) this.valueStack.length = 0;
-    this.halted = false;
     this.key.w[W.actset_output] = OFPP_UNSET;
     this.frameLen = len;
     this.error = 0;
@@ -361,6 +387,8 @@ export class Pipeline implements Xlate {
     this.log.reset();
     this.pkt.load(frame, off, len, this.key);
     this.dropped = false;
+    this.exiting = false;
+    this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
     this.curRecircs = this.rootRecircs;
@@ -371,8 +399,8 @@ export class Pipeline implements Xlate {
     this.rxKey.l2 = -1;
   }
 
-  /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables as `mode` says, at time `now`. */
-  run(mode: RunMode, now: number): void {
+  /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables as `mode` says, at `now` (default: the switch clock). */
+  run(mode: RunMode, now: number = this.sw.clock.now()): void {
     this.now = now;
     this.base.copyFrom(this.key);
     if (mode.kind === 'trace') {
@@ -400,7 +428,7 @@ export class Pipeline implements Xlate {
       }
       const x = cachedFor(this.xcache, this.key);
       if (x !== null) {
-        replayCached(x, this, this.frameLen, now);
+        replayCached(x, this);
         return;
       }
       const r = this.recorder;
@@ -421,8 +449,8 @@ export class Pipeline implements Xlate {
    * Run `ops` as a packet-out's action list (OVS `handle_packet_out`): no table lookup first, the
    * action set runs at the end, `output:CONTROLLER` has reason `packet_out`. Call after `begin`.
    */
-  runActions(ops: readonly Op[], now: number): void {
-    this.now = now;
+  runActions(ops: readonly Op[]): void {
+    this.now = this.sw.clock.now();
     this.base.copyFrom(this.key);
     this.packetOut = true;
     this.tableId = 0;
@@ -467,15 +495,9 @@ export class Pipeline implements Xlate {
     if (!this.counting) return;
     e.packets++;
     e.bytes += this.frameLen;
-    const fin = e.finIdle !== 0 || e.finHard !== 0;
-    const r = this.rec;
-    if (r !== null) {
-      r.flowHit(e);
-      if (fin) r.uncacheable();
-    }
+    if (this.rec !== null) this.rec.flowHit(e);
     const l = e.life;
     if (l !== null && this.now > l.used) l.used = this.now;
-    if (fin && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -559,9 +581,13 @@ export class Pipeline implements Xlate {
     this.rule = null;
     this.inActionSet = false;
     this.dropped = false;
+    this.exiting = false;
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.recircDepth = r.depth;
+    this.stackN = r.stack.length >> 2;
+    if (this.stackW.length < r.stack.length) this.stackW = new Uint32Array(r.stack.length * 2);
+    this.stackW.set(r.stack);
     const k = this.key;
     const tr = this.tr;
     if (tr !== null) {
@@ -691,13 +717,22 @@ export class Pipeline implements Xlate {
       this.report('action', 'drop');
       return;
     }
-    for (let i = 0; i < ops.length; i++) {
-      if (this.error !== 0 || this.halted) break;
+    this.doOpsFrom(ops, 0, bucket);
+  }
+
+  /** Run `ops[start..]`; the list and the position are kept for `check_pkt_larger` (the rest of its list). */
+  private doOpsFrom(ops: readonly Op[], start: number, bucket: boolean): void {
+    const outerOps = this.curOps;
+    const outerIdx = this.curIdx;
+    this.curOps = ops;
+    for (let i = start; i < ops.length; i++) {
+      if (this.error !== 0 || this.exiting) break;
+      this.curIdx = i;
       const o = ops[i]!;
       if (this.tr !== null) this.tr.report('action', o.text);
       const e = o.exec;
       if (typeof e === 'function') {
-        if (e(this, bucket)) return;
+        if (e(this, bucket)) break;
         continue;
       }
       switch (e.kind) {
@@ -705,13 +740,16 @@ export class Pipeline implements Xlate {
           this.setField(e);
           break;
         case PrimKind.Output:
-          this.outputAction(e.port, e.maxLen, bucket);
+          if (e.trunc) this.outputTruncAction(e.port, e.maxLen, bucket);
+          else this.outputAction(e.port, e.maxLen, bucket);
           break;
         case PrimKind.Resubmit:
           this.resubmit(e.port === OFPP.IN_PORT ? this.key.w[W.in_port]! : e.port, e.table === 255 ? this.tableId : e.table);
           break;
       }
     }
+    this.curOps = outerOps;
+    this.curIdx = outerIdx;
   }
 
   /**
@@ -755,56 +793,38 @@ export class Pipeline implements Xlate {
     }
   }
 
-  /** The translation's value stack (`push`/`pop`). */
-  private readonly valueStack: bigint[] = [];
-  /** A `controller(pause)` ended the translation. */
-  private halted = false;
-
-  /** `push:`: put a value on the stack. */
-  pushStack(v: bigint): void {
-    this.valueStack.push(v);
+  /** `output(port=P,max_len=N)` (the primitive): recorded for the cache like an output. */
+  private outputTruncAction(port: number, maxLen: number, bucket: boolean): void {
+    if (this.rec !== null) this.rec.outputTruncEvent(port, maxLen, bucket);
+    this.outputTrunc(port, maxLen);
   }
 
-  /** `pop:`: take the top of the stack (undefined when empty: OVS then leaves the field alone). */
-  popStack(): bigint | undefined {
-    return this.valueStack.pop();
-  }
-
-  /** `clone(...)`: run `ops` on a copy; the flow, stack and action set are restored afterwards (OVS `clone_xlate_actions`). */
-  clone(ops: readonly Op[]): void {
-    const lvl = this.depth;
-    while (this.saved.length <= lvl) this.saved.push(new FlowKey());
-    const save = this.saved[lvl]!.copyFrom(this.key);
-    const stack = this.valueStack.slice();
-    const actionSet = this.actionSet.slice();
-    const hadGroup = this.actionSetHasGroup;
-    this.depth++;
-    this.doOps(ops, false);
-    if (!this.halted && this.actionSet.length) this.executeActionSet();
-    this.depth--;
-    this.key.copyFrom(save);
-    this.valueStack.length = 0;
-    for (const v of stack) this.valueStack.push(v);
-    this.actionSet.length = 0;
-    for (const a of actionSet) this.actionSet.push(a);
-    this.actionSetHasGroup = hadGroup;
-  }
-
-  /** The packet's length without Ethernet padding (what `check_pkt_larger` compares). */
-  packetLength(): number {
-    const p = this.pkt;
-    return p.l3 >= 0 && p.end > p.l3 && p.end - p.off < p.len ? p.end - p.off : p.len;
-  }
-
-  /** Is OpenFlow port `n` up (a live `bundle` member)? */
-  portLive(n: number): boolean {
-    const port = this.sw.ports.get(n);
-    return !!port && port.up !== false;
-  }
-
-  /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
-  halt(): void {
-    this.halted = true;
+  /**
+   * Output truncated to `maxLen` bytes (OVS `xlate_output_trunc_action`): only to a real port or
+   * LOCAL (not IN_PORT: OVS finds no port for it), never to the ingress port; the datapath's
+   * `trunc(N)` cuts the next output only.
+   */
+  outputTrunc(port: number, maxLen: number): void {
+    switch (port) {
+      case OFPP.TABLE:
+      case OFPP.NORMAL:
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+      case OFPP.CONTROLLER:
+      case OFPP.NONE:
+        this.report('warn', `output_trunc does not support port: ${formatPort(port)}`);
+        return;
+    }
+    if (port === this.key.w[W.in_port]) {
+      this.report('warn', 'skipping output to input port');
+      return;
+    }
+    if (port === OFPP.IN_PORT || !this.sw.ports.has(port)) {
+      this.report('error', `output_trunc does not support patch port ${formatPort(port)}`);
+      return;
+    }
+    if (this.tr !== null) this.tr.datapath(`trunc(${maxLen})`);
+    this.composeOutput(port, maxLen);
   }
 
   /** The `output` action (the primitive): recorded for the cache unless it needs the controller or table 0. */
@@ -865,6 +885,185 @@ export class Pipeline implements Xlate {
       }
     }
     for (const o of ops) this.actionSet.push(o);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Clones, the value stack, exit
+
+  /** Save what a clone changes (one `ForkSave` per nesting level, reused). */
+  private saveFork(): ForkSave {
+    const lvl = this.forkDepth++;
+    while (this.forks.length <= lvl) this.forks.push(new ForkSave());
+    const s = this.forks[lvl]!;
+    s.key.copyFrom(this.key);
+    s.base.copyFrom(this.base);
+    const p = this.pkt;
+    s.pkt.copyFrom(p);
+    // Edits in the clone copy the bytes first; the original keeps them.
+    if (p.owned) p.frozen = true;
+    s.set.length = 0;
+    for (const o of this.actionSet) s.set.push(o);
+    s.hasGroup = this.actionSetHasGroup;
+    const n = this.stackN * 4;
+    if (s.stack.length < n) s.stack = new Uint32Array(n * 2);
+    s.stack.set(this.stackW.subarray(0, n));
+    s.stackN = this.stackN;
+    s.exiting = this.exiting;
+    return s;
+  }
+
+  private restoreFork(s: ForkSave): void {
+    this.key.copyFrom(s.key);
+    this.base.copyFrom(s.base);
+    const p = this.pkt;
+    p.copyFrom(s.pkt);
+    // The clone's outputs may reference these bytes: the next edit copies them.
+    if (p.owned) p.frozen = true;
+    this.actionSet.length = 0;
+    for (const o of s.set) this.actionSet.push(o);
+    this.actionSetHasGroup = s.hasGroup;
+    this.stackW.set(s.stack.subarray(0, s.stackN * 4));
+    this.stackN = s.stackN;
+    this.forkDepth--;
+  }
+
+  /**
+   * `clone(...)` (OVS `clone_xlate_actions`): the actions, then the action set (the clone's copy of
+   * it), run on a copy of the packet; afterwards the flow, the bytes, the action set and the stack
+   * are the ones from before. An `exit` inside the clone still ends the translation, as in OVS.
+   * Without `reversible`, pending rewrites are committed first and the datapath actions of the clone
+   * are wrapped in `clone(...)` (the trace's datapath actions).
+   */
+  clone(ops: readonly Op[], reversible: boolean): void {
+    const tr = this.tr;
+    if (!reversible) commitKey(this.key, this.base, this.pkt, tr);
+    const mark = tr !== null ? tr.dp.length : 0;
+    const s = this.saveFork();
+    this.doOps(ops, false);
+    this.executeActionSet();
+    if (tr !== null && !reversible) {
+      const inner = tr.dp.splice(mark);
+      if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
+    }
+    const exiting = this.exiting;
+    this.restoreFork(s);
+    this.exiting = exiting;
+  }
+
+  /**
+   * `check_pkt_larger(len)->dst` (OVS `xlate_check_pkt_larger` with the datapath's check_pkt_len):
+   * pending rewrites are committed, and the rest of the current action list (then the action set)
+   * runs on a copy of the packet with `dst` = 1 when the packet (without Ethernet padding) is longer
+   * than `len` bytes, else 0; afterwards everything is as before the action, and this list is done.
+   *
+   * OVS translates both branches, the greater one first, sharing one copy of the action set: the
+   * greater branch executes (and so empties) it, and the less-or-equal branch starts from what is
+   * left. We run the branch the packet takes; for less-or-equal the action set starts empty. When
+   * that branch freezes (recirculation), OVS's greater branch froze too and left its set in place:
+   * the frozen set then keeps the hidden one (`hiddenSets`).
+   */
+  checkPktLarger(len: number, dst: Subfield, _bucket: boolean): boolean {
+    if (this.rec !== null) this.rec.uncacheable(); // the packet's length is not in the key
+    const tr = this.tr;
+    const p = this.pkt;
+    commitKey(this.key, this.base, p, tr);
+    const size = (p.l3 >= 0 ? p.end : p.off + p.len) - p.off;
+    const ops = this.curOps;
+    const start = this.curIdx + 1;
+    const s = this.saveFork();
+    const greater = size > len;
+    writeSubfield(this.key.w, dst, greater ? 1 : 0);
+    if (tr !== null) tr.report('detail', `${formatSubfield(dst)} = ${greater ? 1 : 0} (packet length ${size})`);
+    if (!greater) {
+      this.hiddenSets.push(s.set);
+      this.actionSet.length = 0;
+      this.actionSetHasGroup = false;
+    }
+    this.doOpsFrom(ops, start, false);
+    this.executeActionSet();
+    if (!greater) this.hiddenSets.pop();
+    this.restoreFork(s);
+    this.exiting = s.exiting;
+    return true;
+  }
+
+  /** `push:F[a..b]` (OVS `nxm_execute_stack_push`). */
+  stackPush(src: Subfield): void {
+    if (this.rec !== null) this.rec.markField(src.field);
+    const n = this.stackN * 4;
+    if (this.stackW.length < n + 4) {
+      const w = new Uint32Array(this.stackW.length * 2);
+      w.set(this.stackW);
+      this.stackW = w;
+    }
+    const st = this.stackW;
+    st.fill(0, n, n + 4);
+    const kw = this.key.w;
+    for (let i = 0; i < src.nBits; i++) {
+      if (getBit(kw, src.field, src.ofs + i)) st[n + 3 - (i >>> 5)] = (st[n + 3 - (i >>> 5)]! | (1 << (i & 31))) >>> 0;
+    }
+    this.stackN++;
+  }
+
+  /** `pop:F[a..b]` (OVS `nxm_execute_stack_pop`): the low bits of the top value; "stack underflow" when empty. */
+  stackPop(dst: Subfield): void {
+    if (this.stackN === 0) {
+      this.report('error', 'stack underflow');
+      return;
+    }
+    if (this.rec !== null) this.rec.markField(dst.field);
+    this.stackN--;
+    const n = this.stackN * 4;
+    const st = this.stackW;
+    const kw = this.key.w;
+    const f = dst.field;
+    for (let i = 0; i < dst.nBits; i++) putBit(kw, f, dst.ofs + i, (st[n + 3 - (i >>> 5)]! >>> (i & 31)) & 1);
+    if (f.nwords === 1) setOne(kw, f, (kw[f.word]! >>> f.shift) & f.vmask);
+    else markTunMeta(kw, f);
+    if (f.word === W.vlan_tci) fixVlanTpid(this);
+    if (this.tr !== null) this.tr.report('detail', `${formatSubfield(dst)} is now 0x${readSubfieldBig(kw, dst).toString(16)}`);
+  }
+
+  /** `exit`. */
+  exit(): void {
+    this.exiting = true;
+  }
+
+  /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
+  halt(): void {
+    this.exiting = true;
+  }
+
+  /** OVS `member_enabled_cb`: reserved ports (but CONTROLLER) are usable, real ports when they exist and are up. */
+  memberEnabled(port: number): boolean {
+    switch (port) {
+      case OFPP.IN_PORT:
+      case OFPP.TABLE:
+      case OFPP.NORMAL:
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+      case OFPP.NONE:
+        return true;
+      case OFPP.CONTROLLER:
+        return false;
+      default: {
+        const p = this.sw.ports.get(port);
+        return p !== undefined && p.up;
+      }
+    }
+  }
+
+  /** `fin_timeout` (OVS `xlate_fin_timeout`): a FIN or RST lowers the running flow's timeouts (in a trace only with side effects). */
+  finTimeout(idle: number, hard: number): void {
+    const r = this.rec;
+    if (r !== null) {
+      r.mark(W.nw_proto, 0xffffffff); // OVS: OFPACT_FIN_TIMEOUT un-wildcards nw_proto
+      r.uncacheable();
+    }
+    const e = this.rule;
+    // A trace runs it only with side effects allowed (OVS `allow_side_effects`).
+    const live = this.tr === null ? this.counting : this.sideEffects;
+    if (live && e !== null && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e, idle, hard);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -933,6 +1132,8 @@ export class Pipeline implements Xlate {
     this.doOps(b.ops, true);
     this.depth--;
     this.key.copyFrom(save);
+    // OVS xlate_group_bucket: a bucket that exits does not stop what follows the group.
+    this.exiting = false;
     if (tr !== null && back !== null) tr.leave(back);
   }
 
@@ -1004,8 +1205,18 @@ export class Pipeline implements Xlate {
     if (p.owned) p.frozen = true; // the clone keeps these bytes; our next edit copies first
     this.curRecircs.push({
       id, ct: c, table: c.table, logPos: this.log.n, key: new FlowKey().copyFrom(this.key), buf: p.buf, off: p.off, len: p.len,
-      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.actionSet.slice(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
+      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.frozenActionSet(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
+      stack: this.stackW.slice(0, this.stackN * 4),
     });
+  }
+
+  /** The action set a freeze keeps: the current one after any hidden by check_pkt_larger. */
+  private frozenActionSet(): Op[] {
+    if (this.hiddenSets.length === 0) return this.actionSet.slice();
+    const out: Op[] = [];
+    for (const h of this.hiddenSets) for (const o of h) out.push(o);
+    for (const o of this.actionSet) out.push(o);
+    return out;
   }
 
   /** `meter:N` (dpif-netdev `dp_netdev_run_meter`): the datapath drops the packet here when a drop band fires. */
@@ -1147,7 +1358,12 @@ export class Pipeline implements Xlate {
     } else this.report('warn', `output port ${port} is out of range`);
   }
 
-  private composeOutput(n: number): void {
+  /**
+   * Output to port `n`. With `maxLen` > 0 the datapath's `trunc(maxLen)` comes first: it notes how
+   * many bytes the packet has beyond `maxLen` (at least 14 are kept) and the output drops that many
+   * from its end, after the rewrites committed in between (a VLAN pushed after the trunc adds 4).
+   */
+  private composeOutput(n: number, maxLen = 0): void {
     const port = this.sw.ports.get(n);
     if (!port) {
       this.report('warn', 'Nonexistent output port');
@@ -1157,8 +1373,9 @@ export class Pipeline implements Xlate {
       this.report('detail', 'OFPPC_NO_FWD set, skipping output');
       return;
     }
+    const cut = maxLen > 0 ? Math.max(0, this.pkt.len - Math.max(maxLen, 14)) : 0;
     if (port.kind === 'tunnel' && port.tunnel) {
-      this.tunnelOutput(port);
+      this.tunnelOutput(port, cut);
       return;
     }
     const tr = this.tr;
@@ -1167,10 +1384,11 @@ export class Pipeline implements Xlate {
     const p = this.pkt;
     // The log keeps a reference; a later edit copies first (PacketState.frozen).
     if (p.owned) p.frozen = true;
-    if (!this.dropped) this.log.output(n, p.buf, p.off, p.len, false);
+    if (!this.dropped) this.log.output(n, p.buf, p.off, p.len - cut, false);
   }
 
-  private tunnelOutput(port: Port): void {
+  /** Output through a tunnel port; `cut` bytes come off the end of the inner packet first. */
+  private tunnelOutput(port: Port, cut: number): void {
     const cfg = port.tunnel!;
     const w = this.key.w;
     // A port with a fixed remote (OVS options:remote_ip=IP) ignores the flow's tunnel addresses;
@@ -1202,7 +1420,7 @@ export class Pipeline implements Xlate {
     if (optLen > 0) tk.setOptions(this.optScratch, 0, optLen);
     const p = this.pkt;
     p.own();
-    enc.encap(tk, p.buf, p.off, p.len);
+    enc.encap(tk, p.buf, p.off, p.len - cut);
     if (tr !== null) {
       const hx = (v: number): string => `0x${v.toString(16)}`;
       tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${formatIpv4(dst)},src=${formatIpv4(src)}),out_port(${port.number}))`);

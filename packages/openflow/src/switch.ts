@@ -39,7 +39,7 @@ import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './st
 import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
-import { checkFlow, formatFlow, parseFlow, type Flow, type Group } from './ofctl-text.js';
+import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
 import { TraceBuilder, parseCtState } from './trace-builder.js';
 import {
   FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
@@ -267,20 +267,9 @@ export class Switch implements SwitchCore {
   // -------------------------------------------------------------------------------------------
   // Flows
 
-  private toFlow(f: string | Flow, command: 'add' | 'any'): { flow: Flow; cookieMask?: bigint; hasTable: boolean; newCookie: boolean } {
+  private toFlow(f: string | Flow, command: FlowCommand): FlowMod {
     if (typeof f !== 'string') return { flow: f, hasTable: true, newCookie: true };
-    let text = f;
-    let cookieMask: bigint | undefined;
-    const cm = /(^|[\s,])cookie=(0x[0-9a-fA-F]+|\d+)\/(0x[0-9a-fA-F]+|\d+|-1)/.exec(text);
-    if (cm && command === 'any') {
-      cookieMask = cm[3] === '-1' ? 0xffff_ffff_ffff_ffffn : BigInt(cm[3]!);
-      text = text.replace(`cookie=${cm[2]}/${cm[3]}`, `cookie=${cm[2]}`);
-    }
-    if (!/\bactions?\s*[=:]/.test(text)) text = `${text.trim()}${text.trim() ? ' ' : ''}actions=drop`;
-    return {
-      flow: parseFlow(text, { command }), ...(cookieMask !== undefined ? { cookieMask } : {}),
-      hasTable: /(^|[\s,])table=/.test(text), newCookie: cookieMask === undefined && /(^|[\s,])cookie=/.test(text),
-    };
+    return parseFlowMod(f, command);
   }
 
   /** What a flow's actions need to exist in this switch (groups, meters). */
@@ -311,7 +300,7 @@ export class Switch implements SwitchCore {
         }
       }
     }
-    return this.install(flow, old, 0, 0);
+    return this.install(flow, old);
   }
 
   /** The installed flow with `flow`'s table, match and priority (hard or soft). */
@@ -329,13 +318,13 @@ export class Switch implements SwitchCore {
   }
 
   /** Put a flow in its table (replacing `old`, which leaves silently, as OVS's add does). */
-  private install(flow: Flow, old: FlowEntry | undefined, finIdle: number, finHard: number): FlowEntry {
+  private install(flow: Flow, old: FlowEntry | undefined): FlowEntry {
     const now = this.clock.now();
     const t = this.tables[flow.table]!;
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
     const entry: FlowEntry = {
       flow, ops: compileInstructions(flow.instructions), packets: 0, bytes: 0, created: now, rule: null, life: null,
-      finIdle, finHard, soft,
+      soft,
     };
     if (old) {
       if (!flow.flags.includes('reset_counts')) {
@@ -426,7 +415,7 @@ export class Switch implements SwitchCore {
    * cookie changes only when the text gives `cookie=V` without a mask (a parsed `Flow` always sets it).
    */
   modFlows(f: string | Flow, opts: FlowModOptions = {}): number {
-    const { flow, cookieMask, hasTable, newCookie } = this.toFlow(f, 'any');
+    const { flow, cookieMask, hasTable, newCookie } = this.toFlow(f, 'modify');
     const mask = opts.cookieMask ?? cookieMask;
     checkFlow(flow);
     this.checkGroups(flow.instructions.apply);
@@ -478,7 +467,7 @@ export class Switch implements SwitchCore {
     let hits: FlowEntry[];
     if (f === undefined || (typeof f === 'string' && f.trim() === '')) hits = this.flows();
     else {
-      const { flow, cookieMask, hasTable } = this.toFlow(f, 'any');
+      const { flow, cookieMask, hasTable } = this.toFlow(f, 'delete');
       hits = this.collect(flow, hasTable, opts.strict ?? false, opts.cookieMask ?? cookieMask);
     }
     const now = this.clock.now();
@@ -521,9 +510,7 @@ export class Switch implements SwitchCore {
           ...(st ? { idleAge: st.idleAge } : {}), ...(st && st.hardAge !== Math.floor((now - e.created) / 1000) ? { hardAge: st.hardAge } : {}),
         },
       });
-      if (!e.finIdle && !e.finHard) return text;
-      const fin = formatLearnedActions({ flow: { ...e.flow, instructions: { apply: [], clearActions: false } }, finIdleTimeout: e.finIdle, finHardTimeout: e.finHard });
-      return text.replace(/actions=(drop$)?/, (_m, d: string | undefined) => `actions=${fin}${d ? '' : ','}`);
+      return text;
     });
   }
 
@@ -616,7 +603,7 @@ export class Switch implements SwitchCore {
       ? {
           idleTimeout: existing.life?.idleTimeout ?? existing.flow.idleTimeout, hardTimeout: existing.life?.hardTimeout ?? existing.flow.hardTimeout,
           importance: existing.flow.importance, flags: existing.flow.flags, cookie: existing.flow.cookie,
-          actionsText: formatLearnedActions({ flow: existing.flow, finIdleTimeout: existing.finIdle, finHardTimeout: existing.finHard }),
+          actionsText: formatLearnedActions({ flow: existing.flow }),
         }
       : undefined;
     let count = 0;
@@ -644,20 +631,18 @@ export class Switch implements SwitchCore {
       if (d.kind === 'modify' && live) {
         const dead: Array<{ table: number; cookie: bigint }> = [];
         this.modifyEntry(live, lf.flow.instructions, d.cookie, false, dead);
-        live.finIdle = lf.finIdleTimeout;
-        live.finHard = lf.finHardTimeout;
         this.deleteLearned(dead);
         continue;
       }
       const t = this.tables[lf.flow.table]!;
-      this.install(lf.flow, this.findExact(t, lf.flow), lf.finIdleTimeout, lf.finHardTimeout);
+      this.install(lf.flow, this.findExact(t, lf.flow));
     }
   }
 
   /** @internal `fin_timeout` ran on a FIN/RST packet: lower the flow's timeouts. */
-  finTimeout(e: FlowEntry): void {
+  finTimeout(e: FlowEntry, idle: number, hard: number): void {
     if (!e.life) return;
-    this.expiry.reduceTimeouts(e, e.finIdle, e.finHard);
+    this.expiry.reduceTimeouts(e, idle, hard);
     this.arm();
   }
 
@@ -798,7 +783,7 @@ export class Switch implements SwitchCore {
     this.expire();
     const p = this.pipe;
     p.begin(req.frame, 0, req.frame.length, req.inPort);
-    p.runActions(req.actions.map(compileAction), this.clock.now());
+    p.runActions(req.actions.map(compileAction));
     if (p.error !== 0) {
       // ofproto-dpif.c packet_xlate(): a packet-out whose translation fails is refused, nothing sent.
       throw new OfpRequestError('OFPFMFC_UNKNOWN', 5, 0, `the actions could not be translated (${p.error === XlateError.RecursionTooDeep ? 'recursion too deep' : 'too many resubmits'})`);
@@ -878,7 +863,7 @@ export class Switch implements SwitchCore {
     }
     const initial = new FlowKey().copyFrom(p.key);
     const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
-    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true }, this.clock.now());
+    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true });
     return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }

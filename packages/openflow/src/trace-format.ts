@@ -11,10 +11,13 @@
  * table reached by goto_table or resubmit prints at 4 (+ the `%2d.` padding) while the tree goes on.
  */
 import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6 } from './fields.js';
-import { FlowKey, KEY_WORDS, W, WC_VLAN1 } from './flowkey.js';
-import { Match } from './match.js';
-import { formatMatch, parseMatch } from './ofctl-text.js';
+import { TextParseError } from './errors.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, parseFieldValue } from './fields.js';
+import { FlowKey, KEY_WORDS, W, WC_VLAN1, fieldOnes } from './flowkey.js';
+import { Match, prereqOkKey } from './match.js';
+import { splitTopLevel } from './ofctl-lex.js';
+import { formatMatch } from './ofctl-text.js';
+import { OFPP } from './ports.js';
 import type { EmittedFrame, TraceNode } from './pipeline.js';
 
 /** What `Switch.trace()` returns. */
@@ -222,7 +225,7 @@ export function packetMatch(key: FlowKey): Match {
 
 /** The initial flow and a frame built from ofproto/trace's microflow syntax. */
 export interface Microflow {
-  /** `in_port` of the flow (0 when not given). */
+  /** `in_port` of the flow (`OFPP.NONE` when not given, as in OVS). */
   inPort: number;
   /** The flow's field values (a `FlowKey.w`), what ofproto/trace traces. */
   flow: Uint32Array;
@@ -242,14 +245,66 @@ function putMac(b: number[], w: Uint32Array, word: number): void {
 }
 
 /**
- * Parse a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80`) and build the packet OVS's
+ * Parse an exact flow as OVS's `parse_ofp_exact_flow()` (what ofproto/trace reads): `key=value`
+ * pairs and protocol keywords, left to right, each field only once its prerequisites are already
+ * in the flow (`tcp_dst` after `tcp`), no field twice, no wildcards; `in_port` defaults to NONE.
+ * Refusals are `TextParseError`s with OVS's wording ("prerequisites not met for setting tcp_dst").
+ */
+export function parseExactFlow(text: string): Match {
+  const m = new Match();
+  const w = m.value;
+  for (const { text: raw, col: c0 } of splitTopLevel(text, 0, ', \t\r\n')) {
+    const tok = raw.trim();
+    if (tok === '') continue;
+    const col = c0 + raw.length - raw.trimStart().length;
+    const kv = /^([^=:(]*)(?:([=:(])([\s\S]*))?$/.exec(tok)!;
+    const key = kv[1]!.trim();
+    let value = kv[3] ?? '';
+    if (kv[2] === '(' && value.endsWith(')')) value = value.slice(0, -1);
+    const err = (msg: string): never => {
+      throw new TextParseError(text, col, msg);
+    };
+    const proto = PROTOCOL_KEYWORDS[key];
+    if (proto) {
+      if (w[W.dl_type] !== 0) err('Ethernet type set multiple times');
+      m.set(field('eth_type'), BigInt(proto.ethType));
+      if (proto.ipProto !== undefined) {
+        if (w[W.nw_proto] !== 0) err('network protocol set multiple times');
+        m.set(field('nw_proto'), BigInt(proto.ipProto));
+      }
+      continue;
+    }
+    const f = fieldByName(key);
+    if (!f) return err(`unknown field ${key}`);
+    if (!prereqOkKey(f.prereq, w)) err(`prerequisites not met for setting ${key}`);
+    if (m.getValue(f) !== 0n) err(`field ${key} set multiple times`);
+    let parsed: { value: bigint; mask?: bigint };
+    try {
+      parsed = parseFieldValue(f, value, text, col + key.length + 1);
+    } catch (e) {
+      if (e instanceof TextParseError) return err(`bad value for ${key} (${e.expected})`);
+      throw e;
+    }
+    const ones = fieldOnes(f);
+    // Flag fields give their defined bits as the mask of an unmasked value (`ct_state=trk`).
+    const flagBits = f.format === 'ct_state' ? 0xffn : BigInt(f.vmask);
+    if (parsed.mask !== undefined && parsed.mask !== ones && parsed.mask !== flagBits) {
+      err(`bad value for ${key} (${value}: wildcards not allowed here)`);
+    }
+    m.set(f, parsed.value, ones);
+  }
+  if (w[W.in_port] === 0) w[W.in_port] = OFPP.NONE;
+  return m;
+}
+
+/**
+ * Parse a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80`, see `parseExactFlow`) and build the packet OVS's
  * `flow_compose()` builds from it, with `l7Len` payload bytes 0, 1, 2, ... (ofproto/trace's default
  * is 64). Fields not given are zero (TTL 0, MACs 00:00:00:00:00:00), as in ofproto/trace.
  * TCP gets no payload when SYN, FIN or RST is set; ICMP only for echo; SCTP never.
  */
 export function parseMicroflow(text: string, l7Len = 64): Microflow {
-  const m = parseMatch(text);
-  const w = m.value;
+  const w = parseExactFlow(text).value;
   const b: number[] = [];
   putMac(b, w, W.dl_dst);
   putMac(b, w, W.dl_src);

@@ -58,6 +58,8 @@ export interface MegaflowMarks {
   outputEvent(port: number, maxLen: number, bucket: boolean): void;
   /** An output to the port held in `src`, read again at replay. */
   outputRegEvent(src: Subfield, maxLen: number, bucket: boolean): void;
+  /** An output truncated to `maxLen` bytes. */
+  outputTruncEvent(port: number, maxLen: number, bucket: boolean): void;
 }
 
 /** What building a trace needs to hear from an action. */
@@ -98,18 +100,29 @@ export interface Xlate {
   clearActionSet(): void;
   /** `write_actions`: merge `ops` into the action set. */
   writeActionSet(ops: readonly Op[]): void;
-  /** `push:`: put a value on the translation's stack. */
-  pushStack(v: bigint): void;
-  /** `pop:`: take the top of the stack (undefined when it is empty). */
-  popStack(): bigint | undefined;
-  /** `clone(...)`: run `ops` on a copy of the packet; flow, stack and action set come back after. */
-  clone(ops: readonly Op[]): void;
-  /** The packet's length without Ethernet padding. */
-  packetLength(): number;
-  /** Is OpenFlow port `n` live? */
-  portLive(n: number): boolean;
-  /** `controller(pause)`: end the translation here. */
+  /**
+   * `clone(...)`: run `ops` (and then the action set) on a copy of the packet; the flow, the bytes,
+   * the action set and the stack come back afterwards. `reversible`: the datapath needs no clone.
+   */
+  clone(ops: readonly Op[], reversible: boolean): void;
+  /** `push:F[a..b]`: push the bits on the value stack. */
+  stackPush(src: Subfield): void;
+  /** `pop:F[a..b]`: pop the top value into the bits ("stack underflow" when empty). */
+  stackPop(dst: Subfield): void;
+  /**
+   * `check_pkt_larger(len)->dst`: write whether the packet is longer than `len` bytes, then run the
+   * rest of the current action list (and the action set) on a copy as a clone does; returns true
+   * (the rest of the list has run).
+   */
+  checkPktLarger(len: number, dst: Subfield, bucket: boolean): boolean;
+  /** `exit`: stop the translation (the rest of a group's buckets still run). */
+  exit(): void;
+  /** `controller(pause)`: end the translation here (the controller resumes it). */
   halt(): void;
+  /** Is this port a usable `bundle` member (OVS `member_enabled_cb`)? */
+  memberEnabled(port: number): boolean;
+  /** `fin_timeout`: on a TCP FIN or RST, lower the timeouts of the flow running. */
+  finTimeout(idle: number, hard: number): void;
 }
 
 /** The executor's primitives (see the module comment). */
@@ -140,8 +153,10 @@ export interface OutputPrim {
   readonly kind: typeof PrimKind.Output;
   /** Port. */
   readonly port: number;
-  /** `max_len` (65535: whole packet). */
+  /** `max_len` (65535: whole packet): a packet-in's length, or with `trunc` the output's. */
   readonly maxLen: number;
+  /** `output(port=..,max_len=..)`: the output is cut to `maxLen` bytes. */
+  readonly trunc: boolean;
 }
 
 /** A table lookup, prepared. */

@@ -185,6 +185,16 @@ const COVERAGE: [string, RegExp][] = [
   ['l4-rewrite', /set\((tcp|udp|sctp|icmp|icmpv6)\(/],
   ['table0-miss', /^ 0\. No match\./m],
   ['output-to-in_port', /output:(in_port|IN_PORT)|\bin_port\b.*\n.*IN_PORT/],
+  // The actions added for ovn-controller (issue 8).
+  ['clone', /^\s*clone\(/m],
+  ['check_pkt_larger', /check_pkt_larger\(/],
+  ['push/pop', /^\s*(push|pop):/m],
+  ['exit', /^\s*exit$/m],
+  ['output-trunc', /trunc\(\d+\)/],
+  ['multipath/bundle', /^\s*(multipath|bundle|bundle_load)\(/m],
+  ['set_queue', /^\s*set_queue:/m],
+  ['mod_tp', /^\s*mod_tp_(src|dst):/m],
+  ['set_tunnel', /->tun_id/],
 ];
 
 /** Count what this frame exercised, from our trace (multiple outputs and truncation from the frame and outputs). */

@@ -3,7 +3,8 @@
  * stateful firewall (TCP handshake, data, FIN and RST teardown, mid-stream pick-up, UDP, ICMP
  * echo, conntrack timeouts), ICMP RELATED, zones with marks, SNAT with an exhausted port range and
  * DNAT to a pool, learn (the learned flows, their effect and their expiry), conjunctive matches,
- * fast-failover groups with ports going down, and flow hard/idle timeouts at the millisecond.
+ * fast-failover groups with ports going down, flow hard/idle timeouts at the millisecond, and
+ * `fin_timeout` lowering them on a FIN or RST.
  *
  * Each scenario loads the same table into one OVS bridge (dummy datapath) and a fresh `Switch`,
  * runs the same steps on both (frames in order, clock warps: OVS's stopped clock via `time/warp`,
