@@ -19,7 +19,7 @@ import type { NbDatabase } from '../nb/db.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
 import { emptyFlow, flowFormat, parseCtState, setField } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
-import { Tracer, type TraceNode } from './trace.js';
+import { Tracer, type TraceHooks, type TraceNode } from './trace.js';
 
 /** Output form. */
 export type TraceFormat = 'detailed' | 'summary' | 'minimal';
@@ -36,6 +36,8 @@ export interface OvnTraceOptions {
   format?: TraceFormat;
   /** SB MAC_Binding rows to assume (a fresh southbound database has none). */
   macBindings?: readonly TraceMacBinding[];
+  /** Conntrack/affinity state and observers supplied by an embedding (see `TraceHooks`). */
+  hooks?: TraceHooks;
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -143,6 +145,7 @@ export function traceTree(
     ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
   });
   const flow = emptyFlow();
   for (const c of constraints) {

@@ -68,6 +68,69 @@ export interface TraceRunOptions {
   selectId?: number;
   /** MAC bindings (SB MAC_Binding rows). */
   macBindings?: readonly TraceMacBinding[];
+  /** State an embedding supplies (conntrack, learned affinity) and observers of the trace. */
+  hooks?: TraceHooks;
+}
+
+/** Where a conntrack action runs: what a connection-tracking model needs to pick the zone. */
+export interface TraceCtQuery {
+  /** The datapath. */
+  readonly dp: TraceDatapath;
+  /** Ingress or egress. */
+  readonly pipeline: Pipeline;
+  /** The logical inport's name ('' when none). */
+  readonly inport: string;
+  /** The logical outport's name ('' when none). */
+  readonly outport: string;
+  /** The action (`ct_next`, `ct_lb_mark`, `ct_dnat`, `ct_snat`, `ct_commit`, ...). */
+  readonly action: string;
+  /** The packet (read only). */
+  readonly flow: TraceFlow;
+}
+
+/** An OVN ACL `log()` action met on the way. */
+export interface TraceLogEvent {
+  /** The datapath. */
+  readonly dp: TraceDatapath;
+  /** Ingress (from-lport) or egress (to-lport). */
+  readonly pipeline: Pipeline;
+  /** ACL name, if any. */
+  readonly name?: string;
+  /** allow, drop or reject. */
+  readonly verdict: string;
+  /** Severity. */
+  readonly severity: string;
+  /** Meter, if any. */
+  readonly meter?: string;
+  /** The packet as logged. */
+  readonly flow: TraceFlow;
+}
+
+/**
+ * Hooks through which an embedding (the Kubernetes layer's verdict engine) supplies what a
+ * southbound database and the chassis would hold, and observes the trace. Without hooks the
+ * interpreter behaves exactly as ovn-trace.
+ */
+export interface TraceHooks {
+  /** The ct_state a conntrack lookup returns (undefined: use the `--ct` list, then est). */
+  ctState?(q: TraceCtQuery): bigint | undefined;
+  /**
+   * What a backend-less `ct_lb`/`ct_lb_mark` (OVS `ct(nat)`) does to this packet: the NAT of the
+   * connection it belongs to, `null` for none. Undefined: ovn-trace's behaviour (`--lb-dst`).
+   */
+  ctLbNat?(q: TraceCtQuery): { src?: { ip: bigint; port: number }; dst?: { ip: bigint; port: number } } | null | undefined;
+  /** A connection is committed (ct_commit, ct_lb_mark of a new connection, NAT with an address). */
+  ctCommit?(q: TraceCtQuery): void;
+  /** A logical flow is executed. */
+  flow?(dp: TraceDatapath, pipeline: Pipeline, lf: TraceLflow, f: TraceFlow): void;
+  /** The packet leaves the logical network through a non-patch port (a copy of the packet). */
+  delivered?(dp: TraceDatapath, port: TracePort | undefined, name: string, f: TraceFlow): void;
+  /** `chk_lb_aff()`: the backend a learned affinity flow gives this packet, if any. */
+  lbAffinity?(dp: TraceDatapath, f: TraceFlow): { ip: bigint; port: number } | undefined;
+  /** `commit_lb_aff()`: learn an affinity flow. */
+  learnLbAffinity?(dp: TraceDatapath, f: TraceFlow, a: Action & { type: 'commit_lb_aff' }): void;
+  /** An ACL `log()` action. */
+  log?(e: TraceLogEvent): void;
 }
 
 type Pipeline = 'ingress' | 'egress';
@@ -132,7 +195,27 @@ export class Tracer {
     return mc ? mc.key : undefined;
   }
 
-  private nextCtState(): { state: bigint; comment: string } {
+  private ctQuery(dp: TraceDatapath, f: TraceFlow, pipeline: Pipeline, action: string): TraceCtQuery {
+    return {
+      dp,
+      pipeline,
+      inport: this.portKeyName(dp, Number(f.regs[INPORT])),
+      outport: this.portKeyName(dp, Number(f.regs[OUTPORT])),
+      action,
+      flow: f,
+    };
+  }
+
+  private commit(dp: TraceDatapath, f: TraceFlow, pipeline: Pipeline, action: string): void {
+    this.opts.hooks?.ctCommit?.(this.ctQuery(dp, f, pipeline, action));
+  }
+
+  private nextCtState(q?: () => TraceCtQuery): { state: bigint; comment: string } {
+    const h = this.opts.hooks?.ctState;
+    if (h && q) {
+      const st = h(q());
+      if (st !== undefined) return { state: st, comment: '' };
+    }
     const s = this.opts.ctStates;
     if (s && this.ctIdx < s.length) return { state: s[this.ctIdx++]!, comment: '' };
     return { state: CS.EST | CS.TRK, comment: ' /* default (use --ct to customize) */' };
@@ -216,7 +299,10 @@ export class Tracer {
       s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
     }
     const n = node(sup, 'table', s);
-    if (lf) this.actions(lf.actions, dp, f, table, pipeline, n.subs);
+    if (lf) {
+      this.opts.hooks?.flow?.(dp, pipeline, lf, f);
+      this.actions(lf.actions, dp, f, table, pipeline, n.subs);
+    }
   }
 
   /** ovn-trace's `trace_actions`. */
@@ -306,7 +392,7 @@ export class Tracer {
         } else node(sup, 'error', '*** TTL decrement of non-IP packet');
         return;
       case 'ct_next': {
-        const { state, comment } = this.nextCtState();
+        const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, 'ct_next'));
         const n = node(sup, 'transformation', `ct_next(ct_state=${formatCtState(state)}${comment})`);
         const ct = cloneFlow(f);
         ct.ct_state = state;
@@ -314,6 +400,7 @@ export class Tracer {
         return;
       }
       case 'ct_commit_v1':
+        this.commit(dp, f, pipeline, 'ct_commit');
         return;
       case 'ct_nat':
         return this.ctNat(a, dp, f, pipeline, sup);
@@ -321,7 +408,7 @@ export class Tracer {
         const ct = cloneFlow(f);
         let s = 'ct_commit_nat /* assuming no un-nat entry, so no change */';
         if (!(ct.ct_state & CS.TRK)) {
-          const { state, comment } = this.nextCtState();
+          const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, 'ct_commit_nat'));
           ct.ct_state |= state;
           s += comment;
         }
@@ -402,6 +489,15 @@ export class Tracer {
       case 'result':
         return this.result(a.name, a.dst, dp, f, sup);
       case 'log':
+        this.opts.hooks?.log?.({
+          dp,
+          pipeline,
+          ...(a.name !== undefined ? { name: a.name } : {}),
+          verdict: a.verdict,
+          severity: a.severity,
+          ...(a.meter !== undefined ? { meter: a.meter } : {}),
+          flow: cloneFlow(f),
+        });
         node(
           sup,
           'transformation',
@@ -415,6 +511,9 @@ export class Tracer {
         if (ok && BigInt(vip.port) === f.ct_tp_dst) node(sup, 'action', `/* nat(src=${vip.ipS}) */`);
         return;
       }
+      case 'commit_lb_aff':
+        this.opts.hooks?.learnLbAffinity?.(dp, f, a);
+        return;
       default:
         // ct_commit v1, put_arp, put_nd, put_fdb, igmp, set_queue, set_meter, trigger_event,
         // check_pkt_larger, bind_vport, handle_svc_check, fwd_group, handle_dhcpv6_reply,
@@ -478,8 +577,20 @@ export class Tracer {
       case 'check_out_port_sec':
         this.writeField(f, dst, this.checkOutPortSec(dp, f));
         return;
+      case 'chk_lb_aff': {
+        // ovn-trace leaves the result untouched; an embedding holding learned affinity flows
+        // (OVN's table 78) answers through the hook, which loads what the learned flow loads.
+        const b = this.opts.hooks?.lbAffinity?.(dp, f);
+        if (!b) return;
+        if (f.dl_type === ETH_TYPE.IP) setField(f, 'reg4', b.ip, 0xffffffffn);
+        else setField(f, dp.kind === 'switch' ? 'xxreg0' : 'xxreg1', b.ip, (1n << 128n) - 1n);
+        setField(f, 'reg8', BigInt(b.port), 0xffffn);
+        this.writeField(f, dst, 1n);
+        node(sup, 'modify', `${formatField(dst)} = 1 /* learned affinity: backend ${f.dl_type === ETH_TYPE.IP ? formatIp4(b.ip) : formatIp6(b.ip)}${b.port ? `:${b.port}` : ''} */`);
+        return;
+      }
       default:
-        // chk_ecmp_nh_mac, chk_ecmp_nh, chk_lb_aff: ovn-trace leaves the result untouched.
+        // chk_ecmp_nh_mac, chk_ecmp_nh: ovn-trace leaves the result untouched.
         return;
     }
   }
@@ -578,7 +689,10 @@ export class Tracer {
         nf.regs[INPORT] = BigInt(peer.key);
         nf.regs[OUTPORT] = 0n;
         this.trace(peer.dp, nf, 0, 'ingress', n.subs);
-      } else node(sup, 'modify', `output("${outName}")`);
+      } else {
+        node(sup, 'modify', `output("${outName}")`);
+        this.opts.hooks?.delivered?.(dp, port, outName, cloneFlow(f));
+      }
       return;
     }
     const eg = cloneFlow(f);
@@ -635,10 +749,11 @@ export class Tracer {
       ct.ct_state |= isDst ? CS.DNAT : CS.SNAT;
     } else s += ` /* assuming no un-${dir[0]}nat entry, so no change */`;
     if (!(ct.ct_state & CS.TRK)) {
-      const { state, comment } = this.nextCtState();
+      const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.name));
       ct.ct_state |= state;
       s += comment;
     }
+    if (a.dst) this.commit(dp, ct, pipeline, a.name);
     const n = node(sup, 'transformation', s);
     this.trace(dp, ct, a.table, pipeline, n.subs);
   }
@@ -647,7 +762,30 @@ export class Tracer {
     let comment = '';
     const ct = cloneFlow(f);
     const family = ct.dl_type === ETH_TYPE.IP ? 4 : ct.dl_type === ETH_TYPE.IPV6 ? 6 : 0;
-    if (family) {
+    const hookNat = family && !a.dsts.length ? this.opts.hooks?.ctLbNat?.(this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb')) : undefined;
+    if (family && hookNat !== undefined) {
+      if (hookNat?.dst) {
+        if (family === 6) {
+          ct.ct_ipv6_dst = ct.ipv6_dst;
+          ct.ipv6_dst = hookNat.dst.ip;
+        } else {
+          ct.ct_nw_dst = ct.nw_dst;
+          ct.nw_dst = hookNat.dst.ip;
+        }
+        ct.ct_tp_dst = ct.tp_dst;
+        if (hookNat.dst.port) ct.tp_dst = BigInt(hookNat.dst.port);
+        ct.ct_state |= CS.DNAT;
+      }
+      if (hookNat?.src) {
+        if (family === 6) ct.ipv6_src = hookNat.src.ip;
+        else ct.nw_src = hookNat.src.ip;
+        if (hookNat.src.port) ct.tp_src = BigInt(hookNat.src.port);
+        ct.ct_state |= CS.DNAT;
+      }
+      const st = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb'));
+      ct.ct_state |= st.state;
+      comment = st.comment;
+    } else if (family) {
       let dst: { ip: bigint; port: number } | undefined;
       if (a.dsts.length) {
         let user = false;
@@ -676,9 +814,10 @@ export class Tracer {
         if (dst.port) ct.tp_dst = BigInt(dst.port);
         ct.ct_state |= CS.DNAT;
       }
-      const st = this.nextCtState();
+      const st = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb'));
       ct.ct_state |= st.state;
       comment = st.comment;
+      if (a.dsts.length && st.state & CS.NEW) this.commit(dp, ct, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb');
     }
     const n = node(sup, 'transformation', `${a.mark ? 'ct_lb_mark' : 'ct_lb'}${comment}`);
     this.trace(dp, ct, a.table, pipeline, n.subs);
@@ -699,6 +838,7 @@ export class Tracer {
     };
     switch (name) {
       case 'ct_commit':
+        this.commit(dp, f, pipeline, 'ct_commit');
         return;
       case 'clone':
         return run(cloneFlow(f), 'clone');
