@@ -8,3 +8,6 @@ export * from './labels.js';
 export * from './load.js';
 export * from './model.js';
 export * from './cluster.js';
+export * from './ids.js';
+export * from './translate.js';
+export * from './engine.js';

@@ -1,0 +1,472 @@
+/**
+ * The verdict engine: a connection between Kubernetes endpoints answered by the emulated OVN.
+ *
+ * Design. `VerdictEngine` is the interface every answer goes through; `OvnTraceEngine` is today's
+ * implementation: it follows the packet through each zone's logical flows with the ovn-trace
+ * interpreter of `@ovnts/ovn` (`traceTree`), and crosses zones the way OVN interconnect does: a
+ * packet the source zone outputs to a `remote` port of `transit_switch` continues in the zone
+ * that owns that port, entering its `ovn_cluster_router` from `rtots-<node>` (the transit
+ * switch's egress pipeline, stateless, has already run in the source zone). What a southbound
+ * database and the chassis would hold is supplied through the interpreter's hooks: conntrack
+ * (per logical-port zone, and per router): every lookup of the first packet is `new`; a reply
+ * is `est|rpl` in each zone the first packet was committed in (with the un-DNAT of a load
+ * balanced connection), `new` elsewhere; load-balancer affinity learned by `commit_lb_aff` with
+ * its idle timeout on a virtual clock, refreshed by each `chk_lb_aff` hit; the backend
+ * `ct_lb_mark` picks is a hash of the 5-tuple (OVS hashes too, with a function we do not model).
+ * A chassis-backed implementation (frames through per-node OpenFlow switches) can replace this
+ * one behind the same interface.
+ */
+import { CS, traceTree, minimalText, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { KubeQueryError } from './errors.js';
+import { fnv1a64 } from './ids.js';
+import type { PodModel } from './model.js';
+import { formatIp, sameIp, tryParseIp, type Family, type Ip } from './net.js';
+import { podPortName, type AclInfo, type KubeNetwork, type Zone } from './translate.js';
+import { contains } from './net.js';
+
+/** L4 protocol of a probe. */
+export type ProbeProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
+
+/** A connection to answer. */
+export interface ProbeRequest {
+  /** Source pod. */
+  readonly from: PodModel;
+  /** Destination address. */
+  readonly dst: Ip;
+  /** Protocol. */
+  readonly proto: ProbeProto;
+  /** Destination port (ignored for ICMP). */
+  readonly port: number;
+  /** Source port (default: derived from the pair, in 32768..60999). */
+  readonly srcPort?: number;
+  /** Virtual time in seconds (affinity timeouts); default: the engine's clock. */
+  readonly at?: number;
+  /** Trace the reply too (default true). */
+  readonly reply?: boolean;
+}
+
+/** One traced hop: a zone's interpreter run (what `ovn-trace` would be given). */
+export interface TraceHop {
+  /** Zone (node) name. */
+  readonly zone: string;
+  /** Datapath the microflow enters. */
+  readonly datapath: string;
+  /** The microflow. */
+  readonly microflow: string;
+  /** ct states consumed in order (`--ct`). */
+  readonly ct: readonly string[];
+  /** `--lb-dst`, if a backend was chosen. */
+  readonly lbDst?: string;
+  /** ovn-trace --minimal text of the hop. */
+  readonly minimal: string;
+  /** Forward packet or reply. */
+  readonly direction: 'forward' | 'reply';
+  /** Whether this hop's outcome uses state ovn-trace cannot have (learned affinity, un-NAT of replies). */
+  readonly stateful: boolean;
+}
+
+/** Where a packet ended. */
+export interface Delivery {
+  /** Kind of endpoint. */
+  readonly kind: 'pod' | 'host' | 'external' | 'hybrid-overlay' | 'other';
+  /** `ns/pod`, node name, or port name. */
+  readonly name: string;
+  /** Node where it left OVN. */
+  readonly node: string;
+  /** The packet as delivered. */
+  readonly flow: TraceFlow;
+}
+
+/** The answer for one direction. */
+export interface LegResult {
+  /** Deliveries (empty: dropped). */
+  readonly deliveries: readonly Delivery[];
+  /** Logical path, one line per datapath pipeline. */
+  readonly path: readonly string[];
+  /** What dropped it (ACL meaning or flow). */
+  readonly droppedBy?: string;
+  /** The ACL that dropped it, when one did. */
+  readonly droppedByAcl?: AclInfo;
+  /** ACLs that allowed it. */
+  readonly allowedBy: readonly AclInfo[];
+  /** Audit log lines (OVN's format). */
+  readonly logs: readonly string[];
+  /** Hops. */
+  readonly hops: readonly TraceHop[];
+  /** Notes. */
+  readonly notes: readonly string[];
+}
+
+/** The answer for a connection. */
+export interface ProbeResult {
+  /** `delivered` when the first packet reached the destination and (unless disabled) the reply came back. */
+  readonly verdict: 'delivered' | 'dropped';
+  /** Where the first packet went. */
+  readonly to?: string;
+  /** What dropped the first packet or its reply. */
+  readonly droppedBy?: string;
+  /** Source address seen at the destination when it was translated. */
+  readonly snat?: string;
+  /** The load-balancer backend, for a service address. */
+  readonly backend?: string;
+  /** Forward leg. */
+  readonly forward: LegResult;
+  /** Reply leg. */
+  readonly reply?: LegResult;
+  /** Departures from the Kubernetes API this verdict depends on. */
+  readonly departures: readonly string[];
+  /** Notes. */
+  readonly notes: readonly string[];
+}
+
+/** Anything that answers connections: the interpreter today, frames through chassis later. */
+export interface VerdictEngine {
+  /** Answer one connection. */
+  probe(req: ProbeRequest): ProbeResult;
+  /** The virtual clock, in seconds. */
+  now: number;
+}
+
+const ACL_STAGES = new Set(['ls_in_acl', 'ls_out_acl', 'ls_in_acl_after_lb', 'ls_in_acl_eval', 'ls_out_acl_eval', 'ls_in_acl_after_lb_eval']);
+
+function hexMac(v: bigint): string {
+  return v.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+}
+
+function ipOf(f: TraceFlow, which: 'src' | 'dst'): Ip {
+  if (f.dl_type === 0x86ddn) return { family: 6, addr: which === 'src' ? f.ipv6_src : f.ipv6_dst };
+  return { family: 4, addr: which === 'src' ? f.nw_src : f.nw_dst };
+}
+
+interface Packet {
+  inport: string;
+  ethSrc: string;
+  ethDst: string;
+  src: Ip;
+  dst: Ip;
+  ttl: number;
+  proto: ProbeProto;
+  sport: number;
+  dport: number;
+  icmpType?: number;
+}
+
+function microflow(p: Packet): string {
+  const v = p.src.family === 4 ? 'ip4' : 'ip6';
+  let s = `inport == "${p.inport}" && eth.src == ${p.ethSrc} && eth.dst == ${p.ethDst} && ${v}.src == ${formatIp(p.src)} && ${v}.dst == ${formatIp(p.dst)} && ip.ttl == ${p.ttl}`;
+  if (p.proto === 'icmp') s += p.src.family === 4 ? ` && icmp4.type == ${p.icmpType ?? 8} && icmp4.code == 0` : ` && icmp6.type == ${p.icmpType ?? 128} && icmp6.code == 0`;
+  else s += ` && ${p.proto}.src == ${p.sport} && ${p.proto}.dst == ${p.dport}`;
+  return s;
+}
+
+function packetOf(f: TraceFlow, inport: string, proto: ProbeProto): Packet {
+  return {
+    inport,
+    ethSrc: hexMac(f.dl_src),
+    ethDst: hexMac(f.dl_dst),
+    src: ipOf(f, 'src'),
+    dst: ipOf(f, 'dst'),
+    ttl: Number(f.nw_ttl),
+    proto,
+    sport: Number(f.tp_src),
+    dport: Number(f.tp_dst),
+    ...(proto === 'icmp' ? { icmpType: Number(f.tp_src) } : {}),
+  };
+}
+
+const CT_NAMES: [bigint, string][] = [
+  [CS.NEW, 'new'],
+  [CS.EST, 'est'],
+  [CS.REL, 'rel'],
+  [CS.RPL, 'rpl'],
+  [CS.INV, 'inv'],
+  [CS.DNAT, 'dnat'],
+  [CS.SNAT, 'snat'],
+];
+function ctText(s: bigint): string {
+  return CT_NAMES.filter(([b]) => s & b).map(([, n]) => n).join(',');
+}
+
+interface AffinityEntry {
+  backend: { ip: bigint; port: number };
+  last: number;
+  timeout: number;
+}
+
+/** The interpreter-backed verdict engine (see the module comment). */
+export class OvnTraceEngine implements VerdictEngine {
+  /** Virtual clock in seconds. */
+  now = 0;
+  private readonly affinity = new Map<string, AffinityEntry>();
+
+  constructor(readonly net: KubeNetwork) {}
+
+  private zoneOf(pod: PodModel): Zone {
+    const z = this.net.zones.get(pod.node);
+    if (!z) throw new KubeQueryError(`pod ${pod.namespace}/${pod.name} runs on node ${pod.node}, which has no OVN zone (a Windows node)`);
+    return z;
+  }
+
+  /** The MAC a pod sends to for `dst`: the peer's own MAC on its node subnet, else the gateway's. */
+  private nextHopMac(pod: PodModel, dst: Ip): string {
+    const a = this.net.nodeAddrs.get(pod.node)!;
+    const gw = a.gateway[dst.family];
+    if (gw && contains(gw, dst)) {
+      const peer = this.net.cluster.pods.find((p) => p.node === pod.node && !p.hostNetwork && p.ips.some((x) => sameIp(x, dst)));
+      if (peer) return peer.mac;
+      if (a.mgmt[dst.family] && sameIp(a.mgmt[dst.family]!, dst)) return a.mgmtMac;
+    }
+    return a.routerMac;
+  }
+
+  /** The backend `ct_lb_mark` picks for a VIP (hash of the 5-tuple), if `dst:port` is a service address. */
+  private chooseBackend(p: Packet): string | undefined {
+    for (const s of this.net.cluster.services) {
+      for (const sp of s.ports) {
+        if (sp.protocol.toLowerCase() !== p.proto) continue;
+        const isVip = (s.clusterIPs.some((x) => sameIp(x, p.dst)) && sp.port === p.dport) || (sp.nodePort === p.dport && this.net.cluster.nodes.some((n) => n.host.address[p.dst.family] && sameIp(n.host.address[p.dst.family]!, p.dst)));
+        if (!isVip) continue;
+        const eps = s.endpoints.filter((e) => e.ip.family === p.dst.family && e.ports.has(sp.name));
+        if (!eps.length) return undefined;
+        const h = fnv1a64(`${formatIp(p.src)}:${p.sport}>${formatIp(p.dst)}:${p.dport}/${p.proto}`);
+        const e = eps[Number(h % BigInt(eps.length))]!;
+        const port = e.ports.get(sp.name)!;
+        return e.ip.family === 6 ? `[${formatIp(e.ip)}]:${port}` : `${formatIp(e.ip)}:${port}`;
+      }
+    }
+    return undefined;
+  }
+
+  probe(req: ProbeRequest): ProbeResult {
+    if (req.at !== undefined) this.now = req.at;
+    const from = req.from;
+    if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
+    const src = from.ips.find((x) => x.family === req.dst.family);
+    if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
+    const sport = req.srcPort ?? 32768 + Number(fnv1a64(`${from.namespace}/${from.name}>${formatIp(req.dst)}:${req.port}/${req.proto}`) % 28232n);
+    const pkt: Packet = {
+      inport: podPortName(from),
+      ethSrc: from.mac,
+      ethDst: this.nextHopMac(from, req.dst),
+      src,
+      dst: req.dst,
+      ttl: 64,
+      proto: req.proto,
+      sport,
+      dport: req.port,
+    };
+    const commits = new Map<string, { dnat?: { ip: bigint; port: number } }>();
+    const lbDst = req.proto === 'icmp' ? undefined : this.chooseBackend(pkt);
+    let forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst);
+    const notes: string[] = [];
+    if (!forward.deliveries.length && forward.learnedThenDropped && req.proto === 'tcp') {
+      notes.push("the first SYN was dropped by OVN 23.03's ls_in_lb_aff_learn flow (it learns the affinity and has no next;); the retransmitted SYN uses the learned flow");
+      commits.clear();
+      forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst);
+    }
+    const to = forward.deliveries[0];
+    let reply: (LegResult & { learnedThenDropped: boolean }) | undefined;
+    if (to && req.reply !== false && to.kind === 'pod') {
+      const target = this.net.cluster.pods.find((p) => `${p.namespace}/${p.name}` === to.name)!;
+      const f = to.flow;
+      const rsrc = ipOf(f, 'dst');
+      const rdst = ipOf(f, 'src');
+      const rp: Packet = {
+        inport: podPortName(target),
+        ethSrc: target.mac,
+        ethDst: this.nextHopMac(target, rdst),
+        src: rsrc,
+        dst: rdst,
+        ttl: 64,
+        proto: req.proto,
+        sport: Number(f.tp_dst),
+        dport: Number(f.tp_src),
+        ...(req.proto === 'icmp' ? { icmpType: rsrc.family === 4 ? 0 : 129 } : {}),
+      };
+      reply = this.leg(this.zoneOf(target), rp, 'reply', commits, undefined);
+    }
+    const replyOk = !reply || reply.deliveries.some((d) => d.kind === 'pod' && d.name === `${from.namespace}/${from.name}`);
+    const delivered = !!to && replyOk;
+    const departures = [...new Set([...forward.allowedBy, ...(reply?.allowedBy ?? [])].map((a) => a.departure).filter((x): x is string => !!x))];
+    const snatSrc = to ? ipOf(to.flow, 'src') : undefined;
+    const snat = snatSrc && !sameIp(snatSrc, src) ? formatIp(snatSrc) : undefined;
+    let droppedBy = forward.droppedBy;
+    if (!droppedBy && to && !replyOk) droppedBy = reply?.droppedBy ? `reply: ${reply.droppedBy}` : 'reply not delivered';
+    return {
+      verdict: delivered ? 'delivered' : 'dropped',
+      ...(to ? { to: to.kind === 'external' ? `external ${formatIp(ipOf(to.flow, 'dst'))} via node ${to.node}` : to.name } : {}),
+      ...(!delivered && droppedBy ? { droppedBy } : {}),
+      ...(snat ? { snat } : {}),
+      ...(lbDst ? { backend: lbDst } : {}),
+      forward,
+      ...(reply ? { reply } : {}),
+      departures,
+      notes: [...notes, ...forward.notes, ...(reply?.notes ?? [])],
+    };
+  }
+
+  private leg(zone: Zone, first: Packet, direction: 'forward' | 'reply', commits: Map<string, { dnat?: { ip: bigint; port: number } }>, lbDst: string | undefined): LegResult & { learnedThenDropped: boolean } {
+    const deliveries: Delivery[] = [];
+    const path: string[] = [];
+    const allowedBy: AclInfo[] = [];
+    const logs: string[] = [];
+    const hops: TraceHop[] = [];
+    const notes: string[] = [];
+    let droppedByAcl: AclInfo | undefined;
+    let lastFlow: TraceLflow | undefined;
+    let lastDp: TraceDatapath | undefined;
+    let learned = false;
+    let queue: { zone: Zone; datapath: string | null; pkt: Packet }[] = [{ zone, datapath: null, pkt: first }];
+    const seenZones = new Set<string>();
+    while (queue.length) {
+      const next: typeof queue = [];
+      for (const hop of queue) {
+        if (seenZones.has(`${hop.zone.node.name}/${hop.pkt.inport}`)) continue;
+        seenZones.add(`${hop.zone.node.name}/${hop.pkt.inport}`);
+        const zname = hop.zone.node.name;
+        const ct: string[] = [];
+        const tunnels: string[] = [];
+        let stateful = false;
+        const ctKey = (dp: TraceDatapath, pipeline: string, inport: string, outport: string) => (dp.kind === 'switch' ? `${zname}/lsp/${pipeline === 'ingress' ? inport : outport}` : `${zname}/lr/${dp.name}`);
+        const hooks: TraceHooks = {
+          ctState: (q) => {
+            const k = ctKey(q.dp, q.pipeline, q.inport, q.outport);
+            const st = direction === 'reply' && commits.has(k) ? CS.EST | CS.RPL | CS.TRK : CS.NEW | CS.TRK;
+            ct.push(ctText(st));
+            return st;
+          },
+          ctLbNat: (q) => {
+            const k = ctKey(q.dp, q.pipeline, q.inport, q.outport);
+            const c = direction === 'reply' ? commits.get(k) : undefined;
+            if (c?.dnat) {
+              stateful = true;
+              return { src: c.dnat };
+            }
+            return null;
+          },
+          ctCommit: (q) => {
+            if (direction !== 'forward') return;
+            const k = ctKey(q.dp, q.pipeline, q.inport, q.outport);
+            const e = commits.get(k) ?? {};
+            if ((q.action === 'ct_lb_mark' || q.action === 'ct_lb') && q.flow.ct_state & CS.DNAT) {
+              e.dnat = q.flow.dl_type === 0x86ddn ? { ip: q.flow.ct_ipv6_dst, port: Number(q.flow.ct_tp_dst) } : { ip: q.flow.ct_nw_dst, port: Number(q.flow.ct_tp_dst) };
+            }
+            commits.set(k, e);
+          },
+          flow: (dp, _pl, lf) => {
+            lastFlow = lf;
+            lastDp = dp;
+            if (!ACL_STAGES.has(lf.flow.stage) || !lf.flow.hint) return;
+            const info = this.net.acls.get(`${zname}/${lf.flow.hint}`);
+            if (!info) return;
+            if (info.action === 'drop' || info.action === 'reject') droppedByAcl = info;
+            else allowedBy.push(info);
+          },
+          delivered: (dp, port, name, f) => {
+            const d = this.classify(hop.zone, dp, port, name, f);
+            if (d.kind === 'other' && port?.type === 'remote') {
+              const m = /^tstor-(.+)$/.exec(name);
+              const z = m && this.net.zones.get(m[1]!);
+              if (z) {
+                next.push({ zone: z, datapath: 'ovn_cluster_router', pkt: packetOf(f, `rtots-${z.node.name}`, first.proto) });
+                tunnels.push(`${zname} -> ${z.node.name}: tunnel${this.net.cluster.config.ipsec ? ' (Geneve in ESP: IPsec)' : ' (Geneve)'}`);
+                return;
+              }
+            }
+            deliveries.push(d);
+          },
+          lbAffinity: (dp, f) => {
+            const key = `${zname}/${dp.name}/${formatIp(ipOf(f, 'src'))}/${formatIp(ipOf(f, 'dst'))}/${f.nw_proto}/${f.tp_dst}`;
+            const e = this.affinity.get(key);
+            if (!e) return undefined;
+            if (this.now > e.last + e.timeout) {
+              this.affinity.delete(key);
+              return undefined;
+            }
+            e.last = this.now;
+            stateful = true;
+            return e.backend;
+          },
+          learnLbAffinity: (dp, f, a) => {
+            const vip = tryParseIp(a.vip.ip)!;
+            const be = tryParseIp(a.backend.ip)!;
+            const key = `${zname}/${dp.name}/${formatIp(ipOf(f, 'src'))}/${formatIp(vip)}/${f.nw_proto}/${a.vip.port}`;
+            this.affinity.set(key, { backend: { ip: be.addr, port: a.backend.port }, last: this.now, timeout: a.timeout });
+            learned = true;
+          },
+          log: (e) => {
+            logs.push(aclLogLine(e.name, e.verdict, e.severity, e.pipeline === 'ingress' ? 'from-lport' : 'to-lport', e.flow));
+          },
+        };
+        const mf = microflow(hop.pkt);
+        const t = traceTree(hop.zone.db, hop.datapath, mf, { ...(lbDst && direction === 'forward' ? { lbDst } : {}), macBindings: this.macBindings(hop.zone), hooks });
+        path.push(...pipelines(t.root).map((s) => `${zname}: ${s}`), ...tunnels);
+        hops.push({ zone: zname, datapath: hop.datapath ?? hop.zone.node.name, microflow: mf, ct, ...(lbDst && direction === 'forward' ? { lbDst } : {}), minimal: t.header + minimalText(t.root), direction, stateful });
+      }
+      queue = next;
+    }
+    let droppedBy: string | undefined;
+    if (!deliveries.length) {
+      if (droppedByAcl) droppedBy = droppedByAcl.text + (droppedByAcl.name ? ` (ACL ${droppedByAcl.name})` : '');
+      else if (lastFlow) droppedBy = `${lastDp ? `${lastDp.name} ` : ''}${lastFlow.flow.stage}, priority ${lastFlow.flow.priority}: ${lastFlow.flow.match} (actions: ${lastFlow.flow.actions})`;
+    }
+    return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, notes, learnedThenDropped: learned && !deliveries.length };
+  }
+
+  /** The host gateway's MAC as the gateway router has learned it (SB MAC_Binding). */
+  private macBindings(zone: Zone): { port: string; ip: string; mac: string }[] {
+    const n = zone.node;
+    return Object.values(n.host.gateway).map((g) => ({ port: `rtoe-GR_${n.name}`, ip: formatIp(g), mac: gatewayMac(g) }));
+  }
+
+  private classify(zone: Zone, dp: TraceDatapath, port: TracePort | undefined, name: string, f: TraceFlow): Delivery {
+    const node = zone.node.name;
+    const pod = this.net.podByPort.get(name);
+    if (pod) return { kind: 'pod', name: `${pod.namespace}/${pod.name}`, node, flow: f };
+    if (name === `k8s-${node}`) return { kind: 'host', name: node, node, flow: f };
+    if (port?.type === 'localnet') return { kind: 'external', name, node, flow: f };
+    if (name === `int-${node}`) return { kind: 'hybrid-overlay', name, node, flow: f };
+    void dp;
+    return { kind: 'other', name, node, flow: f };
+  }
+}
+
+/** The MAC the emulation gives a node's default gateway (the physical router, outside OVN). */
+export function gatewayMac(ip: Ip): string {
+  const h = fnv1a64(`gateway ${formatIp(ip)}`);
+  return `52:54:00:${hexMac(h & 0xffffffn).slice(-8)}`;
+}
+
+function pipelines(nodes: readonly { type: string; name: string; subs: readonly unknown[] }[], out: string[] = []): string[] {
+  for (const n of nodes) {
+    if (n.type === 'pipeline' && !n.name.startsWith('multicast(')) out.push(n.name);
+    pipelines(n.subs as typeof nodes, out);
+  }
+  return out;
+}
+
+/**
+ * An ACL log line as ovn-controller writes it (`lib/acl-log.c`): `name="NP:x:Ingress",
+ * verdict=drop, severity=alert, direction=to-lport: <flow>`, the flow in OVS `flow_format`
+ * form without registers and metadata.
+ */
+export function aclLogLine(name: string | undefined, verdict: string, severity: string, direction: string, f: TraceFlow): string {
+  const proto = f.dl_type === 0x86ddn ? (f.nw_proto === 6n ? 'tcp6' : f.nw_proto === 17n ? 'udp6' : f.nw_proto === 132n ? 'sctp6' : 'icmp6') : f.nw_proto === 6n ? 'tcp' : f.nw_proto === 17n ? 'udp' : f.nw_proto === 132n ? 'sctp' : 'icmp';
+  const l3 =
+    f.dl_type === 0x86ddn
+      ? `ipv6_src=${formatIp({ family: 6, addr: f.ipv6_src })},ipv6_dst=${formatIp({ family: 6, addr: f.ipv6_dst })},ipv6_label=0x00000,nw_tos=0,nw_ecn=0,nw_ttl=${f.nw_ttl}`
+      : `nw_src=${formatIp({ family: 4, addr: f.nw_src })},nw_dst=${formatIp({ family: 4, addr: f.nw_dst })},nw_tos=0,nw_ecn=0,nw_ttl=${f.nw_ttl}${f.dl_type === 0x86ddn ? '' : ',nw_frag=no'}`;
+  const l4 = proto.startsWith('icmp') ? `icmp_type=${f.tp_src},icmp_code=${f.tp_dst}` : `tp_src=${f.tp_src},tp_dst=${f.tp_dst}${proto.startsWith('tcp') ? `,tcp_flags=${tcpFlags(f.tcp_flags)}` : ''}`;
+  return `name="${name ?? '<unnamed>'}", verdict=${verdict}, severity=${severity}, direction=${direction}: ${proto},vlan_tci=0x0000,dl_src=${hexMac(f.dl_src)},dl_dst=${hexMac(f.dl_dst)},${l3},${l4}`;
+}
+
+function tcpFlags(v: bigint): string {
+  const names: [bigint, string][] = [[0x01n, 'fin'], [0x02n, 'syn'], [0x04n, 'rst'], [0x08n, 'psh'], [0x10n, 'ack'], [0x20n, 'urg']];
+  const s = names.filter(([b]) => v & b).map(([, n]) => n);
+  return s.length ? s.join('|') : '0';
+}
+
+/** Family of an address (convenience for callers). */
+export function familyOf(ip: Ip): Family {
+  return ip.family;
+}
