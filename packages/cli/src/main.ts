@@ -15,6 +15,7 @@ import { northdCommand } from './commands/northd.js';
 import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
+import { kubeCommand } from './commands/kube.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -26,6 +27,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   demo: demoCommand,
   dissect: dissectCommand,
+  kube: kubeCommand,
   northd: northdCommand,
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,

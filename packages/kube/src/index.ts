@@ -11,3 +11,4 @@ export * from './cluster.js';
 export * from './ids.js';
 export * from './translate.js';
 export * from './engine.js';
+export * from './query.js';

@@ -785,6 +785,7 @@ function servedPods(c: ClusterModel): PodModel[] {
 
 function egressIps(ctx: Ctx, ocr: RouterHandle, gr: RouterHandle): void {
   const { c, nb, node } = ctx;
+  const defaultRouted = new Set<Family>();
   for (const e of c.egressIPs) {
     if (!e.assignments.length) {
       ctx.notes.push(`EgressIP ${e.name}: no node can host ${e.ips.map(ipText).join(', ')} (label a node k8s.ovn.org/egress-assignable whose network holds it)`);
@@ -804,9 +805,13 @@ function egressIps(ctx: Ctx, ocr: RouterHandle, gr: RouterHandle): void {
               return host(x.node === node.name ? na.join[ip.family]! : na.transit[ip.family]!);
             })
           : [host(ctx.addrs.get(node.name)!.join[ip.family]!)];
-        // The egress node's zone routes a remote pod's rerouted packets towards its own gateway
-        // router (the reroute policy runs after routing, which would otherwise find no route).
-        if (!local) nb.route(ocr, { prefix: `${ipText(ip)}/${ip.family === 4 ? 32 : 128}`, nexthop: host(ctx.addrs.get(node.name)!.join[ip.family]!), policy: 'src-ip' });
+        // The egress node's zone must route a remote pod's rerouted packets at all (the reroute
+        // policy runs after routing): a default route to its own gateway router, which only
+        // packets without a more specific route (leaving the cluster) use. See docs/kube.md.
+        if (!local && !defaultRouted.has(ip.family)) {
+          defaultRouted.add(ip.family);
+          nb.route(ocr, { prefix: ip.family === 4 ? '0.0.0.0/0' : '::/0', nexthop: host(ctx.addrs.get(node.name)!.join[ip.family]!), externalIds: { name: 'egressip-remote-pods' } });
+        }
         nb.policy(ocr, {
           priority: 100,
           match: `${ipm(ip.family)}.src == ${ipText(ip)}`,
