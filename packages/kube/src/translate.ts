@@ -505,7 +505,7 @@ function gressAcls(ctx: Ctx, p: PolicyModel, dir: 'Ingress' | 'Egress', gi: numb
   const selPeers = rule.peers.filter((x) => !x.ipBlock);
   const blocks = rule.peers.map((x, i) => ({ x, i })).filter(({ x }) => x.ipBlock);
   const peerMatches: { l3: string; ipBlockIndex: number; dstPods?: PodModel[] }[] = [];
-  if (!rule.peers.length) peerMatches.push({ l3: fams.length > 1 ? '(ip4 || ip6)' : ipm(fams[0]!), ipBlockIndex: -1 });
+  if (!rule.peers.length) peerMatches.push({ l3: fams.length > 1 ? '(ip4 || ip6)' : ipm(fams[0]!), ipBlockIndex: -1, dstPods: c.pods.filter((x) => !x.hostNetwork) });
   if (selPeers.length) {
     const perFam = fams.map((f) => {
       const sets = selPeers.map((peer) => {
