@@ -29,7 +29,7 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     const doc = String(i + 1);
     const err = d.errors[0];
     if (err) {
-      const pos = err.linePos?.[0];
+      const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
       throw new KubeError({ file, object: `document ${doc}` }, `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${err.message.split('\n')[0]}`);
     }
     const v: unknown = d.toJS({ maxAliasCount: 1000 });
@@ -47,6 +47,12 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     out.push({ file, doc, obj: o });
   });
   return out;
+}
+
+function lineCol(text: string, off: number): { line: number; col: number } {
+  const before = text.slice(0, Math.max(0, off));
+  const line = before.split('\n').length;
+  return { line, col: off - before.lastIndexOf('\n') };
 }
 
 /** Read a manifest file, or every `*.yaml`/`*.yml`/`*.json` file of a directory (sorted by name). */
