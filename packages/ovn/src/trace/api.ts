@@ -17,9 +17,9 @@ import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
-import { emptyFlow, flowFormat, parseCtState, setField } from './flow.js';
+import { cloneFlow, emptyFlow, flowFormat, parseCtState, setField, type TraceFlow } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
-import { Tracer, type TraceHooks, type TraceNode } from './trace.js';
+import { NO_TREE, Tracer, type TraceHooks, type TraceNode } from './trace.js';
 
 /** Output form. */
 export type TraceFormat = 'detailed' | 'summary' | 'minimal';
@@ -38,6 +38,8 @@ export interface OvnTraceOptions {
   macBindings?: readonly TraceMacBinding[];
   /** Conntrack/affinity state and observers supplied by an embedding (see `TraceHooks`). */
   hooks?: TraceHooks;
+  /** Build the trace tree (default true); false runs the trace for its hooks only (`root` then holds the first pipeline node, without children). */
+  tree?: boolean;
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -133,6 +135,32 @@ export function traceTree(
   } catch (err) {
     return perr(err);
   }
+  const ports = new Tracer(t);
+  const flow = emptyFlow();
+  for (const c of constraints) {
+    if (c.string !== undefined) {
+      const key = ports.lookupPort(dp, c.string);
+      if (key !== undefined) setField(flow, c.symbol.field!.name, BigInt(key), 0xffffffffn);
+    } else setField(flow, c.symbol.field!.name, c.value, c.mask);
+  }
+  return traceFlowTree(db, dp, flow, opts);
+}
+
+/**
+ * Traces a packet given as a flow (what `parseMicroflow` makes of a microflow, with logical
+ * ports as their tunnel keys in `reg14`/`reg15`) through `datapath` (a name or the datapath
+ * itself): `traceTree` without parsing text, for embeddings that trace many packets. The
+ * header (`# ` and the packet in `flow_format` form) is formatted when first read.
+ */
+export function traceFlowTree(
+  db: NbDatabase,
+  datapath: string | TraceDatapath,
+  packet: TraceFlow,
+  opts: OvnTraceOptions = {},
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
+  const t = traceDb(db);
+  const dp = typeof datapath === 'string' ? findDatapath(t.datapaths, datapath) : datapath;
+  if (!dp) throw new TraceError(`unknown datapath "${String(datapath)}"`);
   const ctStates = (opts.ct ?? []).map((c) => {
     try {
       return parseCtState(c);
@@ -147,21 +175,24 @@ export function traceTree(
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
   });
-  const flow = emptyFlow();
-  for (const c of constraints) {
-    if (c.string !== undefined) {
-      const key = tracer.lookupPort(dp, c.string);
-      if (key !== undefined) setField(flow, c.symbol.field!.name, BigInt(key), 0xffffffffn);
-    } else setField(flow, c.symbol.field!.name, c.value, c.mask);
-  }
-  const header = `# ${flowFormat(flow)}\n`;
+  const first = cloneFlow(packet);
+  let header: string | undefined;
+  const flow = cloneFlow(packet);
   const inKey = Number(flow.regs[14]);
   const inport = tracer.portByKey(dp, inKey);
   const root: TraceNode[] = [];
   const n: TraceNode = { type: 'pipeline', name: `ingress(dp="${dp.name}", inport="${inport ? inport.name : '(unnamed)'}")`, alwaysIndent: false, subs: [] };
   root.push(n);
-  tracer.trace(dp, flow, 0, 'ingress', n.subs);
-  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices };
+  tracer.trace(dp, flow, 0, 'ingress', opts.tree === false ? NO_TREE : n.subs);
+  return {
+    get header() {
+      header ??= `# ${flowFormat(first)}\n`;
+      return header;
+    },
+    root,
+    ties: tracer.ties,
+    randomChoices: tracer.randomChoices,
+  };
 }
 
 /**

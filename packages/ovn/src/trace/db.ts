@@ -15,7 +15,8 @@
  * and its `is_chassis_resident()` conditions evaluated (every existing port is resident, as
  * ovn-trace assumes), then flows are sorted as ovn-trace sorts them (ingress first, table,
  * priority descending). Flows that fail to parse are skipped, as ovn-trace skips them with a
- * warning. The result is cached per database.
+ * warning. Flows are prepared when a trace first reads them, through a memo shared between
+ * databases (lazy.ts). The result is cached per database.
  */
 import { createHash } from 'node:crypto';
 import { parseActions } from '../actions/parse.js';
@@ -29,6 +30,8 @@ import { parseLportAddresses, type LportAddresses } from '../northd/addrs.js';
 import { compileNorthd } from '../northd/northd.js';
 import { northdLb } from '../northd/lb.js';
 import type { LogicalFlow } from '../northd/types.js';
+import { LazyLflow, preparedFlow, type PreparedFlow } from './lazy.js';
+import { compileMatch, type MatchPredicate } from './match.js';
 
 /** A logical port binding as ovn-trace sees it. */
 export interface TracePort {
@@ -58,7 +61,7 @@ export interface TraceMcGroup {
   readonly ports: TracePort[];
 }
 
-/** A logical flow prepared for tracing. */
+/** A logical flow prepared for tracing (its match and actions may be prepared on first read). */
 export interface TraceLflow {
   /** The compiled flow. */
   readonly flow: LogicalFlow;
@@ -68,6 +71,8 @@ export interface TraceLflow {
   readonly match: Expr;
   /** Parsed actions. */
   readonly actions: readonly Action[];
+  /** The match compiled to a predicate (else the tracer evaluates `match`). */
+  readonly test?: MatchPredicate;
 }
 
 /** A logical datapath with its flows. */
@@ -126,7 +131,7 @@ export interface TraceDb {
   readonly portGroups: Map<string, string[]>;
   /** Load balancer VIPs, in NB order. */
   readonly lbVips: TraceLbVip[];
-  /** Flows that could not be parsed (ovn-trace skips them with a warning). */
+  /** Flows that could not be parsed (ovn-trace skips them with a warning); reading it prepares every flow. */
   readonly skipped: { flow: LogicalFlow; error: string }[];
 }
 
@@ -174,6 +179,10 @@ function allocateKeys(ports: { port: TracePort; requested: number }[]): void {
     p.port.key = k;
     hint = k;
   }
+}
+
+function hasCondition(e: Expr): boolean {
+  return e.type === 'cond' || ((e.type === 'and' || e.type === 'or') && e.terms.some(hasCondition));
 }
 
 const cache = new WeakMap<NbDatabase, TraceDb>();
@@ -330,24 +339,28 @@ function buildTraceDb(db: NbDatabase): TraceDb {
     }
   }
 
-  // Flows.
+  // Flows, prepared (parsed, annotated, simplified) when a trace first reads them.
   const skipped: { flow: LogicalFlow; error: string }[] = [];
+  const onSkip = (flow: LogicalFlow, error: string) => void skipped.push({ flow, error });
+  const all: LazyLflow[] = [];
   const exprCtx = { addressSets, portGroups };
+  const resolve = (ref: string) => (ref[0] === '$' ? addressSets.get(ref.slice(1)) : portGroups.get(ref.slice(1)));
   const isResident = (port: string) => port === '' || ports.has(port);
   for (const f of flows) {
     const d = byKey.get(f.datapath.key);
     if (!d) continue;
-    let match: Expr;
-    let actions: readonly Action[];
-    try {
-      const parsed = parseActions(f.actions, { ...exprCtx, pipeline: f.pipeline, table: f.table });
-      actions = parsed.actions;
-      const text = parsed.prereqs.length ? `(${f.match}) && ${parsed.prereqs.map((p) => `(${p})`).join(' && ')}` : f.match;
-      match = evaluateConditions(simplify(annotate(parseExprText(text, exprCtx))), isResident);
-    } catch (e) {
-      skipped.push({ flow: f, error: (e as Error).message });
-      continue;
-    }
+    const prepare = (): PreparedFlow => {
+      const p = preparedFlow(f.pipeline, f.table, f.match, f.actions, resolve, () => {
+        try {
+          const parsed = parseActions(f.actions, { ...exprCtx, pipeline: f.pipeline, table: f.table });
+          const text = parsed.prereqs.length ? `(${f.match}) && ${parsed.prereqs.map((p) => `(${p})`).join(' && ')}` : f.match;
+          return { match: simplify(annotate(parseExprText(text, exprCtx))), actions: parsed.actions };
+        } catch (e) {
+          return { error: (e as Error).message };
+        }
+      });
+      return 'error' in p || !hasCondition(p.match) ? p : { match: evaluateConditions(p.match, isResident), actions: p.actions };
+    };
     const k = `${f.pipeline}/${f.table}`;
     let list = d.flows.get(k);
     if (!list) {
@@ -355,8 +368,20 @@ function buildTraceDb(db: NbDatabase): TraceDb {
       d.flows.set(k, list);
       d.stages.set(k, f.stage);
     }
-    list.push({ flow: f, uuid8: flowUuid8(f), match, actions });
+    const lf = new LazyLflow(f, () => flowUuid8(f), prepare, onSkip, (m) => compileMatch(m, ports, d));
+    list.push(lf);
+    all.push(lf);
   }
   for (const d of datapaths) for (const list of d.flows.values()) list.sort((a, b) => b.flow.priority - a.flow.priority);
-  return { datapaths, ports, addressSets, portGroups, lbVips, skipped };
+  return {
+    datapaths,
+    ports,
+    addressSets,
+    portGroups,
+    lbVips,
+    get skipped() {
+      for (const lf of all.splice(0)) void lf.match;
+      return skipped;
+    },
+  };
 }

@@ -41,6 +41,7 @@ import {
   setField,
   type TraceFlow,
 } from './flow.js';
+import { portKeyIn } from './match.js';
 import { parseIpText, type TraceDatapath, type TraceDb, type TraceLflow, type TraceMacBinding, type TracePort } from './db.js';
 
 /** Trace node types (ovn-trace's `enum ovntrace_node_type`). */
@@ -139,10 +140,51 @@ const OUTPORT = 15;
 const FLAGS = 10;
 const MLF_ALLOW_LOOPBACK = 1n;
 
-function node(list: TraceNode[], type: TraceNodeType, name: string): TraceNode {
-  const n: TraceNode = { type, name, alwaysIndent: false, subs: [] };
+/**
+ * A trace node whose text may be computed on first read: the table lines and formatted actions
+ * of a trace are only needed when it is printed, and an embedding that traces many packets
+ * (the Kubernetes layer's verdict engine) mostly never prints them. Only texts built from
+ * immutable inputs (a logical flow, a parsed action) are deferred; texts that show packet
+ * fields are formatted when the node is made, since the packet changes afterwards.
+ */
+class Node implements TraceNode {
+  alwaysIndent = false;
+  private text: string | (() => string);
+  constructor(
+    readonly type: TraceNodeType,
+    text: string | (() => string),
+    readonly subs: TraceNode[] = [],
+  ) {
+    this.text = text;
+  }
+  get name(): string {
+    if (typeof this.text !== 'string') this.text = this.text();
+    return this.text;
+  }
+}
+
+/**
+ * A node list that records nothing: a trace started with it as its parent list builds no tree
+ * (nodes added to it, and to their children, are dropped), for embeddings that only need the
+ * trace's effects and hooks.
+ */
+export const NO_TREE: TraceNode[] = Object.freeze([]) as unknown as TraceNode[];
+const DROPPED = new Node('action', '', NO_TREE);
+
+function node(list: TraceNode[], type: TraceNodeType, name: string | (() => string)): TraceNode {
+  if (list === NO_TREE) return DROPPED;
+  const n = new Node(type, name);
   list.push(n);
   return n;
+}
+
+const registerFields = new Map<string, boolean>();
+
+/** Whether OVS field `name` is a register (`reg0`, `xreg4`, `xxreg1`), whose loads a trace does not show. */
+function isRegisterField(name: string): boolean {
+  let r = registerFields.get(name);
+  if (r === undefined) registerFields.set(name, (r = /^(x{0,2})reg\d+$/.test(name)));
+  return r;
 }
 
 function isTrueExpr(e: Expr): boolean {
@@ -188,11 +230,7 @@ export class Tracer {
 
   /** ovn-trace's `ovntrace_lookup_port`: a port name to its key in `dp`. */
   lookupPort(dp: TraceDatapath, name: string): number | undefined {
-    if (name === '' || name === 'none') return 0;
-    const p = this.db.ports.get(name);
-    if (p) return p.dp === dp ? p.key : undefined;
-    const mc = dp.mcgroups.find((m) => m.name === name);
-    return mc ? mc.key : undefined;
+    return portKeyIn(this.db.ports, dp, name);
   }
 
   private ctQuery(dp: TraceDatapath, f: TraceFlow, pipeline: Pipeline, action: string): TraceCtQuery {
@@ -265,11 +303,12 @@ export class Tracer {
   private lookupFlow(dp: TraceDatapath, f: TraceFlow, table: number, pipeline: Pipeline): TraceLflow | undefined {
     const list = dp.flows.get(`${pipeline}/${table}`);
     if (!list) return undefined;
-    const i = list.findIndex((lf) => this.evaluate(lf.match, f, dp));
+    const holds = (lf: TraceLflow) => (lf.test ? lf.test(f) : this.evaluate(lf.match, f, dp));
+    const i = list.findIndex(holds);
     if (i < 0) return undefined;
     const lf = list[i]!;
     for (let j = i + 1; j < list.length && list[j]!.flow.priority === lf.flow.priority; j++) {
-      if (this.evaluate(list[j]!.match, f, dp)) {
+      if (holds(list[j]!)) {
         this.ties.push([lf.flow, list[j]!.flow]);
         break;
       }
@@ -291,14 +330,17 @@ export class Tracer {
       if (!this.mayOmit(lf, table)) break;
       table++;
     }
-    let s = `${String(table).padStart(2, ' ')}. `;
-    if (lf) {
-      s += `${lf.flow.stage} (northd.c): ${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
-    } else {
-      const stage = dp.stages.get(`${pipeline}/${table}`);
-      s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
-    }
-    const n = node(sup, 'table', s);
+    const found = lf;
+    const n = node(sup, 'table', () => {
+      let s = `${String(table).padStart(2, ' ')}. `;
+      if (found) {
+        s += `${found.flow.stage} (northd.c): ${found.flow.match}, priority ${found.flow.priority}, uuid ${found.uuid8}`;
+      } else {
+        const stage = dp.stages.get(`${pipeline}/${table}`);
+        s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
+      }
+      return s;
+    });
     if (lf) {
       this.opts.hooks?.flow?.(dp, pipeline, lf, f);
       this.actions(lf.actions, dp, f, table, pipeline, n.subs);
@@ -313,7 +355,7 @@ export class Tracer {
     }
     const stack: bigint[] = [];
     for (const a of acts) {
-      node(sup, 'action', formatAction(a));
+      node(sup, 'action', () => formatAction(a));
       this.execute(a, dp, f, table, pipeline, sup, stack);
     }
   }
@@ -331,8 +373,7 @@ export class Tracer {
   }
 
   private isRegister(ref: FieldRef): boolean {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
-    return /^(x{0,2})reg\d+$/.test(r.field.name);
+    return isRegisterField(resolveField(ref.symbol, ref.ofs, ref.nBits).field.name);
   }
 
   private summarizeMove(src: FieldRef, dst: FieldRef, f: TraceFlow, sup: TraceNode[]): void {
@@ -351,7 +392,7 @@ export class Tracer {
       case 'next':
         return this.next(a, dp, f, sup);
       case 'load':
-        return this.load(a.dst, a.imm, formatAction(a), dp, f, sup);
+        return this.load(a.dst, a.imm, () => formatAction(a), dp, f, sup);
       case 'ovnfield-load':
         node(sup, 'modify', `${a.dst.symbol.name} = ${a.value}`);
         return;
@@ -393,7 +434,7 @@ export class Tracer {
         return;
       case 'ct_next': {
         const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, 'ct_next'));
-        const n = node(sup, 'transformation', `ct_next(ct_state=${formatCtState(state)}${comment})`);
+        const n = node(sup, 'transformation', () => `ct_next(ct_state=${formatCtState(state)}${comment})`);
         const ct = cloneFlow(f);
         ct.ct_state = state;
         this.trace(dp, ct, a.table, pipeline, n.subs);
@@ -528,9 +569,14 @@ export class Tracer {
     );
   }
 
-  private load(dst: FieldRef, imm: IntConstant | string, text: string, dp: TraceDatapath, f: TraceFlow, sup: TraceNode[]): void {
+  private load(dst: FieldRef, imm: IntConstant | string, text: () => string, dp: TraceDatapath, f: TraceFlow, sup: TraceNode[]): void {
     const r = resolveField(dst.symbol, dst.ofs, dst.nBits);
-    if (!this.isRegister(dst)) node(sup, 'modify', text.endsWith(';') ? text.slice(0, -1) : text);
+    if (!isRegisterField(r.field.name)) {
+      node(sup, 'modify', () => {
+        const t = text();
+        return t.endsWith(';') ? t.slice(0, -1) : t;
+      });
+    }
     let value: bigint;
     let mask: bigint;
     if (typeof imm === 'string') {
