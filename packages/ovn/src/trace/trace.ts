@@ -23,7 +23,7 @@ import { formatAction, formatConstantSet, formatField, formatIpv4 as formatIp4, 
 import { formatIpv6 as formatIp6 } from '../expr/lex.js';
 import { linkLocal } from '../northd/addrs.js';
 import type { Expr } from '../expr/ast.js';
-import { resolveField } from '../expr/symbols.js';
+import { resolveField, type ResolvedField } from '../expr/symbols.js';
 import type { FieldRef } from '../expr/parse.js';
 import type { IntConstant } from '../expr/check.js';
 import {
@@ -176,6 +176,15 @@ function node(list: TraceNode[], type: TraceNodeType, name: string | (() => stri
   const n = new Node(type, name);
   list.push(n);
   return n;
+}
+
+const resolvedRefs = new WeakMap<FieldRef, ResolvedField>();
+
+/** `resolveField` of a field reference of a parsed action (actions are immutable, so once each). */
+function resolved(ref: FieldRef): ResolvedField {
+  let r = resolvedRefs.get(ref);
+  if (!r) resolvedRefs.set(ref, (r = resolveField(ref.symbol, ref.ofs, ref.nBits)));
+  return r;
 }
 
 const registerFields = new Map<string, boolean>();
@@ -361,24 +370,24 @@ export class Tracer {
   }
 
   private readField(f: TraceFlow, ref: FieldRef): bigint {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
+    const r = resolved(ref);
     const v = getField(f, r.field.name) >> BigInt(r.ofs);
     return v & ((1n << BigInt(r.nBits)) - 1n);
   }
 
   private writeField(f: TraceFlow, ref: FieldRef, v: bigint): void {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
+    const r = resolved(ref);
     const m = (1n << BigInt(r.nBits)) - 1n;
     setField(f, r.field.name, (v & m) << BigInt(r.ofs), m << BigInt(r.ofs));
   }
 
   private isRegister(ref: FieldRef): boolean {
-    return isRegisterField(resolveField(ref.symbol, ref.ofs, ref.nBits).field.name);
+    return isRegisterField(resolved(ref).field.name);
   }
 
   private summarizeMove(src: FieldRef, dst: FieldRef, f: TraceFlow, sup: TraceNode[]): void {
     if (this.isRegister(dst)) return;
-    const r = resolveField(src.symbol, src.ofs, src.nBits);
+    const r = resolved(src);
     let v: string;
     if (r.ofs === 0 && r.nBits >= r.field.width) v = mfFormat(r.field, getField(f, r.field.name));
     else v = putHex(this.readField(f, src));
@@ -570,7 +579,7 @@ export class Tracer {
   }
 
   private load(dst: FieldRef, imm: IntConstant | string, text: () => string, dp: TraceDatapath, f: TraceFlow, sup: TraceNode[]): void {
-    const r = resolveField(dst.symbol, dst.ofs, dst.nBits);
+    const r = resolved(dst);
     if (!isRegisterField(r.field.name)) {
       node(sup, 'modify', () => {
         const t = text();
