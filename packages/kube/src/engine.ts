@@ -16,7 +16,7 @@
  * A chassis-backed implementation (frames through per-node OpenFlow switches) can replace this
  * one behind the same interface.
  */
-import { CS, traceTree, minimalText, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { CS, emptyFlow, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';
 import type { PodModel } from './model.js';
@@ -43,6 +43,8 @@ export interface ProbeRequest {
   readonly at?: number;
   /** Trace the reply too (default true). */
   readonly reply?: boolean;
+  /** Record the logical path and each hop's ovn-trace text (default true); `kube reach` needs only verdicts. */
+  readonly explain?: boolean;
 }
 
 /** One traced hop: a zone's interpreter run (what `ovn-trace` would be given). */
@@ -57,7 +59,7 @@ export interface TraceHop {
   readonly ct: readonly string[];
   /** `--lb-dst`, if a backend was chosen. */
   readonly lbDst?: string;
-  /** ovn-trace --minimal text of the hop. */
+  /** ovn-trace --minimal text of the hop (formatted when first read; empty when the probe did not explain). */
   readonly minimal: string;
   /** Forward packet or reply. */
   readonly direction: 'forward' | 'reply';
@@ -81,7 +83,7 @@ export interface Delivery {
 export interface LegResult {
   /** Deliveries (empty: dropped). */
   readonly deliveries: readonly Delivery[];
-  /** Logical path, one line per datapath pipeline. */
+  /** Logical path, one line per datapath pipeline (empty when the probe did not explain). */
   readonly path: readonly string[];
   /** What dropped it (ACL meaning or flow). */
   readonly droppedBy?: string;
@@ -129,6 +131,13 @@ export interface VerdictEngine {
 
 const ACL_STAGES = new Set(['ls_in_acl', 'ls_out_acl', 'ls_in_acl_after_lb', 'ls_in_acl_eval', 'ls_out_acl_eval', 'ls_in_acl_after_lb_eval']);
 
+/** 32-bit FNV-1a of a string's UTF-16 units (source ports and backend choices: stable, cheap). */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 function hexMac(v: bigint): string {
   return v.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
 }
@@ -138,10 +147,11 @@ function ipOf(f: TraceFlow, which: 'src' | 'dst'): Ip {
   return { family: 4, addr: which === 'src' ? f.nw_src : f.nw_dst };
 }
 
-interface Packet {
+/** A packet a probe sends, before it is a microflow. */
+export interface Packet {
   inport: string;
-  ethSrc: string;
-  ethDst: string;
+  ethSrc: bigint;
+  ethDst: bigint;
   src: Ip;
   dst: Ip;
   ttl: number;
@@ -151,19 +161,64 @@ interface Packet {
   icmpType?: number;
 }
 
-function microflow(p: Packet): string {
+/** The ovn-trace microflow of a packet. */
+export function microflow(p: Packet): string {
   const v = p.src.family === 4 ? 'ip4' : 'ip6';
-  let s = `inport == "${p.inport}" && eth.src == ${p.ethSrc} && eth.dst == ${p.ethDst} && ${v}.src == ${formatIp(p.src)} && ${v}.dst == ${formatIp(p.dst)} && ip.ttl == ${p.ttl}`;
+  let s = `inport == "${p.inport}" && eth.src == ${hexMac(p.ethSrc)} && eth.dst == ${hexMac(p.ethDst)} && ${v}.src == ${formatIp(p.src)} && ${v}.dst == ${formatIp(p.dst)} && ip.ttl == ${p.ttl}`;
   if (p.proto === 'icmp') s += p.src.family === 4 ? ` && icmp4.type == ${p.icmpType ?? 8} && icmp4.code == 0` : ` && icmp6.type == ${p.icmpType ?? 128} && icmp6.code == 0`;
   else s += ` && ${p.proto}.src == ${p.sport} && ${p.proto}.dst == ${p.dport}`;
   return s;
 }
 
+const IPPROTO_OF: Record<ProbeProto, bigint> = { tcp: 6n, udp: 17n, sctp: 132n, icmp: 1n };
+
+const macValues = new Map<string, bigint>();
+function macBig(mac: string): bigint {
+  let v = macValues.get(mac);
+  if (v === undefined) {
+    v = BigInt(`0x${mac.split(':').join('')}`);
+    if (macValues.size > 65536) macValues.clear();
+    macValues.set(mac, v);
+  }
+  return v;
+}
+
+/**
+ * The packet `microflow(p)` describes, as ovn-trace's microflow parser would build it (the
+ * constraints and their prerequisites: Ethernet type, IP protocol), with the inport as its
+ * tunnel key: tracing it skips parsing the text, which is most of a probe's cost.
+ */
+export function packetFlow(key: number, p: Packet): TraceFlow {
+  const f = emptyFlow();
+  f.regs[14] = BigInt(key);
+  f.dl_src = p.ethSrc;
+  f.dl_dst = p.ethDst;
+  f.nw_ttl = BigInt(p.ttl);
+  if (p.src.family === 4) {
+    f.dl_type = 0x800n;
+    f.nw_src = p.src.addr;
+    f.nw_dst = p.dst.addr;
+  } else {
+    f.dl_type = 0x86ddn;
+    f.ipv6_src = p.src.addr;
+    f.ipv6_dst = p.dst.addr;
+  }
+  if (p.proto === 'icmp') {
+    f.nw_proto = p.src.family === 4 ? 1n : 58n;
+    f.tp_src = BigInt(p.icmpType ?? (p.src.family === 4 ? 8 : 128));
+  } else {
+    f.nw_proto = IPPROTO_OF[p.proto];
+    f.tp_src = BigInt(p.sport);
+    f.tp_dst = BigInt(p.dport);
+  }
+  return f;
+}
+
 function packetOf(f: TraceFlow, inport: string, proto: ProbeProto): Packet {
   return {
     inport,
-    ethSrc: hexMac(f.dl_src),
-    ethDst: hexMac(f.dl_dst),
+    ethSrc: f.dl_src,
+    ethDst: f.dl_dst,
     src: ipOf(f, 'src'),
     dst: ipOf(f, 'dst'),
     ttl: Number(f.nw_ttl),
@@ -198,6 +253,7 @@ export class OvnTraceEngine implements VerdictEngine {
   /** Virtual clock in seconds. */
   now = 0;
   private readonly affinity = new Map<string, AffinityEntry>();
+  private readonly bindings = new Map<Zone, { port: string; ip: string; mac: string }[]>();
 
   constructor(readonly net: KubeNetwork) {}
 
@@ -228,7 +284,7 @@ export class OvnTraceEngine implements VerdictEngine {
         if (!isVip) continue;
         const eps = s.endpoints.filter((e) => e.ip.family === p.dst.family && e.ports.has(sp.name));
         if (!eps.length) return undefined;
-        const h = fnv1a64(`${formatIp(p.src)}:${p.sport}>${formatIp(p.dst)}:${p.dport}/${p.proto}`);
+        const h = BigInt(hash32(`${formatIp(p.src)}:${p.sport}>${formatIp(p.dst)}:${p.dport}/${p.proto}`));
         const e = eps[Number(h % BigInt(eps.length))]!;
         const port = e.ports.get(sp.name)!;
         return e.ip.family === 6 ? `[${formatIp(e.ip)}]:${port}` : `${formatIp(e.ip)}:${port}`;
@@ -243,11 +299,11 @@ export class OvnTraceEngine implements VerdictEngine {
     if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
     const src = from.ips.find((x) => x.family === req.dst.family);
     if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
-    const sport = req.srcPort ?? 32768 + Number(fnv1a64(`${from.namespace}/${from.name}>${formatIp(req.dst)}:${req.port}/${req.proto}`) % 28232n);
+    const sport = req.srcPort ?? 32768 + (hash32(`${from.namespace}/${from.name}>${formatIp(req.dst)}:${req.port}/${req.proto}`) % 28232);
     const pkt: Packet = {
       inport: podPortName(from),
-      ethSrc: from.mac,
-      ethDst: this.nextHopMac(from, req.dst),
+      ethSrc: macBig(from.mac),
+      ethDst: macBig(this.nextHopMac(from, req.dst)),
       src,
       dst: req.dst,
       ttl: 64,
@@ -257,12 +313,13 @@ export class OvnTraceEngine implements VerdictEngine {
     };
     const commits = new Map<string, { dnat?: { ip: bigint; port: number } }>();
     const lbDst = req.proto === 'icmp' ? undefined : this.chooseBackend(pkt);
-    let forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst);
+    const explain = req.explain !== false;
+    let forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst, explain);
     const notes: string[] = [];
     if (!forward.deliveries.length && forward.learnedThenDropped && req.proto === 'tcp') {
       notes.push("the first SYN was dropped by OVN 23.03's ls_in_lb_aff_learn flow (it learns the affinity and has no next;); the retransmitted SYN uses the learned flow");
       commits.clear();
-      forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst);
+      forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst, explain);
     }
     const to = forward.deliveries[0];
     let reply: (LegResult & { learnedThenDropped: boolean }) | undefined;
@@ -273,8 +330,8 @@ export class OvnTraceEngine implements VerdictEngine {
       const rdst = ipOf(f, 'src');
       const rp: Packet = {
         inport: podPortName(target),
-        ethSrc: target.mac,
-        ethDst: this.nextHopMac(target, rdst),
+        ethSrc: macBig(target.mac),
+        ethDst: macBig(this.nextHopMac(target, rdst)),
         src: rsrc,
         dst: rdst,
         ttl: 64,
@@ -283,7 +340,7 @@ export class OvnTraceEngine implements VerdictEngine {
         dport: Number(f.tp_src),
         ...(req.proto === 'icmp' ? { icmpType: rsrc.family === 4 ? 0 : 129 } : {}),
       };
-      reply = this.leg(this.zoneOf(target), rp, 'reply', commits, undefined);
+      reply = this.leg(this.zoneOf(target), rp, 'reply', commits, undefined, explain);
     }
     const replyOk = !reply || reply.deliveries.some((d) => d.kind === 'pod' && d.name === `${from.namespace}/${from.name}`);
     const delivered = !!to && replyOk;
@@ -305,7 +362,14 @@ export class OvnTraceEngine implements VerdictEngine {
     };
   }
 
-  private leg(zone: Zone, first: Packet, direction: 'forward' | 'reply', commits: Map<string, { dnat?: { ip: bigint; port: number } }>, lbDst: string | undefined): LegResult & { learnedThenDropped: boolean } {
+  private leg(
+    zone: Zone,
+    first: Packet,
+    direction: 'forward' | 'reply',
+    commits: Map<string, { dnat?: { ip: bigint; port: number } }>,
+    lbDst: string | undefined,
+    explain: boolean,
+  ): LegResult & { learnedThenDropped: boolean } {
     const deliveries: Delivery[] = [];
     const path: string[] = [];
     const allowedBy: AclInfo[] = [];
@@ -398,10 +462,30 @@ export class OvnTraceEngine implements VerdictEngine {
             logs.push(aclLogLine(e.name, e.verdict, e.severity, e.pipeline === 'ingress' ? 'from-lport' : 'to-lport', e.flow));
           },
         };
-        const mf = microflow(hop.pkt);
-        const t = traceTree(hop.zone.db, hop.datapath, mf, { ...(lbDst && direction === 'forward' ? { lbDst } : {}), macBindings: this.macBindings(hop.zone), hooks });
-        path.push(...pipelines(t.root).map((s) => `${zname}: ${s}`), ...tunnels);
-        hops.push({ zone: zname, datapath: hop.datapath ?? hop.zone.node.name, microflow: mf, ct, ...(lbDst && direction === 'forward' ? { lbDst } : {}), minimal: t.header + minimalText(t.root), direction, stateful });
+        const tdb = traceDb(hop.zone.db);
+        const inport = tdb.ports.get(hop.pkt.inport);
+        if (!inport) throw new KubeQueryError(`zone ${zname} has no logical port ${hop.pkt.inport}`);
+        const t = traceFlowTree(hop.zone.db, inport.dp, packetFlow(inport.key, hop.pkt), { ...(lbDst && direction === 'forward' ? { lbDst } : {}), macBindings: this.macBindings(hop.zone), hooks, tree: explain });
+        if (explain) path.push(...pipelines(t.root).map((s) => `${zname}: ${s}`), ...tunnels);
+        let minimal: string | undefined;
+        let mf: string | undefined;
+        const pkt = hop.pkt;
+        hops.push({
+          zone: zname,
+          datapath: inport.dp.name,
+          get microflow() {
+            mf ??= microflow(pkt);
+            return mf;
+          },
+          ct,
+          ...(lbDst && direction === 'forward' ? { lbDst } : {}),
+          get minimal() {
+            minimal ??= explain ? t.header + minimalText(t.root) : '';
+            return minimal;
+          },
+          direction,
+          stateful,
+        });
       }
       queue = next;
     }
@@ -415,8 +499,13 @@ export class OvnTraceEngine implements VerdictEngine {
 
   /** The host gateway's MAC as the gateway router has learned it (SB MAC_Binding). */
   private macBindings(zone: Zone): { port: string; ip: string; mac: string }[] {
-    const n = zone.node;
-    return Object.values(n.host.gateway).map((g) => ({ port: `rtoe-GR_${n.name}`, ip: formatIp(g), mac: gatewayMac(g) }));
+    let b = this.bindings.get(zone);
+    if (!b) {
+      const n = zone.node;
+      b = Object.values(n.host.gateway).map((g) => ({ port: `rtoe-GR_${n.name}`, ip: formatIp(g), mac: gatewayMac(g) }));
+      this.bindings.set(zone, b);
+    }
+    return b;
   }
 
   private classify(zone: Zone, dp: TraceDatapath, port: TracePort | undefined, name: string, f: TraceFlow): Delivery {

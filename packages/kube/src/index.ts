@@ -12,3 +12,4 @@ export * from './ids.js';
 export * from './translate.js';
 export * from './engine.js';
 export * from './query.js';
+export * from './export.js';

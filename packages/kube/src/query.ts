@@ -158,7 +158,7 @@ export function reach(c: ClusterModel, engine: VerdictEngine, o: ReachOptions = 
         for (const b of pods) {
           if (a === b || (o.to && !o.to(b))) continue;
           const dst = b.ips.find((x) => a.ips.some((y) => y.family === x.family))!;
-          const r = engine.probe({ from: a, dst, proto: protocol, port });
+          const r = engine.probe({ from: a, dst, proto: protocol, port, explain: false });
           const ok = r.verdict === 'delivered' && r.to === `${b.namespace}/${b.name}`;
           out.push({
             from: `${a.namespace}/${a.name}`,

@@ -5,7 +5,6 @@
  * matrix like the Kubernetes network-policy e2e suite (or one JSON line per probe).
  */
 import { writeFileSync } from 'node:fs';
-import { writeOvsdbFile } from '@ovnts/ovn';
 import {
   KubeError,
   KubeQueryError,
@@ -20,6 +19,8 @@ import {
   traceText,
   translateCluster,
   truthTable,
+  zoneOf,
+  zoneOvsdbFile,
   type ProbeProto,
   type Semantics,
 } from '@ovnts/kube';
@@ -86,12 +87,11 @@ function nb(args: ParsedArgs, io: Io): number {
   const out = args.values.get('out');
   if (!out) throw new UsageError('kube nb: --out FILE is required');
   const net = load(args);
-  const name = args.values.get('node') ?? (net.zones.size === 1 ? [...net.zones.keys()][0]! : undefined);
-  if (!name) throw new UsageError(`kube nb: the cluster has ${net.zones.size} zones (${[...net.zones.keys()].join(', ')}); choose one with --node`);
-  const z = net.zones.get(name);
-  if (!z) throw new CliError(`no zone ${JSON.stringify(name)} (zones: ${[...net.zones.keys()].join(', ')})`);
-  writeFileSync(out, writeOvsdbFile(z.builder.toRaw(), { comment: `ovnts kube nb: zone ${name}` }));
-  io.out(`wrote ${out}: zone ${name}, ${z.db.switches.length} switches, ${z.db.routers.length} routers, ${z.db.switchPorts.length} switch ports, ${z.db.acls.length} ACLs, ${z.db.loadBalancers.length} load balancers\n`);
+  const name = args.values.get('node');
+  if (name === undefined && net.zones.size !== 1) throw new UsageError(`kube nb: the cluster has ${net.zones.size} zones (${[...net.zones.keys()].join(', ')}); choose one with --node`);
+  const z = zoneOf(net, name);
+  writeFileSync(out, zoneOvsdbFile(z));
+  io.out(`wrote ${out}: zone ${z.node.name}, ${z.db.switches.length} switches, ${z.db.routers.length} routers, ${z.db.switchPorts.length} switch ports, ${z.db.acls.length} ACLs, ${z.db.loadBalancers.length} load balancers\n`);
   return 0;
 }
 
