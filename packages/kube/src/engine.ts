@@ -497,8 +497,8 @@ export class OvnTraceEngine implements VerdictEngine {
     return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, notes, learnedThenDropped: learned && !deliveries.length };
   }
 
-  /** The host gateway's MAC as the gateway router has learned it (SB MAC_Binding). */
-  private macBindings(zone: Zone): { port: string; ip: string; mac: string }[] {
+  /** The SB MAC_Binding rows the engine assumes in a zone: each node's default gateway as its gateway router has learned it. */
+  macBindings(zone: Zone): { port: string; ip: string; mac: string }[] {
     let b = this.bindings.get(zone);
     if (!b) {
       const n = zone.node;
