@@ -420,7 +420,8 @@ function readNodes(objs: readonly ManifestObject[], nns: ReadonlyMap<string, Raw
       linuxIdx++;
     }
     const host = hostNetwork(r, name, ips, ann, nns.get(name), config, windows);
-    out.push({ name, id: windows ? 0 : linuxIdx + 1, labels, ips, subnets, windows, host, origin: { file: r.file, object: r.object } });
+    const chassis = ann['k8s.ovn.org/node-chassis-id'] ?? name;
+    out.push({ name, id: windows ? 0 : linuxIdx + 1, labels, ips, subnets, windows, chassis, host, origin: { file: r.file, object: r.object } });
   }
   return out;
 }

@@ -88,6 +88,8 @@ export interface NodeModel {
   readonly subnets: Partial<Record<Family, Cidr>>;
   /** Windows node (reached over the hybrid overlay). */
   readonly windows: boolean;
+  /** OVN chassis name: the `k8s.ovn.org/node-chassis-id` annotation, else the node name. */
+  readonly chassis: string;
   /** Host network. */
   readonly host: HostNetwork;
   /** Origin. */

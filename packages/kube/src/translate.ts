@@ -229,11 +229,14 @@ function buildZone(
       ...(a.gateway[4] ? { mcast_ip4_src: host(a.gateway[4]) } : {}),
     },
   });
+  // The gateway chassis pins the node switch to its chassis (base_network_controller.go
+  // syncNodeClusterRouterPort): rtos-<node> is a distributed gateway port.
   nb.connect(sw, ocr, {
     routerPortName: `rtos-${node.name}`,
     switchPortName: `stor-${node.name}`,
     mac: a.routerMac,
     networks: fams.map((f) => withLen(a.gateway[f]!)),
+    gatewayChassis: [{ chassis: node.chassis, priority: 1 }],
   });
   const ports = new Map<string, RowHandle>();
   const mgmtPort = sw.port(`k8s-${node.name}`, { addresses: [[a.mgmtMac, ...fams.map((f) => host(a.mgmt[f]!))].join(' ')] });
@@ -259,7 +262,7 @@ function buildZone(
   const join = nb.logicalSwitch('join');
   nb.connect(join, ocr, { routerPortName: 'rtoj-ovn_cluster_router', switchPortName: 'jtor-ovn_cluster_router', mac: ipToMac(hostAt(c.config.joinSubnet[fams[0]!], 1), sha256), networks: fams.map((f) => withLen(hostAt(c.config.joinSubnet[f], 1))) });
   const gr = nb.router(`GR_${node.name}`, {
-    chassis: node.name,
+    chassis: node.chassis,
     lbForceSnatIp: 'router_ip',
     dynamicNeighRouters: true,
     options: { 'snat-ct-zone': '0', always_learn_from_arp_request: 'false', mac_binding_age_threshold: '300' },
@@ -281,6 +284,10 @@ function buildZone(
     nb.route(gr, { prefix: formatCidr(c.config.masqueradeSubnet[f]), nexthop: host(hostAt(c.config.masqueradeSubnet[f], 4)), outputPort: `rtoe-GR_${node.name}` });
     nb.route(ocr, { prefix: host(a.join[f]!), nexthop: host(a.join[f]!) });
     nb.route(ocr, { prefix: formatCidr(network(a.gateway[f]!)), nexthop: host(a.join[f]!), policy: 'src-ip' });
+    // Interconnect's catch-all (libovsdb/util/router.go CreateDefaultRouteToExternal, added with
+    // the EgressIP feature): pods of other zones whose traffic reaches this zone (rerouted to
+    // this egress node) leave through this node's gateway router.
+    for (const cn of c.config.clusterNetworks.filter((x) => x.cidr.family === f)) nb.route(ocr, { prefix: formatCidr(cn.cidr), nexthop: host(a.join[f]!), policy: 'src-ip' });
     const extIp = node.host.address[f];
     if (extIp) {
       for (const cn of c.config.clusterNetworks.filter((x) => x.cidr.family === f)) nb.nat(gr, { type: 'snat', externalIp: host(extIp), logicalIp: formatCidr(cn.cidr), options: { stateless: 'false' } });
@@ -765,18 +772,27 @@ function efPorts(r: EgressFirewallRule): string {
 // ---------------------------------------------------------------------------------------------
 // EgressIP (egressip.go)
 
+/** The ids of an EgressIP no-reroute policy (egressip.go getEgressIPLRPNoReRouteDbIDs). */
+function noRerouteId(name: string, family: string): DbObjectId {
+  return { ownerType: 'EgressIP', keys: [['priority', '102'], ['name', name], ['ip-family', family], ['network', 'default']] };
+}
+
+/** InitClusterEgressPolicies and ensureDefaultNoRerouteNodePolicies: east-west and reply traffic is never rerouted. */
 function egressIpNoReroute(ctx: Ctx, ocr: RouterHandle): void {
   const { c, nb } = ctx;
   for (const f of c.config.families) {
     const cns = c.config.clusterNetworks.filter((x) => x.cidr.family === f);
     for (const cn of cns) {
-      for (const cn2 of cns) nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == ${formatCidr(cn.cidr)} && ${ipm(f)}.dst == ${formatCidr(cn2.cidr)}`, action: 'allow', externalIds: { name: 'EIP-No-Reroute-Pod-To-Pod' } });
-      nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == ${formatCidr(cn.cidr)} && ${ipm(f)}.dst == ${formatCidr(c.config.joinSubnet[f])}`, action: 'allow', externalIds: { name: 'EIP-No-Reroute-Pod-To-Join' } });
+      for (const cn2 of cns) nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == ${formatCidr(cn.cidr)} && ${ipm(f)}.dst == ${formatCidr(cn2.cidr)}`, action: 'allow', externalIds: externalIds(noRerouteId('EIP-No-Reroute-Pod-To-Pod', fam(f))) });
+      nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == ${formatCidr(cn.cidr)} && ${ipm(f)}.dst == ${formatCidr(c.config.joinSubnet[f])}`, action: 'allow', externalIds: externalIds(noRerouteId('EIP-No-Reroute-Pod-To-Join', fam(f))) });
     }
     const served = addressSet(ctx, { ownerType: 'EgressIP', keys: [['name', 'egressip-served-pods'], ['ip-family', fam(f)], ['network', 'default']] }, servedPods(c).flatMap((p) => p.ips.filter((x) => x.family === f)));
     const nodeIps = addressSet(ctx, { ownerType: 'EgressIP', keys: [['name', 'node-ips'], ['ip-family', fam(f)], ['network', 'default']] }, c.nodes.flatMap((n) => (n.host.address[f] ? [n.host.address[f]!] : [])));
-    nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == $${served} && ${ipm(f)}.dst == $${nodeIps}`, action: 'allow', pktMark: 1008, externalIds: { name: 'EIP-No-Reroute-Pod-To-Node' } });
+    nb.policy(ocr, { priority: 102, match: `${ipm(f)}.src == $${served} && ${ipm(f)}.dst == $${nodeIps}`, action: 'allow', pktMark: 1008, externalIds: externalIds(noRerouteId('EIP-No-Reroute-Pod-To-Node', fam(f))) });
   }
+  // Replies of EgressIP pods carry mark 42 from a QoS rule on the node switches (createDefaultReRouteQoSRuleOps);
+  // that QoS action needs OVN 23.06 (23.03's QoS.action holds only dscp), so only this policy is built. See docs/kube.md.
+  nb.policy(ocr, { priority: 102, match: 'pkt.mark == 42', action: 'allow', externalIds: externalIds(noRerouteId('EIP-No-Reroute-reply-traffic', 'ip')) });
 }
 
 function servedPods(c: ClusterModel): PodModel[] {
@@ -785,7 +801,6 @@ function servedPods(c: ClusterModel): PodModel[] {
 
 function egressIps(ctx: Ctx, ocr: RouterHandle, gr: RouterHandle): void {
   const { c, nb, node } = ctx;
-  const defaultRouted = new Set<Family>();
   for (const e of c.egressIPs) {
     if (!e.assignments.length) {
       ctx.notes.push(`EgressIP ${e.name}: no node can host ${e.ips.map(ipText).join(', ')} (label a node k8s.ovn.org/egress-assignable whose network holds it)`);
@@ -805,32 +820,37 @@ function egressIps(ctx: Ctx, ocr: RouterHandle, gr: RouterHandle): void {
               return host(x.node === node.name ? na.join[ip.family]! : na.transit[ip.family]!);
             })
           : [host(ctx.addrs.get(node.name)!.join[ip.family]!)];
-        // The egress node's zone must route a remote pod's rerouted packets at all (the reroute
-        // policy runs after routing): a default route to its own gateway router, which only
-        // packets without a more specific route (leaving the cluster) use. See docs/kube.md.
-        if (!local && !defaultRouted.has(ip.family)) {
-          defaultRouted.add(ip.family);
-          nb.route(ocr, { prefix: ip.family === 4 ? '0.0.0.0/0' : '::/0', nexthop: host(ctx.addrs.get(node.name)!.join[ip.family]!), externalIds: { name: 'egressip-remote-pods' } });
+        // A remote pod's packets rerouted here leave through the catch-all route (buildZone); the
+        // egress node's zone has no reroute policy for them (addPodEgressIPAssignment).
+        if (!local) {
+          snatOnEgressNode(ctx, gr, e.name, p, ip, assigns);
+          continue;
         }
         nb.policy(ocr, {
           priority: 100,
           match: `${ipm(ip.family)}.src == ${ipText(ip)}`,
           action: 'reroute',
           nexthops: [...new Set(nexthops)],
-          externalIds: externalIds({ ownerType: 'EgressIP', keys: [['name', `${e.name}_${p.namespace}/${p.name}`], ['ip-family', fam(ip.family)], ['network', 'default']] }),
+          externalIds: externalIds({ ownerType: 'EgressIP', keys: [['priority', '100'], ['name', `${e.name}_${p.namespace}/${p.name}`], ['ip-family', fam(ip.family)], ['network', 'default']] }),
         });
-        for (const a of assigns) {
-          if (a.node !== node.name) continue;
-          nb.nat(gr, {
-            type: 'snat',
-            externalIp: ipText(a.ip),
-            logicalIp: ipText(ip),
-            options: { stateless: 'false' },
-            externalIds: externalIds({ ownerType: 'EgressIP', keys: [['name', `${ipText(a.ip)}_${p.namespace}/${p.name}`], ['ip-family', fam(ip.family)]] }),
-          });
-        }
+        snatOnEgressNode(ctx, gr, e.name, p, ip, assigns);
       }
     }
+  }
+}
+
+/** The SNAT of a served pod to its egress IP on this zone's gateway router, when this node hosts the egress IP (createNATRuleOps). */
+function snatOnEgressNode(ctx: Ctx, gr: RouterHandle, eip: string, p: PodModel, ip: Ip, assigns: readonly { node: string; ip: Ip }[]): void {
+  for (const a of assigns) {
+    if (a.node !== ctx.node.name) continue;
+    ctx.nb.nat(gr, {
+      type: 'snat',
+      externalIp: ipText(a.ip),
+      logicalIp: ipText(ip),
+      logicalPort: `k8s-${ctx.node.name}`,
+      options: { stateless: 'false' },
+      externalIds: externalIds({ ownerType: 'EgressIP', keys: [['name', `${eip}_${p.namespace}/${p.name}`], ['ip-family', fam(ip.family)]] }),
+    });
   }
 }
 
