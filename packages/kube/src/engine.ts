@@ -65,6 +65,12 @@ export interface TraceHop {
   readonly direction: 'forward' | 'reply';
   /** Whether this hop's outcome uses state ovn-trace cannot have (learned affinity, un-NAT of replies). */
   readonly stateful: boolean;
+  /**
+   * Whether ovn-trace, given this hop's `--lb-dst`, would trace it differently on the way: it NATs a
+   * new connection at the first backend-less `ct_lb_mark` (pre-stateful), where a real connection
+   * is NATed by the load balancer's own flow. The packet ends in the same place.
+   */
+  readonly lbShortcut: boolean;
 }
 
 /** Where a packet ended. */
@@ -159,6 +165,8 @@ export interface Packet {
   sport: number;
   dport: number;
   icmpType?: number;
+  /** TCP flags (the first packet of a connection is a SYN, its reply a SYN+ACK). */
+  tcpFlags?: number;
 }
 
 /** The ovn-trace microflow of a packet. */
@@ -166,10 +174,12 @@ export function microflow(p: Packet): string {
   const v = p.src.family === 4 ? 'ip4' : 'ip6';
   let s = `inport == "${p.inport}" && eth.src == ${hexMac(p.ethSrc)} && eth.dst == ${hexMac(p.ethDst)} && ${v}.src == ${formatIp(p.src)} && ${v}.dst == ${formatIp(p.dst)} && ip.ttl == ${p.ttl}`;
   if (p.proto === 'icmp') s += p.src.family === 4 ? ` && icmp4.type == ${p.icmpType ?? 8} && icmp4.code == 0` : ` && icmp6.type == ${p.icmpType ?? 128} && icmp6.code == 0`;
-  else s += ` && ${p.proto}.src == ${p.sport} && ${p.proto}.dst == ${p.dport}`;
+  else s += ` && ${p.proto}.src == ${p.sport} && ${p.proto}.dst == ${p.dport}${p.proto === 'tcp' && p.tcpFlags ? ` && tcp.flags == 0x${p.tcpFlags.toString(16).padStart(3, '0')}` : ''}`;
   return s;
 }
 
+const TCP_SYN = 0x002;
+const TCP_ACK = 0x010;
 const IPPROTO_OF: Record<ProbeProto, bigint> = { tcp: 6n, udp: 17n, sctp: 132n, icmp: 1n };
 
 const macValues = new Map<string, bigint>();
@@ -210,6 +220,7 @@ export function packetFlow(key: number, p: Packet): TraceFlow {
     f.nw_proto = IPPROTO_OF[p.proto];
     f.tp_src = BigInt(p.sport);
     f.tp_dst = BigInt(p.dport);
+    if (p.proto === 'tcp' && p.tcpFlags) f.tcp_flags = BigInt(p.tcpFlags);
   }
   return f;
 }
@@ -226,6 +237,7 @@ function packetOf(f: TraceFlow, inport: string, proto: ProbeProto): Packet {
     sport: Number(f.tp_src),
     dport: Number(f.tp_dst),
     ...(proto === 'icmp' ? { icmpType: Number(f.tp_src) } : {}),
+    ...(proto === 'tcp' && f.tcp_flags ? { tcpFlags: Number(f.tcp_flags) } : {}),
   };
 }
 
@@ -310,6 +322,7 @@ export class OvnTraceEngine implements VerdictEngine {
       proto: req.proto,
       sport,
       dport: req.port,
+      ...(req.proto === 'tcp' ? { tcpFlags: TCP_SYN } : {}),
     };
     const commits = new Map<string, { dnat?: { ip: bigint; port: number } }>();
     const lbDst = req.proto === 'icmp' ? undefined : this.chooseBackend(pkt);
@@ -339,6 +352,7 @@ export class OvnTraceEngine implements VerdictEngine {
         sport: Number(f.tp_dst),
         dport: Number(f.tp_src),
         ...(req.proto === 'icmp' ? { icmpType: rsrc.family === 4 ? 0 : 129 } : {}),
+        ...(req.proto === 'tcp' ? { tcpFlags: TCP_SYN | TCP_ACK } : {}),
       };
       reply = this.leg(this.zoneOf(target), rp, 'reply', commits, undefined, explain);
     }
@@ -391,6 +405,9 @@ export class OvnTraceEngine implements VerdictEngine {
         const ct: string[] = [];
         const tunnels: string[] = [];
         let stateful = false;
+        let lbShortcut = false;
+        // The backend is chosen where the packet still goes to the service address: --lb-dst of that hop only.
+        const hopLbDst = lbDst && direction === 'forward' && sameIp(hop.pkt.dst, first.dst) ? lbDst : undefined;
         const ctKey = (dp: TraceDatapath, pipeline: string, inport: string, outport: string) => (dp.kind === 'switch' ? `${zname}/lsp/${pipeline === 'ingress' ? inport : outport}` : `${zname}/lr/${dp.name}`);
         const hooks: TraceHooks = {
           ctState: (q) => {
@@ -406,6 +423,8 @@ export class OvnTraceEngine implements VerdictEngine {
               stateful = true;
               return { src: c.dnat };
             }
+            // ovn-trace would NAT this new connection to --lb-dst here already; a real one is not.
+            if (hopLbDst) lbShortcut = true;
             return null;
           },
           ctCommit: (q) => {
@@ -465,7 +484,7 @@ export class OvnTraceEngine implements VerdictEngine {
         const tdb = traceDb(hop.zone.db);
         const inport = tdb.ports.get(hop.pkt.inport);
         if (!inport) throw new KubeQueryError(`zone ${zname} has no logical port ${hop.pkt.inport}`);
-        const t = traceFlowTree(hop.zone.db, inport.dp, packetFlow(inport.key, hop.pkt), { ...(lbDst && direction === 'forward' ? { lbDst } : {}), macBindings: this.macBindings(hop.zone), hooks, tree: explain });
+        const t = traceFlowTree(hop.zone.db, inport.dp, packetFlow(inport.key, hop.pkt), { ...(hopLbDst ? { lbDst: hopLbDst } : {}), macBindings: this.macBindings(hop.zone), hooks, tree: explain });
         if (explain) path.push(...pipelines(t.root).map((s) => `${zname}: ${s}`), ...tunnels);
         let minimal: string | undefined;
         let mf: string | undefined;
@@ -478,13 +497,14 @@ export class OvnTraceEngine implements VerdictEngine {
             return mf;
           },
           ct,
-          ...(lbDst && direction === 'forward' ? { lbDst } : {}),
+          ...(hopLbDst ? { lbDst: hopLbDst } : {}),
           get minimal() {
             minimal ??= explain ? t.header + minimalText(t.root) : '';
             return minimal;
           },
           direction,
           stateful,
+          lbShortcut,
         });
       }
       queue = next;

@@ -221,7 +221,7 @@ function buildZone(
   const sw = nb.logicalSwitch(node.name, {
     ...(a.gateway[4] ? { subnet: formatCidr(network(a.gateway[4])) } : {}),
     ...(a.gateway[6] ? { ipv6Prefix: formatIp(network(a.gateway[6])) } : {}),
-    excludeIps: a.hybridDr ? `${host(a.mgmt[4]!)}..${host(a.hybridDr.ip)}` : fams.map((f) => host(a.mgmt[f]!)).join(' '),
+    ...(a.mgmt[4] ? { excludeIps: a.hybridDr ? `${host(a.mgmt[4])}..${host(a.hybridDr.ip)}` : host(a.mgmt[4]) } : {}),
     mcastSnoop: true,
     mcastQuerier: true,
     otherConfig: {
