@@ -421,7 +421,13 @@ function readNodes(objs: readonly ManifestObject[], nns: ReadonlyMap<string, Raw
     }
     const host = hostNetwork(r, name, ips, ann, nns.get(name), config, windows);
     const chassis = ann['k8s.ovn.org/node-chassis-id'] ?? name;
-    out.push({ name, id: windows ? 0 : linuxIdx + 1, labels, ips, subnets, windows, chassis, host, origin: { file: r.file, object: r.object } });
+    let hybridDrMac: string | undefined;
+    if (windows && subnets[4]) {
+      const m = ann['k8s.ovn.org/hybrid-overlay-distributed-router-gateway-mac'];
+      if (m !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(m)) r.fail('metadata.annotations.k8s.ovn.org/hybrid-overlay-distributed-router-gateway-mac', `not a MAC address: ${JSON.stringify(m)}`);
+      hybridDrMac = m?.toLowerCase() ?? ipToMac(hostAt(subnets[4], 1), sha256);
+    }
+    out.push({ name, id: windows ? 0 : linuxIdx + 1, labels, ips, subnets, windows, chassis, ...(hybridDrMac ? { hybridDrMac } : {}), host, origin: { file: r.file, object: r.object } });
   }
   return out;
 }

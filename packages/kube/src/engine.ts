@@ -17,6 +17,7 @@
  * one behind the same interface.
  */
 import { CS, emptyFlow, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { formatMac } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';
 import type { PodModel } from './model.js';
@@ -101,8 +102,30 @@ export interface LegResult {
   readonly logs: readonly string[];
   /** Hops. */
   readonly hops: readonly TraceHop[];
+  /** Packets that crossed between nodes (through the transit switch, in Geneve). */
+  readonly crossings: readonly Crossing[];
   /** Notes. */
   readonly notes: readonly string[];
+}
+
+/**
+ * A packet on its way between nodes: what the source chassis puts in Geneve (ovn-architecture(7)
+ * "Tunnel Encapsulations"): the transit switch's datapath key as VNI, the logical ingress and
+ * egress port keys in OVN's option, and the packet as the transit switch outputs it.
+ */
+export interface Crossing {
+  /** Source node. */
+  readonly from: string;
+  /** Destination node. */
+  readonly to: string;
+  /** VNI: the logical datapath key (the transit switch's). */
+  readonly vni: number;
+  /** Logical ingress port key (`tstor-<from>`). */
+  readonly ingressKey: number;
+  /** Logical egress port key (`tstor-<to>`). */
+  readonly egressKey: number;
+  /** The inner packet. */
+  readonly flow: TraceFlow;
 }
 
 /** The answer for a connection. */
@@ -389,6 +412,7 @@ export class OvnTraceEngine implements VerdictEngine {
     const allowedBy: AclInfo[] = [];
     const logs: string[] = [];
     const hops: TraceHop[] = [];
+    const crossings: Crossing[] = [];
     const notes: string[] = [];
     let droppedByAcl: AclInfo | undefined;
     let lastFlow: TraceLflow | undefined;
@@ -452,6 +476,7 @@ export class OvnTraceEngine implements VerdictEngine {
               const z = m && this.net.zones.get(m[1]!);
               if (z) {
                 next.push({ zone: z, datapath: 'ovn_cluster_router', pkt: packetOf(f, `rtots-${z.node.name}`, first.proto) });
+                crossings.push({ from: zname, to: z.node.name, vni: dp.key, ingressKey: Number(f.regs[14]), egressKey: port.key, flow: f });
                 tunnels.push(`${zname} -> ${z.node.name}: tunnel${this.net.cluster.config.ipsec ? ' (Geneve in ESP: IPsec)' : ' (Geneve)'}`);
                 return;
               }
@@ -514,15 +539,21 @@ export class OvnTraceEngine implements VerdictEngine {
       if (droppedByAcl) droppedBy = droppedByAcl.text + (droppedByAcl.name ? ` (ACL ${droppedByAcl.name})` : '');
       else if (lastFlow) droppedBy = `${lastDp ? `${lastDp.name} ` : ''}${lastFlow.flow.stage}, priority ${lastFlow.flow.priority}: ${lastFlow.flow.match} (actions: ${lastFlow.flow.actions})`;
     }
-    return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, notes, learnedThenDropped: learned && !deliveries.length };
+    return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, crossings, notes, learnedThenDropped: learned && !deliveries.length };
   }
 
-  /** The SB MAC_Binding rows the engine assumes in a zone: each node's default gateway as its gateway router has learned it. */
+  /** The SB MAC_Binding rows the engine assumes in a zone: the node's default gateway as its gateway router has learned it, and the zone's static MAC bindings. */
   macBindings(zone: Zone): { port: string; ip: string; mac: string }[] {
     let b = this.bindings.get(zone);
     if (!b) {
       const n = zone.node;
-      b = Object.values(n.host.gateway).map((g) => ({ port: `rtoe-GR_${n.name}`, ip: formatIp(g), mac: gatewayMac(g) }));
+      // The gateway router's learned binding of the host's default gateway, and the zone's
+      // Static_MAC_Binding rows (ovn-controller installs them with the learned ones; ovn-trace
+      // reads only MAC_Binding).
+      b = [
+        ...Object.values(n.host.gateway).map((g) => ({ port: `rtoe-GR_${n.name}`, ip: formatIp(g), mac: gatewayMac(g) })),
+        ...zone.db.staticMacBindings.map((m) => ({ port: m.logical_port, ip: m.ip.text, mac: formatMac(m.mac) })),
+      ];
       this.bindings.set(zone, b);
     }
     return b;

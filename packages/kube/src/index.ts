@@ -13,3 +13,4 @@ export * from './translate.js';
 export * from './engine.js';
 export * from './query.js';
 export * from './export.js';
+export * from './frames.js';

@@ -90,6 +90,8 @@ export interface NodeModel {
   readonly windows: boolean;
   /** OVN chassis name: the `k8s.ovn.org/node-chassis-id` annotation, else the node name. */
   readonly chassis: string;
+  /** Windows nodes: the distributed-router MAC of their hybrid overlay (`k8s.ovn.org/hybrid-overlay-distributed-router-gateway-mac`, else derived from the subnet's first address). */
+  readonly hybridDrMac?: string;
   /** Host network. */
   readonly host: HostNetwork;
   /** Origin. */

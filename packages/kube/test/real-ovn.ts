@@ -58,8 +58,7 @@ export class RealOvn {
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
     for (const b of engine.macBindings(zone)) {
-      const gr = b.port.replace(/^rtoe-/, '');
-      const dp = this.sb.run('ovn-sbctl', ['--bare', '--columns=_uuid', 'find', 'Datapath_Binding', `external_ids:name=${gr}`]).trim();
+      const dp = this.sb.run('ovn-sbctl', ['--bare', '--columns=datapath', 'find', 'Port_Binding', `logical_port=${b.port}`]).trim();
       // A fresh timestamp, as ovn-controller writes it: GR_<node> ages MAC bindings out (mac_binding_age_threshold=300).
       this.sb.run('ovn-sbctl', ['create', 'MAC_Binding', `logical_port=${b.port}`, `ip=${b.ip.includes(':') ? `"${b.ip}"` : b.ip}`, `mac="${b.mac}"`, `datapath=${dp}`, `timestamp=${Date.now()}`]);
     }

@@ -3,6 +3,9 @@
  * two-node base, and a recorder of every probe each scenario makes, so that one test at the end
  * traces all their hops again with real OVN (real-ovn.ts).
  */
+import { afterAll, describe, expect, test } from 'vitest';
+import { requireOracle } from '@ovnts/testkit';
+import { RealOvn, formatDiffer } from './real-ovn.js';
 import { OvnTraceEngine, buildCluster, findPod, parseManifests, translateCluster, type ClusterModel, type KubeNetwork, type ProbeRequest, type ProbeResult, type TranslateOptions } from '@ovnts/kube';
 
 /** Two Linux nodes with default networking (10.128.0.0/14 /23, services 172.30.0.0/16). */
@@ -62,4 +65,32 @@ export function scenario(name: string, cluster: ClusterModel, opts: TranslateOpt
   const s = new Scenario(name, cluster, opts);
   SCENARIOS.push(s);
   return s;
+}
+
+/**
+ * The last describe of a scenario file: every hop of every scenario of the file traced again by
+ * real ovn-trace, which must agree (real-ovn.ts); at least `minHops` hops compared.
+ */
+export function realOvnCompare(what: string, minHops: number): void {
+  const req = requireOracle(what, 'ovn-sandbox', ['ovn-northd', 'ovn-nbctl', 'ovn-sbctl', 'ovn-trace', 'ovsdb-client', 'ovsdb-server'], 'apt-get install -y ovn-central');
+  describe.skipIf(req.skip)('every probe of the scenarios, hop by hop, in real OVN', () => {
+    let ovn: RealOvn | undefined;
+    afterAll(() => ovn?.stop());
+    test('ovn-trace agrees with the engine on every hop it can reproduce', async () => {
+      ovn = RealOvn.start(req.script);
+      let compared = 0;
+      let stateful = 0;
+      const lines: string[] = [];
+      for (const s of SCENARIOS) {
+        if (!s.results.length) continue;
+        const a = await ovn.agree(s.net, s.engine, s.results);
+        compared += a.compared;
+        stateful += a.stateful;
+        lines.push(`${s.name}: ${s.results.length} probes, ${a.compared} hops (${a.identical} identical, ${a.sameButKeys} but for port keys, ${a.sameOutputs} same outputs after ovn-trace's --lb-dst shortcut), ${a.stateful} stateful left out`);
+        expect(a.differ, `${s.name}\n${formatDiffer(a)}`).toEqual([]);
+      }
+      console.log(`[${what}] ${compared} hops agree, ${stateful} stateful hops left out\n  ${lines.join('\n  ')}`);
+      expect(compared).toBeGreaterThanOrEqual(minHops);
+    }, 900_000);
+  });
 }

@@ -5,11 +5,9 @@
  * dual-stack service with either family primary. Every probe is recorded; the last test traces
  * every hop of every scenario again with real OVN (ovsdb-server, ovn-northd, ovn-trace).
  */
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { formatIp, readManifests, buildCluster, tryParseIp, type Ip } from '@ovnts/kube';
-import { requireOracle } from '@ovnts/testkit';
-import { RealOvn, formatDiffer } from './real-ovn.js';
-import { SCENARIOS, TWO_NODES, clusterOf, scenario } from './scenario-kit.js';
+import { TWO_NODES, clusterOf, realOvnCompare, scenario } from './scenario-kit.js';
 
 const ip = (s: string): Ip => tryParseIp(s)!;
 const fixture = () => buildCluster(readManifests('fixtures/cluster'));
@@ -212,25 +210,4 @@ describe('a dual-stack service, either family primary', () => {
   });
 });
 
-const req = requireOracle('kube scenarios vs real OVN', 'ovn-sandbox', ['ovn-northd', 'ovn-nbctl', 'ovn-sbctl', 'ovn-trace', 'ovsdb-client', 'ovsdb-server'], 'apt-get install -y ovn-central');
-
-describe.skipIf(req.skip)('every probe of the scenarios, hop by hop, in real OVN', () => {
-  let ovn: RealOvn | undefined;
-  afterAll(() => ovn?.stop());
-  test('ovn-trace agrees with the engine on every hop it can reproduce', async () => {
-    ovn = RealOvn.start(req.script);
-    let compared = 0;
-    let stateful = 0;
-    const lines: string[] = [];
-    for (const s of SCENARIOS) {
-      if (!s.results.length) continue;
-      const a = await ovn.agree(s.net, s.engine, s.results);
-      compared += a.compared;
-      stateful += a.stateful;
-      lines.push(`${s.name}: ${s.results.length} probes, ${a.compared} hops (${a.identical} identical, ${a.sameButKeys} but for port keys, ${a.sameOutputs} same outputs after ovn-trace's --lb-dst shortcut), ${a.stateful} stateful left out`);
-      expect(a.differ, `${s.name}\n${formatDiffer(a)}`).toEqual([]);
-    }
-    console.log(`[kube scenarios vs real OVN] ${compared} hops agree, ${stateful} stateful hops left out\n  ${lines.join('\n  ')}`);
-    expect(compared).toBeGreaterThan(80);
-  }, 900_000);
-});
+realOvnCompare('kube scenarios vs real OVN', 80);
