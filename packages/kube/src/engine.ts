@@ -20,7 +20,7 @@ import { CS, emptyFlow, minimalText, traceDb, traceFlowTree, type TraceDatapath,
 import { formatMac } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';
-import type { PodModel } from './model.js';
+import type { EgressRouterModel, PodModel } from './model.js';
 import { formatIp, sameIp, tryParseIp, type Family, type Ip } from './net.js';
 import { podPortName, type AclInfo, type KubeNetwork, type Zone } from './translate.js';
 import { contains } from './net.js';
@@ -140,6 +140,8 @@ export interface ProbeResult {
   readonly snat?: string;
   /** The load-balancer backend, for a service address. */
   readonly backend?: string;
+  /** What an egress router pod (redirect mode) did with the connection it received. */
+  readonly redirect?: EgressRedirect;
   /** Forward leg. */
   readonly forward: LegResult;
   /** Reply leg. */
@@ -148,6 +150,22 @@ export interface ProbeResult {
   readonly departures: readonly string[];
   /** Notes. */
   readonly notes: readonly string[];
+}
+
+/**
+ * An egress router pod's redirect (openshift/egress-router-cni, nftables in the pod): the
+ * connection OVN delivered to the pod's eth0 is DNATed to a rule's destination (or the fallback),
+ * SNATed to the router's reserved address, and leaves through net1, a macvlan on the node's host
+ * interface, towards the router's gateway. Outside OVN; the reply comes back the same way and
+ * leaves the pod to the client through OVN (the probe's reply leg).
+ */
+export interface EgressRedirect {
+  /** The EgressRouter (`ns/name`). */
+  readonly router: string;
+  /** Which redirect rule (`redirectRules[i]`) or `fallbackIP`. */
+  readonly rule: string;
+  /** The packet as it leaves net1 (source: the reserved address; destination: the rule's). */
+  readonly flow: TraceFlow;
 }
 
 /** Anything that answers connections: the interpreter today, frames through chassis later. */
@@ -358,6 +376,12 @@ export class OvnTraceEngine implements VerdictEngine {
       forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst, explain);
     }
     const to = forward.deliveries[0];
+    const er = to?.kind === 'pod' ? this.net.cluster.egressRouters.find((x) => x.pod === to.name) : undefined;
+    let redirect: EgressRedirect | undefined;
+    if (er && to) {
+      redirect = egressRedirect(er, to.flow, req.proto);
+      if (!redirect) notes.push(`egress router ${er.namespace}/${er.name} has no rule for ${req.proto.toUpperCase()} port ${req.port} and no fallbackIP: the connection ends in the pod`);
+    }
     let reply: (LegResult & { learnedThenDropped: boolean }) | undefined;
     if (to && req.reply !== false && to.kind === 'pod') {
       const target = this.net.cluster.pods.find((p) => `${p.namespace}/${p.name}` === to.name)!;
@@ -380,7 +404,7 @@ export class OvnTraceEngine implements VerdictEngine {
       reply = this.leg(this.zoneOf(target), rp, 'reply', commits, undefined, explain);
     }
     const replyOk = !reply || reply.deliveries.some((d) => d.kind === 'pod' && d.name === `${from.namespace}/${from.name}`);
-    const delivered = !!to && replyOk;
+    const delivered = !!to && replyOk && (!er || !!redirect);
     const departures = [...new Set([...forward.allowedBy, ...(reply?.allowedBy ?? [])].map((a) => a.departure).filter((x): x is string => !!x))];
     const snatSrc = to ? ipOf(to.flow, 'src') : undefined;
     const snat = snatSrc && !sameIp(snatSrc, src) ? formatIp(snatSrc) : undefined;
@@ -392,6 +416,7 @@ export class OvnTraceEngine implements VerdictEngine {
       ...(!delivered && droppedBy ? { droppedBy } : {}),
       ...(snat ? { snat } : {}),
       ...(lbDst ? { backend: lbDst } : {}),
+      ...(redirect ? { redirect } : {}),
       forward,
       ...(reply ? { reply } : {}),
       departures,
@@ -569,6 +594,30 @@ export class OvnTraceEngine implements VerdictEngine {
     void dp;
     return { kind: 'other', name, node, flow: f };
   }
+}
+
+/**
+ * The egress router's nftables (egress-router-cni `macvlan.go`): prerouting `iif eth0 <proto>
+ * dport <port> dnat to <destination>:<targetPort>` per rule, else `dnat to <fallbackIP>`;
+ * postrouting `oif net1 snat to <reserved address>`; the pod forwards (TTL - 1). Undefined when
+ * neither a rule nor a fallback takes the packet.
+ */
+export function egressRedirect(er: EgressRouterModel, f: TraceFlow, proto: ProbeProto): EgressRedirect | undefined {
+  const dport = Number(f.tp_dst);
+  const i = proto === 'icmp' ? -1 : er.rules.findIndex((r) => r.protocol.toLowerCase() === proto && r.port === dport);
+  const rule = i >= 0 ? er.rules[i] : undefined;
+  const dst = rule ? rule.destination : er.fallback;
+  if (!dst || dst.family !== er.address.family) return undefined;
+  const out: TraceFlow = { ...f, regs: [...f.regs], nw_ttl: f.nw_ttl - 1n };
+  if (dst.family === 4) {
+    out.nw_src = er.address.addr;
+    out.nw_dst = dst.addr;
+  } else {
+    out.ipv6_src = er.address.addr;
+    out.ipv6_dst = dst.addr;
+  }
+  if (rule) out.tp_dst = BigInt(rule.targetPort);
+  return { router: `${er.namespace}/${er.name}`, rule: i >= 0 ? `redirectRules[${i}]` : 'fallbackIP', flow: out };
 }
 
 /** The MAC the emulation gives a node's default gateway (the physical router, outside OVN). */

@@ -21,9 +21,9 @@ import { PacketBuilder, parseMac } from '@ovnts/packet';
 import { geneveLayer, innerFlowHash, ovnGeneveRepr, sourcePortFromHash, vxlanLayer } from '@ovnts/geneve';
 import type { TraceFlow } from '@ovnts/ovn';
 import { KubeQueryError } from './errors.js';
-import { gatewayMac, type Crossing, type Delivery } from './engine.js';
+import { gatewayMac, type Crossing, type Delivery, type EgressRedirect } from './engine.js';
 import type { NodeModel } from './model.js';
-import { contains, formatIp, type Ip } from './net.js';
+import { contains, formatIp, ipToMac, type Ip } from './net.js';
 import type { KubeNetwork } from './translate.js';
 
 /** UDP port of ESP in UDP (RFC 3948, NAT traversal). */
@@ -293,4 +293,18 @@ export function hybridOverlayFrame(net: KubeNetwork, d: Delivery): Uint8Array {
     .push(vxlanLayer(HYBRID_OVERLAY_VNI))
     .payload(inner)
     .build();
+}
+
+/**
+ * The frame an egress router pod sends out net1 (a macvlan on its node's host interface): from
+ * the MAC OVN-Kubernetes would derive from the reserved address, to its gateway (or to the
+ * destination itself when it is on the reserved address's network).
+ */
+export function egressRouterFrame(net: KubeNetwork, r: EgressRedirect): Uint8Array {
+  const er = net.cluster.egressRouters.find((x) => `${x.namespace}/${x.name}` === r.router);
+  if (!er) throw new KubeQueryError(`no egress router ${r.router}`);
+  const dst = ip(r.flow, 'dst');
+  const onLink = contains(er.address, dst);
+  const src = ipToMac(er.address, (s) => createHash('sha256').update(s).digest()).replace(/^0a:58/, '02:58');
+  return flowFrame({ ...r.flow, dl_src: BigInt(parseMac(src)), dl_dst: BigInt(parseMac(onLink ? ipToMac(dst, (s) => createHash('sha256').update(s).digest()) : gatewayMac(er.gateway))) });
 }

@@ -72,12 +72,21 @@ export interface TraceJson {
   snat?: string;
   /** Load-balancer backend. */
   backend?: string;
+  /** Egress router redirect: `{router, rule, to}` where the connection left the cluster. */
+  redirect?: { router: string; rule: string; to: string };
   /** Logical path (forward, then the reply prefixed `reply: `). */
   path: string[];
   /** Departures from the Kubernetes API the verdict depends on. */
   note?: string;
   /** Audit log lines. */
   logs?: string[];
+}
+
+function redirectJson(x: NonNullable<ProbeResult['redirect']>): { router: string; rule: string; to: string } {
+  const f = x.flow;
+  const v6 = f.dl_type === 0x86ddn;
+  const dst = formatIp({ family: v6 ? 6 : 4, addr: v6 ? f.ipv6_dst : f.nw_dst });
+  return { router: x.router, rule: x.rule, to: f.nw_proto === 1n ? dst : v6 ? `[${dst}]:${f.tp_dst}` : `${dst}:${f.tp_dst}` };
 }
 
 /** A `kube trace` answer as one JSON object. */
@@ -89,6 +98,7 @@ export function traceJson(r: ProbeResult): TraceJson {
     ...(r.droppedBy ? { droppedBy: r.droppedBy } : {}),
     ...(r.snat ? { snat: r.snat } : {}),
     ...(r.backend ? { backend: r.backend } : {}),
+    ...(r.redirect ? { redirect: redirectJson(r.redirect) } : {}),
     path: [...r.forward.path, ...(r.reply?.path ?? []).map((p) => `reply: ${p}`)],
     ...(r.departures.length ? { note: r.departures.join('; ') } : {}),
     ...(logs.length ? { logs } : {}),
@@ -101,6 +111,12 @@ export function traceText(r: ProbeResult, from: string, to: string): string {
   lines.push(`${from} -> ${to}: ${r.verdict === 'delivered' ? `DELIVERED to ${r.to}` : `DROPPED${r.to ? ` (reached ${r.to})` : ''}`}`);
   if (r.backend) lines.push(`  load balancer backend: ${r.backend}`);
   if (r.snat) lines.push(`  source address seen there: ${r.snat}`);
+  if (r.redirect) {
+    const f = r.redirect.flow;
+    const v6 = f.dl_type === 0x86ddn;
+    const a = (x: bigint) => formatIp({ family: v6 ? 6 : 4, addr: x });
+    lines.push(`  egress router ${r.redirect.router} (${r.redirect.rule}): out net1 from ${a(v6 ? f.ipv6_src : f.nw_src)} to ${a(v6 ? f.ipv6_dst : f.nw_dst)}${f.nw_proto === 1n ? '' : `:${f.tp_dst}`}`);
+  }
   if (r.droppedBy) lines.push(`  dropped by: ${r.droppedBy}`);
   lines.push('  path:');
   for (const p of r.forward.path) lines.push(`    ${p}`);

@@ -6,10 +6,12 @@
  * every hop of every scenario again with real OVN (ovsdb-server, ovn-northd, ovn-trace).
  */
 import { describe, expect, test } from 'vitest';
-import { formatIp, readManifests, buildCluster, tryParseIp, type Ip } from '@ovnts/kube';
+import { egressRouterFrame, formatIp, gatewayMac, readManifests, buildCluster, tryParseIp, type Ip } from '@ovnts/kube';
+import { requireTools, tsharkRecords } from '@ovnts/testkit';
 import { TWO_NODES, clusterOf, realOvnCompare, scenario } from './scenario-kit.js';
 
 const ip = (s: string): Ip => tryParseIp(s)!;
+const tsharkReq = requireTools('egress router frames against tshark', ['tshark'], 'apt-get install -y tshark');
 const fixture = () => buildCluster(readManifests('fixtures/cluster'));
 
 describe('session affinity: the timeout counts from the last packet, on the virtual clock', () => {
@@ -207,6 +209,80 @@ describe('a dual-stack service, either family primary', () => {
       expect(r.backend).toBe(vip.family === 6 ? `[${formatIp(s.ip('app/server', 6))}]:8080` : `${formatIp(s.ip('app/server', 4))}:8080`);
     }
     expect(s.probe({ from: 'app/client', dst: s.ip('app/server', 6), proto: 'icmp', port: 0 }).verdict).toBe('delivered');
+  });
+});
+
+const egressRouter = (fallback: boolean, policy: boolean) => `
+${TWO_NODES}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: egress}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: app}
+spec: {nodeName: node-b, containers: [{name: c, image: curl}]}
+---
+apiVersion: network.operator.openshift.io/v1
+kind: EgressRouter
+metadata: {name: egress-router-redirect, namespace: egress}
+spec:
+  networkInterface: {macvlan: {mode: Bridge}}
+  addresses: [{ip: 192.168.50.99/24, gateway: 192.168.50.1}]
+  mode: Redirect
+  redirect:
+    redirectRules:
+    - {destinationIP: 203.0.113.25, port: 80, protocol: TCP}
+    - {destinationIP: 203.0.113.26, port: 8080, targetPort: 80, protocol: TCP}
+${fallback ? '    fallbackIP: 203.0.113.27' : ''}
+${policy ? `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: egress}
+spec: {podSelector: {}, policyTypes: [Ingress]}` : ''}
+`;
+
+describe('an egress router pod in redirect mode (DNAT to the rule destination, SNAT to the reserved address)', () => {
+  const s = scenario('egress-router', clusterOf(egressRouter(true, false)));
+  const router = s.cluster.egressRouters[0]!;
+  const rip = s.ip(router.pod);
+  const go = (port: number, proto: 'tcp' | 'udp' = 'tcp') => s.probe({ from: 'app/client', dst: rip, proto, port });
+  const where = (r: ReturnType<typeof go>) => {
+    const f = r.redirect!.flow;
+    return `${formatIp({ family: 4, addr: f.nw_src })} -> ${formatIp({ family: 4, addr: f.nw_dst })}:${f.tp_dst} (${r.redirect!.rule})`;
+  };
+  test('each rule, then the fallback; OVN carries the connection to the pod and its reply back', () => {
+    const a = go(80);
+    expect(a.verdict).toBe('delivered');
+    expect(a.to).toBe(router.pod);
+    expect(where(a)).toBe('192.168.50.99 -> 203.0.113.25:80 (redirectRules[0])');
+    expect(a.reply!.deliveries.map((d) => d.name)).toEqual(['app/client']);
+    expect(where(go(8080))).toBe('192.168.50.99 -> 203.0.113.26:80 (redirectRules[1])');
+    expect(where(go(443))).toBe('192.168.50.99 -> 203.0.113.27:443 (fallbackIP)');
+    expect(where(go(53, 'udp'))).toBe('192.168.50.99 -> 203.0.113.27:53 (fallbackIP)');
+  });
+  test('without a fallback, what no rule takes ends in the pod', () => {
+    const t = scenario('egress-router-no-fallback', clusterOf(egressRouter(false, false)));
+    const r = t.probe({ from: 'app/client', dst: t.ip(t.cluster.egressRouters[0]!.pod), proto: 'tcp', port: 443 });
+    expect(r.verdict).toBe('dropped');
+    expect(r.redirect).toBeUndefined();
+    expect(r.notes.join('\n')).toMatch(/has no rule for TCP port 443 and no fallbackIP/);
+  });
+  test('a NetworkPolicy on the router namespace applies before the redirect', () => {
+    const t = scenario('egress-router-policy', clusterOf(egressRouter(true, true)));
+    const r = t.probe({ from: 'app/client', dst: t.ip(t.cluster.egressRouters[0]!.pod), proto: 'tcp', port: 80 });
+    expect(r.verdict).toBe('dropped');
+    expect(r.droppedBy).toMatch(/default deny of namespace egress/);
+  });
+  test.skipIf(tsharkReq.skip)('the frame out of net1, as tshark reads it: reserved source, redirected destination, TTL less one (routed twice across nodes, then by the pod), good checksums', () => {
+    const f = egressRouterFrame(s.net, go(8080).redirect!);
+    const [row] = tsharkRecords([f], ['eth.dst', 'ip.src', 'ip.dst', 'ip.ttl', 'tcp.dstport', 'tcp.flags.syn', 'tcp.checksum.status', 'ip.checksum.status'], ['tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE']);
+    expect(row).toMatchObject({ 'eth.dst': gatewayMac(router.gateway), 'ip.src': '192.168.50.99', 'ip.dst': '203.0.113.26', 'ip.ttl': '61', 'tcp.dstport': '80', 'tcp.flags.syn': '1', 'tcp.checksum.status': '1', 'ip.checksum.status': '1' });
   });
 });
 
