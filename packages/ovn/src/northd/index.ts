@@ -7,3 +7,4 @@ export * from './nat.js';
 export * from './format.js';
 export * from './northd.js';
 export * from './router-info.js';
+export * from './mcast.js';

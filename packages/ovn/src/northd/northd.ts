@@ -7,6 +7,7 @@
  * are OVN text; identical flows are kept once. The result is deterministic: datapath keys and
  * printed uuids derive from NB uuids, and builders run in NB order.
  */
+import { buildIpMulticastGroupFlows, ipMulticastGroups, type IgmpGroupRecord, type IpMulticastGroup } from './mcast.js';
 import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
@@ -21,6 +22,8 @@ export interface NorthdOptions {
   readonly routers?: boolean;
   /** Tunnel keys ovn-northd gave datapaths and ports (see `parseTunnelKeys`); ours are assigned otherwise. */
   readonly tunnelKeys?: TunnelKeys;
+  /** Multicast groups learnt by IGMP/MLD snooping (southbound IGMP_Group rows; see mcast.ts). */
+  readonly igmpGroups?: readonly IgmpGroupRecord[];
 }
 
 /** What the compiler produces. */
@@ -37,6 +40,8 @@ export interface NorthdResult {
   readonly sink: FlowSink;
   /** The compiler's view of the database. */
   readonly context: NorthdContext;
+  /** IP multicast groups built from `igmpGroups` (southbound Multicast_Group rows named by address). */
+  readonly ipMulticastGroups: readonly IpMulticastGroup[];
 }
 
 /** Compile a northbound database to logical flows. */
@@ -55,6 +60,8 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     for (const sw of ctx.switches) for (const p of sw.ports) buildRouterFlowsForSwitchPort(ctx, sink, p);
     buildRouterLbFlows(ctx, sink);
   }
+  const ipMulticast = opts.igmpGroups?.length ? ipMulticastGroups(ctx, opts.igmpGroups) : [];
+  buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   return {
     datapaths,
@@ -65,6 +72,7 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     flowCount: sink.flowCount,
     sink,
     context: ctx,
+    ipMulticastGroups: ipMulticast,
   };
 }
 

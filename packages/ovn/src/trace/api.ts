@@ -16,6 +16,7 @@ import { parseExprText } from '../expr/parse.js';
 import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
+import type { IgmpGroupRecord } from '../northd/mcast.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
 import { cloneFlow, emptyFlow, flowFormat, parseCtState, setField, type TraceFlow } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
@@ -40,6 +41,8 @@ export interface OvnTraceOptions {
   hooks?: TraceHooks;
   /** Build the trace tree (default true); false runs the trace for its hooks only (`root` then holds the first pipeline node, without children). */
   tree?: boolean;
+  /** Multicast groups learnt by snooping (southbound IGMP_Group rows), which northd turns into groups and flows. */
+  igmpGroups?: readonly IgmpGroupRecord[];
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -100,7 +103,7 @@ export function traceTree(
   microflow: string,
   opts: OvnTraceOptions = {},
 ): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
-  const t = traceDb(db);
+  const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   const exprCtx = { addressSets: t.addressSets };
   const perr = (e: unknown): never => {
     if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e);
@@ -158,7 +161,7 @@ export function traceFlowTree(
   packet: TraceFlow,
   opts: OvnTraceOptions = {},
 ): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
-  const t = traceDb(db);
+  const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   const dp = typeof datapath === 'string' ? findDatapath(t.datapaths, datapath) : datapath;
   if (!dp) throw new TraceError(`unknown datapath "${String(datapath)}"`);
   const ctStates = (opts.ct ?? []).map((c) => {

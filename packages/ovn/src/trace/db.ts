@@ -29,6 +29,7 @@ import type { NbDatabase } from '../nb/db.js';
 import { parseLportAddresses, type LportAddresses } from '../northd/addrs.js';
 import { compileNorthd } from '../northd/northd.js';
 import { northdLb } from '../northd/lb.js';
+import type { IgmpGroupRecord } from '../northd/mcast.js';
 import type { LogicalFlow } from '../northd/types.js';
 import { LazyLflow, preparedFlow, type PreparedFlow } from './lazy.js';
 import { compileMatch, type MatchPredicate } from './match.js';
@@ -185,14 +186,24 @@ function hasCondition(e: Expr): boolean {
   return e.type === 'cond' || ((e.type === 'and' || e.type === 'or') && e.terms.some(hasCondition));
 }
 
-const cache = new WeakMap<NbDatabase, TraceDb>();
+const cache = new WeakMap<NbDatabase, Map<string, TraceDb>>();
 
-/** Builds (or returns the cached) southbound view of `db` for tracing. */
-export function traceDb(db: NbDatabase): TraceDb {
-  let t = cache.get(db);
+/** What the southbound database holds beyond what the northbound one determines. */
+export interface TraceDbState {
+  /** Multicast groups learnt by IGMP/MLD snooping (IGMP_Group rows). */
+  readonly igmpGroups?: readonly IgmpGroupRecord[];
+}
+
+/** Builds (or returns the cached) southbound view of `db` for tracing, with the learnt state of `state`. */
+export function traceDb(db: NbDatabase, state: TraceDbState = {}): TraceDb {
+  let m = cache.get(db);
+  if (!m) cache.set(db, (m = new Map()));
+  const key = JSON.stringify(state.igmpGroups ?? []);
+  let t = m.get(key);
   if (!t) {
-    t = buildTraceDb(db);
-    cache.set(db, t);
+    t = buildTraceDb(db, state);
+    if (m.size >= 64) m.clear();
+    m.set(key, t);
   }
   return t;
 }
@@ -203,8 +214,8 @@ function intOpt(m: ReadonlyMap<string, string>, k: string): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function buildTraceDb(db: NbDatabase): TraceDb {
-  const { flows, context: ctx } = compileNorthd(db);
+function buildTraceDb(db: NbDatabase, state: TraceDbState): TraceDb {
+  const { flows, context: ctx, ipMulticastGroups } = compileNorthd(db, state.igmpGroups?.length ? { igmpGroups: state.igmpGroups } : {});
   const datapaths: TraceDatapath[] = [];
   const byKey = new Map<number, TraceDatapath>();
   const ports = new Map<string, TracePort>();
@@ -273,23 +284,42 @@ function buildTraceDb(db: NbDatabase): TraceDb {
       }
     }
   }
-  // Multicast groups.
+  // Multicast groups (build_mcast_groups): members sorted by name, as ovn-trace reads them.
+  const byName = (a: TracePort, b: TracePort) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const group = (d: TraceDatapath, name: string, key: number, members: TracePort[]) => {
+    if (members.length) d.mcgroups.push({ name, key, ports: members.sort(byName) });
+  };
+  const flag = (o: ReadonlyMap<string, string>, k: string) => (o.get(k) ?? '').toLowerCase() === 'true';
   for (const sw of ctx.switches) {
     const d = byKey.get(sw.dp.key)!;
     const flood: TracePort[] = [];
     const floodL2: TracePort[] = [];
     const unknown: TracePort[] = [];
+    const mrouter: TracePort[] = [];
+    const stat: TracePort[] = [];
+    const floodRelay = sw.routerPorts.some((p) => p.peer && flag(p.peer.rt.nb.options, 'mcast_relay'));
     for (const p of sw.ports) {
       if (!p.enabled) continue;
       const tp = ports.get(p.name)!;
       flood.push(tp);
       if (p.nb.type !== 'router') floodL2.push(tp);
       if (p.hasUnknown && p.nb.type !== 'external') unknown.push(tp);
+      if ((floodRelay && p.peer && flag(p.peer.rt.nb.options, 'mcast_relay')) || flag(p.nb.options, 'mcast_flood_reports')) mrouter.push(tp);
+      if (flag(p.nb.options, 'mcast_flood')) stat.push(tp);
     }
-    const byName = (a: TracePort, b: TracePort) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    if (flood.length) d.mcgroups.push({ name: '_MC_flood', key: MC_KEYS._MC_flood, ports: flood.sort(byName) });
-    if (unknown.length) d.mcgroups.push({ name: '_MC_unknown', key: MC_KEYS._MC_unknown, ports: unknown.sort(byName) });
-    if (floodL2.length) d.mcgroups.push({ name: '_MC_flood_l2', key: MC_KEYS._MC_flood_l2, ports: floodL2.sort(byName) });
+    group(d, '_MC_flood', MC_KEYS._MC_flood, flood);
+    group(d, '_MC_unknown', MC_KEYS._MC_unknown, unknown);
+    group(d, '_MC_mrouter_flood', MC_KEYS._MC_mrouter_flood, mrouter);
+    group(d, '_MC_static', MC_KEYS._MC_static, stat);
+    group(d, '_MC_flood_l2', MC_KEYS._MC_flood_l2, floodL2);
+  }
+  for (const rt of ctx.routers) {
+    const stat = rt.ports.filter((p) => p.enabled && flag(p.nb.options, 'mcast_flood')).map((p) => ports.get(p.crName ?? p.name)!);
+    group(byKey.get(rt.dp.key)!, '_MC_static', MC_KEYS._MC_static, stat);
+  }
+  for (const g of ipMulticastGroups) {
+    const d = byKey.get(g.datapath.key);
+    if (d) group(d, g.name, g.key, g.ports.map((n) => ports.get(n)).filter((p): p is TracePort => p !== undefined));
   }
 
   // Address sets (SB names) and port groups.

@@ -132,6 +132,8 @@ export interface TraceHooks {
   learnLbAffinity?(dp: TraceDatapath, f: TraceFlow, a: Action & { type: 'commit_lb_aff' }): void;
   /** An ACL `log()` action. */
   log?(e: TraceLogEvent): void;
+  /** `igmp;`: an IGMP or MLD packet handed to ovn-controller's snooping (a copy of the packet). */
+  igmp?(dp: TraceDatapath, pipeline: Pipeline, f: TraceFlow): void;
 }
 
 type Pipeline = 'ingress' | 'egress';
@@ -563,6 +565,9 @@ export class Tracer {
       }
       case 'commit_lb_aff':
         this.opts.hooks?.learnLbAffinity?.(dp, f, a);
+        return;
+      case 'igmp':
+        this.opts.hooks?.igmp?.(dp, pipeline, cloneFlow(f));
         return;
       default:
         // ct_commit v1, put_arp, put_nd, put_fdb, igmp, set_queue, set_meter, trigger_event,
