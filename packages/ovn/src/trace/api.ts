@@ -43,6 +43,8 @@ export interface OvnTraceOptions {
   tree?: boolean;
   /** Multicast groups learnt by snooping (southbound IGMP_Group rows), which northd turns into groups and flows. */
   igmpGroups?: readonly IgmpGroupRecord[];
+  /** Fan multicast out as ovn-controller does (see `TraceRunOptions.chassisMulticast`). */
+  chassisMulticast?: boolean;
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -160,7 +162,7 @@ export function traceFlowTree(
   datapath: string | TraceDatapath,
   packet: TraceFlow,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; chassisDepartures: string[] } {
   const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   const dp = typeof datapath === 'string' ? findDatapath(t.datapaths, datapath) : datapath;
   if (!dp) throw new TraceError(`unknown datapath "${String(datapath)}"`);
@@ -177,6 +179,7 @@ export function traceFlowTree(
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...(opts.chassisMulticast ? { chassisMulticast: true } : {}),
   });
   const first = cloneFlow(packet);
   let header: string | undefined;
@@ -195,6 +198,7 @@ export function traceFlowTree(
     root,
     ties: tracer.ties,
     randomChoices: tracer.randomChoices,
+    chassisDepartures: tracer.chassisDepartures,
   };
 }
 

@@ -71,6 +71,11 @@ export interface TraceRunOptions {
   macBindings?: readonly TraceMacBinding[];
   /** State an embedding supplies (conntrack, learned affinity) and observers of the trace. */
   hooks?: TraceHooks;
+  /**
+   * Fan out multicast as ovn-controller does rather than as ovn-trace does: a chassisredirect
+   * member leaves through its distributed port (`chassisDepartures` lists where this mattered).
+   */
+  chassisMulticast?: boolean;
 }
 
 /** Where a conntrack action runs: what a connection-tracking model needs to pick the zone. */
@@ -211,6 +216,8 @@ export class Tracer {
   readonly ties: [LogicalFlow, LogicalFlow][] = [];
   /** Choices ovn-trace makes at random (`select` without `--select-id`, `ct_lb` without `--lb-dst`); we take the first. */
   readonly randomChoices: string[] = [];
+  /** Where `chassisMulticast` made the trace differ from ovn-trace's. */
+  readonly chassisDepartures: string[] = [];
   private ctIdx = 0;
   private lbDst: TraceRunOptions['lbDst'];
   private readonly macBindings: { dp: TraceDatapath; portKey: number; family: 4 | 6; ip: bigint; mac: bigint }[] = [];
@@ -762,7 +769,11 @@ export class Tracer {
     const loopback = (f.regs[FLAGS]! & MLF_ALLOW_LOOPBACK) !== 0n;
     if (mc) {
       const mcn = node(sup, 'pipeline', `multicast(dp="${dp.name}", mcgroup="${mc.name}")`);
-      for (const p of mc.ports) {
+      for (const member of mc.ports) {
+        // ovn-controller (physical.c consider_mc_group) sends a group's chassisredirect member
+        // out its distributed port; ovn-trace runs the egress pipeline on the redirect port.
+        const p = this.opts.chassisMulticast && member.type === 'chassisredirect' && member.distributed ? member.distributed : member;
+        if (p !== member) this.chassisDepartures.push(`multicast group ${mc.name}: ${member.name} sent out its distributed port ${p.name}`);
         const n = node(mcn.subs, 'pipeline', `egress(dp="${dp.name}", inport="${inName}", outport="${p.name}")`);
         if (p.key !== inKey || loopback) {
           n.alwaysIndent = true;
