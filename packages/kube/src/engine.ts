@@ -16,8 +16,8 @@
  * A chassis-backed implementation (frames through per-node OpenFlow switches) can replace this
  * one behind the same interface.
  */
-import { CS, emptyFlow, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
-import { formatMac } from '@ovnts/packet';
+import { CS, emptyFlow, type IgmpGroupRecord, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { IgmpRecordType, formatMac, parseEthernet, parseIgmp, parseIpv4Header, parseTcp, parseUdp, tcpLen, type IgmpRepr } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';
 import type { EgressRouterModel, PodModel } from './model.js';
@@ -64,8 +64,10 @@ export interface TraceHop {
   readonly minimal: string;
   /** Forward packet or reply. */
   readonly direction: 'forward' | 'reply';
-  /** Whether this hop's outcome uses state ovn-trace cannot have (learned affinity, un-NAT of replies). */
+  /** Whether this hop's outcome uses state or chassis behaviour ovn-trace does not have (learned affinity, un-NAT of replies, multicast out of a distributed gateway port). */
   readonly stateful: boolean;
+  /** The multicast groups snooping had learnt in the zone (southbound IGMP_Group rows) when the hop was traced. */
+  readonly igmpGroups?: readonly IgmpGroupRecord[];
   /**
    * Whether ovn-trace, given this hop's `--lb-dst`, would trace it differently on the way: it NATs a
    * new connection at the first backend-less `ct_lb_mark` (pre-stateful), where a real connection
@@ -104,8 +106,30 @@ export interface LegResult {
   readonly hops: readonly TraceHop[];
   /** Packets that crossed between nodes (through the transit switch, in Geneve). */
   readonly crossings: readonly Crossing[];
+  /** What IGMP snooping learnt from the packet (joins and leaves). */
+  readonly snooped: readonly SnoopEvent[];
   /** Notes. */
   readonly notes: readonly string[];
+}
+
+/** A join or leave IGMP snooping learnt (ovn-controller's `igmp` handling, an IGMP_Group row changed). */
+export interface SnoopEvent {
+  /** Zone (node). */
+  readonly zone: string;
+  /** Logical switch. */
+  readonly datapath: string;
+  /** The port that sent the report. */
+  readonly port: string;
+  /** Group address. */
+  readonly group: string;
+  /** Joined (else left). */
+  readonly joined: boolean;
+}
+
+/** Where a frame sent by a pod went. */
+export interface FrameResult extends Omit<LegResult, 'learnedThenDropped'> {
+  /** The frame's L4 payload (to rebuild what was delivered: `flowFrame(delivery.flow, payload)`). */
+  readonly payload: Uint8Array;
 }
 
 /**
@@ -194,6 +218,9 @@ function ipOf(f: TraceFlow, which: 'src' | 'dst'): Ip {
   return { family: 4, addr: which === 'src' ? f.nw_src : f.nw_dst };
 }
 
+/** The L4 protocols a traced packet may carry: a probe's, or IGMP. */
+export type PacketProto = ProbeProto | 'igmp';
+
 /** A packet a probe sends, before it is a microflow. */
 export interface Packet {
   inport: string;
@@ -202,7 +229,7 @@ export interface Packet {
   src: Ip;
   dst: Ip;
   ttl: number;
-  proto: ProbeProto;
+  proto: PacketProto;
   sport: number;
   dport: number;
   icmpType?: number;
@@ -215,13 +242,17 @@ export function microflow(p: Packet): string {
   const v = p.src.family === 4 ? 'ip4' : 'ip6';
   let s = `inport == "${p.inport}" && eth.src == ${hexMac(p.ethSrc)} && eth.dst == ${hexMac(p.ethDst)} && ${v}.src == ${formatIp(p.src)} && ${v}.dst == ${formatIp(p.dst)} && ip.ttl == ${p.ttl}`;
   if (p.proto === 'icmp') s += p.src.family === 4 ? ` && icmp4.type == ${p.icmpType ?? 8} && icmp4.code == 0` : ` && icmp6.type == ${p.icmpType ?? 128} && icmp6.code == 0`;
+  else if (p.proto === 'igmp') s += ' && ip.proto == 2';
   else s += ` && ${p.proto}.src == ${p.sport} && ${p.proto}.dst == ${p.dport}${p.proto === 'tcp' && p.tcpFlags ? ` && tcp.flags == 0x${p.tcpFlags.toString(16).padStart(3, '0')}` : ''}`;
   return s;
 }
 
+/** ovn-controller's default multicast idle timeout (`mcast_idle_timeout`, seconds). */
+const MCAST_IDLE_TIMEOUT = 300;
+
 const TCP_SYN = 0x002;
 const TCP_ACK = 0x010;
-const IPPROTO_OF: Record<ProbeProto, bigint> = { tcp: 6n, udp: 17n, sctp: 132n, icmp: 1n };
+const IPPROTO_OF: Record<PacketProto, bigint> = { tcp: 6n, udp: 17n, sctp: 132n, icmp: 1n, igmp: 2n };
 
 const macValues = new Map<string, bigint>();
 function macBig(mac: string): bigint {
@@ -257,6 +288,8 @@ export function packetFlow(key: number, p: Packet): TraceFlow {
   if (p.proto === 'icmp') {
     f.nw_proto = p.src.family === 4 ? 1n : 58n;
     f.tp_src = BigInt(p.icmpType ?? (p.src.family === 4 ? 8 : 128));
+  } else if (p.proto === 'igmp') {
+    f.nw_proto = IPPROTO_OF.igmp;
   } else {
     f.nw_proto = IPPROTO_OF[p.proto];
     f.tp_src = BigInt(p.sport);
@@ -266,7 +299,7 @@ export function packetFlow(key: number, p: Packet): TraceFlow {
   return f;
 }
 
-function packetOf(f: TraceFlow, inport: string, proto: ProbeProto): Packet {
+function packetOf(f: TraceFlow, inport: string, proto: PacketProto): Packet {
   return {
     inport,
     ethSrc: f.dl_src,
@@ -307,6 +340,93 @@ export class OvnTraceEngine implements VerdictEngine {
   now = 0;
   private readonly affinity = new Map<string, AffinityEntry>();
   private readonly bindings = new Map<Zone, { port: string; ip: string; mac: string }[]>();
+  /** IGMP snooping state per zone: `switch/group` -> port -> time of the last report (virtual clock). */
+  private readonly mcast = new Map<string, Map<string, Map<string, number>>>();
+  private pendingIgmp: IgmpRepr | undefined;
+
+  /**
+   * The multicast groups snooping holds in a zone now (southbound IGMP_Group rows): a port stays
+   * a member for `mcast_idle_timeout` (300 s, ovn-controller's default) after its last report.
+   */
+  igmpGroups(zone: string): IgmpGroupRecord[] {
+    const z = this.mcast.get(zone);
+    if (!z) return [];
+    const out: IgmpGroupRecord[] = [];
+    for (const [k, members] of z) {
+      const ports = [...members].filter(([, t]) => this.now - t <= MCAST_IDLE_TIMEOUT).map(([p]) => p).sort();
+      const i = k.indexOf('/');
+      if (ports.length) out.push({ datapath: k.slice(0, i), address: k.slice(i + 1), ports });
+    }
+    return out;
+  }
+
+  /** ovn-controller's handling of an IGMP message a port sent (pinctrl `ip_mcast_snoop`, OVS mcast-snooping). */
+  private snoop(zone: string, sw: string, port: string, m: IgmpRepr): SnoopEvent[] {
+    const changes: { group: number; joined: boolean }[] = [];
+    if (m.kind === 'reportV1' || m.kind === 'reportV2') changes.push({ group: m.group, joined: true });
+    else if (m.kind === 'leave') changes.push({ group: m.group, joined: false });
+    else if (m.kind === 'reportV3') {
+      for (const r of m.records) {
+        const leave = (r.type === IgmpRecordType.ModeIsInclude || r.type === IgmpRecordType.ChangeToInclude) && r.sources.length === 0;
+        changes.push({ group: r.group, joined: !leave });
+      }
+    }
+    let z = this.mcast.get(zone);
+    if (!z) this.mcast.set(zone, (z = new Map()));
+    return changes.map(({ group, joined }) => {
+      const address = formatIp({ family: 4, addr: BigInt(group >>> 0) });
+      const k = `${sw}/${address}`;
+      let members = z.get(k);
+      if (!members) z.set(k, (members = new Map()));
+      if (joined) members.set(port, this.now);
+      else members.delete(port);
+      return { zone, datapath: sw, port, group: address, joined };
+    });
+  }
+
+  /**
+   * A frame a pod sends (Ethernet, IPv4, then UDP, TCP, ICMP or IGMP), through OVN as far as it
+   * goes; an IGMP message that reaches snooping changes the groups of the pod's zone, as
+   * ovn-controller updates IGMP_Group and ovn-northd the flows, for the frames that follow.
+   */
+  sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    if (opts.at !== undefined) this.now = opts.at;
+    const eth = parseEthernet(frame);
+    if (!eth.ok) throw new KubeQueryError(`frame: ${eth.error.message}`);
+    if (eth.value.etherType !== 0x0800) throw new KubeQueryError(`frame: EtherType 0x${eth.value.etherType.toString(16).padStart(4, '0')} (IPv4 frames only)`);
+    const ip = parseIpv4Header(frame, 14);
+    if (!ip.ok) throw new KubeQueryError(`frame: ${ip.error.message}`);
+    const l4 = 14 + 20 + ip.value.options.length;
+    const base = { inport: podPortName(from), ethSrc: BigInt(eth.value.src), ethDst: BigInt(eth.value.dst), src: { family: 4 as const, addr: BigInt(ip.value.src >>> 0) }, dst: { family: 4 as const, addr: BigInt(ip.value.dst >>> 0) }, ttl: ip.value.ttl, sport: 0, dport: 0 };
+    let pkt: Packet;
+    let payload = frame.subarray(l4);
+    this.pendingIgmp = undefined;
+    if (ip.value.protocol === 17) {
+      const u = parseUdp(frame, l4);
+      if (!u.ok) throw new KubeQueryError(`frame: ${u.error.message}`);
+      pkt = { ...base, proto: 'udp', sport: u.value.srcPort, dport: u.value.dstPort };
+      payload = frame.subarray(l4 + 8, l4 + u.value.length);
+    } else if (ip.value.protocol === 6) {
+      const t = parseTcp(frame, l4);
+      if (!t.ok) throw new KubeQueryError(`frame: ${t.error.message}`);
+      pkt = { ...base, proto: 'tcp', sport: t.value.srcPort, dport: t.value.dstPort, tcpFlags: t.value.flags };
+      payload = frame.subarray(l4 + tcpLen(t.value));
+    } else if (ip.value.protocol === 1) {
+      pkt = { ...base, proto: 'icmp', icmpType: frame[l4] ?? 0 };
+    } else if (ip.value.protocol === 2) {
+      const g = parseIgmp(frame, l4, ((frame[16]! << 8) | frame[17]!) - (l4 - 14));
+      if (!g.ok) throw new KubeQueryError(`frame: IGMP: ${g.error.message}`);
+      this.pendingIgmp = g.value;
+      pkt = { ...base, proto: 'igmp' };
+    } else throw new KubeQueryError(`frame: IP protocol ${ip.value.protocol} (UDP, TCP, ICMP or IGMP)`);
+    try {
+      const { learnedThenDropped, ...leg } = this.leg(this.zoneOf(from), pkt, 'forward', new Map(), undefined, opts.explain !== false);
+      void learnedThenDropped;
+      return { ...leg, payload };
+    } finally {
+      this.pendingIgmp = undefined;
+    }
+  }
 
   constructor(readonly net: KubeNetwork) {}
 
@@ -438,6 +558,7 @@ export class OvnTraceEngine implements VerdictEngine {
     const logs: string[] = [];
     const hops: TraceHop[] = [];
     const crossings: Crossing[] = [];
+    const snooped: SnoopEvent[] = [];
     const notes: string[] = [];
     let droppedByAcl: AclInfo | undefined;
     let lastFlow: TraceLflow | undefined;
@@ -527,14 +648,21 @@ export class OvnTraceEngine implements VerdictEngine {
             this.affinity.set(key, { backend: { ip: be.addr, port: a.backend.port }, last: this.now, timeout: a.timeout });
             learned = true;
           },
+          igmp: (dp, pipeline, f) => {
+            const port = dp.ports.find((x) => x.key === Number(f.regs[14]));
+            if (pipeline !== 'ingress' || dp.kind !== 'switch' || !port || !this.pendingIgmp) return;
+            snooped.push(...this.snoop(zname, dp.name, port.name, this.pendingIgmp));
+          },
           log: (e) => {
             logs.push(aclLogLine(e.name, e.verdict, e.severity, e.pipeline === 'ingress' ? 'from-lport' : 'to-lport', e.flow));
           },
         };
-        const tdb = traceDb(hop.zone.db);
+        const igmpGroups = this.igmpGroups(zname);
+        const tdb = traceDb(hop.zone.db, igmpGroups.length ? { igmpGroups } : {});
         const inport = tdb.ports.get(hop.pkt.inport);
         if (!inport) throw new KubeQueryError(`zone ${zname} has no logical port ${hop.pkt.inport}`);
-        const t = traceFlowTree(hop.zone.db, inport.dp, packetFlow(inport.key, hop.pkt), { ...(hopLbDst ? { lbDst: hopLbDst } : {}), macBindings: this.macBindings(hop.zone), hooks, tree: explain });
+        const t = traceFlowTree(hop.zone.db, inport.dp, packetFlow(inport.key, hop.pkt), { ...(hopLbDst ? { lbDst: hopLbDst } : {}), macBindings: this.macBindings(hop.zone), hooks, tree: explain, chassisMulticast: true, ...(igmpGroups.length ? { igmpGroups } : {}) });
+        if (t.chassisDepartures.length) stateful = true;
         if (explain) path.push(...pipelines(t.root).map((s) => `${zname}: ${s}`), ...tunnels);
         let minimal: string | undefined;
         let mf: string | undefined;
@@ -555,6 +683,7 @@ export class OvnTraceEngine implements VerdictEngine {
           direction,
           stateful,
           lbShortcut,
+          ...(igmpGroups.length ? { igmpGroups } : {}),
         });
       }
       queue = next;
@@ -564,7 +693,7 @@ export class OvnTraceEngine implements VerdictEngine {
       if (droppedByAcl) droppedBy = droppedByAcl.text + (droppedByAcl.name ? ` (ACL ${droppedByAcl.name})` : '');
       else if (lastFlow) droppedBy = `${lastDp ? `${lastDp.name} ` : ''}${lastFlow.flow.stage}, priority ${lastFlow.flow.priority}: ${lastFlow.flow.match} (actions: ${lastFlow.flow.actions})`;
     }
-    return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, crossings, notes, learnedThenDropped: learned && !deliveries.length };
+    return { deliveries, path, ...(droppedBy ? { droppedBy } : {}), ...(droppedByAcl && !deliveries.length ? { droppedByAcl } : {}), allowedBy, logs, hops, crossings, snooped, notes, learnedThenDropped: learned && !deliveries.length };
   }
 
   /** The SB MAC_Binding rows the engine assumes in a zone: the node's default gateway as its gateway router has learned it, and the zone's static MAC bindings. */

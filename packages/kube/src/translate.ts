@@ -741,9 +741,13 @@ function egressFirewalls(ctx: Ctx): void {
 function efDst(ctx: Ctx, r: EgressFirewallRule): string | undefined {
   const { c } = ctx;
   if (r.to.cidr) {
+    // A CIDR intersecting the cluster network leaves out every cluster subnet of its family
+    // (egressfirewall.go matchTarget.toExpr / getV4ClusterSubnetsExclusion: joined by "&&").
     const cidr = r.to.cidr;
-    const inside = c.config.clusterNetworks.filter((cn) => overlaps(cn.cidr, cidr) && cn.cidr.plen >= cidr.plen);
-    return `${ipm(cidr.family)}.dst == ${formatCidr(cidr)}${inside.map((cn) => ` && ${ipm(cidr.family)}.dst != ${formatCidr(cn.cidr)}`).join('')}`;
+    const fam = c.config.clusterNetworks.filter((cn) => cn.cidr.family === cidr.family);
+    const m = `${ipm(cidr.family)}.dst == ${formatCidr(cidr)}`;
+    if (!fam.some((cn) => overlaps(cn.cidr, cidr))) return m;
+    return `${m} && ${fam.map((cn) => `${ipm(cidr.family)}.dst != ${formatCidr(cn.cidr)}`).join('&&')}`;
   }
   if (r.to.dnsName) {
     const ips = (ctx.resolver?.(r.to.dnsName) ?? []).filter((ip) => !c.config.clusterNetworks.some((cn) => contains(cn.cidr, ip)));

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOvnSandbox, type OvnSandbox } from '@ovnts/testkit';
+import type { IgmpGroupRecord } from '@ovnts/ovn';
 import { zoneOvsdbFile, type KubeNetwork, type OvnTraceEngine, type ProbeResult, type TraceHop } from '@ovnts/kube';
 
 /** What comparing the hops of some probes with real ovn-trace found. */
@@ -41,7 +42,24 @@ function outputs(s: string): string {
 
 /** A private OVN control plane holding one zone at a time. */
 export class RealOvn {
+  private igmp = '[]';
+
   private constructor(private readonly sb: OvnSandbox) {}
+
+  /** Replaces the southbound IGMP_Group rows with `groups` (what ovn-controllers' snooping learnt) and waits for ovn-northd. */
+  setIgmpGroups(groups: readonly IgmpGroupRecord[]): void {
+    const key = JSON.stringify(groups);
+    if (key === this.igmp) return;
+    this.igmp = key;
+    this.sb.run('ovn-sbctl', ['--all', 'destroy', 'IGMP_Group']);
+    const one = (table: string, cond: string) => this.sb.run('ovn-sbctl', ['--bare', '--columns=_uuid', 'find', table, cond]).trim();
+    const ch = one('Chassis', 'name=oracle');
+    for (const g of groups) {
+      const ports = g.ports.map((p) => one('Port_Binding', `logical_port=${p}`)).join(',');
+      this.sb.run('ovn-sbctl', ['create', 'IGMP_Group', `address="${g.address}"`, `datapath=${one('Datapath_Binding', `external_ids:name=${g.datapath}`)}`, `chassis=${ch}`, `ports=[${ports}]`]);
+    }
+    this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
+  }
 
   /** Starts the sandbox (`script`: the ovn-sandbox oracle). */
   static start(script: string): RealOvn {
@@ -57,6 +75,10 @@ export class RealOvn {
     // The first sync may return on the state before the restore; the second waits for northd to process it.
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
+    // A chassis to own IGMP_Group rows, with the features ovn-northd assumes when there is none.
+    this.sb.run('ovn-sbctl', ['--may-exist', 'chassis-add', 'oracle', 'geneve', '127.0.0.1']);
+    this.sb.run('ovn-sbctl', ['set', 'Chassis', 'oracle', 'other_config:ct-no-masked-label=true', 'other_config:mac-binding-timestamp=true', 'other_config:ovn-ct-lb-related=true', 'other_config:port-up-notif=true']);
+    this.igmp = '[]';
     for (const b of engine.macBindings(zone)) {
       const dp = this.sb.run('ovn-sbctl', ['--bare', '--columns=datapath', 'find', 'Port_Binding', `logical_port=${b.port}`]).trim();
       // A fresh timestamp, as ovn-controller writes it: GR_<node> ages MAC bindings out (mac_binding_age_threshold=300).
@@ -87,6 +109,24 @@ export class RealOvn {
         if (h.stateful) a.stateful++;
         return !h.stateful;
       });
+      // Hops traced with the same learnt groups together (each change is a northd run).
+      const states = new Map<string, TraceHop[]>();
+      for (const h of todo) {
+        const k = JSON.stringify(h.igmpGroups ?? []);
+        let l = states.get(k);
+        if (!l) states.set(k, (l = []));
+        l.push(h);
+      }
+      for (const [k, group] of states) {
+        this.setIgmpGroups(JSON.parse(k) as IgmpGroupRecord[]);
+        await this.traceAll(group, a, parallel);
+      }
+    }
+    return a;
+  }
+
+  private async traceAll(todo: readonly TraceHop[], a: Agreement, parallel: number): Promise<void> {
+    {
       let next = 0;
       const worker = async () => {
         while (next < todo.length) {
@@ -101,7 +141,6 @@ export class RealOvn {
       };
       await Promise.all(Array.from({ length: parallel }, worker));
     }
-    return a;
   }
 
   /** Stops the daemons (by pid) and removes the directory. */

@@ -119,8 +119,8 @@ describe('egress IP: the source address seen outside the cluster', () => {
     }
   });
   test('other pods leave through their own node with its address; east-west traffic keeps the pod address', () => {
-    const r = s.probe({ from: 'frontend/web-0', dst: ip('203.0.113.9'), proto: 'tcp', port: 443 });
-    expect(r.to).toBe('external 203.0.113.9 via node worker-0');
+    const r = s.probe({ from: 'frontend/web-0', dst: ip('8.8.4.4'), proto: 'tcp', port: 443 });
+    expect(r.to).toBe('external 8.8.4.4 via node worker-0');
     expect(r.snat).toBe('192.168.111.20');
     const ew = s.probe({ from: 'backend/api-0', dst: s.ip('frontend/web-1'), proto: 'tcp', port: 8080 });
     expect(ew.verdict).toBe('delivered');
@@ -129,28 +129,32 @@ describe('egress IP: the source address seen outside the cluster', () => {
 });
 
 describe('egress firewall by CIDR and by DNS name (an injectable resolver)', () => {
-  // frontend: Allow 203.0.113.0/24; Allow www.example.com TCP 443; Deny 0.0.0.0/0.
+  // backend: Allow 203.0.113.0/24; Allow www.example.com TCP 443; Allow 8.8.8.8/32; Deny 0.0.0.0/0.
   const resolver = (name: string) => (name === 'www.example.com' ? [ip('198.51.100.7')] : []);
   const s = scenario('egress-firewall', fixture(), { resolver });
-  const go = (dst: string, port: number, proto: 'tcp' | 'udp' = 'tcp') => s.probe({ from: 'frontend/web-1', dst: ip(dst), proto, port });
+  const go = (dst: string, port: number, proto: 'tcp' | 'udp' = 'tcp') => s.probe({ from: 'backend/db-0', dst: ip(dst), proto, port });
   test('by CIDR', () => {
     expect(go('203.0.113.50', 80).verdict).toBe('delivered');
-    const d = go('8.8.8.8', 53, 'udp');
+    const d = go('1.1.1.1', 53, 'udp');
     expect(d.verdict).toBe('dropped');
-    expect(d.droppedBy).toBe('EgressFirewall frontend/default rule 2 (Deny 0.0.0.0/0) (ACL EF:frontend:2)');
-    expect(d.forward.logs[0]).toMatch(/^name="EF:frontend:2", verdict=drop, severity=alert, direction=to-lport: udp,/);
+    expect(d.droppedBy).toBe('EgressFirewall backend/default rule 3 (Deny 0.0.0.0/0) (ACL EF:backend:3)');
+    expect(d.forward.logs[0]).toMatch(/^name="EF:backend:3", verdict=drop, severity=alert, direction=to-lport: udp,/);
   });
   test('by DNS name, with its ports', () => {
     const ok = go('198.51.100.7', 443);
     expect(ok.verdict).toBe('delivered');
-    expect(ok.forward.logs[0]).toMatch(/^name="EF:frontend:1", verdict=allow, severity=notice, direction=to-lport: tcp,/);
-    expect(go('198.51.100.7', 80).droppedBy).toMatch(/rule 2/);
-    expect(go('198.51.100.7', 443, 'udp').droppedBy).toMatch(/rule 2/);
+    expect(ok.forward.logs[0]).toMatch(/^name="EF:backend:1", verdict=allow, severity=notice, direction=to-lport: tcp,/);
+    expect(go('198.51.100.7', 80).droppedBy).toMatch(/rule 3/);
+    expect(go('198.51.100.7', 443, 'udp').droppedBy).toMatch(/rule 3/);
   });
   test('a name the resolver does not know matches nothing; without a resolver, a note says so', () => {
     const none = scenario('egress-firewall-no-resolver', fixture());
     expect(none.net.notes.join('\n')).toMatch(/EgressFirewall DNS name www.example.com: no resolver given/);
-    expect(none.probe({ from: 'frontend/web-1', dst: ip('198.51.100.7'), proto: 'tcp', port: 443 }).verdict).toBe('dropped');
+    expect(none.probe({ from: 'backend/db-0', dst: ip('198.51.100.7'), proto: 'tcp', port: 443 }).verdict).toBe('dropped');
+  });
+  test('traffic inside the cluster is not the firewall\'s: the rule leaves the cluster network out', () => {
+    expect(s.net.zones.get('worker-1')!.db.acls.some((a) => a.match === '(ip4.dst == 0.0.0.0/0 && ip4.dst != 10.128.0.0/14) && inport == @' + a.match.split('@')[1])).toBe(true);
+    expect(s.probe({ from: 'backend/api-1', dst: s.ip('frontend/web-1'), proto: 'tcp', port: 8080 }).verdict).toBe('delivered');
   });
 });
 
