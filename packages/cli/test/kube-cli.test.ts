@@ -23,6 +23,9 @@ test('kube usage and input errors', async () => {
   const b = new BufferIo();
   expect(await main(['kube', 'trace', '--cluster', 'fixtures/cluster', '--from', 'nope/x', '--to', '10.0.0.1:80'], b)).toBe(1);
   expect(b.stderr).toContain('no pod nope/x');
+  const j = new BufferIo();
+  expect(await main(['kube', 'trace', '--cluster', 'fixtures/cluster', '--from', 'frontend/web-0', '--to', 'frontend/web-1:80', '--join', 'frontend/web-1'], j)).toBe(2);
+  expect(j.stderr).toContain('--join applies to a multicast group (--to frontend/web-1:80 is not one)');
   const c = new BufferIo();
   expect(await main(['kube', 'reach', '--cluster', 'fixtures/missing'], c)).toBe(1);
   expect(c.stderr).toContain('fixtures/missing: no such file or directory');

@@ -17,7 +17,7 @@
  * one behind the same interface.
  */
 import { CS, emptyFlow, type IgmpGroupRecord, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
-import { IgmpRecordType, formatMac, parseEthernet, parseIgmp, parseIpv4Header, parseTcp, parseUdp, tcpLen, type IgmpRepr } from '@ovnts/packet';
+import { IgmpRecordType, PacketBuilder, formatMac, parseEthernet, parseIgmp, parseIpv4Header, parseTcp, parseUdp, tcpLen, type IgmpRepr } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';
 import type { EgressRouterModel, PodModel } from './model.js';
@@ -154,9 +154,9 @@ export interface Crossing {
 
 /** The answer for a connection. */
 export interface ProbeResult {
-  /** `delivered` when the first packet reached the destination and (unless disabled) the reply came back. */
+  /** `delivered` when the first packet reached the destination and (unless disabled) the reply came back; to a multicast group, when it reached a member. */
   readonly verdict: 'delivered' | 'dropped';
-  /** Where the first packet went. */
+  /** Where the first packet went (to a multicast group: every pod it reached, comma-separated). */
   readonly to?: string;
   /** What dropped the first packet or its reply. */
   readonly droppedBy?: string;
@@ -235,6 +235,35 @@ export interface Packet {
   icmpType?: number;
   /** TCP flags (the first packet of a connection is a SYN, its reply a SYN+ACK). */
   tcpFlags?: number;
+}
+
+/** IP Router Alert (RFC 2113), as Linux sends IGMP reports. */
+const ROUTER_ALERT = new Uint8Array([0x94, 0x04, 0x00, 0x00]);
+
+/**
+ * The IGMPv3 membership report a pod's Linux kernel sends (to 224.0.0.22, TTL 1, Router Alert):
+ * one record for `group`, by default CHANGE_TO_EXCLUDE with no sources (a join, as for
+ * `ip-add-membership`); CHANGE_TO_INCLUDE with no sources is a leave.
+ */
+export function igmpReportFrame(pod: PodModel, group: Ip, type: number = IgmpRecordType.ChangeToExclude): Uint8Array {
+  if (group.family !== 4 || !isMulticast(group)) throw new KubeQueryError(`${formatIp(group)}: not an IPv4 multicast group (IGMP joins only)`);
+  const src = pod.ips.find((x) => x.family === 4);
+  if (!src) throw new KubeQueryError(`pod ${pod.namespace}/${pod.name} has no IPv4 address`);
+  return new PacketBuilder()
+    .ethernet({ src: pod.mac, dst: '01:00:5e:00:00:16' })
+    .ipv4({ src: formatIp(src), dst: '224.0.0.22', ttl: 1, options: ROUTER_ALERT })
+    .igmp({ kind: 'reportV3', records: [{ type, group: Number(group.addr), sources: [], auxData: new Uint8Array(0) }] })
+    .build();
+}
+
+/** Whether an address is a multicast group (224.0.0.0/4, ff00::/8). */
+export function isMulticast(ip: Ip): boolean {
+  return ip.family === 4 ? ip.addr >> 28n === 0xen : ip.addr >> 120n === 0xffn;
+}
+
+/** The Ethernet address of a multicast group (RFC 1112 §6.4: 01:00:5e + the low 23 bits; RFC 2464 §7: 33:33 + the low 32 bits). */
+export function multicastMac(ip: Ip): bigint {
+  return ip.family === 4 ? 0x01005e000000n | (ip.addr & 0x7fffffn) : 0x333300000000n | (ip.addr & 0xffffffffn);
 }
 
 /** The ovn-trace microflow of a packet. */
@@ -428,6 +457,15 @@ export class OvnTraceEngine implements VerdictEngine {
     }
   }
 
+  /**
+   * A pod joins a multicast group as Linux does for `ip-add-membership` (socat's listener): an
+   * IGMPv3 report (CHANGE_TO_EXCLUDE, no sources) to 224.0.0.22 with TTL 1 and Router Alert, sent
+   * through OVN (`sendFrame`); the result says whether snooping learnt it (`snooped`).
+   */
+  joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    return this.sendFrame(pod, igmpReportFrame(pod, group), opts);
+  }
+
   constructor(readonly net: KubeNetwork) {}
 
   private zoneOf(pod: PodModel): Zone {
@@ -436,8 +474,9 @@ export class OvnTraceEngine implements VerdictEngine {
     return z;
   }
 
-  /** The MAC a pod sends to for `dst`: the peer's own MAC on its node subnet, else the gateway's. */
+  /** The MAC a pod sends to for `dst`: the group's MAC for multicast, the peer's own MAC on its node subnet, else the gateway's. */
   private nextHopMac(pod: PodModel, dst: Ip): string {
+    if (isMulticast(dst)) return hexMac(multicastMac(dst));
     const a = this.net.nodeAddrs.get(pod.node)!;
     const gw = a.gateway[dst.family];
     if (gw && contains(gw, dst)) {
@@ -486,7 +525,8 @@ export class OvnTraceEngine implements VerdictEngine {
       ...(req.proto === 'tcp' ? { tcpFlags: TCP_SYN } : {}),
     };
     const commits = new Map<string, { dnat?: { ip: bigint; port: number } }>();
-    const lbDst = req.proto === 'icmp' ? undefined : this.chooseBackend(pkt);
+    const group = isMulticast(req.dst);
+    const lbDst = req.proto === 'icmp' || group ? undefined : this.chooseBackend(pkt);
     const explain = req.explain !== false;
     let forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst, explain);
     const notes: string[] = [];
@@ -495,7 +535,9 @@ export class OvnTraceEngine implements VerdictEngine {
       commits.clear();
       forward = this.leg(this.zoneOf(from), pkt, 'forward', commits, lbDst, explain);
     }
-    const to = forward.deliveries[0];
+    // A datagram to a group goes to every member OVN delivers it to; nothing answers it.
+    const members = group ? forward.deliveries.filter((d) => d.kind === 'pod') : [];
+    const to = group ? members[0] : forward.deliveries[0];
     const er = to?.kind === 'pod' ? this.net.cluster.egressRouters.find((x) => x.pod === to.name) : undefined;
     let redirect: EgressRedirect | undefined;
     if (er && to) {
@@ -503,7 +545,7 @@ export class OvnTraceEngine implements VerdictEngine {
       if (!redirect) notes.push(`egress router ${er.namespace}/${er.name} has no rule for ${req.proto.toUpperCase()} port ${req.port} and no fallbackIP: the connection ends in the pod`);
     }
     let reply: (LegResult & { learnedThenDropped: boolean }) | undefined;
-    if (to && req.reply !== false && to.kind === 'pod') {
+    if (to && req.reply !== false && to.kind === 'pod' && !group) {
       const target = this.net.cluster.pods.find((p) => `${p.namespace}/${p.name}` === to.name)!;
       const f = to.flow;
       const rsrc = ipOf(f, 'dst');
@@ -532,7 +574,7 @@ export class OvnTraceEngine implements VerdictEngine {
     if (!droppedBy && to && !replyOk) droppedBy = reply?.droppedBy ? `reply: ${reply.droppedBy}` : 'reply not delivered';
     return {
       verdict: delivered ? 'delivered' : 'dropped',
-      ...(to ? { to: to.kind === 'external' ? `external ${formatIp(ipOf(to.flow, 'dst'))} via node ${to.node}` : to.name } : {}),
+      ...(to ? { to: group ? members.map((d) => d.name).join(', ') : to.kind === 'external' ? `external ${formatIp(ipOf(to.flow, 'dst'))} via node ${to.node}` : to.name } : {}),
       ...(!delivered && droppedBy ? { droppedBy } : {}),
       ...(snat ? { snat } : {}),
       ...(lbDst ? { backend: lbDst } : {}),

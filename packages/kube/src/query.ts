@@ -206,7 +206,7 @@ export function truthTable(probes: readonly ReachProbe[], port: number, protocol
           const x = a === b ? '#' : v.get(`${a} ${b}`) === 'allowed' ? '.' : v.has(`${a} ${b}`) ? 'X' : ' ';
           return x.padEnd(b.length);
         })
-        .join('  ')}`,
+        .join('  ')}`.trimEnd(),
     );
   }
   return lines.join('\n') + '\n';

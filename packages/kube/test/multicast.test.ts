@@ -8,26 +8,18 @@
  * traced again by real ovn-trace with the same IGMP_Group rows in its southbound database.
  */
 import { describe, expect, test } from 'vitest';
-import { IgmpRecordType, PacketBuilder } from '@ovnts/packet';
-import { buildCluster, findPod, flowFrame, parseManifests, readManifests, tryParseIp, type FrameResult } from '@ovnts/kube';
+import { IgmpRecordType, PacketBuilder, formatMac } from '@ovnts/packet';
+import { buildCluster, findPod, flowFrame, igmpReportFrame, multicastMac, parseManifests, readManifests, tryParseIp, type FrameResult } from '@ovnts/kube';
 import { requireTools, tsharkRecords } from '@ovnts/testkit';
 import { realOvnCompare, scenario, type Scenario } from './scenario-kit.js';
 
 const GROUP = '224.1.0.1';
 const PORT = 30102;
-const RA = new Uint8Array([0x94, 0x04, 0x00, 0x00]); // IP Router Alert (RFC 2113), as Linux sends IGMP
 const groupIp = tryParseIp(GROUP)!;
-const mcastMac = (g: string) => `01:00:5e:${g.split('.').slice(1).map((x, i) => (i === 0 ? Number(x) & 0x7f : Number(x)).toString(16).padStart(2, '0')).join(':')}`;
+const mcastMac = (g: string) => formatMac(Number(multicastMac(tryParseIp(g)!)));
 
 /** The IGMPv3 report Linux sends when socat joins (`ip-add-membership`): CHANGE_TO_EXCLUDE, no sources. */
-function joinFrame(s: Scenario, pod: string, group = GROUP, type: number = IgmpRecordType.ChangeToExclude): Uint8Array {
-  const p = findPod(s.cluster, pod);
-  return new PacketBuilder()
-    .ethernet({ src: p.mac, dst: '01:00:5e:00:00:16' })
-    .ipv4({ src: fmt(s.ip(pod).addr), dst: '224.0.0.22', ttl: 1, options: RA })
-    .igmp({ kind: 'reportV3', records: [{ type, group: Number(tryParseIp(group)!.addr), sources: [], auxData: new Uint8Array(0) }] })
-    .build();
-}
+const joinFrame = (s: Scenario, pod: string, group = GROUP, type: number = IgmpRecordType.ChangeToExclude): Uint8Array => igmpReportFrame(findPod(s.cluster, pod), tryParseIp(group)!, type);
 
 /** `echo | socat STDIO UDP4-DATAGRAM:224.1.0.1:30102,...,ip-multicast-ttl=64`: one datagram holding a newline. */
 function datagram(s: Scenario, pod: string, sport = 40000, payload = '\n'): Uint8Array {
@@ -74,6 +66,19 @@ describe('multicast per namespace', () => {
     // A leave (IGMPv3 CHANGE_TO_INCLUDE with no sources) removes it.
     expect(send(s, 'frontend/web-1', joinFrame(s, 'frontend/web-1', GROUP, IgmpRecordType.ChangeToInclude)).snooped[0]!.joined).toBe(false);
     expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0')))).toEqual([]);
+  });
+
+  test('a probe to the group (kube trace --join): sent to the group MAC, delivered to every member, no reply leg', () => {
+    const s = scenario('multicast-probe', fixture());
+    const probe = () => s.probe({ from: 'frontend/web-0', dst: groupIp, proto: 'udp', port: PORT });
+    expect(probe().verdict).toBe('dropped');
+    for (const p of ['frontend/web-1', 'backend/db-0']) s.engine.joinGroup(findPod(s.cluster, p), groupIp);
+    const r = probe();
+    expect(r.verdict).toBe('delivered');
+    expect(r.to).toBe('frontend/web-1');
+    expect(r.reply).toBeUndefined();
+    expect(r.forward.hops[0]!.microflow).toContain(`eth.dst == ${mcastMac(GROUP)}`);
+    expect(() => s.engine.joinGroup(findPod(s.cluster, 'frontend/web-1'), s.ip('frontend/web-0'))).toThrow(/not an IPv4 multicast group/);
   });
 
   test('the membership ages out 300 s after the last report (mcast_idle_timeout), on the virtual clock', () => {

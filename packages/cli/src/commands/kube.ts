@@ -11,6 +11,8 @@ import {
   OvnTraceEngine,
   buildCluster,
   findPod,
+  formatIp,
+  isMulticast,
   podFilter,
   reach,
   readManifests,
@@ -30,7 +32,7 @@ import type { Io } from '../io.js';
 
 const SUB: Record<string, readonly string[]> = {
   nb: ['cluster', 'out', 'node', 'semantics'],
-  trace: ['cluster', 'from', 'to', 'proto', 'at', 'json', 'semantics'],
+  trace: ['cluster', 'from', 'to', 'proto', 'at', 'join', 'json', 'semantics'],
   reach: ['cluster', 'ports', 'protocols', 'from', 'to', 'json', 'semantics'],
 };
 
@@ -39,7 +41,7 @@ const spec: CommandSpec = {
   summary: 'Kubernetes manifests to OVN: kube nb (export), kube trace (one connection), kube reach (the matrix)',
   usage:
     'ovnts kube nb --cluster DIR --out FILE [--node NODE]\n' +
-    '       ovnts kube trace --cluster DIR --from NS/POD --to (IP|NS/POD|svc/NS/NAME)[:PORT] [--proto tcp|udp|sctp|icmp] [--at SECONDS] [--json]\n' +
+    '       ovnts kube trace --cluster DIR --from NS/POD --to (IP|NS/POD|svc/NS/NAME)[:PORT] [--proto tcp|udp|sctp|icmp] [--at SECONDS] [--join NS/POD,...] [--json]\n' +
     '       ovnts kube reach --cluster DIR [--ports 80,81] [--protocols tcp,udp] [--from SEL] [--to SEL] [--json]',
   options: {
     cluster: { kind: 'string', required: true, metavar: 'DIR', help: 'a manifest file or a directory of *.yaml/*.yml/*.json' },
@@ -49,6 +51,7 @@ const spec: CommandSpec = {
     to: { kind: 'string', metavar: 'TARGET|SEL', help: '(trace) IP, NS/POD or svc/NS/NAME with :PORT; (reach) destination pods' },
     proto: { kind: 'string', metavar: 'PROTO', help: '(trace) tcp (default), udp, sctp or icmp' },
     at: { kind: 'string', metavar: 'SECONDS', help: '(trace) virtual time of the connection' },
+    join: { kind: 'string', metavar: 'NS/POD,...', help: '(trace, to a multicast group) pods that join the group first (an IGMPv3 report each, through snooping)' },
     ports: { kind: 'string', metavar: 'LIST', help: '(reach) ports, default 80,81' },
     protocols: { kind: 'string', metavar: 'LIST', help: '(reach) protocols, default tcp' },
     json: { kind: 'flag', help: 'JSON output' },
@@ -91,7 +94,8 @@ function nb(args: ParsedArgs, io: Io): number {
   if (name === undefined && net.zones.size !== 1) throw new UsageError(`kube nb: the cluster has ${net.zones.size} zones (${[...net.zones.keys()].join(', ')}); choose one with --node`);
   const z = zoneOf(net, name);
   writeFileSync(out, zoneOvsdbFile(z));
-  io.out(`wrote ${out}: zone ${z.node.name}, ${z.db.switches.length} switches, ${z.db.routers.length} routers, ${z.db.switchPorts.length} switch ports, ${z.db.acls.length} ACLs, ${z.db.loadBalancers.length} load balancers\n`);
+  const n = (k: number, one: string, many = `${one}s`): string => `${k} ${k === 1 ? one : many}`;
+  io.out(`wrote ${out}: zone ${z.node.name}, ${n(z.db.switches.length, 'switch', 'switches')}, ${n(z.db.routers.length, 'router')}, ${n(z.db.switchPorts.length, 'switch port')}, ${n(z.db.acls.length, 'ACL')}, ${n(z.db.loadBalancers.length, 'load balancer')}\n`);
   return 0;
 }
 
@@ -107,9 +111,18 @@ function trace(args: ParsedArgs, io: Io): number {
   const from = findPod(net.cluster, fromS);
   const t = resolveTarget(net.cluster, toS, proto);
   if (proto !== 'icmp' && !t.port) throw new UsageError(`kube trace: --to ${toS}: give a port (:PORT) for ${proto}`);
-  const r = new OvnTraceEngine(net).probe({ from, dst: t.ip, proto, port: t.port, ...(atS !== undefined ? { at: Number(atS) } : {}) });
-  if (args.flags.has('json')) io.out(JSON.stringify(traceJson(r)) + '\n');
+  const engine = new OvnTraceEngine(net);
+  const joinS = args.values.get('join');
+  if (joinS !== undefined && !isMulticast(t.ip)) throw new UsageError(`kube trace: --join applies to a multicast group (--to ${toS} is not one)`);
+  const joins = (joinS ? joinS.split(',') : []).map((ref): { pod: string; snooped?: string; droppedBy?: string } => {
+    const r = engine.joinGroup(findPod(net.cluster, ref.trim()), t.ip, { explain: false });
+    const learnt = r.snooped.find((e) => e.joined);
+    return { pod: ref.trim(), ...(learnt ? { snooped: `switch ${learnt.datapath} (node ${learnt.zone})` } : { droppedBy: r.droppedBy ?? 'not learnt by snooping' }) };
+  });
+  const r = engine.probe({ from, dst: t.ip, proto, port: t.port, ...(atS !== undefined ? { at: Number(atS) } : {}) });
+  if (args.flags.has('json')) io.out(JSON.stringify({ ...(joins.length ? { joins } : {}), ...traceJson(r) }) + '\n');
   else {
+    for (const j of joins) io.out(`${j.pod} joins ${formatIp(t.ip)}: ${j.snooped ? `learnt by IGMP snooping on ${j.snooped}` : `not learnt (dropped by: ${j.droppedBy})`}\n`);
     io.out(traceText(r, fromS, t.text));
     for (const d of r.departures) io.err(`warning: this verdict depends on OVN-Kubernetes departing from the Kubernetes API: ${d}\n`);
   }
