@@ -32,7 +32,7 @@ import { northdLb } from '../northd/lb.js';
 import type { IgmpGroupRecord } from '../northd/mcast.js';
 import type { LogicalFlow } from '../northd/types.js';
 import { LazyLflow, preparedFlow, type PreparedFlow } from './lazy.js';
-import { compileMatch, type MatchPredicate } from './match.js';
+import { compileMatch, matchPrecheck, type MatchPredicate } from './match.js';
 
 /** A logical port binding as ovn-trace sees it. */
 export interface TracePort {
@@ -74,6 +74,8 @@ export interface TraceLflow {
   readonly actions: readonly Action[];
   /** The match compiled to a predicate (else the tracer evaluates `match`). */
   readonly test?: MatchPredicate;
+  /** A cheap necessary condition on the packet, checked before the match is prepared or tested. */
+  readonly precheck?: MatchPredicate;
 }
 
 /** A logical datapath with its flows. */
@@ -398,7 +400,7 @@ function buildTraceDb(db: NbDatabase, state: TraceDbState): TraceDb {
       d.flows.set(k, list);
       d.stages.set(k, f.stage);
     }
-    const lf = new LazyLflow(f, () => flowUuid8(f), prepare, onSkip, (m) => compileMatch(m, ports, d));
+    const lf = new LazyLflow(f, () => flowUuid8(f), prepare, onSkip, (m) => compileMatch(m, ports, d), (text) => matchPrecheck(text, ports, d, (g) => portGroups.get(g)));
     list.push(lf);
     all.push(lf);
   }

@@ -60,6 +60,7 @@ export class LazyLflow implements TraceLflow {
   private prepared: PreparedFlow | undefined;
   private uuid: string | (() => string);
   private predicate: MatchPredicate | undefined;
+  private pre: MatchPredicate | null | undefined;
 
   constructor(
     /** The compiled flow. */
@@ -68,6 +69,7 @@ export class LazyLflow implements TraceLflow {
     private readonly prepare: () => PreparedFlow,
     private readonly onSkip: (flow: LogicalFlow, error: string) => void,
     private readonly compile: (match: Expr) => MatchPredicate,
+    private readonly precheckOf?: (text: string) => MatchPredicate | undefined,
   ) {
     this.uuid = uuid8;
   }
@@ -96,6 +98,12 @@ export class LazyLflow implements TraceLflow {
   get test(): MatchPredicate {
     this.predicate ??= this.compile(this.match);
     return this.predicate;
+  }
+
+  /** A necessary condition read from the match text without parsing it (`matchPrecheck`), if any. */
+  get precheck(): MatchPredicate | undefined {
+    if (this.pre === undefined) this.pre = this.precheckOf?.(this.flow.match) ?? null;
+    return this.pre ?? undefined;
   }
 
   /** Parsed actions (none for a flow that does not parse). */

@@ -321,7 +321,11 @@ export class Tracer {
   private lookupFlow(dp: TraceDatapath, f: TraceFlow, table: number, pipeline: Pipeline): TraceLflow | undefined {
     const list = dp.flows.get(`${pipeline}/${table}`);
     if (!list) return undefined;
-    const holds = (lf: TraceLflow) => (lf.test ? lf.test(f) : this.evaluate(lf.match, f, dp));
+    const holds = (lf: TraceLflow) => {
+      const pre = lf.precheck;
+      if (pre && !pre(f)) return false;
+      return lf.test ? lf.test(f) : this.evaluate(lf.match, f, dp);
+    };
     const i = list.findIndex(holds);
     if (i < 0) return undefined;
     const lf = list[i]!;
