@@ -16,7 +16,8 @@
  * A chassis-backed implementation (frames through per-node OpenFlow switches) can replace this
  * one behind the same interface.
  */
-import { CS, emptyFlow, type IgmpGroupRecord, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { emptyFlow, type IgmpGroupRecord, minimalText, traceDb, traceFlowTree, type TraceDatapath, type TraceFlow, type TraceHooks, type TraceLflow, type TracePort } from '@ovnts/ovn';
+import { CS } from '@ovnts/ovn/internal';
 import { IgmpRecordType, PacketBuilder, formatMac, parseEthernet, parseIgmp, parseIpv4Header, parseTcp, parseUdp, tcpLen, type IgmpRepr } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import { fnv1a64 } from './ids.js';

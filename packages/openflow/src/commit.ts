@@ -18,7 +18,7 @@
  * with segments left is present, and no L4 checksum is touched in non-first IPv6 fragments;
  * pushed VLAN tags get the TCI without the CFI ("present") bit.
  */
-import { u16, u32 } from '@ovnts/packet';
+import { formatIpv4, formatIpv6Ntop, u16, u32 } from '@ovnts/packet';
 import { W, type FlowKey } from './flowkey.js';
 
 /** Bytes of headroom kept in front of a copied frame: two VLAN tags and the largest tunnel header. */
@@ -201,31 +201,8 @@ function fmtMac(w: Uint32Array, word: number): string {
   return parts.join(':');
 }
 
-function fmtIp4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
 function fmtIp6(w: Uint32Array, word: number): string {
-  const g: string[] = [];
-  for (let i = 0; i < 4; i++) g.push((w[word + i]! >>> 16).toString(16), (w[word + i]! & 0xffff).toString(16));
-  // RFC 5952 compression of the longest run of zero groups.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+  return formatIpv6Ntop((BigInt(w[word]!) << 96n) | (BigInt(w[word + 1]!) << 64n) | (BigInt(w[word + 2]!) << 32n) | BigInt(w[word + 3]!));
 }
 
 function eq4(a: Uint32Array, b: Uint32Array, word: number): boolean {
@@ -459,8 +436,8 @@ function commitIpv4(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[
   if (!ch) return;
   if (dp) {
     const f: string[] = [];
-    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`src=${fmtIp4(k[W.nw_src]!)}`);
-    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`dst=${fmtIp4(k[W.nw_dst]!)}`);
+    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`src=${formatIpv4(k[W.nw_src]!)}`);
+    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`dst=${formatIpv4(k[W.nw_dst]!)}`);
     if (k[W.nw_tos] !== bw[W.nw_tos]) f.push(`tos=0x${k[W.nw_tos]!.toString(16)}`);
     if (k[W.nw_ttl] !== bw[W.nw_ttl]) f.push(`ttl=${k[W.nw_ttl]}`);
     dp.push(`set(ipv4(${f.join(',')}))`);
@@ -578,8 +555,8 @@ function commitArp(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[]
   if (!ch) return;
   if (dp) {
     const f: string[] = [];
-    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`sip=${fmtIp4(k[W.nw_src]!)}`);
-    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`tip=${fmtIp4(k[W.nw_dst]!)}`);
+    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`sip=${formatIpv4(k[W.nw_src]!)}`);
+    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`tip=${formatIpv4(k[W.nw_dst]!)}`);
     if (k[W.nw_proto] !== bw[W.nw_proto]) f.push(`op=${k[W.nw_proto]}`);
     if (!macEq(k, bw, W.arp_sha)) f.push(`sha=${fmtMac(k, W.arp_sha)}`);
     if (!macEq(k, bw, W.arp_tha)) f.push(`tha=${fmtMac(k, W.arp_tha)}`);

@@ -79,6 +79,8 @@ export interface MatchField extends FieldStorage {
   readonly nxm?: FieldCode;
   /** OXM identity, if the field has one. */
   readonly oxm?: FieldCode;
+  /** Significant bits (OVS's `n_bits`): ovs-fields(7) "only the least-significant N bits may be nonzero", else `bits`. */
+  readonly nBits: number;
   /** Arbitrary bitwise masks allowed. */
   readonly maskable: boolean;
   /** What the match must also contain. */
@@ -97,6 +99,7 @@ interface Spec {
   name: string;
   aliases?: string[];
   bits: number;
+  nBits?: number;
   word: number;
   nwords?: number;
   shift?: number;
@@ -117,6 +120,7 @@ function def(s: Spec): MatchField {
     name: s.name,
     aliases: s.aliases ?? [],
     bits: s.bits,
+    nBits: s.nBits ?? s.bits,
     word: s.word,
     nwords,
     shift: s.shift ?? 0,
@@ -177,8 +181,8 @@ const specs: Spec[] = [
   { name: 'eth_src', aliases: ['dl_src'], bits: 48, word: W.dl_src, nwords: 2, maskable: M, prereq: P.Ethernet, writable: RW, format: 'mac', nxm: ['NXM_OF_ETH_SRC', NXM_OF, 2], oxm: ['OXM_OF_ETH_SRC', OXM, 4] },
   { name: 'eth_dst', aliases: ['dl_dst'], bits: 48, word: W.dl_dst, nwords: 2, maskable: M, prereq: P.Ethernet, writable: RW, format: 'mac', nxm: ['NXM_OF_ETH_DST', NXM_OF, 1], oxm: ['OXM_OF_ETH_DST', OXM, 3] },
   { name: 'eth_type', aliases: ['dl_type'], bits: 16, word: W.dl_type, maskable: X, prereq: P.Ethernet, writable: RO, format: 'hex', nxm: ['NXM_OF_ETH_TYPE', NXM_OF, 3], oxm: ['OXM_OF_ETH_TYPE', OXM, 5] },
-  { name: 'vlan_vid', bits: 16, word: W.vlan_tci, vmask: 0x1fff, maskable: M, prereq: P.Ethernet, writable: RW, format: 'decimal', oxm: ['OXM_OF_VLAN_VID', OXM, 6] },
-  { name: 'vlan_pcp', bits: 8, word: W.vlan_tci, shift: 13, vmask: 7, maskable: X, prereq: P.VlanVid, writable: RW, format: 'decimal', oxm: ['OXM_OF_VLAN_PCP', OXM, 7], forceBits: 0x1000 },
+  { name: 'vlan_vid', bits: 16, nBits: 12, word: W.vlan_tci, vmask: 0x1fff, maskable: M, prereq: P.Ethernet, writable: RW, format: 'decimal', oxm: ['OXM_OF_VLAN_VID', OXM, 6] },
+  { name: 'vlan_pcp', bits: 8, nBits: 3, word: W.vlan_tci, shift: 13, vmask: 7, maskable: X, prereq: P.VlanVid, writable: RW, format: 'decimal', oxm: ['OXM_OF_VLAN_PCP', OXM, 7], forceBits: 0x1000 },
   { name: 'vlan_tci', bits: 16, word: W.vlan_tci, maskable: M, prereq: P.Ethernet, writable: RW, format: 'hex', nxm: ['NXM_OF_VLAN_TCI', NXM_OF, 4] },
   { name: 'dl_vlan', bits: 16, word: W.vlan_tci, vmask: 0xfff, maskable: X, prereq: P.Ethernet, writable: RW, format: 'decimal', forceBits: 0x1000, legacy: true },
   { name: 'dl_vlan_pcp', bits: 8, word: W.vlan_tci, shift: 13, vmask: 7, maskable: X, prereq: P.Ethernet, writable: RW, format: 'decimal', forceBits: 0x1000, legacy: true },
@@ -186,13 +190,13 @@ const specs: Spec[] = [
   { name: 'ip_dst', aliases: ['nw_dst'], bits: 32, word: W.nw_dst, maskable: M, prereq: P.Ipv4, writable: RW, format: 'ipv4', nxm: ['NXM_OF_IP_DST', NXM_OF, 8], oxm: ['OXM_OF_IPV4_DST', OXM, 12] },
   { name: 'ipv6_src', bits: 128, word: W.ipv6_src, nwords: 4, maskable: M, prereq: P.Ipv6, writable: RW, format: 'ipv6', nxm: ['NXM_NX_IPV6_SRC', NXM_NX, 19], oxm: ['OXM_OF_IPV6_SRC', OXM, 26] },
   { name: 'ipv6_dst', bits: 128, word: W.ipv6_dst, nwords: 4, maskable: M, prereq: P.Ipv6, writable: RW, format: 'ipv6', nxm: ['NXM_NX_IPV6_DST', NXM_NX, 20], oxm: ['OXM_OF_IPV6_DST', OXM, 27] },
-  { name: 'ipv6_label', bits: 32, word: W.ipv6_label, vmask: 0xfffff, maskable: M, prereq: P.Ipv6, writable: RW, format: 'hex', nxm: ['NXM_NX_IPV6_LABEL', NXM_NX, 27], oxm: ['OXM_OF_IPV6_FLABEL', OXM, 28] },
+  { name: 'ipv6_label', bits: 32, nBits: 20, word: W.ipv6_label, vmask: 0xfffff, maskable: M, prereq: P.Ipv6, writable: RW, format: 'hex', nxm: ['NXM_NX_IPV6_LABEL', NXM_NX, 27], oxm: ['OXM_OF_IPV6_FLABEL', OXM, 28] },
   { name: 'nw_proto', aliases: ['ip_proto'], bits: 8, word: W.nw_proto, maskable: X, prereq: P.IpAny, writable: RO, format: 'decimal', nxm: ['NXM_OF_IP_PROTO', NXM_OF, 6], oxm: ['OXM_OF_IP_PROTO', OXM, 10] },
   { name: 'nw_ttl', bits: 8, word: W.nw_ttl, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', nxm: ['NXM_NX_IP_TTL', NXM_NX, 29] },
-  { name: 'ip_frag', aliases: ['nw_frag'], bits: 8, word: W.nw_frag, vmask: 3, maskable: M, prereq: P.IpAny, writable: RO, format: 'frag', nxm: ['NXM_NX_IP_FRAG', NXM_NX, 26] },
+  { name: 'ip_frag', aliases: ['nw_frag'], bits: 8, nBits: 2, word: W.nw_frag, vmask: 3, maskable: M, prereq: P.IpAny, writable: RO, format: 'frag', nxm: ['NXM_NX_IP_FRAG', NXM_NX, 26] },
   { name: 'nw_tos', bits: 8, word: W.nw_tos, vmask: 0xfc, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', nxm: ['NXM_OF_IP_TOS', NXM_OF, 5] },
-  { name: 'ip_dscp', bits: 8, word: W.nw_tos, shift: 2, vmask: 0x3f, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', oxm: ['OXM_OF_IP_DSCP', OXM, 8] },
-  { name: 'nw_ecn', aliases: ['ip_ecn'], bits: 8, word: W.nw_tos, vmask: 3, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', nxm: ['NXM_NX_IP_ECN', NXM_NX, 28], oxm: ['OXM_OF_IP_ECN', OXM, 9] },
+  { name: 'ip_dscp', bits: 8, nBits: 6, word: W.nw_tos, shift: 2, vmask: 0x3f, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', oxm: ['OXM_OF_IP_DSCP', OXM, 8] },
+  { name: 'nw_ecn', aliases: ['ip_ecn'], bits: 8, nBits: 2, word: W.nw_tos, vmask: 3, maskable: X, prereq: P.IpAny, writable: RW, format: 'decimal', nxm: ['NXM_NX_IP_ECN', NXM_NX, 28], oxm: ['OXM_OF_IP_ECN', OXM, 9] },
   { name: 'arp_op', bits: 16, word: W.nw_proto, vmask: 0xff, maskable: X, prereq: P.Arp, writable: RW, format: 'decimal', nxm: ['NXM_OF_ARP_OP', NXM_OF, 15], oxm: ['OXM_OF_ARP_OP', OXM, 21] },
   { name: 'arp_spa', bits: 32, word: W.nw_src, maskable: M, prereq: P.Arp, writable: RW, format: 'ipv4', nxm: ['NXM_OF_ARP_SPA', NXM_OF, 16], oxm: ['OXM_OF_ARP_SPA', OXM, 22] },
   { name: 'arp_tpa', bits: 32, word: W.nw_dst, maskable: M, prereq: P.Arp, writable: RW, format: 'ipv4', nxm: ['NXM_OF_ARP_TPA', NXM_OF, 17], oxm: ['OXM_OF_ARP_TPA', OXM, 23] },
@@ -200,7 +204,7 @@ const specs: Spec[] = [
   { name: 'arp_tha', bits: 48, word: W.arp_tha, nwords: 2, maskable: M, prereq: P.Arp, writable: RW, format: 'mac', nxm: ['NXM_NX_ARP_THA', NXM_NX, 18], oxm: ['OXM_OF_ARP_THA', OXM, 25] },
   { name: 'tcp_src', aliases: ['tp_src'], bits: 16, word: W.tp_src, maskable: M, prereq: P.Tcp, writable: RW, format: 'decimal', nxm: ['NXM_OF_TCP_SRC', NXM_OF, 9], oxm: ['OXM_OF_TCP_SRC', OXM, 13] },
   { name: 'tcp_dst', aliases: ['tp_dst'], bits: 16, word: W.tp_dst, maskable: M, prereq: P.Tcp, writable: RW, format: 'decimal', nxm: ['NXM_OF_TCP_DST', NXM_OF, 10], oxm: ['OXM_OF_TCP_DST', OXM, 14] },
-  { name: 'tcp_flags', bits: 16, word: W.tcp_flags, vmask: 0xfff, maskable: M, prereq: P.Tcp, writable: RO, format: 'tcp_flags', nxm: ['NXM_NX_TCP_FLAGS', NXM_NX, 34], oxm: ['OXM_OF_TCP_FLAGS', OXM, 42] },
+  { name: 'tcp_flags', bits: 16, nBits: 12, word: W.tcp_flags, vmask: 0xfff, maskable: M, prereq: P.Tcp, writable: RO, format: 'tcp_flags', nxm: ['NXM_NX_TCP_FLAGS', NXM_NX, 34], oxm: ['OXM_OF_TCP_FLAGS', OXM, 42] },
   { name: 'udp_src', bits: 16, word: W.tp_src, maskable: M, prereq: P.Udp, writable: RW, format: 'decimal', nxm: ['NXM_OF_UDP_SRC', NXM_OF, 11], oxm: ['OXM_OF_UDP_SRC', OXM, 15] },
   { name: 'udp_dst', bits: 16, word: W.tp_dst, maskable: M, prereq: P.Udp, writable: RW, format: 'decimal', nxm: ['NXM_OF_UDP_DST', NXM_OF, 12], oxm: ['OXM_OF_UDP_DST', OXM, 16] },
   { name: 'sctp_src', bits: 16, word: W.tp_src, maskable: M, prereq: P.Sctp, writable: RW, format: 'decimal', oxm: ['OXM_OF_SCTP_SRC', OXM, 17] },

@@ -10,7 +10,7 @@
  * vlan_pcp can carry), so `formatFlow(parseFlow(text))` is the text `ovs-ofctl dump-flows` shows.
  * `checkFlow()` then raises the OpenFlow error a switch would send.
  */
-import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac, AddressParseError } from '@ovnts/packet';
+import { formatIpv4, formatIpv6Ntop as formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac, AddressParseError } from '@ovnts/packet';
 import { OpenFlowError, TextParseError } from './errors.js';
 import {
   CT_STATE_FLAGS, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, FRAG_LATER, PROTOCOL_KEYWORDS, Prereq, TCP_FLAGS, VLAN_CFI,

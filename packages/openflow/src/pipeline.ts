@@ -22,6 +22,7 @@
  * their details in the same places OVS puts them, so printing it with OVS's indentation rule gives
  * `ofproto/trace`'s layout.
  */
+import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
 import { OFPP, formatAction, type Action, type Instructions, type Subfield } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
@@ -1841,7 +1842,7 @@ export class Pipeline {
     enc.encap(tk, p.buf, p.off, p.len);
     if (this.dp) {
       const hx = (v: number): string => `0x${v.toString(16)}`;
-      this.dp.push(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${fmt4(dst)},src=${fmt4(src)}),out_port(${port.number}))`);
+      this.dp.push(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${formatIpv4(dst)},src=${formatIpv4(src)}),out_port(${port.number}))`);
     }
     this.log(KIND_OUT, port.number, enc.buf, enc.off, enc.len, true, null, enc.len);
   }
@@ -1923,10 +1924,6 @@ export const OFPG_ANY = 0xffffffff;
 /** OFPP_ANY: no watch port. */
 export const OFPP_ANY = 0xffff;
 
-function fmt4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
 /** Write a single-word field's value with OVS's setter side effects (VLAN CFI for PCP/legacy VID). */
 function setOne(w: Uint32Array, f: MatchField, v: number): void {
   const m = (f.vmask << f.shift) >>> 0;
@@ -1997,7 +1994,7 @@ function clearCt(w: Uint32Array): void {
 }
 
 function fmtIpFlow(w: Uint32Array, v6: boolean): string {
-  if (!v6) return `nw_src=${fmt4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${fmt4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;
+  if (!v6) return `nw_src=${formatIpv4(w[W.nw_src]!)},tp_src=${w[W.tp_src]},nw_dst=${formatIpv4(w[W.nw_dst]!)},tp_dst=${w[W.tp_dst]}`;
   const f6 = (o: number): string => `[${Array.from({ length: 8 }, (_, i) => ((w[o + (i >> 1)]! >>> (i & 1 ? 0 : 16)) & 0xffff).toString(16)).join(':')}]`;
   return `ipv6_src=${f6(W.ipv6_src)},tp_src=${w[W.tp_src]},ipv6_dst=${f6(W.ipv6_dst)},tp_dst=${w[W.tp_dst]}`;
 }

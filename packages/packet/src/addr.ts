@@ -39,9 +39,10 @@ export function parseMac(text: string): number {
   return v;
 }
 
-/** An IPv4 address as an unsigned 32-bit number to dotted quad. */
-export function formatIpv4(a: number): string {
-  return `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+/** An IPv4 address (an unsigned 32-bit number, or a bigint whose low 32 bits are used) to dotted quad. */
+export function formatIpv4(a: number | bigint): string {
+  const n = typeof a === 'bigint' ? Number(a & 0xffffffffn) : a;
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** Dotted quad to an unsigned 32-bit number. */
@@ -58,7 +59,12 @@ export function parseIpv4(text: string): number {
   return v >>> 0;
 }
 
-/** An IPv6 address as a bigint to RFC 5952 text. */
+/**
+ * An IPv6 address as a bigint to RFC 5952 text: lower-case hex, leading zeros dropped, the
+ * longest run of two or more zero groups (the first of equal runs) as `::`, and an IPv4-mapped
+ * address with its dotted tail (`::ffff:192.0.2.1`, RFC 5952 section 5). What tshark prints; for
+ * what OVS and OVN print, see `formatIpv6Ntop`.
+ */
 export function formatIpv6(a: bigint): string {
   const g: number[] = [];
   for (let i = 7; i >= 0; i--) g.push(Number((a >> BigInt(16 * i)) & 0xffffn));
@@ -84,6 +90,18 @@ export function formatIpv6(a: bigint): string {
   const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
   if (bestStart < 0) return hex(g);
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+/**
+ * An IPv6 address as glibc's `inet_ntop` writes it, which is how Open vSwitch
+ * (`ipv6_format_addr`) and OVN print addresses: RFC 5952 (`formatIpv6`) except that an
+ * IPv4-compatible address (the first 96 bits zero, not `::` and not `::0.0.0.x`) also keeps a
+ * dotted tail: `::192.0.2.1`, where RFC 5952 writes `::c000:201`.
+ */
+export function formatIpv6Ntop(a: bigint): string {
+  const high = a >> 32n;
+  if (high === 0n && a >> 16n !== 0n) return `::${formatIpv4(a)}`;
+  return formatIpv6(a);
 }
 
 /** IPv6 text (any valid RFC 4291 form, including a dotted IPv4 tail) to a bigint. */

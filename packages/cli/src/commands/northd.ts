@@ -1,9 +1,11 @@
 /**
  * `ovnts northd --nb NBFILE`: compile a northbound database (an OVSDB standalone file as
  * ovsdb-server writes it or `ovsdb-client backup` prints it) to logical flows, printed in
- * `ovn-sbctl lflow-list` form.
+ * `ovn-sbctl lflow-list` form. Problems ovn-northd would not mention but that change what the
+ * network does (an ACL whose match does not parse, so ovn-controller installs nothing for it) and
+ * what it logs (tunnel key conflicts) are warnings on standard error.
  */
-import { lflowList, loadNbFile } from '@ovnts/ovn';
+import { compileNorthd, formatLflowList, loadNbFile } from '@ovnts/ovn';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import type { Io } from '../io.js';
 
@@ -23,7 +25,9 @@ export const northdCommand = {
   spec,
   run(args: ParsedArgs, io: Io): number {
     const db = loadNbFile(args.values.get('nb')!);
-    io.out(lflowList(db, { routers: !args.flags.has('switches-only') }));
+    const r = compileNorthd(db, { routers: !args.flags.has('switches-only') });
+    io.out(formatLflowList(r.flows));
+    for (const w of r.warnings) io.err(`ovnts northd: warning: ${w.message}\n`);
     return 0;
   },
 };

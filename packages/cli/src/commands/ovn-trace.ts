@@ -1,19 +1,21 @@
 /**
- * `ovnts ovn-trace`: trace a microflow through the logical flows of a northbound database, the
- * way `ovn-trace` does (its microflow syntax, `--ct`, `--lb-dst`, `--select-id`, and its three
- * output forms).
+ * `ovnts ovn-trace`: trace a microflow through the logical flows of a northbound database
+ * (compiled by our northd) or of a southbound database file (a real one, as `ovsdb-client backup`
+ * saves it), the way `ovn-trace` does (its microflow syntax, `--ct`, `--lb-dst`, `--select-id`,
+ * and its three output forms).
  */
-import { loadNbFile, ovnTrace, TraceError } from '@ovnts/ovn';
+import { loadNbFile, loadSbFile, ovnTrace, TraceError } from '@ovnts/ovn';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 
 const spec: CommandSpec = {
   name: 'ovn-trace',
-  summary: 'Trace a microflow through the logical network of a northbound database, as ovn-trace does',
-  usage: 'ovnts ovn-trace --nb NBFILE [--ct=FLAGS]... [--lb-dst=IP[:PORT]] [--select-id=ID] [--minimal|--summary|--detailed] [DATAPATH] MICROFLOW',
+  summary: 'Trace a microflow through the logical network of a northbound or southbound database, as ovn-trace does',
+  usage: 'ovnts ovn-trace (--nb NBFILE | --sb SBFILE) [--ct=FLAGS]... [--lb-dst=IP[:PORT]] [--select-id=ID] [--minimal|--summary|--detailed] [DATAPATH] MICROFLOW',
   options: {
-    nb: { kind: 'string', required: true, metavar: 'NBFILE', help: 'OVN_Northbound database file (ovsdb-client backup)' },
+    nb: { kind: 'string', metavar: 'NBFILE', help: 'OVN_Northbound database file (ovsdb-client backup), compiled by our northd' },
+    sb: { kind: 'string', metavar: 'SBFILE', help: 'OVN_Southbound database file (ovsdb-client backup), traced as it is' },
     ct: { kind: 'multi', metavar: 'FLAGS', help: 'conntrack state for the next ct action, e.g. new or est,rpl (default est,trk when used up)' },
     'lb-dst': { kind: 'string', metavar: 'IP[:PORT]', help: 'the load balancer backend ct_lb_mark picks' },
     'select-id': { kind: 'string', metavar: 'ID', help: 'the member the select action picks' },
@@ -35,7 +37,10 @@ export const ovnTraceCommand = {
     const microflow = b === undefined ? a! : b;
     const sel = args.values.get('select-id');
     if (sel !== undefined && !/^\d+$/.test(sel)) throw new UsageError(`ovn-trace: --select-id: ${JSON.stringify(sel)} is not a number`);
-    const db = loadNbFile(args.values.get('nb')!);
+    const nbFile = args.values.get('nb');
+    const sbFile = args.values.get('sb');
+    if ((nbFile === undefined) === (sbFile === undefined)) throw new UsageError('ovn-trace: give exactly one of --nb NBFILE or --sb SBFILE');
+    const db = nbFile !== undefined ? loadNbFile(nbFile) : loadSbFile(sbFile!);
     try {
       io.out(
         ovnTrace(db, datapath, microflow, {
@@ -43,6 +48,7 @@ export const ovnTraceCommand = {
           ...(args.multi.has('ct') ? { ct: args.multi.get('ct')! } : {}),
           ...(args.values.has('lb-dst') ? { lbDst: args.values.get('lb-dst')! } : {}),
           ...(sel !== undefined ? { selectId: Number(sel) } : {}),
+          onWarning: (w) => io.err(`ovnts ovn-trace: warning: ${w}\n`),
         }),
       );
     } catch (e) {

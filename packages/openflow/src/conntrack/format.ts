@@ -5,7 +5,7 @@
  * the higher of the two peer states, with FIN_WAIT_2 shown as TIME_WAIT and SYN_RECV as
  * ESTABLISHED (`coalesce_tcp_state()`).
  */
-import { formatIpv4, formatIpv6 } from '@ovnts/packet';
+import { formatIpv4, formatIpv6Ntop as formatIpv6 } from '@ovnts/packet';
 import { TCP_STATE_NAMES, TcpState } from './constants.js';
 import { T_DPORT, T_DST, T_META, T_SPORT, T_SRC } from './store.js';
 

@@ -4,7 +4,8 @@
  * only when needed, constants in the format they were written in, IPv6 in `inet_ntop` form.
  */
 import type { ConstantSet, IntConstant } from '../expr/check.js';
-import { formatIpv6, formatToken, jsonEscape, Tok, type Token } from '../expr/lex.js';
+import { formatIpv4, formatIpv6Ntop } from '@ovnts/packet';
+import { formatToken, jsonEscape, Tok, type Token } from '../expr/lex.js';
 import type { FieldRef } from '../expr/parse.js';
 import type { Action, GenOption } from './ast.js';
 
@@ -31,12 +32,6 @@ export function formatConstantSet(cs: ConstantSet): string {
   const curlies = cs.inCurlies || cs.values.length !== 1;
   const body = cs.values.map((v) => formatConstant(v)).join(', ');
   return curlies ? `{${body}}` : body;
-}
-
-/** An IPv4 address (32-bit value) in dotted form. */
-export function formatIpv4(v: bigint | number): string {
-  const n = Number(v);
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function formatOptions(opts: readonly GenOption[]): string {
@@ -96,7 +91,7 @@ export function formatAction(a: Action): string {
       return `${a.name} { ${formatActions(a.nested)} };`;
     case 'ct_nat': {
       let s: string = a.name;
-      if (a.dst) s += `(${a.dst.family === 4 ? formatIpv4(a.dst.ip) : formatIpv6(a.dst.ip)})`;
+      if (a.dst) s += `(${a.dst.family === 4 ? formatIpv4(a.dst.ip) : formatIpv6Ntop(a.dst.ip)})`;
       if (a.portRange) {
         if (s.endsWith(')')) s = s.slice(0, -1);
         s += `,${a.portRange.lo}`;
@@ -114,7 +109,7 @@ export function formatAction(a: Action): string {
         s += a.dsts
           .map((d) => {
             if (d.family === 4) return `${formatIpv4(d.ip)}${d.port ? `:${d.port}` : ''}`;
-            return d.port ? `[${formatIpv6(d.ip)}]:${d.port}` : formatIpv6(d.ip);
+            return d.port ? `[${formatIpv6Ntop(d.ip)}]:${d.port}` : formatIpv6Ntop(d.ip);
           })
           .join(',');
         if (a.hashFields !== undefined) s += `; hash_fields="${a.hashFields}"`;

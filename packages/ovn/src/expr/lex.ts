@@ -10,6 +10,7 @@
  * (lexical or syntactic) into an `ExprError` thrown to the caller, with OVN's precedence: when a
  * syntax error is found while the current token is an error token, the lexical message wins.
  */
+import { formatIpv4, formatIpv6Ntop } from '@ovnts/packet';
 import { ExprError } from './errors.js';
 
 /** Token types (OVN's `LEX_T_*`). */
@@ -620,50 +621,6 @@ export function tokenize(input: string): Token[] {
   }
 }
 
-function formatIpv4(v: bigint): string {
-  const n = Number(v);
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** IPv6 text as glibc `inet_ntop` writes it (RFC 5952 compression, dotted tail for ::ffff:0:0/96 and ::/96). */
-export function formatIpv6(v: bigint): string {
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((v >> BigInt(16 * i)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestStart = -1;
-  const dotted = bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff));
-  const parts: string[] = [];
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      out += parts.join(':') + '::';
-      parts.length = 0;
-      i += bestLen - 1;
-      continue;
-    }
-    if (dotted && i === 6) {
-      parts.push(formatIpv4(v & 0xffffffffn));
-      break;
-    }
-    parts.push(g[i]!.toString(16));
-  }
-  return out + parts.join(':');
-}
-
 function formatMac(v: bigint): string {
   const b: string[] = [];
   for (let i = 5; i >= 0; i--) b.push(((v >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0'));
@@ -698,7 +655,7 @@ function formatValue(v: bigint, f: LexFormat): string {
     case 'ipv4':
       return formatIpv4(v);
     case 'ipv6':
-      return formatIpv6(v);
+      return formatIpv6Ntop(v);
     case 'ethernet':
       return formatMac(v);
   }

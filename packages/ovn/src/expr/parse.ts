@@ -32,6 +32,11 @@ export interface ExprContext {
   addressSets?: NameTable;
   /** Port groups: name → logical port names. */
   portGroups?: NameTable;
+  /**
+   * Tunnel key of the datapath the expression belongs to: `@pg` then names the southbound port
+   * group `<key>_pg` (one per datapath), falling back to `pg`, as OVN's `parse_port_group` does.
+   */
+  dpKey?: number;
 }
 
 /** A field reference with optional bit selection: `symbol[ofs .. ofs+nBits-1]`. */
@@ -162,7 +167,7 @@ export class ExprParser {
         break;
       }
       case Tok.PortGroup: {
-        const values = lookup(this.ctx.portGroups, t.s);
+        const values = (this.ctx.dpKey !== undefined ? lookup(this.ctx.portGroups, `${this.ctx.dpKey}_${t.s}`) : undefined) ?? lookup(this.ctx.portGroups, t.s);
         if (!values) lx.syntaxError('expecting port group name');
         this.assignType(cs, 'string');
         cs.values.push(...values);

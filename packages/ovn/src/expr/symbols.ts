@@ -12,7 +12,13 @@
  * Each symbol may carry prerequisites, an expression that annotation ANDs in (`tcp.dst`
  * requires `tcp`). Subfield and predicate definitions are parsed with the expression parser
  * itself, so the table is built lazily once and then frozen.
+ *
+ * The OVS fields themselves are not declared here: each one is the entry of @ovnts/openflow's
+ * match-field table (`fieldByName`) with the name OVN prints (its NXM name, else its OXM name,
+ * as OVS's `nx_format_field_name` does for OpenFlow 1.5), its width (OVS's `n_bits`) and
+ * maskability taken from there. A name the table lacks is an `ExprError` when this module loads.
  */
+import { fieldByName, type MatchField } from '@ovnts/openflow';
 import { ExprError } from './errors.js';
 import { parseExprText, parseFieldText } from './parse.js';
 import type { Expr } from './ast.js';
@@ -28,10 +34,12 @@ export interface OvsField {
   readonly nxm: string;
   /** The field's name in `ovs-ofctl` flow syntax. */
   readonly name: string;
-  /** Width in bits (0 for none). */
+  /** Width in bits (OVS's `n_bits`; 0 for none). */
   readonly width: number;
   /** OVS can match any subset of its bits. */
   readonly maskable: boolean;
+  /** The entry of @ovnts/openflow's field table (absent only for test-made fields). */
+  readonly of?: MatchField;
 }
 
 /** A symbol in the table. */
@@ -197,58 +205,28 @@ export function resolveField(symbol: ExprSymbol, ofs = 0, nBits = symbol.width):
   return { field: s.field, ofs: o, nBits: s.width ? nBits : s.field.width };
 }
 
-const F = (nxm: string, name: string, width: number, maskable: boolean): OvsField => Object.freeze({ nxm, name, width, maskable });
+/** The OVS field of @ovnts/openflow's table named `name`, as OVN's symbols see it. */
+export function ovsField(name: string): OvsField {
+  const f = fieldByName(name);
+  if (!f || f.name !== name) throw new ExprError(`OVS field ${name} is not in the OpenFlow match-field table.`);
+  const nxm = f.nxm?.name ?? f.oxm?.name;
+  if (!nxm) throw new ExprError(`OVS field ${name} has no NXM or OXM name.`);
+  return Object.freeze({ nxm, name: f.name, width: f.nBits, maskable: f.maskable, of: f });
+}
 
-/** The OVS fields OVN's symbols use, by `ovs-ofctl` name. */
-export const OVS_FIELDS = {
-  metadata: F('OXM_OF_METADATA', 'metadata', 64, true),
-  pkt_mark: F('NXM_NX_PKT_MARK', 'pkt_mark', 32, true),
-  ct_state: F('NXM_NX_CT_STATE', 'ct_state', 32, true),
-  ct_mark: F('NXM_NX_CT_MARK', 'ct_mark', 32, true),
-  ct_label: F('NXM_NX_CT_LABEL', 'ct_label', 128, true),
-  eth_src: F('NXM_OF_ETH_SRC', 'eth_src', 48, true),
-  eth_dst: F('NXM_OF_ETH_DST', 'eth_dst', 48, true),
-  eth_type: F('NXM_OF_ETH_TYPE', 'eth_type', 16, false),
-  vlan_tci: F('NXM_OF_VLAN_TCI', 'vlan_tci', 16, true),
-  ip_src: F('NXM_OF_IP_SRC', 'ip_src', 32, true),
-  ip_dst: F('NXM_OF_IP_DST', 'ip_dst', 32, true),
-  ipv6_src: F('NXM_NX_IPV6_SRC', 'ipv6_src', 128, true),
-  ipv6_dst: F('NXM_NX_IPV6_DST', 'ipv6_dst', 128, true),
-  ipv6_label: F('NXM_NX_IPV6_LABEL', 'ipv6_label', 20, true),
-  nw_proto: F('NXM_OF_IP_PROTO', 'nw_proto', 8, false),
-  ip_dscp: F('OXM_OF_IP_DSCP', 'ip_dscp', 6, false),
-  nw_ecn: F('NXM_NX_IP_ECN', 'nw_ecn', 2, false),
-  nw_ttl: F('NXM_NX_IP_TTL', 'nw_ttl', 8, false),
-  ip_frag: F('NXM_NX_IP_FRAG', 'ip_frag', 2, true),
-  arp_op: F('NXM_OF_ARP_OP', 'arp_op', 16, false),
-  arp_spa: F('NXM_OF_ARP_SPA', 'arp_spa', 32, true),
-  arp_tpa: F('NXM_OF_ARP_TPA', 'arp_tpa', 32, true),
-  arp_sha: F('NXM_NX_ARP_SHA', 'arp_sha', 48, true),
-  arp_tha: F('NXM_NX_ARP_THA', 'arp_tha', 48, true),
-  tcp_src: F('NXM_OF_TCP_SRC', 'tcp_src', 16, true),
-  tcp_dst: F('NXM_OF_TCP_DST', 'tcp_dst', 16, true),
-  tcp_flags: F('NXM_NX_TCP_FLAGS', 'tcp_flags', 12, true),
-  udp_src: F('NXM_OF_UDP_SRC', 'udp_src', 16, true),
-  udp_dst: F('NXM_OF_UDP_DST', 'udp_dst', 16, true),
-  sctp_src: F('OXM_OF_SCTP_SRC', 'sctp_src', 16, true),
-  sctp_dst: F('OXM_OF_SCTP_DST', 'sctp_dst', 16, true),
-  icmp_type: F('NXM_OF_ICMP_TYPE', 'icmp_type', 8, false),
-  icmp_code: F('NXM_OF_ICMP_CODE', 'icmp_code', 8, false),
-  icmpv6_type: F('NXM_NX_ICMPV6_TYPE', 'icmpv6_type', 8, false),
-  icmpv6_code: F('NXM_NX_ICMPV6_CODE', 'icmpv6_code', 8, false),
-  nd_target: F('NXM_NX_ND_TARGET', 'nd_target', 128, true),
-  nd_sll: F('NXM_NX_ND_SLL', 'nd_sll', 48, true),
-  nd_tll: F('NXM_NX_ND_TLL', 'nd_tll', 48, true),
-  xxreg0: F('NXM_NX_XXREG0', 'xxreg0', 128, true),
-  xxreg1: F('NXM_NX_XXREG1', 'xxreg1', 128, true),
-  xreg4: F('OXM_OF_PKT_REG4', 'xreg4', 64, true),
-  reg10: F('NXM_NX_REG10', 'reg10', 32, true),
-  reg11: F('NXM_NX_REG11', 'reg11', 32, true),
-  reg12: F('NXM_NX_REG12', 'reg12', 32, true),
-  reg13: F('NXM_NX_REG13', 'reg13', 32, true),
-  reg14: F('NXM_NX_REG14', 'reg14', 32, true),
-  reg15: F('NXM_NX_REG15', 'reg15', 32, true),
-} as const;
+/** The OpenFlow fields OVN's symbols use (OVN 23.03 `ovn_init_symtab`), by `ovs-ofctl` name. */
+const OVN_OVS_FIELD_NAMES = [
+  'metadata', 'pkt_mark', 'ct_state', 'ct_mark', 'ct_label', 'eth_src', 'eth_dst', 'eth_type', 'vlan_tci',
+  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nw_proto', 'ip_dscp', 'nw_ecn', 'nw_ttl', 'ip_frag',
+  'arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst',
+  'sctp_src', 'sctp_dst', 'icmp_type', 'icmp_code', 'icmpv6_type', 'icmpv6_code', 'nd_target', 'nd_sll', 'nd_tll',
+  'xxreg0', 'xxreg1', 'xreg4', 'reg10', 'reg11', 'reg12', 'reg13', 'reg14', 'reg15',
+] as const;
+
+/** The OVS fields OVN's symbols use, by `ovs-ofctl` name (from @ovnts/openflow's field table). */
+export const OVS_FIELDS: { readonly [K in (typeof OVN_OVS_FIELD_NAMES)[number]]: OvsField } = Object.freeze(
+  Object.fromEntries(OVN_OVS_FIELD_NAMES.map((n) => [n, ovsField(n)])) as { [K in (typeof OVN_OVS_FIELD_NAMES)[number]]: OvsField },
+);
 
 /** Logical flag bits in `flags` (reg10), OVN 23.03 `MLF_*_BIT`. */
 export const LogicalFlagBits = {

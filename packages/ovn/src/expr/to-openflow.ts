@@ -36,7 +36,7 @@
  * `conjIdBase + n`. Clause numbers are 1-based, as in `ovs-ofctl`'s `conjunction(id,k/n)` and
  * `@ovnts/openflow`'s `ConjClause`; `formatExprMatches` prints OVN's 0-based form.
  */
-import { Match, field, fieldByName, formatMatch, type ConjClause, type MatchField } from '@ovnts/openflow';
+import { Match, field, formatMatch, type ConjClause, type MatchField } from '@ovnts/openflow';
 import type { CmpExpr, Expr } from './ast.js';
 import { annotate } from './check.js';
 import { ExprError } from './errors.js';
@@ -76,17 +76,10 @@ export interface ExprFlows {
   conjIds: number[];
 }
 
-const ofFieldCache = new Map<OvsField, MatchField>();
-
 /** The `@ovnts/openflow` field of an OVS field a symbol stands for. */
 export function openflowField(f: OvsField): MatchField {
-  let mf = ofFieldCache.get(f);
-  if (!mf) {
-    mf = fieldByName(f.name);
-    if (!mf) throw new ExprError(`OVS field ${f.name} has no OpenFlow match field.`);
-    ofFieldCache.set(f, mf);
-  }
-  return mf;
+  if (!f.of) throw new ExprError(`OVS field ${f.name} has no OpenFlow match field.`);
+  return f.of;
 }
 
 /** Where a comparison's symbol lives in OpenFlow, with its value and mask shifted there. */

@@ -229,10 +229,11 @@ export function loadNbFile(path: string, opts: ReadOptions = {}): NbDatabase {
 
 /**
  * Read `ovsdb-client dump -f json` output: one JSON object per table per line, each
- * `{"caption": "<table> table", "headings": [...], "data": [[...], ...]}` with full values.
+ * `{"caption": "<table> table", "headings": [...], "data": [[...], ...]}` with full values,
+ * typed by `schema` (default: the embedded OVN_Northbound schema).
  */
-export function readDumpJson(text: string): RawDb {
-  const db = new RawDb(NB_SCHEMA);
+export function readDumpJson(text: string, schema: DbSchema = NB_SCHEMA): RawDb {
+  const db = new RawDb(schema);
   const lines = text.split('\n');
   let offset = 0;
   lines.forEach((line, n) => {
@@ -250,8 +251,8 @@ export function readDumpJson(text: string): RawDb {
       throw new NbError(at, 'expected {"caption", "headings", "data"} as ovsdb-client dump -f json prints');
     }
     const tname = j.caption.replace(/ table$/, '');
-    const ts = NB_SCHEMA.tables.get(tname);
-    if (!ts) throw new NbError({ ...at, table: tname }, 'no such table in the OVN_Northbound schema');
+    const ts = schema.tables.get(tname);
+    if (!ts) throw new NbError({ ...at, table: tname }, `no such table in the ${schema.name} schema`);
     const headings = j.headings as unknown[];
     const ui = headings.indexOf('_uuid');
     if (ui < 0) throw new NbError({ ...at, table: tname }, 'no _uuid heading');
@@ -267,7 +268,7 @@ export function readDumpJson(text: string): RawDb {
         if (typeof h !== 'string' || h.startsWith('_')) return;
         const cs = ts.columns.get(h);
         const where = { ...at, table: tname, row: uuid, column: h };
-        if (!cs) throw new NbError(where, 'no such column in the OVN_Northbound schema');
+        if (!cs) throw new NbError(where, `no such column in the ${schema.name} schema`);
         try {
           row.set(h, datumFromJson(rj[k], relaxed(cs.type)));
         } catch (e) {

@@ -4,7 +4,7 @@
  * solicited-node multicast address, each also as the text inet_ntop gives. Router port
  * networks always gain the EUI-64 link-local address derived from the port MAC.
  */
-import { formatIpv4, formatIpv6, formatMac } from '@ovnts/packet';
+import { formatIpv4, formatIpv6Ntop as formatIpv6, formatMac } from '@ovnts/packet';
 import type { IpPrefix } from '../nb/addresses.js';
 
 /** One IPv4 address of a port. */

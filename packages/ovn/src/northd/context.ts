@@ -21,6 +21,8 @@ import type {
 import { optBool } from '../nb/model.js';
 import { lportAddresses, lrpNetworks, parseLportAddresses, type LportAddresses } from './addrs.js';
 import type { Datapath } from './types.js';
+import type { SbDatabase } from '../sb/model.js';
+import { assignDatapathKeys, assignPortKeys, idlTableOrder, requestedTnlKey, settleKeys, type DatapathKeyInput, type KeyWarning, type PortKeyInput } from '../sb/keys.js';
 
 /** A deterministic uuid derived from a string (for SB rows we print). */
 export function uuidFrom(seed: string): string {
@@ -154,14 +156,17 @@ export interface NorthdContext {
   readonly routerPorts: Map<string, RouterPort>;
   /** Globals. */
   readonly globals: NorthdGlobals;
+  /** Warnings ovn-northd would log while allocating tunnel keys. */
+  readonly keyWarnings: readonly KeyWarning[];
   /** Tunnel key of a logical port (switch, router or chassis-redirect port), 0 when unknown. */
   portKey(name: string): number;
 }
 
 /**
- * Tunnel keys to use instead of the ones we would assign. ovn-northd allocates keys in the
- * order it sees datapaths and ports, which an NB snapshot does not record; `parseTunnelKeys`
- * reads them from what `fixtures/northd/gen.sh` saves.
+ * Tunnel keys from a southbound database ovn-northd ran against before: datapath and port names
+ * to keys, as `parseTunnelKeys` reads them from what `fixtures/northd/gen.sh` saves. They are
+ * treated as that database's bindings (kept unless a `requested-tnl-key` takes them); a full
+ * previous southbound database is given with `previous` instead.
  */
 export interface TunnelKeys {
   /** Datapath name to tunnel key. */
@@ -182,44 +187,60 @@ export function parseTunnelKeys(text: string): TunnelKeys {
   return { datapaths, ports };
 }
 
-/**
- * Datapath tunnel keys as ovn-northd assigns them in one run over an empty southbound database
- * (`build_datapaths`): `requested-tnl-key` first, then the lowest free key for each datapath,
- * switches before routers, each in table order; `given` overrides.
- */
-function assignKeys<T>(items: readonly T[], requested: (t: T) => number, given: (t: T) => number | undefined): number[] {
-  const used = new Set<number>();
-  const out: number[] = items.map(() => 0);
-  items.forEach((t, i) => {
-    const g = given(t);
-    if (g !== undefined && !used.has(g)) {
-      out[i] = g;
-      used.add(g);
-    }
-  });
-  items.forEach((t, i) => {
-    if (out[i]) return;
-    const r = requested(t);
-    if (r > 0 && !used.has(r)) {
-      out[i] = r;
-      used.add(r);
-    }
-  });
-  let next = 1;
-  items.forEach((_, i) => {
-    if (out[i]) return;
-    while (used.has(next)) next++;
-    out[i] = next;
-    used.add(next);
-  });
-  return out;
+/** Options of `buildContext`. */
+export interface ContextOptions {
+  /** The southbound database of ovn-northd's previous run: its bindings keep their tunnel keys. */
+  readonly previous?: SbDatabase;
+  /** Keys of a previous run by name (see `TunnelKeys`), when no `previous` database is given. */
+  readonly tunnelKeys?: TunnelKeys;
 }
 
-function intOpt(m: ReadonlyMap<string, string>, k: string): number {
-  const v = m.get(k);
-  if (v === undefined) return 0;
-  const n = parseInt(v, 10);
-  return Number.isFinite(n) && n > 0 ? n : 0;
+/** Where a datapath or port was bound in the previous southbound database. */
+interface PreviousBindings {
+  /** NB uuid to datapath key. */
+  dp(nbUuid: string, name: string): number | undefined;
+  /** Port name to its binding (key, the NB uuid of its datapath, type, parent). */
+  port(name: string): { key: number; dpNbUuid: string | undefined; dpName: string; type: string; parent: string | undefined } | undefined;
+  /** NB uuids of the switch or router datapaths the previous database had. */
+  datapaths(kind: 'switch' | 'router'): string[];
+  /** The previous database has a chassis with a VXLAN encap (ovn-northd's `is_vxlan_mode`). */
+  vxlan: boolean;
+}
+
+function previousBindings(o: ContextOptions): PreviousBindings {
+  const sb = o.previous;
+  if (sb) {
+    const dps = new Map(sb.datapaths.filter((d) => d.nbUuid).map((d) => [d.nbUuid, d.tunnelKey]));
+    const ports = new Map(sb.portBindings.map((p) => [p.logicalPort, p]));
+    return {
+      dp: (u) => dps.get(u),
+      port: (n) => {
+        const p = ports.get(n);
+        return p && { key: p.tunnelKey, dpNbUuid: p.datapath.nbUuid, dpName: p.datapath.name, type: p.type, parent: p.parentPort };
+      },
+      datapaths: (kind) => sb.datapaths.filter((d) => d.kind === kind && d.nbUuid).map((d) => d.nbUuid),
+      vxlan: sb.chassis.some((c) => c.encaps.some((e) => e.type === 'vxlan')),
+    };
+  }
+  const k = o.tunnelKeys ?? {};
+  return {
+    dp: (_u, name) => k.datapaths?.get(name),
+    port: (n) => {
+      const key = k.ports?.get(n);
+      return key === undefined ? undefined : { key, dpNbUuid: undefined, dpName: '', type: '', parent: undefined };
+    },
+    datapaths: () => [],
+    vxlan: false,
+  };
+}
+
+/**
+ * ovn-northd's `lsp_is_type_changed` with `update_sbrec`: a port whose binding must be recreated
+ * (so it is new, not kept): a VIF that gained or lost its parent, or a change to or from `virtual`.
+ */
+function lspTypeChanged(sbType: string, sbParent: string | undefined, nb: LogicalSwitchPort): boolean {
+  if (!sbType && !nb.type) return (sbParent === undefined) !== (nb.parent_name === undefined);
+  return (sbType === 'virtual' || nb.type === 'virtual') && sbType !== nb.type;
 }
 
 function jsonKey(name: string): string {
@@ -230,8 +251,37 @@ function uniq<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
 
+/**
+ * Datapath keys as `build_datapaths` assigns them: switches then routers, each table in the
+ * order ovn-northd's IDL walks it (`idlTableOrder`), bound ones (`both`) before new ones.
+ */
+function datapathKeys(
+  switches: readonly LogicalSwitch[],
+  routers: readonly LogicalRouter[],
+  prev: PreviousBindings,
+  warnings: KeyWarning[],
+): Map<string, number> {
+  const input = (kind: 'switch' | 'router', uuid: string, name: string, o: ReadonlyMap<string, string>): DatapathKeyInput => ({
+    nbUuid: uuid,
+    kind,
+    name,
+    requested: requestedTnlKey(o),
+    interconn: o.has('interconn-ts'),
+    existing: prev.dp(uuid, name),
+  });
+  const known = (d: DatapathKeyInput) => d.existing !== undefined;
+  const present = new Set([...switches.map((s) => s.uuid), ...routers.map((r) => r.uuid)]);
+  const gone = (kind: 'switch' | 'router') => prev.datapaths(kind).filter((u) => !present.has(u));
+  const ls = idlTableOrder(switches, (s) => prev.dp(s.uuid, s.name) !== undefined, gone('switch')).map((s) => input('switch', s.uuid, s.name, s.other_config));
+  // Disabled routers are rows of the IDL table (they shape its order) but not datapaths.
+  const lr = idlTableOrder(routers, (r) => prev.dp(r.uuid, r.name) !== undefined, gone('router'))
+    .filter((r) => r.enabled !== false)
+    .map((r) => input('router', r.uuid, r.name, r.options));
+  return settleKeys([...ls, ...lr], (d) => d.nbUuid, known, (b, n, w) => assignDatapathKeys(b, n, prev.vxlan, w), warnings);
+}
+
 /** Build the compiler's view of `db`. */
-export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdContext {
+export function buildContext(db: NbDatabase, options: ContextOptions = {}): NorthdContext {
   const opts = db.global?.options ?? new Map<string, string>();
   const globals: NorthdGlobals = {
     defaultAclDrop: optBool(opts, 'default_acl_drop', false),
@@ -240,12 +290,13 @@ export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdConte
     installLsLbFromRouter: optBool(opts, 'install_ls_lb_from_router', false),
     meters: new Map(db.meters.map((m) => [m.name, m])),
   };
-  const dpKeys = assignKeys<{ name: string; opts: ReadonlyMap<string, string> }>(
-    [...db.switches.map((s) => ({ name: s.name, opts: s.other_config })), ...db.routers.map((r) => ({ name: r.name, opts: r.options }))],
-    (d) => intOpt(d.opts, 'requested-tnl-key'),
-    (d) => keys.datapaths?.get(d.name),
-  );
-  let key = 0;
+  const prev = previousBindings(options);
+  const keyWarnings: KeyWarning[] = [];
+  // ovn-northd skips disabled routers entirely (`lrouter_is_enabled`).
+  const enabledRouters = db.routers.filter((r) => r.enabled !== false);
+  const dpKeys = datapathKeys(db.switches, db.routers, prev, keyWarnings);
+  const prevDpUuid = new Map((options.previous?.datapaths ?? []).map((d) => [d.nbUuid, d.uuid]));
+  const dpUuid = (nbUuid: string) => prevDpUuid.get(nbUuid) ?? uuidFrom(`dp:${nbUuid}`);
   const switches: SwitchDp[] = [];
   const routers: RouterDp[] = [];
   const switchPorts = new Map<string, SwitchPort>();
@@ -253,7 +304,7 @@ export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdConte
   const bySwitchUuid = new Map<string, SwitchDp>();
 
   for (const ls of db.switches) {
-    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: dpKeys[key++]!, uuid: uuidFrom(`dp:${ls.uuid}`) };
+    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: dpKeys.get(ls.uuid)!, uuid: dpUuid(ls.uuid) };
     const lbs = uniq([...ls.load_balancer, ...ls.load_balancer_group.flatMap((g) => g.load_balancer)]);
     const sw: SwitchDp = {
       kind: 'switch', dp, nb: ls, ports: [], routerPorts: [], localnetPorts: [], portGroups: [], acls: [],
@@ -279,8 +330,8 @@ export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdConte
     }
   }
 
-  for (const lr of db.routers) {
-    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: dpKeys[key++]!, uuid: uuidFrom(`dp:${lr.uuid}`) };
+  for (const lr of enabledRouters) {
+    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: dpKeys.get(lr.uuid)!, uuid: dpUuid(lr.uuid) };
     const lbs = uniq([...lr.load_balancer_group.flatMap((g) => g.load_balancer), ...lr.load_balancer]);
     const rt: RouterDp = {
       kind: 'router', dp, nb: lr, ports: [], l3dgwPorts: [], lbs, lsPeers: [], isGatewayRouter: lr.config.chassis !== undefined, ctxPorts: routerPorts,
@@ -346,20 +397,35 @@ export function buildContext(db: NbDatabase, keys: TunnelKeys = {}): NorthdConte
     sw.hasStatefulAcl = sw.acls.some((a) => a.action === 'allow-related');
   }
   // Port tunnel keys, per datapath in port order (a distributed gateway port's chassis-redirect
-  // port right after it), as ovn-northd allocates them in one run.
+  // port right after it).
   const portKeys = new Map<string, number>();
-  const portKeyOf = (names: { name: string; opts: ReadonlyMap<string, string> }[]) => {
-    const ks = assignKeys(names, (n) => intOpt(n.opts, 'requested-tnl-key'), (n) => keys.ports?.get(n.name));
-    names.forEach((n, i) => portKeys.set(n.name, ks[i]!));
+  const vxlan = prev.vxlan;
+  const settle = (inputs: (PortKeyInput & { isBoth: boolean })[]) => {
+    const ks = settleKeys(inputs, (i) => i.name, (i) => i.isBoth, (b, n, w) => assignPortKeys(b, n, vxlan, w), keyWarnings);
+    for (const [n, k] of ks) portKeys.set(n, k);
   };
-  for (const sw of switches) portKeyOf(sw.ports.map((p) => ({ name: p.name, opts: p.nb.options })));
-  for (const rt of routers) {
-    const names: { name: string; opts: ReadonlyMap<string, string> }[] = [];
-    for (const p of rt.ports) {
-      names.push({ name: p.name, opts: p.nb.options });
-      if (p.crName) names.push({ name: p.crName, opts: new Map() });
-    }
-    portKeyOf(names);
+  for (const sw of switches) {
+    settle(
+      sw.ports.map((p) => {
+        const b = prev.port(p.name);
+        const isBoth = b !== undefined && (b.dpNbUuid === undefined || b.dpNbUuid === sw.dp.nbUuid) && !lspTypeChanged(b.type, b.parent, p.nb);
+        return { name: p.name, kind: 'switch' as const, requested: requestedTnlKey(p.nb.options), existing: isBoth ? b.key : undefined, isBoth };
+      }),
+    );
   }
-  return { db, switches, routers, switchPorts, routerPorts, globals, portKey: (name: string) => portKeys.get(name) ?? 0 };
+  for (const rt of routers) {
+    const inputs: (PortKeyInput & { isBoth: boolean })[] = [];
+    const add = (name: string, requested: number) => {
+      const b = prev.port(name);
+      const isBoth = b !== undefined && (b.dpNbUuid === undefined || b.dpNbUuid === rt.dp.nbUuid);
+      inputs.push({ name, kind: 'router', requested, existing: isBoth ? b.key : undefined, isBoth });
+    };
+    for (const p of rt.ports) {
+      add(p.name, requestedTnlKey(p.nb.options));
+      // The chassis-redirect port is made from the same NB row, so it asks for the same key.
+      if (p.crName) add(p.crName, requestedTnlKey(p.nb.options));
+    }
+    settle(inputs);
+  }
+  return { db, switches, routers, switchPorts, routerPorts, globals, keyWarnings, portKey: (name: string) => portKeys.get(name) ?? 0 };
 }

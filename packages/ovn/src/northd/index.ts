@@ -8,3 +8,4 @@ export * from './format.js';
 export * from './northd.js';
 export * from './router-info.js';
 export * from './mcast.js';
+export * from './checks.js';

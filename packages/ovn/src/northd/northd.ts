@@ -11,6 +11,9 @@ import { buildIpMulticastGroupFlows, ipMulticastGroups, type IgmpGroupRecord, ty
 import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
+import type { SbDatabase } from '../sb/model.js';
+import { buildSouthbound } from '../sb/from-northd.js';
+import { checkNbMatches } from './checks.js';
 import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
 import { buildSwitchAclFlows, buildSwitchLbFlowsAll } from './switch-acl.js';
@@ -20,9 +23,15 @@ import { FlowSink, type Datapath, type LogicalFlow } from './types.js';
 export interface NorthdOptions {
   /** Build router pipelines too (default true). */
   readonly routers?: boolean;
-  /** Tunnel keys ovn-northd gave datapaths and ports (see `parseTunnelKeys`); ours are assigned otherwise. */
+  /**
+   * The southbound database of a previous run (ours, or imported with `loadSbFile`): as with
+   * ovn-northd, its datapath and port bindings keep their tunnel keys and uuids, and the tables
+   * the controllers write (chassis, MAC bindings, ...) carry over.
+   */
+  readonly previous?: SbDatabase;
+  /** Tunnel keys of a previous run by name (see `parseTunnelKeys`), when there is no `previous` database. */
   readonly tunnelKeys?: TunnelKeys;
-  /** Multicast groups learnt by IGMP/MLD snooping (southbound IGMP_Group rows; see mcast.ts). */
+  /** Multicast groups learnt by IGMP/MLD snooping (southbound IGMP_Group rows; see mcast.ts); default: the IGMP_Group rows of `previous`. */
   readonly igmpGroups?: readonly IgmpGroupRecord[];
 }
 
@@ -42,11 +51,31 @@ export interface NorthdResult {
   readonly context: NorthdContext;
   /** IP multicast groups built from `igmpGroups` (southbound Multicast_Group rows named by address). */
   readonly ipMulticastGroups: readonly IpMulticastGroup[];
+  /** The southbound database ovn-northd would write (built on first access). */
+  readonly sb: SbDatabase;
+  /**
+   * Problems with the northbound database (computed on first access): what ovn-northd logs
+   * (tunnel key conflicts), and every ACL, QoS rule or router policy whose match does not parse
+   * (ovn-northd keeps their flows; ovn-controller installs nothing for them).
+   */
+  readonly warnings: readonly NorthdWarning[];
+}
+
+/** A warning about the northbound database, with ovn-northd's text where it logs one. */
+export interface NorthdWarning {
+  /** The NB table and row it is about, when there is one. */
+  readonly table?: string;
+  /** Row uuid. */
+  readonly row?: string;
+  /** Row name (or the name of what it is about). */
+  readonly name?: string;
+  /** The message. */
+  readonly message: string;
 }
 
 /** Compile a northbound database to logical flows. */
 export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdResult {
-  const ctx = buildContext(db, opts.tunnelKeys);
+  const ctx = buildContext(db, { ...(opts.previous ? { previous: opts.previous } : {}), ...(opts.tunnelKeys ? { tunnelKeys: opts.tunnelKeys } : {}) });
   const sink = new FlowSink();
   for (const sw of ctx.switches) {
     buildSwitchAclFlows(ctx, sink, sw);
@@ -60,9 +89,12 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     for (const sw of ctx.switches) for (const p of sw.ports) buildRouterFlowsForSwitchPort(ctx, sink, p);
     buildRouterLbFlows(ctx, sink);
   }
-  const ipMulticast = opts.igmpGroups?.length ? ipMulticastGroups(ctx, opts.igmpGroups) : [];
+  const igmp = opts.igmpGroups ?? igmpRecords(opts.previous);
+  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp) : [];
   buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
+  let sb: SbDatabase | undefined;
+  let warnings: NorthdWarning[] | undefined;
   return {
     datapaths,
     get flows() {
@@ -73,10 +105,26 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     sink,
     context: ctx,
     ipMulticastGroups: ipMulticast,
+    get sb() {
+      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}) }));
+    },
+    get warnings() {
+      return (warnings ??= [
+        ...ctx.keyWarnings.map((w) => ({ name: w.subject, message: w.message })),
+        ...checkNbMatches(db, this.sb).map((w) => ({ table: w.table, row: w.row, name: w.owner, message: w.message })),
+      ]);
+    },
   };
 }
 
 /** The logical flows of `db` in `ovn-sbctl lflow-list` form (for `ovnts northd --nb FILE`). */
 export function lflowList(db: NbDatabase, opts: NorthdOptions = {}): string {
   return formatLflowList(compileNorthd(db, opts).flows);
+}
+
+/** The IGMP_Group rows of a southbound database as records (what ovn-northd reads of them). */
+function igmpRecords(sb: SbDatabase | undefined): IgmpGroupRecord[] {
+  return (sb?.igmpGroups ?? [])
+    .filter((g) => g.datapath !== undefined && g.address !== 'mrouters')
+    .map((g) => ({ datapath: g.datapath!.name, address: g.address, ports: g.ports.map((p) => p.logicalPort), ...(g.chassis ? { chassis: g.chassis.name } : {}) }));
 }

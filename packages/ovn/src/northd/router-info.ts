@@ -14,6 +14,7 @@ import { optBool } from '../nb/model.js';
 import type { NorthdContext, RouterDp, RouterPort } from './context.js';
 import { mask6, normalizeIp, parseIp4Text, parseIp6Text, parseLportAddresses, type LportAddresses } from './addrs.js';
 import { northdLb } from './lb.js';
+import { ssetOrder } from './ovs-hash.js';
 
 /** One NAT entry as `struct ovn_nat` holds it. */
 export interface RtNat {
@@ -220,26 +221,22 @@ export function findLrpMemberIp(p: RouterPort, ip: string): string | undefined {
   return undefined;
 }
 
-const routablesCache = new WeakMap<RouterPort, LportAddresses[]>();
-
 /**
- * `assign_routable_addresses` of a distributed gateway port: from `get_nat_addresses(op, routable
- * only, with LB IPs)`, each `MAC IP...` entry as port addresses.
+ * `get_nat_addresses`: the `MAC IP...` entries a router port announces by gratuitous ARP: one
+ * per distributed NAT rule (`EXT_MAC EXT_IP is_chassis_resident("LPORT")`) and one with the
+ * port's MAC and every centralized NAT external IP that is not a port address plus, with
+ * `includeLbIps`, the load balancer VIPs (restricted to the gateway chassis on a distributed
+ * gateway port). `routableOnly` keeps `add_route` NATs and routable VIPs.
  */
-export function routables(ctx: NorthdContext, op: RouterPort): LportAddresses[] {
-  let r = routablesCache.get(op);
-  if (r) return r;
-  r = [];
-  routablesCache.set(op, r);
-  if (!op.crName) return r;
+export function getNatAddresses(ctx: NorthdContext, op: RouterPort, routableOnly: boolean, includeLbIps: boolean): string[] {
   const rt = op.rt;
   const info = routerInfo(rt);
-  if (!rt.nb.nat.length && !info.hasLbVip) return r;
+  if (!rt.nb.nat.length && !info.hasLbVip) return [];
   const texts: string[] = [];
   let c = op.networks.eaS;
   let central = false;
   for (const nat of rt.nb.nat) {
-    if (nat.type === 'snat' || !optBool(nat.options, 'add_route', false)) continue;
+    if (routableOnly && (nat.type === 'snat' || !optBool(nat.options, 'add_route', false))) continue;
     if (nat.external_ip.family !== 4) continue;
     if (!isNatGatewayPort(nat, op)) continue;
     if (rt.l3dgwPorts.length && nat.type === 'dnat_and_snat' && nat.logical_port !== undefined && nat.external_mac !== undefined) {
@@ -252,15 +249,36 @@ export function routables(ctx: NorthdContext, op: RouterPort): LportAddresses[] 
       }
     }
   }
-  for (const ip of [...info.lbIps.v4Routable, ...info.lbIps.v6Routable]) {
-    c += ` ${ip}`;
-    central = true;
+  if (includeLbIps) {
+    const ips = routableOnly ? [...info.lbIps.v4Routable, ...info.lbIps.v6Routable] : [...ssetOrder([...info.lbIps.v4]), ...ssetOrder([...info.lbIps.v6])];
+    for (const ip of ips) {
+      c += ` ${ip}`;
+      central = true;
+    }
   }
-  if (central) texts.push(`${c} is_chassis_resident(${op.crJsonKey})`);
-  for (const t of texts) {
+  if (central) {
+    if (op.crName) c += ` is_chassis_resident(${op.crJsonKey})`;
+    texts.push(c);
+  }
+  void ctx;
+  return texts;
+}
+
+const routablesCache = new WeakMap<RouterPort, LportAddresses[]>();
+
+/**
+ * `assign_routable_addresses` of a distributed gateway port: from `get_nat_addresses(op, routable
+ * only, with LB IPs)`, each `MAC IP...` entry as port addresses.
+ */
+export function routables(ctx: NorthdContext, op: RouterPort): LportAddresses[] {
+  let r = routablesCache.get(op);
+  if (r) return r;
+  r = [];
+  routablesCache.set(op, r);
+  if (!op.crName) return r;
+  for (const t of getNatAddresses(ctx, op, true, true)) {
     const la = parseLportAddresses(t);
     if (la) r.push(la);
   }
-  void ctx;
   return r;
 }

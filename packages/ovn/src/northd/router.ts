@@ -14,7 +14,7 @@
  * and actions are built as the same text ovn-northd prints. Not built: BFD (`has_bfd` flows),
  * IGMP groups learnt in the southbound database, copp meters (not printed by lflow-list).
  */
-import { formatIpv6 } from '@ovnts/packet';
+import { formatIpv4 as formatIp4, formatIpv6Ntop as formatIpv6 } from '@ovnts/packet';
 import type { NorthdContext, RouterDp, RouterPort, SwitchPort } from './context.js';
 import { linkLocal, mask4, mask6, parseIp4Text, parseIp6Text, solicitedNode } from './addrs.js';
 import type { FlowSink } from './types.js';
@@ -213,11 +213,6 @@ function addRoute(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, lrpA
 function prefixText(v4: boolean, addr: number | bigint, plen: number): string {
   if (v4) return formatIp4((addr as number) & mask4(plen));
   return formatIpv6((addr as bigint) & mask6(plen));
-}
-
-function formatIp4(a: number): string {
-  const x = a >>> 0;
-  return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
 }
 
 function staticRoutes(ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {

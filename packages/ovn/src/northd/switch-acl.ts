@@ -11,7 +11,7 @@
  * are offset by 1000. Chassis features are assumed present (ct_mark.blocked, ct_lb_mark,
  * ct_commit_nat), as ovn-northd does when no chassis says otherwise.
  */
-import { formatIpv6 } from '@ovnts/packet';
+import { formatIpv6Ntop as formatIpv6 } from '@ovnts/packet';
 import type { Acl } from '../nb/model.js';
 import { linkLocal } from './addrs.js';
 import type { NorthdContext, SwitchDp, SwitchPort } from './context.js';

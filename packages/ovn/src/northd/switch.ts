@@ -173,7 +173,7 @@ function formatSn(a: bigint): string {
   return ip6Text((0xff020000000000000000000000000000n | 0x1ff000000n) | (a & 0xffffffn));
 }
 
-import { formatIpv6 as ip6Text } from '@ovnts/packet';
+import { formatIpv6Ntop as ip6Text } from '@ovnts/packet';
 
 function dhcp(sink: FlowSink, p: SwitchPort): void {
   const nb = p.nb;

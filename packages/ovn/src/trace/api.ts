@@ -17,6 +17,7 @@ import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
 import type { IgmpGroupRecord } from '../northd/mcast.js';
+import type { SbDatabase } from '../sb/model.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
 import { cloneFlow, emptyFlow, flowFormat, parseCtState, setField, type TraceFlow } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
@@ -35,13 +36,19 @@ export interface OvnTraceOptions {
   selectId?: number;
   /** Output form (default detailed). */
   format?: TraceFormat;
-  /** SB MAC_Binding rows to assume (a fresh southbound database has none). */
+  /** SB MAC_Binding rows to assume besides the database's own. */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Called with each warning ovn-trace would log (a logical flow that does not parse, with the
+   * NB row it comes from when known; an unknown logical port in the microflow; a microflow
+   * without an ingress port), before the trace or the error.
+   */
+  onWarning?: (warning: string) => void;
   /** Conntrack/affinity state and observers supplied by an embedding (see `TraceHooks`). */
   hooks?: TraceHooks;
   /** Build the trace tree (default true); false runs the trace for its hooks only (`root` then holds the first pipeline node, without children). */
   tree?: boolean;
-  /** Multicast groups learnt by snooping (southbound IGMP_Group rows), which northd turns into groups and flows. */
+  /** Multicast groups learnt by snooping (southbound IGMP_Group rows), which northd turns into groups and flows (a northbound database only). */
   igmpGroups?: readonly IgmpGroupRecord[];
   /** Fan multicast out as ovn-controller does (see `TraceRunOptions.chassisMulticast`). */
   chassisMulticast?: boolean;
@@ -56,6 +63,8 @@ export class TraceError extends Error {
     readonly output: string = `${message}\n`,
     /** The underlying expression error, for microflow errors. */
     readonly exprError?: ExprError,
+    /** Warnings logged before the error (see `OvnTraceOptions.onWarning`). */
+    readonly warnings: readonly string[] = [],
   ) {
     super(message);
   }
@@ -70,7 +79,7 @@ function uuidPrefixMatch(uuid: string, s: string): boolean {
 function findDatapath(dps: readonly TraceDatapath[], name: string): TraceDatapath | undefined {
   const byName = dps.find((d) => d.name === name);
   if (byName) return byName;
-  const m = dps.filter((d) => uuidPrefixMatch(d.nbUuid, name));
+  const m = dps.filter((d) => uuidPrefixMatch(d.sbUuid, name) || uuidPrefixMatch(d.nbUuid, name));
   return m.length === 1 ? m[0] : undefined;
 }
 
@@ -100,21 +109,26 @@ export function parseLbDst(s: string): { family: 4 | 6; ip: bigint; port: number
 
 /** Traces `microflow` through `datapath` (or the inport's datapath when null) and returns the trace tree and the packet line. */
 export function traceTree(
-  db: NbDatabase,
+  db: NbDatabase | SbDatabase,
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; warnings: string[] } {
   const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
-  const exprCtx = { addressSets: t.addressSets };
+  // ovn-trace reads (and warns about) every flow before it parses the microflow.
+  const warnings: string[] = t.skipped.map((s) => (s.source ? `${s.warning} (logical flow from ${s.source})` : s.warning));
+  const warn = (w: string) => {
+    warnings.push(w);
+  };
+  const exprCtx = { addressSets: t.addressSets, portGroups: t.portGroups };
   const perr = (e: unknown): never => {
-    if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e);
+    if (e instanceof ExprError) throw new TraceError(`error parsing flow: ${e.message}`, undefined, e, warnings);
     throw e;
   };
   let dp: TraceDatapath | undefined;
   if (datapath !== null && datapath !== undefined) {
     dp = findDatapath(t.datapaths, datapath);
-    if (!dp) throw new TraceError(`unknown datapath "${datapath}"`);
+    if (!dp) throw new TraceError(`unknown datapath "${datapath}"`, undefined, undefined, warnings);
   } else {
     let e: Expr;
     try {
@@ -127,11 +141,14 @@ export function traceTree(
     if (inports.size !== 1) {
       throw new TraceError(
         `error parsing flow: ${inports.size ? 'flow match expression matches on multiple inports' : 'flow match expression does not match on inport'}`,
+        undefined,
+        undefined,
+        warnings,
       );
     }
     const name = [...inports][0]!;
     const p = t.ports.get(name);
-    if (!p) throw new TraceError(`unknown port "${name}"`);
+    if (!p) throw new TraceError(`unknown port "${name}"`, undefined, undefined, warnings);
     dp = p.dp;
   }
   let constraints;
@@ -142,23 +159,46 @@ export function traceTree(
   }
   const ports = new Tracer(t);
   const flow = emptyFlow();
+  let badInport: string | undefined;
   for (const c of constraints) {
     if (c.string !== undefined) {
       const key = ports.lookupPort(dp, c.string);
       if (key !== undefined) setField(flow, c.symbol.field!.name, BigInt(key), 0xffffffffn);
+      else {
+        // ovn-trace's lookup_port warns about a name that is no port at all; a port of another
+        // datapath is left out silently.
+        if (!t.ports.has(c.string) && !dp.mcgroups.some((m) => m.name === c.string)) warn(`${c.string}: unknown logical port`);
+        if (c.symbol.name === 'inport') badInport = c.string;
+      }
     } else setField(flow, c.symbol.field!.name, c.value, c.mask);
   }
-  return traceFlowTree(db, dp, flow, opts);
+  if (!flow.regs[14]) warn('microflow does not specify ingress port');
+  if (badInport !== undefined) {
+    // ovn-trace goes on with no ingress port (and 23.03 aborts in the first port security check);
+    // a trace from no port means nothing, so we refuse.
+    const msg = t.ports.has(badInport) ? `inport "${badInport}" is not a port of datapath "${dp.name}"` : `unknown logical port "${badInport}"`;
+    throw new TraceError(msg, undefined, undefined, warnings);
+  }
+  let tree: ReturnType<typeof traceFlowTree>;
+  try {
+    tree = traceFlowTree(db, dp, flow, opts);
+  } catch (e) {
+    if (e instanceof TraceError) throw new TraceError(e.message, e.output, e.exprError, warnings);
+    throw e;
+  }
+  return { header: tree.header, root: tree.root, ties: tree.ties, randomChoices: tree.randomChoices, warnings };
 }
 
 /**
  * Traces a packet given as a flow (what `parseMicroflow` makes of a microflow, with logical
  * ports as their tunnel keys in `reg14`/`reg15`) through `datapath` (a name or the datapath
- * itself): `traceTree` without parsing text, for embeddings that trace many packets. The
- * header (`# ` and the packet in `flow_format` form) is formatted when first read.
+ * itself): `traceTree` without parsing text or reading every flow, for embeddings that trace
+ * many packets (flows are prepared as the trace reaches them; `traceDb(db).skipped` lists the
+ * ones that do not parse). The header (`# ` and the packet in `flow_format` form) is formatted
+ * when first read.
  */
 export function traceFlowTree(
-  db: NbDatabase,
+  db: NbDatabase | SbDatabase,
   datapath: string | TraceDatapath,
   packet: TraceFlow,
   opts: OvnTraceOptions = {},
@@ -208,8 +248,16 @@ export function traceFlowTree(
  * detailed, summary or minimal form. Throws `TraceError` with ovn-trace's message for a bad
  * microflow (`error parsing flow: ...`) or an unknown datapath (`unknown datapath "x"`).
  */
-export function ovnTrace(db: NbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
-  const { header, root } = traceTree(db, datapath, microflow, opts);
+export function ovnTrace(db: NbDatabase | SbDatabase, datapath: string | null | undefined, microflow: string, opts: OvnTraceOptions = {}): string {
+  let tree: ReturnType<typeof traceTree>;
+  try {
+    tree = traceTree(db, datapath, microflow, opts);
+  } catch (e) {
+    if (e instanceof TraceError && opts.onWarning) for (const w of e.warnings) opts.onWarning(w);
+    throw e;
+  }
+  const { header, root } = tree;
+  if (opts.onWarning) for (const w of tree.warnings) opts.onWarning(w);
   switch (opts.format ?? 'detailed') {
     case 'detailed':
       return header + printDetails(root);

@@ -1,37 +1,44 @@
 /**
- * What ovn-trace reads from the southbound database, derived from a northbound database: the
- * logical flows (compiled by our northd), datapaths, port bindings with tunnel keys, types,
- * patch peers and port security, multicast groups, address sets and port groups, and the
- * load balancer VIPs `chk_lb_hairpin` consults.
+ * What ovn-trace reads from the southbound database: datapaths with their logical flows, port
+ * bindings with tunnel keys, types, patch peers and port security, multicast groups, address sets
+ * and port groups, and the load balancer VIPs `chk_lb_hairpin` consults. It is built from a
+ * southbound database (`SbDatabase`: one our northd produced, or a real one imported with
+ * `loadSbFile`); a northbound database is first compiled by our northd (`compileNorthd(db).sb`).
  *
- * Design. Everything ovn-northd would write to the SB is reconstructed the way a fresh
- * ovn-northd run on the same NB computes it: port tunnel keys honour `requested-tnl-key` first,
- * then are allocated per datapath in NB order (OVSDB sets are sorted by uuid, which is the order
- * ovn-northd walks a switch's or router's ports), chassis-redirect ports `cr-NAME` right after
- * their router port; SB port types are `patch` (or `l3gateway` next to a gateway router),
- * `chassisredirect`, or the NB type; multicast groups `_MC_flood`, `_MC_flood_l2`,
- * `_MC_unknown` hold the enabled switch ports as ovn-northd's `build_mcast_groups` puts them.
- * Each flow's match is parsed, combined with its actions' prerequisites, annotated, simplified
- * and its `is_chassis_resident()` conditions evaluated (every existing port is resident, as
- * ovn-trace assumes), then flows are sorted as ovn-trace sorts them (ingress first, table,
- * priority descending). Flows that fail to parse are skipped, as ovn-trace skips them with a
- * warning. Flows are prepared when a trace first reads them, through a memo shared between
- * databases (lazy.ts). The result is cached per database.
+ * Design. Everything is read as ovn-trace 23.03 reads it (`read_datapaths`, `read_ports`,
+ * `read_mcgroups`, `read_address_sets`, `read_port_groups`, `read_flows`): a patch or l3gateway
+ * port is joined to its `options:peer`, a chassisredirect port to its `options:distributed-port`
+ * on the same datapath, multicast group members are sorted by name, port groups are looked up per
+ * datapath (`<key>_<name>`). Each flow's match is parsed for each datapath it applies to,
+ * combined with its actions' prerequisites, annotated, simplified and its
+ * `is_chassis_resident()` conditions evaluated (every existing port is resident, as ovn-trace
+ * assumes), then flows are sorted as ovn-trace sorts them (ingress first, table, priority
+ * descending). Flows that fail to parse are skipped with ovn-trace's warning (`skipped`). The
+ * result is cached per database (and, for a northbound one, per learnt IGMP state).
+ *
+ * Flows are prepared (parsed, annotated, simplified, conditions evaluated) when a trace first
+ * reads them, through a memo shared between databases (lazy.ts): a trace only evaluates the
+ * flows of the tables it walks, down to the first match, and a lookup first checks a cheap
+ * necessary condition read from the match text (`matchPrecheck`). Reading `skipped` prepares
+ * every flow, as ovn-trace does before its first trace.
  */
-import { createHash } from 'node:crypto';
-import { parseActions } from '../actions/parse.js';
 import type { Action } from '../actions/ast.js';
-import { annotate } from '../expr/check.js';
 import type { Expr } from '../expr/ast.js';
-import { evaluateConditions, simplify } from '../expr/normalize.js';
-import { parseExprText } from '../expr/parse.js';
-import type { NbDatabase } from '../nb/db.js';
+import { evaluateConditions } from '../expr/normalize.js';
+import { NbDatabase } from '../nb/db.js';
 import { parseLportAddresses, type LportAddresses } from '../northd/addrs.js';
 import { compileNorthd } from '../northd/northd.js';
-import { northdLb } from '../northd/lb.js';
+import { describeNbRow } from '../northd/checks.js';
+import { parseLbKey } from '../northd/lb.js';
+import { stageByName } from '../northd/stages.js';
+import type { Datapath, LogicalFlow } from '../northd/types.js';
+import { MC_KEYS } from '../sb/keys.js';
+import type { SbDatabase, SbLogicalFlow } from '../sb/model.js';
+import { sbIndex } from '../sb/lookup.js';
+import { nbRowOfFlow } from '../sb/from-northd.js';
+import { lflowParseContext, parseLogicalFlow } from '../sb/lflow-parse.js';
 import type { IgmpGroupRecord } from '../northd/mcast.js';
-import type { LogicalFlow } from '../northd/types.js';
-import { LazyLflow, preparedFlow, type PreparedFlow } from './lazy.js';
+import { LazyLflow, preparedFlow } from './lazy.js';
 import { compileMatch, matchPrecheck, type MatchPredicate } from './match.js';
 
 /** A logical port binding as ovn-trace sees it. */
@@ -62,11 +69,11 @@ export interface TraceMcGroup {
   readonly ports: TracePort[];
 }
 
-/** A logical flow prepared for tracing (its match and actions may be prepared on first read). */
+/** A logical flow prepared for tracing. */
 export interface TraceLflow {
   /** The compiled flow. */
   readonly flow: LogicalFlow;
-  /** First 32 bits of its (deterministic) uuid, as 8 hex digits. */
+  /** First 32 bits of its southbound row uuid, as 8 hex digits. */
   readonly uuid8: string;
   /** Annotated, simplified match including the actions' prerequisites. */
   readonly match: Expr;
@@ -86,9 +93,11 @@ export interface TraceDatapath {
   readonly name: string;
   /** NB uuid. */
   readonly nbUuid: string;
+  /** SB Datapath_Binding uuid. */
+  readonly sbUuid: string;
   /** Tunnel key. */
   readonly key: number;
-  /** Ports, in key-allocation order. */
+  /** Ports, in southbound table order. */
   readonly ports: TracePort[];
   /** Multicast groups. */
   readonly mcgroups: TraceMcGroup[];
@@ -124,29 +133,30 @@ export interface TraceMacBinding {
 
 /** The southbound view ovn-trace works on. */
 export interface TraceDb {
-  /** Datapaths, switches then routers. */
+  /** Datapaths, in southbound table order. */
   readonly datapaths: TraceDatapath[];
   /** Ports by name. */
   readonly ports: Map<string, TracePort>;
   /** Address sets by name (SB names). */
   readonly addressSets: Map<string, string[]>;
-  /** Port groups by NB name (names of member ports). */
+  /** Port groups by SB name (`<datapath key>_<NB name>`; names of member ports). */
   readonly portGroups: Map<string, string[]>;
-  /** Load balancer VIPs, in NB order. */
+  /** Load balancer VIPs (SB Load_Balancer rows, in table order). */
   readonly lbVips: TraceLbVip[];
-  /** Flows that could not be parsed (ovn-trace skips them with a warning); reading it prepares every flow. */
-  readonly skipped: { flow: LogicalFlow; error: string }[];
+  /** MAC bindings of the southbound database (SB MAC_Binding rows). */
+  readonly macBindings: readonly TraceMacBinding[];
+  /**
+   * Flows that could not be parsed, with ovn-trace's warning (it skips them; so does
+   * ovn-controller) and, when the database came from a northbound one, the NB row they come from.
+   * Reading it prepares every flow.
+   */
+  readonly skipped: { flow: LogicalFlow; error: string; warning: string; source?: string }[];
+  /** The southbound database. */
+  readonly sb: SbDatabase;
 }
 
 /** Multicast group tunnel keys (OVN 23.03 `enum ovn_mcast_tunnel_keys`). */
-export const MC_KEYS = { _MC_flood: 32768, _MC_unknown: 32769, _MC_mrouter_flood: 32770, _MC_static: 32771, _MC_flood_l2: 32772 } as const;
-
-function flowUuid8(f: LogicalFlow): string {
-  return createHash('sha1')
-    .update(`${f.datapath.uuid}|${f.pipeline}|${f.table}|${f.priority}|${f.match}|${f.actions}`)
-    .digest('hex')
-    .slice(0, 8);
-}
+export { MC_KEYS };
 
 function ipToBig(text: string): { family: 4 | 6; ip: bigint } | undefined {
   const m4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
@@ -161,248 +171,171 @@ export function parseIpText(text: string): { family: 4 | 6; ip: bigint } | undef
   return ipToBig(text);
 }
 
-function allocateKeys(ports: { port: TracePort; requested: number }[]): void {
-  const used = new Set<number>();
-  let hint = 0;
-  for (const p of ports) {
-    if (p.requested > 0 && p.requested < 32768 && !used.has(p.requested)) {
-      used.add(p.requested);
-      p.port.key = p.requested;
-      hint = Math.max(hint, p.requested);
-    }
-  }
-  for (const p of ports) {
-    if (p.port.key) continue;
-    let k = hint;
-    for (let n = 0; n < 32767; n++) {
-      k = k >= 32767 ? 1 : k + 1;
-      if (!used.has(k)) break;
-    }
-    used.add(k);
-    p.port.key = k;
-    hint = k;
-  }
-}
-
 function hasCondition(e: Expr): boolean {
   return e.type === 'cond' || ((e.type === 'and' || e.type === 'or') && e.terms.some(hasCondition));
 }
 
-const cache = new WeakMap<NbDatabase, Map<string, TraceDb>>();
-
-/** What the southbound database holds beyond what the northbound one determines. */
+/** What the southbound database holds beyond what a northbound one determines. */
 export interface TraceDbState {
-  /** Multicast groups learnt by IGMP/MLD snooping (IGMP_Group rows). */
+  /** Multicast groups learnt by IGMP/MLD snooping (IGMP_Group rows; a northbound source only). */
   readonly igmpGroups?: readonly IgmpGroupRecord[];
 }
 
-/** Builds (or returns the cached) southbound view of `db` for tracing, with the learnt state of `state`. */
-export function traceDb(db: NbDatabase, state: TraceDbState = {}): TraceDb {
-  let m = cache.get(db);
-  if (!m) cache.set(db, (m = new Map()));
-  const key = JSON.stringify(state.igmpGroups ?? []);
+const cache = new WeakMap<NbDatabase | SbDatabase, Map<string, TraceDb>>();
+
+/**
+ * Builds (or returns the cached) view of `source` for tracing: a southbound database as is, a
+ * northbound database through our northd (`compileNorthd(db, { igmpGroups }).sb`).
+ */
+export function traceDb(source: NbDatabase | SbDatabase, state: TraceDbState = {}): TraceDb {
+  let m = cache.get(source);
+  if (!m) cache.set(source, (m = new Map()));
+  const nb = source instanceof NbDatabase;
+  const key = nb && state.igmpGroups?.length ? JSON.stringify(state.igmpGroups) : '';
   let t = m.get(key);
   if (!t) {
-    t = buildTraceDb(db, state);
+    if (source instanceof NbDatabase) {
+      const sb = compileNorthd(source, state.igmpGroups?.length ? { igmpGroups: state.igmpGroups } : {}).sb;
+      t = buildTraceDb(sb, (hint) => describeNbRow(source, hint));
+    } else {
+      t = buildTraceDb(source, (hint, stage) => `the NB row ${hint}..., stage ${stage}`);
+    }
     if (m.size >= 64) m.clear();
     m.set(key, t);
   }
   return t;
 }
 
-function intOpt(m: ReadonlyMap<string, string>, k: string): number {
-  const v = m.get(k);
-  const n = v === undefined ? 0 : parseInt(v, 10);
-  return Number.isFinite(n) ? n : 0;
+/** The northd-style flow record of a southbound flow on one datapath (what traces print and tie lists hold). */
+function lflowOf(f: SbLogicalFlow, dp: Datapath): LogicalFlow {
+  const stage = f.externalIds.get('stage-name') ?? '';
+  const out: { -readonly [K in keyof LogicalFlow]: LogicalFlow[K] } = {
+    datapath: dp,
+    pipeline: f.pipeline,
+    stage: (stageByName(stage)?.name ?? stage) as LogicalFlow['stage'],
+    table: f.tableId,
+    priority: f.priority,
+    match: f.match,
+    actions: f.actions,
+  };
+  const hint = nbRowOfFlow(f) ?? f.externalIds.get('stage-hint');
+  if (hint !== undefined) out.hint = hint;
+  const io = f.tags.get('in_out_port');
+  if (io !== undefined) out.ioPort = io;
+  return out;
 }
 
-function buildTraceDb(db: NbDatabase, state: TraceDbState): TraceDb {
-  const { flows, context: ctx, ipMulticastGroups } = compileNorthd(db, state.igmpGroups?.length ? { igmpGroups: state.igmpGroups } : {});
+function buildTraceDb(sb: SbDatabase, describe: (hint: string, stage: string) => string | undefined): TraceDb {
+  const idx = sbIndex(sb);
   const datapaths: TraceDatapath[] = [];
-  const byKey = new Map<number, TraceDatapath>();
-  const ports = new Map<string, TracePort>();
-  const mk = (kind: 'switch' | 'router', name: string, nbUuid: string, key: number): TraceDatapath => {
-    const d: TraceDatapath = { kind, name, nbUuid, key, ports: [], mcgroups: [], flows: new Map(), stages: new Map(), hasLocalL3gateway: false };
-    datapaths.push(d);
-    byKey.set(key, d);
-    return d;
-  };
-
-  // Switches.
-  for (const sw of ctx.switches) {
-    const d = mk('switch', sw.dp.name, sw.dp.nbUuid, sw.dp.key);
-    const alloc: { port: TracePort; requested: number }[] = [];
-    for (const p of sw.ports) {
-      let type = p.nb.type;
-      if (type === 'router') type = p.peer?.rt.isGatewayRouter ? 'l3gateway' : 'patch';
-      const port: TracePort = { name: p.name, key: 0, type, dp: d, psAddrs: p.psAddrs };
-      d.ports.push(port);
-      ports.set(p.name, port);
-      alloc.push({ port, requested: intOpt(p.nb.options, 'requested-tnl-key') });
-      if (type === 'l3gateway') d.hasLocalL3gateway = true;
-    }
-    allocateKeys(alloc);
-  }
-  // Routers.
-  for (const rt of ctx.routers) {
-    const d = mk('router', rt.dp.name, rt.dp.nbUuid, rt.dp.key);
-    const alloc: { port: TracePort; requested: number }[] = [];
-    for (const p of rt.ports) {
-      const type = rt.isGatewayRouter ? 'l3gateway' : 'patch';
-      const port: TracePort = { name: p.name, key: 0, type, dp: d, psAddrs: [] };
-      d.ports.push(port);
-      ports.set(p.name, port);
-      alloc.push({ port, requested: intOpt(p.nb.options, 'requested-tnl-key') });
-      if (type === 'l3gateway') d.hasLocalL3gateway = true;
-      if (p.crName) {
-        const cr: TracePort = { name: p.crName, key: 0, type: 'chassisredirect', dp: d, psAddrs: [], distributed: port };
-        d.ports.push(cr);
-        ports.set(cr.name, cr);
-        alloc.push({ port: cr, requested: 0 });
-      }
-    }
-    allocateKeys(alloc);
-  }
-  // Peers (patch and l3gateway ports).
-  for (const sw of ctx.switches) {
-    for (const p of sw.ports) {
-      if (p.peer) {
-        const a = ports.get(p.name);
-        const b = ports.get(p.peer.name);
-        if (a && b) {
-          a.peer = b;
-          b.peer = a;
-        }
-      }
-    }
-  }
-  for (const rp of ctx.routerPorts.values()) {
-    if (rp.peer && 'rt' in rp.peer) {
-      const a = ports.get(rp.name);
-      const b = ports.get(rp.peer.name);
-      if (a && b) {
-        a.peer = b;
-        b.peer = a;
-      }
-    }
-  }
-  // Multicast groups (build_mcast_groups): members sorted by name, as ovn-trace reads them.
-  const byName = (a: TracePort, b: TracePort) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const group = (d: TraceDatapath, name: string, key: number, members: TracePort[]) => {
-    if (members.length) d.mcgroups.push({ name, key, ports: members.sort(byName) });
-  };
-  const flag = (o: ReadonlyMap<string, string>, k: string) => (o.get(k) ?? '').toLowerCase() === 'true';
-  for (const sw of ctx.switches) {
-    const d = byKey.get(sw.dp.key)!;
-    const flood: TracePort[] = [];
-    const floodL2: TracePort[] = [];
-    const unknown: TracePort[] = [];
-    const mrouter: TracePort[] = [];
-    const stat: TracePort[] = [];
-    const floodRelay = sw.routerPorts.some((p) => p.peer && flag(p.peer.rt.nb.options, 'mcast_relay'));
-    for (const p of sw.ports) {
-      if (!p.enabled) continue;
-      const tp = ports.get(p.name)!;
-      flood.push(tp);
-      if (p.nb.type !== 'router') floodL2.push(tp);
-      if (p.hasUnknown && p.nb.type !== 'external') unknown.push(tp);
-      if ((floodRelay && p.peer && flag(p.peer.rt.nb.options, 'mcast_relay')) || flag(p.nb.options, 'mcast_flood_reports')) mrouter.push(tp);
-      if (flag(p.nb.options, 'mcast_flood')) stat.push(tp);
-    }
-    group(d, '_MC_flood', MC_KEYS._MC_flood, flood);
-    group(d, '_MC_unknown', MC_KEYS._MC_unknown, unknown);
-    group(d, '_MC_mrouter_flood', MC_KEYS._MC_mrouter_flood, mrouter);
-    group(d, '_MC_static', MC_KEYS._MC_static, stat);
-    group(d, '_MC_flood_l2', MC_KEYS._MC_flood_l2, floodL2);
-  }
-  for (const rt of ctx.routers) {
-    const stat = rt.ports.filter((p) => p.enabled && flag(p.nb.options, 'mcast_flood')).map((p) => ports.get(p.crName ?? p.name)!);
-    group(byKey.get(rt.dp.key)!, '_MC_static', MC_KEYS._MC_static, stat);
-  }
-  for (const g of ipMulticastGroups) {
-    const d = byKey.get(g.datapath.key);
-    if (d) group(d, g.name, g.key, g.ports.map((n) => ports.get(n)).filter((p): p is TracePort => p !== undefined));
-  }
-
-  // Address sets (SB names) and port groups.
-  const addressSets = new Map<string, string[]>();
-  const svc = db.global?.options.get('svc_monitor_mac');
-  if (svc) addressSets.set('svc_monitor_mac', [svc]);
-  for (const pg of db.portGroups) {
-    const v4: string[] = [];
-    const v6: string[] = [];
-    for (const lsp of pg.ports) {
-      const texts = lsp.addresses.filter((a) => a.kind !== 'dynamic' && a.kind !== 'unknown' && a.kind !== 'router').map((a) => a.text);
-      if (lsp.dynamic_addresses) texts.push(lsp.dynamic_addresses.text);
-      for (const t of texts) {
-        const la = parseLportAddresses(t);
-        if (!la) continue;
-        for (const a of la.ipv4) v4.push(a.addrS);
-        for (const a of la.ipv6) v6.push(a.addrS);
-      }
-    }
-    addressSets.set(`${pg.name}_ip4`, v4);
-    addressSets.set(`${pg.name}_ip6`, v6);
-  }
-  for (const rt of ctx.routers) {
-    const v4 = new Set<string>();
-    const v6 = new Set<string>();
-    for (const lb of rt.lbs) {
-      for (const vip of northdLb(lb).vips) (vip.v6 ? v6 : v4).add(vip.vipS);
-    }
-    if (v4.size) addressSets.set(`_rtr_lb_${rt.dp.key}_ip4`, [...v4]);
-    if (v6.size) addressSets.set(`_rtr_lb_${rt.dp.key}_ip6`, [...v6]);
-  }
-  for (const as of db.addressSets) addressSets.set(as.name, [...as.addresses]);
-  const portGroups = new Map<string, string[]>();
-  for (const pg of db.portGroups) portGroups.set(pg.name, pg.ports.map((p) => p.name));
-
-  // LB VIPs: load balancers applied to some switch (the SB Load_Balancer table).
-  const lbVips: TraceLbVip[] = [];
-  const seenLb = new Set<string>();
-  for (const sw of ctx.switches) {
-    for (const lb of sw.lbs) {
-      if (seenLb.has(lb.uuid)) continue;
-      seenLb.add(lb.uuid);
-      for (const vip of northdLb(lb).vips) {
-        const ip = ipToBig(vip.vipS);
-        if (ip) lbVips.push({ ...ip, ipS: vip.vipS, port: vip.portS ? Number(vip.portS) : 0 });
-      }
-    }
-  }
-
-  // Flows, prepared (parsed, annotated, simplified) when a trace first reads them.
-  const skipped: { flow: LogicalFlow; error: string }[] = [];
-  const onSkip = (flow: LogicalFlow, error: string) => void skipped.push({ flow, error });
-  const all: LazyLflow[] = [];
-  const exprCtx = { addressSets, portGroups };
-  const resolve = (ref: string) => (ref[0] === '$' ? addressSets.get(ref.slice(1)) : portGroups.get(ref.slice(1)));
-  const isResident = (port: string) => port === '' || ports.has(port);
-  for (const f of flows) {
-    const d = byKey.get(f.datapath.key);
-    if (!d) continue;
-    const prepare = (): PreparedFlow => {
-      const p = preparedFlow(f.pipeline, f.table, f.match, f.actions, resolve, () => {
-        try {
-          const parsed = parseActions(f.actions, { ...exprCtx, pipeline: f.pipeline, table: f.table });
-          const text = parsed.prereqs.length ? `(${f.match}) && ${parsed.prereqs.map((p) => `(${p})`).join(' && ')}` : f.match;
-          return { match: simplify(annotate(parseExprText(text, exprCtx))), actions: parsed.actions };
-        } catch (e) {
-          return { error: (e as Error).message };
-        }
-      });
-      return 'error' in p || !hasCondition(p.match) ? p : { match: evaluateConditions(p.match, isResident), actions: p.actions };
+  const byUuid = new Map<string, { t: TraceDatapath; dp: Datapath }>();
+  for (const d of sb.datapaths) {
+    const t: TraceDatapath = {
+      kind: d.kind,
+      name: d.name || d.nbUuid || d.uuid,
+      nbUuid: d.nbUuid,
+      sbUuid: d.uuid,
+      key: d.tunnelKey,
+      ports: [],
+      mcgroups: [],
+      flows: new Map(),
+      stages: new Map(),
+      hasLocalL3gateway: false,
     };
-    const k = `${f.pipeline}/${f.table}`;
-    let list = d.flows.get(k);
-    if (!list) {
-      list = [];
-      d.flows.set(k, list);
-      d.stages.set(k, f.stage);
+    datapaths.push(t);
+    byUuid.set(d.uuid, { t, dp: { kind: d.kind, name: t.name, nbUuid: d.nbUuid, key: d.tunnelKey, uuid: d.uuid } });
+  }
+
+  // Ports (read_ports): the first binding of a name wins; patch and l3gateway peers.
+  const ports = new Map<string, TracePort>();
+  const peerOf = new Map<TracePort, string>();
+  for (const pb of sb.portBindings) {
+    const d = byUuid.get(pb.datapath.uuid)?.t;
+    if (!d || ports.has(pb.logicalPort)) continue;
+    const psAddrs: LportAddresses[] = [];
+    for (const ps of pb.portSecurity) {
+      const la = parseLportAddresses(ps);
+      if (la) psAddrs.push(la);
     }
-    const lf = new LazyLflow(f, () => flowUuid8(f), prepare, onSkip, (m) => compileMatch(m, ports, d), (text) => matchPrecheck(text, ports, d, (g) => portGroups.get(g)));
-    list.push(lf);
-    all.push(lf);
+    const port: TracePort = { name: pb.logicalPort, key: pb.tunnelKey, type: pb.type, dp: d, psAddrs };
+    ports.set(port.name, port);
+    d.ports.push(port);
+    if (pb.type === 'l3gateway') d.hasLocalL3gateway = true;
+    const peer = pb.options.get('peer');
+    if ((pb.type === 'patch' || pb.type === 'l3gateway') && peer !== undefined) peerOf.set(port, peer);
+  }
+  for (const [port, peerName] of peerOf) {
+    const peer = ports.get(peerName);
+    if (peer) {
+      port.peer = peer;
+      peer.peer = port;
+    }
+  }
+  for (const pb of sb.portBindings) {
+    if (pb.type !== 'chassisredirect') continue;
+    const port = ports.get(pb.logicalPort);
+    const dist = ports.get(pb.options.get('distributed-port') ?? '');
+    if (port && dist && dist.dp === port.dp) port.distributed = dist;
+  }
+
+  // Multicast groups, members sorted by name.
+  for (const mg of sb.multicastGroups) {
+    const d = byUuid.get(mg.datapath.uuid)?.t;
+    if (!d) continue;
+    const members = mg.ports
+      .map((p) => ports.get(p.logicalPort))
+      .filter((p): p is TracePort => p !== undefined && p.dp === d)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    d.mcgroups.push({ name: mg.name, key: mg.tunnelKey, ports: members });
+  }
+
+  const addressSets = new Map<string, string[]>(sb.addressSets.map((a) => [a.name, [...a.addresses]]));
+  const portGroups = new Map<string, string[]>(sb.portGroups.map((g) => [g.name, [...g.ports]]));
+
+  // Load balancer VIPs.
+  const lbVips: TraceLbVip[] = [];
+  for (const lb of sb.loadBalancers) {
+    for (const key of lb.vips.keys()) {
+      const k = parseLbKey(key);
+      const ip = k && ipToBig(k.ipS);
+      if (k && ip) lbVips.push({ ...ip, ipS: k.ipS, port: k.port });
+    }
+  }
+
+  const macBindings: TraceMacBinding[] = sb.macBindings.map((m) => ({ port: m.logicalPort, ip: m.ip, mac: m.mac }));
+
+  // Flows, prepared per datapath (port groups resolve per datapath key) as ovn-trace parses
+  // them, when a trace first reads them.
+  const skipped: { at: number; entry: TraceDb['skipped'][number] }[] = [];
+  const all: LazyLflow[] = [];
+  const isResident = (port: string) => port === '' || ports.has(port);
+  const pctx = lflowParseContext(sb);
+  for (const d of sb.datapaths) {
+    const e = byUuid.get(d.uuid)!;
+    const resolve = (ref: string) => (ref[0] === '$' ? addressSets.get(ref.slice(1)) : portGroups.get(`${d.tunnelKey}_${ref.slice(1)}`));
+    const group = (name: string) => portGroups.get(`${d.tunnelKey}_${name}`);
+    for (const sf of idx.flowsOf.get(d) ?? []) {
+      const f = lflowOf(sf, e.dp);
+      const prepare = () => {
+        const r = preparedFlow(sf.pipeline, sf.tableId, sf.match, sf.actions, resolve, () => parseLogicalFlow(sf, d, pctx));
+        return !r.ok || !hasCondition(r.match) ? r : { ...r, match: evaluateConditions(r.match, isResident) };
+      };
+      const at = all.length;
+      const onSkip = (error: string, warning: string) => {
+        const source = f.hint === undefined ? undefined : describe(f.hint, f.stage);
+        skipped.push({ at, entry: { flow: f, error, warning, ...(source !== undefined ? { source } : {}) } });
+      };
+      const k = `${sf.pipeline}/${sf.tableId}`;
+      let list = e.t.flows.get(k);
+      if (!list) {
+        list = [];
+        e.t.flows.set(k, list);
+        e.t.stages.set(k, f.stage);
+      }
+      const lf = new LazyLflow(f, sf.uuid.slice(0, 8), prepare, onSkip, (m) => compileMatch(m, ports, e.t), (text) => matchPrecheck(text, ports, e.t, group));
+      list.push(lf);
+      all.push(lf);
+    }
   }
   for (const d of datapaths) for (const list of d.flows.values()) list.sort((a, b) => b.flow.priority - a.flow.priority);
   return {
@@ -411,9 +344,12 @@ function buildTraceDb(db: NbDatabase, state: TraceDbState): TraceDb {
     addressSets,
     portGroups,
     lbVips,
+    macBindings,
     get skipped() {
-      for (const lf of all.splice(0)) void lf.match;
-      return skipped;
+      // Every flow prepared; in southbound table order, as ovn-trace warns while reading them.
+      for (const lf of all) void lf.match;
+      return skipped.sort((a, b) => a.at - b.at).map((s) => s.entry);
     },
+    sb,
   };
 }

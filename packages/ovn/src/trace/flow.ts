@@ -12,8 +12,8 @@
  * the bits ovn-trace's `expr_evaluate` sees.
  */
 import type { OvsField } from '../expr/symbols.js';
-import { formatIpv6 } from '../expr/lex.js';
-import { formatIpv4, putHex } from '../actions/format.js';
+import { formatIpv4, formatIpv6Ntop as formatIpv6 } from '@ovnts/packet';
+import { putHex } from '../actions/format.js';
 
 /** The fields of a traced packet. */
 export interface TraceFlow {

@@ -19,8 +19,8 @@ import type { LogicalFlow } from '../northd/types.js';
 import type { TraceLflow } from './db.js';
 import type { MatchPredicate } from './match.js';
 
-/** What preparing one flow gives: its match and actions, or why it was skipped. */
-export type PreparedFlow = { readonly match: Expr; readonly actions: readonly Action[] } | { readonly error: string };
+/** What preparing one flow gives: its match and actions, or why it is skipped (the parser's message and ovn-trace's warning). */
+export type PreparedFlow = { readonly ok: true; readonly match: Expr; readonly actions: readonly Action[] } | { readonly ok: false; readonly error: string; readonly traceWarning: string };
 
 const NEVER: Expr = { type: 'bool', value: false };
 const MAX_ENTRIES = 50_000;
@@ -67,7 +67,7 @@ export class LazyLflow implements TraceLflow {
     readonly flow: LogicalFlow,
     uuid8: string | (() => string),
     private readonly prepare: () => PreparedFlow,
-    private readonly onSkip: (flow: LogicalFlow, error: string) => void,
+    private readonly onSkip: (error: string, warning: string) => void,
     private readonly compile: (match: Expr) => MatchPredicate,
     private readonly precheckOf?: (text: string) => MatchPredicate | undefined,
   ) {
@@ -77,7 +77,7 @@ export class LazyLflow implements TraceLflow {
   private get p(): PreparedFlow {
     if (!this.prepared) {
       this.prepared = this.prepare();
-      if ('error' in this.prepared) this.onSkip(this.flow, this.prepared.error);
+      if (!this.prepared.ok) this.onSkip(this.prepared.error, this.prepared.traceWarning);
     }
     return this.prepared;
   }
@@ -91,7 +91,7 @@ export class LazyLflow implements TraceLflow {
   /** Annotated, simplified match (false for a flow that does not parse). */
   get match(): Expr {
     const p = this.p;
-    return 'error' in p ? NEVER : p.match;
+    return p.ok ? p.match : NEVER;
   }
 
   /** The match compiled to a predicate on the packet. */
@@ -109,6 +109,6 @@ export class LazyLflow implements TraceLflow {
   /** Parsed actions (none for a flow that does not parse). */
   get actions(): readonly Action[] {
     const p = this.p;
-    return 'error' in p ? [] : p.actions;
+    return p.ok ? p.actions : [];
   }
 }

@@ -19,8 +19,8 @@
  */
 import type { Action } from '../actions/ast.js';
 import type { LogicalFlow } from '../northd/types.js';
-import { formatAction, formatConstantSet, formatField, formatIpv4 as formatIp4, putHex } from '../actions/format.js';
-import { formatIpv6 as formatIp6 } from '../expr/lex.js';
+import { formatIpv4 as formatIp4, formatIpv6Ntop as formatIp6 } from '@ovnts/packet';
+import { formatAction, formatConstantSet, formatField, putHex } from '../actions/format.js';
 import { linkLocal } from '../northd/addrs.js';
 import type { Expr } from '../expr/ast.js';
 import { resolveField, type ResolvedField } from '../expr/symbols.js';
@@ -227,7 +227,7 @@ export class Tracer {
     readonly opts: TraceRunOptions = {},
   ) {
     this.lbDst = opts.lbDst;
-    for (const b of opts.macBindings ?? []) {
+    for (const b of [...db.macBindings, ...(opts.macBindings ?? [])]) {
       const p = db.ports.get(b.port);
       const ip = parseIpText(b.ip);
       if (!p || !ip) continue;

@@ -22,11 +22,11 @@ import {
   parseExprText,
   simplify,
   toMatchForm,
-  uniqueSymbol,
   type Expr,
   type OvsField,
   type Packet,
 } from '@ovnts/ovn';
+import { uniqueSymbol } from '@ovnts/ovn/internal';
 
 const F = (name: string, width: number, maskable: boolean): OvsField => ({ nxm: name.toUpperCase(), name, width, maskable });
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ExprError, expandTemplates, parseMicroflow, type ExprContext } from '@ovnts/ovn';
+import { ExprError, expandTemplates, parseOvnMicroflow, type ExprContext } from '@ovnts/ovn';
 import { requireOracle } from '@ovnts/testkit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -30,7 +30,7 @@ const ctx: ExprContext = {
 /** What we say about `input`, in golden-file terms. */
 function verdict(input: string): string {
   try {
-    parseMicroflow(expandTemplates(input), ctx);
+    parseOvnMicroflow(expandTemplates(input), ctx);
     return '(ok)';
   } catch (e) {
     if (e instanceof ExprError) return e.message;

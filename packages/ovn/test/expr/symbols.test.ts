@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OVS_FIELDS, formatSymbol, ovnSymtab, parseFieldText, resolveField } from '@ovnts/ovn';
+import { fieldByName } from '@ovnts/openflow';
+import { ExprError, OVS_FIELDS, formatSymbol, ovnSymtab, ovsField, parseFieldText, resolveField } from '@ovnts/ovn';
 
 const dump = (prefix: RegExp) =>
   ovnSymtab()
@@ -119,5 +120,29 @@ describe('OVN symbol table', () => {
       ip4.mcast ip6 ip icmp4 icmp6 icmp ip.is_frag ip.later_frag ip.first_frag arp rarp nd nd_ns nd_na nd_rs nd_ra tcp
       udp sctp igmp mldv1 mldv2 ip6.mcast ip6.mcast_flood eth.mcastv6`.split(/\s+/);
     for (const n of names) expect(ovnSymtab().get(n), n).toBeDefined();
+  });
+});
+
+describe('the OVS fields come from @ovnts/openflow\'s field table', () => {
+  it('every field a symbol names is the openflow entry, with its NXM/OXM name, n_bits and maskability', () => {
+    const widths: Record<string, number> = {};
+    for (const [name, f] of Object.entries(OVS_FIELDS)) {
+      const of = fieldByName(name)!;
+      expect(f.of).toBe(of);
+      expect(f.nxm).toBe(of.nxm?.name ?? of.oxm?.name);
+      expect(f.width).toBe(of.nBits);
+      expect(f.maskable).toBe(of.maskable);
+      widths[name] = f.width;
+    }
+    // What OVN 23.03's `ovstest test-ovn dump-symtab` relies on (OVS's n_bits, not the wire width).
+    expect(widths).toMatchObject({ ipv6_label: 20, tcp_flags: 12, ip_frag: 2, nw_ecn: 2, ip_dscp: 6, arp_op: 16, icmp_type: 8, xreg4: 64, ct_label: 128 });
+    expect(OVS_FIELDS.metadata.nxm).toBe('OXM_OF_METADATA');
+    expect(OVS_FIELDS.sctp_dst.nxm).toBe('OXM_OF_SCTP_DST');
+    expect(OVS_FIELDS.eth_src.nxm).toBe('NXM_OF_ETH_SRC');
+  });
+  it('a name the table lacks is a typed error at load time, not a silent miss', () => {
+    expect(() => ovsField('no_such_field')).toThrow(ExprError);
+    expect(() => ovsField('dl_src')).toThrow('OVS field dl_src is not in the OpenFlow match-field table.');
+    for (const s of ovnSymtab().all()) if (s.field) expect(s.field.of, s.name).toBeDefined();
   });
 });

@@ -4,7 +4,8 @@
  * learned load-balancer affinity (chk_lb_aff / commit_lb_aff), on a small stateful switch.
  */
 import { describe, expect, test } from 'vitest';
-import { CS, NbBuilder, ovnTrace, traceTree, type TraceCtQuery, type TraceHooks } from '@ovnts/ovn';
+import { NbBuilder, ovnTrace, traceTree, type TraceCtQuery, type TraceHooks } from '@ovnts/ovn';
+import { CS } from '@ovnts/ovn/internal';
 
 function net(affinityTimeout?: number) {
   const nb = new NbBuilder();

@@ -6,11 +6,9 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { CS, Tracer, compileMatch } from '@ovnts/ovn/internal';
 import {
-  CS,
   NbBuilder,
-  Tracer,
-  compileMatch,
   emptyFlow,
   loadNbFile,
   minimalText,
