@@ -21,12 +21,13 @@
 // The generator draws random ports from the dynamic range so no tshark dissector claims them by
 // port, and uses only EtherTypes and IP protocols that no tshark 4.0 dissector registers.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dissectFrame, type LayerInfo } from '@ovnts/cli';
-import { randomCorpus, repoRoot, requireTools, tsharkFields, writeTempCapture, type CorpusFrame, type TempCapture } from '@ovnts/testkit';
+import { Excuses, randomCorpus, repoRoot, requireTools, tsharkFields, tsharkFieldsAsync, writeTempCapture, type CorpusFrame, type TempCapture } from '@ovnts/testkit';
 
 // OVNTS_CORPUS_SEEDS=1,2,3 (and OVNTS_CORPUS_SIZE=n per seed) explores other corpora.
 const SEEDS = process.env.OVNTS_CORPUS_SEEDS ? process.env.OVNTS_CORPUS_SEEDS.split(',').map(Number) : [0x5eed0001, 0x5eed0002, 0x5eed0003, 0x5eed0004];
@@ -142,10 +143,27 @@ interface Json {
   error?: { layer: string; code: string; offset: number };
 }
 
-function runCli(file: string): Json[] {
-  const r = spawnSync(process.execPath, [CLI, 'dissect', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) assert.fail(`ovnts dissect --json exited ${r.status}: ${r.stderr}`);
-  return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+/** `ovnts dissect --json FILE`, without blocking this worker's event loop (vitest's RPC needs it). */
+async function runCli(file: string): Promise<Json[]> {
+  let out: string;
+  try {
+    out = (await promisify(execFile)(process.execPath, [CLI, 'dissect', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30 })).stdout;
+  } catch (e) {
+    assert.fail(`ovnts dissect --json failed: ${(e as Error).message}`);
+  }
+  return out.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+}
+
+/**
+ * Frames compared only in part (see the header): the caps are about 1.5 times the share the default
+ * corpus draws, so a generator or comparison change that relaxes many more frames fails.
+ */
+function tsharkExcuses(): Excuses {
+  return new Excuses('tshark cross-check', {
+    truncated: { fraction: 0.12, why: 'frame cut short: our fields must be a prefix of tshark\'s' },
+    'tshark-deeper': { fraction: 0.06, why: 'tshark also dissects an ICMP error\'s quoted datagram or a DHCPv6 relayed message' },
+    'tcp.len-first-fragment': { fraction: 0.025, why: 'tshark leaves tcp.len out on a first fragment' },
+  });
 }
 
 const tshark = requireTools('tshark cross-check of ovnts dissect', ['tshark'], 'apt-get install -y tshark');
@@ -157,11 +175,10 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
   let theirs: string[][] = [];
   const names = ['frame.len', 'frame.cap_len', ...FIELDS.map(([f]) => f)];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!existsSync(CLI)) assert.fail(`${CLI} is missing: build first (node node_modules/typescript/bin/tsc -b)`);
     cap = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })));
-    ours = runCli(cap.file);
-    theirs = tsharkFields(cap.file, names, { prefs: PREFS });
+    [ours, theirs] = await Promise.all([runCli(cap.file), tsharkFieldsAsync(cap.file, names, { prefs: PREFS })]);
   });
   afterAll(() => cap?.remove());
 
@@ -210,6 +227,7 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
   it('every field we print agrees with tshark, occurrence by occurrence', () => {
     const bad: string[] = [];
     let values = 0;
+    const excuses = tsharkExcuses();
     corpus.forEach(({ f }, k) => {
       const j = ours[k]!;
       const exp = expected(j.layers);
@@ -219,11 +237,16 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
       const last = j.layers[j.layers.length - 1];
       const must = f.truncated && j.error && last?.layer === j.error.layer ? expected(j.layers.slice(0, -1)) : exp;
       const prefix = f.truncated || tsharkGoesDeeper(j.layers);
+      if (f.truncated) excuses.add('truncated', where(k));
+      else if (prefix) excuses.add('tshark-deeper', where(k));
       FIELDS.forEach(([field], c) => {
         // A TCP header in the first fragment of an IP datagram (IPv4 MF, or an IPv6 fragment
         // header): tshark leaves tcp.len out, as the segment's length is only known once the
         // datagram is reassembled; we print the payload bytes this fragment holds.
-        if (field === 'tcp.len' && /frag0|\/frag\//.test(f.desc)) return;
+        if (field === 'tcp.len' && /frag0|\/frag\//.test(f.desc)) {
+          if (exp.get(field)!.length) excuses.add('tcp.len-first-fragment', where(k));
+          return;
+        }
         const raw = theirs[k]![c + 2]!;
         const got = raw === '' ? [] : raw.split(',').map(norm);
         const want = exp.get(field)!;
@@ -236,6 +259,8 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
     });
     console.log(`[tshark-crosscheck] ${corpus.length} frames, ${values} field values compared over ${FIELDS.length} fields (seeds ${SEEDS.map((s) => `0x${s.toString(16)}`).join(', ')})`);
     expect(bad.slice(0, 40), `${bad.length} disagreements`).toEqual([]);
+    console.log(`[tshark-crosscheck] compared as a prefix of tshark's fields, or left out:\n${excuses.summary(corpus.length)}`);
+    expect(excuses.overCap(corpus.length)).toEqual([]);
   });
 
   it('well-formed frames dissect without error; truncated ones report where they stop', () => {
@@ -257,10 +282,10 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
     expect(bad).toEqual([]);
   });
 
-  it('the same frames written as pcapng dissect identically', () => {
+  it('the same frames written as pcapng dissect identically', async () => {
     const ng = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })), { format: 'pcapng' });
     try {
-      const lines = runCli(ng.file);
+      const lines = await runCli(ng.file);
       expect(lines.length).toBe(ours.length);
       lines.forEach((l, k) => expect(l, where(k)).toEqual(ours[k]));
     } finally {

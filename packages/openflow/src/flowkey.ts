@@ -39,6 +39,12 @@ export const W: { readonly [K in SlotName]: number } = (() => {
 /** Number of 32-bit words in a key (and in a mask). */
 export const KEY_WORDS: number = SLOTS.reduce((a, [, s]) => a + s, 0);
 
+/**
+ * A trace's megaflow mask has one word more than a key: the mask of the second VLAN header's TCI
+ * (OVS `wc.masks.vlans[1]`; the key keeps that header outside its words).
+ */
+export const WC_VLAN1: number = KEY_WORDS;
+
 /** Slot names with their word index and size, in layout order (for debugging and dumps). */
 export const KEY_SLOTS: ReadonlyArray<{ name: string; word: number; words: number }> = SLOTS.map(([name, words]) => ({
   name,

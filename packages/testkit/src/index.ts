@@ -7,3 +7,6 @@ export * from './tshark.js';
 export * from './ovs.js';
 export * from './flowgen.js';
 export * from './nbgen.js';
+export * from './excuses.js';
+export * from './seeds.js';
+export * from './statefulgen.js';

@@ -132,6 +132,14 @@ export interface OvsFrameResult {
   outputs: Record<number, Uint8Array[]>;
 }
 
+/** What `packetOut` returns. */
+export interface OvsPacketOutResult {
+  /** ovs-ofctl's verdict (an OpenFlow error such as `OFPBRC_BAD_PORT` when the switch refused it). */
+  result: OfctlResult;
+  /** For every port of the bridge (all keys present), the frames it transmitted, in order. */
+  outputs: Record<number, Uint8Array[]>;
+}
+
 /** Options of `dumpFlows`. */
 export interface DumpFlowsOptions {
   /** Include the statistics (duration, n_packets, ...); default false (`--no-stats`). */
@@ -848,6 +856,103 @@ export class OvsOracle {
       results.push({ port: f.port, outputs: this.drainTx(s.info.name) });
     }
     return results;
+  }
+
+  /**
+   * `ovs-ofctl packet-out BR TEXT` (`in_port=1 packet=HEX actions=...`) and what every port
+   * transmitted because of it. ovs-ofctl waits for a barrier, so the packet-out's frames are in
+   * the captures when it returns; a marker frame injected after it (the bridge needs markers)
+   * then marks the end of its outputs on every port. Serialised with the bridge's frame runs.
+   */
+  packetOut(bridge: string, text: string): Promise<OvsPacketOutResult> {
+    const s = this.state(bridge);
+    if (!s.info.markers) throw new OvsOracleError('bridge', `packetOut needs a bridge with markers (${bridge} has none)`);
+    const run = s.lock.then(async () => {
+      this.statsDirty = true;
+      this.drainTx(bridge);
+      const r = await this.exec('ovs-ofctl', ['-O', s.info.ofVersion, 'packet-out', bridge, text]);
+      const result = parseOfctlStderr(r.stderr, r.code === 0);
+      return { result, outputs: await this.outputsUntilMarker(s) };
+    });
+    s.lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Inject one marker and return what each port sent before it (the caller holds the bridge's lock). */
+  private async outputsUntilMarker(s: BridgeState): Promise<Record<number, Uint8Array[]>> {
+    const out = this.emptyOutputs(s);
+    const seq = s.seq;
+    s.seq = (s.seq + 1) >>> 0;
+    const ctl = await this.unixctl();
+    const first = s.info.ports[0]!;
+    await ctl.call('netdev-dummy/receive', [s.info.portNames.get(first)!, hex(markerFrame(seq))]);
+    const done = new Set<number>();
+    const scratch: Uint8Array[] = [];
+    let lastProgress = Date.now();
+    while (done.size < s.info.ports.length) {
+      const gen = this.txGen;
+      for (const p of s.info.ports) {
+        if (done.has(p)) continue;
+        scratch.length = 0;
+        s.readers.get(p)!.read(scratch);
+        for (const f of scratch) {
+          const m = markerSeq(f);
+          if (m === seq) done.add(p);
+          else if (m >= 0) throw new OvsOracleError('frame', `bridge ${s.info.name} port ${p}: marker ${m} where ${seq} was expected`);
+          else if (done.has(p)) throw new OvsOracleError('frame', `bridge ${s.info.name} port ${p}: output after the marker that nothing explains`);
+          else out[p]!.push(f);
+        }
+        if (scratch.length) lastProgress = Date.now();
+      }
+      if (done.size === s.info.ports.length) break;
+      if (Date.now() - lastProgress > this.stallMs) throw new OvsOracleError('timeout', `bridge ${s.info.name}: the marker after a packet-out did not come back within ${this.stallMs} ms`);
+      await this.txChange(gen);
+    }
+    return out;
+  }
+
+  /** `ovs-ofctl add-meter` for each meter (`meter=1,pktps,bands=type=drop,rate=10`), after deleting every meter. */
+  async replaceMeters(bridge: string, meters: readonly string[]): Promise<OfctlResult> {
+    const b = this.state(bridge).info;
+    await this.settleStats();
+    const d = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'del-meters', bridge]);
+    if (d.code !== 0) return parseOfctlStderr(d.stderr, false);
+    for (const m of meters) {
+      const r = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'add-meter', bridge, m]);
+      if (r.code !== 0) return parseOfctlStderr(r.stderr, false);
+    }
+    return parseOfctlStderr('', true);
+  }
+
+  /** `ovs-ofctl meter-stats`: per meter id, packets/bytes in and per band packets/bytes. */
+  async meterStats(bridge: string): Promise<Map<number, { packets: number; bytes: number; bands: { packets: number; bytes: number }[] }>> {
+    const b = this.state(bridge).info;
+    const r = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'meter-stats', bridge]);
+    if (r.code !== 0) throw new OvsOracleError('exec', `ovs-ofctl meter-stats ${bridge}: ${r.stderr.trim()}`);
+    const out = new Map<number, { packets: number; bytes: number; bands: { packets: number; bytes: number }[] }>();
+    let cur: { packets: number; bytes: number; bands: { packets: number; bytes: number }[] } | undefined;
+    for (const l of r.stdout.split('\n')) {
+      const m = /meter:(\d+) flow_count:\d+ packet_in_count:(\d+) byte_in_count:(\d+)/.exec(l);
+      if (m) {
+        cur = { packets: Number(m[2]), bytes: Number(m[3]), bands: [] };
+        out.set(Number(m[1]), cur);
+        continue;
+      }
+      const bm = /^\s*\d+: packet_count:(\d+) byte_count:(\d+)/.exec(l);
+      if (bm && cur) cur.bands.push({ packets: Number(bm[1]), bytes: Number(bm[2]) });
+    }
+    return out;
+  }
+
+  /** `ovs-appctl fdb/show BR`: the MAC table as port, VLAN, MAC rows (ages left out). */
+  async fdb(bridge: string): Promise<{ port: number; vlan: number; mac: string }[]> {
+    const t = await this.appctl('fdb/show', bridge);
+    const out: { port: number; vlan: number; mac: string }[] = [];
+    for (const l of t.split('\n')) {
+      const m = /^\s*(\d+|LOCAL)\s+(\d+)\s+([0-9a-f:]{17})\s+\d+/.exec(l);
+      if (m) out.push({ port: m[1] === 'LOCAL' ? 0xfffe : Number(m[1]), vlan: Number(m[2]), mac: m[3]! });
+    }
+    return out;
   }
 
   /** `ovs-appctl ofproto/trace`: `what` is a microflow (`in_port=1,tcp,nw_dst=10.0.0.2`) or a frame with its ingress port. */

@@ -141,7 +141,7 @@ export function buildIpMulticastGroupFlows(ctx: NorthdContext, sink: FlowSink, g
       if (floodRelay) actions += 'clone { outport = "_MC_mrouter_flood"; output; };';
       if (floodStatic) actions += 'clone { outport ="_MC_static"; output; };';
       actions += `outport = "${g.name}"; output; `;
-      sink.add(g.datapath, 'ls_in_l2_lkup', 90, `eth.mcast && ${g.v4 ? 'ip4 && ip4.dst' : 'ip6 && ip6.dst'} == ${g.name} `, actions);
+      sink.add(g.datapath, 'ls_in_l2_lkup', 90, `eth.mcast && ${g.v4 ? 'ip4 && ip4.dst' : 'ip6 && ip6.dst'} == ${g.name} `, actions, 9080);
       continue;
     }
     const rt = ctx.routers.find((r) => r.dp === g.datapath);
@@ -149,6 +149,6 @@ export function buildIpMulticastGroupFlows(ctx: NorthdContext, sink: FlowSink, g
     const info = routerInfo(rt);
     if (!info.relay) continue;
     const actions = `${info.floodStatic ? 'clone { outport = "_MC_static"; ip.ttl--; next; };' : ''}outport = "${g.name}"; ip.ttl--; next;`;
-    sink.add(g.datapath, 'lr_in_ip_routing', 10500, `${g.v4 ? 'ip4 && ip4.dst' : 'ip6 && ip6.dst'} == ${g.name} `, actions);
+    sink.add(g.datapath, 'lr_in_ip_routing', 10500, `${g.v4 ? 'ip4 && ip4.dst' : 'ip6 && ip6.dst'} == ${g.name} `, actions, 12141);
   }
 }

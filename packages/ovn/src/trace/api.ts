@@ -39,6 +39,11 @@ export interface OvnTraceOptions {
   /** SB MAC_Binding rows to assume besides the database's own. */
   macBindings?: readonly TraceMacBinding[];
   /**
+   * Which candidate to take at each choice the NB does not determine (see
+   * `TraceRunOptions.choices`; `traceTree` returns the candidates met in `choicePoints`).
+   */
+  choices?: readonly number[];
+  /**
    * Called with each warning ovn-trace would log (a logical flow that does not parse, with the
    * NB row it comes from when known; an unknown logical port in the microflow; a microflow
    * without an ingress port), before the trace or the error.
@@ -113,7 +118,7 @@ export function traceTree(
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; warnings: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; warnings: string[] } {
   const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   // ovn-trace reads (and warns about) every flow before it parses the microflow.
   const warnings: string[] = t.skipped.map((s) => (s.source ? `${s.warning} (logical flow from ${s.source})` : s.warning));
@@ -186,7 +191,7 @@ export function traceTree(
     if (e instanceof TraceError) throw new TraceError(e.message, e.output, e.exprError, warnings);
     throw e;
   }
-  return { header: tree.header, root: tree.root, ties: tree.ties, randomChoices: tree.randomChoices, warnings };
+  return { header: tree.header, root: tree.root, ties: tree.ties, randomChoices: tree.randomChoices, choicePoints: tree.choicePoints, warnings };
 }
 
 /**
@@ -202,7 +207,7 @@ export function traceFlowTree(
   datapath: string | TraceDatapath,
   packet: TraceFlow,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; chassisDepartures: string[] } {
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; chassisDepartures: string[] } {
   const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   const dp = typeof datapath === 'string' ? findDatapath(t.datapaths, datapath) : datapath;
   if (!dp) throw new TraceError(`unknown datapath "${String(datapath)}"`);
@@ -218,6 +223,7 @@ export function traceFlowTree(
     ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
     ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
     ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.choices ? { choices: opts.choices } : {}),
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
     ...(opts.chassisMulticast ? { chassisMulticast: true } : {}),
   });
@@ -238,6 +244,7 @@ export function traceFlowTree(
     root,
     ties: tracer.ties,
     randomChoices: tracer.randomChoices,
+    choicePoints: tracer.choicePoints,
     chassisDepartures: tracer.chassisDepartures,
   };
 }

@@ -217,6 +217,8 @@ function lflowOf(f: SbLogicalFlow, dp: Datapath): LogicalFlow {
     priority: f.priority,
     match: f.match,
     actions: f.actions,
+    // ovn-northd's `northd.c:LINE` (empty when the row has none).
+    source: f.externalIds.get('source') ?? '',
   };
   const hint = nbRowOfFlow(f) ?? f.externalIds.get('stage-hint');
   if (hint !== undefined) out.hint = hint;

@@ -69,6 +69,13 @@ export interface TraceRunOptions {
   selectId?: number;
   /** MAC bindings (SB MAC_Binding rows). */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Which candidate to take at each choice the NB does not determine, in the order the trace
+   * meets them (default 0, the first, at every point): equal-priority flows that all match (ovn-trace
+   * takes the first in its southbound row order), `select` without `selectId` and `ct_lb` with
+   * several backends and no `lbDst` (ovn-trace picks at random). See `Tracer.choicePoints`.
+   */
+  choices?: readonly number[];
   /** State an embedding supplies (conntrack, learned affinity) and observers of the trace. */
   hooks?: TraceHooks;
   /**
@@ -218,6 +225,12 @@ export class Tracer {
   readonly randomChoices: string[] = [];
   /** Where `chassisMulticast` made the trace differ from ovn-trace's. */
   readonly chassisDepartures: string[] = [];
+  /**
+   * The number of candidates at each undetermined choice the trace met, in order (ties and
+   * random choices alike): together with `TraceRunOptions.choices` this enumerates every trace
+   * real ovn-trace may print for the same NB.
+   */
+  readonly choicePoints: number[] = [];
   private ctIdx = 0;
   private lbDst: TraceRunOptions['lbDst'];
   private readonly macBindings: { dp: TraceDatapath; portKey: number; family: 4 | 6; ip: bigint; mac: bigint }[] = [];
@@ -318,6 +331,13 @@ export class Tracer {
     }
   }
 
+  /** The candidate to take at the next undetermined choice among `n` (recorded in `choicePoints`). */
+  private choose(n: number): number {
+    const k = this.opts.choices?.[this.choicePoints.length] ?? 0;
+    this.choicePoints.push(n);
+    return k < n ? k : 0;
+  }
+
   private lookupFlow(dp: TraceDatapath, f: TraceFlow, table: number, pipeline: Pipeline): TraceLflow | undefined {
     const list = dp.flows.get(`${pipeline}/${table}`);
     if (!list) return undefined;
@@ -329,13 +349,13 @@ export class Tracer {
     const i = list.findIndex(holds);
     if (i < 0) return undefined;
     const lf = list[i]!;
+    let tied: TraceLflow[] | undefined;
     for (let j = i + 1; j < list.length && list[j]!.flow.priority === lf.flow.priority; j++) {
-      if (holds(list[j]!)) {
-        this.ties.push([lf.flow, list[j]!.flow]);
-        break;
-      }
+      if (holds(list[j]!)) (tied ??= [lf]).push(list[j]!);
     }
-    return lf;
+    if (!tied) return lf;
+    this.ties.push([lf.flow, tied[1]!.flow]);
+    return tied[this.choose(tied.length)]!;
   }
 
   private mayOmit(lf: TraceLflow | undefined, table: number): boolean {
@@ -356,7 +376,10 @@ export class Tracer {
     const n = node(sup, 'table', () => {
       let s = `${String(table).padStart(2, ' ')}. `;
       if (found) {
-        s += `${found.flow.stage} (northd.c): ${found.flow.match}, priority ${found.flow.priority}, uuid ${found.uuid8}`;
+        // ovn-trace prints the stage name and the source when the SB row has them.
+        const { stage, source } = found.flow;
+        s += stage && source ? `${stage} (${source}): ` : stage ? `${stage}: ` : source ? `(${source}): ` : '';
+        s += `${found.flow.match}, priority ${found.flow.priority}, uuid ${found.uuid8}`;
       } else {
         const stage = dp.stages.get(`${pipeline}/${table}`);
         s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
@@ -485,8 +508,10 @@ export class Tracer {
         const sel = cloneFlow(f);
         let m = a.members.find((x) => x.id === this.opts.selectId);
         const user = !!m;
-        if (!m) this.randomChoices.push(formatAction(a));
-        m ??= a.members[0]!;
+        if (!m) {
+          this.randomChoices.push(formatAction(a));
+          m = a.members[a.members.length > 1 ? this.choose(a.members.length) : 0]!;
+        }
         this.writeField(sel, a.dst, BigInt(m.id));
         const n = node(sup, 'transformation', `select: ${formatField(a.dst)} = ${m.id}${user ? '' : ' /* Randomly selected. Use --select-id to specify. */'}`);
         this.trace(dp, sel, a.table, pipeline, n.subs);
@@ -874,8 +899,12 @@ export class Tracer {
           }
           dst ??= d;
         }
+        const same = a.dsts.filter((d) => d.family === family);
         if (!dst) node(sup, 'error', '*** no load balancing destination (use --lb-dst)');
-        else if (!user && a.dsts.filter((d) => d.family === family).length > 1) this.randomChoices.push(formatAction(a));
+        else if (!user && same.length > 1) {
+          this.randomChoices.push(formatAction(a));
+          dst = same[this.choose(same.length)]!;
+        }
       } else if (this.lbDst && this.lbDst.family === family) dst = this.lbDst;
       if (dst) {
         if (family === 6) {
