@@ -247,7 +247,15 @@ interface Recirc {
  */
 export type RunMode =
   | { readonly kind: 'forward'; readonly cache: boolean }
-  | { readonly kind: 'trace'; readonly trace: TraceBuilder };
+  | {
+      readonly kind: 'trace';
+      readonly trace: TraceBuilder;
+      /**
+       * ofproto/trace with a packet (a frame, or `-generate`): actions with side effects (`learn`)
+       * are translated and reported; without one OVS suppresses them (default false).
+       */
+      readonly sideEffects?: boolean;
+    };
 
 /** Forwarding through the translation cache. */
 export const FORWARD_CACHED: RunMode = { kind: 'forward', cache: true };
@@ -277,6 +285,8 @@ export class Pipeline implements Xlate {
 
   /** Counters, learning, conntrack and meters take effect (false while tracing, as ofproto/trace). */
   private counting = true;
+  /** While tracing: whether side effects are allowed (OVS `xin->allow_side_effects`). */
+  private sideEffects = true;
   /** The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. */
   private now = 0;
   /** Translating a packet-out: `output:CONTROLLER` has reason `packet_out` (OVS `in_packet_out`). */
@@ -355,6 +365,7 @@ export class Pipeline implements Xlate {
     this.base.copyFrom(this.key);
     if (mode.kind === 'trace') {
       this.counting = false;
+      this.sideEffects = mode.sideEffects === true;
       const tr = mode.trace;
       this.tr = tr;
       // OVS's megaflow of the trace: what the actions un-wildcard, with OVS's semantics.
@@ -955,7 +966,15 @@ export class Pipeline implements Xlate {
 
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
-    if (this.rec !== null) this.rec.uncacheable();
+    if (this.rec !== null) {
+      this.rec.uncacheable();
+      // OVS learn_mask: the fields the learned flow is built from are un-wildcarded.
+      for (const sp of a.specs) if ('field' in sp.src) this.rec.markSubfield(sp.src);
+    }
+    if (this.tr !== null && !this.sideEffects) {
+      this.tr.report('warn', 'suppressing side effects, so learn action ignored');
+      return;
+    }
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
     const ok = this.sw.learnStage(lf, a, this.now, !this.counting);

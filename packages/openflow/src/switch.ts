@@ -115,6 +115,13 @@ export interface FlowRemovedEvent {
 export interface TraceOptions {
   /** ct_state of each recirculation after `ct(table=N)` in order (ofproto/trace `--ct-next`), e.g. `['trk,est']`; default trk|new. */
   ctNext?: Array<string | number>;
+  /**
+   * A microflow is traced as `ofproto/trace -generate` traces it: with a packet, so actions with
+   * side effects (`learn`) are translated and shown. Default false: as `ofproto/trace` without
+   * `-generate`, which reports `suppressing side effects, so learn action ignored`. A frame is
+   * always traced with side effects, as OVS does when given packet bytes.
+   */
+  generate?: boolean;
 }
 
 /** Options of `modFlows`/`delFlows`. */
@@ -743,6 +750,16 @@ export class Switch implements SwitchCore {
   }
 
   /**
+   * Whether the translation of the last frame `receive` ran stopped at one of OVS's limits
+   * (`recursion`: resubmits and goto_table nested over 64 deep; `resubmits`: over 4,096 in one
+   * translation); such a frame is dropped, as OVS drops it. Undefined when it did not.
+   */
+  lastTranslationLimit(): 'recursion' | 'resubmits' | undefined {
+    const e = this.pipe.error;
+    return e === XlateError.RecursionTooDeep ? 'recursion' : e === XlateError.TooManyResubmits ? 'resubmits' : undefined;
+  }
+
+  /**
    * Run a frame received on `inPort` through the pipeline. Outputs go to the ports' sinks (or
    * `onOutput`) and packet-ins to `onPacketIn`, after the pipeline finishes; the bytes passed to
    * them are valid only during the call. The frame itself is never modified.
@@ -860,7 +877,7 @@ export class Switch implements SwitchCore {
     }
     const initial = new FlowKey().copyFrom(p.key);
     const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
-    p.run({ kind: 'trace', trace: tb }, this.clock.now());
+    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true }, this.clock.now());
     return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }

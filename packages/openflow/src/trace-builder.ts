@@ -9,8 +9,9 @@
  * ofproto/trace's indentation rule is trace-format.ts's job.
  */
 import { formatIpv4 } from '@ovnts/packet';
-import { actionSetOrder, formatAction, type CtPrep, type Op } from './actions.js';
-import { ETH_TYPE_IPV6 } from './fields.js';
+import { actionSetOrder, formatAction, type Action, type CtPrep, type Op } from './actions.js';
+import { ETH_TYPE_IPV6, formatSubfield } from './fields.js';
+import { hexC } from './ofctl-lex.js';
 import { FlowKey, KEY_WORDS, W } from './flowkey.js';
 import { formatFlow, formatMatch, type Flow } from './ofctl-text.js';
 import type { EmittedFrame } from './output-log.js';
@@ -240,9 +241,29 @@ export class TraceBuilder implements TraceSink {
     if (f.idleTimeout) t += ` idle=${f.idleTimeout}`;
     if (f.hardTimeout) t += ` hard=${f.hardTimeout}`;
     if (f.flags.includes('send_flow_rem')) t += ' send_flow_rem';
-    t += ` actions=${f.instructions.apply.map(formatAction).join(',') || 'drop'}`;
+    // The learned flow's loads are reg_load actions in OVS (learn_execute), printed `load:`.
+    t += ` actions=${f.instructions.apply.map(formatLearnedAction).join(',') || 'drop'}`;
     this.report('detail', t);
   }
+}
+
+/** One action of a learned flow as ofproto/trace prints it: a `set_field` from a load spec as `load:`. */
+function formatLearnedAction(a: Action): string {
+  if (a.type !== 'set_field') return formatAction(a);
+  const f = a.field;
+  let ofs = 0;
+  let nBits = f.bits;
+  let v = a.value;
+  if (a.mask !== undefined) {
+    let m = a.mask;
+    while (m !== 0n && (m & 1n) === 0n) {
+      m >>= 1n;
+      ofs++;
+    }
+    nBits = m.toString(2).length;
+    v >>= BigInt(ofs);
+  }
+  return `load:${hexC(v)}->${formatSubfield({ field: f, ofs, nBits })}`;
 }
 
 function fmtIpFlow(w: Uint32Array, v6: boolean): string {

@@ -10,3 +10,5 @@ export * from './nbgen.js';
 export * from './excuses.js';
 export * from './seeds.js';
 export * from './statefulgen.js';
+export * from './hostile.js';
+export * from './fuzz/index.js';

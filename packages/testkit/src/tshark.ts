@@ -25,6 +25,8 @@ export interface CaptureFileOptions {
   resolution?: TsResolution;
   /** pcapng only: number of Ethernet interfaces to declare (frames pick one with `interfaceId`). */
   interfaces?: number;
+  /** The LINKTYPE_* of the file (or of every pcapng interface); default Ethernet. */
+  linkType?: number;
 }
 
 /** A capture file in its own temporary folder; `remove()` deletes the folder. */
@@ -45,12 +47,12 @@ function asWriteFrame(f: FrameLike, i: number): WriteFrame {
 export function captureBytes(frames: readonly FrameLike[], opts: CaptureFileOptions = {}): Uint8Array {
   if (opts.format === 'pcapng') {
     const n = opts.interfaces ?? 1;
-    const interfaces = Array.from({ length: n }, (_, i) => ({ name: `if${i}`, ...(opts.resolution ? { tsresol: opts.resolution } : {}) }));
+    const interfaces = Array.from({ length: n }, (_, i) => ({ name: `if${i}`, ...(opts.resolution ? { tsresol: opts.resolution } : {}), ...(opts.linkType !== undefined ? { linkType: opts.linkType } : {}) }));
     const w = new PcapngWriter({ interfaces, ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}) });
     frames.forEach((f, i) => w.write(asWriteFrame(f, i)));
     return w.toBuffer();
   }
-  const w = new PcapWriter({ ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}), ...(opts.resolution ? { resolution: opts.resolution } : {}) });
+  const w = new PcapWriter({ ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}), ...(opts.resolution ? { resolution: opts.resolution } : {}), ...(opts.linkType !== undefined ? { linkType: opts.linkType } : {}) });
   frames.forEach((f, i) => w.write(asWriteFrame(f, i)));
   return w.toBuffer();
 }
