@@ -3,6 +3,7 @@
  * IPv6 with `::`, both families in one `bigint` representation), formatting (RFC 5952 for IPv6),
  * containment and overlap, the n-th subnet of a prefix, and the n-th host of a subnet.
  */
+import { formatIpv4, formatIpv6 } from '@ovnts/packet';
 import { KubeError, type KubeErrorWhere } from './errors.js';
 
 /** An address family. */
@@ -82,30 +83,7 @@ export function parseCidr(s: unknown, where: KubeErrorWhere): Cidr {
 
 /** Format an address (IPv6 in RFC 5952 form). */
 export function formatIp(ip: Ip): string {
-  if (ip.family === 4) {
-    const a = Number(ip.addr);
-    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-  }
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((ip.addr >> BigInt(i * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return ip.family === 4 ? formatIpv4(ip.addr) : formatIpv6(ip.addr);
 }
 
 /** Format a prefix. */
