@@ -17,6 +17,7 @@ import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
 import { chassisFlowsCommand } from './commands/chassis-flows.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
+import { kubeCommand } from './commands/kube.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -30,6 +31,7 @@ export const commands: Record<string, Command> = {
   'ovn-send': ovnSendCommand,
   demo: demoCommand,
   dissect: dissectCommand,
+  kube: kubeCommand,
   northd: northdCommand,
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,

@@ -83,6 +83,11 @@ export const MAX_DEPTH = 64;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
 /** dpif-netdev's `MAX_RECIRC_DEPTH`: nested recirculations a packet may go through. */
 export const MAX_RECIRC_DEPTH = 6;
+/**
+ * Recirculation sections a trace prints at most. ofproto/trace has no such limit: a `ct(table=N)`
+ * that recirculates into itself keeps it busy until ovs-vswitchd dies; ours stops and says so.
+ */
+export const MAX_TRACE_RECIRCS = 4096;
 /** ct_state bits of a flow (for traces). */
 const CS_TRK_NEW = CtState.Tracked | CtState.New;
 
@@ -547,7 +552,10 @@ export class Pipeline implements Xlate {
     const mainBase = new FlowKey().copyFrom(this.base);
     while (queue.length) {
       const r = queue.shift()!;
-      if (tb.recircs.length > 4096) break;
+      if (tb.recircs.length >= MAX_TRACE_RECIRCS) {
+        tb.recircLimitHit = true;
+        break;
+      }
       const s = tb.beginSection();
       const children: Recirc[] = [];
       // ofproto/trace: the next --ct-next state (default trk|new) and the NAT simulation.

@@ -87,6 +87,8 @@ export class TraceBuilder implements TraceSink {
   readonly ctNext: number[];
   /** The recirculation sections, in OVS's order (breadth first). */
   readonly recircs: TraceRecirc[] = [];
+  /** The trace stopped at `MAX_TRACE_RECIRCS` recirculation sections (more were pending). */
+  recircLimitHit = false;
   /** Side effects are suppressed (a trace of a flow without `--generate`): packet-ins are marked `dont_send`. */
   readonly dontSend: boolean;
 
@@ -216,6 +218,7 @@ export class TraceBuilder implements TraceSink {
     };
     if (error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
     else if (error === XlateError.TooManyResubmits) res.error = 'Too many resubmits';
+    if (this.recircLimitHit) res.recircLimit = this.recircs.length;
     if (this.recircs.length) {
       res.recirculations = this.recircs.map((r) => {
         const id = `recirc_id=0x${r.id.toString(16)}`;

@@ -42,6 +42,11 @@ export interface TraceResult {
   error?: string;
   /** The clones `ct(table=N)` forked, traced after the packet as ofproto/trace does (breadth first). */
   recirculations?: TraceRecircSection[];
+  /**
+   * Set when the trace stopped after this many recirculation sections with more pending (a limit
+   * of ours: ofproto/trace has none). Forwarding drops a packet after `MAX_RECIRC_DEPTH` nested passes.
+   */
+  recircLimit?: number;
 }
 
 /** One `recirc(0xN)` section of a trace. */
@@ -117,6 +122,9 @@ export function formatTrace(t: TraceResult): string {
     out.push(`Datapath actions: ${r.error || r.datapathActions.length === 0 ? 'drop' : r.datapathActions.join(',')}\n`);
     if (r.error) out.push(`Translation failed (${r.error}), packet is dropped.\n`);
     else out.push(explainSlowPath(r.datapathActions));
+  }
+  if (t.recircLimit !== undefined) {
+    out.push(`\n>> trace stopped after ${t.recircLimit} recirculations with more pending (a limit of ovnts: ofproto/trace has none and never ends); forwarding drops the packet after 6 nested recirculations (dpif-netdev MAX_RECIRC_DEPTH)\n`);
   }
   return out.join('');
 }

@@ -365,6 +365,24 @@ describe('robustness', () => {
     );
   });
 
+  it('a trace whose ct(table=N) recirculates into itself stops at the trace limit and says so (issue 14 item 6)', () => {
+    const sw = new Switch({ clock: new VirtualClock() });
+    sw.addPort({ number: 1 });
+    sw.addFlow('table=0,ip,actions=ct(table=0)');
+    const t = sw.trace('in_port=1,ip');
+    expect(t.recirculations).toHaveLength(4096);
+    expect(t.recircLimit).toBe(4096);
+    const text = formatTrace(t);
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/^>> trace stopped after 4096 recirculations with more pending .*MAX_RECIRC_DEPTH\)$/);
+    // A trace that ends by itself carries no such line.
+    sw.delFlows('');
+    sw.addFlow('table=0,ip,ct_state=-trk,actions=ct(table=0)');
+    sw.addFlow('table=0,ip,ct_state=+trk,actions=drop');
+    const short = sw.trace('in_port=1,ip');
+    expect(short.recircLimit).toBeUndefined();
+    expect(formatTrace(short)).not.toContain('trace stopped');
+  });
+
   it('allocates nothing per frame on the unmodified-forwarding path', () => {
     // A VirtualClock: RealClock's performance.now() boxes its result (docs/openflow-pipeline.md).
     const sw = new Switch({ onOutput: () => {}, clock: new VirtualClock() });
