@@ -41,7 +41,6 @@ describe('parse and print as OVS', () => {
     expect(add('check_pkt_larger(1514)->NXM_NX_REG10[0..1]')).toThrow(/Only 1-bit destination field is allowed/);
     expect(add('ct(commit,exec(move:NXM_NX_REG0[]->NXM_NX_REG1[]))')).toThrow(/ct_mark or ct_label/);
     expect(add('push:NOT_A_FIELD[]')).toThrow(/unknown field/);
-    expect(add('pop:NXM_OF_IN_PORT[],bundle(eth_src,0,hrw,ofport,members:1)')).toThrow(/active_backup/);
   });
 });
 
