@@ -8,9 +8,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  ACTION_TYPES, OpenFlowError, Switch, TextParseError, actionKeywords, checkActionsEnv, compileAction, field, formatAction, formatActionList,
+  ACTION_TYPES, OpenFlowError, Switch, TextParseError, actionKeywords, checkActionsEnv, field, formatAction, formatActionList,
   formatFlow, parseAction, parseActionList, parseFlow, someAction, type Action,
 } from '@ovnts/openflow';
+import { compileAction } from '@ovnts/openflow/internal';
 
 const ctx = (): { hasVlan: boolean; nwProto: number } => ({ hasVlan: true, nwProto: 6 });
 
