@@ -25,7 +25,7 @@
  * (ICMP) or 63 (TCP reset, SCTP abort), ICMP errors quoting the original IP packet up to 576 bytes
  * (IPv4) or 1280 (IPv6), ND messages from the link-local address derived from the MAC.
  */
-import { fieldByName, getFieldBig, extractFlowKey, FlowKey, type MatchField, type PacketInField } from '@ovnts/openflow';
+import { crc32c, fieldByName, getFieldBig, extractFlowKey, FlowKey, type MatchField, type PacketInField } from '@ovnts/openflow';
 import { AddressParseError, internetChecksum, l4ChecksumV4, l4ChecksumV6, macFromBytes, macToBytes, ipv6ToBytes, ipv6FromBytes, parseIpv4, parseIpv6, parseMac, u16, u32, setU16, setU32, formatIpv4, formatIpv6, formatMac } from '@ovnts/packet';
 import { ChassisError } from './errors.js';
 import { decodeActions, fieldOfHeader } from './of-wire.js';
@@ -294,23 +294,6 @@ function composeNd(type: 135 | 136, dlSrc: number, dlDst: number, src: bigint, d
   return b;
 }
 
-/** CRC32c (Castagnoli), as SCTP uses it. */
-const CRC32C = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32c(b: Uint8Array, off: number, len: number): number {
-  let c = 0xffffffff;
-  for (let i = off; i < off + len; i++) c = CRC32C[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
 interface Buffered {
   readonly dpKey: number;
   readonly portKey: number;
@@ -486,17 +469,13 @@ export class Pinctrl {
 
   private icmp(pi: PinctrlPacketIn, h: Headers, payload: Uint8Array, setCode: boolean, loopback: boolean): PinctrlEffect[] {
     const f = pi.frame;
-    const ethSrc = loopback ? h.dlDst : h.dlSrc;
-    const ethDst = loopback ? h.dlSrc : h.dlDst;
     let b: Uint8Array;
     if (h.ethType === ETH_TYPE_IP) {
       let inLen = u16(f, h.l3 + 2);
       if (inLen < 20) return [{ kind: 'ignored', reason: `ICMP action on IP packet with invalid length (${inLen})` }];
       const room = 576 - (14 + 20 + 8);
       if (inLen > room) inLen = room;
-      const src = u32(f, h.l3 + (loopback ? 16 : 12));
-      const dst = u32(f, h.l3 + (loopback ? 12 : 16));
-      b = composeIpv4(ethSrc, ethDst, src, dst, IPPROTO_ICMP, 255, 8 + inLen);
+      b = this.reply(f, h, loopback, IPPROTO_ICMP, 255, 8 + inLen).b;
       b[34] = 3;
       b[35] = setCode && f[h.l3 + 9] === IPPROTO_UDP ? 3 : 1;
       b.set(f.subarray(h.l3, Math.min(f.length, h.l3 + inLen)), 42);
@@ -505,9 +484,7 @@ export class Pinctrl {
       let inLen = 40 + u16(f, h.l3 + 4);
       const room = 1280 - (14 + 40 + 8);
       if (inLen > room) inLen = room;
-      const src = ipv6FromBytes(f, h.l3 + (loopback ? 24 : 8));
-      const dst = ipv6FromBytes(f, h.l3 + (loopback ? 8 : 24));
-      b = composeIpv6(ethSrc, ethDst, src, dst, IPPROTO_ICMPV6, 255, 8 + inLen);
+      b = this.reply(f, h, loopback, IPPROTO_ICMPV6, 255, 8 + inLen).b;
       b[54] = 1;
       b[55] = setCode && f[h.l3 + 6] === IPPROTO_UDP ? 4 : 1;
       b.set(f.subarray(h.l3, Math.min(f.length, h.l3 + inLen)), 62);
@@ -519,20 +496,23 @@ export class Pinctrl {
     return [this.out(pi, b, payload)];
   }
 
+  /**
+   * Ethernet and IPv4 or IPv6 headers of a reply to `f` (addresses swapped unless `loopback`) with
+   * hop limit `ttl` and `l4Len` zeroed bytes of protocol `proto` after them, which start at `l4`.
+   */
+  private reply(f: Uint8Array, h: Headers, loopback: boolean, proto: number, ttl: number, l4Len: number): { b: Uint8Array; l4: number } {
+    const ethSrc = loopback ? h.dlDst : h.dlSrc;
+    const ethDst = loopback ? h.dlSrc : h.dlDst;
+    if (h.ethType === ETH_TYPE_IPV6) {
+      return { b: composeIpv6(ethSrc, ethDst, ipv6FromBytes(f, h.l3 + (loopback ? 24 : 8)), ipv6FromBytes(f, h.l3 + (loopback ? 8 : 24)), proto, ttl, l4Len), l4: 54 };
+    }
+    return { b: composeIpv4(ethSrc, ethDst, u32(f, h.l3 + (loopback ? 16 : 12)), u32(f, h.l3 + (loopback ? 12 : 16)), proto, ttl, l4Len), l4: 34 };
+  }
+
   private tcpReset(pi: PinctrlPacketIn, h: Headers, payload: Uint8Array, loopback: boolean): PinctrlEffect[] {
     if (h.nwProto !== IPPROTO_TCP || pi.frame.length < h.l4 + 20) return [{ kind: 'ignored', reason: 'TCP_RESET action on non-TCP packet' }];
     const f = pi.frame;
-    const ethSrc = loopback ? h.dlDst : h.dlSrc;
-    const ethDst = loopback ? h.dlSrc : h.dlDst;
-    let b: Uint8Array;
-    let l4: number;
-    if (h.ethType === ETH_TYPE_IPV6) {
-      b = composeIpv6(ethSrc, ethDst, ipv6FromBytes(f, h.l3 + (loopback ? 24 : 8)), ipv6FromBytes(f, h.l3 + (loopback ? 8 : 24)), IPPROTO_TCP, 63, 20);
-      l4 = 54;
-    } else {
-      b = composeIpv4(ethSrc, ethDst, u32(f, h.l3 + (loopback ? 16 : 12)), u32(f, h.l3 + (loopback ? 12 : 16)), IPPROTO_TCP, 63, 20);
-      l4 = 34;
-    }
+    const { b, l4 } = this.reply(f, h, loopback, IPPROTO_TCP, 63, 20);
     setU16(b, l4, u16(f, h.l4 + 2));
     setU16(b, l4 + 2, u16(f, h.l4));
     setU32(b, l4 + 8, (u32(f, h.l4 + 4) + 1) >>> 0);
@@ -554,17 +534,7 @@ export class Pinctrl {
       if (f.length < h.l4 + 16 + 16) return [{ kind: 'ignored', reason: 'Incomplete SCTP INIT chunk. Ignoring packet.' }];
       initTag = u32(f, h.l4 + 16);
     }
-    const ethSrc = loopback ? h.dlDst : h.dlSrc;
-    const ethDst = loopback ? h.dlSrc : h.dlDst;
-    let b: Uint8Array;
-    let l4: number;
-    if (h.ethType === ETH_TYPE_IPV6) {
-      b = composeIpv6(ethSrc, ethDst, ipv6FromBytes(f, h.l3 + (loopback ? 24 : 8)), ipv6FromBytes(f, h.l3 + (loopback ? 8 : 24)), IPPROTO_SCTP, 63, 16);
-      l4 = 54;
-    } else {
-      b = composeIpv4(ethSrc, ethDst, u32(f, h.l3 + (loopback ? 16 : 12)), u32(f, h.l3 + (loopback ? 12 : 16)), IPPROTO_SCTP, 63, 16);
-      l4 = 34;
-    }
+    const { b, l4 } = this.reply(f, h, loopback, IPPROTO_SCTP, 63, 16);
     setU16(b, l4, u16(f, h.l4 + 2));
     setU16(b, l4 + 2, u16(f, h.l4));
     const inTag = u32(f, h.l4 + 4);

@@ -2,6 +2,7 @@
  * Test helpers: the chassis fixture cases (fixtures/chassis) as chassis configurations, and the
  * comparison of our tables with a real ovn-controller dump under the documented normalisation.
  */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSbFile, type SbDatabase } from '@ovnts/ovn';
@@ -35,7 +36,7 @@ export function loadCase(name: string, dir = CHASSIS_FIXTURES): LoadedCase {
 /** Our tables of one chassis of a loaded case. */
 export function ourTables(l: LoadedCase, chassis: string): ChassisTables {
   const m = l.cluster.members.find((x) => x.name === chassis);
-  if (!m) throw new Error(`no chassis ${chassis}`);
+  if (!m) assert.fail(`no chassis ${chassis}`);
   return computeChassisTables(l.sb, m, l.cluster.facts);
 }
 

@@ -3,6 +3,7 @@
  * against pinctrl.c's construction (the frames through a whole cluster are compared with real OVN
  * by the frame differential).
  */
+import assert from 'node:assert/strict';
 import { describe, expect, test } from 'vitest';
 import { PacketBuilder, dhcpv4Chaddr, internetChecksum, parseDhcpv4, parseDns, parseIcmpv4, parseTcp, u16, u32, fromHex, toHex } from '@ovnts/packet';
 import { fieldByName } from '@ovnts/openflow';
@@ -71,7 +72,7 @@ describe('pinctrl packets', () => {
   test('icmp4_error { ... }: destination unreachable quoting the packet, TTL 255, DF, TOS 0', () => {
     const p = new Pinctrl({ recordsFor: () => [] }, () => 0);
     const [e] = p.handle(pin(ip4, userdata(ACTION_OPCODE.ICMP4_ERROR, outputAction)));
-    if (e!.kind !== 'packet-out') throw new Error(e!.kind);
+    if (e!.kind !== 'packet-out') assert.fail(`unexpected ${e!.kind}`);
     const f = e.frame;
     expect(u16(f, 16)).toBe(20 + 8 + (ip4.length - 14));
     expect(f[15]).toBe(0);
@@ -85,7 +86,7 @@ describe('pinctrl packets', () => {
     expect(f.subarray(42)).toEqual(ip4.subarray(14));
     // icmp4 { ... } (ACTION_OPCODE.ICMP) says port unreachable for UDP.
     const [e2] = p.handle(pin(ip4, userdata(ACTION_OPCODE.ICMP, outputAction)));
-    if (e2!.kind !== 'packet-out') throw new Error(e2!.kind);
+    if (e2!.kind !== 'packet-out') assert.fail(`unexpected ${e2!.kind}`);
     expect(e2.frame[35]).toBe(3);
   });
 
@@ -97,13 +98,13 @@ describe('pinctrl packets', () => {
       .build();
     const p = new Pinctrl({ recordsFor: () => [] }, () => 0);
     const [e] = p.handle(pin(syn, userdata(ACTION_OPCODE.TCP_RESET, outputAction)));
-    if (e!.kind !== 'packet-out') throw new Error(e!.kind);
+    if (e!.kind !== 'packet-out') assert.fail(`unexpected ${e!.kind}`);
     const t = parseTcp(e.frame, 34, 20);
     expect(t.ok && [t.value.srcPort, t.value.dstPort, t.value.seq, t.value.ack, t.value.flags]).toEqual([80, 40000, 0, 1001, 0x14]);
     expect(e.frame[22]).toBe(63);
     expect(toHex(e.frame.subarray(26, 34))).toBe('0a0000050a000006');
     const [r] = p.handle(pin(syn, userdata(ACTION_OPCODE.REJECT, outputAction)));
-    if (r!.kind !== 'packet-out') throw new Error(r!.kind);
+    if (r!.kind !== 'packet-out') assert.fail(`unexpected ${r!.kind}`);
     expect(toHex(r.frame.subarray(0, 12))).toBe('000000000001000000000002');
     expect(toHex(r.frame.subarray(26, 34))).toBe('0a0000060a000005');
   });
@@ -116,7 +117,7 @@ describe('pinctrl packets', () => {
       .build();
     const p = new Pinctrl({ recordsFor: () => [] }, () => 0);
     const [e] = p.handle(pin(v6, userdata(ACTION_OPCODE.ND_NS, outputAction)));
-    if (e!.kind !== 'packet-out') throw new Error(e!.kind);
+    if (e!.kind !== 'packet-out') assert.fail(`unexpected ${e!.kind}`);
     expect(toHex(e.frame.subarray(0, 6))).toBe('3333ff000009');
     expect(e.frame[21]).toBe(255);
     expect(linkLocalOf(0x000000000001)).toBe(0xfe800000000000000200_00fffe000001n);
@@ -141,7 +142,7 @@ describe('pinctrl pausing operations', () => {
   test('put_dhcp_opts: DHCPOFFER with the options, unicast to the offered address; the result bit set', () => {
     const p = new Pinctrl({ recordsFor: () => [] }, () => 0);
     const [e] = p.handle(pin(discover, userdata(ACTION_OPCODE.PUT_DHCP_OPTS, Uint8Array.from([...result, ...dhcpOpts]))));
-    if (e!.kind !== 'resume') throw new Error(e!.kind);
+    if (e!.kind !== 'resume') assert.fail(`unexpected ${e!.kind}`);
     expect(e.result).toEqual({ field: reg('reg0'), bit: 3, value: 1 });
     const f = e.frame;
     expect(u32(f, 30)).toBe(0x0a000005);
@@ -165,7 +166,7 @@ describe('pinctrl pausing operations', () => {
     req[mt + 2] = 3;
     req.set([10, 0, 0, 9], 42 + 12);
     const [e] = p.handle(pin(req, userdata(ACTION_OPCODE.PUT_DHCP_OPTS, Uint8Array.from([...result, ...dhcpOpts]))));
-    if (e!.kind !== 'resume') throw new Error(e!.kind);
+    if (e!.kind !== 'resume') assert.fail(`unexpected ${e!.kind}`);
     expect(toHex(e.frame.subarray(42 + 240))).toBe('350106' + '00000000' + 'ff' + '00000000');
     expect(u32(e.frame, 42 + 16)).toBe(0);
     const [bad, why] = p.handle(pin(ip4, userdata(ACTION_OPCODE.PUT_DHCP_OPTS, Uint8Array.from([...result, ...dhcpOpts]))));
@@ -182,7 +183,7 @@ describe('pinctrl pausing operations', () => {
       .build();
     const p = new Pinctrl({ recordsFor: (k) => (k === 3 ? [new Map([['vm1.ovn.org', '10.0.0.7 fd00::7']])] : []) }, () => 0);
     const [e] = p.handle(pin(q, userdata(ACTION_OPCODE.DNS_LOOKUP, result)));
-    if (e!.kind !== 'resume') throw new Error(e!.kind);
+    if (e!.kind !== 'resume') assert.fail(`unexpected ${e!.kind}`);
     expect(e.result?.value).toBe(1);
     const d = parseDns(e.frame, 42, e.frame.length - 42);
     expect(d.ok).toBe(true);

@@ -11,6 +11,7 @@
 // `npm run bench` bounded, each still setting up and type-checking): 4-9 minutes on the shared
 // 2-core machine. So it runs in CI (CI=true; OVNTS_README_TEST=0 turns it off there) or with
 // OVNTS_README_TEST=1, and skips otherwise, with the reason printed.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,7 +123,7 @@ describe.skipIf(!enabled)('README commands on a fresh clone', () => {
   beforeAll(() => {
     clone = join(mkdtempSync(join(tmpdir(), 'ovnts-readme-')), 'ovn-ts');
     const c = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', repoRoot, clone], { encoding: 'utf8' });
-    if (c.status !== 0) throw new Error(`git clone failed: ${c.stderr}`);
+    if (c.status !== 0) assert.fail(`git clone failed: ${c.stderr}`);
   }, 120_000);
   afterAll(() => {
     if (clone) rmSync(join(clone, '..'), { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
 import { requireTools } from '@ovnts/testkit';
 import { Switch, formatActionList, parseActionList } from '@ovnts/openflow';
-import { OvsBridge } from './ovs-harness.js';
+import { OvsBridge, ours, type Scenario } from './ovs-harness.js';
 
 const req = requireTools('OVS pipeline differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 
@@ -43,12 +43,6 @@ describe('parse and print as OVS', () => {
     expect(add('push:NOT_A_FIELD[]')).toThrow(/unknown field/);
   });
 });
-
-interface Scenario {
-  name: string;
-  flows: string;
-  frames: { port: number; frame: Uint8Array }[];
-}
 
 const SCENARIOS: Scenario[] = [
   {
@@ -97,15 +91,6 @@ const SCENARIOS: Scenario[] = [
     frames: [{ port: 1, frame: udp() }],
   },
 ];
-
-function ours(s: Scenario, nPorts: number): Uint8Array[][] {
-  const out: Uint8Array[][] = Array.from({ length: nPorts }, () => []);
-  const sw = new Switch({ onOutput: (p, f) => p <= nPorts && out[p - 1]!.push(f.slice()) });
-  for (let i = 1; i <= nPorts; i++) sw.addPort({ number: i });
-  sw.addFlows(s.flows);
-  for (const f of s.frames) sw.receive(f.port, f.frame);
-  return out;
-}
 
 describe.skipIf(req.skip)('byte-identical to Open vSwitch', () => {
   let ovs: OvsBridge;

@@ -7,16 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
 import { requireTools } from '@ovnts/testkit';
 import { Switch, parseMicroflow } from '@ovnts/openflow';
-import { OvsBridge } from './ovs-harness.js';
+import { OvsBridge, ours, type Scenario } from './ovs-harness.js';
 
 const req = requireTools('OVS pipeline differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
-
-interface Scenario {
-  name: string;
-  flows: string;
-  groups?: string[];
-  frames: { port: number; frame: Uint8Array }[];
-}
 
 const mf = (s: string): Uint8Array => parseMicroflow(s, 20).frame;
 const MACS = 'dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02';
@@ -153,16 +146,6 @@ function sctpFrame(): Uint8Array {
   f[34 + 8] = 0x12;
   f[34 + 9] = 0x34;
   return f;
-}
-
-function ours(s: Scenario, nPorts: number): Uint8Array[][] {
-  const out: Uint8Array[][] = Array.from({ length: nPorts }, () => []);
-  const sw = new Switch({ onOutput: (p, f) => p <= nPorts && out[p - 1]!.push(f.slice()) });
-  for (let i = 1; i <= nPorts; i++) sw.addPort({ number: i });
-  for (const g of s.groups ?? []) sw.addGroup(g);
-  sw.addFlows(s.flows);
-  for (const f of s.frames) sw.receive(f.port, f.frame);
-  return out;
 }
 
 describe.skipIf(req.skip)('byte-identical to Open vSwitch', () => {

@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oracleScript } from './oracles.js';
-import { OvsOracleError, TxReader, Unixctl, pidAlive } from './ovs.js';
+import { OvsOracleError, TxReader, Unixctl, pidAlive, reapPids, runCommand, type CommandResult } from './ovs.js';
 
 /** A VIF of a chassis: an interface of `br-int` bound to a logical port. */
 export interface OvnVifSpec {
@@ -105,12 +105,6 @@ export interface OvnSendResult {
   readonly underlay: OvnUnderlayFrame[];
 }
 
-interface Exec {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 interface ChassisState {
   spec: OvnChassisSpec;
   dir: string;
@@ -136,27 +130,6 @@ export const CLUSTER_MAC_PREFIX = '0a:00:00';
 export function underlayMac(ip: string): string {
   const b = ip.split('.').map((x) => Number(x));
   return ['aa', '55', ...b.map((x) => x.toString(16).padStart(2, '0'))].join(':');
-}
-
-function runProc(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new OvsOracleError('exec', `${cmd}: ${e.message}`));
-    });
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    p.stdin.on('error', () => {});
-    p.stdin.end(input ?? '');
-  });
 }
 
 function readPid(file: string): number {
@@ -194,7 +167,7 @@ export class OvnCluster {
 
   /** Run a tool with the cluster's environment; throws `OvsOracleError` on a non-zero exit. */
   async run(cmd: string, args: string[], env: NodeJS.ProcessEnv = this.env, input?: string): Promise<string> {
-    const r = await runProc(cmd, args, env, this.timeoutMs, input);
+    const r = await runCommand(cmd, args, env, this.timeoutMs, input);
     if (r.code !== 0) throw new OvsOracleError('exec', `${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
     return r.stdout;
   }
@@ -398,7 +371,7 @@ export class OvnCluster {
   async start(): Promise<void> {
     const central = join(this.dir, 'central');
     mkdirSync(central);
-    const out = await runProc('bash', [this.sandbox, 'start', central], process.env, this.timeoutMs);
+    const out = await runCommand('bash', [this.sandbox, 'start', central], process.env, this.timeoutMs);
     this.centralStarted = true;
     if (out.code !== 0) throw new OvsOracleError('start', `ovn-sandbox start failed (exit ${out.code}): ${out.stderr.trim()}`);
     for (const m of out.stdout.matchAll(/(\w+)='([^']*)'/g)) this.env[m[1]!] = m[2]!;
@@ -555,16 +528,7 @@ export class OvnCluster {
         /* gone */
       }
     }
-    for (let i = 0; i < 300 && pids.some(pidAlive); i++) await sleep(10);
-    for (const pid of pids) {
-      if (pidAlive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
+    await reapPids(pids);
     if (!this.opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -429,7 +429,8 @@ interface BridgeState {
   seq: number;
 }
 
-interface Exec {
+/** A command's exit code and output. */
+export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -440,6 +441,45 @@ let exitHooked = false;
 
 function onExit(): void {
   for (const o of live) o.killNow();
+}
+
+/** Wait up to 3 s for the processes to exit, then SIGKILL those still alive (ours, by pid). */
+export async function reapPids(pids: readonly number[]): Promise<void> {
+    for (let i = 0; i < 300 && pids.some(pidAlive); i++) await sleep(10);
+    for (const pid of pids) {
+      if (pidAlive(pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+}
+
+/**
+ * Run a command with `env`, killed after `timeoutMs`; resolves with its exit code and output (never
+ * rejects for a non-zero exit), rejects with `OvsOracleError` when it cannot be started.
+ */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new OvsOracleError('exec', `${cmd}: ${e.message}`));
+    });
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
+  });
 }
 
 /** A private Open vSwitch (ovsdb-server + ovs-vswitchd with the dummy datapath); see the module comment. */
@@ -501,25 +541,8 @@ export class OvsOracle {
   }
 
   /** Run an OVS command-line tool with the sandbox environment (never throws for a non-zero exit). */
-  exec(cmd: string, args: string[], input?: string): Promise<Exec> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(cmd, args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      const timer = setTimeout(() => p.kill('SIGKILL'), this.opts.timeoutMs ?? 30_000);
-      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      p.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new OvsOracleError('exec', `${cmd}: ${e.message}`));
-      });
-      p.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
-      p.stdin.on('error', () => {});
-      p.stdin.end(input ?? '');
-    });
+  exec(cmd: string, args: string[], input?: string): Promise<CommandResult> {
+    return runCommand(cmd, args, this.env, this.opts.timeoutMs ?? 30_000, input);
   }
 
   /** `ovs-vsctl` against the private database; throws `OvsOracleError` on failure, returns stdout. */
@@ -1023,16 +1046,7 @@ export class OvsOracle {
       p.on('error', () => resolve());
     });
     const pids = [this.pids.vswitchd, this.pids.ovsdbServer].filter((p) => p > 0);
-    for (let i = 0; i < 300 && pids.some(pidAlive); i++) await sleep(10);
-    for (const pid of pids) {
-      if (pidAlive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
+    await reapPids(pids);
     if (!this.opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -1042,7 +1056,7 @@ export async function startOvs(opts: OvsStartOptions = {}): Promise<OvsOracle> {
   const script = opts.script ?? oracleScript('ovs-sandbox');
   if (!script) throw new OvsOracleError('start', 'the ovs-sandbox script was not found (set OVNTS_SHARED to the folder holding oracles/)');
   const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'ovnts-ovs-oracle-'));
-  const out = await new Promise<Exec>((resolve) => {
+  const out = await new Promise<CommandResult>((resolve) => {
     const p = spawn('bash', [script, 'start', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -88,21 +88,28 @@ const req = requireOracle('ovn-trace differential (live)', 'ovn-sandbox', ['ovn-
 
 describe.skipIf(req.skip)('ovn-trace vs live ovn-trace (new random topologies)', () => {
   let dir = '';
+  let work = '';
   // Six new topologies per run from a fresh seed (printed; OVNTS_TRACE_SEED=N replays a run).
   // gen.mjs runs asynchronously: a synchronous child of minutes would block this worker's event
   // loop and starve vitest's RPC ("Timeout calling onTaskUpdate").
   beforeAll(async () => {
     const { seed } = seedFromEnv('ovn-trace live differential', 'OVNTS_TRACE_SEED', 'time');
     dir = mkdtempSync(join(tmpdir(), 'ovnts-trace-'));
+    work = mkdtempSync(join(tmpdir(), 'ovnts-trace-work-'));
     const r = await promisify(execFile)(process.execPath, [join(repoRoot, 'fixtures', 'trace', 'gen.mjs'), '--out', dir, '--random', '6', '--seed', String(seed), '--no-northd-cases'], {
-      env: { ...process.env, OVN_SANDBOX: req.script },
+      env: { ...process.env, OVN_SANDBOX: req.script, OVNTS_TRACE_WORKDIR: work },
       timeout: 300_000,
       maxBuffer: 1 << 24,
     });
     if (r.stderr) process.stderr.write(r.stderr);
   }, 320_000);
-  afterAll(() => {
+  afterAll(async () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+    // gen.mjs stops its daemons itself, unless its timeout killed it: then they are stopped here.
+    if (work) {
+      await promisify(execFile)('bash', [req.script, 'stop', work]).catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    }
   });
   test('every generated case matches', () => {
     const names = corpusCases(dir);
