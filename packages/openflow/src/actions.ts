@@ -29,7 +29,7 @@ import type { CtAction } from './conntrack/conntrack.js';
 import { compileCtNat } from './conntrack/nat.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import {
-  ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
+  ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
 import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
@@ -397,6 +397,36 @@ export interface FinTimeoutAction {
   hardTimeout: number;
 }
 
+/** `push_mpls:ETHERTYPE`: a new outermost MPLS label. */
+export interface PushMplsAction {
+  /** Kind. */
+  type: 'push_mpls';
+  /** EtherType of the packet afterwards (0x8847 or 0x8848; others are refused by the switch). */
+  ethertype: number;
+}
+
+/** `pop_mpls:ETHERTYPE`: remove the outermost MPLS label. */
+export interface PopMplsAction {
+  /** Kind. */
+  type: 'pop_mpls';
+  /** EtherType of the packet afterwards (what follows the label stack when the last label goes). */
+  ethertype: number;
+}
+
+/** `set_mpls_ttl(TTL)`: the outermost label's TTL (`set_mpls_label`/`set_mpls_tc` become set_field). */
+export interface SetMplsTtlAction {
+  /** Kind. */
+  type: 'set_mpls_ttl';
+  /** New TTL. */
+  ttl: number;
+}
+
+/** `dec_mpls_ttl`: decrement the outermost label's TTL; at 0 or 1 the packet goes to the controller. */
+export interface DecMplsTtlAction {
+  /** Kind. */
+  type: 'dec_mpls_ttl';
+}
+
 /** Every action type by its `type` name. */
 export interface ActionMap {
   /** See `OutputAction`. */
@@ -457,6 +487,14 @@ export interface ActionMap {
   sample: SampleAction;
   /** See `FinTimeoutAction`. */
   fin_timeout: FinTimeoutAction;
+  /** See `PushMplsAction`. */
+  push_mpls: PushMplsAction;
+  /** See `PopMplsAction`. */
+  pop_mpls: PopMplsAction;
+  /** See `SetMplsTtlAction`. */
+  set_mpls_ttl: SetMplsTtlAction;
+  /** See `DecMplsTtlAction`. */
+  dec_mpls_ttl: DecMplsTtlAction;
 }
 
 /** The name of an action type. */
@@ -532,6 +570,20 @@ export class ActionParser {
     return arg.text === undefined ? this.err(`${this.word} needs an argument`) : arg.text;
   }
 
+  /** OVS `str_to_u8()`: a number 0..255, else `invalid WHAT "TEXT"`. */
+  u8(s: string, what: string): number {
+    const v = parseUint(s.trim());
+    if (v === undefined || v > 255n) this.err(`invalid ${what} "${s}"`);
+    return Number(v);
+  }
+
+  /** OVS `str_to_u16()`: a number 0..65535, else `invalid WHAT "TEXT"`. */
+  u16(s: string, what: string): number {
+    const v = parseUint(s.trim());
+    if (v === undefined || v > 65535n) this.err(`invalid ${what} "${s}"`);
+    return Number(v);
+  }
+
   /** A number 0..max (C `strtoull` syntax). */
   num(s: string, what: string, max: number): number {
     const v = parseUint(s.trim());
@@ -570,8 +622,11 @@ export interface ActionEnv {
 export const ActionSetClass = {
   /** Slots: the last one of each runs, in this order, before set/move. */
   POP_VLAN: 0,
+  POP_MPLS: 1,
+  PUSH_MPLS: 4,
   PUSH_VLAN: 5,
   DEC_TTL: 6,
+  DEC_MPLS_TTL: 7,
   /** Final actions, lowest priority first: only the highest-priority one runs. */
   CT: 9,
   CT_CLEAR: 10,
@@ -918,6 +973,7 @@ function setFieldFromText(p: ActionParser, field: string, value: string): SetFie
   if (!f) p.err(`unknown field ${field}`);
   if (!f.writable) p.err(`${f.name} is read-only`);
   const v = parseFieldValue(f, value.trim(), p.input, p.col);
+  if (v.mask !== undefined && !f.maskable && v.mask !== allOnes(f.bits)) p.err(`${value.trim()}: invalid mask for field ${f.name}`);
   return { type: 'set_field', field: f, value: v.value, ...(v.mask !== undefined && v.mask !== allOnes(f.bits) ? { mask: v.mask } : {}) };
 }
 
@@ -1351,7 +1407,7 @@ function compileMove(a: MoveAction): OpRun {
     if (x.tr !== null) {
       const d = a.dst;
       let v: string;
-      if (d.ofs === 0 && d.nBits >= df.bits) v = formatFieldValue(df, getFieldBig(w, df));
+      if (d.ofs === 0 && d.nBits >= df.nBits) v = formatFieldValue(df, getFieldBig(w, df));
       else {
         let b = 0n;
         for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
@@ -1471,7 +1527,7 @@ const ACTIONS = {
   },
 
   set_field: {
-    keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_vlan_vid', 'mod_vlan_pcp', 'set_tunnel', 'set_tunnel64'],
+    keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_vlan_vid', 'mod_vlan_pcp', 'set_tunnel', 'set_tunnel64', 'set_mpls_label', 'set_mpls_tc'],
     parse(kw, arg, p) {
       const need = (): string => p.need(arg);
       switch (kw) {
@@ -1498,6 +1554,22 @@ const ACTIONS = {
         }
         case 'mod_nw_ecn':
           return [{ type: 'set_field', field: fieldBySubfieldName('nw_ecn')!, value: BigInt(p.num(need(), 'nw_ecn', 3)) }];
+        case 'set_mpls_label': {
+          // OVS parse_SET_MPLS_LABEL(); OpenFlow 1.5 carries it as a set_field of mpls_label.
+          const t = arg.text ?? '';
+          if (t === '') p.err('set_mpls_label: expected label.');
+          const v = parseUint(t.trim());
+          if (v === undefined || v > 0xffff_ffffn) return p.err(`invalid numeric format ${t}`);
+          if (v > 0xfffffn) p.err(`${t}: not a valid MPLS label`);
+          return [{ type: 'set_field', field: fieldBySubfieldName('mpls_label')!, value: v }];
+        }
+        case 'set_mpls_tc': {
+          const t = arg.text ?? '';
+          if (t === '') p.err('set_mpls_tc: expected tc.');
+          const v = p.u8(t, 'MPLS TC');
+          if (v > 7) p.err(`${t}: not a valid MPLS TC`);
+          return [{ type: 'set_field', field: fieldBySubfieldName('mpls_tc')!, value: BigInt(v) }];
+        }
         case 'set_tunnel':
         case 'set_tunnel64': {
           // OVS NXAST_SET_TUNNEL(64); under OpenFlow 1.5 the switch holds a set_field of tun_id.
@@ -2280,7 +2352,224 @@ const ACTIONS = {
       };
     },
   },
+
+  push_mpls: {
+    keywords: ['push_mpls'],
+    parse(_kw, arg, p) {
+      // OVS parse_PUSH_MPLS(): any 16-bit number; the switch refuses a non-MPLS one (checkDecoded).
+      return [{ type: 'push_mpls', ethertype: p.u16(arg.text ?? '', 'push_mpls') }];
+    },
+    format(a) {
+      return `push_mpls:0x${a.ethertype.toString(16).padStart(4, '0')}`;
+    },
+    setClass: () => ActionSetClass.PUSH_MPLS,
+    track(_a, ctx) {
+      // check_PUSH_MPLS(): the payload is opaque now, so no transport protocol is known.
+      ctx.nwProto = 0;
+    },
+    check(a, st) {
+      const m = st.m;
+      m.value[W.dl_type] = a.ethertype;
+      m.mask[W.dl_type] = 0xffff;
+      m.value[W.nw_proto] = 0;
+    },
+    checkDecoded(a) {
+      // OVS decode_OFPAT_RAW_PUSH_MPLS().
+      if (!isMplsType(a.ethertype)) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `push_mpls:0x${a.ethertype.toString(16).padStart(4, '0')}: not an MPLS EtherType`);
+    },
+    compile(a) {
+      const ethertype = a.ethertype;
+      return (x) => {
+        // OVS compose_mpls_push_action() and flow_push_mpls().
+        const w = x.key.w;
+        const r = x.rec;
+        const n = countMpls(x);
+        if (n >= 3) return tooManyLabels(x, 'push');
+        if (n === 0) x.commit();
+        const L = W.mpls_lse;
+        if (n > 0) {
+          if (r !== null) for (let i = 0; i < n; i++) r.mark(L + i, 0xffffffff);
+          for (let i = n; i >= 1; i--) w[L + i] = w[L + i - 1]!;
+          w[L] = (w[L + 1]! & ~0x100) >>> 0;
+        } else {
+          const dl = w[W.dl_type]!;
+          let tc = 0;
+          let ttl = 64;
+          if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) {
+            tc = (w[W.nw_tos]! >>> 2) & 7;
+            if (w[W.nw_ttl]! !== 0) ttl = w[W.nw_ttl]! & 0xff;
+            if (r !== null) {
+              r.mark(W.nw_tos, r.ovsExact ? 0xfc : 0xffffffff);
+              r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+            }
+          }
+          const label = dl === ETH_TYPE_IPV6 ? 2 : 0;
+          w[L] = ((label << 12) | (tc << 9) | 0x100 | ttl) >>> 0;
+          // The L3 and L4 fields are gone from the flow (what follows the labels is opaque).
+          if (r !== null && !r.ovsExact) {
+            for (let i = W.nw_src; i < KEY_WORDS; i++) r.mark(i, 0xffffffff);
+            for (let i = W.ct_nw_src; i < W.ct_nw_proto; i++) r.mark(i, 0xffffffff);
+            r.mark(W.ct_tp_src, 0xffffffff);
+            r.mark(W.ct_tp_dst, 0xffffffff);
+          }
+          w.fill(0, W.nw_src, KEY_WORDS);
+          w.fill(0, W.ct_nw_src, W.ct_nw_proto);
+          w[W.ct_tp_src] = 0;
+          w[W.ct_tp_dst] = 0;
+        }
+        w[W.dl_type] = ethertype;
+        return false;
+      };
+    },
+  },
+
+  pop_mpls: {
+    keywords: ['pop_mpls'],
+    parse(_kw, arg, p) {
+      return [{ type: 'pop_mpls', ethertype: p.u16(arg.text ?? '', 'pop_mpls') }];
+    },
+    format(a) {
+      return `pop_mpls:0x${a.ethertype.toString(16).padStart(4, '0')}`;
+    },
+    setClass: () => ActionSetClass.POP_MPLS,
+    check(a, st) {
+      // OVS check_POP_MPLS(): without an MPLS match the flow is OpenFlow 1.0 only.
+      const m = st.m;
+      if (!isMplsType(m.value[W.dl_type]!)) st.narrowed ??= inconsistent('pop_mpls needs an MPLS match');
+      m.value[W.dl_type] = a.ethertype;
+      m.mask[W.dl_type] = 0xffff;
+    },
+    compile(a) {
+      const ethertype = a.ethertype;
+      return (x) => {
+        // OVS compose_mpls_pop_action() and flow_pop_mpls().
+        const w = x.key.w;
+        const r = x.rec;
+        const n = countMpls(x);
+        if (n === 0) return false;
+        const L = W.mpls_lse;
+        if (n === 3 && (w[L + 2]! & 0x100) === 0) return tooManyLabels(x, 'pop');
+        if (r !== null) for (let i = 1; i < n; i++) r.mark(L + i, 0xffffffff);
+        for (let i = 1; i < n; i++) w[L + i - 1] = w[L + i]!;
+        w[L + n - 1] = 0;
+        w[W.dl_type] = ethertype;
+        // What follows the last label is only known after the datapath has popped it: the next
+        // action that needs it recirculates (OVS `was_mpls`).
+        if (!isMplsType(ethertype)) x.mplsPopped();
+        return false;
+      };
+    },
+  },
+
+  set_mpls_ttl: {
+    keywords: ['set_mpls_ttl'],
+    parse(_kw, arg, p) {
+      const t = arg.text ?? '';
+      if (t === '') p.err('set_mpls_ttl: expected ttl.');
+      return [{ type: 'set_mpls_ttl', ttl: p.u8(t, 'MPLS TTL') }];
+    },
+    format(a) {
+      return `set_mpls_ttl(${a.ttl})`;
+    },
+    setClass: () => ActionSetClass.SET_OR_MOVE,
+    check(_a, st) {
+      if (!isMplsType(st.m.value[W.dl_type]!)) st.narrowed ??= inconsistent('set_mpls_ttl needs an MPLS match');
+    },
+    compile(a) {
+      const ttl = a.ttl;
+      return (x) => {
+        const w = x.key.w;
+        if (!isMplsType(w[W.dl_type]!)) return false;
+        if (x.rec !== null) x.rec.mark(W.mpls_lse, x.rec.ovsExact ? 0xff : 0xffffffff);
+        w[W.mpls_lse] = ((w[W.mpls_lse]! & ~0xff) | ttl) >>> 0;
+        return false;
+      };
+    },
+  },
+
+  dec_mpls_ttl: {
+    keywords: ['dec_mpls_ttl'],
+    parse() {
+      return [{ type: 'dec_mpls_ttl' }];
+    },
+    format() {
+      return 'dec_mpls_ttl';
+    },
+    setClass: () => ActionSetClass.DEC_MPLS_TTL,
+    check(_a, st) {
+      if (!isMplsType(st.m.value[W.dl_type]!)) st.narrowed ??= inconsistent('dec_mpls_ttl needs an MPLS match');
+    },
+    compile() {
+      return (x) => {
+        // OVS compose_dec_mpls_ttl_action(): also a packet that is not MPLS ends the action list.
+        const w = x.key.w;
+        if (isMplsType(w[W.dl_type]!)) {
+          if (x.rec !== null) x.rec.mark(W.mpls_lse, x.rec.ovsExact ? 0xff : 0xffffffff);
+          const ttl = w[W.mpls_lse]! & 0xff;
+          if (ttl > 1) {
+            w[W.mpls_lse] = ((w[W.mpls_lse]! & ~0xff) | (ttl - 1)) >>> 0;
+            return false;
+          }
+          x.controller(65535, 'invalid_ttl', 0, undefined);
+        }
+        if (x.tr !== null) x.tr.report('warn', 'MPLS decrement TTL exception');
+        return true;
+      };
+    },
+  },
 } satisfies DefMap;
+
+function isMplsType(dl: number): boolean {
+  return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
+}
+
+/** OVS `flow_count_mpls_labels()` with its marks: the bottom-of-stack bit of each entry looked at. */
+function countMpls(x: Xlate): number {
+  const w = x.key.w;
+  if (!isMplsType(w[W.dl_type]!)) return 0;
+  const r = x.rec;
+  let n = 0;
+  for (let i = 0; i < 3; i++) {
+    if (r !== null) r.mark(W.mpls_lse + i, r.ovsExact ? 0x100 : 0xffffffff);
+    const lse = w[W.mpls_lse + i]!;
+    if ((lse & 0x100) !== 0) return i + 1;
+    if (lse !== 0) n++;
+  }
+  return n;
+}
+
+/** OVS `XLATE_TOO_MANY_MPLS_LABELS`: the translation fails and the packet is dropped. */
+function tooManyLabels(x: Xlate, what: 'push' | 'pop'): boolean {
+  if (x.tr !== null) {
+    x.tr.report('error', what === 'push'
+      ? 'dropping packet on which an MPLS push action can\'t be performed as it would have more MPLS LSEs than the 3 supported.'
+      : 'dropping packet on which an MPLS pop action can\'t be performed as it has more MPLS LSEs than the 3 supported.');
+  }
+  x.fail();
+  return true;
+}
+
+/**
+ * OVS `recirc_for_mpls()`: after a pop_mpls took the last label, does this action need the packet
+ * recirculated (re-parsed) first? Outputs, groups, set_queue and writes of fields below L3 do not.
+ */
+export function recircForMpls(o: Op): boolean {
+  switch (o.type) {
+    case 'output':
+    case 'output_reg':
+    case 'group':
+    case 'set_queue':
+      return false;
+    case 'controller':
+      return !isPlainController(o.a);
+    case 'set_field': {
+      const p = o.a.field.prereq;
+      return p !== Prereq.None && p !== Prereq.Ethernet && p !== Prereq.VlanVid && p !== Prereq.Mpls && p !== Prereq.Ct;
+    }
+    default:
+      return true;
+  }
+}
 
 const CS_INVALID = 0x10;
 

@@ -28,6 +28,8 @@ const ETH_TYPE_IP = 0x0800;
 const ETH_TYPE_IPV6 = 0x86dd;
 const ETH_TYPE_ARP = 0x0806;
 const ETH_TYPE_RARP = 0x8035;
+const ETH_TYPE_MPLS = 0x8847;
+const ETH_TYPE_MPLS_MCAST = 0x8848;
 const VLAN_CFI = 0x1000;
 
 function fold(sum: number): number {
@@ -84,6 +86,8 @@ export class PacketState {
   off = 0;
   /** Frame length. */
   len = 0;
+  /** MPLS label stack offset (OVS `l2_5_ofs`) or -1 when the packet has no label stack. */
+  l25 = -1;
   /** L3 header offset or -1. */
   l3 = -1;
   /** L4 header offset or -1. */
@@ -111,6 +115,7 @@ export class PacketState {
     this.buf = frame;
     this.off = off;
     this.len = len;
+    this.l25 = key.l25;
     this.l3 = key.l3;
     this.l4 = key.l4;
     this.end = key.end;
@@ -124,10 +129,11 @@ export class PacketState {
    * scratch buffers: earlier outputs may still reference them. The bytes are not ours: the first
    * edit copies them.
    */
-  reload(buf: Uint8Array, off: number, len: number, l3: number, l4: number, end: number): void {
+  reload(buf: Uint8Array, off: number, len: number, l3: number, l4: number, end: number, l25 = -1): void {
     this.buf = buf;
     this.off = off;
     this.len = len;
+    this.l25 = l25;
     this.l3 = l3;
     this.l4 = l4;
     this.end = end;
@@ -155,6 +161,7 @@ export class PacketState {
     else for (let i = 0; i < len; i++) s[PACKET_HEADROOM + i] = src[off + i]!;
     this.buf = s;
     this.off = PACKET_HEADROOM;
+    if (this.l25 >= 0) this.l25 += delta;
     if (this.l3 >= 0) this.l3 += delta;
     if (this.l4 >= 0) this.l4 += delta;
     this.end += delta;
@@ -167,6 +174,7 @@ export class PacketState {
     this.buf = o.buf;
     this.off = o.off;
     this.len = o.len;
+    this.l25 = o.l25;
     this.l3 = o.l3;
     this.l4 = o.l4;
     this.end = o.end;
@@ -376,6 +384,13 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
     }
   }
 
+  // MPLS: a packet that stops being MPLS loses its labels before the L3 rewrites (OVS commit order).
+  let mplsDone = false;
+  if (isMpls(bw[W.dl_type]!) && !isMpls(k[W.dl_type]!)) {
+    commitMpls(k, bw, p, dp);
+    mplsDone = true;
+  }
+
   const dl = bw[W.dl_type]!;
   const nwProto = k[W.nw_proto]!;
   if (nwProto !== 0 && p.l3 >= 0) {
@@ -422,6 +437,8 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
     }
   }
 
+  if (!mplsDone) commitMpls(k, bw, p, dp);
+
   // VLAN tags (OVS commit_vlan_action): pop the base's mismatching tags, push the flow's.
   let bn = vlanCount(base);
   let fn = vlanCount(key);
@@ -451,6 +468,121 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
     dp.push(`set(skb_mark(${m === 0xffffffff ? hx(k[W.pkt_mark]!) : `${hx((k[W.pkt_mark]! & m) >>> 0)}/${hx(m)}`}))`);
   }
   base.copyFrom(key);
+}
+
+function isMpls(dl: number): boolean {
+  return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
+}
+
+/** Label stack entries of a flow (OVS `flow_count_mpls_labels`): up to the bottom of stack, at most three. */
+function mplsCount(w: Uint32Array): number {
+  if (!isMpls(w[W.dl_type]!)) return 0;
+  let n = 0;
+  for (let i = 0; i < 3; i++) {
+    const lse = w[W.mpls_lse + i]!;
+    if ((lse & 0x100) !== 0) return i + 1;
+    if (lse !== 0) n++;
+  }
+  return n;
+}
+
+/** A label stack entry as the datapath prints it (`format_mpls_lse`). */
+function formatLse(lse: number): string {
+  return `label=${lse >>> 12},tc=${(lse >>> 9) & 7},ttl=${lse & 0xff},bos=${(lse >>> 8) & 1}`;
+}
+
+/**
+ * OVS `commit_mpls_action()`: bring the base's label stack to the flow's. Entries common to both
+ * (compared from the bottom) stay; when the base has exactly one more than the common part and the
+ * flow has one too, the outermost is rewritten (`set(mpls(...))`); other extra base entries are
+ * popped (with `eth_type` MPLS while more remain below a non-MPLS flow), then the flow's extra
+ * entries are pushed, innermost first.
+ */
+function commitMpls(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] | null): void {
+  let bn = mplsCount(bw);
+  const fn = mplsCount(k);
+  if (bn === 0 && fn === 0) return;
+  const L = W.mpls_lse;
+  let common = 0;
+  const min = bn < fn ? bn : fn;
+  for (let i = 0; i < min; i++) {
+    if (k[L + fn - 1 - i] !== bw[L + bn - 1 - i]) break;
+    common++;
+  }
+  const fdl = k[W.dl_type]!;
+  while (bn > common) {
+    if (bn - 1 === common && fn > common) {
+      const lse = k[L + fn - bn]!;
+      if (dp) dp.push(`set(mpls(${formatLse(lse)}))`);
+      setMplsLse(p, lse);
+      bw[L] = lse;
+      common++;
+    } else {
+      const dl = !isMpls(fdl) && bn > 1 ? ETH_TYPE_MPLS : fdl;
+      if (dp) dp.push(`pop_mpls(eth_type=0x${dl.toString(16)})`);
+      popMpls(p, dl);
+      // OVS flow_pop_mpls() on the base.
+      for (let i = 1; i < bn; i++) bw[L + i - 1] = bw[L + i]!;
+      bw[L + bn - 1] = 0;
+      bw[W.dl_type] = fdl;
+      bn--;
+    }
+  }
+  while (bn < fn) {
+    const lse = k[L + fn - bn - 1]!;
+    if (dp) dp.push(`push_mpls(${formatLse(lse)},eth_type=0x${fdl.toString(16)})`);
+    pushMpls(p, fdl, lse);
+    for (let i = bn; i >= 1; i--) bw[L + i] = bw[L + i - 1]!;
+    bw[L] = lse;
+    bw[W.dl_type] = fdl;
+    bn++;
+  }
+}
+
+/** Where the EtherType in front of the label stack (or L3) is (OVS `set_ethertype`). */
+function ethertypeAt(p: PacketState): number {
+  const t = u16(p.buf, p.off + 12);
+  if (t === 0x8100 || t === 0x88a8) return (p.l25 >= 0 ? p.l25 : p.l3) - 2;
+  return p.off + 12;
+}
+
+/** OVS `push_mpls()`: a label in front of the stack (or of L3), the L2 header moved 4 bytes up. */
+function pushMpls(p: PacketState, ethertype: number, lse: number): void {
+  if (p.len < 14) return;
+  p.own();
+  if (p.l25 < 0) {
+    if (p.l3 < 0) return;
+    p.l25 = p.l3;
+  }
+  const b = p.buf;
+  put16(b, ethertypeAt(p), ethertype);
+  const len = p.l25 - p.off;
+  for (let i = 0; i < len; i++) b[p.off - 4 + i] = b[p.off + i]!;
+  p.off -= 4;
+  p.len += 4;
+  p.l25 -= 4;
+  put32(b, p.l25, lse);
+}
+
+/** OVS `pop_mpls()`: the outermost label off, the L2 header moved 4 bytes down. */
+function popMpls(p: PacketState, ethertype: number): void {
+  if (p.l25 < 0 || p.l25 + 4 > p.off + p.len) return;
+  p.own();
+  const b = p.buf;
+  put16(b, ethertypeAt(p), ethertype);
+  const bos = (b[p.l25 + 2]! & 1) !== 0;
+  const len = p.l25 - p.off;
+  for (let i = len - 1; i >= 0; i--) b[p.off + 4 + i] = b[p.off + i]!;
+  p.off += 4;
+  p.len -= 4;
+  p.l25 = bos ? -1 : p.l25 + 4;
+}
+
+/** OVS `set_mpls_lse()`: rewrite the outermost entry. */
+function setMplsLse(p: PacketState, lse: number): void {
+  if (p.l25 < 0 || p.l25 + 4 > p.off + p.len) return;
+  p.own();
+  put32(p.buf, p.l25, lse);
 }
 
 /** C's `%#x`: `0x`-prefixed hexadecimal, but a bare `0` for zero. */

@@ -20,6 +20,9 @@
  *  - L4 fields are set only when the fixed L4 header is whole (TCP 20, UDP 8, SCTP 12, ICMP 8,
  *    ICMPv6 8); ND (ICMPv6 135/136 with code 0) also yields `nd_target` and the SLL/TLL options,
  *    and a repeated option clears all three;
+ *  - MPLS (EtherType 0x8847 or 0x8848): the label stack entries are read up to the one with the
+ *    bottom-of-stack bit (or the end of the frame), the first three go into `mpls_lse`, and nothing
+ *    below the stack is parsed: L3 offsets point past it, no L3/L4 field is set (OVS parse_mpls);
  *  - ARP: only Ethernet/IPv4 ARP (htype 1, ptype 0x800, hlen 6, plen 4) sets fields, and `arp_op`
  *    only when the opcode fits in 8 bits.
  */
@@ -56,6 +59,7 @@ const W_TCP_FLAGS = W.tcp_flags;
 const W_ARP_SHA = W.arp_sha;
 const W_ARP_THA = W.arp_tha;
 const W_ND_TARGET = W.nd_target;
+const W_MPLS_LSE = W.mpls_lse;
 
 /** OVS's `FLOW_DL_TYPE_NONE`: the EtherType recorded for 802.3 frames without an LLC/SNAP type. */
 export const FLOW_DL_TYPE_NONE = 0x05ff;
@@ -145,6 +149,20 @@ export function extractFlowKey(frame: Uint8Array, off: number, len: number, inPo
     }
   }
   w[W_DL_TYPE] = dlType;
+  if (dlType === 0x8847 || dlType === 0x8848) {
+    key.l25 = p;
+    let n = 0;
+    while (size >= 4) {
+      const lse = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+      if (n < 3) w[W_MPLS_LSE + n] = lse;
+      n++;
+      p += 4;
+      size -= 4;
+      if ((lse & 0x100) !== 0) break;
+    }
+    key.l3 = p;
+    return;
+  }
   key.l3 = p;
 
   let nwProto = 0;

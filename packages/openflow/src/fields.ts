@@ -195,6 +195,11 @@ const specs: Spec[] = [
   { name: 'vlan_tci', bits: 16, word: W.vlan_tci, maskable: M, prereq: P.Ethernet, writable: RW, format: 'hex', nxm: ['NXM_OF_VLAN_TCI', NXM_OF, 4] },
   { name: 'dl_vlan', bits: 16, word: W.vlan_tci, vmask: 0xfff, maskable: X, prereq: P.Ethernet, writable: RW, format: 'decimal', forceBits: 0x1000, legacy: true },
   { name: 'dl_vlan_pcp', bits: 8, word: W.vlan_tci, shift: 13, vmask: 7, maskable: X, prereq: P.Ethernet, writable: RW, format: 'decimal', forceBits: 0x1000, legacy: true },
+  // The outermost label stack entry (OVS mpls_lse[0]): label 20 bits, TC 3, BoS 1, TTL 8.
+  { name: 'mpls_label', bits: 32, nBits: 20, word: W.mpls_lse, shift: 12, vmask: 0xfffff, maskable: X, prereq: P.Mpls, writable: RW, format: 'decimal', oxm: ['OXM_OF_MPLS_LABEL', OXM, 34] },
+  { name: 'mpls_tc', bits: 8, nBits: 3, word: W.mpls_lse, shift: 9, vmask: 7, maskable: X, prereq: P.Mpls, writable: RW, format: 'decimal', oxm: ['OXM_OF_MPLS_TC', OXM, 35] },
+  { name: 'mpls_bos', bits: 8, nBits: 1, word: W.mpls_lse, shift: 8, vmask: 1, maskable: X, prereq: P.Mpls, writable: RO, format: 'decimal', oxm: ['OXM_OF_MPLS_BOS', OXM, 36] },
+  { name: 'mpls_ttl', bits: 8, word: W.mpls_lse, maskable: X, prereq: P.Mpls, writable: RW, format: 'decimal', nxm: ['NXM_NX_MPLS_TTL', NXM_NX, 30] },
   { name: 'ip_src', aliases: ['nw_src'], bits: 32, word: W.nw_src, maskable: M, prereq: P.Ipv4, writable: RW, format: 'ipv4', nxm: ['NXM_OF_IP_SRC', NXM_OF, 7], oxm: ['OXM_OF_IPV4_SRC', OXM, 11] },
   { name: 'ip_dst', aliases: ['nw_dst'], bits: 32, word: W.nw_dst, maskable: M, prereq: P.Ipv4, writable: RW, format: 'ipv4', nxm: ['NXM_OF_IP_DST', NXM_OF, 8], oxm: ['OXM_OF_IPV4_DST', OXM, 12] },
   { name: 'ipv6_src', bits: 128, word: W.ipv6_src, nwords: 4, maskable: M, prereq: P.Ipv6, writable: RW, format: 'ipv6', nxm: ['NXM_NX_IPV6_SRC', NXM_NX, 19], oxm: ['OXM_OF_IPV6_SRC', OXM, 26] },
@@ -285,6 +290,10 @@ export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_ARP = 0x0806;
 /** RARP EtherType. */
 export const ETH_TYPE_RARP = 0x8035;
+/** MPLS unicast EtherType. */
+export const ETH_TYPE_MPLS = 0x8847;
+/** MPLS multicast EtherType. */
+export const ETH_TYPE_MPLS_MCAST = 0x8848;
 /** The VLAN CFI bit OVS uses as "a VLAN header is present" in `vlan_tci`. */
 export const VLAN_CFI = 0x1000;
 
@@ -549,10 +558,11 @@ export function parseSubfield(text: string, input: string, col: number): Subfiel
   if (!m) throw new TextParseError(input, col, `expected a subfield NAME[a..b], got "${text}"`);
   const f = fieldBySubfieldName(m[1]!);
   if (!f) throw new TextParseError(input, col, `unknown field ${m[1]}`);
-  if (m[2] === undefined) return { field: f, ofs: 0, nBits: f.bits };
+  // OVS mf_parse_subfield(): `[]` is the field's significant bits (`n_bits`: 20 for mpls_label).
+  if (m[2] === undefined) return { field: f, ofs: 0, nBits: f.nBits };
   const a = Number(m[2]);
   const b = m[3] === undefined ? a : Number(m[3]);
-  if (b < a || b >= f.bits) throw new TextParseError(input, col, `bit range ${a}..${b} outside ${f.bits}-bit field ${f.name}`);
+  if (b < a || b >= f.nBits) throw new TextParseError(input, col, `bit range ${a}..${b} outside ${f.nBits}-bit field ${f.name}`);
   return { field: f, ofs: a, nBits: b - a + 1 };
 }
 
@@ -564,7 +574,7 @@ export function subfieldName(f: MatchField): string {
 /** Format a subfield the way OVS does (NXM name preferred, `[]` for the whole field). */
 export function formatSubfield(s: Subfield): string {
   const name = subfieldName(s.field);
-  if (s.ofs === 0 && s.nBits === s.field.bits) return `${name}[]`;
+  if (s.ofs === 0 && s.nBits === s.field.nBits) return `${name}[]`;
   if (s.nBits === 1) return `${name}[${s.ofs}]`;
   return `${name}[${s.ofs}..${s.ofs + s.nBits - 1}]`;
 }

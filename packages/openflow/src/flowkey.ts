@@ -4,7 +4,9 @@
  * first (a MAC is a 16-bit high word then a 32-bit low word; an IPv6 address four words). Fields
  * that OVS stores in one place share one slot: `tcp_src`, `udp_src`, `sctp_src` and `icmp_type`
  * all live in `tp_src`; `arp_spa` is `nw_src`; `arp_op` is `nw_proto`; `nd_sll` is `arp_sha`;
- * `xreg0` is `reg0:reg1`. This keeps OVS's normalisation behaviour (a field means what the
+ * `xreg0` is `reg0:reg1`; `mpls_label`, `mpls_tc`, `mpls_bos` and `mpls_ttl` are bits of the first
+ * word of `mpls_lse` (OVS's `mpls_lse[0]`, a label stack entry as on the wire), the next two words
+ * hold the second and third entries. This keeps OVS's normalisation behaviour (a field means what the
  * `eth_type`/`ip_proto` of the same match say it means) and lets a match be two keys of the same
  * shape: a value and a mask. Frame offsets for committing rewrites later sit beside the words.
  */
@@ -17,7 +19,7 @@ const SLOTS = [
   ['metadata', 2], ['regs', 16], ['pkt_mark', 1], ['in_port', 1], ['conj_id', 1], ['actset_output', 1],
   ['ct_state', 1], ['ct_zone', 1], ['ct_mark', 1], ['ct_label', 4], ['ct_nw_src', 1], ['ct_nw_dst', 1],
   ['ct_ipv6_src', 4], ['ct_ipv6_dst', 4], ['ct_nw_proto', 1], ['ct_tp_src', 1], ['ct_tp_dst', 1],
-  ['dl_dst', 2], ['dl_src', 2], ['dl_type', 1], ['vlan_tci', 1],
+  ['dl_dst', 2], ['dl_src', 2], ['dl_type', 1], ['vlan_tci', 1], ['mpls_lse', 3],
   ['nw_src', 1], ['nw_dst', 1], ['ipv6_src', 4], ['ipv6_dst', 4], ['ipv6_label', 1],
   ['nw_frag', 1], ['nw_tos', 1], ['nw_ttl', 1], ['nw_proto', 1],
   ['tp_src', 1], ['tp_dst', 1], ['tcp_flags', 1], ['arp_sha', 2], ['arp_tha', 2], ['nd_target', 4],
@@ -74,7 +76,9 @@ export class FlowKey {
   readonly w: Uint32Array = new Uint32Array(KEY_WORDS);
   /** Offset of the Ethernet header in the frame. */
   l2 = 0;
-  /** Offset of the L3 header (after VLAN tags and the EtherType/LLC-SNAP), or -1. */
+  /** Offset of the MPLS label stack (OVS `l2_5_ofs`), or -1 when the packet has none. */
+  l25 = -1;
+  /** Offset of the L3 header (after VLAN tags, the EtherType/LLC-SNAP and any MPLS labels), or -1. */
   l3 = -1;
   /** Offset of the L4 header (after IPv6 extension headers), or -1 when L3 was not parsed. */
   l4 = -1;
@@ -97,6 +101,7 @@ export class FlowKey {
   clear(): void {
     this.w.fill(0);
     this.l2 = 0;
+    this.l25 = -1;
     this.l3 = -1;
     this.l4 = -1;
     this.end = 0;
@@ -112,6 +117,7 @@ export class FlowKey {
   copyFrom(o: FlowKey): this {
     this.w.set(o.w);
     this.l2 = o.l2;
+    this.l25 = o.l25;
     this.l3 = o.l3;
     this.l4 = o.l4;
     this.end = o.end;

@@ -23,7 +23,7 @@ export {
   type MeterAction, type CloneAction, type StackPushAction, type StackPopAction,
   type CheckPktLargerAction, type ExitAction, type ModTpAction, type SetQueueAction,
   type PopQueueAction, type HashFields, type MultipathAction, type BundleAction, type SampleAction,
-  type FinTimeoutAction, type ActionMap, type ActionType, type Action, type Instructions,
+  type FinTimeoutAction, type PushMplsAction, type PopMplsAction, type SetMplsTtlAction, type DecMplsTtlAction, type ActionMap, type ActionType, type Action, type Instructions,
   type ActionEnv, type Subfield
 } from './actions.js';
 export * from './ofctl-text.js';

@@ -289,6 +289,18 @@ export function formatMatch(m: Match, priority = DEFAULT_PRIORITY): string {
   if (K[W.nw_tos]! & 0xfc) put(out, 'nw_tos', String(V[W.nw_tos]! & 0xfc));
   if (K[W.nw_tos]! & 0x03) put(out, 'nw_ecn', String(V[W.nw_tos]! & 0x03));
   if (K[W.nw_ttl]) put(out, 'nw_ttl', String(V[W.nw_ttl]));
+  // The outermost label stack entry by its parts, the other two entries whole (OVS match_format()).
+  const lk = K[W.mpls_lse]!;
+  const lv = V[W.mpls_lse]!;
+  if (lk & 0xfffff000) put(out, 'mpls_label', String(lv >>> 12));
+  if (lk & 0xe00) put(out, 'mpls_tc', String((lv >>> 9) & 7));
+  if (lk & 0xff) put(out, 'mpls_ttl', String(lv & 0xff));
+  if (lk & 0x100) put(out, 'mpls_bos', String((lv >>> 8) & 1));
+  for (let i = 1; i < 3; i++) {
+    const mk = K[W.mpls_lse + i]!;
+    const mv = V[W.mpls_lse + i]!;
+    if (mk) put(out, `mpls_lse${i}`, mk === 0xffffffff ? String(mv) : `0x${mv.toString(16).padStart(8, '0')}/0x${mk.toString(16).padStart(8, '0')}`);
+  }
   const fk = K[W.nw_frag]! & 3;
   const fv = V[W.nw_frag]!;
   if (fk === 3) put(out, 'nw_frag', fv & FRAG_ANY ? (fv & FRAG_LATER ? 'later' : 'first') : fv & FRAG_LATER ? '<error>' : 'no');

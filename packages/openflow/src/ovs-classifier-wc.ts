@@ -51,6 +51,7 @@ const STAGE_OF: Uint8Array = (() => {
   set('dl_src', 2, 1);
   set('dl_type', 1, 1);
   set('vlan_tci', 1, 1);
+  set('mpls_lse', 3, 1);
   for (const [n, k] of [['nw_src', 1], ['nw_dst', 1], ['ipv6_src', 4], ['ipv6_dst', 4], ['ipv6_label', 1], ['nw_frag', 1], ['nw_tos', 1], ['nw_ttl', 1], ['nw_proto', 1],
     ['ct_nw_src', 1], ['ct_nw_dst', 1], ['ct_ipv6_src', 4], ['ct_ipv6_dst', 4]] as const) set(n, k, 2);
   for (const [n, k] of [['tp_src', 1], ['tp_dst', 1], ['tcp_flags', 1], ['arp_sha', 2], ['arp_tha', 2], ['nd_target', 4], ['ct_tp_src', 1], ['ct_tp_dst', 1]] as const) set(n, k, 3);

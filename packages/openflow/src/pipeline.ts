@@ -26,7 +26,7 @@
  */
 import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, recircForMpls, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -294,6 +294,8 @@ export class Pipeline implements Xlate {
   readonly key = new FlowKey();
   /** The flow as the bytes say. */
   readonly base = new FlowKey();
+  /** Scratch: the flow frozen at an MPLS recirculation. */
+  private readonly mplsFrozen = new FlowKey();
   /** The bytes. */
   readonly pkt = new PacketState();
   /** Length of the received frame (for counters). */
@@ -340,6 +342,8 @@ export class Pipeline implements Xlate {
   private resubmits = 0;
   private rule: FlowEntry | null = null;
   private inActionSet = false;
+  /** A pop_mpls took the last label and the packet has not been re-parsed since (OVS `was_mpls`). */
+  private wasMpls = false;
   private actionSet: Op[] = [];
   private actionSetHasGroup = false;
   private readonly setOrder: Op[] = [];
@@ -393,6 +397,7 @@ export class Pipeline implements Xlate {
     this.pkt.load(frame, off, len, this.key);
     this.dropped = false;
     this.exiting = false;
+    this.wasMpls = false;
     this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
@@ -737,6 +742,10 @@ export class Pipeline implements Xlate {
       if (this.error !== 0 || this.exiting) break;
       this.curIdx = i;
       const o = ops[i]!;
+      if (this.wasMpls && recircForMpls(o)) {
+        this.mplsRecirculate();
+        if (this.exiting) break;
+      }
       if (this.tr !== null) this.tr.report('action', o.text);
       const e = o.exec;
       if (typeof e === 'function') {
@@ -947,8 +956,10 @@ export class Pipeline implements Xlate {
     if (!reversible) commitKey(this.key, this.base, this.pkt, tr);
     const mark = tr !== null ? tr.dp.length : 0;
     const s = this.saveFork();
+    const wasMpls = this.wasMpls;
     this.doOps(ops, false);
     this.executeActionSet();
+    this.wasMpls = wasMpls;
     if (tr !== null && !reversible) {
       const inner = tr.dp.splice(mark);
       if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
@@ -1040,6 +1051,57 @@ export class Pipeline implements Xlate {
   /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
   halt(): void {
     this.exiting = true;
+  }
+
+  /** Commit the pending rewrites to the bytes (OVS `xlate_commit_actions`). */
+  commit(): void {
+    commitKey(this.key, this.base, this.pkt, this.tr);
+  }
+
+  /** See `Xlate.mplsPopped`. */
+  mplsPopped(): void {
+    this.wasMpls = true;
+  }
+
+  /** The translation failed: nothing is executed (OVS `XLATE_TOO_MANY_MPLS_LABELS`). */
+  fail(): void {
+    this.error = XlateError.TooManyMplsLabels;
+  }
+
+  /**
+   * OVS `recirc_for_mpls()`: the packet lost its last label and an action needs what follows it, so
+   * the datapath pops the label and recirculates, and translation resumes with the rest of the
+   * actions on the re-parsed packet (the frozen metadata, registers and ct fields kept). A trace
+   * stops here, as ofproto/trace does (`recirc(0xN)` ends its datapath actions); forwarding
+   * re-parses the bytes in place and goes on, which sends what OVS sends after the recirculation.
+   */
+  private mplsRecirculate(): void {
+    this.wasMpls = false;
+    if (this.rec !== null) this.rec.uncacheable(); // the re-parsed fields are not in the key
+    const tr = this.tr;
+    const k = this.key;
+    commitKey(k, this.base, this.pkt, tr);
+    if (tr !== null) {
+      tr.datapath(`recirc(0x${(++this.recircSeq).toString(16)})`);
+      this.actionSet.length = 0;
+      this.exiting = true;
+      return;
+    }
+    const p = this.pkt;
+    const frozen = this.mplsFrozen;
+    frozen.copyFrom(k);
+    extractFlowKey(p.buf, p.off, p.len, 0, k, this.sw.vlanLimit);
+    const w = k.w;
+    const fw = frozen.w;
+    for (let i = 0; i <= W.in_port; i++) w[i] = fw[i]!;
+    for (let i = W.ct_state; i <= W.ct_tp_dst; i++) w[i] = fw[i]!;
+    w[W.actset_output] = fw[W.actset_output]!;
+    k.skbPriority = frozen.skbPriority;
+    p.l25 = k.l25;
+    p.l3 = k.l3;
+    p.l4 = k.l4;
+    p.end = k.end;
+    this.base.copyFrom(k);
   }
 
   /** OVS `member_enabled_cb`: reserved ports (but CONTROLLER) are usable, real ports when they exist and are up. */
@@ -1136,10 +1198,13 @@ export class Pipeline implements Xlate {
     const lvl = this.depth;
     while (this.saved.length <= lvl) this.saved.push(new FlowKey());
     const save = this.saved[lvl]!.copyFrom(this.key);
+    const wasMpls = this.wasMpls;
     this.depth++;
     this.doOps(b.ops, true);
     this.depth--;
     this.key.copyFrom(save);
+    // A pop_mpls in the bucket has no effect after it (OVS xlate_group_bucket).
+    this.wasMpls = wasMpls;
     // OVS xlate_group_bucket: a bucket that exits does not stop what follows the group.
     this.exiting = false;
     if (tr !== null && back !== null) tr.leave(back);

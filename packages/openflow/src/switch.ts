@@ -862,8 +862,9 @@ export class Switch implements SwitchCore {
       if (w[W.vlan_tci]! & 0x1000 && p.key.vlanTpid === 0) p.key.vlanTpid = 0x8100;
     }
     const initial = new FlowKey().copyFrom(p.key);
-    const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
-    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true });
+    const sideEffects = typeof frame !== 'string' || opts.generate === true;
+    const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))), sideEffects);
+    p.run({ kind: 'trace', trace: tb, sideEffects });
     return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }

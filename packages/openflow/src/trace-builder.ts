@@ -218,6 +218,7 @@ export class TraceBuilder implements TraceSink {
     };
     if (error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
     else if (error === XlateError.TooManyResubmits) res.error = 'Too many resubmits';
+    else if (error === XlateError.TooManyMplsLabels) res.error = 'Too many MPLS labels';
     if (this.recircLimitHit) res.recircLimit = this.recircs.length;
     if (this.recircs.length) {
       res.recirculations = this.recircs.map((r) => {

@@ -206,6 +206,12 @@ export function packetMatch(key: FlowKey): Match {
       maskAll(mask, W.nd_target, 4);
     }
     l3 = true;
+  } else if (dl === 0x8847 || dl === 0x8848) {
+    // The label stack entries up to the bottom of stack.
+    for (let i = 0; i < 3; i++) {
+      mask[W.mpls_lse + i] = 0xffffffff;
+      if ((v[W.mpls_lse + i]! & 0x100) !== 0) break;
+    }
   } else if (dl === 0x0806 || dl === 0x8035) {
     maskAll(mask, W.nw_src, 2);
     mask[W.nw_proto] = 0xff;
@@ -322,6 +328,12 @@ export function parseMicroflow(text: string, l7Len = 64): Microflow {
   }
   const dl = w[W.dl_type]!;
   put16(b, dl);
+  if (dl === 0x8847 || dl === 0x8848) {
+    // OVS flow_compose(): the entries up to the first with the bottom-of-stack bit, at most three.
+    let n = 1;
+    while (n < 3 && (w[W.mpls_lse + n - 1]! & 0x100) === 0) n++;
+    for (let i = 0; i < n; i++) put32(b, w[W.mpls_lse + i]!);
+  }
   const l3 = b.length;
   const payload = (): number[] => Array.from({ length: l7Len }, (_, i) => i & 0xff);
   const proto = w[W.nw_proto]!;
@@ -499,6 +511,8 @@ function wcFinish(iw: Uint32Array, mask: Uint32Array): void {
     mask[W.tp_src] = (mask[W.tp_src]! & 0xff) >>> 0;
     mask[W.tp_dst] = (mask[W.tp_dst]! & 0xff) >>> 0;
   }
+  // No label stack bits for a packet that arrived without one (a push or set_field marked them).
+  if (dl !== 0x8847 && dl !== 0x8848) mask.fill(0, W.mpls_lse, W.mpls_lse + 3);
   if ((iw[W.vlan_tci]! & VLAN_CFI_BIT) === 0) mask[W.vlan_tci] = 0;
   else if (mask[W.vlan_tci] !== 0) mask[W.vlan_tci] = (mask[W.vlan_tci]! | VLAN_CFI_BIT) >>> 0;
   if (ip && (iw[W.nw_frag]! & 2) !== 0) {

@@ -26,6 +26,7 @@ export const XlateError = {
   Ok: 0,
   RecursionTooDeep: 1,
   TooManyResubmits: 2,
+  TooManyMplsLabels: 3,
 } as const;
 
 /** Why a packet went to the controller (OpenFlow 1.5 names, as OVS prints them). */
@@ -119,6 +120,15 @@ export interface Xlate {
   exit(): void;
   /** `controller(pause)`: end the translation here (the controller resumes it). */
   halt(): void;
+  /** Commit the flow's pending rewrites to the packet now (OVS `xlate_commit_actions`, before a first MPLS push). */
+  commit(): void;
+  /**
+   * A `pop_mpls` took the last label (OVS `was_mpls`): the next action that needs what follows
+   * recirculates the packet first (see `recircForMpls`).
+   */
+  mplsPopped(): void;
+  /** The translation fails (OVS `ctx->error`): nothing of it is executed. */
+  fail(): void;
   /** Is this port a usable `bundle` member (OVS `member_enabled_cb`)? */
   memberEnabled(port: number): boolean;
   /** `fin_timeout`: on a TCP FIN or RST, lower the timeouts of the flow running. */

@@ -61,6 +61,12 @@ const EXAMPLES: Record<string, [string, string]> = {
   bundle_load: ['bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:1,2)', 'bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:1,2)'],
   sample: ['sample(probability=100)', 'sample(probability=100,collector_set_id=0,obs_domain_id=0,obs_point_id=0)'],
   fin_timeout: ['fin_timeout(hard_timeout=10)', 'fin_timeout(hard_timeout=10)'],
+  push_mpls: ['push_mpls:34888', 'push_mpls:0x8848'],
+  pop_mpls: ['pop_mpls:0x800', 'pop_mpls:0x0800'],
+  set_mpls_label: ['set_mpls_label(5)', 'set_field:5->mpls_label'],
+  set_mpls_tc: ['set_mpls_tc:3', 'set_field:3->mpls_tc'],
+  set_mpls_ttl: ['set_mpls_ttl:9', 'set_mpls_ttl(9)'],
+  dec_mpls_ttl: ['dec_mpls_ttl', 'dec_mpls_ttl'],
 };
 
 /** Keywords that OVS turns into another action type in this context (the match says TCP). */
