@@ -29,7 +29,7 @@ import type { CtAction } from './conntrack/conntrack.js';
 import { compileCtNat } from './conntrack/nat.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import {
-  ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
+  ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, isEthTypeMpls, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
 import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
@@ -2375,7 +2375,7 @@ const ACTIONS = {
     },
     checkDecoded(a) {
       // OVS decode_OFPAT_RAW_PUSH_MPLS().
-      if (!isMplsType(a.ethertype)) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `push_mpls:0x${a.ethertype.toString(16).padStart(4, '0')}: not an MPLS EtherType`);
+      if (!isEthTypeMpls(a.ethertype)) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `push_mpls:0x${a.ethertype.toString(16).padStart(4, '0')}: not an MPLS EtherType`);
     },
     compile(a) {
       const ethertype = a.ethertype;
@@ -2435,7 +2435,7 @@ const ACTIONS = {
     check(a, st) {
       // OVS check_POP_MPLS(): without an MPLS match the flow is OpenFlow 1.0 only.
       const m = st.m;
-      if (!isMplsType(m.value[W.dl_type]!)) st.narrowed ??= inconsistent('pop_mpls needs an MPLS match');
+      checkMpls(st, 'pop_mpls');
       m.value[W.dl_type] = a.ethertype;
       m.mask[W.dl_type] = 0xffff;
     },
@@ -2455,7 +2455,7 @@ const ACTIONS = {
         w[W.dl_type] = ethertype;
         // What follows the last label is only known after the datapath has popped it: the next
         // action that needs it recirculates (OVS `was_mpls`).
-        if (!isMplsType(ethertype)) x.mplsPopped();
+        if (!isEthTypeMpls(ethertype)) x.mplsPopped();
         return false;
       };
     },
@@ -2473,13 +2473,13 @@ const ACTIONS = {
     },
     setClass: () => ActionSetClass.SET_OR_MOVE,
     check(_a, st) {
-      if (!isMplsType(st.m.value[W.dl_type]!)) st.narrowed ??= inconsistent('set_mpls_ttl needs an MPLS match');
+      checkMpls(st, 'set_mpls_ttl');
     },
     compile(a) {
       const ttl = a.ttl;
       return (x) => {
         const w = x.key.w;
-        if (!isMplsType(w[W.dl_type]!)) return false;
+        if (!isEthTypeMpls(w[W.dl_type]!)) return false;
         if (x.rec !== null) x.rec.mark(W.mpls_lse, x.rec.ovsExact ? 0xff : 0xffffffff);
         w[W.mpls_lse] = ((w[W.mpls_lse]! & ~0xff) | ttl) >>> 0;
         return false;
@@ -2497,13 +2497,13 @@ const ACTIONS = {
     },
     setClass: () => ActionSetClass.DEC_MPLS_TTL,
     check(_a, st) {
-      if (!isMplsType(st.m.value[W.dl_type]!)) st.narrowed ??= inconsistent('dec_mpls_ttl needs an MPLS match');
+      checkMpls(st, 'dec_mpls_ttl');
     },
     compile() {
       return (x) => {
         // OVS compose_dec_mpls_ttl_action(): also a packet that is not MPLS ends the action list.
         const w = x.key.w;
-        if (isMplsType(w[W.dl_type]!)) {
+        if (isEthTypeMpls(w[W.dl_type]!)) {
           if (x.rec !== null) x.rec.mark(W.mpls_lse, x.rec.ovsExact ? 0xff : 0xffffffff);
           const ttl = w[W.mpls_lse]! & 0xff;
           if (ttl > 1) {
@@ -2519,14 +2519,15 @@ const ACTIONS = {
   },
 } satisfies DefMap;
 
-function isMplsType(dl: number): boolean {
-  return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
+/** OVS check_set_mpls(): without an MPLS match the flow is OpenFlow 1.0 only. */
+function checkMpls(st: CheckState, what: string): void {
+  if (!isEthTypeMpls(st.m.value[W.dl_type]!)) st.narrowed ??= inconsistent(`${what} needs an MPLS match`);
 }
 
 /** OVS `flow_count_mpls_labels()` with its marks: the bottom-of-stack bit of each entry looked at. */
 function countMpls(x: Xlate): number {
   const w = x.key.w;
-  if (!isMplsType(w[W.dl_type]!)) return 0;
+  if (!isEthTypeMpls(w[W.dl_type]!)) return 0;
   const r = x.rec;
   let n = 0;
   for (let i = 0; i < 3; i++) {

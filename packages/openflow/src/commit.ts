@@ -19,6 +19,7 @@
  * pushed VLAN tags get the TCI without the CFI ("present") bit.
  */
 import { formatIpv4, formatIpv6Ntop, u16, u32 } from '@ovnts/packet';
+import { ETH_TYPE_MPLS, isEthTypeMpls } from './fields.js';
 import { W, WC_VLAN1, type FlowKey } from './flowkey.js';
 
 /** Bytes of headroom kept in front of a copied frame: two VLAN tags and the largest tunnel header. */
@@ -28,8 +29,6 @@ const ETH_TYPE_IP = 0x0800;
 const ETH_TYPE_IPV6 = 0x86dd;
 const ETH_TYPE_ARP = 0x0806;
 const ETH_TYPE_RARP = 0x8035;
-const ETH_TYPE_MPLS = 0x8847;
-const ETH_TYPE_MPLS_MCAST = 0x8848;
 const VLAN_CFI = 0x1000;
 
 function fold(sum: number): number {
@@ -386,7 +385,7 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
 
   // MPLS: a packet that stops being MPLS loses its labels before the L3 rewrites (OVS commit order).
   let mplsDone = false;
-  if (isMpls(bw[W.dl_type]!) && !isMpls(k[W.dl_type]!)) {
+  if (isEthTypeMpls(bw[W.dl_type]!) && !isEthTypeMpls(k[W.dl_type]!)) {
     commitMpls(k, bw, p, dp);
     mplsDone = true;
   }
@@ -470,13 +469,9 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTra
   base.copyFrom(key);
 }
 
-function isMpls(dl: number): boolean {
-  return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
-}
-
 /** Label stack entries of a flow (OVS `flow_count_mpls_labels`): up to the bottom of stack, at most three. */
 function mplsCount(w: Uint32Array): number {
-  if (!isMpls(w[W.dl_type]!)) return 0;
+  if (!isEthTypeMpls(w[W.dl_type]!)) return 0;
   let n = 0;
   for (let i = 0; i < 3; i++) {
     const lse = w[W.mpls_lse + i]!;
@@ -518,7 +513,7 @@ function commitMpls(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[
       bw[L] = lse;
       common++;
     } else {
-      const dl = !isMpls(fdl) && bn > 1 ? ETH_TYPE_MPLS : fdl;
+      const dl = !isEthTypeMpls(fdl) && bn > 1 ? ETH_TYPE_MPLS : fdl;
       if (dp) dp.push(`pop_mpls(eth_type=0x${dl.toString(16)})`);
       popMpls(p, dl);
       // OVS flow_pop_mpls() on the base.

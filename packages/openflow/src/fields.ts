@@ -294,6 +294,11 @@ export const ETH_TYPE_RARP = 0x8035;
 export const ETH_TYPE_MPLS = 0x8847;
 /** MPLS multicast EtherType. */
 export const ETH_TYPE_MPLS_MCAST = 0x8848;
+
+/** OVS `eth_type_mpls()`: is this EtherType one of MPLS's two? */
+export function isEthTypeMpls(dl: number): boolean {
+  return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
+}
 /** The VLAN CFI bit OVS uses as "a VLAN header is present" in `vlan_tci`. */
 export const VLAN_CFI = 0x1000;
 

@@ -7,7 +7,7 @@
  */
 import { OpenFlowError } from './errors.js';
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST, ETH_TYPE_RARP, FRAG_LATER, Prereq, VLAN_CFI, type MatchField, type Subfield,
+  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, FRAG_LATER, isEthTypeMpls, Prereq, VLAN_CFI, type MatchField, type Subfield,
 } from './fields.js';
 import { KEY_WORDS, W, fieldOnes, getFieldBig, setFieldBig, type FieldStorage } from './flowkey.js';
 
@@ -160,7 +160,7 @@ export class Match {
     }
     if (!ndTarget) zero(W.nd_target, 4);
     // OXM carries the MPLS fields only for an MPLS eth_type (OVS nx_put_raw()).
-    if (dl !== ETH_TYPE_MPLS && dl !== ETH_TYPE_MPLS_MCAST) zero(W.mpls_lse, 3);
+    if (!isEthTypeMpls(dl)) zero(W.mpls_lse, 3);
     if (proto !== 6 || !tpAddr) zero(W.tcp_flags, 1);
     // OXM carries ICMP type and code as exact 8-bit fields: a matched tp_src/tp_dst becomes exact.
     if (tpAddr && ((dl === ETH_TYPE_IP && proto === 1) || (dl === ETH_TYPE_IPV6 && proto === 58))) {
@@ -244,7 +244,7 @@ export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
     case Prereq.IpAny:
       return ipAny;
     case Prereq.Mpls:
-      return dl === ETH_TYPE_MPLS || dl === ETH_TYPE_MPLS_MCAST;
+      return isEthTypeMpls(dl);
     case Prereq.Tcp:
       return ipAny && proto === 6 && notLater;
     case Prereq.Udp:

@@ -12,7 +12,7 @@
  */
 import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
 import { TextParseError } from './errors.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, parseFieldValue } from './fields.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, isEthTypeMpls, parseFieldValue } from './fields.js';
 import { FlowKey, KEY_WORDS, W, WC_VLAN1, fieldOnes } from './flowkey.js';
 import { Match, prereqOkKey } from './match.js';
 import { splitTopLevel } from './ofctl-lex.js';
@@ -206,7 +206,7 @@ export function packetMatch(key: FlowKey): Match {
       maskAll(mask, W.nd_target, 4);
     }
     l3 = true;
-  } else if (dl === 0x8847 || dl === 0x8848) {
+  } else if (isEthTypeMpls(dl)) {
     // The label stack entries up to the bottom of stack.
     for (let i = 0; i < 3; i++) {
       mask[W.mpls_lse + i] = 0xffffffff;
@@ -328,7 +328,7 @@ export function parseMicroflow(text: string, l7Len = 64): Microflow {
   }
   const dl = w[W.dl_type]!;
   put16(b, dl);
-  if (dl === 0x8847 || dl === 0x8848) {
+  if (isEthTypeMpls(dl)) {
     // OVS flow_compose(): the entries up to the first with the bottom-of-stack bit, at most three.
     let n = 1;
     while (n < 3 && (w[W.mpls_lse + n - 1]! & 0x100) === 0) n++;
@@ -512,7 +512,7 @@ function wcFinish(iw: Uint32Array, mask: Uint32Array): void {
     mask[W.tp_dst] = (mask[W.tp_dst]! & 0xff) >>> 0;
   }
   // No label stack bits for a packet that arrived without one (a push or set_field marked them).
-  if (dl !== 0x8847 && dl !== 0x8848) mask.fill(0, W.mpls_lse, W.mpls_lse + 3);
+  if (!isEthTypeMpls(dl)) mask.fill(0, W.mpls_lse, W.mpls_lse + 3);
   if ((iw[W.vlan_tci]! & VLAN_CFI_BIT) === 0) mask[W.vlan_tci] = 0;
   else if (mask[W.vlan_tci] !== 0) mask[W.vlan_tci] = (mask[W.vlan_tci]! | VLAN_CFI_BIT) >>> 0;
   if (ip && (iw[W.nw_frag]! & 2) !== 0) {

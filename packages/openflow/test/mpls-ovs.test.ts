@@ -228,4 +228,28 @@ describe.skipIf(req.skip)('MPLS byte-identical to Open vSwitch', () => {
     }
     expect(n).toBe(15);
   });
+
+  it('ofproto/trace of frames prints the same text (a push onto three labels fails the translation)', () => {
+    const flows = [
+      'table=0,priority=10,in_port=3,mpls,actions=output:2,push_mpls:0x8847,output:1',
+      'table=0,priority=10,in_port=1,mpls,actions=pop_mpls:0x0800,output:2,mod_nw_dst:10.1.1.1,output:3',
+      'table=0,priority=10,in_port=2,mpls,actions=pop_mpls:0x8847,set_mpls_ttl(2),dec_mpls_ttl,output:3,pop_mpls:0x86dd,output:1',
+    ].join('\n');
+    ovs.load(flows);
+    const sw = new Switch();
+    for (let i = 1; i <= 4; i++) sw.addPort({ number: i });
+    sw.addFlows(flows);
+    const frames: [number, Uint8Array][] = [
+      [3, labelled(udp4(), [lse(1, 0, false, 9), lse(2, 0, false, 9), lse(3, 0, false, 9), lse(4, 0, true, 9)])],
+      [3, labelled(udp4(), [lse(1, 0, false, 9), lse(2, 0, true, 9)])],
+      [1, labelled(udp4(), [lse(16, 0, true, 9)])],
+      [1, labelled(tagged(), [lse(16, 0, true, 9)])],
+      [2, labelled(tcp6(), [lse(7, 1, false, 9), lse(8, 2, true, 5)])],
+    ];
+    for (const [port, f] of frames) {
+      const theirs = ovs.appctl(['ofproto/trace', 'br0', `in_port=${port}`, toHex(f)]);
+      const d = diffTrace(formatTrace(sw.trace(f, port)), theirs);
+      expect(d.lines, toHex(f)).toEqual([]);
+    }
+  });
 });

@@ -30,7 +30,8 @@
  * controllers emit (`extraActions`): `clone(...)`, the value stack (`push:`/`pop:`),
  * `check_pkt_larger(N)->R[b]` (frames of several lengths decide it), `exit`, `set_tunnel`,
  * `set_queue`/`enqueue`/`pop_queue`, `multipath`, `bundle`/`bundle_load`, `sample`, `fin_timeout`,
- * `mod_tp_*` in `write_actions` and buckets without a transport protocol, and truncating outputs
+ * `mod_tp_*` in `write_actions` and buckets without a transport protocol, MPLS (`push_mpls`, the
+ * label rewrites, `pop_mpls` back to the packet's type, so that what follows recirculates), and truncating outputs
  * (`output(port=P,max_len=N)`). Their results are made visible in the frame where the action itself
  * leaves no trace (a register or tun_id moved into the Ethernet source).
  */
@@ -649,8 +650,23 @@ function extraActions(r: Rng, ctx: Ctx, ports: readonly number[], vlan: boolean 
     if (r.chance(0.1)) a.push('exit');
     return a;
   };
-  const k = r.weighted({ clone: 3, stack: 2, pktlen: 2, exit: 0.5, tunnel: 1, queue: 1, multipath: 1.5, bundle: 1.5, sample: 0.5, fin: ctx.proto === 6 ? 1 : 0, trunc: 1.5 });
+  const k = r.weighted({ clone: 3, stack: 2, pktlen: 2, exit: 0.5, tunnel: 1, queue: 1, multipath: 1.5, bundle: 1.5, sample: 0.5, fin: ctx.proto === 6 ? 1 : 0, trunc: 1.5, mpls: 2 });
   switch (k) {
+    case 'mpls': {
+      // A label stack pushed, rewritten and output, then popped back to what the packet was (the
+      // actions after it that need its IP header make OVS recirculate).
+      const out = [`push_mpls:${r.pick(['0x8847', '0x8848'])}`];
+      if (r.chance(0.3)) out.push(`push_mpls:0x8847`);
+      for (let i = r.int(0, 2); i > 0; i--) {
+        out.push(r.pick([`set_mpls_label(${r.pick([0, 16, 1000, 0xfffff])})`, `set_mpls_tc(${r.int(0, 7)})`, `set_mpls_ttl(${r.pick([0, 1, 2, 64])})`,
+          'dec_mpls_ttl', `set_field:${r.pick([3, 99])}->mpls_label`, 'move:OXM_OF_MPLS_LABEL[0..15]->NXM_OF_ETH_SRC[0..15]', `load:${r.int(0, 255)}->NXM_NX_MPLS_TTL[]`]));
+      }
+      out.push(`output:${port()}`);
+      const back = ctx.l3 === 'ip4' ? '0x0800' : ctx.l3 === 'ip6' ? '0x86dd' : ctx.l3 === 'arp' ? '0x0806' : undefined;
+      if (back !== undefined && out[1] !== 'push_mpls:0x8847' && r.chance(0.7)) out.push(`pop_mpls:${back}`);
+      else out.push(`output:${port()}`, 'exit');
+      return out;
+    }
     case 'clone':
       return [`clone(${inner().join(',')})`];
     case 'stack': {
@@ -709,6 +725,8 @@ function badAction(r: Rng, ctx: Ctx): [string, string] | undefined {
     ['multipath(eth_src,0,modulo_n,32,0,NXM_NX_REG0[0..3])', 'multipath with more links than the field holds'], ['sample(collector_set_id=1)', 'sample without probability'],
   );
   if (ctx.proto !== 6) c.push(['fin_timeout(idle_timeout=5)', 'fin_timeout without tcp']);
+  c.push(['pop_mpls:0x0800', 'pop_mpls without mpls'], ['set_mpls_ttl(5)', 'set_mpls_ttl without mpls'], ['dec_mpls_ttl', 'dec_mpls_ttl without mpls'],
+    ['set_mpls_label(5)', 'set_mpls_label without mpls'], ['push_mpls:0x0800', 'push_mpls of a non-MPLS EtherType'], ['set_field:1->mpls_bos', 'set_field of the read-only mpls_bos']);
   if (ctx.l3 !== 'ip4') c.push(['push:NXM_OF_IP_SRC[]', 'push of ip_src without ip'], ['clone(mod_nw_dst:1.2.3.4,output:1)', 'clone with a set_field lacking its prerequisite']);
   if (ctx.vlan === true) c.push(['set_field:5000->vlan_vid', 'vlan_vid value out of range'], ['set_field:9->vlan_pcp', 'vlan_pcp value out of range']);
   return c.length ? r.pick(c) : undefined;
