@@ -30,8 +30,8 @@
  * controllers emit (`extraActions`): `clone(...)`, the value stack (`push:`/`pop:`),
  * `check_pkt_larger(N)->R[b]` (frames of several lengths decide it), `exit`, `set_tunnel`,
  * `set_queue`/`enqueue`/`pop_queue`, `multipath`, `bundle`/`bundle_load`, `sample`, `fin_timeout`,
- * `mod_tp_*` in `write_actions` and buckets without a transport protocol, MPLS (`push_mpls`, the
- * label rewrites, `pop_mpls` back to the packet's type, so that what follows recirculates), and truncating outputs
+ * `mod_tp_*` in `write_actions` and buckets without a transport protocol, MPLS (`push_mpls` and
+ * the label rewrites), and truncating outputs
  * (`output(port=P,max_len=N)`). Their results are made visible in the frame where the action itself
  * leaves no trace (a register or tun_id moved into the Ethernet source).
  */
@@ -653,18 +653,17 @@ function extraActions(r: Rng, ctx: Ctx, ports: readonly number[], vlan: boolean 
   const k = r.weighted({ clone: 3, stack: 2, pktlen: 2, exit: 0.5, tunnel: 1, queue: 1, multipath: 1.5, bundle: 1.5, sample: 0.5, fin: ctx.proto === 6 ? 1 : 0, trunc: 1.5, mpls: 2 });
   switch (k) {
     case 'mpls': {
-      // A label stack pushed, rewritten and output, then popped back to what the packet was (the
-      // actions after it that need its IP header make OVS recirculate).
+      // A label stack pushed, rewritten and output; the list ends there. No pop back: a pop that
+      // makes the actions after it recirculate can crash OVS 3.1 when an action set is frozen with
+      // them (ofproto-dpif-rid.c:235 `action_set_len <= ofpacts_len` in recirc_alloc_id__, seen
+      // with seed 1 of the random suite); pops are compared in test/mpls-ovs.test.ts.
       const out = [`push_mpls:${r.pick(['0x8847', '0x8848'])}`];
       if (r.chance(0.3)) out.push(`push_mpls:0x8847`);
       for (let i = r.int(0, 2); i > 0; i--) {
         out.push(r.pick([`set_mpls_label(${r.pick([0, 16, 1000, 0xfffff])})`, `set_mpls_tc(${r.int(0, 7)})`, `set_mpls_ttl(${r.pick([0, 1, 2, 64])})`,
           'dec_mpls_ttl', `set_field:${r.pick([3, 99])}->mpls_label`, 'move:OXM_OF_MPLS_LABEL[0..15]->NXM_OF_ETH_SRC[0..15]', `load:${r.int(0, 255)}->NXM_NX_MPLS_TTL[]`]));
       }
-      out.push(`output:${port()}`);
-      const back = ctx.l3 === 'ip4' ? '0x0800' : ctx.l3 === 'ip6' ? '0x86dd' : ctx.l3 === 'arp' ? '0x0806' : undefined;
-      if (back !== undefined && out[1] !== 'push_mpls:0x8847' && r.chance(0.7)) out.push(`pop_mpls:${back}`);
-      else out.push(`output:${port()}`, 'exit');
+      out.push(`output:${port()}`, 'exit');
       return out;
     }
     case 'clone':
