@@ -42,12 +42,17 @@ function uuidHash(uuid: string): number {
 /** Conjunction id ranges per (logical flow, datapath), as `lflow_conj_ids` allocates them. */
 export class ConjIds {
   private readonly taken = new Set<number>();
-  private readonly byOwner = new Map<string, { start: number; n: number }>();
+  /** Ranges by logical flow, then datapath uuid. */
+  private readonly byFlow = new Map<string, Map<string, { start: number; n: number }>>();
 
   /** Allocate `n` consecutive ids for the flow on the datapath (releasing its previous range). */
   alloc(lflow: string, dp: string, n: number): number {
-    const owner = `${lflow}/${dp}`;
-    this.free(owner);
+    let ranges = this.byFlow.get(lflow);
+    const prev = ranges?.get(dp);
+    if (prev) {
+      this.untake(prev);
+      ranges!.delete(dp);
+    }
     if (!n) return 0;
     let start = hashInt(uuidHash(lflow), uuidHash(dp)) >>> 0;
     if (start === 0) start = 1;
@@ -64,20 +69,21 @@ export class ConjIds {
       start = (id + 1) >>> 0 || 1;
     }
     for (let i = 0; i < n; i++) this.taken.add(start + i);
-    this.byOwner.set(owner, { start, n });
+    if (!ranges) this.byFlow.set(lflow, (ranges = new Map()));
+    ranges.set(dp, { start, n });
     return start;
   }
 
   /** Release the ranges of a logical flow (every datapath). */
   releaseFlow(lflow: string): void {
-    for (const k of [...this.byOwner.keys()]) if (k.startsWith(`${lflow}/`)) this.free(k);
+    const ranges = this.byFlow.get(lflow);
+    if (!ranges) return;
+    for (const r of ranges.values()) this.untake(r);
+    this.byFlow.delete(lflow);
   }
 
-  private free(owner: string): void {
-    const r = this.byOwner.get(owner);
-    if (!r) return;
+  private untake(r: { start: number; n: number }): void {
     for (let i = 0; i < r.n; i++) this.taken.delete(r.start + i);
-    this.byOwner.delete(owner);
   }
 }
 
