@@ -175,8 +175,8 @@ function lookups(portByName: ReadonlyMap<string, SbPortBinding>, facts: ClusterF
  * is a plain VIF (no container, not a parent) on a datapath already local or bound elsewhere:
  * then only the name and key indexes, the bound ports and their relation change, each by the
  * changed rows alone (no copy of the indexes, which hold every port of the database). Returns
- * false, having changed nothing, when a rebuild is needed. `old` is the runtime being patched:
- * whoever needs its previous answers must read them before.
+ * false, having changed nothing, when a rebuild is needed. Whoever needs `rt`'s previous
+ * answers must read them before.
  */
 export function patchRuntime(rt: Runtime, facts: ClusterFacts, changed: readonly { before: SbPortBinding | undefined; after: SbPortBinding | undefined }[]): boolean {
   const me = rt.name;
