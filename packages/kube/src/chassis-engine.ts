@@ -258,6 +258,10 @@ export class ChassisEngine implements VerdictEngine {
     let fwd = this.send(from, first);
     if (!fwd.deliveries.length && req.proto === 'tcp' && this.learntFlows() > learnt) {
       notes.push("the first SYN was dropped by OVN 23.03's ls_in_lb_aff_learn flow (it learns the affinity and has no next;); the retransmitted SYN uses the learned flow");
+      // As the logical-flow engine does, the retransmission is traced as a new connection (the
+      // kernel datapath's +new for a connection that has seen no reply): conntrack flushed, the
+      // learnt affinity kept.
+      this.freshConnections();
       const again = this.send(from, first);
       fwd = { ...again, crossings: [...fwd.crossings, ...again.crossings], tunnelFrames: fwd.tunnelFrames + again.tunnelFrames, events: [...fwd.events, '(retransmission)', ...again.events] };
     }

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { OvnTraceEngine, buildCluster, reach, translateCluster, type ClusterModel, type ManifestObject, type PodModel } from '@ovnts/kube';
+import { ChassisEngine, OvnTraceEngine, buildCluster, reach, translateCluster, type ClusterModel, type ManifestObject, type PodModel } from '@ovnts/kube';
 import { NAMESPACES, PODS, modelObjects } from './e2e-model.js';
 
 type Obj = Record<string, unknown>;
@@ -144,6 +144,7 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
   test(`random policies (seed ${SEED}, ${RUNS} runs)`, () => {
     console.log(`[kube property] FC_SEED=${SEED}`);
     let probes = 0;
+    let framedProbes = 0;
     let allowedCount = 0;
     fc.assert(
       fc.property(world, ({ teams, policies }) => {
@@ -154,8 +155,13 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
         });
         const all = [...objs, ...policies];
         const cluster = buildCluster(all.map((obj, i): ManifestObject => ({ file: 'property', doc: String(i + 1), obj })));
-        const engine = new OvnTraceEngine(translateCluster(cluster, { semantics: 'kubernetes' }));
+        const net = translateCluster(cluster, { semantics: 'kubernetes' });
+        const engine = new OvnTraceEngine(net);
         const got = reach(cluster, engine, { ports: [80, 81], protocols: ['tcp', 'udp'] });
+        // The same probes as frames through the chassis: the same verdicts.
+        const framed = reach(cluster, new ChassisEngine(net, { dropReasons: false }), { ports: [80, 81], protocols: ['tcp', 'udp'] });
+        expect(framed.map((r) => `${r.from} -> ${r.to} ${r.protocol}/${r.port}: ${r.verdict}`)).toEqual(got.map((r) => `${r.from} -> ${r.to} ${r.protocol}/${r.port}: ${r.verdict}`));
+        framedProbes += framed.length;
         const byName = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
         const wrong = got.filter((r) => (r.verdict === 'allowed') !== allowed(cluster, policies, byName.get(r.from)!, byName.get(r.to)!, r.protocol, r.port));
         probes += got.length;
@@ -164,7 +170,8 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
       }),
       { seed: SEED, numRuns: RUNS },
     );
-    console.log(`[kube property] ${probes} probes agree (${allowedCount} allowed)`);
+    console.log(`[kube property] ${probes} probes agree (${allowedCount} allowed), and the chassis engine on all ${framedProbes}`);
+    expect(framedProbes).toBe(probes);
     expect(allowedCount).toBeGreaterThan(0);
     expect(allowedCount).toBeLessThan(probes);
   }, 600_000);
