@@ -145,6 +145,7 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
     console.log(`[kube property] FC_SEED=${SEED}`);
     let probes = 0;
     let framedProbes = 0;
+    let chassis: ChassisEngine | undefined;
     let allowedCount = 0;
     fc.assert(
       fc.property(world, ({ teams, policies }) => {
@@ -159,7 +160,10 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
         const engine = new OvnTraceEngine(net);
         const got = reach(cluster, engine, { ports: [80, 81], protocols: ['tcp', 'udp'] });
         // The same probes as frames through the chassis: the same verdicts.
-        const framed = reach(cluster, new ChassisEngine(net, { dropReasons: false }), { ports: [80, 81], protocols: ['tcp', 'udp'] });
+        // One engine over the runs, brought to each run's policies incrementally.
+        if (chassis?.canUpdate(net)) chassis.update(net);
+        else chassis = new ChassisEngine(net, { dropReasons: false });
+        const framed = reach(cluster, chassis, { ports: [80, 81], protocols: ['tcp', 'udp'] });
         expect(framed.map((r) => `${r.from} -> ${r.to} ${r.protocol}/${r.port}: ${r.verdict}`)).toEqual(got.map((r) => `${r.from} -> ${r.to} ${r.protocol}/${r.port}: ${r.verdict}`));
         framedProbes += framed.length;
         const byName = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
