@@ -17,7 +17,7 @@ test('kube reach --json and kube trace --json on the fixture cluster', async () 
   expect(j.droppedBy).toContain('ACL NP:backend:Ingress');
 }, 60_000);
 
-test('kube --engine: chassis (the default) and lflow give the same matrix; trace says which engine decided', async () => {
+test('kube --engine: chassis and lflow (reach\'s default) give the same matrix; trace (chassis by default) says which engine decided', async () => {
   const run = async (...extra: string[]) => {
     const io = new BufferIo();
     expect(await main(['kube', 'reach', '--cluster', 'fixtures/cluster', '--ports', '8080', ...extra], io)).toBe(0);

@@ -107,31 +107,32 @@ const SCTP_INIT_TAG = 0x5ca1ab1e;
 
 /** The chassis-backed verdict engine (see the module comment). */
 export class ChassisEngine implements VerdictEngine {
-  /** The logical-flow engine that explains (and answers multicast); replaced by `update`. */
-  lflow: OvnTraceEngine;
+  /** The logical-flow engine that explains (and answers multicast). */
+  readonly lflow: OvnTraceEngine;
   /** The clock of every chassis (ms). */
   readonly clock = new VirtualClock(0);
   /** The node chassis by node name. */
-  readonly zones: Map<string, ZoneChassis>;
+  readonly zones: ReadonlyMap<string, ZoneChassis>;
   /** Geneve frames that crossed between nodes since the engine was built. */
   tunnelFrames = 0;
   private readonly byEncap = new Map<number, ZoneChassis>();
   private readonly pending: { to: ZoneChassis; frame: Uint8Array }[] = [];
   private external: { node: string; frame: Uint8Array }[] = [];
   private crossed: { from: string; to: string; frame: Uint8Array }[] = [];
-  private hasDepartures: boolean;
+  /** Namespaces with ACLs that depart from the Kubernetes API (a policy's ACLs apply to its namespace's pods). */
+  private readonly departing: ReadonlySet<string>;
   private readonly explainMode: 'always' | 'needed';
   private readonly dropReasons: boolean;
 
-  /** The translated cluster the chassis run (replaced by `update`). */
-  net: KubeNetwork;
+  /** The translated cluster the chassis run. */
+  readonly net: KubeNetwork;
 
   constructor(net: KubeNetwork, opts: ChassisEngineOptions = {}) {
     this.net = net;
     this.lflow = new OvnTraceEngine(net);
     this.explainMode = opts.explain ?? 'needed';
     this.dropReasons = opts.dropReasons ?? true;
-    this.hasDepartures = [...net.acls.values()].some((a) => a.departure);
+    this.departing = new Set([...net.acls.values()].filter((a) => a.departure).map((a) => a.namespace ?? ''));
     const linux = net.cluster.nodes.filter((n) => !n.windows);
     const encap = new Map(linux.map((n) => [n.name, encapAddress(n)]));
     const zones = new Map<string, ZoneChassis>();
@@ -153,33 +154,6 @@ export class ChassisEngine implements VerdictEngine {
       this.byEncap.set(parseIpv4(member.encapIp), zc);
     }
     this.zones = zones;
-  }
-
-  /** Whether `update(net)` applies: the same nodes, and the same pods on the same nodes. */
-  canUpdate(net: KubeNetwork): boolean {
-    const pods = (n: KubeNetwork) => [...n.podByPort].map(([p, x]) => `${p}@${x.node}`).sort().join(' ');
-    return [...net.zones.keys()].join() === [...this.zones.keys()].join() && pods(net) === pods(this.net);
-  }
-
-  /**
-   * Bring every chassis to another translation of the cluster (policies, services, labels
-   * changed; the same nodes and pods), as ovn-controller follows its southbound database: each
-   * zone's northbound database is compiled again over the current southbound one (tunnel keys,
-   * chassis and bindings kept) and the chassis update their flows incrementally. The
-   * explanation engine is replaced; conntrack and learnt flows stay.
-   */
-  update(net: KubeNetwork): void {
-    if (!this.canUpdate(net)) throw new KubeQueryError('ChassisEngine.update: the nodes or pods differ; build a new engine');
-    for (const [name, zone] of net.zones) {
-      const zc = this.zones.get(name)!;
-      const sb = compileNorthd(zone.db, { previous: zc.sb }).sb;
-      zc.cluster.updateSouthbound(sb);
-      this.zones.set(name, { ...zc, zone, sb });
-    }
-    this.net = net;
-    this.lflow = new OvnTraceEngine(net);
-    this.lflow.now = this.now;
-    this.hasDepartures = [...net.acls.values()].some((a) => a.departure);
   }
 
   /** The virtual clock in seconds (it only moves forward: an earlier time leaves it where it is). */
@@ -317,7 +291,9 @@ export class ChassisEngine implements VerdictEngine {
 
     // The explanation: the logical flows, traced when needed.
     const explain = req.explain !== false;
-    const needLflow = this.explainMode === 'always' || explain || (!delivered && this.dropReasons) || this.hasDepartures;
+    // Departures can only come from ACLs on the source's or the destination's pods.
+    const departs = this.departing.size > 0 && (this.departing.has(from.namespace) || this.departing.has('') || !to || to.kind !== 'pod' || this.departing.has(to.name.split('/')[0]!));
+    const needLflow = this.explainMode === 'always' || explain || (!delivered && this.dropReasons) || departs;
     const lr = needLflow ? this.lflow.probe({ ...req, explain }) : undefined;
     if (lr && lr.verdict !== (delivered ? 'delivered' : 'dropped')) {
       notes.push(`the logical-flow trace disagrees: it says ${lr.verdict}${lr.to ? ` (to ${lr.to})` : ''}${lr.droppedBy ? ` (${lr.droppedBy})` : ''}`);

@@ -23,7 +23,6 @@ function clusterFor(c: E2eCase) {
   return buildCluster(objs.map((obj, i) => ({ file: 'e2e-model', doc: String(i + 1), obj })));
 }
 
-let sharedChassis: ChassisEngine | undefined;
 /** Agreement of the two engines over every case (kubernetes semantics). */
 const engines = { probes: 0, agree: 0, crossNode: 0, tunnelFrames: 0, differ: [] as string[] };
 
@@ -31,14 +30,8 @@ function run(c: E2eCase, semantics: Semantics, chassis = false) {
   const cluster = clusterFor(c);
   const net = translateCluster(cluster, { semantics });
   const engine = new OvnTraceEngine(net);
-  // Frames through the chassis: the same probes must get the same verdicts. One engine for every
-  // case, brought to each case's policies incrementally (as ovn-controller follows its database).
-  let ce: ChassisEngine | undefined;
-  if (chassis) {
-    if (sharedChassis && sharedChassis.canUpdate(net)) sharedChassis.update(net);
-    else sharedChassis = new ChassisEngine(net, { dropReasons: false });
-    ce = sharedChassis;
-  }
+  // Frames through the chassis: the same probes must get the same verdicts.
+  const ce = chassis ? new ChassisEngine(net, { dropReasons: false }) : undefined;
   const node = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p.node]));
   const out: { check: number; mismatches: string[]; notes: string[] }[] = [];
   c.checks.forEach((ch, i) => {

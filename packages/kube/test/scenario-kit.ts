@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { requireOracle } from '@ovnts/testkit';
 import { RealOvn, formatDiffer } from './real-ovn.js';
-import { ChassisEngine, OvnTraceEngine, buildCluster, findPod, parseManifests, translateCluster, type ClusterModel, type KubeNetwork, type ProbeRequest, type ProbeResult, type TranslateOptions } from '@ovnts/kube';
+import { ChassisEngine, OvnTraceEngine, buildCluster, isMulticast, findPod, parseManifests, translateCluster, type ClusterModel, type KubeNetwork, type ProbeRequest, type ProbeResult, type TranslateOptions } from '@ovnts/kube';
 
 /** Two Linux nodes with default networking (10.128.0.0/14 /23, services 172.30.0.0/16). */
 export const TWO_NODES = `
@@ -59,6 +59,9 @@ export class Scenario {
   probe(req: Omit<ProbeRequest, 'from'> & { from: string }): ProbeResult {
     const r = this.engine.probe({ ...req, from: findPod(this.cluster, req.from) });
     this.results.push(r);
+    // Multicast goes to the chassis engine's own logical-flow engine, whose groups the scenario's
+    // joins (made through this.engine) did not reach: nothing to compare.
+    if (isMulticast(req.dst)) return r;
     const c = this.chassis.probe({ ...req, from: findPod(this.cluster, req.from), explain: false });
     this.chassisResults.push(c);
     const what = `${this.name}: ${req.from} -> ${req.dst.family === 6 ? `[${req.dst.addr.toString(16)}]` : req.dst.addr.toString(16)}:${req.port}/${req.proto}${req.at !== undefined ? ` at ${req.at}` : ''}`;

@@ -45,7 +45,7 @@ const spec: CommandSpec = {
   usage:
     'ovnts kube nb --cluster DIR --out FILE [--node NODE]\n' +
     '       ovnts kube trace --cluster DIR --from NS/POD --to (IP|NS/POD|svc/NS/NAME)[:PORT] [--proto tcp|udp|sctp|icmp] [--at SECONDS] [--join NS/POD,...] [--engine chassis|lflow] [--json]\n' +
-    '       ovnts kube reach --cluster DIR [--ports 80,81] [--protocols tcp,udp] [--from SEL] [--to SEL] [--engine chassis|lflow] [--json]',
+    '       ovnts kube reach --cluster DIR [--ports 80,81] [--protocols tcp,udp] [--from SEL] [--to SEL] [--engine lflow|chassis] [--json]',
   options: {
     cluster: { kind: 'string', required: true, metavar: 'DIR', help: 'a manifest file or a directory of *.yaml/*.yml/*.json' },
     out: { kind: 'string', metavar: 'FILE', help: '(nb) the OVSDB file to write' },
@@ -59,7 +59,7 @@ const spec: CommandSpec = {
     protocols: { kind: 'string', metavar: 'LIST', help: '(reach) protocols, default tcp' },
     json: { kind: 'flag', help: 'JSON output' },
     semantics: { kind: 'string', metavar: 'MODE', help: 'ovn-kubernetes (default: as OVN-Kubernetes behaves) or kubernetes (the API semantics)' },
-    engine: { kind: 'string', metavar: 'ENGINE', help: '(trace, reach) chassis (default: frames through each node\'s OpenFlow switch and Geneve) or lflow (traces through the logical flows only)' },
+    engine: { kind: 'string', metavar: 'ENGINE', help: '(trace, reach) chassis (frames through each node\'s OpenFlow switch and Geneve; trace\'s default) or lflow (the logical flows only; reach\'s default, faster)' },
   },
   positionals: { min: 1, max: 1, names: 'SUBCOMMAND (nb, trace or reach)' },
 };
@@ -71,9 +71,14 @@ function load(args: ParsedArgs) {
   return translateCluster(cluster, { semantics: sem as Semantics });
 }
 
-/** The verdict engine `--engine` names (default: frames through the chassis). */
-function engineFor(args: ParsedArgs, net: KubeNetwork, o: { dropReasons: boolean }): VerdictEngine {
-  if (args.values.get('engine') === 'lflow') return new OvnTraceEngine(net);
+/**
+ * The verdict engine `--engine` names. Defaults: `kube trace` chassis (one connection as frames
+ * through the nodes), `kube reach` lflow (a matrix of hundreds of connections: the logical flows
+ * answer it in about a third of the time, docs/benchmarks.md; both engines give the same verdicts
+ * on every e2e probe).
+ */
+function engineFor(args: ParsedArgs, net: KubeNetwork, o: { dropReasons: boolean; dflt: 'chassis' | 'lflow' }): VerdictEngine {
+  if ((args.values.get('engine') ?? o.dflt) === 'lflow') return new OvnTraceEngine(net);
   return new ChassisEngine(net, { dropReasons: o.dropReasons });
 }
 
@@ -123,7 +128,7 @@ function trace(args: ParsedArgs, io: Io): number {
   const from = findPod(net.cluster, fromS);
   const t = resolveTarget(net.cluster, toS, proto);
   if (proto !== 'icmp' && !t.port) throw new UsageError(`kube trace: --to ${toS}: give a port (:PORT) for ${proto}`);
-  const engine = engineFor(args, net, { dropReasons: true }) as OvnTraceEngine | ChassisEngine;
+  const engine = engineFor(args, net, { dropReasons: true, dflt: 'chassis' }) as OvnTraceEngine | ChassisEngine;
   const joinS = args.values.get('join');
   if (joinS !== undefined && !isMulticast(t.ip)) throw new UsageError(`kube trace: --join applies to a multicast group (--to ${toS} is not one)`);
   const joins = (joinS ? joinS.split(',') : []).map((ref): { pod: string; snooped?: string; droppedBy?: string } => {
@@ -160,7 +165,7 @@ function reachCmd(args: ParsedArgs, io: Io): number {
   const net = load(args);
   const fromS = args.values.get('from');
   const toS = args.values.get('to');
-  const probes = reach(net.cluster, engineFor(args, net, { dropReasons: args.flags.has('json') }), { ports, protocols, ...(fromS ? { from: podFilter(fromS) } : {}), ...(toS ? { to: podFilter(toS) } : {}) });
+  const probes = reach(net.cluster, engineFor(args, net, { dropReasons: args.flags.has('json'), dflt: 'lflow' }), { ports, protocols, ...(fromS ? { from: podFilter(fromS) } : {}), ...(toS ? { to: podFilter(toS) } : {}) });
   if (args.flags.has('json')) {
     for (const p of probes) io.out(JSON.stringify(p) + '\n');
     return 0;
