@@ -138,7 +138,7 @@ export class ChassisEngine implements VerdictEngine {
     const zones = new Map<string, ZoneChassis>();
     for (const [name, zone] of net.zones) {
       const node = zone.node;
-      const sb = zoneSouthbound(net, zone, linux, encap);
+      const sb = zoneSouthbound(zone, linux, encap);
       const vifs = new Map<string, number>();
       for (const pb of sb.portBindings) {
         const pod = net.podByPort.get(pb.logicalPort);
@@ -364,7 +364,7 @@ function uuidFor(kind: number, n: number): string {
  * chassis and ovn-ic write (see the module comment), compiled again over them as ovn-northd's
  * next run would (the HA groups of the gateway ports then name their chassis).
  */
-export function zoneSouthbound(net: KubeNetwork, zone: Zone, linux: readonly NodeModel[], encap: ReadonlyMap<string, string>): SbDatabase {
+export function zoneSouthbound(zone: Zone, linux: readonly NodeModel[], encap: ReadonlyMap<string, string>): SbDatabase {
   const me = zone.node;
   const chassis: SbChassis[] = linux.map((n, i) => ({
     uuid: uuidFor(1, i + 1),
@@ -392,7 +392,6 @@ export function zoneSouthbound(net: KubeNetwork, zone: Zone, linux: readonly Nod
     }),
     macBindings,
   };
-  void net;
   return compileNorthd(zone.db, { previous }).sb;
 }
 
