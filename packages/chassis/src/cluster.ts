@@ -303,6 +303,22 @@ export class ChassisCluster {
     this.push(this.clock.now(), { kind: 'receive', node, port: node.vifPort(lport)!, frame: frame.slice() });
   }
 
+  /**
+   * Queue an underlay frame that arrived from outside this cluster (another cluster on the same
+   * underlay, e.g. another OVN interconnect zone): received by the chassis owning the outer
+   * destination address, on its tunnel port towards the outer source, as `underlaySend` delivers
+   * frames between this cluster's own chassis. False when no chassis here owns the destination
+   * or has a tunnel from the source (OVS drops such a frame).
+   */
+  injectUnderlay(frame: Uint8Array): boolean {
+    if (frame.length < 34 || u16(frame, 12) !== 0x0800) throw new ChassisError('bad-frame', 'an underlay frame must be Ethernet and IPv4');
+    const to = this.byIp.get(u32(frame, 30));
+    const port = to?.tunnelByRemote.get(u32(frame, 26));
+    if (!to || port === undefined) return false;
+    this.push(this.clock.now() + this.delay, { kind: 'receive', node: to, port, frame: frame.slice() });
+    return true;
+  }
+
   /** Process every queued event (and what they cause) in virtual-time order; return what happened. */
   run(): RunResult {
     this.result = { deliveries: [], underlay: [], notes: [] };
