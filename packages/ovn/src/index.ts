@@ -84,7 +84,7 @@ export {
   type PortRange,
 } from './nb/addresses.js';
 export { NB_SCHEMA, NB_SCHEMA_NAME, NB_SCHEMA_UPSTREAM, parseSchema, type AtomicType, type BaseType, type ColumnSchema, type ColumnType, type DbSchema, type OvsdbAtom, type TableSchema } from './nb/schema.js';
-export { mapDatum, scalarDatum, setDatum, type Datum } from './nb/datum.js';
+export { ZERO_UUID, defaultDatum, isUuid, mapDatum, scalarDatum, setDatum, type Datum } from './nb/datum.js';
 export { RawDb, type RawRow } from './nb/data.js';
 
 // ---- Match expressions (expr/) ----

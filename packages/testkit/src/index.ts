@@ -7,3 +7,4 @@ export * from './tshark.js';
 export * from './ovs.js';
 export * from './flowgen.js';
 export * from './nbgen.js';
+export * from './ovsdb.js';
