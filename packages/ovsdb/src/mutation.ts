@@ -86,8 +86,10 @@ function intOp(mutator: Mutator, x: bigint, y: bigint): bigint {
       return r;
     }
     case '*=': {
-      // OVS's check (Hacker's Delight), with C's truncating division, reproduced as is.
-      const over = x > 0n ? (y > 0n ? x >= I64_MAX / y : y < I64_MIN / x) : y > 0n ? x < I64_MIN / y : x !== 0n && y < I64_MAX / y;
+      // OVS's check (Hacker's Delight), with C's truncating division, reproduced as is, except
+      // that a negative value times 0 is 0: ovsdb-server 3.1 divides by zero there and dies of
+      // SIGFPE (docs/ovsdb.md).
+      const over = x > 0n ? (y > 0n ? x >= I64_MAX / y : y < I64_MIN / x) : y > 0n ? x < I64_MIN / y : x !== 0n && y !== 0n && y < I64_MAX / y;
       if (over) throw rangeError(mutator);
       return x * y;
     }

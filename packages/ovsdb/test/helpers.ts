@@ -31,28 +31,49 @@ export async function startOurs(schemaFiles: string[] = [TEST_SCHEMA_FILE]): Pro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Names uuids not in `known` by order of first appearance; drops `_version` values. */
-export class Normalizer {
-  private readonly names = new Map<string, string>();
+/**
+ * Pairs the random uuids of two servers' replies to the same request: walking both in parallel
+ * (outside error details, whose wording may name rows in a different order), a uuid of `ours`
+ * not in `known` at the place where `theirs` has one maps to it. `translate` then rewrites ours
+ * in their uuids, so the replies compare directly. `_version` values are dropped on both sides.
+ */
+export class UuidPairing {
+  private readonly map = new Map<string, string>();
   constructor(private readonly known: ReadonlySet<string> = new Set()) {}
 
-  private uuid(u: string): string {
-    if (this.known.has(u)) return u;
-    let n = this.names.get(u);
-    if (!n) this.names.set(u, (n = `<uuid${this.names.size}>`));
-    return n;
+  /** Learn the pairs found at the same places of `theirs` and `ours`. */
+  pair(theirs: unknown, ours: unknown): void {
+    if (typeof theirs === 'string' && typeof ours === 'string') {
+      if (UUID.test(theirs) && UUID.test(ours) && !this.known.has(ours) && !this.map.has(ours)) this.map.set(ours, theirs);
+      return;
+    }
+    if (Array.isArray(theirs) && Array.isArray(ours)) {
+      // Rows pair by their _uuid when both lists have them (row order is the server's own).
+      const id = (r: unknown): string | undefined => {
+        const u = typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as { _uuid?: unknown })._uuid : undefined;
+        return Array.isArray(u) && typeof u[1] === 'string' ? (this.map.get(u[1]) ?? u[1]) : undefined;
+      };
+      if (ours.length && ours.every((r) => id(r) !== undefined)) {
+        const byId = new Map(theirs.map((r) => [id(r), r] as const));
+        for (const r of ours) if (byId.has(id(r))) this.pair(byId.get(id(r)), r);
+        return;
+      }
+      for (let i = 0; i < Math.min(theirs.length, ours.length); i++) this.pair(theirs[i], ours[i]);
+      return;
+    }
+    if (typeof theirs === 'object' && theirs !== null && typeof ours === 'object' && ours !== null && !Array.isArray(ours)) {
+      for (const [k, v] of Object.entries(ours)) if (k !== 'details' && k in theirs) this.pair((theirs as Record<string, unknown>)[k], v);
+    }
   }
 
-  /** The normalised copy of a JSON value (strings containing uuids rewritten too). */
-  norm(j: unknown): unknown {
-    if (typeof j === 'string') {
-      if (UUID.test(j)) return this.uuid(j);
-      return j.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) => this.uuid(u));
-    }
-    if (Array.isArray(j)) return j.map((x) => this.norm(x));
+  /** `ours` with paired uuids replaced (member names and strings too) and versions dropped. */
+  translate(j: unknown): unknown {
+    const t = (u: string): string => this.map.get(u) ?? u;
+    if (typeof j === 'string') return UUID.test(j) ? t(j) : j.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, t);
+    if (Array.isArray(j)) return j.map((x) => this.translate(x));
     if (typeof j === 'object' && j !== null) {
       const o: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(j)) o[UUID.test(k) ? this.uuid(k) : k] = k === '_version' ? '<version>' : this.norm(v);
+      for (const [k, v] of Object.entries(j)) o[UUID.test(k) ? t(k) : k] = k === '_version' ? '<version>' : this.translate(v);
       return o;
     }
     return j;

@@ -157,6 +157,9 @@ export class TxnGen {
     const m = r.pick(['+=', '-=', '*=', '/=', '%=', 'insert', 'delete', 'insert', 'delete', 'bogus']);
     let arg: unknown;
     if (['+=', '-=', '*=', '/=', '%='].includes(m)) arg = r.pick([0, 1, 2, -1, 3, 1000, 2 ** 50, -(2 ** 50), 0.5]);
+    // ovsdb-server 3.1 dies of SIGFPE on a negative integer "*=" 0 (its overflow check divides
+    // by the argument); ours answers 0 (docs/ovsdb.md), so the oracle never gets that one.
+    if (m === '*=' && arg === 0) arg = 2;
     else if (c === 'm' && m === 'delete' && r.chance(0.5)) arg = ['set', [r.pick(['k1', 'k2'])]];
     else arg = c === '_uuid' || c === '_version' ? ['uuid', poolUuid(t, 1)] : this.value(t, c);
     return [c, m, arg];
