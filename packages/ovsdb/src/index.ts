@@ -41,3 +41,5 @@ export { History, Monitor, SELECT, type MonitorTable, type MonitorVersion } from
 export { RpcConnection, formatRemote, openSocket, parseListen, parseRemote, parseRpcMessage, type Listen, type Remote, type RpcHandlers, type RpcMessage } from './rpc.js';
 export { OvsdbServer, type OvsdbServerOptions } from './server.js';
 export { OvsdbClient, type NotificationHandler } from './client.js';
+export { DatabaseFile } from './file.js';
+export { NbServer, type NbRecompute, type NbServerOptions } from './nb-server.js';

@@ -87,6 +87,22 @@ function parseRequest(mt: MonitorTable, j: unknown, cond: boolean): void {
   if (cond && !mt.condition) mt.condition = parseCondition(info, (where as unknown[] | undefined) ?? []);
 }
 
+/**
+ * A table's rows as the members of ovsdb-server's JSON object for them. ovsdb-server visits the
+ * rows in its table's hash map (`uuid_hash`: a uuid's first 32 bits; rows given here in insertion
+ * order), puts each into a JSON object, and writes the object in that object's own hash order
+ * (`hash_string` of the uuid text). Clients (the IDL) read the members back in hash order, so
+ * members that share a bucket keep the order they were sent in: sending them as ovsdb-server does
+ * makes `ovn-nbctl show` list rows in the same order. The table's map is rebuilt from insertion
+ * order, which is exact while no row has been deleted (a hash map never shrinks).
+ */
+function wireObject(rows: readonly [string, unknown][]): Record<string, unknown> {
+  const ordered = rows.length < 2 ? rows : hmapOrder(hmapOrder(rows, ([u]) => parseInt(u.slice(0, 8), 16)), ([u]) => ovsHashString(u));
+  const o: Record<string, unknown> = {};
+  for (const [u, v] of ordered) o[u] = v;
+  return o;
+}
+
 /** A monitor of one session on one database. */
 export class Monitor {
   /** Tables by name, in request order. */
@@ -182,17 +198,13 @@ export class Monitor {
     for (const [name, mt] of this.tables) {
       if (!(mt.select & SELECT.INITIAL)) continue;
       const t = this.db.tables.get(name)!;
-      const rows: Record<string, unknown> = {};
-      let n = 0;
+      const rows: [string, unknown][] = [];
       for (const r of t.rows.values()) {
         const u = this.rowUpdate(mt, undefined, r, true);
-        if (u !== undefined) {
-          rows[r.uuid] = u;
-          n++;
-        }
+        if (u !== undefined) rows.push([r.uuid, u]);
       }
-      if (n) {
-        out[name] = rows;
+      if (rows.length) {
+        out[name] = wireObject(rows);
         any = true;
       }
     }
@@ -201,15 +213,19 @@ export class Monitor {
 
   /** The update for committed changes (table-updates), or undefined when nothing concerns this monitor. */
   compose(changes: readonly { table: TableInfo; uuid: string; old: Row | undefined; new: Row | undefined }[]): Record<string, Record<string, unknown>> | undefined {
-    let out: Record<string, Record<string, unknown>> | undefined;
+    const tables = new Map<string, [string, unknown][]>();
     for (const ch of changes) {
       const mt = this.tables.get(ch.table.name);
       if (!mt) continue;
       const u = this.rowUpdate(mt, ch.old, ch.new, false);
       if (u === undefined) continue;
-      out ??= {};
-      (out[ch.table.name] ??= {})[ch.uuid] = u;
+      let rows = tables.get(ch.table.name);
+      if (!rows) tables.set(ch.table.name, (rows = []));
+      rows.push([ch.uuid, u]);
     }
+    if (!tables.size) return undefined;
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [name, rows] of tables) out[name] = wireObject(rows);
     return out;
   }
 
