@@ -16,7 +16,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatOvsdbRecord, readOvsdbFile, readOvsdbRecords, NbError } from '@ovnts/ovn';
 import { datumEquals, datumToJson, isDefaultDatum } from './datum.js';
-import { Database, type ChangeSet } from './db.js';
+import { Database, makeRow, type ChangeSet } from './db.js';
 import { OvsdbError } from './errors.js';
 import { Schema } from './schema.js';
 import { Txn } from './txn.js';
@@ -67,7 +67,7 @@ export class DatabaseFile {
     for (const [name, rows] of contents.raw.tables) {
       const table = db.table(name);
       if (!table) continue;
-      for (const [uuid, fields] of rows) txn.insert(table, { uuid, fields: new Map(fields) });
+      for (const [uuid, fields] of rows) txn.insert(table, makeRow(table.info, uuid, fields));
     }
     const e = txn.precommit();
     if (e) throw new OvsdbError(e.tag, `${path}: ${e.details ?? e.message}`);
