@@ -90,14 +90,18 @@ function parseRequest(mt: MonitorTable, j: unknown, cond: boolean): void {
 /**
  * A table's rows as the members of ovsdb-server's JSON object for them. ovsdb-server visits the
  * rows in its table's hash map (`uuid_hash`: a uuid's first 32 bits; rows given here in insertion
- * order), puts each into a JSON object, and writes the object in that object's own hash order
- * (`hash_string` of the uuid text). Clients (the IDL) read the members back in hash order, so
+ * order, or a transaction's in the order it touched them), adds each to the monitor's change set
+ * (another hash map by `uuid_hash`, filled in that order), then puts them into a JSON object in
+ * the change set's order and writes the object in its own hash order (`hash_string` of the uuid
+ * text). Clients (the IDL) read the members back in hash order, so
  * members that share a bucket keep the order they were sent in: sending them as ovsdb-server does
  * makes `ovn-nbctl show` list rows in the same order. The table's map is rebuilt from insertion
  * order, which is exact while no row has been deleted (a hash map never shrinks).
  */
 function wireObject(rows: readonly [string, unknown][]): Record<string, unknown> {
-  const ordered = rows.length < 2 ? rows : hmapOrder(hmapOrder(rows, ([u]) => parseInt(u.slice(0, 8), 16)), ([u]) => ovsHashString(u));
+  if (rows.length < 2) return Object.fromEntries(rows);
+  const uuidHash = ([u]: readonly [string, unknown]): number => parseInt(u.slice(0, 8), 16);
+  const ordered = hmapOrder(hmapOrder(hmapOrder(rows, uuidHash), uuidHash), ([u]) => ovsHashString(u));
   const o: Record<string, unknown> = {};
   for (const [u, v] of ordered) o[u] = v;
   return o;
@@ -107,6 +111,7 @@ function wireObject(rows: readonly [string, unknown][]): Record<string, unknown>
 export class Monitor {
   /** Tables by name, in request order. */
   readonly tables = new Map<string, MonitorTable>();
+  private changeSetOrder: string[] | undefined;
 
   private constructor(
     readonly db: Database,
@@ -193,8 +198,7 @@ export class Monitor {
 
   /** The initial contents (table-updates), or undefined when empty. */
   initial(): Record<string, Record<string, unknown>> | undefined {
-    const out: Record<string, Record<string, unknown>> = {};
-    let any = false;
+    const tables = new Map<string, [string, unknown][]>();
     for (const [name, mt] of this.tables) {
       if (!(mt.select & SELECT.INITIAL)) continue;
       const t = this.db.tables.get(name)!;
@@ -203,12 +207,23 @@ export class Monitor {
         const u = this.rowUpdate(mt, undefined, r, true);
         if (u !== undefined) rows.push([r.uuid, u]);
       }
-      if (rows.length) {
-        out[name] = wireObject(rows);
-        any = true;
-      }
+      if (rows.length) tables.set(name, rows);
     }
-    return any ? out : undefined;
+    return this.tableUpdates(tables);
+  }
+
+  /**
+   * Table-updates as ovsdb-server writes them: its monitor keeps the tables in a hash map filled
+   * in the order it parsed the request (`this.tables`), its change set lists them in that map's
+   * order, and the object it fills in that order is written in its own hash order.
+   */
+  private tableUpdates(tables: ReadonlyMap<string, [string, unknown][]>): Record<string, Record<string, unknown>> | undefined {
+    if (!tables.size) return undefined;
+    this.changeSetOrder ??= hmapOrder([...this.tables.keys()], (n) => ovsHashString(n));
+    const names = this.changeSetOrder.filter((n) => tables.has(n));
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const name of names.length > 1 ? hmapOrder(names, (n) => ovsHashString(n)) : names) out[name] = wireObject(tables.get(name)!);
+    return out;
   }
 
   /** The update for committed changes (table-updates), or undefined when nothing concerns this monitor. */
@@ -223,10 +238,7 @@ export class Monitor {
       if (!rows) tables.set(ch.table.name, (rows = []));
       rows.push([ch.uuid, u]);
     }
-    if (!tables.size) return undefined;
-    const out: Record<string, Record<string, unknown>> = {};
-    for (const [name, rows] of tables) out[name] = wireObject(rows);
-    return out;
+    return this.tableUpdates(tables);
   }
 
   /**

@@ -5,9 +5,11 @@
  *
  * Recompilation is a full recompute (`compileNorthd` on a snapshot of the database, with the
  * previous result's southbound database passed on so tunnel keys stay where they were, as ovn-northd keeps them): our
- * northd has no incremental engine. Commits arriving together (a burst of `ovn-nbctl` calls, one
- * event-loop turn) are coalesced into one recompute, scheduled with `setImmediate` after the
- * commit, so the transaction's reply is never delayed by it. A database that does not make a
+ * northd has no incremental engine. Like ovn-northd, which runs beside ovsdb-server and catches
+ * up with whatever committed since its last run, the recompute is decoupled from the commits: it
+ * runs once the database has been quiet for `quietMs` (default 10 ms), or `maxDelayMs` (default
+ * 250 ms) after the first commit it has not seen when commits keep coming, so a burst of
+ * `ovn-nbctl` calls costs one recompute and no transaction's reply waits for one. A database that does not make a
  * valid northbound model (what ovn-northd would reject or skip) is reported with the model's
  * error, and the previous flows are kept.
  */
@@ -29,6 +31,10 @@ export interface NbServerOptions {
   readonly log?: (line: string) => void;
   /** Compile logical routers too (default true). */
   readonly routers?: boolean;
+  /** Recompute once the database has been quiet this long (ms; default 10). */
+  readonly quietMs?: number;
+  /** ... or at the latest this long after the first commit not yet compiled (ms; default 250). */
+  readonly maxDelayMs?: number;
 }
 
 /** One recompute of the logical flows. */
@@ -50,7 +56,8 @@ export class NbServer {
   /** Recomputes done so far. */
   recomputes = 0;
   private pending = false;
-  private timer: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private firstPending = 0;
   private idleWaiters: (() => void)[] = [];
   private unsubscribe: () => void = () => {};
 
@@ -86,11 +93,16 @@ export class NbServer {
 
   private committed(cs: ChangeSet): void {
     this.file?.append(cs);
+    const now = performance.now();
+    if (!this.pending) this.firstPending = now;
     this.pending = true;
-    this.timer ??= setImmediate(() => {
+    if (this.timer) clearTimeout(this.timer);
+    const quiet = this.opts.quietMs ?? 10;
+    const wait = Math.max(0, Math.min(quiet, this.firstPending + (this.opts.maxDelayMs ?? 250) - now));
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       this.recompute();
-    });
+    }, wait);
   }
 
   private recompute(): void {
@@ -123,7 +135,7 @@ export class NbServer {
   /** Stop listening, close every session, and stop recompiling. */
   async close(): Promise<void> {
     this.unsubscribe();
-    if (this.timer) clearImmediate(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = false;
     for (const w of this.idleWaiters.splice(0)) w();
