@@ -27,6 +27,7 @@ function unnamed(reply: string): string {
       .replace(/identical values \(.*?\) for index/, 'identical values (<values>) for index')
       .replace(/before the transaction: [^.]*/g, 'before the transaction: <values>')
       .replace(/ \(inserted within this transaction\)/g, '')
+      .replace(/Deletion of \d+ weak/g, 'Deletion of <n> weak')
       .replace(/\.?"$/, '')
       .split('.  ')
       .sort()
