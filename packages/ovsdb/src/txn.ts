@@ -64,6 +64,17 @@ function valuesText(row: Row, cols: readonly ColumnInfo[]): string {
   return cols.map((c, i) => `${english(i, cols.length)}${datumToString(rowValue(row, c), c.type)}`).join('');
 }
 
+/** The strong references in a column's value (keys, then values), a row's references to itself left out: [table, uuid]. */
+function* strongRefs(col: ColumnInfo, d: Datum, self: string): Generator<[string, string]> {
+  for (const [base, atoms] of [
+    [col.type.key, d.keys],
+    [col.type.value, d.values],
+  ] as const) {
+    if (!base || base.refTable === undefined || (base.refType ?? 'strong') !== 'strong' || !atoms) continue;
+    for (const a of atoms) if (a !== self) yield [base.refTable, a as string];
+  }
+}
+
 /** A transaction: row changes not yet committed. */
 export class Txn {
   /** Touched rows per table, tables and rows in first-touched order. */
@@ -182,23 +193,15 @@ export class Txn {
   }
 
   private adjustRefs(tr: TxnRow, col: ColumnInfo, d: Datum, delta: number, row: Row): OvsdbError | undefined {
-    for (const [base, atoms] of [
-      [col.type.key, d.keys],
-      [col.type.value, d.values],
-    ] as const) {
-      if (!base || base.refTable === undefined || (base.refType ?? 'strong') !== 'strong' || !atoms) continue;
-      for (const a of atoms) {
-        const u = a as string;
-        if (u === row.uuid) continue;
-        const target = this.findOrMake(base.refTable, u);
-        if (!target) {
-          return ovsdbError(
-            'referential integrity violation',
-            `Table ${tr.table.info.name} column ${col.name} row ${row.uuid} references nonexistent row ${u} in table ${base.refTable}.`,
-          );
-        }
-        target.nRefs += delta;
+    for (const [refTable, u] of strongRefs(col, d, row.uuid)) {
+      const target = this.findOrMake(refTable, u);
+      if (!target) {
+        return ovsdbError(
+          'referential integrity violation',
+          `Table ${tr.table.info.name} column ${col.name} row ${row.uuid} references nonexistent row ${u} in table ${refTable}.`,
+        );
       }
+      target.nRefs += delta;
     }
     return undefined;
   }
@@ -229,20 +232,12 @@ export class Txn {
     tr.new = undefined;
     for (const col of tr.table.info.shashOrder) {
       if (!tr.table.info.refColumns.includes(col)) continue;
-      const d = rowValue(row, col);
-      for (const [base, atoms] of [
-        [col.type.key, d.keys],
-        [col.type.value, d.values],
-      ] as const) {
-        if (!base || base.refTable === undefined || (base.refType ?? 'strong') !== 'strong' || !atoms) continue;
-        for (const a of atoms) {
-          if (a === row.uuid) continue;
-          const target = this.findOrMake(base.refTable, a as string);
-          if (!target || !target.nRefs || !target.new) return ovsdbError('internal error', 'strong ref target missing, unreferenced or deleted');
-          if (--target.nRefs === 0) {
-            const e = this.deleteGarbageRow(target);
-            if (e) return e;
-          }
+      for (const [refTable, u] of strongRefs(col, rowValue(row, col), row.uuid)) {
+        const target = this.findOrMake(refTable, u);
+        if (!target || !target.nRefs || !target.new) return ovsdbError('internal error', 'strong ref target missing, unreferenced or deleted');
+        if (--target.nRefs === 0) {
+          const e = this.deleteGarbageRow(target);
+          if (e) return e;
         }
       }
     }
