@@ -39,6 +39,7 @@ import { hashInt } from './stateful/ovs-hash.js';
 import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
 import { OFPP, formatPort, isValidOutputPort, parsePort } from './ports.js';
+import { OFPACTS_MAX_BYTES, listBytesOf, recordListBytes, tokenBytes } from './ofpact-size.js';
 import { PrimKind, type MegaflowMarks, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
 
 export { OFPP, OFPP_UNSET, formatPort, isValidOutputPort, parsePort } from './ports.js';
@@ -2320,6 +2321,11 @@ function trackOne<K extends ActionType>(type: K, a: ActionMap[K], ctx: ActionCon
  * (VLAN present, ip_proto) for OVS's OpenFlow 1.5 normalisation; returns one or two actions.
  */
 export function parseAction(tok: string, input: string, col: number, ctx: ActionContext): Action[] {
+  return parseToken(tok, input, col, ctx).acts;
+}
+
+/** `parseAction` plus the size OVS gives the token's actions in its internal form (ofpact-size.ts). */
+function parseToken(tok: string, input: string, col: number, ctx: ActionContext): { acts: Action[]; bytes: number } {
   const t = tok.trim();
   const { name, arg } = splitArg(tok, col);
   const p = new ActionParser(input, col + (tok.length - tok.trimStart().length), ctx, name);
@@ -2327,16 +2333,26 @@ export function parseAction(tok: string, input: string, col: number, ctx: Action
   if (arg.text === undefined && lname !== 'controller') {
     // A bare port (a number or a reserved name such as `in_port`, `LOCAL`, `NONE`) is an output.
     const port = parsePort(t);
-    if (port !== undefined) return [outputTo(port)];
+    if (port !== undefined) {
+      const acts = [outputTo(port)];
+      return { acts, bytes: tokenBytes('output', undefined, acts) };
+    }
   }
-  if (lname === 'drop') return [];
+  if (lname === 'drop') return { acts: [], bytes: 0 };
   // OVS has no `apply_actions` keyword: the bare action list is the Apply-Actions instruction.
   if (lname === 'apply_actions') return p.err('apply_actions is the default instruction');
   const type = KEYWORDS.get(lname);
   if (type === undefined) return p.err(`unknown action ${name}`);
   const out = arg.unclosed ? unclosed(arg, name, () => parseWith(type, lname, arg, p)) : parseWith(type, lname, arg, p);
   for (const a of out) trackOne(a.type, a, ctx);
-  return out;
+  return { acts: out, bytes: tokenBytes(lname, arg.text, out) };
+}
+
+/** Add one token's internal size to a list's; OVS refuses the list past 64 KB ("input too big"). */
+function addBytes(total: number, bytes: number, input: string, col: number): number {
+  const n = total + bytes;
+  if (n > OFPACTS_MAX_BYTES) throw new TextParseError(input, col, 'input too big');
+  return n;
 }
 
 /**
@@ -2357,12 +2373,16 @@ export function parseActionList(text: string, input: string, col: number, ctx: A
   const out: Action[] = [];
   const toks = splitTopLevel(text, col, ', \t\r\n').filter((t) => t.text.trim() !== '');
   let dropCol = -1;
+  let bytes = 0;
   for (const { text: tok, col: c } of toks) {
     if (tok.trim().toLowerCase() === 'drop' && dropCol < 0) dropCol = c + (tok.length - tok.trimStart().length);
-    out.push(...parseAction(tok, input, c, ctx));
+    const r = parseToken(tok, input, c, ctx);
+    bytes = addBytes(bytes, r.bytes, input, c);
+    for (const a of r.acts) out.push(a);
   }
   // OVS refuses `drop` only when the list holds something else (`drop,drop` is an empty list).
   if (dropCol >= 0 && out.length > 0) throw new TextParseError(input, dropCol, DROP_ALONE);
+  recordListBytes(out, bytes);
   return out;
 }
 
@@ -2376,6 +2396,7 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
   let last = -1;
   let lastName = '';
   let dropCol = -1;
+  let bytes = 0;
   for (const { text: raw, col: c } of toks) {
     const tok = raw.trim();
     const { name, arg } = splitArg(raw, c);
@@ -2393,11 +2414,13 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
     switch (lname) {
       case 'clear_actions':
         ins.clearActions = true;
+        bytes = addBytes(bytes, 8, input, c);
         break;
       case 'write_actions': {
         if (!arg.paren) p.err('write_actions needs (actions)');
         const parse = (): Action[] => parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, { ...ctx });
         ins.writeActions = arg.unclosed ? unclosed(arg, name, parse) : parse();
+        bytes = addBytes(bytes, 8 + listBytesOf(ins.writeActions), input, c);
         break;
       }
       case 'write_metadata': {
@@ -2407,16 +2430,21 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
         // Kept as given, bits outside the mask too (OVS prints write_metadata:0x10/0xf back).
         ins.writeMetadata = { value, mask };
+        bytes = addBytes(bytes, 24, input, c);
         break;
       }
       case 'goto_table': {
         const t = parseUint((arg.text ?? '').trim());
         if (t === undefined || t > 254n) p.err(`${arg.text}: goto_table to unknown table`);
         ins.gotoTable = Number(t);
+        bytes = addBytes(bytes, 8, input, c);
         break;
       }
-      default:
-        ins.apply.push(...parseAction(tok, input, c, ctx));
+      default: {
+        const r = parseToken(tok, input, c, ctx);
+        bytes = addBytes(bytes, r.bytes, input, c);
+        for (const a of r.acts) ins.apply.push(a);
+      }
     }
   }
   const other = ins.apply.length > 0 || ins.clearActions || ins.writeActions !== undefined || ins.writeMetadata !== undefined || ins.gotoTable !== undefined;
