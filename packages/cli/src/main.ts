@@ -18,6 +18,7 @@ import { ovnTraceCommand } from './commands/ovn-trace.js';
 import { chassisFlowsCommand } from './commands/chassis-flows.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
 import { kubeCommand } from './commands/kube.js';
+import { nbServerCommand } from './commands/nb-server.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -33,6 +34,7 @@ export const commands: Record<string, Command> = {
   dissect: dissectCommand,
   kube: kubeCommand,
   northd: northdCommand,
+  'nb-server': nbServerCommand,
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,
   replay: replayCommand,
