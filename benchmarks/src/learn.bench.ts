@@ -21,7 +21,7 @@
  */
 import {
   Classifier, Switch, VirtualClock, W, decideLearn, formatFlow, formatLearnedActions, learnedFlow, parseFlow, parseLearnAction,
-  FlowKey, extractFlowKey, type ExistingFlowInfo, type LearnActionExt,
+  FlowKey, extractFlowKey, type ExistingFlowInfo, type LearnAction,
 } from '@ovnts/openflow';
 import { PacketBuilder } from '@ovnts/packet';
 import { loadavg } from 'node:os';
@@ -55,7 +55,7 @@ const clock = new VirtualClock();
 
 interface Spec {
   name: string;
-  spec: LearnActionExt;
+  spec: LearnAction;
   /** Write packet i's fields into the key. */
   setKey(w: Uint32Array, i: number): void;
   /** The baseline's learned-flow text for packet i (from the key's fields). */
@@ -121,7 +121,7 @@ function oursLearn(cls: Classifier<Entry>, s: Spec, w: Uint32Array): void {
   const lf = learnedFlow(s.spec, w);
   const f = lf.flow;
   const ex = cls.findExact(f.match, f.priority);
-  const d = decideLearn(lf, ex?.payload.info, s.spec.limit, 0);
+  const d = decideLearn(lf, ex?.payload.info, s.spec.limit ?? 0, 0);
   const now = clock.now();
   if (d.kind === 'refresh') {
     ex!.payload.modified = now;

@@ -1,71 +1,50 @@
 /**
- * OpenFlow actions and instructions as typed values, with their ovs-ofctl text parse and format
- * side by side (one entry per action keyword in `ACTION_PARSERS`). Parsing normalises the way
- * OVS does when it encodes a flow for OpenFlow 1.5: `mod_dl_src`, `mod_nw_*`, `mod_tp_*` and
- * `load` become `set_field`, `strip_vlan` becomes `pop_vlan`, `mod_vlan_vid`/`mod_vlan_pcp` become
- * `set_field` preceded by `push_vlan:0x8100` when the flow has no VLAN at that point. So the
- * canonical text is the one `ovs-ofctl -O OpenFlow15 dump-flows` prints, and executing the typed
- * list behaves as OVS executes the flow it installed.
+ * The action table: one definition per OpenFlow/Nicira action type, in the manner of OVS's
+ * lib/ofp-actions.c. Each record (`ACTIONS.<type>`) holds, side by side:
+ *  - `keywords`: the ovs-ofctl words that parse to it (aliases included) and `parse`;
+ *  - `format`: the text `ovs-ofctl -O OpenFlow15 dump-flows` prints;
+ *  - the checks, each with OVS's error names: `checkParsed` (what ovs-ofctl refuses while parsing),
+ *    `check` (OVS `ofpacts_check()` against the match as the actions so far left it),
+ *    `checkDecoded` (what the switch refuses when it decodes the OpenFlow 1.5 actions),
+ *    `checkEnv` (what must exist in the switch: groups, meters);
+ *  - `nested`: the action lists it holds (`ct(exec(...))`), for the generic walkers;
+ *  - `setClass`: its place in an action set (OVS `action_set_classify`);
+ *  - `compile`: the prepared operation the pipeline runs (see xlate.ts for what it may do).
+ * The table is checked for completeness by the compiler (`satisfies` over every `Action` type), and
+ * every walker (parse, format, the checks, compile) is a loop over it, so a new action is one
+ * interface, one `ActionMap` entry and one record in this file.
+ *
+ * Parsing normalises the way OVS does when it encodes a flow for OpenFlow 1.5: `mod_dl_src`,
+ * `mod_nw_*`, `mod_tp_*` and `load` become `set_field`, `strip_vlan` becomes `pop_vlan`,
+ * `mod_vlan_vid`/`mod_vlan_pcp` become `set_field` preceded by `push_vlan:0x8100` when the flow
+ * has no VLAN at that point. So the canonical text is the one `ovs-ofctl -O OpenFlow15 dump-flows`
+ * prints, and executing the typed list behaves as OVS executes the flow it installed. Values of
+ * fields are read and printed by the field table (fields.ts).
+ *
+ * `Action` values are plain objects: build them in code (`{ type: 'output', port: 2 }`) or parse
+ * them from text; both go through the same checks and compile.
  */
 import { fromHex } from '@ovnts/packet';
-import { TextParseError } from './errors.js';
-import { fieldBySubfieldName, type MatchField } from './fields.js';
+import type { CtAction } from './conntrack/conntrack.js';
+import { compileCtNat } from './conntrack/nat.js';
+import { OpenFlowError, TextParseError } from './errors.js';
+import {
+  ETH_TYPE_IP, ETH_TYPE_IPV6, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
+  parseSubfield, type MatchField, type Subfield,
+} from './fields.js';
+import { KEY_WORDS, W, getFieldBig } from './flowkey.js';
+import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple } from './key-ops.js';
+import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
+import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
+import { OFPP, formatPort, isValidOutputPort, parsePort } from './ports.js';
+import { PrimKind, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
 
-/** OpenFlow 1.0 reserved port numbers (OVS `ofp_port_t`, 16 bits). */
-export const OFPP = {
-  MAX: 0xff00,
-  IN_PORT: 0xfff8,
-  TABLE: 0xfff9,
-  NORMAL: 0xfffa,
-  FLOOD: 0xfffb,
-  ALL: 0xfffc,
-  CONTROLLER: 0xfffd,
-  LOCAL: 0xfffe,
-  NONE: 0xffff,
-} as const;
+export { OFPP, OFPP_UNSET, formatPort, isValidOutputPort, parsePort } from './ports.js';
+export { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
+export { formatSubfield, parseSubfield, type Subfield } from './fields.js';
 
-/** OpenFlow 1.1+ port numbers are 32 bits; the reserved ones (0xffffff00 up) map to 0xff00 up (OVS `OFPP11_OFFSET`). */
-const OFPP11_OFFSET = 0xffff_0000;
-
-/** OVS `OFPP_UNSET` (no port; `actset_output` of an action set without output). */
-const OFPP_UNSET = 0xfff7;
-
-// Names OVS parses (`OFPUTIL_NAMED_PORTS_WITH_NONE`) in the order it prints them: 0xffff prints as `ANY`.
-const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
-  ['IN_PORT', OFPP.IN_PORT], ['TABLE', OFPP.TABLE], ['NORMAL', OFPP.NORMAL], ['FLOOD', OFPP.FLOOD],
-  ['ALL', OFPP.ALL], ['CONTROLLER', OFPP.CONTROLLER], ['LOCAL', OFPP.LOCAL], ['ANY', OFPP.NONE], ['UNSET', OFPP_UNSET],
-  ['NONE', OFPP.NONE],
-];
-
-/** A port number to OVS text (`LOCAL`, `IN_PORT`, `ANY`, or decimal). */
-export function formatPort(p: number): string {
-  for (const [n, v] of PORT_NAMES) if (v === p) return n;
-  return String(p);
-}
-
-/**
- * Parse a port as OVS `ofputil_port_from_string()` does: a reserved name in any case (`NONE` is
- * `ANY`), a decimal number 0..65535, or an OpenFlow 1.1 reserved number 0xffffff00..0xffffffff
- * (mapped to 0xff00..0xffff); undefined if invalid. Range checks are the caller's.
- */
-export function parsePort(s: string): number | undefined {
-  const up = s.toUpperCase();
-  for (const [n, v] of PORT_NAMES) if (n === up) return v;
-  if (!/^[0-9]+$/.test(s)) return undefined;
-  const v = Number(s);
-  if (v <= 0xffff) return v;
-  return v >= 0xffff_ff00 && v <= 0xffff_ffff ? v - OFPP11_OFFSET : undefined;
-}
-
-/** A bit range of a field: `NXM_NX_REG0[0..15]`. */
-export interface Subfield {
-  /** The field. */
-  readonly field: MatchField;
-  /** First bit (0 = least significant). */
-  readonly ofs: number;
-  /** Number of bits. */
-  readonly nBits: number;
-}
+// ---------------------------------------------------------------------------------------------
+// The action types
 
 /** NAT parameters of `ct(nat(...))`. */
 export interface NatSpec {
@@ -89,41 +68,243 @@ export type LearnSpec =
   | { kind: 'load'; dst: Subfield; src: Subfield | { value: bigint } }
   | { kind: 'output'; src: Subfield };
 
+/** `output:PORT`, or `output(port=PORT,max_len=N)` with `maxLen`. */
+export interface OutputAction {
+  /** Kind. */
+  type: 'output';
+  /** Port number (reserved ports as `OFPP`). */
+  port: number;
+  /** Truncate to this many bytes (`output(port=..,max_len=..)`). */
+  maxLen?: number;
+}
+
+/** `output:FIELD[a..b]`: output to the port held in a subfield. */
+export interface OutputRegAction {
+  /** Kind. */
+  type: 'output_reg';
+  /** Where the port number is. */
+  src: Subfield;
+  /** Truncate to this many bytes. */
+  maxLen?: number;
+}
+
+/** `controller(...)` / `CONTROLLER:N`: a packet-in. */
+export interface ControllerAction {
+  /** Kind. */
+  type: 'controller';
+  /** Bytes of the packet sent (65535 = all). */
+  maxLen: number;
+  /** Packet-in reason name. */
+  reason?: string;
+  /** Controller id. */
+  id?: number;
+  /** Opaque bytes for the controller. */
+  userdata?: Uint8Array;
+  /** `pause`. */
+  pause?: boolean;
+  /** Meter applied to packet-ins. */
+  meterId?: number;
+}
+
+/** `set_field:VALUE[/MASK]->FIELD` (also `load`, `mod_dl_*`, `mod_nw_*`, `mod_tp_*`, `mod_vlan_*`). */
+export interface SetFieldAction {
+  /** Kind. */
+  type: 'set_field';
+  /** The field written. */
+  field: MatchField;
+  /** The value (field-level, unshifted). */
+  value: bigint;
+  /** Bits written (absent: all). */
+  mask?: bigint;
+}
+
+/** `move:SRC[a..b]->DST[c..d]`. */
+export interface MoveAction {
+  /** Kind. */
+  type: 'move';
+  /** Source bits. */
+  src: Subfield;
+  /** Destination bits (same width). */
+  dst: Subfield;
+}
+
+/** `dec_ttl` / `dec_ttl(id,...)`. */
+export interface DecTtlAction {
+  /** Kind. */
+  type: 'dec_ttl';
+  /** Controller ids that get the packet when the TTL expires (default [0]). */
+  ids?: number[];
+}
+
+/** `mod_nw_ttl:N`. */
+export interface ModNwTtlAction {
+  /** Kind. */
+  type: 'mod_nw_ttl';
+  /** New TTL / hop limit. */
+  ttl: number;
+}
+
+/** `push_vlan:ETHERTYPE`. */
+export interface PushVlanAction {
+  /** Kind. */
+  type: 'push_vlan';
+  /** TPID of the new tag (0x8100 or 0x88a8). */
+  ethertype: number;
+}
+
+/** `pop_vlan` (also `strip_vlan`). */
+export interface PopVlanAction {
+  /** Kind. */
+  type: 'pop_vlan';
+}
+
+/** `resubmit:PORT` / `resubmit(PORT,TABLE[,ct])`. */
+export interface ResubmitAction {
+  /** Kind. */
+  type: 'resubmit';
+  /** in_port for the lookup (absent: the packet's). */
+  port?: number;
+  /** Table (absent: the current one). */
+  table?: number;
+  /** Look up with the conntrack original-direction tuple. */
+  ct?: boolean;
+}
+
+/** `group:ID`. */
+export interface GroupAction {
+  /** Kind. */
+  type: 'group';
+  /** Group id. */
+  groupId: number;
+}
+
+/** `note:HEX`: does nothing. */
+export interface NoteAction {
+  /** Kind. */
+  type: 'note';
+  /** The bytes. */
+  data: Uint8Array;
+}
+
+/** `ct(...)`: connection tracking. */
+export interface CtActionSpec {
+  /** Kind. */
+  type: 'ct';
+  /** `commit`. */
+  commit: boolean;
+  /** `force`. */
+  force: boolean;
+  /** `table=N`: recirculate to table N. */
+  table?: number;
+  /** `zone=N` or `zone=FIELD[a..b]`. */
+  zone?: number | Subfield;
+  /** `alg=NAME`. */
+  alg?: string;
+  /** `exec(...)`: set_field to ct_mark/ct_label. */
+  exec: Action[];
+  /** `nat(...)`. */
+  nat?: NatSpec;
+}
+
+/** `ct_clear`. */
+export interface CtClearAction {
+  /** Kind. */
+  type: 'ct_clear';
+}
+
+/** `learn(...)`. */
+export interface LearnAction {
+  /** Kind. */
+  type: 'learn';
+  /** Table of the learned flow. */
+  table: number;
+  /** Its idle timeout (s). */
+  idleTimeout: number;
+  /** Its hard timeout (s). */
+  hardTimeout: number;
+  /** Its priority. */
+  priority: number;
+  /** Its cookie. */
+  cookie: bigint;
+  /** `fin_idle_timeout`. */
+  finIdleTimeout: number;
+  /** `fin_hard_timeout`. */
+  finHardTimeout: number;
+  /** `send_flow_rem`. */
+  sendFlowRem: boolean;
+  /** `delete_learned`. */
+  deleteLearned: boolean;
+  /** Match, load and output specs in order. */
+  specs: LearnSpec[];
+  /** `limit=N`: at most N flows with the learned cookie in the learned table (0 = none). */
+  limit?: number;
+  /** `result_dst=F[b]`: 1 when learning succeeded, 0 when `limit` refused it. */
+  resultDst?: Subfield;
+}
+
+/** `conjunction(ID,K/N)`. */
+export interface ConjunctionAction {
+  /** Kind. */
+  type: 'conjunction';
+  /** Conjunction id. */
+  id: number;
+  /** Clause number K (1-based). */
+  clause: number;
+  /** Number of clauses N. */
+  nClauses: number;
+}
+
+/** `meter:ID`. */
+export interface MeterAction {
+  /** Kind. */
+  type: 'meter';
+  /** Meter id. */
+  meterId: number;
+}
+
+/** Every action type by its `type` name. */
+export interface ActionMap {
+  /** See `OutputAction`. */
+  output: OutputAction;
+  /** See `OutputRegAction`. */
+  output_reg: OutputRegAction;
+  /** See `ControllerAction`. */
+  controller: ControllerAction;
+  /** See `SetFieldAction`. */
+  set_field: SetFieldAction;
+  /** See `MoveAction`. */
+  move: MoveAction;
+  /** See `DecTtlAction`. */
+  dec_ttl: DecTtlAction;
+  /** See `ModNwTtlAction`. */
+  mod_nw_ttl: ModNwTtlAction;
+  /** See `PushVlanAction`. */
+  push_vlan: PushVlanAction;
+  /** See `PopVlanAction`. */
+  pop_vlan: PopVlanAction;
+  /** See `ResubmitAction`. */
+  resubmit: ResubmitAction;
+  /** See `GroupAction`. */
+  group: GroupAction;
+  /** See `NoteAction`. */
+  note: NoteAction;
+  /** See `CtActionSpec`. */
+  ct: CtActionSpec;
+  /** See `CtClearAction`. */
+  ct_clear: CtClearAction;
+  /** See `LearnAction`. */
+  learn: LearnAction;
+  /** See `ConjunctionAction`. */
+  conjunction: ConjunctionAction;
+  /** See `MeterAction`. */
+  meter: MeterAction;
+}
+
+/** The name of an action type. */
+export type ActionType = keyof ActionMap;
+
 /** A typed OpenFlow/Nicira action. */
-export type Action =
-  | { type: 'output'; port: number; maxLen?: number }
-  | { type: 'output_reg'; src: Subfield; maxLen?: number }
-  | { type: 'controller'; maxLen: number; reason?: string; id?: number; userdata?: Uint8Array; pause?: boolean; meterId?: number }
-  | { type: 'set_field'; field: MatchField; value: bigint; mask?: bigint }
-  | { type: 'move'; src: Subfield; dst: Subfield }
-  | { type: 'dec_ttl'; ids?: number[] }
-  | { type: 'mod_nw_ttl'; ttl: number }
-  | { type: 'push_vlan'; ethertype: number }
-  | { type: 'pop_vlan' }
-  | { type: 'resubmit'; port?: number; table?: number; ct?: boolean }
-  | { type: 'group'; groupId: number }
-  | { type: 'note'; data: Uint8Array }
-  | { type: 'ct'; commit: boolean; force: boolean; table?: number; zone?: number | Subfield; alg?: string; exec: Action[]; nat?: NatSpec }
-  | { type: 'ct_clear' }
-  | {
-      type: 'learn';
-      table: number;
-      idleTimeout: number;
-      hardTimeout: number;
-      priority: number;
-      cookie: bigint;
-      finIdleTimeout: number;
-      finHardTimeout: number;
-      sendFlowRem: boolean;
-      deleteLearned: boolean;
-      specs: LearnSpec[];
-      /** `limit=N`: at most N flows with the learned cookie in the learned table (0 = none). */
-      limit?: number;
-      /** `result_dst=F[b]`: 1 when learning succeeded, 0 when `limit` refused it. */
-      resultDst?: Subfield;
-    }
-  | { type: 'conjunction'; id: number; clause: number; nClauses: number }
-  | { type: 'meter'; meterId: number };
+export type Action = ActionMap[ActionType];
 
 /** OpenFlow 1.5 instructions of a flow. */
 export interface Instructions {
@@ -139,6 +320,9 @@ export interface Instructions {
   gotoTable?: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// What the records are made of
+
 /** Context the action parser needs from the flow (for OVS's OF1.5 normalisation). */
 export interface ActionContext {
   /** The flow matches a VLAN header (CFI bit) at this point; updated as push/pop are parsed. */
@@ -152,193 +336,195 @@ export interface ActionContext {
   nwProto: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Small text helpers shared with ofctl-text.ts
-
-/** Split `s` at top-level commas (not inside parentheses or brackets), keeping each piece's column. */
-export function splitTopLevel(s: string, base = 0, seps = ','): Array<{ text: string; col: number }> {
-  const out: Array<{ text: string; col: number }> = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = s[i];
-    if (c === '(' || c === '[') depth++;
-    else if (c === ')' || c === ']') depth--;
-    if (i === s.length || (depth === 0 && seps.includes(c!))) {
-      out.push({ text: s.slice(start, i), col: base + start });
-      start = i + 1;
-    }
-  }
-  return out;
+/** One keyword's argument as written: `kw:ARG`, `kw=ARG`, `kw(ARG)`, or nothing. */
+export interface ActionArg {
+  /** The argument text, or undefined when there is none. */
+  readonly text: string | undefined;
+  /** Written in parentheses. */
+  readonly paren: boolean;
 }
 
-/** Parse an unsigned integer as C's strtoull(s, 0) does (0x hex, leading-0 octal, decimal); undefined if not one. */
-export function parseUint(s: string): bigint | undefined {
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return BigInt(s);
-  if (/^0[0-7]+$/.test(s)) return BigInt('0o' + s.slice(1));
-  if (/^[0-9]+$/.test(s)) return BigInt(s);
-  return undefined;
-}
-
-/** Hex with `0x`, as C's `%#x` (zero prints as `0`). */
-export function hexC(v: bigint | number): string {
-  return v === 0 || v === 0n ? '0' : '0x' + v.toString(16);
-}
-
-class P {
+/** Where an action's text is, for error messages, and the flow context. */
+export class ActionParser {
   constructor(
+    /** The whole input (a flow, a group, an action list). */
     readonly input: string,
+    /** Column of this action's text in `input`. */
     readonly col: number,
+    /** What the match (and the actions so far) say about the packet. */
+    readonly ctx: ActionContext,
+    /** The keyword as written (for messages). */
+    readonly word = '',
   ) {}
+
+  /** Raise a `TextParseError` at this action (plus `at` columns). */
   err(expected: string, at = 0): never {
     throw new TextParseError(this.input, this.col + at, expected);
   }
+
+  /** The argument, or an error naming the keyword that needs one. */
+  need(arg: ActionArg): string {
+    return arg.text === undefined ? this.err(`${this.word} needs an argument`) : arg.text;
+  }
+
+  /** A number 0..max (C `strtoull` syntax). */
+  num(s: string, what: string, max: number): number {
+    const v = parseUint(s.trim());
+    if (v === undefined || v > BigInt(max)) this.err(`expected ${what} (0..${max}), got "${s}"`);
+    return Number(v);
+  }
 }
 
-/** Parse `NAME[a..b]`, `NAME[a]` or `NAME[]` (NXM/OXM names or OVS field names). */
-export function parseSubfield(text: string, input: string, col: number): Subfield {
-  const m = /^([A-Za-z0-9_]+)\[(?:(\d+)(?:\.\.(\d+))?)?\]$/.exec(text.trim());
-  if (!m) throw new TextParseError(input, col, `expected a subfield NAME[a..b], got "${text}"`);
-  const f = fieldBySubfieldName(m[1]!);
-  if (!f) throw new TextParseError(input, col, `unknown field ${m[1]}`);
-  if (m[2] === undefined) return { field: f, ofs: 0, nBits: f.bits };
-  const a = Number(m[2]);
-  const b = m[3] === undefined ? a : Number(m[3]);
-  if (b < a || b >= f.bits) throw new TextParseError(input, col, `bit range ${a}..${b} outside ${f.bits}-bit field ${f.name}`);
-  return { field: f, ofs: a, nBits: b - a + 1 };
+/** The state OVS's `ofpacts_check()` carries along one flow's actions. */
+export interface CheckState {
+  /**
+   * The match as the actions so far left it (a copy): push/pop VLAN and `vlan_tci` set_field
+   * change the outer TCI.
+   */
+  readonly m: Match;
+  /** TCI of the inner VLAN header (VLAN_CFI when present; OVS `flow.vlans[1]`, no match sets it). */
+  vlan1: number;
+  /** The flow's table (for goto_table). */
+  readonly table: number;
+  /**
+   * The first inconsistency OVS only records by narrowing the usable protocols to OpenFlow 1.0
+   * (`inconsistent_match()`) instead of failing; the caller raises it once the whole list passed.
+   */
+  narrowed?: OpenFlowError;
 }
 
-/** Format a subfield the way OVS does (NXM name preferred, `[]` for the whole field). */
-export function formatSubfield(s: Subfield): string {
-  const name = s.field.nxm?.name ?? s.field.oxm?.name ?? s.field.name;
-  if (s.ofs === 0 && s.nBits === s.field.bits) return `${name}[]`;
-  if (s.nBits === 1) return `${name}[${s.ofs}]`;
-  return `${name}[${s.ofs}..${s.ofs + s.nBits - 1}]`;
+/** What `checkEnv` may ask of the switch. */
+export interface ActionEnv {
+  /** Does group `id` exist? */
+  groupExists(id: number): boolean;
+  /** Does meter `id` exist? */
+  meterExists(id: number): boolean;
 }
+
+/** An action set class (OVS `enum action_set_class`): a slot, a final action, set/move, or invalid. */
+export const ActionSetClass = {
+  /** Slots: the last one of each runs, in this order, before set/move. */
+  POP_VLAN: 0,
+  PUSH_VLAN: 5,
+  DEC_TTL: 6,
+  /** Final actions, lowest priority first: only the highest-priority one runs. */
+  CT: 9,
+  CT_CLEAR: 10,
+  RESUBMIT: 11,
+  OUTPUT: 12,
+  GROUP: 13,
+  /** Every set_field/move runs, in order. */
+  SET_OR_MOVE: 14,
+  /** Not allowed in an action set. */
+  INVALID: 15,
+} as const;
+
+/** One of `ActionSetClass`. */
+export type ActionSetClass = (typeof ActionSetClass)[keyof typeof ActionSetClass];
+
+const N_SLOTS = 9;
+
+/**
+ * Runs a prepared action in a translation context; true when the rest of its action list must not
+ * run (OVS: a TTL exception, a group that does not exist).
+ */
+export type OpRun = (x: Xlate, bucket: boolean) => boolean;
+
+/** What an action compiles to: a function of the translation context, or an executor primitive (xlate.ts). */
+export type OpExec = OpRun | Prim;
+
+/** A prepared action (`type` narrows `a`). */
+export type ActionOp<K extends ActionType = ActionType> = {
+  [P in K]: {
+    /** The action type. */
+    readonly type: P;
+    /** The action. */
+    readonly a: ActionMap[P];
+    /** Its text (traces, `Restoring action set:`). */
+    readonly text: string;
+    /** Its action set class. */
+    readonly setClass: ActionSetClass;
+    /** What it does. */
+    readonly exec: OpExec;
+  };
+}[K];
+
+/** Instructions that are not actions. */
+export type InstructionType = 'clear_actions' | 'write_actions' | 'write_metadata' | 'goto_table';
+
+/** A prepared instruction. */
+export interface InstructionOp {
+  /** The instruction. */
+  readonly type: InstructionType;
+  /** No action. */
+  readonly a: null;
+  /** Its text (traces). */
+  readonly text: string;
+  /** Never in an action set. */
+  readonly setClass: typeof ActionSetClass.INVALID;
+  /** What it does. */
+  readonly exec: OpExec;
+}
+
+/** One action or instruction, prepared for execution (no bigint on the per-packet path). */
+export type Op = ActionOp | InstructionOp;
+
+/** One action type's definition (see the module comment). */
+export interface ActionDef<A extends Action> {
+  /** ovs-ofctl keywords (any case) that parse to this type; the first names it. */
+  readonly keywords: readonly string[];
+  /** Parse keyword `kw` (lower case) with its argument; some keywords expand to two actions. Absent: made by another type's keyword. */
+  readonly parse?: (kw: string, arg: ActionArg, p: ActionParser) => Action[];
+  /** The text OVS prints under OpenFlow 1.5. */
+  readonly format: (a: A) => string;
+  /** Its action set class. */
+  readonly setClass: ActionSetClass;
+  /** Parse-time context tracking (the VLAN headers OVS's OF1.5 normalisation follows). */
+  readonly track?: (a: A, ctx: ActionContext) => void;
+  /** What ovs-ofctl refuses while parsing; `inCt` inside `ct(exec(...))`. */
+  readonly checkParsed?: (a: A, inCt: boolean) => void;
+  /** OVS `check_XXX()` against the match as the actions so far left it. */
+  readonly check?: (a: A, st: CheckState) => void;
+  /** What the switch refuses when decoding the OpenFlow 1.5 action; `ports` also checks output ports (group buckets). */
+  readonly checkDecoded?: (a: A, ports: boolean) => void;
+  /** What must exist in the switch (groups, meters). */
+  readonly checkEnv?: (a: A, env: ActionEnv) => void;
+  /** Action lists held inside this action. */
+  readonly nested?: (a: A) => ReadonlyArray<readonly Action[]>;
+  /** Prepare it for execution. */
+  readonly compile: (a: A) => OpExec;
+}
+
+type DefMap = { readonly [K in ActionType]: ActionDef<ActionMap[K]> };
 
 // ---------------------------------------------------------------------------------------------
-// Field values (shared by set_field and the match parser)
-
-/** Formats and parsers for field values live in ofctl-text.ts; actions receive them here. */
-export interface ValueCodec {
-  /** Parse `text` as a value (and optional mask) of field `f`. */
-  parse(f: MatchField, text: string, input: string, col: number): { value: bigint; mask?: bigint };
-  /** Format a value (and optional mask) of field `f` as set_field does. */
-  format(f: MatchField, value: bigint, mask?: bigint): string;
-}
-
-let codec: ValueCodec | undefined;
-/** Installed by ofctl-text.ts (breaks the import cycle between values and actions). */
-export function setValueCodec(c: ValueCodec): void {
-  codec = c;
-}
+// Helpers of the records
 
 function allOnes(bits: number): bigint {
   return (1n << BigInt(bits)) - 1n;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-function parseNumberArg(p: P, s: string, what: string, max: number): number {
-  const v = parseUint(s.trim());
-  if (v === undefined || v > BigInt(max)) p.err(`expected ${what} (0..${max}), got "${s}"`);
-  return Number(v);
-}
-
-function splitArg(tok: string): { name: string; arg: string | undefined; paren: boolean } {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?:([:=])([\s\S]*)|\(([\s\S]*)\))?$/.exec(tok.trim());
-  if (!m) return { name: tok.trim(), arg: undefined, paren: false };
-  if (m[4] !== undefined) return { name: m[1]!, arg: m[4], paren: true };
-  return { name: m[1]!, arg: m[3], paren: false };
-}
-
-function tcpUdpField(ctx: ActionContext, p: P, dir: 'src' | 'dst'): MatchField {
-  const name = ctx.nwProto === 6 ? 'tcp' : ctx.nwProto === 17 ? 'udp' : ctx.nwProto === 132 ? 'sctp' : undefined;
-  // Without a transport protocol OVS keeps mod_tp_* as an OpenFlow 1.0 action that cannot be sent
-  // under OpenFlow 1.5; we raise the prerequisite error such a flow gets.
-  const f = fieldBySubfieldName(`${name ?? 'tcp'}_${dir}`)!;
-  if (!name) p.err(`mod_tp_${dir} needs a tcp, udp or sctp match`);
-  return f;
-}
-
-function setFieldFromText(p: P, field: string, value: string, ctx: ActionContext, col = 0): Action {
-  const f = fieldBySubfieldName(field.trim());
-  if (!f) p.err(`unknown field ${field}`, col);
-  if (!f.writable) p.err(`${f.name} is read-only`, col);
-  const v = codec!.parse(f, value.trim(), p.input, p.col);
-  const a: Action = { type: 'set_field', field: f, value: v.value, ...(v.mask !== undefined && v.mask !== allOnes(f.bits) ? { mask: v.mask } : {}) };
-  track(a, ctx);
-  return a;
-}
-
-/**
- * Follow the VLAN headers as OVS's action check does (`check_PUSH_VLAN`, `check_STRIP_VLAN`,
- * `check_SET_FIELD` over a flow with two VLAN slots): a push moves the outer header inward, a pop
- * brings the inner one out (nothing when there is no outer header), a `vlan_tci` set_field
- * replaces the outer TCI with its value (mask ignored); a `vlan_vid` set_field changes nothing.
- */
-function track(a: Action, ctx: ActionContext): void {
-  if (a.type === 'push_vlan') {
-    ctx.innerVlan = ctx.hasVlan;
-    ctx.hasVlan = true;
-  } else if (a.type === 'pop_vlan') {
-    if (ctx.hasVlan) {
-      ctx.hasVlan = ctx.innerVlan ?? false;
-      ctx.innerVlan = false;
-    }
-  } else if (a.type === 'set_field' && a.field.name === 'vlan_tci') {
-    ctx.hasVlan = (a.value & 0x1000n) !== 0n;
+function bigToWords(v: bigint, nwords: number): Uint32Array {
+  const out = new Uint32Array(nwords);
+  for (let i = nwords - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffff_ffffn);
+    v >>= 32n;
   }
-}
-
-function parseLoad(p: P, arg: string, ctx: ActionContext): Action {
-  const i = arg.indexOf('->');
-  if (i < 0) p.err('expected load:VALUE->DST[a..b]');
-  const vtext = arg.slice(0, i).trim();
-  const dst = parseSubfield(arg.slice(i + 2), p.input, p.col);
-  if (!dst.field.writable) p.err(`${dst.field.name} is read-only`);
-  const v = parseUint(vtext);
-  if (v === undefined) p.err(`expected a number, got "${vtext}"`);
-  if (v > allOnes(dst.nBits)) p.err(`${arg}: value ${vtext} does not fit into ${dst.nBits} bits`);
-  const whole = dst.ofs === 0 && dst.nBits === dst.field.bits;
-  const mask = allOnes(dst.nBits) << BigInt(dst.ofs);
-  const a: Action = { type: 'set_field', field: dst.field, value: v << BigInt(dst.ofs), ...(whole ? {} : { mask }) };
-  track(a, ctx);
-  return a;
-}
-
-function parseMove(p: P, arg: string): Action {
-  const i = arg.indexOf('->');
-  if (i < 0) p.err('expected move:SRC[a..b]->DST[c..d]');
-  const src = parseSubfield(arg.slice(0, i), p.input, p.col);
-  const dst = parseSubfield(arg.slice(i + 2), p.input, p.col);
-  if (src.nBits !== dst.nBits) p.err(`${arg}: source field is ${src.nBits} bits wide but destination is ${dst.nBits} bits wide`);
-  if (!dst.field.writable) p.err(`destination field ${dst.field.name} is read-only`);
-  return { type: 'move', src, dst };
-}
-
-function parseController(p: P, arg: string | undefined, paren: boolean): Action {
-  if (arg === undefined) return { type: 'controller', maxLen: 65535 };
-  if (!paren) return { type: 'controller', maxLen: parseNumberArg(p, arg, 'max_len', 65535) };
-  const a: Extract<Action, { type: 'controller' }> = { type: 'controller', maxLen: 65535 };
-  for (const { text } of splitTopLevel(arg)) {
-    const [k, v] = splitKv(text);
-    if (k === 'max_len') a.maxLen = parseNumberArg(p, v ?? '', 'max_len', 65535);
-    else if (k === 'reason') a.reason = v ?? '';
-    else if (k === 'id') a.id = parseNumberArg(p, v ?? '', 'controller id', 65535);
-    else if (k === 'userdata') a.userdata = parseDottedHex(p, v ?? '');
-    else if (k === 'pause') a.pause = true;
-    else if (k === 'meter_id') a.meterId = parseNumberArg(p, v ?? '', 'meter id', 0xffffffff);
-    else p.err(`unknown controller argument ${k}`);
-  }
-  return a;
+  return out;
 }
 
 function splitKv(text: string): [string, string | undefined] {
   const t = text.trim();
   const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*([\s\S]*)$/.exec(t);
   return m ? [m[1]!, m[2]!] : [t, undefined];
+}
+
+/** Split one action token into keyword and argument (`kw:ARG`, `kw=ARG`, `kw(ARG)`). */
+function splitArg(tok: string): { name: string; arg: ActionArg } {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?:([:=])([\s\S]*)|\(([\s\S]*)\))?$/.exec(tok.trim());
+  if (!m) return { name: tok.trim(), arg: { text: undefined, paren: false } };
+  if (m[4] !== undefined) return { name: m[1]!, arg: { text: m[4], paren: true } };
+  return { name: m[1]!, arg: { text: m[3], paren: false } };
 }
 
 /** OVS pads a note with zeros so the 10-byte action header plus data is a multiple of 8 bytes. */
@@ -350,13 +536,105 @@ function padNote(d: Uint8Array): Uint8Array {
   return out;
 }
 
-function parseDottedHex(p: P, s: string): Uint8Array {
+function parseDottedHex(p: ActionParser, s: string): Uint8Array {
   const clean = s.replace(/\./g, '');
   if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) p.err(`bad hex digit in \`note' argument`);
   return fromHex(clean);
 }
 
-function parseResubmit(p: P, arg: string, paren: boolean): Action {
+function dottedHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('.');
+}
+
+function inconsistent(detail: string): OpenFlowError {
+  return new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', detail);
+}
+
+function checkSrcPrereq(f: MatchField, m: Match, what: string): void {
+  if (!prereqOk(f.prereq, m)) throw inconsistent(`${what} field ${f.name} lacks correct prerequisites`);
+}
+
+function setFieldFromText(p: ActionParser, field: string, value: string): SetFieldAction {
+  const f = fieldBySubfieldName(field.trim());
+  if (!f) p.err(`unknown field ${field}`);
+  if (!f.writable) p.err(`${f.name} is read-only`);
+  const v = parseFieldValue(f, value.trim(), p.input, p.col);
+  return { type: 'set_field', field: f, value: v.value, ...(v.mask !== undefined && v.mask !== allOnes(f.bits) ? { mask: v.mask } : {}) };
+}
+
+function parseLoad(p: ActionParser, arg: string): SetFieldAction {
+  const i = arg.indexOf('->');
+  if (i < 0) p.err('expected load:VALUE->DST[a..b]');
+  const vtext = arg.slice(0, i).trim();
+  const dst = parseSubfield(arg.slice(i + 2), p.input, p.col);
+  if (!dst.field.writable) p.err(`${dst.field.name} is read-only`);
+  const v = parseUint(vtext);
+  if (v === undefined) p.err(`expected a number, got "${vtext}"`);
+  if (v > allOnes(dst.nBits)) p.err(`${arg}: value ${vtext} does not fit into ${dst.nBits} bits`);
+  const whole = dst.ofs === 0 && dst.nBits === dst.field.bits;
+  const mask = allOnes(dst.nBits) << BigInt(dst.ofs);
+  return { type: 'set_field', field: dst.field, value: v << BigInt(dst.ofs), ...(whole ? {} : { mask }) };
+}
+
+function tcpUdpField(p: ActionParser, dir: 'src' | 'dst'): MatchField {
+  const proto = p.ctx.nwProto;
+  const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : undefined;
+  // Without a transport protocol OVS keeps mod_tp_* as an OpenFlow 1.0 action that cannot be sent
+  // under OpenFlow 1.5; we raise the prerequisite error such a flow gets.
+  if (!name) p.err(`mod_tp_${dir} needs a tcp, udp or sctp match`);
+  return fieldBySubfieldName(`${name}_${dir}`)!;
+}
+
+/** `output` to a port: OVS keeps output to CONTROLLER as `CONTROLLER:65535` (our `controller`). */
+function outputTo(port: number): Action {
+  return port === OFPP.CONTROLLER ? { type: 'controller', maxLen: 65535 } : { type: 'output', port };
+}
+
+/**
+ * `output(port=P,max_len=N)` (OVS `parse_truncate_subfield()`): P a port number below 0xff00
+ * (0xff00 itself parses and is refused later as a bad output port), LOCAL or IN_PORT, never a
+ * subfield; N a 32-bit number of at least 14 (an Ethernet header).
+ */
+function parseOutputTrunc(p: ActionParser, arg: string): OutputAction {
+  let port = 0;
+  let maxLen = 0;
+  for (const { text } of splitTopLevel(arg)) {
+    if (!text.trim()) continue;
+    const [k, v0] = splitKv(text);
+    const v = (v0 ?? '').trim();
+    if (k === 'port') {
+      const pt = parsePort(v);
+      if (pt === undefined) p.err(`output to unknown truncate port: ${v}`);
+      if (pt > OFPP.MAX && pt !== OFPP.LOCAL && pt !== OFPP.IN_PORT) p.err(`output to unsupported truncate port: ${v}`);
+      port = pt;
+    } else if (k === 'max_len') {
+      const n = parseUint(v);
+      if (n === undefined || n > 0xffff_ffffn) p.err(`invalid numeric format ${v}`);
+      if (n < 14n) p.err(`max_len ${n} is less than the minimum value 14`);
+      maxLen = Number(n);
+    } else p.err(`invalid key '${k}' in output_trunc argument`);
+  }
+  return { type: 'output', port, maxLen };
+}
+
+function parseController(p: ActionParser, arg: ActionArg): ControllerAction {
+  if (arg.text === undefined) return { type: 'controller', maxLen: 65535 };
+  if (!arg.paren) return { type: 'controller', maxLen: p.num(arg.text, 'max_len', 65535) };
+  const a: ControllerAction = { type: 'controller', maxLen: 65535 };
+  for (const { text } of splitTopLevel(arg.text)) {
+    const [k, v] = splitKv(text);
+    if (k === 'max_len') a.maxLen = p.num(v ?? '', 'max_len', 65535);
+    else if (k === 'reason') a.reason = v ?? '';
+    else if (k === 'id') a.id = p.num(v ?? '', 'controller id', 65535);
+    else if (k === 'userdata') a.userdata = parseDottedHex(p, v ?? '');
+    else if (k === 'pause') a.pause = true;
+    else if (k === 'meter_id') a.meterId = p.num(v ?? '', 'meter id', 0xffffffff);
+    else p.err(`unknown controller argument ${k}`);
+  }
+  return a;
+}
+
+function parseResubmit(p: ActionParser, arg: string, paren: boolean): ResubmitAction {
   if (!paren) {
     const port = parsePort(arg.trim());
     if (port === undefined) p.err(`${arg}: resubmit to unknown port`);
@@ -364,7 +642,7 @@ function parseResubmit(p: P, arg: string, paren: boolean): Action {
   }
   const parts = arg.split(',').map((x) => x.trim());
   if (parts.length > 3) p.err('resubmit takes at most (port,table,ct)');
-  const a: Extract<Action, { type: 'resubmit' }> = { type: 'resubmit' };
+  const a: ResubmitAction = { type: 'resubmit' };
   if (parts[0]) {
     const port = parsePort(parts[0]);
     if (port === undefined) p.err(`${parts[0]}: resubmit to unknown port`);
@@ -383,28 +661,28 @@ function parseResubmit(p: P, arg: string, paren: boolean): Action {
   return a;
 }
 
-function parseCt(p: P, arg: string | undefined, ctx: ActionContext): Action {
-  const a: Extract<Action, { type: 'ct' }> = { type: 'ct', commit: false, force: false, exec: [] };
+function parseCt(p: ActionParser, arg: string | undefined): CtActionSpec {
+  const a: CtActionSpec = { type: 'ct', commit: false, force: false, exec: [] };
   if (arg === undefined) return a;
   for (const { text, col } of splitTopLevel(arg)) {
     const t = text.trim();
     if (t === '') continue;
-    const { name, arg: v, paren } = splitArg(t);
+    const { name, arg: v } = splitArg(t);
     if (name === 'commit') a.commit = true;
     else if (name === 'force') a.force = true;
-    else if (name === 'table') a.table = parseNumberArg(p, v ?? '', 'table', 254);
+    else if (name === 'table') a.table = p.num(v.text ?? '', 'table', 254);
     else if (name === 'zone') {
-      const vv = (v ?? '').trim();
-      a.zone = /\[/.test(vv) ? parseSubfield(vv, p.input, p.col + col) : parseNumberArg(p, vv, 'zone', 65535);
-    } else if (name === 'alg') a.alg = v ?? '';
-    else if (name === 'exec' && paren) a.exec = parseActionList(v ?? '', p.input, p.col + col, { ...ctx }, true);
-    else if (name === 'nat') a.nat = parseNat(p, paren ? v : undefined);
+      const vv = (v.text ?? '').trim();
+      a.zone = /\[/.test(vv) ? parseSubfield(vv, p.input, p.col + col) : p.num(vv, 'zone', 65535);
+    } else if (name === 'alg') a.alg = v.text ?? '';
+    else if (name === 'exec' && v.paren) a.exec = parseActionList(v.text ?? '', p.input, p.col + col, { ...p.ctx }, true);
+    else if (name === 'nat') a.nat = parseNat(p, v.paren ? v.text : undefined);
     else p.err(`unknown ct argument ${name}`, col);
   }
   return a;
 }
 
-function parseNat(p: P, arg: string | undefined): NatSpec {
+function parseNat(p: ActionParser, arg: string | undefined): NatSpec {
   const nat: NatSpec = { flags: [] };
   if (arg === undefined) return nat;
   for (const { text } of splitTopLevel(arg)) {
@@ -428,16 +706,32 @@ function parseNat(p: P, arg: string | undefined): NatSpec {
   return nat;
 }
 
-function parseLearn(p: P, arg: string): Action {
-  const a: Extract<Action, { type: 'learn' }> = {
+function formatNat(n: NatSpec): string {
+  let s = 'nat';
+  const parts: string[] = [];
+  if (n.kind) {
+    let r = n.kind;
+    if (n.addrMin) {
+      r += `=${n.addrMin}${n.addrMax ? `-${n.addrMax}` : ''}`;
+      if (n.portMin !== undefined) r += `:${n.portMin}${n.portMax !== undefined ? `-${n.portMax}` : ''}`;
+    }
+    parts.push(r);
+  }
+  parts.push(...n.flags);
+  if (parts.length) s += `(${parts.join(',')})`;
+  return s;
+}
+
+function parseLearn(p: ActionParser, arg: string): LearnAction {
+  const a: LearnAction = {
     type: 'learn', table: 1, idleTimeout: 0, hardTimeout: 0, priority: 32768, cookie: 0n,
     finIdleTimeout: 0, finHardTimeout: 0, sendFlowRem: false, deleteLearned: false, specs: [],
   };
   for (const { text, col } of splitTopLevel(arg)) {
     const t = text.trim();
     if (t === '') continue;
-    const kv = /^([A-Za-z_]+)=([^\[]*)$/.exec(t);
-    const num = (v: string, max: number): number => parseNumberArg(p, v, kv![1]!, max);
+    const kv = /^([A-Za-z_]+)=([^[]*)$/.exec(t);
+    const num = (v: string, max: number): number => p.num(v, kv![1]!, max);
     if (kv && kv[1] === 'table') a.table = num(kv[2]!, 254);
     else if (kv && kv[1] === 'idle_timeout') a.idleTimeout = num(kv[2]!, 65535);
     else if (kv && kv[1] === 'hard_timeout') a.hardTimeout = num(kv[2]!, 65535);
@@ -476,51 +770,772 @@ function parseLearn(p: P, arg: string): Action {
       }
       if (stext === undefined) a.specs.push({ kind: 'match', dst, src: dst });
       else if (/\[/.test(stext)) a.specs.push({ kind: 'match', dst, src: parseSubfield(stext, p.input, p.col + col) });
-      else a.specs.push({ kind: 'match', dst, src: { value: codec!.parse(dst.field, stext, p.input, p.col + col).value } });
+      else a.specs.push({ kind: 'match', dst, src: { value: parseFieldValue(dst.field, stext, p.input, p.col + col).value } });
     }
   }
   return a;
 }
 
-/**
- * Is `port` a valid output port (OVS `ofpact_check_output_port()` with `OFPP_MAX` ports)? The
- * reserved ports IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER and LOCAL are; ANY/NONE is not, nor
- * is any number from 0xff00 (OFPP_MAX) to 0xfff7.
- */
-export function isValidOutputPort(port: number): boolean {
-  return port < OFPP.MAX || (port >= OFPP.IN_PORT && port !== OFPP.NONE);
-}
-
-/** `output` to a port: OVS keeps output to CONTROLLER as `CONTROLLER:65535` (our `controller`). */
-function outputTo(port: number): Action {
-  return port === OFPP.CONTROLLER ? { type: 'controller', maxLen: 65535 } : { type: 'output', port };
-}
-
-/**
- * `output(port=P,max_len=N)` (OVS `parse_truncate_subfield()`): P a port number below 0xff00
- * (0xff00 itself parses and is refused later as a bad output port), LOCAL or IN_PORT, never a
- * subfield; N a 32-bit number of at least 14 (an Ethernet header).
- */
-function parseOutputTrunc(p: P, arg: string): Action {
-  let port = 0;
-  let maxLen = 0;
-  for (const { text } of splitTopLevel(arg)) {
-    if (!text.trim()) continue;
-    const [k, v0] = splitKv(text);
-    const v = (v0 ?? '').trim();
-    if (k === 'port') {
-      const pt = parsePort(v);
-      if (pt === undefined) p.err(`output to unknown truncate port: ${v}`);
-      if (pt > OFPP.MAX && pt !== OFPP.LOCAL && pt !== OFPP.IN_PORT) p.err(`output to unsupported truncate port: ${v}`);
-      port = pt;
-    } else if (k === 'max_len') {
-      const n = parseUint(v);
-      if (n === undefined || n > 0xffff_ffffn) p.err(`invalid numeric format ${v}`);
-      if (n < 14n) p.err(`max_len ${n} is less than the minimum value 14`);
-      maxLen = Number(n);
-    } else p.err(`invalid key '${k}' in output_trunc argument`);
+/** One learn spec as OVS's `learn_format` prints it. */
+function formatLearnSpec(s: LearnSpec): string {
+  if (s.kind === 'output') return `output:${formatSubfield(s.src)}`;
+  if (s.kind === 'load') return `load:${'value' in s.src ? hexC(s.src.value) : formatSubfield(s.src)}->${formatSubfield(s.dst)}`;
+  if ('value' in s.src) {
+    const whole = s.dst.ofs === 0 && s.dst.nBits === s.dst.field.bits;
+    return whole ? `${s.dst.field.name}=${formatFieldValue(s.dst.field, s.src.value)}` : `${formatSubfield(s.dst)}=${hexC(s.src.value)}`;
   }
-  return { type: 'output', port, maxLen };
+  if (s.src.field === s.dst.field && s.src.ofs === s.dst.ofs) return formatSubfield(s.dst);
+  return `${formatSubfield(s.dst)}=${formatSubfield(s.src)}`;
+}
+
+function formatLearn(a: LearnAction): string {
+  const parts = [`table=${a.table}`];
+  if (a.idleTimeout) parts.push(`idle_timeout=${a.idleTimeout}`);
+  if (a.hardTimeout) parts.push(`hard_timeout=${a.hardTimeout}`);
+  if (a.finIdleTimeout) parts.push(`fin_idle_timeout=${a.finIdleTimeout}`);
+  if (a.finHardTimeout) parts.push(`fin_hard_timeout=${a.finHardTimeout}`);
+  if (a.priority !== 32768) parts.push(`priority=${a.priority}`);
+  if (a.sendFlowRem) parts.push('send_flow_rem');
+  if (a.deleteLearned) parts.push('delete_learned');
+  if (a.cookie) parts.push(`cookie=${hexC(a.cookie)}`);
+  if (a.limit) parts.push(`limit=${a.limit}`);
+  if (a.resultDst) parts.push(`result_dst=${formatSubfield(a.resultDst)}`);
+  for (const s of a.specs) parts.push(formatLearnSpec(s));
+  return `learn(${parts.join(',')})`;
+}
+
+/**
+ * OVS `learn_check()`: each spec's source against the learning flow's match, and its destination
+ * against the learned match built so far from the immediate match specs before it (`eth_type=0x800`
+ * must come before `NXM_OF_IP_SRC[]`); a load's destination must also be writable.
+ */
+function checkLearn(a: LearnAction, m: Match): void {
+  const dst = new Match();
+  for (const s of a.specs) {
+    if (s.kind === 'output') {
+      checkSrcPrereq(s.src.field, m, 'source');
+      continue;
+    }
+    if (!('value' in s.src)) checkSrcPrereq(s.src.field, m, 'source');
+    if (!prereqOk(s.dst.field.prereq, dst)) {
+      throw inconsistent(`${s.kind === 'match' ? 'source' : 'destination'} field ${s.dst.field.name} lacks correct prerequisites`);
+    }
+    if (s.kind === 'load' && !s.dst.field.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `destination field ${s.dst.field.name} is read-only`);
+    if (s.kind === 'match' && 'value' in s.src) writeSubfieldMatch(dst, s.dst, s.src.value & allOnes(s.dst.nBits));
+  }
+}
+
+function formatCt(a: CtActionSpec): string {
+  const parts: string[] = [];
+  if (a.commit) parts.push('commit');
+  if (a.force) parts.push('force');
+  if (a.table !== undefined) parts.push(`table=${a.table}`);
+  if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
+  if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
+  if (a.nat) parts.push(formatNat(a.nat));
+  if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
+  return parts.length ? `ct(${parts.join(',')})` : 'ct';
+}
+
+/** A `ct(...)` action prepared for execution. */
+export interface CtPrep {
+  /** Immediate zone. */
+  readonly zone: number;
+  /** `zone=field[]`, or null. */
+  readonly zoneSrc: Subfield | null;
+  /** `table=N`, or -1. */
+  readonly table: number;
+  /** The tracker's action (zone filled in per packet). */
+  readonly act: CtAction;
+  /** The `exec(...)` actions and `nat(...)`, as the trace lists them. */
+  readonly nested: readonly string[];
+  /** `alg=` as given. */
+  readonly alg: string | undefined;
+  /** The NAT spec (for the trace's NAT simulation). */
+  readonly nat: NatSpec | undefined;
+}
+
+/** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
+function prepareCt(a: CtActionSpec): CtPrep {
+  const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
+  const nested: string[] = [];
+  for (const e of a.exec) {
+    nested.push(formatAction(e));
+    if (e.type !== 'set_field') continue;
+    const ones = allOnes(e.field.bits);
+    const m = e.mask ?? ones;
+    const v = e.value & m;
+    if (e.field.name === 'ct_mark') {
+      const old = act.mark ?? { value: 0, mask: 0 };
+      const mm = Number(m & 0xffff_ffffn);
+      act.mark = { value: ((old.value & ~mm) | Number(v & 0xffff_ffffn)) >>> 0, mask: (old.mask | mm) >>> 0 };
+    } else if (e.field.name === 'ct_label') {
+      const vw = bigToWords(v, 4);
+      const mw = bigToWords(m, 4);
+      const old = act.label ?? { value: new Uint32Array(4), mask: new Uint32Array(4) };
+      const nv = new Uint32Array(4);
+      const nm = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        nv[i] = ((old.value[i]! & ~mw[i]!) | vw[i]!) >>> 0;
+        nm[i] = (old.mask[i]! | mw[i]!) >>> 0;
+      }
+      act.label = { value: nv, mask: nm };
+    }
+  }
+  if (a.nat) {
+    act.nat = compileCtNat(a.nat);
+    nested.push(formatNat(a.nat));
+  }
+  let zoneSrc: Subfield | null = null;
+  let zone = 0;
+  if (typeof a.zone === 'number') zone = a.zone;
+  else if (a.zone) zoneSrc = a.zone;
+  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat };
+}
+
+/**
+ * OVS `flow_fix_vlan_tpid()`, run after any write to vlan_tci/vlan_vid/vlan_pcp: a tag created
+ * by the write (CFI set, no TPID yet, e.g. after the action set's pop_vlan) gets TPID 0x8100.
+ */
+export function fixVlanTpid(x: Xlate): void {
+  const k = x.key;
+  if (k.vlanTpid === 0 && (k.w[W.vlan_tci]! & VLAN_CFI) !== 0) k.vlanTpid = 0x8100;
+}
+
+/** A set_field prepared as the executor's masked write: the value and mask in the field's key words. */
+export function setFieldPrim(f: MatchField, value: bigint, mask: bigint | undefined): SetFieldPrim {
+  const ones = allOnes(f.bits);
+  const m = mask ?? ones;
+  if (f.nwords === 1) {
+    return { kind: PrimKind.SetField, field: f, vw: Uint32Array.of(Number(value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(m & 0xffff_ffffn) & f.vmask) };
+  }
+  return { kind: PrimKind.SetField, field: f, vw: bigToWords(value & m, f.nwords), mw: bigToWords(m & ones, f.nwords) };
+}
+
+const MOVE_SCRATCH = new Uint32Array(KEY_WORDS);
+
+/** `move` (OVS `mf_subfield_copy` via `xlate_reg_move`). */
+function compileMove(a: MoveAction): OpRun {
+  const sf = a.src.field;
+  const df = a.dst.field;
+  return (x) => {
+    const w = x.key.w;
+    const r = x.rec;
+    if (r !== null) {
+      r.markPrereq(df.prereq);
+      r.markPrereq(sf.prereq);
+      r.markField(sf);
+      r.markField(df);
+      if (df.forceBits) r.mark(df.word, df.forceBits);
+    }
+    if (!prereqOkKey(df.prereq, w) || !prereqOkKey(sf.prereq, w)) return false;
+    // Copy the source words first so overlapping source and destination read the old bits.
+    const tmp = MOVE_SCRATCH;
+    for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
+    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
+    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+    else markTunMeta(w, df);
+    if (df.word === W.vlan_tci) fixVlanTpid(x);
+    if (x.tr !== null) {
+      const d = a.dst;
+      let v: string;
+      if (d.ofs === 0 && d.nBits >= df.bits) v = formatFieldValue(df, getFieldBig(w, df));
+      else {
+        let b = 0n;
+        for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
+        v = `0x${b.toString(16)}`;
+      }
+      x.tr.report('detail', `${formatSubfield(d)} is now ${v}`);
+    }
+    return false;
+  };
+}
+
+const DEFAULT_TTL_IDS: readonly number[] = [0];
+
+/** Known packet-in reason names (OpenFlow 1.5, as OVS prints them). */
+const REASONS: Readonly<Record<string, PacketInReason>> = {
+  no_match: 'no_match', action: 'action', invalid_ttl: 'invalid_ttl', action_set: 'action_set', group: 'group', packet_out: 'packet_out',
+};
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+const ACTIONS = {
+  output: {
+    keywords: ['output'],
+    parse(_kw, arg, p) {
+      // OVS parse_OUTPUT(): the truncating form when both words appear, else a port, else a subfield.
+      // Ports out of range parse and are refused by the checks (OFPBAC_BAD_OUT_PORT), as in OVS.
+      const a = p.need(arg).trim();
+      if (a.includes('port') && a.includes('max_len')) return [parseOutputTrunc(p, a)];
+      const port = parsePort(a);
+      if (port !== undefined) return [outputTo(port)];
+      if (/^[A-Za-z0-9_]+\[/.test(a)) return [{ type: 'output_reg', src: parseSubfield(a, p.input, p.col) }];
+      return p.err(`${a}: output to unknown port`);
+    },
+    format(a) {
+      if (a.maxLen !== undefined) return `output(port=${formatPort(a.port)},max_len=${a.maxLen})`;
+      return a.port >= OFPP.MAX ? formatPort(a.port) : `output:${a.port}`;
+    },
+    setClass: ActionSetClass.OUTPUT,
+    check(a) {
+      if (!isValidOutputPort(a.port)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
+    },
+    checkDecoded(a, ports) {
+      if (ports && a.maxLen === undefined && !isValidOutputPort(a.port)) {
+        throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
+      }
+    },
+    compile: (a) => ({ kind: PrimKind.Output, port: a.port, maxLen: a.maxLen ?? 65535 }),
+  },
+
+  output_reg: {
+    // Parsed by `output` (`output:FIELD[a..b]`).
+    keywords: [],
+    format(a) {
+      if (a.maxLen !== undefined) return `output(port=${formatSubfield(a.src)},max_len=${a.maxLen})`;
+      return `output:${formatSubfield(a.src)}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    check(a, st) {
+      checkSrcPrereq(a.src.field, st.m, 'source');
+    },
+    compile(a) {
+      const src = a.src;
+      const maxLen = a.maxLen ?? 65535;
+      return (x, bucket) => {
+        const r = x.rec;
+        if (r !== null) {
+          r.markField(src.field);
+          const port = readSubfield(x.key.w, src);
+          if (port === OFPP.TABLE || port === OFPP.CONTROLLER) r.uncacheable();
+          else r.outputRegEvent(src, maxLen, bucket);
+        }
+        x.outputReg(src, maxLen, bucket);
+        return false;
+      };
+    },
+  },
+
+  controller: {
+    keywords: ['controller'],
+    parse(_kw, arg, p) {
+      return [parseController(p, arg)];
+    },
+    format(a) {
+      if (a.reason === undefined && a.id === undefined && a.userdata === undefined && !a.pause && a.meterId === undefined) {
+        return `CONTROLLER:${a.maxLen}`;
+      }
+      const parts: string[] = [];
+      if (a.reason !== undefined) parts.push(`reason=${a.reason}`);
+      if (a.maxLen !== 65535) parts.push(`max_len=${a.maxLen}`);
+      if (a.id !== undefined) parts.push(`id=${a.id}`);
+      if (a.userdata !== undefined) parts.push(`userdata=${dottedHex(a.userdata)}`);
+      if (a.pause) parts.push('pause');
+      if (a.meterId !== undefined) parts.push(`meter_id=${a.meterId}`);
+      return `controller(${parts.join(',')})`;
+    },
+    setClass: ActionSetClass.INVALID,
+    compile(a) {
+      const maxLen = a.maxLen;
+      // OVS keeps the plain form as output:CONTROLLER: the reason then comes from the context.
+      const plain = (a.reason === undefined || a.reason === 'action') && !a.id && !a.userdata && !a.pause && a.meterId === undefined;
+      const reason = a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action';
+      const id = a.id ?? 0;
+      const userdata = a.userdata;
+      return (x, bucket) => {
+        if (plain) x.output(OFPP.CONTROLLER, maxLen, bucket);
+        else x.controller(maxLen, reason, id, userdata);
+        return false;
+      };
+    },
+  },
+
+  set_field: {
+    keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'mod_vlan_vid', 'mod_vlan_pcp'],
+    parse(kw, arg, p) {
+      const need = (): string => p.need(arg);
+      switch (kw) {
+        case 'set_field': {
+          const a = need();
+          const i = a.lastIndexOf('->');
+          if (i < 0) p.err('expected set_field:VALUE[/MASK]->FIELD');
+          return [setFieldFromText(p, a.slice(i + 2), a.slice(0, i))];
+        }
+        case 'load':
+          return [parseLoad(p, need())];
+        case 'mod_dl_src':
+          return [setFieldFromText(p, 'eth_src', need())];
+        case 'mod_dl_dst':
+          return [setFieldFromText(p, 'eth_dst', need())];
+        case 'mod_nw_src':
+          return [setFieldFromText(p, 'ip_src', need())];
+        case 'mod_nw_dst':
+          return [setFieldFromText(p, 'ip_dst', need())];
+        case 'mod_nw_tos': {
+          const v = p.num(need(), 'nw_tos', 255);
+          if (v & 3) p.err(`${v}: not a valid TOS (low 2 bits must be zero)`);
+          return [{ type: 'set_field', field: fieldBySubfieldName('ip_dscp')!, value: BigInt(v >> 2) }];
+        }
+        case 'mod_nw_ecn':
+          return [{ type: 'set_field', field: fieldBySubfieldName('nw_ecn')!, value: BigInt(p.num(need(), 'nw_ecn', 3)) }];
+        case 'mod_tp_src':
+        case 'mod_tp_dst': {
+          const dir = kw === 'mod_tp_src' ? 'src' : 'dst';
+          return [{ type: 'set_field', field: tcpUdpField(p, dir), value: BigInt(p.num(need(), 'port', 65535)) }];
+        }
+        default: {
+          // mod_vlan_vid / mod_vlan_pcp: OVS pushes a tag first when the flow has none at this point.
+          const isVid = kw === 'mod_vlan_vid';
+          const v = p.num(need(), isVid ? 'VLAN VID' : 'VLAN PCP', isVid ? 4095 : 7);
+          const out: Action[] = [];
+          if (!p.ctx.hasVlan) out.push({ type: 'push_vlan', ethertype: 0x8100 });
+          out.push(
+            isVid
+              ? { type: 'set_field', field: fieldBySubfieldName('vlan_vid')!, value: BigInt(v | 0x1000) }
+              : { type: 'set_field', field: fieldBySubfieldName('vlan_pcp')!, value: BigInt(v) },
+          );
+          return out;
+        }
+      }
+    },
+    format(a) {
+      return `set_field:${formatFieldValue(a.field, a.value, a.mask)}->${a.field.name}`;
+    },
+    setClass: ActionSetClass.SET_OR_MOVE,
+    track(a, ctx) {
+      // A vlan_tci write replaces the outer TCI with its value (mask ignored); vlan_vid changes nothing.
+      if (a.field.name === 'vlan_tci') ctx.hasVlan = (a.value & 0x1000n) !== 0n;
+    },
+    checkParsed(a, inCt) {
+      const f = a.field;
+      if ((f.name === 'ct_mark' || f.name === 'ct_label') && !inCt) {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'cannot set CT fields outside of ct action');
+      }
+      if (f.nwords === 1 && (a.value & ~BigInt(f.vmask)) !== 0n && f.name !== 'nw_tos') {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value ${a.value} invalid for ${f.name}`);
+      }
+    },
+    check(a, st) {
+      const f = a.field;
+      const m = st.m;
+      // OpenFlow 1.2+ semantics (OVS check_SET_FIELD): setting vlan_vid needs an existing VLAN header.
+      if (!prereqOk(f.prereq, m) || (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI))) {
+        throw inconsistent(`set_field ${f.name} lacks correct prerequisites`);
+      }
+      if (f.name === 'vlan_tci') {
+        // The set may add or remove the tag: OVS takes the whole value as the new TCI (mask ignored).
+        m.value[W.vlan_tci] = Number(a.value & 0xffffn);
+        m.mask[W.vlan_tci] = 0xffff;
+      }
+    },
+    checkDecoded(a) {
+      if (a.mask !== undefined && (a.value & ~a.mask) !== 0n) {
+        throw new OpenFlowError('OFPBMC_BAD_WILDCARDS', `set_field ${a.field.name}: value has 1-bits outside the mask`);
+      }
+      if (a.field.name === 'vlan_vid' && ((a.value & 0x1000n) === 0n || ((a.mask ?? 0x1000n) & 0x1000n) === 0n)) {
+        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'set_field vlan_vid needs OFPVID_PRESENT (0x1000) in value and mask');
+      }
+    },
+    compile: (a) => setFieldPrim(a.field, a.value, a.mask),
+  },
+
+  move: {
+    keywords: ['move'],
+    parse(_kw, arg, p) {
+      const a = p.need(arg);
+      const i = a.indexOf('->');
+      if (i < 0) p.err('expected move:SRC[a..b]->DST[c..d]');
+      const src = parseSubfield(a.slice(0, i), p.input, p.col);
+      const dst = parseSubfield(a.slice(i + 2), p.input, p.col);
+      if (src.nBits !== dst.nBits) p.err(`${a}: source field is ${src.nBits} bits wide but destination is ${dst.nBits} bits wide`);
+      if (!dst.field.writable) p.err(`destination field ${dst.field.name} is read-only`);
+      return [{ type: 'move', src, dst }];
+    },
+    format(a) {
+      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
+    },
+    setClass: ActionSetClass.SET_OR_MOVE,
+    check(a, st) {
+      checkSrcPrereq(a.src.field, st.m, 'source');
+      checkSrcPrereq(a.dst.field, st.m, 'destination');
+    },
+    compile: compileMove,
+  },
+
+  dec_ttl: {
+    keywords: ['dec_ttl'],
+    parse(_kw, arg, p) {
+      if (!arg.paren) return [{ type: 'dec_ttl' }];
+      const ids = p.need(arg).split(',').map((x) => p.num(x, 'controller id', 65535));
+      return [{ type: 'dec_ttl', ids }];
+    },
+    format(a) {
+      return a.ids ? `dec_ttl(${a.ids.join(',')})` : 'dec_ttl';
+    },
+    setClass: ActionSetClass.DEC_TTL,
+    check(_a, st) {
+      if (!prereqOk(Prereq.IpAny, st.m)) st.narrowed ??= inconsistent('dec_ttl needs an IPv4 or IPv6 match');
+    },
+    compile(a) {
+      const ids = a.ids ?? DEFAULT_TTL_IDS;
+      return (x) => {
+        const w = x.key.w;
+        const r = x.rec;
+        if (r !== null) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_ttl, 0xffffffff);
+        }
+        const dl = w[W.dl_type];
+        if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
+        if (w[W.nw_ttl]! > 1) {
+          w[W.nw_ttl] = w[W.nw_ttl]! - 1;
+          return false;
+        }
+        for (const id of ids) x.controller(65535, 'invalid_ttl', id, undefined);
+        if (x.tr !== null) x.tr.report('warn', `IPv${dl === ETH_TYPE_IP ? 4 : 6} decrement TTL exception`);
+        return true;
+      };
+    },
+  },
+
+  mod_nw_ttl: {
+    keywords: ['mod_nw_ttl'],
+    parse(_kw, arg, p) {
+      return [{ type: 'mod_nw_ttl', ttl: p.num(p.need(arg), 'TTL', 255) }];
+    },
+    format(a) {
+      return `mod_nw_ttl:${a.ttl}`;
+    },
+    setClass: ActionSetClass.SET_OR_MOVE,
+    check(_a, st) {
+      if (!prereqOk(Prereq.IpAny, st.m)) st.narrowed ??= inconsistent('mod_nw_ttl needs an IPv4 or IPv6 match');
+    },
+    compile(a) {
+      const ttl = a.ttl;
+      return (x) => {
+        const r = x.rec;
+        if (r !== null) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_ttl, 0xffffffff);
+        }
+        const w = x.key.w;
+        const dl = w[W.dl_type];
+        if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) w[W.nw_ttl] = ttl;
+        return false;
+      };
+    },
+  },
+
+  push_vlan: {
+    keywords: ['push_vlan'],
+    parse(_kw, arg, p) {
+      const v = p.num(p.need(arg), 'ethertype', 65535);
+      if (v !== 0x8100 && v !== 0x88a8) p.err(`0x${v.toString(16)}: not a valid VLAN ethertype`);
+      return [{ type: 'push_vlan', ethertype: v }];
+    },
+    format(a) {
+      return `push_vlan:0x${a.ethertype.toString(16)}`;
+    },
+    setClass: ActionSetClass.PUSH_VLAN,
+    track(_a, ctx) {
+      ctx.innerVlan = ctx.hasVlan;
+      ctx.hasVlan = true;
+    },
+    check(_a, st) {
+      const m = st.m;
+      // OVS keeps at most FLOW_MAX_VLAN_HEADERS (2) tags.
+      if (st.vlan1 & VLAN_CFI) throw new OpenFlowError('OFPBAC_BAD_TAG', 'push_vlan onto two VLAN headers (at most two are supported)');
+      st.vlan1 = m.value[W.vlan_tci]!;
+      m.mask[W.vlan_tci] = 0xffff;
+      m.value[W.vlan_tci] = VLAN_CFI;
+    },
+    compile(a) {
+      const tpid = a.ethertype;
+      return (x) => {
+        const r = x.rec;
+        if (r !== null) {
+          r.mark(W.vlan_tci, 0xffffffff);
+          r.vlanChanged();
+        }
+        const k = x.key;
+        k.vlan2Tci = k.w[W.vlan_tci]!;
+        k.vlan2Tpid = k.vlanTpid;
+        k.w[W.vlan_tci] = VLAN_CFI;
+        k.vlanTpid = tpid;
+        return false;
+      };
+    },
+  },
+
+  pop_vlan: {
+    keywords: ['pop_vlan', 'strip_vlan'],
+    parse() {
+      return [{ type: 'pop_vlan' }];
+    },
+    format() {
+      return 'pop_vlan';
+    },
+    setClass: ActionSetClass.POP_VLAN,
+    track(_a, ctx) {
+      // A pop brings the inner header out (nothing when there is no outer header).
+      if (ctx.hasVlan) {
+        ctx.hasVlan = ctx.innerVlan ?? false;
+        ctx.innerVlan = false;
+      }
+    },
+    check(_a, st) {
+      const m = st.m;
+      if (!(m.value[W.vlan_tci]! & VLAN_CFI)) {
+        st.narrowed ??= new OpenFlowError('OFPBAC_BAD_TAG', 'pop_vlan/strip_vlan without a VLAN match');
+        return;
+      }
+      m.mask[W.vlan_tci] = 0xffff;
+      m.value[W.vlan_tci] = st.vlan1 & VLAN_CFI ? st.vlan1 : 0;
+      st.vlan1 = 0;
+    },
+    compile() {
+      return (x) => {
+        const r = x.rec;
+        if (r !== null) {
+          r.mark(W.vlan_tci, 0xffffffff);
+          r.vlanChanged();
+        }
+        const k = x.key;
+        if ((k.w[W.vlan_tci]! & VLAN_CFI) !== 0) {
+          k.w[W.vlan_tci] = k.vlan2Tci;
+          k.vlanTpid = k.vlan2Tpid;
+          k.vlan2Tci = 0;
+          k.vlan2Tpid = 0;
+        }
+        return false;
+      };
+    },
+  },
+
+  resubmit: {
+    keywords: ['resubmit'],
+    parse(_kw, arg, p) {
+      return [parseResubmit(p, p.need(arg), arg.paren)];
+    },
+    format(a) {
+      if (a.table === undefined && !a.ct) return `resubmit:${formatPort(a.port!)}`;
+      return `resubmit(${a.port === undefined ? '' : formatPort(a.port)},${a.table ?? ''}${a.ct ? ',ct' : ''})`;
+    },
+    setClass: ActionSetClass.RESUBMIT,
+    check(a, st) {
+      if (a.ct && !isCtValid(st.m)) throw inconsistent('resubmit(,,ct) needs a valid connection-tracking state in the match');
+    },
+    compile(a) {
+      const port = a.port ?? OFPP.IN_PORT;
+      const table = a.table ?? 255;
+      if (!a.ct) return { kind: PrimKind.Resubmit, port, table };
+      return (x) => {
+        const w = x.key.w;
+        const inPort = port === OFPP.IN_PORT ? w[W.in_port]! : port;
+        const t = table === 255 ? x.tableId : table;
+        const r = x.rec;
+        if (r !== null) r.uncacheable();
+        const dl = w[W.dl_type];
+        if (w[W.ct_nw_proto] === 0 || (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6)) {
+          if (x.tr !== null) x.tr.report('error', 'resubmit(ct) with non-tracked or non-IP packet!');
+          return false;
+        }
+        swapCtTuple(w);
+        x.resubmit(inPort, t);
+        swapCtTuple(w);
+        return false;
+      };
+    },
+  },
+
+  group: {
+    keywords: ['group'],
+    parse(_kw, arg, p) {
+      return [{ type: 'group', groupId: p.num(p.need(arg), 'group id', 0xffffff00) }];
+    },
+    format(a) {
+      return `group:${a.groupId}`;
+    },
+    setClass: ActionSetClass.GROUP,
+    checkEnv(a, env) {
+      if (!env.groupExists(a.groupId)) throw new OpenFlowError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
+    },
+    compile(a) {
+      const id = a.groupId;
+      return (x) => x.group(id);
+    },
+  },
+
+  note: {
+    keywords: ['note'],
+    parse(_kw, arg, p) {
+      return [{ type: 'note', data: padNote(parseDottedHex(p, p.need(arg))) }];
+    },
+    format(a) {
+      return `note:${dottedHex(padNote(a.data))}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    compile() {
+      return () => false;
+    },
+  },
+
+  ct: {
+    keywords: ['ct'],
+    parse(_kw, arg, p) {
+      return [parseCt(p, arg.paren ? arg.text : undefined)];
+    },
+    format: formatCt,
+    setClass: ActionSetClass.CT,
+    nested: (a) => [a.exec],
+    checkParsed(a) {
+      for (const e of a.exec) {
+        if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
+          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
+        }
+      }
+      checkActionsParsed(a.exec, true);
+    },
+    check(a, st) {
+      const m = st.m;
+      if (!prereqOk(Prereq.IpAny, m)) throw inconsistent('ct needs an IPv4 or IPv6 match');
+      if (a.commit && m.value[W.ct_state]! & CS_INVALID) throw inconsistent('ct(commit) on an invalid connection (ct_state=+inv)');
+      if (a.alg !== undefined) {
+        const need = a.alg === 'ftp' ? 6 : a.alg === 'tftp' ? 17 : -1;
+        if (m.nwProto !== need) throw inconsistent(`ct alg=${a.alg} needs ${need === 6 ? 'tcp' : 'udp'}`);
+      }
+      if (a.zone !== undefined && typeof a.zone !== 'number') {
+        checkSrcPrereq(a.zone.field, m, 'ct zone');
+        return; // OVS check_CT returns here: the nested actions are not checked
+      }
+      checkActionsAgainst(a.exec, st);
+    },
+    checkDecoded(a, ports) {
+      checkActionsDecoded(a.exec, ports);
+    },
+    compile(a) {
+      const c = prepareCt(a);
+      return (x) => {
+        x.ct(c);
+        return false;
+      };
+    },
+  },
+
+  ct_clear: {
+    keywords: ['ct_clear'],
+    parse() {
+      return [{ type: 'ct_clear' }];
+    },
+    format() {
+      return 'ct_clear';
+    },
+    setClass: ActionSetClass.CT_CLEAR,
+    compile() {
+      return (x) => {
+        if (x.rec !== null) x.rec.uncacheable();
+        clearCt(x.key.w);
+        if (x.tr !== null) x.tr.datapath('ct_clear');
+        return false;
+      };
+    },
+  },
+
+  learn: {
+    keywords: ['learn'],
+    parse(_kw, arg, p) {
+      return [parseLearn(p, p.need(arg))];
+    },
+    format: formatLearn,
+    setClass: ActionSetClass.INVALID,
+    check(a, st) {
+      checkLearn(a, st.m);
+    },
+    compile(a) {
+      return (x) => {
+        x.learn(a);
+        return false;
+      };
+    },
+  },
+
+  conjunction: {
+    keywords: ['conjunction'],
+    parse(_kw, arg, p) {
+      const m = /^\s*(\d+)\s*,\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(p.need(arg));
+      if (!m) return p.err('expected conjunction(id,k/n)');
+      const [id, k, n] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (n < 2 || n > 64 || k < 1 || k > n) p.err(`conjunction clause ${k}/${n} out of range (need 1 <= k <= n, 2 <= n <= 64)`);
+      return [{ type: 'conjunction', id, clause: k, nClauses: n }];
+    },
+    format(a) {
+      return `conjunction(${a.id},${a.clause}/${a.nClauses})`;
+    },
+    setClass: ActionSetClass.INVALID,
+    compile() {
+      return (x) => {
+        if (x.rec !== null) x.rec.uncacheable();
+        if (x.tr !== null) x.tr.report('error', 'executing no-op conjunction action');
+        return false;
+      };
+    },
+  },
+
+  meter: {
+    keywords: ['meter'],
+    parse(_kw, arg, p) {
+      return [{ type: 'meter', meterId: p.num(p.need(arg), 'meter id', 0xffffffff) }];
+    },
+    format(a) {
+      return `meter:${a.meterId}`;
+    },
+    setClass: ActionSetClass.INVALID,
+    checkEnv(a, env) {
+      if (!env.meterExists(a.meterId)) throw new OpenFlowError('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
+    },
+    compile(a) {
+      const id = a.meterId;
+      return (x) => {
+        x.meter(id);
+        return false;
+      };
+    },
+  },
+} satisfies DefMap;
+
+const CS_INVALID = 0x10;
+
+/** The table, typed per action type (the compiler checked every type has a record). */
+const DEFS: DefMap = ACTIONS;
+
+function isActionType(s: string): s is ActionType {
+  return Object.hasOwn(DEFS, s);
+}
+
+/** Every action type, in table order. */
+export const ACTION_TYPES: readonly ActionType[] = Object.keys(DEFS).filter(isActionType);
+
+/** Keyword (lower case) -> action type. */
+const KEYWORDS: ReadonlyMap<string, ActionType> = new Map(ACTION_TYPES.flatMap((t) => DEFS[t].keywords.map((k) => [k, t] as const)));
+
+/** Every action type with its keywords (for documentation and completeness tests). */
+export function actionKeywords(): ReadonlyArray<{ type: ActionType; keywords: readonly string[] }> {
+  return ACTION_TYPES.map((type) => ({ type, keywords: DEFS[type].keywords }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walkers over the table
+
+function parseWith<K extends ActionType>(type: K, kw: string, arg: ActionArg, p: ActionParser): Action[] {
+  const parse = DEFS[type].parse;
+  return parse ? parse(kw, arg, p) : p.err(`unknown action ${p.word}`);
+}
+
+function trackOne<K extends ActionType>(type: K, a: ActionMap[K], ctx: ActionContext): void {
+  const t = DEFS[type].track;
+  if (t) t(a, ctx);
 }
 
 /**
@@ -528,120 +1543,21 @@ function parseOutputTrunc(p: P, arg: string): Action {
  * (VLAN present, ip_proto) for OVS's OpenFlow 1.5 normalisation; returns one or two actions.
  */
 export function parseAction(tok: string, input: string, col: number, ctx: ActionContext): Action[] {
-  const p: P = new P(input, col);
   const t = tok.trim();
-  const { name, arg, paren } = splitArg(t);
+  const { name, arg } = splitArg(t);
+  const p = new ActionParser(input, col, ctx, name);
   const lname = name.toLowerCase();
-  if (arg === undefined && lname !== 'controller') {
+  if (arg.text === undefined && lname !== 'controller') {
     // A bare port (a number or a reserved name such as `in_port`, `LOCAL`, `NONE`) is an output.
     const port = parsePort(t);
     if (port !== undefined) return [outputTo(port)];
   }
-  const need = (): string => (arg === undefined ? p.err(`${name} needs an argument`) : arg);
-  switch (lname) {
-    case 'output': {
-      // OVS parse_OUTPUT(): the truncating form when both words appear, else a port, else a subfield.
-      // Ports out of range parse and are refused by checkFlow (OFPBAC_BAD_OUT_PORT), as in OVS.
-      const a = need().trim();
-      if (a.includes('port') && a.includes('max_len')) return [parseOutputTrunc(p, a)];
-      const port = parsePort(a);
-      if (port !== undefined) return [outputTo(port)];
-      if (/^[A-Za-z0-9_]+\[/.test(a)) return [{ type: 'output_reg', src: parseSubfield(a, input, col) }];
-      return p.err(`${a}: output to unknown port`);
-    }
-    case 'controller':
-      return [parseController(p, arg, paren)];
-    case 'drop':
-      return [];
-    case 'set_field': {
-      const a = need();
-      const i = a.lastIndexOf('->');
-      if (i < 0) p.err('expected set_field:VALUE[/MASK]->FIELD');
-      return [setFieldFromText(p, a.slice(i + 2), a.slice(0, i), ctx)];
-    }
-    case 'load':
-      return [parseLoad(p, need(), ctx)];
-    case 'move':
-      return [parseMove(p, need())];
-    case 'mod_dl_src':
-      return [setFieldFromText(p, 'eth_src', need(), ctx)];
-    case 'mod_dl_dst':
-      return [setFieldFromText(p, 'eth_dst', need(), ctx)];
-    case 'mod_nw_src':
-      return [setFieldFromText(p, 'ip_src', need(), ctx)];
-    case 'mod_nw_dst':
-      return [setFieldFromText(p, 'ip_dst', need(), ctx)];
-    case 'mod_nw_tos': {
-      const v = parseNumberArg(p, need(), 'nw_tos', 255);
-      if (v & 3) p.err(`${v}: not a valid TOS (low 2 bits must be zero)`);
-      return [{ type: 'set_field', field: fieldBySubfieldName('ip_dscp')!, value: BigInt(v >> 2) }];
-    }
-    case 'mod_nw_ecn':
-      return [{ type: 'set_field', field: fieldBySubfieldName('nw_ecn')!, value: BigInt(parseNumberArg(p, need(), 'nw_ecn', 3)) }];
-    case 'mod_nw_ttl':
-      return [{ type: 'mod_nw_ttl', ttl: parseNumberArg(p, need(), 'TTL', 255) }];
-    case 'mod_tp_src':
-      return [{ type: 'set_field', field: tcpUdpField(ctx, p, 'src'), value: BigInt(parseNumberArg(p, need(), 'port', 65535)) }];
-    case 'mod_tp_dst':
-      return [{ type: 'set_field', field: tcpUdpField(ctx, p, 'dst'), value: BigInt(parseNumberArg(p, need(), 'port', 65535)) }];
-    case 'dec_ttl': {
-      if (!paren) return [{ type: 'dec_ttl' }];
-      const ids = need().split(',').map((x) => parseNumberArg(p, x, 'controller id', 65535));
-      return [{ type: 'dec_ttl', ids }];
-    }
-    case 'push_vlan': {
-      const v = parseNumberArg(p, need(), 'ethertype', 65535);
-      if (v !== 0x8100 && v !== 0x88a8) p.err(`0x${v.toString(16)}: not a valid VLAN ethertype`);
-      const a: Action = { type: 'push_vlan', ethertype: v };
-      track(a, ctx);
-      return [a];
-    }
-    case 'pop_vlan':
-    case 'strip_vlan': {
-      const a: Action = { type: 'pop_vlan' };
-      track(a, ctx);
-      return [a];
-    }
-    case 'mod_vlan_vid':
-    case 'mod_vlan_pcp': {
-      const isVid = lname === 'mod_vlan_vid';
-      const v = parseNumberArg(p, need(), isVid ? 'VLAN VID' : 'VLAN PCP', isVid ? 4095 : 7);
-      const out: Action[] = [];
-      if (!ctx.hasVlan) {
-        const push: Action = { type: 'push_vlan', ethertype: 0x8100 };
-        track(push, ctx);
-        out.push(push);
-      }
-      out.push(
-        isVid
-          ? { type: 'set_field', field: fieldBySubfieldName('vlan_vid')!, value: BigInt(v | 0x1000) }
-          : { type: 'set_field', field: fieldBySubfieldName('vlan_pcp')!, value: BigInt(v) },
-      );
-      return out;
-    }
-    case 'resubmit':
-      return [parseResubmit(p, need(), paren)];
-    case 'group':
-      return [{ type: 'group', groupId: parseNumberArg(p, need(), 'group id', 0xffffff00) }];
-    case 'note':
-      return [{ type: 'note', data: padNote(parseDottedHex(p, need())) }];
-    case 'ct':
-      return [parseCt(p, paren ? arg : undefined, ctx)];
-    case 'ct_clear':
-      return [{ type: 'ct_clear' }];
-    case 'learn':
-      return [parseLearn(p, need())];
-    case 'conjunction': {
-      const m = /^\s*(\d+)\s*,\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(need());
-      if (!m) return p.err('expected conjunction(id,k/n)');
-      const [id, k, n] = [Number(m[1]), Number(m[2]), Number(m[3])];
-      if (n < 2 || n > 64 || k < 1 || k > n) p.err(`conjunction clause ${k}/${n} out of range (need 1 <= k <= n, 2 <= n <= 64)`);
-      return [{ type: 'conjunction', id, clause: k, nClauses: n }];
-    }
-    case 'meter':
-      return [{ type: 'meter', meterId: parseNumberArg(p, need(), 'meter id', 0xffffffff) }];
-  }
-  return p.err(`unknown action ${name}`);
+  if (lname === 'drop') return [];
+  const type = KEYWORDS.get(lname);
+  if (type === undefined) return p.err(`unknown action ${name}`);
+  const out = parseWith(type, lname, arg, p);
+  for (const a of out) trackOne(a.type, a, ctx);
+  return out;
 }
 
 /** Parse a comma-separated action list (no instructions). `inner` is for `write_actions(...)`/`exec(...)`. */
@@ -668,7 +1584,7 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
   let dropCol = -1;
   for (const { text: raw, col: c } of toks) {
     const tok = raw.trim();
-    const { name, arg, paren } = splitArg(tok);
+    const { name, arg } = splitArg(tok);
     const lname = name.toLowerCase();
     let kind = INSTR_ORDER.indexOf(lname);
     if (kind < 0) kind = 1;
@@ -678,18 +1594,18 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
     if (kind === last && kind > 1) throw new TextParseError(input, c, `duplicate instruction ${lname}`);
     last = kind;
     lastName = INSTR_ORDER[kind]!;
-    const p: P = new P(input, c);
+    const p = new ActionParser(input, c, ctx, name);
     if (tok.toLowerCase() === 'drop' && dropCol < 0) dropCol = c + (raw.length - raw.trimStart().length);
     switch (lname) {
       case 'clear_actions':
         ins.clearActions = true;
         break;
       case 'write_actions':
-        if (!paren) p.err('write_actions needs (actions)');
-        ins.writeActions = parseActionList(arg ?? '', input, c + tok.indexOf('(') + 1, { ...ctx }, true);
+        if (!arg.paren) p.err('write_actions needs (actions)');
+        ins.writeActions = parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, { ...ctx }, true);
         break;
       case 'write_metadata': {
-        const [v, m] = (arg ?? '').split('/');
+        const [v, m] = (arg.text ?? '').split('/');
         const value = parseUint((v ?? '').trim());
         const mask = m === undefined ? 0xffff_ffff_ffff_ffffn : parseUint(m.trim());
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
@@ -697,13 +1613,13 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         break;
       }
       case 'goto_table': {
-        const t = parseUint((arg ?? '').trim());
-        if (t === undefined || t > 254n) p.err(`${arg}: goto_table to unknown table`);
+        const t = parseUint((arg.text ?? '').trim());
+        if (t === undefined || t > 254n) p.err(`${arg.text}: goto_table to unknown table`);
         ins.gotoTable = Number(t);
         break;
       }
       case 'apply_actions':
-        ins.apply.push(...parseActionList(arg ?? '', input, c + tok.indexOf('(') + 1, ctx, true));
+        ins.apply.push(...parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, ctx, true));
         break;
       default:
         ins.apply.push(...parseAction(tok, input, c, ctx));
@@ -715,113 +1631,13 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
   return ins;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-function formatNat(n: NatSpec): string {
-  let s = 'nat';
-  const parts: string[] = [];
-  if (n.kind) {
-    let r = n.kind;
-    if (n.addrMin) {
-      r += `=${n.addrMin}${n.addrMax ? `-${n.addrMax}` : ''}`;
-      if (n.portMin !== undefined) r += `:${n.portMin}${n.portMax !== undefined ? `-${n.portMax}` : ''}`;
-    }
-    parts.push(r);
-  }
-  parts.push(...n.flags);
-  if (parts.length) s += `(${parts.join(',')})`;
-  return s;
-}
-
-function dottedHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('.');
-}
-
-function formatLearnSrc(s: Subfield | { value: bigint }): string {
-  return 'value' in s ? hexC(s.value) : formatSubfield(s);
+function formatWith<K extends ActionType>(type: K, a: ActionMap[K]): string {
+  return DEFS[type].format(a);
 }
 
 /** Format one action as OVS prints it (OpenFlow 1.5). */
 export function formatAction(a: Action): string {
-  switch (a.type) {
-    case 'output':
-      if (a.maxLen !== undefined) return `output(port=${formatPort(a.port)},max_len=${a.maxLen})`;
-      return a.port >= OFPP.MAX ? formatPort(a.port) : `output:${a.port}`;
-    case 'output_reg':
-      if (a.maxLen !== undefined) return `output(port=${formatSubfield(a.src)},max_len=${a.maxLen})`;
-      return `output:${formatSubfield(a.src)}`;
-    case 'controller': {
-      if (a.reason === undefined && a.id === undefined && a.userdata === undefined && !a.pause && a.meterId === undefined) {
-        return `CONTROLLER:${a.maxLen}`;
-      }
-      const parts: string[] = [];
-      if (a.reason !== undefined) parts.push(`reason=${a.reason}`);
-      if (a.maxLen !== 65535) parts.push(`max_len=${a.maxLen}`);
-      if (a.id !== undefined) parts.push(`id=${a.id}`);
-      if (a.userdata !== undefined) parts.push(`userdata=${dottedHex(a.userdata)}`);
-      if (a.pause) parts.push('pause');
-      if (a.meterId !== undefined) parts.push(`meter_id=${a.meterId}`);
-      return `controller(${parts.join(',')})`;
-    }
-    case 'set_field':
-      return `set_field:${codec!.format(a.field, a.value, a.mask)}->${a.field.name}`;
-    case 'move':
-      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
-    case 'dec_ttl':
-      return a.ids ? `dec_ttl(${a.ids.join(',')})` : 'dec_ttl';
-    case 'mod_nw_ttl':
-      return `mod_nw_ttl:${a.ttl}`;
-    case 'push_vlan':
-      return `push_vlan:0x${a.ethertype.toString(16)}`;
-    case 'pop_vlan':
-      return 'pop_vlan';
-    case 'resubmit':
-      if (a.table === undefined && !a.ct) return `resubmit:${formatPort(a.port!)}`;
-      return `resubmit(${a.port === undefined ? '' : formatPort(a.port)},${a.table ?? ''}${a.ct ? ',ct' : ''})`;
-    case 'group':
-      return `group:${a.groupId}`;
-    case 'note':
-      return `note:${dottedHex(padNote(a.data))}`;
-    case 'ct': {
-      const parts: string[] = [];
-      if (a.commit) parts.push('commit');
-      if (a.force) parts.push('force');
-      if (a.table !== undefined) parts.push(`table=${a.table}`);
-      if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
-      if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
-      if (a.nat) parts.push(formatNat(a.nat));
-      if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
-      return parts.length ? `ct(${parts.join(',')})` : 'ct';
-    }
-    case 'ct_clear':
-      return 'ct_clear';
-    case 'learn': {
-      const parts = [`table=${a.table}`];
-      if (a.idleTimeout) parts.push(`idle_timeout=${a.idleTimeout}`);
-      if (a.hardTimeout) parts.push(`hard_timeout=${a.hardTimeout}`);
-      if (a.finIdleTimeout) parts.push(`fin_idle_timeout=${a.finIdleTimeout}`);
-      if (a.finHardTimeout) parts.push(`fin_hard_timeout=${a.finHardTimeout}`);
-      if (a.priority !== 32768) parts.push(`priority=${a.priority}`);
-      if (a.sendFlowRem) parts.push('send_flow_rem');
-      if (a.deleteLearned) parts.push('delete_learned');
-      if (a.cookie) parts.push(`cookie=${hexC(a.cookie)}`);
-      if (a.limit) parts.push(`limit=${a.limit}`);
-      if (a.resultDst) parts.push(`result_dst=${formatSubfield(a.resultDst)}`);
-      for (const s of a.specs) {
-        if (s.kind === 'output') parts.push(`output:${formatSubfield(s.src)}`);
-        else if (s.kind === 'load') parts.push(`load:${formatLearnSrc(s.src)}->${formatSubfield(s.dst)}`);
-        else if ('value' in s.src) parts.push(`${formatSubfield(s.dst)}=${hexC(s.src.value)}`);
-        else if (s.src.field === s.dst.field && s.src.ofs === s.dst.ofs && s.src.nBits === s.dst.nBits) parts.push(formatSubfield(s.dst));
-        else parts.push(`${formatSubfield(s.dst)}=${formatSubfield(s.src)}`);
-      }
-      return `learn(${parts.join(',')})`;
-    }
-    case 'conjunction':
-      return `conjunction(${a.id},${a.clause}/${a.nClauses})`;
-    case 'meter':
-      return `meter:${a.meterId}`;
-  }
+  return formatWith(a.type, a);
 }
 
 /** Format an action list (`drop` when empty). */
@@ -834,10 +1650,178 @@ export function formatInstructions(ins: Instructions): string {
   const parts: string[] = ins.apply.map(formatAction);
   if (ins.clearActions) parts.push('clear_actions');
   if (ins.writeActions) parts.push(`write_actions(${ins.writeActions.map(formatAction).join(',')})`);
-  if (ins.writeMetadata) {
-    const { value, mask } = ins.writeMetadata;
-    parts.push(`write_metadata:${hexC(value)}${mask === 0xffff_ffff_ffff_ffffn ? '' : `/${hexC(mask)}`}`);
-  }
+  if (ins.writeMetadata) parts.push(formatWriteMetadata(ins.writeMetadata.value, ins.writeMetadata.mask));
   if (ins.gotoTable !== undefined) parts.push(`goto_table:${ins.gotoTable}`);
   return parts.length ? parts.join(',') : 'drop';
+}
+
+function formatWriteMetadata(value: bigint, mask: bigint): string {
+  return `write_metadata:${hexC(value)}${mask === 0xffff_ffff_ffff_ffffn ? '' : `/${hexC(mask)}`}`;
+}
+
+/** The action lists nested in `a` (`ct(exec(...))`). */
+export function nestedActions(a: Action): ReadonlyArray<readonly Action[]> {
+  return nestedWith(a.type, a);
+}
+
+function nestedWith<K extends ActionType>(type: K, a: ActionMap[K]): ReadonlyArray<readonly Action[]> {
+  const n = DEFS[type].nested;
+  return n ? n(a) : [];
+}
+
+/** Does `pred` hold for some action of `list` or of a list nested in one? */
+export function someAction(list: readonly Action[] | undefined, pred: (a: Action) => boolean): boolean {
+  if (!list) return false;
+  for (const a of list) {
+    if (pred(a)) return true;
+    for (const n of nestedActions(a)) if (someAction(n, pred)) return true;
+  }
+  return false;
+}
+
+function checkParsedWith<K extends ActionType>(type: K, a: ActionMap[K], inCt: boolean): void {
+  const c = DEFS[type].checkParsed;
+  if (c) c(a, inCt);
+}
+
+/** What ovs-ofctl refuses while parsing (set_field values the field cannot hold, ct fields outside ct, ...). */
+export function checkActionsParsed(list: readonly Action[], inCt = false): void {
+  for (const a of list) checkParsedWith(a.type, a, inCt);
+}
+
+function checkWith<K extends ActionType>(type: K, a: ActionMap[K], st: CheckState): void {
+  const c = DEFS[type].check;
+  if (c) c(a, st);
+}
+
+/**
+ * OVS `ofpact_check__()` over a list, in order. Checks that *return* an error in OVS throw at once;
+ * those that only call `inconsistent_match()` (pop_vlan without a VLAN, dec_ttl and mod_nw_ttl
+ * without IP) are recorded in `st.narrowed`, which the caller raises (ovs-ofctl: "none of the
+ * usable flow formats") unless the list is a `write_actions`, whose narrowing OVS drops.
+ */
+export function checkActionsAgainst(list: readonly Action[], st: CheckState): void {
+  for (const a of list) checkWith(a.type, a, st);
+}
+
+function checkDecodedWith<K extends ActionType>(type: K, a: ActionMap[K], ports: boolean): void {
+  const c = DEFS[type].checkDecoded;
+  if (c) c(a, ports);
+}
+
+/**
+ * What the switch refuses when it decodes the OpenFlow 1.5 actions (OVS `decode_ofpat_set_field()`,
+ * `decode_OFPAT_RAW11_OUTPUT()`): a set_field mask that leaves bits of the value wildcarded
+ * (`OFPBMC_BAD_WILDCARDS`), a `vlan_vid` set_field without OFPVID_PRESENT in value and mask
+ * (`OFPBAC_BAD_SET_ARGUMENT`) and, where `ports` is set (group buckets, which are never checked
+ * against a match), a bad output port.
+ */
+export function checkActionsDecoded(list: readonly Action[], ports: boolean): void {
+  for (const a of list) checkDecodedWith(a.type, a, ports);
+}
+
+function checkEnvWith<K extends ActionType>(type: K, a: ActionMap[K], env: ActionEnv): void {
+  const c = DEFS[type].checkEnv;
+  if (c) c(a, env);
+}
+
+/** What must exist in the switch for these actions (groups: `OFPBAC_BAD_OUT_GROUP`, meters: `OFPMMFC_INVALID_METER`). */
+export function checkActionsEnv(list: readonly Action[] | undefined, env: ActionEnv): void {
+  if (!list) return;
+  for (const a of list) {
+    checkEnvWith(a.type, a, env);
+    for (const n of nestedActions(a)) checkActionsEnv(n, env);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiling
+
+function compileWith<K extends ActionType>(type: K, a: ActionMap[K]): ActionOp<K> {
+  const d = DEFS[type];
+  return { type, a, text: d.format(a), setClass: d.setClass, exec: d.compile(a) };
+}
+
+/** Prepare one action for execution. */
+export function compileAction(a: Action): ActionOp {
+  return compileWith(a.type, a);
+}
+
+function instruction(type: InstructionType, text: string, exec: OpExec): InstructionOp {
+  return { type, a: null, text, setClass: ActionSetClass.INVALID, exec };
+}
+
+/** Compile a flow's instructions into one list in OpenFlow (and OVS) order. */
+export function compileInstructions(ins: Instructions): Op[] {
+  const ops: Op[] = ins.apply.map(compileAction);
+  if (ins.clearActions) {
+    ops.push(instruction('clear_actions', 'clear_actions', (x) => {
+      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      x.clearActionSet();
+      return false;
+    }));
+  }
+  if (ins.writeActions) {
+    const inner = ins.writeActions.map(compileAction);
+    ops.push(instruction('write_actions', `write_actions(${ins.writeActions.map(formatAction).join(',')})`, (x) => {
+      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      x.writeActionSet(inner);
+      return false;
+    }));
+  }
+  if (ins.writeMetadata) {
+    const { value, mask } = ins.writeMetadata;
+    const vw = bigToWords(value, 2);
+    const mw = bigToWords(mask, 2);
+    ops.push(instruction('write_metadata', formatWriteMetadata(value, mask), (x) => {
+      const r = x.rec;
+      if (r !== null) {
+        r.mark(W.metadata, mw[0]!);
+        r.mark(W.metadata + 1, mw[1]!);
+      }
+      const w = x.key.w;
+      w[W.metadata] = ((w[W.metadata]! & ~mw[0]!) | (vw[0]! & mw[0]!)) >>> 0;
+      w[W.metadata + 1] = ((w[W.metadata + 1]! & ~mw[1]!) | (vw[1]! & mw[1]!)) >>> 0;
+      return false;
+    }));
+  }
+  if (ins.gotoTable !== undefined) {
+    ops.push(instruction('goto_table', `goto_table:${ins.gotoTable}`, { kind: PrimKind.Resubmit, port: OFPP.IN_PORT, table: ins.gotoTable }));
+  }
+  return ops;
+}
+
+/**
+ * The actions an action set executes, in order (OVS `ofpacts_execute_action_set`): the last
+ * action of each slot (pop_vlan, push_vlan, dec_ttl, in that order), every set_field/move in
+ * order, then the final action with the highest priority (group > output > resubmit > ct_clear >
+ * ct; the later one among equals). Nothing at all when there is no final action.
+ */
+export function actionSetOrder(set: readonly Op[], out: Op[] = []): Op[] {
+  out.length = 0;
+  let slots = 0;
+  let fin: Op | null = null;
+  let finClass = 0;
+  for (const x of set) {
+    const c = x.setClass;
+    if (c < N_SLOTS) slots |= 1 << c;
+    else if (c < ActionSetClass.SET_OR_MOVE) {
+      if (c >= finClass) {
+        fin = x;
+        finClass = c;
+      }
+    }
+  }
+  if (!fin) return out;
+  if (slots !== 0) {
+    for (let s = 0; s < N_SLOTS; s++) {
+      if ((slots & (1 << s)) === 0) continue;
+      let last: Op | null = null;
+      for (const x of set) if (x.setClass === s) last = x;
+      out.push(last!);
+    }
+  }
+  for (const x of set) if (x.setClass === ActionSetClass.SET_OR_MOVE) out.push(x);
+  out.push(fin);
+  return out;
 }

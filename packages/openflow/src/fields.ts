@@ -6,8 +6,17 @@
  *
  * Several fields share storage exactly as in OVS's `struct flow` (see flowkey.ts), so the same
  * match bits print under the name that the match's `eth_type`/`ip_proto` select.
+ *
+ * The table also owns how a field's value is written: `parseFieldValue`/`formatFieldValue` read and
+ * print values (and masks) in ovs-ofctl's styles for the field's format, and subfields
+ * (`NXM_NX_REG0[0..15]`) are parsed and printed here, so matches, actions and learn specs all use
+ * one codec.
  */
-import { W, type FieldStorage } from './flowkey.js';
+import { AddressParseError, formatIpv4, formatIpv6Ntop as formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '@ovnts/packet';
+import { TextParseError } from './errors.js';
+import { W, fieldOnes, type FieldStorage } from './flowkey.js';
+import { hexC, parseUint } from './ofctl-lex.js';
+import { formatPort, parsePort } from './ports.js';
 
 /** Prerequisites, as ovs-fields(7) names them. */
 export const Prereq = {
@@ -291,3 +300,224 @@ export const TCP_FLAGS: ReadonlyArray<readonly [string, number]> = [
 export const FRAG_ANY = 1;
 /** nw_frag "later fragment" bit. */
 export const FRAG_LATER = 2;
+
+// ---------------------------------------------------------------------------------------------
+// Field values: parsing and formatting as ovs-ofctl reads and prints them
+
+function mask32Prefix(m: number): number {
+  const inv = ~m >>> 0;
+  if ((inv & (inv + 1)) !== 0) return -1; // not contiguous
+  return 32 - Math.log2(inv + 1);
+}
+
+function prefixLen128(m: bigint): number {
+  const inv = ~m & ((1n << 128n) - 1n);
+  if ((inv & (inv + 1n)) !== 0n) return -1;
+  return 128 - (inv === 0n ? 0 : inv.toString(2).length);
+}
+
+/** An IPv4 value with its mask as OVS prints it: bare, `/prefix`, or `/dotted-mask`. */
+export function formatIpv4Masked(v: number, m: number): string {
+  if (m === 0xffff_ffff) return formatIpv4(v);
+  const p = mask32Prefix(m);
+  return `${formatIpv4(v)}/${p >= 0 ? p : formatIpv4(m)}`;
+}
+
+/** An IPv6 value with its mask as OVS prints it: bare, `/prefix`, or `/address-mask`. */
+export function formatIpv6Masked(v: bigint, m: bigint): string {
+  if (m === (1n << 128n) - 1n) return formatIpv6(v);
+  const p = prefixLen128(m);
+  return `${formatIpv6(v)}/${p >= 0 ? p : formatIpv6(m)}`;
+}
+
+/** Flag bits as OVS prints them: `a|b` when fully masked, else `+a-b`. */
+export function formatFlagsMasked(names: ReadonlyArray<readonly [string, number]>, v: number, m: number, max: number): string {
+  const nameOf = (bit: number): string => names.find(([, b]) => b === bit)?.[0] ?? `[${bit.toString(16)}]`;
+  if (m === max) {
+    if (v === 0) return '0';
+    const parts: string[] = [];
+    for (let bit = 1; bit <= max; bit <<= 1) if (v & bit) parts.push(nameOf(bit));
+    return parts.join('|');
+  }
+  if (m === 0) return '0/0';
+  let s = '';
+  for (let bit = 1; bit <= max; bit <<= 1) if (m & bit) s += (v & bit ? '+' : '-') + nameOf(bit);
+  return s;
+}
+
+function parseFlags(
+  f: MatchField, names: ReadonlyArray<readonly [string, number]>, text: string, max: number, err: (e: string) => never,
+): { value: bigint; mask?: bigint } {
+  if (/^[+-]/.test(text)) {
+    let v = 0;
+    let m = 0;
+    const re = /([+-])([a-z]+|\[[0-9a-f]+\])/gy;
+    let match: RegExpExecArray | null;
+    let pos = 0;
+    while ((match = re.exec(text))) {
+      const nm = match[2]!;
+      const bit = nm.startsWith('[') ? parseInt(nm.slice(1, -1), 16) : names.find(([n]) => n === nm)?.[1];
+      if (bit === undefined || bit > max || (bit & (bit - 1)) !== 0) return err(`${nm}: unknown ${f.name} flag`);
+      if (m & bit) err(`${f.name}: ${match[2]} specified twice`);
+      m |= bit;
+      if (match[1] === '+') v |= bit;
+      pos = re.lastIndex;
+    }
+    if (pos !== text.length) err(`${text}: bad ${f.name} flags syntax (expected +flag or -flag)`);
+    return { value: BigInt(v), mask: BigInt(m) };
+  }
+  if (/^[a-z[]/.test(text)) {
+    let v = 0;
+    for (const n of text.split('|')) {
+      const bit = /^\[[0-9a-f]+\]$/.test(n) ? parseInt(n.slice(1, -1), 16) : names.find(([x]) => x === n)?.[1];
+      if (bit === undefined) err(`${n}: unknown ${f.name} flag`);
+      v |= bit;
+    }
+    return { value: BigInt(v), mask: BigInt(max) };
+  }
+  return parseIntMasked(f, text, err);
+}
+
+function parseIntMasked(f: MatchField, text: string, err: (e: string) => never): { value: bigint; mask?: bigint } {
+  const [vs, ms] = splitMask(text);
+  const value = parseUint(vs);
+  if (value === undefined) err(`${vs}: invalid value for ${f.name} (expected a number)`);
+  const max = fieldOnes(f);
+  if (value > max) err(`${vs}: value too large for ${Math.ceil(f.bits / 8)}-byte field ${f.name}`);
+  if (ms === undefined) return { value };
+  const mask = parseUint(ms);
+  if (mask === undefined) err(`${ms}: invalid mask for ${f.name}`);
+  if (mask > max) err(`${ms}: mask too large for ${Math.ceil(f.bits / 8)}-byte field ${f.name}`);
+  return { value, mask };
+}
+
+/** Split `value/mask` at the first slash. */
+export function splitMask(text: string): [string, string | undefined] {
+  const i = text.indexOf('/');
+  return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+const FRAG_WORDS: Record<string, [number, number]> = {
+  no: [0, FRAG_ANY], yes: [FRAG_ANY, FRAG_ANY], first: [FRAG_ANY, FRAG_ANY | FRAG_LATER],
+  later: [FRAG_ANY | FRAG_LATER, FRAG_ANY | FRAG_LATER], not_later: [0, FRAG_LATER],
+};
+
+/** Parse a field's value (and optional mask) from ovs-ofctl text. */
+export function parseFieldValue(f: MatchField, text: string, input = text, col = 0): { value: bigint; mask?: bigint } {
+  const err = (e: string): never => {
+    throw new TextParseError(input, col, e);
+  };
+  try {
+    switch (f.format) {
+      case 'mac': {
+        const [v, m] = splitMask(text);
+        return { value: BigInt(parseMac(v)), ...(m !== undefined ? { mask: BigInt(parseMac(m)) } : {}) };
+      }
+      case 'ipv4': {
+        const [v, m] = splitMask(text);
+        const value = BigInt(parseIpv4(v));
+        if (m === undefined) return { value };
+        if (/^\d+$/.test(m)) {
+          const n = Number(m);
+          if (n > 32) err(`${text}: invalid IP prefix length ${m}`);
+          return { value, mask: n === 0 ? 0n : (0xffff_ffffn << BigInt(32 - n)) & 0xffff_ffffn };
+        }
+        return { value, mask: BigInt(parseIpv4(m)) };
+      }
+      case 'ipv6': {
+        const [v, m] = splitMask(text);
+        const value = parseIpv6(v);
+        if (m === undefined) return { value };
+        if (/^\d+$/.test(m)) {
+          const n = Number(m);
+          if (n > 128) err(`${text}: invalid IPv6 prefix length ${m}`);
+          const ones = (1n << 128n) - 1n;
+          return { value, mask: n === 0 ? 0n : (ones << BigInt(128 - n)) & ones };
+        }
+        return { value, mask: parseIpv6(m) };
+      }
+      case 'port': {
+        const p = parsePort(text);
+        if (p === undefined) return err(`${text}: invalid or unknown port for ${f.name}`);
+        return { value: BigInt(p) };
+      }
+      case 'tcp_flags':
+        return parseFlags(f, TCP_FLAGS, text, 0xfff, err);
+      case 'ct_state':
+        return parseFlags(f, CT_STATE_FLAGS, text, 0xff, err);
+      case 'frag': {
+        const fw = FRAG_WORDS[text];
+        if (fw) return { value: BigInt(fw[0]), mask: BigInt(fw[1]) };
+        return parseIntMasked(f, text, err);
+      }
+      default:
+        return parseIntMasked(f, text, err);
+    }
+  } catch (e) {
+    if (e instanceof AddressParseError) {
+      const what = e.kind === 'mac' ? 'Ethernet address' : e.kind === 'ipv6' ? 'IPv6 address' : 'IP address';
+      return err(`${text}: invalid ${what}`);
+    }
+    throw e;
+  }
+}
+
+/** Format a field's value (and mask, unless all ones) as `set_field` prints it. */
+export function formatFieldValue(f: MatchField, value: bigint, mask?: bigint): string {
+  const full = mask === undefined || mask === fieldOnes(f);
+  switch (f.format) {
+    case 'mac':
+      return formatMac(Number(value)) + (full ? '' : `/${formatMac(Number(mask))}`);
+    case 'ipv4':
+      return formatIpv4Masked(Number(value), full ? 0xffff_ffff : Number(mask));
+    case 'ipv6':
+      return formatIpv6Masked(value, full ? (1n << 128n) - 1n : mask!);
+    case 'port':
+      return formatPort(Number(value));
+    case 'decimal':
+      return full ? value.toString() : `${value}/${hexC(mask!)}`;
+    default:
+      return hexC(value) + (full ? '' : `/${hexC(mask!)}`);
+  }
+}
+
+
+
+// ---------------------------------------------------------------------------------------------
+// Subfields
+
+/** A bit range of a field: `NXM_NX_REG0[0..15]`. */
+export interface Subfield {
+  /** The field. */
+  readonly field: MatchField;
+  /** First bit (0 = least significant). */
+  readonly ofs: number;
+  /** Number of bits. */
+  readonly nBits: number;
+}
+
+/** Parse `NAME[a..b]`, `NAME[a]` or `NAME[]` (NXM/OXM names or OVS field names). */
+export function parseSubfield(text: string, input: string, col: number): Subfield {
+  const m = /^([A-Za-z0-9_]+)\[(?:(\d+)(?:\.\.(\d+))?)?\]$/.exec(text.trim());
+  if (!m) throw new TextParseError(input, col, `expected a subfield NAME[a..b], got "${text}"`);
+  const f = fieldBySubfieldName(m[1]!);
+  if (!f) throw new TextParseError(input, col, `unknown field ${m[1]}`);
+  if (m[2] === undefined) return { field: f, ofs: 0, nBits: f.bits };
+  const a = Number(m[2]);
+  const b = m[3] === undefined ? a : Number(m[3]);
+  if (b < a || b >= f.bits) throw new TextParseError(input, col, `bit range ${a}..${b} outside ${f.bits}-bit field ${f.name}`);
+  return { field: f, ofs: a, nBits: b - a + 1 };
+}
+
+/** The name OVS prints for a field in subfield syntax (NXM name preferred, then OXM, then its own). */
+export function subfieldName(f: MatchField): string {
+  return f.nxm?.name ?? f.oxm?.name ?? f.name;
+}
+
+/** Format a subfield the way OVS does (NXM name preferred, `[]` for the whole field). */
+export function formatSubfield(s: Subfield): string {
+  const name = subfieldName(s.field);
+  if (s.ofs === 0 && s.nBits === s.field.bits) return `${name}[]`;
+  if (s.nBits === 1) return `${name}[${s.ofs}]`;
+  return `${name}[${s.ofs}..${s.ofs + s.nBits - 1}]`;
+}

@@ -29,7 +29,8 @@
  * most-hit mask first. Neither allocates.
  */
 import { KEY_WORDS, W } from './flowkey.js';
-import type { FlowEntry, FlowTable, Op } from './pipeline.js';
+import type { Subfield } from './fields.js';
+import type { FlowEntry, FlowTable } from './pipeline.js';
 
 /** Something with OpenFlow packet and byte counters (a group or a bucket). */
 export interface Counted {
@@ -50,7 +51,7 @@ export const XEV_OUTPUT_REG = 2;
  *
  *     [0] m = mask words; then m triples (word index, mask word, value word);
  *     then: event count, vlanDep (0/1), the initial [vlanTpid, vlan2Tci, vlan2Tpid];
- *     then per event: kind, port, max_len, in-bucket (0/1), op index (output_reg) or -1,
+ *     then per event: kind, port, max_len, in-bucket (0/1), index in `srcs` (output_reg) or -1,
  *       delta count d, d pairs (word index, XOR), then [vlanTpid, vlan2Tci, vlan2Tpid] after it.
  */
 export class CachedXlate {
@@ -71,8 +72,8 @@ export class CachedXlate {
     readonly matchedIn: readonly FlowTable[],
     /** Groups and buckets used. */
     readonly counted: readonly Counted[],
-    /** The ops of output_reg events. */
-    readonly ops: readonly Op[],
+    /** The port subfields of output_reg events. */
+    readonly srcs: readonly Subfield[],
   ) {}
 }
 

@@ -7,7 +7,7 @@
  */
 import { OpenFlowError } from './errors.js';
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, FRAG_LATER, Prereq, VLAN_CFI, type MatchField,
+  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, FRAG_LATER, Prereq, VLAN_CFI, type MatchField, type Subfield,
 } from './fields.js';
 import { KEY_WORDS, W, fieldOnes, getFieldBig, setFieldBig, type FieldStorage } from './flowkey.js';
 
@@ -265,4 +265,13 @@ export function prereqOkKey(p: Prereq, w: Uint32Array): boolean {
     }
   }
   return false;
+}
+
+/** Write `value` into a subfield of a match, keeping its other bits (OVS `mf_write_subfield` on a match). */
+export function writeSubfieldMatch(m: Match, s: Subfield, value: bigint): void {
+  const f = s.field;
+  const mb = ((1n << BigInt(s.nBits)) - 1n) << BigInt(s.ofs);
+  const v = (m.getValue(f) & ~mb) | ((value << BigInt(s.ofs)) & mb);
+  const k = m.getMask(f) | mb;
+  m.set(f, v & k, k);
 }

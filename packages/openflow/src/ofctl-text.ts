@@ -10,18 +10,22 @@
  * vlan_pcp can carry), so `formatFlow(parseFlow(text))` is the text `ovs-ofctl dump-flows` shows.
  * `checkFlow()` then raises the OpenFlow error a switch would send.
  */
-import { formatIpv4, formatIpv6Ntop as formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac, AddressParseError } from '@ovnts/packet';
+import { formatMac } from '@ovnts/packet';
 import { OpenFlowError, TextParseError } from './errors.js';
 import {
-  CT_STATE_FLAGS, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, FRAG_LATER, PROTOCOL_KEYWORDS, Prereq, TCP_FLAGS, VLAN_CFI,
-  field, fieldByName, type MatchField,
+  CT_STATE_FLAGS, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, FRAG_LATER, PROTOCOL_KEYWORDS, TCP_FLAGS, VLAN_CFI,
+  field, fieldByName, formatFlagsMasked, formatIpv4Masked, formatIpv6Masked, parseFieldValue, splitMask,
 } from './fields.js';
 import { W, fieldOnes } from './flowkey.js';
-import { Match, checkMatchPrereqs, isCtValid, prereqOk } from './match.js';
+import { Match, checkMatchPrereqs } from './match.js';
 import {
-  formatInstructions, formatPort, hexC, isValidOutputPort, parseInstructions, parsePort, parseUint, setValueCodec, splitTopLevel,
-  formatActionList, parseActionList, type Action, type Instructions,
+  checkActionsAgainst, checkActionsDecoded, checkActionsParsed, formatActionList, formatInstructions, parseActionList,
+  parseInstructions, type Action, type CheckState, type Instructions,
 } from './actions.js';
+import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
+import { formatPort, parsePort } from './ports.js';
+
+export { formatFieldValue, parseFieldValue } from './fields.js';
 
 /** OVS's default flow priority. */
 export const DEFAULT_PRIORITY = 32768;
@@ -93,187 +97,6 @@ export interface Group {
   /** Buckets, in order. */
   buckets: Bucket[];
 }
-
-// ---------------------------------------------------------------------------------------------
-// Field values
-
-function mask32Prefix(m: number): number {
-  const inv = ~m >>> 0;
-  if ((inv & (inv + 1)) !== 0) return -1; // not contiguous
-  return 32 - Math.log2(inv + 1);
-}
-
-function prefixLen128(m: bigint): number {
-  const inv = ~m & ((1n << 128n) - 1n);
-  if ((inv & (inv + 1n)) !== 0n) return -1;
-  return 128 - (inv === 0n ? 0 : inv.toString(2).length);
-}
-
-function formatIpv4Masked(v: number, m: number): string {
-  if (m === 0xffff_ffff) return formatIpv4(v);
-  const p = mask32Prefix(m);
-  return `${formatIpv4(v)}/${p >= 0 ? p : formatIpv4(m)}`;
-}
-
-function formatIpv6Masked(v: bigint, m: bigint): string {
-  if (m === (1n << 128n) - 1n) return formatIpv6(v);
-  const p = prefixLen128(m);
-  return `${formatIpv6(v)}/${p >= 0 ? p : formatIpv6(m)}`;
-}
-
-function formatFlagsMasked(names: ReadonlyArray<readonly [string, number]>, v: number, m: number, max: number): string {
-  const nameOf = (bit: number): string => names.find(([, b]) => b === bit)?.[0] ?? `[${bit.toString(16)}]`;
-  if (m === max) {
-    if (v === 0) return '0';
-    const parts: string[] = [];
-    for (let bit = 1; bit <= max; bit <<= 1) if (v & bit) parts.push(nameOf(bit));
-    return parts.join('|');
-  }
-  if (m === 0) return '0/0';
-  let s = '';
-  for (let bit = 1; bit <= max; bit <<= 1) if (m & bit) s += (v & bit ? '+' : '-') + nameOf(bit);
-  return s;
-}
-
-function parseFlags(
-  f: MatchField, names: ReadonlyArray<readonly [string, number]>, text: string, max: number, err: (e: string) => never,
-): { value: bigint; mask?: bigint } {
-  if (/^[+-]/.test(text)) {
-    let v = 0;
-    let m = 0;
-    const re = /([+-])([a-z]+|\[[0-9a-f]+\])/gy;
-    let match: RegExpExecArray | null;
-    let pos = 0;
-    while ((match = re.exec(text))) {
-      const nm = match[2]!;
-      const bit = nm.startsWith('[') ? parseInt(nm.slice(1, -1), 16) : names.find(([n]) => n === nm)?.[1];
-      if (bit === undefined || bit > max || (bit & (bit - 1)) !== 0) return err(`${nm}: unknown ${f.name} flag`);
-      if (m & bit) err(`${f.name}: ${match[2]} specified twice`);
-      m |= bit;
-      if (match[1] === '+') v |= bit;
-      pos = re.lastIndex;
-    }
-    if (pos !== text.length) err(`${text}: bad ${f.name} flags syntax (expected +flag or -flag)`);
-    return { value: BigInt(v), mask: BigInt(m) };
-  }
-  if (/^[a-z[]/.test(text)) {
-    let v = 0;
-    for (const n of text.split('|')) {
-      const bit = /^\[[0-9a-f]+\]$/.test(n) ? parseInt(n.slice(1, -1), 16) : names.find(([x]) => x === n)?.[1];
-      if (bit === undefined) err(`${n}: unknown ${f.name} flag`);
-      v |= bit;
-    }
-    return { value: BigInt(v), mask: BigInt(max) };
-  }
-  return parseIntMasked(f, text, err);
-}
-
-function parseIntMasked(f: MatchField, text: string, err: (e: string) => never): { value: bigint; mask?: bigint } {
-  const [vs, ms] = splitMask(text);
-  const value = parseUint(vs);
-  if (value === undefined) err(`${vs}: invalid value for ${f.name} (expected a number)`);
-  const max = fieldOnes(f);
-  if (value > max) err(`${vs}: value too large for ${Math.ceil(f.bits / 8)}-byte field ${f.name}`);
-  if (ms === undefined) return { value };
-  const mask = parseUint(ms);
-  if (mask === undefined) err(`${ms}: invalid mask for ${f.name}`);
-  if (mask > max) err(`${ms}: mask too large for ${Math.ceil(f.bits / 8)}-byte field ${f.name}`);
-  return { value, mask };
-}
-
-function splitMask(text: string): [string, string | undefined] {
-  const i = text.indexOf('/');
-  return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
-}
-
-const FRAG_WORDS: Record<string, [number, number]> = {
-  no: [0, FRAG_ANY], yes: [FRAG_ANY, FRAG_ANY], first: [FRAG_ANY, FRAG_ANY | FRAG_LATER],
-  later: [FRAG_ANY | FRAG_LATER, FRAG_ANY | FRAG_LATER], not_later: [0, FRAG_LATER],
-};
-
-/** Parse a field's value (and optional mask) from ovs-ofctl text. */
-export function parseFieldValue(f: MatchField, text: string, input = text, col = 0): { value: bigint; mask?: bigint } {
-  const err = (e: string): never => {
-    throw new TextParseError(input, col, e);
-  };
-  try {
-    switch (f.format) {
-      case 'mac': {
-        const [v, m] = splitMask(text);
-        return { value: BigInt(parseMac(v)), ...(m !== undefined ? { mask: BigInt(parseMac(m)) } : {}) };
-      }
-      case 'ipv4': {
-        const [v, m] = splitMask(text);
-        const value = BigInt(parseIpv4(v));
-        if (m === undefined) return { value };
-        if (/^\d+$/.test(m)) {
-          const n = Number(m);
-          if (n > 32) err(`${text}: invalid IP prefix length ${m}`);
-          return { value, mask: n === 0 ? 0n : (0xffff_ffffn << BigInt(32 - n)) & 0xffff_ffffn };
-        }
-        return { value, mask: BigInt(parseIpv4(m)) };
-      }
-      case 'ipv6': {
-        const [v, m] = splitMask(text);
-        const value = parseIpv6(v);
-        if (m === undefined) return { value };
-        if (/^\d+$/.test(m)) {
-          const n = Number(m);
-          if (n > 128) err(`${text}: invalid IPv6 prefix length ${m}`);
-          const ones = (1n << 128n) - 1n;
-          return { value, mask: n === 0 ? 0n : (ones << BigInt(128 - n)) & ones };
-        }
-        return { value, mask: parseIpv6(m) };
-      }
-      case 'port': {
-        const p = parsePort(text);
-        if (p === undefined) return err(`${text}: invalid or unknown port for ${f.name}`);
-        return { value: BigInt(p) };
-      }
-      case 'tcp_flags':
-        return parseFlags(f, TCP_FLAGS, text, 0xfff, err);
-      case 'ct_state':
-        return parseFlags(f, CT_STATE_FLAGS, text, 0xff, err);
-      case 'frag': {
-        const fw = FRAG_WORDS[text];
-        if (fw) return { value: BigInt(fw[0]), mask: BigInt(fw[1]) };
-        return parseIntMasked(f, text, err);
-      }
-      default:
-        return parseIntMasked(f, text, err);
-    }
-  } catch (e) {
-    if (e instanceof AddressParseError) {
-      const what = e.kind === 'mac' ? 'Ethernet address' : e.kind === 'ipv6' ? 'IPv6 address' : 'IP address';
-      return err(`${text}: invalid ${what}`);
-    }
-    throw e;
-  }
-}
-
-/** Format a field's value (and mask, unless all ones) as `set_field` prints it. */
-export function formatFieldValue(f: MatchField, value: bigint, mask?: bigint): string {
-  const full = mask === undefined || mask === fieldOnes(f);
-  switch (f.format) {
-    case 'mac':
-      return formatMac(Number(value)) + (full ? '' : `/${formatMac(Number(mask))}`);
-    case 'ipv4':
-      return formatIpv4Masked(Number(value), full ? 0xffff_ffff : Number(mask));
-    case 'ipv6':
-      return formatIpv6Masked(value, full ? (1n << 128n) - 1n : mask!);
-    case 'port':
-      return formatPort(Number(value));
-    case 'decimal':
-      return full ? value.toString() : `${value}/${hexC(mask!)}`;
-    default:
-      return hexC(value) + (full ? '' : `/${hexC(mask!)}`);
-  }
-}
-
-setValueCodec({
-  parse: (f, text, input, col) => parseFieldValue(f, text, input, col),
-  format: formatFieldValue,
-});
 
 // ---------------------------------------------------------------------------------------------
 // Matches
@@ -743,164 +566,7 @@ export function formatGroup(g: Group): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Consistency checks (what a switch refuses)
-
-/**
- * What OVS's `ofpacts_check()` carries along one flow's actions: the match as the actions so far
- * left it (push/pop VLAN and `vlan_tci` set_field change the outer TCI), the second VLAN header
- * (`flow.vlans[1]`, which no match can set), and the first inconsistency that OVS only records by
- * narrowing the usable protocols to OpenFlow 1.0 (`inconsistent_match()`) instead of failing.
- */
-interface CheckState {
-  /** The match as modified so far (a copy). */
-  readonly m: Match;
-  /** TCI of the inner VLAN header (VLAN_CFI when present). */
-  vlan1: number;
-  /** The flow's table (for goto_table). */
-  readonly table: number;
-  /** The error for the first "OpenFlow 1.0 only" inconsistency, raised once the whole list passed. */
-  narrowed?: OpenFlowError;
-}
-
-function narrow(st: CheckState, e: OpenFlowError): void {
-  st.narrowed ??= e;
-}
-
-const CS_INVALID = 0x10;
-
-/**
- * OVS `ofpact_check__()` over a list, in order. Checks that *return* an error in OVS throw here at
- * once; those that only call `inconsistent_match()` (pop_vlan without a VLAN, dec_ttl and
- * mod_nw_ttl without IP) are recorded in `st.narrowed`, which the caller raises (ovs-ofctl: "none
- * of the usable flow formats") unless the list is a `write_actions`, whose narrowing OVS drops.
- */
-function checkActions(list: readonly Action[], st: CheckState): void {
-  const m = st.m;
-  for (const a of list) {
-    switch (a.type) {
-      case 'set_field': {
-        const f = a.field;
-        // OpenFlow 1.2+ semantics (OVS check_SET_FIELD): setting vlan_vid needs an existing VLAN header.
-        if (!prereqOk(f.prereq, m) || (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI))) {
-          throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `set_field ${f.name} lacks correct prerequisites`);
-        }
-        if (f.name === 'vlan_tci') {
-          // The set may add or remove the tag: OVS takes the whole value as the new TCI (mask ignored).
-          m.value[W.vlan_tci] = Number(a.value & 0xffffn);
-          m.mask[W.vlan_tci] = 0xffff;
-        }
-        break;
-      }
-      case 'move':
-        if (!prereqOk(a.src.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${a.src.field.name} lacks correct prerequisites`);
-        if (!prereqOk(a.dst.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `destination field ${a.dst.field.name} lacks correct prerequisites`);
-        break;
-      case 'output_reg':
-        if (!prereqOk(a.src.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${a.src.field.name} lacks correct prerequisites`);
-        break;
-      case 'output':
-        if (!isValidOutputPort(a.port)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
-        break;
-      case 'dec_ttl':
-      case 'mod_nw_ttl':
-        if (!prereqOk(Prereq.IpAny, m)) narrow(st, new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `${a.type} needs an IPv4 or IPv6 match`));
-        break;
-      case 'push_vlan':
-        // OVS keeps at most FLOW_MAX_VLAN_HEADERS (2) tags.
-        if (st.vlan1 & VLAN_CFI) throw new OpenFlowError('OFPBAC_BAD_TAG', 'push_vlan onto two VLAN headers (at most two are supported)');
-        st.vlan1 = m.value[W.vlan_tci]!;
-        m.mask[W.vlan_tci] = 0xffff;
-        m.value[W.vlan_tci] = VLAN_CFI;
-        break;
-      case 'pop_vlan':
-        if (!(m.value[W.vlan_tci]! & VLAN_CFI)) {
-          narrow(st, new OpenFlowError('OFPBAC_BAD_TAG', 'pop_vlan/strip_vlan without a VLAN match'));
-          break;
-        }
-        m.mask[W.vlan_tci] = 0xffff;
-        m.value[W.vlan_tci] = st.vlan1 & VLAN_CFI ? st.vlan1 : 0;
-        st.vlan1 = 0;
-        break;
-      case 'resubmit':
-        if (a.ct && !isCtValid(m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'resubmit(,,ct) needs a valid connection-tracking state in the match');
-        break;
-      case 'ct': {
-        if (!prereqOk(Prereq.IpAny, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'ct needs an IPv4 or IPv6 match');
-        if (a.commit && m.value[W.ct_state]! & CS_INVALID) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', 'ct(commit) on an invalid connection (ct_state=+inv)');
-        if (a.alg !== undefined) {
-          const need = a.alg === 'ftp' ? 6 : a.alg === 'tftp' ? 17 : -1;
-          if (m.nwProto !== need) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `ct alg=${a.alg} needs ${need === 6 ? 'tcp' : 'udp'}`);
-        }
-        if (a.zone !== undefined && typeof a.zone !== 'number') {
-          if (!prereqOk(a.zone.field.prereq, m)) throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `ct zone field ${a.zone.field.name} lacks correct prerequisites`);
-          break; // OVS check_CT returns here: the nested actions are not checked
-        }
-        checkActions(a.exec, st);
-        break;
-      }
-      case 'learn':
-        for (const s of a.specs) {
-          if (s.kind !== 'output' && !('value' in s.src) && !prereqOk(s.src.field.prereq, m)) {
-            throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${s.src.field.name} lacks correct prerequisites`);
-          }
-          if (s.kind === 'output' && !prereqOk(s.src.field.prereq, m)) {
-            throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `source field ${s.src.field.name} lacks correct prerequisites`);
-          }
-        }
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-/**
- * What ovs-ofctl refuses while parsing (before any check against the match): set_field values the
- * field cannot hold, and `ct_mark`/`ct_label` set outside `ct(exec(...))`, plus ct's `exec` holding
- * anything but those.
- */
-function checkParsedActions(list: readonly Action[], inCt: boolean): void {
-  for (const a of list) {
-    if (a.type === 'set_field') {
-      const f = a.field;
-      if ((f.name === 'ct_mark' || f.name === 'ct_label') && !inCt) {
-        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'cannot set CT fields outside of ct action');
-      }
-      if (f.nwords === 1 && (a.value & ~BigInt(f.vmask)) !== 0n && f.name !== 'nw_tos') {
-        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value ${a.value} invalid for ${f.name}`);
-      }
-    } else if (a.type === 'ct') {
-      for (const e of a.exec) {
-        if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
-          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
-        }
-      }
-      checkParsedActions(a.exec, true);
-    }
-  }
-}
-
-/**
- * What the switch refuses when it decodes the OpenFlow 1.5 actions (OVS `decode_ofpat_set_field()`,
- * `decode_OFPAT_RAW11_OUTPUT()`), after the match: a set_field mask that leaves bits of the value
- * wildcarded (`OFPBMC_BAD_WILDCARDS`), a `vlan_vid` set_field without OFPVID_PRESENT in value and
- * mask (`OFPBAC_BAD_SET_ARGUMENT`) and, where `ports` is set (group buckets, which are never
- * checked against a match), a bad output port.
- */
-function checkDecodedActions(list: readonly Action[], ports: boolean): void {
-  for (const a of list) {
-    if (a.type === 'set_field') {
-      if (a.mask !== undefined && (a.value & ~a.mask) !== 0n) {
-        throw new OpenFlowError('OFPBMC_BAD_WILDCARDS', `set_field ${a.field.name}: value has 1-bits outside the mask`);
-      }
-      if (a.field.name === 'vlan_vid' && ((a.value & 0x1000n) === 0n || ((a.mask ?? 0x1000n) & 0x1000n) === 0n)) {
-        throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', 'set_field vlan_vid needs OFPVID_PRESENT (0x1000) in value and mask');
-      }
-    } else if (a.type === 'output' && ports && a.maxLen === undefined && !isValidOutputPort(a.port)) {
-      throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
-    } else if (a.type === 'ct') checkDecodedActions(a.exec, ports);
-  }
-}
+// Consistency checks (what a switch refuses): walks of the action table (actions.ts)
 
 /**
  * Raise the `OpenFlowError` an OpenFlow 1.5 switch (OVS 3.1) gives when this flow is added,
@@ -918,22 +584,22 @@ function checkDecodedActions(list: readonly Action[], ports: boolean): void {
  */
 export function checkFlow(f: Flow): void {
   const ins = f.instructions;
-  checkParsedActions(ins.apply, false);
-  if (ins.writeActions) checkParsedActions(ins.writeActions, false);
+  checkActionsParsed(ins.apply);
+  if (ins.writeActions) checkActionsParsed(ins.writeActions);
   const st: CheckState = { m: f.match.clone(), vlan1: 0, table: f.table };
-  checkActions(ins.apply, st);
+  checkActionsAgainst(ins.apply, st);
   if (ins.writeActions) {
     // OVS check_WRITE_ACTIONS: the same (updated) match, a scratch copy of the usable protocols.
     const sub: CheckState = { m: st.m, vlan1: st.vlan1, table: f.table };
-    checkActions(ins.writeActions, sub);
+    checkActionsAgainst(ins.writeActions, sub);
   }
   if (ins.gotoTable !== undefined && ins.gotoTable <= f.table) {
     throw new OpenFlowError('OFPBIC_BAD_TABLE_ID', `goto_table:${ins.gotoTable} from table ${f.table} is not forward`);
   }
   if (st.narrowed) throw st.narrowed;
   checkMatchPrereqs(f.match);
-  checkDecodedActions(ins.apply, false);
-  if (ins.writeActions) checkDecodedActions(ins.writeActions, false);
+  checkActionsDecoded(ins.apply, false);
+  if (ins.writeActions) checkActionsDecoded(ins.writeActions, false);
 }
 
 /**
@@ -942,5 +608,5 @@ export function checkFlow(f: Flow): void {
  * a `vlan_vid` set_field without OFPVID_PRESENT.
  */
 export function checkGroup(g: Group): void {
-  for (const b of g.buckets) checkDecodedActions(b.actions, true);
+  for (const b of g.buckets) checkActionsDecoded(b.actions, true);
 }

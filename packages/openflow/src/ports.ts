@@ -1,10 +1,65 @@
 /**
  * Switch ports: normal ports, tunnel ports (Geneve or VXLAN, remote endpoint taken from the flow's
  * `tun_dst` as OVS's `options:remote_ip=flow` does) and the internal LOCAL port, plus the Geneve
- * TLV map that ties `tun_metadata0..7` to option class/type/length (OVS `add-tlv-map`).
+ * TLV map that ties `tun_metadata0..7` to option class/type/length (OVS `add-tlv-map`), and the
+ * OpenFlow port numbers with their names as ovs-ofctl reads and prints them.
  */
 import type { TunnelKind } from '@ovnts/geneve';
-import { OFPP } from './actions.js';
+
+/** OpenFlow 1.0 reserved port numbers (OVS `ofp_port_t`, 16 bits). */
+export const OFPP = {
+  MAX: 0xff00,
+  IN_PORT: 0xfff8,
+  TABLE: 0xfff9,
+  NORMAL: 0xfffa,
+  FLOOD: 0xfffb,
+  ALL: 0xfffc,
+  CONTROLLER: 0xfffd,
+  LOCAL: 0xfffe,
+  NONE: 0xffff,
+} as const;
+
+/** OpenFlow 1.1+ port numbers are 32 bits; the reserved ones (0xffffff00 up) map to 0xff00 up (OVS `OFPP11_OFFSET`). */
+const OFPP11_OFFSET = 0xffff_0000;
+
+/** OVS's `OFPP_UNSET`: no port (`actset_output` of an action set without output). */
+export const OFPP_UNSET = 0xfff7;
+
+// Names OVS parses (`OFPUTIL_NAMED_PORTS_WITH_NONE`) in the order it prints them: 0xffff prints as `ANY`.
+const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
+  ['IN_PORT', OFPP.IN_PORT], ['TABLE', OFPP.TABLE], ['NORMAL', OFPP.NORMAL], ['FLOOD', OFPP.FLOOD],
+  ['ALL', OFPP.ALL], ['CONTROLLER', OFPP.CONTROLLER], ['LOCAL', OFPP.LOCAL], ['ANY', OFPP.NONE], ['UNSET', OFPP_UNSET],
+  ['NONE', OFPP.NONE],
+];
+
+/** A port number to OVS text (`LOCAL`, `IN_PORT`, `ANY`, or decimal). */
+export function formatPort(p: number): string {
+  for (const [n, v] of PORT_NAMES) if (v === p) return n;
+  return String(p);
+}
+
+/**
+ * Parse a port as OVS `ofputil_port_from_string()` does: a reserved name in any case (`NONE` is
+ * `ANY`), a decimal number 0..65535, or an OpenFlow 1.1 reserved number 0xffffff00..0xffffffff
+ * (mapped to 0xff00..0xffff); undefined if invalid. Range checks are the caller's.
+ */
+export function parsePort(s: string): number | undefined {
+  const up = s.toUpperCase();
+  for (const [n, v] of PORT_NAMES) if (n === up) return v;
+  if (!/^[0-9]+$/.test(s)) return undefined;
+  const v = Number(s);
+  if (v <= 0xffff) return v;
+  return v >= 0xffff_ff00 && v <= 0xffff_ffff ? v - OFPP11_OFFSET : undefined;
+}
+
+/**
+ * Is `port` a valid output port (OVS `ofpact_check_output_port()` with `OFPP_MAX` ports)? The
+ * reserved ports IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER and LOCAL are; ANY/NONE is not, nor
+ * is any number from 0xff00 (OFPP_MAX) to 0xfff7.
+ */
+export function isValidOutputPort(port: number): boolean {
+  return port < OFPP.MAX || (port >= OFPP.IN_PORT && port !== OFPP.NONE);
+}
 
 /** What a port is. */
 export type PortKind = 'normal' | 'tunnel' | 'internal';

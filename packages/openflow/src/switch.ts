@@ -24,13 +24,13 @@
  * Conjunction ("soft") flows live in each table's `ConjunctionTable`, not in its classifier.
  */
 import { DecapResult, GeneveOptionCursor, TunnelKind, decapsulate } from '@ovnts/geneve';
-import { OFPP, parseActionList } from './actions.js';
+import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, parseActionList, someAction, type Action, type ActionEnv, type LearnAction } from './actions.js';
 import { RealClock, type Clock, type TimerClock, type TimerHandle } from './clock/clock.js';
 import type { Rng } from './clock/random.js';
 import { Conntrack, type ConntrackOptions } from './conntrack/conntrack.js';
 import { ConjunctionTable, conjunctionClauses } from './stateful/conjunction.js';
 import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
-import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnActionExt, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
+import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
 import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
 import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
 import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
@@ -40,15 +40,15 @@ import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, type Flow, type Group } from './ofctl-text.js';
+import { TraceBuilder, parseCtState } from './trace-builder.js';
 import {
-  OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError, actionSetOrder, compileAction, compileInstructions,
-  type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore, type TraceNode,
+  FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT,
+  type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore,
 } from './pipeline.js';
 import { makePort, type OutputSink, type Port, type PortConfig, type TlvMapping } from './ports.js';
-import { formatFlowKey, formatMegaflow, parseMicroflow, type TraceRecircSection, type TraceResult } from './trace-format.js';
+import { parseMicroflow, type TraceResult } from './trace-format.js';
 import { parseMeter } from './stateful/meters.js';
 import { FlowKey } from './flowkey.js';
-import type { Action } from './actions.js';
 
 /** Number of flow tables (0..254). */
 export const N_TABLES = 255;
@@ -162,7 +162,7 @@ export class Switch implements SwitchCore {
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
-  private readonly pendingLearn: { lf: LearnedFlow; a: LearnActionExt; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
+  private readonly pendingLearn: { lf: LearnedFlow; a: LearnAction; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private flood: Port[] = [];
@@ -267,12 +267,14 @@ export class Switch implements SwitchCore {
     };
   }
 
+  /** What a flow's actions need to exist in this switch (groups, meters). */
+  private readonly env: ActionEnv = {
+    groupExists: (id) => this.groups.has(id),
+    meterExists: (id) => this.meters.get(id) !== undefined,
+  };
+
   private checkGroups(list: readonly Action[] | undefined): void {
-    if (!list) return;
-    for (const a of list) {
-      if (a.type === 'group' && !this.groups.has(a.groupId)) throw new OpenFlowError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
-      if (a.type === 'meter' && !this.meters.get(a.meterId)) throw new OpenFlowError('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
-    }
+    checkActionsEnv(list, this.env);
   }
 
   /**
@@ -586,7 +588,7 @@ export class Switch implements SwitchCore {
   // learn (called by the pipeline)
 
   /** @internal Decide a learned flow now; it is installed by `learnCommit` when the pass ends. */
-  learnStage(lf: LearnedFlow, a: LearnActionExt, _now: number, dry: boolean): boolean {
+  learnStage(lf: LearnedFlow, a: LearnAction, _now: number, dry: boolean): boolean {
     const f = lf.flow;
     const t = this.tables[f.table]!;
     let existing: FlowEntry | undefined;
@@ -603,11 +605,12 @@ export class Switch implements SwitchCore {
         }
       : undefined;
     let count = 0;
-    if (a.limit) {
+    const limit = a.limit ?? 0;
+    if (limit) {
       for (const e of this.entries(t)) if (e.flow.cookie === f.cookie) count++;
       for (const p of this.pendingLearn) if (p.d.kind === 'add' && p.lf.flow.table === f.table && p.lf.flow.cookie === f.cookie) count++;
     }
-    const d = decideLearn(lf, info, a.limit, count);
+    const d = decideLearn(lf, info, limit, count);
     if (d.kind === 'limit') return false;
     if (!dry) this.pendingLearn.push({ lf, a, d, existing });
     return true;
@@ -663,7 +666,7 @@ export class Switch implements SwitchCore {
   /** Delete a meter and every flow that uses it (reason METER_DELETE). */
   delMeter(id: number): boolean {
     if (!this.meters.delete(id)) return false;
-    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'meter' && a.meterId === id);
+    const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'meter' && a.meterId === id);
     for (const e of this.flows()) if (uses(e.flow.instructions.apply) || uses(e.flow.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
     this.epoch.value++;
     return true;
@@ -696,7 +699,7 @@ export class Switch implements SwitchCore {
   delGroup(id: number): boolean {
     if (!this.groups.delete(id)) return false;
     this.epoch.value++;
-    const uses = (l?: readonly Action[]): boolean => !!l && l.some((a) => a.type === 'group' && a.groupId === id);
+    const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'group' && a.groupId === id);
     const now = this.clock.now();
     for (const e of this.flows()) {
       const ins = e.flow.instructions;
@@ -746,13 +749,7 @@ export class Switch implements SwitchCore {
     this.expire();
     if (!this.prepare(port, frame, off, len)) return;
     const p = this.pipe;
-    p.trace = null;
-    p.dp = null;
-    p.wc = null;
-    p.countStats = true;
-    p.useCache = this.flowCache;
-    p.now = this.clock.now();
-    p.run();
+    p.run(this.flowCache ? FORWARD_CACHED : FORWARD_UNCACHED, this.clock.now());
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -769,17 +766,11 @@ export class Switch implements SwitchCore {
       const actions = typeof po.actions === 'string' ? parseActionList(po.actions, po.actions, 0, { hasVlan: false, nwProto: -1 }) : po.actions;
       req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
     }
-    validatePacketOut(req, { groupExists: (id) => this.groups.has(id), meterExists: (id) => this.meters.get(id) !== undefined });
+    validatePacketOut(req, this.env);
     this.expire();
     const p = this.pipe;
-    p.trace = null;
-    p.dp = null;
-    p.wc = null;
-    p.countStats = true;
-    p.useCache = false;
-    p.now = this.clock.now();
     p.begin(req.frame, 0, req.frame.length, req.inPort);
-    p.runActions(req.actions.map(compileAction));
+    p.runActions(req.actions.map(compileAction), this.clock.now());
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -854,65 +845,9 @@ export class Switch implements SwitchCore {
       if (w[W.vlan_tci]! & 0x1000 && p.key.vlanTpid === 0) p.key.vlanTpid = 0x8100;
     }
     const initial = new FlowKey().copyFrom(p.key);
-    const root: TraceNode[] = [];
-    const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.name}")`, children: [] };
-    root.push(bridge);
-    p.trace = bridge.children;
-    p.dp = [];
-    p.wc = new Uint32Array(KEY_WORDS);
-    p.countStats = false;
-    p.useCache = false;
-    p.now = this.clock.now();
-    p.ctNext = (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x)));
-    p.traceRecircs = [];
-    try {
-      p.run();
-    } finally {
-      p.countStats = true;
-    }
-    const recircs = p.traceRecircs;
-    p.traceRecircs = [];
-    const dp = p.dp;
-    const wc = p.wc;
-    p.trace = null;
-    p.dp = null;
-    p.wc = null;
-    const tables: { tableId: number; flow?: string }[] = [];
-    const walk = (ns: readonly TraceNode[]): void => {
-      for (const n of ns) {
-        if (n.type === 'table' && n.tableId !== undefined && n.tableId >= 0) tables.push({ tableId: n.tableId, ...(n.flow ? { flow: formatFlow(n.flow) } : {}) });
-        walk(n.children);
-      }
-    };
-    walk(root);
-    const same = initial.w.every((x, i) => x === p.key.w[i]) && initial.vlan2Tci === p.key.vlan2Tci && initial.vlanTpid === p.key.vlanTpid;
-    const res: TraceResult = {
-      bridge: this.name,
-      initialFlow: formatFlowKey(initial),
-      nodes: root,
-      tables,
-      finalFlow: same ? null : formatFlowKey(p.key),
-      megaflow: formatMegaflow(initial, wc),
-      datapathActions: p.error ? [] : dp,
-      outputs: p.error ? [] : p.emitted(),
-    };
-    if (p.error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
-    else if (p.error === XlateError.TooManyResubmits) res.error = 'Too many resubmits';
-    if (recircs.length) {
-      res.recirculations = recircs.map((r) => {
-        const sameR = r.initial.w.every((x, i) => x === r.final.w[i]) && r.initial.vlan2Tci === r.final.vlan2Tci && r.initial.vlanTpid === r.final.vlanTpid;
-        const sec: TraceRecircSection = {
-          id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt: opts.ctNext !== undefined && opts.ctNext.length > 0,
-          initialFlow: `recirc_id=0x${r.id.toString(16)},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
-          nodes: r.nodes, finalFlow: sameR ? null : `recirc_id=0x${r.id.toString(16)},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
-          megaflow: formatMegaflow(r.initial, r.wc).replace(/^recirc_id=0,/, `recirc_id=0x${r.id.toString(16)},`),
-          datapathActions: r.error ? [] : r.dp,
-        };
-        if (r.error) sec.error = r.error;
-        return sec;
-      });
-    }
-    return res;
+    const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
+    p.run({ kind: 'trace', trace: tb }, this.clock.now());
+    return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }
 
@@ -939,44 +874,4 @@ function parseMeterText(t: string): MeterConfig {
   return parseMeter(t);
 }
 
-const CT_STATE_BITS: ReadonlyArray<readonly [string, number]> = [
-  ['new', 0x01], ['est', 0x02], ['rel', 0x04], ['rpl', 0x08], ['inv', 0x10], ['trk', 0x20], ['snat', 0x40], ['dnat', 0x80],
-];
-
-/** `trk,est` / `+trk+est` / `trk|est` to ct_state bits. */
-export function parseCtState(s: string): number {
-  let v = 0;
-  for (const tok of s.split(/[,|+\s]+/).filter(Boolean)) {
-    const b = CT_STATE_BITS.find(([n]) => n === tok);
-    if (!b) throw new RangeError(`unknown ct_state flag "${tok}"`);
-    v |= b[1];
-  }
-  return v;
-}
-
-/** ct_state as OVS prints it in a flow (`new|trk`). */
-export function formatCtState(v: number): string {
-  return CT_STATE_BITS.filter(([, b]) => v & b).map(([n]) => n).join('|');
-}
-
-/** The ct part of a recirculated flow as OVS's flow_format puts it before `eth,`. */
-function ctPrefix(k: FlowKey): string {
-  const w = k.w;
-  const parts: string[] = [];
-  if (w[W.ct_state]) parts.push(`ct_state=${formatCtState(w[W.ct_state]!)}`);
-  if (w[W.ct_zone]) parts.push(`ct_zone=${w[W.ct_zone]}`);
-  if (w[W.ct_mark]) parts.push(`ct_mark=0x${w[W.ct_mark]!.toString(16)}`);
-  if (w[W.ct_label] || w[W.ct_label + 1] || w[W.ct_label + 2] || w[W.ct_label + 3]) {
-    parts.push(`ct_label=0x${Array.from(w.subarray(W.ct_label, W.ct_label + 4), (x) => x.toString(16).padStart(8, '0')).join('').replace(/^0+/, '')}`);
-  }
-  return parts.length ? `${parts.join(',')},eth,` : '';
-}
-
-function withoutCt(k: FlowKey): FlowKey {
-  const c = new FlowKey().copyFrom(k);
-  c.w[W.ct_state] = 0;
-  c.w[W.ct_zone] = 0;
-  c.w[W.ct_mark] = 0;
-  c.w.fill(0, W.ct_label, W.ct_label + 4);
-  return c;
-}
+export { formatCtState, parseCtState } from './trace-builder.js';

@@ -29,25 +29,11 @@
  * (the last such flow was deleted or modified away) every flow in that table with that cookie is
  * deleted (reason DELETE).
  */
-import {
-  OFPP, formatActionList, formatSubfield, parseAction, parseSubfield, splitTopLevel, hexC,
-  type Action, type LearnSpec, type Subfield,
-} from '../actions.js';
-import { OpenFlowError, TextParseError } from '../errors.js';
+import { OFPP, formatActionList, parseAction, hexC, type Action, type LearnAction, type Subfield } from '../actions.js';
+import { TextParseError } from '../errors.js';
 import { getFieldBig, W } from '../flowkey.js';
-import { Match, prereqOk } from '../match.js';
-import { formatFieldValue, formatMatch, type Flow } from '../ofctl-text.js';
-
-/** The parsed `learn` action of actions.ts. */
-export type LearnAction = Extract<Action, { type: 'learn' }>;
-
-/** A `learn` action with the fields actions.ts does not parse yet: `limit` and `result_dst`. */
-export interface LearnActionExt extends LearnAction {
-  /** `limit=N`: at most N flows with the learned cookie in the learned table (0 = no limit). */
-  limit: number;
-  /** `result_dst=FIELD[bit]`: set to 1 when learning succeeded, 0 when the limit refused it. */
-  resultDst?: Subfield;
-}
+import { Match, writeSubfieldMatch } from '../match.js';
+import { formatMatch, type Flow } from '../ofctl-text.js';
 
 /** The flow a `learn` produces, plus its `fin_timeout` action. */
 export interface LearnedFlow {
@@ -59,42 +45,12 @@ export interface LearnedFlow {
   finHardTimeout: number;
 }
 
-/**
- * Parse `learn(...)` (or just its argument list), including `limit=N` and `result_dst=F[b]`
- * that actions.ts `parseAction` does not know; the rest goes through `parseAction`.
- */
-export function parseLearnAction(text: string): LearnActionExt {
+/** Parse `learn(...)` (or just its argument list) on its own. */
+export function parseLearnAction(text: string): LearnAction {
   const t = text.trim();
-  const m = /^learn\s*\(([\s\S]*)\)$/.exec(t);
-  const arg = m ? m[1]! : t;
-  const base = m ? t.indexOf('(') + 1 : 0;
-  let limit = 0;
-  let resultDst: Subfield | undefined;
-  const kept: string[] = [];
-  for (const { text: tok, col } of splitTopLevel(arg, base)) {
-    const s = tok.trim();
-    const kv = /^(limit|result_dst)\s*=\s*([\s\S]*)$/.exec(s);
-    if (!kv) {
-      if (s) kept.push(s);
-      continue;
-    }
-    if (kv[1] === 'limit') {
-      if (!/^\d+$/.test(kv[2]!) || Number(kv[2]) > 0xffffffff) throw new TextParseError(t, col, `invalid learn limit "${kv[2]}"`);
-      limit = Number(kv[2]);
-    } else {
-      resultDst = parseSubfield(kv[2]!, t, col);
-      if (!resultDst.field.writable) throw new TextParseError(t, col, `${kv[2]} is read-only`);
-      if (resultDst.nBits !== 1) throw new TextParseError(t, col, "result_dst in 'learn' action must be a single bit");
-    }
-  }
-  const parsed = parseAction(`learn(${kept.join(',')})`, t, 0, { hasVlan: false, nwProto: -1 });
-  const a = parsed[0] as LearnAction;
-  return { ...a, limit, ...(resultDst ? { resultDst } : {}) };
-}
-
-/** Give a plain parsed learn action the extension fields (limit 0, no result_dst). */
-export function asLearnExt(a: LearnAction | LearnActionExt): LearnActionExt {
-  return { ...a, limit: a.limit ?? 0 };
+  const src = /^learn\s*\(/.test(t) ? t : `learn(${t})`;
+  for (const a of parseAction(src, src, 0, { hasVlan: false, nwProto: -1 })) if (a.type === 'learn') return a;
+  throw new TextParseError(src, 0, 'expected learn(...)');
 }
 
 function ones(n: number): bigint {
@@ -106,15 +62,6 @@ export function readSubfieldBig(w: Uint32Array, s: Subfield): bigint {
   return (getFieldBig(w, s.field) >> BigInt(s.ofs)) & ones(s.nBits);
 }
 
-/** Write `value` into a subfield of a match, keeping its other bits (OVS `mf_write_subfield` on a match). */
-export function writeSubfieldMatch(m: Match, s: Subfield, value: bigint): void {
-  const f = s.field;
-  const mb = ones(s.nBits) << BigInt(s.ofs);
-  const v = (m.getValue(f) & ~mb) | ((value << BigInt(s.ofs)) & mb);
-  const k = m.getMask(f) | mb;
-  m.set(f, v & k, k);
-}
-
 function srcValue(src: Subfield | { value: bigint }, w: Uint32Array, nBits: number): bigint {
   return 'value' in src ? src.value & ones(nBits) : readSubfieldBig(w, src);
 }
@@ -124,7 +71,7 @@ function isValidLearnOutput(port: number): boolean {
 }
 
 /** The flow OVS installs for `learn` executed on a packet whose (current) flow key is `w`. */
-export function learnedFlow(spec: LearnAction | LearnActionExt, w: Uint32Array): LearnedFlow {
+export function learnedFlow(spec: LearnAction, w: Uint32Array): LearnedFlow {
   const match = new Match();
   const apply: Action[] = [];
   for (const s of spec.specs) {
@@ -175,55 +122,8 @@ export function formatLearnedFlow(lf: LearnedFlow): string {
   return s + (m ? `${m} ` : '') + `actions=${formatLearnedActions(lf)}`;
 }
 
-/** Format a learn action as OVS does (`learn_format`), including `limit`/`result_dst`. */
-export function formatLearnAction(a: LearnAction | LearnActionExt): string {
-  const e = asLearnExt(a);
-  const parts = [`table=${e.table}`];
-  if (e.idleTimeout) parts.push(`idle_timeout=${e.idleTimeout}`);
-  if (e.hardTimeout) parts.push(`hard_timeout=${e.hardTimeout}`);
-  if (e.finIdleTimeout) parts.push(`fin_idle_timeout=${e.finIdleTimeout}`);
-  if (e.finHardTimeout) parts.push(`fin_hard_timeout=${e.finHardTimeout}`);
-  if (e.priority !== 32768) parts.push(`priority=${e.priority}`);
-  if (e.sendFlowRem) parts.push('send_flow_rem');
-  if (e.deleteLearned) parts.push('delete_learned');
-  if (e.cookie) parts.push(`cookie=${hexC(e.cookie)}`);
-  if (e.limit) parts.push(`limit=${e.limit}`);
-  if (e.resultDst) parts.push(`result_dst=${formatSubfield(e.resultDst)}`);
-  for (const s of e.specs) parts.push(formatSpec(s));
-  return `learn(${parts.join(',')})`;
-}
-
-function formatSpec(s: LearnSpec): string {
-  if (s.kind === 'output') return `output:${formatSubfield(s.src)}`;
-  if (s.kind === 'load') return `load:${'value' in s.src ? hexC(s.src.value) : formatSubfield(s.src)}->${formatSubfield(s.dst)}`;
-  if ('value' in s.src) {
-    const whole = s.dst.ofs === 0 && s.dst.nBits === s.dst.field.bits;
-    return whole ? `${s.dst.field.name}=${formatFieldValue(s.dst.field, s.src.value)}` : `${formatSubfield(s.dst)}=${hexC(s.src.value)}`;
-  }
-  if (s.src.field === s.dst.field && s.src.ofs === s.dst.ofs) return formatSubfield(s.dst);
-  return `${formatSubfield(s.dst)}=${formatSubfield(s.src)}`;
-}
-
-/**
- * OVS `learn_check` for the destination side: a match entry's field needs its prerequisites in
- * the learned match built so far from the *immediate* entries before it (`eth_type=0x800` must come
- * before `NXM_OF_IP_SRC[]`), and a load's destination must be writable with its prerequisites met.
- * Raises `OFPBAC_MATCH_INCONSISTENT`. (Sources are checked against the learning flow by `checkFlow`.)
- */
-export function checkLearnDst(a: LearnAction | LearnActionExt): void {
-  const m = new Match();
-  for (const s of a.specs) {
-    if (s.kind === 'output') continue;
-    if (!prereqOk(s.dst.field.prereq, m)) {
-      throw new OpenFlowError('OFPBAC_MATCH_INCONSISTENT', `${s.kind === 'match' ? 'source' : 'destination'} field ${s.dst.field.name} lacks correct prerequisites`);
-    }
-    if (s.kind === 'load' && !s.dst.field.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `destination field ${s.dst.field.name} is read-only`);
-    if (s.kind === 'match' && 'value' in s.src) writeSubfieldMatch(m, s.dst, s.src.value & ones(s.dst.nBits));
-  }
-}
-
 /** Write the learn result bit (`result_dst`) into a flow key. */
-export function writeLearnResult(a: LearnActionExt, w: Uint32Array, success: boolean): void {
+export function writeLearnResult(a: LearnAction, w: Uint32Array, success: boolean): void {
   const d = a.resultDst;
   if (!d) return;
   const f = d.field;

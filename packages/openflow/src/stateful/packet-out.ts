@@ -18,8 +18,11 @@
  * only when sent by the packet-out's own actions.
  */
 import { fromHex } from '@ovnts/packet';
-import { OFPP, isValidOutputPort, parseActionList, parsePort, splitTopLevel, type Action } from '../actions.js';
-import { TextParseError } from '../errors.js';
+import {
+  OFPP, checkActionsDecoded, checkActionsEnv, checkActionsParsed, parseActionList, parsePort, splitTopLevel, type Action,
+  type ActionEnv, type ControllerAction,
+} from '../actions.js';
+import { OpenFlowError, TextParseError } from '../errors.js';
 import { W } from '../flowkey.js';
 import { field } from '../fields.js';
 
@@ -120,7 +123,7 @@ export function makePacketIn(opts: {
 }
 
 /** Validate a parsed `controller(...)` action as OVS does (known reason name). */
-export function checkControllerAction(a: Extract<Action, { type: 'controller' }>): void {
+export function checkControllerAction(a: ControllerAction): void {
   if (a.reason !== undefined && !(a.reason in PACKET_IN_REASONS)) {
     fail('OFPBAC_BAD_ARGUMENT', `unknown controller reason "${a.reason}" (expected one of ${Object.keys(PACKET_IN_REASONS).join(', ')})`);
   }
@@ -166,34 +169,22 @@ export function parsePacketOut(text: string): PacketOut {
 }
 
 /** What validation needs from the switch. */
-export interface PacketOutEnv {
-  /** Does a group exist? */
-  groupExists(id: number): boolean;
-  /** Does a meter exist? */
-  meterExists(id: number): boolean;
-}
+export type PacketOutEnv = ActionEnv;
 
+/**
+ * The packet-out's actions as the switch checks them (no match to check against): what ovs-ofctl
+ * refuses while parsing, output ports and values as decoded, controller reasons, and the groups
+ * and meters that must exist; the table's `OpenFlowError` becomes an `OfpRequestError`.
+ */
 function checkActions(list: readonly Action[], env: PacketOutEnv): void {
-  for (const a of list) {
-    switch (a.type) {
-      case 'output':
-        if (!isValidOutputPort(a.port)) fail('OFPBAC_BAD_OUT_PORT', `output to invalid port ${a.port}`);
-        break;
-      case 'group':
-        if (!env.groupExists(a.groupId)) fail('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
-        break;
-      case 'meter':
-        if (!env.meterExists(a.meterId)) fail('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
-        break;
-      case 'controller':
-        checkControllerAction(a);
-        break;
-      case 'ct':
-        checkActions(a.exec, env);
-        break;
-      default:
-        break;
-    }
+  try {
+    checkActionsParsed(list);
+    checkActionsDecoded(list, true);
+    for (const a of list) if (a.type === 'controller') checkControllerAction(a);
+    checkActionsEnv(list, env);
+  } catch (e) {
+    if (e instanceof OpenFlowError) throw new OfpRequestError(e.errorName, e.type, e.code, e.detail);
+    throw e;
   }
 }
 

@@ -26,7 +26,7 @@
  * every packet it handles (also when no bucket is live, OVS credits nothing then: see `credit`).
  */
 import type { MatchField } from '../fields.js';
-import { W, getFieldBig } from '../flowkey.js';
+import { getFieldBig } from '../flowkey.js';
 import { prereqOkKey } from '../match.js';
 import type { Group, GroupType } from '../ofctl-text.js';
 import { flowHash5Tuple, flowHashSymmetricL3L4, flowHashSymmetricL4 } from './flow-hash.js';

@@ -135,7 +135,7 @@ describe('translation cache with stateful flows', () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, 60_000); // 150 runs of two switches each: 6 s of CPU, more on a loaded machine
 
   it('the cache still serves the stateless frames around stateful flows', () => {
     const a = rig('table=0,priority=100,tcp,actions=ct(table=1)\ntable=0,priority=10,ip,idle_timeout=5,actions=mod_nw_tos:8,output:3\ntable=1,actions=output:2', true);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PacketBuilder } from '@ovnts/packet';
 import {
-  FlowKey, LearnedCookies, OpenFlowError, W, checkLearnDst, decideLearn, extractFlowKey, formatLearnAction, formatLearnedActions,
+  FlowKey, LearnedCookies, OpenFlowError, W, checkFlow, decideLearn, extractFlowKey, formatAction, formatLearnedActions, parseFlow,
   formatLearnedFlow, learnedFlow, parseAction, parseLearnAction, writeLearnResult, TextParseError,
 } from '@ovnts/openflow';
 
@@ -37,15 +37,18 @@ describe('learnedFlow', () => {
     expect(a.limit).toBe(1);
     expect(a.resultDst?.field.name).toBe('reg3');
     // As OVS's dump-flows prints the learning flow's action:
-    expect(formatLearnAction(a)).toBe('learn(table=2,delete_learned,limit=1,result_dst=NXM_NX_REG3[5],eth_type=0x800,nw_proto=6,NXM_OF_TCP_DST[])');
+    expect(formatAction(a)).toBe('learn(table=2,delete_learned,limit=1,result_dst=NXM_NX_REG3[5],eth_type=0x800,nw_proto=6,NXM_OF_TCP_DST[])');
     expect(formatLearnedFlow(learnedFlow(a, key(1, 80).w))).toBe(' cookie=0x0, table=2, tcp,tp_dst=80 actions=drop');
     expect(() => parseLearnAction('learn(result_dst=reg3[1..2],NXM_OF_TCP_DST[])')).toThrow(TextParseError);
     expect(() => parseLearnAction('learn(limit=x,NXM_OF_TCP_DST[])')).toThrow(TextParseError);
   });
 
   it('learn_check: a match destination needs its prerequisites from earlier immediates', () => {
-    expect(() => checkLearnDst(parseLearnAction('learn(table=2,NXM_OF_TCP_DST[])'))).toThrow(OpenFlowError);
-    expect(() => checkLearnDst(parseLearnAction('learn(table=2,eth_type=0x800,nw_proto=6,NXM_OF_TCP_DST[])'))).not.toThrow();
+    expect(() => checkFlow(parseFlow('tcp,actions=learn(table=2,NXM_OF_TCP_DST[])'))).toThrow(OpenFlowError);
+    expect(() => checkFlow(parseFlow('tcp,actions=learn(table=2,eth_type=0x800,nw_proto=6,NXM_OF_TCP_DST[])'))).not.toThrow();
+    // A load's destination needs them too, and must be writable.
+    expect(() => checkFlow(parseFlow('tcp,actions=learn(table=2,load:NXM_OF_TCP_SRC[]->NXM_OF_TCP_DST[])'))).toThrow(OpenFlowError);
+    expect(() => checkFlow(parseFlow('actions=learn(table=2,load:0x1->NXM_NX_CT_STATE[])'))).toThrow(OpenFlowError);
   });
 
   it('outputs only to valid ports, loads a whole field without a mask, accumulates subfield matches', () => {

@@ -1,0 +1,255 @@
+/**
+ * Recording a translation as a megaflow, and replaying one (the two halves of the translation
+ * cache; the cache's lookup structures are in flowcache.ts).
+ *
+ * While a frame is translated with recording on, everything the translation depended on or changed
+ * is declared here: the classifier lookups report the bits their subtables consulted, the actions
+ * (through `MegaflowMarks`, see xlate.ts) the bits they read or wrote, and the pipeline every
+ * counter it bumped (flows, tables, groups, buckets) and every output, each output with the change
+ * of the key since the previous one. Anything the cache cannot key on (packet-ins, output to TABLE,
+ * select and fast-failover groups, ct, learn, conjunctions, fin_timeout) makes the translation
+ * uncacheable. `finish()` turns a cacheable record into a `CachedXlate` under the union mask; why
+ * replaying it is exact is explained in flowcache.ts.
+ *
+ * `replayCached()` does what translating did: the same counters, then the same outputs on the same
+ * keys, through the pipeline's own output functions (so port checks, the commit of the key to the
+ * bytes and the log are the interpreter's).
+ */
+import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
+import { Prereq, VLAN_CFI, type MatchField, type Subfield } from './fields.js';
+import { FlowKey, KEY_WORDS, W } from './flowkey.js';
+import { isTunMetadata } from './key-ops.js';
+import type { FlowEntry, FlowTable } from './pipeline.js';
+import type { MegaflowMarks } from './xlate.js';
+
+/** Records one translation for the cache. Reused for every frame; allocates only in `finish()`. */
+export class MegaflowRecorder implements MegaflowMarks {
+  /** The megaflow mask: every key bit the translation read or wrote. */
+  readonly mask = new Uint32Array(KEY_WORDS);
+  /** False once something made the translation uncacheable. */
+  ok = true;
+  private readonly init = new FlowKey();
+  private readonly prev = new Uint32Array(KEY_WORDS);
+  private readonly flows: FlowEntry[] = [];
+  private readonly tables: FlowTable[] = [];
+  private readonly matched: FlowTable[] = [];
+  private readonly counted: Counted[] = [];
+  private readonly srcs: Subfield[] = [];
+  /** The events part of `CachedXlate.code`. */
+  private readonly ev: number[] = [];
+  private events = 0;
+  private vlanDep = false;
+
+  constructor(
+    /** The key the pipeline translates (read at every output). */
+    private readonly key: FlowKey,
+  ) {}
+
+  /** Start recording the translation of the key as it is now. */
+  start(): void {
+    this.ok = true;
+    this.vlanDep = false;
+    this.mask.fill(0);
+    // OVS always unwildcards dl_type and (for IP) nw_frag; fragments are looked up with ports 0.
+    this.mark(W.dl_type, 0xffffffff);
+    this.mark(W.nw_frag, 0xffffffff);
+    this.init.copyFrom(this.key);
+    this.prev.set(this.key.w);
+    this.flows.length = 0;
+    this.tables.length = 0;
+    this.matched.length = 0;
+    this.counted.length = 0;
+    this.srcs.length = 0;
+    this.ev.length = 0;
+    this.events = 0;
+  }
+
+  /** The recorded translation as a cache entry, inserted into `cache`; nothing when it was uncacheable. */
+  finish(cache: MegaflowCache): void {
+    if (!this.ok) return;
+    const m = this.mask;
+    const ev = this.ev;
+    // Every bit that changed is a bit some action wrote, and is marked already; mark again defensively.
+    for (let p = 0; p < ev.length; ) {
+      const end = p + 6 + 2 * ev[p + 5]!;
+      for (let q = p + 6; q < end; q += 2) m[ev[q]!] = (m[ev[q]!]! | ev[q + 1]!) >>> 0;
+      p = end + 3;
+    }
+    const sub = cache.subtable(m);
+    const code: number[] = [];
+    MegaflowCache.maskCode(sub, this.init.w, code);
+    const k = this.init;
+    code.push(this.events, this.vlanDep ? 1 : 0, k.vlanTpid, k.vlan2Tci, k.vlan2Tpid);
+    for (const v of ev) code.push(v);
+    const x = new CachedXlate(sub, Int32Array.from(code), this.flows.slice(), this.tables.slice(), this.matched.slice(), this.counted.slice(), this.srcs.slice());
+    cache.insert(x, this.init.w);
+  }
+
+  /** A flow matched (its counters are bumped at replay). */
+  flowHit(e: FlowEntry): void {
+    this.flows.push(e);
+  }
+
+  /** A table was looked up (`matched`: and a flow found); `consulted` ORs in the bits the lookup read. */
+  tableLookup(t: FlowTable, matched: boolean): void {
+    t.cls.orConsulted(this.mask);
+    this.tables.push(t);
+    if (matched) this.matched.push(t);
+  }
+
+  /** A group or bucket's counters were bumped. */
+  countedHit(c: Counted): void {
+    this.counted.push(c);
+  }
+
+  /** The translation depends on (or writes) these bits of key word `word`. */
+  mark(word: number, bits: number): void {
+    const m = this.mask;
+    m[word] = (m[word]! | bits) >>> 0;
+  }
+
+  /** The bits a prerequisite check reads (`prereqOkKey`). */
+  markPrereq(p: Prereq): void {
+    switch (p) {
+      case Prereq.None:
+      case Prereq.Ethernet:
+        return;
+      case Prereq.VlanVid:
+        this.mark(W.vlan_tci, VLAN_CFI);
+        return;
+      case Prereq.Ct:
+        this.mark(W.ct_state, 0xffffffff);
+        return;
+    }
+    this.mark(W.dl_type, 0xffffffff);
+    this.mark(W.nw_proto, 0xffffffff);
+    this.mark(W.nw_frag, 0xffffffff);
+    this.mark(W.tp_src, 0xffffffff);
+    this.mark(W.tp_dst, 0xffffffff);
+  }
+
+  /** Every word of a field. */
+  markField(f: MatchField): void {
+    for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, 0xffffffff);
+    if (isTunMetadata(f)) this.mark(W.tun_flags, 0xffffffff);
+  }
+
+  /** The translation depends on something the cache cannot key on: do not cache it. */
+  uncacheable(): void {
+    this.ok = false;
+  }
+
+  /** The VLAN headers outside the key words changed: a replay must start from the same ones. */
+  vlanChanged(): void {
+    this.vlanDep = true;
+  }
+
+  /** An output to a fixed port. */
+  outputEvent(port: number, maxLen: number, bucket: boolean): void {
+    this.event(XEV_OUTPUT, port, maxLen, bucket, null);
+  }
+
+  /** An output to the port held in `src`. */
+  outputRegEvent(src: Subfield, maxLen: number, bucket: boolean): void {
+    this.event(XEV_OUTPUT_REG, 0, maxLen, bucket, src);
+  }
+
+  /** An output-like event, with the key change since the previous one. */
+  private event(kind: number, port: number, maxLen: number, bucket: boolean, src: Subfield | null): void {
+    const w = this.key.w;
+    const prev = this.prev;
+    const ev = this.ev;
+    let srcIdx = -1;
+    if (src !== null) {
+      srcIdx = this.srcs.length;
+      this.srcs.push(src);
+    }
+    ev.push(kind, port | 0, maxLen | 0, bucket ? 1 : 0, srcIdx, 0);
+    const at = ev.length - 1;
+    for (let i = 0; i < KEY_WORDS; i++) {
+      const d = (w[i]! ^ prev[i]!) | 0;
+      if (d !== 0) {
+        ev.push(i, d);
+        ev[at] = ev[at]! + 1;
+        prev[i] = w[i]!;
+      }
+    }
+    const k = this.key;
+    ev.push(k.vlanTpid, k.vlan2Tci, k.vlan2Tpid);
+    this.events++;
+  }
+}
+
+/** What replaying needs from the pipeline: its key and its output functions. */
+export interface ReplayTarget {
+  /** The key (brought to each output's state). */
+  readonly key: FlowKey;
+  /** Output to a port. */
+  output(port: number, maxLen: number, bucket: boolean): void;
+  /** Output to the port held in a subfield. */
+  outputReg(src: Subfield, maxLen: number, bucket: boolean): void;
+}
+
+/**
+ * The cached translation for `key`, or null: a megaflow hit whose VLAN headers outside the key
+ * words (when the translation depends on them) are the ones it was recorded with.
+ */
+export function cachedFor(cache: MegaflowCache, key: FlowKey): CachedXlate | null {
+  const x = cache.lookup(key.w);
+  if (x === null) return null;
+  const c = x.code;
+  const at = eventsAt(c);
+  if (c[at + 1] !== 0 && (key.vlanTpid !== c[at + 2] || key.vlan2Tci !== c[at + 3] || key.vlan2Tpid !== c[at + 4])) return null;
+  return x;
+}
+
+/** Do what translating the frame did: bump the same counters, then run the outputs on the same keys. */
+export function replayCached(x: CachedXlate, t: ReplayTarget, frameLen: number, now: number): void {
+  const flows = x.flows;
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i]!;
+    f.packets++;
+    f.bytes += frameLen;
+  }
+  for (let i = 0; i < flows.length; i++) {
+    const l = flows[i]!.life;
+    if (l !== null && now > l.used) l.used = now;
+  }
+  const lookedUp = x.lookedUp;
+  for (let i = 0; i < lookedUp.length; i++) lookedUp[i]!.lookups++;
+  const matchedIn = x.matchedIn;
+  for (let i = 0; i < matchedIn.length; i++) matchedIn[i]!.matched++;
+  const counted = x.counted;
+  for (let i = 0; i < counted.length; i++) {
+    const c = counted[i]!;
+    c.packets++;
+    c.bytes += frameLen;
+  }
+  const c = x.code;
+  let p = eventsAt(c);
+  const n = c[p]!;
+  const vlanDep = c[p + 1] !== 0;
+  p += 5;
+  const k = t.key;
+  const w = k.w;
+  for (let e = 0; e < n; e++) {
+    const kind = c[p]!;
+    const port = c[p + 1]!;
+    const maxLen = c[p + 2]!;
+    const bucket = c[p + 3] !== 0;
+    const srcIdx = c[p + 4]!;
+    const end = p + 6 + 2 * c[p + 5]!;
+    for (p += 6; p < end; p += 2) {
+      const i = c[p]!;
+      w[i] = w[i]! ^ c[p + 1]!;
+    }
+    if (vlanDep) {
+      k.vlanTpid = c[p]!;
+      k.vlan2Tci = c[p + 1]!;
+      k.vlan2Tpid = c[p + 2]!;
+    }
+    p += 3;
+    if (kind === XEV_OUTPUT) t.output(port, maxLen, bucket);
+    else t.outputReg(x.srcs[srcIdx]!, maxLen, bucket);
+  }
+}
