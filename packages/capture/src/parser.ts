@@ -15,6 +15,7 @@
  * The format is detected from the first four bytes: the four pcap magics (both byte orders,
  * micro- and nanosecond resolution) or the pcapng Section Header Block type.
  */
+import { checkRange } from '@ovnts/packet';
 import { CaptureErrorCode, CaptureFormatError } from './errors.js';
 import { rd16, rd32, rdI64 } from './endian.js';
 import {
@@ -111,6 +112,7 @@ export class CaptureParser {
 
   /** Consume one unit from `b[pos, end)`; returns bytes consumed, 0 for "need more", -1 at the end. */
   step(b: Uint8Array, pos: number, end: number, eof: boolean): number {
+    checkRange('CaptureParser.step', b, pos, end);
     this.frame = null;
     const avail = end - pos;
     if (this.state === State.Detect) {

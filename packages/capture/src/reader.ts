@@ -8,11 +8,13 @@
  * iteration; `copyFrame()` them to keep them.
  */
 import { createReadStream } from 'node:fs';
+import { ArgumentError, checkSpan } from '@ovnts/packet';
 import type { CaptureFrame } from './frame.js';
 import { CaptureParser } from './parser.js';
 
 /** Every frame of a whole pcap or pcapng file in `buf` (format auto-detected); throws `CaptureFormatError` after the last good frame. */
 export function readCapture(buf: Uint8Array): Iterable<CaptureFrame> {
+  checkSpan('readCapture', buf, 0);
   return {
     *[Symbol.iterator]() {
       const p = new CaptureParser();
@@ -45,12 +47,18 @@ function join(parts: Uint8Array[], total: number): Uint8Array {
 
 /** Frames parsed incrementally from a stream of chunks; each frame's `data` is valid until the next iteration. */
 export async function* readCaptureStream(chunks: ByteChunks, parser: CaptureParser = new CaptureParser()): AsyncGenerator<CaptureFrame, void, undefined> {
+  const it = chunks as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown } | null;
+  if (it === null || typeof it !== 'object' || (typeof it[Symbol.asyncIterator] !== 'function' && typeof it[Symbol.iterator] !== 'function')) {
+    throw new ArgumentError('readCaptureStream', 'chunks', 'an iterable or async iterable of byte chunks (a Node Readable qualifies)', chunks);
+  }
   let buf: Uint8Array = EMPTY; // the current working buffer
   let pos = 0; // first unconsumed byte in buf
   const pending: Uint8Array[] = []; // chunks received while waiting for `parser.need` bytes
   let pendingLen = 0;
   for await (const raw of chunks as AsyncIterable<Uint8Array>) {
-    if (typeof raw === 'string') throw new TypeError('readCaptureStream: got a string chunk; open the stream without an encoding');
+    if (!(raw instanceof Uint8Array)) {
+      throw new ArgumentError('readCaptureStream', 'a chunk', typeof raw === 'string' ? 'bytes (open the stream without an encoding)' : 'a Uint8Array (or Buffer)', raw);
+    }
     const chunk = raw;
     if (chunk.length === 0) continue;
     if (pendingLen > 0) {

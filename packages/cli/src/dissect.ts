@@ -1,5 +1,6 @@
 /**
- * Frame dissection for `ovnts dissect`: walk a frame layer by layer (Ethernet, VLAN tags, ARP,
+ * Frame dissection for `ovnts dissect`: walk a frame layer by layer (Ethernet, or the Linux
+ * cooked headers SLL and SLL2 of `tcpdump -i any`, or raw IP; VLAN tags, ARP,
  * IPv4, IPv6 with extension headers, ICMP, ICMPv6/MLD, IGMP, UDP, TCP, DHCP, DHCPv6, DNS, and
  * into Geneve and VXLAN tunnels), producing one plain object per layer. Dissection never
  * throws: it stops at the first layer that is truncated or malformed and reports it as
@@ -35,6 +36,9 @@ import {
   parseIgmp,
   parseMld,
   toHex,
+  u16,
+  u32,
+  macFromBytes,
   wireErrorName,
   formatArp,
   formatDhcpv4,
@@ -61,6 +65,7 @@ import {
   ovnEgressKey,
   GeneveProtocol,
 } from '@ovnts/geneve';
+import { LinkType } from '@ovnts/capture';
 
 /** One dissected layer: `layer` names it, the other members are its fields. */
 export type LayerInfo = { layer: string } & Record<string, unknown>;
@@ -105,6 +110,9 @@ export function tcpFlagsText(flags: number): string {
   const names = FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
   return names.length ? `[${names.join(', ')}]` : '[<None>]';
 }
+
+/** Linux packet types (`PACKET_HOST`...) of the cooked headers, as tshark names them. */
+const SLL_PKTTYPES: Record<number, string> = { 0: 'Unicast to us', 1: 'Broadcast', 2: 'Multicast', 3: 'Unicast to another host', 4: 'Sent by us' };
 
 const DHCP_PORTS = new Set([67, 68]);
 const DHCPV6_PORTS = new Set([546, 547]);
@@ -156,8 +164,61 @@ class Walker {
     if (!eth.ok) return this.failWith(eth.error);
     const e = eth.value;
     this.push({ layer: 'eth', src: formatMac(e.src), dst: formatMac(e.dst), type: e.etherType }, 'ETH', `${formatMac(e.src)} → ${formatMac(e.dst)} Type 0x${e.etherType.toString(16).padStart(4, '0')}`);
-    let type = e.etherType;
-    let p = off + 14;
+    this.etherType(e.etherType, off + 14, end, depth);
+  }
+
+  /** The link-layer address of a cooked header: a MAC when it has 6 bytes, else hex. */
+  private linkAddress(p: number, halen: number): string {
+    return halen === 6 ? formatMac(macFromBytes(this.buf, p)) : toHex(this.buf, p, Math.min(halen, 8));
+  }
+
+  /**
+   * Linux cooked capture v1 (LINKTYPE_LINUX_SLL, 113; `tcpdump -i any` before libpcap 1.10): packet
+   * type, ARPHRD type, address length, 8 address bytes, protocol. A protocol above 1536 is an
+   * EtherType; below, a Linux-internal code (802.2 LLC, 802.3...) that we do not follow, as tshark
+   * shows it as `sll.ltype`.
+   */
+  sll(off: number, end: number, depth: number): void {
+    const b = this.buf;
+    if (end - off < 16) return this.fail('sll', WireErrorCode.Truncated, off);
+    const pkttype = u16(b, off);
+    const hatype = u16(b, off + 2);
+    const halen = u16(b, off + 4);
+    const proto = u16(b, off + 14);
+    const src = this.linkAddress(off + 6, halen);
+    this.push({ layer: 'sll', pkttype, hatype, halen, src, proto }, 'SLL', `${SLL_PKTTYPES[pkttype] ?? `Type ${pkttype}`} ${src} Protocol 0x${proto.toString(16).padStart(4, '0')}`);
+    if (proto > 1536) this.etherType(proto, off + 16, end, depth);
+  }
+
+  /**
+   * Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, 276; `tcpdump -i any` with libpcap 1.10 and
+   * later): protocol, reserved, interface index, ARPHRD type, packet type, address length, 8
+   * address bytes.
+   */
+  sll2(off: number, end: number, depth: number): void {
+    const b = this.buf;
+    if (end - off < 20) return this.fail('sll2', WireErrorCode.Truncated, off);
+    const proto = u16(b, off);
+    const ifindex = u32(b, off + 4);
+    const hatype = u16(b, off + 8);
+    const pkttype = b[off + 10]!;
+    const halen = b[off + 11]!;
+    const src = this.linkAddress(off + 12, halen);
+    this.push({ layer: 'sll2', proto, ifindex, hatype, pkttype, halen, src }, 'SLL2', `${SLL_PKTTYPES[pkttype] ?? `Type ${pkttype}`} ${src} if ${ifindex} Protocol 0x${proto.toString(16).padStart(4, '0')}`);
+    if (proto > 1536) this.etherType(proto, off + 20, end, depth);
+  }
+
+  /** Raw IP (LINKTYPE_RAW, 101): an IPv4 or IPv6 packet with no link-layer header; the version says which. */
+  raw(off: number, end: number, depth: number): void {
+    if (end - off < 1) return this.fail('raw', WireErrorCode.Truncated, off);
+    const v = this.buf[off]! >> 4;
+    if (v === 4) return this.ipv4(off, end, depth);
+    if (v === 6) return this.ipv6(off, end, depth);
+    this.fail('raw', WireErrorCode.BadVersion, off);
+  }
+
+  /** What follows an EtherType at `p`: VLAN tags, then the network layer. */
+  etherType(type: number, p: number, end: number, depth: number): void {
     let tags = 0;
     while (isVlanTpid(type)) {
       const v = parseVlan(this.buf, p, end - p);
@@ -372,18 +433,29 @@ class Walker {
 }
 
 /**
- * Dissect one Ethernet frame. Never throws. `origLen` is its length on the wire when the capture
+ * Dissect one frame (Ethernet unless `linkType` says otherwise). Never throws. `origLen` is its length on the wire when the capture
  * kept fewer bytes (lengths such as TCP's payload are then computed as on the wire).
  */
-export function dissectFrame(frame: Uint8Array, origLen = frame.length): Dissection {
-  const d = dissectFrameDetailed(frame, origLen);
+export function dissectFrame(frame: Uint8Array, origLen = frame.length, linkType: number = LinkType.ETHERNET): Dissection {
+  const d = dissectFrameDetailed(frame, origLen, linkType);
   return d.error ? { layers: d.layers, error: d.error } : { layers: d.layers };
 }
 
-/** Dissect one Ethernet frame, with per-layer protocol names and Info texts. Never throws. */
-export function dissectFrameDetailed(frame: Uint8Array, origLen = frame.length): DetailedDissection {
+/** The link types `dissectFrame` reads (LINKTYPE_* numbers): Ethernet, Linux cooked SLL and SLL2, raw IP. */
+export const DISSECT_LINK_TYPES: readonly number[] = [LinkType.ETHERNET, LinkType.LINUX_SLL, LinkType.LINUX_SLL2, LinkType.RAW];
+
+/**
+ * Dissect one frame of link type `linkType` (Ethernet by default; see `DISSECT_LINK_TYPES`), with
+ * per-layer protocol names and Info texts. Never throws; another link type is an `Unsupported`
+ * error of layer `link`.
+ */
+export function dissectFrameDetailed(frame: Uint8Array, origLen = frame.length, linkType: number = LinkType.ETHERNET): DetailedDissection {
   const w = new Walker(frame, Math.max(origLen, frame.length));
-  w.ethernet(0, frame.length, 0);
+  if (linkType === LinkType.ETHERNET) w.ethernet(0, frame.length, 0);
+  else if (linkType === LinkType.LINUX_SLL) w.sll(0, frame.length, 0);
+  else if (linkType === LinkType.LINUX_SLL2) w.sll2(0, frame.length, 0);
+  else if (linkType === LinkType.RAW) w.raw(0, frame.length, 0);
+  else w.error = { layer: 'link', code: 'Unsupported', offset: 0 };
   const error = w.error ?? w.truncated;
   return error ? { layers: w.layers, notes: w.notes, error } : { layers: w.layers, notes: w.notes };
 }

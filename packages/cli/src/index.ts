@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './io.js';
 export { main, runCli, commands, type Command } from './main.js';
 export { dissectFile } from './commands/dissect.js';
+export { DEMO_FILES } from './commands/demo.js';

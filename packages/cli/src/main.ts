@@ -4,7 +4,7 @@
  * injectable `Io`, so tests drive it in-process. Exit status: 0 success, 1 failure of a
  * well-formed command, 2 bad command line.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { commandHelp, parseArgs, type CommandSpec, type ParsedArgs } from './args.js';
 import { CliError, UsageError } from './errors.js';
@@ -15,6 +15,9 @@ import { northdCommand } from './commands/northd.js';
 import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
+import { chassisFlowsCommand } from './commands/chassis-flows.js';
+import { ovnSendCommand } from './commands/ovn-send.js';
+import { kubeCommand } from './commands/kube.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -24,8 +27,11 @@ export interface Command {
 
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
+  'chassis-flows': chassisFlowsCommand,
+  'ovn-send': ovnSendCommand,
   demo: demoCommand,
   dissect: dissectCommand,
+  kube: kubeCommand,
   northd: northdCommand,
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,
@@ -40,6 +46,8 @@ function topHelp(): string {
     '',
     'ovn-ts: a pure-TypeScript OpenFlow switch and OVN emulator.',
     '',
+    'ovnts --version prints the version.',
+    '',
     'commands:',
     ...names.map((n) => `  ${n.padEnd(width)}  ${commands[n]!.spec.summary}`),
     '',
@@ -47,9 +55,19 @@ function topHelp(): string {
   ].join('\n');
 }
 
+/** The version of the `ovnts` command (its package's). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** Run `ovnts` with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.out(`ovnts ${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' ? rest[0] : undefined;
     if (target && commands[target]) io.out(commandHelp(commands[target]!.spec) + '\n');
@@ -76,9 +94,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`ovnts ${name}: ${e.message}\n`);
       return 1;
     }
-    // Typed library errors (capture format, text parse, NB validation) carry their own message.
+    // Typed library errors (capture format, text parse, NB validation) carry their own message,
+    // which names what and where; the class name is ours, not the user's business.
     if (e instanceof Error && e.name !== 'Error') {
-      io.err(`ovnts ${name}: ${e.name}: ${e.message}\n`);
+      io.err(`ovnts ${name}: ${e.message}\n`);
       return 1;
     }
     throw e;

@@ -2,9 +2,9 @@
  * Shared by `replay` and `of-trace`: a port-list parser and loading flow/group files into a
  * `Switch`, with failures turned into CLI errors that name the file and line.
  */
-import { readFileSync } from 'node:fs';
 import { OpenFlowError, Switch, TextParseError, type SwitchOptions } from '@ovnts/openflow';
 import { CliError, UsageError } from './errors.js';
+import { readInputText } from './files.js';
 
 /** Parse `1,2,5-8` into sorted distinct OpenFlow port numbers (1..0xfeff). */
 export function parsePortList(command: string, text: string, option: string): number[] {
@@ -21,49 +21,70 @@ export function parsePortList(command: string, text: string, option: string): nu
   return [...out].sort((x, y) => x - y);
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+/** At most `max` characters of `text`, cut in the middle with the length said (a 10 MB token stays readable). */
+export function clip(text: string, max = 200): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 30) / 2);
+  return `${text.slice(0, half)}... (${text.length} characters) ...${text.slice(-half)}`;
 }
 
-/** Read a groups file (one `add-group` line each; `#` comments, blank lines) into the switch. */
-export function loadGroups(sw: Switch, path: string): number {
-  const lines = readText(path, 'groups file', ).split(/\r?\n/);
-  let n = 0;
+/**
+ * The lines of a flows or groups file with what each holds: the body (the text before any `#`,
+ * trimmed) and the 0-based column where the body starts in the line.
+ */
+function bodies(text: string): { line: number; body: string; col: number; raw: string }[] {
+  const out: { line: number; body: string; col: number; raw: string }[] = [];
+  const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const body = lines[i]!.replace(/#.*/, '').trim();
-    if (!body) continue;
+    const raw = lines[i]!;
+    const hash = raw.indexOf('#');
+    const before = hash >= 0 ? raw.slice(0, hash) : raw;
+    const body = before.trim();
+    if (body) out.push({ line: i + 1, body, col: before.length - before.trimStart().length, raw });
+  }
+  return out;
+}
+
+/** Add every line of a flows or groups file with `add`; errors say `file:line:col` once. */
+function loadLines(path: string, what: 'flow' | 'group', add: (body: string) => unknown): number {
+  let n = 0;
+  for (const l of bodies(readInputText(path, `${what}s file`))) {
     try {
-      sw.addGroup(body);
+      add(l.body);
       n++;
     } catch (e) {
-      throw explain(e, path, i + 1);
+      throw explain(e, path, l.line, l.col, l.raw, what);
     }
   }
   return n;
 }
 
-/** Read an `add-flows` file into the switch. */
-export function loadFlows(sw: Switch, path: string): number {
-  try {
-    return sw.addFlows(readText(path, 'flows file')).length;
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw explain(e, path);
-  }
+/** Read a groups file (one `add-group` line each; `#` comments, blank lines) into the switch. */
+export function loadGroups(sw: Switch, path: string): number {
+  return loadLines(path, 'group', (body) => sw.addGroup(body));
 }
 
-function explain(e: unknown, path: string, line?: number): Error {
+/** Read an `add-flows` file (one flow per line; `#` comments, blank lines) into the switch. */
+export function loadFlows(sw: Switch, path: string): number {
+  return loadLines(path, 'flow', (body) => sw.addFlow(body));
+}
+
+/**
+ * A parse error as `file:line:col: what`, then the line with a caret under the column (both
+ * clipped around the column on long lines); a refusal by the switch as `file:line: ...`.
+ */
+function explain(e: unknown, path: string, line: number, col: number, raw: string, what: 'flow' | 'group'): Error {
   if (e instanceof TextParseError) {
-    return new CliError(`${path}:${e.line ?? line ?? '?'}: ${e.message}`);
+    const at = col + e.position;
+    const from = Math.max(0, at - 60);
+    const shown = raw.slice(from, at + 60);
+    const excerpt = `${from > 0 ? '...' : ''}${shown}${at + 60 < raw.length ? '...' : ''}`;
+    // Tabs stay tabs under the excerpt, so the caret lines up however the terminal shows them.
+    const caret = `${from > 0 ? '   ' : ''}${raw.slice(from, at).replace(/[^\t]/g, ' ')}^`;
+    return new CliError(`${path}:${line}:${at + 1}: ${clip(e.expected)}\n  ${excerpt}\n  ${caret}`);
   }
   if (e instanceof OpenFlowError) {
-    const m = /^line (\d+): (.*)$/s.exec(e.detail);
-    const where = m ? m[1] : line;
-    return new CliError(`${path}:${where ?? '?'}: the switch refuses this ${line ? 'group' : 'flow'}: ${e.errorName}${m ? `: ${m[2]}` : e.detail ? `: ${e.detail}` : ''}`);
+    return new CliError(`${path}:${line}: the switch refuses this ${what}: ${e.errorName}${e.detail ? `: ${clip(e.detail)}` : ''}`);
   }
   return e instanceof Error ? e : new CliError(String(e));
 }

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BufferIo, main } from '@ovnts/cli';
+import { BufferIo, DEMO_FILES, main } from '@ovnts/cli';
 import { PcapngWriter, PcapWriter } from '@ovnts/capture';
 import { geneveTwoNodes, repoRoot, vlanRouterTraffic } from '@ovnts/testkit';
 
@@ -108,8 +108,8 @@ describe('ovnts command line', () => {
     expect(lines[13]).toMatch(/\[Malformed: tcp Truncated at offset 92\]$/);
   });
 
-  it('reports frames of a non-Ethernet link type instead of misreading them', async () => {
-    const w = new PcapWriter({ linkType: 101 });
+  it('reports frames of an unsupported link type instead of misreading them', async () => {
+    const w = new PcapWriter({ linkType: 105 }); // IEEE 802.11
     w.write({ data: Uint8Array.from([0x45, 0, 0, 20]) });
     w.end();
     const raw = join(tmp, 'raw.pcap');
@@ -135,7 +135,8 @@ describe('ovnts command line', () => {
     writeFileSync(bad, 'OVSDB JSON 5 0000000000000000000000000000000000000000\n{}\n');
     const r = await run('northd', '--nb', bad);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/NbError: record 0, byte offset 0/);
+    // The file and the place in it; no class name of ours (it used to say "NbError: ...").
+    expect(r.err).toBe(`ovnts northd: ${bad}: record 0, byte offset 0: record length 5 runs past the end of the file (3 bytes left)\n`);
     expect((await run('northd')).code).toBe(2);
   });
 
@@ -163,6 +164,21 @@ describe('ovnts command line', () => {
     expect(p3.out).toMatch(/output\("vm3"\);/);
     expect(p3.out).toMatch(/\d+ logical flows/);
     expect((await run('demo', '--part', '4')).code).toBe(2);
+  });
+
+  it('the demo reads its fixtures from its own package, from any folder (issue 8 item 6)', () => {
+    const pkg = join(repoRoot, 'packages/cli');
+    for (const f of Object.values(DEMO_FILES)) {
+      expect(f.startsWith(join(pkg, 'fixtures') + '/')).toBe(true);
+      // The repository's fixtures/ path is a link to the same file, so README commands keep working.
+      const repoPath = join(repoRoot, 'fixtures', f.slice(join(pkg, 'fixtures').length + 1));
+      expect(realpathSync(repoPath)).toBe(realpathSync(f));
+    }
+    const files = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { files: string[] }).files;
+    expect(files).toContain('fixtures');
+    const away = spawnSync(process.execPath, [join(pkg, 'dist/main.js'), 'demo', '--part', '2'], { cwd: tmp, encoding: 'utf8' });
+    expect(away.status, away.stderr).toBe(0);
+    expect(away.stdout).toContain(`${join(pkg, 'fixtures/openflow/vlan-router.flows')} (OpenFlow 1.5 semantics`);
   });
 
   it('runs the demo on the fixture', async () => {

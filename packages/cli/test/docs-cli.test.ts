@@ -1,7 +1,7 @@
 // Every `$ ovnts ...` example in docs/cli.md is run here and must print exactly what the doc shows.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferIo, main } from '@ovnts/cli';
 import { repoRoot } from '@ovnts/testkit';
 
@@ -16,7 +16,9 @@ const doc = readFileSync(join(repoRoot, 'docs/cli.md'), 'utf8');
 const examples = [...doc.matchAll(/```console\n\$ (ovnts [^\n]*)\n([\s\S]*?)```/g)].map((m) => ({ cmd: m[1]!, want: m[2]! }));
 
 describe('docs/cli.md examples', () => {
-  // The replay examples write where the doc says (a fixed /tmp path); remove it afterwards.
+  // The replay examples write where the doc says (a fixed /tmp path; replay refuses to overwrite
+  // without --force): start without it and remove it afterwards.
+  beforeAll(() => rmSync('/tmp/ovnts-replay-example', { recursive: true, force: true }));
   afterAll(() => rmSync('/tmp/ovnts-replay-example', { recursive: true, force: true }));
   it('has examples', () => expect(examples.length).toBeGreaterThan(6));
   const cwd = process.cwd();

@@ -87,7 +87,17 @@ describe('ovnts replay', () => {
     writeFileSync(syntax, 'priority=1,nw_dst=10.0.0.300,actions=drop\n');
     const s = await run('replay', '--flows', syntax, '--ports', '1', '--in', `1=${join(tmp, 'in1.pcap')}`, '--out-dir', join(tmp, 'o3'));
     expect(s.code).toBe(1);
-    expect(s.err).toMatch(/syntax\.txt:1: /);
+    // file:line:col once (it used to say "syntax.txt:1: line 1: ... at column 19"), then the
+    // line with a caret under the column.
+    expect(s.err).toBe(`ovnts replay: ${syntax}:1:19: 10.0.0.300: invalid IP address\n  priority=1,nw_dst=10.0.0.300,actions=drop\n                    ^\n`);
+    const indented = join(tmp, 'indented.txt');
+    writeFileSync(indented, '# two flows\npriority=1,actions=drop\n\t  in_port=1,actions=resubmit(,1),output:nosuch # trailing comment\n');
+    const t = await run('replay', '--flows', indented, '--ports', '1', '--in', `1=${join(tmp, 'in1.pcap')}`, '--out-dir', join(tmp, 'o3'));
+    expect(t.code).toBe(1);
+    // The column counts the tab and the spaces before the flow; the caret keeps the tab.
+    expect(t.err.split('\n')[0]).toBe(`ovnts replay: ${indented}:3:35: nosuch: output to unknown port`);
+    expect(t.err.split('\n')[2]).toBe(`  \t${' '.repeat(33)}^`);
+    expect(t.err).not.toMatch(/line 3|column/);
   });
 
   it('rejects bad arguments', async () => {

@@ -21,131 +21,27 @@
 // The generator draws random ports from the dynamic range so no tshark dissector claims them by
 // port, and uses only EtherTypes and IP protocols that no tshark 4.0 dissector registers.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dissectFrame, type LayerInfo } from '@ovnts/cli';
-import { randomCorpus, repoRoot, requireTools, tsharkFields, writeTempCapture, type CorpusFrame, type TempCapture } from '@ovnts/testkit';
+import { dissectFrame } from '@ovnts/cli';
+import { Excuses, randomCorpus, requireTools, tsharkFields, tsharkFieldsAsync, writeTempCapture, type CorpusFrame, type TempCapture } from '@ovnts/testkit';
+import { CLI, expected, FIELDS, norm, opts, runCli, tsharkGoesDeeper, type Json } from './tshark-fields.js';
 
 // OVNTS_CORPUS_SEEDS=1,2,3 (and OVNTS_CORPUS_SIZE=n per seed) explores other corpora.
 const SEEDS = process.env.OVNTS_CORPUS_SEEDS ? process.env.OVNTS_CORPUS_SEEDS.split(',').map(Number) : [0x5eed0001, 0x5eed0002, 0x5eed0003, 0x5eed0004];
 const PER_SEED = Number(process.env.OVNTS_CORPUS_SIZE ?? 500);
-const CLI = join(repoRoot, 'packages/cli/dist/main.js');
 const PREFS = ['ip.defragment:FALSE', 'ipv6.defragment:FALSE'];
 
-type Get = (l: LayerInfo, prev: LayerInfo | undefined) => unknown[] | undefined;
-
-/** Our layer fields as tshark fields: for each tshark field, the values one of our layers gives. */
-const FIELDS: [string, string, Get][] = [
-  ['eth.src', 'eth', (l) => [l.src]],
-  ['eth.dst', 'eth', (l) => [l.dst]],
-  ['eth.type', 'eth', (l) => [l.type]],
-  // tshark calls an 802.1ad (0x88a8) tag "ieee8021ad", an 802.1Q one "vlan".
-  ['vlan.id', 'vlan', (l) => (l.tpid === 0x88a8 ? undefined : [l.vid])],
-  ['vlan.priority', 'vlan', (l) => (l.tpid === 0x88a8 ? undefined : [l.pcp])],
-  ['ieee8021ad.id', 'vlan', (l) => (l.tpid === 0x88a8 ? [l.vid] : undefined)],
-  ['ieee8021ad.priority', 'vlan', (l) => (l.tpid === 0x88a8 ? [l.pcp] : undefined)],
-  ['arp.opcode', 'arp', (l) => [l.op]],
-  ['arp.src.proto_ipv4', 'arp', (l) => [l.spa]],
-  ['arp.dst.proto_ipv4', 'arp', (l) => [l.tpa]],
-  ['arp.src.hw_mac', 'arp', (l) => [l.sha]],
-  ['arp.dst.hw_mac', 'arp', (l) => [l.tha]],
-  ['ip.src', 'ipv4', (l) => [l.src]],
-  ['ip.dst', 'ipv4', (l) => [l.dst]],
-  ['ip.ttl', 'ipv4', (l) => [l.ttl]],
-  ['ip.proto', 'ipv4', (l) => [l.proto]],
-  ['ipv6.src', 'ipv6', (l) => [l.src]],
-  ['ipv6.dst', 'ipv6', (l) => [l.dst]],
-  ['ipv6.hlim', 'ipv6', (l) => [l.hlim]],
-  ['ipv6.nxt', 'ipv6', (l) => [l.next]],
-  ['udp.srcport', 'udp', (l) => [l.src]],
-  ['udp.dstport', 'udp', (l) => [l.dst]],
-  ['udp.length', 'udp', (l) => [l.len]],
-  ['tcp.srcport', 'tcp', (l) => [l.src]],
-  ['tcp.dstport', 'tcp', (l) => [l.dst]],
-  ['tcp.flags', 'tcp', (l) => [l.flags]],
-  ['tcp.seq_raw', 'tcp', (l) => [l.seq]],
-  ['tcp.ack_raw', 'tcp', (l) => [l.ack]],
-  ['tcp.len', 'tcp', (l) => [l.len]],
-  ['icmp.type', 'icmp', (l) => [l.type]],
-  ['icmp.code', 'icmp', (l) => [l.code]],
-  ['icmpv6.type', 'icmpv6', (l) => [l.type]],
-  ['icmpv6.code', 'icmpv6', (l) => [l.code]],
-  ['icmpv6.nd.ns.target_address', 'nd', (l, p) => (p?.type === 135 ? [l.target] : undefined)],
-  ['icmpv6.nd.na.target_address', 'nd', (l, p) => (p?.type === 136 ? [l.target] : undefined)],
-  ['igmp.type', 'igmp', (l) => [l.type]],
-  ['igmp.maddr', 'igmp', (l) => (Array.isArray(l.groups) ? l.groups : l.group === null ? [] : [l.group])],
-  // MLDv1 messages and MLDv2 queries carry one address; an MLDv2 report one per record.
-  ['icmpv6.mld.multicast_address', 'mld', (l) => (l.type === 143 ? undefined : [l.group])],
-  ['icmpv6.mldr.mar.multicast_address', 'mld', (l) => (l.type === 143 ? (l.groups as unknown[]) : undefined)],
-  ['dhcp.type', 'dhcp', (l) => [l.op]],
-  ['dhcp.id', 'dhcp', (l) => [l.xid]],
-  ['dhcp.option.dhcp', 'dhcp', (l) => (l.msgType === null ? [] : [l.msgType])],
-  ['dhcpv6.msgtype', 'dhcpv6', (l) => [l.msgType]],
-  ['dhcpv6.xid', 'dhcpv6', (l) => ('xid' in l ? [l.xid] : [])],
-  ['dhcpv6.hopcount', 'dhcpv6', (l) => ('hopCount' in l ? [l.hopCount] : [])],
-  ['dns.id', 'dns', (l) => [l.id]],
-  ['dns.flags.response', 'dns', (l) => [l.qr]],
-  ['dns.qry.name', 'dns', (l) => l.questions as unknown[]],
-  ['geneve.vni', 'geneve', (l) => [l.vni]],
-  ['geneve.proto_type', 'geneve', (l) => [l.protocol]],
-  ['geneve.option.class', 'geneve', (l) => opts(l).map((o) => o.class)],
-  ['geneve.option.type', 'geneve', (l) => opts(l).map((o) => o.type)],
-  // tshark's geneve.option.length: the header's total options length, then each option's length.
-  ['geneve.option.length', 'geneve', (l) => [opts(l).reduce((n, o) => n + 4 + o.data.length / 2, 0), ...opts(l).map((o) => 4 + o.data.length / 2)]],
-  ['geneve.option.unknown.data', 'geneve', (l) => opts(l).map((o) => o.data)],
-  ['vxlan.vni', 'vxlan', (l) => [l.vni]],
-];
-
-function opts(l: LayerInfo): { class: number; type: number; data: string }[] {
-  return l.options as { class: number; type: number; data: string }[];
-}
-
-/** One value in a comparable form: numbers (tshark prints many in hex) in decimal, text lower-case. */
-function norm(v: unknown): string {
-  if (v === true || v === 'True') return '1';
-  if (v === false || v === 'False') return '0';
-  if (v === '<MISSING>') return '';
-  const s = String(v).toLowerCase();
-  return /^0x[0-9a-f]+$/.test(s) ? String(parseInt(s, 16)) : s;
-}
-
-/** Our occurrences of every compared field, in frame order. */
-function expected(layers: LayerInfo[]): Map<string, string[]> {
-  const m = new Map<string, string[]>(FIELDS.map(([f]) => [f, []]));
-  layers.forEach((l, i) => {
-    for (const [field, layer, get] of FIELDS) {
-      if (l.layer !== layer) continue;
-      const vs = get(l, layers[i - 1]);
-      if (vs) m.get(field)!.push(...vs.map(norm));
-    }
+/**
+ * Frames compared only in part (see the header): the caps are about 1.5 times the share the default
+ * corpus draws, so a generator or comparison change that relaxes many more frames fails.
+ */
+function tsharkExcuses(): Excuses {
+  return new Excuses('tshark cross-check', {
+    truncated: { fraction: 0.12, why: 'frame cut short: our fields must be a prefix of tshark\'s' },
+    'tshark-deeper': { fraction: 0.06, why: 'tshark also dissects an ICMP error\'s quoted datagram or a DHCPv6 relayed message' },
+    'tcp.len-first-fragment': { fraction: 0.025, why: 'tshark leaves tcp.len out on a first fragment' },
   });
-  return m;
-}
-
-/** tshark dissects past where we stop by design (see the comment at the top). */
-function tsharkGoesDeeper(layers: LayerInfo[]): boolean {
-  const last = layers[layers.length - 1];
-  if (!last) return false;
-  if (last.layer === 'icmp') return last.type !== 0 && last.type !== 8;
-  if (last.layer === 'icmpv6') return (last.type as number) < 128;
-  if (last.layer === 'dhcpv6') return last.msgType === 12 || last.msgType === 13;
-  return false;
-}
-
-interface Json {
-  index: number;
-  len: number;
-  caplen?: number;
-  layers: LayerInfo[];
-  error?: { layer: string; code: string; offset: number };
-}
-
-function runCli(file: string): Json[] {
-  const r = spawnSync(process.execPath, [CLI, 'dissect', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) assert.fail(`ovnts dissect --json exited ${r.status}: ${r.stderr}`);
-  return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
 }
 
 const tshark = requireTools('tshark cross-check of ovnts dissect', ['tshark'], 'apt-get install -y tshark');
@@ -157,11 +53,10 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
   let theirs: string[][] = [];
   const names = ['frame.len', 'frame.cap_len', ...FIELDS.map(([f]) => f)];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!existsSync(CLI)) assert.fail(`${CLI} is missing: build first (node node_modules/typescript/bin/tsc -b)`);
     cap = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })));
-    ours = runCli(cap.file);
-    theirs = tsharkFields(cap.file, names, { prefs: PREFS });
+    [ours, theirs] = await Promise.all([runCli(cap.file), tsharkFieldsAsync(cap.file, names, { prefs: PREFS })]);
   });
   afterAll(() => cap?.remove());
 
@@ -210,6 +105,7 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
   it('every field we print agrees with tshark, occurrence by occurrence', () => {
     const bad: string[] = [];
     let values = 0;
+    const excuses = tsharkExcuses();
     corpus.forEach(({ f }, k) => {
       const j = ours[k]!;
       const exp = expected(j.layers);
@@ -219,11 +115,16 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
       const last = j.layers[j.layers.length - 1];
       const must = f.truncated && j.error && last?.layer === j.error.layer ? expected(j.layers.slice(0, -1)) : exp;
       const prefix = f.truncated || tsharkGoesDeeper(j.layers);
+      if (f.truncated) excuses.add('truncated', where(k));
+      else if (prefix) excuses.add('tshark-deeper', where(k));
       FIELDS.forEach(([field], c) => {
         // A TCP header in the first fragment of an IP datagram (IPv4 MF, or an IPv6 fragment
         // header): tshark leaves tcp.len out, as the segment's length is only known once the
         // datagram is reassembled; we print the payload bytes this fragment holds.
-        if (field === 'tcp.len' && /frag0|\/frag\//.test(f.desc)) return;
+        if (field === 'tcp.len' && /frag0|\/frag\//.test(f.desc)) {
+          if (exp.get(field)!.length) excuses.add('tcp.len-first-fragment', where(k));
+          return;
+        }
         const raw = theirs[k]![c + 2]!;
         const got = raw === '' ? [] : raw.split(',').map(norm);
         const want = exp.get(field)!;
@@ -236,6 +137,8 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
     });
     console.log(`[tshark-crosscheck] ${corpus.length} frames, ${values} field values compared over ${FIELDS.length} fields (seeds ${SEEDS.map((s) => `0x${s.toString(16)}`).join(', ')})`);
     expect(bad.slice(0, 40), `${bad.length} disagreements`).toEqual([]);
+    console.log(`[tshark-crosscheck] compared as a prefix of tshark's fields, or left out:\n${excuses.summary(corpus.length)}`);
+    expect(excuses.overCap(corpus.length)).toEqual([]);
   });
 
   it('well-formed frames dissect without error; truncated ones report where they stop', () => {
@@ -257,10 +160,10 @@ describe.skipIf(tshark.skip)('ovnts dissect --json agrees with tshark on a rando
     expect(bad).toEqual([]);
   });
 
-  it('the same frames written as pcapng dissect identically', () => {
+  it('the same frames written as pcapng dissect identically', async () => {
     const ng = writeTempCapture(corpus.map(({ f }) => ({ data: f.data, origLen: f.origLen })), { format: 'pcapng' });
     try {
-      const lines = runCli(ng.file);
+      const lines = await runCli(ng.file);
       expect(lines.length).toBe(ours.length);
       lines.forEach((l, k) => expect(l, where(k)).toEqual(ours[k]));
     } finally {

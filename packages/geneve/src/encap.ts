@@ -59,6 +59,7 @@ import {
   ReprError,
   WireError,
   WireErrorCode,
+  checkSpan,
 } from '@ovnts/packet';
 import {
   checkGeneveAt,
@@ -245,9 +246,11 @@ function hasPorts(proto: number): boolean {
  * A deterministic 32-bit hash of the inner frame's flow: IP addresses, protocol and (for TCP,
  * UDP and SCTP, and never for fragments, so that all fragments of a datagram hash alike) ports;
  * the MAC addresses and EtherType when the frame is not IP. Up to two VLAN tags are skipped.
- * Truncated frames hash whatever is present. Never throws; allocates nothing.
+ * Truncated frames hash whatever is present. Never throws on any bytes (an `off`/`len` that is not
+ * an integer span of `buf` is an `ArgumentError`); allocates nothing.
  */
 export function innerFlowHash(buf: Uint8Array, off: number, len: number, basis = 0): number {
+  checkSpan('innerFlowHash', buf, off, len);
   return innerFlowHashSigned(buf, off, len, basis) >>> 0;
 }
 
@@ -445,10 +448,12 @@ export class TunnelEncap {
     if (optLen > 0 && key.ovnKeys >= 0 && (key.ovnKeys > 0x7fffffff || !Number.isInteger(key.ovnKeys))) {
       throw new ReprError('ovn', `packed port keys ${key.ovnKeys} have reserved bit 31 set or are out of range`);
     }
-    if (optLen > 0 && key.optLen > 0 && checkGeneveOptions(key.optBuf, key.optOff, key.optLen) !== WireErrorCode.Ok) {
+    const o = key.optOff;
+    const inside = Number.isInteger(o) && Number.isInteger(key.optLen) && o >= 0 && key.optLen >= 0 && o + key.optLen <= key.optBuf.length;
+    if (optLen > 0 && key.optLen > 0 && (!inside || checkGeneveOptions(key.optBuf, o, key.optLen) !== WireErrorCode.Ok)) {
       throw new ReprError('geneve', `raw options at ${key.optOff} (${key.optLen} bytes) are not whole, well-formed TLVs`);
     }
-    if (off < 0 || len < 0 || off + len > buf.length) throw new EmitError('encap', off + len, buf.length);
+    checkSpan('encap', buf, off, len);
     const hdr = this.baseLength + optLen;
     const total = hdr + len;
     const ipPayload = total - this.ipOffset - (this.ipVersion === 4 ? 0 : IPV6_LEN);
@@ -627,7 +632,8 @@ function failDecap(r: DecapResult, layer: string, code: WireErrorCode, at: numbe
  * zero, verifies. Returns true on success; otherwise `r.code/layer/errorOffset` say why. A frame
  * that is well formed but not a tunnel frame (another EtherType, protocol or port) fails with
  * `BadValue` at that layer. Bytes after the IP datagram (Ethernet padding) are ignored. Never
- * throws; allocates nothing.
+ * throws on any bytes (an `off`/`len` that is not an integer span of `buf` is an `ArgumentError`,
+ * a caller's bug); allocates nothing.
  */
 export function decapsulate(
   buf: Uint8Array,
@@ -648,8 +654,8 @@ export function decapsulate(
   r.optLength = 0;
   r.oam = false;
   r.critical = false;
-  if (off < 0 || len < 0) return failDecap(r, 'eth', WireErrorCode.Truncated, off);
-  const end = Math.min(off + len, buf.length);
+  checkSpan('decapsulate', buf, off, len);
+  const end = off + len;
 
   // Ethernet and at most one VLAN tag. (Bytes are read with shifts written out on this path, not
   // through u16()/u32(): see "Per-packet cost" above.)

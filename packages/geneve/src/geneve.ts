@@ -15,7 +15,7 @@
  * ```
  */
 import { toHex, u16, u24, setU16, setU24 } from '@ovnts/packet';
-import { fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
+import { checkSpan, fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
 
 /** The IANA-assigned UDP destination port for Geneve. */
 export const GENEVE_UDP_PORT = 6081;
@@ -53,8 +53,14 @@ let lastErrorOffset = 0;
  * Used by the parser and by decapsulation to report where a header is bad.
  */
 export function checkGeneveAt(buf: Uint8Array, off: number, len: number): WireErrorCode {
+  checkSpan('checkGeneveAt', buf, off, len);
+  return geneveCheck(buf, off, len);
+}
+
+/** `checkGeneveAt` on a span the caller has validated. */
+function geneveCheck(buf: Uint8Array, off: number, len: number): WireErrorCode {
   lastErrorOffset = off;
-  if (len < GENEVE_HEADER_LEN || off < 0 || off + GENEVE_HEADER_LEN > buf.length) return WireErrorCode.Truncated;
+  if (len < GENEVE_HEADER_LEN || off + GENEVE_HEADER_LEN > buf.length) return WireErrorCode.Truncated;
   if (buf[off]! >>> 6 !== 0) return WireErrorCode.BadVersion;
   const optLen = (buf[off]! & 0x3f) * 4;
   if (GENEVE_HEADER_LEN + optLen > len || off + GENEVE_HEADER_LEN + optLen > buf.length) {
@@ -92,7 +98,8 @@ export class GeneveView {
    * (`Truncated` otherwise) and is exactly filled by its TLVs (`BadOption` otherwise).
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
-    return checkGeneveAt(buf, off, len);
+    checkSpan('GeneveView.check', buf, off, len);
+    return geneveCheck(buf, off, len);
   }
 
   /** Point the view at a new header (no allocation). */
@@ -253,8 +260,8 @@ export class GeneveOptionCursor {
  * be a multiple of 4 (`BadLength` otherwise).
  */
 export function checkGeneveOptions(buf: Uint8Array, off: number, len: number): WireErrorCode {
+  checkSpan('checkGeneveOptions', buf, off, len);
   if (len % 4 !== 0) return WireErrorCode.BadLength;
-  if (off < 0 || off + len > buf.length) return WireErrorCode.Truncated;
   let p = off;
   const end = off + len;
   while (p < end) {
@@ -269,6 +276,7 @@ export function checkGeneveOptions(buf: Uint8Array, off: number, len: number): W
  * `buf[off, off + len)`, or -1 if there is none. Allocation-free.
  */
 export function findGeneveOption(buf: Uint8Array, off: number, len: number, optClass: number, type: number): number {
+  checkSpan('findGeneveOption', buf, off, len);
   const end = off + len;
   let p = off;
   while (p + GENEVE_OPTION_HEADER_LEN <= end) {
@@ -280,6 +288,7 @@ export function findGeneveOption(buf: Uint8Array, off: number, len: number, optC
 
 /** True if any TLV in the (checked) options area has the critical type bit set. */
 export function hasCriticalGeneveOption(buf: Uint8Array, off: number, len: number): boolean {
+  checkSpan('hasCriticalGeneveOption', buf, off, len);
   const end = off + len;
   let p = off;
   while (p + GENEVE_OPTION_HEADER_LEN <= end) {
@@ -366,8 +375,9 @@ const view = new GeneveView();
 const cursor = new GeneveOptionCursor();
 
 /** Parse a Geneve header and its options from `len` bytes at `off` (option data is copied). */
-export function parseGeneve(buf: Uint8Array, off = 0, len = buf.length - off): Result<GeneveRepr> {
-  const code = checkGeneveAt(buf, off, len);
+export function parseGeneve(buf: Uint8Array, off = 0, len?: number): Result<GeneveRepr> {
+  len = checkSpan('parseGeneve', buf, off, len);
+  const code = geneveCheck(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('geneve', code, lastErrorOffset);
   const v = view.reset(buf, off, len);
   const options: GeneveOption[] = [];

@@ -9,7 +9,7 @@
  * read with `readOvnOption()` (no allocation) and written with `writeOvnOption()`.
  */
 import { u32, setU16, setU32 } from '@ovnts/packet';
-import { ReprError, WireErrorCode } from '@ovnts/packet';
+import { checkSpan, ReprError, WireErrorCode } from '@ovnts/packet';
 import {
   findGeneveOption,
   GENEVE_OPTION_HEADER_LEN,
@@ -63,7 +63,8 @@ export function ovnEgressKey(packed: number): number {
  * (`BadLength` otherwise; `Truncated` if `buf` ends first) and reserved bit 31 clear (`BadValue`).
  */
 export function checkOvnOption(buf: Uint8Array, tlvOff: number): WireErrorCode {
-  if (tlvOff < 0 || tlvOff + GENEVE_OPTION_HEADER_LEN > buf.length) return WireErrorCode.Truncated;
+  checkSpan('checkOvnOption', buf, tlvOff, 0);
+  if (tlvOff + GENEVE_OPTION_HEADER_LEN > buf.length) return WireErrorCode.Truncated;
   if ((buf[tlvOff + 3]! & 0x1f) * 4 !== OVN_GENEVE_LEN) return WireErrorCode.BadLength;
   if (tlvOff + OVN_OPTION_TLV_LEN > buf.length) return WireErrorCode.Truncated;
   if ((buf[tlvOff + GENEVE_OPTION_HEADER_LEN]! & 0x80) !== 0) return WireErrorCode.BadValue;
@@ -76,6 +77,7 @@ export function checkOvnOption(buf: Uint8Array, tlvOff: number): WireErrorCode {
  * `OVN_OPTION_INVALID` (-2) when it has the wrong length or bit 31 set. Allocation-free.
  */
 export function readOvnOption(buf: Uint8Array, optOff: number, optLen: number): number {
+  checkSpan('readOvnOption', buf, optOff, optLen);
   const p = findGeneveOption(buf, optOff, optLen, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE);
   if (p < 0) return OVN_OPTION_ABSENT;
   if (p + OVN_OPTION_TLV_LEN > optOff + optLen) return OVN_OPTION_INVALID;

@@ -10,7 +10,7 @@
  * ```
  */
 import { u24, setU24 } from '@ovnts/packet';
-import { fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
+import { checkSpan, fail, ok, needRoom, ReprError, WireErrorCode, type Result } from '@ovnts/packet';
 
 /** The IANA-assigned UDP destination port for VXLAN. */
 export const VXLAN_UDP_PORT = 4789;
@@ -36,6 +36,7 @@ export class VxlanView {
 
   /** `Ok` if a whole header is present (`Truncated`) with the I flag set (`BadValue`). */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('VxlanView.check', buf, off, len);
     if (len < VXLAN_HEADER_LEN || off < 0 || off + VXLAN_HEADER_LEN > buf.length) return WireErrorCode.Truncated;
     return (buf[off]! & VxlanFlags.I) === 0 ? WireErrorCode.BadValue : WireErrorCode.Ok;
   }
@@ -103,7 +104,8 @@ export function vxlanRepr(vni: number): VxlanRepr {
 const view = new VxlanView();
 
 /** Parse a VXLAN header from `len` bytes at `off`. */
-export function parseVxlan(buf: Uint8Array, off = 0, len = buf.length - off): Result<VxlanRepr> {
+export function parseVxlan(buf: Uint8Array, off = 0, len?: number): Result<VxlanRepr> {
+  len = checkSpan('parseVxlan', buf, off, len);
   const code = VxlanView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('vxlan', code, off, code === WireErrorCode.BadValue ? 'I flag clear' : undefined);
   const v = view.reset(buf, off, len);

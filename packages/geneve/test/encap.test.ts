@@ -18,6 +18,7 @@ import {
   ReprError,
   u16,
   WireErrorCode,
+  ArgumentError,
 } from '@ovnts/packet';
 import {
   decapsulate,
@@ -446,8 +447,11 @@ describe('decap', () => {
         if (ok) expect(r.innerOffset + r.innerLength).toBeLessThanOrEqual(b.length);
       }),
     );
-    expect(decapsulate(new Uint8Array(4), 8, 100, r)).toBe(false);
-    expect(decapsulate(new Uint8Array(4), -1, 2, r)).toBe(false);
+    // An offset or length outside the buffer is the caller's bug, refused with a typed error.
+    expect(() => decapsulate(new Uint8Array(4), 8, 100, r)).toThrow(ArgumentError);
+    expect(() => decapsulate(new Uint8Array(4), -1, 2, r)).toThrow(ArgumentError);
+    expect(() => decapsulate(new Uint8Array(4), 0, NaN, r)).toThrow(/decapsulate: len must be an integer in 0\.\.4 .*, got NaN/);
+    expect(decapsulate(new Uint8Array(4), 0, 4, r)).toBe(false);
   });
 });
 

@@ -29,15 +29,17 @@ import type { CtAction } from './conntrack/conntrack.js';
 import { compileCtNat } from './conntrack/nat.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import {
-  ETH_TYPE_IP, ETH_TYPE_IPV6, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
+  ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
-import { KEY_WORDS, W, getFieldBig } from './flowkey.js';
-import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple } from './key-ops.js';
+import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
+import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple, writeSubfield } from './key-ops.js';
+import { flowHashFields } from './stateful/flow-hash.js';
+import { hashInt } from './stateful/ovs-hash.js';
 import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
 import { OFPP, formatPort, isValidOutputPort, parsePort } from './ports.js';
-import { PrimKind, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
+import { PrimKind, type MegaflowMarks, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
 
 export { OFPP, OFPP_UNSET, formatPort, isValidOutputPort, parsePort } from './ports.js';
 export { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
@@ -262,6 +264,139 @@ export interface MeterAction {
   meterId: number;
 }
 
+/** `clone(...)`: run the actions on a copy of the packet; the flow, action set and stack come back after. */
+export interface CloneAction {
+  /** Kind. */
+  type: 'clone';
+  /** The actions run on the copy. */
+  actions: Action[];
+}
+
+/** `push:FIELD[a..b]`: push the bits on the translation's value stack. */
+export interface StackPushAction {
+  /** Kind. */
+  type: 'stack_push';
+  /** The bits pushed. */
+  src: Subfield;
+}
+
+/** `pop:FIELD[a..b]`: pop the top of the value stack into the bits. */
+export interface StackPopAction {
+  /** Kind. */
+  type: 'stack_pop';
+  /** Where the value goes. */
+  dst: Subfield;
+}
+
+/** `check_pkt_larger(N)->FIELD[b]`: the bit says whether the packet is longer than N bytes. */
+export interface CheckPktLargerAction {
+  /** Kind. */
+  type: 'check_pkt_larger';
+  /** Length compared (the packet without Ethernet padding). */
+  len: number;
+  /** One bit. */
+  dst: Subfield;
+}
+
+/** `exit`: stop translating (group buckets excepted: the rest of the group still runs). */
+export interface ExitAction {
+  /** Kind. */
+  type: 'exit';
+}
+
+/**
+ * `mod_tp_src:N` / `mod_tp_dst:N` where the match does not say TCP, UDP or SCTP (OVS keeps the
+ * OpenFlow 1.0 action; with a protocol it becomes a set_field). Sets the L4 port of any IP packet
+ * that is not a later fragment.
+ */
+export interface ModTpAction {
+  /** Kind. */
+  type: 'mod_tp';
+  /** Which port. */
+  dir: 'src' | 'dst';
+  /** The port. */
+  port: number;
+}
+
+/** `set_queue:N`: the datapath priority of the packet (queue N). */
+export interface SetQueueAction {
+  /** Kind. */
+  type: 'set_queue';
+  /** Queue id. */
+  queue: number;
+}
+
+/** `pop_queue`: back to the packet's original priority. */
+export interface PopQueueAction {
+  /** Kind. */
+  type: 'pop_queue';
+}
+
+/** The flow fields `multipath` and `bundle` hash (OVS `enum nx_hash_fields`). */
+export type HashFields = 'eth_src' | 'symmetric_l4' | 'symmetric_l3l4' | 'symmetric_l3l4+udp' | 'nw_src' | 'nw_dst' | 'symmetric_l3';
+
+/** `multipath(fields,basis,algorithm,n_links,arg,DST)`. */
+export interface MultipathAction {
+  /** Kind. */
+  type: 'multipath';
+  /** Hashed fields. */
+  fields: HashFields;
+  /** Hash basis (16 bits). */
+  basis: number;
+  /** Link selection. */
+  algorithm: 'modulo_n' | 'hash_threshold' | 'hrw' | 'iter_hash';
+  /** Number of links (1..65536). */
+  nLinks: number;
+  /** `iter_hash`'s modulus. */
+  arg: number;
+  /** Where the link number goes. */
+  dst: Subfield;
+}
+
+/** `bundle(...)` / `bundle_load(...)`: pick a member port by hash (hrw) or the first live one (active_backup). */
+export interface BundleAction {
+  /** Kind. */
+  type: 'bundle';
+  /** Hashed fields. */
+  fields: HashFields;
+  /** Hash basis (16 bits). */
+  basis: number;
+  /** Selection. */
+  algorithm: 'hrw' | 'active_backup';
+  /** Member ports. */
+  members: number[];
+  /** `bundle_load`: the port number is written here instead of output. */
+  dst?: Subfield;
+}
+
+/** `sample(...)`: sample the packet for IPFIX/sFlow (no effect on forwarding). */
+export interface SampleAction {
+  /** Kind. */
+  type: 'sample';
+  /** Probability in 1/65535. */
+  probability: number;
+  /** Collector set. */
+  collectorSetId: number;
+  /** Observation domain. */
+  obsDomainId: number;
+  /** Observation point. */
+  obsPointId: number;
+  /** `sampling_port=`. */
+  samplingPort?: number;
+  /** `ingress` / `egress`. */
+  direction?: 'ingress' | 'egress';
+}
+
+/** `fin_timeout(idle_timeout=N,hard_timeout=M)`: a TCP FIN or RST lowers the timeouts of the flow. */
+export interface FinTimeoutAction {
+  /** Kind. */
+  type: 'fin_timeout';
+  /** New idle timeout (s, 0 = unchanged). */
+  idleTimeout: number;
+  /** New hard timeout (s, 0 = unchanged). */
+  hardTimeout: number;
+}
+
 /** Every action type by its `type` name. */
 export interface ActionMap {
   /** See `OutputAction`. */
@@ -298,6 +433,30 @@ export interface ActionMap {
   conjunction: ConjunctionAction;
   /** See `MeterAction`. */
   meter: MeterAction;
+  /** See `CloneAction`. */
+  clone: CloneAction;
+  /** See `StackPushAction`. */
+  stack_push: StackPushAction;
+  /** See `StackPopAction`. */
+  stack_pop: StackPopAction;
+  /** See `CheckPktLargerAction`. */
+  check_pkt_larger: CheckPktLargerAction;
+  /** See `ExitAction`. */
+  exit: ExitAction;
+  /** See `ModTpAction`. */
+  mod_tp: ModTpAction;
+  /** See `SetQueueAction`. */
+  set_queue: SetQueueAction;
+  /** See `PopQueueAction`. */
+  pop_queue: PopQueueAction;
+  /** See `MultipathAction`. */
+  multipath: MultipathAction;
+  /** See `BundleAction`. */
+  bundle: BundleAction;
+  /** See `SampleAction`. */
+  sample: SampleAction;
+  /** See `FinTimeoutAction`. */
+  fin_timeout: FinTimeoutAction;
 }
 
 /** The name of an action type. */
@@ -342,6 +501,12 @@ export interface ActionArg {
   readonly text: string | undefined;
   /** Written in parentheses. */
   readonly paren: boolean;
+  /** Column of the argument text in the whole input (when there is one). */
+  readonly col: number;
+  /** After `(...)`: OVS's `(x)->y` form keeps `->y` here (`check_pkt_larger(N)->F[b]`). */
+  readonly tail?: string;
+  /** The `(` was never closed: OVS takes the rest of the action text as the argument. */
+  readonly unclosed?: boolean;
 }
 
 /** Where an action's text is, for error messages, and the flow context. */
@@ -477,8 +642,13 @@ export interface ActionDef<A extends Action> {
   readonly parse?: (kw: string, arg: ActionArg, p: ActionParser) => Action[];
   /** The text OVS prints under OpenFlow 1.5. */
   readonly format: (a: A) => string;
-  /** Its action set class. */
-  readonly setClass: ActionSetClass;
+  /** Its action set class (OVS `action_set_classify`; INVALID: not allowed in `write_actions`). */
+  readonly setClass: (a: A) => ActionSetClass;
+  /**
+   * True when a `clone` holding it needs the datapath's clone (OVS `reversible_actions()`: ct,
+   * meter, output truncation); absent means reversible.
+   */
+  readonly irreversible?: (a: A) => boolean;
   /** Parse-time context tracking (the VLAN headers OVS's OF1.5 normalisation follows). */
   readonly track?: (a: A, ctx: ActionContext) => void;
   /** What ovs-ofctl refuses while parsing; `inCt` inside `ct(exec(...))`. */
@@ -519,12 +689,38 @@ function splitKv(text: string): [string, string | undefined] {
   return m ? [m[1]!, m[2]!] : [t, undefined];
 }
 
-/** Split one action token into keyword and argument (`kw:ARG`, `kw=ARG`, `kw(ARG)`). */
-function splitArg(tok: string): { name: string; arg: ActionArg } {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?:([:=])([\s\S]*)|\(([\s\S]*)\))?$/.exec(tok.trim());
-  if (!m) return { name: tok.trim(), arg: { text: undefined, paren: false } };
-  if (m[4] !== undefined) return { name: m[1]!, arg: { text: m[4], paren: true } };
-  return { name: m[1]!, arg: { text: m[3], paren: false } };
+/**
+ * Split one action token into keyword and argument as OVS's `ofputil_parse_key_value()` does:
+ * `kw:ARG`, `kw=ARG`, `kw(ARG)` (to the matching parenthesis; an unclosed one takes the rest of the
+ * text, as OVS does), and `kw(ARG)->TAIL`. `col` is the token's column in the input. A token that
+ * is not a keyword followed by one of those comes back whole as the name.
+ */
+function splitArg(tok: string, col = 0): { name: string; arg: ActionArg } {
+  const lead = tok.length - tok.trimStart().length;
+  const t = tok.trim();
+  const none = (name: string): { name: string; arg: ActionArg } => ({ name, arg: { text: undefined, paren: false, col } });
+  const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(t);
+  if (!m) return none(t);
+  const name = m[0];
+  let i = name.length;
+  while (t[i] === ' ' || t[i] === '\t') i++;
+  if (i >= t.length) return i === name.length ? none(name) : none(t);
+  const c = t[i];
+  if (c === ':' || c === '=') return { name, arg: { text: t.slice(i + 1), paren: false, col: col + lead + i + 1 } };
+  if (c !== '(') return none(t);
+  let depth = 0;
+  for (let j = i; j < t.length; j++) {
+    if (t[j] === '(') depth++;
+    else if (t[j] === ')' && --depth === 0) {
+      const text = t.slice(i + 1, j);
+      const rest = t.slice(j + 1);
+      const acol = col + lead + i + 1;
+      if (rest === '') return { name, arg: { text, paren: true, col: acol } };
+      if (rest.startsWith('->')) return { name, arg: { text, paren: true, col: acol, tail: rest } };
+      return none(t);
+    }
+  }
+  return { name, arg: { text: t.slice(i + 1), paren: true, col: col + lead + i + 1, unclosed: true } };
 }
 
 /** OVS pads a note with zeros so the 10-byte action header plus data is a multiple of 8 bytes. */
@@ -554,6 +750,169 @@ function checkSrcPrereq(f: MatchField, m: Match, what: string): void {
   if (!prereqOk(f.prereq, m)) throw inconsistent(`${what} field ${f.name} lacks correct prerequisites`);
 }
 
+/** OVS `mf_check_dst()`: the destination's prerequisites, and a writable field. */
+function checkDst(d: Subfield, m: Match): void {
+  checkSrcPrereq(d.field, m, 'destination');
+  if (!d.field.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `destination field ${d.field.name} is not writable`);
+}
+
+/** C's `atoi()`: an optional sign and the leading digits, 0 when there are none. */
+function atoi(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number(m[1]) : 0;
+}
+
+/** C's `strtok_r()` over `s`: successive tokens, each ended by any of the delimiters given at each call. */
+class Strtok {
+  private pos = 0;
+  constructor(private readonly s: string) {}
+  /** The next token (leading delimiters skipped), or undefined at the end. */
+  next(delims: string): string | undefined {
+    const s = this.s;
+    while (this.pos < s.length && delims.includes(s[this.pos]!)) this.pos++;
+    if (this.pos >= s.length) return undefined;
+    const start = this.pos;
+    while (this.pos < s.length && !delims.includes(s[this.pos]!)) this.pos++;
+    const tok = s.slice(start, this.pos);
+    if (this.pos < s.length) this.pos++;
+    return tok;
+  }
+}
+
+const HASH_FIELDS: readonly HashFields[] = ['eth_src', 'symmetric_l4', 'symmetric_l3l4', 'symmetric_l3l4+udp', 'nw_src', 'nw_dst', 'symmetric_l3'];
+
+function hashFieldsOf(s: string): HashFields | undefined {
+  const l = s.toLowerCase();
+  return HASH_FIELDS.find((f) => f === l);
+}
+
+/** OVS `multipath_parse()`. */
+function parseMultipath(p: ActionParser, arg: string, col: number): MultipathAction {
+  const t = new Strtok(arg);
+  const fields = t.next(', ');
+  const basis = t.next(', ');
+  const algorithm = t.next(', ');
+  const nLinksText = t.next(', ');
+  const argText = t.next(', ');
+  const dstText = t.next(', ');
+  if (fields === undefined || basis === undefined || algorithm === undefined || nLinksText === undefined || argText === undefined || dstText === undefined) {
+    return p.err(`${arg}: not enough arguments to multipath action`);
+  }
+  const f = hashFieldsOf(fields);
+  if (!f) return p.err(`${arg}: unknown fields \`${fields}'`);
+  const alg = algorithm.toLowerCase();
+  if (alg !== 'modulo_n' && alg !== 'hash_threshold' && alg !== 'hrw' && alg !== 'iter_hash') return p.err(`${arg}: unknown algorithm \`${algorithm}'`);
+  const nLinks = atoi(nLinksText);
+  if (nLinks < 1 || nLinks > 65536) p.err(`${arg}: n_links ${nLinks} is not in valid range 1 to 65536`);
+  const dst = parseSubfield(dstText, p.input, col);
+  if (dst.nBits < 16 && nLinks > 2 ** dst.nBits) {
+    p.err(`${arg}: ${dst.nBits}-bit destination field has ${2 ** dst.nBits} possible values, less than specified n_links ${nLinks}`);
+  }
+  return { type: 'multipath', fields: f, basis: atoi(basis) & 0xffff, algorithm: alg, nLinks, arg: atoi(argText) >>> 0, dst };
+}
+
+/** OVS `bundle_parse()` / `bundle_parse_load()` (at most 2048 members; more are ignored). */
+function parseBundle(p: ActionParser, arg: string, load: boolean, col: number): BundleAction {
+  const t = new Strtok(arg);
+  const fields = t.next(', ');
+  const basis = t.next(', ');
+  const algorithm = t.next(', ');
+  const memberType = t.next(', ');
+  const dstText = load ? t.next(', ') : undefined;
+  const delim = t.next(': ');
+  if (delim === undefined || fields === undefined || basis === undefined || algorithm === undefined || memberType === undefined) {
+    return p.err(`${arg}: not enough arguments to bundle action`);
+  }
+  if (delim.toLowerCase() !== 'members' && delim.toLowerCase() !== 'slaves') p.err(`${arg}: missing member delimiter, expected \`members', got \`${delim}'`);
+  const members: number[] = [];
+  for (let m = t.next(', []'); m !== undefined && members.length < 2048; m = t.next(', []')) {
+    const port = parsePort(m);
+    if (port === undefined) p.err(`${m}: bad port number`);
+    members.push(port);
+  }
+  const f = hashFieldsOf(fields);
+  if (!f) return p.err(`${arg}: unknown fields \`${fields}'`);
+  const alg = algorithm.toLowerCase();
+  if (alg !== 'active_backup' && alg !== 'hrw') return p.err(`${arg}: unknown algorithm \`${algorithm}'`);
+  if (memberType.toLowerCase() !== 'ofport') p.err(`${arg}: unknown member_type \`${memberType}'`);
+  const b: BundleAction = { type: 'bundle', fields: f, basis: atoi(basis) & 0xffff, algorithm: alg, members };
+  if (dstText !== undefined) b.dst = parseSubfield(dstText, p.input, col);
+  return b;
+}
+
+/** OVS `parse_SAMPLE()`. */
+function parseSample(p: ActionParser, arg: string): SampleAction {
+  const a: SampleAction = { type: 'sample', probability: 0, collectorSetId: 0, obsDomainId: 0, obsPointId: 0 };
+  for (const { text } of splitTopLevel(arg)) {
+    if (!text.trim()) continue;
+    const [k, v] = splitKv(text);
+    if (k === 'probability') {
+      a.probability = p.num(v ?? '', 'probability', 65535);
+      if (a.probability === 0) p.err(`invalid probability value "${v}"`);
+    } else if (k === 'collector_set_id') a.collectorSetId = p.num(v ?? '', k, 0xffffffff);
+    else if (k === 'obs_domain_id') a.obsDomainId = p.num(v ?? '', k, 0xffffffff);
+    else if (k === 'obs_point_id') a.obsPointId = p.num(v ?? '', k, 0xffffffff);
+    else if (k === 'sampling_port') {
+      const port = parsePort(v ?? '');
+      if (port === undefined) p.err(`${v}: unknown port`);
+      a.samplingPort = port;
+    } else if (k === 'ingress' || k === 'egress') a.direction = k;
+    else p.err(`invalid key "${k}" in "sample" argument`);
+  }
+  if (a.probability === 0) p.err('non-zero "probability" must be specified on sample');
+  return a;
+}
+
+/** OVS `multipath_algorithm()`: the link for `hash` among `n` links. */
+function multipathLink(hash: number, alg: MultipathAction['algorithm'], n: number, arg: number): number {
+  switch (alg) {
+    case 'modulo_n':
+      return hash % n;
+    case 'hash_threshold':
+      return n === 1 ? 0 : Math.floor(hash / (Math.floor(0xffffffff / n) + 1));
+    case 'hrw':
+      if (n <= 64) {
+        let best = 0;
+        let bestWeight = hashInt(hash, 0);
+        for (let link = 1; link < n; link++) {
+          const w = hashInt(hash, link);
+          if (w > bestWeight) {
+            best = link;
+            bestWeight = w;
+          }
+        }
+        return best;
+      }
+      return iterHash(hash, n, 0);
+    case 'iter_hash':
+      return iterHash(hash, n, arg);
+  }
+}
+
+function iterHash(hash: number, n: number, modulo: number): number {
+  if (modulo < n || modulo / 2 > n) {
+    let x = n - 1;
+    x |= x >>> 1;
+    x |= x >>> 2;
+    x |= x >>> 4;
+    x |= x >>> 8;
+    x |= x >>> 16;
+    modulo = x + 1;
+  }
+  for (let i = 0; ; i++) {
+    const link = hashInt(hash, i) % modulo;
+    if (link < n) return link;
+  }
+}
+
+/** While recording: the fields `flowHashFields` may read (OVS `flow_mask_hash_fields`, generously). */
+function markHashFields(r: MegaflowMarks): void {
+  for (const [word, n] of [[W.dl_src, 2], [W.dl_dst, 2], [W.dl_type, 1], [W.vlan_tci, 1], [W.nw_src, 1], [W.nw_dst, 1], [W.ipv6_src, 4], [W.ipv6_dst, 4], [W.nw_proto, 1], [W.nw_frag, 1], [W.tp_src, 1], [W.tp_dst, 1]] as const) {
+    for (let i = 0; i < n; i++) r.mark(word + i, 0xffffffff);
+  }
+  r.vlanChanged();
+}
+
 function setFieldFromText(p: ActionParser, field: string, value: string): SetFieldAction {
   const f = fieldBySubfieldName(field.trim());
   if (!f) p.err(`unknown field ${field}`);
@@ -576,13 +935,9 @@ function parseLoad(p: ActionParser, arg: string): SetFieldAction {
   return { type: 'set_field', field: dst.field, value: v << BigInt(dst.ofs), ...(whole ? {} : { mask }) };
 }
 
-function tcpUdpField(p: ActionParser, dir: 'src' | 'dst'): MatchField {
-  const proto = p.ctx.nwProto;
-  const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : undefined;
-  // Without a transport protocol OVS keeps mod_tp_* as an OpenFlow 1.0 action that cannot be sent
-  // under OpenFlow 1.5; we raise the prerequisite error such a flow gets.
-  if (!name) p.err(`mod_tp_${dir} needs a tcp, udp or sctp match`);
-  return fieldBySubfieldName(`${name}_${dir}`)!;
+/** A controller action OVS keeps as `output:CONTROLLER` (no reason but `action`, no id, userdata, pause or meter). */
+function isPlainController(a: ControllerAction): boolean {
+  return (a.reason === undefined || a.reason === 'action') && !a.id && !a.userdata && !a.pause && a.meterId === undefined;
 }
 
 /** `output` to a port: OVS keeps output to CONTROLLER as `CONTROLLER:65535` (our `controller`). */
@@ -667,7 +1022,7 @@ function parseCt(p: ActionParser, arg: string | undefined): CtActionSpec {
   for (const { text, col } of splitTopLevel(arg)) {
     const t = text.trim();
     if (t === '') continue;
-    const { name, arg: v } = splitArg(t);
+    const { name, arg: v } = splitArg(t, p.col + col);
     if (name === 'commit') a.commit = true;
     else if (name === 'force') a.force = true;
     else if (name === 'table') a.table = p.num(v.text ?? '', 'table', 254);
@@ -675,7 +1030,7 @@ function parseCt(p: ActionParser, arg: string | undefined): CtActionSpec {
       const vv = (v.text ?? '').trim();
       a.zone = /\[/.test(vv) ? parseSubfield(vv, p.input, p.col + col) : p.num(vv, 'zone', 65535);
     } else if (name === 'alg') a.alg = v.text ?? '';
-    else if (name === 'exec' && v.paren) a.exec = parseActionList(v.text ?? '', p.input, p.col + col, { ...p.ctx }, true);
+    else if (name === 'exec' && v.paren) a.exec = parseActionList(v.text ?? '', p.input, p.col + col, { ...p.ctx });
     else if (name === 'nat') a.nat = parseNat(p, v.paren ? v.text : undefined);
     else p.err(`unknown ct argument ${name}`, col);
   }
@@ -691,7 +1046,12 @@ function parseNat(p: ActionParser, arg: string | undefined): NatSpec {
     if (m) {
       nat.kind = m[1] as 'src' | 'dst';
       if (m[2]) {
-        const r = /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
+        // A bare IPv6 address (or range) without ports is accepted as OVS accepts it; it is kept
+        // bracketed, the form with ports, which is how the rest of the switch tells IPv6 apart.
+        const bare = /^([0-9a-fA-F]*:[0-9a-fA-F:.]*)(?:-([0-9a-fA-F]*:[0-9a-fA-F:.]*))?$/.exec(m[2]);
+        const r = bare
+          ? [m[2], `[${bare[1]}]`, bare[2] === undefined ? undefined : `[${bare[2]}]`, undefined, undefined]
+          : /^(\[[^\]]+\]|[0-9.]+)(?:-(\[[^\]]+\]|[0-9.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(m[2]);
         if (!r) p.err(`bad nat range ${m[2]}`);
         nat.addrMin = r[1]!;
         if (r[2]) nat.addrMax = r[2];
@@ -712,7 +1072,9 @@ function formatNat(n: NatSpec): string {
   if (n.kind) {
     let r = n.kind;
     if (n.addrMin) {
-      r += `=${n.addrMin}${n.addrMax ? `-${n.addrMax}` : ''}`;
+      // OVS brackets an IPv6 range only when ports follow.
+      const unbracket = (a: string) => (n.portMin === undefined && a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a);
+      r += `=${unbracket(n.addrMin)}${n.addrMax ? `-${unbracket(n.addrMax)}` : ''}`;
       if (n.portMin !== undefined) r += `:${n.portMin}${n.portMax !== undefined ? `-${n.portMax}` : ''}`;
     }
     parts.push(r);
@@ -831,8 +1193,9 @@ function formatCt(a: CtActionSpec): string {
   if (a.force) parts.push('force');
   if (a.table !== undefined) parts.push(`table=${a.table}`);
   if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
-  if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
+  // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
   if (a.nat) parts.push(formatNat(a.nat));
+  if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
   if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
   return parts.length ? `ct(${parts.join(',')})` : 'ct';
 }
@@ -853,14 +1216,48 @@ export interface CtPrep {
   readonly alg: string | undefined;
   /** The NAT spec (for the trace's NAT simulation). */
   readonly nat: NatSpec | undefined;
+  /** `exec(move:...)` into ct_mark/ct_label: values read from the packet when the action runs. */
+  readonly moves: readonly MoveAction[];
+}
+
+/** The tracker's action for this packet: `c.act` with the `exec(move:...)` bits read from the flow. */
+export function ctActFor(c: CtPrep, w: Uint32Array): CtAction {
+  if (!c.moves.length) return c.act;
+  const act: CtAction = { ...c.act };
+  for (const mv of c.moves) {
+    const n = BigInt(mv.src.nBits);
+    const ones = (1n << n) - 1n;
+    const v = (getFieldBig(w, mv.src.field) >> BigInt(mv.src.ofs)) & ones;
+    const shift = BigInt(mv.dst.ofs);
+    if (mv.dst.field.name === 'ct_mark') {
+      const old = act.mark ?? { value: 0, mask: 0 };
+      const mm = Number((ones << shift) & 0xffff_ffffn);
+      const vv = Number((v << shift) & 0xffff_ffffn);
+      act.mark = { value: ((old.value & ~mm) | vv) >>> 0, mask: (old.mask | mm) >>> 0 };
+    } else {
+      const vw = bigToWords(v << shift, 4);
+      const mw = bigToWords(ones << shift, 4);
+      const old = act.label ?? { value: new Uint32Array(4), mask: new Uint32Array(4) };
+      const nv = new Uint32Array(4);
+      const nm = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        nv[i] = ((old.value[i]! & ~mw[i]!) | vw[i]!) >>> 0;
+        nm[i] = (old.mask[i]! | mw[i]!) >>> 0;
+      }
+      act.label = { value: nv, mask: nm };
+    }
+  }
+  return act;
 }
 
 /** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
 function prepareCt(a: CtActionSpec): CtPrep {
   const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
   const nested: string[] = [];
+  const moves: MoveAction[] = [];
   for (const e of a.exec) {
     nested.push(formatAction(e));
+    if (e.type === 'move') moves.push(e);
     if (e.type !== 'set_field') continue;
     const ones = allOnes(e.field.bits);
     const m = e.mask ?? ones;
@@ -890,7 +1287,7 @@ function prepareCt(a: CtActionSpec): CtPrep {
   let zone = 0;
   if (typeof a.zone === 'number') zone = a.zone;
   else if (a.zone) zoneSrc = a.zone;
-  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat };
+  return { zone, zoneSrc, table: a.table ?? -1, act, nested, alg: a.alg, nat: a.nat, moves };
 }
 
 /**
@@ -921,21 +1318,36 @@ function compileMove(a: MoveAction): OpRun {
   return (x) => {
     const w = x.key.w;
     const r = x.rec;
+    const okDst = prereqOkKey(df.prereq, w);
+    const ok = okDst && prereqOkKey(sf.prereq, w);
     if (r !== null) {
-      r.markPrereq(df.prereq);
-      r.markPrereq(sf.prereq);
-      r.markField(sf);
-      r.markField(df);
-      if (df.forceBits) r.mark(df.word, df.forceBits);
+      if (!r.ovsExact) {
+        r.markPrereq(df.prereq);
+        r.markPrereq(sf.prereq);
+        r.markField(sf);
+        r.markField(df);
+        if (df.forceBits) r.mark(df.word, df.forceBits);
+      } else {
+        // OVS mf_subfield_copy(): the prerequisite checks (the source's only if the destination's
+        // held), then the two subfields when the copy happens.
+        r.markPrereq(df.prereq);
+        if (okDst) r.markPrereq(sf.prereq);
+        if (ok) {
+          r.markSubfield(a.src);
+          r.markSubfield(a.dst);
+        }
+      }
     }
-    if (!prereqOkKey(df.prereq, w) || !prereqOkKey(sf.prereq, w)) return false;
-    // Copy the source words first so overlapping source and destination read the old bits.
-    const tmp = MOVE_SCRATCH;
-    for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
-    for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
-    if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
-    else markTunMeta(w, df);
-    if (df.word === W.vlan_tci) fixVlanTpid(x);
+    if (ok) {
+      // Copy the source words first so overlapping source and destination read the old bits.
+      const tmp = MOVE_SCRATCH;
+      for (let i = 0; i < sf.nwords; i++) tmp[sf.word + i] = w[sf.word + i]!;
+      for (let i = 0; i < a.src.nBits; i++) putBit(w, df, a.dst.ofs + i, getBit(tmp, sf, a.src.ofs + i));
+      if (df.nwords === 1) setOne(w, df, (w[df.word]! >>> df.shift) & df.vmask);
+      else markTunMeta(w, df);
+      if (df.word === W.vlan_tci) fixVlanTpid(x);
+    }
+    // OVS reports the destination even when the copy did not happen (xlate_report_subfield).
     if (x.tr !== null) {
       const d = a.dst;
       let v: string;
@@ -943,7 +1355,7 @@ function compileMove(a: MoveAction): OpRun {
       else {
         let b = 0n;
         for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = `0x${b.toString(16)}`;
+        v = b === 0n ? '0' : `0x${b.toString(16)}`; // OVS ds_put_hex()
       }
       x.tr.report('detail', `${formatSubfield(d)} is now ${v}`);
     }
@@ -978,7 +1390,8 @@ const ACTIONS = {
       if (a.maxLen !== undefined) return `output(port=${formatPort(a.port)},max_len=${a.maxLen})`;
       return a.port >= OFPP.MAX ? formatPort(a.port) : `output:${a.port}`;
     },
-    setClass: ActionSetClass.OUTPUT,
+    setClass: (a) => (a.maxLen === undefined ? ActionSetClass.OUTPUT : ActionSetClass.INVALID),
+    irreversible: (a) => a.maxLen !== undefined,
     check(a) {
       if (!isValidOutputPort(a.port)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
     },
@@ -987,7 +1400,7 @@ const ACTIONS = {
         throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `output to invalid port ${formatPort(a.port)}`);
       }
     },
-    compile: (a) => ({ kind: PrimKind.Output, port: a.port, maxLen: a.maxLen ?? 65535 }),
+    compile: (a) => ({ kind: PrimKind.Output, port: a.port, maxLen: a.maxLen ?? 65535, trunc: a.maxLen !== undefined }),
   },
 
   output_reg: {
@@ -997,7 +1410,7 @@ const ACTIONS = {
       if (a.maxLen !== undefined) return `output(port=${formatSubfield(a.src)},max_len=${a.maxLen})`;
       return `output:${formatSubfield(a.src)}`;
     },
-    setClass: ActionSetClass.INVALID,
+    setClass: () => ActionSetClass.INVALID,
     check(a, st) {
       checkSrcPrereq(a.src.field, st.m, 'source');
     },
@@ -1007,7 +1420,8 @@ const ACTIONS = {
       return (x, bucket) => {
         const r = x.rec;
         if (r !== null) {
-          r.markField(src.field);
+          if (r.ovsExact) r.markSubfield(src);
+          else r.markField(src.field);
           const port = readSubfield(x.key.w, src);
           if (port === OFPP.TABLE || port === OFPP.CONTROLLER) r.uncacheable();
           else r.outputRegEvent(src, maxLen, bucket);
@@ -1036,24 +1450,28 @@ const ACTIONS = {
       if (a.meterId !== undefined) parts.push(`meter_id=${a.meterId}`);
       return `controller(${parts.join(',')})`;
     },
-    setClass: ActionSetClass.INVALID,
+    // A plain controller action is OVS's `output:CONTROLLER` (an output in an action set).
+    setClass: (a) => (isPlainController(a) ? ActionSetClass.OUTPUT : ActionSetClass.INVALID),
     compile(a) {
       const maxLen = a.maxLen;
       // OVS keeps the plain form as output:CONTROLLER: the reason then comes from the context.
-      const plain = (a.reason === undefined || a.reason === 'action') && !a.id && !a.userdata && !a.pause && a.meterId === undefined;
+      const plain = isPlainController(a);
       const reason = a.reason !== undefined ? (REASONS[a.reason] ?? 'action') : 'action';
       const id = a.id ?? 0;
       const userdata = a.userdata;
+      const pause = a.pause === true;
       return (x, bucket) => {
         if (plain) x.output(OFPP.CONTROLLER, maxLen, bucket);
         else x.controller(maxLen, reason, id, userdata);
-        return false;
+        // `pause` freezes the translation: the controller resumes it (NXT_RESUME).
+        if (pause) x.halt();
+        return pause;
       };
     },
   },
 
   set_field: {
-    keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_tp_src', 'mod_tp_dst', 'mod_vlan_vid', 'mod_vlan_pcp'],
+    keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_vlan_vid', 'mod_vlan_pcp', 'set_tunnel', 'set_tunnel64'],
     parse(kw, arg, p) {
       const need = (): string => p.need(arg);
       switch (kw) {
@@ -1080,10 +1498,12 @@ const ACTIONS = {
         }
         case 'mod_nw_ecn':
           return [{ type: 'set_field', field: fieldBySubfieldName('nw_ecn')!, value: BigInt(p.num(need(), 'nw_ecn', 3)) }];
-        case 'mod_tp_src':
-        case 'mod_tp_dst': {
-          const dir = kw === 'mod_tp_src' ? 'src' : 'dst';
-          return [{ type: 'set_field', field: tcpUdpField(p, dir), value: BigInt(p.num(need(), 'port', 65535)) }];
+        case 'set_tunnel':
+        case 'set_tunnel64': {
+          // OVS NXAST_SET_TUNNEL(64); under OpenFlow 1.5 the switch holds a set_field of tun_id.
+          const v = parseUint(need().trim());
+          if (v === undefined || v > 0xffff_ffff_ffff_ffffn) return p.err(`${need()}: invalid numeric format`);
+          return [{ type: 'set_field', field: fieldBySubfieldName('tun_id')!, value: v }];
         }
         default: {
           // mod_vlan_vid / mod_vlan_pcp: OVS pushes a tag first when the flow has none at this point.
@@ -1103,7 +1523,7 @@ const ACTIONS = {
     format(a) {
       return `set_field:${formatFieldValue(a.field, a.value, a.mask)}->${a.field.name}`;
     },
-    setClass: ActionSetClass.SET_OR_MOVE,
+    setClass: () => ActionSetClass.SET_OR_MOVE,
     track(a, ctx) {
       // A vlan_tci write replaces the outer TCI with its value (mask ignored); vlan_vid changes nothing.
       if (a.field.name === 'vlan_tci') ctx.hasVlan = (a.value & 0x1000n) !== 0n;
@@ -1156,7 +1576,7 @@ const ACTIONS = {
     format(a) {
       return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
     },
-    setClass: ActionSetClass.SET_OR_MOVE,
+    setClass: () => ActionSetClass.SET_OR_MOVE,
     check(a, st) {
       checkSrcPrereq(a.src.field, st.m, 'source');
       checkSrcPrereq(a.dst.field, st.m, 'destination');
@@ -1168,13 +1588,15 @@ const ACTIONS = {
     keywords: ['dec_ttl'],
     parse(_kw, arg, p) {
       if (!arg.paren) return [{ type: 'dec_ttl' }];
+      // `dec_ttl()` is how OVS prints NXAST_DEC_TTL_CNT_IDS with no controller (ovn-controller's form).
+      if (p.need(arg).trim() === '') return [{ type: 'dec_ttl', ids: [] }];
       const ids = p.need(arg).split(',').map((x) => p.num(x, 'controller id', 65535));
       return [{ type: 'dec_ttl', ids }];
     },
     format(a) {
       return a.ids ? `dec_ttl(${a.ids.join(',')})` : 'dec_ttl';
     },
-    setClass: ActionSetClass.DEC_TTL,
+    setClass: () => ActionSetClass.DEC_TTL,
     check(_a, st) {
       if (!prereqOk(Prereq.IpAny, st.m)) st.narrowed ??= inconsistent('dec_ttl needs an IPv4 or IPv6 match');
     },
@@ -1185,7 +1607,9 @@ const ACTIONS = {
         const r = x.rec;
         if (r !== null) {
           r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          // Debian's 3.1.0 ("ofproto-dpif-xlate: Always mask ip proto field", CVE-2023-1668).
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
         }
         const dl = w[W.dl_type];
         if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return false;
@@ -1208,7 +1632,7 @@ const ACTIONS = {
     format(a) {
       return `mod_nw_ttl:${a.ttl}`;
     },
-    setClass: ActionSetClass.SET_OR_MOVE,
+    setClass: () => ActionSetClass.SET_OR_MOVE,
     check(_a, st) {
       if (!prereqOk(Prereq.IpAny, st.m)) st.narrowed ??= inconsistent('mod_nw_ttl needs an IPv4 or IPv6 match');
     },
@@ -1216,13 +1640,15 @@ const ACTIONS = {
       const ttl = a.ttl;
       return (x) => {
         const r = x.rec;
-        if (r !== null) {
-          r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_ttl, 0xffffffff);
-        }
         const w = x.key.w;
         const dl = w[W.dl_type];
-        if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) w[W.nw_ttl] = ttl;
+        const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+        if (r !== null && (ip || !r.ovsExact)) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_ttl, r.ovsExact ? 0xff : 0xffffffff);
+          if (r.ovsExact) r.mark(W.nw_proto, 0xff);
+        }
+        if (ip) w[W.nw_ttl] = ttl;
         return false;
       };
     },
@@ -1238,7 +1664,7 @@ const ACTIONS = {
     format(a) {
       return `push_vlan:0x${a.ethertype.toString(16)}`;
     },
-    setClass: ActionSetClass.PUSH_VLAN,
+    setClass: () => ActionSetClass.PUSH_VLAN,
     track(_a, ctx) {
       ctx.innerVlan = ctx.hasVlan;
       ctx.hasVlan = true;
@@ -1256,7 +1682,9 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_push_vlan_uninit(): the headers already there, in full.
+          if (!r.ovsExact || (x.key.w[W.vlan_tci]! & VLAN_CFI) !== 0) r.mark(W.vlan_tci, r.ovsExact ? 0xffff : 0xffffffff);
+          if (r.ovsExact && (x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -1277,7 +1705,7 @@ const ACTIONS = {
     format() {
       return 'pop_vlan';
     },
-    setClass: ActionSetClass.POP_VLAN,
+    setClass: () => ActionSetClass.POP_VLAN,
     track(_a, ctx) {
       // A pop brings the inner header out (nothing when there is no outer header).
       if (ctx.hasVlan) {
@@ -1299,7 +1727,10 @@ const ACTIONS = {
       return (x) => {
         const r = x.rec;
         if (r !== null) {
-          r.mark(W.vlan_tci, 0xffffffff);
+          // OVS flow_pop_vlan() marks the inner headers; the popped one is marked when the change
+          // is committed to the datapath (commit_vlan_action).
+          if (!r.ovsExact) r.mark(W.vlan_tci, 0xffffffff);
+          else if ((x.key.vlan2Tci & VLAN_CFI) !== 0) r.mark(WC_VLAN1, 0xffff);
           r.vlanChanged();
         }
         const k = x.key;
@@ -1323,7 +1754,7 @@ const ACTIONS = {
       if (a.table === undefined && !a.ct) return `resubmit:${formatPort(a.port!)}`;
       return `resubmit(${a.port === undefined ? '' : formatPort(a.port)},${a.table ?? ''}${a.ct ? ',ct' : ''})`;
     },
-    setClass: ActionSetClass.RESUBMIT,
+    setClass: () => ActionSetClass.RESUBMIT,
     check(a, st) {
       if (a.ct && !isCtValid(st.m)) throw inconsistent('resubmit(,,ct) needs a valid connection-tracking state in the match');
     },
@@ -1358,7 +1789,7 @@ const ACTIONS = {
     format(a) {
       return `group:${a.groupId}`;
     },
-    setClass: ActionSetClass.GROUP,
+    setClass: () => ActionSetClass.GROUP,
     checkEnv(a, env) {
       if (!env.groupExists(a.groupId)) throw new OpenFlowError('OFPBAC_BAD_OUT_GROUP', `group ${a.groupId} does not exist`);
     },
@@ -1376,7 +1807,7 @@ const ACTIONS = {
     format(a) {
       return `note:${dottedHex(padNote(a.data))}`;
     },
-    setClass: ActionSetClass.INVALID,
+    setClass: () => ActionSetClass.INVALID,
     compile() {
       return () => false;
     },
@@ -1388,12 +1819,15 @@ const ACTIONS = {
       return [parseCt(p, arg.paren ? arg.text : undefined)];
     },
     format: formatCt,
-    setClass: ActionSetClass.CT,
+    setClass: () => ActionSetClass.CT,
+    irreversible: () => true,
     nested: (a) => [a.exec],
     checkParsed(a) {
       for (const e of a.exec) {
-        if (e.type !== 'set_field' || (e.field.name !== 'ct_mark' && e.field.name !== 'ct_label')) {
-          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field to ct_mark or ct_label');
+        // OVS ofpacts_verify_nested(): a set_field or move whose destination is ct_mark or ct_label.
+        const dst = e.type === 'set_field' ? e.field : e.type === 'move' ? e.dst.field : undefined;
+        if (!dst || (dst.name !== 'ct_mark' && dst.name !== 'ct_label')) {
+          throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', 'ct exec only allows set_field or move to ct_mark or ct_label');
         }
       }
       checkActionsParsed(a.exec, true);
@@ -1432,7 +1866,7 @@ const ACTIONS = {
     format() {
       return 'ct_clear';
     },
-    setClass: ActionSetClass.CT_CLEAR,
+    setClass: () => ActionSetClass.CT_CLEAR,
     compile() {
       return (x) => {
         if (x.rec !== null) x.rec.uncacheable();
@@ -1449,7 +1883,7 @@ const ACTIONS = {
       return [parseLearn(p, p.need(arg))];
     },
     format: formatLearn,
-    setClass: ActionSetClass.INVALID,
+    setClass: () => ActionSetClass.INVALID,
     check(a, st) {
       checkLearn(a, st.m);
     },
@@ -1473,7 +1907,7 @@ const ACTIONS = {
     format(a) {
       return `conjunction(${a.id},${a.clause}/${a.nClauses})`;
     },
-    setClass: ActionSetClass.INVALID,
+    setClass: () => ActionSetClass.INVALID,
     compile() {
       return (x) => {
         if (x.rec !== null) x.rec.uncacheable();
@@ -1491,7 +1925,8 @@ const ACTIONS = {
     format(a) {
       return `meter:${a.meterId}`;
     },
-    setClass: ActionSetClass.INVALID,
+    setClass: () => ActionSetClass.INVALID,
+    irreversible: () => true,
     checkEnv(a, env) {
       if (!env.meterExists(a.meterId)) throw new OpenFlowError('OFPMMFC_INVALID_METER', `meter ${a.meterId} does not exist`);
     },
@@ -1499,6 +1934,348 @@ const ACTIONS = {
       const id = a.meterId;
       return (x) => {
         x.meter(id);
+        return false;
+      };
+    },
+  },
+  clone: {
+    keywords: ['clone'],
+    parse(_kw, arg, p) {
+      if (!arg.paren) p.err('clone needs (actions)');
+      return [{ type: 'clone', actions: parseActionList(arg.text ?? '', p.input, arg.col, { ...p.ctx }) }];
+    },
+    format(a) {
+      return `clone(${formatActionList(a.actions)})`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    nested: (a) => [a.actions],
+    checkParsed(a) {
+      // OVS ofpacts_verify_nested(): no meter inside a clone (ct fields are refused by set_field's own check).
+      for (const e of a.actions) if (e.type === 'meter') throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', "clone action doesn't support nested action meter");
+      checkActionsParsed(a.actions);
+    },
+    check(a, st) {
+      // OVS check_CLONE: the nested actions see (and change) the same match.
+      checkActionsAgainst(a.actions, st);
+    },
+    checkDecoded(a, ports) {
+      checkActionsDecoded(a.actions, ports);
+    },
+    compile(a) {
+      const ops = a.actions.map(compileAction);
+      const reversible = reversibleActions(a.actions);
+      return (x) => {
+        x.clone(ops, reversible);
+        return false;
+      };
+    },
+  },
+
+  stack_push: {
+    keywords: ['push'],
+    parse(_kw, arg, p) {
+      return [{ type: 'stack_push', src: parseSubfield(p.need(arg), p.input, arg.col) }];
+    },
+    format(a) {
+      return `push:${formatSubfield(a.src)}`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    check(a, st) {
+      checkSrcPrereq(a.src.field, st.m, 'source');
+    },
+    compile(a) {
+      const src = a.src;
+      return (x) => {
+        x.stackPush(src);
+        return false;
+      };
+    },
+  },
+
+  stack_pop: {
+    keywords: ['pop'],
+    parse(_kw, arg, p) {
+      return [{ type: 'stack_pop', dst: parseSubfield(p.need(arg), p.input, arg.col) }];
+    },
+    format(a) {
+      return `pop:${formatSubfield(a.dst)}`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    check(a, st) {
+      checkDst(a.dst, st.m);
+    },
+    compile(a) {
+      const dst = a.dst;
+      return (x) => {
+        x.stackPop(dst);
+        return false;
+      };
+    },
+  },
+
+  check_pkt_larger: {
+    keywords: ['check_pkt_larger'],
+    parse(_kw, arg, p) {
+      // OVS parse_CHECK_PKT_LARGER: `check_pkt_larger(LEN)->DST`, DST one bit.
+      const tail = arg.tail;
+      if (!arg.paren || tail === undefined) p.err('expected check_pkt_larger(LEN)->DST[bit]');
+      const dst = parseSubfield(tail!.slice(2), p.input, arg.col);
+      if (dst.nBits !== 1) p.err('Only 1-bit destination field is allowed');
+      return [{ type: 'check_pkt_larger', len: p.num(arg.text ?? '', 'packet length', 65535), dst }];
+    },
+    format(a) {
+      return `check_pkt_larger(${a.len})->${formatSubfield(a.dst)}`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    compile(a) {
+      const len = a.len;
+      const dst = a.dst;
+      return (x, bucket) => x.checkPktLarger(len, dst, bucket);
+    },
+  },
+
+  exit: {
+    keywords: ['exit'],
+    parse() {
+      return [{ type: 'exit' }];
+    },
+    format() {
+      return 'exit';
+    },
+    setClass: () => ActionSetClass.INVALID,
+    compile() {
+      return (x) => {
+        x.exit();
+        return true;
+      };
+    },
+  },
+
+  mod_tp: {
+    keywords: ['mod_tp_src', 'mod_tp_dst'],
+    parse(kw, arg, p) {
+      // OVS keeps OFPACT_SET_L4_*_PORT; for OpenFlow 1.5 it becomes a set_field of the matched
+      // transport protocol, or stays the OpenFlow 1.0 action when the match names none.
+      const dir = kw === 'mod_tp_src' ? 'src' : 'dst';
+      const port = p.num(p.need(arg), 'port', 65535);
+      const proto = p.ctx.nwProto;
+      const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : undefined;
+      if (name) return [{ type: 'set_field', field: fieldBySubfieldName(`${name}_${dir}`)!, value: BigInt(port) }];
+      return [{ type: 'mod_tp', dir, port }];
+    },
+    format(a) {
+      return `mod_tp_${a.dir}:${a.port}`;
+    },
+    setClass: () => ActionSetClass.SET_OR_MOVE,
+    check(a, st) {
+      // OVS check_set_l4_port(): without TCP/UDP/SCTP the flow is OpenFlow 1.0 only.
+      const m = st.m;
+      const proto = m.nwProto;
+      if (!prereqOk(Prereq.IpAny, m) || (m.value[W.nw_frag]! & FRAG_LATER) !== 0 || (proto !== 6 && proto !== 17 && proto !== 132)) {
+        st.narrowed ??= inconsistent(`mod_tp_${a.dir} needs a tcp, udp or sctp match`);
+      }
+    },
+    compile(a) {
+      const word = a.dir === 'src' ? W.tp_src : W.tp_dst;
+      const port = a.port;
+      return (x) => {
+        const w = x.key.w;
+        const r = x.rec;
+        if (r !== null) {
+          r.mark(W.dl_type, 0xffffffff);
+          r.mark(W.nw_frag, 0xffffffff);
+          r.mark(W.nw_proto, 0xffffffff);
+          r.mark(word, 0xffffffff);
+        }
+        const dl = w[W.dl_type];
+        if ((dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (w[W.nw_frag]! & FRAG_LATER) === 0) w[word] = port;
+        return false;
+      };
+    },
+  },
+
+  set_queue: {
+    keywords: ['set_queue', 'enqueue'],
+    parse(kw, arg, p) {
+      if (kw === 'set_queue') return [{ type: 'set_queue', queue: p.num(p.need(arg), 'queue id', 0xffffffff) }];
+      // OVS parse_ENQUEUE: `enqueue:PORT:QUEUE` or `enqueue(PORT,QUEUE)`; under OpenFlow 1.5 the switch
+      // holds it as set_queue, output, pop_queue. ovs-ofctl refuses a port that is neither a real port,
+      // IN_PORT nor LOCAL (check_ENQUEUE).
+      const m = /^\s*([^:q,]+)[:q,]([\s\S]*)$/.exec(p.need(arg));
+      if (!m) return p.err('"enqueue" syntax is "enqueue:PORT:QUEUE" or "enqueue(PORT,QUEUE)"');
+      const port = parsePort(m[1]!.trim());
+      if (port === undefined) return p.err(`${m[1]}: enqueue to unknown port`);
+      const queue = p.num(m[2]!, 'queue id', 0xffffffff);
+      if (port >= OFPP.MAX && port !== OFPP.IN_PORT && port !== OFPP.LOCAL) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `enqueue to port ${formatPort(port)}`);
+      return [{ type: 'set_queue', queue }, outputTo(port), { type: 'pop_queue' }];
+    },
+    format(a) {
+      return `set_queue:${a.queue}`;
+    },
+    setClass: () => ActionSetClass.SET_OR_MOVE,
+    compile(a) {
+      // dpif-netdev maps queue N to priority N (`dpif_netdev_queue_to_priority`).
+      const q = a.queue;
+      return (x) => {
+        x.key.skbPriority = q;
+        return false;
+      };
+    },
+  },
+
+  pop_queue: {
+    keywords: ['pop_queue'],
+    parse() {
+      return [{ type: 'pop_queue' }];
+    },
+    format() {
+      return 'pop_queue';
+    },
+    setClass: () => ActionSetClass.INVALID,
+    compile() {
+      return (x) => {
+        // Back to the priority the packet arrived with (0 on our ports).
+        const k = x.key;
+        if (k.skbPriority !== 0) {
+          k.skbPriority = 0;
+          if (x.tr !== null) x.tr.report('detail', 'queue = 0');
+        }
+        return false;
+      };
+    },
+  },
+
+  multipath: {
+    keywords: ['multipath'],
+    parse(_kw, arg, p) {
+      return [parseMultipath(p, p.need(arg), arg.col)];
+    },
+    format(a) {
+      return `multipath(${a.fields},${a.basis},${a.algorithm},${a.nLinks},${a.arg},${formatSubfield(a.dst)})`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    check(a, st) {
+      checkDst(a.dst, st.m);
+    },
+    compile(a) {
+      const { fields, basis, algorithm, nLinks, arg, dst } = a;
+      return (x) => {
+        const k = x.key;
+        const r = x.rec;
+        if (r !== null) {
+          markHashFields(r);
+          r.markField(dst.field);
+        }
+        const link = multipathLink(flowHashFields(k.w, fields, basis, k.vlan2Tci), algorithm, nLinks, arg);
+        writeSubfield(k.w, dst, link);
+        if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${link}`);
+        return false;
+      };
+    },
+  },
+
+  bundle: {
+    keywords: ['bundle', 'bundle_load'],
+    parse(kw, arg, p) {
+      return [parseBundle(p, p.need(arg), kw === 'bundle_load', arg.col)];
+    },
+    format(a) {
+      const dst = a.dst ? `${formatSubfield(a.dst)},` : '';
+      return `${a.dst ? 'bundle_load' : 'bundle'}(${a.fields},${a.basis},${a.algorithm},ofport,${dst}members:${a.members.map(formatPort).join(',')})`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    check(a, st) {
+      // OVS bundle_check().
+      if (a.dst) checkDst(a.dst, st.m);
+      for (const m of a.members) {
+        if (m !== OFPP.NONE && !isValidOutputPort(m)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `invalid member ${formatPort(m)}`);
+        if (m === OFPP.CONTROLLER) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', 'unsupported controller member');
+      }
+    },
+    compile(a) {
+      const { fields, basis, algorithm, members, dst } = a;
+      return (x, bucket) => {
+        const r = x.rec;
+        if (r !== null) r.uncacheable(); // member liveness
+        const k = x.key;
+        let port: number = OFPP.NONE;
+        if (algorithm === 'active_backup') {
+          for (const m of members) {
+            if (x.memberEnabled(m)) {
+              port = m;
+              break;
+            }
+          }
+        } else {
+          const h = flowHashFields(k.w, fields, basis, k.vlan2Tci);
+          let best = -1;
+          let bestHash = 0;
+          for (let i = 0; i < members.length; i++) {
+            if (!x.memberEnabled(members[i]!)) continue;
+            const v = hashInt(i, h);
+            if (best < 0 || v > bestHash) {
+              best = i;
+              bestHash = v;
+            }
+          }
+          if (best >= 0) port = members[best]!;
+        }
+        if (dst) {
+          writeSubfield(k.w, dst, port);
+          if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${port}`);
+        } else x.output(port, 0, bucket);
+        return false;
+      };
+    },
+  },
+
+  sample: {
+    keywords: ['sample'],
+    parse(_kw, arg, p) {
+      return [parseSample(p, p.need(arg))];
+    },
+    format(a) {
+      let s = `sample(probability=${a.probability},collector_set_id=${a.collectorSetId},obs_domain_id=${a.obsDomainId},obs_point_id=${a.obsPointId}`;
+      if (a.samplingPort !== undefined && a.samplingPort !== OFPP.NONE) s += `,sampling_port=${formatPort(a.samplingPort)}`;
+      if (a.direction) s += `,${a.direction}`;
+      return `${s})`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    compile() {
+      // Sampling feeds IPFIX/sFlow collectors, which the switch does not have: forwarding is unchanged.
+      return () => false;
+    },
+  },
+
+  fin_timeout: {
+    keywords: ['fin_timeout'],
+    parse(_kw, arg, p) {
+      const a: FinTimeoutAction = { type: 'fin_timeout', idleTimeout: 0, hardTimeout: 0 };
+      for (const { text } of splitTopLevel(arg.text ?? '')) {
+        if (!text.trim()) continue;
+        const [k, v] = splitKv(text);
+        if (k === 'idle_timeout') a.idleTimeout = p.num(v ?? '', 'idle_timeout', 65535);
+        else if (k === 'hard_timeout') a.hardTimeout = p.num(v ?? '', 'hard_timeout', 65535);
+        else p.err(`invalid key '${k}' in 'fin_timeout' argument`);
+      }
+      return [a];
+    },
+    format(a) {
+      const parts: string[] = [];
+      if (a.idleTimeout) parts.push(`idle_timeout=${a.idleTimeout}`);
+      if (a.hardTimeout) parts.push(`hard_timeout=${a.hardTimeout}`);
+      return `fin_timeout(${parts.join(',')})`;
+    },
+    setClass: () => ActionSetClass.INVALID,
+    check(_a, st) {
+      // OVS check_FIN_TIMEOUT: only TCP flows can see a FIN; otherwise OpenFlow 1.0 only.
+      if (st.m.nwProto !== 6) st.narrowed ??= inconsistent('fin_timeout needs a tcp match');
+    },
+    compile(a) {
+      const idle = a.idleTimeout;
+      const hard = a.hardTimeout;
+      return (x) => {
+        x.finTimeout(idle, hard);
         return false;
       };
     },
@@ -1544,8 +2321,8 @@ function trackOne<K extends ActionType>(type: K, a: ActionMap[K], ctx: ActionCon
  */
 export function parseAction(tok: string, input: string, col: number, ctx: ActionContext): Action[] {
   const t = tok.trim();
-  const { name, arg } = splitArg(t);
-  const p = new ActionParser(input, col, ctx, name);
+  const { name, arg } = splitArg(tok, col);
+  const p = new ActionParser(input, col + (tok.length - tok.trimStart().length), ctx, name);
   const lname = name.toLowerCase();
   if (arg.text === undefined && lname !== 'controller') {
     // A bare port (a number or a reserved name such as `in_port`, `LOCAL`, `NONE`) is an output.
@@ -1553,26 +2330,43 @@ export function parseAction(tok: string, input: string, col: number, ctx: Action
     if (port !== undefined) return [outputTo(port)];
   }
   if (lname === 'drop') return [];
+  // OVS has no `apply_actions` keyword: the bare action list is the Apply-Actions instruction.
+  if (lname === 'apply_actions') return p.err('apply_actions is the default instruction');
   const type = KEYWORDS.get(lname);
   if (type === undefined) return p.err(`unknown action ${name}`);
-  const out = parseWith(type, lname, arg, p);
+  const out = arg.unclosed ? unclosed(arg, name, () => parseWith(type, lname, arg, p)) : parseWith(type, lname, arg, p);
   for (const a of out) trackOne(a.type, a, ctx);
   return out;
 }
 
-/** Parse a comma-separated action list (no instructions). `inner` is for `write_actions(...)`/`exec(...)`. */
-export function parseActionList(text: string, input: string, col: number, ctx: ActionContext, inner = false): Action[] {
+/**
+ * Run `parse` over an argument whose `(` is never closed (OVS takes the rest of the text, as we do);
+ * an error from it says so, since the missing `)` is the likely cause.
+ */
+function unclosed<T>(arg: ActionArg, name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof TextParseError)) throw e;
+    throw new TextParseError(e.input, e.position, `${e.expected} (the "(" after ${name} at column ${arg.col} is never closed)`, e.line);
+  }
+}
+
+/** Parse a comma-separated action list (no instructions): a flow's nested lists, a bucket, a packet-out. */
+export function parseActionList(text: string, input: string, col: number, ctx: ActionContext): Action[] {
   const out: Action[] = [];
   const toks = splitTopLevel(text, col, ', \t\r\n').filter((t) => t.text.trim() !== '');
+  let dropCol = -1;
   for (const { text: tok, col: c } of toks) {
-    if (tok.trim().toLowerCase() === 'drop' && toks.length > 1 && !inner) {
-      throw new TextParseError(input, c, '"drop" must not be accompanied by any other action or instruction');
-    }
+    if (tok.trim().toLowerCase() === 'drop' && dropCol < 0) dropCol = c + (tok.length - tok.trimStart().length);
     out.push(...parseAction(tok, input, c, ctx));
   }
+  // OVS refuses `drop` only when the list holds something else (`drop,drop` is an empty list).
+  if (dropCol >= 0 && out.length > 0) throw new TextParseError(input, dropCol, DROP_ALONE);
   return out;
 }
 
+const DROP_ALONE = '"drop" must not be accompanied by any other action or instruction';
 const INSTR_ORDER = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
 
 /** Parse the text after `actions=`: actions plus the OpenFlow 1.1+ instructions. */
@@ -1584,7 +2378,7 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
   let dropCol = -1;
   for (const { text: raw, col: c } of toks) {
     const tok = raw.trim();
-    const { name, arg } = splitArg(tok);
+    const { name, arg } = splitArg(raw, c);
     const lname = name.toLowerCase();
     let kind = INSTR_ORDER.indexOf(lname);
     if (kind < 0) kind = 1;
@@ -1600,16 +2394,19 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
       case 'clear_actions':
         ins.clearActions = true;
         break;
-      case 'write_actions':
+      case 'write_actions': {
         if (!arg.paren) p.err('write_actions needs (actions)');
-        ins.writeActions = parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, { ...ctx }, true);
+        const parse = (): Action[] => parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, { ...ctx });
+        ins.writeActions = arg.unclosed ? unclosed(arg, name, parse) : parse();
         break;
+      }
       case 'write_metadata': {
         const [v, m] = (arg.text ?? '').split('/');
         const value = parseUint((v ?? '').trim());
         const mask = m === undefined ? 0xffff_ffff_ffff_ffffn : parseUint(m.trim());
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
-        ins.writeMetadata = { value: value & mask, mask };
+        // Kept as given, bits outside the mask too (OVS prints write_metadata:0x10/0xf back).
+        ins.writeMetadata = { value, mask };
         break;
       }
       case 'goto_table': {
@@ -1618,16 +2415,14 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         ins.gotoTable = Number(t);
         break;
       }
-      case 'apply_actions':
-        ins.apply.push(...parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, ctx, true));
-        break;
       default:
         ins.apply.push(...parseAction(tok, input, c, ctx));
     }
   }
-  if (dropCol >= 0 && toks.length > 1) {
-    throw new TextParseError(input, dropCol, '"drop" must not be accompanied by any other action or instruction');
-  }
+  const other = ins.apply.length > 0 || ins.clearActions || ins.writeActions !== undefined || ins.writeMetadata !== undefined || ins.gotoTable !== undefined;
+  if (dropCol >= 0 && other) throw new TextParseError(input, dropCol, DROP_ALONE);
+  // An empty Write-Actions instruction is not encoded (OVS's ofpacts_update_instruction_actions).
+  if (ins.writeActions?.length === 0) delete ins.writeActions;
   return ins;
 }
 
@@ -1739,7 +2534,37 @@ export function checkActionsEnv(list: readonly Action[] | undefined, env: Action
 
 function compileWith<K extends ActionType>(type: K, a: ActionMap[K]): ActionOp<K> {
   const d = DEFS[type];
-  return { type, a, text: d.format(a), setClass: d.setClass, exec: d.compile(a) };
+  return { type, a, text: d.format(a), setClass: d.setClass(a), exec: d.compile(a) };
+}
+
+function setClassWith<K extends ActionType>(type: K, a: ActionMap[K]): ActionSetClass {
+  return DEFS[type].setClass(a);
+}
+
+/** The action set class of an action (OVS `action_set_classify`). */
+export function actionSetClass(a: Action): ActionSetClass {
+  return setClassWith(a.type, a);
+}
+
+function irreversibleWith<K extends ActionType>(type: K, a: ActionMap[K]): boolean {
+  const f = DEFS[type].irreversible;
+  return f ? f(a) : false;
+}
+
+/** OVS `reversible_actions()`: can `list` run inside a clone without the datapath's clone action? */
+export function reversibleActions(list: readonly Action[]): boolean {
+  for (const a of list) if (irreversibleWith(a.type, a)) return false;
+  return true;
+}
+
+/**
+ * What the switch refuses in `write_actions` (OVS `ofpacts_decode_for_action_set()`): an action
+ * that has no place in an action set (`OFPBAC_BAD_TYPE`, "disallowed action in action set").
+ */
+export function checkActionSet(list: readonly Action[]): void {
+  for (const a of list) {
+    if (actionSetClass(a) === ActionSetClass.INVALID) throw new OpenFlowError('OFPBAC_BAD_TYPE', `${formatAction(a)}: disallowed action in action set`);
+  }
 }
 
 /** Prepare one action for execution. */
@@ -1756,7 +2581,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   const ops: Op[] = ins.apply.map(compileAction);
   if (ins.clearActions) {
     ops.push(instruction('clear_actions', 'clear_actions', (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.clearActionSet();
       return false;
     }));
@@ -1764,7 +2589,7 @@ export function compileInstructions(ins: Instructions): Op[] {
   if (ins.writeActions) {
     const inner = ins.writeActions.map(compileAction);
     ops.push(instruction('write_actions', `write_actions(${ins.writeActions.map(formatAction).join(',')})`, (x) => {
-      if (x.rec !== null) x.rec.mark(W.actset_output, 0xffffffff);
+      if (x.rec !== null && !x.rec.ovsExact) x.rec.mark(W.actset_output, 0xffffffff);
       x.writeActionSet(inner);
       return false;
     }));
@@ -1775,7 +2600,8 @@ export function compileInstructions(ins: Instructions): Op[] {
     const mw = bigToWords(mask, 2);
     ops.push(instruction('write_metadata', formatWriteMetadata(value, mask), (x) => {
       const r = x.rec;
-      if (r !== null) {
+      // OVS un-wildcards nothing for write_metadata (the cache keys on what it wrote).
+      if (r !== null && !r.ovsExact) {
         r.mark(W.metadata, mw[0]!);
         r.mark(W.metadata + 1, mw[1]!);
       }

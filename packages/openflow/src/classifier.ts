@@ -6,13 +6,27 @@
  * the highest priority they hold and stops as soon as the next subtable's maximum priority cannot
  * beat the best rule found, so most lookups touch a few subtables.
  *
+ * Insertion and removal cost O(1) amortised in the number of subtables, as in OVS (a `cmap` of
+ * subtables keyed by mask and a `pvector` ordered by maximum priority). Subtables are found by a
+ * hash of their mask (a map from that hash to the few subtables sharing it). The visiting order is
+ * kept as priority groups: one group per distinct maximum priority, holding its subtables in an
+ * array (a subtable knows its slot, so leaving a group is a swap with the last), and the groups in
+ * an array sorted by priority, descending. A rule that raises or lowers its subtable's maximum
+ * moves the subtable between two groups in O(1); only a priority that no subtable had before
+ * inserts a group (a binary search and one array splice over the distinct priorities, at most
+ * 65,536 in OpenFlow, independent of the number of subtables). Nothing is ever re-sorted.
+ * Lookups walk one flat array, the groups laid end to end; the first lookup after the groups
+ * changed rebuilds it (a copy of the subtable pointers, as OVS's `pvector_publish` does, and only
+ * when a lookup needs it: a bulk insert of 50k masks flattens once, not 50k times).
+ *
  * The cache remembers the answer for every key that agrees with the looked-up key on the union of
  * the masks of the subtables that lookup visited (OVS's megaflow idea): any such key visits the
  * same subtables, lands in the same buckets and stops at the same point, so it gets the same
- * answer. Because subtables are visited in a fixed order, the visited set is always a prefix of
- * that order, so the cache keeps one hash table per prefix length; a key can hit at most one of
- * them. Any insert or removal bumps the table generation and empties the cache. Hits allocate
- * nothing.
+ * answer. Because subtables are visited in a fixed order (groups in priority order, each group's
+ * array in its order), the visited set is always a prefix of that order, so the cache keeps one
+ * hash table per prefix length; a key can hit at most one of them. Any insert or removal bumps the
+ * table generation and empties the cache (the order within a group may change then). Hits
+ * allocate nothing.
  *
  * Ties: OVS leaves the choice between overlapping rules of equal priority undefined. Here the rule
  * inserted first wins (each rule gets an increasing sequence number), on every path, so the result
@@ -38,8 +52,6 @@ interface Subtable<T> {
   idx: Int32Array;
   /** The mask words at those indices. */
   mw: Uint32Array;
-  /** Full mask, for identity. */
-  mask: Uint32Array;
   /**
    * Open-addressing hash table, one slot of `stride` = 2 + idx.length int32s: the hash, the bucket
    * id (-1 empty, -2 removed), then the rule value's words at `idx`. Probing compares the words in
@@ -56,8 +68,22 @@ interface Subtable<T> {
   freeIds: number[];
   maxPriority: number;
   count: number;
-  /** Count of rules per priority, to maintain `maxPriority` on removal. */
-  prios: Map<number, number>;
+  /**
+   * Count of rules per priority, to maintain `maxPriority` on removal; null while every rule has
+   * priority `maxPriority` (most subtables, and a map is costly per subtable).
+   */
+  prios: Map<number, number> | null;
+  /** Hash of the mask (the key of the classifier's subtable map). */
+  maskHash: number;
+  /** The priority group holding this subtable (the one of `maxPriority`), and its slot there. */
+  group: PrioGroup<T> | null;
+  gpos: number;
+}
+
+/** The subtables whose highest priority is `priority`, in visiting order. */
+interface PrioGroup<T> {
+  priority: number;
+  sts: Subtable<T>[];
 }
 
 interface CacheEntry<T> {
@@ -147,8 +173,30 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number):
   for (let i = 0; i < n; i++) tab[o + 2 + i] = value[st.idx[i]!]! & st.mw[i]!;
 }
 
-function sameMask(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < KEY_WORDS; i++) if (a[i] !== b[i]) return false;
+/** Hash of a whole mask: its non-zero words and their positions. */
+function hashMask(mask: Uint32Array): number {
+  let h = 0x2c1b3c6d | 0;
+  for (let i = 0; i < KEY_WORDS; i++) {
+    const w = mask[i]!;
+    if (w === 0) continue;
+    h = Math.imul(h ^ i, 0x9e3779b1);
+    h = Math.imul(h ^ w, 0x85ebca6b);
+    h ^= h >>> 15;
+  }
+  return h;
+}
+
+/** True when `mask` is the subtable's mask (the words at `idx` equal `mw`, all others zero). */
+function isMaskOf<T>(st: Subtable<T>, mask: Uint32Array): boolean {
+  const idx = st.idx;
+  let j = 0;
+  for (let i = 0; i < KEY_WORDS; i++) {
+    const w = mask[i]!;
+    if (j < idx.length && idx[j] === i) {
+      if (w !== st.mw[j]) return false;
+      j++;
+    } else if (w !== 0) return false;
+  }
   return true;
 }
 
@@ -168,7 +216,16 @@ export interface ClassifierStats {
 
 /** Tuple-space-search classifier with a megaflow cache. */
 export class Classifier<T> {
-  private subtables: Subtable<T>[] = [];
+  /** Subtables by the hash of their mask (a list, for the rare masks whose hashes collide). */
+  private byMask = new Map<number, Subtable<T>[]>();
+  /** Priority groups, highest priority first: the visiting order. */
+  private order: PrioGroup<T>[] = [];
+  /** Priority groups by priority. */
+  private groups = new Map<number, PrioGroup<T>>();
+  private nSubtables = 0;
+  /** The groups' subtables end to end (the visiting order), valid while `flatDirty` is false. */
+  private flat: Subtable<T>[] = [];
+  private flatDirty = false;
   private seq = 0;
   private nRules = 0;
   /** Bumped on every insert and removal; the cache is valid for one generation. */
@@ -194,13 +251,80 @@ export class Classifier<T> {
   }
   /** Number of distinct masks. */
   get subtableCount(): number {
-    return this.subtables.length;
+    return this.nSubtables;
+  }
+
+  /** The subtable with exactly this mask, if any. */
+  private subtableOf(mask: Uint32Array, h = hashMask(mask)): Subtable<T> | undefined {
+    const list = this.byMask.get(h);
+    if (list === undefined) return undefined;
+    for (const st of list) if (isMaskOf(st, mask)) return st;
+    return undefined;
+  }
+
+  /** Put `st` into the group of its `maxPriority` (creating the group in order if new). */
+  private place(st: Subtable<T>): void {
+    const p = st.maxPriority;
+    let g = this.groups.get(p);
+    if (g === undefined) {
+      g = { priority: p, sts: [] };
+      this.groups.set(p, g);
+      const order = this.order;
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (order[mid]!.priority > p) lo = mid + 1;
+        else hi = mid;
+      }
+      order.splice(lo, 0, g);
+    }
+    st.group = g;
+    st.gpos = g.sts.length;
+    g.sts.push(st);
+    this.flatDirty = true;
+  }
+
+  /** Take `st` out of its group (swapping the group's last subtable into its slot). */
+  private unplace(st: Subtable<T>): void {
+    const g = st.group!;
+    const last = g.sts.pop()!;
+    if (last !== st) {
+      g.sts[st.gpos] = last;
+      last.gpos = st.gpos;
+    }
+    st.group = null;
+    this.flatDirty = true;
+    if (g.sts.length === 0) {
+      this.groups.delete(g.priority);
+      const order = this.order;
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (order[mid]!.priority > g.priority) lo = mid + 1;
+        else hi = mid;
+      }
+      order.splice(lo, 1);
+    }
+  }
+
+  /** The subtables in visiting order (rebuilt from the groups after they changed). */
+  private visitOrder(): Subtable<T>[] {
+    if (!this.flatDirty) return this.flat;
+    const flat: Subtable<T>[] = new Array(this.nSubtables);
+    let n = 0;
+    for (const g of this.order) for (const st of g.sts) flat[n++] = st;
+    this.flat = flat;
+    this.flatDirty = false;
+    return flat;
   }
 
   /** Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`. */
   insert(match: Match, priority: number, payload: T): ClsRule<T> {
     const rule: ClsRule<T> = { match, priority, payload, seq: this.seq++ };
-    let st = this.subtables.find((s) => sameMask(s.mask, match.mask));
+    const mh = hashMask(match.mask);
+    let st = this.subtableOf(match.mask, mh);
     if (!st) {
       const idxs: number[] = [];
       for (let i = 0; i < KEY_WORDS; i++) if (match.mask[i] !== 0) idxs.push(i);
@@ -208,7 +332,6 @@ export class Classifier<T> {
       st = {
         idx,
         mw: Uint32Array.from(idxs.map((i) => match.mask[i]!)),
-        mask: match.mask.slice(),
         tab: newTable(idxs.length, 8),
         capMask: 7,
         filled: 0,
@@ -216,26 +339,42 @@ export class Classifier<T> {
         freeIds: [],
         maxPriority: priority,
         count: 0,
-        prios: new Map(),
+        prios: null,
+        maskHash: mh,
+        group: null,
+        gpos: 0,
       };
-      this.subtables.push(st);
+      const list = this.byMask.get(mh);
+      if (list === undefined) this.byMask.set(mh, [st]);
+      else list.push(st);
+      this.nSubtables++;
+      this.place(st);
     }
     const h = hashWords(match.value, st.idx, st.mw);
     const o = findSlot(st, match.value, h);
-    let b: ClsRule<T>[];
-    if (o >= 0) b = st.bks[st.tab[o + 1]!]!;
-    else {
-      b = [];
+    if (o >= 0) {
+      const b = st.bks[st.tab[o + 1]!]!;
+      let at = b.length;
+      while (at > 0 && better(rule, b[at - 1]!)) at--;
+      b.splice(at, 0, rule);
+    } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
-      st.bks[id] = b;
+      st.bks[id] = [rule];
       putSlot(st, match.value, h, id);
     }
-    let at = b.length;
-    while (at > 0 && better(rule, b[at - 1]!)) at--;
-    b.splice(at, 0, rule);
+    if (st.prios !== null) st.prios.set(priority, (st.prios.get(priority) ?? 0) + 1);
+    else if (priority !== st.maxPriority) {
+      st.prios = new Map([
+        [st.maxPriority, st.count],
+        [priority, 1],
+      ]);
+    }
     st.count++;
-    st.prios.set(priority, (st.prios.get(priority) ?? 0) + 1);
-    if (priority > st.maxPriority) st.maxPriority = priority;
+    if (priority > st.maxPriority) {
+      this.unplace(st);
+      st.maxPriority = priority;
+      this.place(st);
+    }
     this.nRules++;
     this.changed();
     return rule;
@@ -243,7 +382,7 @@ export class Classifier<T> {
 
   /** Remove a rule by handle; returns false if it was not present. */
   remove(rule: ClsRule<T>): boolean {
-    const st = this.subtables.find((s) => sameMask(s.mask, rule.match.mask));
+    const st = this.subtableOf(rule.match.mask);
     if (!st) return false;
     const h = hashWords(rule.match.value, st.idx, st.mw);
     const o = findSlot(st, rule.match.value, h);
@@ -259,19 +398,35 @@ export class Classifier<T> {
     }
     st.count--;
     this.nRules--;
-    const c = st.prios.get(rule.priority)! - 1;
-    if (c === 0) {
-      st.prios.delete(rule.priority);
-      if (rule.priority === st.maxPriority) st.maxPriority = Math.max(-Infinity, ...st.prios.keys());
-    } else st.prios.set(rule.priority, c);
-    if (st.count === 0) this.subtables.splice(this.subtables.indexOf(st), 1);
+    const prios = st.prios;
+    if (st.count === 0) {
+      this.unplace(st);
+      const list = this.byMask.get(st.maskHash)!;
+      if (list.length === 1) this.byMask.delete(st.maskHash);
+      else list.splice(list.indexOf(st), 1);
+      this.nSubtables--;
+    } else if (prios !== null) {
+      const c = prios.get(rule.priority)! - 1;
+      if (c > 0) prios.set(rule.priority, c);
+      else {
+        prios.delete(rule.priority);
+        if (rule.priority === st.maxPriority) {
+          let max = -Infinity;
+          for (const p of prios.keys()) if (p > max) max = p;
+          this.unplace(st);
+          st.maxPriority = max;
+          this.place(st);
+        }
+        if (prios.size === 1) st.prios = null;
+      }
+    }
     this.changed();
     return true;
   }
 
   /** The first-inserted rule with exactly this match and priority (OVS's "identical flow"). */
   findExact(match: Match, priority: number): ClsRule<T> | undefined {
-    const st = this.subtables.find((s) => sameMask(s.mask, match.mask));
+    const st = this.subtableOf(match.mask);
     if (!st) return undefined;
     const o = findSlot(st, match.value, hashWords(match.value, st.idx, st.mw));
     if (o < 0) return undefined;
@@ -280,12 +435,17 @@ export class Classifier<T> {
 
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<ClsRule<T>> {
-    for (const st of this.subtables) for (const b of st.bks) if (b) yield* b;
+    for (const list of this.byMask.values()) for (const st of list) for (const b of st.bks) if (b) yield* b;
   }
 
   /** Remove every rule. */
   clear(): void {
-    this.subtables = [];
+    this.byMask = new Map();
+    this.order = [];
+    this.groups = new Map();
+    this.nSubtables = 0;
+    this.flat = [];
+    this.flatDirty = false;
     this.nRules = 0;
     this.changed();
   }
@@ -299,7 +459,6 @@ export class Classifier<T> {
   private changed(): void {
     this.generation++;
     this.epoch.value++;
-    this.subtables.sort((a, b) => b.maxPriority - a.maxPriority);
   }
 
   /** The highest-priority rule matching `key` (a `FlowKey.w`), or null. */
@@ -331,8 +490,9 @@ export class Classifier<T> {
   /** OR into `wc` the mask of every key bit the last `lookup`/`search` consulted. */
   orConsulted(wc: Uint32Array): void {
     const n = this.lastVisited;
+    const sts = this.visitOrder();
     for (let s = 0; s < n; s++) {
-      const st = this.subtables[s]!;
+      const st = sts[s]!;
       for (let i = 0; i < st.idx.length; i++) {
         const j = st.idx[i]!;
         wc[j] = (wc[j]! | st.mw[i]!) >>> 0;
@@ -344,7 +504,7 @@ export class Classifier<T> {
   search(key: Uint32Array): ClsRule<T> | null {
     this.stats.misses++;
     let best: ClsRule<T> | null = null;
-    const sts = this.subtables;
+    const sts = this.visitOrder();
     let n = 0;
     for (; n < sts.length; n++) {
       const st = sts[n]!;
@@ -371,10 +531,10 @@ export class Classifier<T> {
     let cp = this.cache[visited];
     if (!cp) {
       const union = new Uint32Array(KEY_WORDS);
-      for (let s = 0; s < visited; s++) {
-        const st = this.subtables[s]!;
-        for (let i = 0; i < st.idx.length; i++) union[st.idx[i]!] = (union[st.idx[i]!]! | st.mw[i]!) >>> 0;
-      }
+      const was = this.lastVisited;
+      this.lastVisited = visited;
+      this.orConsulted(union);
+      this.lastVisited = was;
       const idxs: number[] = [];
       for (let i = 0; i < KEY_WORDS; i++) if (union[i] !== 0) idxs.push(i);
       cp = { idx: Int32Array.from(idxs), mw: Uint32Array.from(idxs.map((i) => union[i]!)), map: new Map() };

@@ -19,7 +19,7 @@
  * pushed VLAN tags get the TCI without the CFI ("present") bit.
  */
 import { formatIpv4, formatIpv6Ntop, u16, u32 } from '@ovnts/packet';
-import { W, type FlowKey } from './flowkey.js';
+import { W, WC_VLAN1, type FlowKey } from './flowkey.js';
 
 /** Bytes of headroom kept in front of a copied frame: two VLAN tags and the largest tunnel header. */
 export const PACKET_HEADROOM = 384;
@@ -186,19 +186,8 @@ export class PacketState {
   }
 }
 
-function mac(w: Uint32Array, word: number): number {
-  return w[word]! * 0x1_0000_0000 + w[word + 1]!;
-}
-
 function macEq(a: Uint32Array, b: Uint32Array, word: number): boolean {
   return a[word] === b[word] && a[word + 1] === b[word + 1];
-}
-
-function fmtMac(w: Uint32Array, word: number): string {
-  const v = mac(w, word);
-  const parts: string[] = [];
-  for (let i = 5; i >= 0; i--) parts.push((Math.floor(v / 2 ** (8 * i)) & 0xff).toString(16).padStart(2, '0'));
-  return parts.join(':');
 }
 
 function fmtIp6(w: Uint32Array, word: number): string {
@@ -347,20 +336,37 @@ function setMac48(b: Uint8Array, at: number, w: Uint32Array, word: number): void
 }
 
 /**
- * Commit every difference between `key` (the flow after the actions so far) and `base` (what the
- * bytes say) to `p`, then make `base` equal to `key`. When `dp` is given, the datapath actions OVS
- * would print for the commit are appended (`set(ipv4(src=...))`, `pop_vlan`, `push_vlan(...)`).
+ * Where a trace's commit writes: the datapath action texts and the megaflow mask (OVS `ctx->wc`)
+ * whose bits say which part of each changed field a masked `set` writes.
  */
-export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, dp: string[] | null): void {
+export interface DpTrace {
+  /** The datapath actions so far. */
+  readonly dp: string[];
+  /** The wildcards un-wildcarded so far (with the `WC_VLAN1` word). */
+  readonly wc: Uint32Array;
+}
+
+/**
+ * Commit every difference between `key` (the flow after the actions so far) and `base` (what the
+ * bytes say) to `p`, then make `base` equal to `key`. When `tr` is given, the datapath actions OVS
+ * would print for the commit are appended (`set(ipv4(src=...))`, `pop_vlan`, `push_vlan(...)`)
+ * the way `commit_odp_actions()` builds them with masked sets: each changed field with the bits
+ * the translation un-wildcarded (`tclass=0xdc/0xfc`), unchanged fields left out; ICMP type and
+ * code as a whole `set(icmp(...))` that un-wildcards both; a popped VLAN tag un-wildcarded in
+ * full; `pkt_mark` as `set(skb_mark(...))`.
+ */
+export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, tr: DpTrace | null): void {
   const k = key.w;
   const bw = base.w;
+  const dp = tr === null ? null : tr.dp;
+  const wc = tr === null ? null : tr.wc;
 
   // Ethernet.
   if (!macEq(k, bw, W.dl_src) || !macEq(k, bw, W.dl_dst)) {
-    if (dp) {
+    if (dp && wc) {
       const f: string[] = [];
-      if (!macEq(k, bw, W.dl_src)) f.push(`src=${fmtMac(k, W.dl_src)}`);
-      if (!macEq(k, bw, W.dl_dst)) f.push(`dst=${fmtMac(k, W.dl_dst)}`);
+      if (!macEq(k, bw, W.dl_src)) putMac(f, 'src', k, wc, W.dl_src);
+      if (!macEq(k, bw, W.dl_dst)) putMac(f, 'dst', k, wc, W.dl_dst);
       dp.push(`set(eth(${f.join(',')}))`);
     }
     if (p.len >= 14) {
@@ -373,20 +379,20 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, dp: strin
   const dl = bw[W.dl_type]!;
   const nwProto = k[W.nw_proto]!;
   if (nwProto !== 0 && p.l3 >= 0) {
-    if (dl === ETH_TYPE_IP) commitIpv4(k, bw, p, dp);
+    if (dl === ETH_TYPE_IP) commitIpv4(k, bw, p, tr);
     else if (dl === ETH_TYPE_IPV6) {
-      commitIpv6(k, bw, p, dp);
-      if (bw[W.nw_proto] === 58) commitNd(k, bw, p, dp);
-    } else if (dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP) commitArp(k, bw, p, dp);
+      commitIpv6(k, bw, p, tr);
+      if (bw[W.nw_proto] === 58) commitNd(k, bw, p, tr);
+    } else if (dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP) commitArp(k, bw, p, tr);
   }
 
   // L4 ports.
   if (nwProto !== 0 && (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (nwProto === 6 || nwProto === 17 || nwProto === 132)) {
     if (k[W.tp_src] !== bw[W.tp_src] || k[W.tp_dst] !== bw[W.tp_dst]) {
-      if (dp) {
+      if (dp && wc) {
         const f: string[] = [];
-        if (k[W.tp_src] !== bw[W.tp_src]) f.push(`src=${k[W.tp_src]}`);
-        if (k[W.tp_dst] !== bw[W.tp_dst]) f.push(`dst=${k[W.tp_dst]}`);
+        if (k[W.tp_src] !== bw[W.tp_src]) putU16(f, 'src', k[W.tp_src]!, wc[W.tp_src]! & 0xffff);
+        if (k[W.tp_dst] !== bw[W.tp_dst]) putU16(f, 'dst', k[W.tp_dst]!, wc[W.tp_dst]! & 0xffff);
         dp.push(`set(${nwProto === 6 ? 'tcp' : nwProto === 17 ? 'udp' : 'sctp'}(${f.join(',')}))`);
       }
       commitPorts(k, p, nwProto);
@@ -397,7 +403,12 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, dp: strin
   const icmp4 = dl === ETH_TYPE_IP && nwProto === 1;
   const icmp6 = dl === ETH_TYPE_IPV6 && nwProto === 58;
   if ((icmp4 || icmp6) && (k[W.tp_src] !== bw[W.tp_src] || k[W.tp_dst] !== bw[W.tp_dst])) {
-    if (dp) dp.push(`set(${icmp4 ? 'icmp' : 'icmpv6'}(type=${k[W.tp_src]! & 0xff},code=${k[W.tp_dst]! & 0xff}))`);
+    if (dp && wc) {
+      // commit_set_icmp_action(): never a masked set; the whole key is written and un-wildcarded.
+      dp.push(`set(${icmp4 ? 'icmp' : 'icmpv6'}(type=${k[W.tp_src]! & 0xff},code=${k[W.tp_dst]! & 0xff}))`);
+      wc[W.tp_src] = (wc[W.tp_src]! | 0xff) >>> 0;
+      wc[W.tp_dst] = (wc[W.tp_dst]! | 0xff) >>> 0;
+    }
     if (p.l4 >= 0 && p.l4Size() >= 8) {
       p.own();
       const b = p.buf;
@@ -419,7 +430,11 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, dp: strin
     fn--;
   }
   for (; bn > 0; bn--) {
-    if (dp) dp.push('pop_vlan');
+    if (dp && wc) {
+      dp.push('pop_vlan');
+      const at = bn === 1 ? W.vlan_tci : WC_VLAN1;
+      wc[at] = (wc[at]! | 0xffff) >>> 0;
+    }
     popVlan(p);
   }
   for (; fn > 0; fn--) {
@@ -428,19 +443,89 @@ export function commitKey(key: FlowKey, base: FlowKey, p: PacketState, dp: strin
     if (dp) dp.push(`push_vlan(${tpid !== 0x8100 ? `tpid=0x${tpid.toString(16)},` : ''}vid=${tci & 0xfff},pcp=${tci >>> 13})`);
     pushVlan(p, tpid, tci);
   }
+  // The datapath priority (set_queue/pop_queue): metadata, no bytes change.
+  if (dp && key.skbPriority !== base.skbPriority) dp.push(`set(skb_priority(${key.skbPriority ? `0x${key.skbPriority.toString(16)}` : '0'}))`);
+  // pkt_mark (datapath skb_mark): metadata only, nothing in the bytes.
+  if (dp && wc && k[W.pkt_mark] !== bw[W.pkt_mark]) {
+    const m = wc[W.pkt_mark]!;
+    dp.push(`set(skb_mark(${m === 0xffffffff ? hx(k[W.pkt_mark]!) : `${hx((k[W.pkt_mark]! & m) >>> 0)}/${hx(m)}`}))`);
+  }
   base.copyFrom(key);
 }
 
-function commitIpv4(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] | null): void {
+/** C's `%#x`: `0x`-prefixed hexadecimal, but a bare `0` for zero. */
+function hx(v: number): string {
+  return v === 0 ? '0' : `0x${(v >>> 0).toString(16)}`;
+}
+
+// The field printers of OVS's format_odp_key_attr() for a masked set: the value under the mask,
+// and the mask after it unless it is exact; a field whose mask is empty is left out.
+
+function putMac(f: string[], name: string, k: Uint32Array, wc: Uint32Array, word: number): void {
+  const mh = wc[word]! & 0xffff;
+  const ml = wc[word + 1]!;
+  if (mh === 0 && ml === 0) return;
+  const v = macText((k[word]! & mh) >>> 0, (k[word + 1]! & ml) >>> 0);
+  f.push(mh === 0xffff && ml === 0xffffffff ? `${name}=${v}` : `${name}=${v}/${macText(mh, ml)}`);
+}
+
+function macText(hi: number, lo: number): string {
+  const b = [hi >>> 8, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function putIp4(f: string[], name: string, v: number, m: number): void {
+  if (m === 0) return;
+  f.push(m === 0xffffffff ? `${name}=${formatIpv4(v)}` : `${name}=${formatIpv4((v & m) >>> 0)}/${formatIpv4(m)}`);
+}
+
+function putIp6(f: string[], name: string, k: Uint32Array, wc: Uint32Array, word: number): void {
+  const m = new Uint32Array(4);
+  const v = new Uint32Array(4);
+  let any = false;
+  let full = true;
+  for (let i = 0; i < 4; i++) {
+    m[i] = wc[word + i]!;
+    v[i] = (k[word + i]! & m[i]!) >>> 0;
+    if (m[i] !== 0) any = true;
+    if (m[i] !== 0xffffffff) full = false;
+  }
+  if (!any) return;
+  f.push(full ? `${name}=${fmtIp6(v, 0)}` : `${name}=${fmtIp6(v, 0)}/${fmtIp6(m, 0)}`);
+}
+
+/** `format_u8x` (`hex`) or `format_u8u` (decimal). */
+function putU8(f: string[], name: string, v: number, m: number, hex: boolean): void {
+  if (m === 0) return;
+  const x = (v & m) >>> 0;
+  f.push(`${name}=${hex ? hx(x) : String(x)}${m === 0xff ? '' : `/${hx(m)}`}`);
+}
+
+/** `format_be16`: decimal value, hexadecimal mask. */
+function putU16(f: string[], name: string, v: number, m: number): void {
+  if (m === 0) return;
+  f.push(`${name}=${(v & m) >>> 0}${m === 0xffff ? '' : `/${hx(m)}`}`);
+}
+
+/** The ToS mask of a commit: without the ECN bits for a tunnelled packet whose ECN did not change (OVS). */
+function tosMask(k: Uint32Array, bw: Uint32Array, wc: Uint32Array): number {
+  let m = wc[W.nw_tos]! & 0xff;
+  const tunnelled = bw[W.tun_dst] !== 0 || bw[W.tun_ipv6_dst] !== 0 || bw[W.tun_ipv6_dst + 1] !== 0 || bw[W.tun_ipv6_dst + 2] !== 0 || bw[W.tun_ipv6_dst + 3] !== 0;
+  if (tunnelled && ((k[W.nw_tos]! ^ bw[W.nw_tos]!) & 3) === 0) m &= ~3;
+  return m;
+}
+
+function commitIpv4(k: Uint32Array, bw: Uint32Array, p: PacketState, tr: DpTrace | null): void {
   const ch = k[W.nw_src] !== bw[W.nw_src] || k[W.nw_dst] !== bw[W.nw_dst] || k[W.nw_tos] !== bw[W.nw_tos] || k[W.nw_ttl] !== bw[W.nw_ttl];
   if (!ch) return;
-  if (dp) {
+  if (tr) {
     const f: string[] = [];
-    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`src=${formatIpv4(k[W.nw_src]!)}`);
-    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`dst=${formatIpv4(k[W.nw_dst]!)}`);
-    if (k[W.nw_tos] !== bw[W.nw_tos]) f.push(`tos=0x${k[W.nw_tos]!.toString(16)}`);
-    if (k[W.nw_ttl] !== bw[W.nw_ttl]) f.push(`ttl=${k[W.nw_ttl]}`);
-    dp.push(`set(ipv4(${f.join(',')}))`);
+    const wc = tr.wc;
+    if (k[W.nw_src] !== bw[W.nw_src]) putIp4(f, 'src', k[W.nw_src]!, wc[W.nw_src]!);
+    if (k[W.nw_dst] !== bw[W.nw_dst]) putIp4(f, 'dst', k[W.nw_dst]!, wc[W.nw_dst]!);
+    if (k[W.nw_tos] !== bw[W.nw_tos]) putU8(f, 'tos', k[W.nw_tos]!, tosMask(k, bw, wc), true);
+    if (k[W.nw_ttl] !== bw[W.nw_ttl]) putU8(f, 'ttl', k[W.nw_ttl]!, wc[W.nw_ttl]! & 0xff, false);
+    tr.dp.push(`set(ipv4(${f.join(',')}))`);
   }
   p.own();
   const b = p.buf;
@@ -465,19 +550,23 @@ function commitIpv4(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[
   }
 }
 
-function commitIpv6(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] | null): void {
+function commitIpv6(k: Uint32Array, bw: Uint32Array, p: PacketState, tr: DpTrace | null): void {
   const srcCh = !eq4(k, bw, W.ipv6_src);
   const dstCh = !eq4(k, bw, W.ipv6_dst);
   const ch = srcCh || dstCh || k[W.nw_tos] !== bw[W.nw_tos] || k[W.nw_ttl] !== bw[W.nw_ttl] || k[W.ipv6_label] !== bw[W.ipv6_label];
   if (!ch) return;
-  if (dp) {
+  if (tr) {
     const f: string[] = [];
-    if (srcCh) f.push(`src=${fmtIp6(k, W.ipv6_src)}`);
-    if (dstCh) f.push(`dst=${fmtIp6(k, W.ipv6_dst)}`);
-    if (k[W.ipv6_label] !== bw[W.ipv6_label]) f.push(`label=0x${k[W.ipv6_label]!.toString(16)}`);
-    if (k[W.nw_tos] !== bw[W.nw_tos]) f.push(`tclass=0x${k[W.nw_tos]!.toString(16)}`);
-    if (k[W.nw_ttl] !== bw[W.nw_ttl]) f.push(`hlimit=${k[W.nw_ttl]}`);
-    dp.push(`set(ipv6(${f.join(',')}))`);
+    const wc = tr.wc;
+    if (srcCh) putIp6(f, 'src', k, wc, W.ipv6_src);
+    if (dstCh) putIp6(f, 'dst', k, wc, W.ipv6_dst);
+    if (k[W.ipv6_label] !== bw[W.ipv6_label]) {
+      const m = wc[W.ipv6_label]! & 0xfffff;
+      if (m !== 0) f.push(`label=${hx((k[W.ipv6_label]! & m) >>> 0)}${m === 0xfffff ? '' : `/${hx(m)}`}`);
+    }
+    if (k[W.nw_tos] !== bw[W.nw_tos]) putU8(f, 'tclass', k[W.nw_tos]!, tosMask(k, bw, wc), true);
+    if (k[W.nw_ttl] !== bw[W.nw_ttl]) putU8(f, 'hlimit', k[W.nw_ttl]!, wc[W.nw_ttl]! & 0xff, false);
+    tr.dp.push(`set(ipv6(${f.join(',')}))`);
   }
   p.own();
   const b = p.buf;
@@ -501,17 +590,17 @@ function commitIpv6(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[
   b[l3 + 7] = k[W.nw_ttl]! & 0xff;
 }
 
-function commitNd(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] | null): void {
+function commitNd(k: Uint32Array, bw: Uint32Array, p: PacketState, tr: DpTrace | null): void {
   const tCh = !eq4(k, bw, W.nd_target);
   const sCh = !macEq(k, bw, W.arp_sha);
   const lCh = !macEq(k, bw, W.arp_tha);
   if (!tCh && !sCh && !lCh) return;
-  if (dp) {
+  if (tr) {
     const f: string[] = [];
-    if (tCh) f.push(`target=${fmtIp6(k, W.nd_target)}`);
-    if (sCh) f.push(`sll=${fmtMac(k, W.arp_sha)}`);
-    if (lCh) f.push(`tll=${fmtMac(k, W.arp_tha)}`);
-    dp.push(`set(nd(${f.join(',')}))`);
+    if (tCh) putIp6(f, 'target', k, tr.wc, W.nd_target);
+    if (sCh) putMac(f, 'sll', k, tr.wc, W.arp_sha);
+    if (lCh) putMac(f, 'tll', k, tr.wc, W.arp_tha);
+    tr.dp.push(`set(nd(${f.join(',')}))`);
   }
   if (p.l4 < 0 || p.l4Size() < 24) return;
   p.own();
@@ -549,18 +638,23 @@ function commitNd(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] 
   }
 }
 
-function commitArp(k: Uint32Array, bw: Uint32Array, p: PacketState, dp: string[] | null): void {
+function commitArp(k: Uint32Array, bw: Uint32Array, p: PacketState, tr: DpTrace | null): void {
   const ch = k[W.nw_src] !== bw[W.nw_src] || k[W.nw_dst] !== bw[W.nw_dst] || k[W.nw_proto] !== bw[W.nw_proto] ||
     !macEq(k, bw, W.arp_sha) || !macEq(k, bw, W.arp_tha);
   if (!ch) return;
-  if (dp) {
+  if (tr) {
     const f: string[] = [];
-    if (k[W.nw_src] !== bw[W.nw_src]) f.push(`sip=${formatIpv4(k[W.nw_src]!)}`);
-    if (k[W.nw_dst] !== bw[W.nw_dst]) f.push(`tip=${formatIpv4(k[W.nw_dst]!)}`);
-    if (k[W.nw_proto] !== bw[W.nw_proto]) f.push(`op=${k[W.nw_proto]}`);
-    if (!macEq(k, bw, W.arp_sha)) f.push(`sha=${fmtMac(k, W.arp_sha)}`);
-    if (!macEq(k, bw, W.arp_tha)) f.push(`tha=${fmtMac(k, W.arp_tha)}`);
-    dp.push(`set(arp(${f.join(',')}))`);
+    const wc = tr.wc;
+    if (k[W.nw_src] !== bw[W.nw_src]) putIp4(f, 'sip', k[W.nw_src]!, wc[W.nw_src]!);
+    if (k[W.nw_dst] !== bw[W.nw_dst]) putIp4(f, 'tip', k[W.nw_dst]!, wc[W.nw_dst]!);
+    // get_arp_key(): an exact nw_proto mask is an exact 16-bit arp_op mask.
+    if (k[W.nw_proto] !== bw[W.nw_proto]) {
+      const m = wc[W.nw_proto]! & 0xff;
+      putU16(f, 'op', k[W.nw_proto]!, m === 0xff ? 0xffff : m);
+    }
+    if (!macEq(k, bw, W.arp_sha)) putMac(f, 'sha', k, wc, W.arp_sha);
+    if (!macEq(k, bw, W.arp_tha)) putMac(f, 'tha', k, wc, W.arp_tha);
+    tr.dp.push(`set(arp(${f.join(',')}))`);
   }
   p.own();
   const b = p.buf;

@@ -7,21 +7,32 @@
 /** Raised by the ovs-ofctl text parsers: the input, the 0-based column and what was expected. */
 export class TextParseError extends SyntaxError {
   override readonly name = 'TextParseError';
+  /** What the parser expected or found wrong there (a quoted word longer than 100 characters is cut, with its length). */
+  readonly expected: string;
   constructor(
     /** The whole input being parsed (one flow, group or action list). */
     readonly input: string,
     /** 0-based column in `input` where the problem starts. */
     readonly position: number,
     /** What the parser expected or found wrong there. */
-    readonly expected: string,
+    expected: string,
     /** 1-based line number, when parsing a file. */
     readonly line?: number,
   ) {
+    const what = cutLongWords(expected);
     super(
-      `${line !== undefined ? `line ${line}: ` : ''}${expected} at column ${position + 1}: ` +
+      `${line !== undefined ? `line ${line}: ` : ''}${what} at column ${position + 1}: ` +
         `${JSON.stringify(input.length > 80 ? input.slice(0, 80) + '...' : input)}`,
     );
+    this.expected = what;
   }
+}
+
+const LONG_WORD = /[^\s]{101,}/g;
+
+/** Cut each run of more than 100 non-space characters to its first 60, saying how long it was (a 10 MB token is not echoed whole). */
+function cutLongWords(s: string): string {
+  return s.length <= 100 ? s : s.replace(LONG_WORD, (w) => `${w.slice(0, 60)}... (${w.length} characters)`);
 }
 
 /** OpenFlow error types (OpenFlow 1.5 `ofp_error_type`), by the names OVS prints. */

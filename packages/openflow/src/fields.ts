@@ -259,7 +259,10 @@ export function field(name: string): MatchField {
 /** Shorthand protocol keywords: each sets `eth_type` and, for some, `ip_proto`. */
 export const PROTOCOL_KEYWORDS: Readonly<Record<string, { ethType: number; ipProto?: number }>> = {
   ip: { ethType: 0x0800 },
+  ipv4: { ethType: 0x0800 },
+  ip4: { ethType: 0x0800 },
   ipv6: { ethType: 0x86dd },
+  ip6: { ethType: 0x86dd },
   icmp: { ethType: 0x0800, ipProto: 1 },
   icmp6: { ethType: 0x86dd, ipProto: 58 },
   tcp: { ethType: 0x0800, ipProto: 6 },
@@ -345,37 +348,81 @@ export function formatFlagsMasked(names: ReadonlyArray<readonly [string, number]
   return s;
 }
 
+/** OVS's `%i` (decimal, 0x hex, leading-0 octal) at `pos`: [value, length], or undefined. */
+function scanInt(s: string, pos: number): [number, number] | undefined {
+  const m = /0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*/iy;
+  m.lastIndex = pos;
+  const r = m.exec(s);
+  if (!r) return undefined;
+  const t = r[0];
+  const v = /^0x/i.test(t) ? parseInt(t.slice(2), 16) : t.length > 1 && t[0] === '0' ? parseInt(t, 8) : Number(t);
+  return [v, t.length];
+}
+
+/** The flag whose name starts `text` at `pos` and ends at one of `ends` (or the text's end): [bit, name length]. */
+function flagAt(text: string, pos: number, ends: string, nameOf: (bit: number) => string | undefined): [number, number] | undefined {
+  for (let bit = 1; bit <= 0x8000_0000; bit *= 2) {
+    const nm = nameOf(bit);
+    if (!nm || !text.startsWith(nm, pos)) continue;
+    const after = text[pos + nm.length];
+    if (after === undefined || ends.includes(after)) return [bit, nm.length];
+  }
+  return undefined;
+}
+
+/**
+ * OVS's `parse_flags()`: `V/M` in numbers, `+flag-flag` (masked), or `flag|flag|N` (exact).
+ * Bits outside `allowed` are "unknown"; TCP's reserved bits are named `[200]`, `[400]`, `[800]`.
+ */
 function parseFlags(
-  f: MatchField, names: ReadonlyArray<readonly [string, number]>, text: string, max: number, err: (e: string) => never,
+  names: ReadonlyArray<readonly [string, number]>, text: string, allowed: number, label: string, err: (e: string) => never,
 ): { value: bigint; mask?: bigint } {
-  if (/^[+-]/.test(text)) {
+  const unknown = (rest: string): never => err(`${rest}: unknown ${label} flag(s)`);
+  const nameOf = (bit: number): string | undefined => names.find(([, b]) => b === bit)?.[0] ?? (label === 'TCP' && bit >= 0x200 && bit <= 0x800 ? `[${bit.toString(16)}]` : undefined);
+  const v0 = scanInt(text, 0);
+  if (v0 && text[v0[1]] === '/') {
+    const m0 = scanInt(text, v0[1] + 1);
+    if (m0 && v0[1] + 1 + m0[1] === text.length) {
+      if ((v0[0] & ~allowed) !== 0 || (m0[0] & ~allowed) !== 0) unknown(text);
+      return { value: BigInt(v0[0] & m0[0]), mask: BigInt(m0[0]) };
+    }
+  }
+  if (text[0] === '+' || text[0] === '-') {
     let v = 0;
     let m = 0;
-    const re = /([+-])([a-z]+|\[[0-9a-f]+\])/gy;
-    let match: RegExpExecArray | null;
     let pos = 0;
-    while ((match = re.exec(text))) {
-      const nm = match[2]!;
-      const bit = nm.startsWith('[') ? parseInt(nm.slice(1, -1), 16) : names.find(([n]) => n === nm)?.[1];
-      if (bit === undefined || bit > max || (bit & (bit - 1)) !== 0) return err(`${nm}: unknown ${f.name} flag`);
-      if (m & bit) err(`${f.name}: ${match[2]} specified twice`);
-      m |= bit;
-      if (match[1] === '+') v |= bit;
-      pos = re.lastIndex;
+    while (pos < text.length) {
+      const sign = text[pos];
+      if (sign !== '+' && sign !== '-') err(`${text.slice(pos)}: ${label} must be preceded by '+' (for SET) or '-' (NOT SET)`);
+      pos++;
+      const fl = flagAt(text, pos, '+-', nameOf);
+      if (!fl) return unknown(text.slice(pos));
+      const [found, len] = fl;
+      if (m & found) err(`${text.slice(pos)}: Each ${label} flag can be specified only once`);
+      if (!(found & allowed)) unknown(text.slice(pos));
+      if (sign === '+') v |= found;
+      m |= found;
+      pos += len;
     }
-    if (pos !== text.length) err(`${text}: bad ${f.name} flags syntax (expected +flag or -flag)`);
     return { value: BigInt(v), mask: BigInt(m) };
   }
-  if (/^[a-z[]/.test(text)) {
-    let v = 0;
-    for (const n of text.split('|')) {
-      const bit = /^\[[0-9a-f]+\]$/.test(n) ? parseInt(n.slice(1, -1), 16) : names.find(([x]) => x === n)?.[1];
-      if (bit === undefined) err(`${n}: unknown ${f.name} flag`);
-      v |= bit;
+  let v = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    const num = scanInt(text, pos);
+    if (num) {
+      if ((num[0] & ~allowed) !== 0) unknown(text);
+      v |= num[0];
+      pos += num[1] + (text[pos + num[1]] === '|' ? 1 : 0);
+      continue;
     }
-    return { value: BigInt(v), mask: BigInt(max) };
+    const fl = flagAt(text, pos, '|', nameOf);
+    if (!fl || !(fl[0] & allowed)) return unknown(text);
+    const [found, len] = fl;
+    v |= found;
+    pos += len + (text[pos + len] === '|' ? 1 : 0);
   }
-  return parseIntMasked(f, text, err);
+  return { value: BigInt(v), mask: BigInt(allowed) };
 }
 
 function parseIntMasked(f: MatchField, text: string, err: (e: string) => never): { value: bigint; mask?: bigint } {
@@ -442,9 +489,9 @@ export function parseFieldValue(f: MatchField, text: string, input = text, col =
         return { value: BigInt(p) };
       }
       case 'tcp_flags':
-        return parseFlags(f, TCP_FLAGS, text, 0xfff, err);
+        return parseFlags(TCP_FLAGS, text, 0xfff, 'TCP', err);
       case 'ct_state':
-        return parseFlags(f, CT_STATE_FLAGS, text, 0xff, err);
+        return parseFlags(CT_STATE_FLAGS, text, 0xff, 'ct_state', err);
       case 'frag': {
         const fw = FRAG_WORDS[text];
         if (fw) return { value: BigInt(fw[0]), mask: BigInt(fw[1]) };

@@ -30,6 +30,7 @@
  */
 import { KEY_WORDS, W } from './flowkey.js';
 import type { Subfield } from './fields.js';
+import { mhashAdd, mhashFinish } from './stateful/ovs-hash.js';
 import type { FlowEntry, FlowTable } from './pipeline.js';
 
 /** Something with OpenFlow packet and byte counters (a group or a bucket). */
@@ -44,6 +45,8 @@ export interface Counted {
 export const XEV_OUTPUT = 1;
 /** output_reg (the port is read from the key at replay). */
 export const XEV_OUTPUT_REG = 2;
+/** output truncated to max_len. */
+export const XEV_OUTPUT_TRUNC = 3;
 
 /**
  * One cached translation. Its numbers live in one packed `Int32Array` (`code`), so a hit touches
@@ -106,33 +109,16 @@ const EMC_WORDS = Int32Array.from([
 const EMC_BITS = 14;
 const EMC_MASK = (1 << EMC_BITS) - 1;
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
-}
-
 function emcHash(key: Uint32Array): number {
   let h = 0x2f1a3c5b;
-  for (let i = 0; i < EMC_WORDS.length; i++) h = mix(h, key[EMC_WORDS[i]!]! | 0);
-  return finish(h);
+  for (let i = 0; i < EMC_WORDS.length; i++) h = mhashAdd(h, key[EMC_WORDS[i]!]! | 0);
+  return mhashFinish(h);
 }
 
 function maskedHash(key: Uint32Array, idx: Int32Array, mw: Int32Array): number {
   let h = 0x5bd1e995;
-  for (let i = 0; i < idx.length; i++) h = mix(h, key[idx[i]!]! & mw[i]!);
-  return finish(h ^ idx.length);
+  for (let i = 0; i < idx.length; i++) h = mhashAdd(h, key[idx[i]!]! & mw[i]!);
+  return mhashFinish(h ^ idx.length);
 }
 
 /** Does `key` fall in megaflow `x`? */

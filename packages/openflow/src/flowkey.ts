@@ -39,6 +39,12 @@ export const W: { readonly [K in SlotName]: number } = (() => {
 /** Number of 32-bit words in a key (and in a mask). */
 export const KEY_WORDS: number = SLOTS.reduce((a, [, s]) => a + s, 0);
 
+/**
+ * A trace's megaflow mask has one word more than a key: the mask of the second VLAN header's TCI
+ * (OVS `wc.masks.vlans[1]`; the key keeps that header outside its words).
+ */
+export const WC_VLAN1: number = KEY_WORDS;
+
 /** Slot names with their word index and size, in layout order (for debugging and dumps). */
 export const KEY_SLOTS: ReadonlyArray<{ name: string; word: number; words: number }> = SLOTS.map(([name, words]) => ({
   name,
@@ -84,6 +90,8 @@ export class FlowKey {
   vlan2Tpid = 0;
   /** How extraction ended (`ExtractStatus`). */
   status: ExtractStatus = ExtractStatus.Ok;
+  /** The datapath priority (`skb_priority`; `set_queue` writes it). Not matchable, so not a key word. */
+  skbPriority = 0;
 
   /** Zero every field and offset (no allocation). */
   clear(): void {
@@ -97,6 +105,7 @@ export class FlowKey {
     this.vlan2Tci = 0;
     this.vlan2Tpid = 0;
     this.status = ExtractStatus.Ok;
+    this.skbPriority = 0;
   }
 
   /** Copy another key's fields and offsets into this one. */
@@ -111,6 +120,7 @@ export class FlowKey {
     this.vlan2Tci = o.vlan2Tci;
     this.vlan2Tpid = o.vlan2Tpid;
     this.status = o.status;
+    this.skbPriority = o.skbPriority;
     return this;
   }
 

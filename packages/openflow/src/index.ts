@@ -8,11 +8,34 @@ export * from './fields.js';
 export * from './match.js';
 export * from './extract.js';
 export * from './classifier.js';
-export * from './actions.js';
+// The action table's public side; the executor's compiled forms (compileAction, Op, CtPrep...)
+// are in `@ovnts/openflow/internal`.
+export {
+  ActionSetClass, ACTION_TYPES, actionKeywords, parseAction, parseActionList, parseInstructions,
+  formatAction, formatActionList, formatInstructions, nestedActions, someAction,
+  checkActionsParsed, checkActionsAgainst, checkActionsDecoded, checkActionsEnv, actionSetClass,
+  reversibleActions, checkActionSet, actionSetOrder, OFPP, OFPP_UNSET, formatPort,
+  isValidOutputPort, parsePort, hexC, parseUint, splitTopLevel, formatSubfield, parseSubfield,
+  type NatSpec, type LearnSpec, type OutputAction, type OutputRegAction, type ControllerAction,
+  type SetFieldAction, type MoveAction, type DecTtlAction, type ModNwTtlAction,
+  type PushVlanAction, type PopVlanAction, type ResubmitAction, type GroupAction, type NoteAction,
+  type CtActionSpec, type CtClearAction, type LearnAction, type ConjunctionAction,
+  type MeterAction, type CloneAction, type StackPushAction, type StackPopAction,
+  type CheckPktLargerAction, type ExitAction, type ModTpAction, type SetQueueAction,
+  type PopQueueAction, type HashFields, type MultipathAction, type BundleAction, type SampleAction,
+  type FinTimeoutAction, type ActionMap, type ActionType, type Action, type Instructions,
+  type ActionEnv, type Subfield
+} from './actions.js';
 export * from './ofctl-text.js';
 export * from './commit.js';
 export * from './ports.js';
-export * from './pipeline.js';
+// The executor (Pipeline, RunMode) is in `@ovnts/openflow/internal`.
+export {
+  MAX_DEPTH, MAX_RESUBMITS, MAX_RECIRC_DEPTH, MAX_TRACE_RECIRCS, OFPG_ANY, OFPP_ANY, GENEVE_PORT,
+  TUN_META_PRESENT_SHIFT, readSubfield, XlateError, type EmittedFrame, type PacketIn,
+  type TraceNode, type TraceRecirc, type PacketInReason, type TraceNodeType, type FlowEntry, type FlowTable,
+  type GroupEntry, type BucketEntry
+} from './pipeline.js';
 export * from './switch.js';
 export * from './trace-format.js';
 export * from './clock/index.js';

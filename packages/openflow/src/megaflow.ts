@@ -15,7 +15,7 @@
  * keys, through the pipeline's own output functions (so port checks, the commit of the key to the
  * bytes and the log are the interpreter's).
  */
-import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, eventsAt, type Counted } from './flowcache.js';
+import { CachedXlate, MegaflowCache, XEV_OUTPUT, XEV_OUTPUT_REG, XEV_OUTPUT_TRUNC, eventsAt, type Counted } from './flowcache.js';
 import { Prereq, VLAN_CFI, type MatchField, type Subfield } from './fields.js';
 import { FlowKey, KEY_WORDS, W } from './flowkey.js';
 import { isTunMetadata } from './key-ops.js';
@@ -24,6 +24,8 @@ import type { MegaflowMarks } from './xlate.js';
 
 /** Records one translation for the cache. Reused for every frame; allocates only in `finish()`. */
 export class MegaflowRecorder implements MegaflowMarks {
+  /** The cache may mark more than OVS (see `MegaflowMarks.ovsExact`). */
+  readonly ovsExact: boolean = false;
   /** The megaflow mask: every key bit the translation read or wrote. */
   readonly mask = new Uint32Array(KEY_WORDS);
   /** False once something made the translation uncacheable. */
@@ -42,7 +44,7 @@ export class MegaflowRecorder implements MegaflowMarks {
 
   constructor(
     /** The key the pipeline translates (read at every output). */
-    private readonly key: FlowKey,
+    protected readonly key: FlowKey,
   ) {}
 
   /** Start recording the translation of the key as it is now. */
@@ -128,6 +130,11 @@ export class MegaflowRecorder implements MegaflowMarks {
     this.mark(W.tp_dst, 0xffffffff);
   }
 
+  /** A subfield: the cache marks its whole field. */
+  markSubfield(sf: Subfield): void {
+    this.markField(sf.field);
+  }
+
   /** Every word of a field. */
   markField(f: MatchField): void {
     for (let i = 0; i < f.nwords; i++) this.mark(f.word + i, 0xffffffff);
@@ -152,6 +159,11 @@ export class MegaflowRecorder implements MegaflowMarks {
   /** An output to the port held in `src`. */
   outputRegEvent(src: Subfield, maxLen: number, bucket: boolean): void {
     this.event(XEV_OUTPUT_REG, 0, maxLen, bucket, src);
+  }
+
+  /** An output truncated to `maxLen` bytes. */
+  outputTruncEvent(port: number, maxLen: number, bucket: boolean): void {
+    this.event(XEV_OUTPUT_TRUNC, port, maxLen, bucket, null);
   }
 
   /** An output-like event, with the key change since the previous one. */
@@ -180,14 +192,20 @@ export class MegaflowRecorder implements MegaflowMarks {
   }
 }
 
-/** What replaying needs from the pipeline: its key and its output functions. */
+/** What replaying needs from the pipeline: its key, the frame's length and time, its output functions. */
 export interface ReplayTarget {
   /** The key (brought to each output's state). */
   readonly key: FlowKey;
+  /** The received frame's length (for the counters). */
+  readonly frameLen: number;
+  /** The clock reading of this pass (flow `used` times). */
+  readonly now: number;
   /** Output to a port. */
   output(port: number, maxLen: number, bucket: boolean): void;
   /** Output to the port held in a subfield. */
   outputReg(src: Subfield, maxLen: number, bucket: boolean): void;
+  /** Output truncated to `maxLen` bytes. */
+  outputTrunc(port: number, maxLen: number): void;
 }
 
 /**
@@ -204,7 +222,9 @@ export function cachedFor(cache: MegaflowCache, key: FlowKey): CachedXlate | nul
 }
 
 /** Do what translating the frame did: bump the same counters, then run the outputs on the same keys. */
-export function replayCached(x: CachedXlate, t: ReplayTarget, frameLen: number, now: number): void {
+export function replayCached(x: CachedXlate, t: ReplayTarget): void {
+  const frameLen = t.frameLen;
+  const now = t.now;
   const flows = x.flows;
   for (let i = 0; i < flows.length; i++) {
     const f = flows[i]!;
@@ -250,6 +270,81 @@ export function replayCached(x: CachedXlate, t: ReplayTarget, frameLen: number, 
     }
     p += 3;
     if (kind === XEV_OUTPUT) t.output(port, maxLen, bucket);
+    else if (kind === XEV_OUTPUT_TRUNC) t.outputTrunc(port, maxLen);
     else t.outputReg(x.srcs[srcIdx]!, maxLen, bucket);
+  }
+}
+
+/**
+ * The marks of a traced translation, with OVS's exact semantics (its `ctx->wc`), into a trace:
+ * `sink` receives every bit. Prerequisite checks mark what OVS's `mf_are_prereqs_ok` inspects
+ * (`nw_proto` for transport fields of IP packets, `tp_src`/`tp_dst` for ND, the VLAN CFI), a
+ * subfield only its own bits. The classifier part of the megaflow is not marked here (see
+ * ovs-classifier-wc.ts), nor what the translation cache needs to replay.
+ */
+export class TraceWildcards extends MegaflowRecorder {
+  override readonly ovsExact: boolean = true;
+
+  constructor(
+    key: FlowKey,
+    /** Where the bits go (the trace section being built). */
+    private readonly sink: (word: number, bits: number) => void,
+  ) {
+    super(key);
+  }
+
+  override mark(word: number, bits: number): void {
+    if (bits !== 0) this.sink(word, bits >>> 0);
+  }
+
+  override markPrereq(p: Prereq): void {
+    const w = this.key.w;
+    const dl = w[W.dl_type]!;
+    const ip = dl === 0x0800 || dl === 0x86dd;
+    switch (p) {
+      case Prereq.VlanVid:
+        this.mark(W.vlan_tci, VLAN_CFI);
+        return;
+      case Prereq.Tcp:
+      case Prereq.Udp:
+      case Prereq.Sctp:
+      case Prereq.Icmpv4:
+        if (ip) this.mark(W.nw_proto, 0xff);
+        return;
+      case Prereq.Icmpv6:
+      case Prereq.Nd:
+      case Prereq.NdSolicit:
+      case Prereq.NdAdvert:
+        if (dl !== 0x86dd) return;
+        this.mark(W.nw_proto, 0xff);
+        if (p === Prereq.Icmpv6 || w[W.nw_proto] !== 58) return;
+        this.mark(W.tp_dst, 0xffff);
+        if (w[W.tp_dst] !== 0) return;
+        this.mark(W.tp_src, 0xffff);
+        return;
+      case Prereq.Ct:
+        this.mark(W.ct_state, 0xff);
+        return;
+      default:
+        // dl_type (always exact in a megaflow) or nothing.
+        return;
+    }
+  }
+
+  override markSubfield(sf: Subfield): void {
+    const f = sf.field;
+    for (let i = 0; i < sf.nBits; i++) {
+      const bit = sf.ofs + i;
+      if (f.nwords === 1) this.mark(f.word, (1 << (f.shift + bit)) >>> 0);
+      else {
+        // Multi-word fields: most significant word first.
+        const wi = f.word + f.nwords - 1 - Math.floor(bit / 32);
+        this.mark(wi, (1 << (bit % 32)) >>> 0);
+      }
+    }
+  }
+
+  override tableLookup(): void {
+    // The classifier's part comes from ovs-classifier-wc.ts.
   }
 }

@@ -19,7 +19,7 @@ import {
 import { W, fieldOnes } from './flowkey.js';
 import { Match, checkMatchPrereqs } from './match.js';
 import {
-  checkActionsAgainst, checkActionsDecoded, checkActionsParsed, formatActionList, formatInstructions, parseActionList,
+  checkActionSet, checkActionsAgainst, checkActionsDecoded, checkActionsParsed, formatActionList, formatInstructions, parseActionList,
   parseInstructions, type Action, type CheckState, type Instructions,
 } from './actions.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
@@ -320,10 +320,28 @@ export function formatMatch(m: Match, priority = DEFAULT_PRIORITY): string {
 // ---------------------------------------------------------------------------------------------
 // Flows
 
+/**
+ * What a flow text is for, as `ovs-ofctl` reads it: `add` (the default: actions required, a cookie
+ * mask refused), `modify` (actions required, a cookie mask selects the flows) or `delete` (a match
+ * only: no actions). `any` is `modify`.
+ */
+export type FlowCommand = 'add' | 'modify' | 'delete' | 'any';
+
 /** Options for `parseFlow`. */
 export interface ParseFlowOptions {
-  /** `add` (the default) refuses a cookie mask, as `ovs-ofctl add-flow` does; `any` keeps it. */
-  command?: 'add' | 'any';
+  /** See `FlowCommand`. */
+  command?: FlowCommand;
+}
+
+/** A flow modification read from text (`parseFlowMod`). */
+export interface FlowMod {
+  flow: Flow;
+  /** `cookie=V/M`: the flows whose cookie matches V under M (modify, delete). */
+  cookieMask?: bigint;
+  /** The text names a table (without one, modify and delete cover every table). */
+  hasTable: boolean;
+  /** The text sets the cookie (`cookie=V` without a mask). */
+  newCookie: boolean;
 }
 
 /** A fresh flow with OVS's defaults (table 0, priority 32768, no match, drop). */
@@ -344,11 +362,24 @@ function parseDec(input: string, col: number, s: string | undefined, what: strin
  * `cookie=`, `duration=`, `n_packets=`, ... before the match). Raises `TextParseError`.
  */
 export function parseFlow(text: string, opts: ParseFlowOptions = {}): Flow {
+  return parseFlowMod(text, opts.command ?? 'add').flow;
+}
+
+/**
+ * Parse a flow for `command` (see `FlowCommand`), as OVS's `parse_ofp_str()`: an add or modify
+ * without actions is refused ("must specify an action"); a delete has none (its `actions` keyword is
+ * unknown). Errors are `TextParseError`s over `text` as given.
+ */
+export function parseFlowMod(text: string, command: FlowCommand = 'add'): FlowMod {
   const flow = newFlow();
+  const del = command === 'delete';
   const am = /\bactions?\s*[=:]/.exec(text);
-  if (!am) throw new TextParseError(text, text.length, 'must specify an action');
-  const head = text.slice(0, am.index);
-  const actCol = am.index + am[0].length;
+  if (am && del) throw new TextParseError(text, am.index, `unknown keyword ${am[0].replace(/\s*[=:]$/, '')}`);
+  if (!am && !del) throw new TextParseError(text, text.length, 'must specify an action');
+  const head = am ? text.slice(0, am.index) : text;
+  const actCol = am ? am.index + am[0].length : text.length;
+  let hasTable = false;
+  let newCookie = false;
   const stats: Partial<FlowStats> = {};
   let cookieMask: bigint | undefined;
   for (const { text: tok, col } of splitTopLevel(head, 0, ', \t\r\n')) {
@@ -362,6 +393,7 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): Flow {
     switch (name) {
       case 'table':
         flow.table = parseDec(text, c, value, 'table', 254);
+        hasTable = true;
         break;
       case 'priority':
         flow.priority = parseDec(text, c, value, 'priority', 65535);
@@ -380,6 +412,7 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): Flow {
         const cv = parseUint(v);
         if (cv === undefined || cv > 0xffff_ffff_ffff_ffffn) throw new TextParseError(text, c, `invalid cookie "${value}"`);
         flow.cookie = cv;
+        newCookie = mk === undefined;
         if (mk !== undefined) {
           cookieMask = mk === '-1' ? 0xffff_ffff_ffff_ffffn : parseUint(mk);
           if (cookieMask === undefined) throw new TextParseError(text, c, `invalid cookie mask "${mk}"`);
@@ -408,20 +441,23 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): Flow {
         } else applyMatchText(flow.match, name, value, text, c);
     }
   }
-  if (cookieMask !== undefined && (opts.command ?? 'add') === 'add') {
+  if (cookieMask !== undefined && command === 'add') {
     throw new TextParseError(text, head.indexOf('cookie'), 'flow additions cannot use a cookie mask');
   }
   flow.flags.sort((a, b) => FLOW_FLAGS.indexOf(a as never) - FLOW_FLAGS.indexOf(b as never));
+  // OVS's check_set_l4_port() notes the ip_proto of the match as written, before normalisation
+  // (`nw_proto=6` without `tcp` still turns mod_tp_dst into a tcp_dst set_field).
+  const rawNwProto = flow.match.nwProto;
   normalizeVlanForOxm(flow.match);
   flow.match.normalize();
-  const ctx = { hasVlan: (flow.match.value[W.vlan_tci]! & VLAN_CFI) !== 0, nwProto: flow.match.nwProto };
-  flow.instructions = parseInstructions(text.slice(actCol), text, actCol, ctx);
+  const ctx = { hasVlan: (flow.match.value[W.vlan_tci]! & VLAN_CFI) !== 0, nwProto: rawNwProto };
+  if (!del) flow.instructions = parseInstructions(text.slice(actCol), text, actCol, ctx);
   if (stats.nPackets !== undefined || stats.durationMs !== undefined) {
     flow.stats = { durationMs: stats.durationMs ?? 0, nPackets: stats.nPackets ?? 0n, nBytes: stats.nBytes ?? 0n };
     if (stats.idleAge !== undefined) flow.stats.idleAge = stats.idleAge;
     if (stats.hardAge !== undefined) flow.stats.hardAge = stats.hardAge;
   }
-  return flow;
+  return { flow, ...(cookieMask !== undefined ? { cookieMask } : {}), hasTable, newCookie };
 }
 
 /**
@@ -580,7 +616,8 @@ export function formatGroup(g: Group): string {
  *    (pop_vlan without a VLAN: `OFPBAC_BAD_TAG`; dec_ttl/mod_nw_ttl without IP:
  *    `OFPBAC_MATCH_INCONSISTENT`), which OVS ignores inside `write_actions`;
  * 3. the switch decoding the match (`OFPBMC_BAD_PREREQ`);
- * 4. the switch decoding the actions (`OFPBMC_BAD_WILDCARDS`, vlan_vid without OFPVID_PRESENT).
+ * 4. the switch decoding the actions (`OFPBMC_BAD_WILDCARDS`, vlan_vid without OFPVID_PRESENT, and
+ *    `OFPBAC_BAD_TYPE` for an action `write_actions` cannot hold).
  */
 export function checkFlow(f: Flow): void {
   const ins = f.instructions;
@@ -599,7 +636,10 @@ export function checkFlow(f: Flow): void {
   if (st.narrowed) throw st.narrowed;
   checkMatchPrereqs(f.match);
   checkActionsDecoded(ins.apply, false);
-  if (ins.writeActions) checkActionsDecoded(ins.writeActions, false);
+  if (ins.writeActions) {
+    checkActionsDecoded(ins.writeActions, false);
+    checkActionSet(ins.writeActions);
+  }
 }
 
 /**

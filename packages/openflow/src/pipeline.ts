@@ -25,20 +25,22 @@
  * or tracked; a `TraceBuilder` receives the trace). A packet-out (`runActions`) forwards.
  */
 import { formatIpv4 } from '@ovnts/packet';
-import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, fixVlanTpid, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
 import { MegaflowCache } from './flowcache.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, VLAN_CFI, type Subfield } from './fields.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, formatSubfield, type Subfield } from './fields.js';
 import { FlowKey, W } from './flowkey.js';
-import { TUN_META_PRESENT_SHIFT, clearCt, isTunMetadata, markTunMeta, readSubfield, setOne } from './key-ops.js';
+import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
+import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey } from './match.js';
-import { MegaflowRecorder, cachedFor, replayCached } from './megaflow.js';
+import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
+import { ovsClassifierWc } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
-import type { Port, TlvMapping } from './ports.js';
+import { formatPort, type Port, type TlvMapping } from './ports.js';
 import type { Clock } from './clock/clock.js';
 import type { Conntrack } from './conntrack/conntrack.js';
 import { CtState } from './conntrack/constants.js';
@@ -54,11 +56,26 @@ import type { FlowLife } from './stateful/timeouts.js';
 import { simulateNat, type TraceBuilder, type TraceRecirc } from './trace-builder.js';
 import { PrimKind, XlateError, type PacketInReason, type SetFieldPrim, type TraceNodeType, type Xlate } from './xlate.js';
 
+/** OVS's userspace tunnels send the outer IPv4 identification 0 (the header template's, with DF set). */
+const OVS_TNL_IDENT: IdentCounter = {
+  get value(): number {
+    return 0;
+  },
+  set value(_v: number) {
+    // never advances
+  },
+};
+
 export { OFPP_UNSET, actionSetOrder, compileAction, compileInstructions, type CtPrep, type Op } from './actions.js';
 export { TUN_META_PRESENT_SHIFT, readSubfield } from './key-ops.js';
 export type { EmittedFrame, PacketIn } from './output-log.js';
 export type { TraceNode, TraceRecirc } from './trace-builder.js';
 export { XlateError, type PacketInReason, type TraceNodeType } from './xlate.js';
+
+/** The set_field targets after which OVS un-wildcards `nw_proto` (Debian 3.1.0 `mf_set_mask_l3_prereqs`). */
+const L3_PROTO_MASKED: ReadonlySet<string> = new Set([
+  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nw_tos', 'nw_ecn', 'nw_ttl', 'arp_op', 'arp_sha', 'arp_tha', 'arp_spa', 'arp_tpa',
+]);
 
 /** OVS's translation limits. */
 export const MAX_DEPTH = 64;
@@ -66,6 +83,11 @@ export const MAX_DEPTH = 64;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
 /** dpif-netdev's `MAX_RECIRC_DEPTH`: nested recirculations a packet may go through. */
 export const MAX_RECIRC_DEPTH = 6;
+/**
+ * Recirculation sections a trace prints at most. ofproto/trace has no such limit: a `ct(table=N)`
+ * that recirculates into itself keeps it busy until ovs-vswitchd dies; ours stops and says so.
+ */
+export const MAX_TRACE_RECIRCS = 4096;
 /** ct_state bits of a flow (for traces). */
 const CS_TRK_NEW = CtState.Tracked | CtState.New;
 
@@ -106,10 +128,6 @@ export interface FlowEntry {
   rule: ClsRule<FlowEntry> | null;
   /** Lifetime: timeouts, `used` (last packet) and `modified` (ms), for expiry and idle/hard ages. */
   life: FlowLife<FlowEntry> | null;
-  /** `fin_timeout(idle_timeout=...)` of a learned flow (0 = none). */
-  finIdle: number;
-  /** `fin_timeout(hard_timeout=...)` of a learned flow (0 = none). */
-  finHard: number;
   /** A conjunction ("soft") flow: only `conjunction(...)` actions. */
   soft: boolean;
 }
@@ -171,6 +189,8 @@ export interface GroupEntry {
 export interface SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** LOCAL's datapath port number in `Datapath actions`. */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: readonly FlowTable[];
   /** Ports by number. */
@@ -197,8 +217,8 @@ export interface SwitchCore {
   learnStage(lf: LearnedFlow, a: LearnAction, now: number, dry: boolean): boolean;
   /** Install the flows staged by `learnStage` (end of a translation pass). */
   learnCommit(now: number): void;
-  /** `fin_timeout` of a learned flow ran on a packet with FIN or RST. */
-  finTimeout(e: FlowEntry): void;
+  /** `fin_timeout(idle, hard)` of flow `e` ran on a packet with FIN or RST. */
+  finTimeout(e: FlowEntry, idle: number, hard: number): void;
 }
 
 /** A clone of the packet forked by `ct(table=N)`, resumed when the current translation pass ends. */
@@ -227,6 +247,20 @@ interface Recirc {
   /** Trace: the section header details. */
   ctState: number;
   natLines: string[] | null;
+  /** The value stack at the fork (frozen with the clone, as OVS freezes it). */
+  stack: Uint32Array;
+}
+
+/** What a clone (or check_pkt_larger) restores afterwards: the flow, the bytes, the action set, the stack. */
+class ForkSave {
+  readonly key = new FlowKey();
+  readonly base = new FlowKey();
+  readonly pkt = new PacketState();
+  readonly set: Op[] = [];
+  hasGroup = false;
+  stack = new Uint32Array(0);
+  stackN = 0;
+  exiting = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +273,15 @@ interface Recirc {
  */
 export type RunMode =
   | { readonly kind: 'forward'; readonly cache: boolean }
-  | { readonly kind: 'trace'; readonly trace: TraceBuilder };
+  | {
+      readonly kind: 'trace';
+      readonly trace: TraceBuilder;
+      /**
+       * ofproto/trace with a packet (a frame, or `-generate`): actions with side effects (`learn`)
+       * are translated and reported; without one OVS suppresses them (default false).
+       */
+      readonly sideEffects?: boolean;
+    };
 
 /** Forwarding through the translation cache. */
 export const FORWARD_CACHED: RunMode = { kind: 'forward', cache: true };
@@ -269,12 +311,31 @@ export class Pipeline implements Xlate {
 
   /** Counters, learning, conntrack and meters take effect (false while tracing, as ofproto/trace). */
   private counting = true;
-  /** The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. */
-  private now = 0;
+  /** While tracing: whether side effects are allowed (OVS `xin->allow_side_effects`). */
+  private sideEffects = true;
+  /**
+   * The clock reading for this pass (ms): flow `used` times, meters, conntrack, MAC learning. Read
+   * from the switch's clock by `run` (a fractional double passed through calls would be boxed: an
+   * allocation per frame).
+   */
+  now = 0;
   /** Translating a packet-out: `output:CONTROLLER` has reason `packet_out` (OVS `in_packet_out`). */
   private packetOut = false;
   /** A meter dropped the packet: the datapath runs no further action (translation goes on). */
   private dropped = false;
+  /** `exit` ran: nothing more is translated (a group bucket clears it). */
+  private exiting = false;
+  /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
+  private curOps: readonly Op[] = NO_OPS;
+  private curIdx = 0;
+  /** The value stack of `push`/`pop`: 4 words per value (the low 128 bits, most significant first). */
+  private stackW = new Uint32Array(64);
+  private stackN = 0;
+  /** State saved around clones and check_pkt_larger, one per nesting level. */
+  private readonly forks: ForkSave[] = [];
+  private forkDepth = 0;
+  /** Action sets a check_pkt_larger's less-or-equal branch starts without (see `checkPktLarger`). */
+  private readonly hiddenSets: Op[][] = [];
   private depth = 0;
   private resubmits = 0;
   private rule: FlowEntry | null = null;
@@ -331,6 +392,8 @@ export class Pipeline implements Xlate {
     this.log.reset();
     this.pkt.load(frame, off, len, this.key);
     this.dropped = false;
+    this.exiting = false;
+    this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
     this.curRecircs = this.rootRecircs;
@@ -341,18 +404,23 @@ export class Pipeline implements Xlate {
     this.rxKey.l2 = -1;
   }
 
-  /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables as `mode` says, at time `now`. */
-  run(mode: RunMode, now: number): void {
+  /** After `begin` (and any tunnel metadata set on `key`): snapshot the base and run the tables as `mode` says, at `now` (default: the switch clock). */
+  run(mode: RunMode, now: number = this.sw.clock.now()): void {
     this.now = now;
     this.base.copyFrom(this.key);
     if (mode.kind === 'trace') {
       this.counting = false;
-      this.tr = mode.trace;
+      this.sideEffects = mode.sideEffects === true;
+      const tr = mode.trace;
+      this.tr = tr;
+      // OVS's megaflow of the trace: what the actions un-wildcard, with OVS's semantics.
+      this.rec = new TraceWildcards(this.key, (word, bits) => tr.markWc(word, bits));
       try {
         this.translate();
       } finally {
         this.counting = true;
         this.tr = null;
+        this.rec = null;
       }
       return;
     }
@@ -365,7 +433,7 @@ export class Pipeline implements Xlate {
       }
       const x = cachedFor(this.xcache, this.key);
       if (x !== null) {
-        replayCached(x, this, this.frameLen, now);
+        replayCached(x, this);
         return;
       }
       const r = this.recorder;
@@ -386,8 +454,8 @@ export class Pipeline implements Xlate {
    * Run `ops` as a packet-out's action list (OVS `handle_packet_out`): no table lookup first, the
    * action set runs at the end, `output:CONTROLLER` has reason `packet_out`. Call after `begin`.
    */
-  runActions(ops: readonly Op[], now: number): void {
-    this.now = now;
+  runActions(ops: readonly Op[]): void {
+    this.now = this.sw.clock.now();
     this.base.copyFrom(this.key);
     this.packetOut = true;
     this.tableId = 0;
@@ -432,15 +500,9 @@ export class Pipeline implements Xlate {
     if (!this.counting) return;
     e.packets++;
     e.bytes += this.frameLen;
-    const fin = e.finIdle !== 0 || e.finHard !== 0;
-    const r = this.rec;
-    if (r !== null) {
-      r.flowHit(e);
-      if (fin) r.uncacheable();
-    }
+    if (this.rec !== null) this.rec.flowHit(e);
     const l = e.life;
     if (l !== null && this.now > l.used) l.used = this.now;
-    if (fin && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -490,7 +552,10 @@ export class Pipeline implements Xlate {
     const mainBase = new FlowKey().copyFrom(this.base);
     while (queue.length) {
       const r = queue.shift()!;
-      if (tb.recircs.length > 4096) break;
+      if (tb.recircs.length >= MAX_TRACE_RECIRCS) {
+        tb.recircLimitHit = true;
+        break;
+      }
       const s = tb.beginSection();
       const children: Recirc[] = [];
       // ofproto/trace: the next --ct-next state (default trk|new) and the NAT simulation.
@@ -524,9 +589,13 @@ export class Pipeline implements Xlate {
     this.rule = null;
     this.inActionSet = false;
     this.dropped = false;
+    this.exiting = false;
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.recircDepth = r.depth;
+    this.stackN = r.stack.length >> 2;
+    if (this.stackW.length < r.stack.length) this.stackW = new Uint32Array(r.stack.length * 2);
+    this.stackW.set(r.stack);
     const k = this.key;
     const tr = this.tr;
     if (tr !== null) {
@@ -579,12 +648,11 @@ export class Pipeline implements Xlate {
     const r = t.cls.lookup(w);
     let e = r === null ? null : r.payload;
     const tr = this.tr;
-    if (tr !== null) tr.consulted(t.cls.consultedMask(w));
     const hardPri = r === null ? -1 : r.priority;
+    let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
       if (this.rec !== null) this.rec.uncacheable();
-      if (tr !== null) tr.consultedConjId();
       const cls = t.cls;
       const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
         const save = w[W.conj_id]!;
@@ -593,8 +661,13 @@ export class Pipeline implements Xlate {
         w[W.conj_id] = save;
         return x === null ? null : x.payload;
       });
-      if (got !== null) e = got;
+      if (got !== null) {
+        e = got;
+        viaConj = true;
+      }
     }
+    // The trace's megaflow: the bits OVS's classifier would have un-wildcarded for this lookup.
+    if (tr !== null) ovsClassifierWc(t, this.sw.epoch.value).lookup(w, tr.wc, viaConj && e !== null ? e.flow.match.value[W.conj_id] : undefined);
     if (frag) {
       w[W.tp_src] = sp;
       w[W.tp_dst] = dp;
@@ -652,13 +725,22 @@ export class Pipeline implements Xlate {
       this.report('action', 'drop');
       return;
     }
-    for (let i = 0; i < ops.length; i++) {
-      if (this.error !== 0) break;
+    this.doOpsFrom(ops, 0, bucket);
+  }
+
+  /** Run `ops[start..]`; the list and the position are kept for `check_pkt_larger` (the rest of its list). */
+  private doOpsFrom(ops: readonly Op[], start: number, bucket: boolean): void {
+    const outerOps = this.curOps;
+    const outerIdx = this.curIdx;
+    this.curOps = ops;
+    for (let i = start; i < ops.length; i++) {
+      if (this.error !== 0 || this.exiting) break;
+      this.curIdx = i;
       const o = ops[i]!;
       if (this.tr !== null) this.tr.report('action', o.text);
       const e = o.exec;
       if (typeof e === 'function') {
-        if (e(this, bucket)) return;
+        if (e(this, bucket)) break;
         continue;
       }
       switch (e.kind) {
@@ -666,13 +748,16 @@ export class Pipeline implements Xlate {
           this.setField(e);
           break;
         case PrimKind.Output:
-          this.outputAction(e.port, e.maxLen, bucket);
+          if (e.trunc) this.outputTruncAction(e.port, e.maxLen, bucket);
+          else this.outputAction(e.port, e.maxLen, bucket);
           break;
         case PrimKind.Resubmit:
           this.resubmit(e.port === OFPP.IN_PORT ? this.key.w[W.in_port]! : e.port, e.table === 255 ? this.tableId : e.table);
           break;
       }
     }
+    this.curOps = outerOps;
+    this.curIdx = outerIdx;
   }
 
   /**
@@ -686,13 +771,22 @@ export class Pipeline implements Xlate {
     const vw = p.vw;
     const mw = p.mw;
     const r = this.rec;
+    const ok = prereqOkKey(f.prereq, w);
     if (r !== null) {
       r.markPrereq(f.prereq);
-      if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | f.forceBits) >>> 0);
-      else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
-      if (isTunMetadata(f)) r.mark(W.tun_flags, 0xffffffff);
+      // OVS marks the field only when it sets it (the cache marks it anyway).
+      if (ok || !r.ovsExact) {
+        if (f.nwords === 1) r.mark(f.word, ((mw[0]! << f.shift) | (r.ovsExact ? 0 : f.forceBits)) >>> 0);
+        else for (let i = 0; i < f.nwords; i++) r.mark(f.word + i, mw[i]!);
+        if (isTunMetadata(f) && !r.ovsExact) r.mark(W.tun_flags, 0xffffffff);
+      }
+      if (ok && r.ovsExact && L3_PROTO_MASKED.has(f.name)) {
+        // Debian's 3.1.0 ("Always mask ip proto field", CVE-2023-1668: mf_set_mask_l3_prereqs).
+        const dl = w[W.dl_type];
+        if (f.prereq === Prereq.Arp ? dl === ETH_TYPE_ARP : dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) r.mark(W.nw_proto, 0xff);
+      }
     }
-    if (!prereqOkKey(f.prereq, w)) {
+    if (!ok) {
       this.report('warn', `unmet prerequisites for ${f.name}, set_field ignored`);
       return;
     }
@@ -705,6 +799,40 @@ export class Pipeline implements Xlate {
       for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~mw[i]!) | (vw[i]! & mw[i]!)) >>> 0;
       markTunMeta(w, f);
     }
+  }
+
+  /** `output(port=P,max_len=N)` (the primitive): recorded for the cache like an output. */
+  private outputTruncAction(port: number, maxLen: number, bucket: boolean): void {
+    if (this.rec !== null) this.rec.outputTruncEvent(port, maxLen, bucket);
+    this.outputTrunc(port, maxLen);
+  }
+
+  /**
+   * Output truncated to `maxLen` bytes (OVS `xlate_output_trunc_action`): only to a real port or
+   * LOCAL (not IN_PORT: OVS finds no port for it), never to the ingress port; the datapath's
+   * `trunc(N)` cuts the next output only.
+   */
+  outputTrunc(port: number, maxLen: number): void {
+    switch (port) {
+      case OFPP.TABLE:
+      case OFPP.NORMAL:
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+      case OFPP.CONTROLLER:
+      case OFPP.NONE:
+        this.report('warn', `output_trunc does not support port: ${formatPort(port)}`);
+        return;
+    }
+    if (port === this.key.w[W.in_port]) {
+      this.report('warn', 'skipping output to input port');
+      return;
+    }
+    if (port === OFPP.IN_PORT || !this.sw.ports.has(port)) {
+      this.report('error', `output_trunc does not support patch port ${formatPort(port)}`);
+      return;
+    }
+    if (this.tr !== null) this.tr.datapath(`trunc(${maxLen})`);
+    this.composeOutput(port, maxLen);
   }
 
   /** The `output` action (the primitive): recorded for the cache unless it needs the controller or table 0. */
@@ -768,7 +896,189 @@ export class Pipeline implements Xlate {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Clones, the value stack, exit
+
+  /** Save what a clone changes (one `ForkSave` per nesting level, reused). */
+  private saveFork(): ForkSave {
+    const lvl = this.forkDepth++;
+    while (this.forks.length <= lvl) this.forks.push(new ForkSave());
+    const s = this.forks[lvl]!;
+    s.key.copyFrom(this.key);
+    s.base.copyFrom(this.base);
+    const p = this.pkt;
+    s.pkt.copyFrom(p);
+    // Edits in the clone copy the bytes first; the original keeps them.
+    if (p.owned) p.frozen = true;
+    s.set.length = 0;
+    for (const o of this.actionSet) s.set.push(o);
+    s.hasGroup = this.actionSetHasGroup;
+    const n = this.stackN * 4;
+    if (s.stack.length < n) s.stack = new Uint32Array(n * 2);
+    s.stack.set(this.stackW.subarray(0, n));
+    s.stackN = this.stackN;
+    s.exiting = this.exiting;
+    return s;
+  }
+
+  private restoreFork(s: ForkSave): void {
+    this.key.copyFrom(s.key);
+    this.base.copyFrom(s.base);
+    const p = this.pkt;
+    p.copyFrom(s.pkt);
+    // The clone's outputs may reference these bytes: the next edit copies them.
+    if (p.owned) p.frozen = true;
+    this.actionSet.length = 0;
+    for (const o of s.set) this.actionSet.push(o);
+    this.actionSetHasGroup = s.hasGroup;
+    this.stackW.set(s.stack.subarray(0, s.stackN * 4));
+    this.stackN = s.stackN;
+    this.forkDepth--;
+  }
+
+  /**
+   * `clone(...)` (OVS `clone_xlate_actions`): the actions, then the action set (the clone's copy of
+   * it), run on a copy of the packet; afterwards the flow, the bytes, the action set and the stack
+   * are the ones from before. An `exit` inside the clone still ends the translation, as in OVS.
+   * Without `reversible`, pending rewrites are committed first and the datapath actions of the clone
+   * are wrapped in `clone(...)` (the trace's datapath actions).
+   */
+  clone(ops: readonly Op[], reversible: boolean): void {
+    const tr = this.tr;
+    if (!reversible) commitKey(this.key, this.base, this.pkt, tr);
+    const mark = tr !== null ? tr.dp.length : 0;
+    const s = this.saveFork();
+    this.doOps(ops, false);
+    this.executeActionSet();
+    if (tr !== null && !reversible) {
+      const inner = tr.dp.splice(mark);
+      if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
+    }
+    const exiting = this.exiting;
+    this.restoreFork(s);
+    this.exiting = exiting;
+  }
+
+  /**
+   * `check_pkt_larger(len)->dst` (OVS `xlate_check_pkt_larger` with the datapath's check_pkt_len):
+   * pending rewrites are committed, and the rest of the current action list (then the action set)
+   * runs on a copy of the packet with `dst` = 1 when the packet (without Ethernet padding) is longer
+   * than `len` bytes, else 0; afterwards everything is as before the action, and this list is done.
+   *
+   * OVS translates both branches, the greater one first, sharing one copy of the action set: the
+   * greater branch executes (and so empties) it, and the less-or-equal branch starts from what is
+   * left. We run the branch the packet takes; for less-or-equal the action set starts empty. When
+   * that branch freezes (recirculation), OVS's greater branch froze too and left its set in place:
+   * the frozen set then keeps the hidden one (`hiddenSets`).
+   */
+  checkPktLarger(len: number, dst: Subfield, _bucket: boolean): boolean {
+    if (this.rec !== null) this.rec.uncacheable(); // the packet's length is not in the key
+    const tr = this.tr;
+    const p = this.pkt;
+    commitKey(this.key, this.base, p, tr);
+    const size = (p.l3 >= 0 ? p.end : p.off + p.len) - p.off;
+    const ops = this.curOps;
+    const start = this.curIdx + 1;
+    const s = this.saveFork();
+    const greater = size > len;
+    writeSubfield(this.key.w, dst, greater ? 1 : 0);
+    if (tr !== null) tr.report('detail', `${formatSubfield(dst)} = ${greater ? 1 : 0} (packet length ${size})`);
+    if (!greater) {
+      this.hiddenSets.push(s.set);
+      this.actionSet.length = 0;
+      this.actionSetHasGroup = false;
+    }
+    this.doOpsFrom(ops, start, false);
+    this.executeActionSet();
+    if (!greater) this.hiddenSets.pop();
+    this.restoreFork(s);
+    this.exiting = s.exiting;
+    return true;
+  }
+
+  /** `push:F[a..b]` (OVS `nxm_execute_stack_push`). */
+  stackPush(src: Subfield): void {
+    if (this.rec !== null) this.rec.markField(src.field);
+    const n = this.stackN * 4;
+    if (this.stackW.length < n + 4) {
+      const w = new Uint32Array(this.stackW.length * 2);
+      w.set(this.stackW);
+      this.stackW = w;
+    }
+    const st = this.stackW;
+    st.fill(0, n, n + 4);
+    const kw = this.key.w;
+    for (let i = 0; i < src.nBits; i++) {
+      if (getBit(kw, src.field, src.ofs + i)) st[n + 3 - (i >>> 5)] = (st[n + 3 - (i >>> 5)]! | (1 << (i & 31))) >>> 0;
+    }
+    this.stackN++;
+  }
+
+  /** `pop:F[a..b]` (OVS `nxm_execute_stack_pop`): the low bits of the top value; "stack underflow" when empty. */
+  stackPop(dst: Subfield): void {
+    if (this.stackN === 0) {
+      this.report('error', 'stack underflow');
+      return;
+    }
+    if (this.rec !== null) this.rec.markField(dst.field);
+    this.stackN--;
+    const n = this.stackN * 4;
+    const st = this.stackW;
+    const kw = this.key.w;
+    const f = dst.field;
+    for (let i = 0; i < dst.nBits; i++) putBit(kw, f, dst.ofs + i, (st[n + 3 - (i >>> 5)]! >>> (i & 31)) & 1);
+    if (f.nwords === 1) setOne(kw, f, (kw[f.word]! >>> f.shift) & f.vmask);
+    else markTunMeta(kw, f);
+    if (f.word === W.vlan_tci) fixVlanTpid(this);
+    if (this.tr !== null) this.tr.report('detail', `${formatSubfield(dst)} is now 0x${readSubfieldBig(kw, dst).toString(16)}`);
+  }
+
+  /** `exit`. */
+  exit(): void {
+    this.exiting = true;
+  }
+
+  /** `controller(pause)`: nothing after it in this translation runs (the controller resumes it). */
+  halt(): void {
+    this.exiting = true;
+  }
+
+  /** OVS `member_enabled_cb`: reserved ports (but CONTROLLER) are usable, real ports when they exist and are up. */
+  memberEnabled(port: number): boolean {
+    switch (port) {
+      case OFPP.IN_PORT:
+      case OFPP.TABLE:
+      case OFPP.NORMAL:
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+      case OFPP.NONE:
+        return true;
+      case OFPP.CONTROLLER:
+        return false;
+      default: {
+        const p = this.sw.ports.get(port);
+        return p !== undefined && p.up;
+      }
+    }
+  }
+
+  /** `fin_timeout` (OVS `xlate_fin_timeout`): a FIN or RST lowers the running flow's timeouts (in a trace only with side effects). */
+  finTimeout(idle: number, hard: number): void {
+    const r = this.rec;
+    if (r !== null) {
+      r.mark(W.nw_proto, 0xffffffff); // OVS: OFPACT_FIN_TIMEOUT un-wildcards nw_proto
+      r.uncacheable();
+    }
+    const e = this.rule;
+    // A trace runs it only with side effects allowed (OVS `allow_side_effects`).
+    const live = this.tr === null ? this.counting : this.sideEffects;
+    if (live && e !== null && (this.key.w[W.tcp_flags]! & 0x005) !== 0) this.sw.finTimeout(e, idle, hard);
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Groups
+
+  /** Report a trace detail line (bucket choices). */
+  private readonly reportDetail = (line: string): void => this.report('detail', line);
 
   /** `group:N`; true when the group does not exist (the rest of the list stops). */
   group(id: number): boolean {
@@ -785,10 +1095,11 @@ export class Pipeline implements Xlate {
     }
     if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
     let i: number;
-    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0);
+    const report = this.tr !== null ? this.reportDetail : undefined;
+    if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0, report);
     else {
       const k = this.key;
-      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w);
+      i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
     if (i >= 0) {
       // OVS xlate_group_stats: select/ff credit the group and the chosen bucket only.
@@ -829,6 +1140,8 @@ export class Pipeline implements Xlate {
     this.doOps(b.ops, true);
     this.depth--;
     this.key.copyFrom(save);
+    // OVS xlate_group_bucket: a bucket that exits does not stop what follows the group.
+    this.exiting = false;
     if (tr !== null && back !== null) tr.leave(back);
   }
 
@@ -847,16 +1160,17 @@ export class Pipeline implements Xlate {
     const w = k.w;
     const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
     const tr = this.tr;
-    commitKey(k, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(k, this.base, this.pkt, tr);
     if (tr !== null) {
       for (const t of c.nested) tr.report('action', t);
       if (c.alg) tr.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
       tr.datapath(ctDpText(c, zone));
       // ofproto/trace: the clone gets the zone and the exec'd mark/label (ct_state is set per section).
       w[W.ct_zone] = zone;
-      const m = c.act.mark;
+      const act = ctActFor(c, w);
+      const m = act.mark;
       if (m) w[W.ct_mark] = ((w[W.ct_mark]! & ~m.mask) | m.value) >>> 0;
-      const l = c.act.label;
+      const l = act.label;
       if (l) for (let i = 0; i < 4; i++) w[W.ct_label + i] = ((w[W.ct_label + i]! & ~l.mask[i]!) | l.value[i]!) >>> 0;
     } else {
       if (this.dropped) {
@@ -864,13 +1178,14 @@ export class Pipeline implements Xlate {
         return;
       }
       const p = this.pkt;
-      c.act.zone = zone;
+      const act = ctActFor(c, w);
+      act.zone = zone;
       const l3 = k.l3, l4 = k.l4, end = k.end;
       k.l3 = p.l3;
       k.l4 = p.l4;
       k.end = p.end;
       const tracker = this.sw.conntrack;
-      tracker.execute(k, p.buf, c.act);
+      tracker.execute(k, p.buf, act);
       const rw = tracker.result.nat;
       if (rw.addr !== 0) {
         p.own();
@@ -898,8 +1213,18 @@ export class Pipeline implements Xlate {
     if (p.owned) p.frozen = true; // the clone keeps these bytes; our next edit copies first
     this.curRecircs.push({
       id, ct: c, table: c.table, logPos: this.log.n, key: new FlowKey().copyFrom(this.key), buf: p.buf, off: p.off, len: p.len,
-      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.actionSet.slice(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
+      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.frozenActionSet(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
+      stack: this.stackW.slice(0, this.stackN * 4),
     });
+  }
+
+  /** The action set a freeze keeps: the current one after any hidden by check_pkt_larger. */
+  private frozenActionSet(): Op[] {
+    if (this.hiddenSets.length === 0) return this.actionSet.slice();
+    const out: Op[] = [];
+    for (const h of this.hiddenSets) for (const o of h) out.push(o);
+    for (const o of this.actionSet) out.push(o);
+    return out;
   }
 
   /** `meter:N` (dpif-netdev `dp_netdev_run_meter`): the datapath drops the packet here when a drop band fires. */
@@ -926,7 +1251,15 @@ export class Pipeline implements Xlate {
 
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
-    if (this.rec !== null) this.rec.uncacheable();
+    if (this.rec !== null) {
+      this.rec.uncacheable();
+      // OVS learn_mask: the fields the learned flow is built from are un-wildcarded.
+      for (const sp of a.specs) if ('field' in sp.src) this.rec.markSubfield(sp.src);
+    }
+    if (this.tr !== null && !this.sideEffects) {
+      this.tr.report('warn', 'suppressing side effects, so learn action ignored');
+      return;
+    }
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
     const ok = this.sw.learnStage(lf, a, this.now, !this.counting);
@@ -945,7 +1278,7 @@ export class Pipeline implements Xlate {
     const pcp = tagged ? (tci >>> 13) & 7 : 0;
     const src = w[W.dl_src]! * 0x1_0000_0000 + w[W.dl_src + 1]!;
     const dst = w[W.dl_dst]! * 0x1_0000_0000 + w[W.dl_dst + 1]!;
-    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.counting);
+    const r = this.sw.normal.normalForward(w[W.in_port]!, vid, src, dst, this.now, pcp, this.counting, tagged);
     switch (r.reason) {
       case 'flood':
         this.report('detail', 'no learned MAC for destination, flooding');
@@ -1033,7 +1366,12 @@ export class Pipeline implements Xlate {
     } else this.report('warn', `output port ${port} is out of range`);
   }
 
-  private composeOutput(n: number): void {
+  /**
+   * Output to port `n`. With `maxLen` > 0 the datapath's `trunc(maxLen)` comes first: it notes how
+   * many bytes the packet has beyond `maxLen` (at least 14 are kept) and the output drops that many
+   * from its end, after the rewrites committed in between (a VLAN pushed after the trunc adds 4).
+   */
+  private composeOutput(n: number, maxLen = 0): void {
     const port = this.sw.ports.get(n);
     if (!port) {
       this.report('warn', 'Nonexistent output port');
@@ -1043,38 +1381,42 @@ export class Pipeline implements Xlate {
       this.report('detail', 'OFPPC_NO_FWD set, skipping output');
       return;
     }
+    const cut = maxLen > 0 ? Math.max(0, this.pkt.len - Math.max(maxLen, 14)) : 0;
     if (port.kind === 'tunnel' && port.tunnel) {
-      this.tunnelOutput(port);
+      this.tunnelOutput(port, cut);
       return;
     }
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
-    if (tr !== null) tr.datapath(n === OFPP.LOCAL ? 'LOCAL' : String(n));
+    commitKey(this.key, this.base, this.pkt, tr);
+    if (tr !== null) tr.datapath(String(n === OFPP.LOCAL ? this.sw.localDpPort : n));
     const p = this.pkt;
     // The log keeps a reference; a later edit copies first (PacketState.frozen).
     if (p.owned) p.frozen = true;
-    if (!this.dropped) this.log.output(n, p.buf, p.off, p.len, false);
+    if (!this.dropped) this.log.output(n, p.buf, p.off, p.len - cut, false);
   }
 
-  private tunnelOutput(port: Port): void {
+  /** Output through a tunnel port; `cut` bytes come off the end of the inner packet first. */
+  private tunnelOutput(port: Port, cut: number): void {
     const cfg = port.tunnel!;
     const w = this.key.w;
-    const dst = w[W.tun_dst]!;
+    // A port with a fixed remote (OVS options:remote_ip=IP) ignores the flow's tunnel addresses;
+    // the outer source is then the port's local address (OVS: the route to the remote).
+    const dst = cfg.remoteIp ?? w[W.tun_dst]!;
     if (dst === 0) {
       this.report('warn', 'Tunneling decided against output');
       return;
     }
-    const src = w[W.tun_src]! || cfg.localIp;
+    const src = cfg.remoteIp !== undefined ? cfg.localIp : w[W.tun_src]! || cfg.localIp;
     this.report('detail', 'output to native tunnel');
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const keyStr = `${port.number}/${src}/${dst}`;
     let enc = this.encaps.get(keyStr);
     if (!enc) {
       const kind = cfg.kind ?? TunnelKind.Geneve;
       enc = new TunnelEncap({
         kind, ethSrc: cfg.ethSrc, ethDst: typeof cfg.ethDst === 'function' ? cfg.ethDst(dst) : cfg.ethDst,
-        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false,
+        src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false, ident: OVS_TNL_IDENT,
         ...(cfg.dstPort !== undefined ? { dstPort: cfg.dstPort } : {}),
       });
       this.encaps.set(keyStr, enc);
@@ -1086,7 +1428,7 @@ export class Pipeline implements Xlate {
     if (optLen > 0) tk.setOptions(this.optScratch, 0, optLen);
     const p = this.pkt;
     p.own();
-    enc.encap(tk, p.buf, p.off, p.len);
+    enc.encap(tk, p.buf, p.off, p.len - cut);
     if (tr !== null) {
       const hx = (v: number): string => `0x${v.toString(16)}`;
       tr.datapath(`tnl_push(tnl_port(${port.number}),header(${enc.kind === TunnelKind.Geneve ? 'geneve' : 'vxlan'}(vni=${hx(tk.vni)}),dst=${formatIpv4(dst)},src=${formatIpv4(src)}),out_port(${port.number}))`);
@@ -1124,11 +1466,18 @@ export class Pipeline implements Xlate {
   controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
     if (this.rec !== null) this.rec.uncacheable();
     const tr = this.tr;
-    commitKey(this.key, this.base, this.pkt, tr !== null ? tr.dp : null);
+    commitKey(this.key, this.base, this.pkt, tr);
     const p = this.pkt;
     if (tr !== null) {
-      const r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
-      tr.datapath(`userspace(controller(reason=${r},controller_id=${id},max_len=${maxLen}))`);
+      // OVS put_controller_user_action(): the reason (OFPR_EXPLICIT_MISS, 6, for an action of a
+      // table-miss flow), the packet's continuation as a recirculation id (one more of the pool
+      // the ct recirculations use) and the rule's cookie; the dummy datapath's upcall pid is 0.
+      let r = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'].indexOf(reason);
+      const rule = this.rule;
+      if (r === 1 && rule !== null && rule.flow.priority === 0 && rule.flow.match.mask.every((m) => m === 0)) r = 6;
+      const cookie = rule === null ? 0xffffffffffffffffn : rule.flow.cookie;
+      const ck = cookie === 0n ? '0' : `0x${cookie.toString(16)}`;
+      tr.datapath(`userspace(pid=0,controller(reason=${r},dont_send=${tr.dontSend ? 1 : 0},continuation=0,recirc_id=${++this.recircSeq},rule_cookie=${ck},controller_id=${id},max_len=${maxLen}))`);
     }
     const len = maxLen < p.len ? maxLen : p.len;
     if (this.dropped) return;

@@ -1,8 +1,9 @@
 /**
  * Switch ports: normal ports, tunnel ports (Geneve or VXLAN, remote endpoint taken from the flow's
- * `tun_dst` as OVS's `options:remote_ip=flow` does) and the internal LOCAL port, plus the Geneve
- * TLV map that ties `tun_metadata0..7` to option class/type/length (OVS `add-tlv-map`), and the
- * OpenFlow port numbers with their names as ovs-ofctl reads and prints them.
+ * `tun_dst` as OVS's `options:remote_ip=flow` does, or fixed per port as `options:remote_ip=IP`)
+ * and the internal LOCAL port, plus the Geneve TLV map that ties `tun_metadata0..7` to option
+ * class/type/length (OVS `add-tlv-map`), and the OpenFlow port numbers with their names as
+ * ovs-ofctl reads and prints them.
  */
 import type { TunnelKind } from '@ovnts/geneve';
 
@@ -76,6 +77,8 @@ export interface TunnelPortConfig {
   kind?: TunnelKind;
   /** Local IPv4 address (outer source when the flow's `tun_src` is 0). */
   localIp: number;
+  /** Remote IPv4 address (OVS `options:remote_ip=IP`): the outer destination whatever the flow's `tun_dst` (absent: `remote_ip=flow`). */
+  remoteIp?: number;
   /** Outer source MAC. */
   ethSrc: number;
   /** Outer destination MAC: a fixed next hop, or a function of the remote address. */

@@ -33,16 +33,16 @@ import { defaultGroupProps, parseGroupProps } from './stateful/group-text.js';
 import { LearnedCookies, decideLearn, formatLearnedActions, type ExistingFlowInfo, type LearnDecision, type LearnedFlow } from './stateful/learn.js';
 import { MeterTable, type Meter, type MeterConfig } from './stateful/meters.js';
 import { NormalSwitch, type NormalOptions } from './stateful/normal.js';
-import { validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
+import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePacketOut, type PacketOut } from './stateful/packet-out.js';
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
-import { checkFlow, formatFlow, parseFlow, type Flow, type Group } from './ofctl-text.js';
+import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
 import { TraceBuilder, parseCtState } from './trace-builder.js';
 import {
-  FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT,
+  FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore,
 } from './pipeline.js';
 import { makePort, type OutputSink, type Port, type PortConfig, type TlvMapping } from './ports.js';
@@ -59,6 +59,12 @@ export interface SwitchOptions {
   name?: string;
   /** OVS `other_config:vlan-limit` (default 1). */
   vlanLimit?: number;
+  /**
+   * The datapath port number of LOCAL in `Datapath actions` (default 100: what OVS's dummy
+   * datapath gives the first bridge's internal port; other ports keep their OpenFlow numbers, as
+   * when they are created in order).
+   */
+  localDpPort?: number;
   /**
    * The only source of time (ms): flow timeouts and durations, conntrack timeouts, meters, MAC
    * aging. Use a `VirtualClock` in tests and simulations; default `new RealClock()` (live use).
@@ -109,6 +115,13 @@ export interface FlowRemovedEvent {
 export interface TraceOptions {
   /** ct_state of each recirculation after `ct(table=N)` in order (ofproto/trace `--ct-next`), e.g. `['trk,est']`; default trk|new. */
   ctNext?: Array<string | number>;
+  /**
+   * A microflow is traced as `ofproto/trace -generate` traces it: with a packet, so actions with
+   * side effects (`learn`) are translated and shown. Default false: as `ofproto/trace` without
+   * `-generate`, which reports `suppressing side effects, so learn action ignored`. A frame is
+   * always traced with side effects, as OVS does when given packet bytes.
+   */
+  generate?: boolean;
 }
 
 /** Options of `modFlows`/`delFlows`. */
@@ -125,6 +138,8 @@ const ETH_P_TEB = 0x6558;
 export class Switch implements SwitchCore {
   /** Bridge name. */
   readonly name: string;
+  /** The datapath port number of LOCAL in traces' `Datapath actions` (see `SwitchOptions.localDpPort`). */
+  readonly localDpPort: number;
   /** Tables 0..254. */
   readonly tables: FlowTable[] = [];
   /** Ports by number (LOCAL included). */
@@ -171,6 +186,7 @@ export class Switch implements SwitchCore {
 
   constructor(opts: SwitchOptions = {}) {
     this.name = opts.name ?? 'br0';
+    this.localDpPort = opts.localDpPort ?? 100;
     this.vlanLimit = opts.vlanLimit ?? 1;
     this.clock = opts.clock ?? new RealClock();
     const ct = opts.conntrack;
@@ -251,20 +267,9 @@ export class Switch implements SwitchCore {
   // -------------------------------------------------------------------------------------------
   // Flows
 
-  private toFlow(f: string | Flow, command: 'add' | 'any'): { flow: Flow; cookieMask?: bigint; hasTable: boolean; newCookie: boolean } {
+  private toFlow(f: string | Flow, command: FlowCommand): FlowMod {
     if (typeof f !== 'string') return { flow: f, hasTable: true, newCookie: true };
-    let text = f;
-    let cookieMask: bigint | undefined;
-    const cm = /(^|[\s,])cookie=(0x[0-9a-fA-F]+|\d+)\/(0x[0-9a-fA-F]+|\d+|-1)/.exec(text);
-    if (cm && command === 'any') {
-      cookieMask = cm[3] === '-1' ? 0xffff_ffff_ffff_ffffn : BigInt(cm[3]!);
-      text = text.replace(`cookie=${cm[2]}/${cm[3]}`, `cookie=${cm[2]}`);
-    }
-    if (!/\bactions?\s*[=:]/.test(text)) text = `${text.trim()}${text.trim() ? ' ' : ''}actions=drop`;
-    return {
-      flow: parseFlow(text, { command }), ...(cookieMask !== undefined ? { cookieMask } : {}),
-      hasTable: /(^|[\s,])table=/.test(text), newCookie: cookieMask === undefined && /(^|[\s,])cookie=/.test(text),
-    };
+    return parseFlowMod(f, command);
   }
 
   /** What a flow's actions need to exist in this switch (groups, meters). */
@@ -295,7 +300,7 @@ export class Switch implements SwitchCore {
         }
       }
     }
-    return this.install(flow, old, 0, 0);
+    return this.install(flow, old);
   }
 
   /** The installed flow with `flow`'s table, match and priority (hard or soft). */
@@ -313,13 +318,13 @@ export class Switch implements SwitchCore {
   }
 
   /** Put a flow in its table (replacing `old`, which leaves silently, as OVS's add does). */
-  private install(flow: Flow, old: FlowEntry | undefined, finIdle: number, finHard: number): FlowEntry {
+  private install(flow: Flow, old: FlowEntry | undefined): FlowEntry {
     const now = this.clock.now();
     const t = this.tables[flow.table]!;
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
     const entry: FlowEntry = {
       flow, ops: compileInstructions(flow.instructions), packets: 0, bytes: 0, created: now, rule: null, life: null,
-      finIdle, finHard, soft,
+      soft,
     };
     if (old) {
       if (!flow.flags.includes('reset_counts')) {
@@ -410,7 +415,7 @@ export class Switch implements SwitchCore {
    * cookie changes only when the text gives `cookie=V` without a mask (a parsed `Flow` always sets it).
    */
   modFlows(f: string | Flow, opts: FlowModOptions = {}): number {
-    const { flow, cookieMask, hasTable, newCookie } = this.toFlow(f, 'any');
+    const { flow, cookieMask, hasTable, newCookie } = this.toFlow(f, 'modify');
     const mask = opts.cookieMask ?? cookieMask;
     checkFlow(flow);
     this.checkGroups(flow.instructions.apply);
@@ -462,7 +467,7 @@ export class Switch implements SwitchCore {
     let hits: FlowEntry[];
     if (f === undefined || (typeof f === 'string' && f.trim() === '')) hits = this.flows();
     else {
-      const { flow, cookieMask, hasTable } = this.toFlow(f, 'any');
+      const { flow, cookieMask, hasTable } = this.toFlow(f, 'delete');
       hits = this.collect(flow, hasTable, opts.strict ?? false, opts.cookieMask ?? cookieMask);
     }
     const now = this.clock.now();
@@ -505,9 +510,7 @@ export class Switch implements SwitchCore {
           ...(st ? { idleAge: st.idleAge } : {}), ...(st && st.hardAge !== Math.floor((now - e.created) / 1000) ? { hardAge: st.hardAge } : {}),
         },
       });
-      if (!e.finIdle && !e.finHard) return text;
-      const fin = formatLearnedActions({ flow: { ...e.flow, instructions: { apply: [], clearActions: false } }, finIdleTimeout: e.finIdle, finHardTimeout: e.finHard });
-      return text.replace(/actions=(drop$)?/, (_m, d: string | undefined) => `actions=${fin}${d ? '' : ','}`);
+      return text;
     });
   }
 
@@ -534,8 +537,7 @@ export class Switch implements SwitchCore {
    * the deadline), telling `onFlowRemoved`. Runs by itself (timer, `receive`); public for callers
    * with a clock that has no timers.
    */
-  expire(): number {
-    const now = this.clock.now();
+  expire(now: number = this.clock.now()): number {
     const next = this.expiry.nextDeadline();
     if (next === undefined || next >= now) return 0;
     const evs = this.expiry.expire(now);
@@ -601,7 +603,7 @@ export class Switch implements SwitchCore {
       ? {
           idleTimeout: existing.life?.idleTimeout ?? existing.flow.idleTimeout, hardTimeout: existing.life?.hardTimeout ?? existing.flow.hardTimeout,
           importance: existing.flow.importance, flags: existing.flow.flags, cookie: existing.flow.cookie,
-          actionsText: formatLearnedActions({ flow: existing.flow, finIdleTimeout: existing.finIdle, finHardTimeout: existing.finHard }),
+          actionsText: formatLearnedActions({ flow: existing.flow }),
         }
       : undefined;
     let count = 0;
@@ -629,20 +631,18 @@ export class Switch implements SwitchCore {
       if (d.kind === 'modify' && live) {
         const dead: Array<{ table: number; cookie: bigint }> = [];
         this.modifyEntry(live, lf.flow.instructions, d.cookie, false, dead);
-        live.finIdle = lf.finIdleTimeout;
-        live.finHard = lf.finHardTimeout;
         this.deleteLearned(dead);
         continue;
       }
       const t = this.tables[lf.flow.table]!;
-      this.install(lf.flow, this.findExact(t, lf.flow), lf.finIdleTimeout, lf.finHardTimeout);
+      this.install(lf.flow, this.findExact(t, lf.flow));
     }
   }
 
   /** @internal `fin_timeout` ran on a FIN/RST packet: lower the flow's timeouts. */
-  finTimeout(e: FlowEntry): void {
+  finTimeout(e: FlowEntry, idle: number, hard: number): void {
     if (!e.life) return;
-    this.expiry.reduceTimeouts(e, e.finIdle, e.finHard);
+    this.expiry.reduceTimeouts(e, idle, hard);
     this.arm();
   }
 
@@ -734,6 +734,16 @@ export class Switch implements SwitchCore {
   }
 
   /**
+   * Whether the translation of the last frame `receive` ran stopped at one of OVS's limits
+   * (`recursion`: resubmits and goto_table nested over 64 deep; `resubmits`: over 4,096 in one
+   * translation); such a frame is dropped, as OVS drops it. Undefined when it did not.
+   */
+  lastTranslationLimit(): 'recursion' | 'resubmits' | undefined {
+    const e = this.pipe.error;
+    return e === XlateError.RecursionTooDeep ? 'recursion' : e === XlateError.TooManyResubmits ? 'resubmits' : undefined;
+  }
+
+  /**
    * Run a frame received on `inPort` through the pipeline. Outputs go to the ports' sinks (or
    * `onOutput`) and packet-ins to `onPacketIn`, after the pipeline finishes; the bytes passed to
    * them are valid only during the call. The frame itself is never modified.
@@ -746,10 +756,12 @@ export class Switch implements SwitchCore {
     }
     port.stats.rxPackets++;
     port.stats.rxBytes += len;
-    this.expire();
+    // One clock reading per frame (RealClock's performance.now() boxes its result: 16 bytes).
+    const now = this.clock.now();
+    this.expire(now);
     if (!this.prepare(port, frame, off, len)) return;
     const p = this.pipe;
-    p.run(this.flowCache ? FORWARD_CACHED : FORWARD_UNCACHED, this.clock.now());
+    p.run(this.flowCache ? FORWARD_CACHED : FORWARD_UNCACHED, now);
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -767,10 +779,15 @@ export class Switch implements SwitchCore {
       req = { inPort: po.inPort, actions, frame: po.frame, bufferId: 0xffffffff };
     }
     validatePacketOut(req, this.env);
+    checkPacketOutConsistency(req);
     this.expire();
     const p = this.pipe;
     p.begin(req.frame, 0, req.frame.length, req.inPort);
-    p.runActions(req.actions.map(compileAction), this.clock.now());
+    p.runActions(req.actions.map(compileAction));
+    if (p.error !== 0) {
+      // ofproto-dpif.c packet_xlate(): a packet-out whose translation fails is refused, nothing sent.
+      throw new OfpRequestError('OFPFMFC_UNKNOWN', 5, 0, `the actions could not be translated (${p.error === XlateError.RecursionTooDeep ? 'recursion too deep' : 'too many resubmits'})`);
+    }
     p.deliver(this.onPacketIn, this.onOutput);
   }
 
@@ -846,7 +863,7 @@ export class Switch implements SwitchCore {
     }
     const initial = new FlowKey().copyFrom(p.key);
     const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))));
-    p.run({ kind: 'trace', trace: tb }, this.clock.now());
+    p.run({ kind: 'trace', trace: tb, sideEffects: typeof frame !== 'string' || opts.generate === true });
     return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
   }
 }

@@ -9,8 +9,9 @@
  * ofproto/trace's indentation rule is trace-format.ts's job.
  */
 import { formatIpv4 } from '@ovnts/packet';
-import { actionSetOrder, formatAction, type CtPrep, type Op } from './actions.js';
-import { ETH_TYPE_IPV6 } from './fields.js';
+import { actionSetOrder, formatAction, type Action, type CtPrep, type Op } from './actions.js';
+import { ETH_TYPE_IPV6, formatSubfield } from './fields.js';
+import { hexC } from './ofctl-lex.js';
 import { FlowKey, KEY_WORDS, W } from './flowkey.js';
 import { formatFlow, formatMatch, type Flow } from './ofctl-text.js';
 import type { EmittedFrame } from './output-log.js';
@@ -86,12 +87,19 @@ export class TraceBuilder implements TraceSink {
   readonly ctNext: number[];
   /** The recirculation sections, in OVS's order (breadth first). */
   readonly recircs: TraceRecirc[] = [];
+  /** The trace stopped at `MAX_TRACE_RECIRCS` recirculation sections (more were pending). */
+  recircLimitHit = false;
+  /** Side effects are suppressed (a trace of a flow without `--generate`): packet-ins are marked `dont_send`. */
+  readonly dontSend: boolean;
 
   constructor(
     /** Bridge name (`bridge("br0")`). */
     readonly bridge: string,
     ctNext: readonly number[] = [],
+    /** The trace may have side effects (OVS: it was given a packet, or `-generate`). */
+    sideEffects = true,
   ) {
+    this.dontSend = !sideEffects;
     this.ctNext = ctNext.slice();
     this.main = this.newSection();
     this.sec = this.main;
@@ -99,7 +107,7 @@ export class TraceBuilder implements TraceSink {
 
   private newSection(): TraceSection {
     const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.bridge}")`, children: [] };
-    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS) };
+    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 1) };
   }
 
   /** Start a recirculation section (reports go there until `endSection`); returns it. */
@@ -140,6 +148,22 @@ export class TraceBuilder implements TraceSink {
   /** A conjunctive match consulted `conj_id`. */
   consultedConjId(): void {
     this.sec.wc[W.conj_id] = 0xffffffff;
+  }
+
+  /**
+   * The translation un-wildcarded `bits` of key word `word` (OVS `ctx->wc`, see `TraceWildcards`).
+   * OVS writes an action's mask into `ipv6_label` through `mf_set_flow_value()`, which keeps only
+   * the label's 20 bits: the 32-bit mask an exact match gave (see ovs-classifier-wc.ts) shrinks
+   * to 0xfffff, which the megaflow then prints as a mask.
+   */
+  markWc(word: number, bits: number): void {
+    const wc = this.sec.wc;
+    wc[word] = word === W.ipv6_label ? (wc[word]! | bits) & 0xfffff : (wc[word]! | bits) >>> 0;
+  }
+
+  /** The section's megaflow mask so far (the classifier emulation ORs into it). */
+  get wc(): Uint32Array {
+    return this.sec.wc;
   }
 
   /** Open a table node for a lookup in `tableId` that found `flow` (or missed); returns where to `leave` to. */
@@ -188,12 +212,13 @@ export class TraceBuilder implements TraceSink {
       nodes: m.nodes,
       tables,
       finalFlow: sameFlow(initial, final) ? null : formatFlowKey(final),
-      megaflow: formatMegaflow(initial, m.wc),
+      megaflow: formatMegaflow(initial, m.wc, 0, error === 0),
       datapathActions: error ? [] : m.dp,
       outputs,
     };
     if (error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
     else if (error === XlateError.TooManyResubmits) res.error = 'Too many resubmits';
+    if (this.recircLimitHit) res.recircLimit = this.recircs.length;
     if (this.recircs.length) {
       res.recirculations = this.recircs.map((r) => {
         const id = `recirc_id=0x${r.id.toString(16)}`;
@@ -201,7 +226,7 @@ export class TraceBuilder implements TraceSink {
           id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt,
           initialFlow: `${id},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
           nodes: r.nodes, finalFlow: sameFlow(r.initial, r.final) ? null : `${id},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
-          megaflow: formatMegaflow(r.initial, r.wc).replace(/^recirc_id=0,/, `${id},`),
+          megaflow: formatMegaflow(r.initial, r.wc, r.id, !r.error),
           datapathActions: r.error ? [] : r.dp,
         };
         if (r.error) sec.error = r.error;
@@ -219,9 +244,29 @@ export class TraceBuilder implements TraceSink {
     if (f.idleTimeout) t += ` idle=${f.idleTimeout}`;
     if (f.hardTimeout) t += ` hard=${f.hardTimeout}`;
     if (f.flags.includes('send_flow_rem')) t += ' send_flow_rem';
-    t += ` actions=${f.instructions.apply.map(formatAction).join(',') || 'drop'}`;
+    // The learned flow's loads are reg_load actions in OVS (learn_execute), printed `load:`.
+    t += ` actions=${f.instructions.apply.map(formatLearnedAction).join(',') || 'drop'}`;
     this.report('detail', t);
   }
+}
+
+/** One action of a learned flow as ofproto/trace prints it: a `set_field` from a load spec as `load:`. */
+function formatLearnedAction(a: Action): string {
+  if (a.type !== 'set_field') return formatAction(a);
+  const f = a.field;
+  let ofs = 0;
+  let nBits = f.bits;
+  let v = a.value;
+  if (a.mask !== undefined) {
+    let m = a.mask;
+    while (m !== 0n && (m & 1n) === 0n) {
+      m >>= 1n;
+      ofs++;
+    }
+    nBits = m.toString(2).length;
+    v >>= BigInt(ofs);
+  }
+  return `load:${hexC(v)}->${formatSubfield({ field: f, ofs, nBits })}`;
 }
 
 function fmtIpFlow(w: Uint32Array, v6: boolean): string {

@@ -11,10 +11,13 @@
  * table reached by goto_table or resubmit prints at 4 (+ the `%2d.` padding) while the tree goes on.
  */
 import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6 } from './fields.js';
-import { FlowKey, KEY_WORDS, W } from './flowkey.js';
-import { Match } from './match.js';
-import { formatMatch, parseMatch } from './ofctl-text.js';
+import { TextParseError } from './errors.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, parseFieldValue } from './fields.js';
+import { FlowKey, KEY_WORDS, W, WC_VLAN1, fieldOnes } from './flowkey.js';
+import { Match, prereqOkKey } from './match.js';
+import { splitTopLevel } from './ofctl-lex.js';
+import { formatMatch } from './ofctl-text.js';
+import { OFPP } from './ports.js';
 import type { EmittedFrame, TraceNode } from './pipeline.js';
 
 /** What `Switch.trace()` returns. */
@@ -39,6 +42,11 @@ export interface TraceResult {
   error?: string;
   /** The clones `ct(table=N)` forked, traced after the packet as ofproto/trace does (breadth first). */
   recirculations?: TraceRecircSection[];
+  /**
+   * Set when the trace stopped after this many recirculation sections with more pending (a limit
+   * of ours: ofproto/trace has none). Forwarding drops a packet after `MAX_RECIRC_DEPTH` nested passes.
+   */
+  recircLimit?: number;
 }
 
 /** One `recirc(0xN)` section of a trace. */
@@ -100,6 +108,7 @@ export function formatTrace(t: TraceResult): string {
   out.push(`Megaflow: ${t.megaflow}\n`);
   out.push(`Datapath actions: ${t.error || t.datapathActions.length === 0 ? 'drop' : t.datapathActions.join(',')}\n`);
   if (t.error) out.push(`Translation failed (${t.error}), packet is dropped.\n`);
+  else out.push(explainSlowPath(t.datapathActions));
   for (const r of t.recirculations ?? []) {
     const bar = '='.repeat(79);
     const states = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'].filter((_, i) => r.ctState & (1 << i)).join('|');
@@ -112,8 +121,23 @@ export function formatTrace(t: TraceResult): string {
     out.push(`Megaflow: ${r.megaflow}\n`);
     out.push(`Datapath actions: ${r.error || r.datapathActions.length === 0 ? 'drop' : r.datapathActions.join(',')}\n`);
     if (r.error) out.push(`Translation failed (${r.error}), packet is dropped.\n`);
+    else out.push(explainSlowPath(r.datapathActions));
+  }
+  if (t.recircLimit !== undefined) {
+    out.push(`\n>> trace stopped after ${t.recircLimit} recirculations with more pending (a limit of ovnts: ofproto/trace has none and never ends); forwarding drops the packet after 6 nested recirculations (dpif-netdev MAX_RECIRC_DEPTH)\n`);
   }
   return out.join('');
+}
+
+/**
+ * ofproto-dpif-trace.c `explain_slow_path()`: the lines OVS adds after `Datapath actions` when
+ * the datapath cannot run the flow itself. Of OVS's reasons only SLOW_ACTION can arise here, from
+ * datapath set actions the datapath does not implement (odp-util.c `commit_set_arp_action`,
+ * `commit_set_icmp_action`, `commit_set_nd_action`, `commit_set_nd_extensions_action`).
+ */
+export function explainSlowPath(dpActions: readonly string[]): string {
+  const slow = dpActions.some((a) => /(^|[(,])set\((arp|icmp|icmpv6|nd|nd_ext)\(/.test(a));
+  return slow ? 'This flow is handled by the userspace slow path because it:\n  - Uses action(s) not supported by datapath.\n' : '';
 }
 
 function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void {
@@ -126,6 +150,24 @@ function maskAll(m: Uint32Array, word: number, n: number, v = 0xffffffff): void 
  * metadata) left out.
  */
 export function formatFlowKey(key: FlowKey): string {
+  let s = formatMatch(packetMatch(key));
+  // After a tagged outer VLAN OVS also shows the second one (match_format(): `dl_vlan1`/
+  // `dl_vlan_pcp1` when it is present, else the all-zero `vlan_tci1`).
+  if ((key.w[W.vlan_tci]! & 0x1000) !== 0) {
+    const t = key.vlan2Tci;
+    const t1 = t & 0x1000 ? `dl_vlan1=${t & 0xfff},dl_vlan_pcp1=${t >>> 13}` : `vlan_tci1=0x${t.toString(16).padStart(4, '0')}`;
+    s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
+  }
+  return s;
+}
+
+/**
+ * The exact match on a packet's flow that OVS's `match_wc_init()` builds
+ * (`flow_wildcards_init_for_packet()`): the fields the packet's protocols carry, exact; metadata
+ * (in_port, pkt_mark, ct_*, registers, metadata, tunnel) only where non-zero. OVS checks a
+ * packet-out's actions against it.
+ */
+export function packetMatch(key: FlowKey): Match {
   const v = key.w;
   const mask = new Uint32Array(KEY_WORDS);
   const tunSet = v[W.tun_dst] !== 0 || v[W.tun_ipv6_dst] !== 0 || v[W.tun_ipv6_dst + 1] !== 0 || v[W.tun_ipv6_dst + 2] !== 0 || v[W.tun_ipv6_dst + 3] !== 0;
@@ -186,18 +228,12 @@ export function formatFlowKey(key: FlowKey): string {
   }
   const value = new Uint32Array(KEY_WORDS);
   for (let i = 0; i < KEY_WORDS; i++) value[i] = (v[i]! & mask[i]!) >>> 0;
-  let s = formatMatch(new Match(value, mask));
-  // OVS also shows the first all-zero inner VLAN slot after a tagged outer one.
-  if ((v[W.vlan_tci]! & 0x1000) !== 0) {
-    const t1 = `vlan_tci1=0x${key.vlan2Tci.toString(16).padStart(4, '0')}`;
-    s = s.replace(/(,|^)dl_src=/, `$1${t1},dl_src=`);
-  }
-  return s;
+  return new Match(value, mask);
 }
 
 /** The initial flow and a frame built from ofproto/trace's microflow syntax. */
 export interface Microflow {
-  /** `in_port` of the flow (0 when not given). */
+  /** `in_port` of the flow (`OFPP.NONE` when not given, as in OVS). */
   inPort: number;
   /** The flow's field values (a `FlowKey.w`), what ofproto/trace traces. */
   flow: Uint32Array;
@@ -217,14 +253,66 @@ function putMac(b: number[], w: Uint32Array, word: number): void {
 }
 
 /**
- * Parse a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80`) and build the packet OVS's
+ * Parse an exact flow as OVS's `parse_ofp_exact_flow()` (what ofproto/trace reads): `key=value`
+ * pairs and protocol keywords, left to right, each field only once its prerequisites are already
+ * in the flow (`tcp_dst` after `tcp`), no field twice, no wildcards; `in_port` defaults to NONE.
+ * Refusals are `TextParseError`s with OVS's wording ("prerequisites not met for setting tcp_dst").
+ */
+export function parseExactFlow(text: string): Match {
+  const m = new Match();
+  const w = m.value;
+  for (const { text: raw, col: c0 } of splitTopLevel(text, 0, ', \t\r\n')) {
+    const tok = raw.trim();
+    if (tok === '') continue;
+    const col = c0 + raw.length - raw.trimStart().length;
+    const kv = /^([^=:(]*)(?:([=:(])([\s\S]*))?$/.exec(tok)!;
+    const key = kv[1]!.trim();
+    let value = kv[3] ?? '';
+    if (kv[2] === '(' && value.endsWith(')')) value = value.slice(0, -1);
+    const err = (msg: string): never => {
+      throw new TextParseError(text, col, msg);
+    };
+    const proto = PROTOCOL_KEYWORDS[key];
+    if (proto) {
+      if (w[W.dl_type] !== 0) err('Ethernet type set multiple times');
+      m.set(field('eth_type'), BigInt(proto.ethType));
+      if (proto.ipProto !== undefined) {
+        if (w[W.nw_proto] !== 0) err('network protocol set multiple times');
+        m.set(field('nw_proto'), BigInt(proto.ipProto));
+      }
+      continue;
+    }
+    const f = fieldByName(key);
+    if (!f) return err(`unknown field ${key}`);
+    if (!prereqOkKey(f.prereq, w)) err(`prerequisites not met for setting ${key}`);
+    if (m.getValue(f) !== 0n) err(`field ${key} set multiple times`);
+    let parsed: { value: bigint; mask?: bigint };
+    try {
+      parsed = parseFieldValue(f, value, text, col + key.length + 1);
+    } catch (e) {
+      if (e instanceof TextParseError) return err(`bad value for ${key} (${e.expected})`);
+      throw e;
+    }
+    const ones = fieldOnes(f);
+    // Flag fields give their defined bits as the mask of an unmasked value (`ct_state=trk`).
+    const flagBits = f.format === 'ct_state' ? 0xffn : BigInt(f.vmask);
+    if (parsed.mask !== undefined && parsed.mask !== ones && parsed.mask !== flagBits) {
+      err(`bad value for ${key} (${value}: wildcards not allowed here)`);
+    }
+    m.set(f, parsed.value, ones);
+  }
+  if (w[W.in_port] === 0) w[W.in_port] = OFPP.NONE;
+  return m;
+}
+
+/**
+ * Parse a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80`, see `parseExactFlow`) and build the packet OVS's
  * `flow_compose()` builds from it, with `l7Len` payload bytes 0, 1, 2, ... (ofproto/trace's default
  * is 64). Fields not given are zero (TTL 0, MACs 00:00:00:00:00:00), as in ofproto/trace.
  * TCP gets no payload when SYN, FIN or RST is set; ICMP only for echo; SCTP never.
  */
 export function parseMicroflow(text: string, l7Len = 64): Microflow {
-  const m = parseMatch(text);
-  const w = m.value;
+  const w = parseExactFlow(text).value;
   const b: number[] = [];
   putMac(b, w, W.dl_dst);
   putMac(b, w, W.dl_src);
@@ -350,15 +438,106 @@ function setCk(f: Uint8Array, at: number, c: number): void {
   f[at + 1] = c & 0xff;
 }
 
-/** Format the consulted-fields mask over the initial key as the Megaflow line (approximation). */
-export function formatMegaflow(initial: FlowKey, wc: Uint32Array): string {
-  const mask = wc.slice();
+/**
+ * The `Megaflow:` line: the mask OVS builds while translating (`wc`: what its classifier and the
+ * actions un-wildcarded, see ovs-classifier-wc.ts and `TraceWildcards`) over the packet's initial
+ * flow, finished as OVS's `xlate_actions` finishes it: in_port, dl_type and (for IP) the fragment
+ * bits always exact, then (unless the translation failed: `finished` false) `xlate_wc_finish()`: no metadata, registers, action-set output or
+ * conj_id (not packet fields); ICMP type/code masks cut to 8 bits; the VLAN CFI wherever the TCI
+ * is consulted, but no VLAN bits at all when the packet arrived untagged; no L4 ports for later
+ * fragments; no tunnel fields for a packet that did not come through a tunnel.
+ */
+export function formatMegaflow(initial: FlowKey, wc: Uint32Array, recircId = 0, finished = true): string {
+  const mask = wc.slice(0, KEY_WORDS);
+  // The second VLAN header: xlate_wc_finish() drops it unless the packet came with one.
+  let vlan1 = wc.length > WC_VLAN1 ? wc[WC_VLAN1]! & 0xffff : 0;
+  if (finished) vlan1 = (initial.vlan2Tci & VLAN_CFI_BIT) === 0 ? 0 : vlan1 === 0 ? 0 : vlan1 | VLAN_CFI_BIT;
+  const iw = initial.w;
   mask[W.in_port] = 0xffff;
   mask[W.dl_type] = 0xffff;
-  const dl = initial.w[W.dl_type]!;
-  if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) mask[W.nw_frag] = (mask[W.nw_frag]! | 3) >>> 0;
+  const dl = iw[W.dl_type]!;
+  const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+  if (ip) mask[W.nw_frag] = (mask[W.nw_frag]! | 3) >>> 0;
+  if (finished) wcFinish(iw, mask);
+  // ipv6_label: OVS's mask is 32 bits, exact only when all are set (see TraceBuilder.markWc).
+  const label = mask[W.ipv6_label]!;
+  if (label === 0xffffffff) mask[W.ipv6_label] = 0xfffff;
   const value = new Uint32Array(KEY_WORDS);
-  for (let i = 0; i < KEY_WORDS; i++) value[i] = (initial.w[i]! & mask[i]!) >>> 0;
-  const s = formatMatch(new Match(value, mask));
-  return `recirc_id=0,eth${s ? `,${s}` : ''}`;
+  for (let i = 0; i < KEY_WORDS; i++) value[i] = (iw[i]! & mask[i]!) >>> 0;
+  // OVS match_format(): pkt_mark, recirc_id, the ct fields, then `eth` (the packet type) and the rest.
+  const parts = splitTop(formatMatch(new Match(value, mask)));
+  if (label === 0xfffff) {
+    const at = parts.findIndex((p) => p.startsWith('ipv6_label='));
+    if (at >= 0) parts[at] += '/0xfffff';
+  }
+  if (vlan1 !== 0) {
+    // match_format() goes on to the second header only after the first.
+    let at = -1;
+    parts.forEach((p, j) => {
+      if (/^(vlan_tci|dl_vlan|dl_vlan_pcp)=/.test(p)) at = j;
+    });
+    if (at >= 0) parts.splice(at + 1, 0, ...vlanTciText('1', initial.vlan2Tci & vlan1, vlan1));
+  }
+  const head: string[] = [];
+  let i = 0;
+  if (parts[0]?.startsWith('pkt_mark=')) head.push(parts[i++]!);
+  head.push(`recirc_id=${recircId === 0 ? '0' : `0x${recircId.toString(16)}`}`);
+  while (i < parts.length && /^ct_(state|zone|mark|label|nw_src|nw_dst|ipv6_src|ipv6_dst|nw_proto|tp_src|tp_dst)=/.test(parts[i]!)) head.push(parts[i++]!);
+  return [...head, 'eth', ...parts.slice(i)].join(',');
 }
+
+/** OVS `xlate_wc_finish()` (skipped when the translation failed). */
+function wcFinish(iw: Uint32Array, mask: Uint32Array): void {
+  const dl = iw[W.dl_type]!;
+  const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+  mask.fill(0, W.metadata, W.metadata + 2);
+  mask.fill(0, W.regs, W.regs + 16);
+  mask[W.actset_output] = 0;
+  mask[W.conj_id] = 0;
+  const proto = iw[W.nw_proto]!;
+  if ((dl === ETH_TYPE_IP && proto === 1) || (dl === ETH_TYPE_IPV6 && proto === 58)) {
+    mask[W.tp_src] = (mask[W.tp_src]! & 0xff) >>> 0;
+    mask[W.tp_dst] = (mask[W.tp_dst]! & 0xff) >>> 0;
+  }
+  if ((iw[W.vlan_tci]! & VLAN_CFI_BIT) === 0) mask[W.vlan_tci] = 0;
+  else if (mask[W.vlan_tci] !== 0) mask[W.vlan_tci] = (mask[W.vlan_tci]! | VLAN_CFI_BIT) >>> 0;
+  if (ip && (iw[W.nw_frag]! & 2) !== 0) {
+    mask[W.tp_src] = 0;
+    mask[W.tp_dst] = 0;
+  }
+  const tunnel = iw[W.tun_dst] !== 0 || iw[W.tun_ipv6_dst] !== 0 || iw[W.tun_ipv6_dst + 1] !== 0 || iw[W.tun_ipv6_dst + 2] !== 0 || iw[W.tun_ipv6_dst + 3] !== 0;
+  if (!tunnel) mask.fill(0, W.tun_id, W.tun_metadata7 + 4);
+}
+
+/** One VLAN header of a match as OVS's match_format() prints it (`dl_vlan1=5`, `vlan_tci1=0x0000`, ...). */
+function vlanTciText(suffix: string, tci: number, mask: number): string[] {
+  const vid = mask & 0xfff;
+  const pcp = mask & 0xe000;
+  if ((mask & VLAN_CFI_BIT) !== 0 && (tci & VLAN_CFI_BIT) !== 0 && (vid === 0 || vid === 0xfff) && (pcp === 0 || pcp === 0xe000) && (vid !== 0 || pcp !== 0)) {
+    const out: string[] = [];
+    if (vid !== 0) out.push(`dl_vlan${suffix}=${tci & 0xfff}`);
+    if (pcp !== 0) out.push(`dl_vlan_pcp${suffix}=${tci >>> 13}`);
+    return out;
+  }
+  const h = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
+  return [mask === 0xffff ? `vlan_tci${suffix}=${h(tci)}` : `vlan_tci${suffix}=${h(tci)}/${h(mask)}`];
+}
+
+function splitTop(s: string): string[] {
+  if (s === '') return [];
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+const VLAN_CFI_BIT = 0x1000;

@@ -36,8 +36,16 @@ export type TraceNodeType = 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 
 
 /** What recording a megaflow needs to hear from an action (OVS: the `wc` an action un-wildcards). */
 export interface MegaflowMarks {
+  /**
+   * True when the marks build a trace's `Megaflow:` line, which must be exactly what OVS
+   * un-wildcards; false for the translation cache, which may mark more (a superset is exact too).
+   * Actions whose OVS marks are narrower than the cache's check it.
+   */
+  readonly ovsExact: boolean;
   /** The translation depends on (or writes) these bits of key word `word`. */
   mark(word: number, bits: number): void;
+  /** The bits of a subfield (OVS `mf_write_subfield_flow` on the mask); the cache marks the field. */
+  markSubfield(sf: Subfield): void;
   /** The bits a prerequisite check reads. */
   markPrereq(p: Prereq): void;
   /** Every bit of a field. */
@@ -50,6 +58,8 @@ export interface MegaflowMarks {
   outputEvent(port: number, maxLen: number, bucket: boolean): void;
   /** An output to the port held in `src`, read again at replay. */
   outputRegEvent(src: Subfield, maxLen: number, bucket: boolean): void;
+  /** An output truncated to `maxLen` bytes. */
+  outputTruncEvent(port: number, maxLen: number, bucket: boolean): void;
 }
 
 /** What building a trace needs to hear from an action. */
@@ -90,6 +100,29 @@ export interface Xlate {
   clearActionSet(): void;
   /** `write_actions`: merge `ops` into the action set. */
   writeActionSet(ops: readonly Op[]): void;
+  /**
+   * `clone(...)`: run `ops` (and then the action set) on a copy of the packet; the flow, the bytes,
+   * the action set and the stack come back afterwards. `reversible`: the datapath needs no clone.
+   */
+  clone(ops: readonly Op[], reversible: boolean): void;
+  /** `push:F[a..b]`: push the bits on the value stack. */
+  stackPush(src: Subfield): void;
+  /** `pop:F[a..b]`: pop the top value into the bits ("stack underflow" when empty). */
+  stackPop(dst: Subfield): void;
+  /**
+   * `check_pkt_larger(len)->dst`: write whether the packet is longer than `len` bytes, then run the
+   * rest of the current action list (and the action set) on a copy as a clone does; returns true
+   * (the rest of the list has run).
+   */
+  checkPktLarger(len: number, dst: Subfield, bucket: boolean): boolean;
+  /** `exit`: stop the translation (the rest of a group's buckets still run). */
+  exit(): void;
+  /** `controller(pause)`: end the translation here (the controller resumes it). */
+  halt(): void;
+  /** Is this port a usable `bundle` member (OVS `member_enabled_cb`)? */
+  memberEnabled(port: number): boolean;
+  /** `fin_timeout`: on a TCP FIN or RST, lower the timeouts of the flow running. */
+  finTimeout(idle: number, hard: number): void;
 }
 
 /** The executor's primitives (see the module comment). */
@@ -120,8 +153,10 @@ export interface OutputPrim {
   readonly kind: typeof PrimKind.Output;
   /** Port. */
   readonly port: number;
-  /** `max_len` (65535: whole packet). */
+  /** `max_len` (65535: whole packet): a packet-in's length, or with `trunc` the output's. */
   readonly maxLen: number;
+  /** `output(port=..,max_len=..)`: the output is cut to `maxLen` bytes. */
+  readonly trunc: boolean;
 }
 
 /** A table lookup, prepared. */

@@ -102,6 +102,10 @@ describe.skipIf(req.skip)('ovs-ofctl parse-flow differential', () => {
       'drop', 'output:1', 'output:2,output:3', 'LOCAL', 'in_port', 'strip_vlan', 'push_vlan:0x8100', 'mod_vlan_vid:10', 'dec_ttl',
       'mod_nw_src:10.0.0.1', 'mod_tp_dst:80', 'set_field:5->reg0', 'load:1->NXM_NX_REG0[3]', 'resubmit(,5)', 'ct(commit)',
       'mod_dl_src:00:00:00:00:00:01,output:4', 'write_actions(output:1),goto_table:9', 'set_field:3->vlan_pcp', 'move:NXM_OF_TCP_SRC[]->NXM_NX_REG1[0..15]',
+      'clone(mod_nw_dst:10.0.0.9,output:2),output:3', 'push:NXM_OF_TCP_DST[],pop:NXM_NX_REG0[0..7]', 'check_pkt_larger(1500)->NXM_NX_REG0[1],output:1',
+      'exit', 'enqueue:3:1', 'set_tunnel:0x11', 'multipath(symmetric_l3l4,3,hash_threshold,4,0,NXM_NX_REG4[0..1])',
+      'bundle(nw_src,0,hrw,ofport,members:1,3)', 'sample(probability=9)', 'fin_timeout(idle_timeout=2)', 'output(port=2,max_len=64)',
+      'write_actions(mod_tp_dst:443,output:1)', 'write_actions(set_queue:2,output:1)',
     );
     fc.assert(
       fc.property(fc.array(fieldArb, { maxLength: 5 }), actArb, fc.option(fc.integer({ min: 0, max: 65535 })), (fields, acts, prio) => {

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Switch } from '@ovnts/openflow';
 import { oracleScript } from '@ovnts/testkit';
 
 /** Read every record of a classic pcap file. */
@@ -108,4 +109,23 @@ export class OvsBridge {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** Flows (and groups), and frames to send through them, for a byte-for-byte comparison with OVS. */
+export interface Scenario {
+  name: string;
+  flows: string;
+  groups?: string[];
+  frames: { port: number; frame: Uint8Array }[];
+}
+
+/** Our switch's outputs for a scenario: for each of ports 1..nPorts, the frames it sent, in order. */
+export function ours(s: Scenario, nPorts: number): Uint8Array[][] {
+  const out: Uint8Array[][] = Array.from({ length: nPorts }, () => []);
+  const sw = new Switch({ onOutput: (p, f) => p <= nPorts && out[p - 1]!.push(f.slice()) });
+  for (let i = 1; i <= nPorts; i++) sw.addPort({ number: i });
+  for (const g of s.groups ?? []) sw.addGroup(g);
+  sw.addFlows(s.flows);
+  for (const f of s.frames) sw.receive(f.port, f.frame);
+  return out;
 }

@@ -7,16 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
 import { requireTools } from '@ovnts/testkit';
 import { Switch, parseMicroflow } from '@ovnts/openflow';
-import { OvsBridge } from './ovs-harness.js';
+import { OvsBridge, ours, type Scenario } from './ovs-harness.js';
 
 const req = requireTools('OVS pipeline differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
-
-interface Scenario {
-  name: string;
-  flows: string;
-  groups?: string[];
-  frames: { port: number; frame: Uint8Array }[];
-}
 
 const mf = (s: string): Uint8Array => parseMicroflow(s, 20).frame;
 const MACS = 'dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02';
@@ -83,9 +76,9 @@ const SCENARIOS: Scenario[] = [
     ].join('\n'),
     frames: [
       { port: 1, frame: mf(`in_port=1,tcp6,${MACS},ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,tp_src=1,tp_dst=2`) },
-      { port: 1, frame: mf(`in_port=1,icmp6,${MACS},ipv6_src=fe80::2,ipv6_dst=ff02::1:ff00:1,nw_ttl=255,icmp_type=135,icmp_code=0,nd_target=fe80::1,nd_sll=50:54:00:00:00:01`) },
-      { port: 1, frame: mf(`in_port=1,udp6,${MACS},ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=1,tp_src=1,tp_dst=2`) },
-      { port: 1, frame: mf(`in_port=1,udp6,${MACS},ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=7,tp_src=1,tp_dst=2`) },
+      { port: 1, frame: mf(`in_port=1,icmp6,${MACS},ipv6_src=fe80::2,ipv6_dst=ff02::1:ff00:1,nw_ttl=255,icmpv6_type=135,icmpv6_code=0,nd_target=fe80::1,nd_sll=50:54:00:00:00:01`) },
+      { port: 1, frame: mf(`in_port=1,udp6,${MACS},ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=1,udp_src=1,udp_dst=2`) },
+      { port: 1, frame: mf(`in_port=1,udp6,${MACS},ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=7,udp_src=1,udp_dst=2`) },
     ],
   },
   {
@@ -148,21 +141,11 @@ const SCENARIOS: Scenario[] = [
 ];
 
 function sctpFrame(): Uint8Array {
-  const f = mf(`in_port=1,sctp,${MACS},nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=5,tp_src=100,tp_dst=200`);
+  const f = mf(`in_port=1,sctp,${MACS},nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=5,sctp_src=100,sctp_dst=200`);
   // A plausible checksum value (OVS adjusts whatever is there).
   f[34 + 8] = 0x12;
   f[34 + 9] = 0x34;
   return f;
-}
-
-function ours(s: Scenario, nPorts: number): Uint8Array[][] {
-  const out: Uint8Array[][] = Array.from({ length: nPorts }, () => []);
-  const sw = new Switch({ onOutput: (p, f) => p <= nPorts && out[p - 1]!.push(f.slice()) });
-  for (let i = 1; i <= nPorts; i++) sw.addPort({ number: i });
-  for (const g of s.groups ?? []) sw.addGroup(g);
-  sw.addFlows(s.flows);
-  for (const f of s.frames) sw.receive(f.port, f.frame);
-  return out;
 }
 
 describe.skipIf(req.skip)('byte-identical to Open vSwitch', () => {

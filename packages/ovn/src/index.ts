@@ -142,6 +142,7 @@ export { formatAction as formatLogicalAction, formatActions } from './actions/fo
 
 // ---- northd (northd/) ----
 export { compileNorthd, lflowList, type NorthdOptions, type NorthdResult, type NorthdWarning } from './northd/northd.js';
+export { FIRST_IP_MULTICAST_KEY, type IgmpGroupRecord, type IpMulticastGroup } from './northd/mcast.js';
 export { parseTunnelKeys, type ContextOptions, type NorthdContext, type NorthdGlobals, type RouterDp, type RouterPort, type SwitchDp, type SwitchPort, type TunnelKeys } from './northd/context.js';
 export { FlowSink, type Datapath, type FlowRow, type LogicalFlow } from './northd/types.js';
 export {
@@ -166,11 +167,13 @@ export { hmapOrder, ovsHashString, ssetOrder } from './northd/ovs-hash.js';
 export * from './sb/index.js';
 
 // ---- ovn-trace (trace/) ----
-export { TraceError, ovnTrace, parseLbDst, traceTree, type OvnTraceOptions, type TraceFormat } from './trace/api.js';
+export { TraceError, ovnTrace, parseLbDst, traceFlowTree, traceTree, type OvnTraceOptions, type TraceFormat } from './trace/api.js';
+export { emptyFlow, type TraceFlow } from './trace/flow.js';
 export {
   traceDb,
   type TraceDatapath,
   type TraceDb,
+  type TraceDbState,
   type TraceLbVip,
   type TraceLflow,
   type TraceMacBinding,
@@ -178,4 +181,11 @@ export {
   type TracePort,
 } from './trace/db.js';
 export { minimalText, printDetails, printSummary, summaryText } from './trace/print.js';
-export type { TraceNode as LogicalTraceNode, TraceNodeType as LogicalTraceNodeType, TraceRunOptions } from './trace/trace.js';
+export type {
+  TraceCtQuery,
+  TraceHooks,
+  TraceLogEvent,
+  TraceNode as LogicalTraceNode,
+  TraceNodeType as LogicalTraceNodeType,
+  TraceRunOptions,
+} from './trace/trace.js';

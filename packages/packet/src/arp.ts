@@ -5,7 +5,7 @@
 import { formatIpv4, formatMac } from './addr.js';
 import { u8, u16, u32, u48, setU8, setU16, setU32, setU48 } from './bytes.js';
 import { EtherType } from './ethernet.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** ARP operation codes. */
 export const ArpOp = {
@@ -43,6 +43,7 @@ export class ArpView {
 
   /** `Ok` for a whole Ethernet/IPv4 ARP packet; `Truncated`, or `BadValue` for other types/lengths. */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('ArpView.check', buf, off, len);
     if (len < ARP_LEN) return WireErrorCode.Truncated;
     if (
       u16(buf, off + ArpOffsets.htype) !== ArpHardware.Ethernet ||
@@ -140,7 +141,8 @@ export interface ArpRepr {
 const view = new ArpView();
 
 /** Parse an Ethernet/IPv4 ARP packet from `len` bytes at `off`. */
-export function parseArp(buf: Uint8Array, off = 0, len = buf.length - off): Result<ArpRepr> {
+export function parseArp(buf: Uint8Array, off = 0, len?: number): Result<ArpRepr> {
+  len = checkSpan('parseArp', buf, off, len);
   const code = ArpView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('arp', code, off);
   const v = view.reset(buf, off, len);

@@ -12,7 +12,7 @@
  * moves options into `sname` and `file`, is not interpreted: those fields stay as they are.
  */
 import { u16, u32, u48, u8, setU16, setU32, setU8 } from './bytes.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** DHCP message types (option 53). */
 export const DhcpMessageType = {
@@ -175,6 +175,7 @@ export class Dhcpv4View {
    * option running past the end.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Dhcpv4View.check', buf, off, len);
     if (len < DHCPV4_OPTIONS_OFFSET) return WireErrorCode.Truncated;
     if (u32(buf, off + Dhcpv4Offsets.cookie) !== DHCP_MAGIC_COOKIE) return WireErrorCode.BadValue;
     if (buf[off + Dhcpv4Offsets.hlen]! > 16) return WireErrorCode.BadValue;
@@ -489,7 +490,8 @@ function decodeOptions(all: Map<number, Uint8Array>, out: Dhcpv4Options): number
 }
 
 /** Parse a DHCPv4 message from `len` bytes at `off`. */
-export function parseDhcpv4(buf: Uint8Array, off = 0, len = buf.length - off): Result<Dhcpv4Repr> {
+export function parseDhcpv4(buf: Uint8Array, off = 0, len?: number): Result<Dhcpv4Repr> {
+  len = checkSpan('parseDhcpv4', buf, off, len);
   const code = Dhcpv4View.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('dhcpv4', code, off + (code === WireErrorCode.BadValue ? Dhcpv4Offsets.cookie : 0));
   const v = view.reset(buf, off, len);

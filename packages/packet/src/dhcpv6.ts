@@ -14,7 +14,7 @@
 import { formatIpv6, ipv6FromBytes, ipv6ToBytes } from './addr.js';
 import { toHex, u16, u24, u32, u8, setU16, setU24, setU32, setU8 } from './bytes.js';
 import { decodeDnsNameUncompressed, encodeDnsName } from './dns.js';
-import { fail, needRoom, ok, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, needRoom, ok, WireErrorCode, type Result } from './errors.js';
 
 /** DHCPv6 message types. */
 export const Dhcpv6MessageType = {
@@ -167,6 +167,7 @@ export class Dhcpv6View {
 
   /** `Ok` if `len` bytes at `off` hold the header and whole top-level options (nested ones are checked by `parseDhcpv6`). */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Dhcpv6View.check', buf, off, len);
     if (len < DHCPV6_HEADER_LEN) return WireErrorCode.Truncated;
     const relay = isDhcpv6Relay(buf[off]!);
     if (relay && len < DHCPV6_RELAY_HEADER_LEN) return WireErrorCode.Truncated;
@@ -351,7 +352,8 @@ function parseMessage(buf: Uint8Array, off: number, len: number, depth: number):
 }
 
 /** Parse a DHCPv6 message from `len` bytes at `off`, with its nested options. */
-export function parseDhcpv6(buf: Uint8Array, off = 0, len = buf.length - off): Result<Dhcpv6Repr> {
+export function parseDhcpv6(buf: Uint8Array, off = 0, len?: number): Result<Dhcpv6Repr> {
+  len = checkSpan('parseDhcpv6', buf, off, len);
   const m = parseMessage(buf, off, len, 0);
   if (isErr(m)) return fail('dhcpv6', m.err, m.at - off);
   return ok(m);

@@ -20,7 +20,7 @@
  */
 import { formatIpv4, formatIpv6, ipv6FromBytes, ipv6ToBytes } from './addr.js';
 import { u16, u32, setU16, setU32 } from './bytes.js';
-import { fail, needRoom, ok, WireErrorCode, type Result } from './errors.js';
+import { ArgumentError, checkRange, checkSpan, fail, needRoom, ok, WireErrorCode, type Result } from './errors.js';
 
 /** Resource record types we name. Unknown values pass through as plain numbers. */
 export const DnsType = {
@@ -134,11 +134,19 @@ function readName(buf: Uint8Array, base: number, end: number, pos: number, wantT
  * or a negated `WireErrorCode`; follows and validates pointers without allocating.
  */
 export function skipDnsName(buf: Uint8Array, base: number, end: number, pos: number): number {
+  checkDnsRange('skipDnsName', buf, base, end, pos);
   return readName(buf, base, end, pos, false);
+}
+
+/** `base <= pos <= end <= buf.length`, integers (a name may start at `end`: it is then truncated). */
+function checkDnsRange(fn: string, buf: Uint8Array, base: number, end: number, pos: number): void {
+  checkRange(fn, buf, base, end, 'base');
+  if (!Number.isInteger(pos) || pos < base || pos > end) throw new ArgumentError(fn, 'pos', `an integer in ${base}..${end} (base..end)`, pos);
 }
 
 /** Read the name at `pos` in the message `buf[base, end)` as text (allocates). */
 export function readDnsName(buf: Uint8Array, base: number, end: number, pos: number): Result<{ name: string; next: number }> {
+  checkDnsRange('readDnsName', buf, base, end, pos);
   const n = readName(buf, base, end, pos, true);
   if (n < 0) return fail('dns', -n as WireErrorCode, pos - base, 'name');
   return ok({ name: nameText, next: n });
@@ -199,6 +207,7 @@ export function encodeDnsName(name: string): Uint8Array {
 
 /** Decode an uncompressed name at `pos` in `buf[pos, end)`: the name and the next position, or an error code. */
 export function decodeDnsNameUncompressed(buf: Uint8Array, pos: number, end: number): { name: string; next: number } | WireErrorCode {
+  checkRange('decodeDnsNameUncompressed', buf, pos, end);
   // Base = pos makes any pointer point "before the name", which the reader rejects.
   const n = readName(buf, pos, end, pos, true);
   return n < 0 ? (-n as WireErrorCode) : { name: nameText, next: n };
@@ -217,6 +226,7 @@ export class DnsView {
    * valid names (see the module comment for the codes). Allocation-free.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('DnsView.check', buf, off, len);
     if (len < DNS_HEADER_LEN) return WireErrorCode.Truncated;
     const end = off + len;
     let p = off + DNS_HEADER_LEN;
@@ -397,7 +407,8 @@ function isNameType(t: number): boolean {
 }
 
 /** Parse a DNS message from `len` bytes at `off`. */
-export function parseDns(buf: Uint8Array, off = 0, len = buf.length - off): Result<DnsRepr> {
+export function parseDns(buf: Uint8Array, off = 0, len?: number): Result<DnsRepr> {
+  len = checkSpan('parseDns', buf, off, len);
   const code = DnsView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('dns', code, off);
   const v = view.reset(buf, off, len);

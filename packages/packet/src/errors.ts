@@ -83,3 +83,68 @@ export class EmitError extends RangeError {
 export function needRoom(layer: string, buf: Uint8Array, off: number, need: number): void {
   if (off < 0 || off + need > buf.length) throw new EmitError(layer, need, buf.length - off);
 }
+
+/**
+ * Thrown when a codec entry point is called with something other than a `Uint8Array` (a `Buffer`
+ * is one), or with an offset or length that is not an integer inside it: a caller's bug, never a
+ * property of the bytes (those are `WireError` results).
+ */
+export class ArgumentError extends TypeError {
+  override readonly name = 'ArgumentError';
+  constructor(
+    /** The entry point that refused (`parseDhcpv6`, `GeneveView.check`, ...). */
+    readonly fn: string,
+    /** The argument at fault (`buf`, `off`, `len`, ...). */
+    readonly argument: string,
+    /** What it must be. */
+    readonly expected: string,
+    got: unknown,
+  ) {
+    super(`${fn}: ${argument} must be ${expected}, got ${describeArgument(got)}`);
+  }
+}
+
+/** A short description of a value for an `ArgumentError` (never the whole value). */
+export function describeArgument(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `${v}n (a bigint)`;
+  if (typeof v === 'string') return `a string of ${v.length} characters`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (v instanceof ArrayBuffer) return 'an ArrayBuffer';
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return `a ${typeof v}`;
+}
+
+/** The slow path of `checkSpan`: the default length, or the `ArgumentError`. */
+function spanSlow(fn: string, buf: Uint8Array, off: number, len: number | undefined): number {
+  if (!(buf instanceof Uint8Array)) throw new ArgumentError(fn, 'buf', 'a Uint8Array (or Buffer)', buf);
+  const n = buf.length;
+  if (!Number.isInteger(off) || off < 0 || off > n) throw new ArgumentError(fn, 'off', `an integer in 0..${n}`, off);
+  if (len === undefined) return n - off;
+  throw new ArgumentError(fn, 'len', `an integer in 0..${n - off} (the bytes from off ${off} to the end)`, len);
+}
+
+/**
+ * Validate the `(buf, off, len)` a public entry point `fn` was given: `buf` a `Uint8Array`, `off`
+ * an integer in `0..buf.length`, `len` (when given) an integer with `off + len <= buf.length`.
+ * Returns `len`, or `buf.length - off` when it is undefined; throws `ArgumentError` otherwise.
+ * The accepted case is one small expression (for a number, `x >>> 0 === x` holds exactly for the
+ * integers 0..2^32-1, more than any buffer holds), so it inlines into per-packet code cheaply;
+ * everything else goes to a separate function.
+ */
+export function checkSpan(fn: string, buf: Uint8Array, off: number, len?: number): number {
+  if (buf instanceof Uint8Array && typeof off === 'number' && typeof len === 'number' && off >>> 0 === off && len >>> 0 === len && off + len <= buf.length) return len;
+  return spanSlow(fn, buf, off, len);
+}
+
+/**
+ * Validate a `[pos, end)` range of `buf` given to entry point `fn` (walkers that take an end
+ * offset rather than a length): integers with `0 <= pos <= end <= buf.length`.
+ */
+export function checkRange(fn: string, buf: Uint8Array, pos: number, end: number, posName = 'pos', endName = 'end'): void {
+  if (!(buf instanceof Uint8Array)) throw new ArgumentError(fn, 'buf', 'a Uint8Array (or Buffer)', buf);
+  if (!Number.isInteger(end) || end < 0 || end > buf.length) throw new ArgumentError(fn, endName, `an integer in 0..${buf.length}`, end);
+  if (!Number.isInteger(pos) || pos < 0 || pos > end) throw new ArgumentError(fn, posName, `an integer in 0..${end} (${endName})`, pos);
+}

@@ -4,7 +4,7 @@
  */
 import { formatMac } from './addr.js';
 import { i32, u16, setU16, u48, setU48 } from './bytes.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** EtherType values we name. Unknown values pass through as plain numbers. */
 export const EtherType = {
@@ -35,7 +35,8 @@ export class EthernetView {
   len = 0;
 
   /** `WireErrorCode.Ok` if `len` bytes at `off` hold a whole Ethernet header. */
-  static check(_buf: Uint8Array, _off: number, len: number): WireErrorCode {
+  static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('EthernetView.check', buf, off, len);
     return len < ETHERNET_HEADER_LEN ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
 
@@ -109,7 +110,8 @@ export interface EthernetRepr {
 const view = new EthernetView();
 
 /** Parse an Ethernet header from `len` bytes at `off`. */
-export function parseEthernet(buf: Uint8Array, off = 0, len = buf.length - off): Result<EthernetRepr> {
+export function parseEthernet(buf: Uint8Array, off = 0, len?: number): Result<EthernetRepr> {
+  len = checkSpan('parseEthernet', buf, off, len);
   const code = EthernetView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('eth', code, off);
   const v = view.reset(buf, off, len);

@@ -8,7 +8,7 @@
 import { formatIpv4 } from './addr.js';
 import { u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** ICMPv4 message types we name. */
 export const Icmpv4Type = {
@@ -82,7 +82,8 @@ export class Icmpv4View {
   len = 0;
 
   /** `Ok` if the 8-byte header is present. */
-  static check(_buf: Uint8Array, _off: number, len: number): WireErrorCode {
+  static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Icmpv4View.check', buf, off, len);
     return len < ICMPV4_HEADER_LEN ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
 
@@ -191,7 +192,8 @@ export interface Icmpv4Repr {
 const view = new Icmpv4View();
 
 /** Parse an ICMPv4 message (body copied) from `len` bytes at `off`; the checksum is not verified. */
-export function parseIcmpv4(buf: Uint8Array, off = 0, len = buf.length - off): Result<Icmpv4Repr> {
+export function parseIcmpv4(buf: Uint8Array, off = 0, len?: number): Result<Icmpv4Repr> {
+  len = checkSpan('parseIcmpv4', buf, off, len);
   const code = Icmpv4View.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('icmp', code, off);
   const v = view.reset(buf, off, len);

@@ -14,7 +14,7 @@
 import { formatIpv6, formatMac, ipv6FromBytes, ipv6ToBytes } from './addr.js';
 import { u16, u32, u48, setU16, setU32, setU48, setU8, u8 } from './bytes.js';
 import { l4ChecksumV6 } from './checksum.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkRange, checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** ICMPv6 message types we name. Unknown values pass through as plain numbers. */
 export const Icmpv6Type = {
@@ -139,6 +139,7 @@ export function ndFixedLen(type: number): number {
  * option running past `end`. Allocation-free.
  */
 export function checkNdOptions(buf: Uint8Array, off: number, end: number): WireErrorCode {
+  checkRange('checkNdOptions', buf, off, end, 'off');
   let p = off;
   while (p < end) {
     if (p + 2 > end) return WireErrorCode.Truncated;
@@ -224,6 +225,7 @@ export class Icmpv6View {
    * well-formed options.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Icmpv6View.check', buf, off, len);
     if (len < ICMPV6_HEADER_LEN) return WireErrorCode.Truncated;
     const fixed = ndFixedLen(buf[off]!);
     if (fixed < 0) return WireErrorCode.Ok;
@@ -507,7 +509,8 @@ function parseNdOptions(buf: Uint8Array, it: NdOptionIter): Result<NdOption[]> {
 }
 
 /** Parse an ICMPv6 message from `len` bytes at `off` (the checksum is not verified: see `verifyIcmpv6Checksum`). */
-export function parseIcmpv6(buf: Uint8Array, off = 0, len = buf.length - off): Result<Icmpv6Repr> {
+export function parseIcmpv6(buf: Uint8Array, off = 0, len?: number): Result<Icmpv6Repr> {
+  len = checkSpan('parseIcmpv6', buf, off, len);
   const code = Icmpv6View.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('icmpv6', code, off);
   const v = view.reset(buf, off, len);

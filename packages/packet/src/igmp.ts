@@ -13,7 +13,7 @@
 import { formatIpv4 } from './addr.js';
 import { u16, u32, u8, setU16, setU32, setU8 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** IGMP message types. Unknown values pass through as plain numbers. */
 export const IgmpType = {
@@ -79,6 +79,7 @@ export class IgmpView {
    * `BadLength` for a query of 9–11 bytes. The checksum is not checked here (`checksumOk`).
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('IgmpView.check', buf, off, len);
     if (len < IGMP_V2_LEN) return WireErrorCode.Truncated;
     const t = buf[off]!;
     if (t === IgmpType.MembershipQuery) {
@@ -249,7 +250,8 @@ export type IgmpRepr =
 const view = new IgmpView();
 
 /** Parse an IGMP message from `len` bytes at `off`, verifying its checksum (`BadChecksum`). */
-export function parseIgmp(buf: Uint8Array, off = 0, len = buf.length - off): Result<IgmpRepr> {
+export function parseIgmp(buf: Uint8Array, off = 0, len?: number): Result<IgmpRepr> {
+  len = checkSpan('parseIgmp', buf, off, len);
   const code = IgmpView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('igmp', code, off);
   const v = view.reset(buf, off, len);

@@ -10,7 +10,7 @@ import { formatIpv4 } from './addr.js';
 import { i32, u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import { KindLengthOptionIter } from './options.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** IP protocol numbers (IPv4 protocol / IPv6 next header) we name. Unknown values pass through. */
 export const IpProtocol = {
@@ -99,6 +99,7 @@ export class Ipv4View {
    * than the header, `Truncated` if the bytes end before the total length.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Ipv4View.check', buf, off, len);
     if (len < 1) return WireErrorCode.Truncated;
     if (buf[off]! >>> 4 !== 4) return WireErrorCode.BadVersion;
     if (len < IPV4_HEADER_LEN) return WireErrorCode.Truncated;
@@ -320,7 +321,8 @@ export interface Ipv4Repr {
 const view = new Ipv4View();
 
 /** Parse an IPv4 header (options copied) from `len` bytes at `off`. */
-export function parseIpv4Header(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv4Repr> {
+export function parseIpv4Header(buf: Uint8Array, off = 0, len?: number): Result<Ipv4Repr> {
+  len = checkSpan('parseIpv4Header', buf, off, len);
   const code = Ipv4View.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('ipv4', code, off);
   const v = view.reset(buf, off, len);

@@ -17,7 +17,7 @@
  */
 import { formatIpv6, ipv6FromBytes, ipv6ToBytes } from './addr.js';
 import { u8, u16, u32, setU8, setU16, setU32 } from './bytes.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 import { IpProtocol, ReprError } from './ipv4.js';
 
 /** Byte offsets inside the fixed IPv6 header. */
@@ -61,6 +61,7 @@ export class Ipv6View {
    * version is not 6, `BadLength` for a jumbogram (unsupported), `Truncated` when bytes run out.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Ipv6View.check', buf, off, len);
     if (len < 1) return WireErrorCode.Truncated;
     if (buf[off]! >>> 4 !== 6) return WireErrorCode.BadVersion;
     if (len < IPV6_HEADER_LEN) return WireErrorCode.Truncated;
@@ -174,7 +175,8 @@ export interface Ipv6Repr {
 const view = new Ipv6View();
 
 /** Parse the fixed IPv6 header from `len` bytes at `off` (the declared payload must be present). */
-export function parseIpv6Header(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv6Repr> {
+export function parseIpv6Header(buf: Uint8Array, off = 0, len?: number): Result<Ipv6Repr> {
+  len = checkSpan('parseIpv6Header', buf, off, len);
   const code = Ipv6View.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('ipv6', code, off);
   const v = view.reset(buf, off, len);
@@ -242,6 +244,7 @@ export class Ipv6OptionsHeaderView {
 
   /** `Ok` if the whole header (by its length octet) is present. */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Ipv6OptionsHeaderView.check', buf, off, len);
     if (len < 2) return WireErrorCode.Truncated;
     return len < (buf[off + 1]! + 1) * 8 ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
@@ -361,7 +364,8 @@ export interface Ipv6OptionsHeaderRepr {
 const optsView = new Ipv6OptionsHeaderView();
 
 /** Parse a Hop-by-Hop or Destination Options header (options copied, not validated). */
-export function parseIpv6OptionsHeader(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv6OptionsHeaderRepr> {
+export function parseIpv6OptionsHeader(buf: Uint8Array, off = 0, len?: number): Result<Ipv6OptionsHeaderRepr> {
+  len = checkSpan('parseIpv6OptionsHeader', buf, off, len);
   const code = Ipv6OptionsHeaderView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('ipv6-opts', code, off);
   const v = optsView.reset(buf, off, len);
@@ -392,6 +396,7 @@ export class Ipv6RoutingView {
 
   /** `Ok` if the whole header (by its length octet) is present. */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Ipv6RoutingView.check', buf, off, len);
     if (len < 8) return WireErrorCode.Truncated;
     return len < (buf[off + 1]! + 1) * 8 ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
@@ -449,7 +454,8 @@ export interface Ipv6RoutingRepr {
 const routingView = new Ipv6RoutingView();
 
 /** Parse a Routing header (data copied). */
-export function parseIpv6Routing(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv6RoutingRepr> {
+export function parseIpv6Routing(buf: Uint8Array, off = 0, len?: number): Result<Ipv6RoutingRepr> {
+  len = checkSpan('parseIpv6Routing', buf, off, len);
   const code = Ipv6RoutingView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('ipv6-routing', code, off);
   const v = routingView.reset(buf, off, len);
@@ -491,7 +497,8 @@ export class Ipv6FragmentView {
   len = 0;
 
   /** `Ok` if the 8-byte header is present. */
-  static check(_buf: Uint8Array, _off: number, len: number): WireErrorCode {
+  static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('Ipv6FragmentView.check', buf, off, len);
     return len < IPV6_FRAGMENT_LEN ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
   /** Point the view at a header. */
@@ -549,7 +556,8 @@ export interface Ipv6FragmentRepr {
 const fragView = new Ipv6FragmentView();
 
 /** Parse a Fragment header. */
-export function parseIpv6Fragment(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv6FragmentRepr> {
+export function parseIpv6Fragment(buf: Uint8Array, off = 0, len?: number): Result<Ipv6FragmentRepr> {
+  len = checkSpan('parseIpv6Fragment', buf, off, len);
   const code = Ipv6FragmentView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('ipv6-frag', code, off);
   const v = fragView.reset(buf, off, len);
@@ -629,6 +637,7 @@ const walkOptions = new Ipv6OptionIter();
  * the declared payload length, whichever ends first. Returns `out`; check `out.error`.
  */
 export function findUpperLayer(buf: Uint8Array, off: number, len: number, out: Ipv6UpperLayer = sharedUpper): Ipv6UpperLayer {
+  checkSpan('findUpperLayer', buf, off, len);
   out.clear();
   if (len < 1) return stop(out, WireErrorCode.Truncated, off);
   if (buf[off]! >>> 4 !== 6) return stop(out, WireErrorCode.BadVersion, off);

@@ -10,7 +10,7 @@
  */
 import { ipv6FromBytes, ipv6ToBytes } from './addr.js';
 import { u16, u8, setU16, setU8 } from './bytes.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 import { fillIcmpv6Checksum, Icmpv6Type } from './icmpv6.js';
 
 /** MLD message types (the ICMPv6 type byte). */
@@ -90,6 +90,7 @@ export class MldView {
    * `BadLength` for a query of 25–27 bytes, `BadValue` for a type that is not MLD.
    */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('MldView.check', buf, off, len);
     if (len < 4) return WireErrorCode.Truncated;
     const t = buf[off]!;
     switch (t) {
@@ -240,7 +241,8 @@ export type MldRepr =
 const view = new MldView();
 
 /** Parse an MLD message from `len` bytes at `off` (the checksum is not verified: see `verifyIcmpv6Checksum`). */
-export function parseMld(buf: Uint8Array, off = 0, len = buf.length - off): Result<MldRepr> {
+export function parseMld(buf: Uint8Array, off = 0, len?: number): Result<MldRepr> {
+  len = checkSpan('parseMld', buf, off, len);
   const code = MldView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('mld', code, off);
   const v = view.reset(buf, off, len);

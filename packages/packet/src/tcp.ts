@@ -10,7 +10,7 @@
 import { i32, u16, u32, setU16, setU32 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';
 import { KindLengthOptionIter } from './options.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 import { IpProtocol, ReprError } from './ipv4.js';
 
 /** TCP flag bits, as in the low 9 bits of the data-offset/flags word. */
@@ -72,6 +72,7 @@ export class TcpView {
 
   /** `Ok` if the header with its options is present; `BadLength` if the data offset is < 5. */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('TcpView.check', buf, off, len);
     if (len < TCP_HEADER_LEN) return WireErrorCode.Truncated;
     const hl = (buf[off + TcpOffsets.dataOffsetFlags]! >>> 4) * 4;
     if (hl < TCP_HEADER_LEN) return WireErrorCode.BadLength;
@@ -268,7 +269,8 @@ export interface TcpRepr {
 const view = new TcpView();
 
 /** Parse a TCP header (options copied) from `len` bytes at `off`. */
-export function parseTcp(buf: Uint8Array, off = 0, len = buf.length - off): Result<TcpRepr> {
+export function parseTcp(buf: Uint8Array, off = 0, len?: number): Result<TcpRepr> {
+  len = checkSpan('parseTcp', buf, off, len);
   const code = TcpView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('tcp', code, off);
   const v = view.reset(buf, off, len);

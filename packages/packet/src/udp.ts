@@ -10,7 +10,7 @@
  */
 import { u16, setU16 } from './bytes.js';
 import { l4ChecksumV4, l4ChecksumV6 } from './checksum.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 import { IpProtocol, ReprError } from './ipv4.js';
 
 /** Byte offsets inside a UDP header. */
@@ -28,6 +28,7 @@ export class UdpView {
 
   /** `Ok` if the header and the length it declares are present; `BadLength` if length < 8. */
   static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('UdpView.check', buf, off, len);
     if (len < UDP_HEADER_LEN) return WireErrorCode.Truncated;
     const l = u16(buf, off + UdpOffsets.length);
     if (l < UDP_HEADER_LEN) return WireErrorCode.BadLength;
@@ -92,7 +93,8 @@ export interface UdpRepr {
 const view = new UdpView();
 
 /** Parse a UDP header from `len` bytes at `off` (the length field's span must be present). */
-export function parseUdp(buf: Uint8Array, off = 0, len = buf.length - off): Result<UdpRepr> {
+export function parseUdp(buf: Uint8Array, off = 0, len?: number): Result<UdpRepr> {
+  len = checkSpan('parseUdp', buf, off, len);
   const code = UdpView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('udp', code, off);
   const v = view.reset(buf, off, len);

@@ -5,7 +5,7 @@
  */
 import { u16, setU16 } from './bytes.js';
 import { EtherType } from './ethernet.js';
-import { fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
+import { checkSpan, fail, ok, needRoom, WireErrorCode, type Result } from './errors.js';
 
 /** Byte offsets inside a VLAN tag (after its TPID). */
 export const VlanOffsets = { tci: 0, etherType: 2 } as const;
@@ -26,7 +26,8 @@ export class VlanView {
   len = 0;
 
   /** `WireErrorCode.Ok` if a whole tag is present. */
-  static check(_buf: Uint8Array, _off: number, len: number): WireErrorCode {
+  static check(buf: Uint8Array, off: number, len: number): WireErrorCode {
+    checkSpan('VlanView.check', buf, off, len);
     return len < VLAN_TAG_LEN ? WireErrorCode.Truncated : WireErrorCode.Ok;
   }
   /** Point the view at a tag. */
@@ -79,7 +80,8 @@ export interface VlanRepr {
 const view = new VlanView();
 
 /** Parse a VLAN tag (the 4 bytes after a TPID). */
-export function parseVlan(buf: Uint8Array, off = 0, len = buf.length - off): Result<VlanRepr> {
+export function parseVlan(buf: Uint8Array, off = 0, len?: number): Result<VlanRepr> {
+  len = checkSpan('parseVlan', buf, off, len);
   const code = VlanView.check(buf, off, len);
   if (code !== WireErrorCode.Ok) return fail('vlan', code, off);
   const v = view.reset(buf, off, len);

@@ -25,6 +25,14 @@
  * Tables chain with `goto_table` (forward), `resubmit(,T)` forward and backward (loops reach the
  * recursion limit), `resubmit(P,T)` and the port form. Groups are `all`, `indirect` and `ff`
  * (watch ports that exist and some that do not); buckets use actions without prerequisites.
+ *
+ * Beyond set/move/output/VLAN/resubmit/group, flows draw the actions ovn-controller and other
+ * controllers emit (`extraActions`): `clone(...)`, the value stack (`push:`/`pop:`),
+ * `check_pkt_larger(N)->R[b]` (frames of several lengths decide it), `exit`, `set_tunnel`,
+ * `set_queue`/`enqueue`/`pop_queue`, `multipath`, `bundle`/`bundle_load`, `sample`, `fin_timeout`,
+ * `mod_tp_*` in `write_actions` and buckets without a transport protocol, and truncating outputs
+ * (`output(port=P,max_len=N)`). Their results are made visible in the frame where the action itself
+ * leaves no trace (a register or tun_id moved into the Ethernet source).
  */
 import { IpProtocol, PacketBuilder, formatIpv4, formatIpv6, formatMac, type Layer } from '@ovnts/packet';
 import { Rng } from './corpus.js';
@@ -329,11 +337,17 @@ export interface FlowGenOptions {
   groupBase?: number;
   /**
    * Also draw constructs where `@ovnts/openflow` is known to differ from OVS 3.1
-   * (packages/openflow/test/differential/KNOWN.md): `write_actions` holding `mod_tp_*` without
-   * tcp/udp/sctp in the match (K1). Default false. (First fragments (K8) and a VLAN set_field after
-   * the action set's pop_vlan (K9), both fixed, are drawn always.)
+   * (packages/openflow/test/differential/KNOWN.md). None is open now: K1 (`mod_tp_*` without a
+   * protocol in `write_actions`), K8 (first fragments) and K9 (a VLAN set_field after the action
+   * set's pop_vlan) are fixed and drawn always. Default false.
    */
   known?: boolean;
+  /**
+   * Draw the actions added for ovn-controller (`extraActions`: clone, the stack, check_pkt_larger,
+   * exit, set_tunnel, queues, multipath, bundle, sample, fin_timeout, truncating outputs). Default
+   * true; the trace differential leaves them out until their trace text is OVS's.
+   */
+  extraActions?: boolean;
 }
 
 /** The ovs-ofctl add-flow text of a flow. */
@@ -620,6 +634,64 @@ function setFieldChoices(r: Rng, ctx: Ctx): string[] {
   return out;
 }
 
+const EXPOSE_REG0 = 'move:NXM_NX_REG0[0..15]->NXM_OF_ETH_SRC[0..15]';
+
+/**
+ * One or a few of the actions ovn-controller and other controllers emit beyond the basics (see the
+ * module comment), with what makes their effect visible in the output.
+ */
+function extraActions(r: Rng, ctx: Ctx, ports: readonly number[], vlan: boolean | undefined): string[] {
+  const port = (): number => r.pick([...ports, 7]);
+  const inner = (): string[] => {
+    const a: string[] = [];
+    for (let i = r.int(0, 2); i > 0; i--) a.push(r.pick(setFieldChoices(r, { ...ctx, vlan })));
+    if (r.chance(0.7)) a.push(r.chance(0.2) ? `output(port=${port()},max_len=${r.pick([14, 30, 60])})` : `output:${port()}`);
+    if (r.chance(0.1)) a.push('exit');
+    return a;
+  };
+  const k = r.weighted({ clone: 3, stack: 2, pktlen: 2, exit: 0.5, tunnel: 1, queue: 1, multipath: 1.5, bundle: 1.5, sample: 0.5, fin: ctx.proto === 6 ? 1 : 0, trunc: 1.5 });
+  switch (k) {
+    case 'clone':
+      return [`clone(${inner().join(',')})`];
+    case 'stack': {
+      const a = r.pick([`NXM_NX_REG${r.int(0, 3)}[]`, 'NXM_OF_ETH_SRC[]', `NXM_NX_REG${r.int(0, 3)}[0..7]`, 'NXM_OF_ETH_DST[0..15]']);
+      const b = r.pick(['NXM_NX_REG0[0..15]', 'NXM_NX_REG0[]', 'NXM_OF_ETH_DST[]', 'NXM_OF_ETH_SRC[8..23]']);
+      const out = [`push:${a}`];
+      if (r.chance(0.3)) out.push(`push:${r.pick(['NXM_OF_IN_PORT[]', 'NXM_NX_REG1[]'])}`);
+      for (let i = r.int(1, 3); i > 0; i--) out.push(`pop:${b}`);
+      out.push(EXPOSE_REG0);
+      return out;
+    }
+    case 'pktlen':
+      return [`check_pkt_larger(${r.pick([40, 60, 64, 80, 100, 1500])})->NXM_NX_REG0[${r.int(0, 3)}]`, EXPOSE_REG0];
+    case 'exit':
+      return ['exit'];
+    case 'tunnel':
+      return [`${r.pick(['set_tunnel', 'set_tunnel64'])}:${hex(r.pick([5, 0x1234, 0xffff]))}`, 'move:NXM_NX_TUN_ID[0..15]->NXM_OF_ETH_SRC[0..15]'];
+    case 'queue':
+      return r.chance(0.5) ? [`enqueue:${r.pick([...ports, 'IN_PORT', 'LOCAL'])}:${r.int(0, 7)}`] : [`set_queue:${r.int(0, 7)}`, `output:${port()}`, 'pop_queue'];
+    case 'multipath': {
+      const n = r.pick([1, 2, 4, 12, 16]);
+      const alg = r.pick(['modulo_n', 'hash_threshold', 'hrw', 'iter_hash']);
+      return [`multipath(${r.pick(HASH_FIELDS)},${r.int(0, 100)},${alg},${n},${r.pick([0, 16, 20])},NXM_NX_REG0[0..${n > 8 ? 4 : 3}])`, EXPOSE_REG0];
+    }
+    case 'bundle': {
+      const members = Array.from({ length: r.int(1, 4) }, () => r.pick([...ports, 7, 9]));
+      const alg = r.pick(['hrw', 'active_backup']);
+      if (r.chance(0.5)) return [`bundle(${r.pick(HASH_FIELDS)},${r.int(0, 50)},${alg},ofport,members:${members.join(',')})`];
+      return [`bundle_load(${r.pick(HASH_FIELDS)},${r.int(0, 50)},${alg},ofport,NXM_NX_REG0[0..15],${r.chance(0.2) ? 'slaves' : 'members'}:${members.join(',')})`, EXPOSE_REG0];
+    }
+    case 'sample':
+      return [`sample(probability=${r.pick([1, 100, 65535])},collector_set_id=${r.int(0, 3)},obs_domain_id=${r.int(0, 3)},obs_point_id=${r.int(0, 3)})`];
+    case 'fin':
+      return [r.pick(['fin_timeout(idle_timeout=5)', 'fin_timeout(hard_timeout=10)', 'fin_timeout(idle_timeout=3,hard_timeout=7)'])];
+    default:
+      return [`output(port=${r.pick([...ports, 'LOCAL', 'IN_PORT'])},max_len=${r.pick([14, 20, 40, 60, 100, 65535])})`];
+  }
+}
+
+const HASH_FIELDS = ['eth_src', 'symmetric_l4', 'symmetric_l3l4', 'symmetric_l3l4+udp', 'nw_src', 'nw_dst', 'symmetric_l3'] as const;
+
 /** Actions OVS refuses in this context (with the intent's name). */
 function badAction(r: Rng, ctx: Ctx): [string, string] | undefined {
   const c: [string, string][] = [];
@@ -631,6 +703,13 @@ function badAction(r: Rng, ctx: Ctx): [string, string] | undefined {
   if (ctx.l3 !== 'ip6') c.push(['set_field:::1->ipv6_src', 'set_field ipv6_src without ipv6']);
   c.push(['set_field:9->ip_dscp', 'set_field ip_dscp without ip']);
   c.push(['output:65280', 'output to a reserved port number'], ['output:NONE', 'output to NONE'], ['output(port=2)', 'output(port=N) without max_len'], ['set_field:0x12/0x3->reg0', 'set_field value outside its mask']);
+  c.push(
+    ['drop', '"drop" with other actions'], ['pop:NXM_OF_ETH_TYPE[]', 'pop into a read-only field'], ['enqueue:NORMAL:3', 'enqueue to a reserved port'],
+    ['check_pkt_larger(60)->NXM_NX_REG0[0..1]', 'check_pkt_larger into two bits'], ['bundle(eth_src,0,hrw,ofport,members:1,CONTROLLER)', 'bundle member CONTROLLER'],
+    ['multipath(eth_src,0,modulo_n,32,0,NXM_NX_REG0[0..3])', 'multipath with more links than the field holds'], ['sample(collector_set_id=1)', 'sample without probability'],
+  );
+  if (ctx.proto !== 6) c.push(['fin_timeout(idle_timeout=5)', 'fin_timeout without tcp']);
+  if (ctx.l3 !== 'ip4') c.push(['push:NXM_OF_IP_SRC[]', 'push of ip_src without ip'], ['clone(mod_nw_dst:1.2.3.4,output:1)', 'clone with a set_field lacking its prerequisite']);
   if (ctx.vlan === true) c.push(['set_field:5000->vlan_vid', 'vlan_vid value out of range'], ['set_field:9->vlan_pcp', 'vlan_pcp value out of range']);
   return c.length ? r.pick(c) : undefined;
 }
@@ -650,6 +729,7 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
     const a: string[] = [];
     for (let i = r.int(0, 2); i > 0; i--) a.push(r.pick(setFieldChoices(r, {})));
     if (r.chance(0.3)) a.push(r.pick(['push_vlan:0x8100', 'mod_vlan_vid:9', 'mod_vlan_pcp:2']));
+    if (r.chance(0.1)) a.push(r.pick([`mod_tp_dst:${r.pick(GEN_PORTS)}`, `mod_tp_src:${r.pick(GEN_PORTS)}`]));
     a.push(r.pick([`output:${r.pick(ports)}`, `output:${r.pick(ports)}`, 'in_port', `resubmit(,${r.int(0, nTables - 1)})`, `output:${r.pick(ports)}`]));
     if (r.chance(0.1) && groups.length) a.push(`group:${r.pick(groups).id}`);
     if (r.chance(0.15)) a.reverse();
@@ -680,14 +760,14 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
       while (usedPrio.has(`${t}/${prio ?? 32768}`));
       usedPrio.add(`${t}/${prio ?? 32768}`);
       const f: GenFlow = { table: t, ...(prio !== undefined ? { priority: prio } : {}), match, actions: [], clear: false, plan };
-      fillActions(r, f, ctx, { ports, nTables, groups, chain });
+      fillActions(r, f, ctx, { ports, nTables, groups, chain, extra: opts.extraActions ?? true });
       flows.push(f);
     }
     if (!chain && r.chance(t === 0 ? 0.7 : 0.5) && !usedPrio.has(`${t}/0`)) {
       // A low-priority catch-all, so that fewer frames just miss.
       const plan = randomPlan(r, ports);
       const f: GenFlow = { table: t, priority: 0, match: [], actions: [], clear: false, plan };
-      fillActions(r, f, {}, { ports, nTables, groups, chain });
+      fillActions(r, f, {}, { ports, nTables, groups, chain, extra: opts.extraActions ?? true });
       usedPrio.add(`${t}/0`);
       flows.push(f);
     }
@@ -714,9 +794,8 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
         if (!b) continue;
         f.actions.push(`output:${r.pick(ports)}`, b[0]);
         // OVS 3.1 accepts pop_vlan/strip_vlan/dec_ttl/mod_nw_ttl/mod_tp_* inside write_actions (its
-        // check there only narrows the usable protocols); we do too, except mod_tp_* (KNOWN.md).
-        const knownInWrite = /^mod_tp_/.test(b[0]);
-        if (r.chance(0.3) && (drawKnown || !knownInWrite)) {
+        // check there only narrows the usable protocols); so do we.
+        if (r.chance(0.3)) {
           f.write = [b[0], 'output:1'];
           f.actions.pop();
         }
@@ -754,7 +833,7 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
   return { seed, known: drawKnown, ports, groups, flows };
 }
 
-function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean }): void {
+function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number[]; nTables: number; groups: GenGroup[]; chain: boolean; extra: boolean }): void {
   const { ports, nTables, groups } = env;
   const t = f.table;
   // `v`: VLAN known present/absent; `depth`: tags OVS's consistency check counts (the match's
@@ -779,7 +858,7 @@ function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number
   // A third VLAN header now and then: OVS and we refuse the flow (OFPBAC_BAD_TAG).
   const third = (): boolean => vlanNow.depth >= 2 && r.chance(0.15);
   const step = (into: string[], allowFlow: boolean): void => {
-    const k = r.weighted({ set: 5, out: 4, vlan: 1.5, resubmit: allowFlow ? 1.5 : 0.3, group: groups.length ? 1 : 0 });
+    const k = r.weighted({ set: 5, out: 4, vlan: 1.5, resubmit: allowFlow ? 1.5 : 0.3, group: groups.length ? 1 : 0, extra: !env.extra ? 0 : allowFlow ? 1.5 : 0.15 });
     if (k === 'set') {
       const c = setFieldChoices(r, { ...ctx, vlan: vlanNow.v });
       const a = r.pick(c);
@@ -814,7 +893,8 @@ function fillActions(r: Rng, f: GenFlow, ctx: Ctx, env: { ports: readonly number
       const tt = forward && (r.chance(0.88) || f.match.length === 0) ? r.int(t + 1, nTables - 1) : r.int(0, nTables - 1);
       const form = r.weighted({ a: 6, b: 2, c: 0.5 });
       into.push(form === 'a' ? `resubmit(,${tt})` : form === 'b' ? `resubmit(${r.pick(ports)},${tt})` : `resubmit:${r.pick(ports)}`);
-    } else into.push(`group:${r.pick(groups).id}`);
+    } else if (k === 'extra') into.push(...extraActions(r, ctx, ports, vlanNow.v));
+    else into.push(`group:${r.pick(groups).id}`);
   };
   const nApply = r.int(0, 5);
   for (let i = 0; i < nApply; i++) step(f.actions, true);

@@ -1,11 +1,15 @@
 /**
- * Network-namespace fixtures for live tests. `createVethNs(tag)` makes a namespace and a veth pair
- * whose host end stays in the current (root) namespace and whose peer end lives in the new
- * namespace, both up. Names carry the process id and a counter so parallel runs do not clash, and
- * every created resource is remembered so `cleanup()` (also run on process exit) deletes exactly
- * what this process made, by name, and nothing else.
+ * Network-namespace fixtures for live tests, on top of `@ovnts/host`'s iproute2 operations.
+ * `createVethNs(tag)` makes a namespace and a veth pair whose host end stays in the current (root)
+ * namespace and whose peer end lives in the new namespace, both up, IPv6 off. Names carry the
+ * process id and a counter so parallel runs do not clash, and every created resource is
+ * remembered so `cleanup()` (also run on process exit) deletes exactly what this process made, by
+ * name, and nothing else. (Pods for `ovnts up`, with state on disk, are `@ovnts/host`'s
+ * `HostNetwork`.)
  */
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import type { ExecFileSyncOptions } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { Ip } from '@ovnts/host';
 
 /** A namespace with a veth pair into it. */
 export interface VethNs {
@@ -24,10 +28,7 @@ export interface VethNs {
 const live = new Set<VethNs>();
 let seq = 0;
 let hooked = false;
-
-function ip(args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
+const ip = new Ip();
 
 function quiet(f: () => void): void {
   try {
@@ -55,8 +56,8 @@ export function createVethNs(tag: string): VethNs {
     cleanup() {
       if (done) return;
       done = true;
-      quiet(() => ip(['link', 'del', hostIf]));
-      quiet(() => ip(['netns', 'del', ns]));
+      quiet(() => ip.delLink(hostIf));
+      quiet(() => ip.delNetns(ns));
       live.delete(v);
     },
   };
@@ -66,15 +67,15 @@ export function createVethNs(tag: string): VethNs {
   }
   live.add(v);
   try {
-    ip(['netns', 'add', ns]);
-    ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
-    ip(['link', 'set', nsIf, 'netns', ns]);
+    ip.addNetns(ns);
+    ip.addVeth(hostIf, nsIf);
+    ip.moveToNetns(nsIf, ns);
     // No IPv6 on these links, so router solicitations/MLD do not add unrelated frames.
-    quiet(() => execFileSync('sysctl', ['-qw', `net.ipv6.conf.${hostIf}.disable_ipv6=1`], { stdio: 'ignore' }));
-    quiet(() => v.exec('sysctl', ['-qw', `net.ipv6.conf.${nsIf}.disable_ipv6=1`], { stdio: 'ignore' }));
-    ip(['link', 'set', hostIf, 'up']);
-    ip(['-n', ns, 'link', 'set', nsIf, 'up']);
-    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    quiet(() => ip.sysctl(`net.ipv6.conf.${hostIf}.disable_ipv6`, '1'));
+    quiet(() => ip.sysctl(`net.ipv6.conf.${nsIf}.disable_ipv6`, '1', ns));
+    ip.setLink(hostIf, ['up']);
+    ip.setLink(nsIf, ['up'], ns);
+    ip.setLink('lo', ['up'], ns);
   } catch (e) {
     v.cleanup();
     throw e;

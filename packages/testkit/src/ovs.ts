@@ -132,6 +132,14 @@ export interface OvsFrameResult {
   outputs: Record<number, Uint8Array[]>;
 }
 
+/** What `packetOut` returns. */
+export interface OvsPacketOutResult {
+  /** ovs-ofctl's verdict (an OpenFlow error such as `OFPBRC_BAD_PORT` when the switch refused it). */
+  result: OfctlResult;
+  /** For every port of the bridge (all keys present), the frames it transmitted, in order. */
+  outputs: Record<number, Uint8Array[]>;
+}
+
 /** Options of `dumpFlows`. */
 export interface DumpFlowsOptions {
   /** Include the statistics (duration, n_packets, ...); default false (`--no-stats`). */
@@ -281,7 +289,7 @@ export function parseOfctlStderr(stderr: string, exitOk: boolean): OfctlResult {
 }
 
 /** A persistent JSON-RPC client of an OVS unixctl socket (the protocol of `ovs-appctl`). */
-class Unixctl {
+export class Unixctl {
   private sock: Socket;
   private buf = '';
   private nextId = 0;
@@ -301,6 +309,7 @@ class Unixctl {
     sock.on('close', () => fail(new Error('connection closed')));
   }
 
+  /** Connect to the unixctl socket at `path`. */
   static open(path: string): Promise<Unixctl> {
     return new Promise((resolve, reject) => {
       const s = connect(path);
@@ -345,6 +354,7 @@ class Unixctl {
     } else w.resolve(typeof msg.result === 'string' ? msg.result : '');
   }
 
+  /** Run one command; resolves with its text output. */
   call(method: string, params: string[]): Promise<string> {
     if (this.closed) return Promise.reject(new OvsOracleError('unixctl', `unixctl ${method}: ${this.closed.message}`));
     const id = this.nextId++;
@@ -354,19 +364,21 @@ class Unixctl {
     });
   }
 
+  /** Close the connection. */
   close(): void {
     this.sock.destroy();
   }
 }
 
 /** Incremental reader of one port's tx pcap that OVS keeps appending to. */
-class TxReader {
+export class TxReader {
   private fd: number;
   private parser = new CaptureParser();
   private pending: Uint8Array = EMPTY;
   private offset = 0;
   private chunk = new Uint8Array(1 << 16); // not a Buffer: slices of it must be plain Uint8Arrays
 
+  /** Open the capture at `path` (it must exist). */
   constructor(readonly path: string) {
     this.fd = openSync(path, 'r');
   }
@@ -403,6 +415,7 @@ class TxReader {
     this.pending = pos === buf.length ? EMPTY : Uint8Array.prototype.slice.call(buf.subarray(pos));
   }
 
+  /** Close the file. */
   close(): void {
     closeSync(this.fd);
   }
@@ -416,7 +429,8 @@ interface BridgeState {
   seq: number;
 }
 
-interface Exec {
+/** A command's exit code and output. */
+export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -427,6 +441,45 @@ let exitHooked = false;
 
 function onExit(): void {
   for (const o of live) o.killNow();
+}
+
+/** Wait up to 3 s for the processes to exit, then SIGKILL those still alive (ours, by pid). */
+export async function reapPids(pids: readonly number[]): Promise<void> {
+    for (let i = 0; i < 300 && pids.some(pidAlive); i++) await sleep(10);
+    for (const pid of pids) {
+      if (pidAlive(pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+}
+
+/**
+ * Run a command with `env`, killed after `timeoutMs`; resolves with its exit code and output (never
+ * rejects for a non-zero exit), rejects with `OvsOracleError` when it cannot be started.
+ */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new OvsOracleError('exec', `${cmd}: ${e.message}`));
+    });
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
+  });
 }
 
 /** A private Open vSwitch (ovsdb-server + ovs-vswitchd with the dummy datapath); see the module comment. */
@@ -488,25 +541,8 @@ export class OvsOracle {
   }
 
   /** Run an OVS command-line tool with the sandbox environment (never throws for a non-zero exit). */
-  exec(cmd: string, args: string[], input?: string): Promise<Exec> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(cmd, args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      const timer = setTimeout(() => p.kill('SIGKILL'), this.opts.timeoutMs ?? 30_000);
-      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      p.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new OvsOracleError('exec', `${cmd}: ${e.message}`));
-      });
-      p.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
-      p.stdin.on('error', () => {});
-      p.stdin.end(input ?? '');
-    });
+  exec(cmd: string, args: string[], input?: string): Promise<CommandResult> {
+    return runCommand(cmd, args, this.env, this.opts.timeoutMs ?? 30_000, input);
   }
 
   /** `ovs-vsctl` against the private database; throws `OvsOracleError` on failure, returns stdout. */
@@ -850,6 +886,103 @@ export class OvsOracle {
     return results;
   }
 
+  /**
+   * `ovs-ofctl packet-out BR TEXT` (`in_port=1 packet=HEX actions=...`) and what every port
+   * transmitted because of it. ovs-ofctl waits for a barrier, so the packet-out's frames are in
+   * the captures when it returns; a marker frame injected after it (the bridge needs markers)
+   * then marks the end of its outputs on every port. Serialised with the bridge's frame runs.
+   */
+  packetOut(bridge: string, text: string): Promise<OvsPacketOutResult> {
+    const s = this.state(bridge);
+    if (!s.info.markers) throw new OvsOracleError('bridge', `packetOut needs a bridge with markers (${bridge} has none)`);
+    const run = s.lock.then(async () => {
+      this.statsDirty = true;
+      this.drainTx(bridge);
+      const r = await this.exec('ovs-ofctl', ['-O', s.info.ofVersion, 'packet-out', bridge, text]);
+      const result = parseOfctlStderr(r.stderr, r.code === 0);
+      return { result, outputs: await this.outputsUntilMarker(s) };
+    });
+    s.lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Inject one marker and return what each port sent before it (the caller holds the bridge's lock). */
+  private async outputsUntilMarker(s: BridgeState): Promise<Record<number, Uint8Array[]>> {
+    const out = this.emptyOutputs(s);
+    const seq = s.seq;
+    s.seq = (s.seq + 1) >>> 0;
+    const ctl = await this.unixctl();
+    const first = s.info.ports[0]!;
+    await ctl.call('netdev-dummy/receive', [s.info.portNames.get(first)!, hex(markerFrame(seq))]);
+    const done = new Set<number>();
+    const scratch: Uint8Array[] = [];
+    let lastProgress = Date.now();
+    while (done.size < s.info.ports.length) {
+      const gen = this.txGen;
+      for (const p of s.info.ports) {
+        if (done.has(p)) continue;
+        scratch.length = 0;
+        s.readers.get(p)!.read(scratch);
+        for (const f of scratch) {
+          const m = markerSeq(f);
+          if (m === seq) done.add(p);
+          else if (m >= 0) throw new OvsOracleError('frame', `bridge ${s.info.name} port ${p}: marker ${m} where ${seq} was expected`);
+          else if (done.has(p)) throw new OvsOracleError('frame', `bridge ${s.info.name} port ${p}: output after the marker that nothing explains`);
+          else out[p]!.push(f);
+        }
+        if (scratch.length) lastProgress = Date.now();
+      }
+      if (done.size === s.info.ports.length) break;
+      if (Date.now() - lastProgress > this.stallMs) throw new OvsOracleError('timeout', `bridge ${s.info.name}: the marker after a packet-out did not come back within ${this.stallMs} ms`);
+      await this.txChange(gen);
+    }
+    return out;
+  }
+
+  /** `ovs-ofctl add-meter` for each meter (`meter=1,pktps,bands=type=drop,rate=10`), after deleting every meter. */
+  async replaceMeters(bridge: string, meters: readonly string[]): Promise<OfctlResult> {
+    const b = this.state(bridge).info;
+    await this.settleStats();
+    const d = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'del-meters', bridge]);
+    if (d.code !== 0) return parseOfctlStderr(d.stderr, false);
+    for (const m of meters) {
+      const r = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'add-meter', bridge, m]);
+      if (r.code !== 0) return parseOfctlStderr(r.stderr, false);
+    }
+    return parseOfctlStderr('', true);
+  }
+
+  /** `ovs-ofctl meter-stats`: per meter id, packets/bytes in and per band packets/bytes. */
+  async meterStats(bridge: string): Promise<Map<number, { packets: number; bytes: number; bands: { packets: number; bytes: number }[] }>> {
+    const b = this.state(bridge).info;
+    const r = await this.exec('ovs-ofctl', ['-O', b.ofVersion, 'meter-stats', bridge]);
+    if (r.code !== 0) throw new OvsOracleError('exec', `ovs-ofctl meter-stats ${bridge}: ${r.stderr.trim()}`);
+    const out = new Map<number, { packets: number; bytes: number; bands: { packets: number; bytes: number }[] }>();
+    let cur: { packets: number; bytes: number; bands: { packets: number; bytes: number }[] } | undefined;
+    for (const l of r.stdout.split('\n')) {
+      const m = /meter:(\d+) flow_count:\d+ packet_in_count:(\d+) byte_in_count:(\d+)/.exec(l);
+      if (m) {
+        cur = { packets: Number(m[2]), bytes: Number(m[3]), bands: [] };
+        out.set(Number(m[1]), cur);
+        continue;
+      }
+      const bm = /^\s*\d+: packet_count:(\d+) byte_count:(\d+)/.exec(l);
+      if (bm && cur) cur.bands.push({ packets: Number(bm[1]), bytes: Number(bm[2]) });
+    }
+    return out;
+  }
+
+  /** `ovs-appctl fdb/show BR`: the MAC table as port, VLAN, MAC rows (ages left out). */
+  async fdb(bridge: string): Promise<{ port: number; vlan: number; mac: string }[]> {
+    const t = await this.appctl('fdb/show', bridge);
+    const out: { port: number; vlan: number; mac: string }[] = [];
+    for (const l of t.split('\n')) {
+      const m = /^\s*(\d+|LOCAL)\s+(\d+)\s+([0-9a-f:]{17})\s+\d+/.exec(l);
+      if (m) out.push({ port: m[1] === 'LOCAL' ? 0xfffe : Number(m[1]), vlan: Number(m[2]), mac: m[3]! });
+    }
+    return out;
+  }
+
   /** `ovs-appctl ofproto/trace`: `what` is a microflow (`in_port=1,tcp,nw_dst=10.0.0.2`) or a frame with its ingress port. */
   trace(bridge: string, what: string | OvsFrame, extra: string[] = []): Promise<string> {
     this.state(bridge);
@@ -913,16 +1046,7 @@ export class OvsOracle {
       p.on('error', () => resolve());
     });
     const pids = [this.pids.vswitchd, this.pids.ovsdbServer].filter((p) => p > 0);
-    for (let i = 0; i < 300 && pids.some(pidAlive); i++) await sleep(10);
-    for (const pid of pids) {
-      if (pidAlive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
+    await reapPids(pids);
     if (!this.opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -932,7 +1056,7 @@ export async function startOvs(opts: OvsStartOptions = {}): Promise<OvsOracle> {
   const script = opts.script ?? oracleScript('ovs-sandbox');
   if (!script) throw new OvsOracleError('start', 'the ovs-sandbox script was not found (set OVNTS_SHARED to the folder holding oracles/)');
   const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'ovnts-ovs-oracle-'));
-  const out = await new Promise<Exec>((resolve) => {
+  const out = await new Promise<CommandResult>((resolve) => {
     const p = spawn('bash', [script, 'start', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

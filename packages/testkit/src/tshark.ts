@@ -5,7 +5,8 @@
  * valid), tshark is run on it synchronously, and the folder is removed again even when tshark
  * fails. Callers check `requireTools('...', ['tshark'])` first.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ export interface CaptureFileOptions {
   resolution?: TsResolution;
   /** pcapng only: number of Ethernet interfaces to declare (frames pick one with `interfaceId`). */
   interfaces?: number;
+  /** The LINKTYPE_* of the file (or of every pcapng interface); default Ethernet. */
+  linkType?: number;
 }
 
 /** A capture file in its own temporary folder; `remove()` deletes the folder. */
@@ -44,12 +47,12 @@ function asWriteFrame(f: FrameLike, i: number): WriteFrame {
 export function captureBytes(frames: readonly FrameLike[], opts: CaptureFileOptions = {}): Uint8Array {
   if (opts.format === 'pcapng') {
     const n = opts.interfaces ?? 1;
-    const interfaces = Array.from({ length: n }, (_, i) => ({ name: `if${i}`, ...(opts.resolution ? { tsresol: opts.resolution } : {}) }));
+    const interfaces = Array.from({ length: n }, (_, i) => ({ name: `if${i}`, ...(opts.resolution ? { tsresol: opts.resolution } : {}), ...(opts.linkType !== undefined ? { linkType: opts.linkType } : {}) }));
     const w = new PcapngWriter({ interfaces, ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}) });
     frames.forEach((f, i) => w.write(asWriteFrame(f, i)));
     return w.toBuffer();
   }
-  const w = new PcapWriter({ ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}), ...(opts.resolution ? { resolution: opts.resolution } : {}) });
+  const w = new PcapWriter({ ...(opts.byteOrder ? { byteOrder: opts.byteOrder } : {}), ...(opts.resolution ? { resolution: opts.resolution } : {}), ...(opts.linkType !== undefined ? { linkType: opts.linkType } : {}) });
   frames.forEach((f, i) => w.write(asWriteFrame(f, i)));
   return w.toBuffer();
 }
@@ -105,23 +108,42 @@ export interface TsharkFieldsOptions {
  * the third argument a plain array is taken as the preferences.
  */
 export function tsharkFields(source: readonly FrameLike[] | string, fields: readonly string[], opts: TsharkFieldsOptions | readonly string[] = {}): string[][] {
-  const o: TsharkFieldsOptions = Array.isArray(opts) ? { prefs: opts as readonly string[] } : (opts as TsharkFieldsOptions);
-  const sep = o.separator ?? '\t';
-  const run = (file: string): string[][] => {
-    const args = [
-      '-r', file, '-T', 'fields',
-      '-E', `separator=${sep === '\t' ? '/t' : sep}`,
-      '-E', `aggregator=${o.aggregator ?? ','}`,
-      '-E', `occurrence=${o.occurrence ?? 'a'}`,
-      ...(o.prefs ?? []).flatMap((p) => ['-o', p]),
-      ...(o.extraArgs ?? []),
-      ...fields.flatMap((f) => ['-e', f]),
-    ];
-    const out = runTshark(args);
-    if (out === '') return [];
-    return out.replace(/\n$/, '').split('\n').map((l) => l.split(sep));
-  };
+  const o = fieldsOptions(opts);
+  const run = (file: string): string[][] => fieldRows(runTshark(fieldsArgs(file, fields, o)), o);
   return typeof source === 'string' ? run(source) : withTempCapture(source, run, o.capture);
+}
+
+/**
+ * `tsharkFields` over a capture file without blocking the event loop (for long runs inside a
+ * test worker, whose RPC with the test runner must keep flowing).
+ */
+export async function tsharkFieldsAsync(file: string, fields: readonly string[], opts: TsharkFieldsOptions | readonly string[] = {}): Promise<string[][]> {
+  const o = fieldsOptions(opts);
+  const { stdout } = await promisify(execFile)('tshark', fieldsArgs(file, fields, o), { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return fieldRows(stdout, o);
+}
+
+function fieldsOptions(opts: TsharkFieldsOptions | readonly string[]): TsharkFieldsOptions {
+  return Array.isArray(opts) ? { prefs: opts as readonly string[] } : (opts as TsharkFieldsOptions);
+}
+
+function fieldsArgs(file: string, fields: readonly string[], o: TsharkFieldsOptions): string[] {
+  const sep = o.separator ?? '\t';
+  return [
+    '-r', file, '-T', 'fields',
+    '-E', `separator=${sep === '\t' ? '/t' : sep}`,
+    '-E', `aggregator=${o.aggregator ?? ','}`,
+    '-E', `occurrence=${o.occurrence ?? 'a'}`,
+    ...(o.prefs ?? []).flatMap((p) => ['-o', p]),
+    ...(o.extraArgs ?? []),
+    ...fields.flatMap((f) => ['-e', f]),
+  ];
+}
+
+function fieldRows(out: string, o: TsharkFieldsOptions): string[][] {
+  if (out === '') return [];
+  const sep = o.separator ?? '\t';
+  return out.replace(/\n$/, '').split('\n').map((l) => l.split(sep));
 }
 
 /** Like `tsharkFields`, but each row is an object keyed by field name. */

@@ -18,9 +18,11 @@ import { loadFlows, loadGroups, makeSwitch } from '../openflow-setup.js';
 import { dissectFile } from './dissect.js';
 import { replay } from './replay.js';
 
-const fixture = (p: string) => fileURLToPath(new URL(`../../../../fixtures/${p}`, import.meta.url));
+// The demo's fixtures belong to this package (packages/cli/fixtures, in its published files), so
+// the demo works wherever the package is installed; the repository's fixtures/ links to them.
+const fixture = (p: string) => fileURLToPath(new URL(`../../fixtures/${p}`, import.meta.url));
 
-/** The fixture files the demo reads (in the repository, beside packages/). */
+/** The fixture files the demo reads (the package's own `fixtures/`). */
 export const DEMO_FILES = {
   capture: fixture('captures/geneve-two-nodes.pcapng'),
   flows: fixture('openflow/vlan-router.flows'),
@@ -43,7 +45,11 @@ const spec: CommandSpec = {
   positionals: { min: 0, max: 0, names: '' },
 };
 
-const rel = (p: string) => relative(process.cwd(), p) || p;
+/** A fixture's path as the user would type it from here (absolute when it is outside the current folder). */
+const rel = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return !r || r.startsWith('..') ? p : r;
+};
 const say = (io: Io, ...lines: string[]) => io.out(`${lines.join('\n')}\n`);
 
 async function overlay(io: Io, capture: string): Promise<void> {

@@ -5,8 +5,9 @@
  * network does (an ACL whose match does not parse, so ovn-controller installs nothing for it) and
  * what it logs (tunnel key conflicts) are warnings on standard error.
  */
-import { compileNorthd, formatLflowList, loadNbFile } from '@ovnts/ovn';
+import { compileNorthd, formatLflowList } from '@ovnts/ovn';
 import type { CommandSpec, ParsedArgs } from '../args.js';
+import { readNbFile } from '../files.js';
 import type { Io } from '../io.js';
 
 const spec: CommandSpec = {
@@ -24,7 +25,7 @@ const spec: CommandSpec = {
 export const northdCommand = {
   spec,
   run(args: ParsedArgs, io: Io): number {
-    const db = loadNbFile(args.values.get('nb')!);
+    const db = readNbFile(args.values.get('nb')!);
     const r = compileNorthd(db, { routers: !args.flags.has('switches-only') });
     io.out(formatLflowList(r.flows));
     for (const w of r.warnings) io.err(`ovnts northd: warning: ${w.message}\n`);

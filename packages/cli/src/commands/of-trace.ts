@@ -1,26 +1,29 @@
 /**
  * `ovnts of-trace`: explain what an OpenFlow pipeline does with one packet, the way
- * `ovs-appctl ofproto/trace` does: from a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tcp_dst=80`,
- * built into a packet as `ofproto/trace -generate` does) or from a frame given in hex.
+ * `ovs-appctl ofproto/trace` does: from a microflow (`in_port=1,tcp,nw_dst=10.0.0.2,tcp_dst=80`)
+ * or from a frame given in hex. A microflow is traced as `ofproto/trace FLOW` traces it, side
+ * effects suppressed (a `learn` says so), or with `--generate` as `ofproto/trace -generate` (the
+ * learned flow is shown); a frame is traced with side effects, as OVS traces packet bytes.
  */
-import { readFileSync } from 'node:fs';
-import { fromHex, toHex } from '@ovnts/packet';
+import { ETHERNET_HEADER_LEN, fromHex, toHex } from '@ovnts/packet';
 import { formatTrace, TextParseError } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
+import { readInputText } from '../files.js';
 import type { Io } from '../io.js';
 import { loadFlows, loadGroups, makeSwitch, parsePortList } from '../openflow-setup.js';
 
 const spec: CommandSpec = {
   name: 'of-trace',
   summary: 'Trace one packet through an OpenFlow pipeline, as ovs-appctl ofproto/trace does',
-  usage: 'ovnts of-trace --flows FILE [--groups FILE] [--ports LIST] (MICROFLOW | --frame HEX --in-port N) [--json]',
+  usage: 'ovnts of-trace --flows FILE [--groups FILE] [--ports LIST] (MICROFLOW [--generate] | --frame HEX --in-port N) [--json]',
   options: {
     flows: { kind: 'string', required: true, metavar: 'FILE', help: 'flows in ovs-ofctl add-flows syntax' },
     groups: { kind: 'string', metavar: 'FILE', help: 'groups in ovs-ofctl add-group syntax, one per line' },
     ports: { kind: 'string', metavar: 'LIST', help: 'switch ports (default: every port number the flows and the packet name)' },
     frame: { kind: 'string', metavar: 'HEX', help: 'the packet as hex bytes (with --in-port)' },
     'in-port': { kind: 'string', metavar: 'N', help: 'ingress port of --frame' },
+    generate: { kind: 'flag', help: 'trace the microflow as ofproto/trace -generate: with side effects (learn shows the flow it installs)' },
     json: { kind: 'flag', help: 'print the trace as JSON (tables, actions, outputs with their bytes)' },
   },
   positionals: { min: 0, max: 1, names: 'MICROFLOW' },
@@ -48,6 +51,7 @@ export const ofTraceCommand = {
     if (microflow !== undefined && hex !== undefined) throw new UsageError('of-trace: give either MICROFLOW or --frame, not both');
     if (microflow === undefined && hex === undefined) throw new UsageError('of-trace: give a MICROFLOW or --frame HEX --in-port N');
     if (hex !== undefined && inPortText === undefined) throw new UsageError('of-trace: --frame needs --in-port N');
+    if (hex !== undefined && args.flags.has('generate')) throw new UsageError('of-trace: --generate goes with a MICROFLOW (a --frame is always traced with side effects)');
     if (microflow !== undefined && inPortText !== undefined) throw new UsageError('of-trace: --in-port goes with --frame (a microflow names its in_port)');
     let frame: Uint8Array | undefined;
     let inPort: number | undefined;
@@ -57,6 +61,11 @@ export const ofTraceCommand = {
       } catch {
         throw new UsageError(`of-trace: --frame: not an even-length hex string`);
       }
+      // No port delivers a frame without a whole Ethernet header (nor can one be injected into
+      // OVS's dummy ports: docs/testing.md), so there is nothing meaningful to trace.
+      if (frame.length < ETHERNET_HEADER_LEN) {
+        throw new UsageError(`of-trace: --frame: ${frame.length} byte${frame.length === 1 ? '' : 's'} is shorter than an Ethernet header (${ETHERNET_HEADER_LEN} bytes)`);
+      }
       if (!/^\d+$/.test(inPortText!) || Number(inPortText) < 1 || Number(inPortText) > 0xfeff) {
         throw new UsageError(`of-trace: --in-port: ${JSON.stringify(inPortText)} is not a port number (1-65279)`);
       }
@@ -64,13 +73,7 @@ export const ofTraceCommand = {
     }
     const flowsPath = args.values.get('flows')!;
     const groupsPath = args.values.get('groups');
-    const read = (p: string) => {
-      try {
-        return readFileSync(p, 'utf8');
-      } catch {
-        return '';
-      }
-    };
+    const read = (p: string) => readInputText(p, p === flowsPath ? 'flows file' : 'groups file');
     const portsText = args.values.get('ports');
     const ports = portsText
       ? parsePortList('of-trace', portsText, 'ports')
@@ -80,7 +83,7 @@ export const ofTraceCommand = {
     loadFlows(sw, flowsPath);
     let t;
     try {
-      t = microflow !== undefined ? sw.trace(microflow) : sw.trace(frame!, inPort);
+      t = microflow !== undefined ? sw.trace(microflow, undefined, { generate: args.flags.has('generate') }) : sw.trace(frame!, inPort);
     } catch (e) {
       if (e instanceof TextParseError) throw new CliError(`bad microflow: ${e.message}`);
       throw e;

@@ -4,9 +4,11 @@
  * saves it), the way `ovn-trace` does (its microflow syntax, `--ct`, `--lb-dst`, `--select-id`,
  * and its three output forms).
  */
-import { loadNbFile, loadSbFile, ovnTrace, TraceError } from '@ovnts/ovn';
+import { ovnTrace, parseLbDst, TraceError } from '@ovnts/ovn';
+import { parseCtState } from '@ovnts/ovn/internal';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
+import { readNbFile, readSbFile } from '../files.js';
 import type { Io } from '../io.js';
 
 const spec: CommandSpec = {
@@ -37,10 +39,26 @@ export const ovnTraceCommand = {
     const microflow = b === undefined ? a! : b;
     const sel = args.values.get('select-id');
     if (sel !== undefined && !/^\d+$/.test(sel)) throw new UsageError(`ovn-trace: --select-id: ${JSON.stringify(sel)} is not a number`);
+    // Bad option values are a bad command line (exit 2), caught before the database is read.
+    const lbDst = args.values.get('lb-dst');
+    if (lbDst !== undefined) {
+      try {
+        parseLbDst(lbDst);
+      } catch {
+        throw new UsageError(`ovn-trace: --lb-dst: ${JSON.stringify(lbDst)} is not an IP address with an optional port (10.0.0.5, 10.0.0.5:80, [fd00::5]:80)`);
+      }
+    }
+    for (const ct of args.multi.get('ct') ?? []) {
+      try {
+        parseCtState(ct);
+      } catch (e) {
+        throw new UsageError(`ovn-trace: --ct: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     const nbFile = args.values.get('nb');
     const sbFile = args.values.get('sb');
     if ((nbFile === undefined) === (sbFile === undefined)) throw new UsageError('ovn-trace: give exactly one of --nb NBFILE or --sb SBFILE');
-    const db = nbFile !== undefined ? loadNbFile(nbFile) : loadSbFile(sbFile!);
+    const db = nbFile !== undefined ? readNbFile(nbFile) : readSbFile(sbFile!);
     try {
       io.out(
         ovnTrace(db, datapath, microflow, {
@@ -52,7 +70,8 @@ export const ovnTraceCommand = {
         }),
       );
     } catch (e) {
-      if (e instanceof TraceError) throw new CliError(e.output.trimEnd());
+      // ovn-trace's own text, without its "ovn-trace: " prefix (ours goes in front).
+      if (e instanceof TraceError) throw new CliError(e.output.trimEnd().replace(/^ovn-trace: /, ''));
       throw e;
     }
     return 0;

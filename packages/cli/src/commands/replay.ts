@@ -3,25 +3,26 @@
  * Frames of all inputs are merged in timestamp order (ties: the order of --in, then of the file);
  * each output keeps the timestamp of the frame that caused it.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureFormatError, LinkType, readCapture, writePcapFile, type CaptureFrame } from '@ovnts/capture';
 import { VirtualClock, type Switch } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
+import { checkOutputs, prepareOutDir, readInputFile } from '../files.js';
 import type { Io } from '../io.js';
 import { loadFlows, loadGroups, makeSwitch, parsePortList } from '../openflow-setup.js';
 
 const spec: CommandSpec = {
   name: 'replay',
   summary: 'Replay captures through an OpenFlow 1.5 switch; write each port\'s output as pcap',
-  usage: 'ovnts replay --flows FILE [--groups FILE] --ports LIST --in PORT=PCAP [--in ...] --out-dir DIR',
+  usage: 'ovnts replay --flows FILE [--groups FILE] --ports LIST --in PORT=PCAP [--in ...] --out-dir DIR [--force]',
   options: {
     flows: { kind: 'string', required: true, metavar: 'FILE', help: 'flows in ovs-ofctl add-flows syntax' },
     groups: { kind: 'string', metavar: 'FILE', help: 'groups in ovs-ofctl add-group syntax, one per line' },
     ports: { kind: 'string', required: true, metavar: 'LIST', help: 'switch ports, e.g. 1,2,3,4 or 1-4' },
     in: { kind: 'multi', required: true, metavar: 'PORT=PCAP', help: 'a capture to receive on a port' },
-    'out-dir': { kind: 'string', required: true, metavar: 'DIR', help: 'where <port>.pcap files are written' },
+    'out-dir': { kind: 'string', required: true, metavar: 'DIR', help: 'where <port>.pcap files are written (created if missing)' },
+    force: { kind: 'flag', help: 'overwrite existing <port>.pcap files (never an input)' },
   },
   positionals: { min: 0, max: 0, names: '' },
 };
@@ -39,6 +40,8 @@ export interface ReplayInput {
   groupsPath?: string;
   ports: number[];
   inputs: { port: number; path: string }[];
+  /** Called once the switch and the captures are loaded, before the first frame runs (the command checks its outputs here). */
+  beforeRun?: () => void;
 }
 
 /** What came out: per port, the frames in order with the timestamp of the frame that caused them. */
@@ -49,6 +52,8 @@ export interface ReplayResult {
   flows: number;
   groups: number;
   out: Map<number, { data: Uint8Array; timestampNs: bigint }[]>;
+  /** Frames dropped because their translation hit a limit: nested too deep, or too many resubmits. */
+  limitDrops: { recursion: number; resubmits: number };
 }
 
 /** Run captures through a switch built from flow/group files (the body of `ovnts replay`). */
@@ -57,12 +62,7 @@ export function replay(r: ReplayInput): ReplayResult {
   let seq = 0;
   for (const { port, path } of r.inputs) {
     if (!r.ports.includes(port)) throw new UsageError(`replay: --in ${port}=${path}: port ${port} is not in --ports`);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new CliError(`cannot read capture ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
+    const bytes = readInputFile(path, 'capture');
     try {
       for (const frame of readCapture(bytes)) {
         if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
@@ -83,13 +83,17 @@ export function replay(r: ReplayInput): ReplayResult {
   const sw = makeSwitch(r.ports, { clock, onOutput: (port, frame) => out.get(port)?.push({ data: frame.slice(), timestampNs: now }) });
   const groups = r.groupsPath ? loadGroups(sw, r.groupsPath) : 0;
   const flows = loadFlows(sw, r.flowsPath);
+  r.beforeRun?.();
+  const limitDrops = { recursion: 0, resubmits: 0 };
   for (const i of inputs) {
     now = i.frame.timestampNs;
     const ms = Number(now - t0) / 1e6;
     if (ms > clock.now()) clock.set(ms);
     sw.receive(i.port, i.frame.data);
+    const limit = sw.lastTranslationLimit();
+    if (limit) limitDrops[limit]++;
   }
-  return { switch: sw, frames: inputs.length, flows, groups, out };
+  return { switch: sw, frames: inputs.length, flows, groups, out, limitDrops };
 }
 
 /** The `replay` command. */
@@ -103,20 +107,32 @@ export const replayCommand = {
       return { port: Number(m[1]), path: m[2]! };
     });
     const groupsPath = args.values.get('groups');
-    const res = replay({ flowsPath: args.values.get('flows')!, ...(groupsPath ? { groupsPath } : {}), ports, inputs });
+    const flowsPath = args.values.get('flows')!;
     const dir = args.values.get('out-dir')!;
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw new CliError(`cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
+    // Everything that would stop the writes is checked once the inputs are loaded, before any
+    // frame runs and before anything is written.
+    const beforeRun = (): void => {
+      prepareOutDir('replay', dir);
+      const outputs = ports.map((p) => join(dir, `${p}.pcap`));
+      checkOutputs('replay', outputs, [flowsPath, ...(groupsPath ? [groupsPath] : []), ...inputs.map((i) => i.path)], args.flags.has('force'));
+    };
+    const res = replay({ flowsPath, ...(groupsPath ? { groupsPath } : {}), ports, inputs, beforeRun });
     for (const [port, frames] of res.out) {
-      await writePcapFile(join(dir, `${port}.pcap`), frames, { format: 'pcap', linkType: LinkType.ETHERNET });
+      const file = join(dir, `${port}.pcap`);
+      try {
+        await writePcapFile(file, frames, { format: 'pcap', linkType: LinkType.ETHERNET });
+      } catch (e) {
+        throw new CliError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))}`);
+      }
     }
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    const { recursion, resubmits } = res.limitDrops;
     io.out(
-      `replayed ${res.frames} frame${res.frames === 1 ? '' : 's'} through ${res.flows} flows` +
+      `replayed ${plural(res.frames, 'frame')} through ${res.flows} flows` +
         `${res.groups ? ` and ${res.groups} groups` : ''} on ports ${ports.join(',')}\n` +
-        [...res.out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${f.length} frame${f.length === 1 ? '' : 's'}\n`).join(''),
+        [...res.out].map(([p, f]) => `  ${join(dir, `${p}.pcap`)}: ${plural(f.length, 'frame')}\n`).join('') +
+        (recursion ? `  ${plural(recursion, 'frame')} dropped: translation nested over 64 deep (resubmit/goto_table recursion; OVS drops these too)\n` : '') +
+        (resubmits ? `  ${plural(resubmits, 'frame')} dropped: over 4096 resubmits in one translation (OVS drops these too)\n` : ''),
     );
     return 0;
   },

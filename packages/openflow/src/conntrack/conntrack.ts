@@ -29,6 +29,7 @@ import { internetChecksum, l4ChecksumV4, l4ChecksumV6, u16, u32 } from '@ovnts/p
 import type { Clock, TimerClock } from '../clock/clock.js';
 import { SeededRng, type Rng } from '../clock/random.js';
 import { W, type FlowKey } from '../flowkey.js';
+import { mhashAdd, mhashFinish } from '../stateful/ovs-hash.js';
 import {
   CtFail, CtState, DEFAULT_MAX_CONNS, DEFAULT_SWEEP_MS, DEFAULT_TIMEOUTS, NatAction, TIMEOUT_NAMES, Tm,
   type TimeoutName, type TimeoutPolicy,
@@ -142,24 +143,6 @@ interface ZoneLimit {
   seq: number;
 }
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 function reverseIcmpType(type: number, v6: boolean): number {
   if (v6) return type === 128 ? 129 : type === 129 ? 128 : 0;
   switch (type) {
@@ -222,7 +205,8 @@ export class Conntrack {
   private nConns = 0;
   private readonly store: ConnStore;
   // Index: open addressing.
-  private ixHash: Uint32Array;
+  /** Tuple hashes, signed (`| 0`): an int32 stays a small integer, a uint32 above 2^31 would be boxed per lookup. */
+  private ixHash: Int32Array;
   private ixVal: Int32Array;
   private ixMask: number;
   private ixSize = 0;
@@ -256,7 +240,7 @@ export class Conntrack {
     this.store = new ConnStore(opts.initialCapacity ?? 1024);
     let cap = 16;
     while (cap * 3 < this.store.cap * 4) cap *= 2;
-    this.ixHash = new Uint32Array(cap);
+    this.ixHash = new Int32Array(cap);
     this.ixVal = new Int32Array(cap).fill(-1);
     this.ixMask = cap - 1;
   }
@@ -699,21 +683,21 @@ export class Conntrack {
   private natRangeHash(T: Uint32Array, fb: number, basis: number, nat: CtNat): number {
     let h = basis | 0;
     if (!basis) {
-      for (let i = 0; i < 4; i++) h = mix(h, T[fb + T_SRC + i]!);
+      for (let i = 0; i < 4; i++) h = mhashAdd(h, T[fb + T_SRC + i]!);
     } else {
-      for (let i = 0; i < 4; i++) h = mix(h, T[fb + T_SRC + i]!);
-      h = mix(h, T[fb + T_SPORT]!);
-      for (let i = 0; i < 4; i++) h = mix(h, T[fb + T_DST + i]!);
-      h = mix(h, T[fb + T_DPORT]!);
+      for (let i = 0; i < 4; i++) h = mhashAdd(h, T[fb + T_SRC + i]!);
+      h = mhashAdd(h, T[fb + T_SPORT]!);
+      for (let i = 0; i < 4; i++) h = mhashAdd(h, T[fb + T_DST + i]!);
+      h = mhashAdd(h, T[fb + T_DPORT]!);
     }
-    for (let i = 0; i < 4; i++) h = mix(h, nat.minAddr[i]!);
-    for (let i = 0; i < 4; i++) h = mix(h, nat.maxAddr[i]!);
-    h = mix(h, ((nat.maxPort << 16) | nat.minPort) >>> 0);
+    for (let i = 0; i < 4; i++) h = mhashAdd(h, nat.minAddr[i]!);
+    for (let i = 0; i < 4; i++) h = mhashAdd(h, nat.maxAddr[i]!);
+    h = mhashAdd(h, ((nat.maxPort << 16) | nat.minPort) >>> 0);
     const meta = T[fb + T_META]!;
-    h = mix(h, meta & 1 ? 0x86dd : 0x0800);
-    h = mix(h, (meta >>> 8) & 0xff);
-    h = mix(h, meta >>> 16);
-    return fmix(h);
+    h = mhashAdd(h, meta & 1 ? 0x86dd : 0x0800);
+    h = mhashAdd(h, (meta >>> 8) & 0xff);
+    h = mhashAdd(h, meta >>> 16);
+    return mhashFinish(h) >>> 0;
   }
 
   /** `nat_get_unique_tuple()`: choose the reply tuple of a new NATed connection. */
@@ -988,17 +972,19 @@ export class Conntrack {
   private hashTuple(a: Uint32Array, o: number): number {
     let hs = this.basis;
     let hd = this.basis;
-    hs = mix(hs, a[o + 1]!);
-    hs = mix(hs, a[o + 2]!);
-    hs = mix(hs, a[o + 3]!);
-    hs = mix(hs, a[o + 4]!);
-    hs = mix(hs, a[o + 9]!);
-    hd = mix(hd, a[o + 5]!);
-    hd = mix(hd, a[o + 6]!);
-    hd = mix(hd, a[o + 7]!);
-    hd = mix(hd, a[o + 8]!);
-    hd = mix(hd, a[o + 10]!);
-    return fmix(mix(fmix(hs) ^ fmix(hd), a[o]!));
+    hs = mhashAdd(hs, a[o + 1]! | 0);
+    hs = mhashAdd(hs, a[o + 2]! | 0);
+    hs = mhashAdd(hs, a[o + 3]! | 0);
+    hs = mhashAdd(hs, a[o + 4]! | 0);
+    hs = mhashAdd(hs, a[o + 9]! | 0);
+    hd = mhashAdd(hd, a[o + 5]! | 0);
+    hd = mhashAdd(hd, a[o + 6]! | 0);
+    hd = mhashAdd(hd, a[o + 7]! | 0);
+    hd = mhashAdd(hd, a[o + 8]! | 0);
+    hd = mhashAdd(hd, a[o + 10]! | 0);
+    // Signed (int32): a uint32 above 2^31 would be a boxed number per lookup; `| 0` on the
+    // Uint32Array reads keeps the whole computation in small integers.
+    return mhashFinish(mhashAdd(mhashFinish(hs) ^ mhashFinish(hd), a[o]! | 0));
   }
 
   /** Find the live connection whose original or reply tuple equals `a[o..o+11)`; sets `lkReply`. */
@@ -1081,7 +1067,7 @@ export class Conntrack {
     const oh = this.ixHash;
     const ov = this.ixVal;
     const cap = (this.ixMask + 1) * 2;
-    this.ixHash = new Uint32Array(cap);
+    this.ixHash = new Int32Array(cap);
     this.ixVal = new Int32Array(cap).fill(-1);
     this.ixMask = cap - 1;
     this.ixSize = 0;

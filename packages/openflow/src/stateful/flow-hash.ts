@@ -4,6 +4,7 @@
  * its L2 fallback `flow_hash_symmetric_l2`, `flow_hash_symmetric_l4` (the slow-path "default"
  * selection method) and `flow_hash_5tuple` (`hash(l4(basis))`). Each reproduces how OVS reads the
  * fields from memory on a little-endian host (see ovs-hash.ts), so the results are OVS's values.
+ * `flowHashFields` is OVS's `flow_hash_fields()`, what `multipath` and `bundle` hash.
  */
 import { ETH_TYPE_IP, ETH_TYPE_IPV6 } from '../fields.js';
 import { W } from '../flowkey.js';
@@ -120,4 +121,62 @@ export function flowHashSymmetricL4(w: Uint32Array, basis: number, vlan2Tci = 0)
     if (proto === IPPROTO_TCP || proto === IPPROTO_SCTP) put16(20, (w[W.tp_src]! ^ w[W.tp_dst]!) & 0xffff);
   }
   return jhashBytes(b, 32, basis >>> 0);
+}
+
+const hashScratch = new Uint8Array(20);
+
+function putBe32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+/** jhash of `n` key words from `word` as the network-order bytes OVS keeps in `struct flow`. */
+function jhashWords(w: Uint32Array, word: number, n: number, basis: number): number {
+  const b = hashScratch;
+  for (let i = 0; i < n; i++) putBe32(b, 4 * i, w[word + i]!);
+  return jhashBytes(b, 4 * n, basis >>> 0);
+}
+
+/**
+ * OVS `flow_hash_fields(flow, fields, basis)`: `eth_src` (jhash of the MAC), the symmetric hashes
+ * above, `nw_src`/`nw_dst` (jhash of the IPv4 or IPv6 address, the basis itself for other
+ * packets) and `symmetric_l3` (jhash of a zeroed 20-byte struct holding the address XOR and the
+ * Ethernet type).
+ */
+export function flowHashFields(w: Uint32Array, fields: string, basis: number, vlan2Tci = 0): number {
+  const dl = w[W.dl_type]!;
+  switch (fields) {
+    case 'eth_src': {
+      const b = hashScratch;
+      b[0] = (w[W.dl_src]! >>> 8) & 0xff;
+      b[1] = w[W.dl_src]! & 0xff;
+      putBe32(b, 2, w[W.dl_src + 1]!);
+      return jhashBytes(b, 6, basis >>> 0);
+    }
+    case 'symmetric_l4':
+      return flowHashSymmetricL4(w, basis, vlan2Tci);
+    case 'symmetric_l3l4':
+      return flowHashSymmetricL3L4(w, basis, false, vlan2Tci);
+    case 'symmetric_l3l4+udp':
+      return flowHashSymmetricL3L4(w, basis, true, vlan2Tci);
+    case 'nw_src':
+    case 'nw_dst': {
+      const src = fields === 'nw_src';
+      if (dl === ETH_TYPE_IP) return jhashWords(w, src ? W.nw_src : W.nw_dst, 1, basis);
+      if (dl === ETH_TYPE_IPV6) return jhashWords(w, src ? W.ipv6_src : W.ipv6_dst, 4, basis);
+      return basis >>> 0;
+    }
+    default: {
+      // symmetric_l3
+      const b = hashScratch;
+      b.fill(0);
+      if (dl === ETH_TYPE_IP) putBe32(b, 0, (w[W.nw_src]! ^ w[W.nw_dst]!) >>> 0);
+      else if (dl === ETH_TYPE_IPV6) for (let i = 0; i < 4; i++) putBe32(b, 4 * i, (w[W.ipv6_src + i]! ^ w[W.ipv6_dst + i]!) >>> 0);
+      b[16] = (dl >>> 8) & 0xff;
+      b[17] = dl & 0xff;
+      return jhashBytes(b, 20, basis >>> 0);
+    }
+  }
 }

@@ -11,6 +11,7 @@ import { TextParseError } from '../errors.js';
 import { fieldByName, type MatchField } from '../fields.js';
 import { fieldOnes } from '../flowkey.js';
 import { parseFieldValue, parseGroup, type Group } from '../ofctl-text.js';
+import { mffOrder } from './select.js';
 
 /** One hash field of `selection_method=hash`: the field and the mask applied before hashing. */
 export interface SelectField {
@@ -111,7 +112,9 @@ export function formatGroupProps(p: GroupProps): string {
   if (p.selectionMethod) s += `,selection_method=${p.selectionMethod}`;
   if (p.selectionMethodParam) s += `,selection_method_param=${p.selectionMethodParam}`;
   if (p.fields.length) {
-    s += `,fields(${p.fields.map((f) => (f.mask === fieldOnes(f.field) ? f.field.name : `${f.field.name}=${fmtMask(f)}`)).join(',')})`;
+    // OVS keeps the fields in a field array indexed by field id, so it prints them in that order.
+    const sorted = [...p.fields].sort((a, b) => mffOrder(a.field) - mffOrder(b.field));
+    s += `,fields(${sorted.map((f) => (f.mask === fieldOnes(f.field) ? f.field.name : `${f.field.name}=${fmtMask(f)}`)).join(',')})`;
   }
   return s;
 }

@@ -9,9 +9,7 @@
  * in spec order: `load` becomes `set_field` (masked unless it covers the whole field), `output`
  * becomes `output:PORT` when the value is a valid output port (below 0xff00, or IN_PORT, FLOOD,
  * ALL, LOCAL; anything else is dropped silently). When the spec has `fin_idle_timeout` or
- * `fin_hard_timeout` the flow's first action is `fin_timeout(...)`; the typed `Action` union has no
- * such action yet, so it is carried in `LearnedFlow.finIdleTimeout/finHardTimeout` and printed by
- * `formatLearnedActions`.
+ * `fin_hard_timeout` the flow's first action is `fin_timeout(...)`, as in OVS.
  *
  * Installing it is a modify-strict flow mod (`decideLearn`):
  *  - a visible flow with the same table, match and priority and identical timeouts, importance,
@@ -35,14 +33,10 @@ import { getFieldBig, W } from '../flowkey.js';
 import { Match, writeSubfieldMatch } from '../match.js';
 import { formatMatch, type Flow } from '../ofctl-text.js';
 
-/** The flow a `learn` produces, plus its `fin_timeout` action. */
+/** The flow a `learn` produces. */
 export interface LearnedFlow {
-  /** The flow (match, priority, cookie, timeouts, flags, actions without fin_timeout). */
+  /** The flow (match, priority, cookie, timeouts, flags, actions with any `fin_timeout` first). */
   flow: Flow;
-  /** `fin_timeout(idle_timeout=...)` of the learned flow (0 = none). */
-  finIdleTimeout: number;
-  /** `fin_timeout(hard_timeout=...)` of the learned flow (0 = none). */
-  finHardTimeout: number;
 }
 
 /** Parse `learn(...)` (or just its argument list) on its own. */
@@ -74,6 +68,7 @@ function isValidLearnOutput(port: number): boolean {
 export function learnedFlow(spec: LearnAction, w: Uint32Array): LearnedFlow {
   const match = new Match();
   const apply: Action[] = [];
+  if (spec.finIdleTimeout || spec.finHardTimeout) apply.push({ type: 'fin_timeout', idleTimeout: spec.finIdleTimeout, hardTimeout: spec.finHardTimeout });
   for (const s of spec.specs) {
     if (s.kind === 'match') {
       writeSubfieldMatch(match, s.dst, srcValue(s.src, w, s.dst.nBits));
@@ -95,20 +90,12 @@ export function learnedFlow(spec: LearnAction, w: Uint32Array): LearnedFlow {
     hardTimeout: spec.hardTimeout, importance: 0, flags: spec.sendFlowRem ? ['send_flow_rem'] : [], match,
     instructions: { apply, clearActions: false },
   };
-  return { flow, finIdleTimeout: spec.finIdleTimeout, finHardTimeout: spec.finHardTimeout };
+  return { flow };
 }
 
-/** The learned flow's actions as OVS's `dump-flows` prints them (with the `fin_timeout` first). */
+/** The learned flow's actions as OVS's `dump-flows` prints them (any `fin_timeout` first). */
 export function formatLearnedActions(lf: LearnedFlow): string {
-  const parts: string[] = [];
-  if (lf.finIdleTimeout || lf.finHardTimeout) {
-    const a: string[] = [];
-    if (lf.finIdleTimeout) a.push(`idle_timeout=${lf.finIdleTimeout}`);
-    if (lf.finHardTimeout) a.push(`hard_timeout=${lf.finHardTimeout}`);
-    parts.push(`fin_timeout(${a.join(',')})`);
-  }
-  if (lf.flow.instructions.apply.length) parts.push(formatActionList(lf.flow.instructions.apply));
-  return parts.length ? parts.join(',') : 'drop';
+  return formatActionList(lf.flow.instructions.apply);
 }
 
 /** The learned flow in `dump-flows --no-stats` form: `cookie=..., table=N, [timeouts, flags] match actions=...`. */

@@ -9,7 +9,8 @@
  *  - `tag=N`: `access` (drops tagged frames with a VID; priority-tagged VID 0 is accepted);
  *  - `trunks=[...]`: `trunk` of those VLANs (VLAN 0 is allowed only if listed);
  *  - `native-untagged`/`native-tagged` with `tag=N`: untagged frames belong to VLAN N; on output
- *    `native-untagged` strips VLAN N's tag, `native-tagged` keeps it.
+ *    `native-untagged` strips VLAN N's tag, `native-tagged` keeps it. VLAN N is carried even when
+ *    `trunks` leaves it out, VLAN 0 never (no `trunks`: every VLAN but 0), as OVS's `bundle_set`.
  * A frame's VLAN is its outer VID after input translation. Then:
  *  - frames to reserved multicast MACs (01:80:c2:00:00:0x, CDP/PVST...) are dropped unless
  *    `forwardBpdu`; frames with a VID the input port does not carry are dropped;
@@ -120,6 +121,8 @@ interface PortState {
   readonly mode: VlanMode;
   readonly tag: number;
   readonly trunks: ReadonlySet<number> | null;
+  /** Native-* mode without `trunks`: every VLAN but 0. */
+  readonly noVlan0: boolean;
   readonly noFlood: boolean;
   /** Entries learned on this port, least recently learned first. */
   readonly lru: Set<string>;
@@ -154,8 +157,17 @@ export class NormalSwitch {
     const mode: VlanMode = c.vlanMode ?? (c.tag !== undefined ? 'access' : 'trunk');
     if (mode !== 'trunk' && c.tag === undefined) throw new RangeError(`port ${c.port}: vlan_mode ${mode} needs a tag`);
     const old = this.ports.get(c.port);
+    let trunks: Set<number> | null = c.trunks && c.trunks.length ? new Set(c.trunks) : null;
+    let noVlan0 = false;
+    if ((mode === 'native-tagged' || mode === 'native-untagged') && c.tag) {
+      // ofproto-dpif.c bundle_set(): a native VLAN is always trunked, VLAN 0 never.
+      if (trunks) {
+        trunks.add(c.tag);
+        trunks.delete(0);
+      } else noVlan0 = true;
+    }
     this.ports.set(c.port, {
-      port: c.port, mode, tag: c.tag ?? 0, trunks: c.trunks && c.trunks.length ? new Set(c.trunks) : null,
+      port: c.port, mode, tag: c.tag ?? 0, trunks, noVlan0,
       noFlood: c.noFlood ?? false, lru: old?.lru ?? new Set(), grewAt: old?.grewAt ?? 0,
     });
   }
@@ -206,8 +218,9 @@ export class NormalSwitch {
     return this.table.get(NormalSwitch.key(vlan, mac));
   }
 
-  /** Every entry (oldest learned first). */
-  entries(): MacEntry[] {
+  /** Every entry that has not aged out at `now` (oldest learned first), like `fdb/show`. */
+  entries(now = this.clock.now()): MacEntry[] {
+    this.age(now);
     return [...this.lru].map((k) => this.table.get(k)!);
   }
 
@@ -259,7 +272,7 @@ export class NormalSwitch {
   }
 
   private trunks(p: PortState, vid: number): boolean {
-    return p.mode !== 'access' && (p.trunks === null || p.trunks.has(vid));
+    return p.mode !== 'access' && (p.trunks === null ? !(p.noVlan0 && vid === 0) : p.trunks.has(vid));
   }
 
   private inputVidValid(p: PortState, vid: number): boolean {
@@ -288,9 +301,10 @@ export class NormalSwitch {
   /**
    * NORMAL for a frame received on `inPort` whose outer tag has VID `vlanOfPacket` (0 = untagged or
    * priority-tagged) and PCP `pcp`: learns the source (unless `learn` is false, as when tracing),
-   * returns the outputs.
+   * returns the outputs. `tagged`: the frame has an outer tag at all (a tag with VID 0 and PCP 0
+   * too), so that an output without a tag pops it.
    */
-  normalForward(inPort: number, vlanOfPacket: number, srcMac: number, dstMac: number, now = this.clock.now(), pcp = 0, learn = true): NormalResult {
+  normalForward(inPort: number, vlanOfPacket: number, srcMac: number, dstMac: number, now = this.clock.now(), pcp = 0, learn = true, tagged = vlanOfPacket !== 0 || pcp !== 0): NormalResult {
     const p = this.ports.get(inPort);
     if (!p) return { vlan: 0, outputs: [], reason: 'no input bundle' };
     if (!this.inputVidValid(p, vlanOfPacket)) return { vlan: vlanOfPacket, outputs: [], reason: 'disallowed VLAN' };
@@ -303,23 +317,29 @@ export class NormalSwitch {
       if (e.port === inPort) return { vlan, outputs: [], reason: 'learned port is input port' };
       const op = this.ports.get(e.port);
       if (!op) return { vlan, outputs: [], reason: 'forward' };
-      return { vlan, outputs: [this.output(op, vlan, vlanOfPacket, pcp)], reason: 'forward' };
+      return { vlan, outputs: [this.output(op, vlan, tagged, vlanOfPacket, pcp)], reason: 'forward' };
     }
     const outputs: NormalOutput[] = [];
     const order = [...this.ports.values()].sort((a, b) => a.port - b.port);
     for (const op of order) {
       if (op.port === inPort || op.noFlood || !this.includesVlan(op, vlan)) continue;
-      outputs.push(this.output(op, vlan, vlanOfPacket, pcp));
+      outputs.push(this.output(op, vlan, tagged, vlanOfPacket, pcp));
     }
     return { vlan, outputs, reason: 'flood' };
   }
 
-  private output(op: PortState, vlan: number, inVid: number, pcp: number): NormalOutput {
+  /**
+   * The tag a frame leaves `op` with (OVS `xvlan_output_translate` + `xvlan_put`): none on an
+   * access port or for the native VLAN of a native-untagged port, else the VLAN with the input
+   * PCP; a VLAN 0 tag with PCP 0 is no tag at all (a priority tag keeps its PCP).
+   */
+  private output(op: PortState, vlan: number, tagged: boolean, inVid: number, pcp: number): NormalOutput {
     const out = this.outVlan(op, vlan);
+    const untag = op.mode === 'access' || (op.mode === 'native-untagged' && vlan === op.tag) || (out === 0 && pcp === 0);
     let vlanAction: VlanAction;
-    if (out === inVid) vlanAction = { kind: 'none' };
-    else if (out === 0) vlanAction = { kind: 'pop' };
-    else if (inVid === 0) vlanAction = { kind: 'push', vid: out, pcp };
+    if (untag) vlanAction = tagged ? { kind: 'pop' } : { kind: 'none' };
+    else if (!tagged) vlanAction = { kind: 'push', vid: out, pcp };
+    else if (out === inVid) vlanAction = { kind: 'none' };
     else vlanAction = { kind: 'set', vid: out, pcp };
     return { port: op.port, vlan: out, vlanAction };
   }

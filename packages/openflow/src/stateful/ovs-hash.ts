@@ -26,17 +26,34 @@ export function bswap16(x: number): number {
   return ((x & 0xff) << 8) | ((x >>> 8) & 0xff);
 }
 
-/** OVS `hash_add` (Murmur3 mixing step; a zero word leaves the state unmixed but still rotated). */
+/**
+ * OVS `mhash_add` (the Murmur3 mixing step) on signed 32-bit values: the one implementation of the
+ * mixing that the flow hashes, the translation cache and conntrack use. A signed int32 stays a small
+ * integer to V8 (an unsigned result of 2^31 or more would be boxed when it leaves a call that is not
+ * inlined), so hot paths hash with these two and turn the result unsigned only where OVS's value is
+ * compared.
+ */
+export function mhashAdd(hash: number, data: number): number {
+  data = Math.imul(data, 0xcc9e2d51);
+  data = (data << 15) | (data >>> 17);
+  data = Math.imul(data, 0x1b873593);
+  hash ^= data;
+  hash = (hash << 13) | (hash >>> 19);
+  return (Math.imul(hash, 5) + 0xe6546b64) | 0;
+}
+
+/** OVS `mhash_finish` (the Murmur3 finaliser) on signed 32-bit values; see `mhashAdd`. */
+export function mhashFinish(hash: number): number {
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) | 0;
+}
+
+/** OVS `hash_add`, unsigned (a zero word mixes to nothing, as in OVS). */
 export function hashAdd(hash: number, data: number): number {
-  data >>>= 0;
-  if (data !== 0) {
-    data = Math.imul(data, 0xcc9e2d51);
-    data = hashRot(data >>> 0, 15);
-    data = Math.imul(data, 0x1b873593);
-    hash = (hash ^ data) >>> 0;
-  }
-  hash = hashRot(hash >>> 0, 13);
-  return (Math.imul(hash, 5) + 0xe6546b64) >>> 0;
+  return mhashAdd(hash, data) >>> 0;
 }
 
 /** OVS `hash_add64` for a 64-bit value given as its low and high 32-bit halves. */
@@ -44,15 +61,9 @@ export function hashAdd64(hash: number, lo: number, hi: number): number {
   return hashAdd(hashAdd(hash, lo), hi);
 }
 
-/** OVS `hash_finish(hash, final)` (Murmur3 finaliser). */
+/** OVS `hash_finish(hash, final)` (Murmur3 finaliser), unsigned. */
 export function hashFinish(hash: number, final: number): number {
-  let h = (hash ^ final) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mhashFinish(hash ^ final) >>> 0;
 }
 
 /** OVS `hash_int(x, basis)` = `hash_2words(x, basis)`. */

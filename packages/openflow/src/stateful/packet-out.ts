@@ -23,8 +23,11 @@ import {
   type ActionEnv, type ControllerAction,
 } from '../actions.js';
 import { OpenFlowError, TextParseError } from '../errors.js';
-import { W } from '../flowkey.js';
-import { field } from '../fields.js';
+import { extractFlowKey } from '../extract.js';
+import { FlowKey, W } from '../flowkey.js';
+import { checkFlow, type Flow } from '../ofctl-text.js';
+import { packetMatch } from '../trace-format.js';
+import { FRAG_LATER, field } from '../fields.js';
 
 /** OpenFlow packet-in reasons by their OVS names, with the OpenFlow 1.5 numbers. */
 export const PACKET_IN_REASONS = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 } as const;
@@ -53,7 +56,7 @@ export class OfpRequestError extends Error {
 }
 
 const ERR = {
-  OFPBRC_BAD_PORT: [1, 11], OFPBRC_BUFFER_UNKNOWN: [1, 8], OFPBAC_BAD_OUT_PORT: [2, 4], OFPBAC_BAD_OUT_GROUP: [2, 9],
+  OFPBAC_MATCH_INCONSISTENT: [2, 10], OFPBRC_BAD_PORT: [1, 11], OFPBRC_BUFFER_UNKNOWN: [1, 8], OFPBAC_BAD_OUT_PORT: [2, 4], OFPBAC_BAD_OUT_GROUP: [2, 9],
   OFPBAC_BAD_ARGUMENT: [2, 5], OFPMMFC_INVALID_METER: [12, 2], OFPBIC_UNSUP_INST: [3, 1],
 } as const;
 
@@ -139,6 +142,11 @@ export interface PacketOut {
   frame: Uint8Array;
   /** Buffer id (`NO_BUFFER` unless given). */
   bufferId: number;
+  /**
+   * An inconsistency found while parsing (`mod_tp_*` on a packet without a transport header):
+   * `checkPacketOutConsistency` raises it, after the checks OVS makes first.
+   */
+  inconsistency?: string;
 }
 
 /** Parse `ovs-ofctl packet-out` text: `in_port=1 packet=HEX actions=output:2` (commas or spaces). */
@@ -164,8 +172,33 @@ export function parsePacketOut(text: string): PacketOut {
     } else throw new TextParseError(text, col, `unknown keyword ${k}`);
   }
   if (!frame && bufferId === NO_BUFFER) throw new TextParseError(text, 0, 'must specify packet');
-  const actions = parseActionList(text.slice(ai + 8), text, ai + 8, { hasVlan: false, nwProto: -1 });
-  return { inPort, actions, frame: frame ?? new Uint8Array(0), bufferId };
+  // ovs-ofctl parses the actions without a match (no VLAN known: `mod_vlan_vid` pushes a tag) and
+  // sends `mod_tp_*` as the OpenFlow 1.0 action, which sets the L4 port of whatever transport the
+  // packet has: the packet's protocol stands in for the match here.
+  const nwProto = frame ? l4Proto(frame) : -1;
+  const actText = text.slice(ai + 8);
+  let actions: Action[];
+  let inconsistency: string | undefined;
+  try {
+    actions = parseActionList(actText, text, ai + 8, { hasVlan: false, nwProto });
+  } catch (e) {
+    // An action that only parses with a transport protocol (mod_tp_*): ovs-ofctl sends it, and
+    // the switch refuses it against a packet without one (check_SET_L4_PORT), after decoding the
+    // actions (a bad output port is reported first).
+    if (!(e instanceof TextParseError) || nwProto === 6) throw e;
+    actions = parseActionList(actText, text, ai + 8, { hasVlan: false, nwProto: 6 });
+    inconsistency = `${e.message} (the packet has no tcp, udp or sctp header)`;
+  }
+  return { inPort, actions, frame: frame ?? new Uint8Array(0), bufferId, ...(inconsistency ? { inconsistency } : {}) };
+}
+
+/** The packet's transport protocol as a match would give it (-1 when not IP, or a later fragment). */
+function l4Proto(frame: Uint8Array): number {
+  const key = new FlowKey();
+  extractFlowKey(frame, 0, frame.length, 0, key);
+  const dl = key.w[W.dl_type]!;
+  if ((dl !== 0x0800 && dl !== 0x86dd) || (key.w[W.nw_frag]! & FRAG_LATER) !== 0) return -1;
+  return key.w[W.nw_proto]!;
 }
 
 /** What validation needs from the switch. */
@@ -196,4 +229,34 @@ export function validatePacketOut(po: PacketOut, env: PacketOutEnv): void {
   }
   if (po.bufferId !== NO_BUFFER) fail('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId} (this switch does not buffer packets)`);
   checkActions(po.actions, env);
+}
+
+/**
+ * Raise the error OVS gives when a packet-out's actions do not fit its packet: the switch checks
+ * them like a flow's actions, against an exact match on the packet (ofproto.c
+ * `ofproto_packet_out_init`: `match_wc_init()` on the packet's flow, then
+ * `ofpacts_check_consistency()`), so `set_field:...->vlan_vid` on an untagged packet or
+ * `mod_nw_dst` on an ARP packet is OFPBAC_MATCH_INCONSISTENT (`OfpRequestError`).
+ */
+export function checkPacketOutConsistency(po: PacketOut): void {
+  if (po.inconsistency !== undefined) fail('OFPBAC_MATCH_INCONSISTENT', po.inconsistency);
+  const key = new FlowKey();
+  extractFlowKey(po.frame, 0, po.frame.length, po.inPort, key);
+  const match = packetMatch(key);
+  // OVS checks no match prerequisites here; "no VLAN" as the CFI bit alone keeps ours quiet.
+  if ((match.value[W.vlan_tci]! & 0x1000) === 0) match.mask[W.vlan_tci] = 0x1000;
+  const flow: Flow = {
+    table: 0, priority: 0, cookie: 0n, idleTimeout: 0, hardTimeout: 0, importance: 0, flags: [],
+    match, instructions: { apply: po.actions, clearActions: false },
+  };
+  try {
+    checkFlow(flow);
+  } catch (e) {
+    if (!(e instanceof OpenFlowError)) throw e;
+    // `checkFlow` names a flow's "OpenFlow 1.0 only" inconsistency (pop_vlan without a VLAN) as
+    // ovs-ofctl's refusal of it; the switch's own check (ofpacts_check_consistency) calls every such
+    // inconsistency OFPBAC_MATCH_INCONSISTENT.
+    if (e.errorName === 'OFPBAC_BAD_TAG' && e.detail.startsWith('pop_vlan')) fail('OFPBAC_MATCH_INCONSISTENT', e.detail);
+    throw new OfpRequestError(e.errorName, e.type, e.code, e.detail);
+  }
 }

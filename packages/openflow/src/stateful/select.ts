@@ -84,24 +84,59 @@ export function bucketIsAlive(type: GroupType, b: BucketInfo, live: LivenessSour
   return false;
 }
 
-/** OVS `group_first_live_bucket`: index of the first live bucket, or -1. */
-export function firstLiveBucket(type: GroupType, buckets: readonly BucketInfo[], live: LivenessSource, depth = 0): number {
-  for (let i = 0; i < buckets.length; i++) if (bucketIsAlive(type, buckets[i]!, live, depth)) return i;
+/**
+ * What OVS's trace says about a bucket it passes over (`xlate_report_bucket_not_live`): `bucket N:
+ * not live due to port P` (a watched group is printed as `port G` too, as OVS does), or null for a
+ * bucket without liveness watches (a zero-weight select bucket).
+ */
+export function bucketNotLiveText(b: BucketInfo): string | null {
+  const parts: string[] = [];
+  if (b.watchPort !== NO_WATCH_PORT) parts.push(`port ${formatPortName(b.watchPort)}`);
+  if (b.watchGroup !== NO_WATCH_GROUP) parts.push(`port ${b.watchGroup}`);
+  return parts.length ? `bucket ${b.id}: not live due to ${parts.join(' and ')}` : null;
+}
+
+function formatPortName(p: number): string {
+  return p === WATCH_CONTROLLER ? 'CONTROLLER' : p === 0xfffe ? 'LOCAL' : String(p);
+}
+
+/**
+ * OVS `group_first_live_bucket`: index of the first live bucket, or -1; `report` gets the trace
+ * lines OVS writes for the buckets passed over.
+ */
+export function firstLiveBucket(type: GroupType, buckets: readonly BucketInfo[], live: LivenessSource, depth = 0, report?: (line: string) => void): number {
+  for (let i = 0; i < buckets.length; i++) {
+    if (bucketIsAlive(type, buckets[i]!, live, depth)) return i;
+    if (report) {
+      const t = bucketNotLiveText(buckets[i]!);
+      if (t !== null) report(t);
+    }
+  }
   return -1;
 }
 
-/** OVS `group_best_live_bucket`: highest `(hash_int(id, basis) & 0xffff) * weight`, later wins ties; -1 if none live. */
-export function bestLiveBucket(buckets: readonly BucketInfo[], basis: number, live: LivenessSource): number {
+/**
+ * OVS `group_best_live_bucket`: highest `(hash_int(id, basis) & 0xffff) * weight`, later wins ties;
+ * -1 if none live. `report` gets OVS's trace lines (`bucket N: score S`, or not live).
+ */
+export function bestLiveBucket(buckets: readonly BucketInfo[], basis: number, live: LivenessSource, report?: (line: string) => void): number {
   let best = -1;
   let bestScore = 0;
   for (let i = 0; i < buckets.length; i++) {
     const b = buckets[i]!;
-    if (!bucketIsAlive('select', b, live, 0)) continue;
+    if (!bucketIsAlive('select', b, live, 0)) {
+      if (report) {
+        const t = bucketNotLiveText(b);
+        if (t !== null) report(t);
+      }
+      continue;
+    }
     const score = (hashInt(b.id, basis) & 0xffff) * b.weight;
     if (score >= bestScore) {
       best = i;
       bestScore = score;
     }
+    report?.(`bucket ${b.id}: score ${score >>> 0}`);
   }
   return best;
 }
@@ -264,7 +299,7 @@ export class SelectGroupState {
    * Index of the bucket OVS would use for this packet, or -1 (no live bucket). `w` is the flow
    * now; `rxW` the flow of the packet as received (only dp_hash with the `l4` algorithm uses it).
    */
-  pick(w: Uint32Array, live: LivenessSource, vlan2Tci = 0, rxW: Uint32Array = w): number {
+  pick(w: Uint32Array, live: LivenessSource, vlan2Tci = 0, rxW: Uint32Array = w, report?: (line: string) => void): number {
     switch (this.method) {
       case 'dp_hash': {
         const h = this.dpHash(w, vlan2Tci, rxW);
@@ -276,9 +311,9 @@ export class SelectGroupState {
         return -1;
       }
       case 'hash':
-        return bestLiveBucket(this.buckets, this.fieldsHash(w), live);
+        return bestLiveBucket(this.buckets, this.fieldsHash(w), live, report);
       default:
-        return bestLiveBucket(this.buckets, flowHashSymmetricL4(w, 0, vlan2Tci), live);
+        return bestLiveBucket(this.buckets, flowHashSymmetricL4(w, 0, vlan2Tci), live, report);
     }
   }
 }

@@ -25,11 +25,8 @@ function ourVerdict(flow: string): string {
   }
 }
 
-/** [KNOWN.md id, flow, our verdict, OVS's verdict] */
-const REFUSALS: [string, string, string, string][] = [
-  ['K1', 'actions=write_actions(mod_tp_dst:80,output:1)', 'TEXT_PARSE', 'accept'],
-  ['K1', 'ip,actions=write_actions(mod_tp_src:80,output:1)', 'TEXT_PARSE', 'accept'],
-];
+/** [KNOWN.md id, flow, our verdict, OVS's verdict] (K1, the only entry, is fixed: `mod_tp` in actions.ts). */
+const REFUSALS: [string, string, string, string][] = [];
 
 /** [id, flows, frame hex, in_port, port to look at] (K8, the only entry, is fixed: see stateful/switch-stateful.test.ts). */
 const OUTPUTS: [string, string, string, number, number][] = [];
@@ -51,15 +48,34 @@ describe.skipIf(req.skip)('known differences from Open vSwitch (KNOWN.md) still 
     expect(ourVerdict(flow), 'ours').toBe(ours);
   });
 
-  it('K1: a group bucket with mod_tp_dst (no match to give it a protocol)', async () => {
-    const group = 'group_id=7,type=all,bucket=mod_tp_dst:80,output:1';
+  it('K1 (fixed): mod_tp_* without a transport protocol in write_actions and buckets is accepted and rewrites as OVS does', async () => {
+    const group = 'group_id=7,type=all,bucket=mod_tp_dst:80,output:2';
+    const flow = 'table=0,in_port=1,actions=group:7,write_actions(mod_tp_src:99,output:3)';
     await ovs.delFlows('kbr');
     await ovs.delGroups('kbr');
-    const r = await ovs.addGroups('kbr', group + '\n');
-    await ovs.delGroups('kbr');
-    expect(r.ok ? 'accept' : r.error, 'OVS').toBe('accept');
+    expect((await ovs.addGroups('kbr', group + '\n')).ok, 'OVS group').toBe(true);
+    expect((await ovs.addFlows('kbr', flow + '\n')).ok, 'OVS flow').toBe(true);
     const sw = new Switch();
-    expect(() => sw.addGroup(group), 'ours').toThrow(TextParseError);
+    for (const p of [1, 2, 3, 4]) sw.addPort({ number: p });
+    sw.addGroup(group);
+    sw.addFlow(flow);
+    // A UDP and an ICMP echo frame: OVS rewrites the "port" of any IP packet (the ICMP code/type for ICMP).
+    for (const hex of [
+      '50540000000250540000000108004500002600000000401166c50a0000010a00000203e800350012e7aa00000000000000000000',
+      '5054000000025054000000010800450000240000000040016ae00a0000010a0000020800f7f60000000100000000000000000000',
+    ]) {
+      const frame = fromHex(hex);
+      const theirs = (await ovs.runFrames('kbr', [{ port: 1, bytes: frame }]))[0]!.outputs;
+      const ours: Record<number, string[]> = {};
+      const osw = new Switch({ onOutput: (p, f) => (ours[p] ??= []).push(Buffer.from(f).toString('hex')) });
+      for (const p of [1, 2, 3, 4]) osw.addPort({ number: p });
+      osw.addGroup(group);
+      osw.addFlow(flow);
+      osw.receive(1, frame);
+      for (const p of [2, 3]) expect(ours[p] ?? [], `port ${p}`).toEqual(theirs[p]!.map((f) => Buffer.from(f).toString('hex')));
+    }
+    await ovs.delFlows('kbr');
+    await ovs.delGroups('kbr');
   });
 
   it.each(OUTPUTS)('%s: %s', async (_id, flows, hex, inPort, port) => {

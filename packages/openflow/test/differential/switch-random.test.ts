@@ -5,18 +5,19 @@
  * refuses must be refused by us with an equivalent error (see `sameRefusal` in harness.ts).
  *
  * Sizes: `OVNTS_DIFF_TABLES` tables (default 400) x `OVNTS_DIFF_FRAMES` frames each (default 40),
- * from `OVNTS_DIFF_SEED` (default 1); table i uses seed `SEED + i * 0x9e3779b1`, and every failure
- * prints that seed, so `OVNTS_DIFF_SEED=<seed> OVNTS_DIFF_TABLES=1` replays it alone.
+ * from `OVNTS_DIFF_SEED` (default 1, printed at the start); table i uses seed `SEED + i * 0x9e3779b1`,
+ * and every failure prints that seed, so `OVNTS_DIFF_SEED=<seed> OVNTS_DIFF_TABLES=1` replays it alone.
+ * Frames OVS bugs corrupt (KNOWN.md O1, O3) are set aside in capped excuse buckets.
  * `OVNTS_DIFF_BRIDGES` bridges (default 3) run cases concurrently in one daemon.
  * `OVNTS_DIFF_MINIMISE` (default 3): how many failures to shrink before reporting.
  * `OVNTS_DIFF_KNOWN=1` also draws the constructs of the known differences (KNOWN.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Rng, framesForTable, isMarkerLike, randomFlowTable, randomFrame, requireOracle, startOvs,
+  Excuses, Rng, framesForTable, isMarkerLike, randomFlowTable, randomFrame, requireOracle, seedFromEnv, startOvs,
   type GenFrame, type OvsOracle,
 } from '@ovnts/testkit';
-import { FRAG_ANY, FRAG_LATER, FlowKey, W, extractFlowKey, formatTrace, type Switch } from '@ovnts/openflow';
+import { formatTrace, type Switch } from '@ovnts/openflow';
 import { describeMismatch, diffOutputs, hitsOvsDoubleVlanUpcallBug, loadCase, minimise, runOurs, tableText, type BridgeSlot, type RefusalRecord } from './harness.js';
 
 const req = requireOracle('OVS random differential', 'ovs-sandbox', ['ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
@@ -27,7 +28,7 @@ const num = (name: string, dflt: number): number => {
 };
 const TABLES = num('OVNTS_DIFF_TABLES', 400);
 const FRAMES = num('OVNTS_DIFF_FRAMES', 40);
-const SEED = num('OVNTS_DIFF_SEED', 1) >>> 0;
+const SEED = req.skip ? 1 : seedFromEnv('OVS random differential', 'OVNTS_DIFF_SEED', 1).seed;
 const BRIDGES = num('OVNTS_DIFF_BRIDGES', 3);
 const MINIMISE = num('OVNTS_DIFF_MINIMISE', 3);
 const KNOWN = num('OVNTS_DIFF_KNOWN', 0) !== 0;
@@ -35,19 +36,10 @@ const PORTS = [1, 2, 3, 4];
 
 const caseSeed = (i: number): number => (SEED + Math.imul(i, 0x9e3779b1)) >>> 0;
 
-const key = new FlowKey();
-
-/**
- * A corpus frame (any protocol the corpus draws, sometimes cut), or undefined to draw a plan
- * instead. First fragments are left out unless KNOWN (OVS looks them up with L4 ports zeroed: KNOWN.md).
- */
+/** A corpus frame (any protocol the corpus draws, sometimes cut), or undefined to draw a plan instead. */
 function corpusFrame(r: Rng): Uint8Array | undefined {
   const f = randomFrame(r, { truncate: 0.06 }).data;
   if (f.length < 14 || isMarkerLike(f)) return undefined;
-  if (!KNOWN) {
-    extractFlowKey(f, 0, f.length, 1, key);
-    if ((key.w[W.nw_frag]! & (FRAG_ANY | FRAG_LATER)) === FRAG_ANY) return undefined;
-  }
   return f;
 }
 
@@ -57,10 +49,8 @@ interface Stats {
   withOutput: number;
   outputs: number;
   mismatches: number;
-  /** Differences explained by the OVS double-VLAN upcall bug (KNOWN.md), not counted as mismatches. */
-  ovsBug: number;
-  /** Differences that vanish when the frame runs alone on an empty OVS datapath cache (KNOWN.md O3). */
-  ovsCache: number;
+  /** Differences set aside: OVS bugs O1 (double-VLAN upcall) and O3 (warm datapath cache), capped. */
+  excuses: Excuses;
   refusalsAgree: number;
   refusalsDisagree: number;
   byRefusal: Map<string, number>;
@@ -86,7 +76,7 @@ describe.skipIf(req.skip)('random tables: byte-identical to Open vSwitch', () =>
 
   it(`${TABLES} tables x ${FRAMES} frames (seed ${SEED})`, async () => {
     const t0 = Date.now();
-    const stats: Stats = { tables: 0, cases: 0, withOutput: 0, outputs: 0, mismatches: 0, ovsBug: 0, ovsCache: 0, refusalsAgree: 0, refusalsDisagree: 0, byRefusal: new Map(), coverage: new Map(), ms: 0 };
+    const stats: Stats = { tables: 0, cases: 0, withOutput: 0, outputs: 0, mismatches: 0, excuses: newExcuses(), refusalsAgree: 0, refusalsDisagree: 0, byRefusal: new Map(), coverage: new Map(), ms: 0 };
     const reports: string[] = [];
     const refusalReports: string[] = [];
     let minimised = 0;
@@ -111,7 +101,7 @@ describe.skipIf(req.skip)('random tables: byte-identical to Open vSwitch', () =>
           const diff = diffOutputs(ours[k]!, theirs[k]!.outputs, PORTS);
           if (!diff) continue;
           if (hitsOvsDoubleVlanUpcallBug(l.sw, frames[k]!)) {
-            stats.ovsBug++;
+            stats.excuses.add('O1', `seed ${seed} frame ${k}`);
             continue;
           }
           // OVS's datapath flow cache can carry an earlier frame's actions over (KNOWN.md O3): run the
@@ -119,8 +109,8 @@ describe.skipIf(req.skip)('random tables: byte-identical to Open vSwitch', () =>
           await ovs.appctl('revalidator/purge');
           const alone = (await ovs.runFrames(slot.name, [{ port: frames[k]!.port, bytes: frames[k]!.bytes }]))[0]!;
           if (!diffOutputs(ours[k]!, alone.outputs, PORTS)) {
-            stats.ovsCache++;
-            if (stats.ovsCache <= 3) console.log(`[differential] seed ${seed} frame ${k}: OVS differed only with a warm datapath cache (KNOWN.md O3)`);
+            stats.excuses.add('O3', `seed ${seed} frame ${k}`);
+            if (stats.excuses.count('O3') <= 3) console.log(`[differential] seed ${seed} frame ${k}: OVS differed only with a warm datapath cache (KNOWN.md O3)`);
             continue;
           }
           stats.mismatches++;
@@ -149,7 +139,7 @@ describe.skipIf(req.skip)('random tables: byte-identical to Open vSwitch', () =>
     console.log(
       [
         `[differential] seed ${SEED}: ${stats.tables} tables, ${stats.cases} frame cases (${stats.withOutput} produced output, ${stats.outputs} output frames), ` +
-          `${stats.mismatches} output mismatches (set aside as OVS bugs: ${stats.ovsBug} double-VLAN upcall O1, ${stats.ovsCache} warm-cache O3), refusals: ${stats.refusalsAgree} agree / ${stats.refusalsDisagree} disagree, ${(stats.ms / 1000).toFixed(1)} s`,
+          `${stats.mismatches} output mismatches (set aside as OVS bugs: ${stats.excuses.count('O1')} double-VLAN upcall O1, ${stats.excuses.count('O3')} warm-cache O3), refusals: ${stats.refusalsAgree} agree / ${stats.refusalsDisagree} disagree, ${(stats.ms / 1000).toFixed(1)} s`,
         refusalSummary && `  refusals (ours ~ OVS):\n${refusalSummary}`,
       ].filter(Boolean).join('\n'),
     );
@@ -160,8 +150,22 @@ describe.skipIf(req.skip)('random tables: byte-identical to Open vSwitch', () =>
     expect(stats.withOutput, 'most frames should produce some output').toBeGreaterThan(stats.cases * 0.2);
     expect(refusalReports, 'refusal mismatches').toEqual([]);
     expect(stats.mismatches, 'output mismatches (see the log above)').toBe(0);
+    console.log(`[differential] excuse buckets:\n${stats.excuses.summary(stats.cases)}`);
+    expect(stats.excuses.overCap(stats.cases)).toEqual([]);
   }, 3_600_000);
 });
+
+/**
+ * The excuse buckets and their caps: OVS bugs the suite recognises (KNOWN.md). Both were 0 in
+ * the 16,000-case default run; a few per thousand would mean the recognisers swallow real
+ * differences.
+ */
+function newExcuses(): Excuses {
+  return new Excuses('OVS random differential', {
+    O1: { max: 2, fraction: 0.001, why: 'OVS bug O1: IPv4 rewrite after a packet-in on a double-tagged packet (recognised from our trace)' },
+    O3: { max: 2, fraction: 0.001, why: 'OVS bug O3: the difference vanished when the frame ran alone on an empty datapath cache' },
+  });
+}
 
 const COVERAGE: [string, RegExp][] = [
   ['vlan-tagged-in', /^Flow: .*dl_vlan=/],
@@ -181,6 +185,16 @@ const COVERAGE: [string, RegExp][] = [
   ['l4-rewrite', /set\((tcp|udp|sctp|icmp|icmpv6)\(/],
   ['table0-miss', /^ 0\. No match\./m],
   ['output-to-in_port', /output:(in_port|IN_PORT)|\bin_port\b.*\n.*IN_PORT/],
+  // The actions added for ovn-controller (issue 8).
+  ['clone', /^\s*clone\(/m],
+  ['check_pkt_larger', /check_pkt_larger\(/],
+  ['push/pop', /^\s*(push|pop):/m],
+  ['exit', /^\s*exit$/m],
+  ['output-trunc', /trunc\(\d+\)/],
+  ['multipath/bundle', /^\s*(multipath|bundle|bundle_load)\(/m],
+  ['set_queue', /^\s*set_queue:/m],
+  ['mod_tp', /^\s*mod_tp_(src|dst):/m],
+  ['set_tunnel', /->tun_id/],
 ];
 
 /** Count what this frame exercised, from our trace (multiple outputs and truncation from the frame and outputs). */

@@ -375,6 +375,33 @@ function timeoutSteps(): Step[] {
 }
 
 /**
+ * `fin_timeout`: a TCP FIN or RST through the flow lowers its timeouts (never raises them; a flow
+ * without timeouts gains one), an ACK changes nothing. tp_dst=4: idle 10 s/hard 20 s lowered to
+ * 2 s/4 s by a FIN at t=1000; tp_dst=5: idle 10 s kept (fin_timeout asks 30 s); tp_dst=6: no
+ * timeouts, hard 3 s after an RST. A priority-1 fallback (port 3) shows when they are gone.
+ */
+export const FIN_TIMEOUT = [
+  'table=0,priority=10,in_port=1,tcp,tp_dst=4,idle_timeout=10,hard_timeout=20,actions=fin_timeout(idle_timeout=2,hard_timeout=4),output:2',
+  'table=0,priority=10,in_port=1,tcp,tp_dst=5,idle_timeout=10,actions=fin_timeout(idle_timeout=30),output:2',
+  'table=0,priority=10,in_port=1,tcp,tp_dst=6,actions=fin_timeout(hard_timeout=3),output:2',
+  'table=0,priority=1,actions=output:3',
+].join('\n');
+
+function finTimeoutSteps(): Step[] {
+  const A = host(0x01, '10.0.0.1');
+  const B = host(0x02, '10.0.0.2');
+  const f = (d: number, flags: string, label: string) => frame(1, label, tcp(A, B, 1000 + d, d, flags, 1, 1));
+  return [
+    f(4, 'A', 't=0 ack 4'), f(5, 'A', 't=0 ack 5'), f(6, 'A', 't=0 ack 6'),
+    { t: 'warp', ms: 1000 }, { t: 'dumpFlows', table: 0 },
+    f(4, 'FA', 't=1000 fin 4'), f(5, 'FA', 't=1000 fin 5'), f(6, 'RA', 't=1000 rst 6'),
+    { t: 'warp', ms: 1999 }, { t: 'dumpFlows', table: 0 },
+    { t: 'warp', ms: 2 }, { t: 'dumpFlows', table: 0 },
+    f(4, 'A', 't=3001 ack 4 (idle gone)'), f(5, 'A', 't=3001 ack 5'), f(6, 'A', 't=3001 ack 6 (hard gone)'),
+  ];
+}
+
+/**
  * A load balancer with one backend (DNAT to a single address and port: nothing to choose, so
  * byte-identical), ct_label and masked ct_mark set on commit, the original-direction tuple fields
  * (ct_nw_proto, ct_nw_dst, ct_tp_dst) matched on every later packet, and ct_clear: table 3 copies
@@ -431,6 +458,7 @@ export function scenarios(): (Scenario & { nat?: boolean })[] {
     { name: 'conjunction: every combination of the clauses', ports: P6, flows: CONJ, steps: conjSteps() },
     { name: 'fast failover (watch_port, watch_group) with ports going down and up', ports: P6, flows: FF, groups: FF_GROUPS, steps: ffSteps() },
     { name: 'flow hard and idle timeouts at the millisecond', ports: P6, flows: TIMEOUTS, steps: timeoutSteps() },
+    { name: 'fin_timeout: a FIN or RST lowers the running flow\'s timeouts', ports: P6, flows: FIN_TIMEOUT, steps: finTimeoutSteps() },
   ];
 }
 

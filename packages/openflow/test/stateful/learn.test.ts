@@ -29,7 +29,7 @@ describe('learnedFlow', () => {
         'set_field:0x12340/0xffff0->reg1,set_field:50:54:00:00:00:01->eth_dst,output:1',
     );
     expect(lf.flow.table).toBe(1);
-    expect(lf.finIdleTimeout).toBe(5);
+    expect(lf.flow.instructions.apply[0]).toEqual({ type: 'fin_timeout', idleTimeout: 5, hardTimeout: 7 });
   });
 
   it('parses limit and result_dst, formats as OVS (learn_format order)', () => {

@@ -63,6 +63,35 @@ describe('NormalSwitch', () => {
     expect(r2.outputs.find((o) => o.port === 7)).toEqual({ port: 7, vlan: 10, vlanAction: { kind: 'none' } });
   });
 
+  it('found by the random differential: native VLANs are carried whatever trunks says, never VLAN 0; priority tags leave access ports untagged', () => {
+    const clock = new VirtualClock(0);
+    const s = new NormalSwitch(clock);
+    s.setPort({ port: 1, trunks: [10] });
+    s.setPort({ port: 2, tag: 10, trunks: [30], vlanMode: 'native-untagged' }); // 10 carried too
+    s.setPort({ port: 3, tag: 10 });
+    s.setPort({ port: 4, tag: 20, vlanMode: 'native-tagged' }); // no trunks: every VLAN but 0
+    s.setPort({ port: 5 });
+    expect(s.normalForward(1, 10, A, BCAST).outputs.map((o) => o.port)).toEqual([2, 3, 4, 5]);
+    // A priority-tagged frame (VID 0, PCP 4) on the access port 3: VLAN 10; out of the other
+    // members untagged (access, native-untagged) or tagged 10 with PCP 4.
+    const pri = s.normalForward(3, 0, B, BCAST, undefined, 4, true, true);
+    expect(pri.outputs).toEqual([
+      { port: 1, vlan: 10, vlanAction: { kind: 'set', vid: 10, pcp: 4 } },
+      { port: 2, vlan: 0, vlanAction: { kind: 'pop' } },
+      { port: 4, vlan: 10, vlanAction: { kind: 'set', vid: 10, pcp: 4 } },
+      { port: 5, vlan: 10, vlanAction: { kind: 'set', vid: 10, pcp: 4 } },
+    ]);
+    // VLAN 0 (untagged on the trunk port 5) reaches neither native port nor the VLAN-10 trunk.
+    expect(s.normalForward(5, 0, C, BCAST).outputs.map((o) => o.port)).toEqual([]);
+    // A VID 0 tag with PCP 0 is no tag: it is popped on the way out of a trunk.
+    s.setPort({ port: 6 });
+    expect(s.normalForward(5, 0, C, BCAST, undefined, 0, true, true).outputs).toEqual([{ port: 6, vlan: 0, vlanAction: { kind: 'pop' } }]);
+    // entries() ages first (fdb/show lists no expired entry).
+    expect(s.entries().length).toBe(3);
+    clock.advance(300_000);
+    expect(s.entries()).toEqual([]);
+  });
+
   it('MAC aging at whole seconds: learned at second s, gone once the clock reaches s + idle', () => {
     const clock = new VirtualClock(1500);
     const { s } = sw(clock, { idleTime: 300 });

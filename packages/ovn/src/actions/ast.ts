@@ -89,7 +89,18 @@ export type Action =
   | { readonly type: 'get_fdb'; readonly dst: FieldRef; readonly mac: FieldRef }
   | { readonly type: 'lookup_fdb'; readonly dst: FieldRef; readonly port: FieldRef; readonly mac: FieldRef }
   | { readonly type: 'commit_ecmp_nh'; readonly ipv6: boolean; readonly proto: 'tcp' | 'udp' | 'sctp' }
-  | { readonly type: 'commit_lb_aff'; readonly text: string }
+  | {
+      readonly type: 'commit_lb_aff';
+      readonly text: string;
+      /** The VIP (`ip`, `port` 0 when none). */
+      readonly vip: { readonly ip: string; readonly port: number; readonly v6: boolean };
+      /** The backend. */
+      readonly backend: { readonly ip: string; readonly port: number; readonly v6: boolean };
+      /** `tcp`, `udp`, `sctp`, or '' when the VIP has no port. */
+      readonly proto: string;
+      /** Idle timeout in seconds. */
+      readonly timeout: number;
+    }
   | { readonly type: 'sample'; readonly text: string };
 
 /** What parsing a flow's actions gives: the actions and the prerequisites they add to the match. */

@@ -701,7 +701,7 @@ class Parser {
     text += `, backend = "${addr(be)}${be.port ? `:${be.port}` : ''}"`;
     if (proto) text += `, proto = ${proto}`;
     text += `, timeout = ${timeout});`;
-    return { type: 'commit_lb_aff', text };
+    return { type: 'commit_lb_aff', text, vip, backend: be, proto, timeout };
   }
 
   private parseSample(): Action {

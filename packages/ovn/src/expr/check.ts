@@ -135,14 +135,38 @@ export function checkFieldType(f: FieldRef, nBits: number, rw = false): string |
   return undefined;
 }
 
+/**
+ * Annotated expansions of prerequisite and predicate texts, per symbol table, with the symbols
+ * each expansion went through. The same few texts (`ip4`, `tcp`, `nd`, ...) are expanded for
+ * nearly every comparison, and an expansion depends only on the text and the table (symbols
+ * are never redefined), so it is computed once. It is reused only where the symbols it expands
+ * are not being expanded already, so a recursive definition is still reported as OVN does.
+ */
+const expansions = new WeakMap<SymbolTable, Map<string, { expr: Expr; symbols: ReadonlySet<string> }>>();
+const recording: Set<string>[] = [];
+
 function parseAndAnnotate(text: string, symtab: SymbolTable, nesting: string[]): Expr {
+  let memo = expansions.get(symtab);
+  if (!memo) expansions.set(symtab, (memo = new Map()));
+  const hit = memo.get(text);
+  if (hit && !nesting.some((n) => hit.symbols.has(n))) {
+    for (const r of recording) for (const n of hit.symbols) r.add(n);
+    return hit.expr;
+  }
+  const symbols = new Set<string>();
+  recording.push(symbols);
   try {
-    return annotateRec(parseExprText(text, { symtab }), symtab, true, nesting);
+    const expr = annotateRec(parseExprText(text, { symtab }), symtab, true, nesting);
+    memo.set(text, { expr, symbols });
+    return expr;
   } catch (e) {
     if (!(e instanceof ExprError)) throw e;
     throw new ExprError(
       `Error parsing expression \`${text}' encountered as prerequisite or predicate of initial expression: ${e.message}`,
     );
+  } finally {
+    recording.pop();
+    for (const r of recording) for (const n of symbols) r.add(n);
   }
 }
 
@@ -150,6 +174,7 @@ function annotateCmp(e: Expr & { type: 'cmp' }, symtab: SymbolTable, append: boo
   const symbol = e.symbol;
   if (nesting.includes(symbol.name)) throw new ExprError(`Recursive expansion of symbol \`${symbol.name}'.`);
   nesting.push(symbol.name);
+  for (const r of recording) r.add(symbol.name);
   try {
     const prereqs = append && symbol.prereqs ? parseAndAnnotate(symbol.prereqs, symtab, nesting) : undefined;
     let out: Expr = e;

@@ -9,6 +9,7 @@ import { sortedRows } from './data.js';
 import type { Datum } from './datum.js';
 import { compareAtoms, datumToJson, defaultDatum } from './datum.js';
 import type { OvsdbAtom, BaseType, ColumnType, DbSchema } from './schema.js';
+import { NbError } from './errors.js';
 
 function baseToJson(b: BaseType): unknown {
   const keys = Object.keys(b).filter((k) => k !== 'type');
@@ -63,22 +64,58 @@ function isDefault(d: Datum, t: ColumnType): boolean {
   return d.keys.every((k, i) => compareAtoms(k, def.keys[i]!) === 0 && (!d.values || compareAtoms(d.values[i]!, def.values![i]!) === 0));
 }
 
+/** Options of `writeOvsdbFile`. */
+export interface WriteOvsdbOptions {
+  /** `_comment` of the transaction. */
+  comment?: string;
+  /** `_date` of the transaction (default 0). */
+  date?: number;
+  /**
+   * Write for this schema instead of the data's own (e.g. `NB_SCHEMA_UPSTREAM`, what the
+   * installed OVN serves): its schema record, and of each row only the columns it has. A column
+   * it lacks must hold its default, and every value must be valid for its type there (an enum
+   * value it does not know, say), else the write fails with an `NbError` naming the row.
+   */
+  schema?: DbSchema;
+}
+
+function allowed(d: Datum, t: ColumnType): string | undefined {
+  const check = (atoms: readonly OvsdbAtom[], b: BaseType) => {
+    for (const a of atoms) {
+      if (b.enum && !b.enum.some((e) => compareAtoms(e, a) === 0)) return `value ${JSON.stringify(a)} is not one of ${b.enum.map((e) => JSON.stringify(e)).join(', ')}`;
+      if (typeof a === 'number' && ((b.minInteger !== undefined && a < b.minInteger) || (b.maxInteger !== undefined && a > b.maxInteger))) return `value ${a} is out of range`;
+    }
+    return undefined;
+  };
+  if (d.keys.length < t.min || d.keys.length > t.max) return `${d.keys.length} values where ${t.min}..${t.max} are allowed`;
+  return check(d.keys, t.key) ?? (d.values && t.value ? check(d.values, t.value) : undefined);
+}
+
 /** An OVSDB standalone file holding `raw` (schema record + one transaction). */
-export function writeOvsdbFile(raw: RawDb, opts: { comment?: string; date?: number } = {}): Uint8Array {
+export function writeOvsdbFile(raw: RawDb, opts: WriteOvsdbOptions = {}): Uint8Array {
+  const schema = opts.schema ?? raw.schema;
   const txn: Record<string, unknown> = { _date: opts.date ?? 0 };
   if (opts.comment) txn._comment = opts.comment;
-  for (const [tname, ts] of raw.schema.tables) {
+  for (const [tname, src] of raw.schema.tables) {
+    const ts = schema.tables.get(tname);
     const rows: Record<string, unknown> = {};
     for (const [u, row] of sortedRows(raw, tname)) {
       const rj: Record<string, unknown> = {};
-      for (const [cn, cs] of ts.columns) {
+      const where = () => ({ table: tname, row: u, rowName: String(row.get('name')?.keys[0] ?? '') });
+      for (const [cn, cs] of src.columns) {
         if (cs.ephemeral) continue;
         const d = row.get(cn);
-        if (d && !isDefault(d, cs.type)) rj[cn] = datumToJson(d, cs.type);
+        if (!d || isDefault(d, cs.type)) continue;
+        const target = ts?.columns.get(cn);
+        if (!target) throw new NbError({ ...where(), column: cn }, `schema ${schema.name} ${schema.version} has no ${ts ? `column ${cn}` : `table ${tname}`} to hold ${JSON.stringify(datumToJson(d, cs.type))}`);
+        if (target.ephemeral) continue;
+        const bad = schema === raw.schema ? undefined : allowed(d, target.type);
+        if (bad) throw new NbError({ ...where(), column: cn }, `not valid in schema ${schema.name} ${schema.version}: ${bad}`);
+        rj[cn] = datumToJson(d, target.type);
       }
       rows[u] = rj;
     }
     if (Object.keys(rows).length) txn[tname] = rows;
   }
-  return Buffer.concat([formatOvsdbRecord(schemaToJson(raw.schema)), formatOvsdbRecord(txn)]);
+  return Buffer.concat([formatOvsdbRecord(schemaToJson(schema)), formatOvsdbRecord(txn)]);
 }

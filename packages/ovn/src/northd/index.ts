@@ -7,4 +7,6 @@ export * from './nat.js';
 export * from './format.js';
 export * from './northd.js';
 export * from './router-info.js';
+export * from './mcast.js';
 export * from './checks.js';
+export { hmapOrder, ssetOrder } from './ovs-hash.js';

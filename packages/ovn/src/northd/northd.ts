@@ -7,6 +7,7 @@
  * are OVN text; identical flows are kept once. The result is deterministic: datapath keys and
  * printed uuids derive from NB uuids, and builders run in NB order.
  */
+import { buildIpMulticastGroupFlows, ipMulticastGroups, type IgmpGroupRecord, type IpMulticastGroup } from './mcast.js';
 import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
@@ -30,6 +31,8 @@ export interface NorthdOptions {
   readonly previous?: SbDatabase;
   /** Tunnel keys of a previous run by name (see `parseTunnelKeys`), when there is no `previous` database. */
   readonly tunnelKeys?: TunnelKeys;
+  /** Multicast groups learnt by IGMP/MLD snooping (southbound IGMP_Group rows; see mcast.ts); default: the IGMP_Group rows of `previous`. */
+  readonly igmpGroups?: readonly IgmpGroupRecord[];
 }
 
 /** What the compiler produces. */
@@ -46,6 +49,8 @@ export interface NorthdResult {
   readonly sink: FlowSink;
   /** The compiler's view of the database. */
   readonly context: NorthdContext;
+  /** IP multicast groups built from `igmpGroups` (southbound Multicast_Group rows named by address). */
+  readonly ipMulticastGroups: readonly IpMulticastGroup[];
   /** The southbound database ovn-northd would write (built on first access). */
   readonly sb: SbDatabase;
   /**
@@ -84,6 +89,9 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     for (const sw of ctx.switches) for (const p of sw.ports) buildRouterFlowsForSwitchPort(ctx, sink, p);
     buildRouterLbFlows(ctx, sink);
   }
+  const igmp = opts.igmpGroups ?? igmpRecords(opts.previous);
+  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp) : [];
+  buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   let sb: SbDatabase | undefined;
   let warnings: NorthdWarning[] | undefined;
@@ -96,8 +104,9 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     flowCount: sink.flowCount,
     sink,
     context: ctx,
+    ipMulticastGroups: ipMulticast,
     get sb() {
-      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ...(opts.previous ? { previous: opts.previous } : {}) }));
+      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}) }));
     },
     get warnings() {
       return (warnings ??= [
@@ -111,4 +120,11 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
 /** The logical flows of `db` in `ovn-sbctl lflow-list` form (for `ovnts northd --nb FILE`). */
 export function lflowList(db: NbDatabase, opts: NorthdOptions = {}): string {
   return formatLflowList(compileNorthd(db, opts).flows);
+}
+
+/** The IGMP_Group rows of a southbound database as records (what ovn-northd reads of them). */
+function igmpRecords(sb: SbDatabase | undefined): IgmpGroupRecord[] {
+  return (sb?.igmpGroups ?? [])
+    .filter((g) => g.datapath !== undefined && g.address !== 'mrouters')
+    .map((g) => ({ datapath: g.datapath!.name, address: g.address, ports: g.ports.map((p) => p.logicalPort), ...(g.chassis ? { chassis: g.chassis.name } : {}) }));
 }

@@ -71,10 +71,10 @@ function gatewayMtuFlow(sink: FlowSink, p: RouterPort, st: 'lr_in_admission' | '
   const mtu = gwMtu(p);
   let a = '';
   if (mtu > 0) a = `reg9[1] = check_pkt_larger(${mtu + l2HdrSize(p)}); `;
-  sink.add(p.rt.dp, st, prioLow, match, a + extra, hint);
+  sink.add(p.rt.dp, st, prioLow, match, a + extra, 11554, hint);
   if (mtu > 0) {
     const bypass = p.nb.options.get('gateway_mtu_bypass');
-    if (bypass !== undefined) sink.add(p.rt.dp, st, prioHigh, `${match} && (${bypass})`, extra, hint);
+    if (bypass !== undefined) sink.add(p.rt.dp, st, prioHigh, `${match} && (${bypass})`, extra, 11566, hint);
   }
 }
 
@@ -83,7 +83,7 @@ function arpFlow(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, ip: s
   m += `arp.op == 1 && arp.tpa == ${ip}`;
   if (extra) m += ` && ${extra}`;
   const a = drop ? DROP : `eth.dst = eth.src; eth.src = ${eth}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${eth}; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;`;
-  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, hint);
+  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, 11115, hint);
 }
 
 function ndFlow(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, action: string, ip: string, snIp: string | undefined, eth: string, extra: string, drop: boolean, prio: number, hint?: string): void {
@@ -92,7 +92,7 @@ function ndFlow(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, action
   m += `nd_ns && nd.target == ${ip}`;
   if (extra) m += ` && ${extra}`;
   const a = drop ? DROP : `${action} { eth.src = ${eth}; ip6.src = nd.target; nd.tll = ${eth}; outport = inport; flags.loopback = 1; output; };`;
-  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, hint);
+  sink.add(rt.dp, 'lr_in_ip_input', prio, m, a, drop ? 11156 : 11171, hint);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,22 +103,22 @@ export function buildRouterDpFlows(ctx: NorthdContext, sink: FlowSink, rt: Route
   const dp = rt.dp;
   const info = routerInfo(rt);
   // build_adm_ctrl_flows_for_lrouter
-  sink.add(dp, 'lr_in_admission', 100, 'vlan.present || eth.src[40]', DROP);
-  sink.add(dp, 'lr_in_admission', 0, '1', DROP);
+  sink.add(dp, 'lr_in_admission', 100, 'vlan.present || eth.src[40]', DROP, 11501);
+  sink.add(dp, 'lr_in_admission', 0, '1', DROP, 11505);
   neighLearning(sink, rt);
   // build_ND_RA_flows_for_lrouter
-  sink.add(dp, 'lr_in_nd_ra_options', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_nd_ra_response', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_nd_ra_options', 0, '1', 'next;', 11956);
+  sink.add(dp, 'lr_in_nd_ra_response', 0, '1', 'next;', 11957);
   // build_ip_routing_pre_flows_for_lrouter
-  sink.add(dp, 'lr_in_ip_routing_pre', 0, '1', 'reg7 = 0; next;');
+  sink.add(dp, 'lr_in_ip_routing_pre', 0, '1', 'reg7 = 0; next;', 11968);
   staticRoutes(ctx, sink, rt);
   mcastLookup(sink, rt, info);
   policies(sink, rt);
   // build_arp_resolve_flows_for_lrouter
-  sink.add(dp, 'lr_in_arp_resolve', 500, 'ip4.mcast || ip6.mcast', 'next;');
-  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip4', 'get_arp(outport, reg0); next;');
-  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip6', 'get_nd(outport, xxreg0); next;');
-  sink.add(dp, 'lr_in_arp_resolve', 0, '1', DROP);
+  sink.add(dp, 'lr_in_arp_resolve', 500, 'ip4.mcast || ip6.mcast', 'next;', 12247);
+  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip4', 'get_arp(outport, reg0); next;', 12250);
+  sink.add(dp, 'lr_in_arp_resolve', 1, 'ip6', 'get_nd(outport, xxreg0); next;', 12253);
+  sink.add(dp, 'lr_in_arp_resolve', 0, '1', DROP, 12256);
   checkPktLen(sink, rt);
   gatewayRedirect(sink, rt, info);
   arpRequest(sink, rt);
@@ -126,28 +126,28 @@ export function buildRouterDpFlows(ctx: NorthdContext, sink: FlowSink, rt: Route
   natArpNdForDatapath(sink, rt, info);
   natDefragAndLb(ctx, sink, rt, info);
   // build_lb_affinity_default_flows
-  sink.add(dp, 'lr_in_lb_aff_check', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_lb_aff_learn', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_lb_aff_check', 0, '1', 'next;', 7490);
+  sink.add(dp, 'lr_in_lb_aff_learn', 0, '1', 'next;', 7491);
 }
 
 function neighLearning(sink: FlowSink, rt: RouterDp): void {
   const dp = rt.dp;
   const learn = optBool(rt.nb.options, 'always_learn_from_arp_request', true);
   const ipRes = learn ? '' : 'reg9[3] = 1; ';
-  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'arp.op == 2', `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${ipRes}next;`);
-  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'nd_na', `reg9[2] = lookup_nd(inport, nd.target, nd.tll); ${ipRes}next;`);
+  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'arp.op == 2', `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${ipRes}next;`, 11690);
+  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'nd_na', `reg9[2] = lookup_nd(inport, nd.target, nd.tll); ${ipRes}next;`, 11698);
   if (!learn) {
-    sink.add(dp, 'lr_in_lookup_neighbor', 110, 'nd_na && ip6.src == fe80::/10 && ip6.dst == ff00::/8', 'reg9[2] = lookup_nd(inport, ip6.src, nd.tll); reg9[3] = lookup_nd_ip(inport, ip6.src); next;');
+    sink.add(dp, 'lr_in_lookup_neighbor', 110, 'nd_na && ip6.src == fe80::/10 && ip6.dst == ff00::/8', 'reg9[2] = lookup_nd(inport, ip6.src, nd.tll); reg9[3] = lookup_nd_ip(inport, ip6.src); next;', 11714);
   }
-  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'nd_ns', `reg9[2] = lookup_nd(inport, ip6.src, nd.sll); ${learn ? '' : 'reg9[3] = lookup_nd_ip(inport, ip6.src); '}next;`);
-  sink.add(dp, 'lr_in_lookup_neighbor', 0, '1', 'reg9[2] = 1; next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 100, `reg9[2] == 1${learn ? '' : ' || reg9[3] == 0'}`, 'next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 90, 'arp', 'put_arp(inport, arp.spa, arp.sha); next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 95, 'nd_ns && (ip6.src == 0 || nd.sll == 0)', 'next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 95, 'nd_na && nd.tll == 0', 'put_nd(inport, nd.target, eth.src); next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_na', 'put_nd(inport, nd.target, nd.tll); next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_ns', 'put_nd(inport, ip6.src, nd.sll); next;');
-  sink.add(dp, 'lr_in_learn_neighbor', 0, '1', DROP);
+  sink.add(dp, 'lr_in_lookup_neighbor', 100, 'nd_ns', `reg9[2] = lookup_nd(inport, ip6.src, nd.sll); ${learn ? '' : 'reg9[3] = lookup_nd_ip(inport, ip6.src); '}next;`, 11726);
+  sink.add(dp, 'lr_in_lookup_neighbor', 0, '1', 'reg9[2] = 1; next;', 11731);
+  sink.add(dp, 'lr_in_learn_neighbor', 100, `reg9[2] == 1${learn ? '' : ' || reg9[3] == 0'}`, 'next;', 11740);
+  sink.add(dp, 'lr_in_learn_neighbor', 90, 'arp', 'put_arp(inport, arp.spa, arp.sha); next;', 11743);
+  sink.add(dp, 'lr_in_learn_neighbor', 95, 'nd_ns && (ip6.src == 0 || nd.sll == 0)', 'next;', 11748);
+  sink.add(dp, 'lr_in_learn_neighbor', 95, 'nd_na && nd.tll == 0', 'put_nd(inport, nd.target, eth.src); next;', 11751);
+  sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_na', 'put_nd(inport, nd.target, nd.tll); next;', 11757);
+  sink.add(dp, 'lr_in_learn_neighbor', 90, 'nd_ns', 'put_nd(inport, ip6.src, nd.sll); next;', 11762);
+  sink.add(dp, 'lr_in_learn_neighbor', 0, '1', DROP, 11767);
 }
 
 // ---- Static routes (build_static_route_flows_for_lrouter).
@@ -207,7 +207,7 @@ function addRoute(sink: FlowSink, rt: RouterDp, op: RouterPort | undefined, lrpA
   else {
     a = `ip.ttl--; reg8[0..15] = 0; ${v4 ? 'reg0' : 'xxreg0'} = ${gateway ? gateway : `ip${v4 ? '4' : '6'}.dst`}; ${v4 ? 'reg1' : 'xxreg1'} = ${lrpAddr}; eth.src = ${op!.networks.eaS}; outport = ${op!.jsonKey}; flags.loopback = 1; next;`;
   }
-  sink.add(rt.dp, 'lr_in_ip_routing', prio, match, a, hint);
+  sink.add(rt.dp, 'lr_in_ip_routing', prio, match, a, 10388, hint);
 }
 
 function prefixText(v4: boolean, addr: number | bigint, plen: number): string {
@@ -217,9 +217,9 @@ function prefixText(v4: boolean, addr: number | bigint, plen: number): string {
 
 function staticRoutes(ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {
   const dp = rt.dp;
-  sink.add(dp, 'lr_in_ip_routing_ecmp', 0, '1', DROP);
-  sink.add(dp, 'lr_in_ip_routing', 0, '1', DROP);
-  sink.add(dp, 'lr_in_ip_routing_ecmp', 150, 'reg8[0..15] == 0', 'next;');
+  sink.add(dp, 'lr_in_ip_routing_ecmp', 0, '1', DROP, 12044);
+  sink.add(dp, 'lr_in_ip_routing', 0, '1', DROP, 12045);
+  sink.add(dp, 'lr_in_ip_routing_ecmp', 150, 'reg8[0..15] == 0', 'next;', 12046);
   const tables = new Map<string, number>();
   const tableId = (name: string | undefined): number => {
     if (!name) return 0;
@@ -233,7 +233,7 @@ function staticRoutes(ctx: NorthdContext, sink: FlowSink, rt: RouterDp): void {
   for (const p of rt.nb.ports) {
     const id = tableId(p.options.get('route_table'));
     if (!id) continue;
-    sink.add(dp, 'lr_in_ip_routing_pre', 100, `inport == "${p.name}"`, `reg7 = ${id}; next;`);
+    sink.add(dp, 'lr_in_ip_routing_pre', 100, `inport == "${p.name}"`, `reg7 = ${id}; next;`, 9686);
   }
   // Parse, then group into ECMP groups (same prefix, plen, direction, table).
   interface Group { id: number; routes: ParsedRoute[]; origin: string }
@@ -293,7 +293,7 @@ function ecmpRouteFlow(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, id: num
   const r0 = routes[0]!;
   const ofs = origin === 'connected' ? PRIO_CONNECTED : PRIO_STATIC;
   const { match: routeM, prio } = routeMatch(undefined, r0.rtbId, r0.prefixS, r0.plen, r0.src, r0.v4, ofs);
-  sink.add(rt.dp, 'lr_in_ip_routing', prio, routeM, `ip.ttl--; flags.loopback = 1; reg8[0..15] = ${id}; reg8[16..31] = select(${routes.map((_, i) => i + 1).join(', ')});`);
+  sink.add(rt.dp, 'lr_in_ip_routing', prio, routeM, `ip.ttl--; flags.loopback = 1; reg8[0..15] = ${id}; reg8[16..31] = select(${routes.map((_, i) => i + 1).join(', ')});`, 10287);
   const visited = new Set<string>();
   routes.forEach((r, i) => {
     const out = routeOutport(rt, r.nb, r0.v4);
@@ -303,7 +303,7 @@ function ecmpRouteFlow(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, id: num
       ecmpSymmetricReplyFlows(ctx, sink, rt, out.lrpAddr, out.op, r, routeM);
     }
     const nh = r.discard ? 'discard' : (r.nb.nexthop as { text: string }).text;
-    sink.add(rt.dp, 'lr_in_ip_routing_ecmp', 100, `reg8[0..15] == ${id} && reg8[16..31] == ${i + 1}`, `${r0.v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${r0.v4 ? 'reg1' : 'xxreg1'} = ${out.lrpAddr}; eth.src = ${out.op.networks.eaS}; outport = ${out.op.jsonKey}; next;`, r.nb.uuid);
+    sink.add(rt.dp, 'lr_in_ip_routing_ecmp', 100, `reg8[0..15] == ${id} && reg8[16..31] == ${i + 1}`, `${r0.v4 ? 'reg0' : 'xxreg0'} = ${nh}; ${r0.v4 ? 'reg1' : 'xxreg1'} = ${out.lrpAddr}; eth.src = ${out.op.networks.eaS}; outport = ${out.op.jsonKey}; next;`, 10329, r.nb.uuid);
   });
 }
 
@@ -315,38 +315,38 @@ function ecmpSymmetricReplyFlows(ctx: NorthdContext, sink: FlowSink, rt: RouterD
   const cidr = r.plen === (r.v4 ? 32 : 128) ? r.prefixS : `${r.prefixS}/${r.plen}`;
   const ipv = r.v4 ? '4' : '6';
   const base = `inport == ${op.jsonKey} && ip${ipv}.${r.src ? 'dst' : 'src'} == ${cidr}`;
-  sink.add(dp, 'lr_in_defrag', 100, base, 'reg9[5] = chk_ecmp_nh_mac(); ct_next;', hint);
-  sink.add(dp, 'lr_in_defrag', 100, routeMatchS, 'reg9[5] = chk_ecmp_nh(); ct_next;', hint);
+  sink.add(dp, 'lr_in_defrag', 100, base, 'reg9[5] = chk_ecmp_nh_mac(); ct_next;', 10107, hint);
+  sink.add(dp, 'lr_in_defrag', 100, routeMatchS, 'reg9[5] = chk_ecmp_nh(); ct_next;', 10113, hint);
   const commit = (proto: string) => `ct_commit { ct_label.ecmp_reply_eth = eth.src;  ct_mark.ecmp_reply_port = ${key};}; commit_ecmp_nh(ipv6 = ${r.v4 ? 'false' : 'true'}, proto = ${proto}); next;`;
-  for (const proto of ['tcp', 'udp', 'sctp']) {
-    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (ct.new && !ct.est) && ${proto}`, commit(proto), hint);
+  for (const [proto, where] of [['tcp', 10132], ['udp', 10145], ['sctp', 10158]] as const) {
+    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (ct.new && !ct.est) && ${proto}`, commit(proto), where, hint);
   }
-  for (const proto of ['tcp', 'udp', 'sctp']) {
-    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (!ct.rpl && ct.est) && ${proto} && reg9[5] == 0`, commit(proto), hint);
+  for (const [proto, where] of [['tcp', 10173], ['udp', 10188], ['sctp', 10202]] as const) {
+    sink.add(dp, 'lr_in_ecmp_stateful', 100, `${base} && (!ct.rpl && ct.est) && ${proto} && reg9[5] == 0`, commit(proto), where, hint);
   }
   const reply = `ct.rpl && reg9[5] == 1 && ct_mark.ecmp_reply_port == ${key}`;
-  sink.add(dp, 'lr_in_ip_routing', 10300, `${reply} && ${routeMatchS}`, `ip.ttl--; flags.loopback = 1; eth.src = ${op.networks.eaS}; ${r.v4 ? '' : 'xx'}reg1 = ${portIp}; outport = ${op.jsonKey}; next;`, hint);
-  sink.add(dp, 'lr_in_policy', 65535, reply, 'next;', hint);
-  sink.add(dp, 'lr_in_arp_resolve', 200, reply, 'push(xxreg1); xxreg1 = ct_label; eth.dst = xxreg1[32..79]; pop(xxreg1); next;', hint);
+  sink.add(dp, 'lr_in_ip_routing', 10300, `${reply} && ${routeMatchS}`, `ip.ttl--; flags.loopback = 1; eth.src = ${op.networks.eaS}; ${r.v4 ? '' : 'xx'}reg1 = ${portIp}; outport = ${op.jsonKey}; next;`, 10221, hint);
+  sink.add(dp, 'lr_in_policy', 65535, reply, 'next;', 10226, hint);
+  sink.add(dp, 'lr_in_arp_resolve', 200, reply, 'push(xxreg1); xxreg1 = ct_label; eth.dst = xxreg1[32..79]; pop(xxreg1); next;', 10242, hint);
 }
 
 // ---- Multicast (build_mcast_lookup_flows_for_lrouter).
 
 function mcastLookup(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
   const dp = rt.dp;
-  sink.add(dp, 'lr_in_ip_routing', 10550, 'nd_rs || nd_ra', DROP);
+  sink.add(dp, 'lr_in_ip_routing', 10550, 'nd_rs || nd_ra', DROP, 12113);
   if (!info.relay) return;
   // IGMP groups learnt in the southbound database: none in a static NB.
   if (info.floodStatic) {
     for (const op of rt.ports) {
-      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && igmp`, DROP);
-      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && (mldv1 || mldv2)`, DROP);
+      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && igmp`, DROP, 12160);
+      sink.add(dp, 'lr_in_ip_routing', 10550, `eth.src == ${op.networks.eaS} && (mldv1 || mldv2)`, DROP, 12166);
     }
-    sink.add(dp, 'lr_in_ip_routing', 10460, 'igmp', 'clone { outport = "_MC_static"; next; };');
-    sink.add(dp, 'lr_in_ip_routing', 10460, 'mldv1 || mldv2', 'clone { outport = "_MC_static"; next; };');
-    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', 'clone { outport = "_MC_static"; ip.ttl--; next; };');
+    sink.add(dp, 'lr_in_ip_routing', 10460, 'igmp', 'clone { outport = "_MC_static"; next; };', 12170);
+    sink.add(dp, 'lr_in_ip_routing', 10460, 'mldv1 || mldv2', 'clone { outport = "_MC_static"; next; };', 12176);
+    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', 'clone { outport = "_MC_static"; ip.ttl--; next; };', 12182);
   } else {
-    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', DROP);
+    sink.add(dp, 'lr_in_ip_routing', 10450, 'ip4.mcast || ip6.mcast', DROP, 12190);
   }
 }
 
@@ -363,9 +363,9 @@ function policyOutport(rt: RouterDp, nh: string | undefined): RouterPort | undef
 
 function policies(sink: FlowSink, rt: RouterDp): void {
   const dp = rt.dp;
-  sink.add(dp, 'lr_in_policy', 0, '1', 'reg8[0..15] = 0; next;');
-  sink.add(dp, 'lr_in_policy_ecmp', 150, 'reg8[0..15] == 0', 'next;');
-  sink.add(dp, 'lr_in_policy_ecmp', 0, '1', DROP);
+  sink.add(dp, 'lr_in_policy', 0, '1', 'reg8[0..15] = 0; next;', 12213);
+  sink.add(dp, 'lr_in_policy_ecmp', 150, 'reg8[0..15] == 0', 'next;', 12215);
+  sink.add(dp, 'lr_in_policy_ecmp', 0, '1', DROP, 12217);
   let gid = 1;
   for (const rule of rt.nb.policies) {
     const mark = rule.pktMark ? `pkt.mark = ${rule.pktMark}; ` : '';
@@ -383,10 +383,10 @@ function policies(sink: FlowSink, rt: RouterDp): void {
           break;
         }
         const v4 = fam[i];
-        sink.add(dp, 'lr_in_policy_ecmp', 100, `reg8[0..15] == ${group} && reg8[16..31] == ${i + 1}`, `${mark}${v4 ? 'reg0' : 'xxreg0'} = ${nhs[i]}; ${v4 ? 'reg1' : 'xxreg1'} = ${addr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; next;`, rule.uuid);
+        sink.add(dp, 'lr_in_policy_ecmp', 100, `reg8[0..15] == ${group} && reg8[16..31] == ${i + 1}`, `${mark}${v4 ? 'reg0' : 'xxreg0'} = ${nhs[i]}; ${v4 ? 'reg1' : 'xxreg1'} = ${addr}; eth.src = ${op.networks.eaS}; outport = ${op.jsonKey}; flags.loopback = 1; next;`, 9606, rule.uuid);
       }
       if (!ok) continue;
-      sink.add(dp, 'lr_in_policy', rule.priority, rule.match, `reg8[0..15] = ${group}; reg8[16..31] = select(${nhs.map((_, i) => i + 1).join(', ')});`, rule.uuid);
+      sink.add(dp, 'lr_in_policy', rule.priority, rule.match, `reg8[0..15] = ${group}; reg8[16..31] = select(${nhs.map((_, i) => i + 1).join(', ')});`, 9624, rule.uuid);
       continue;
     }
     let a: string;
@@ -403,7 +403,7 @@ function policies(sink: FlowSink, rt: RouterDp): void {
     } else {
       a = `${mark}reg8[0..15] = 0; next;`;
     }
-    sink.add(dp, 'lr_in_policy', rule.priority, rule.match, a, rule.uuid);
+    sink.add(dp, 'lr_in_policy', rule.priority, rule.match, a, 9526, rule.uuid);
   }
 }
 
@@ -414,16 +414,16 @@ function icmpErrPktBig(sink: FlowSink, op: RouterPort, mtu: number, st: 'lr_in_i
   const adm = stageTable('lr_in_admission');
   const hint = op.nb.uuid;
   if (op.networks.ipv4.length) {
-    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip4 && reg9[1] && reg9[0] == 0`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip4.dst = ip4.src; ip4.src = ${op.networks.ipv4[0]!.addrS}; ip.ttl = 255; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, hint);
+    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip4 && reg9[1] && reg9[0] == 0`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip4.dst = ip4.src; ip4.src = ${op.networks.ipv4[0]!.addrS}; ip.ttl = 255; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, 12669, hint);
   }
   if (op.networks.ipv6.length) {
-    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip6 && reg9[1] && reg9[0] == 0`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${op.networks.ipv6[0]!.addrS}; ip.ttl = 255; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, hint);
+    sink.add(op.rt.dp, st, 150, `inport == ${op.jsonKey} && ${om}ip6 && reg9[1] && reg9[0] == 0`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${op.networks.ipv6[0]!.addrS}; ip.ttl = 255; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; next(pipeline=ingress, table=${adm}); };`, 12702, hint);
   }
 }
 
 function checkPktLen(sink: FlowSink, rt: RouterDp): void {
-  sink.add(rt.dp, 'lr_in_chk_pkt_len', 0, '1', 'next;');
-  sink.add(rt.dp, 'lr_in_larger_pkts', 0, '1', 'next;');
+  sink.add(rt.dp, 'lr_in_chk_pkt_len', 0, '1', 'next;', 12776);
+  sink.add(rt.dp, 'lr_in_larger_pkts', 0, '1', 'next;', 12778);
   for (const p of rt.nb.ports) {
     const op = rt.ctxPorts.get(p.name);
     if (!op) continue;
@@ -450,24 +450,24 @@ function gatewayRedirect(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
     if (hasVtepPeer(gp)) continue;
     const m = `outport == ${gp.jsonKey}`;
     const a = `outport = ${gp.crJsonKey}; next;`;
-    sink.add(dp, 'lr_in_gw_redirect', 50, m, a, gp.nb.uuid);
+    sink.add(dp, 'lr_in_gw_redirect', 50, m, a, 12830, gp.nb.uuid);
     let addDef = true;
     for (const nat of info.nats) {
       if (!nat.stateless || (!nat.nb.allowed_ext_ips && !nat.nb.exempted_ext_ips)) continue;
       const as = nat.nb.allowed_ext_ips ?? nat.nb.exempted_ext_ips!;
       const mext = `${m} && ip${nat.v6 ? '6' : '4'}.src == $${as.name}`;
       if (nat.nb.allowed_ext_ips) {
-        sink.add(dp, 'lr_in_gw_redirect', 75, mext, a, gp.nb.uuid);
+        sink.add(dp, 'lr_in_gw_redirect', 75, mext, a, 12849, gp.nb.uuid);
         if (addDef) {
-          sink.add(dp, 'lr_in_gw_redirect', 70, `ip && ip${nat.v6 ? '6' : '4'}.dst == ${nat.externalIp}`, DROP);
+          sink.add(dp, 'lr_in_gw_redirect', 70, `ip && ip${nat.v6 ? '6' : '4'}.dst == ${nat.externalIp}`, DROP, 12857);
           addDef = false;
         }
       } else {
-        sink.add(dp, 'lr_in_gw_redirect', 75, mext, DROP, gp.nb.uuid);
+        sink.add(dp, 'lr_in_gw_redirect', 75, mext, DROP, 12862, gp.nb.uuid);
       }
     }
   }
-  sink.add(dp, 'lr_in_gw_redirect', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_gw_redirect', 0, '1', 'next;', 12872);
 }
 
 function arpRequest(sink: FlowSink, rt: RouterDp): void {
@@ -480,28 +480,28 @@ function arpRequest(sink: FlowSink, rt: RouterDp): void {
     const sn = solicitedNode(nh);
     const lo = Number(nh & 0xffffffn);
     const mac = `33:33:ff:${[16, 8, 0].map((s) => ((lo >> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
-    sink.add(dp, 'lr_in_arp_request', 200, `eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == ${text}`, `nd_ns { eth.dst = ${mac}; ip6.dst = ${formatIpv6(sn)}; nd.target = ${text}; output; };`, r.uuid);
+    sink.add(dp, 'lr_in_arp_request', 200, `eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == ${text}`, `nd_ns { eth.dst = ${mac}; ip6.dst = ${formatIpv6(sn)}; nd.target = ${text}; output; };`, 12921, r.uuid);
   }
-  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip4', 'arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; arp.tpa = reg0; arp.op = 1; output; };');
-  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip6', 'nd_ns { nd.target = xxreg0; output; };');
-  sink.add(dp, 'lr_in_arp_request', 0, '1', 'output;');
+  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip4', 'arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; arp.tpa = reg0; arp.op = 1; output; };', 12929);
+  sink.add(dp, 'lr_in_arp_request', 100, 'eth.dst == 00:00:00:00:00:00 && ip6', 'nd_ns { nd.target = xxreg0; output; };', 12940);
+  sink.add(dp, 'lr_in_arp_request', 0, '1', 'output;', 12948);
 }
 
 function miscLocalDrops(sink: FlowSink, rt: RouterDp, info: RtInfo): void {
   const dp = rt.dp;
   if (info.floodStatic) {
-    sink.add(dp, 'lr_in_ip_input', 120, 'igmp && ip.ttl == 1', 'next;');
-    sink.add(dp, 'lr_in_ip_input', 120, '(mldv1 || mldv2) && ip.ttl == 1', 'next;');
+    sink.add(dp, 'lr_in_ip_input', 120, 'igmp && ip.ttl == 1', 'next;', 13012);
+    sink.add(dp, 'lr_in_ip_input', 120, '(mldv1 || mldv2) && ip.ttl == 1', 'next;', 13014);
   }
-  sink.add(dp, 'lr_in_ip_input', 100, 'ip4.src_mcast ||ip4.src == 255.255.255.255 || ip4.src == 127.0.0.0/8 || ip4.dst == 127.0.0.0/8 || ip4.src == 0.0.0.0/8 || ip4.dst == 0.0.0.0/8', DROP);
-  sink.add(dp, 'lr_in_ip_input', 85, 'arp || nd', DROP);
-  sink.add(dp, 'lr_in_ip_input', 84, 'nd_rs || nd_ra', 'next;');
-  sink.add(dp, 'lr_in_ip_input', 83, 'ip6.mcast_rsvd', DROP);
-  sink.add(dp, 'lr_in_ip_input', 82, 'ip4.mcast || ip6.mcast', info.relay ? 'next;' : DROP);
-  sink.add(dp, 'lr_in_ip_input', 50, 'eth.bcast', DROP);
-  sink.add(dp, 'lr_in_ip_input', 32, 'ip.ttl == {0, 1} && !ip.later_frag && (ip4.mcast || ip6.mcast)', DROP);
-  sink.add(dp, 'lr_in_ip_input', 30, 'ip.ttl == {0, 1}', DROP);
-  sink.add(dp, 'lr_in_ip_input', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_ip_input', 100, 'ip4.src_mcast ||ip4.src == 255.255.255.255 || ip4.src == 127.0.0.0/8 || ip4.dst == 127.0.0.0/8 || ip4.src == 0.0.0.0/8 || ip4.dst == 0.0.0.0/8', DROP, 13021);
+  sink.add(dp, 'lr_in_ip_input', 85, 'arp || nd', DROP, 13035);
+  sink.add(dp, 'lr_in_ip_input', 84, 'nd_rs || nd_ra', 'next;', 13041);
+  sink.add(dp, 'lr_in_ip_input', 83, 'ip6.mcast_rsvd', DROP, 13045);
+  sink.add(dp, 'lr_in_ip_input', 82, 'ip4.mcast || ip6.mcast', info.relay ? 'next;' : DROP, 13049);
+  sink.add(dp, 'lr_in_ip_input', 50, 'eth.bcast', DROP, 13056);
+  sink.add(dp, 'lr_in_ip_input', 32, 'ip.ttl == {0, 1} && !ip.later_frag && (ip4.mcast || ip6.mcast)', DROP, 13073);
+  sink.add(dp, 'lr_in_ip_input', 30, 'ip.ttl == {0, 1}', DROP, 13078);
+  sink.add(dp, 'lr_in_ip_input', 0, '1', 'next;', 13083);
 }
 
 function natArpNd(sink: FlowSink, rt: RouterDp, nat: RtNat): void {
@@ -571,36 +571,36 @@ function natExtIpMatch(sink: FlowSink, rt: RouterDp, match: string, nat: Nat, v6
     prio = cidrBits + 3;
     if (!rt.isGatewayRouter) prio += 128;
   }
-  sink.add(rt.dp, isSrc ? 'lr_in_dnat' : 'lr_out_snat', prio, `${match} && ip${v6 ? '6' : '4'}.${isSrc ? 'src' : 'dst'} == $${ex.name}`, 'next;', nat.uuid);
+  sink.add(rt.dp, isSrc ? 'lr_in_dnat' : 'lr_out_snat', prio, `${match} && ip${v6 ? '6' : '4'}.${isSrc ? 'src' : 'dst'} == $${ex.name}`, 'next;', 11068, nat.uuid);
   return match;
 }
 
 function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: RtInfo): void {
   const dp = rt.dp;
-  sink.add(dp, 'lr_in_defrag', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_unsnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_chk_dnat_local', 0, '1', 'reg9[4] = 0; next;');
-  sink.add(dp, 'lr_out_snat', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_dnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_undnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_post_undnat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_post_snat', 0, '1', 'next;');
-  sink.add(dp, 'lr_out_egr_loop', 0, '1', 'next;');
-  sink.add(dp, 'lr_in_ecmp_stateful', 0, '1', 'next;');
+  sink.add(dp, 'lr_in_defrag', 0, '1', 'next;', 14243);
+  sink.add(dp, 'lr_in_unsnat', 0, '1', 'next;', 14244);
+  sink.add(dp, 'lr_out_chk_dnat_local', 0, '1', 'reg9[4] = 0; next;', 14245);
+  sink.add(dp, 'lr_out_snat', 0, '1', 'next;', 14247);
+  sink.add(dp, 'lr_in_dnat', 0, '1', 'next;', 14248);
+  sink.add(dp, 'lr_out_undnat', 0, '1', 'next;', 14249);
+  sink.add(dp, 'lr_out_post_undnat', 0, '1', 'next;', 14250);
+  sink.add(dp, 'lr_out_post_snat', 0, '1', 'next;', 14251);
+  sink.add(dp, 'lr_out_egr_loop', 0, '1', 'next;', 14252);
+  sink.add(dp, 'lr_in_ecmp_stateful', 0, '1', 'next;', 14253);
   if (info.hasLbVip) {
-    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; ct_commit_nat;');
-    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; ct_commit_nat;');
-    sink.add(dp, 'lr_in_dnat', 50, 'ct.rel && !ct.est && !ct.new', 'ct_commit_nat;');
-    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; next;');
-    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; next;');
-    sink.add(dp, 'lr_in_dnat', 50, 'ct.est && !ct.rel && !ct.new && ct_mark.natted', 'next;');
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; ct_commit_nat;', 14274);
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.rel && !ct.est && !ct.new && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; ct_commit_nat;', 14279);
+    sink.add(dp, 'lr_in_dnat', 50, 'ct.rel && !ct.est && !ct.new', 'ct_commit_nat;', 14283);
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.skip_snat == 1', 'flags.skip_snat_for_lb = 1; next;', 14300);
+    sink.add(dp, 'lr_in_dnat', 70, 'ct.est && !ct.rel && !ct.new && ct_mark.natted && ct_mark.force_snat == 1', 'flags.force_snat_for_lb = 1; next;', 14305);
+    sink.add(dp, 'lr_in_dnat', 50, 'ct.est && !ct.rel && !ct.new && ct_mark.natted', 'next;', 14309);
   }
   if (rt.isGatewayRouter && (rt.nb.nat.length || info.hasLbVip)) {
-    sink.add(dp, 'lr_out_undnat', 100, 'nd || nd_rs || nd_ra', 'next;');
-    sink.add(dp, 'lr_out_undnat', 50, 'ip', 'flags.loopback = 1; ct_dnat;');
-    sink.add(dp, 'lr_out_post_undnat', 50, 'ip && ct.new', 'ct_commit { } ; next; ');
+    sink.add(dp, 'lr_out_undnat', 100, 'nd || nd_rs || nd_ra', 'next;', 14324);
+    sink.add(dp, 'lr_out_undnat', 50, 'ip', 'flags.loopback = 1; ct_dnat;', 14326);
+    sink.add(dp, 'lr_out_post_undnat', 50, 'ip && ct.new', 'ct_commit { } ; next; ', 14328);
   }
-  sink.add(dp, 'lr_out_snat', 120, 'nd_ns', 'next;');
+  sink.add(dp, 'lr_out_snat', 120, 'nd_ns', 'next;', 14335);
   if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) return;
   const natEntriesSeen = new Set<string>();
   for (const nat of info.nats) {
@@ -613,10 +613,10 @@ function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: 
     dnatFlow(sink, rt, info, c);
     if (!rt.isGatewayRouter && gw) {
       if (!natEntriesSeen.has(nat.externalIp)) {
-        sink.add(dp, 'lr_in_arp_resolve', 150, `inport == ${gw.jsonKey} && outport == ${gw.jsonKey} && ip${ipv}.dst == ${nat.externalIp}`, DROP, nb.uuid);
-        sink.add(dp, 'lr_in_arp_resolve', 100, `outport == ${gw.jsonKey} && ${c.v6 ? 'xxreg0' : 'reg0'} == ${nat.externalIp}`, `eth.dst = ${c.distributed ? nat.externalMac : gw.networks.eaS}; next;`, nb.uuid);
+        sink.add(dp, 'lr_in_arp_resolve', 150, `inport == ${gw.jsonKey} && outport == ${gw.jsonKey} && ip${ipv}.dst == ${nat.externalIp}`, DROP, 14388, nb.uuid);
+        sink.add(dp, 'lr_in_arp_resolve', 100, `outport == ${gw.jsonKey} && ${c.v6 ? 'xxreg0' : 'reg0'} == ${nat.externalIp}`, `eth.dst = ${c.distributed ? nat.externalMac : gw.networks.eaS}; next;`, 14407, nb.uuid);
         if (info.redirectBridged && c.distributed) {
-          sink.add(dp, 'lr_in_arp_resolve', 90, `outport == ${rt.l3dgwPorts[0]!.jsonKey} && ip${ipv}.src == ${nat.logicalIp} && is_chassis_resident("${nb.logical_port}")`, c.v6 ? 'get_nd(outport, xxreg0); next;' : 'get_arp(outport, reg0); next;', nb.uuid);
+          sink.add(dp, 'lr_in_arp_resolve', 90, `outport == ${rt.l3dgwPorts[0]!.jsonKey} && ip${ipv}.src == ${nat.logicalIp} && is_chassis_resident("${nb.logical_port}")`, c.v6 ? 'get_nd(outport, xxreg0); next;' : 'get_arp(outport, reg0); next;', 14429, nb.uuid);
         }
         natEntriesSeen.add(nat.externalIp);
       }
@@ -625,14 +625,14 @@ function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: 
     }
     if (rt.l3dgwPorts.length && gw) {
       // build_lrouter_out_is_dnat_local
-      sink.add(dp, 'lr_out_chk_dnat_local', 50, `ip && ip${ipv}.dst == ${nat.externalIp} && ${c.distributed ? `is_chassis_resident("${nb.logical_port}")` : `is_chassis_resident(${gw.crJsonKey})`}`, 'reg9[4] = 1; next;', nb.uuid);
+      sink.add(dp, 'lr_out_chk_dnat_local', 50, `ip && ip${ipv}.dst == ${nat.externalIp} && ${c.distributed ? `is_chassis_resident("${nb.logical_port}")` : `is_chassis_resident(${gw.crJsonKey})`}`, 'reg9[4] = 1; next;', 13858, nb.uuid);
       // build_lrouter_out_undnat_flow
       if (nb.type !== 'snat') {
         let m = `ip && ip${ipv}.src == ${nat.logicalIp} && outport == ${gw.jsonKey}`;
         if (!c.distributed) m += ` && is_chassis_resident(${gw.crJsonKey})`;
         let a = c.distributed ? `eth.src = ${c.mac}; ` : '';
         a += nat.stateless ? 'next;' : rt.isGatewayRouter ? 'ct_dnat;' : 'ct_dnat_in_czone;';
-        sink.add(dp, 'lr_out_undnat', 100, m, a, nb.uuid);
+        sink.add(dp, 'lr_out_undnat', 100, m, a, 13828, nb.uuid);
       }
     }
     snatFlow(sink, rt, c);
@@ -640,17 +640,17 @@ function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: 
     if (c.distributed && gw) {
       const m = `ip${ipv}.src == ${nat.logicalIp} && outport == ${gw.jsonKey}`;
       const lp = nb.logical_port === undefined ? undefined : ctx.switchPorts.get(nb.logical_port);
-      if (lp && lp.nb.type === 'virtual') sink.add(dp, 'lr_in_gw_redirect', 80, m, DROP, nb.uuid);
-      sink.add(dp, 'lr_in_gw_redirect', 100, `${m} && is_chassis_resident("${nb.logical_port}")`, `eth.src = ${nat.externalMac}; ${c.v6 ? 'xxreg1' : 'reg1'} = ${nat.externalIp}; next;`, nb.uuid);
+      if (lp && lp.nb.type === 'virtual') sink.add(dp, 'lr_in_gw_redirect', 80, m, DROP, 14476, nb.uuid);
+      sink.add(dp, 'lr_in_gw_redirect', 100, `${m} && is_chassis_resident("${nb.logical_port}")`, `eth.src = ${nat.externalMac}; ${c.v6 ? 'xxreg1' : 'reg1'} = ${nat.externalIp}; next;`, 14486, nb.uuid);
     }
     if (rt.l3dgwPorts.length && gw) {
       let m = `ip${ipv}.dst == ${nat.externalIp} && outport == ${gw.jsonKey}`;
       m += c.distributed ? ` && is_chassis_resident("${nb.logical_port}")` : ` && is_chassis_resident(${gw.crJsonKey})`;
       const regs = Array.from({ length: 10 }, (_, j) => `reg${j} = 0; `).join('');
-      sink.add(dp, 'lr_out_egr_loop', 100, m, `clone { ct_clear; inport = outport; outport = ""; eth.dst <-> eth.src; flags = 0; flags.loopback = 1; flags.use_snat_zone = reg9[4]; ${regs}reg9[0] = 1; next(pipeline=ingress, table=${stageTable('lr_in_admission')}); };`, nb.uuid);
+      sink.add(dp, 'lr_out_egr_loop', 100, m, `clone { ct_clear; inport = outport; outport = ""; eth.dst <-> eth.src; flags = 0; flags.loopback = 1; flags.use_snat_zone = reg9[4]; ${regs}reg9[0] = 1; next(pipeline=ingress, table=${stageTable('lr_in_admission')}); };`, 14524, nb.uuid);
     }
   }
-  if (rt.nb.nat.length) sink.add(dp, 'lr_out_chk_dnat_local', 50, 'ip && ct_mark.natted == 1', 'reg9[4] = 1; next;', rt.nb.uuid);
+  if (rt.nb.nat.length) sink.add(dp, 'lr_out_chk_dnat_local', 50, 'ip && ct_mark.natted == 1', 'reg9[4] = 1; next;', 14544, rt.nb.uuid);
   if (rt.isGatewayRouter) {
     if (info.dnatForceSnat?.v4) forceSnatFlows(sink, rt, '4', info.dnatForceSnat.v4, 'dnat');
     if (info.dnatForceSnat?.v6) forceSnatFlows(sink, rt, '6', info.dnatForceSnat.v6, 'dnat');
@@ -660,8 +660,8 @@ function natDefragAndLb(ctx: NorthdContext, sink: FlowSink, rt: RouterDp, info: 
 }
 
 function forceSnatFlows(sink: FlowSink, rt: RouterDp, ipv: string, ip: string, context: string): void {
-  sink.add(rt.dp, 'lr_in_unsnat', 110, `ip${ipv} && ip${ipv}.dst == ${ip}`, 'ct_snat;');
-  sink.add(rt.dp, 'lr_out_snat', 100, `flags.force_snat_for_${context} == 1 && ip${ipv}`, `ct_snat(${ip});`);
+  sink.add(rt.dp, 'lr_in_unsnat', 110, `ip${ipv} && ip${ipv}.dst == ${ip}`, 'ct_snat;', 11351);
+  sink.add(rt.dp, 'lr_out_snat', 100, `flags.force_snat_for_${context} == 1 && ip${ipv}`, `ct_snat(${ip});`, 11361);
 }
 
 function unsnatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
@@ -670,14 +670,14 @@ function unsnatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
   if (nb.type !== 'snat' && nb.type !== 'dnat_and_snat') return;
   const ipv = c.v6 ? '6' : '4';
   if (rt.isGatewayRouter) {
-    sink.add(rt.dp, 'lr_in_unsnat', 90, `ip && ip${ipv}.dst == ${nat.externalIp}`, nat.stateless ? 'next;' : 'ct_snat;', nb.uuid);
+    sink.add(rt.dp, 'lr_in_unsnat', 90, `ip && ip${ipv}.dst == ${nat.externalIp}`, nat.stateless ? 'next;' : 'ct_snat;', 13648, nb.uuid);
     return;
   }
   const gw = c.gw!;
   const res = !c.distributed && rt.l3dgwPorts.length ? ` && is_chassis_resident(${gw.crJsonKey})` : '';
-  sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 0${res}`, nat.stateless ? 'next;' : 'ct_snat_in_czone;', nb.uuid);
+  sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 0${res}`, nat.stateless ? 'next;' : 'ct_snat_in_czone;', 13673, nb.uuid);
   if (!nat.stateless) {
-    sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 1 && flags.use_snat_zone == 1${res}`, 'ct_snat;', nb.uuid);
+    sink.add(rt.dp, 'lr_in_unsnat', 100, `ip && ip${ipv}.dst == ${nat.externalIp} && inport == ${gw.jsonKey} && flags.loopback == 1 && flags.use_snat_zone == 1${res}`, 'ct_snat;', 13691, nb.uuid);
   }
 }
 
@@ -692,7 +692,7 @@ function dnatFlow(sink: FlowSink, rt: RouterDp, info: RtInfo, c: NatCheck): void
     if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, true, c.cidrBits);
     let a = info.dnatForceSnat ? 'flags.force_snat_for_dnat = 1; ' : '';
     a += nat.stateless ? `flags.loopback = 1; ip${ipv}.dst=${nat.logicalIp}; next;` : `flags.loopback = 1; ct_dnat(${nat.logicalIp}${range});`;
-    sink.add(rt.dp, 'lr_in_dnat', 100, m, a, nb.uuid);
+    sink.add(rt.dp, 'lr_in_dnat', 100, m, a, 13745, nb.uuid);
     return;
   }
   const gw = c.gw!;
@@ -700,7 +700,7 @@ function dnatFlow(sink: FlowSink, rt: RouterDp, info: RtInfo, c: NatCheck): void
   if (!c.distributed && rt.l3dgwPorts.length) m += ` && is_chassis_resident(${gw.crJsonKey})`;
   if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, true, c.cidrBits);
   const a = nb.type === 'dnat_and_snat' && nat.stateless ? `ip${ipv}.dst=${nat.logicalIp}; next;` : `ct_dnat_in_czone(${nat.logicalIp}${range});`;
-  sink.add(rt.dp, 'lr_in_dnat', 100, m, a, nb.uuid);
+  sink.add(rt.dp, 'lr_in_dnat', 100, m, a, 13779, nb.uuid);
 }
 
 function snatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
@@ -718,7 +718,7 @@ function snatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
       m += ' && (!ct.trk || !ct.rpl)';
       a = `ct_snat(${nat.externalIp}${range});`;
     }
-    sink.add(rt.dp, 'lr_out_snat', c.cidrBits + 1, m, a, nb.uuid);
+    sink.add(rt.dp, 'lr_out_snat', c.cidrBits + 1, m, a, 13906, nb.uuid);
     return;
   }
   const gw = c.gw!;
@@ -731,9 +731,9 @@ function snatFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
   if (nb.allowed_ext_ips || nb.exempted_ext_ips) m = natExtIpMatch(sink, rt, m, nb, c.v6, false, c.cidrBits);
   const ethSrc = c.distributed ? `eth.src = ${c.mac}; ` : '';
   const a = ethSrc + (nat.stateless ? `ip${ipv}.src=${nat.externalIp}; next;` : `ct_snat_in_czone(${nat.externalIp}${range});`);
-  sink.add(rt.dp, 'lr_out_snat', prio, m, a, nb.uuid);
+  sink.add(rt.dp, 'lr_out_snat', prio, m, a, 13958, nb.uuid);
   if (!nat.stateless) {
-    sink.add(rt.dp, 'lr_out_snat', prio + 1, `${m} && reg9[4] == 1`, `${ethSrc}reg9[4] = 0; ct_snat(${nat.externalIp}${range});`, nb.uuid);
+    sink.add(rt.dp, 'lr_out_snat', prio + 1, `${m} && reg9[4] == 1`, `${ethSrc}reg9[4] = 0; ct_snat(${nat.externalIp}${range});`, 13975, nb.uuid);
   }
 }
 
@@ -743,7 +743,7 @@ function ingressFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
   const nb = nat.nb;
   const gw = c.gw;
   if (rt.l3dgwPorts.length && nb.type === 'snat' && gw) {
-    sink.add(rt.dp, 'lr_in_ip_input', 120, `inport == ${gw.jsonKey} && ${c.v6 ? 'ip6.src' : 'ip4.src'} == ${nat.externalIp}`, 'next;', nb.uuid);
+    sink.add(rt.dp, 'lr_in_ip_input', 120, `inport == ${gw.jsonKey} && ${c.v6 ? 'ip6.src' : 'ip4.src'} == ${nat.externalIp}`, 'next;', 14067, nb.uuid);
   }
   if (c.distributed && gw) {
     const mtu = gwMtu(gw);
@@ -751,9 +751,9 @@ function ingressFlow(sink: FlowSink, rt: RouterDp, c: NatCheck): void {
     if (mtu) {
       const base = `inport == ${gw.jsonKey} && reg9[1] && reg9[0] == 0`;
       if (!c.v6) {
-        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip4 && ip4.dst == ${nat.externalIp}`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip4.dst = ip4.src; ip4.src = ${nat.externalIp}; ip.ttl = 254; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, nb.uuid);
+        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip4 && ip4.dst == ${nat.externalIp}`, `icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip4.dst = ip4.src; ip4.src = ${nat.externalIp}; ip.ttl = 254; icmp4.type = 3; /* Destination Unreachable. */ icmp4.code = 4; /* Frag Needed and DF was Set. */ icmp4.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, 14015, nb.uuid);
       } else {
-        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip6 && ip6.dst == ${nat.externalIp}`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip6.dst = ip6.src; ip6.src = ${nat.externalIp}; ip.ttl = 254; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, nb.uuid);
+        sink.add(rt.dp, 'lr_in_ip_input', 160, `${base} && ip6 && ip6.dst == ${nat.externalIp}`, `icmp6_error {reg9[0] = 1; reg9[1] = 0; eth.dst = eth.src; eth.src = ${nat.externalMac}; ip6.dst = ip6.src; ip6.src = ${nat.externalIp}; ip.ttl = 254; icmp6.type = 2; /* Packet Too Big. */ icmp6.code = 0; icmp6.frag_mtu = ${mtu}; outport = ${gw.jsonKey}; flags.loopback = 1; output; };`, 14042, nb.uuid);
       }
     }
   }
@@ -774,13 +774,13 @@ export function buildRouterPortFlows(ctx: NorthdContext, sink: FlowSink, op: Rou
   arpResolveRouterPort(sink, op, info);
   // build_egress_delivery_flows_for_lrouter_port
   if (op.enabled) {
-    if (info.relay) sink.add(op.rt.dp, 'lr_out_delivery', 110, `(ip4.mcast || ip6.mcast) && outport == ${op.jsonKey}`, `eth.src = ${op.networks.eaS}; output;`);
-    sink.add(op.rt.dp, 'lr_out_delivery', 100, `outport == ${op.jsonKey}`, 'output;');
-    sink.add(op.rt.dp, 'lr_out_delivery', 0, '1', DROP);
+    if (info.relay) sink.add(op.rt.dp, 'lr_out_delivery', 110, `(ip4.mcast || ip6.mcast) && outport == ${op.jsonKey}`, `eth.src = ${op.networks.eaS}; output;`, 12989);
+    sink.add(op.rt.dp, 'lr_out_delivery', 100, `outport == ${op.jsonKey}`, 'output;', 12995);
+    sink.add(op.rt.dp, 'lr_out_delivery', 0, '1', DROP, 12998);
   }
   // build_dhcpv6_reply_flows_for_lrouter_port
   for (const a of op.networks.ipv6) {
-    sink.add(op.rt.dp, 'lr_in_ip_input', 100, `ip6.dst == ${a.addrS} && udp.src == 547 && udp.dst == 546`, 'reg0 = 0; handle_dhcpv6_reply;');
+    sink.add(op.rt.dp, 'lr_in_ip_input', 100, `ip6.dst == ${a.addrS} && udp.src == 547 && udp.dst == 546`, 'reg0 = 0; handle_dhcpv6_reply;', 13098);
   }
   ipv6Input(sink, op);
   ipv4Input(sink, op, info);
@@ -819,9 +819,9 @@ function neighLookupPort(sink: FlowSink, op: RouterPort): void {
   const res = op.crJsonKey ? ` && is_chassis_resident(${op.crJsonKey})` : '';
   for (const a of op.networks.ipv4) {
     if (!learn) {
-      sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 110, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.tpa == ${a.addrS} && arp.op == 1${res}`, 'reg9[2] = lookup_arp(inport, arp.spa, arp.sha); reg9[3] = 1; next;', op.nb.uuid);
+      sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 110, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.tpa == ${a.addrS} && arp.op == 1${res}`, 'reg9[2] = lookup_arp(inport, arp.spa, arp.sha); reg9[3] = 1; next;', 11806, op.nb.uuid);
     }
-    sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 100, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.op == 1${res}`, `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${learn ? '' : 'reg9[3] = lookup_arp_ip(inport, arp.spa); '}next;`, op.nb.uuid);
+    sink.add(op.rt.dp, 'lr_in_lookup_neighbor', 100, `inport == ${op.jsonKey} && arp.spa == ${a.networkS}/${a.plen} && arp.op == 1${res}`, `reg9[2] = lookup_arp(inport, arp.spa, arp.sha); ${learn ? '' : 'reg9[3] = lookup_arp_ip(inport, arp.spa); '}next;`, 11827, op.nb.uuid);
   }
 }
 
@@ -853,17 +853,17 @@ function ndRa(sink: FlowSink, op: RouterPort): void {
   }
   if (!any) return;
   a += '); next;';
-  sink.add(op.rt.dp, 'lr_in_nd_ra_options', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_rs`, a, op.nb.uuid);
+  sink.add(op.rt.dp, 'lr_in_nd_ra_options', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_rs`, a, 11922, op.nb.uuid);
   const lla = formatIpv6(linkLocal(op.networks.ea));
-  sink.add(op.rt.dp, 'lr_in_nd_ra_response', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_ra && reg0[5]`, `eth.dst = eth.src; eth.src = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${lla}; outport = inport; flags.loopback = 1; output;`, op.nb.uuid);
+  sink.add(op.rt.dp, 'lr_in_nd_ra_response', 50, `inport == ${op.jsonKey} && ip6.dst == ff02::2 && nd_ra && reg0[5]`, `eth.dst = eth.src; eth.src = ${op.networks.eaS}; ip6.dst = ip6.src; ip6.src = ${lla}; outport = inport; flags.loopback = 1; output;`, 11943, op.nb.uuid);
 }
 
 /** `build_lrouter_drop_own_dest`. */
 function dropOwnDest(sink: FlowSink, op: RouterPort, info: RtInfo, st: 'lr_in_ip_input' | 'lr_in_arp_resolve', prio: number, dropSnatIp: boolean): void {
   const v4 = op.networks.ipv4.filter((a) => dropSnatIp === (info.snatIps.has(a.addrS) || info.lbIps.v4.has(a.addrS))).map((a) => a.addrS);
-  if (v4.length) sink.add(op.rt.dp, st, prio, `ip4.dst == {${v4.join(', ')}}`, DROP, op.nb.uuid);
+  if (v4.length) sink.add(op.rt.dp, st, prio, `ip4.dst == {${v4.join(', ')}}`, DROP, 11304, op.nb.uuid);
   const v6 = op.networks.ipv6.filter((a) => dropSnatIp === (info.snatIps.has(a.addrS) || info.lbIps.v6.has(a.addrS))).map((a) => a.addrS);
-  if (v6.length) sink.add(op.rt.dp, st, prio, `ip6.dst == {${v6.join(', ')}}`, DROP, op.nb.uuid);
+  if (v6.length) sink.add(op.rt.dp, st, prio, `ip6.dst == {${v6.join(', ')}}`, DROP, 11333, op.nb.uuid);
 }
 
 function arpResolveRouterPort(sink: FlowSink, op: RouterPort, info: RtInfo): void {
@@ -871,14 +871,14 @@ function arpResolveRouterPort(sink: FlowSink, op: RouterPort, info: RtInfo): voi
   if (peer && op.nb.peer !== undefined && !('sw' in peer)) {
     const prt = peer as RouterPort;
     if (op.networks.ipv4.length) {
-      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && reg0 == ${v4Networks(op, false)}`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && reg0 == ${v4Networks(op, false)}`, `eth.dst = ${op.networks.eaS}; next;`, 12330, op.nb.uuid);
     }
     if (op.networks.ipv6.length) {
-      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && xxreg0 == ${v6Networks(op)}`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+      sink.add(prt.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${prt.jsonKey} && xxreg0 == ${v6Networks(op)}`, `eth.dst = ${op.networks.eaS}; next;`, 12346, op.nb.uuid);
     }
   }
   if (op.crJsonKey && (op.nb.options.get('redirect-type') ?? '').toLowerCase() === 'bridged') {
-    sink.add(op.rt.dp, 'lr_in_arp_resolve', 50, `outport == ${op.jsonKey} && !is_chassis_resident(${op.crJsonKey})`, `eth.dst = ${op.networks.eaS}; next;`, op.nb.uuid);
+    sink.add(op.rt.dp, 'lr_in_arp_resolve', 50, `outport == ${op.jsonKey} && !is_chassis_resident(${op.crJsonKey})`, `eth.dst = ${op.networks.eaS}; next;`, 12371, op.nb.uuid);
   }
   dropOwnDest(sink, op, info, 'lr_in_arp_resolve', 2, true);
 }
@@ -894,14 +894,14 @@ function arpResolveSwitchPort(ctx: NorthdContext, sink: FlowSink, op: SwitchPort
         for (const rsp of sw.routerPorts) {
           const peer = rsp.peer;
           if (!peer || findLrpMemberIp(peer, a.addrS) === undefined) continue;
-          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, op.nb.uuid);
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, 12419, op.nb.uuid);
         }
       }
       for (const a of la.ipv6) {
         for (const rsp of sw.routerPorts) {
           const peer = rsp.peer;
           if (!peer || findLrpMemberIp(peer, a.addrS) === undefined) continue;
-          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, op.nb.uuid);
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${a.addrS}`, `eth.dst = ${la.eaS}; next;`, 12450, op.nb.uuid);
         }
       }
     }
@@ -915,7 +915,7 @@ function arpResolveSwitchPort(ctx: NorthdContext, sink: FlowSink, op: SwitchPort
     for (const rsp of sw.routerPorts) {
       const peer = rsp.peer;
       if (!peer || findLrpMemberIp(peer, vip) === undefined) continue;
-      sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && ${v4 ? 'reg0' : 'xxreg0'} == ${vip}`, 'eth.dst = 00:00:00:00:00:00; next;', op.nb.uuid);
+      sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && ${v4 ? 'reg0' : 'xxreg0'} == ${vip}`, 'eth.dst = 00:00:00:00:00:00; next;', 12508, op.nb.uuid);
       break;
     }
   } else {
@@ -927,14 +927,14 @@ function arpResolveSwitchPort(ctx: NorthdContext, sink: FlowSink, op: SwitchPort
       const rp = name === undefined ? undefined : ctx.routerPorts.get(name);
       if (!rp || rp === peer) continue;
       if (rp.networks.ipv4.length) {
-        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${v4Networks(rp, false)}`, `eth.dst = ${rp.networks.eaS}; next;`, op.nb.uuid);
+        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == ${v4Networks(rp, false)}`, `eth.dst = ${rp.networks.eaS}; next;`, 12604, op.nb.uuid);
       }
       if (rp.networks.ipv6.length) {
-        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${v6Networks(rp)}`, `eth.dst = ${rp.networks.eaS}; next;`, op.nb.uuid);
+        sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && xxreg0 == ${v6Networks(rp)}`, `eth.dst = ${rp.networks.eaS}; next;`, 12620, op.nb.uuid);
       }
       if (peer.rt.isGatewayRouter || peer.crName) {
         for (const la of routables(ctx, rp)) {
-          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == {${la.ipv4.map((a) => a.addrS).join(', ')}}`, `eth.dst = ${la.eaS}; next;`);
+          sink.add(peer.rt.dp, 'lr_in_arp_resolve', 100, `outport == ${peer.jsonKey} && reg0 == {${la.ipv4.map((a) => a.addrS).join(', ')}}`, `eth.dst = ${la.eaS}; next;`, 12286);
         }
       }
     }
@@ -945,23 +945,23 @@ function ipv6Input(sink: FlowSink, op: RouterPort): void {
   const rt = op.rt;
   const hint = op.nb.uuid;
   if (op.networks.ipv6.length) {
-    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip6.dst == ${v6Networks(op)} && icmp6.type == 128 && icmp6.code == 0`, 'ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 129; flags.loopback = 1; next; ', hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip6.dst == ${v6Networks(op)} && icmp6.type == 128 && icmp6.code == 0`, 'ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 129; flags.loopback = 1; next; ', 13129, hint);
   }
   const res = op.crJsonKey ? `is_chassis_resident(${op.crJsonKey})` : '';
   for (const a of op.networks.ipv6) ndFlow(sink, rt, op, 'nd_na_router', a.addrS, a.snAddrS, INPORT_ETH, res, false, 90, hint);
   if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) {
     for (const a of op.networks.ipv6) {
       const m = `ip6 && ip6.dst == ${a.addrS} && !ip.later_frag`;
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 4; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 3; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', 13166, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip6.dst <-> ip6.src; next; };', 13182, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 4; next; };', 13201, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp6 {eth.dst <-> eth.src; ip6.dst <-> ip6.src; ip.ttl = 255; icmp6.type = 1; icmp6.code = 3; next; };', 13220, hint);
     }
   }
   for (const a of op.networks.ipv6) {
     if (isLla6(a.network)) continue;
     const ip = op.crName ? 'ip6.dst <-> ip6.src' : `ip6.dst = ip6.src; ip6.src = ${a.addrS}`;
-    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip6 && ip6.src == ${a.networkS}/${a.plen} && ip.ttl == {0, 1} && !ip.later_frag`, `icmp6 {eth.dst <-> eth.src; ${ip} ; ip.ttl = 254; icmp6.type = 3; /* Time exceeded */ icmp6.code = 0; /* TTL exceeded in transit */ outport = ${op.jsonKey}; flags.loopback = 1; output; };`, hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip6 && ip6.src == ${a.networkS}/${a.plen} && ip.ttl == {0, 1} && !ip.later_frag`, `icmp6 {eth.dst <-> eth.src; ${ip} ; ip.ttl = 254; icmp6.type = 3; /* Time exceeded */ icmp6.code = 0; /* TTL exceeded in transit */ outport = ${op.jsonKey}; flags.loopback = 1; output; };`, 13262, hint);
   }
 }
 
@@ -970,12 +970,12 @@ function ipv4Input(sink: FlowSink, op: RouterPort, info: RtInfo): void {
   const hint = op.nb.uuid;
   const nets = op.networks;
   if (nets.ipv4.length) {
-    sink.add(rt.dp, 'lr_in_ip_input', 100, `ip4.src == ${v4Networks(op, true)} && reg9[0] == 0`, DROP, hint);
-    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip4.dst == ${v4Networks(op, false)} && icmp4.type == 8 && icmp4.code == 0`, 'ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 0; flags.loopback = 1; next; ', hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 100, `ip4.src == ${v4Networks(op, true)} && reg9[0] == 0`, DROP, 13340, hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 90, `ip4.dst == ${v4Networks(op, false)} && icmp4.type == 8 && icmp4.code == 0`, 'ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 0; flags.loopback = 1; next; ', 13359, hint);
   }
   for (const a of nets.ipv4) {
     const ip = op.crName ? 'ip4.dst <-> ip4.src' : `ip4.dst = ip4.src; ip4.src = ${a.addrS}`;
-    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip4 && ip.ttl == {0, 1} && !ip.later_frag`, `icmp4 {eth.dst <-> eth.src; icmp4.type = 11; /* Time exceeded */ icmp4.code = 0; /* TTL exceeded in transit */ ${ip} ; ip.ttl = 254; outport = ${op.jsonKey}; flags.loopback = 1; output; };`, hint);
+    sink.add(rt.dp, 'lr_in_ip_input', 31, `inport == ${op.jsonKey} && ip4 && ip.ttl == {0, 1} && !ip.later_frag`, `icmp4 {eth.dst <-> eth.src; icmp4.type = 11; /* Time exceeded */ icmp4.code = 0; /* TTL exceeded in transit */ ${ip} ; ip.ttl = 254; outport = ${op.jsonKey}; flags.loopback = 1; output; };`, 13390, hint);
   }
   for (const a of nets.ipv4) {
     let extra = `arp.spa == ${a.networkS}/${a.plen}`;
@@ -1000,10 +1000,10 @@ function ipv4Input(sink: FlowSink, op: RouterPort, info: RtInfo): void {
   if (!rt.isGatewayRouter && !rt.l3dgwPorts.length) {
     for (const a of nets.ipv4) {
       const m = `ip4 && ip4.dst == ${a.addrS} && !ip.later_frag`;
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 3; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', hint);
-      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 2; next; };', hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && udp`, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 3; next; };', 13494, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && tcp`, 'tcp_reset {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', 13510, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 80, `${m} && sctp`, 'sctp_abort {eth.dst <-> eth.src; ip4.dst <-> ip4.src; next; };', 13526, hint);
+      sink.add(rt.dp, 'lr_in_ip_input', 70, m, 'icmp4 {eth.dst <-> eth.src; ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 3; icmp4.code = 2; next; };', 13545, hint);
     }
   }
   if (!info.lbForceSnatRouterIp) dropOwnDest(sink, op, info, 'lr_in_ip_input', 60, false);
@@ -1043,13 +1043,13 @@ function forceSnatOp(sink: FlowSink, op: RouterPort, info: RtInfo): void {
   const dp = op.rt.dp;
   if (op.networks.ipv4.length) {
     const ip = op.networks.ipv4[0]!.addrS;
-    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip4.dst == ${ip}`, 'ct_snat;');
-    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip4 && outport == ${op.jsonKey}`, `ct_snat(${ip});`);
+    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip4.dst == ${ip}`, 'ct_snat;', 11383);
+    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip4 && outport == ${op.jsonKey}`, `ct_snat(${ip});`, 11395);
   }
   if (op.networks.ipv6.length > 1) {
     const ip = op.networks.ipv6[0]!.addrS;
-    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip6.dst == ${ip}`, 'ct_snat;');
-    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip6 && outport == ${op.jsonKey}`, `ct_snat(${ip});`);
+    sink.add(dp, 'lr_in_unsnat', 110, `inport == ${op.jsonKey} && ip6.dst == ${ip}`, 'ct_snat;', 11415);
+    sink.add(dp, 'lr_out_snat', 110, `flags.force_snat_for_lb == 1 && ip6 && outport == ${op.jsonKey}`, `ct_snat(${ip});`, 11427);
   }
 }
 
@@ -1061,13 +1061,13 @@ export function buildRouterLbFlowsFor(sink: FlowSink, lb: NorthdLb, routers: rea
   if (!routers.length) return;
   const hint = lb.nb.uuid;
   for (const vip of lb.vips) {
-    for (const rt of routers) sink.add(rt.dp, 'lr_in_defrag', 100, `ip && ip${vip.v6 ? '6' : '4'}.dst == ${vip.vipS}`, 'ct_dnat;', hint);
+    for (const rt of routers) sink.add(rt.dp, 'lr_in_defrag', 100, `ip && ip${vip.v6 ? '6' : '4'}.dst == ${vip.vipS}`, 'ct_dnat;', 10857, hint);
   }
   for (const vip of lb.vips) {
     natFlowsForLb(sink, lb, vip, routers);
     // build_empty_lb_event_flow: controller events are off unless options:event / controller_event.
   }
-  if (lb.skipSnat) for (const rt of routers) sink.add(rt.dp, 'lr_out_snat', 120, 'flags.skip_snat_for_lb == 1 && ip', 'next;');
+  if (lb.skipSnat) for (const rt of routers) sink.add(rt.dp, 'lr_out_snat', 120, 'flags.skip_snat_for_lb == 1 && ip', 'next;', 10903);
 }
 
 function natFlowsForLb(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, routers: readonly RouterDp[]): void {
@@ -1092,18 +1092,18 @@ function natFlowsForLb(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, routers: 
     const force = info.lbForceSnat !== undefined || info.lbForceSnatRouterIp;
     const type = lb.skipSnat ? 1 : force ? 2 : 0;
     if (!rt.l3dgwPorts.length) {
-      sink.add(rt.dp, 'lr_in_dnat', prio, newMatch, newAction[type]!, hint);
+      sink.add(rt.dp, 'lr_in_dnat', prio, newMatch, newAction[type]!, 10603, hint);
     } else {
       const gw = rt.l3dgwPorts[0]!;
       const undnatAction = type === 2 ? 'flags.force_snat_for_lb = 1; next;' : type === 1 ? 'flags.skip_snat_for_lb = 1; next;' : rt.isGatewayRouter ? 'ct_dnat;' : 'ct_dnat_in_czone;';
       const m = vip.backends.length || !vip.emptyBackendRej ? `${newMatch} && is_chassis_resident(${gw.crJsonKey})` : newMatch;
-      sink.add(rt.dp, 'lr_in_dnat', prio, m, newAction[type]!, hint);
+      sink.add(rt.dp, 'lr_in_dnat', prio, m, newAction[type]!, 10551, hint);
       if (vip.backends.length) {
-        sink.add(rt.dp, 'lr_out_undnat', 120, `${undnat}) && outport == ${gw.jsonKey} && is_chassis_resident(${gw.crJsonKey})`, undnatAction, hint);
+        sink.add(rt.dp, 'lr_out_undnat', 120, `${undnat}) && outport == ${gw.jsonKey} && is_chassis_resident(${gw.crJsonKey})`, undnatAction, 10565, hint);
       }
     }
     if (lb.affinityTimeout) (force ? affForce : aff).push(rt);
-    if (info.externalIps.has(vip.vipS)) sink.add(rt.dp, 'lr_in_unsnat', 120, unsnat, 'next;', hint);
+    if (info.externalIps.has(vip.vipS)) sink.add(rt.dp, 'lr_in_unsnat', 120, unsnat, 'next;', 10748, hint);
   }
   lbAffinityFlows(sink, lb, vip, newMatch, 'flags.force_snat_for_lb = 1; ', affForce);
   lbAffinityFlows(sink, lb, vip, newMatch, lb.skipSnat ? 'flags.skip_snat_for_lb = 1; ' : undefined, aff);
@@ -1121,7 +1121,7 @@ function lbAffinityFlows(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, newMatc
   let check = `${regVip} = ${ipm}.dst; `;
   if (vip.portS) check += `reg9[16..31] = ${lb.proto}.dst; `;
   check += 'reg9[6] = chk_lb_aff(); next;';
-  for (const rt of routers) sink.add(rt.dp, 'lr_in_lb_aff_check', 100, newMatch, check, hint);
+  for (const rt of routers) sink.add(rt.dp, 'lr_in_lb_aff_check', 100, newMatch, check, 7200, hint);
   const actBase = `${regVip} = ${vip.vipS}; ${lbAction ?? ''}ct_lb_mark(backends=`;
   const learnBase = `commit_lb_aff(vip = "${vip.portS ? (v6 ? `[${vip.vipS}]:${vip.portS}` : `${vip.vipS}:${vip.portS}`) : vip.vipS}", backend = "`;
   const learnMatchBase = vip.portS
@@ -1148,8 +1148,8 @@ function lbAffinityFlows(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, newMatc
     if (vip.portS) learn += `, proto = ${lb.proto}`;
     learn += `, timeout = ${lb.affinityTimeout}); /* drop */`;
     for (const rt of routers) {
-      sink.add(rt.dp, 'lr_in_lb_aff_learn', 100, learnM, learn, hint);
-      sink.add(rt.dp, 'lr_in_dnat', 150, m, act, hint);
+      sink.add(rt.dp, 'lr_in_lb_aff_learn', 100, learnM, learn, 7281, hint);
+      sink.add(rt.dp, 'lr_in_dnat', 150, m, act, 7287, hint);
     }
   }
 }

@@ -30,32 +30,32 @@ function isVlanTransparent(sw: SwitchDp): boolean {
 export function buildSwitchDpFlows(ctx: NorthdContext, sink: FlowSink, sw: SwitchDp): void {
   const dp = sw.dp;
   // Admission control.
-  if (!isVlanTransparent(sw)) sink.add(dp, 'ls_in_check_port_sec', 100, 'vlan.present', 'drop;');
-  sink.add(dp, 'ls_in_check_port_sec', 100, 'eth.src[40]', 'drop;');
-  sink.add(dp, 'ls_in_check_port_sec', 50, '1', 'reg0[15] = check_in_port_sec(); next;');
-  sink.add(dp, 'ls_in_apply_port_sec', 50, 'reg0[15] == 1', 'drop;');
-  sink.add(dp, 'ls_in_apply_port_sec', 0, '1', 'next;');
+  if (!isVlanTransparent(sw)) sink.add(dp, 'ls_in_check_port_sec', 100, 'vlan.present', 'drop;', 8424);
+  sink.add(dp, 'ls_in_check_port_sec', 100, 'eth.src[40]', 'drop;', 8429);
+  sink.add(dp, 'ls_in_check_port_sec', 50, '1', 'reg0[15] = check_in_port_sec(); next;', 8432);
+  sink.add(dp, 'ls_in_apply_port_sec', 50, 'reg0[15] == 1', 'drop;', 8435);
+  sink.add(dp, 'ls_in_apply_port_sec', 0, '1', 'next;', 8438);
   // FDB defaults.
-  sink.add(dp, 'ls_in_lookup_fdb', 0, '1', 'next;');
-  sink.add(dp, 'ls_in_put_fdb', 0, '1', 'next;');
-  sink.add(dp, 'ls_in_arp_rsp', 0, '1', 'next;');
+  sink.add(dp, 'ls_in_lookup_fdb', 0, '1', 'next;', 5757);
+  sink.add(dp, 'ls_in_put_fdb', 0, '1', 'next;', 5758);
+  sink.add(dp, 'ls_in_arp_rsp', 0, '1', 'next;', 8727);
   // DNS.
   if (hasDnsRecords(sw)) {
-    sink.add(dp, 'ls_in_dns_lookup', 100, 'udp.dst == 53', 'reg0[4] = dns_lookup(); next;');
+    sink.add(dp, 'ls_in_dns_lookup', 100, 'udp.dst == 53', 'reg0[4] = dns_lookup(); next;', 8880);
     const m = 'udp.dst == 53 && reg0[4]';
-    sink.add(dp, 'ls_in_dns_response', 100, m, 'eth.dst <-> eth.src; ip4.src <-> ip4.dst; udp.dst = udp.src; udp.src = 53; outport = inport; flags.loopback = 1; output;');
-    sink.add(dp, 'ls_in_dns_response', 100, m, 'eth.dst <-> eth.src; ip6.src <-> ip6.dst; udp.dst = udp.src; udp.src = 53; outport = inport; flags.loopback = 1; output;');
+    sink.add(dp, 'ls_in_dns_response', 100, m, 'eth.dst <-> eth.src; ip4.src <-> ip4.dst; udp.dst = udp.src; udp.src = 53; outport = inport; flags.loopback = 1; output;', 8889);
+    sink.add(dp, 'ls_in_dns_response', 100, m, 'eth.dst <-> eth.src; ip6.src <-> ip6.dst; udp.dst = udp.src; udp.src = 53; outport = inport; flags.loopback = 1; output;', 8894);
   }
-  for (const st of ['ls_in_dhcp_options', 'ls_in_dhcp_response', 'ls_in_dns_lookup', 'ls_in_dns_response', 'ls_in_external_port'] as const) {
-    sink.add(dp, st, 0, '1', 'next;');
+  for (const [st, where] of [['ls_in_dhcp_options', 8863], ['ls_in_dhcp_response', 8864], ['ls_in_dns_lookup', 8865], ['ls_in_dns_response', 8866], ['ls_in_external_port', 8867]] as const) {
+    sink.add(dp, st, 0, '1', 'next;', where);
   }
   // Destination lookup: broadcast and multicast.
-  sink.add(dp, 'ls_in_l2_lkup', 110, 'eth.dst == $svc_monitor_mac && (tcp || icmp || icmp6)', 'handle_svc_check(inport);');
+  sink.add(dp, 'ls_in_l2_lkup', 110, 'eth.dst == $svc_monitor_mac && (tcp || icmp || icmp6)', 'handle_svc_check(inport);', 8926);
   if (sw.nb.config.mcastSnoop) {
-    sink.add(dp, 'ls_in_l2_lkup', 100, 'igmp', 'igmp;');
-    sink.add(dp, 'ls_in_l2_lkup', 100, 'mldv1 || mldv2', 'igmp;');
-    sink.add(dp, 'ls_in_l2_lkup', 85, 'ip4.mcast && ip4.dst == 224.0.0.0/24', `outport = "${MC_FLOOD_L2}"; output;`);
-    sink.add(dp, 'ls_in_l2_lkup', 85, 'ip6.mcast_flood', `outport = "${MC_FLOOD}"; output;`);
+    sink.add(dp, 'ls_in_l2_lkup', 100, 'igmp', 'igmp;', 8938);
+    sink.add(dp, 'ls_in_l2_lkup', 100, 'mldv1 || mldv2', 'igmp;', 8944);
+    sink.add(dp, 'ls_in_l2_lkup', 85, 'ip4.mcast && ip4.dst == 224.0.0.0/24', `outport = "${MC_FLOOD_L2}"; output;`, 8952);
+    sink.add(dp, 'ls_in_l2_lkup', 85, 'ip6.mcast_flood', `outport = "${MC_FLOOD}"; output;`, 8959);
     if (!sw.nb.config.mcastFloodUnregistered) {
       const floodRelay = sw.routerPorts.some((p) => p.peer?.rt.nb.config.mcastRelay);
       const floodStatic = sw.ports.some((p) => (p.nb.options.get('mcast_flood') ?? '').toLowerCase() === 'true');
@@ -63,29 +63,29 @@ export function buildSwitchDpFlows(ctx: NorthdContext, sink: FlowSink, sw: Switc
       if (floodRelay) a += `clone { outport = "${MC_MROUTER_FLOOD}"; output; }; `;
       if (floodStatic) a += `outport ="${MC_STATIC}"; output;`;
       if (!floodRelay && !floodStatic) a += 'drop;';
-      sink.add(dp, 'ls_in_l2_lkup', 80, 'ip4.mcast || ip6.mcast', a);
+      sink.add(dp, 'ls_in_l2_lkup', 80, 'ip4.mcast || ip6.mcast', a, 8991);
     }
   }
-  sink.add(dp, 'ls_in_l2_lkup', 70, 'eth.mcast', `outport = "${MC_FLOOD}"; output;`);
+  sink.add(dp, 'ls_in_l2_lkup', 70, 'eth.mcast', `outport = "${MC_FLOOD}"; output;`, 8997);
   // Egress port security.
-  sink.add(dp, 'ls_out_check_port_sec', 100, 'eth.mcast', 'reg0[15] = 0; next;');
-  sink.add(dp, 'ls_out_check_port_sec', 0, '1', 'reg0[15] = check_out_port_sec(); next;');
-  sink.add(dp, 'ls_out_apply_port_sec', 50, 'reg0[15] == 1', 'drop;');
-  sink.add(dp, 'ls_out_apply_port_sec', 0, '1', 'output;');
+  sink.add(dp, 'ls_out_check_port_sec', 100, 'eth.mcast', 'reg0[15] = 0; next;', 5770);
+  sink.add(dp, 'ls_out_check_port_sec', 0, '1', 'reg0[15] = check_out_port_sec(); next;', 5772);
+  sink.add(dp, 'ls_out_apply_port_sec', 50, 'reg0[15] == 1', 'drop;', 5775);
+  sink.add(dp, 'ls_out_apply_port_sec', 0, '1', 'output;', 5777);
   // LB affinity defaults.
-  sink.add(dp, 'ls_in_lb_aff_check', 0, '1', 'next;');
-  sink.add(dp, 'ls_in_lb_aff_learn', 0, '1', 'next;');
+  sink.add(dp, 'ls_in_lb_aff_check', 0, '1', 'next;', 7486);
+  sink.add(dp, 'ls_in_lb_aff_learn', 0, '1', 'next;', 7487);
   // Unknown destinations (`build_lswitch_flows`).
-  sink.add(dp, 'ls_in_l2_lkup', 0, '1', 'outport = get_fdb(eth.dst); next;');
-  sink.add(dp, 'ls_in_l2_unknown', 50, 'outport == "none"', sw.hasUnknown ? `outport = "${MC_UNKNOWN}"; output;` : 'drop;');
-  sink.add(dp, 'ls_in_l2_unknown', 0, '1', 'output;');
+  sink.add(dp, 'ls_in_l2_lkup', 0, '1', 'outport = get_fdb(eth.dst); next;', 8373);
+  sink.add(dp, 'ls_in_l2_unknown', 50, 'outport == "none"', sw.hasUnknown ? `outport = "${MC_UNKNOWN}"; output;` : 'drop;', sw.hasUnknown ? 8377 : 8381);
+  sink.add(dp, 'ls_in_l2_unknown', 0, '1', 'output;', 8384);
 }
 
 /** Per-port switch flows (`build_lswitch_and_lrouter_iterate_by_op`, switch half). */
 export function buildSwitchPortFlows(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void {
   portSecurity(sink, p);
   learnFdb(sink, p);
-  if (p.nb.type === 'localnet') sink.add(p.sw.dp, 'ls_in_arp_rsp', 100, `inport == ${p.jsonKey}`, 'next;', p.nb.uuid, p.name);
+  if (p.nb.type === 'localnet') sink.add(p.sw.dp, 'ls_in_arp_rsp', 100, `inport == ${p.jsonKey}`, 'next;', 8453, p.nb.uuid, p.name);
   arpNdResponder(ctx, sink, p);
   dhcp(sink, p);
   externalPort(sink, p);
@@ -96,12 +96,12 @@ function portSecurity(sink: FlowSink, p: SwitchPort): void {
   if (p.nb.type === 'external') return;
   const dp = p.sw.dp;
   if (!p.enabled) {
-    sink.add(dp, 'ls_in_check_port_sec', 100, `inport == ${p.jsonKey}`, 'reg0[15] = 1; next;', p.nb.uuid, p.name);
-    sink.add(dp, 'ls_in_l2_unknown', 50, `outport == ${p.jsonKey}`, 'drop;', p.nb.uuid, p.name);
+    sink.add(dp, 'ls_in_check_port_sec', 100, `inport == ${p.jsonKey}`, 'reg0[15] = 1; next;', 5673, p.nb.uuid, p.name);
+    sink.add(dp, 'ls_in_l2_unknown', 50, `outport == ${p.jsonKey}`, 'drop;', 5680, p.nb.uuid, p.name);
     return;
   }
   if (p.nb.type === 'vtep') {
-    sink.add(dp, 'ls_in_check_port_sec', 70, `inport == ${p.jsonKey}`, `reg0[14] = 1; next(pipeline=ingress, table=${stageTable('ls_in_hairpin')});`, p.nb.uuid, p.name);
+    sink.add(dp, 'ls_in_check_port_sec', 70, `inport == ${p.jsonKey}`, `reg0[14] = 1; next(pipeline=ingress, table=${stageTable('ls_in_hairpin')});`, 5695, p.nb.uuid, p.name);
   }
 }
 
@@ -109,8 +109,8 @@ function learnFdb(sink: FlowSink, p: SwitchPort): void {
   const canLearn = p.nb.type === '' || (p.nb.type === 'localnet' && (p.nb.options.get('localnet_learn_fdb') ?? '').toLowerCase() === 'true');
   if (p.psAddrs.length || !p.hasUnknown || !canLearn) return;
   const m = `inport == ${p.jsonKey}`;
-  sink.add(p.sw.dp, 'ls_in_lookup_fdb', 100, m, 'reg0[11] = lookup_fdb(inport, eth.src); next;', p.nb.uuid, p.name);
-  sink.add(p.sw.dp, 'ls_in_put_fdb', 100, `${m} && reg0[11] == 0`, 'put_fdb(inport, eth.src); next;', p.nb.uuid, p.name);
+  sink.add(p.sw.dp, 'ls_in_lookup_fdb', 100, m, 'reg0[11] = lookup_fdb(inport, eth.src); next;', 5736, p.nb.uuid, p.name);
+  sink.add(p.sw.dp, 'ls_in_put_fdb', 100, `${m} && reg0[11] == 0`, 'put_fdb(inport, eth.src); next;', 5744, p.nb.uuid, p.name);
 }
 
 function arpNdResponder(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void {
@@ -132,7 +132,7 @@ function arpNdResponder(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void
         const sn = formatSn(parseIp6Text(vip)!);
         m = `inport == "${vp}" && ((nd_ns && ip6.dst == {${vip}, ${sn}} && nd.target == ${vip}) ||(nd_na && nd.target == ${vip}))`;
       }
-      sink.add(dp, 'ls_in_arp_rsp', 100, m, `bind_vport(${p.jsonKey}, inport); next;`, parent.nb.uuid, vp);
+      sink.add(dp, 'ls_in_arp_rsp', 100, m, `bind_vport(${p.jsonKey}, inport); next;`, 8553, parent.nb.uuid, vp);
     }
   } else {
     const up = nb.up === true;
@@ -142,13 +142,13 @@ function arpNdResponder(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void
     for (const la of p.lspAddrs) {
       for (const a of la.ipv4) {
         const m = `arp.tpa == ${a.addrS} && arp.op == 1`;
-        sink.add(dp, 'ls_in_arp_rsp', 50, m, `eth.dst = eth.src; eth.src = ${la.eaS}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${la.eaS}; arp.tpa = arp.spa; arp.spa = ${a.addrS}; outport = inport; flags.loopback = 1; output;`, nb.uuid);
-        sink.add(dp, 'ls_in_arp_rsp', 100, `${m} && inport == ${p.jsonKey}`, 'next;', nb.uuid, p.name);
+        sink.add(dp, 'ls_in_arp_rsp', 50, m, `eth.dst = eth.src; eth.src = ${la.eaS}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${la.eaS}; arp.tpa = arp.spa; arp.spa = ${a.addrS}; outport = inport; flags.loopback = 1; output;`, 8601, nb.uuid);
+        sink.add(dp, 'ls_in_arp_rsp', 100, `${m} && inport == ${p.jsonKey}`, 'next;', 8620, nb.uuid, p.name);
       }
       for (const a of la.ipv6) {
         const m = `nd_ns && ip6.dst == {${a.addrS}, ${a.snAddrS}} && nd.target == ${a.addrS}`;
-        sink.add(dp, 'ls_in_arp_rsp', 50, m, `${nb.type === 'router' ? 'nd_na_router' : 'nd_na'} { eth.src = ${la.eaS}; ip6.src = ${a.addrS}; nd.target = ${a.addrS}; nd.tll = ${la.eaS}; outport = inport; flags.loopback = 1; output; };`, nb.uuid);
-        sink.add(dp, 'ls_in_arp_rsp', 100, `${m} && inport == ${p.jsonKey}`, 'next;', nb.uuid, p.name);
+        sink.add(dp, 'ls_in_arp_rsp', 50, m, `${nb.type === 'router' ? 'nd_na_router' : 'nd_na'} { eth.src = ${la.eaS}; ip6.src = ${a.addrS}; nd.target = ${a.addrS}; nd.tll = ${la.eaS}; outport = inport; flags.loopback = 1; output; };`, 8654, nb.uuid);
+        sink.add(dp, 'ls_in_arp_rsp', 100, `${m} && inport == ${p.jsonKey}`, 'next;', 8667, nb.uuid, p.name);
       }
     }
   }
@@ -163,7 +163,7 @@ function arpNdResponder(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void
       }
       if (ips.length) {
         const ea = p.peer.networks.eaS;
-        sink.add(dp, 'ls_in_arp_rsp', 50, `arp.op == 1 && arp.tpa == {${ips.join(',')}}`, `eth.dst = eth.src; eth.src = ${ea}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${ea}; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;`, nb.uuid);
+        sink.add(dp, 'ls_in_arp_rsp', 50, `arp.op == 1 && arp.tpa == {${ips.join(',')}}`, `eth.dst = eth.src; eth.src = ${ea}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = ${ea}; arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;`, 8713, nb.uuid);
       }
     }
   }
@@ -212,9 +212,9 @@ function dhcpv4Flows(sink: FlowSink, p: SwitchPort, la: LportAddresses, inport: 
     optAction = `${optAction.replace(/, $/, '')}); next;`;
     const resp = `eth.dst = eth.src; eth.src = ${serverMac}; ip4.src = ${serverIp}; udp.src = 67; udp.dst = 68; outport = inport; flags.loopback = 1; output;`;
     const base = `inport == ${inport.jsonKey} && eth.src == ${la.eaS}`;
-    sink.add(dp, 'ls_in_dhcp_options', 100, `${base} && ip4.src == 0.0.0.0 && ip4.dst == 255.255.255.255 && udp.src == 68 && udp.dst == 67${res}`, optAction, d.uuid, inport.name);
-    sink.add(dp, 'ls_in_dhcp_options', 100, `${base} && ip4.src == ${a.addrS} && ip4.dst == {${serverIp}, 255.255.255.255} && udp.src == 68 && udp.dst == 67${res}`, optAction, d.uuid, inport.name);
-    sink.add(dp, 'ls_in_dhcp_response', 100, `${base} && ip4 && udp.src == 68 && udp.dst == 67 && reg0[3]${res}`, resp, d.uuid, inport.name);
+    sink.add(dp, 'ls_in_dhcp_options', 100, `${base} && ip4.src == 0.0.0.0 && ip4.dst == 255.255.255.255 && udp.src == 68 && udp.dst == 67${res}`, optAction, 8172, d.uuid, inport.name);
+    sink.add(dp, 'ls_in_dhcp_options', 100, `${base} && ip4.src == ${a.addrS} && ip4.dst == {${serverIp}, 255.255.255.255} && udp.src == 68 && udp.dst == 67${res}`, optAction, 8200, d.uuid, inport.name);
+    sink.add(dp, 'ls_in_dhcp_response', 100, `${base} && ip4 && udp.src == 68 && udp.dst == 67 && reg0[3]${res}`, resp, 8224, d.uuid, inport.name);
     return;
   }
 }
@@ -244,8 +244,8 @@ function dhcpv6Flows(sink: FlowSink, p: SwitchPort, la: LportAddresses, inport: 
     optAction += '); next;';
     const resp = `eth.dst = eth.src; eth.src = ${serverMac}; ip6.dst = ip6.src; ip6.src = ${serverIp}; udp.src = 547; udp.dst = 546; outport = inport; flags.loopback = 1; output;`;
     const m = `inport == ${inport.jsonKey} && eth.src == ${la.eaS} && ip6.dst == ff02::1:2 && udp.src == 546 && udp.dst == 547${res}`;
-    sink.add(dp, 'ls_in_dhcp_options', 100, m, optAction, d.uuid, inport.name);
-    sink.add(dp, 'ls_in_dhcp_response', 100, `${m} && reg0[3]`, resp, d.uuid, inport.name);
+    sink.add(dp, 'ls_in_dhcp_options', 100, m, optAction, 8264, d.uuid, inport.name);
+    sink.add(dp, 'ls_in_dhcp_response', 100, `${m} && reg0[3]`, resp, 8277, d.uuid, inport.name);
     return;
   }
 }
@@ -258,12 +258,12 @@ function externalPort(sink: FlowSink, p: SwitchPort): void {
       for (const rp of p.sw.routerPorts) {
         for (const ra of rp.lspAddrs) {
           for (const a of ra.ipv4) {
-            sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && !is_chassis_resident(${p.jsonKey}) && arp.tpa == ${a.addrS} && arp.op == 1`, 'drop;', p.nb.uuid, ln.name);
+            sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && !is_chassis_resident(${p.jsonKey}) && arp.tpa == ${a.addrS} && arp.op == 1`, 'drop;', 8309, p.nb.uuid, ln.name);
           }
           for (const a of ra.ipv6) {
-            sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && !is_chassis_resident(${p.jsonKey}) && nd_ns && ip6.dst == {${a.addrS}, ${a.snAddrS}} && nd.target == ${a.addrS}`, 'drop;', p.nb.uuid, ln.name);
+            sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && !is_chassis_resident(${p.jsonKey}) && nd_ns && ip6.dst == {${a.addrS}, ${a.snAddrS}} && nd.target == ${a.addrS}`, 'drop;', 8325, p.nb.uuid, ln.name);
           }
-          sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && eth.dst == ${ra.eaS} && !is_chassis_resident(${p.jsonKey})`, 'drop;', p.nb.uuid, ln.name);
+          sink.add(dp, 'ls_in_external_port', 100, `inport == ${ln.jsonKey} && eth.src == ${la.eaS} && eth.dst == ${ra.eaS} && !is_chassis_resident(${p.jsonKey})`, 'drop;', 8339, p.nb.uuid, ln.name);
         }
       }
     }
@@ -272,10 +272,9 @@ function externalPort(sink: FlowSink, p: SwitchPort): void {
 
 function rportArpReqFlow(sink: FlowSink, sw: SwitchDp, swOp: SwitchPort, ip: string, v6: boolean, hint: string): void {
   const m = `flags[1] == 0 && ${v6 ? `nd_ns && nd.target == ${ip}` : `arp.op == 1 && arp.tpa == ${ip}`}`;
-  const a = sw.routerPorts.length !== sw.nb.ports.length
-    ? `clone {outport = ${swOp.jsonKey}; output; }; outport = "${MC_FLOOD_L2}"; output;`
-    : `outport = ${swOp.jsonKey}; output;`;
-  sink.add(sw.dp, 'ls_in_l2_lkup', 80, m, a, hint);
+  const flood = sw.routerPorts.length !== sw.nb.ports.length;
+  const a = flood ? `clone {outport = ${swOp.jsonKey}; output; }; outport = "${MC_FLOOD_L2}"; output;` : `outport = ${swOp.jsonKey}; output;`;
+  sink.add(sw.dp, 'ls_in_l2_lkup', 80, m, a, flood ? 8022 : 8027, hint);
 }
 
 function reachable4(rp: RouterPort, addr: number): boolean {
@@ -317,7 +316,7 @@ function rportArpReqFlows(ctx: NorthdContext, sink: FlowSink, rp: RouterPort | u
       if (!macs.includes(t)) macs.push(t);
     }
     // ovn-northd prints this sset in its hash order.
-    sink.add(sw.dp, 'ls_in_l2_lkup', 75, `eth.src == {${ssetOrder(macs).join(', ')}} && (arp.op == 1 || rarp.op == 3 || nd_ns)`, `outport = "${MC_FLOOD_L2}"; output;`);
+    sink.add(sw.dp, 'ls_in_l2_lkup', 75, `eth.src == {${ssetOrder(macs).join(', ')}} && (arp.op == 1 || rarp.op == 3 || nd_ns)`, `outport = "${MC_FLOOD_L2}"; output;`, 7938);
   }
 }
 
@@ -329,10 +328,10 @@ function unicastLookup(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void 
   const action = p.enabled ? `outport = ${p.jsonKey}; output;` : 'drop;';
   for (const a of nb.addresses) {
     if (a.kind === 'static') {
-      sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(a.mac)}`, action, nb.uuid);
+      sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(a.mac)}`, action, 9122, nb.uuid);
     } else if (a.kind === 'dynamic') {
       if (!nb.dynamic_addresses) continue;
-      sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(nb.dynamic_addresses.mac)}`, action, nb.uuid);
+      sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(nb.dynamic_addresses.mac)}`, action, 9145, nb.uuid);
     } else if (a.kind === 'router') {
       const rp = p.peer;
       if (!rp) continue;
@@ -349,11 +348,11 @@ function unicastLookup(ctx: NorthdContext, sink: FlowSink, p: SwitchPort): void 
         }
         if (add) m += ` && is_chassis_resident(${key})`;
       }
-      sink.add(dp, 'ls_in_l2_lkup', 50, m, action, nb.uuid);
+      sink.add(dp, 'ls_in_l2_lkup', 50, m, action, 9193, nb.uuid);
       if (rp.crJsonKey) {
         for (const nat of rp.rt.nb.nat) {
           if (nat.type === 'dnat_and_snat' && nat.logical_port !== undefined && nat.external_mac !== undefined) {
-            sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(nat.external_mac)} && is_chassis_resident("${nat.logical_port}")`, action, nb.uuid);
+            sink.add(dp, 'ls_in_l2_lkup', 50, `eth.dst == ${formatMac(nat.external_mac)} && is_chassis_resident("${nat.logical_port}")`, action, 9216, nb.uuid);
           }
         }
       }

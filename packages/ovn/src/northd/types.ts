@@ -3,6 +3,13 @@
  * the compiler adds them to. Flows are plain objects with their match and actions as OVN text;
  * the sink keeps one row per distinct (stage, priority, match, actions) with the datapaths it
  * applies to, as ovn-northd's flow hash with datapath groups does.
+ *
+ * Source locations. ovn-northd records in each row's `external_ids:source` the place in its
+ * northd.c that added the flow (`northd.c:8432`, the line of the `ovn_lflow_add` call, or of the
+ * call inside a helper), and ovn-trace prints it (`ls_in_check_port_sec (northd.c:8432): ...`).
+ * Every `add` therefore names its northd.c line of OVN 23.03.1; as in ovn-northd, a row keeps the
+ * location of the add that created it. The lines were read from northd.c and are checked against
+ * real ovn-northd's rows (fixtures/northd/NAME.sources.txt) by the northd differential tests.
  */
 import { stage, type DatapathKind, type Pipeline, type StageName } from './stages.js';
 
@@ -40,6 +47,8 @@ export interface LogicalFlow {
   readonly hint?: string;
   /** `tags:in_out_port`: the logical port the flow is about, when there is one. */
   readonly ioPort?: string;
+  /** `external_ids:source`: where in ovn-northd 23.03.1 the flow's row was made (`northd.c:8432`). */
+  readonly source: string;
 }
 
 /** One southbound Logical_Flow row: a flow and the datapaths it applies to (a datapath group). */
@@ -56,13 +65,30 @@ export interface FlowRow {
   readonly hint: string | undefined;
   /** In/out port tag of the first flow that made the row. */
   readonly ioPort: string | undefined;
+  /** `external_ids:source` of the row: the northd.c location of the first flow that made it. */
+  readonly source: string;
+  /**
+   * Other northd.c locations that added the same flow for other datapaths of the row. ovn-northd
+   * keeps the location of the datapath it processed first, in its hash table's order; we keep the
+   * first in NB order, so for such a row ovn-northd's source may be any of these.
+   */
+  readonly otherSources?: readonly string[];
   /** The datapaths, in the order they were added. */
   readonly datapaths: Datapath[];
+}
+
+/** The `external_ids:source` text of a northd.c line (cached: a few hundred distinct lines). */
+const sources = new Map<number, string>();
+function northdSource(line: number): string {
+  let s = sources.get(line);
+  if (s === undefined) sources.set(line, (s = `northd.c:${line}`));
+  return s;
 }
 
 interface MutableRow extends FlowRow {
   /** Membership set, built once a row has several datapaths. */
   set?: Set<Datapath>;
+  otherSources?: string[];
 }
 
 /**
@@ -77,31 +103,42 @@ export class FlowSink {
   private expanded: LogicalFlow[] | undefined;
   private count = 0;
 
-  /** Add a flow for one datapath. */
-  add(dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, hint?: string, ioPort?: string): void {
+  /**
+   * Add a flow for one datapath. `where` is the line of northd.c (OVN 23.03.1) whose
+   * `ovn_lflow_add` makes this flow in ovn-northd (the row's `external_ids:source`).
+   */
+  add(dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
     const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
     const row = this.byKey.get(key);
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, datapaths: [dp] });
+      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] });
       this.count++;
       this.expanded = undefined;
       return;
     }
     this.addDp(row, dp);
+    this.noteSource(row, where);
   }
 
-  /** Add the same flow for several distinct datapaths (a datapath group). */
-  addGroup(dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, hint?: string): void {
+  /** Add the same flow for several distinct datapaths (a datapath group); `where` as for `add`. */
+  addGroup(dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
     if (!dps.length) return;
     const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
     const row = this.byKey.get(key);
     this.expanded = undefined;
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort: undefined, datapaths: dps.slice() });
+      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort: undefined, source: northdSource(where), datapaths: dps.slice() });
       this.count += dps.length;
       return;
     }
     for (const dp of dps) this.addDp(row, dp);
+    this.noteSource(row, where);
+  }
+
+  private noteSource(row: MutableRow, where: number): void {
+    const src = northdSource(where);
+    if (src === row.source || row.otherSources?.includes(src)) return;
+    (row.otherSources ??= []).push(src);
   }
 
   private addDp(row: MutableRow, dp: Datapath): void {
@@ -140,7 +177,7 @@ export class FlowSink {
     for (const r of this.byKey.values()) {
       const st = stage(r.stage);
       for (const dp of r.datapaths) {
-        const f: LogicalFlow = { datapath: dp, pipeline: st.pipeline, stage: r.stage, table: st.table, priority: r.priority, match: r.match, actions: r.actions };
+        const f: LogicalFlow = { datapath: dp, pipeline: st.pipeline, stage: r.stage, table: st.table, priority: r.priority, match: r.match, actions: r.actions, source: r.source };
         if (r.hint !== undefined) (f as { hint?: string }).hint = r.hint;
         if (r.ioPort !== undefined) (f as { ioPort?: string }).ioPort = r.ioPort;
         out.push(f);

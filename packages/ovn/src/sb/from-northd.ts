@@ -13,6 +13,7 @@
  * previous database already had keep their uuids; new rows get uuids derived from what they
  * describe, so producing twice gives the same database.
  */
+import type { IpMulticastGroup } from '../northd/mcast.js';
 import { formatMac } from '@ovnts/packet';
 import type { NbDatabase } from '../nb/db.js';
 import type { LogicalRouterPort, LogicalSwitchPort } from '../nb/model.js';
@@ -103,6 +104,18 @@ export interface SouthboundInput {
   readonly sink: FlowSink;
   /** The southbound database of ovn-northd's previous run (controller-owned tables are kept). */
   readonly previous?: M.SbDatabase;
+  /** IP multicast groups northd built from IGMP_Group rows (`ipMulticastGroups` in mcast.ts). */
+  readonly ipMulticastGroups?: readonly IpMulticastGroup[];
+}
+
+const nbHints = new WeakMap<M.SbLogicalFlow, string>();
+
+/**
+ * The whole uuid of the NB row a logical flow of ours comes from (its `stage-hint` holds only the
+ * first 8 hex digits, as ovn-northd's does); undefined for flows of an imported database.
+ */
+export function nbRowOfFlow(flow: M.SbLogicalFlow): string | undefined {
+  return nbHints.get(flow);
 }
 
 /** Builds the southbound database ovn-northd would write for `input`. */
@@ -232,6 +245,12 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const stat = rt.ports.filter((p) => p.enabled && optBool(p.nb.options, 'mcast_flood', false)).map((p) => pbs.get(p.name)!);
     mcGroup(sbDp.get(rt.dp)!, '_MC_static', stat);
   }
+  // IP multicast groups (named by their address, keys from 32774).
+  for (const g of input.ipMulticastGroups ?? []) {
+    const dp = sbDp.get(g.datapath);
+    const ports = g.ports.map((n) => pbs.get(n)).filter((p): p is M.SbPortBinding => p !== undefined);
+    if (dp && ports.length) multicastGroups.push({ uuid: rowUuid(`multicast_group:${dp.uuid}:${g.name}`), datapath: dp, name: g.name, tunnelKey: g.key, ports: ports.sort(byUuid) });
+  }
 
   // Logical_Flow (one row per distinct flow; several datapaths make a Logical_DP_Group).
   const datapathGroups = new Map<string, M.SbDatapathGroup>();
@@ -256,7 +275,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     ids.set('stage-name', row.stage);
     if (row.hint !== undefined) ids.set('stage-hint', row.hint.slice(0, 8));
     const group = dps.length > 1 ? dpGroup(dps, 'lflow') : undefined;
-    logicalFlows.push({
+    const lf: M.SbLogicalFlow = {
       uuid: rowUuid(`logical_flow:${row.stage}:${row.priority}:${row.match}:${row.actions}`),
       logicalDatapath: group ? undefined : dps[0],
       logicalDpGroup: group,
@@ -268,7 +287,9 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
       tags: row.ioPort !== undefined ? new Map([['in_out_port', row.ioPort]]) : EMPTY,
       controllerMeter: undefined,
       externalIds: sortedMap(ids),
-    });
+    };
+    if (row.hint !== undefined) nbHints.set(lf, row.hint);
+    logicalFlows.push(lf);
   }
 
   // Address_Set: NB address sets, port group address sets, router LB VIP sets, svc_monitor_mac.

@@ -16,11 +16,12 @@ import { parseExprText } from '../expr/parse.js';
 import { parseMicroflow } from '../expr/normalize.js';
 import type { Expr } from '../expr/ast.js';
 import type { NbDatabase } from '../nb/db.js';
+import type { IgmpGroupRecord } from '../northd/mcast.js';
 import type { SbDatabase } from '../sb/model.js';
 import { traceDb, parseIpText, type TraceDatapath, type TraceMacBinding } from './db.js';
-import { emptyFlow, flowFormat, parseCtState, setField } from './flow.js';
+import { cloneFlow, emptyFlow, flowFormat, parseCtState, setField, type TraceFlow } from './flow.js';
 import { minimalText, printDetails, summaryText } from './print.js';
-import { Tracer, type TraceNode } from './trace.js';
+import { NO_TREE, Tracer, type TraceHooks, type TraceNode } from './trace.js';
 
 /** Output form. */
 export type TraceFormat = 'detailed' | 'summary' | 'minimal';
@@ -38,11 +39,24 @@ export interface OvnTraceOptions {
   /** SB MAC_Binding rows to assume besides the database's own. */
   macBindings?: readonly TraceMacBinding[];
   /**
+   * Which candidate to take at each choice the NB does not determine (see
+   * `TraceRunOptions.choices`; `traceTree` returns the candidates met in `choicePoints`).
+   */
+  choices?: readonly number[];
+  /**
    * Called with each warning ovn-trace would log (a logical flow that does not parse, with the
    * NB row it comes from when known; an unknown logical port in the microflow; a microflow
    * without an ingress port), before the trace or the error.
    */
   onWarning?: (warning: string) => void;
+  /** Conntrack/affinity state and observers supplied by an embedding (see `TraceHooks`). */
+  hooks?: TraceHooks;
+  /** Build the trace tree (default true); false runs the trace for its hooks only (`root` then holds the first pipeline node, without children). */
+  tree?: boolean;
+  /** Multicast groups learnt by snooping (southbound IGMP_Group rows), which northd turns into groups and flows (a northbound database only). */
+  igmpGroups?: readonly IgmpGroupRecord[];
+  /** Fan multicast out as ovn-controller does (see `TraceRunOptions.chassisMulticast`). */
+  chassisMulticast?: boolean;
 }
 
 /** What ovn-trace prints instead of a trace (bad microflow, unknown datapath, bad option). */
@@ -104,8 +118,8 @@ export function traceTree(
   datapath: string | null | undefined,
   microflow: string,
   opts: OvnTraceOptions = {},
-): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; warnings: string[] } {
-  const t = traceDb(db);
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; warnings: string[] } {
+  const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
   // ovn-trace reads (and warns about) every flow before it parses the microflow.
   const warnings: string[] = t.skipped.map((s) => (s.source ? `${s.warning} (logical flow from ${s.source})` : s.warning));
   const warn = (w: string) => {
@@ -148,24 +162,12 @@ export function traceTree(
   } catch (err) {
     return perr(err);
   }
-  const ctStates = (opts.ct ?? []).map((c) => {
-    try {
-      return parseCtState(c);
-    } catch (e) {
-      throw new TraceError((e as Error).message, `ovn-trace: ${(e as Error).message}\n`, undefined, warnings);
-    }
-  });
-  const tracer = new Tracer(t, {
-    ctStates,
-    ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
-    ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
-    ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
-  });
+  const ports = new Tracer(t);
   const flow = emptyFlow();
   let badInport: string | undefined;
   for (const c of constraints) {
     if (c.string !== undefined) {
-      const key = tracer.lookupPort(dp, c.string);
+      const key = ports.lookupPort(dp, c.string);
       if (key !== undefined) setField(flow, c.symbol.field!.name, BigInt(key), 0xffffffffn);
       else {
         // ovn-trace's lookup_port warns about a name that is no port at all; a port of another
@@ -182,14 +184,69 @@ export function traceTree(
     const msg = t.ports.has(badInport) ? `inport "${badInport}" is not a port of datapath "${dp.name}"` : `unknown logical port "${badInport}"`;
     throw new TraceError(msg, undefined, undefined, warnings);
   }
-  const header = `# ${flowFormat(flow)}\n`;
+  let tree: ReturnType<typeof traceFlowTree>;
+  try {
+    tree = traceFlowTree(db, dp, flow, opts);
+  } catch (e) {
+    if (e instanceof TraceError) throw new TraceError(e.message, e.output, e.exprError, warnings);
+    throw e;
+  }
+  return { header: tree.header, root: tree.root, ties: tree.ties, randomChoices: tree.randomChoices, choicePoints: tree.choicePoints, warnings };
+}
+
+/**
+ * Traces a packet given as a flow (what `parseMicroflow` makes of a microflow, with logical
+ * ports as their tunnel keys in `reg14`/`reg15`) through `datapath` (a name or the datapath
+ * itself): `traceTree` without parsing text or reading every flow, for embeddings that trace
+ * many packets (flows are prepared as the trace reaches them; `traceDb(db).skipped` lists the
+ * ones that do not parse). The header (`# ` and the packet in `flow_format` form) is formatted
+ * when first read.
+ */
+export function traceFlowTree(
+  db: NbDatabase | SbDatabase,
+  datapath: string | TraceDatapath,
+  packet: TraceFlow,
+  opts: OvnTraceOptions = {},
+): { header: string; root: TraceNode[]; ties: Tracer['ties']; randomChoices: string[]; choicePoints: number[]; chassisDepartures: string[] } {
+  const t = traceDb(db, opts.igmpGroups ? { igmpGroups: opts.igmpGroups } : {});
+  const dp = typeof datapath === 'string' ? findDatapath(t.datapaths, datapath) : datapath;
+  if (!dp) throw new TraceError(`unknown datapath "${String(datapath)}"`);
+  const ctStates = (opts.ct ?? []).map((c) => {
+    try {
+      return parseCtState(c);
+    } catch (e) {
+      throw new TraceError((e as Error).message, `ovn-trace: ${(e as Error).message}\n`);
+    }
+  });
+  const tracer = new Tracer(t, {
+    ctStates,
+    ...(opts.lbDst !== undefined ? { lbDst: parseLbDst(opts.lbDst) } : {}),
+    ...(opts.selectId !== undefined ? { selectId: opts.selectId } : {}),
+    ...(opts.macBindings ? { macBindings: opts.macBindings } : {}),
+    ...(opts.choices ? { choices: opts.choices } : {}),
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...(opts.chassisMulticast ? { chassisMulticast: true } : {}),
+  });
+  const first = cloneFlow(packet);
+  let header: string | undefined;
+  const flow = cloneFlow(packet);
   const inKey = Number(flow.regs[14]);
   const inport = tracer.portByKey(dp, inKey);
   const root: TraceNode[] = [];
   const n: TraceNode = { type: 'pipeline', name: `ingress(dp="${dp.name}", inport="${inport ? inport.name : '(unnamed)'}")`, alwaysIndent: false, subs: [] };
   root.push(n);
-  tracer.trace(dp, flow, 0, 'ingress', n.subs);
-  return { header, root, ties: tracer.ties, randomChoices: tracer.randomChoices, warnings };
+  tracer.trace(dp, flow, 0, 'ingress', opts.tree === false ? NO_TREE : n.subs);
+  return {
+    get header() {
+      header ??= `# ${flowFormat(first)}\n`;
+      return header;
+    },
+    root,
+    ties: tracer.ties,
+    randomChoices: tracer.randomChoices,
+    choicePoints: tracer.choicePoints,
+    chassisDepartures: tracer.chassisDepartures,
+  };
 }
 
 /**

@@ -14,7 +14,13 @@
  * `is_chassis_resident()` conditions evaluated (every existing port is resident, as ovn-trace
  * assumes), then flows are sorted as ovn-trace sorts them (ingress first, table, priority
  * descending). Flows that fail to parse are skipped with ovn-trace's warning (`skipped`). The
- * result is cached per database.
+ * result is cached per database (and, for a northbound one, per learnt IGMP state).
+ *
+ * Flows are prepared (parsed, annotated, simplified, conditions evaluated) when a trace first
+ * reads them, through a memo shared between databases (lazy.ts): a trace only evaluates the
+ * flows of the tables it walks, down to the first match, and a lookup first checks a cheap
+ * necessary condition read from the match text (`matchPrecheck`). Reading `skipped` prepares
+ * every flow, as ovn-trace does before its first trace.
  */
 import type { Action } from '../actions/ast.js';
 import type { Expr } from '../expr/ast.js';
@@ -29,7 +35,11 @@ import type { Datapath, LogicalFlow } from '../northd/types.js';
 import { MC_KEYS } from '../sb/keys.js';
 import type { SbDatabase, SbLogicalFlow } from '../sb/model.js';
 import { sbIndex } from '../sb/lookup.js';
+import { nbRowOfFlow } from '../sb/from-northd.js';
 import { lflowParseContext, parseLogicalFlow } from '../sb/lflow-parse.js';
+import type { IgmpGroupRecord } from '../northd/mcast.js';
+import { LazyLflow, preparedFlow } from './lazy.js';
+import { compileMatch, matchPrecheck, type MatchPredicate } from './match.js';
 
 /** A logical port binding as ovn-trace sees it. */
 export interface TracePort {
@@ -69,6 +79,10 @@ export interface TraceLflow {
   readonly match: Expr;
   /** Parsed actions. */
   readonly actions: readonly Action[];
+  /** The match compiled to a predicate (else the tracer evaluates `match`). */
+  readonly test?: MatchPredicate;
+  /** A cheap necessary condition on the packet, checked before the match is prepared or tested. */
+  readonly precheck?: MatchPredicate;
 }
 
 /** A logical datapath with its flows. */
@@ -134,6 +148,7 @@ export interface TraceDb {
   /**
    * Flows that could not be parsed, with ovn-trace's warning (it skips them; so does
    * ovn-controller) and, when the database came from a northbound one, the NB row they come from.
+   * Reading it prepares every flow.
    */
   readonly skipped: { flow: LogicalFlow; error: string; warning: string; source?: string }[];
   /** The southbound database. */
@@ -156,26 +171,37 @@ export function parseIpText(text: string): { family: 4 | 6; ip: bigint } | undef
   return ipToBig(text);
 }
 
-const cache = new WeakMap<NbDatabase | SbDatabase, TraceDb>();
+function hasCondition(e: Expr): boolean {
+  return e.type === 'cond' || ((e.type === 'and' || e.type === 'or') && e.terms.some(hasCondition));
+}
+
+/** What the southbound database holds beyond what a northbound one determines. */
+export interface TraceDbState {
+  /** Multicast groups learnt by IGMP/MLD snooping (IGMP_Group rows; a northbound source only). */
+  readonly igmpGroups?: readonly IgmpGroupRecord[];
+}
+
+const cache = new WeakMap<NbDatabase | SbDatabase, Map<string, TraceDb>>();
 
 /**
  * Builds (or returns the cached) view of `source` for tracing: a southbound database as is, a
- * northbound database through our northd (`compileNorthd(db).sb`).
+ * northbound database through our northd (`compileNorthd(db, { igmpGroups }).sb`).
  */
-export function traceDb(source: NbDatabase | SbDatabase): TraceDb {
-  let t = cache.get(source);
+export function traceDb(source: NbDatabase | SbDatabase, state: TraceDbState = {}): TraceDb {
+  let m = cache.get(source);
+  if (!m) cache.set(source, (m = new Map()));
+  const nb = source instanceof NbDatabase;
+  const key = nb && state.igmpGroups?.length ? JSON.stringify(state.igmpGroups) : '';
+  let t = m.get(key);
   if (!t) {
     if (source instanceof NbDatabase) {
-      t = buildTraceDb(compileNorthd(source).sb);
-      for (const sk of t.skipped) {
-        const row = sk.flow.hint === undefined ? undefined : describeNbRow(source, sk.flow.hint);
-        if (row !== undefined) sk.source = row;
-      }
+      const sb = compileNorthd(source, state.igmpGroups?.length ? { igmpGroups: state.igmpGroups } : {}).sb;
+      t = buildTraceDb(sb, (hint) => describeNbRow(source, hint));
     } else {
-      t = buildTraceDb(source);
-      for (const sk of t.skipped) if (sk.flow.hint !== undefined) sk.source = `the NB row ${sk.flow.hint}..., stage ${sk.flow.stage}`;
+      t = buildTraceDb(source, (hint, stage) => `the NB row ${hint}..., stage ${stage}`);
     }
-    cache.set(source, t);
+    if (m.size >= 64) m.clear();
+    m.set(key, t);
   }
   return t;
 }
@@ -191,15 +217,17 @@ function lflowOf(f: SbLogicalFlow, dp: Datapath): LogicalFlow {
     priority: f.priority,
     match: f.match,
     actions: f.actions,
+    // ovn-northd's `northd.c:LINE` (empty when the row has none).
+    source: f.externalIds.get('source') ?? '',
   };
-  const hint = f.externalIds.get('stage-hint');
+  const hint = nbRowOfFlow(f) ?? f.externalIds.get('stage-hint');
   if (hint !== undefined) out.hint = hint;
   const io = f.tags.get('in_out_port');
   if (io !== undefined) out.ioPort = io;
   return out;
 }
 
-function buildTraceDb(sb: SbDatabase): TraceDb {
+function buildTraceDb(sb: SbDatabase, describe: (hint: string, stage: string) => string | undefined): TraceDb {
   const idx = sbIndex(sb);
   const datapaths: TraceDatapath[] = [];
   const byUuid = new Map<string, { t: TraceDatapath; dp: Datapath }>();
@@ -278,19 +306,27 @@ function buildTraceDb(sb: SbDatabase): TraceDb {
 
   const macBindings: TraceMacBinding[] = sb.macBindings.map((m) => ({ port: m.logicalPort, ip: m.ip, mac: m.mac }));
 
-  // Flows, parsed per datapath (port groups resolve per datapath key) as ovn-trace parses them.
-  const skipped: TraceDb['skipped'] = [];
+  // Flows, prepared per datapath (port groups resolve per datapath key) as ovn-trace parses
+  // them, when a trace first reads them.
+  const skipped: { at: number; entry: TraceDb['skipped'][number] }[] = [];
+  const all: LazyLflow[] = [];
   const isResident = (port: string) => port === '' || ports.has(port);
   const pctx = lflowParseContext(sb);
   for (const d of sb.datapaths) {
     const e = byUuid.get(d.uuid)!;
+    const resolve = (ref: string) => (ref[0] === '$' ? addressSets.get(ref.slice(1)) : portGroups.get(`${d.tunnelKey}_${ref.slice(1)}`));
+    const group = (name: string) => portGroups.get(`${d.tunnelKey}_${name}`);
     for (const sf of idx.flowsOf.get(d) ?? []) {
       const f = lflowOf(sf, e.dp);
-      const r = parseLogicalFlow(sf, d, pctx);
-      if (!r.ok) {
-        skipped.push({ flow: f, error: r.error, warning: r.traceWarning });
-        continue;
-      }
+      const prepare = () => {
+        const r = preparedFlow(sf.pipeline, sf.tableId, sf.match, sf.actions, resolve, () => parseLogicalFlow(sf, d, pctx));
+        return !r.ok || !hasCondition(r.match) ? r : { ...r, match: evaluateConditions(r.match, isResident) };
+      };
+      const at = all.length;
+      const onSkip = (error: string, warning: string) => {
+        const source = f.hint === undefined ? undefined : describe(f.hint, f.stage);
+        skipped.push({ at, entry: { flow: f, error, warning, ...(source !== undefined ? { source } : {}) } });
+      };
       const k = `${sf.pipeline}/${sf.tableId}`;
       let list = e.t.flows.get(k);
       if (!list) {
@@ -298,9 +334,24 @@ function buildTraceDb(sb: SbDatabase): TraceDb {
         e.t.flows.set(k, list);
         e.t.stages.set(k, f.stage);
       }
-      list.push({ flow: f, uuid8: sf.uuid.slice(0, 8), match: evaluateConditions(r.match, isResident), actions: r.actions });
+      const lf = new LazyLflow(f, sf.uuid.slice(0, 8), prepare, onSkip, (m) => compileMatch(m, ports, e.t), (text) => matchPrecheck(text, ports, e.t, group));
+      list.push(lf);
+      all.push(lf);
     }
   }
   for (const d of datapaths) for (const list of d.flows.values()) list.sort((a, b) => b.flow.priority - a.flow.priority);
-  return { datapaths, ports, addressSets, portGroups, lbVips, macBindings, skipped, sb };
+  return {
+    datapaths,
+    ports,
+    addressSets,
+    portGroups,
+    lbVips,
+    macBindings,
+    get skipped() {
+      // Every flow prepared; in southbound table order, as ovn-trace warns while reading them.
+      for (const lf of all) void lf.match;
+      return skipped.sort((a, b) => a.at - b.at).map((s) => s.entry);
+    },
+    sb,
+  };
 }

@@ -137,6 +137,18 @@ export function getField(f: TraceFlow, name: string): bigint {
   }
 }
 
+/** A reader of OVS field `name` (what `getField(f, name)` returns), resolved once for a hot loop. */
+export function fieldReader(name: string): (f: TraceFlow) => bigint {
+  const d = DIRECT[name];
+  if (d) return (f) => f[d];
+  const m = /^reg(\d+)$/.exec(name);
+  if (m) {
+    const i = Number(m[1]);
+    return (f) => f.regs[i]!;
+  }
+  return (f) => getField(f, name);
+}
+
 /** Writes `value` into the bits `mask` of OVS field `name` of `f`. */
 export function setField(f: TraceFlow, name: string, value: bigint, mask: bigint): void {
   const upd = (old: bigint) => (old & ~mask) | (value & mask);

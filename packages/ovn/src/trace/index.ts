@@ -6,5 +6,6 @@ export * from '../actions/index.js';
 export * from './flow.js';
 export * from './db.js';
 export * from './trace.js';
+export * from './match.js';
 export * from './print.js';
 export * from './api.js';

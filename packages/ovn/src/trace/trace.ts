@@ -23,7 +23,7 @@ import { formatIpv4 as formatIp4, formatIpv6Ntop as formatIp6 } from '@ovnts/pac
 import { formatAction, formatConstantSet, formatField, putHex } from '../actions/format.js';
 import { linkLocal } from '../northd/addrs.js';
 import type { Expr } from '../expr/ast.js';
-import { resolveField } from '../expr/symbols.js';
+import { resolveField, type ResolvedField } from '../expr/symbols.js';
 import type { FieldRef } from '../expr/parse.js';
 import type { IntConstant } from '../expr/check.js';
 import {
@@ -41,6 +41,7 @@ import {
   setField,
   type TraceFlow,
 } from './flow.js';
+import { portKeyIn } from './match.js';
 import { parseIpText, type TraceDatapath, type TraceDb, type TraceLflow, type TraceMacBinding, type TracePort } from './db.js';
 
 /** Trace node types (ovn-trace's `enum ovntrace_node_type`). */
@@ -68,6 +69,83 @@ export interface TraceRunOptions {
   selectId?: number;
   /** MAC bindings (SB MAC_Binding rows). */
   macBindings?: readonly TraceMacBinding[];
+  /**
+   * Which candidate to take at each choice the NB does not determine, in the order the trace
+   * meets them (default 0, the first, at every point): equal-priority flows that all match (ovn-trace
+   * takes the first in its southbound row order), `select` without `selectId` and `ct_lb` with
+   * several backends and no `lbDst` (ovn-trace picks at random). See `Tracer.choicePoints`.
+   */
+  choices?: readonly number[];
+  /** State an embedding supplies (conntrack, learned affinity) and observers of the trace. */
+  hooks?: TraceHooks;
+  /**
+   * Fan out multicast as ovn-controller does rather than as ovn-trace does: a chassisredirect
+   * member leaves through its distributed port (`chassisDepartures` lists where this mattered).
+   */
+  chassisMulticast?: boolean;
+}
+
+/** Where a conntrack action runs: what a connection-tracking model needs to pick the zone. */
+export interface TraceCtQuery {
+  /** The datapath. */
+  readonly dp: TraceDatapath;
+  /** Ingress or egress. */
+  readonly pipeline: Pipeline;
+  /** The logical inport's name ('' when none). */
+  readonly inport: string;
+  /** The logical outport's name ('' when none). */
+  readonly outport: string;
+  /** The action (`ct_next`, `ct_lb_mark`, `ct_dnat`, `ct_snat`, `ct_commit`, ...). */
+  readonly action: string;
+  /** The packet (read only). */
+  readonly flow: TraceFlow;
+}
+
+/** An OVN ACL `log()` action met on the way. */
+export interface TraceLogEvent {
+  /** The datapath. */
+  readonly dp: TraceDatapath;
+  /** Ingress (from-lport) or egress (to-lport). */
+  readonly pipeline: Pipeline;
+  /** ACL name, if any. */
+  readonly name?: string;
+  /** allow, drop or reject. */
+  readonly verdict: string;
+  /** Severity. */
+  readonly severity: string;
+  /** Meter, if any. */
+  readonly meter?: string;
+  /** The packet as logged. */
+  readonly flow: TraceFlow;
+}
+
+/**
+ * Hooks through which an embedding (the Kubernetes layer's verdict engine) supplies what a
+ * southbound database and the chassis would hold, and observes the trace. Without hooks the
+ * interpreter behaves exactly as ovn-trace.
+ */
+export interface TraceHooks {
+  /** The ct_state a conntrack lookup returns (undefined: use the `--ct` list, then est). */
+  ctState?(q: TraceCtQuery): bigint | undefined;
+  /**
+   * What a backend-less `ct_lb`/`ct_lb_mark` (OVS `ct(nat)`) does to this packet: the NAT of the
+   * connection it belongs to, `null` for none. Undefined: ovn-trace's behaviour (`--lb-dst`).
+   */
+  ctLbNat?(q: TraceCtQuery): { src?: { ip: bigint; port: number }; dst?: { ip: bigint; port: number } } | null | undefined;
+  /** A connection is committed (ct_commit, ct_lb_mark of a new connection, NAT with an address). */
+  ctCommit?(q: TraceCtQuery): void;
+  /** A logical flow is executed. */
+  flow?(dp: TraceDatapath, pipeline: Pipeline, lf: TraceLflow, f: TraceFlow): void;
+  /** The packet leaves the logical network through a non-patch port (a copy of the packet). */
+  delivered?(dp: TraceDatapath, port: TracePort | undefined, name: string, f: TraceFlow): void;
+  /** `chk_lb_aff()`: the backend a learned affinity flow gives this packet, if any. */
+  lbAffinity?(dp: TraceDatapath, f: TraceFlow): { ip: bigint; port: number } | undefined;
+  /** `commit_lb_aff()`: learn an affinity flow. */
+  learnLbAffinity?(dp: TraceDatapath, f: TraceFlow, a: Action & { type: 'commit_lb_aff' }): void;
+  /** An ACL `log()` action. */
+  log?(e: TraceLogEvent): void;
+  /** `igmp;`: an IGMP or MLD packet handed to ovn-controller's snooping (a copy of the packet). */
+  igmp?(dp: TraceDatapath, pipeline: Pipeline, f: TraceFlow): void;
 }
 
 type Pipeline = 'ingress' | 'egress';
@@ -76,10 +154,60 @@ const OUTPORT = 15;
 const FLAGS = 10;
 const MLF_ALLOW_LOOPBACK = 1n;
 
-function node(list: TraceNode[], type: TraceNodeType, name: string): TraceNode {
-  const n: TraceNode = { type, name, alwaysIndent: false, subs: [] };
+/**
+ * A trace node whose text may be computed on first read: the table lines and formatted actions
+ * of a trace are only needed when it is printed, and an embedding that traces many packets
+ * (the Kubernetes layer's verdict engine) mostly never prints them. Only texts built from
+ * immutable inputs (a logical flow, a parsed action) are deferred; texts that show packet
+ * fields are formatted when the node is made, since the packet changes afterwards.
+ */
+class Node implements TraceNode {
+  alwaysIndent = false;
+  private text: string | (() => string);
+  constructor(
+    readonly type: TraceNodeType,
+    text: string | (() => string),
+    readonly subs: TraceNode[] = [],
+  ) {
+    this.text = text;
+  }
+  get name(): string {
+    if (typeof this.text !== 'string') this.text = this.text();
+    return this.text;
+  }
+}
+
+/**
+ * A node list that records nothing: a trace started with it as its parent list builds no tree
+ * (nodes added to it, and to their children, are dropped), for embeddings that only need the
+ * trace's effects and hooks.
+ */
+export const NO_TREE: TraceNode[] = Object.freeze([]) as unknown as TraceNode[];
+const DROPPED = new Node('action', '', NO_TREE);
+
+function node(list: TraceNode[], type: TraceNodeType, name: string | (() => string)): TraceNode {
+  if (list === NO_TREE) return DROPPED;
+  const n = new Node(type, name);
   list.push(n);
   return n;
+}
+
+const resolvedRefs = new WeakMap<FieldRef, ResolvedField>();
+
+/** `resolveField` of a field reference of a parsed action (actions are immutable, so once each). */
+function resolved(ref: FieldRef): ResolvedField {
+  let r = resolvedRefs.get(ref);
+  if (!r) resolvedRefs.set(ref, (r = resolveField(ref.symbol, ref.ofs, ref.nBits)));
+  return r;
+}
+
+const registerFields = new Map<string, boolean>();
+
+/** Whether OVS field `name` is a register (`reg0`, `xreg4`, `xxreg1`), whose loads a trace does not show. */
+function isRegisterField(name: string): boolean {
+  let r = registerFields.get(name);
+  if (r === undefined) registerFields.set(name, (r = /^(x{0,2})reg\d+$/.test(name)));
+  return r;
 }
 
 function isTrueExpr(e: Expr): boolean {
@@ -95,6 +223,14 @@ export class Tracer {
   readonly ties: [LogicalFlow, LogicalFlow][] = [];
   /** Choices ovn-trace makes at random (`select` without `--select-id`, `ct_lb` without `--lb-dst`); we take the first. */
   readonly randomChoices: string[] = [];
+  /** Where `chassisMulticast` made the trace differ from ovn-trace's. */
+  readonly chassisDepartures: string[] = [];
+  /**
+   * The number of candidates at each undetermined choice the trace met, in order (ties and
+   * random choices alike): together with `TraceRunOptions.choices` this enumerates every trace
+   * real ovn-trace may print for the same NB.
+   */
+  readonly choicePoints: number[] = [];
   private ctIdx = 0;
   private lbDst: TraceRunOptions['lbDst'];
   private readonly macBindings: { dp: TraceDatapath; portKey: number; family: 4 | 6; ip: bigint; mac: bigint }[] = [];
@@ -125,14 +261,30 @@ export class Tracer {
 
   /** ovn-trace's `ovntrace_lookup_port`: a port name to its key in `dp`. */
   lookupPort(dp: TraceDatapath, name: string): number | undefined {
-    if (name === '' || name === 'none') return 0;
-    const p = this.db.ports.get(name);
-    if (p) return p.dp === dp ? p.key : undefined;
-    const mc = dp.mcgroups.find((m) => m.name === name);
-    return mc ? mc.key : undefined;
+    return portKeyIn(this.db.ports, dp, name);
   }
 
-  private nextCtState(): { state: bigint; comment: string } {
+  private ctQuery(dp: TraceDatapath, f: TraceFlow, pipeline: Pipeline, action: string): TraceCtQuery {
+    return {
+      dp,
+      pipeline,
+      inport: this.portKeyName(dp, Number(f.regs[INPORT])),
+      outport: this.portKeyName(dp, Number(f.regs[OUTPORT])),
+      action,
+      flow: f,
+    };
+  }
+
+  private commit(dp: TraceDatapath, f: TraceFlow, pipeline: Pipeline, action: string): void {
+    this.opts.hooks?.ctCommit?.(this.ctQuery(dp, f, pipeline, action));
+  }
+
+  private nextCtState(q?: () => TraceCtQuery): { state: bigint; comment: string } {
+    const h = this.opts.hooks?.ctState;
+    if (h && q) {
+      const st = h(q());
+      if (st !== undefined) return { state: st, comment: '' };
+    }
     const s = this.opts.ctStates;
     if (s && this.ctIdx < s.length) return { state: s[this.ctIdx++]!, comment: '' };
     return { state: CS.EST | CS.TRK, comment: ' /* default (use --ct to customize) */' };
@@ -179,19 +331,31 @@ export class Tracer {
     }
   }
 
+  /** The candidate to take at the next undetermined choice among `n` (recorded in `choicePoints`). */
+  private choose(n: number): number {
+    const k = this.opts.choices?.[this.choicePoints.length] ?? 0;
+    this.choicePoints.push(n);
+    return k < n ? k : 0;
+  }
+
   private lookupFlow(dp: TraceDatapath, f: TraceFlow, table: number, pipeline: Pipeline): TraceLflow | undefined {
     const list = dp.flows.get(`${pipeline}/${table}`);
     if (!list) return undefined;
-    const i = list.findIndex((lf) => this.evaluate(lf.match, f, dp));
+    const holds = (lf: TraceLflow) => {
+      const pre = lf.precheck;
+      if (pre && !pre(f)) return false;
+      return lf.test ? lf.test(f) : this.evaluate(lf.match, f, dp);
+    };
+    const i = list.findIndex(holds);
     if (i < 0) return undefined;
     const lf = list[i]!;
+    let tied: TraceLflow[] | undefined;
     for (let j = i + 1; j < list.length && list[j]!.flow.priority === lf.flow.priority; j++) {
-      if (this.evaluate(list[j]!.match, f, dp)) {
-        this.ties.push([lf.flow, list[j]!.flow]);
-        break;
-      }
+      if (holds(list[j]!)) (tied ??= [lf]).push(list[j]!);
     }
-    return lf;
+    if (!tied) return lf;
+    this.ties.push([lf.flow, tied[1]!.flow]);
+    return tied[this.choose(tied.length)]!;
   }
 
   private mayOmit(lf: TraceLflow | undefined, table: number): boolean {
@@ -208,15 +372,24 @@ export class Tracer {
       if (!this.mayOmit(lf, table)) break;
       table++;
     }
-    let s = `${String(table).padStart(2, ' ')}. `;
+    const found = lf;
+    const n = node(sup, 'table', () => {
+      let s = `${String(table).padStart(2, ' ')}. `;
+      if (found) {
+        // ovn-trace prints the stage name and the source when the SB row has them.
+        const { stage, source } = found.flow;
+        s += stage && source ? `${stage} (${source}): ` : stage ? `${stage}: ` : source ? `(${source}): ` : '';
+        s += `${found.flow.match}, priority ${found.flow.priority}, uuid ${found.uuid8}`;
+      } else {
+        const stage = dp.stages.get(`${pipeline}/${table}`);
+        s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
+      }
+      return s;
+    });
     if (lf) {
-      s += `${lf.flow.stage} (northd.c): ${lf.flow.match}, priority ${lf.flow.priority}, uuid ${lf.uuid8}`;
-    } else {
-      const stage = dp.stages.get(`${pipeline}/${table}`);
-      s += `${stage ? `${stage}: ` : ''}no match (implicit drop)`;
+      this.opts.hooks?.flow?.(dp, pipeline, lf, f);
+      this.actions(lf.actions, dp, f, table, pipeline, n.subs);
     }
-    const n = node(sup, 'table', s);
-    if (lf) this.actions(lf.actions, dp, f, table, pipeline, n.subs);
   }
 
   /** ovn-trace's `trace_actions`. */
@@ -227,31 +400,30 @@ export class Tracer {
     }
     const stack: bigint[] = [];
     for (const a of acts) {
-      node(sup, 'action', formatAction(a));
+      node(sup, 'action', () => formatAction(a));
       this.execute(a, dp, f, table, pipeline, sup, stack);
     }
   }
 
   private readField(f: TraceFlow, ref: FieldRef): bigint {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
+    const r = resolved(ref);
     const v = getField(f, r.field.name) >> BigInt(r.ofs);
     return v & ((1n << BigInt(r.nBits)) - 1n);
   }
 
   private writeField(f: TraceFlow, ref: FieldRef, v: bigint): void {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
+    const r = resolved(ref);
     const m = (1n << BigInt(r.nBits)) - 1n;
     setField(f, r.field.name, (v & m) << BigInt(r.ofs), m << BigInt(r.ofs));
   }
 
   private isRegister(ref: FieldRef): boolean {
-    const r = resolveField(ref.symbol, ref.ofs, ref.nBits);
-    return /^(x{0,2})reg\d+$/.test(r.field.name);
+    return isRegisterField(resolved(ref).field.name);
   }
 
   private summarizeMove(src: FieldRef, dst: FieldRef, f: TraceFlow, sup: TraceNode[]): void {
     if (this.isRegister(dst)) return;
-    const r = resolveField(src.symbol, src.ofs, src.nBits);
+    const r = resolved(src);
     let v: string;
     if (r.ofs === 0 && r.nBits >= r.field.width) v = mfFormat(r.field, getField(f, r.field.name));
     else v = putHex(this.readField(f, src));
@@ -265,7 +437,7 @@ export class Tracer {
       case 'next':
         return this.next(a, dp, f, sup);
       case 'load':
-        return this.load(a.dst, a.imm, formatAction(a), dp, f, sup);
+        return this.load(a.dst, a.imm, () => formatAction(a), dp, f, sup);
       case 'ovnfield-load':
         node(sup, 'modify', `${a.dst.symbol.name} = ${a.value}`);
         return;
@@ -306,14 +478,15 @@ export class Tracer {
         } else node(sup, 'error', '*** TTL decrement of non-IP packet');
         return;
       case 'ct_next': {
-        const { state, comment } = this.nextCtState();
-        const n = node(sup, 'transformation', `ct_next(ct_state=${formatCtState(state)}${comment})`);
+        const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, 'ct_next'));
+        const n = node(sup, 'transformation', () => `ct_next(ct_state=${formatCtState(state)}${comment})`);
         const ct = cloneFlow(f);
         ct.ct_state = state;
         this.trace(dp, ct, a.table, pipeline, n.subs);
         return;
       }
       case 'ct_commit_v1':
+        this.commit(dp, f, pipeline, 'ct_commit');
         return;
       case 'ct_nat':
         return this.ctNat(a, dp, f, pipeline, sup);
@@ -321,7 +494,7 @@ export class Tracer {
         const ct = cloneFlow(f);
         let s = 'ct_commit_nat /* assuming no un-nat entry, so no change */';
         if (!(ct.ct_state & CS.TRK)) {
-          const { state, comment } = this.nextCtState();
+          const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, 'ct_commit_nat'));
           ct.ct_state |= state;
           s += comment;
         }
@@ -335,8 +508,10 @@ export class Tracer {
         const sel = cloneFlow(f);
         let m = a.members.find((x) => x.id === this.opts.selectId);
         const user = !!m;
-        if (!m) this.randomChoices.push(formatAction(a));
-        m ??= a.members[0]!;
+        if (!m) {
+          this.randomChoices.push(formatAction(a));
+          m = a.members[a.members.length > 1 ? this.choose(a.members.length) : 0]!;
+        }
         this.writeField(sel, a.dst, BigInt(m.id));
         const n = node(sup, 'transformation', `select: ${formatField(a.dst)} = ${m.id}${user ? '' : ' /* Randomly selected. Use --select-id to specify. */'}`);
         this.trace(dp, sel, a.table, pipeline, n.subs);
@@ -402,6 +577,15 @@ export class Tracer {
       case 'result':
         return this.result(a.name, a.dst, dp, f, sup);
       case 'log':
+        this.opts.hooks?.log?.({
+          dp,
+          pipeline,
+          ...(a.name !== undefined ? { name: a.name } : {}),
+          verdict: a.verdict,
+          severity: a.severity,
+          ...(a.meter !== undefined ? { meter: a.meter } : {}),
+          flow: cloneFlow(f),
+        });
         node(
           sup,
           'transformation',
@@ -415,6 +599,12 @@ export class Tracer {
         if (ok && BigInt(vip.port) === f.ct_tp_dst) node(sup, 'action', `/* nat(src=${vip.ipS}) */`);
         return;
       }
+      case 'commit_lb_aff':
+        this.opts.hooks?.learnLbAffinity?.(dp, f, a);
+        return;
+      case 'igmp':
+        this.opts.hooks?.igmp?.(dp, pipeline, cloneFlow(f));
+        return;
       default:
         // ct_commit v1, put_arp, put_nd, put_fdb, igmp, set_queue, set_meter, trigger_event,
         // check_pkt_larger, bind_vport, handle_svc_check, fwd_group, handle_dhcpv6_reply,
@@ -429,9 +619,14 @@ export class Tracer {
     );
   }
 
-  private load(dst: FieldRef, imm: IntConstant | string, text: string, dp: TraceDatapath, f: TraceFlow, sup: TraceNode[]): void {
-    const r = resolveField(dst.symbol, dst.ofs, dst.nBits);
-    if (!this.isRegister(dst)) node(sup, 'modify', text.endsWith(';') ? text.slice(0, -1) : text);
+  private load(dst: FieldRef, imm: IntConstant | string, text: () => string, dp: TraceDatapath, f: TraceFlow, sup: TraceNode[]): void {
+    const r = resolved(dst);
+    if (!isRegisterField(r.field.name)) {
+      node(sup, 'modify', () => {
+        const t = text();
+        return t.endsWith(';') ? t.slice(0, -1) : t;
+      });
+    }
     let value: bigint;
     let mask: bigint;
     if (typeof imm === 'string') {
@@ -478,8 +673,20 @@ export class Tracer {
       case 'check_out_port_sec':
         this.writeField(f, dst, this.checkOutPortSec(dp, f));
         return;
+      case 'chk_lb_aff': {
+        // ovn-trace leaves the result untouched; an embedding holding learned affinity flows
+        // (OVN's table 78) answers through the hook, which loads what the learned flow loads.
+        const b = this.opts.hooks?.lbAffinity?.(dp, f);
+        if (!b) return;
+        if (f.dl_type === ETH_TYPE.IP) setField(f, 'reg4', b.ip, 0xffffffffn);
+        else setField(f, dp.kind === 'switch' ? 'xxreg0' : 'xxreg1', b.ip, (1n << 128n) - 1n);
+        setField(f, 'reg8', BigInt(b.port), 0xffffn);
+        this.writeField(f, dst, 1n);
+        node(sup, 'modify', `${formatField(dst)} = 1 /* learned affinity: backend ${f.dl_type === ETH_TYPE.IP ? formatIp4(b.ip) : formatIp6(b.ip)}${b.port ? `:${b.port}` : ''} */`);
+        return;
+      }
       default:
-        // chk_ecmp_nh_mac, chk_ecmp_nh, chk_lb_aff: ovn-trace leaves the result untouched.
+        // chk_ecmp_nh_mac, chk_ecmp_nh: ovn-trace leaves the result untouched.
         return;
     }
   }
@@ -578,7 +785,10 @@ export class Tracer {
         nf.regs[INPORT] = BigInt(peer.key);
         nf.regs[OUTPORT] = 0n;
         this.trace(peer.dp, nf, 0, 'ingress', n.subs);
-      } else node(sup, 'modify', `output("${outName}")`);
+      } else {
+        node(sup, 'modify', `output("${outName}")`);
+        this.opts.hooks?.delivered?.(dp, port, outName, cloneFlow(f));
+      }
       return;
     }
     const eg = cloneFlow(f);
@@ -588,7 +798,11 @@ export class Tracer {
     const loopback = (f.regs[FLAGS]! & MLF_ALLOW_LOOPBACK) !== 0n;
     if (mc) {
       const mcn = node(sup, 'pipeline', `multicast(dp="${dp.name}", mcgroup="${mc.name}")`);
-      for (const p of mc.ports) {
+      for (const member of mc.ports) {
+        // ovn-controller (physical.c consider_mc_group) sends a group's chassisredirect member
+        // out its distributed port; ovn-trace runs the egress pipeline on the redirect port.
+        const p = this.opts.chassisMulticast && member.type === 'chassisredirect' && member.distributed ? member.distributed : member;
+        if (p !== member) this.chassisDepartures.push(`multicast group ${mc.name}: ${member.name} sent out its distributed port ${p.name}`);
         const n = node(mcn.subs, 'pipeline', `egress(dp="${dp.name}", inport="${inName}", outport="${p.name}")`);
         if (p.key !== inKey || loopback) {
           n.alwaysIndent = true;
@@ -635,10 +849,11 @@ export class Tracer {
       ct.ct_state |= isDst ? CS.DNAT : CS.SNAT;
     } else s += ` /* assuming no un-${dir[0]}nat entry, so no change */`;
     if (!(ct.ct_state & CS.TRK)) {
-      const { state, comment } = this.nextCtState();
+      const { state, comment } = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.name));
       ct.ct_state |= state;
       s += comment;
     }
+    if (a.dst) this.commit(dp, ct, pipeline, a.name);
     const n = node(sup, 'transformation', s);
     this.trace(dp, ct, a.table, pipeline, n.subs);
   }
@@ -647,7 +862,30 @@ export class Tracer {
     let comment = '';
     const ct = cloneFlow(f);
     const family = ct.dl_type === ETH_TYPE.IP ? 4 : ct.dl_type === ETH_TYPE.IPV6 ? 6 : 0;
-    if (family) {
+    const hookNat = family && !a.dsts.length ? this.opts.hooks?.ctLbNat?.(this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb')) : undefined;
+    if (family && hookNat !== undefined) {
+      if (hookNat?.dst) {
+        if (family === 6) {
+          ct.ct_ipv6_dst = ct.ipv6_dst;
+          ct.ipv6_dst = hookNat.dst.ip;
+        } else {
+          ct.ct_nw_dst = ct.nw_dst;
+          ct.nw_dst = hookNat.dst.ip;
+        }
+        ct.ct_tp_dst = ct.tp_dst;
+        if (hookNat.dst.port) ct.tp_dst = BigInt(hookNat.dst.port);
+        ct.ct_state |= CS.DNAT;
+      }
+      if (hookNat?.src) {
+        if (family === 6) ct.ipv6_src = hookNat.src.ip;
+        else ct.nw_src = hookNat.src.ip;
+        if (hookNat.src.port) ct.tp_src = BigInt(hookNat.src.port);
+        ct.ct_state |= CS.DNAT;
+      }
+      const st = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb'));
+      ct.ct_state |= st.state;
+      comment = st.comment;
+    } else if (family) {
       let dst: { ip: bigint; port: number } | undefined;
       if (a.dsts.length) {
         let user = false;
@@ -661,8 +899,12 @@ export class Tracer {
           }
           dst ??= d;
         }
+        const same = a.dsts.filter((d) => d.family === family);
         if (!dst) node(sup, 'error', '*** no load balancing destination (use --lb-dst)');
-        else if (!user && a.dsts.filter((d) => d.family === family).length > 1) this.randomChoices.push(formatAction(a));
+        else if (!user && same.length > 1) {
+          this.randomChoices.push(formatAction(a));
+          dst = same[this.choose(same.length)]!;
+        }
       } else if (this.lbDst && this.lbDst.family === family) dst = this.lbDst;
       if (dst) {
         if (family === 6) {
@@ -676,9 +918,10 @@ export class Tracer {
         if (dst.port) ct.tp_dst = BigInt(dst.port);
         ct.ct_state |= CS.DNAT;
       }
-      const st = this.nextCtState();
+      const st = this.nextCtState(() => this.ctQuery(dp, f, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb'));
       ct.ct_state |= st.state;
       comment = st.comment;
+      if (a.dsts.length && st.state & CS.NEW) this.commit(dp, ct, pipeline, a.mark ? 'ct_lb_mark' : 'ct_lb');
     }
     const n = node(sup, 'transformation', `${a.mark ? 'ct_lb_mark' : 'ct_lb'}${comment}`);
     this.trace(dp, ct, a.table, pipeline, n.subs);
@@ -699,6 +942,7 @@ export class Tracer {
     };
     switch (name) {
       case 'ct_commit':
+        this.commit(dp, f, pipeline, 'ct_commit');
         return;
       case 'clone':
         return run(cloneFlow(f), 'clone');

@@ -12,7 +12,8 @@
  * The property tests print their counts (expressions, flows, packets compared, conj hits).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   Classifier,
+  FIELDS,
   ConjunctionTable,
   FlowKey,
   W,
@@ -47,7 +49,7 @@ import {
   type ExprFlows,
   type PacketValue,
 } from '@ovnts/ovn';
-import { requireTools } from '@ovnts/testkit';
+import { Excuses, requireTools } from '@ovnts/testkit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const symtab = ovnSymtab();
@@ -352,6 +354,10 @@ function compare(
     // OVS would install a different match when the flow lacks a field's prerequisites (OVN emits
     // such flows for negated predicates with prerequisites, e.g. `!ip4.mcast`); count them.
     if (f.match.clone().normalize()) stats.ovsWidened++;
+    // OVN's `!=` on a field OVS cannot mask (eth.type, ip.ttl...) yields one-bit compares, e.g.
+    // `!ip4.mcast` gives `eth.type[i] != 0x800[i]`: our classifier matches them bit by bit, OVS's
+    // text has no syntax for them; count them.
+    else if (FIELDS.some((x) => !x.maskable && f.match.has(x) && f.match.getMask(x) !== (1n << BigInt(x.bits)) - 1n)) stats.ovsUnmaskable++;
     else if (!f.match.isCatchAll() && stats.exprs % 8 === 0) expect(parseMatch(formatMatch(f.match)).equals(f.match)).toBe(true);
   }
   let t1 = performance.now();
@@ -391,6 +397,7 @@ interface Stats {
   refused: number;
   tooBig: number;
   ovsWidened: number;
+  ovsUnmaskable: number;
   withConj: number;
   flows: number;
   packets: number;
@@ -403,7 +410,7 @@ interface Stats {
   msLookup: number;
   msReference: number;
 }
-const newStats = (): Stats => ({ exprs: 0, refused: 0, tooBig: 0, ovsWidened: 0, withConj: 0, flows: 0, packets: 0, positive: 0, viaConj: 0, reference: 0, msCompile: 0, msTables: 0, msEval: 0, msLookup: 0, msReference: 0 });
+const newStats = (): Stats => ({ exprs: 0, refused: 0, tooBig: 0, ovsWidened: 0, ovsUnmaskable: 0, withConj: 0, flows: 0, packets: 0, positive: 0, viaConj: 0, reference: 0, msCompile: 0, msTables: 0, msEval: 0, msLookup: 0, msReference: 0 });
 
 /** Context of the full-width property. */
 const wideCtx: ExprContext = {
@@ -679,7 +686,7 @@ describe('conversion details', () => {
 
 const ofctl = requireTools('ovs-ofctl differential', ['ovs-ofctl'], 'apt-get install -y openvswitch-switch');
 describe.skipIf(ofctl.skip)('ovs-ofctl -O OpenFlow15 parse-flows reads our flows as we print them', () => {
-  it('for the goldens and random expressions (match after OVS normalisation, conjunction actions)', () => {
+  it('for the goldens and random expressions (match after OVS normalisation, conjunction actions)', async () => {
     const flows: ExprFlow[] = [];
     for (const g of goldens) flows.push(...exprToOpenFlow(g.input, { ...testOvnCtx, portKeys: testOvnKeys }).flows);
     const texts = [
@@ -697,14 +704,22 @@ describe.skipIf(ofctl.skip)('ovs-ofctl -O OpenFlow15 parse-flows reads our flows
     // OVS prints an IPv6 mask such as 100:: as `::/100::` but its own parser reads `/100` as a
     // prefix length and refuses the rest: leave those out.
     const unreadable = (f: ExprFlow) => /(ipv6_src|ipv6_dst|nd_target)=[^, ]*\/[0-9]+:/.test(formatMatch(f.match));
-    const skipped = flows.filter(unreadable).length;
+    // An excuse bucket with a cap: 378 of 4,870 flows (7.8 %) today.
+    const excuses = new Excuses('ovs-ofctl parse-flows', {
+      'ipv6-mask-unreadable': { fraction: 0.12, why: 'an IPv6 mask OVS prints as ADDR/MASK but cannot parse back' },
+    });
+    const drawn = flows.length;
+    for (const f of flows) if (unreadable(f)) excuses.add('ipv6-mask-unreadable', formatMatch(f.match));
+    const skipped = excuses.count('ipv6-mask-unreadable');
+    expect(excuses.overCap(drawn)).toEqual([]);
     flows.splice(0, flows.length, ...flows.filter((f) => !unreadable(f)));
     const dir = mkdtempSync(`${tmpdir()}/ovnts-expr-of-`);
     const file = `${dir}/flows.txt`;
     writeFileSync(file, flows.map((f) => formatExprFlow(f, 'drop', 1001)).join('\n') + '\n');
     let out: string;
     try {
-      out = execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', 'parse-flows', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+      // Asynchronously, so this worker keeps answering vitest's RPC while ovs-ofctl runs.
+      out = (await promisify(execFile)('ovs-ofctl', ['-O', 'OpenFlow15', 'parse-flows', file], { encoding: 'utf8', maxBuffer: 1 << 28 })).stdout;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

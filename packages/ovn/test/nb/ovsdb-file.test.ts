@@ -11,6 +11,9 @@ import {
   readOvsdbFile,
   readOvsdbRecords,
   writeOvsdbFile,
+  NB_SCHEMA_UPSTREAM,
+  NbBuilder,
+  schemaToJson,
 } from '../../src/nb/index.js';
 import { DEMO_DB, rawTables } from './helpers.js';
 
@@ -82,6 +85,32 @@ describe('demo fixture (ovn-nbctl + ovsdb-client backup, fixtures/nb/demo.sh)', 
     const db = loadNb(demo);
     const again = loadNb(writeOvsdbFile(db.raw));
     expect(rawTables(again.raw)).toEqual(rawTables(db.raw));
+  });
+
+  test('written for the installed schema: its schema record, the same rows', () => {
+    const db = loadNb(demo);
+    const file = writeOvsdbFile(db.raw, { schema: NB_SCHEMA_UPSTREAM });
+    const recs = readOvsdbRecords(file);
+    const acl = (recs[0]!.json as { tables: Record<string, { columns: Record<string, unknown> }> }).tables.ACL!;
+    expect(Object.keys(acl.columns)).not.toContain('tier');
+    expect(recs[0]!.json).toEqual(schemaToJson(NB_SCHEMA_UPSTREAM));
+    expect(rawTables(loadNb(file).raw)).toEqual(rawTables(db.raw));
+  });
+
+  test('written for the installed schema: what it cannot hold is an error naming the row', () => {
+    const mk = (o: { tier?: number; action?: 'allow' | 'pass' }) => {
+      const nb = new NbBuilder();
+      const sw = nb.logicalSwitch('sw0');
+      nb.acl(sw, { direction: 'to-lport', priority: 100, match: 'ip4', action: o.action ?? 'allow', ...(o.tier !== undefined ? { tier: o.tier } : {}) });
+      return nb.toRaw();
+    };
+    expect(() => writeOvsdbFile(mk({ tier: 0 }), { schema: NB_SCHEMA_UPSTREAM })).not.toThrow();
+    const tier = nbError(() => writeOvsdbFile(mk({ tier: 2 }), { schema: NB_SCHEMA_UPSTREAM }));
+    expect([tier.table, tier.column]).toEqual(['ACL', 'tier']);
+    expect(tier.message).toMatch(/schema OVN_Northbound 7\.0\.0 has no column tier to hold 2/);
+    const pass = nbError(() => writeOvsdbFile(mk({ action: 'pass' }), { schema: NB_SCHEMA_UPSTREAM }));
+    expect([pass.table, pass.column]).toEqual(['ACL', 'action']);
+    expect(pass.message).toMatch(/value "pass" is not one of/);
   });
 });
 

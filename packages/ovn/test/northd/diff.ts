@@ -45,6 +45,51 @@ export function diffFixture(dir: string, name: string, filter: DpFilter = 'all',
   return diffFlows(readFileSync(`${dir}/${name}.nb.db`), readFileSync(`${dir}/${name}.lflows.txt`, 'utf8'), filter, keys);
 }
 
+/** The outcome of comparing each flow's source location with ovn-northd's. */
+export interface SourceDiff {
+  /** Flows found on both sides with the same `external_ids:source`. */
+  same: number;
+  /**
+   * Flows of a row that several northd.c lines add (for different datapaths) where ovn-northd
+   * kept another of those lines than we did (it keeps the first datapath in its hash order).
+   */
+  shared: string[];
+  /** Flows on both sides whose source differs otherwise: `flow: ours (theirs)`. */
+  differ: string[];
+  /** Flows found only on one side (compared by `diffFixture`, not here). */
+  unpaired: number;
+}
+
+/**
+ * Compare the source location (`northd.c:LINE`) of every flow with `DIR/NAME.sources.txt`
+ * (datapath, pipeline, stage, priority, match, actions, source per line; written by gen.sh from
+ * ovn-northd's southbound rows), compiling with ovn-northd's tunnel keys (`NAME.keys.txt`).
+ */
+export function diffSources(dir: string, name: string): SourceDiff {
+  const kf = `${dir}/${name}.keys.txt`;
+  const keys = existsSync(kf) ? parseTunnelKeys(readFileSync(kf, 'utf8')) : undefined;
+  const res = compileNorthd(loadNb(readFileSync(`${dir}/${name}.nb.db`)), keys ? { tunnelKeys: keys } : {});
+  const theirs = new Map<string, string>();
+  for (const l of readFileSync(`${dir}/${name}.sources.txt`, 'utf8').split('\n')) {
+    if (!l) continue;
+    const i = l.lastIndexOf('\t');
+    theirs.set(l.slice(0, i), l.slice(i + 1));
+  }
+  const out: SourceDiff = { same: 0, shared: [], differ: [], unpaired: 0 };
+  for (const r of res.sink.rows()) {
+    const pipeline = r.stage.startsWith('ls_in') || r.stage.startsWith('lr_in') ? 'ingress' : 'egress';
+    for (const dp of r.datapaths) {
+      const k = [dp.name, pipeline, r.stage, r.priority, r.match, r.actions].join('\t');
+      const t = theirs.get(k);
+      if (t === undefined) out.unpaired++;
+      else if (t === r.source) out.same++;
+      else if (r.otherSources?.includes(t)) out.shared.push(`${k.replace(/\t/g, ' | ')}: ours ${r.source}, ovn-northd ${t}`);
+      else out.differ.push(`${k.replace(/\t/g, ' | ')}: ours ${r.source}, ovn-northd ${t}`);
+    }
+  }
+  return out;
+}
+
 /** A readable report of a diff. */
 export function formatDiff(name: string, d: FlowDiff): string {
   return [

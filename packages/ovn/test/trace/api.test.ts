@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { TraceError, loadNbFile, ovnTrace, parseLbDst, traceDb } from '@ovnts/ovn';
+import { TraceError, loadNbFile, ovnTrace, parseLbDst, traceDb, traceTree } from '@ovnts/ovn';
 import { TRACE_FIXTURES } from './corpus.js';
 
 const db = loadNbFile(join(TRACE_FIXTURES, 'northd-lr-basic.nb.db'));
@@ -28,7 +28,7 @@ describe('ovnTrace output forms', () => {
     expect(lines[1]).toBe('');
     expect(lines[2]).toBe('ingress(dp="sw0", inport="vm1")');
     expect(lines[3]).toBe('-'.repeat(lines[2]!.length));
-    expect(lines[4]).toMatch(/^ 0\. ls_in_check_port_sec \(northd\.c\): 1, priority 50, uuid [0-9a-f]{8}$/);
+    expect(lines[4]).toMatch(/^ 0\. ls_in_check_port_sec \(northd\.c:8432\): 1, priority 50, uuid [0-9a-f]{8}$/);
     expect(lines[5]).toBe('    reg0[15] = check_in_port_sec();');
     expect(d).toContain('\nct_lb_mark /* default (use --ct to customize) */\n------------------------------------------------\n');
     expect(d).toContain('\negress(dp="sw1", inport="sw1-lr0", outport="vm3")\n');
@@ -56,6 +56,23 @@ describe('ovnTrace output forms', () => {
     expect(m).toContain('output("vm3");');
     expect(parseLbDst('[fd00::1]:80')).toEqual({ family: 6, ip: 0xfd000000000000000000000000000001n, port: 80 });
     expect(() => parseLbDst('10.0.0')).toThrow(TraceError);
+  });
+
+  test('choices: every resolution of a tie the NB does not determine', () => {
+    // A broadcast DHCP request: in sw0's egress to the router port, two priority-110 flows
+    // match (`eth.mcast` and `ip && outport == "sw0-lr0"`); ovn-trace takes either, by row order.
+    const bcast = 'inport == "vm2" && eth.src == 00:00:00:00:00:02 && eth.dst == ff:ff:ff:ff:ff:ff && ip4.src == 10.0.0.12 && ip4.dst == 255.255.255.255 && ip.ttl == 1 && udp.src == 68 && udp.dst == 67';
+    const first = traceTree(db, 'sw0', bcast);
+    expect(first.ties.length).toBeGreaterThan(0);
+    expect(first.choicePoints.length).toBe(first.ties.length);
+    expect(first.choicePoints.every((n) => n >= 2)).toBe(true);
+    const texts = new Set<string>();
+    for (let k = 0; k < first.choicePoints[0]!; k++) texts.add(ovnTrace(db, 'sw0', bcast, { choices: [k] }));
+    // The default is the first candidate; another choice prints another flow for that table.
+    expect(ovnTrace(db, 'sw0', bcast, { choices: [0] })).toBe(ovnTrace(db, 'sw0', bcast));
+    expect(texts.size).toBe(first.choicePoints[0]);
+    // A choice index out of range falls back to the first candidate.
+    expect(ovnTrace(db, 'sw0', bcast, { choices: [99] })).toBe(ovnTrace(db, 'sw0', bcast));
   });
 });
 

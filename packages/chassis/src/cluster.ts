@@ -1,0 +1,521 @@
+/**
+ * A multi-chassis OVN cluster in one process: every chassis is an `@ovnts/openflow` switch (its
+ * br-int) running the flows ovn-controller would install, the chassis reach each other through
+ * Geneve tunnels over an in-process underlay, and ovn-controller's pinctrl answers what the flows
+ * send to the controller.
+ *
+ * Design. `ChassisCluster` owns one `ChassisNode` per chassis and a shared `VirtualClock`. A node
+ * installs its desired flows, groups and meters in its switch (as ofctrl does, by text through the
+ * switch's own parser), gives every VIF an OpenFlow port whose transmissions are deliveries, every
+ * other chassis a Geneve tunnel port (OVN's option 0x0102/0x80 mapped to `tun_metadata0`, outer
+ * UDP checksum on as ovn-controller configures it), and every localnet port a patch port into its
+ * physical network. Work is a queue of events ordered by virtual time:
+ * - a frame injected at a VIF, received by its switch;
+ * - an underlay frame (the outer Ethernet/IPv4/UDP/Geneve bytes a tunnel port transmitted),
+ *   delivered `underlayDelayMs` later to the chassis owning the outer destination address, on
+ *   its tunnel port towards the sender; every one is recorded (and can be written to a pcap);
+ * - a frame on a physical network (localnet), flooded to the other chassis's patch ports and
+ *   recorded like underlay frames;
+ * - pinctrl's answers: packet-outs from port CONTROLLER, resumed pipelines, and southbound
+ *   updates (a learnt MAC binding or FDB entry becomes a new southbound row; every chassis
+ *   updates its flows incrementally, then re-injects the packets it buffered for that neighbour).
+ * `run()` processes the queue until it is empty and returns what happened: deliveries per logical
+ * port, underlay frames, pinctrl notes. Nothing depends on wall-clock time, so runs are
+ * reproducible.
+ *
+ * A paused pipeline (`put_dhcp_opts`, `dns_lookup`) resumes as a packet-out from the original
+ * input port that reloads the packet-in's registers and metadata, writes the result bit, and runs
+ * the rest of the paused flow's actions (what OVS's continuation holds for OVN's flows, whose
+ * outer frames end with the resubmit that led there).
+ */
+import { OFPP, Switch, VirtualClock, type PacketInField } from '@ovnts/openflow';
+import { parseIpv4, parseMac, u16, u32 } from '@ovnts/packet';
+import type { SbDatabase, SbFdb, SbMacBinding } from '@ovnts/ovn';
+import { ChassisError } from './errors.js';
+import { clusterConfig, type ClusterConfig, type ClusterMember } from './cluster-config.js';
+import { emptyChassisMap, type ChassisMap } from './chassis-map.js';
+import { computeChassisTables, formatDumpFlow, dumpGroups, type ChassisTables } from './flows.js';
+import type { DesiredFlow } from './flow-table.js';
+import { updateChassisTables, type SbChanges } from './incremental.js';
+import { formatOfActions, type OfAction } from './of-actions.js';
+import { OFPP_CONTROLLER, Pinctrl, reloadMetadata, type PinctrlEffect } from './pinctrl.js';
+
+/** A frame delivered to a logical port. */
+export interface Delivery {
+  /** Logical port. */
+  readonly port: string;
+  /** Chassis it is bound on. */
+  readonly chassis: string;
+  /** The frame. */
+  readonly frame: Uint8Array;
+  /** Virtual time (ms). */
+  readonly time: number;
+}
+
+/** A frame on the underlay (Geneve between chassis) or on a physical network (localnet). */
+export interface UnderlayFrame {
+  /** Sending chassis. */
+  readonly from: string;
+  /** Receiving chassis (undefined: nobody owns the destination address). */
+  readonly to: string | undefined;
+  /** `geneve`, or the physical network's name. */
+  readonly network: string;
+  /** The frame, outer headers included. */
+  readonly frame: Uint8Array;
+  /** Virtual time (ms). */
+  readonly time: number;
+}
+
+/** Something pinctrl did besides sending packets. */
+export interface ClusterNote {
+  /** Chassis. */
+  readonly chassis: string;
+  /** What kind. */
+  readonly kind: 'mac-binding' | 'fdb' | 'log' | 'event' | 'bind-vport' | 'ignored';
+  /** What it says. */
+  readonly text: string;
+}
+
+/** What a `run()` saw. */
+export interface RunResult {
+  /** Deliveries to logical ports, in order. */
+  readonly deliveries: Delivery[];
+  /** Underlay and physical network frames, in order. */
+  readonly underlay: UnderlayFrame[];
+  /** pinctrl's notes (learnt neighbours, logs, ignored packet-ins). */
+  readonly notes: ClusterNote[];
+}
+
+/** Options of a cluster. */
+export interface ChassisClusterOptions {
+  /** The clock (default: a new `VirtualClock` at 0). */
+  readonly clock?: VirtualClock;
+  /** Underlay one-way delay in ms (default 0.01). */
+  readonly underlayDelayMs?: number;
+  /** Called with every underlay frame as it is sent (e.g. a pcap writer). */
+  readonly onUnderlay?: (f: UnderlayFrame) => void;
+  /** Events one `run()` may process before it stops with an error (a forwarding loop; default 100000). */
+  readonly maxEvents?: number;
+}
+
+const GENEVE_OVN_CLASS = 0x0102;
+const GENEVE_OVN_TYPE = 0x80;
+
+/** One chassis: its tables, switch and pinctrl. */
+export class ChassisNode {
+  /** The switch (br-int). */
+  readonly sw: Switch;
+  /** pinctrl. */
+  readonly pinctrl: Pinctrl;
+  /** Logical port of each VIF OpenFlow port. */
+  readonly lportOfPort = new Map<number, string>();
+  /** Tunnel OpenFlow port towards each chassis address. */
+  readonly tunnelByRemote = new Map<number, number>();
+  /** Localnet patch ports: OpenFlow port -> physical network. */
+  readonly patchNetwork = new Map<number, string>();
+  /** The text of every flow installed, by flow key. */
+  private readonly installed = new Map<string, string>();
+  private readonly installedGroups = new Set<number>();
+  private readonly installedMeters = new Set<number>();
+
+  constructor(
+    readonly member: ClusterMember,
+    public tables: ChassisTables,
+    private readonly cluster: ChassisCluster,
+    clock: VirtualClock,
+  ) {
+    this.sw = new Switch({ name: 'br-int', clock });
+    this.sw.setTlvMap([{ optClass: GENEVE_OVN_CLASS, type: GENEVE_OVN_TYPE, len: 4, index: 0 }]);
+    this.pinctrl = new Pinctrl(
+      {
+        recordsFor: (dpKey) => cluster.sb.dns.filter((d) => d.datapaths.some((dp) => dp.tunnelKey === dpKey)).map((d) => d.records),
+      },
+      () => clock.now(),
+    );
+    this.sw.onPacketIn = (pi) => {
+      if (pi.reason !== 'action' || !pi.userdata) return;
+      cluster.packetIn(this, { frame: pi.frame.slice(), userdata: pi.userdata.slice(), tableId: pi.tableId, match: pi.match.map((m) => ({ ...m })), cookie: pi.cookie });
+    };
+    this.addPorts();
+    this.sync(new Set([...tables.flows.installed()].map((f) => f.key)));
+  }
+
+  /** Chassis name. */
+  get name(): string {
+    return this.member.name;
+  }
+
+  private addPorts(): void {
+    const rt = this.tables.rt;
+    for (const [lport, ofport] of this.member.vifs) {
+      this.lportOfPort.set(ofport, lport);
+      this.sw.addPort({ number: ofport, name: lport, sink: (_p, frame) => this.cluster.deliver(this, lport, frame) });
+    }
+    const local = parseIpv4(this.member.encapIp);
+    for (const t of rt.tunnels.values()) {
+      const remote = parseIpv4(t.ip);
+      const peer = this.cluster.config.members.find((m) => m.name === t.chassis);
+      this.tunnelByRemote.set(remote, t.ofport);
+      this.sw.addPort({
+        number: t.ofport,
+        name: t.name,
+        kind: 'tunnel',
+        tunnel: { localIp: local, remoteIp: remote, ethSrc: parseMac(this.member.mac), ethDst: parseMac(peer?.mac ?? this.member.mac), udpChecksum: true },
+        sink: (_p, frame) => this.cluster.underlaySend(this, frame),
+      });
+    }
+    for (const [lport, ofport] of rt.patchOfports) {
+      const network = rt.portByName.get(lport)?.options.get('network_name') ?? lport;
+      this.patchNetwork.set(ofport, network);
+      this.sw.addPort({ number: ofport, name: `patch-br-int-to-${lport}`, sink: (_p, frame) => this.cluster.physicalSend(this, network, frame) });
+    }
+  }
+
+  /** Make the switch hold the desired flows of `keys` (and every group and meter the flows name). */
+  sync(keys: Iterable<string>): void {
+    const t = this.tables;
+    // Groups and meters first: flows that name them are checked against them.
+    for (const e of t.groups.entries()) {
+      if (this.installedGroups.has(e.id)) continue;
+      this.sw.addGroup(dumpGroups(singleGroup(t, e.id))[0]!);
+      this.installedGroups.add(e.id);
+    }
+    for (const e of t.meters.entries()) {
+      if (this.installedMeters.has(e.id)) continue;
+      this.sw.addMeter(meterText(this.cluster.sb, e.id, e.name));
+      this.installedMeters.add(e.id);
+    }
+    for (const key of keys) {
+      const f = t.flows.active(key);
+      const old = this.installed.get(key);
+      const text = f ? flowText(f) : undefined;
+      if (text === old) continue;
+      if (old !== undefined) this.sw.delFlows(old.replace(/^\s*cookie=0x[0-9a-f]+, /, '').replace(/ actions=.*$/, ''), { strict: true });
+      if (text === undefined) this.installed.delete(key);
+      else {
+        this.sw.addFlow(text);
+        this.installed.set(key, text);
+      }
+    }
+  }
+
+  /** The OpenFlow port of a VIF. */
+  vifPort(lport: string): number | undefined {
+    return this.member.vifs.get(lport);
+  }
+}
+
+/** A group table holding one group (to print it). */
+function singleGroup(t: ChassisTables, id: number): ChassisTables['groups'] {
+  const e = t.groups.get(id);
+  const g = Object.create(t.groups) as ChassisTables['groups'];
+  g.entries = () => (e ? [e] : []);
+  return g;
+}
+
+/** The text of a flow for the switch's parser. */
+function flowText(f: DesiredFlow): string {
+  return formatDumpFlow(f).trim();
+}
+
+/** A meter of ovn-controller's meter table as `ovs-ofctl add-meter` text. */
+function meterText(sb: SbDatabase, id: number, name: string): string {
+  const row = sb.meters.find((m) => m.name === name);
+  if (row) {
+    const burst = row.bands.some((b) => b.burstSize > 0);
+    const bands = row.bands.map((b) => `type=drop,rate=${b.rate}${burst ? `,burst_size=${b.burstSize}` : ''}`).join(',');
+    return `meter=${id},${row.unit},${burst ? 'burst,' : ''}stats,bands=${bands}`;
+  }
+  const m = /^__string: uuid \S+ (kbps|pktps)( burst)? stats bands=type=drop rate=(\d+)(?: burst_size=(\d+))?$/.exec(name);
+  if (m) return `meter=${id},${m[1]},${m[2] ? 'burst,' : ''}stats,bands=type=drop,rate=${m[3]}${m[4] ? `,burst_size=${m[4]}` : ''}`;
+  throw new ChassisError('bad-config', `meter ${JSON.stringify(name)} is neither a southbound Meter row nor a set_meter meter`);
+}
+
+interface QueuedPacketIn {
+  frame: Uint8Array;
+  userdata: Uint8Array;
+  tableId: number;
+  match: PacketInField[];
+  cookie: bigint;
+}
+
+type Event =
+  | { kind: 'receive'; node: ChassisNode; port: number; frame: Uint8Array }
+  | { kind: 'packet-out'; node: ChassisNode; inPort: number; actions: OfAction[]; frame: Uint8Array }
+  | { kind: 'packet-in'; node: ChassisNode; pi: QueuedPacketIn }
+  | { kind: 'sb'; change: { macBinding?: SbMacBinding; fdb?: SbFdb } };
+
+/** A cluster of chassis in one process; see the module comment. */
+export class ChassisCluster {
+  /** The southbound database the chassis run on (grows with learnt MAC bindings and FDB entries). */
+  sb: SbDatabase;
+  /** The chassis, in configuration order. */
+  readonly nodes: ChassisNode[] = [];
+  /** The clock. */
+  readonly clock: VirtualClock;
+  private readonly byIp = new Map<number, ChassisNode>();
+  private readonly queue: { at: number; seq: number; ev: Event }[] = [];
+  private seq = 0;
+  private result: RunResult = { deliveries: [], underlay: [], notes: [] };
+  private readonly delay: number;
+  private readonly maxEvents: number;
+  private learnt = 0;
+
+  constructor(
+    sb: SbDatabase,
+    readonly config: ClusterConfig,
+    private readonly opts: ChassisClusterOptions = {},
+  ) {
+    this.sb = sb;
+    this.clock = opts.clock ?? new VirtualClock(0);
+    this.delay = opts.underlayDelayMs ?? 0.01;
+    this.maxEvents = opts.maxEvents ?? 100_000;
+    for (const m of config.members) {
+      const node = new ChassisNode(m, computeChassisTables(sb, m, config.facts), this, this.clock);
+      this.nodes.push(node);
+      this.byIp.set(parseIpv4(m.encapIp), node);
+    }
+  }
+
+  /** A cluster from a southbound database and a chassis map (`LPORT CHASSIS [IP]` bindings). */
+  static fromMap(sb: SbDatabase, map: ChassisMap = emptyChassisMap(), opts: ChassisClusterOptions = {}): ChassisCluster {
+    return new ChassisCluster(sb, clusterConfig(map, {}, sb), opts);
+  }
+
+  /** The chassis named `name`. */
+  node(name: string): ChassisNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new ChassisError('unknown-chassis', `no chassis ${name} (have ${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  /** The chassis a VIF is bound on. */
+  nodeOfPort(lport: string): ChassisNode {
+    const n = this.nodes.find((x) => x.member.vifs.has(lport));
+    if (!n) throw new ChassisError('unknown-port', `logical port ${lport} is not bound to any chassis`);
+    return n;
+  }
+
+  /** Queue `frame` as received from the VIF of logical port `lport` (at the current virtual time). */
+  inject(lport: string, frame: Uint8Array): void {
+    const node = this.nodeOfPort(lport);
+    if (frame.length < 14) throw new ChassisError('bad-frame', `a frame of ${frame.length} bytes is shorter than an Ethernet header`);
+    this.push(this.clock.now(), { kind: 'receive', node, port: node.vifPort(lport)!, frame: frame.slice() });
+  }
+
+  /** Process every queued event (and what they cause) in virtual-time order; return what happened. */
+  run(): RunResult {
+    this.result = { deliveries: [], underlay: [], notes: [] };
+    let n = 0;
+    while (this.queue.length) {
+      if (++n > this.maxEvents) {
+        this.queue.length = 0;
+        throw new ChassisError('loop', `more than ${this.maxEvents} events in one run: a forwarding loop?`);
+      }
+      const { at, ev } = this.pop();
+      if (at > this.clock.now()) this.clock.set(at);
+      this.handle(ev);
+    }
+    return this.result;
+  }
+
+  /** Inject one frame and run until idle. */
+  send(lport: string, frame: Uint8Array): RunResult {
+    this.inject(lport, frame);
+    return this.run();
+  }
+
+  /** Bring every chassis to a new southbound database (incremental updates). */
+  updateSouthbound(sb: SbDatabase, changes?: SbChanges): void {
+    this.sb = sb;
+    for (const node of this.nodes) {
+      const r = updateChassisTables(node.tables, sb, changes ? { changes } : {});
+      node.sync(r.keys);
+    }
+  }
+
+  private push(at: number, ev: Event): void {
+    const item = { at, seq: this.seq++, ev };
+    // Binary insertion by (time, sequence): events at the same time keep their order.
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.queue[mid]!;
+      if (q.at < at || (q.at === at && q.seq < item.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, item);
+  }
+
+  private pop(): { at: number; ev: Event } {
+    return this.queue.shift()!;
+  }
+
+  private handle(ev: Event): void {
+    switch (ev.kind) {
+      case 'receive':
+        ev.node.sw.receive(ev.port, ev.frame);
+        return;
+      case 'packet-out':
+        ev.node.sw.packetOut({ inPort: ev.inPort, actions: formatOfActions(ev.actions), frame: ev.frame });
+        return;
+      case 'packet-in':
+        this.pinctrl(ev.node, ev.pi);
+        return;
+      case 'sb':
+        this.applySb(ev.change);
+        return;
+    }
+  }
+
+  /** @internal a VIF transmitted a frame. */
+  deliver(node: ChassisNode, lport: string, frame: Uint8Array): void {
+    this.result.deliveries.push({ port: lport, chassis: node.name, frame: frame.slice(), time: this.clock.now() });
+  }
+
+  /** @internal a tunnel port transmitted an outer frame. */
+  underlaySend(node: ChassisNode, frame: Uint8Array): void {
+    const copy = frame.slice();
+    const dst = copy.length >= 34 && u16(copy, 12) === 0x0800 ? u32(copy, 30) : -1;
+    const src = copy.length >= 34 ? u32(copy, 26) : -1;
+    const to = this.byIp.get(dst);
+    const f: UnderlayFrame = { from: node.name, to: to?.name, network: 'geneve', frame: copy, time: this.clock.now() };
+    this.result.underlay.push(f);
+    this.opts.onUnderlay?.(f);
+    if (!to) return;
+    const port = to.tunnelByRemote.get(src);
+    if (port === undefined) return; // no tunnel from that address: OVS drops it
+    this.push(this.clock.now() + this.delay, { kind: 'receive', node: to, port, frame: copy });
+  }
+
+  /** @internal a localnet patch port transmitted a frame onto its physical network. */
+  physicalSend(node: ChassisNode, network: string, frame: Uint8Array): void {
+    const copy = frame.slice();
+    const f: UnderlayFrame = { from: node.name, to: undefined, network, frame: copy, time: this.clock.now() };
+    this.result.underlay.push(f);
+    this.opts.onUnderlay?.(f);
+    for (const other of this.nodes) {
+      if (other === node) continue;
+      for (const [port, net] of other.patchNetwork) if (net === network) this.push(this.clock.now() + this.delay, { kind: 'receive', node: other, port, frame: copy });
+    }
+  }
+
+  /** @internal a flow sent a packet to the controller. */
+  packetIn(node: ChassisNode, pi: QueuedPacketIn): void {
+    this.push(this.clock.now(), { kind: 'packet-in', node, pi });
+  }
+
+  private note(node: ChassisNode, kind: ClusterNote['kind'], text: string): void {
+    this.result.notes.push({ chassis: node.name, kind, text });
+  }
+
+  private pinctrl(node: ChassisNode, pi: QueuedPacketIn): void {
+    for (const e of node.pinctrl.handle(pi)) this.effect(node, pi, e);
+  }
+
+  private effect(node: ChassisNode, pi: QueuedPacketIn, e: PinctrlEffect): void {
+    const now = this.clock.now();
+    switch (e.kind) {
+      case 'packet-out':
+        this.push(now, { kind: 'packet-out', node, inPort: OFPP_CONTROLLER, actions: e.actions, frame: e.frame });
+        return;
+      case 'resume': {
+        const rest = continuation(node.tables, pi);
+        if (!rest) {
+          this.note(node, 'ignored', `no paused flow in table ${pi.tableId} with this userdata to resume`);
+          return;
+        }
+        const inPort = Number(pi.match.find((m) => m.name === 'in_port')?.value ?? BigInt(OFPP.NONE));
+        const actions: OfAction[] = [...reloadMetadata(e.match)];
+        if (e.result) actions.push({ type: 'set_field', field: e.result.field, value: BigInt(e.result.value) << BigInt(e.result.bit), mask: 1n << BigInt(e.result.bit) });
+        actions.push(...rest);
+        this.push(now, { kind: 'packet-out', node, inPort, actions, frame: e.frame });
+        return;
+      }
+      case 'mac-binding': {
+        const dp = this.sb.datapaths.find((d) => d.tunnelKey === e.dpKey);
+        const pb = dp && this.sb.portBindings.find((p) => p.datapath === dp && p.tunnelKey === e.portKey);
+        if (!pb) {
+          this.note(node, 'ignored', `put_arp/put_nd for unknown datapath ${e.dpKey} port ${e.portKey}`);
+          return;
+        }
+        this.note(node, 'mac-binding', `${pb.logicalPort} ${e.ip} is at ${e.mac}`);
+        const row: SbMacBinding = { uuid: learntUuid(++this.learnt), logicalPort: pb.logicalPort, ip: e.ip, mac: e.mac, timestamp: now, datapath: dp };
+        this.push(now, { kind: 'sb', change: { macBinding: row } });
+        return;
+      }
+      case 'fdb': {
+        this.note(node, 'fdb', `datapath ${e.dpKey} port ${e.portKey} has ${e.mac}`);
+        this.push(now, { kind: 'sb', change: { fdb: { uuid: learntUuid(++this.learnt), mac: e.mac, dpKey: e.dpKey, portKey: e.portKey } } });
+        return;
+      }
+      case 'log':
+      case 'event':
+      case 'bind-vport':
+        this.note(node, e.kind, e.text);
+        return;
+      case 'ignored':
+        this.note(node, 'ignored', e.reason);
+        return;
+    }
+  }
+
+  /** A learnt row joins the southbound database; every chassis updates, then sends what it buffered. */
+  private applySb(change: { macBinding?: SbMacBinding; fdb?: SbFdb }): void {
+    const empty = new Set<string>();
+    let sb = this.sb;
+    const changes: { -readonly [K in keyof SbChanges]: SbChanges[K] } = {
+      logicalFlows: empty, portBindings: empty, multicastGroups: empty, addressSets: empty, portGroups: empty, loadBalancers: empty,
+      macBindings: empty, staticMacBindings: empty, fdb: empty, other: false,
+    };
+    if (change.macBinding) {
+      const mb = change.macBinding;
+      // One binding per (port, ip): a newer answer replaces the older row.
+      const old = sb.macBindings.find((b) => b.logicalPort === mb.logicalPort && b.ip === mb.ip);
+      if (old && old.mac === mb.mac) return;
+      sb = { ...sb, macBindings: [...sb.macBindings.filter((b) => b !== old), mb] };
+      changes.macBindings = new Set([mb.uuid, ...(old ? [old.uuid] : [])]);
+    }
+    if (change.fdb) {
+      const f = change.fdb;
+      const old = sb.fdb.find((x) => x.mac === f.mac && x.dpKey === f.dpKey);
+      if (old && old.portKey === f.portKey) return;
+      sb = { ...sb, fdb: [...sb.fdb.filter((x) => x !== old), f] };
+      changes.fdb = new Set([f.uuid, ...(old ? [old.uuid] : [])]);
+    }
+    this.updateSouthbound(sb, changes);
+    const mb = change.macBinding;
+    if (!mb || !mb.datapath) return;
+    const pb = this.sb.portBindings.find((p) => p.logicalPort === mb.logicalPort);
+    if (!pb) return;
+    const cr = pb.options.has('chassis-redirect-port') ? this.sb.portBindings.find((p) => p.logicalPort === `cr-${pb.logicalPort}` && p.type === 'chassisredirect') : undefined;
+    for (const node of this.nodes) {
+      let outs = node.pinctrl.macLearned(mb.datapath.tunnelKey, pb.tunnelKey, mb.ip, mb.mac);
+      if (!outs.length && cr) outs = node.pinctrl.macLearned(mb.datapath.tunnelKey, cr.tunnelKey, mb.ip, mb.mac);
+      for (const o of outs) this.push(this.clock.now(), { kind: 'packet-out', node, inPort: OFPP_CONTROLLER, actions: o.actions, frame: o.frame });
+    }
+  }
+}
+
+/** A uuid for a row the cluster learnt (stable across runs). */
+function learntUuid(n: number): string {
+  return `00000000-0000-4000-a000-${n.toString(16).padStart(12, '0')}`;
+}
+
+/** The actions after the pausing `controller` action of the flow that sent `pi`. */
+function continuation(t: ChassisTables, pi: { tableId: number; userdata: Uint8Array; cookie: bigint }): OfAction[] | undefined {
+  for (const f of t.flows.installed()) {
+    if (f.table !== pi.tableId || f.cookie !== pi.cookie) continue;
+    const i = f.actions.findIndex((a) => a.type === 'controller' && a.pause === true && a.userdata !== undefined && sameBytes(a.userdata, pi.userdata));
+    if (i >= 0) return f.actions.slice(i + 1);
+  }
+  return undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+

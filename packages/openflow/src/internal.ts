@@ -1,0 +1,10 @@
+/**
+ * `@ovnts/openflow/internal`: the public API plus the executor's building blocks, for tests,
+ * benchmarks and tools that drive the pipeline directly (`Pipeline`, `RunMode`, actions compiled
+ * to `Op`s). No stability promise; the public API is `@ovnts/openflow`.
+ */
+export * from './index.js';
+export { ActionParser, compileAction, compileInstructions, ctActFor, fixVlanTpid, setFieldPrim } from './actions.js';
+export type { ActionArg, ActionContext, ActionDef, ActionOp, CheckState, CtPrep, InstructionOp, InstructionType, Op, OpExec, OpRun } from './actions.js';
+export { FORWARD_CACHED, FORWARD_UNCACHED, Pipeline } from './pipeline.js';
+export type { RunMode, SwitchCore } from './pipeline.js';
