@@ -31,6 +31,10 @@ export { encodeActions, decodeActions, encodeInstructions, decodeInstructions, O
 export * from './wire-buf.js';
 export * from './field-codec.js';
 export * from './ofp-errors.js';
+export * from './ofp-msgs.js';
+export * from './ofp-conn.js';
+export * from './ofp-agent.js';
+export * from './ofp-server.js';
 export * from './ofctl-text.js';
 export * from './commit.js';
 export * from './ports.js';
