@@ -18,6 +18,7 @@ import { ovnTraceCommand } from './commands/ovn-trace.js';
 import { chassisFlowsCommand } from './commands/chassis-flows.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
 import { kubeCommand } from './commands/kube.js';
+import { switchCommand } from './commands/switch.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -36,6 +37,7 @@ export const commands: Record<string, Command> = {
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,
   replay: replayCommand,
+  switch: switchCommand,
 };
 
 function topHelp(): string {

@@ -193,9 +193,14 @@ export class ActionEncoder {
   }
 }
 
-/** The header OVS writes `f` with in `version`; a field without one raises `OFPBAC_BAD_SET_TYPE`. */
+/**
+ * The header OVS writes `f` with in an action in `version`; a field without one raises
+ * `OFPBAC_BAD_SET_TYPE`. Actions name `in_port` by its 16-bit NXM header in every version (OVS's
+ * 32-bit `OXM_OF_IN_PORT` is another field, `in_port_oxm`, which only matches use).
+ */
 export function fieldHeaderOf(f: MatchField, version: number): FieldHeader {
-  const h = headerFor(f, version);
+  const found = headerFor(f, version);
+  const h = found?.port11 ? headerFor(f, 0) : found;
   if (!h) throw new OpenFlowError('OFPBAC_BAD_SET_TYPE', `field ${f.name} has no NXM/OXM header`);
   return h;
 }

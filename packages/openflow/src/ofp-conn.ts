@@ -8,7 +8,7 @@
  * message before the HELLO, or a header whose length is shorter than a header, closes the
  * connection (OVS cannot resynchronise either). Every other defect is answered and the connection
  * goes on: a message of another version gets OFPBRC_BAD_VERSION; a message the switch refuses gets
- * the ERROR OVS sends (type and code for the negotiated version, the first 64 bytes of the request).
+ * the ERROR OVS sends (type and code for the negotiated version, the request as data).
  * Requests are handled in order and their replies sent in order, so a BARRIER reply follows the
  * replies of everything before it.
  */

@@ -161,14 +161,15 @@ export function negotiate(ours: readonly number[], theirs: readonly number[]): n
 // ERROR
 
 /**
- * An ERROR reply for `name` in `version` with the offending message's first 64 bytes (as OVS);
- * an error without an encoding in that version becomes NXBRC_UNENCODABLE_ERROR.
+ * An ERROR reply for `name` in `version` carrying the offending message (all of it that fits, as
+ * OVS's `ofperr_encode_reply()`); an error without an encoding in that version becomes
+ * NXBRC_UNENCODABLE_ERROR.
  */
 export function encodeError(version: number, xid: number, name: OfpErrName, data: Uint8Array): Uint8Array {
   let t = errorEncoding(name, version);
   if (!t) t = errorEncoding('NXBRC_UNENCODABLE_ERROR', version)!;
-  const m = startMessage(version, OFPT.ERROR, xid, 96);
-  const body = data.subarray(0, Math.min(64, data.length));
+  const m = startMessage(version, OFPT.ERROR, xid, 96 + data.length);
+  const body = data.subarray(0, Math.min(data.length, 65535 - 24));
   if (t.vendor === 0) m.w.u16(t.type).u16(t.code);
   else if (version <= OfpVersion.OF11) m.w.u16(0xb0c2).u16(0).u32(t.vendor).u16(t.type).u16(t.code); // NXET_VENDOR, nx_vendor_error
   else m.w.u16(0xffff).u16(t.type).u32(t.vendor);
