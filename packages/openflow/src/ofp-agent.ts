@@ -5,8 +5,9 @@
  * delFlows with the wire's table, cookie, out_port and out_group filters), so the wire and the text
  * paths check and refuse identically. Packet-ins are sent to every active connection.
  *
- * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), PACKET_OUT,
- * MULTIPART desc/flow/aggregate/table/port-desc. Anything else a switch can receive is refused
+ * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
+ * (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/
+ * port-desc. Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
@@ -15,7 +16,7 @@ import { Match } from './match.js';
 import type { Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
-  MultipartReply, OFP_NO_BUFFER, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
+  MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
   encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
@@ -125,6 +126,15 @@ export class OfpAgent implements OfpHandler {
         this.sw.packetOut({ inPort: po.inPort, actions: po.actions, frame: po.data });
         return [];
       }
+      case OFPT.GROUP_MOD: {
+        if (v === OfpVersion.OF10) break;
+        const gm = decodeGroupMod(m);
+        if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
+        else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
+        else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
+        else this.sw.delGroup(gm.group.groupId);
+        return [];
+      }
       case OFPT.EXPERIMENTER:
         throw new OpenFlowError('OFPBRC_BAD_VENDOR', 'experimenter messages are not supported');
       default:
@@ -228,6 +238,15 @@ export class OfpAgent implements OfpHandler {
           reply.add(w.finish());
         }
         break;
+      case OFPMP.GROUP_DESC: {
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group desc is not an OpenFlow 1.0 statistic');
+        const want = v >= OfpVersion.OF15 && q.body.remaining >= 4 ? q.body.u32() : OFPG_ALL;
+        for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
+          if (want !== OFPG_ALL && want !== id) continue;
+          reply.add(encodeGroupDesc(v, this.sw.groups.get(id)!.group));
+        }
+        break;
+      }
       case OFPMP.PORT_DESC: {
         if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'port desc is not an OpenFlow 1.0 statistic');
         const w = new WireWriter();

@@ -17,6 +17,7 @@ import {
 } from './field-codec.js';
 import { field } from './fields.js';
 import { Match } from './match.js';
+import type { Bucket, Group, GroupType } from './ofctl-text.js';
 import { errorEncoding, type OfpErrName } from './ofp-errors.js';
 import { OFPP } from './ports.js';
 import { OfpVersion, WireReader, WireWriter } from './wire-buf.js';
@@ -684,5 +685,145 @@ export function encodeTableStats(version: number, t: { tableId: number; active: 
     const name = t.tableId === 0 ? 'classifier' : `table${t.tableId}`;
     w.u8(t.tableId).zeros(3).str(name, 32).u32(0x3fffff).u32(1_000_000).u32(t.active).u64(t.lookups).u64(t.matched);
   } else w.u8(t.tableId).zeros(3).u32(t.active).u64(t.lookups).u64(t.matched);
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// GROUP_MOD, group descriptions
+
+/** Group types (`OFPGT_*`) in wire order. */
+export const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
+/** Group-mod commands (`OFPGC_*`). */
+export const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2 } as const;
+/** OFPG_ALL: every group (delete). */
+export const OFPG_ALL = 0xffff_fffc;
+
+/** A decoded GROUP_MOD. */
+export interface WireGroupMod {
+  /** `OFPGC_*`. */
+  command: number;
+  /** The group (buckets with ids: given in 1.5, numbered from 0 before). */
+  group: Group;
+}
+
+function groupType(t: number): GroupType {
+  const g = GROUP_TYPES[t];
+  if (!g) throw new OpenFlowError('OFPGMFC_BAD_TYPE', `group type ${t}`);
+  return g;
+}
+
+/** Buckets of an OpenFlow 1.1-1.4 group (`ofp11_bucket`) or 1.5 (`ofp15_bucket` with properties). */
+function pullBuckets(r: WireReader, version: number): Bucket[] {
+  const out: Bucket[] = [];
+  while (r.remaining > 0) {
+    if (r.remaining < 16) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket of ${r.remaining} bytes`);
+    const len = r.peekU16();
+    if (len < 16 || len % 8 !== 0 || len > r.remaining) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket length ${len}`);
+    const b = r.sub(len);
+    b.skip(2);
+    if (version < OfpVersion.OF15) {
+      const weight = b.u16();
+      const watchPort = b.u32();
+      const watchGroup = b.u32();
+      b.skip(4);
+      const bucket: Bucket = { bucketId: out.length, actions: decodeActions(b, version) };
+      bucket.weight = weight;
+      if (watchPort !== OFPP_ANY32) bucket.watchPort = port11(watchPort);
+      if (watchGroup !== OFPG_ANY32) bucket.watchGroup = watchGroup;
+      out.push(bucket);
+      continue;
+    }
+    const actionsLen = b.u16();
+    const bucketId = b.u32();
+    if (actionsLen > b.remaining) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket actions of ${actionsLen} bytes`);
+    const bucket: Bucket = { bucketId, actions: decodeActions(b, version, actionsLen) };
+    while (b.remaining > 0) {
+      if (b.remaining < 8) throw new OpenFlowError('OFPBPC_BAD_LEN', 'truncated bucket property');
+      const type = b.u16();
+      const plen = b.u16();
+      if (plen !== 8) throw new OpenFlowError('OFPBPC_BAD_LEN', `bucket property ${type} of length ${plen}`);
+      if (type === 0) (bucket.weight = b.u16(), b.skip(2));
+      else if (type === 1) bucket.watchPort = port11(b.u32());
+      else if (type === 2) bucket.watchGroup = b.u32();
+      else throw new OpenFlowError('OFPBPC_BAD_TYPE', `bucket property ${type}`);
+    }
+    out.push(bucket);
+  }
+  return out;
+}
+
+function port11(p: number): number {
+  if (!port11Valid(p)) throw new OpenFlowError('OFPBRC_BAD_PORT', `port 0x${p.toString(16)}`);
+  return portFrom11(p);
+}
+
+function putBuckets(w: WireWriter, version: number, g: Group): void {
+  g.buckets.forEach((bk, i) => {
+    const start = w.len;
+    if (version < OfpVersion.OF15) {
+      w.u16(0).u16(bk.weight ?? (g.type === 'select' ? 1 : 0)).u32(bk.watchPort === undefined ? OFPP_ANY32 : portTo11(bk.watchPort));
+      w.u32(bk.watchGroup ?? OFPG_ANY32).zeros(4);
+      encodeActions(bk.actions, version, w);
+    } else {
+      w.u16(0).u16(0).u32(bk.bucketId ?? i);
+      const a = w.len;
+      encodeActions(bk.actions, version, w);
+      w.setU16(start + 2, w.len - a);
+      if (g.type === 'select') w.u16(0).u16(8).u16(bk.weight ?? 1).zeros(2);
+      if (bk.watchPort !== undefined) w.u16(1).u16(8).u32(portTo11(bk.watchPort));
+      if (bk.watchGroup !== undefined) w.u16(2).u16(8).u32(bk.watchGroup);
+    }
+    w.setU16(start, w.len - start);
+  });
+}
+
+/** Decode a GROUP_MOD (OpenFlow 1.1-1.4 `ofp11_group_mod`, 1.5 `ofp15_group_mod`). */
+export function decodeGroupMod(m: OfpMessage): WireGroupMod {
+  const r = m.body;
+  const v = m.version;
+  if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'GROUP_MOD in OpenFlow 1.0');
+  if (r.remaining < (v >= OfpVersion.OF15 ? 16 : 8)) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GROUP_MOD too short');
+  const command = r.u16();
+  const type = r.u8();
+  r.skip(1);
+  const groupId = r.u32();
+  if (command > 2) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
+  let buckets: Bucket[];
+  if (v >= OfpVersion.OF15) {
+    const len = r.u16();
+    r.skip(2);
+    r.skip(4); // command_bucket_id
+    if (len > r.remaining) throw new OpenFlowError('OFPBRC_BAD_LEN', `bucket array of ${len} bytes`);
+    buckets = pullBuckets(r.sub(len), v);
+  } else buckets = pullBuckets(r, v);
+  return { command, group: { groupId, type: command === OFPGC.DELETE ? 'all' : groupType(type), buckets } };
+}
+
+/** Encode a GROUP_MOD. */
+export function encodeGroupMod(version: number, xid: number, gm: WireGroupMod): Uint8Array {
+  const m = startMessage(version, OFPT.GROUP_MOD, xid, 128);
+  const w = m.w;
+  w.u16(gm.command).u8(GROUP_TYPES.indexOf(gm.group.type)).u8(0).u32(gm.group.groupId);
+  if (version >= OfpVersion.OF15) {
+    const at = w.len;
+    w.u16(0).zeros(2).u32(0xffff_ffff);
+    const start = w.len;
+    putBuckets(w, version, gm.group);
+    w.setU16(at, w.len - start);
+  } else putBuckets(w, version, gm.group);
+  return m.done();
+}
+
+/** One group description part (`ofp11_group_desc_stats` / `ofp15_group_desc_stats`). */
+export function encodeGroupDesc(version: number, g: Group): Uint8Array {
+  const w = new WireWriter(128);
+  w.u16(0).u8(GROUP_TYPES.indexOf(g.type)).u8(0).u32(g.groupId);
+  if (version >= OfpVersion.OF15) {
+    w.u16(0).zeros(6);
+    const start = w.len;
+    putBuckets(w, version, g);
+    w.setU16(8, w.len - start);
+  } else putBuckets(w, version, g);
+  w.setU16(0, w.len);
   return w.finish();
 }
