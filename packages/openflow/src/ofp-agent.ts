@@ -6,8 +6,8 @@
  * paths check and refuse identically. Packet-ins are sent to every active connection.
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
- * (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/
- * port-desc. Anything else a switch can receive is refused
+ * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
+ * table-features/group-desc/meter-config/port-desc. Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
@@ -16,7 +16,7 @@ import { Match } from './match.js';
 import type { Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
-  MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
+  MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
   encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
@@ -135,6 +135,17 @@ export class OfpAgent implements OfpHandler {
         else this.sw.delGroup(gm.group.groupId);
         return [];
       }
+      case OFPT.METER_MOD: {
+        if (v < OfpVersion.OF13) break;
+        const mm = decodeMeterMod(m);
+        const id = mm.meter.meterId;
+        if (mm.command === OFPMC.DELETE) {
+          if (id === OFPM_ALL) for (const x of this.sw.meters.list()) this.sw.delMeter(x.config.meterId);
+          else this.sw.delMeter(id);
+        } else if (mm.command === OFPMC.ADD) this.sw.addMeter(mm.meter);
+        else this.sw.modMeter(mm.meter);
+        return [];
+      }
       case OFPT.EXPERIMENTER:
         throw new OpenFlowError('OFPBRC_BAD_VENDOR', 'experimenter messages are not supported');
       default:
@@ -245,6 +256,12 @@ export class OfpAgent implements OfpHandler {
           if (want !== OFPG_ALL && want !== id) continue;
           reply.add(encodeGroupDesc(v, this.sw.groups.get(id)!.group));
         }
+        break;
+      }
+      case OFPMP.METER_CONFIG: {
+        if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter config before OpenFlow 1.3');
+        const want = q.body.remaining >= 4 ? q.body.u32() : OFPM_ALL;
+        for (const x of this.sw.meters.list()) if (want === OFPM_ALL || want === x.config.meterId) reply.add(encodeMeterConfig(x.config));
         break;
       }
       case OFPMP.PORT_DESC: {

@@ -18,6 +18,7 @@ import {
 import { field } from './fields.js';
 import { Match } from './match.js';
 import type { Bucket, Group, GroupType } from './ofctl-text.js';
+import type { MeterConfig } from './stateful/meters.js';
 import { errorEncoding, type OfpErrName } from './ofp-errors.js';
 import { OFPP } from './ports.js';
 import { OfpVersion, WireReader, WireWriter } from './wire-buf.js';
@@ -824,6 +825,84 @@ export function encodeGroupDesc(version: number, g: Group): Uint8Array {
     putBuckets(w, version, g);
     w.setU16(8, w.len - start);
   } else putBuckets(w, version, g);
+  w.setU16(0, w.len);
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// METER_MOD, meter configurations
+
+/** Meter-mod commands (`OFPMC13_*`). */
+export const OFPMC = { ADD: 0, MODIFY: 1, DELETE: 2 } as const;
+/** OFPM_ALL: every meter. */
+export const OFPM_ALL = 0xffff_ffff;
+
+/** A decoded METER_MOD. */
+export interface WireMeterMod {
+  /** `OFPMC_*`. */
+  command: number;
+  /** The meter. */
+  meter: MeterConfig;
+}
+
+function pullBands(r: WireReader): MeterConfig['bands'] {
+  const bands: MeterConfig['bands'] = [];
+  while (r.remaining > 0) {
+    if (r.remaining < 16) throw new OpenFlowError('OFPMMFC_BAD_BAND', `meter band of ${r.remaining} bytes`);
+    const type = r.u16();
+    const len = r.u16();
+    if (len !== 16) throw new OpenFlowError('OFPMMFC_BAD_BAND', `meter band of length ${len}`);
+    const rate = r.u32();
+    const burstSize = r.u32();
+    if (type === 1) (bands.push({ type: 'drop', rate, burstSize }), r.skip(4));
+    else if (type === 2) {
+      const precLevel = r.u8();
+      r.skip(3);
+      bands.push({ type: 'dscp_remark', rate, burstSize, precLevel });
+    } else throw new OpenFlowError('OFPMMFC_BAD_BAND', `meter band type ${type}`);
+  }
+  return bands;
+}
+
+function putMeterBody(w: WireWriter, m: MeterConfig): void {
+  for (const b of m.bands) {
+    w.u16(b.type === 'drop' ? 1 : 2).u16(16).u32(b.rate).u32(b.burstSize);
+    if (b.type === 'drop') w.zeros(4);
+    else w.u8(b.precLevel ?? 0).zeros(3);
+  }
+}
+
+function meterFlags(m: MeterConfig): number {
+  return (m.kbps ? 1 : 2) | (m.burst ? 4 : 0) | (m.stats ? 8 : 0);
+}
+
+/** Decode a METER_MOD (OpenFlow 1.3+ `ofp13_meter_mod`). */
+export function decodeMeterMod(m: OfpMessage): WireMeterMod {
+  const r = m.body;
+  if (m.version < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'METER_MOD before OpenFlow 1.3');
+  if (r.remaining < 8) throw new OpenFlowError('OFPBRC_BAD_LEN', 'METER_MOD too short');
+  const command = r.u16();
+  const flags = r.u16();
+  const meterId = r.u32();
+  if (command > 2) throw new OpenFlowError('OFPMMFC_BAD_COMMAND', `meter_mod command ${command}`);
+  if (flags & ~15 || (command !== OFPMC.DELETE && (flags & 3) === 3)) throw new OpenFlowError('OFPMMFC_BAD_FLAGS', `meter flags 0x${flags.toString(16)}`);
+  const bands = pullBands(r);
+  return { command, meter: { meterId, kbps: (flags & 1) !== 0, burst: (flags & 4) !== 0, stats: (flags & 8) !== 0, bands } };
+}
+
+/** Encode a METER_MOD. */
+export function encodeMeterMod(version: number, xid: number, mm: WireMeterMod): Uint8Array {
+  const msg = startMessage(version, OFPT.METER_MOD, xid);
+  msg.w.u16(mm.command).u16(meterFlags(mm.meter)).u32(mm.meter.meterId);
+  putMeterBody(msg.w, mm.meter);
+  return msg.done();
+}
+
+/** One meter configuration part (`ofp13_meter_config`). */
+export function encodeMeterConfig(m: MeterConfig): Uint8Array {
+  const w = new WireWriter(64);
+  w.u16(0).u16(meterFlags(m)).u32(m.meterId);
+  putMeterBody(w, m);
   w.setU16(0, w.len);
   return w.finish();
 }
