@@ -31,7 +31,7 @@ import {
   ActionDecoder, ActionEncoder, NXAST, OFPAT, OFPAT10, fieldHeaderOf, ofsNbits, pullActionFrame, type ActionWire, type WireKey,
 } from './action-wire.js';
 import { OpenFlowError, TextParseError } from './errors.js';
-import { nxmHeaderWord, port11Valid, portFrom11, portTo11, pullEntry, putEntryWith, type PulledEntry } from './field-codec.js';
+import { nxmHeaderWord, portFrom11Checked, portTo11, pullEntry, putEntryWith, type PulledEntry } from './field-codec.js';
 import {
   ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
@@ -1394,8 +1394,24 @@ function badArg(what: string): never {
 
 /** An OpenFlow 1.1 port number from the wire, as a 16-bit one (`OFPBAC_BAD_OUT_PORT` if it has none). */
 function port11(p: number): number {
-  if (!port11Valid(p)) throw new OpenFlowError('OFPBAC_BAD_OUT_PORT', `port 0x${p.toString(16)} has no OpenFlow 1.0 number`);
-  return portFrom11(p);
+  return portFrom11Checked(p, 'OFPBAC_BAD_OUT_PORT');
+}
+
+/**
+ * The wire form of an action with one 32-bit argument (OVS `ofpact_put_raw()` layouts): OpenFlow
+ * 1.1+ type `of` (argument at offset 4), Nicira subtype `nx` in OpenFlow 1.0 (argument at offset 12).
+ */
+function u32ArgWire<A extends Action>(of: number, nx: number, get: (a: A) => number, make: (v: number) => Action): ActionWire<A, Action | Action[]> {
+  return {
+    encode(a, e) {
+      if (e.of10) e.nx(nx, (w) => w.zeros(2).u32(get(a)));
+      else e.std(of, (w) => w.u32(get(a)));
+    },
+    decode: {
+      [`of:${of}`]: (r: WireReader, d: ActionDecoder) => (d.len(8), make(r.u32())),
+      [`nx:${nx}`]: (r: WireReader, d: ActionDecoder) => (d.len(16), r.skip(2), make(r.u32())),
+    },
+  };
 }
 
 function outputDecoded(port: number, maxLen: number): Action {
@@ -2385,16 +2401,7 @@ const ACTIONS = {
   },
 
   group: {
-    wire: {
-      encode(a, e) {
-        if (e.of10) e.nx(NXAST.GROUP, (w) => w.zeros(2).u32(a.groupId));
-        else e.std(OFPAT.GROUP, (w) => w.u32(a.groupId));
-      },
-      decode: {
-        'of:22': (r, d) => (d.len(8), { type: 'group', groupId: r.u32() }),
-        'nx:40': (r, d) => (d.len(16), r.skip(2), { type: 'group', groupId: r.u32() }),
-      },
-    },
+    wire: u32ArgWire(OFPAT.GROUP, NXAST.GROUP, (a) => a.groupId, (groupId) => ({ type: 'group', groupId })),
     keywords: ['group'],
     parse(_kw, arg, p) {
       return [{ type: 'group', groupId: p.num(p.need(arg), 'group id', 0xffffff00) }];
@@ -2806,16 +2813,7 @@ const ACTIONS = {
   },
 
   set_queue: {
-    wire: {
-      encode(a, e) {
-        if (e.of10) e.nx(NXAST.SET_QUEUE, (w) => w.zeros(2).u32(a.queue));
-        else e.std(OFPAT.SET_QUEUE, (w) => w.u32(a.queue));
-      },
-      decode: {
-        'of:21': (r, d) => (d.len(8), { type: 'set_queue', queue: r.u32() }),
-        'nx:4': (r, d) => (d.len(16), r.skip(2), { type: 'set_queue', queue: r.u32() }),
-      },
-    },
+    wire: u32ArgWire(OFPAT.SET_QUEUE, NXAST.SET_QUEUE, (a) => a.queue, (queue) => ({ type: 'set_queue', queue })),
     keywords: ['set_queue', 'enqueue'],
     parse(kw, arg, p) {
       if (kw === 'set_queue') return [{ type: 'set_queue', queue: p.num(p.need(arg), 'queue id', 0xffffffff) }];

@@ -20,7 +20,7 @@
  * a mask on an exact-only field `OFPBMC_BAD_MASK`, bits the field cannot hold `OFPBMC_BAD_VALUE`,
  * a missing prerequisite `OFPBMC_BAD_PREREQ`, a field given twice `OFPBMC_DUP_FIELD`.
  */
-import { OpenFlowError } from './errors.js';
+import { OpenFlowError, type OfpErrorName } from './errors.js';
 import { FIELDS, OxmClass, field, type MatchField } from './fields.js';
 import { W } from './flowkey.js';
 import { Match, prereqOk } from './match.js';
@@ -133,6 +133,12 @@ export function port11Valid(p: number): boolean {
 /** OpenFlow 1.1 (32-bit) port number -> OpenFlow 1.0 (16-bit); the caller checked `port11Valid`. */
 export function portFrom11(p: number): number {
   return p < 0xff00 ? p : p - 0xffff_0000;
+}
+
+/** OpenFlow 1.1 port number -> 16-bit, raising `err` for one that has no 16-bit form. */
+export function portFrom11Checked(p: number, err: OfpErrorName): number {
+  if (!port11Valid(p)) throw new OpenFlowError(err, `port 0x${p.toString(16)} has no OpenFlow 1.0 number`);
+  return portFrom11(p);
 }
 
 /** OpenFlow 1.0 (16-bit) port number -> OpenFlow 1.1 (32-bit). */

@@ -13,7 +13,7 @@
 import { decodeInstructions, encodeActions, encodeInstructions, decodeActions, type Action, type Instructions } from './actions.js';
 import { OpenFlowError } from './errors.js';
 import {
-  OFP10_MATCH_LEN, port11Valid, portFrom11, portTo11, pullOfp10Match, pullOxmMatch, putOfp10Match, putOxmMatch,
+  OFP10_MATCH_LEN, portFrom11Checked, portTo11, pullOfp10Match, pullOxmMatch, putOfp10Match, putOxmMatch,
 } from './field-codec.js';
 import { field } from './fields.js';
 import { Match } from './match.js';
@@ -324,7 +324,7 @@ export function decodeFlowMod(m: OfpMessage): WireFlowMod {
     if (command > 4) throw new OpenFlowError('OFPFMFC_BAD_COMMAND', `flow_mod command ${command}`);
     const instructions = decodeInstructions(r, v);
     return {
-      command, cookie, cookieMask: command === OFPFC.ADD ? 0n : 0n, tableId: command === OFPFC.ADD ? 0 : OFPTT_ALL, idleTimeout, hardTimeout,
+      command, cookie, cookieMask: 0n, tableId: command === OFPFC.ADD ? 0 : OFPTT_ALL, idleTimeout, hardTimeout,
       priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames(flags, v), importance: 0, match, instructions,
     };
   }
@@ -343,11 +343,11 @@ export function decodeFlowMod(m: OfpMessage): WireFlowMod {
   const importance = r.u16();
   if (command > 4) throw new OpenFlowError('OFPFMFC_BAD_COMMAND', `flow_mod command ${command}`);
   if (tableId === OFPTT_ALL && command === OFPFC.ADD) throw new OpenFlowError('OFPFMFC_BAD_TABLE_ID', 'add to table 255');
-  if (!port11Valid(op)) throw new OpenFlowError('OFPBRC_BAD_PORT', `out_port 0x${op.toString(16)}`);
+  const outPort = port11(op);
   const match = pullOxmMatch(r, true);
   const instructions = decodeInstructions(r, v);
   return {
-    command, cookie, cookieMask, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort: portFrom11(op), outGroup,
+    command, cookie, cookieMask, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort, outGroup,
     flags: flagNames(flags, v), importance: v >= OfpVersion.OF14 ? importance : 0, match, instructions,
   };
 }
@@ -401,9 +401,7 @@ export function decodePacketOut(m: OfpMessage): WirePacketOut {
   } else if (v <= OfpVersion.OF14) {
     if (r.remaining < 16) throw new OpenFlowError('OFPBRC_BAD_LEN', 'PACKET_OUT too short');
     bufferId = r.u32();
-    const p = r.u32();
-    if (!port11Valid(p)) throw new OpenFlowError('OFPBRC_BAD_PORT', `in_port 0x${p.toString(16)}`);
-    inPort = portFrom11(p);
+    inPort = port11(r.u32());
     actionsLen = r.u16();
     r.skip(6);
   } else {
@@ -582,9 +580,9 @@ export function decodeFlowStatsRequest(version: number, r: WireReader): FlowStat
   r.skip(4);
   const cookie = r.u64();
   const cookieMask = r.u64();
-  if (!port11Valid(op)) throw new OpenFlowError('OFPBRC_BAD_PORT', `out_port 0x${op.toString(16)}`);
+  const outPort = port11(op);
   const match = pullOxmMatch(r, false);
-  return { tableId, outPort: portFrom11(op), outGroup, cookie, cookieMask, match };
+  return { tableId, outPort, outGroup, cookie, cookieMask, match };
 }
 
 /** Encode a flow/aggregate stats request (1.1+). */
@@ -754,8 +752,7 @@ function pullBuckets(r: WireReader, version: number): Bucket[] {
 }
 
 function port11(p: number): number {
-  if (!port11Valid(p)) throw new OpenFlowError('OFPBRC_BAD_PORT', `port 0x${p.toString(16)}`);
-  return portFrom11(p);
+  return portFrom11Checked(p, 'OFPBRC_BAD_PORT');
 }
 
 function putBuckets(w: WireWriter, version: number, g: Group): void {
