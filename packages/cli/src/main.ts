@@ -19,6 +19,7 @@ import { chassisFlowsCommand } from './commands/chassis-flows.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
 import { kubeCommand } from './commands/kube.js';
 import { nbServerCommand } from './commands/nb-server.js';
+import { switchCommand } from './commands/switch.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -38,6 +39,7 @@ export const commands: Record<string, Command> = {
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,
   replay: replayCommand,
+  switch: switchCommand,
 };
 
 function topHelp(): string {
