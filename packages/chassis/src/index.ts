@@ -8,7 +8,7 @@ export { clusterConfig, defaultUnderlayMac, type ChassisSettings, type ClusterMe
 export { parseChassisMap, formatChassisMap, emptyChassisMap, type ChassisMap, type MappedChassis } from './chassis-map.js';
 export { OFTABLE, MLF_BIT, LOG_REG, N_LOG_REGS, OVN_MIN_MULTICAST, ACTION_OPCODE } from './tables.js';
 export { encodeActions as encodeOfActions, decodeActions as decodeOfActions, controllerOpcode } from './of-wire.js';
-export { encodeActions, type EncodeParams, type DhcpOptionInfo } from './encode.js';
+export { encodeActions as encodeLogicalActions, type EncodeParams, type DhcpOptionInfo } from './encode.js';
 export { ExtendTable, type ExtendEntry } from './extend-table.js';
 export { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type LocalDatapath, type ChassisTunnel } from './runtime.js';
