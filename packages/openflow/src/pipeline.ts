@@ -26,7 +26,7 @@
  */
 import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, subfieldNowText, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -954,7 +954,18 @@ export class Pipeline implements Xlate {
       if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
     }
     const exiting = this.exiting;
-    this.restoreFork(s);
+    if (tr !== null && reversible) {
+      // OVS translates a reversible clone in place: what its outputs committed stays committed
+      // (the base flow is not restored), so the next output sets the fields back. Same frames on
+      // the wire; the trace's datapath actions are OVS's.
+      const base = new FlowKey().copyFrom(this.base);
+      const pkt = new PacketState();
+      pkt.copyFrom(this.pkt);
+      this.restoreFork(s);
+      this.base.copyFrom(base);
+      this.pkt.copyFrom(pkt);
+      if (this.pkt.owned) this.pkt.frozen = true;
+    } else this.restoreFork(s);
     this.exiting = exiting;
   }
 
@@ -968,7 +979,8 @@ export class Pipeline implements Xlate {
    * greater branch executes (and so empties) it, and the less-or-equal branch starts from what is
    * left. We run the branch the packet takes; for less-or-equal the action set starts empty. When
    * that branch freezes (recirculation), OVS's greater branch froze too and left its set in place:
-   * the frozen set then keeps the hidden one (`hiddenSets`).
+   * the frozen set then keeps the hidden one (`hiddenSets`). A trace translates both branches as
+   * OVS does (`traceCheckPktLarger`).
    */
   checkPktLarger(len: number, dst: Subfield, _bucket: boolean): boolean {
     if (this.rec !== null) this.rec.uncacheable(); // the packet's length is not in the key
@@ -980,8 +992,11 @@ export class Pipeline implements Xlate {
     const start = this.curIdx + 1;
     const s = this.saveFork();
     const greater = size > len;
+    if (tr !== null) {
+      this.traceCheckPktLarger(tr, len, dst, greater, ops, start, s);
+      return true;
+    }
     writeSubfield(this.key.w, dst, greater ? 1 : 0);
-    if (tr !== null) tr.report('detail', `${formatSubfield(dst)} = ${greater ? 1 : 0} (packet length ${size})`);
     if (!greater) {
       this.hiddenSets.push(s.set);
       this.actionSet.length = 0;
@@ -995,9 +1010,44 @@ export class Pipeline implements Xlate {
     return true;
   }
 
+  /**
+   * A trace of `check_pkt_larger` as ofproto/trace shows it (OVS `xlate_check_pkt_larger`): both
+   * branches are translated, the greater one first, each the rest of the list with `dst` set, then
+   * the action set (which the greater branch so empties for the other); between them only the flow
+   * and the bytes go back (the stack does not), and an `exit` in the greater branch holds for what
+   * follows. The datapath action is `check_pkt_len(size=N,gt(...),le(...))`; the frames logged are
+   * the ones of the branch this packet takes.
+   */
+  private traceCheckPktLarger(tr: TraceBuilder, len: number, dst: Subfield, greater: boolean, ops: readonly Op[], start: number, s: ForkSave): void {
+    const log = this.log;
+    const dpMark = tr.dp.length;
+    const logMark = log.n;
+    writeSubfield(this.key.w, dst, 1);
+    this.doOpsFrom(ops, start, false);
+    if (this.error === 0) this.executeActionSet();
+    const gt = tr.dp.splice(dpMark);
+    if (!greater) log.n = logMark;
+    const gtExit = this.exiting;
+    this.exiting = false;
+    this.key.copyFrom(s.key);
+    this.base.copyFrom(s.base);
+    this.pkt.copyFrom(s.pkt);
+    if (this.pkt.owned) this.pkt.frozen = true;
+    const leMark = log.n;
+    writeSubfield(this.key.w, dst, 0);
+    this.doOpsFrom(ops, start, false);
+    if (this.error === 0) this.executeActionSet();
+    const le = tr.dp.splice(dpMark);
+    if (greater) log.n = leMark;
+    this.restoreFork(s);
+    this.exiting = gtExit;
+    tr.datapath(`check_pkt_len(size=${len},gt(${gt.join(',') || 'drop'}),le(${le.join(',') || 'drop'}))`);
+  }
+
   /** `push:F[a..b]` (OVS `nxm_execute_stack_push`). */
   stackPush(src: Subfield): void {
-    if (this.rec !== null) this.rec.markField(src.field);
+    // OVS un-wildcards the subfield; the cache keys on the whole field.
+    if (this.rec !== null) this.rec.markSubfield(src);
     const n = this.stackN * 4;
     if (this.stackW.length < n + 4) {
       const w = new Uint32Array(this.stackW.length * 2);
@@ -1019,7 +1069,7 @@ export class Pipeline implements Xlate {
       this.report('error', 'stack underflow');
       return;
     }
-    if (this.rec !== null) this.rec.markField(dst.field);
+    if (this.rec !== null) this.rec.markSubfield(dst);
     this.stackN--;
     const n = this.stackN * 4;
     const st = this.stackW;
@@ -1029,7 +1079,7 @@ export class Pipeline implements Xlate {
     if (f.nwords === 1) setOne(kw, f, (kw[f.word]! >>> f.shift) & f.vmask);
     else markTunMeta(kw, f);
     if (f.word === W.vlan_tci) fixVlanTpid(this);
-    if (this.tr !== null) this.tr.report('detail', `${formatSubfield(dst)} is now 0x${readSubfieldBig(kw, dst).toString(16)}`);
+    if (this.tr !== null) this.tr.report('detail', subfieldNowText(kw, dst));
   }
 
   /** `exit`. */
@@ -1263,8 +1313,10 @@ export class Pipeline implements Xlate {
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
     const ok = this.sw.learnStage(lf, a, this.now, !this.counting);
-    if (!ok) this.report('detail', 'Limit exceeded, learn failed');
     writeLearnResult(a, this.key.w, ok);
+    // OVS xlate_learn_action: the result bit's detail, then the failure.
+    if (this.tr !== null && a.resultDst) this.tr.report('detail', subfieldNowText(this.key.w, a.resultDst));
+    if (!ok) this.report('detail', 'Limit exceeded, learn failed');
   }
 
   /** `output:NORMAL` (xlate_normal): MAC learning (not while tracing) and L2 forwarding with VLAN modes. */

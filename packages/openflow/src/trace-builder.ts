@@ -107,7 +107,7 @@ export class TraceBuilder implements TraceSink {
 
   private newSection(): TraceSection {
     const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.bridge}")`, children: [] };
-    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 1) };
+    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 2) };
   }
 
   /** Start a recirculation section (reports go there until `endSection`); returns it. */

@@ -13,7 +13,7 @@
 import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
 import { TextParseError } from './errors.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, parseFieldValue } from './fields.js';
-import { FlowKey, KEY_WORDS, W, WC_VLAN1, fieldOnes } from './flowkey.js';
+import { FlowKey, KEY_WORDS, W, WC_SKB_PRIORITY, WC_VLAN1, fieldOnes } from './flowkey.js';
 import { Match, prereqOkKey } from './match.js';
 import { splitTopLevel } from './ofctl-lex.js';
 import { formatMatch } from './ofctl-text.js';
@@ -482,6 +482,8 @@ export function formatMegaflow(initial: FlowKey, wc: Uint32Array, recircId = 0, 
   let i = 0;
   if (parts[0]?.startsWith('pkt_mark=')) head.push(parts[i++]!);
   head.push(`recirc_id=${recircId === 0 ? '0' : `0x${recircId.toString(16)}`}`);
+  // match_format(): skb_priority (printed `%#x`) after recirc_id, dp_hash and conj_id.
+  if (wc.length > WC_SKB_PRIORITY && wc[WC_SKB_PRIORITY] !== 0) head.push(`skb_priority=${initial.skbPriority ? `0x${initial.skbPriority.toString(16)}` : '0'}`);
   while (i < parts.length && /^ct_(state|zone|mark|label|nw_src|nw_dst|ipv6_src|ipv6_dst|nw_proto|tp_src|tp_dst)=/.test(parts[i]!)) head.push(parts[i++]!);
   return [...head, 'eth', ...parts.slice(i)].join(',');
 }

@@ -345,7 +345,7 @@ export interface FlowGenOptions {
   /**
    * Draw the actions added for ovn-controller (`extraActions`: clone, the stack, check_pkt_larger,
    * exit, set_tunnel, queues, multipath, bundle, sample, fin_timeout, truncating outputs). Default
-   * true; the trace differential leaves them out until their trace text is OVS's.
+   * true.
    */
   extraActions?: boolean;
 }

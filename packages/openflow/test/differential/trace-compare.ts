@@ -4,6 +4,9 @@
  * action, detail, `Final flow`, `Megaflow`, `Datapath actions`, ...), so a run reports which
  * parts of the trace text agree.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { flowText, groupText, type GenFlow, type GenGroup } from '@ovnts/testkit';
 
 /** The kind of a trace line. */
 export type TraceLineKind =
@@ -123,6 +126,21 @@ export function diffTrace(ours0: string, theirs0: string): TraceDiff {
   }
   const first = lines[0];
   return { same: kinds.size === 0, kinds, lines, floodSorted, ...(first ? { first: { line: first.line, ours: first.ours, theirs: first.theirs } } : {}) };
+}
+
+let dumped = 0;
+
+/**
+ * With `OVNTS_TRACE_DUMP=DIR`, write a differing case (its flows and groups, our trace, OVS's) to
+ * `DIR/N.txt` for reading side by side; nothing otherwise.
+ */
+export function dumpPair(where: string, d: TraceDiff, t: { flows: readonly GenFlow[]; groups: readonly GenGroup[] }, ours: string, theirs: string): void {
+  const dir = process.env.OVNTS_TRACE_DUMP;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const diffs = d.lines.map((l) => `line ${l.line} ${l.kind}\n  ours: ${l.ours}\n  OVS:  ${l.theirs}`);
+  const body = [where, ...diffs, '', ...t.groups.map(groupText), ...t.flows.map(flowText), '', '----- ours', ours, '----- OVS', theirs].join('\n');
+  writeFileSync(join(dir, `${++dumped}.txt`), body);
 }
 
 /** Totals per category over a run. */
