@@ -26,7 +26,7 @@
  */
 import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, subfieldNowText, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, markHashFields, subfieldNowText, fixVlanTpid, formatAction, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -325,6 +325,11 @@ export class Pipeline implements Xlate {
   private dropped = false;
   /** `exit` ran: nothing more is translated (a group bucket clears it). */
   private exiting = false;
+  /**
+   * Trace: a dp_hash select group froze the translation (OVS `ctx_trigger_recirculate_with_hash`):
+   * the hash algorithm and basis `finishFreezing` emits; null otherwise.
+   */
+  private freezing: { alg: number; basis: number } | null = null;
   /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
   private curOps: readonly Op[] = NO_OPS;
   private curIdx = 0;
@@ -393,6 +398,7 @@ export class Pipeline implements Xlate {
     this.pkt.load(frame, off, len, this.key);
     this.dropped = false;
     this.exiting = false;
+    this.freezing = null;
     this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
@@ -486,8 +492,33 @@ export class Pipeline implements Xlate {
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
-    if (this.error === 0) this.executeActionSet();
+    this.actionSetOrFreeze(true);
     this.endPass();
+  }
+
+  /**
+   * The end of a list of actions: the action set, unless the translation froze; then the freeze.
+   * OVS's xlate_actions skips the action set after an error (`top`); a clone or check_pkt_larger
+   * branch runs it anyway (a trace shows its empty `Executing action set` node).
+   */
+  private actionSetOrFreeze(top = false): void {
+    if ((!top || this.error === 0) && this.freezing === null) this.executeActionSet();
+    if (this.freezing !== null) this.finishFreezing();
+  }
+
+  /**
+   * OVS `finish_freezing()` for a dp_hash select group in a trace: pending rewrites are committed,
+   * then `hash(ALG(BASIS)),recirc(0xN)`; what followed the group was frozen with the packet and is
+   * not traced (ofproto/trace queues no section for it).
+   */
+  private finishFreezing(): void {
+    const f = this.freezing!;
+    this.freezing = null;
+    const tr = this.tr;
+    if (tr === null || this.error !== 0) return;
+    commitKey(this.key, this.base, this.pkt, tr);
+    tr.datapath(`hash(${f.alg === 0 ? 'l4' : 'sym_l4'}(${f.basis >>> 0}))`);
+    tr.datapath(`recirc(0x${(++this.recircSeq).toString(16)})`);
   }
 
   /** A trace node under the current one (nothing when not tracing). */
@@ -590,6 +621,7 @@ export class Pipeline implements Xlate {
     this.inActionSet = false;
     this.dropped = false;
     this.exiting = false;
+    this.freezing = null;
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.recircDepth = r.depth;
@@ -625,7 +657,7 @@ export class Pipeline implements Xlate {
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
-    if (this.error === 0) this.executeActionSet();
+    this.actionSetOrFreeze(true);
     if (this.counting) this.sw.learnCommit(this.now);
     return this.error === 0;
   }
@@ -948,7 +980,7 @@ export class Pipeline implements Xlate {
     const mark = tr !== null ? tr.dp.length : 0;
     const s = this.saveFork();
     this.doOps(ops, false);
-    this.executeActionSet();
+    this.actionSetOrFreeze();
     if (tr !== null && !reversible) {
       const inner = tr.dp.splice(mark);
       if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
@@ -1024,7 +1056,7 @@ export class Pipeline implements Xlate {
     const logMark = log.n;
     writeSubfield(this.key.w, dst, 1);
     this.doOpsFrom(ops, start, false);
-    if (this.error === 0) this.executeActionSet();
+    this.actionSetOrFreeze();
     const gt = tr.dp.splice(dpMark);
     if (!greater) log.n = logMark;
     const gtExit = this.exiting;
@@ -1036,7 +1068,7 @@ export class Pipeline implements Xlate {
     const leMark = log.n;
     writeSubfield(this.key.w, dst, 0);
     this.doOpsFrom(ops, start, false);
-    if (this.error === 0) this.executeActionSet();
+    this.actionSetOrFreeze();
     const le = tr.dp.splice(dpMark);
     if (greater) log.n = leMark;
     this.restoreFork(s);
@@ -1144,11 +1176,26 @@ export class Pipeline implements Xlate {
       return false;
     }
     if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
+    if (this.tr !== null && g.type === 'select' && g.select!.method === 'dp_hash') {
+      // OVS pick_dp_hash_select_group: the packet has no dp_hash yet, so the translation freezes
+      // and recirculates with the datapath's hash; the bucket is chosen in a pass ofproto/trace
+      // does not show.
+      this.report('detail', 'no live bucket');
+      this.freezing = { alg: g.select!.hashAlg, basis: g.select!.hashBasis };
+      this.exiting = true;
+      return false;
+    }
     let i: number;
     const report = this.tr !== null ? this.reportDetail : undefined;
     if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0, report);
     else {
       const k = this.key;
+      const r = this.rec;
+      if (r !== null && r.ovsExact) {
+        // OVS pick_default_select_group / pick_hash_fields_select_group un-wildcard what they hash.
+        if (g.select!.method === 'default') markHashFields(r, k.w, 'symmetric_l4');
+        else if (g.select!.method === 'hash') g.select!.markFields(r, k.w);
+      }
       i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
     if (i >= 0) {
@@ -1189,6 +1236,7 @@ export class Pipeline implements Xlate {
     this.depth++;
     this.doOps(b.ops, true);
     this.depth--;
+    if (this.freezing !== null) this.finishFreezing();
     this.key.copyFrom(save);
     // OVS xlate_group_bucket: a bucket that exits does not stop what follows the group.
     this.exiting = false;

@@ -213,7 +213,7 @@ export class TraceBuilder implements TraceSink {
       tables,
       finalFlow: sameFlow(initial, final) ? null : formatFlowKey(final),
       megaflow: formatMegaflow(initial, m.wc, 0, error === 0),
-      datapathActions: error ? [] : m.dp,
+      datapathActions: error ? [] : optimizeOdpActions(m.dp),
       outputs,
     };
     if (error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
@@ -227,7 +227,7 @@ export class TraceBuilder implements TraceSink {
           initialFlow: `${id},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
           nodes: r.nodes, finalFlow: sameFlow(r.initial, r.final) ? null : `${id},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
           megaflow: formatMegaflow(r.initial, r.wc, r.id, !r.error),
-          datapathActions: r.error ? [] : r.dp,
+          datapathActions: r.error ? [] : optimizeOdpActions(r.dp),
         };
         if (r.error) sec.error = r.error;
         return sec;
@@ -248,6 +248,17 @@ export class TraceBuilder implements TraceSink {
     t += ` actions=${f.instructions.apply.map(formatLearnedAction).join(',') || 'drop'}`;
     this.report('detail', t);
   }
+}
+
+/**
+ * OVS `xlate_optimize_odp_actions()`: a `clone(...)` that ends the datapath actions is replaced by
+ * the actions it holds (nothing follows that could see the packet it protects).
+ */
+export function optimizeOdpActions(dp: readonly string[]): string[] {
+  const last = dp[dp.length - 1];
+  if (last === undefined || !last.startsWith('clone(') || !last.endsWith(')')) return dp.slice();
+  const inner = last.slice(6, -1);
+  return inner === '' ? dp.slice(0, -1) : [...dp.slice(0, -1), inner];
 }
 
 /** One action of a learned flow as ofproto/trace prints it: a `set_field` from a load spec as `load:`. */
