@@ -1260,7 +1260,8 @@ function formatCt(a: CtActionSpec): string {
   if (a.commit) parts.push('commit');
   if (a.force) parts.push('force');
   if (a.table !== undefined) parts.push(`table=${a.table}`);
-  if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
+  // OVS format_CT: an immediate zone 0 is not printed.
+  if (a.zone !== undefined && a.zone !== 0) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
   // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
   if (a.nat) parts.push(formatNat(a.nat));
   if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
@@ -1321,7 +1322,8 @@ export function ctActFor(c: CtPrep, w: Uint32Array): CtAction {
 /** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
 function prepareCt(a: CtActionSpec): CtPrep {
   const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
-  const nested: string[] = [];
+  // ct's nested actions as OVS keeps them: the NAT first (format_CT prints it before exec(...)).
+  const nested: string[] = a.nat ? [formatNat(a.nat)] : [];
   const moves: MoveAction[] = [];
   for (const e of a.exec) {
     nested.push(formatAction(e));
@@ -1347,10 +1349,7 @@ function prepareCt(a: CtActionSpec): CtPrep {
       act.label = { value: nv, mask: nm };
     }
   }
-  if (a.nat) {
-    act.nat = compileCtNat(a.nat);
-    nested.push(formatNat(a.nat));
-  }
+  if (a.nat) act.nat = compileCtNat(a.nat);
   let zoneSrc: Subfield | null = null;
   let zone = 0;
   if (typeof a.zone === 'number') zone = a.zone;

@@ -101,11 +101,17 @@ function ctDpText(c: CtPrep, zone: number): string {
   const hx = (v: number): string => `0x${(v >>> 0).toString(16)}`;
   if (c.act.mark) parts.push(`mark=${hx(c.act.mark.value)}/${hx(c.act.mark.mask)}`);
   if (c.act.label) {
-    const l = (x: ArrayLike<number>): string => `0x${Array.from(x, (v) => (v >>> 0).toString(16).padStart(8, '0')).join('').replace(/^0+(?=.)/, '')}`;
-    parts.push(`label=${l(c.act.label.value)}/${l(c.act.label.mask)}`);
+    // OVS format_u128(): ds_put_hex of the value, then the mask unless it is all ones.
+    const l = (x: ArrayLike<number>): string => {
+      const h = Array.from(x, (v) => (v >>> 0).toString(16).padStart(8, '0')).join('').replace(/^0+/, '');
+      return h === '' ? '0' : `0x${h}`;
+    };
+    const m = c.act.label.mask;
+    const ones = Array.from(m).every((v) => v >>> 0 === 0xffffffff);
+    parts.push(`label=${l(c.act.label.value)}${ones ? '' : `/${l(m)}`}`);
   }
   if (c.alg) parts.push(`helper=${c.alg}`);
-  if (c.nat) parts.push(c.nested[c.nested.length - 1]!);
+  if (c.nat) parts.push(c.nested[0]!);
   return parts.length ? `ct(${parts.join(',')})` : 'ct';
 }
 
@@ -546,7 +552,7 @@ export class Pipeline implements Xlate {
    * inline). A failed translation executes nothing, so it forks nothing.
    */
   private endPass(): void {
-    if (this.counting) this.sw.learnCommit(this.now);
+    if (this.learns()) this.sw.learnCommit(this.now);
     const list = this.curRecircs;
     if (this.error !== 0 || list.length === 0) {
       list.length = 0;
@@ -658,7 +664,7 @@ export class Pipeline implements Xlate {
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
     this.actionSetOrFreeze(true);
-    if (this.counting) this.sw.learnCommit(this.now);
+    if (this.learns()) this.sw.learnCommit(this.now);
     return this.error === 0;
   }
 
@@ -1260,6 +1266,8 @@ export class Pipeline implements Xlate {
     const tr = this.tr;
     commitKey(k, this.base, this.pkt, tr);
     if (tr !== null) {
+      // OVS compose_conntrack_action translates ct's nested actions: an empty list says `drop`.
+      if (c.nested.length === 0) tr.report('action', 'drop');
       for (const t of c.nested) tr.report('action', t);
       if (c.alg) tr.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
       tr.datapath(ctDpText(c, zone));
@@ -1347,6 +1355,11 @@ export class Pipeline implements Xlate {
     }
   }
 
+  /** Learned flows are installed: forwarding, or a trace with side effects (a packet, `-generate`). */
+  private learns(): boolean {
+    return this.counting || (this.tr !== null && this.sideEffects);
+  }
+
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
     if (this.rec !== null) {
@@ -1360,7 +1373,8 @@ export class Pipeline implements Xlate {
     }
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
-    const ok = this.sw.learnStage(lf, a, this.now, !this.counting);
+    // A trace with side effects installs what it learns, as ofproto/trace given a packet does.
+    const ok = this.sw.learnStage(lf, a, this.now, !this.learns());
     writeLearnResult(a, this.key.w, ok);
     // OVS xlate_learn_action: the result bit's detail, then the failure.
     if (this.tr !== null && a.resultDst) this.tr.report('detail', subfieldNowText(this.key.w, a.resultDst));

@@ -73,7 +73,11 @@ function tableText(flow: Flow | null, tableId: number): string {
   const pad = tableId < 10 ? ` ${tableId}` : String(tableId);
   if (!flow) return `${pad}. No match.`;
   const m = formatFlow({ ...flow, priority: 32768, instructions: { apply: [], clearActions: false } }).replace(/ ?actions=drop$/, '');
-  const match = m.replace(/^(table=\d+,?)?(cookie=0x[0-9a-f]+,?)?/, '').replace(/^,/, '');
+  // ofproto/trace prints the rule's match and priority only (no timeouts, importance or flags).
+  const match = m
+    .replace(/^(table=\d+,?)?(cookie=0x[0-9a-f]+,?)?/, '')
+    .replace(/(^|,)(idle_timeout|hard_timeout|importance)=\d+(?=,|$)|(^|,)(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)(?=,|$)/g, '')
+    .replace(/^,/, '');
   return `${pad}. ${match ? `${match}, ` : ''}priority ${flow.priority}${flow.cookie ? `, cookie 0x${flow.cookie.toString(16)}` : ''}`;
 }
 
@@ -262,7 +266,7 @@ export function optimizeOdpActions(dp: readonly string[]): string[] {
 }
 
 /** One action of a learned flow as ofproto/trace prints it: a `set_field` from a load spec as `load:`. */
-function formatLearnedAction(a: Action): string {
+export function formatLearnedAction(a: Action): string {
   if (a.type !== 'set_field') return formatAction(a);
   const f = a.field;
   let ofs = 0;
@@ -295,7 +299,9 @@ export function simulateNat(k: FlowKey, c: CtPrep): string[] | null {
   if (!n) return null;
   const w = k.w;
   const v6 = n.addrMin !== undefined ? n.addrMin.startsWith('[') : w[W.dl_type] === ETH_TYPE_IPV6;
-  const lines = ['Replacing src/dst IP/ports to simulate NAT:', ` Initial flow: ${fmtIpFlow(w, v6)}`];
+  // oftrace_print_ip_flow() prints nothing for a NAT without an address range (AF_UNSPEC).
+  const ipFlow = (): string => (n.addrMin === undefined ? '' : fmtIpFlow(w, v6));
+  const lines = ['Replacing src/dst IP/ports to simulate NAT:', ` Initial flow: ${ipFlow()}`];
   if (n.kind && n.addrMin !== undefined && c.act.nat) {
     const min = c.act.nat.minAddr;
     if (n.kind === 'src') {
@@ -308,7 +314,7 @@ export function simulateNat(k: FlowKey, c: CtPrep): string[] | null {
       if (n.portMin) w[W.tp_dst] = n.portMin;
     }
   }
-  lines.push(` Modified flow: ${fmtIpFlow(w, v6)}`);
+  lines.push(` Modified flow: ${ipFlow()}`);
   return lines;
 }
 

@@ -17,3 +17,4 @@ export * from './flow-normalize.js';
 export * from './chassis-cases.js';
 export * from './ovn-frames.js';
 export * from './alloc.js';
+export * from './tracegen.js';

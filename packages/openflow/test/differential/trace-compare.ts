@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flowText, groupText, type GenFlow, type GenGroup } from '@ovnts/testkit';
+import { flowText, groupText, startOvs, type GenFlow, type GenGroup, type OvsOracle } from '@ovnts/testkit';
 
 /** The kind of a trace line. */
 export type TraceLineKind =
@@ -153,6 +153,27 @@ export async function settledTrace(ask: () => Promise<string>, ours: string): Pr
     text = await ask();
   }
   return { text, settled: text !== first };
+}
+
+/** A daemon whose only bridge, br0, has `ports` (so datapath port N is port N, LOCAL 100) and no marker flows. */
+export async function freshTraceOvs(ports: readonly number[]): Promise<OvsOracle> {
+  const o = await startOvs();
+  await o.bridge('br0', { ports: [...ports], portPrefix: 't', markers: false });
+  return o;
+}
+
+/**
+ * Why a table lands in the `ovs-abort` excuse bucket: ovs-vswitchd 3.1 aborts on an assertion
+ * (`ofproto-dpif-rid.c:235: assertion state->action_set_len <= state->ofpacts_len failed in
+ * recirc_alloc_id__()`) when a dp_hash select group freezes the translation inside another group's
+ * bucket while the action set holds more than the frozen rest of the bucket (minimised in
+ * docs/openflow-differences.md). The rest of that table is not compared and the daemon restarts.
+ */
+export const OVS_ABORT_WHY = 'ovs-vswitchd 3.1 aborted while tracing (recirc_alloc_id__ assertion: a dp_hash select group freezing inside a group bucket with a non-empty action set); table skipped, daemon restarted';
+
+/** True when the oracle's ovs-vswitchd went away during a call (it aborted on an assertion). */
+export function daemonDied(e: unknown): boolean {
+  return e instanceof Error && /connection closed|cannot connect/.test(e.message);
 }
 
 let dumped = 0;

@@ -17,10 +17,10 @@
  * both traces, the differing lines) to DIR.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Excuses, framesForTable, randomFlowTable, requireOracle, seedFromEnv, startOvs, type OvsOracle } from '@ovnts/testkit';
+import { Excuses, framesForTable, randomFlowTable, requireOracle, seedFromEnv, type OvsOracle } from '@ovnts/testkit';
 import { formatTrace } from '@ovnts/openflow';
 import { loadCase, type BridgeSlot } from './harness.js';
-import { TraceTally, diffTrace, dumpPair, settledTrace } from './trace-compare.js';
+import { OVS_ABORT_WHY, TraceTally, daemonDied, diffTrace, dumpPair, freshTraceOvs, settledTrace } from './trace-compare.js';
 
 const req = requireOracle('OVS trace differential', 'ovs-sandbox', ['ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const TABLES = Number(process.env.OVNTS_TRACE_TABLES ?? 20);
@@ -28,23 +28,11 @@ const FRAMES = Number(process.env.OVNTS_TRACE_FRAMES ?? 10);
 const STRICT = process.env.OVNTS_TRACE_STRICT !== '0';
 const PORTS = [1, 2, 3, 4];
 
-/** A daemon with bridge br0 and ports 1-4 (the only bridge: datapath port N is port N). */
-async function freshOvs(): Promise<OvsOracle> {
-  const o = await startOvs();
-  await o.bridge('br0', { ports: PORTS, portPrefix: 't', markers: false });
-  return o;
-}
-
-/** True when the oracle's ovs-vswitchd went away during a call (it aborted on an assertion). */
-function daemonDied(e: unknown): boolean {
-  return e instanceof Error && /connection closed|cannot connect/.test(e.message);
-}
-
 describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
   let ovs: OvsOracle;
   const slot: BridgeSlot = { name: 'br0', hasGroups: false };
   beforeAll(async () => {
-    ovs = await freshOvs();
+    ovs = await freshTraceOvs(PORTS);
   }, 120_000);
   afterAll(async () => {
     await ovs?.stop();
@@ -54,7 +42,7 @@ describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
     const { seed: first } = seedFromEnv('trace differential', 'OVNTS_TRACE_SEED', 1);
     const tally = new TraceTally(Number(process.env.OVNTS_TRACE_EXAMPLES ?? 3));
     const excuses = new Excuses('trace differential', {
-      'ovs-abort': { max: 1, fraction: 0.005, why: 'ovs-vswitchd 3.1 aborted while tracing (ofproto-dpif-rid.c:235 assertion in recirc_alloc_id__, a dp_hash select group freezing the translation; docs/openflow-differences.md); the rest of that table is not compared and the daemon is restarted' },
+      'ovs-abort': { max: 2, fraction: 0.02, why: OVS_ABORT_WHY },
     });
     let reasked = 0;
     for (let i = 0; i < TABLES; i++) {
@@ -71,7 +59,7 @@ describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
           if (!daemonDied(e)) throw new Error(`ofproto/trace failed on ${where} (replay: OVNTS_TRACE_SEED=${seed} OVNTS_TRACE_TABLES=1)`, { cause: e });
           excuses.add('ovs-abort', `OVNTS_TRACE_SEED=${seed} OVNTS_TRACE_TABLES=1`);
           await ovs.stop().catch(() => undefined);
-          ovs = await freshOvs();
+          ovs = await freshTraceOvs(PORTS);
           slot.hasGroups = false;
           break;
         }
