@@ -45,10 +45,7 @@ export const KEY_WORDS: number = SLOTS.reduce((a, [, s]) => a + s, 0);
  */
 export const WC_VLAN1: number = KEY_WORDS;
 
-/**
- * A trace's megaflow mask word for `skb_priority` (OVS `wc.masks.skb_priority`: set_queue and
- * pop_queue un-wildcard it; not a key word, the key keeps it in `FlowKey.skbPriority`).
- */
+/** A trace's megaflow mask word for `skb_priority`, which set_queue and pop_queue un-wildcard (OVS `wc.masks.skb_priority`). */
 export const WC_SKB_PRIORITY: number = KEY_WORDS + 1;
 
 /** Slot names with their word index and size, in layout order (for debugging and dumps). */
