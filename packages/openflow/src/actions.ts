@@ -1945,7 +1945,8 @@ const ACTIONS = {
       return (x) => {
         if (x.rec !== null) x.rec.uncacheable();
         clearCt(x.key.w);
-        if (x.tr !== null) x.tr.datapath('ct_clear');
+        // OVS emits the datapath ct_clear only for a packet the tracker has seen in this pass.
+        if (x.tr !== null && x.conntracked) x.tr.datapath('ct_clear');
         return false;
       };
     },

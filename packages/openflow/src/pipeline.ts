@@ -336,6 +336,8 @@ export class Pipeline implements Xlate {
    * the hash algorithm and basis `finishFreezing` emits; null otherwise.
    */
   private freezing: { alg: number; basis: number } | null = null;
+  /** OVS `ctx->conntracked`: the packet went through the tracker in this pass (a thawed ct clone, or a packet that came tracked). */
+  conntracked = false;
   /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
   private curOps: readonly Op[] = NO_OPS;
   private curIdx = 0;
@@ -492,6 +494,7 @@ export class Pipeline implements Xlate {
   }
 
   private translate(): void {
+    this.conntracked = (this.key.w[W.ct_state]! & CtState.Tracked) !== 0;
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
     if (this.tr !== null) this.tr.enterTable(entry ? entry.flow : null, 0);
@@ -631,6 +634,7 @@ export class Pipeline implements Xlate {
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.recircDepth = r.depth;
+    this.conntracked = true;
     this.stackN = r.stack.length >> 2;
     if (this.stackW.length < r.stack.length) this.stackW = new Uint32Array(r.stack.length * 2);
     this.stackW.set(r.stack);
@@ -1305,6 +1309,7 @@ export class Pipeline implements Xlate {
       k.end = end;
     }
     if (c.table >= 0) this.fork(c);
+    this.conntracked = false;
     clearCt(w);
     this.report('detail', 'Sets the packet to an untracked state, and clears all the conntrack fields.');
   }

@@ -352,7 +352,8 @@ function ctPrefix(k: FlowKey): string {
   if (w[W.ct_label] || w[W.ct_label + 1] || w[W.ct_label + 2] || w[W.ct_label + 3]) {
     parts.push(`ct_label=0x${Array.from(w.subarray(W.ct_label, W.ct_label + 4), (x) => x.toString(16).padStart(8, '0')).join('').replace(/^0+/, '')}`);
   }
-  return parts.length ? `${parts.join(',')},eth,` : '';
+  // The recirc_id before it always makes match_format() print the packet type.
+  return parts.length ? `${parts.join(',')},eth,` : 'eth,';
 }
 
 function withoutCt(k: FlowKey): FlowKey {
