@@ -36,7 +36,7 @@ import {
   ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
-import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
+import { KEY_WORDS, W, WC_SKB_PRIORITY, WC_VLAN1, getFieldBig } from './flowkey.js';
 import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple, writeSubfield } from './key-ops.js';
 import { flowHashFields } from './stateful/flow-hash.js';
 import { hashInt } from './stateful/ovs-hash.js';
@@ -914,12 +914,80 @@ function iterHash(hash: number, n: number, modulo: number): number {
   }
 }
 
-/** While recording: the fields `flowHashFields` may read (OVS `flow_mask_hash_fields`, generously). */
-function markHashFields(r: MegaflowMarks): void {
-  for (const [word, n] of [[W.dl_src, 2], [W.dl_dst, 2], [W.dl_type, 1], [W.vlan_tci, 1], [W.nw_src, 1], [W.nw_dst, 1], [W.ipv6_src, 4], [W.ipv6_dst, 4], [W.nw_proto, 1], [W.nw_frag, 1], [W.tp_src, 1], [W.tp_dst, 1]] as const) {
-    for (let i = 0; i < n; i++) r.mark(word + i, 0xffffffff);
+/**
+ * While recording: the fields `flowHashFields(fields)` reads. The cache marks every field any hash
+ * may read; a trace's megaflow (`ovsExact`) gets exactly OVS's `flow_mask_hash_fields()`.
+ */
+export function markHashFields(r: MegaflowMarks, w: Uint32Array, fields: string): void {
+  if (!r.ovsExact) {
+    for (const [word, n] of [[W.dl_src, 2], [W.dl_dst, 2], [W.dl_type, 1], [W.vlan_tci, 1], [W.nw_src, 1], [W.nw_dst, 1], [W.ipv6_src, 4], [W.ipv6_dst, 4], [W.nw_proto, 1], [W.nw_frag, 1], [W.tp_src, 1], [W.tp_dst, 1]] as const) {
+      for (let i = 0; i < n; i++) r.mark(word + i, 0xffffffff);
+    }
+    r.vlanChanged();
+    return;
   }
-  r.vlanChanged();
+  const dl = w[W.dl_type];
+  const v4 = dl === ETH_TYPE_IP;
+  const v6 = dl === ETH_TYPE_IPV6;
+  const proto = w[W.nw_proto]!;
+  const frag = (w[W.nw_frag]! & 3) !== 0;
+  const mac = (word: number): void => {
+    r.mark(word, 0xffff);
+    r.mark(word + 1, 0xffffffff);
+  };
+  const addr = (src: boolean, dst: boolean): void => {
+    if (v4) {
+      if (src) r.mark(W.nw_src, 0xffffffff);
+      if (dst) r.mark(W.nw_dst, 0xffffffff);
+    } else if (v6) {
+      for (let i = 0; i < 4; i++) {
+        if (src) r.mark(W.ipv6_src + i, 0xffffffff);
+        if (dst) r.mark(W.ipv6_dst + i, 0xffffffff);
+      }
+    }
+  };
+  const ports = (): void => {
+    r.mark(W.tp_src, 0xffff);
+    r.mark(W.tp_dst, 0xffff);
+  };
+  switch (fields) {
+    case 'eth_src':
+      mac(W.dl_src);
+      return;
+    case 'symmetric_l4':
+      mac(W.dl_src);
+      mac(W.dl_dst);
+      addr(true, true);
+      if (v4 || v6) {
+        r.mark(W.nw_proto, 0xff);
+        // flow_unwildcard_tp_ports(), not for UDP (its ports are not hashed).
+        if (proto !== 17) {
+          if (proto === 1) {
+            r.mark(W.tp_src, 0xff);
+            r.mark(W.tp_dst, 0xff);
+          } else ports();
+        }
+      }
+      r.mark(W.vlan_tci, 0x1fff);
+      r.mark(WC_VLAN1, 0x1fff);
+      return;
+    case 'symmetric_l3l4+udp':
+    case 'symmetric_l3l4':
+      if ((v4 || v6) && fields === 'symmetric_l3l4+udp' && proto === 17 && !frag) ports();
+      if (!v4 && !v6) return;
+      addr(true, true);
+      r.mark(W.nw_proto, 0xff);
+      if ((proto === 6 || proto === 132) && !frag) ports();
+      return;
+    case 'nw_src':
+      addr(true, false);
+      return;
+    case 'nw_dst':
+      addr(false, true);
+      return;
+    default:
+      addr(true, true);
+  }
 }
 
 function setFieldFromText(p: ActionParser, field: string, value: string): SetFieldAction {
@@ -1201,7 +1269,8 @@ function formatCt(a: CtActionSpec): string {
   if (a.commit) parts.push('commit');
   if (a.force) parts.push('force');
   if (a.table !== undefined) parts.push(`table=${a.table}`);
-  if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
+  // OVS format_CT: an immediate zone 0 is not printed.
+  if (a.zone !== undefined && a.zone !== 0) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
   // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
   if (a.nat) parts.push(formatNat(a.nat));
   if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
@@ -1262,7 +1331,8 @@ export function ctActFor(c: CtPrep, w: Uint32Array): CtAction {
 /** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
 function prepareCt(a: CtActionSpec): CtPrep {
   const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
-  const nested: string[] = [];
+  // ct's nested actions as OVS keeps them: the NAT first (format_CT prints it before exec(...)).
+  const nested: string[] = a.nat ? [formatNat(a.nat)] : [];
   const moves: MoveAction[] = [];
   for (const e of a.exec) {
     nested.push(formatAction(e));
@@ -1288,10 +1358,7 @@ function prepareCt(a: CtActionSpec): CtPrep {
       act.label = { value: nv, mask: nm };
     }
   }
-  if (a.nat) {
-    act.nat = compileCtNat(a.nat);
-    nested.push(formatNat(a.nat));
-  }
+  if (a.nat) act.nat = compileCtNat(a.nat);
   let zoneSrc: Subfield | null = null;
   let zone = 0;
   if (typeof a.zone === 'number') zone = a.zone;
@@ -1357,19 +1424,26 @@ function compileMove(a: MoveAction): OpRun {
       if (df.word === W.vlan_tci) fixVlanTpid(x);
     }
     // OVS reports the destination even when the copy did not happen (xlate_report_subfield).
-    if (x.tr !== null) {
-      const d = a.dst;
-      let v: string;
-      if (d.ofs === 0 && d.nBits >= df.bits) v = formatFieldValue(df, getFieldBig(w, df));
-      else {
-        let b = 0n;
-        for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = b === 0n ? '0' : `0x${b.toString(16)}`; // OVS ds_put_hex()
-      }
-      x.tr.report('detail', `${formatSubfield(d)} is now ${v}`);
-    }
+    if (x.tr !== null) x.tr.report('detail', subfieldNowText(w, a.dst));
     return false;
   };
+}
+
+/**
+ * OVS `xlate_report_subfield()`'s detail after an action wrote `d` (move, pop, multipath,
+ * bundle_load, learn's result): `F[a..b] is now V`, the whole field in its own format, a part of
+ * it in `ds_put_hex()`'s (`0` for zero, else `0x` and the hex digits).
+ */
+export function subfieldNowText(w: Uint32Array, d: Subfield): string {
+  const f = d.field;
+  let v: string;
+  if (d.ofs === 0 && d.nBits >= f.bits) v = formatFieldValue(f, getFieldBig(w, f));
+  else {
+    let b = 0n;
+    for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, f, d.ofs + i));
+    v = b === 0n ? '0' : `0x${b.toString(16)}`;
+  }
+  return `${formatSubfield(d)} is now ${v}`;
 }
 
 const DEFAULT_TTL_IDS: readonly number[] = [0];
@@ -2506,7 +2580,8 @@ const ACTIONS = {
       return (x) => {
         if (x.rec !== null) x.rec.uncacheable();
         clearCt(x.key.w);
-        if (x.tr !== null) x.tr.datapath('ct_clear');
+        // OVS emits the datapath ct_clear only for a packet the tracker has seen in this pass.
+        if (x.tr !== null && x.conntracked) x.tr.datapath('ct_clear');
         return false;
       };
     },
@@ -2800,14 +2875,21 @@ const ACTIONS = {
       return (x) => {
         const w = x.key.w;
         const r = x.rec;
-        if (r !== null) {
-          r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_frag, 0xffffffff);
-          r.mark(W.nw_proto, 0xffffffff);
-          r.mark(word, 0xffffffff);
-        }
         const dl = w[W.dl_type];
-        if ((dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (w[W.nw_frag]! & FRAG_LATER) === 0) w[word] = port;
+        const ok = (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (w[W.nw_frag]! & FRAG_LATER) === 0;
+        if (r !== null) {
+          if (!r.ovsExact) {
+            r.mark(W.dl_type, 0xffffffff);
+            r.mark(W.nw_frag, 0xffffffff);
+            r.mark(W.nw_proto, 0xffffffff);
+            r.mark(word, 0xffffffff);
+          } else if (ok) {
+            // OVS OFPACT_SET_L4_*_PORT: nw_proto and the port, only when it sets the port.
+            r.mark(W.nw_proto, 0xff);
+            r.mark(word, 0xffff);
+          }
+        }
+        if (ok) w[word] = port;
         return false;
       };
     },
@@ -2837,6 +2919,8 @@ const ACTIONS = {
       // dpif-netdev maps queue N to priority N (`dpif_netdev_queue_to_priority`).
       const q = a.queue;
       return (x) => {
+        // OVS un-wildcards skb_priority (the trace's megaflow shows it).
+        if (x.rec !== null && x.rec.ovsExact) x.rec.mark(WC_SKB_PRIORITY, 0xffffffff);
         x.key.skbPriority = q;
         return false;
       };
@@ -2861,6 +2945,7 @@ const ACTIONS = {
     compile() {
       return (x) => {
         // Back to the priority the packet arrived with (0 on our ports).
+        if (x.rec !== null && x.rec.ovsExact) x.rec.mark(WC_SKB_PRIORITY, 0xffffffff);
         const k = x.key;
         if (k.skbPriority !== 0) {
           k.skbPriority = 0;
@@ -2912,12 +2997,12 @@ const ACTIONS = {
         const k = x.key;
         const r = x.rec;
         if (r !== null) {
-          markHashFields(r);
-          r.markField(dst.field);
+          markHashFields(r, k.w, fields);
+          r.markSubfield(dst);
         }
         const link = multipathLink(flowHashFields(k.w, fields, basis, k.vlan2Tci), algorithm, nLinks, arg);
         writeSubfield(k.w, dst, link);
-        if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${link}`);
+        if (x.tr !== null) x.tr.report('detail', subfieldNowText(k.w, dst));
         return false;
       };
     },
@@ -2956,8 +3041,13 @@ const ACTIONS = {
       const { fields, basis, algorithm, members, dst } = a;
       return (x, bucket) => {
         const r = x.rec;
-        if (r !== null) r.uncacheable(); // member liveness
         const k = x.key;
+        if (r !== null) {
+          r.uncacheable(); // member liveness
+          // OVS bundle_execute: hrw masks the hash fields when there is a choice; bundle_load the destination.
+          if (r.ovsExact && algorithm !== 'active_backup' && members.length > 1) markHashFields(r, k.w, fields);
+          if (dst) r.markSubfield(dst);
+        }
         let port: number = OFPP.NONE;
         if (algorithm === 'active_backup') {
           for (const m of members) {
@@ -2982,7 +3072,7 @@ const ACTIONS = {
         }
         if (dst) {
           writeSubfield(k.w, dst, port);
-          if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${port}`);
+          if (x.tr !== null) x.tr.report('detail', subfieldNowText(k.w, dst));
         } else x.output(port, 0, bucket);
         return false;
       };

@@ -40,7 +40,7 @@ import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
-import { TraceBuilder, parseCtState } from './trace-builder.js';
+import { TraceBuilder, formatLearnedAction, parseCtState } from './trace-builder.js';
 import {
   FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore,
@@ -653,7 +653,9 @@ export class Switch implements SwitchCore {
         continue;
       }
       const t = this.tables[lf.flow.table]!;
-      this.install(lf.flow, this.findExact(t, lf.flow));
+      const e = this.install(lf.flow, this.findExact(t, lf.flow));
+      // A learned flow's loads are reg_load actions in OVS (learn_execute): traces print them `load:`.
+      e.ops = e.ops.map((o) => (o.type === 'set_field' ? { ...o, text: formatLearnedAction(o.a) } : o));
     }
   }
 

@@ -18,3 +18,4 @@ export * from './chassis-cases.js';
 export * from './ovn-frames.js';
 export * from './alloc.js';
 export * from './ovsdb.js';
+export * from './tracegen.js';
