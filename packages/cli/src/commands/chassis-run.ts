@@ -178,15 +178,20 @@ export const chassisRunCommand = {
       }
       return true;
     };
-    // The iterator is ours: returning it when the chassis stops releases standard input.
+    let stopping = false;
     const input = io.stdin?.[Symbol.asyncIterator]();
     if (input) {
       void readLines(input, control).catch((e: unknown) => {
-        line({ error: `standard input: ${e instanceof Error ? e.message : String(e)}` });
+        if (!stopping) line({ error: `standard input: ${e instanceof Error ? e.message : String(e)}` });
       });
     }
     await stop;
-    await input?.return?.();
+    stopping = true;
+    // Release standard input: a stream (the process's) is destroyed, which ends a pending read;
+    // any other iterable is told to finish (not awaited: a read may be pending).
+    const stdin = io.stdin as { destroy?: () => void } | undefined;
+    if (typeof stdin?.destroy === 'function') stdin.destroy();
+    else void input?.return?.()?.catch(() => {});
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await host.close();
