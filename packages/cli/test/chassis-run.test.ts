@@ -7,7 +7,8 @@
  *   (`ovnTestFrames`) go in one at a time, and each frame's deliveries per logical port and the
  *   Geneve frames the tunnel ports sent must be byte-identical to what the in-process
  *   `ChassisCluster` gives for the same southbound database, bindings and encap addresses. Rows
- *   one chassis learns are relayed to the others by the driver (`ChassisProcCluster`).
+ *   one chassis learns are relayed to the others by the driver (`ChassisProcCluster`); lr-basic
+ *   adds a packet held on one chassis until a MAC binding learnt on another reaches it.
  * - `--pcap` records the frames as they were on the wire (lr-basic): what one chassis sent is
  *   what the other received; tshark decodes them as Geneve; every chassis exits 0 on SIGTERM.
  * - The JSON-lines protocol in process (send, stats, bad lines, stop), and bad arguments with the
@@ -26,7 +27,7 @@ import { readCapture } from '@ovnts/capture';
 import { ChassisCluster, clusterConfig } from '@ovnts/chassis';
 import { loadSbFile } from '@ovnts/ovn';
 import { PacketBuilder, toHex, u16, u32 } from '@ovnts/packet';
-import { CHASSIS_FIXTURES, ChassisProcCluster, ChassisProcError, Rng, ovnTestFrames, readChassisCase, requireTools } from '@ovnts/testkit';
+import { CHASSIS_FIXTURES, ChassisProcCluster, ChassisProcError, Rng, type ChassisProcResult, ovnTestFrames, readChassisCase, requireTools } from '@ovnts/testkit';
 import { BufferIo } from '../src/io.js';
 import { main } from '../src/main.js';
 
@@ -42,6 +43,19 @@ afterAll(async () => {
 
 // fixtures lr-basic: vm1 (00:..:01, 10.0.0.11) on hv1; vm2 (00:..:02, 10.0.0.12) and vm3 on hv2.
 const l2 = new PacketBuilder().ethernet({ src: '00:00:00:00:00:01', dst: '00:00:00:00:00:02' }).ipv4({ src: '10.0.0.11', dst: '10.0.0.12', ttl: 64 }).udp({ srcPort: 1234, dstPort: 5678 }).payload('over udp').build();
+
+/**
+ * A MAC binding learnt on one chassis that another needs (lr-basic): vm1@hv1 sends to 10.0.1.99,
+ * which lr0 (run on hv1) does not know: hv1 holds the packet and broadcasts an ARP request on
+ * sw1 (vm3@hv2 gets it). vm3 answers for 10.0.1.99 with its own MAC (sw1 forwards only to known
+ * MACs); lr0 runs on hv2 for the reply and learns the
+ * binding there. Only once the row reaches hv1 (the driver relays it, as the southbound database
+ * would) does hv1 send the packet it held.
+ */
+const learning = [
+  { from: 'vm1', what: 'UDP to unknown 10.0.1.99 (held, ARP sent)', frame: new PacketBuilder().ethernet({ src: '00:00:00:00:00:01', dst: '00:00:00:00:ff:01' }).ipv4({ src: '10.0.0.11', dst: '10.0.1.99', ttl: 64 }).udp({ srcPort: 1, dstPort: 2 }).payload('held').build() },
+  { from: 'vm3', what: 'ARP reply for 10.0.1.99 (learnt on hv2)', frame: new PacketBuilder().ethernet({ src: '00:00:00:00:00:03', dst: '00:00:00:00:ff:02' }).arp({ op: 2, sha: '00:00:00:00:00:03', spa: '10.0.1.99', tha: '00:00:00:00:ff:02', tpa: '10.0.1.1' }).build() },
+];
 
 /** A Geneve port for a case: distinct per case and per test run, away from 6081. */
 function portFor(i: number, attempt: number): number {
@@ -97,7 +111,9 @@ describe('chassis-run: chassis in separate processes, Geneve over real UDP, vs t
       const ours = new ChassisCluster(sb, clusterConfig(c.map, settings, sb), { genevePort: port });
       const frames = ovnTestFrames(sb, new Set(c.map.bindings.keys()), new Rng(SEED + i), N);
       expect(frames.length).toBe(N);
+      if (name === 'lr-basic') frames.push(...learning);
       let crossed = 0;
+      let last: ChassisProcResult | undefined;
       for (const f of frames) {
         const chassis = c.map.bindings.get(f.from)!;
         const o = ours.send(f.from, f.frame);
@@ -111,10 +127,17 @@ describe('chassis-run: chassis in separate processes, Geneve over real UDP, vs t
         delivered += rd.length;
         tunnelled += ru.length;
         learnt += r.learnt;
+        last = r;
         if (ru.length && rd.some((d) => !d.startsWith(`${chassis} `))) crossed++;
       }
       console.log(`${name}: ${N} frames over ${c.chassis.length} processes, ${crossed} crossed chassis through UDP; all identical to the in-process cluster`);
       expect(crossed, `${name}: some frame must reach another chassis through UDP`).toBeGreaterThan(0);
+      if (name === 'lr-basic') {
+        // hv2 learnt 10.0.1.99 from vm3's reply; relayed to hv1, it released the packet it held.
+        expect(last!.learnt).toBe(1);
+        const released = last!.deliveries.filter((d) => d.port === 'vm3' && d.frame.startsWith('000000000003') && d.frame.includes('0a000163'));
+        expect(released, 'the held packet, to 10.0.1.99 at vm3\'s MAC').toHaveLength(1);
+      }
       if (pcapDir) {
         // A frame of lr-basic's own: vm1@hv1 -> vm2@hv2 on sw0.
         const r = await procs.send('hv1', 'vm1', toHex(l2));
