@@ -110,6 +110,11 @@ export class ChassisProc {
     this.child.stdin.write(`${JSON.stringify(o)}\n`);
   }
 
+  /** Write text (whole JSON lines) to its standard input as it is. */
+  writeLines(text: string): void {
+    this.child.stdin.write(text);
+  }
+
   /** Its datagram counters, answered after every line written before. */
   async stats(timeoutMs = 30_000): Promise<{ sent: number; received: number; dropped: number; unsent: number }> {
     const from = this.lines.length;
