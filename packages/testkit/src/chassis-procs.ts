@@ -3,8 +3,8 @@
  * loopback) from a test or a benchmark.
  *
  * Design. Each process is spawned with the same southbound file and chassis map and answers JSON
- * lines (docs/chassis.md, "Chassis in separate processes"). `ChassisProcCluster.send()` injects a
- * frame at a logical port and waits until the whole cluster is idle, then returns every delivery
+ * lines (docs/chassis.md, "Chassis in separate processes or hosts"). `ChassisProcCluster.send()`
+ * injects a frame at a logical port and waits until the whole cluster is idle, then returns every delivery
  * and Geneve frame it caused. Idle is decided by counting, as distributed termination detection
  * does: every process answers `{"stats":{}}` after it has processed every line before it, with
  * its datagram counters; the cluster is idle when, in two consecutive rounds, the datagrams sent

@@ -4,7 +4,8 @@
  * its own process. It builds the chassis's OpenFlow tables as ovn-controller does, serves its
  * Geneve tunnel endpoint over real UDP (the encap address the chassis map or the southbound
  * Chassis row gives it, port 6081 unless told), and is driven by JSON lines on standard input,
- * answering with JSON lines on standard output (docs/chassis.md, "Chassis in separate processes"):
+ * answering with JSON lines on standard output (docs/chassis.md, "Chassis in separate processes or
+ * hosts"):
  *
  *   in:  {"send": {"port": LPORT, "frame": HEX}}   inject a frame at a local VIF
  *        {"learn": {"macBinding"|"fdb": {...}}}    a row another chassis learnt ({"learnt"} lines)
