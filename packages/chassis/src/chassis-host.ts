@@ -35,8 +35,8 @@ export interface ChassisHostOptions {
   readonly onWire?: (dir: 'out' | 'in', chassis: string, frame: Uint8Array) => void;
   /** pinctrl's notes. */
   readonly onNote?: (n: ClusterNote) => void;
-  /** A failure outside a call (a socket error, a run that hit a forwarding loop). */
-  readonly onError?: (e: ChassisError) => void;
+  /** A failure outside a call: a socket error, or a run that failed with a typed error (a forwarding loop, a packet-out the switch refused); the host goes on. */
+  readonly onError?: (e: Error) => void;
 }
 
 /** Local chassis of a cluster served over real UDP; see the module comment. */
@@ -119,7 +119,8 @@ export class ChassisHost {
       try {
         r = c.run();
       } catch (e) {
-        if (!(e instanceof ChassisError)) throw e;
+        // Typed errors of the layers below name what failed; an untyped one is a bug and propagates.
+        if (!(e instanceof Error) || e.name === 'Error') throw e;
         this.opts.onError?.(e);
         return { deliveries: [], underlay: [], notes: [] };
       }

@@ -413,11 +413,6 @@ export class ChassisCluster {
     this.push(this.clock.now(), { kind: 'sb', change: row, learner: undefined });
   }
 
-  /** Whether events are queued (run() has work). */
-  get busy(): boolean {
-    return this.queue.length > 0;
-  }
-
   /** Bring every chassis to a new southbound database (incremental updates). */
   updateSouthbound(sb: SbDatabase, changes?: SbChanges): void {
     this.sb = sb;

@@ -40,15 +40,14 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { bindAllVifs } from './chassis-flows.js';
-import { readChassisMap, readSouthbound } from './chassis-common.js';
+import { SOUTHBOUND_OPTIONS, readChassisMap, readSouthbound } from './chassis-common.js';
 
 const spec: CommandSpec = {
   name: 'chassis-run',
   summary: 'Run one chassis as its own process: Geneve over real UDP, driven by JSON lines',
   usage: 'ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]',
   options: {
-    nb: { kind: 'string', metavar: 'NBFILE', help: 'OVN_Northbound database file (compiled with our northd)' },
-    sb: { kind: 'string', metavar: 'SBFILE', help: 'OVN_Southbound database file (ovsdb-client backup)' },
+    ...SOUTHBOUND_OPTIONS,
     'chassis-map': { kind: 'string', metavar: 'FILE', help: 'bindings, one "LPORT CHASSIS [ENCAP-IP]" per line (the same file for every chassis of the cluster; default: every VIF on NAME)' },
     chassis: { kind: 'string', required: true, metavar: 'NAME', help: 'the chassis this process runs' },
     'geneve-port': { kind: 'string', metavar: 'N', help: 'UDP port of the Geneve tunnels, the same on every chassis (default 6081)' },
