@@ -130,7 +130,7 @@ describe('chassis-run: chassis in separate processes, Geneve over real UDP, vs t
         last = r;
         if (ru.length && rd.some((d) => !d.startsWith(`${chassis} `))) crossed++;
       }
-      console.log(`${name}: ${N} frames over ${c.chassis.length} processes, ${crossed} crossed chassis through UDP; all identical to the in-process cluster`);
+      console.log(`${name}: ${frames.length} frames over ${c.chassis.length} processes, ${crossed} crossed chassis through UDP; all identical to the in-process cluster`);
       expect(crossed, `${name}: some frame must reach another chassis through UDP`).toBeGreaterThan(0);
       if (name === 'lr-basic') {
         // hv2 learnt 10.0.1.99 from vm3's reply; relayed to hv1, it released the packet it held.
