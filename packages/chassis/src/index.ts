@@ -16,6 +16,9 @@ export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
 export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
-export { ChassisCluster, ChassisNode, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions } from './cluster.js';
+export { ChassisCluster, ChassisNode, InProcessUnderlay, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions, type LearntRow, type UnderlayTransport, type UnderlayEndpoint } from './cluster.js';
+export { UdpUnderlay, outerUdpFrame, type UdpUnderlayOptions, type UdpUnderlayStats } from './udp-underlay.js';
+export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSource, type LearntRowJson } from './sb-source.js';
+export { ChassisHost, type ChassisHostOptions } from './chassis-host.js';
 export { chassisPerSwitch } from './default-map.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';

@@ -16,6 +16,7 @@ import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
 import { chassisFlowsCommand } from './commands/chassis-flows.js';
+import { chassisRunCommand } from './commands/chassis-run.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
 import { kubeCommand } from './commands/kube.js';
 import { nbServerCommand } from './commands/nb-server.js';
@@ -30,6 +31,7 @@ export interface Command {
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
   'chassis-flows': chassisFlowsCommand,
+  'chassis-run': chassisRunCommand,
   'ovn-send': ovnSendCommand,
   demo: demoCommand,
   dissect: dissectCommand,
