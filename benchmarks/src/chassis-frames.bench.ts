@@ -9,7 +9,9 @@
  * - load balancer: vm2 (hv2) -> VIP 10.0.0.100:80, DNAT to a backend (the `ct_lb_mark` group).
  * 1024 distinct frames per case (source ports vary: 1024 connections, cycled), and one case
  * repeating a single frame (one connection, the switches' cached path). Before
- * timing, every frame of each case must be delivered where OVN delivers it. There is no anchor to
+ * timing, every frame of each case must be delivered where OVN delivers it. Each case runs with
+ * the chassis switches' translation cache on and off, interleaved, and prints the ratio and the
+ * cache's hits and misses over one pass of its frames. There is no anchor to
  * run in the same process (real OVS with ovn-controller forwards in the kernel or its userspace
  * datapath, not comparable per frame here), so the figures are absolute rates on a loaded machine.
  */
@@ -59,16 +61,40 @@ for (const f of flows) {
 }
 console.log('chassis frames: all frames delivered as OVN delivers them (checked before timing)');
 
-const cases: Case[] = flows.map((f) => {
-  let k = 0;
-  return {
-    name: f.name,
-    ops: 2000,
-    warmup: 2000,
-    fn: (n: number) => {
-      for (let i = 0; i < n; i++) cluster.send(f.from, f.frames[k++ & (N - 1)]!);
-    },
-  };
-});
+/** Turn the chassis switches' translation cache on or off. */
+function setCache(on: boolean): void {
+  for (const node of cluster.nodes) node.sw.flowCache = on;
+}
+
+/** Translation-cache hits and misses (every chassis switch) over one pass of a case's frames. */
+function cacheUse(f: Flow): { hits: number; misses: number } {
+  const stats = () => cluster.nodes.map((n) => n.sw.flowCacheStats()).reduce((a, b) => ({ hits: a.hits + b.hits, misses: a.misses + b.misses }), { hits: 0, misses: 0 });
+  setCache(true);
+  const before = stats();
+  for (const fr of f.frames) cluster.send(f.from, fr);
+  const after = stats();
+  return { hits: after.hits - before.hits, misses: after.misses - before.misses };
+}
+
+// Each case twice, with the switches' translation cache on and off, interleaved in one run.
+const cases: Case[] = flows.flatMap((f) =>
+  [true, false].map((cached) => {
+    let k = 0;
+    return {
+      name: `${f.name}${cached ? '' : ', cache off'}`,
+      ops: 2000,
+      warmup: 2000,
+      fn: (n: number) => {
+        setCache(cached);
+        for (let i = 0; i < n; i++) cluster.send(f.from, f.frames[k++ & (N - 1)]!);
+      },
+    };
+  }),
+);
 const m = measureAll(cases, 5);
-table('chassis: end to end across two chassis through Geneve (ChassisCluster.send, one frame at a time, run until idle)', m.map((x) => ({ m: x })));
+setCache(true);
+const use = flows.map(cacheUse);
+table(
+  'chassis: end to end across two chassis through Geneve (ChassisCluster.send, one frame at a time, run until idle); each case with the switches\' translation cache on, and off (ratio: on/off, same run)',
+  m.map((x, i) => (i % 2 ? { m: x } : { m: { ...x, extra: `cache hits ${use[i >> 1]!.hits} / misses ${use[i >> 1]!.misses} per ${N} frames (all switches)` }, vs: m[i + 1]! })),
+);

@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvnTraceEngine, buildCluster, reach, readManifests, translateCluster, zoneOvsdbFile, type TraceHop } from '@ovnts/kube';
+import { ChassisEngine, OvnTraceEngine, buildCluster, reach, readManifests, translateCluster, zoneOvsdbFile, type TraceHop } from '@ovnts/kube';
 import { ovnTrace } from '@ovnts/ovn';
 import { hasTool, oracleScript, repoRoot, startOvnSandbox } from '@ovnts/testkit';
 import { check, measureAll, median, table, target } from './harness.js';
@@ -39,31 +39,41 @@ interface ColdRun {
   allowed: number;
   probes: number;
 }
-function coldRun(): ColdRun {
+function coldRun(kind: 'lflow' | 'chassis'): ColdRun {
   const w0 = performance.now();
   const c0 = cpuMs();
   const c = buildCluster(readManifests(DIR));
   const n = translateCluster(c);
+  // As `ovnts kube reach` builds them (truth tables: no drop reasons).
+  const engine = kind === 'chassis' ? new ChassisEngine(n, { dropReasons: false }) : new OvnTraceEngine(n);
   const wallBuilt = performance.now() - w0;
   const cpuBuilt = cpuMs() - c0;
-  const ps = reach(c, new OvnTraceEngine(n), ALL);
+  const ps = reach(c, engine, ALL);
   return { wall: performance.now() - w0, cpu: cpuMs() - c0, wallBuilt, cpuBuilt, allowed: ps.filter((p) => p.verdict === 'allowed').length, probes: ps.length };
 }
 if (process.argv.includes('--cold')) {
-  console.log(JSON.stringify(coldRun()));
+  console.log(JSON.stringify(coldRun(process.argv.includes('chassis') ? 'chassis' : 'lflow')));
   process.exit(0);
 }
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+// Interleaved, so that both engines see the same machine load: the ratio is the figure to read.
 const runs: ColdRun[] = [];
+const chassisRuns: ColdRun[] = [];
 for (let i = 0; i < 5; i++) {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--cold'], { encoding: 'utf8' });
-  runs.push(JSON.parse(out) as ColdRun);
+  for (const [kind, into] of [['lflow', runs], ['chassis', chassisRuns]] as const) {
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--cold', kind], { encoding: 'utf8' });
+    into.push(JSON.parse(out) as ColdRun);
+  }
 }
 check(runs.every((r) => r.probes === 432 && r.allowed === runs[0]!.allowed), 'every cold run answers the same 432 probes');
-const med = (k: keyof ColdRun) => median(runs.map((r) => r[k]));
-console.log(`\nkube reach, cold (fresh process: read + translate + compile 2 zones + 432 probes; median of 5): ${med('wall').toFixed(0)} ms wall, ${med('cpu').toFixed(0)} ms CPU (best ${Math.min(...runs.map((r) => r.cpu)).toFixed(0)} ms CPU)`);
-console.log(`  manifests to NB: ${med('wallBuilt').toFixed(0)} ms wall, ${med('cpuBuilt').toFixed(0)} ms CPU; ${runs[0]!.allowed}/432 allowed`);
-target('kube reach on the 9-pod e2e model with 4 policies, all ports (80,81 x tcp,udp,sctp), cold, well under 1 s', med('cpu') < 700, `median ${med('cpu').toFixed(0)} ms CPU, ${med('wall').toFixed(0)} ms wall, in a fresh process`);
+check(chassisRuns.every((r) => r.probes === 432 && r.allowed === runs[0]!.allowed), 'the chassis engine answers the same 432 probes with as many allowed');
+const medOf = (rs: ColdRun[], k: keyof ColdRun) => median(rs.map((r) => r[k]));
+const med = (k: keyof ColdRun) => medOf(runs, k);
+console.log(`\nkube reach --engine lflow, cold (fresh process: read + translate + compile 2 zones + 432 probes; median of 5): ${med('wall').toFixed(0)} ms wall, ${med('cpu').toFixed(0)} ms CPU (best ${Math.min(...runs.map((r) => r.cpu)).toFixed(0)} ms CPU)`);
+console.log(`  manifests to NB (and the engine): ${med('wallBuilt').toFixed(0)} ms wall, ${med('cpuBuilt').toFixed(0)} ms CPU; ${runs[0]!.allowed}/432 allowed`);
+console.log(`kube reach --engine chassis, cold, interleaved with the above: ${medOf(chassisRuns, 'wall').toFixed(0)} ms wall, ${medOf(chassisRuns, 'cpu').toFixed(0)} ms CPU (best ${Math.min(...chassisRuns.map((r) => r.cpu)).toFixed(0)} ms CPU): ${(medOf(chassisRuns, 'cpu') / med('cpu')).toFixed(2)}x the lflow engine's CPU time`);
+console.log(`  of which building the chassis (2 zones: southbound databases, OpenFlow tables, switches): ${(medOf(chassisRuns, 'cpuBuilt') - med('cpuBuilt')).toFixed(0)} ms CPU more than translating alone`);
+target('kube reach on the 9-pod e2e model with 4 policies, all ports (80,81 x tcp,udp,sctp), cold, well under 1 s (lflow engine)', med('cpu') < 700, `median ${med('cpu').toFixed(0)} ms CPU, ${med('wall').toFixed(0)} ms wall, in a fresh process`);
 
 const cluster = buildCluster(readManifests(DIR));
 const net = translateCluster(cluster);
@@ -73,20 +83,24 @@ reach(cluster, engine, ALL);
 // 2. Warm, interleaved.
 const pods = cluster.pods;
 const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
-const probeAll = (explain: boolean) => (n: number) => {
+const chassisEngine = new ChassisEngine(net, { dropReasons: false });
+reach(cluster, chassisEngine, ALL);
+const probeAll = (explain: boolean, e: OvnTraceEngine | ChassisEngine = engine) => (n: number) => {
   for (let i = 0; i < n; i++) {
     const [a, b] = pairs[i % pairs.length]!;
-    const r = engine.probe({ from: a, dst: b.ips[0]!, proto: ALL.protocols[i % 3]!, port: 80 + (i % 2), explain });
+    const r = e.probe({ from: a, dst: b.ips[0]!, proto: ALL.protocols[i % 3]!, port: 80 + (i % 2), explain });
     if (explain) void r.forward.hops.map((h) => h.minimal.length);
   }
 };
-const [verdicts, explained] = measureAll([
+const [verdicts, explained, framed] = measureAll([
   { name: 'probes answered for kube reach (verdict only)', fn: probeAll(false), ops: 432, warmup: 864 },
   { name: 'probes answered for kube trace (path, hop texts)', fn: probeAll(true), ops: 144, warmup: 288 },
+  { name: 'probes as frames through the chassis (kube reach --engine chassis)', fn: probeAll(false, chassisEngine), ops: 432, warmup: 864 },
 ]);
 table('kube probes, warm (a connection and its reply, 2 zones)', [
   { m: { ...verdicts!, extra: `${(1000 / verdicts!.opsPerSec).toFixed(3)} ms/probe; all 432 in ${((432 / verdicts!.opsPerSec) * 1000).toFixed(0)} ms` }, unit: 'probes/s' },
   { m: { ...explained!, extra: `${(1000 / explained!.opsPerSec).toFixed(3)} ms/probe` }, vs: verdicts!, unit: 'probes/s' },
+  { m: { ...framed!, extra: `${(1000 / framed!.opsPerSec).toFixed(3)} ms/probe; ${chassisEngine.tunnelFrames} Geneve frames so far` }, vs: verdicts!, unit: 'probes/s' },
 ]);
 
 // 3. Real ovn-trace on the same hops.

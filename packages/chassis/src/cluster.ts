@@ -11,14 +11,20 @@
  * UDP checksum on as ovn-controller configures it), and every localnet port a patch port into its
  * physical network. Work is a queue of events ordered by virtual time:
  * - a frame injected at a VIF, received by its switch;
- * - an underlay frame (the outer Ethernet/IPv4/UDP/Geneve bytes a tunnel port transmitted),
- *   delivered `underlayDelayMs` later to the chassis owning the outer destination address, on
- *   its tunnel port towards the sender; every one is recorded (and can be written to a pcap);
+ * - an underlay frame (the outer Ethernet/IPv4/UDP/Geneve bytes a tunnel port transmitted):
+ *   every one is recorded (and can be written to a pcap), then handed to the cluster's
+ *   `UnderlayTransport`, which carries it to the chassis owning the outer destination address
+ *   and queues it there on its tunnel port towards the sender. The default transport,
+ *   `InProcessUnderlay`, queues it `underlayDelayMs` later on the same queue; `UdpUnderlay`
+ *   (udp-underlay.ts) sends it as a real UDP datagram to a chassis in another process or host,
+ *   which then runs only its own chassis (`local`);
  * - a frame on a physical network (localnet), flooded to the other chassis's patch ports and
  *   recorded like underlay frames;
  * - pinctrl's answers: packet-outs from port CONTROLLER, resumed pipelines, and southbound
  *   updates (a learnt MAC binding or FDB entry becomes a new southbound row; every chassis
  *   updates its flows incrementally, then re-injects the packets it buffered for that neighbour).
+ *   A row learnt here is also announced (`onLearnt`), and a row learnt by a chassis elsewhere
+ *   joins through `learn()`: what a shared southbound database does between processes.
  * `run()` processes the queue until it is empty and returns what happened: deliveries per logical
  * port, underlay frames, pinctrl notes. Nothing depends on wall-clock time, so runs are
  * reproducible.
@@ -86,14 +92,75 @@ export interface RunResult {
   readonly notes: ClusterNote[];
 }
 
+/** A southbound row a chassis learnt (pinctrl's `put_arp`/`put_nd` or `put_fdb`). */
+export interface LearntRow {
+  /** A learnt MAC binding. */
+  readonly macBinding?: SbMacBinding;
+  /** A learnt FDB entry. */
+  readonly fdb?: SbFdb;
+}
+
+/** The cluster's side of an underlay transport: where carried frames come in. */
+export interface UnderlayEndpoint {
+  /** The cluster's virtual time (ms). */
+  now(): number;
+  /**
+   * Queue an outer frame at virtual time `at` on the local chassis owning its outer destination
+   * address, on its tunnel port towards the outer source; false (and nothing queued) when no
+   * local chassis owns the destination or it has no tunnel from the source, as OVS drops it.
+   */
+  receive(frame: Uint8Array, at: number): boolean;
+}
+
+/**
+ * How Geneve frames travel between chassis: the seam between the cluster and its underlay.
+ * `InProcessUnderlay` queues them on the same cluster; `UdpUnderlay` carries them as UDP
+ * datagrams between processes or hosts.
+ */
+export interface UnderlayTransport {
+  /** Called once by the cluster the transport serves. */
+  attach(endpoint: UnderlayEndpoint): void;
+  /** Carry an outer frame (Ethernet/IPv4/UDP/Geneve, as a tunnel port sent it) from chassis `from` to chassis `to` (undefined: nobody has its outer destination). */
+  send(from: ClusterMember, to: ClusterMember | undefined, frame: Uint8Array): void;
+}
+
+/** The in-process underlay: a frame reaches its destination chassis `delayMs` later on the same event queue. */
+export class InProcessUnderlay implements UnderlayTransport {
+  private endpoint: UnderlayEndpoint | undefined;
+  constructor(
+    /** One-way delay in virtual ms. */
+    readonly delayMs = 0.01,
+  ) {}
+
+  /** See `UnderlayTransport.attach`. */
+  attach(endpoint: UnderlayEndpoint): void {
+    this.endpoint = endpoint;
+  }
+
+  /** See `UnderlayTransport.send`. */
+  send(_from: ClusterMember, to: ClusterMember | undefined, frame: Uint8Array): void {
+    const e = this.endpoint;
+    if (!to || !e) return;
+    e.receive(frame, e.now() + this.delayMs);
+  }
+}
+
 /** Options of a cluster. */
 export interface ChassisClusterOptions {
   /** The clock (default: a new `VirtualClock` at 0). */
   readonly clock?: VirtualClock;
-  /** Underlay one-way delay in ms (default 0.01). */
+  /** Underlay one-way delay in ms of the default in-process transport (default 0.01). */
   readonly underlayDelayMs?: number;
+  /** How Geneve frames travel (default: `new InProcessUnderlay(underlayDelayMs)`). */
+  readonly transport?: UnderlayTransport;
+  /** The chassis that run here (default: every chassis of the configuration); the others are reached through the transport. */
+  readonly local?: readonly string[];
+  /** Called with every southbound row a local chassis learnt (to share it with chassis elsewhere). */
+  readonly onLearnt?: (row: LearntRow, chassis: string) => void;
   /** Called with every underlay frame as it is sent (e.g. a pcap writer). */
   readonly onUnderlay?: (f: UnderlayFrame) => void;
+  /** UDP destination port of the Geneve tunnels (OVS `options:dst_port`; default 6081). */
+  readonly genevePort?: number;
   /** Events one `run()` may process before it stops with an error (a forwarding loop; default 100000). */
   readonly maxEvents?: number;
 }
@@ -160,7 +227,7 @@ export class ChassisNode {
         number: t.ofport,
         name: t.name,
         kind: 'tunnel',
-        tunnel: { localIp: local, remoteIp: remote, ethSrc: parseMac(this.member.mac), ethDst: parseMac(peer?.mac ?? this.member.mac), udpChecksum: true },
+        tunnel: { localIp: local, remoteIp: remote, ethSrc: parseMac(this.member.mac), ethDst: parseMac(peer?.mac ?? this.member.mac), udpChecksum: true, ...(this.cluster.genevePort !== undefined ? { dstPort: this.cluster.genevePort } : {}) },
         sink: (_p, frame) => this.cluster.underlaySend(this, frame),
       });
     }
@@ -243,7 +310,7 @@ type Event =
   | { kind: 'receive'; node: ChassisNode; port: number; frame: Uint8Array }
   | { kind: 'packet-out'; node: ChassisNode; inPort: number; actions: OfAction[]; frame: Uint8Array }
   | { kind: 'packet-in'; node: ChassisNode; pi: QueuedPacketIn }
-  | { kind: 'sb'; change: { macBinding?: SbMacBinding; fdb?: SbFdb } };
+  | { kind: 'sb'; change: LearntRow; learner: ChassisNode | undefined };
 
 /** A cluster of chassis in one process; see the module comment. */
 export class ChassisCluster {
@@ -253,11 +320,16 @@ export class ChassisCluster {
   readonly nodes: ChassisNode[] = [];
   /** The clock. */
   readonly clock: VirtualClock;
+  /** UDP destination port of the Geneve tunnels (undefined: 6081). */
+  readonly genevePort: number | undefined;
   private readonly byIp = new Map<number, ChassisNode>();
+  private readonly memberByIp = new Map<number, ClusterMember>();
+  /** One-way delay of physical (localnet) networks, which stay in process. */
+  private readonly delay: number;
+  private readonly transport: UnderlayTransport;
   private readonly queue: { at: number; seq: number; ev: Event }[] = [];
   private seq = 0;
   private result: RunResult = { deliveries: [], underlay: [], notes: [] };
-  private readonly delay: number;
   private readonly maxEvents: number;
   private learnt = 0;
 
@@ -268,13 +340,22 @@ export class ChassisCluster {
   ) {
     this.sb = sb;
     this.clock = opts.clock ?? new VirtualClock(0);
-    this.delay = opts.underlayDelayMs ?? 0.01;
     this.maxEvents = opts.maxEvents ?? 100_000;
+    this.genevePort = opts.genevePort;
+    this.delay = opts.underlayDelayMs ?? 0.01;
+    for (const m of config.members) this.memberByIp.set(parseIpv4(m.encapIp), m);
+    const local = opts.local ? new Set(opts.local) : undefined;
+    for (const name of local ?? []) {
+      if (!config.members.some((m) => m.name === name)) throw new ChassisError('unknown-chassis', `no chassis ${name} to run here (have ${config.members.map((m) => m.name).join(', ')})`);
+    }
     for (const m of config.members) {
+      if (local && !local.has(m.name)) continue;
       const node = new ChassisNode(m, computeChassisTables(sb, m, config.facts), this, this.clock);
       this.nodes.push(node);
       this.byIp.set(parseIpv4(m.encapIp), node);
     }
+    this.transport = opts.transport ?? new InProcessUnderlay(this.delay);
+    this.transport.attach({ now: () => this.clock.now(), receive: (frame, at) => this.underlayReceive(frame, at) });
   }
 
   /** A cluster from a southbound database and a chassis map (`LPORT CHASSIS [IP]` bindings). */
@@ -292,6 +373,8 @@ export class ChassisCluster {
   /** The chassis a VIF is bound on. */
   nodeOfPort(lport: string): ChassisNode {
     const n = this.nodes.find((x) => x.member.vifs.has(lport));
+    const elsewhere = n ? undefined : this.config.members.find((m) => m.vifs.has(lport));
+    if (elsewhere) throw new ChassisError('unknown-port', `logical port ${lport} is bound to chassis ${elsewhere.name}, which does not run here (here: ${this.nodes.map((x) => x.name).join(', ')})`);
     if (!n) throw new ChassisError('unknown-port', `logical port ${lport} is not bound to any chassis`);
     return n;
   }
@@ -301,6 +384,22 @@ export class ChassisCluster {
     const node = this.nodeOfPort(lport);
     if (frame.length < 14) throw new ChassisError('bad-frame', `a frame of ${frame.length} bytes is shorter than an Ethernet header`);
     this.push(this.clock.now(), { kind: 'receive', node, port: node.vifPort(lport)!, frame: frame.slice() });
+  }
+
+  /**
+   * Queue an underlay frame that arrived from outside this cluster (another cluster on the same
+   * underlay, e.g. another OVN interconnect zone): received by the chassis owning the outer
+   * destination address, on its tunnel port towards the outer source, as `underlaySend` delivers
+   * frames between this cluster's own chassis. False when no chassis here owns the destination
+   * or has a tunnel from the source (OVS drops such a frame).
+   */
+  injectUnderlay(frame: Uint8Array): boolean {
+    if (frame.length < 34 || u16(frame, 12) !== 0x0800) throw new ChassisError('bad-frame', 'an underlay frame must be Ethernet and IPv4');
+    const to = this.byIp.get(u32(frame, 30));
+    const port = to?.tunnelByRemote.get(u32(frame, 26));
+    if (!to || port === undefined) return false;
+    this.push(this.clock.now() + this.delay, { kind: 'receive', node: to, port, frame: frame.slice() });
+    return true;
   }
 
   /** Process every queued event (and what they cause) in virtual-time order; return what happened. */
@@ -323,6 +422,11 @@ export class ChassisCluster {
   send(lport: string, frame: Uint8Array): RunResult {
     this.inject(lport, frame);
     return this.run();
+  }
+
+  /** Queue a southbound row a chassis elsewhere learnt (applied in order with the other events; run() to process it). */
+  learn(row: LearntRow): void {
+    this.push(this.clock.now(), { kind: 'sb', change: row, learner: undefined });
   }
 
   /** Bring every chassis to a new southbound database (incremental updates). */
@@ -364,7 +468,7 @@ export class ChassisCluster {
         this.pinctrl(ev.node, ev.pi);
         return;
       case 'sb':
-        this.applySb(ev.change);
+        if (this.applySb(ev.change) && ev.learner) this.opts.onLearnt?.(ev.change, ev.learner.name);
         return;
     }
   }
@@ -374,19 +478,23 @@ export class ChassisCluster {
     this.result.deliveries.push({ port: lport, chassis: node.name, frame: frame.slice(), time: this.clock.now() });
   }
 
-  /** @internal a tunnel port transmitted an outer frame. */
+  /** @internal a tunnel port transmitted an outer frame: record it, hand it to the transport. */
   underlaySend(node: ChassisNode, frame: Uint8Array): void {
     const copy = frame.slice();
-    const dst = copy.length >= 34 && u16(copy, 12) === 0x0800 ? u32(copy, 30) : -1;
-    const src = copy.length >= 34 ? u32(copy, 26) : -1;
-    const to = this.byIp.get(dst);
+    const to = this.memberByIp.get(outerIpv4(copy, 30));
     const f: UnderlayFrame = { from: node.name, to: to?.name, network: 'geneve', frame: copy, time: this.clock.now() };
     this.result.underlay.push(f);
     this.opts.onUnderlay?.(f);
-    if (!to) return;
-    const port = to.tunnelByRemote.get(src);
-    if (port === undefined) return; // no tunnel from that address: OVS drops it
-    this.push(this.clock.now() + this.delay, { kind: 'receive', node: to, port, frame: copy });
+    this.transport.send(node.member, to, copy);
+  }
+
+  /** A transport brought an outer frame: queue it on the local chassis it is for (see `UnderlayEndpoint`). */
+  private underlayReceive(frame: Uint8Array, at: number): boolean {
+    const to = this.byIp.get(outerIpv4(frame, 30));
+    const port = to?.tunnelByRemote.get(outerIpv4(frame, 26));
+    if (!to || port === undefined) return false; // no tunnel from that address: OVS drops it
+    this.push(Math.max(at, this.clock.now()), { kind: 'receive', node: to, port, frame });
+    return true;
   }
 
   /** @internal a localnet patch port transmitted a frame onto its physical network. */
@@ -441,13 +549,13 @@ export class ChassisCluster {
           return;
         }
         this.note(node, 'mac-binding', `${pb.logicalPort} ${e.ip} is at ${e.mac}`);
-        const row: SbMacBinding = { uuid: learntUuid(++this.learnt), logicalPort: pb.logicalPort, ip: e.ip, mac: e.mac, timestamp: now, datapath: dp };
-        this.push(now, { kind: 'sb', change: { macBinding: row } });
+        const row: SbMacBinding = { uuid: this.learntUuid(node), logicalPort: pb.logicalPort, ip: e.ip, mac: e.mac, timestamp: now, datapath: dp };
+        this.push(now, { kind: 'sb', change: { macBinding: row }, learner: node });
         return;
       }
       case 'fdb': {
         this.note(node, 'fdb', `datapath ${e.dpKey} port ${e.portKey} has ${e.mac}`);
-        this.push(now, { kind: 'sb', change: { fdb: { uuid: learntUuid(++this.learnt), mac: e.mac, dpKey: e.dpKey, portKey: e.portKey } } });
+        this.push(now, { kind: 'sb', change: { fdb: { uuid: this.learntUuid(node), mac: e.mac, dpKey: e.dpKey, portKey: e.portKey } }, learner: node });
         return;
       }
       case 'log':
@@ -461,8 +569,14 @@ export class ChassisCluster {
     }
   }
 
-  /** A learnt row joins the southbound database; every chassis updates, then sends what it buffered. */
-  private applySb(change: { macBinding?: SbMacBinding; fdb?: SbFdb }): void {
+  /** A uuid for a row `node` learnt: unique across the processes of a cluster (the chassis's position), stable across runs. */
+  private learntUuid(node: ChassisNode): string {
+    const idx = this.config.members.indexOf(node.member);
+    return `${idx.toString(16).padStart(8, '0')}-0000-4000-a000-${(++this.learnt).toString(16).padStart(12, '0')}`;
+  }
+
+  /** A learnt row joins the southbound database; every chassis updates, then sends what it buffered. False when it changed nothing. */
+  private applySb(change: LearntRow): boolean {
     const empty = new Set<string>();
     let sb = this.sb;
     const changes: { -readonly [K in keyof SbChanges]: SbChanges[K] } = {
@@ -473,34 +587,35 @@ export class ChassisCluster {
       const mb = change.macBinding;
       // One binding per (port, ip): a newer answer replaces the older row.
       const old = sb.macBindings.find((b) => b.logicalPort === mb.logicalPort && b.ip === mb.ip);
-      if (old && old.mac === mb.mac) return;
+      if (old && old.mac === mb.mac) return false;
       sb = { ...sb, macBindings: [...sb.macBindings.filter((b) => b !== old), mb] };
       changes.macBindings = new Set([mb.uuid, ...(old ? [old.uuid] : [])]);
     }
     if (change.fdb) {
       const f = change.fdb;
       const old = sb.fdb.find((x) => x.mac === f.mac && x.dpKey === f.dpKey);
-      if (old && old.portKey === f.portKey) return;
+      if (old && old.portKey === f.portKey) return false;
       sb = { ...sb, fdb: [...sb.fdb.filter((x) => x !== old), f] };
       changes.fdb = new Set([f.uuid, ...(old ? [old.uuid] : [])]);
     }
     this.updateSouthbound(sb, changes);
     const mb = change.macBinding;
-    if (!mb || !mb.datapath) return;
+    if (!mb || !mb.datapath) return true;
     const pb = this.sb.portBindings.find((p) => p.logicalPort === mb.logicalPort);
-    if (!pb) return;
+    if (!pb) return true;
     const cr = pb.options.has('chassis-redirect-port') ? this.sb.portBindings.find((p) => p.logicalPort === `cr-${pb.logicalPort}` && p.type === 'chassisredirect') : undefined;
     for (const node of this.nodes) {
       let outs = node.pinctrl.macLearned(mb.datapath.tunnelKey, pb.tunnelKey, mb.ip, mb.mac);
       if (!outs.length && cr) outs = node.pinctrl.macLearned(mb.datapath.tunnelKey, cr.tunnelKey, mb.ip, mb.mac);
       for (const o of outs) this.push(this.clock.now(), { kind: 'packet-out', node, inPort: OFPP_CONTROLLER, actions: o.actions, frame: o.frame });
     }
+    return true;
   }
 }
 
-/** A uuid for a row the cluster learnt (stable across runs). */
-function learntUuid(n: number): string {
-  return `00000000-0000-4000-a000-${n.toString(16).padStart(12, '0')}`;
+/** The outer IPv4 address at `off` of an Ethernet/IPv4 frame (-1 when it is not one). */
+function outerIpv4(frame: Uint8Array, off: number): number {
+  return frame.length >= 34 && u16(frame, 12) === 0x0800 ? u32(frame, off) : -1;
 }
 
 /** The actions after the pausing `controller` action of the flow that sent `pi`. */

@@ -14,9 +14,10 @@ export type ChassisErrorCode =
   | 'bad-config'
   | 'encode'
   | 'decode'
-  | 'loop';
+  | 'loop'
+  | 'transport';
 
-/** A physical-layer failure (bad chassis map, unknown port or chassis, bad frame, unencodable action). */
+/** A physical-layer failure (bad chassis map, unknown port or chassis, bad frame, unencodable action, underlay socket). */
 export class ChassisError extends Error {
   override readonly name = 'ChassisError';
   constructor(

@@ -20,6 +20,8 @@ export interface ExtendEntry {
 export class ExtendTable {
   private readonly byName = new Map<string, ExtendEntry>();
   private readonly byId = new Map<number, ExtendEntry>();
+  /** Entries by user (logical flow uuid). */
+  private readonly byUser = new Map<string, Set<ExtendEntry>>();
   private readonly max: number;
 
   constructor(max = 0xffff_fffe) {
@@ -38,13 +40,19 @@ export class ExtendTable {
       this.byId.set(id, e);
     }
     e.users.add(lflow);
+    let mine = this.byUser.get(lflow);
+    if (!mine) this.byUser.set(lflow, (mine = new Set()));
+    mine.add(e);
     return e.id;
   }
 
   /** Drop `lflow` as a user of every entry; entries left without users are freed. Returns the freed ids. */
   release(lflow: string): number[] {
     const freed: number[] = [];
-    for (const e of this.byName.values()) {
+    const mine = this.byUser.get(lflow);
+    if (!mine) return freed;
+    this.byUser.delete(lflow);
+    for (const e of mine) {
       if (e.users.delete(lflow) && e.users.size === 0) {
         this.byName.delete(e.name);
         this.byId.delete(e.id);
@@ -68,5 +76,6 @@ export class ExtendTable {
   clear(): void {
     this.byName.clear();
     this.byId.clear();
+    this.byUser.clear();
   }
 }

@@ -21,6 +21,7 @@
  */
 import { idlOrder, type SbDatabase, type SbDatapathGroup, type SbLoadBalancer, type SbLogicalFlow, type SbMulticastGroup, type SbPortBinding } from '@ovnts/ovn';
 import { dumpFlows, lflowContext, type ChassisTables } from './flows.js';
+import type { LflowContext } from './lflow.js';
 import { considerFdb, considerLbHairpin, considerLogicalFlow, considerNeighbor, considerPortSec, lbIsLocal, lflowRun } from './lflow.js';
 import { Physical } from './physical.js';
 import { buildRuntime, lportKey, patchRuntime, type ClusterFacts, type Runtime } from './runtime.js';
@@ -275,26 +276,109 @@ function portView(r: Runtime, p: SbPortBinding | undefined): string {
   return p ? `${p.datapath.uuid}/${p.tunnelKey}/${r.chassisOf(p) ?? ''}/${r.isResident(p.logicalPort)}/${r.related.has(lportKey(p.datapath.tunnelKey, p.tunnelKey))}` : '';
 }
 
+/** A port as it was before the update: its binding, its view by logical flows and its chassis. */
+interface PortBefore {
+  readonly pb: SbPortBinding | undefined;
+  readonly view: string;
+  readonly chassis: string | undefined;
+}
+
+function portBefore(r: Runtime, name: string): PortBefore {
+  const pb = r.portByName.get(name);
+  return { pb, view: portView(r, pb), chassis: pb && r.chassisOf(pb) };
+}
+
+/** Named rows by name, built once per row array. */
+const nameIndexes = new WeakMap<readonly { name: string }[], Map<string, { name: string }>>();
+
+function byName<T extends { name: string }>(rows: readonly T[]): Map<string, T> {
+  let m = nameIndexes.get(rows) as Map<string, T> | undefined;
+  if (!m) {
+    m = new Map();
+    for (const r of rows) if (!m.has(r.name)) m.set(r.name, r);
+    nameIndexes.set(rows, m);
+  }
+  return m;
+}
+
+/** The local ports of a port group as this chassis expands it (`lflowContext` keeps them). */
+function localMembers(sb: SbDatabase, rt: Runtime, name: string): string[] | undefined {
+  return byName(sb.portGroups).get(name)?.ports.filter((n) => rt.localLports.has(n));
+}
+
+/**
+ * The logical-flow context for the new database, from the previous one: the address sets, port
+ * groups and multicast group keys that changed are replaced in its maps (which nothing else
+ * holds), so the update costs what changed rather than the size of the database.
+ */
+function nextLflowContext(t: ChassisTables, old: SbDatabase, sb: SbDatabase, rt: Runtime, ch: SbChanges, pgs: ReadonlySet<string>): LflowContext {
+  const c = t.lctx;
+  for (const n of ch.addressSets) {
+    const a = byName(sb.addressSets).get(n);
+    if (a) c.addressSets.set(n, a.addresses);
+    else c.addressSets.delete(n);
+  }
+  for (const n of pgs) {
+    const v = localMembers(sb, rt, n);
+    if (v) c.portGroups.set(n, v);
+    else c.portGroups.delete(n);
+  }
+  if (ch.multicastGroups.size) {
+    const before = rowIndex(old.multicastGroups);
+    const after = rowIndex(sb.multicastGroups);
+    for (const u of ch.multicastGroups) {
+      const m = before.get(u);
+      const keys = m && c.mcKeys.get(m.datapath.tunnelKey);
+      if (keys?.get(m!.name) === m!.tunnelKey) keys!.delete(m!.name);
+    }
+    for (const u of ch.multicastGroups) {
+      const m = after.get(u);
+      if (!m) continue;
+      let keys = c.mcKeys.get(m.datapath.tunnelKey);
+      if (!keys) c.mcKeys.set(m.datapath.tunnelKey, (keys = new Map()));
+      keys.set(m.name, m.tunnelKey);
+    }
+  }
+  return { ...c, sb, rt };
+}
+
+/** The multicast groups of `sb` that hold port binding `u` (of datapath `dp`). */
+function mcGroupsOf(sb: SbDatabase, u: string, dp: string, many: boolean): readonly SbMulticastGroup[] {
+  if (many) return mcIndex(sb).get(u) ?? [];
+  return sb.multicastGroups.filter((m) => m.datapath.uuid === dp && m.ports.some((p) => p.uuid === u));
+}
+
 /** Bring `t` to southbound database `sb` incrementally (see the module comment). */
 export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: UpdateOptions = {}): UpdateResult {
   const old = t.sb;
   const oldRt = t.rt;
   const facts = opts.facts ?? t.facts;
   const ch = opts.changes ?? diffSouthbound(old, sb);
+  const pbNew = rowIndex(sb.portBindings);
+  const pbOld = rowIndex(old.portBindings);
   // The runtime data depend on the port bindings, the chassis rows and the facts only: with none
-  // of them changed the old runtime stands (it compares rows of either database by key).
+  // of them changed the old runtime stands (it compares rows of either database by key). When
+  // only plain VIF bindings changed, it is patched in place, after keeping what the changed
+  // ports were (nothing else about the ports changes then).
   let rt: Runtime | undefined;
+  let before: Map<string, PortBefore> | undefined;
   if (!ch.other && facts === t.facts) {
     if (!ch.portBindings.size) rt = oldRt;
     else {
-      const before = rowIndex(old.portBindings);
-      const after = rowIndex(sb.portBindings);
-      rt = patchRuntime(oldRt, facts, [...ch.portBindings].map((u) => ({ before: before.get(u), after: after.get(u) })));
+      const changed = [...ch.portBindings].map((u) => ({ before: pbOld.get(u), after: pbNew.get(u) }));
+      const snapshot = new Map<string, PortBefore>();
+      for (const c of changed) for (const p of [c.before, c.after]) if (p && !snapshot.has(p.logicalPort)) snapshot.set(p.logicalPort, portBefore(oldRt, p.logicalPort));
+      if (patchRuntime(oldRt, facts, changed)) {
+        rt = { ...oldRt };
+        before = snapshot;
+      }
     }
   }
+  const patched = before !== undefined;
   rt ??= buildRuntime(sb, t.config, facts, oldRt.ctZones);
+  const wasPort = (n: string): PortBefore => before?.get(n) ?? portBefore(oldRt, n);
   t.flows.takeChanged();
-  if (ch.other || (rt !== oldRt && runtimeIncompatible(oldRt, rt))) {
+  if (ch.other || (rt !== oldRt && !patched && runtimeIncompatible(oldRt, rt))) {
     recompute(t, sb, facts);
     const keys = t.flows.takeChanged();
     return { recomputed: true, touched: keys.size, keys, lflows: sb.logicalFlows.length, rows: sb.portBindings.length };
@@ -302,17 +386,14 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   // Names that changed: address sets, port groups as this chassis expands them, ports, multicast groups.
   const names = new Set<string>();
   for (const n of ch.addressSets) names.add(`as:${n}`);
-  const pgLocal = (db: SbDatabase, r: Runtime, n: string) => db.portGroups.find((p) => p.name === n)?.ports.filter((x) => r.localLports.has(x)).join(',');
-  for (const n of ch.portGroups) if (pgLocal(old, oldRt, n) !== pgLocal(sb, rt, n)) names.add(`pg:${n}`);
+  const pgs = new Set(ch.portGroups);
   // Local ports come and go with the bindings (and the chassis's own VIFs); a port group's local view changes with them.
-  const lportsChanged = [...oldRt.localLports].filter((x) => !rt.localLports.has(x)).concat([...rt.localLports].filter((x) => !oldRt.localLports.has(x)));
-  if (lportsChanged.length) {
-    const moved = new Set(lportsChanged);
-    for (const pg of [...old.portGroups, ...sb.portGroups]) if (pg.ports.some((x) => moved.has(x))) names.add(`pg:${pg.name}`);
+  if (oldRt.localLports !== rt.localLports) {
+    const moved = new Set([...oldRt.localLports].filter((x) => !rt.localLports.has(x)).concat([...rt.localLports].filter((x) => !oldRt.localLports.has(x))));
+    if (moved.size) for (const pg of [...old.portGroups, ...sb.portGroups]) if (pg.ports.some((x) => moved.has(x))) pgs.add(pg.name);
   }
+  const pgBefore = new Map([...pgs].map((n) => [n, t.lctx.portGroups.get(n)?.join(',')]));
   // Ports whose row changed, whose binding or relation to this chassis changed.
-  const pbNew = rowIndex(sb.portBindings);
-  const pbOld = rowIndex(old.portBindings);
   const candidates = new Set<string>();
   for (const u of ch.portBindings) {
     const p = pbNew.get(u) ?? pbOld.get(u);
@@ -321,7 +402,7 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   const symDiff = <T>(a: Iterable<T>, b: ReadonlySet<T>, c: ReadonlySet<T>, out: (x: T) => void) => {
     for (const x of a) if (b.has(x) !== c.has(x)) out(x);
   };
-  if (oldRt.related.size !== rt.related.size || [...rt.related].some((k) => !oldRt.related.has(k))) {
+  if (oldRt.related !== rt.related && (oldRt.related.size !== rt.related.size || [...rt.related].some((k) => !oldRt.related.has(k)))) {
     const add = (k: string) => {
       const p = rt.portByKey.get(k) ?? oldRt.portByKey.get(k);
       if (p) candidates.add(p.logicalPort);
@@ -329,14 +410,16 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
     symDiff(oldRt.related, oldRt.related, rt.related, add);
     symDiff(rt.related, oldRt.related, rt.related, add);
   }
-  const boundOld = new Set(oldRt.bound.keys());
-  const boundNew = new Set(rt.bound.keys());
-  symDiff(boundOld, boundOld, boundNew, (n) => candidates.add(n));
-  symDiff(boundNew, boundOld, boundNew, (n) => candidates.add(n));
+  if (oldRt.bound !== rt.bound) {
+    const boundOld = new Set(oldRt.bound.keys());
+    const boundNew = new Set(rt.bound.keys());
+    symDiff(boundOld, boundOld, boundNew, (n) => candidates.add(n));
+    symDiff(boundNew, boundOld, boundNew, (n) => candidates.add(n));
+  }
   // New facts (bindings elsewhere, tunnels up) can move any port; HA group rows are compared with `other`.
   const factsChanged = facts !== t.facts;
   if (factsChanged) for (const p of sb.portBindings) candidates.add(p.logicalPort);
-  for (const n of candidates) if (portView(oldRt, oldRt.portByName.get(n)) !== portView(rt, rt.portByName.get(n))) names.add(`port:${n}`);
+  for (const n of candidates) if (wasPort(n).view !== portView(rt, rt.portByName.get(n))) names.add(`port:${n}`);
   const mcKey = (db: SbDatabase, u: string) => rowIndex(db.multicastGroups).get(u)?.tunnelKey;
   const mcChanged = new Set(ch.multicastGroups);
   for (const u of ch.multicastGroups) {
@@ -345,6 +428,8 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
       if (m) names.add(`port:${m.name}`);
     }
   }
+  t.lctx = nextLflowContext(t, old, sb, rt, ch, pgs);
+  for (const n of pgs) if (pgBefore.get(n) !== t.lctx.portGroups.get(n)?.join(',')) names.add(`pg:${n}`);
 
   // Logical flows to translate again.
   const lfChanged = new Set(ch.logicalFlows);
@@ -353,7 +438,6 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   t.sb = sb;
   t.facts = facts;
   t.rt = rt;
-  t.lctx = lflowContext(sb, rt, t.flows, t.groups, t.meters, t.lctx.conj, t.lctx.refs);
   t.physical = new Physical(sb, rt, t.flows);
   for (const uuid of lfChanged) {
     t.flows.removeOwner(uuid);
@@ -375,9 +459,9 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
   // Port bindings (changed rows and ports whose binding changed), their peers and the multicast groups holding them.
   const pbs = new Set(ch.portBindings);
   for (const n of candidates) {
-    const a = oldRt.portByName.get(n);
+    const a = wasPort(n);
     const b = rt.portByName.get(n);
-    if (a && b && a.uuid === b.uuid && oldRt.chassisOf(a) !== rt.chassisOf(b)) pbs.add(b.uuid);
+    if (a.pb && b && a.pb.uuid === b.uuid && a.chassis !== rt.chassisOf(b)) pbs.add(b.uuid);
   }
   for (const u of [...pbs]) {
     const p = pbNew.get(u) ?? pbOld.get(u);
@@ -385,8 +469,10 @@ export function updateChassisTables(t: ChassisTables, sb: SbDatabase, opts: Upda
     const pp = peer === undefined ? undefined : rt.portByName.get(peer);
     if (pp) pbs.add(pp.uuid);
   }
-  const mcOf = mcIndex(sb);
-  for (const u of pbs) for (const m of mcOf.get(u) ?? []) mcChanged.add(m.uuid);
+  for (const u of pbs) {
+    const p = pbNew.get(u);
+    if (p) for (const m of mcGroupsOf(sb, u, p.datapath.uuid, pbs.size > 32)) mcChanged.add(m.uuid);
+  }
   for (const u of pbs) {
     t.flows.removeOwner(u);
     rows++;

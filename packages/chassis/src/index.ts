@@ -8,7 +8,7 @@ export { clusterConfig, defaultUnderlayMac, type ChassisSettings, type ClusterMe
 export { parseChassisMap, formatChassisMap, emptyChassisMap, type ChassisMap, type MappedChassis } from './chassis-map.js';
 export { OFTABLE, MLF_BIT, LOG_REG, N_LOG_REGS, OVN_MIN_MULTICAST, ACTION_OPCODE } from './tables.js';
 export { encodeActions as encodeOfActions, decodeActions as decodeOfActions, controllerOpcode } from './of-wire.js';
-export { encodeActions, type EncodeParams, type DhcpOptionInfo } from './encode.js';
+export { encodeActions as encodeLogicalActions, type EncodeParams, type DhcpOptionInfo } from './encode.js';
 export { ExtendTable, type ExtendEntry } from './extend-table.js';
 export { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type LocalDatapath, type ChassisTunnel } from './runtime.js';
@@ -16,6 +16,9 @@ export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
 export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
-export { ChassisCluster, ChassisNode, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions } from './cluster.js';
+export { ChassisCluster, ChassisNode, InProcessUnderlay, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions, type LearntRow, type UnderlayTransport, type UnderlayEndpoint } from './cluster.js';
+export { UdpUnderlay, outerUdpFrame, type UdpUnderlayOptions, type UdpUnderlayStats } from './udp-underlay.js';
+export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSource, type LearntRowJson } from './sb-source.js';
+export { ChassisHost, type ChassisHostOptions } from './chassis-host.js';
 export { chassisPerSwitch } from './default-map.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';

@@ -42,12 +42,17 @@ function uuidHash(uuid: string): number {
 /** Conjunction id ranges per (logical flow, datapath), as `lflow_conj_ids` allocates them. */
 export class ConjIds {
   private readonly taken = new Set<number>();
-  private readonly byOwner = new Map<string, { start: number; n: number }>();
+  /** Ranges by logical flow, then datapath uuid. */
+  private readonly byFlow = new Map<string, Map<string, { start: number; n: number }>>();
 
   /** Allocate `n` consecutive ids for the flow on the datapath (releasing its previous range). */
   alloc(lflow: string, dp: string, n: number): number {
-    const owner = `${lflow}/${dp}`;
-    this.free(owner);
+    let ranges = this.byFlow.get(lflow);
+    const prev = ranges?.get(dp);
+    if (prev) {
+      this.untake(prev);
+      ranges!.delete(dp);
+    }
     if (!n) return 0;
     let start = hashInt(uuidHash(lflow), uuidHash(dp)) >>> 0;
     if (start === 0) start = 1;
@@ -64,20 +69,21 @@ export class ConjIds {
       start = (id + 1) >>> 0 || 1;
     }
     for (let i = 0; i < n; i++) this.taken.add(start + i);
-    this.byOwner.set(owner, { start, n });
+    if (!ranges) this.byFlow.set(lflow, (ranges = new Map()));
+    ranges.set(dp, { start, n });
     return start;
   }
 
   /** Release the ranges of a logical flow (every datapath). */
   releaseFlow(lflow: string): void {
-    for (const k of [...this.byOwner.keys()]) if (k.startsWith(`${lflow}/`)) this.free(k);
+    const ranges = this.byFlow.get(lflow);
+    if (!ranges) return;
+    for (const r of ranges.values()) this.untake(r);
+    this.byFlow.delete(lflow);
   }
 
-  private free(owner: string): void {
-    const r = this.byOwner.get(owner);
-    if (!r) return;
+  private untake(r: { start: number; n: number }): void {
     for (let i = 0; i < r.n; i++) this.taken.delete(r.start + i);
-    this.byOwner.delete(owner);
   }
 }
 
@@ -211,6 +217,7 @@ export function considerLogicalFlow(ctx: LflowContext, lflow: SbLogicalFlow): vo
   // answers (on most datapaths of a group a port group has no local port, for instance).
   const cache: Cached[] = [];
   for (const dp of lflowDatapaths(lflow)) considerOnDatapath(ctx, lflow, dp, cache);
+  if (ctx.refs.get(lflow.uuid)?.size === 0) ctx.refs.delete(lflow.uuid);
 }
 
 interface Compiled {
@@ -285,11 +292,49 @@ function compileOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapa
   return { flows: compiled.flows, nConj: compiled.conjIds.length, actions };
 }
 
+/**
+ * The names one logical flow looked up, each name string shared by every flow that looked it up
+ * (a chassis keeps these sets for all its logical flows: one copy of `port:<name>` per name, not
+ * one per flow).
+ */
+class RefSet extends Set<string> {
+  constructor(private readonly pool: Map<string, string>) {
+    super();
+  }
+  override add(name: string): this {
+    let s = this.pool.get(name);
+    if (s === undefined) this.pool.set(name, (s = name));
+    return super.add(s);
+  }
+}
+
+/** Name pools, one per `refs` map (a context and the updates that carry it over). */
+const refPools = new WeakMap<Map<string, Set<string>>, Map<string, string>>();
+
+function refsOf(ctx: LflowContext, uuid: string): Set<string> {
+  let seen = ctx.refs.get(uuid);
+  if (!seen) {
+    let pool = refPools.get(ctx.refs);
+    if (!pool) refPools.set(ctx.refs, (pool = new Map()));
+    ctx.refs.set(uuid, (seen = new RefSet(pool)));
+  }
+  return seen;
+}
+
+const scratch = new Match();
+
+/** The cookie of a logical flow's flows, one bigint shared by all of them (its datapaths are translated in a row). */
+let lastCookie: { uuid: string; cookie: bigint } = { uuid: '', cookie: 0n };
+
+function flowCookie(uuid: string): bigint {
+  if (lastCookie.uuid !== uuid) lastCookie = { uuid, cookie: uuidCookie(uuid) };
+  return lastCookie.cookie;
+}
+
 function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatapath, cache: Cached[]): void {
   const ld = ctx.rt.localDatapaths.get(dp.tunnelKey);
   if (!ld) return;
-  let seen = ctx.refs.get(lflow.uuid);
-  if (!seen) ctx.refs.set(lflow.uuid, (seen = new Set()));
+  const seen = refsOf(ctx, lflow.uuid);
   const ioPort = lflow.tags.get('in_out_port');
   if (ioPort !== undefined) {
     seen.add(`port:${ioPort}`);
@@ -314,11 +359,15 @@ function considerOnDatapath(ctx: LflowContext, lflow: SbLogicalFlow, dp: SbDatap
   const ptable = (ingress ? OFTABLE.LOG_INGRESS_PIPELINE : OFTABLE.LOG_EGRESS_PIPELINE) + lflow.tableId;
   let conjBase = 0;
   if (c.nConj) conjBase = ctx.conj.alloc(lflow.uuid, dp.uuid, c.nConj) - 1;
-  const cookie = uuidCookie(lflow.uuid);
+  const cookie = flowCookie(lflow.uuid);
   const portReg = ofField(ingress ? 'reg14' : 'reg15');
   const metadata = ofField('metadata');
+  // The flow table keeps a flow's match as its key, never the object: one scratch match serves
+  // every flow (a clone would allocate two 119-word arrays per flow).
+  const m = scratch;
   for (const f of c.flows) {
-    const m = f.match.clone();
+    m.value.set(f.match.value);
+    m.mask.set(f.match.mask);
     m.set(metadata, BigInt(dp.tunnelKey));
     if (ld.isSwitch) {
       const portId = Number(m.getValue(portReg));

@@ -171,23 +171,23 @@ function lookups(portByName: ReadonlyMap<string, SbPortBinding>, facts: ClusterF
 }
 
 /**
- * The runtime data after some port bindings changed, derived from the previous runtime without a
- * rebuild when every changed binding is a plain VIF (no container, not a parent) on a datapath
- * already local or bound elsewhere: then only the name and key indexes, the bound ports and their
- * relation change. Undefined when a rebuild is needed.
+ * Patch the runtime data in place after some port bindings changed, when every changed binding
+ * is a plain VIF (no container, not a parent) on a datapath already local or bound elsewhere:
+ * then only the name and key indexes, the bound ports and their relation change, each by the
+ * changed rows alone (no copy of the indexes, which hold every port of the database). Returns
+ * false, having changed nothing, when a rebuild is needed. Whoever needs `rt`'s previous
+ * answers must read them before.
  */
-export function patchRuntime(old: Runtime, facts: ClusterFacts, changed: readonly { before: SbPortBinding | undefined; after: SbPortBinding | undefined }[]): Runtime | undefined {
-  const me = old.name;
-  const plain = (p: SbPortBinding | undefined) => !p || (p.type === '' && p.parentPort === undefined && !old.parents.has(p.logicalPort));
+export function patchRuntime(rt: Runtime, facts: ClusterFacts, changed: readonly { before: SbPortBinding | undefined; after: SbPortBinding | undefined }[]): boolean {
+  const me = rt.name;
+  const plain = (p: SbPortBinding | undefined) => !p || (p.type === '' && p.parentPort === undefined && !rt.parents.has(p.logicalPort));
   for (const { before, after } of changed) {
-    if (!plain(before) || !plain(after)) return undefined;
-    if (before && after && before.logicalPort !== after.logicalPort) return undefined;
+    if (!plain(before) || !plain(after)) return false;
+    if (before && after && before.logicalPort !== after.logicalPort) return false;
+    // A VIF bound here whose datapath is not local yet makes new local datapaths: rebuild.
+    if (after && rt.config.vifs.has(after.logicalPort) && facts.vifChassis(after.logicalPort) === me && !rt.localDatapaths.has(after.datapath.tunnelKey)) return false;
   }
-  const portByName = new Map(old.portByName);
-  const portByKey = new Map(old.portByKey);
-  const bound = new Map(old.bound);
-  const vifOfport = new Map(old.vifOfport);
-  const related = new Set(old.related);
+  const { portByName, portByKey, bound, vifOfport, related } = rt;
   for (const { before } of changed) {
     if (!before) continue;
     if (portByName.get(before.logicalPort)?.uuid === before.uuid) portByName.delete(before.logicalPort);
@@ -204,18 +204,15 @@ export function patchRuntime(old: Runtime, facts: ClusterFacts, changed: readonl
     if (!portByName.has(after.logicalPort)) portByName.set(after.logicalPort, after);
     portByKey.set(lportKey(after.datapath.tunnelKey, after.tunnelKey), after);
   }
-  const { chassisOf, isResident } = lookups(portByName, facts, me);
   for (const { after } of changed) {
     if (!after) continue;
-    const ofport = old.config.vifs.get(after.logicalPort);
-    if (ofport === undefined || chassisOf(after) !== me) continue;
-    // A VIF bound here whose datapath is not local yet makes new local datapaths: rebuild.
-    if (!old.localDatapaths.has(after.datapath.tunnelKey)) return undefined;
+    const ofport = rt.config.vifs.get(after.logicalPort);
+    if (ofport === undefined || facts.vifChassis(after.logicalPort) !== me) continue;
     bound.set(after.logicalPort, after);
     vifOfport.set(after.logicalPort, ofport);
     related.add(lportKey(after.datapath.tunnelKey, after.tunnelKey));
   }
-  return { ...old, portByName, portByKey, bound, vifOfport, related, chassisOf, isResident };
+  return true;
 }
 
 /** Build a chassis's runtime data. */

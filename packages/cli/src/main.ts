@@ -16,8 +16,11 @@ import { replayCommand } from './commands/replay.js';
 import { ofTraceCommand } from './commands/of-trace.js';
 import { ovnTraceCommand } from './commands/ovn-trace.js';
 import { chassisFlowsCommand } from './commands/chassis-flows.js';
+import { chassisRunCommand } from './commands/chassis-run.js';
 import { ovnSendCommand } from './commands/ovn-send.js';
 import { kubeCommand } from './commands/kube.js';
+import { nbServerCommand } from './commands/nb-server.js';
+import { switchCommand } from './commands/switch.js';
 
 /** A subcommand: its declaration and its body. */
 export interface Command {
@@ -28,14 +31,17 @@ export interface Command {
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
   'chassis-flows': chassisFlowsCommand,
+  'chassis-run': chassisRunCommand,
   'ovn-send': ovnSendCommand,
   demo: demoCommand,
   dissect: dissectCommand,
   kube: kubeCommand,
   northd: northdCommand,
+  'nb-server': nbServerCommand,
   'of-trace': ofTraceCommand,
   'ovn-trace': ovnTraceCommand,
   replay: replayCommand,
+  switch: switchCommand,
 };
 
 function topHelp(): string {

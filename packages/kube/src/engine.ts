@@ -175,6 +175,10 @@ export interface ProbeResult {
   readonly departures: readonly string[];
   /** Notes. */
   readonly notes: readonly string[];
+  /** The engine that decided the verdict (`lflow` when absent). */
+  readonly engine?: 'lflow' | 'chassis';
+  /** Geneve frames that crossed between nodes for this probe (chassis engine). */
+  readonly tunnelFrames?: number;
 }
 
 /**
@@ -203,6 +207,11 @@ export interface VerdictEngine {
 
 const ACL_STAGES = new Set(['ls_in_acl', 'ls_out_acl', 'ls_in_acl_after_lb', 'ls_in_acl_eval', 'ls_out_acl_eval', 'ls_in_acl_after_lb_eval']);
 
+/** The source port of a probe: the request's, else one derived from the pair, in 32768..60999 (Linux's ephemeral range). */
+export function probeSourcePort(req: ProbeRequest): number {
+  return req.srcPort ?? 32768 + (hash32(`${req.from.namespace}/${req.from.name}>${formatIp(req.dst)}:${req.port}/${req.proto}`) % 28232);
+}
+
 /** 32-bit FNV-1a of a string's UTF-16 units (source ports and backend choices: stable, cheap). */
 function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -214,7 +223,8 @@ function hexMac(v: bigint): string {
   return v.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
 }
 
-function ipOf(f: TraceFlow, which: 'src' | 'dst'): Ip {
+/** The source or destination address of a traced packet. */
+export function ipOf(f: TraceFlow, which: 'src' | 'dst'): Ip {
   if (f.dl_type === 0x86ddn) return { family: 6, addr: which === 'src' ? f.ipv6_src : f.ipv6_dst };
   return { family: 4, addr: which === 'src' ? f.nw_src : f.nw_dst };
 }
@@ -476,7 +486,7 @@ export class OvnTraceEngine implements VerdictEngine {
   }
 
   /** The MAC a pod sends to for `dst`: the group's MAC for multicast, the peer's own MAC on its node subnet, else the gateway's. */
-  private nextHopMac(pod: PodModel, dst: Ip): string {
+  nextHopMac(pod: PodModel, dst: Ip): string {
     if (isMulticast(dst)) return hexMac(multicastMac(dst));
     const a = this.net.nodeAddrs.get(pod.node)!;
     const gw = a.gateway[dst.family];
@@ -512,7 +522,7 @@ export class OvnTraceEngine implements VerdictEngine {
     if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
     const src = from.ips.find((x) => x.family === req.dst.family);
     if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
-    const sport = req.srcPort ?? 32768 + (hash32(`${from.namespace}/${from.name}>${formatIp(req.dst)}:${req.port}/${req.proto}`) % 28232);
+    const sport = probeSourcePort(req);
     const pkt: Packet = {
       inport: podPortName(from),
       ethSrc: macBig(from.mac),

@@ -11,6 +11,7 @@ export * from './cluster.js';
 export * from './ids.js';
 export * from './translate.js';
 export * from './engine.js';
+export * from './chassis-engine.js';
 export * from './query.js';
 export * from './export.js';
 export * from './frames.js';

@@ -80,6 +80,8 @@ export interface TraceJson {
   note?: string;
   /** Audit log lines. */
   logs?: string[];
+  /** The engine that decided the verdict: `chassis` (frames through the nodes' switches) or `lflow` (the logical flows). */
+  engine: 'chassis' | 'lflow';
 }
 
 function redirectJson(x: NonNullable<ProbeResult['redirect']>): { router: string; rule: string; to: string } {
@@ -102,6 +104,7 @@ export function traceJson(r: ProbeResult): TraceJson {
     path: [...r.forward.path, ...(r.reply?.path ?? []).map((p) => `reply: ${p}`)],
     ...(r.departures.length ? { note: r.departures.join('; ') } : {}),
     ...(logs.length ? { logs } : {}),
+    engine: r.engine ?? 'lflow',
   };
 }
 
@@ -118,6 +121,7 @@ export function traceText(r: ProbeResult, from: string, to: string): string {
     lines.push(`  egress router ${r.redirect.router} (${r.redirect.rule}): out net1 from ${a(v6 ? f.ipv6_src : f.nw_src)} to ${a(v6 ? f.ipv6_dst : f.nw_dst)}${f.nw_proto === 1n ? '' : `:${f.tp_dst}`}`);
   }
   if (r.droppedBy) lines.push(`  dropped by: ${r.droppedBy}`);
+  lines.push(r.engine === 'chassis' ? `  verdict: frames through the nodes' OpenFlow switches (${r.tunnelFrames ?? 0} Geneve frame${r.tunnelFrames === 1 ? '' : 's'} between nodes); path: the logical flows` : '  verdict: the logical flows');
   lines.push('  path:');
   for (const p of r.forward.path) lines.push(`    ${p}`);
   if (r.reply) {

@@ -6,7 +6,7 @@
  * reports a departure (named ports), and only in the cases marked `departs`.
  */
 import { describe, expect, test } from 'vitest';
-import { OvnTraceEngine, buildCluster, reach, translateCluster, type Semantics } from '@ovnts/kube';
+import { ChassisEngine, OvnTraceEngine, buildCluster, reach, translateCluster, type ReachProbe, type Semantics } from '@ovnts/kube';
 import { CASES, type E2eCase } from './e2e-cases.js';
 import { modelCluster, modelObjects } from './e2e-model.js';
 
@@ -23,13 +23,31 @@ function clusterFor(c: E2eCase) {
   return buildCluster(objs.map((obj, i) => ({ file: 'e2e-model', doc: String(i + 1), obj })));
 }
 
-function run(c: E2eCase, semantics: Semantics) {
+/** Agreement of the two engines over every case (kubernetes semantics). */
+const engines = { probes: 0, agree: 0, crossNode: 0, tunnelFrames: 0, differ: [] as string[] };
+
+function run(c: E2eCase, semantics: Semantics, chassis = false) {
   const cluster = clusterFor(c);
   const net = translateCluster(cluster, { semantics });
   const engine = new OvnTraceEngine(net);
+  // Frames through the chassis: the same probes must get the same verdicts.
+  const ce = chassis ? new ChassisEngine(net, { dropReasons: false }) : undefined;
+  const node = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p.node]));
   const out: { check: number; mismatches: string[]; notes: string[] }[] = [];
   c.checks.forEach((ch, i) => {
     const probes = reach(cluster, engine, { ports: [ch.port], protocols: [ch.protocol] });
+    if (ce) {
+      const before = ce.tunnelFrames;
+      const framed: ReachProbe[] = reach(cluster, ce, { ports: [ch.port], protocols: [ch.protocol] });
+      probes.forEach((p, k) => {
+        const q = framed[k]!;
+        engines.probes++;
+        if (q.from === p.from && q.to === p.to && q.verdict === p.verdict) engines.agree++;
+        else engines.differ.push(`${c.name} ${p.from} -> ${p.to} ${p.protocol}/${p.port}: lflow ${p.verdict}, chassis ${q.verdict}`);
+        if (node.get(p.from) !== node.get(p.to)) engines.crossNode++;
+      });
+      engines.tunnelFrames += ce.tunnelFrames - before;
+    }
     const mism: string[] = [];
     const notes: string[] = [];
     for (const p of probes) {
@@ -47,13 +65,20 @@ function run(c: E2eCase, semantics: Semantics) {
 let kubeProbes = 0;
 describe('upstream network-policy e2e cases, --semantics kubernetes', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', (_n, c) => {
-    const r = run(c, 'kubernetes');
+    const r = run(c, 'kubernetes', true);
     for (const x of r) expect(x.mismatches).toEqual([]);
     kubeProbes += c.checks.length * 72;
   });
   test('counts', () => {
     console.log(`e2e conformance (kubernetes semantics): ${CASES.length} cases, ${CASES.reduce((n, c) => n + c.checks.length, 0)} truth tables, ${kubeProbes} probes`);
     expect(kubeProbes).toBeGreaterThan(0);
+  });
+  test('frames through the chassis give every probe the verdict of the logical flows, crossing nodes in Geneve', () => {
+    console.log(`e2e engines: ${engines.agree} of ${engines.probes} probes agree (chassis vs lflow), ${engines.crossNode} cross-node probes, ${engines.tunnelFrames} Geneve frames between nodes`);
+    expect(engines.differ).toEqual([]);
+    expect(engines.probes).toBe(kubeProbes);
+    // Every cross-node probe sends at least its first packet through the tunnel.
+    expect(engines.tunnelFrames).toBeGreaterThanOrEqual(engines.crossNode);
   });
 });
 

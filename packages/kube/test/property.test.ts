@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { OvnTraceEngine, buildCluster, reach, translateCluster, type ClusterModel, type ManifestObject, type PodModel } from '@ovnts/kube';
+import { ChassisEngine, OvnTraceEngine, buildCluster, reach, translateCluster, type ClusterModel, type ManifestObject, type PodModel } from '@ovnts/kube';
 import { NAMESPACES, PODS, modelObjects } from './e2e-model.js';
 
 type Obj = Record<string, unknown>;
@@ -138,6 +138,18 @@ function allowed(c: ClusterModel, policies: Obj[], a: PodModel, b: PodModel, pro
   return side('Egress', a, b, b) && side('Ingress', b, a, b);
 }
 
+/** The e2e model with a random world's namespace labels and policies. */
+function worldCluster(teams: readonly (string | undefined)[], policies: readonly Obj[]): ClusterModel {
+  const objs = modelObjects().map((o) => {
+    const md = o.metadata as { name: string; labels?: Labels };
+    const i = NAMESPACES.indexOf(md.name as (typeof NAMESPACES)[number]);
+    return o.kind === 'Namespace' && teams[i] ? { ...o, metadata: { ...md, labels: { team: teams[i] } } } : o;
+  });
+  const all = [...objs, ...policies];
+  const cluster = buildCluster(all.map((obj, i): ManifestObject => ({ file: 'property', doc: String(i + 1), obj })));
+  return cluster;
+}
+
 // ---- the property ---------------------------------------------------------------------------
 
 describe('kube reach --semantics kubernetes equals a reference evaluator of NetworkPolicy', () => {
@@ -147,14 +159,9 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
     let allowedCount = 0;
     fc.assert(
       fc.property(world, ({ teams, policies }) => {
-        const objs = modelObjects().map((o) => {
-          const md = o.metadata as { name: string; labels?: Labels };
-          const i = NAMESPACES.indexOf(md.name as (typeof NAMESPACES)[number]);
-          return o.kind === 'Namespace' && teams[i] ? { ...o, metadata: { ...md, labels: { team: teams[i] } } } : o;
-        });
-        const all = [...objs, ...policies];
-        const cluster = buildCluster(all.map((obj, i): ManifestObject => ({ file: 'property', doc: String(i + 1), obj })));
-        const engine = new OvnTraceEngine(translateCluster(cluster, { semantics: 'kubernetes' }));
+        const cluster = worldCluster(teams, policies);
+        const net = translateCluster(cluster, { semantics: 'kubernetes' });
+        const engine = new OvnTraceEngine(net);
         const got = reach(cluster, engine, { ports: [80, 81], protocols: ['tcp', 'udp'] });
         const byName = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
         const wrong = got.filter((r) => (r.verdict === 'allowed') !== allowed(cluster, policies, byName.get(r.from)!, byName.get(r.to)!, r.protocol, r.port));
@@ -168,4 +175,22 @@ describe('kube reach --semantics kubernetes equals a reference evaluator of Netw
     expect(allowedCount).toBeGreaterThan(0);
     expect(allowedCount).toBeLessThan(probes);
   }, 600_000);
+});
+
+// Random worlds sampled with the same seed, as frames through the chassis:
+// each probe gets the verdict of the logical flows. One test per world (each builds both nodes'
+// OpenFlow tables); 4 by default, 30 under KUBE_E2E_FULL=1.
+const CHASSIS_RUNS = process.env.KUBE_E2E_FULL ? 30 : 4;
+describe('frames through the chassis answer random policies as the logical flows do', () => {
+  const worlds = fc.sample(world, { seed: SEED, numRuns: CHASSIS_RUNS });
+  test.each(worlds.map((w, i) => [i, w] as const))(`world %d (seed ${SEED})`, (_i, { teams, policies }) => {
+    const cluster = worldCluster(teams, policies);
+    const net = translateCluster(cluster, { semantics: 'kubernetes' });
+    const opts = { ports: [80, 81], protocols: ['tcp', 'udp'] as ('tcp' | 'udp')[] };
+    const got = reach(cluster, new OvnTraceEngine(net), opts);
+    const framed = reach(cluster, new ChassisEngine(net, { dropReasons: false }), opts);
+    const text = (r: (typeof got)[number]) => `${r.from} -> ${r.to} ${r.protocol}/${r.port}: ${r.verdict}`;
+    expect(framed.map(text), JSON.stringify(policies)).toEqual(got.map(text));
+    expect(framed.length).toBe(288);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 /**
  * Real OVN as the oracle of the verdict engine: a zone exported as `ovnts kube nb` writes it is
- * restored into a private ovn-northd (../shared/oracles/ovn-sandbox), the MAC bindings the engine
+ * served, as it is, to a private ovn-northd (../shared/oracles/ovn-sandbox), the MAC bindings the engine
  * assumes are added to the southbound database, and every hop the engine traced in that zone is
  * traced again by real `ovn-trace --minimal` with the hop's own microflow, `--ct` list and
  * `--lb-dst`. Hops whose outcome used state ovn-trace cannot have (learned load-balancer
@@ -61,6 +61,15 @@ export class RealOvn {
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
   }
 
+  private loads = 0;
+
+  /** The NB ovsdb-server serves `file` (`ovsdb-server/remove-db`, `add-db`): its rows keep their uuids. */
+  private replaceNb(file: string): void {
+    const ctl = join(this.sb.dir, 'nb.ctl');
+    this.sb.run('ovs-appctl', ['-t', ctl, 'ovsdb-server/remove-db', 'OVN_Northbound']);
+    this.sb.run('ovs-appctl', ['-t', ctl, 'ovsdb-server/add-db', file]);
+  }
+
   /** Starts the sandbox (`script`: the ovn-sandbox oracle). */
   static start(script: string): RealOvn {
     return new RealOvn(startOvnSandbox(script));
@@ -69,10 +78,20 @@ export class RealOvn {
   /** Replaces the northbound database with `zone`'s, waits for ovn-northd, adds the engine's MAC bindings. */
   load(net: KubeNetwork, engine: OvnTraceEngine, node: string): void {
     const zone = net.zones.get(node)!;
-    const file = join(this.sb.dir, `${node}.nb.db`);
+    const n = ++this.loads;
+    const file = join(this.sb.dir, `${node}-${n}.nb.db`);
     writeFileSync(file, zoneOvsdbFile(zone));
-    this.sb.run('bash', ['-c', 'exec ovsdb-client --force restore "$0" < "$1"', this.sb.nbDb, file]);
-    // The first sync may return on the state before the restore; the second waits for northd to process it.
+    // The file becomes the server's database as it is, row uuids kept: `ovsdb-client restore`
+    // would give every row a new random uuid (ovsdb-client(1): the protocol lets no client choose
+    // uuids), and ovn-northd allocates port tunnel keys in an order that follows the uuids, so
+    // the keys would change from run to run. An empty database first, so that ovn-northd drops
+    // the previous zone's port bindings (ports of the same name would keep their keys).
+    const empty = join(this.sb.dir, `empty-${n}.nb.db`);
+    this.sb.run('ovsdb-tool', ['create', empty, '/usr/share/ovn/ovn-nb.ovsschema']);
+    this.replaceNb(empty);
+    this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'init']);
+    this.replaceNb(file);
+    // The first sync may return on the state before the switch; the second waits for northd to process it.
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
     this.sb.run('ovn-nbctl', ['--timeout=120', '--wait=sb', 'sync']);
     // A chassis to own IGMP_Group rows, with the features ovn-northd assumes when there is none.

@@ -51,6 +51,20 @@ describe('session affinity: the timeout counts from the last packet, on the virt
     }
   });
 
+  test('through the chassis the same: the learnt flow (table 78, idle_timeout=10) keeps the backend and expires strictly after 10 s', () => {
+    // The probes of the two tests above, answered by frames through the chassis (scenario-kit).
+    const c = s.chassisResults;
+    expect(c.length).toBe(1 + 4 + 1 + 11);
+    const freshC = (r: (typeof c)[number]) => r.notes.some((n) => /first SYN was dropped/.test(n));
+    expect(c.map(freshC)).toEqual([true, false, false, false, false, true, ...Array<boolean>(11).fill(false)]);
+    expect(new Set(c.slice(0, 5).map((r) => r.to)).size).toBe(1);
+    expect(new Set(c.slice(5).map((r) => r.to)).size).toBe(1);
+    for (const r of c) expect(r.verdict).toBe('delivered');
+    const learnt = [...s.chassis.zones.values()].flatMap((z) => z.cluster.nodes.flatMap((n) => n.sw.dumpFlows(78)));
+    expect(learnt.length).toBe(1);
+    expect(learnt[0]).toMatch(/idle_timeout=10,.*nw_src=10\.128\.\d+\.\d+,nw_dst=172\.30\.20\.10,tp_dst=80 /);
+  });
+
   test('without affinity the same connections spread over the backends', () => {
     const plain = scenario('affinity-off', clusterOf(...readManifests('fixtures/cluster').map((m) => JSON.stringify(m.obj.kind === 'Service' ? { ...m.obj, spec: { ...(m.obj.spec as object), sessionAffinity: 'None' } } : m.obj))));
     const seen = new Set<string>();

@@ -24,21 +24,27 @@
  * `Action` values are plain objects: build them in code (`{ type: 'output', port: 2 }`) or parse
  * them from text; both go through the same checks and compile.
  */
-import { fromHex } from '@ovnts/packet';
+import { formatIpv4, formatIpv6, fromHex, parseIpv4, parseIpv6 } from '@ovnts/packet';
 import type { CtAction } from './conntrack/conntrack.js';
 import { compileCtNat } from './conntrack/nat.js';
+import {
+  ActionDecoder, ActionEncoder, NXAST, OFPAT, OFPAT10, fieldHeaderOf, ofsNbits, pullActionFrame, type ActionWire, type WireKey,
+} from './action-wire.js';
 import { OpenFlowError, TextParseError } from './errors.js';
+import { nxmHeaderWord, portFrom11Checked, portTo11, pullEntry, putEntryWith, type PulledEntry } from './field-codec.js';
 import {
   ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_LATER, isEthTypeMpls, Prereq, VLAN_CFI, fieldBySubfieldName, formatFieldValue, formatSubfield, parseFieldValue,
   parseSubfield, type MatchField, type Subfield,
 } from './fields.js';
-import { KEY_WORDS, W, WC_VLAN1, getFieldBig } from './flowkey.js';
+import { KEY_WORDS, W, WC_SKB_PRIORITY, WC_VLAN1, getFieldBig } from './flowkey.js';
 import { clearCt, getBit, markTunMeta, putBit, readSubfield, setOne, swapCtTuple, writeSubfield } from './key-ops.js';
 import { flowHashFields } from './stateful/flow-hash.js';
 import { hashInt } from './stateful/ovs-hash.js';
 import { Match, isCtValid, prereqOk, prereqOkKey, writeSubfieldMatch } from './match.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
 import { OFPP, formatPort, isValidOutputPort, parsePort } from './ports.js';
+import { OFPACTS_MAX_BYTES, listBytesOf, recordListBytes, tokenBytes } from './ofpact-size.js';
+import { OfpVersion, VendorId, WireReader, WireWriter } from './wire-buf.js';
 import { PrimKind, type MegaflowMarks, type PacketInReason, type Prim, type SetFieldPrim, type Xlate } from './xlate.js';
 
 export { OFPP, OFPP_UNSET, formatPort, isValidOutputPort, parsePort } from './ports.js';
@@ -718,6 +724,8 @@ export interface ActionDef<A extends Action> {
   readonly nested?: (a: A) => ReadonlyArray<readonly Action[]>;
   /** Prepare it for execution. */
   readonly compile: (a: A) => OpExec;
+  /** Its OpenFlow wire forms: how it is encoded per version, and which wire actions decode to it (action-wire.ts). */
+  readonly wire: ActionWire<A, Action | Action[]>;
 }
 
 type DefMap = { readonly [K in ActionType]: ActionDef<ActionMap[K]> };
@@ -834,6 +842,7 @@ class Strtok {
   }
 }
 
+/** `enum nx_hash_fields`, in wire order. */
 const HASH_FIELDS: readonly HashFields[] = ['eth_src', 'symmetric_l4', 'symmetric_l3l4', 'symmetric_l3l4+udp', 'nw_src', 'nw_dst', 'symmetric_l3'];
 
 function hashFieldsOf(s: string): HashFields | undefined {
@@ -960,12 +969,80 @@ function iterHash(hash: number, n: number, modulo: number): number {
   }
 }
 
-/** While recording: the fields `flowHashFields` may read (OVS `flow_mask_hash_fields`, generously). */
-function markHashFields(r: MegaflowMarks): void {
-  for (const [word, n] of [[W.dl_src, 2], [W.dl_dst, 2], [W.dl_type, 1], [W.vlan_tci, 1], [W.nw_src, 1], [W.nw_dst, 1], [W.ipv6_src, 4], [W.ipv6_dst, 4], [W.nw_proto, 1], [W.nw_frag, 1], [W.tp_src, 1], [W.tp_dst, 1]] as const) {
-    for (let i = 0; i < n; i++) r.mark(word + i, 0xffffffff);
+/**
+ * While recording: the fields `flowHashFields(fields)` reads. The cache marks every field any hash
+ * may read; a trace's megaflow (`ovsExact`) gets exactly OVS's `flow_mask_hash_fields()`.
+ */
+export function markHashFields(r: MegaflowMarks, w: Uint32Array, fields: string): void {
+  if (!r.ovsExact) {
+    for (const [word, n] of [[W.dl_src, 2], [W.dl_dst, 2], [W.dl_type, 1], [W.vlan_tci, 1], [W.nw_src, 1], [W.nw_dst, 1], [W.ipv6_src, 4], [W.ipv6_dst, 4], [W.nw_proto, 1], [W.nw_frag, 1], [W.tp_src, 1], [W.tp_dst, 1]] as const) {
+      for (let i = 0; i < n; i++) r.mark(word + i, 0xffffffff);
+    }
+    r.vlanChanged();
+    return;
   }
-  r.vlanChanged();
+  const dl = w[W.dl_type];
+  const v4 = dl === ETH_TYPE_IP;
+  const v6 = dl === ETH_TYPE_IPV6;
+  const proto = w[W.nw_proto]!;
+  const frag = (w[W.nw_frag]! & 3) !== 0;
+  const mac = (word: number): void => {
+    r.mark(word, 0xffff);
+    r.mark(word + 1, 0xffffffff);
+  };
+  const addr = (src: boolean, dst: boolean): void => {
+    if (v4) {
+      if (src) r.mark(W.nw_src, 0xffffffff);
+      if (dst) r.mark(W.nw_dst, 0xffffffff);
+    } else if (v6) {
+      for (let i = 0; i < 4; i++) {
+        if (src) r.mark(W.ipv6_src + i, 0xffffffff);
+        if (dst) r.mark(W.ipv6_dst + i, 0xffffffff);
+      }
+    }
+  };
+  const ports = (): void => {
+    r.mark(W.tp_src, 0xffff);
+    r.mark(W.tp_dst, 0xffff);
+  };
+  switch (fields) {
+    case 'eth_src':
+      mac(W.dl_src);
+      return;
+    case 'symmetric_l4':
+      mac(W.dl_src);
+      mac(W.dl_dst);
+      addr(true, true);
+      if (v4 || v6) {
+        r.mark(W.nw_proto, 0xff);
+        // flow_unwildcard_tp_ports(), not for UDP (its ports are not hashed).
+        if (proto !== 17) {
+          if (proto === 1) {
+            r.mark(W.tp_src, 0xff);
+            r.mark(W.tp_dst, 0xff);
+          } else ports();
+        }
+      }
+      r.mark(W.vlan_tci, 0x1fff);
+      r.mark(WC_VLAN1, 0x1fff);
+      return;
+    case 'symmetric_l3l4+udp':
+    case 'symmetric_l3l4':
+      if ((v4 || v6) && fields === 'symmetric_l3l4+udp' && proto === 17 && !frag) ports();
+      if (!v4 && !v6) return;
+      addr(true, true);
+      r.mark(W.nw_proto, 0xff);
+      if ((proto === 6 || proto === 132) && !frag) ports();
+      return;
+    case 'nw_src':
+      addr(true, false);
+      return;
+    case 'nw_dst':
+      addr(false, true);
+      return;
+    default:
+      addr(true, true);
+  }
 }
 
 function setFieldFromText(p: ActionParser, field: string, value: string): SetFieldAction {
@@ -1248,7 +1325,8 @@ function formatCt(a: CtActionSpec): string {
   if (a.commit) parts.push('commit');
   if (a.force) parts.push('force');
   if (a.table !== undefined) parts.push(`table=${a.table}`);
-  if (a.zone !== undefined) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
+  // OVS format_CT: an immediate zone 0 is not printed.
+  if (a.zone !== undefined && a.zone !== 0) parts.push(`zone=${typeof a.zone === 'number' ? a.zone : formatSubfield(a.zone)}`);
   // OVS prints a NAT that comes first among ct's actions outside `exec(...)`, before it.
   if (a.nat) parts.push(formatNat(a.nat));
   if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
@@ -1309,7 +1387,8 @@ export function ctActFor(c: CtPrep, w: Uint32Array): CtAction {
 /** Prepare a `ct` action: its exec'd mark/label writes become the tracker's mark/label, NAT is compiled. */
 function prepareCt(a: CtActionSpec): CtPrep {
   const act: CtAction = { zone: 0, commit: a.commit, force: a.force };
-  const nested: string[] = [];
+  // ct's nested actions as OVS keeps them: the NAT first (format_CT prints it before exec(...)).
+  const nested: string[] = a.nat ? [formatNat(a.nat)] : [];
   const moves: MoveAction[] = [];
   for (const e of a.exec) {
     nested.push(formatAction(e));
@@ -1335,10 +1414,7 @@ function prepareCt(a: CtActionSpec): CtPrep {
       act.label = { value: nv, mask: nm };
     }
   }
-  if (a.nat) {
-    act.nat = compileCtNat(a.nat);
-    nested.push(formatNat(a.nat));
-  }
+  if (a.nat) act.nat = compileCtNat(a.nat);
   let zoneSrc: Subfield | null = null;
   let zone = 0;
   if (typeof a.zone === 'number') zone = a.zone;
@@ -1404,19 +1480,26 @@ function compileMove(a: MoveAction): OpRun {
       if (df.word === W.vlan_tci) fixVlanTpid(x);
     }
     // OVS reports the destination even when the copy did not happen (xlate_report_subfield).
-    if (x.tr !== null) {
-      const d = a.dst;
-      let v: string;
-      if (d.ofs === 0 && d.nBits >= df.nBits) v = formatFieldValue(df, getFieldBig(w, df));
-      else {
-        let b = 0n;
-        for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, df, d.ofs + i));
-        v = b === 0n ? '0' : `0x${b.toString(16)}`; // OVS ds_put_hex()
-      }
-      x.tr.report('detail', `${formatSubfield(d)} is now ${v}`);
-    }
+    if (x.tr !== null) x.tr.report('detail', subfieldNowText(w, a.dst));
     return false;
   };
+}
+
+/**
+ * OVS `xlate_report_subfield()`'s detail after an action wrote `d` (move, pop, multipath,
+ * bundle_load, learn's result): `F[a..b] is now V`, the whole field in its own format, a part of
+ * it in `ds_put_hex()`'s (`0` for zero, else `0x` and the hex digits).
+ */
+export function subfieldNowText(w: Uint32Array, d: Subfield): string {
+  const f = d.field;
+  let v: string;
+  if (d.ofs === 0 && d.nBits >= f.nBits) v = formatFieldValue(f, getFieldBig(w, f));
+  else {
+    let b = 0n;
+    for (let i = d.nBits - 1; i >= 0; i--) b = (b << 1n) | BigInt(getBit(w, f, d.ofs + i));
+    v = b === 0n ? '0' : `0x${b.toString(16)}`;
+  }
+  return `${formatSubfield(d)} is now ${v}`;
 }
 
 const DEFAULT_TTL_IDS: readonly number[] = [0];
@@ -1427,10 +1510,451 @@ const REASONS: Readonly<Record<string, PacketInReason>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Wire codecs shared by several records (action-wire.ts has the frame; the records' `wire` use these)
+
+/** `enum nx_mp_algorithm` in wire order. */
+const MP_ALGS: ReadonlyArray<MultipathAction['algorithm']> = ['modulo_n', 'hash_threshold', 'hrw', 'iter_hash'];
+/** Packet-in reasons (`OFPR_*`) in wire order. */
+const REASON_CODES: readonly string[] = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
+/** `ct(alg=...)` names and their wire numbers (the L4 port of the protocol). */
+const CT_ALGS: Readonly<Record<string, number>> = { ftp: 21, tftp: 69 };
+
+function badArg(what: string): never {
+  throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `bad ${what}`);
+}
+
+/** An OpenFlow 1.1 port number from the wire, as a 16-bit one (`OFPBAC_BAD_OUT_PORT` if it has none). */
+function port11(p: number): number {
+  return portFrom11Checked(p, 'OFPBAC_BAD_OUT_PORT');
+}
+
+/**
+ * The wire form of an action with one 32-bit argument (OVS `ofpact_put_raw()` layouts): OpenFlow
+ * 1.1+ type `of` (argument at offset 4), Nicira subtype `nx` in OpenFlow 1.0 (argument at offset 12).
+ */
+function u32ArgWire<A extends Action>(of: number, nx: number, get: (a: A) => number, make: (v: number) => Action): ActionWire<A, Action | Action[]> {
+  return {
+    encode(a, e) {
+      if (e.of10) e.nx(nx, (w) => w.zeros(2).u32(get(a)));
+      else e.std(of, (w) => w.u32(get(a)));
+    },
+    decode: {
+      [`of:${of}`]: (r: WireReader, d: ActionDecoder) => (d.len(8), make(r.u32())),
+      [`nx:${nx}`]: (r: WireReader, d: ActionDecoder) => (d.len(16), r.skip(2), make(r.u32())),
+    },
+  };
+}
+
+function outputDecoded(port: number, maxLen: number): Action {
+  return port === OFPP.CONTROLLER ? { type: 'controller', maxLen } : { type: 'output', port };
+}
+
+function outputRegDecoded(src: Subfield, maxLen: number): Action {
+  return maxLen === 65535 ? { type: 'output_reg', src } : { type: 'output_reg', src, maxLen };
+}
+
+function resubmitDecoded(port: number, table: number, ct: boolean): Action {
+  const a: ResubmitAction = { type: 'resubmit' };
+  if (port !== OFPP.IN_PORT) a.port = port;
+  if (table !== 0xff) a.table = table;
+  if (ct) a.ct = true;
+  return a;
+}
+
+function encodeController(a: ControllerAction, e: ActionEncoder): void {
+  if (isPlainController(a)) {
+    if (e.of10) e.std(OFPAT10.OUTPUT, (w) => w.u16(OFPP.CONTROLLER).u16(a.maxLen));
+    else e.std(OFPAT.OUTPUT, (w) => w.u32(portTo11(OFPP.CONTROLLER)).u16(a.maxLen).zeros(6));
+    return;
+  }
+  const reason = a.reason === undefined ? 1 : REASON_CODES.indexOf(a.reason);
+  if (a.userdata === undefined && !a.pause && a.meterId === undefined) {
+    e.nx(NXAST.CONTROLLER, (w) => w.u16(a.maxLen).u16(a.id ?? 0).u8(reason).u8(0));
+    return;
+  }
+  // NXAST_CONTROLLER2: properties (type, length, value, padded to 8) after the 16-byte header.
+  e.nx(NXAST.CONTROLLER2, (w) => {
+    w.zeros(6);
+    const prop = (type: number, body: () => void): void => {
+      const start = w.len;
+      w.u16(type).u16(0);
+      body();
+      w.setU16(start + 2, w.len - start);
+      w.pad8(start);
+    };
+    if (a.maxLen !== 65535) prop(0, () => w.u16(a.maxLen));
+    if (a.id) prop(1, () => w.u16(a.id!));
+    if (reason !== 1) prop(2, () => w.u8(reason));
+    if (a.userdata !== undefined) prop(3, () => w.bytes(a.userdata!));
+    if (a.pause) prop(4, () => undefined);
+    if (a.meterId !== undefined) prop(5, () => w.u32(a.meterId!));
+  });
+}
+
+function controllerOf(maxLen: number, id: number, reason: number): ControllerAction {
+  const a: ControllerAction = { type: 'controller', maxLen };
+  if (reason !== 1) a.reason = REASON_CODES[reason] ?? badArg(`packet-in reason ${reason}`);
+  if (id) a.id = id;
+  return a;
+}
+
+function decodeController(r: WireReader, d: ActionDecoder): Action {
+  d.len(16);
+  const maxLen = r.u16();
+  const id = r.u16();
+  const reason = r.u8();
+  d.zeros(r, 1);
+  return controllerOf(maxLen, id, reason);
+}
+
+function decodeController2(r: WireReader, d: ActionDecoder): Action {
+  d.zeros(r, 6);
+  let maxLen = 65535;
+  let id = 0;
+  let reason = 1;
+  let userdata: Uint8Array | undefined;
+  let pause = false;
+  let meterId: number | undefined;
+  while (r.remaining > 0) {
+    if (r.remaining < 4) throw new OpenFlowError('OFPBPC_BAD_LEN', 'truncated controller property');
+    const type = r.u16();
+    const len = r.u16();
+    if (len < 4 || len - 4 > r.remaining) throw new OpenFlowError('OFPBPC_BAD_LEN', `controller property of length ${len}`);
+    const v = r.sub(len - 4);
+    r.skip(Math.min(r.remaining, ((len + 7) & ~7) - len));
+    const exact = (n: number): void => {
+      if (v.remaining !== n) throw new OpenFlowError('OFPBPC_BAD_LEN', `controller property ${type} of length ${len}`);
+    };
+    if (type === 0) (exact(2), (maxLen = v.u16()));
+    else if (type === 1) (exact(2), (id = v.u16()));
+    else if (type === 2) (exact(1), (reason = v.u8()));
+    else if (type === 3) userdata = v.bytes(v.remaining).slice();
+    else if (type === 4) (exact(0), (pause = true));
+    else if (type === 5) (exact(4), (meterId = v.u32()));
+    else throw new OpenFlowError('OFPBPC_BAD_TYPE', `unknown controller property ${type}`);
+  }
+  const a = controllerOf(maxLen, id, reason);
+  if (userdata !== undefined) a.userdata = userdata;
+  if (pause) a.pause = true;
+  if (meterId !== undefined) a.meterId = meterId;
+  return a;
+}
+
+function setFieldOf(name: string, value: bigint): Action {
+  return { type: 'set_field', field: fieldBySubfieldName(name)!, value };
+}
+
+function setFieldDecoded(e: PulledEntry, r: WireReader, d: ActionDecoder): Action {
+  d.zeros(r, r.remaining);
+  const f = e.field!;
+  if (!f.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `${f.name} is read-only`);
+  const ones = allOnes(f.bits);
+  const a: SetFieldAction = { type: 'set_field', field: f, value: e.value };
+  if (e.hasMask && e.mask !== ones) a.mask = e.mask;
+  return a;
+}
+
+/** One NXAST_REG_LOAD: bits `ofs..ofs+nBits` of a field (a set_field with a contiguous mask). */
+function decodeRegLoad(r: WireReader, d: ActionDecoder): Action {
+  d.len(24);
+  const on = r.u16();
+  const f = d.fieldOfWord(r.u32(), 'OFPBAC_BAD_SET_ARGUMENT');
+  const dst = d.subfieldOfsNbits(f, on);
+  const v = r.u64();
+  if (dst.nBits < 64 && v >> BigInt(dst.nBits) !== 0n) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `value 0x${v.toString(16)} does not fit ${dst.nBits} bits`);
+  if (!f.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `${f.name} is read-only`);
+  const mask = allOnes(dst.nBits) << BigInt(dst.ofs);
+  const a: SetFieldAction = { type: 'set_field', field: f, value: v << BigInt(dst.ofs) };
+  if (mask !== allOnes(f.bits)) a.mask = mask;
+  return a;
+}
+
+/**
+ * OVS `encode_SET_FIELD()`: OpenFlow 1.5 always OFPAT_SET_FIELD (masked if need be); 1.2-1.4
+ * OFPAT_SET_FIELD for a whole field, else NXAST_REG_LOAD per contiguous run of mask bits (at most
+ * 64 bits each), or NXAST_REG_LOAD2 for a field without an NXM header; 1.0 the legacy actions where
+ * they exist, else the Nicira loads.
+ */
+function encodeSetField(a: SetFieldAction, e: ActionEncoder): void {
+  const f = a.field;
+  const whole = a.mask === undefined || a.mask === allOnes(f.bits);
+  if (e.version >= OfpVersion.OF15 || (whole && !e.of10)) {
+    e.std(OFPAT.SET_FIELD, (w) => putEntryWith(w, fieldHeaderOf(f, e.version), a.value, a.mask));
+    return;
+  }
+  if (e.of10 && whole) {
+    const legacy: Record<string, () => void> = {
+      eth_src: () => e.std(OFPAT10.SET_DL_SRC, (w) => w.uN(a.value, 6).zeros(6)),
+      eth_dst: () => e.std(OFPAT10.SET_DL_DST, (w) => w.uN(a.value, 6).zeros(6)),
+      ip_src: () => e.std(OFPAT10.SET_NW_SRC, (w) => w.u32(Number(a.value))),
+      ip_dst: () => e.std(OFPAT10.SET_NW_DST, (w) => w.u32(Number(a.value))),
+      ip_dscp: () => e.std(OFPAT10.SET_NW_TOS, (w) => w.u8(Number(a.value) << 2).zeros(3)),
+    };
+    const l = legacy[f.name];
+    if (l) return l();
+  }
+  if (nxmHeaderWord(f) === undefined || f.bits > 64 * 4) {
+    e.nx(NXAST.REG_LOAD2, (w) => putEntryWith(w, fieldHeaderOf(f, 0), a.value, a.mask));
+    return;
+  }
+  const mask = a.mask ?? allOnes(f.bits);
+  const word = e.headerWord(f);
+  let ofs = 0;
+  while (ofs < f.bits) {
+    if (((mask >> BigInt(ofs)) & 1n) === 0n) {
+      ofs++;
+      continue;
+    }
+    let n = 0;
+    while (ofs + n < f.bits && n < 64 && ((mask >> BigInt(ofs + n)) & 1n) === 1n) n++;
+    const v = (a.value >> BigInt(ofs)) & allOnes(n);
+    const o = ofs;
+    e.nx(NXAST.REG_LOAD, (w) => w.u16(ofsNbits(o, n)).u32(word).u64(v));
+    ofs += n;
+  }
+}
+
+function moveDecoded(d: ActionDecoder, r: WireReader, nBits: number, srcOfs: number, dstOfs: number): Action {
+  const sf = d.field(r);
+  const df = d.field(r);
+  d.zeros(r, r.remaining);
+  const src = d.subfield(sf, srcOfs, nBits);
+  const dst = d.subfield(df, dstOfs, nBits);
+  if (!df.writable) throw new OpenFlowError('OFPBAC_BAD_SET_ARGUMENT', `${df.name} is read-only`);
+  return { type: 'move', src, dst };
+}
+
+function encodeStack(s: Subfield, e: ActionEncoder, w: WireWriter): void {
+  w.u16(s.ofs);
+  e.header(s.field);
+  w.u16(s.nBits);
+}
+
+function decodeStack(r: WireReader, d: ActionDecoder): Subfield {
+  const ofs = r.u16();
+  const f = d.field(r);
+  const n = r.u16();
+  d.zeros(r, r.remaining);
+  return d.subfield(f, ofs, n);
+}
+
+function decodeBundle(r: WireReader, d: ActionDecoder, load: boolean): Action {
+  const alg = r.u16();
+  const fields = HASH_FIELDS[r.u16()] ?? badArg('bundle fields');
+  const basis = r.u16();
+  const memberType = r.u32();
+  const n = r.u16();
+  const on = r.u16();
+  const dstWord = r.u32();
+  d.zeros(r, 4);
+  if (alg > 1) badArg(`bundle algorithm ${alg}`);
+  if (memberType !== 0x0000_0002) badArg('bundle member type');
+  if (d.frameLen < 32 + ((2 * n + 7) & ~7)) throw new OpenFlowError('OFPBAC_BAD_LEN', `bundle with ${n} members in ${d.frameLen} bytes`);
+  const members: number[] = [];
+  for (let i = 0; i < n; i++) members.push(r.u16());
+  const b: BundleAction = { type: 'bundle', fields, basis, algorithm: alg === 1 ? 'hrw' : 'active_backup', members };
+  if (load) b.dst = d.subfieldOfsNbits(d.fieldOfWord(dstWord), on);
+  else if (on || dstWord) throw new OpenFlowError('NXBRC_MUST_BE_ZERO', 'bundle with a destination');
+  return b;
+}
+
+function decodeSample(r: WireReader, d: ActionDecoder, version: 1 | 2 | 3): Action {
+  d.len(version === 1 ? 24 : 32);
+  const probability = r.u16();
+  const s: SampleAction = { type: 'sample', probability, collectorSetId: r.u32(), obsDomainId: r.u32(), obsPointId: r.u32() };
+  if (version > 1) {
+    const port = r.u16();
+    const dir = r.u8();
+    d.zeros(r, 5);
+    if (port !== OFPP.NONE) s.samplingPort = port;
+    if (version === 3) {
+      if (dir > 2) badArg(`sample direction ${dir}`);
+      if (dir) s.direction = dir === 1 ? 'ingress' : 'egress';
+    }
+  }
+  if (probability === 0) badArg('sample probability 0');
+  return s;
+}
+
+/** NXAST_CT with its nested actions: `nat(...)` (NXAST_NAT) first, then `exec(...)`. */
+function encodeCt(a: CtActionSpec, e: ActionEncoder): void {
+  e.nx(NXAST.CT, (w) => {
+    w.u16((a.commit ? 1 : 0) | (a.force ? 2 : 0));
+    if (a.zone === undefined || typeof a.zone === 'number') w.u32(0).u16(a.zone ?? 0);
+    else w.u32(e.headerWord(a.zone.field)).u16(ofsNbits(a.zone.ofs, a.zone.nBits));
+    w.u8(a.table ?? 0xff).zeros(3);
+    const alg = a.alg === undefined ? 0 : (CT_ALGS[a.alg] ?? parseUint(a.alg));
+    if (alg === undefined) e.unencodable(`ct alg=${a.alg}`);
+    w.u16(Number(alg));
+    if (a.nat) encodeNat(a.nat, e);
+    e.nested(a.exec);
+  });
+}
+
+const NAT_FLAGS: ReadonlyArray<readonly [string, number]> = [['persistent', 4], ['hash', 8], ['random', 16]];
+
+function encodeNat(n: NatSpec, e: ActionEncoder): void {
+  e.nx(NXAST.NAT, (w) => {
+    let flags = n.kind === 'src' ? 1 : n.kind === 'dst' ? 2 : 0;
+    for (const [name, bit] of NAT_FLAGS) if (n.flags.includes(name)) flags |= bit;
+    w.zeros(2).u16(flags);
+    const present = w.len;
+    w.u16(0);
+    let bits = 0;
+    const v6 = n.addrMin?.startsWith('[') === true;
+    const addr = (text: string | undefined, bit4: number, bit6: number): void => {
+      if (text === undefined) return;
+      if (v6) {
+        const v = parseIpv6(text.slice(1, -1));
+        if (v) (w.uN(v, 16), (bits |= bit6));
+      } else {
+        const v = parseIpv4(text);
+        if (v) (w.u32(v), (bits |= bit4));
+      }
+    };
+    addr(n.addrMin, 1, 4);
+    addr(n.addrMax, 2, 8);
+    if (n.addrMin !== undefined) {
+      if (n.portMin) (w.u16(n.portMin), (bits |= 16));
+      if (n.portMax) (w.u16(n.portMax), (bits |= 32));
+    }
+    w.setU16(present, bits);
+  });
+}
+
+function decodeNat(r: WireReader, d: ActionDecoder): NatSpec {
+  d.zeros(r, 2);
+  const flags = r.u16();
+  const present = r.u16();
+  if (flags & ~31 || (flags & 3) === 3 || (flags & 24) === 24) badArg(`nat flags 0x${flags.toString(16)}`);
+  if (present & ~63 || (present & 3 && present & 12)) badArg(`nat range_present 0x${present.toString(16)}`);
+  const n: NatSpec = { flags: NAT_FLAGS.filter(([, bit]) => flags & bit).map(([name]) => name) };
+  if (flags & 1) n.kind = 'src';
+  else if (flags & 2) n.kind = 'dst';
+  if (present & 1) n.addrMin = formatIpv4(r.u32());
+  if (present & 2) n.addrMax = formatIpv4(r.u32());
+  if (present & 4) n.addrMin = `[${formatIpv6(r.uN(16))}]`;
+  if (present & 8) n.addrMax = `[${formatIpv6(r.uN(16))}]`;
+  if (present & 16) n.portMin = r.u16();
+  if (present & 32) n.portMax = r.u16();
+  d.zeros(r, r.remaining);
+  return n;
+}
+
+function decodeCt(r: WireReader, d: ActionDecoder): Action {
+  const flags = r.u16();
+  const zoneSrc = r.u32();
+  const zone = r.u16();
+  const table = r.u8();
+  d.zeros(r, 3);
+  const alg = r.u16();
+  if (flags & ~3) badArg(`ct flags 0x${flags.toString(16)}`);
+  if (flags & 2 && !(flags & 1)) badArg('ct(force) without commit');
+  const a: CtActionSpec = { type: 'ct', commit: (flags & 1) !== 0, force: (flags & 2) !== 0, exec: [] };
+  if (zoneSrc) a.zone = d.subfieldOfsNbits(d.fieldOfWord(zoneSrc), zone);
+  else if (zone) a.zone = zone;
+  if (table !== 0xff) a.table = table;
+  if (alg) a.alg = Object.keys(CT_ALGS).find((k) => CT_ALGS[k] === alg) ?? String(alg);
+  // A NAT comes first among ct's actions (as OVS writes it); the rest are exec's.
+  if (r.remaining >= 16 && r.peekU16() === 0xffff && r.peekU32(4) === VendorId.NX && r.peekU16(8) === NXAST.NAT) {
+    const f = pullActionFrame(r, d.version);
+    d.frameLen = f.len;
+    a.nat = decodeNat(f.body, d);
+  }
+  a.exec = d.nested(r) as Action[];
+  return a;
+}
+
+const LEARN_SRC_IMM = 1 << 13;
+const LEARN_DST_LOAD = 1 << 11;
+const LEARN_DST_OUTPUT = 2 << 11;
+
+/** NXAST_LEARN (NXAST_LEARN2 with `limit` or `result_dst`): the fixed part, then one spec per match/load/output. */
+function encodeLearn(a: LearnAction, e: ActionEncoder): void {
+  const v2 = !!a.limit || a.resultDst !== undefined;
+  e.nx(v2 ? NXAST.LEARN2 : NXAST.LEARN, (w) => {
+    const flags = (a.sendFlowRem ? 1 : 0) | (a.deleteLearned ? 2 : 0) | (a.resultDst ? 4 : 0);
+    w.u16(a.idleTimeout).u16(a.hardTimeout).u16(a.priority).u64(a.cookie).u16(flags).u8(a.table).u8(0);
+    w.u16(a.finIdleTimeout).u16(a.finHardTimeout);
+    if (v2) {
+      w.u32(a.limit ?? 0).u16(a.resultDst?.ofs ?? 0).u16(0);
+      if (a.resultDst) e.header(a.resultDst.field);
+    }
+    for (const s of a.specs) {
+      const imm = s.kind !== 'output' && 'value' in s.src;
+      const nBits = s.kind === 'output' ? s.src.nBits : s.dst.nBits;
+      w.u16(nBits | (imm ? LEARN_SRC_IMM : 0) | (s.kind === 'load' ? LEARN_DST_LOAD : s.kind === 'output' ? LEARN_DST_OUTPUT : 0));
+      if ('value' in s.src) w.uN(s.src.value & allOnes(nBits), 2 * Math.ceil(nBits / 16));
+      else w.u32(e.headerWord(s.src.field)).u16(s.src.ofs);
+      if (s.kind !== 'output') w.u32(e.headerWord(s.dst.field)).u16(s.dst.ofs);
+    }
+  });
+}
+
+function decodeLearn(r: WireReader, d: ActionDecoder, v2: boolean): Action {
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const priority = r.u16();
+  const cookie = r.u64();
+  const flags = r.u16();
+  const table = r.u8();
+  d.zeros(r, 1);
+  const a: LearnAction = {
+    type: 'learn', table, idleTimeout, hardTimeout, priority, cookie, finIdleTimeout: r.u16(), finHardTimeout: r.u16(),
+    sendFlowRem: (flags & 1) !== 0, deleteLearned: (flags & 2) !== 0, specs: [],
+  };
+  if (flags & ~(v2 ? 7 : 3)) badArg(`learn flags 0x${flags.toString(16)}`);
+  if (table === 0xff) badArg('learn table 255');
+  if (v2) {
+    const limit = r.u32();
+    const resultOfs = r.u16();
+    d.zeros(r, 2);
+    if (limit) a.limit = limit;
+    if (flags & 4) a.resultDst = d.subfield(d.field(r), resultOfs, 1);
+  }
+  while (r.remaining >= 2) {
+    const h = r.peekU16();
+    if (h === 0) break;
+    r.skip(2);
+    const nBits = h & 0x3ff;
+    const imm = (h & LEARN_SRC_IMM) !== 0;
+    const dstType = h & (3 << 11);
+    if (h & 0xc000 || dstType === 3 << 11 || (dstType === LEARN_DST_OUTPUT && imm) || nBits === 0) badArg(`learn spec 0x${h.toString(16)}`);
+    let src: Subfield | { value: bigint };
+    if (imm) src = { value: r.uN(2 * Math.ceil(nBits / 16)) & allOnes(nBits) };
+    else {
+      const f = d.fieldOfWord(r.u32());
+      src = d.subfield(f, r.u16(), nBits);
+    }
+    if (dstType === LEARN_DST_OUTPUT) {
+      a.specs.push({ kind: 'output', src: src as Subfield });
+      continue;
+    }
+    const df = d.fieldOfWord(r.u32());
+    const dst = d.subfield(df, r.u16(), nBits);
+    a.specs.push({ kind: dstType === LEARN_DST_LOAD ? 'load' : 'match', dst, src });
+  }
+  d.zeros(r, r.remaining);
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The table
 
 const ACTIONS = {
   output: {
+    wire: {
+      encode(a, e) {
+        if (a.maxLen !== undefined) e.nx(NXAST.OUTPUT_TRUNC, (w) => w.u16(a.port).u32(a.maxLen!));
+        else if (e.of10) e.std(OFPAT10.OUTPUT, (w) => w.u16(a.port).u16(0));
+        else e.std(OFPAT.OUTPUT, (w) => w.u32(portTo11(a.port)).u16(0).zeros(6));
+      },
+      decode: {
+        'of10:0': (r, d) => (d.len(8), outputDecoded(r.u16(), r.u16())),
+        'of:0': (r, d) => (d.len(16), outputDecoded(port11(r.u32()), r.u16())),
+        'nx:39': (r, d) => (d.len(16), { type: 'output', port: r.u16(), maxLen: r.u32() }),
+      },
+    },
     keywords: ['output'],
     parse(_kw, arg, p) {
       // OVS parse_OUTPUT(): the truncating form when both words appear, else a port, else a subfield.
@@ -1460,6 +1984,32 @@ const ACTIONS = {
   },
 
   output_reg: {
+    wire: {
+      encode(a, e) {
+        const maxLen = a.maxLen ?? 65535;
+        if (nxmHeaderWord(a.src.field) !== undefined) {
+          e.nx(NXAST.OUTPUT_REG, (w) => w.u16(ofsNbits(a.src.ofs, a.src.nBits)).u32(e.headerWord(a.src.field)).u16(maxLen));
+        } else {
+          e.nx(NXAST.OUTPUT_REG2, (w) => {
+            w.u16(ofsNbits(a.src.ofs, a.src.nBits)).u16(maxLen);
+            e.header(a.src.field);
+          });
+        }
+      },
+      decode: {
+        'nx:15': (r, d) => {
+          d.len(24);
+          const on = r.u16();
+          const src = d.subfieldOfsNbits(d.fieldOfWord(r.u32()), on);
+          return outputRegDecoded(src, r.u16());
+        },
+        'nx:32': (r, d) => {
+          const on = r.u16();
+          const maxLen = r.u16();
+          return outputRegDecoded(d.subfieldOfsNbits(d.field(r), on), maxLen);
+        },
+      },
+    },
     // Parsed by `output` (`output:FIELD[a..b]`).
     keywords: [],
     format(a) {
@@ -1489,6 +2039,10 @@ const ACTIONS = {
   },
 
   controller: {
+    wire: {
+      encode: encodeController,
+      decode: { 'nx:20': decodeController, 'nx:37': decodeController2 },
+    },
     keywords: ['controller'],
     parse(_kw, arg, p) {
       return [parseController(p, arg)];
@@ -1527,6 +2081,29 @@ const ACTIONS = {
   },
 
   set_field: {
+    wire: {
+      encode: encodeSetField,
+      decode: {
+        'of:25': (r, d) => setFieldDecoded(pullEntry(r, { isAction: true, allowMask: d.version >= OfpVersion.OF15 }), r, d),
+        'nx:33': (r, d) => setFieldDecoded(pullEntry(r, { isAction: true, allowMask: true }), r, d),
+        'nx:7': decodeRegLoad,
+        'nx:30': (r, d) => (d.len(16), r.skip(2), setFieldOf('mpls_label', BigInt(r.u32()))),
+        'nx:31': (r, d) => (d.len(16), setFieldOf('mpls_tc', BigInt(r.u8()))),
+        'nx:2': (r, d) => (d.len(16), r.skip(2), setFieldOf('tun_id', BigInt(r.u32()))),
+        'nx:9': (r, d) => (d.len(24), r.skip(6), setFieldOf('tun_id', r.u64())),
+        'of10:4': (r, d) => (d.len(16), setFieldOf('eth_src', r.uN(6))),
+        'of10:5': (r, d) => (d.len(16), setFieldOf('eth_dst', r.uN(6))),
+        'of10:6': (r, d) => (d.len(8), setFieldOf('ip_src', BigInt(r.u32()))),
+        'of10:7': (r, d) => (d.len(8), setFieldOf('ip_dst', BigInt(r.u32()))),
+        'of10:8': (r, d) => (d.len(8), setFieldOf('ip_dscp', BigInt(r.u8() >> 2))),
+        'of:3': (r, d) => (d.len(16), setFieldOf('eth_src', r.uN(6))),
+        'of:4': (r, d) => (d.len(16), setFieldOf('eth_dst', r.uN(6))),
+        'of:5': (r, d) => (d.len(8), setFieldOf('ip_src', BigInt(r.u32()))),
+        'of:6': (r, d) => (d.len(8), setFieldOf('ip_dst', BigInt(r.u32()))),
+        'of:7': (r, d) => (d.len(8), setFieldOf('ip_dscp', BigInt(r.u8() >> 2))),
+        'of:8': (r, d) => (d.len(8), setFieldOf('nw_ecn', BigInt(r.u8() & 3))),
+      },
+    },
     keywords: ['set_field', 'load', 'mod_dl_src', 'mod_dl_dst', 'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_nw_ecn', 'mod_vlan_vid', 'mod_vlan_pcp', 'set_tunnel', 'set_tunnel64', 'set_mpls_label', 'set_mpls_tc'],
     parse(kw, arg, p) {
       const need = (): string => p.need(arg);
@@ -1634,6 +2211,45 @@ const ACTIONS = {
   },
 
   move: {
+    wire: {
+      encode(a, e) {
+        if (e.version >= OfpVersion.OF15) {
+          e.std(OFPAT.COPY_FIELD, (w) => {
+            w.u16(a.dst.nBits).u16(a.src.ofs).u16(a.dst.ofs).zeros(2);
+            e.header(a.src.field, e.version);
+            e.header(a.dst.field, e.version);
+          });
+        } else {
+          e.nx(NXAST.REG_MOVE, (w) => {
+            w.u16(a.dst.nBits).u16(a.src.ofs).u16(a.dst.ofs);
+            e.header(a.src.field);
+            e.header(a.dst.field);
+          });
+        }
+      },
+      decode: {
+        'of:28': (r, d) => {
+          const n = r.u16();
+          const so = r.u16();
+          const dO = r.u16();
+          r.skip(2);
+          return moveDecoded(d, r, n, so, dO);
+        },
+        'onf:3200': (r, d) => {
+          r.skip(2);
+          const n = r.u16();
+          const so = r.u16();
+          const dO = r.u16();
+          r.skip(2);
+          return moveDecoded(d, r, n, so, dO);
+        },
+        'nx:6': (r, d) => {
+          const n = r.u16();
+          const so = r.u16();
+          return moveDecoded(d, r, n, so, r.u16());
+        },
+      },
+    },
     keywords: ['move'],
     parse(_kw, arg, p) {
       const a = p.need(arg);
@@ -1657,6 +2273,32 @@ const ACTIONS = {
   },
 
   dec_ttl: {
+    wire: {
+      encode(a, e) {
+        if (a.ids === undefined || (a.ids.length === 1 && a.ids[0] === 0)) {
+          if (e.of10) e.nx(NXAST.DEC_TTL);
+          else e.std(OFPAT.DEC_NW_TTL);
+          return;
+        }
+        const ids = a.ids;
+        e.nx(NXAST.DEC_TTL_CNT_IDS, (w) => {
+          w.u16(ids.length).zeros(4);
+          for (const id of ids) w.u16(id);
+        });
+      },
+      decode: {
+        'of:24': (_r, d) => (d.len(8), { type: 'dec_ttl' }),
+        'nx:18': (_r, d) => (d.len(16), { type: 'dec_ttl' }),
+        'nx:21': (r, d) => {
+          const n = r.u16();
+          d.zeros(r, 4);
+          if (r.remaining < 2 * n) throw new OpenFlowError('OFPBAC_BAD_LEN', `dec_ttl with ${n} controller ids in ${d.frameLen} bytes`);
+          const ids: number[] = [];
+          for (let i = 0; i < n; i++) ids.push(r.u16());
+          return { type: 'dec_ttl', ids };
+        },
+      },
+    },
     keywords: ['dec_ttl'],
     parse(_kw, arg, p) {
       if (!arg.paren) return [{ type: 'dec_ttl' }];
@@ -1697,6 +2339,13 @@ const ACTIONS = {
   },
 
   mod_nw_ttl: {
+    wire: {
+      encode(a, e) {
+        if (e.of10) e.nx(NXAST.REG_LOAD, (w) => w.u16(ofsNbits(0, 8)).u32(e.headerWord(fieldBySubfieldName('nw_ttl')!)).u64(BigInt(a.ttl)));
+        else e.std(OFPAT.SET_NW_TTL, (w) => w.u8(a.ttl).zeros(3));
+      },
+      decode: { 'of:23': (r, d) => (d.len(8), { type: 'mod_nw_ttl', ttl: r.u8() }) },
+    },
     keywords: ['mod_nw_ttl'],
     parse(_kw, arg, p) {
       return [{ type: 'mod_nw_ttl', ttl: p.num(p.need(arg), 'TTL', 255) }];
@@ -1727,6 +2376,20 @@ const ACTIONS = {
   },
 
   push_vlan: {
+    wire: {
+      encode(a, e) {
+        if (e.of10) e.unencodable('push_vlan');
+        e.std(OFPAT.PUSH_VLAN, (w) => w.u16(a.ethertype).zeros(2));
+      },
+      decode: {
+        'of:17': (r, d) => {
+          d.len(8);
+          const ethertype = r.u16();
+          if (ethertype !== 0x8100 && ethertype !== 0x88a8) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `push_vlan ethertype 0x${ethertype.toString(16)}`);
+          return { type: 'push_vlan', ethertype };
+        },
+      },
+    },
     keywords: ['push_vlan'],
     parse(_kw, arg, p) {
       const v = p.num(p.need(arg), 'ethertype', 65535);
@@ -1770,6 +2433,15 @@ const ACTIONS = {
   },
 
   pop_vlan: {
+    wire: {
+      encode(_a, e) {
+        e.std(e.of10 ? OFPAT10.STRIP_VLAN : OFPAT.POP_VLAN);
+      },
+      decode: {
+        'of10:3': (_r, d) => (d.len(8), { type: 'pop_vlan' }),
+        'of:18': (_r, d) => (d.len(8), { type: 'pop_vlan' }),
+      },
+    },
     keywords: ['pop_vlan', 'strip_vlan'],
     parse() {
       return [{ type: 'pop_vlan' }];
@@ -1818,6 +2490,30 @@ const ACTIONS = {
   },
 
   resubmit: {
+    wire: {
+      encode(a, e) {
+        const port = a.port ?? OFPP.IN_PORT;
+        if (a.table === undefined && !a.ct) e.nx(NXAST.RESUBMIT, (w) => w.u16(port));
+        else e.nx(a.ct ? NXAST.RESUBMIT_TABLE_CT : NXAST.RESUBMIT_TABLE, (w) => w.u16(port).u8(a.table ?? 0xff).zeros(3));
+      },
+      decode: {
+        'nx:1': (r, d) => (d.len(16), resubmitDecoded(r.u16(), 0xff, false)),
+        'nx:14': (r, d) => {
+          d.len(16);
+          const port = r.u16();
+          const table = r.u8();
+          d.zeros(r, 3);
+          return resubmitDecoded(port, table, false);
+        },
+        'nx:44': (r, d) => {
+          d.len(16);
+          const port = r.u16();
+          const table = r.u8();
+          d.zeros(r, 3);
+          return resubmitDecoded(port, table, true);
+        },
+      },
+    },
     keywords: ['resubmit'],
     parse(_kw, arg, p) {
       return [parseResubmit(p, p.need(arg), arg.paren)];
@@ -1854,6 +2550,7 @@ const ACTIONS = {
   },
 
   group: {
+    wire: u32ArgWire(OFPAT.GROUP, NXAST.GROUP, (a) => a.groupId, (groupId) => ({ type: 'group', groupId })),
     keywords: ['group'],
     parse(_kw, arg, p) {
       return [{ type: 'group', groupId: p.num(p.need(arg), 'group id', 0xffffff00) }];
@@ -1872,6 +2569,13 @@ const ACTIONS = {
   },
 
   note: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.NOTE, (w) => w.bytes(a.data));
+      },
+      // OVS keeps the padding: the note is every byte after the subtype.
+      decode: { 'nx:8': (r) => ({ type: 'note', data: r.bytes(r.remaining).slice() }) },
+    },
     keywords: ['note'],
     parse(_kw, arg, p) {
       return [{ type: 'note', data: padNote(parseDottedHex(p, p.need(arg))) }];
@@ -1886,6 +2590,7 @@ const ACTIONS = {
   },
 
   ct: {
+    wire: { encode: encodeCt, decode: { 'nx:35': decodeCt } },
     keywords: ['ct'],
     parse(_kw, arg, p) {
       return [parseCt(p, arg.paren ? arg.text : undefined)];
@@ -1931,6 +2636,12 @@ const ACTIONS = {
   },
 
   ct_clear: {
+    wire: {
+      encode(_a, e) {
+        e.nx(NXAST.CT_CLEAR);
+      },
+      decode: { 'nx:43': (_r, d) => (d.len(16), { type: 'ct_clear' }) },
+    },
     keywords: ['ct_clear'],
     parse() {
       return [{ type: 'ct_clear' }];
@@ -1943,13 +2654,15 @@ const ACTIONS = {
       return (x) => {
         if (x.rec !== null) x.rec.uncacheable();
         clearCt(x.key.w);
-        if (x.tr !== null) x.tr.datapath('ct_clear');
+        // OVS emits the datapath ct_clear only for a packet the tracker has seen in this pass.
+        if (x.tr !== null && x.conntracked) x.tr.datapath('ct_clear');
         return false;
       };
     },
   },
 
   learn: {
+    wire: { encode: encodeLearn, decode: { 'nx:16': (r, d) => decodeLearn(r, d, false), 'nx:45': (r, d) => decodeLearn(r, d, true) } },
     keywords: ['learn'],
     parse(_kw, arg, p) {
       return [parseLearn(p, p.need(arg))];
@@ -1968,6 +2681,21 @@ const ACTIONS = {
   },
 
   conjunction: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.CONJUNCTION, (w) => w.u8(a.clause - 1).u8(a.nClauses).u32(a.id));
+      },
+      decode: {
+        'nx:34': (r, d) => {
+          d.len(16);
+          const clause = r.u8();
+          const nClauses = r.u8();
+          const id = r.u32();
+          if (nClauses < 2 || nClauses > 64 || clause >= nClauses) throw new OpenFlowError('NXBAC_BAD_CONJUNCTION', `conjunction clause ${clause + 1}/${nClauses}`);
+          return { type: 'conjunction', id, clause: clause + 1, nClauses };
+        },
+      },
+    },
     keywords: ['conjunction'],
     parse(_kw, arg, p) {
       const m = /^\s*(\d+)\s*,\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(p.need(arg));
@@ -1990,6 +2718,14 @@ const ACTIONS = {
   },
 
   meter: {
+    wire: {
+      // OpenFlow 1.3 and 1.4 carry a meter as an instruction (encodeInstructions), 1.5 as an action.
+      encode(a, e) {
+        if (e.version < OfpVersion.OF15) e.unencodable('a meter action');
+        e.std(OFPAT.METER, (w) => w.u32(a.meterId));
+      },
+      decode: { 'of:29': (r, d) => (d.len(8), { type: 'meter', meterId: r.u32() }) },
+    },
     keywords: ['meter'],
     parse(_kw, arg, p) {
       return [{ type: 'meter', meterId: p.num(p.need(arg), 'meter id', 0xffffffff) }];
@@ -2011,6 +2747,20 @@ const ACTIONS = {
     },
   },
   clone: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.CLONE, (w) => {
+          w.zeros(6);
+          e.nested(a.actions);
+        });
+      },
+      decode: {
+        'nx:42': (r, d) => {
+          d.zeros(r, 6);
+          return { type: 'clone', actions: d.nested(r) as Action[] };
+        },
+      },
+    },
     keywords: ['clone'],
     parse(_kw, arg, p) {
       if (!arg.paren) p.err('clone needs (actions)');
@@ -2044,6 +2794,12 @@ const ACTIONS = {
   },
 
   stack_push: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.STACK_PUSH, (w) => encodeStack(a.src, e, w));
+      },
+      decode: { 'nx:27': (r, d) => ({ type: 'stack_push', src: decodeStack(r, d) }) },
+    },
     keywords: ['push'],
     parse(_kw, arg, p) {
       return [{ type: 'stack_push', src: parseSubfield(p.need(arg), p.input, arg.col) }];
@@ -2065,6 +2821,12 @@ const ACTIONS = {
   },
 
   stack_pop: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.STACK_POP, (w) => encodeStack(a.dst, e, w));
+      },
+      decode: { 'nx:28': (r, d) => ({ type: 'stack_pop', dst: decodeStack(r, d) }) },
+    },
     keywords: ['pop'],
     parse(_kw, arg, p) {
       return [{ type: 'stack_pop', dst: parseSubfield(p.need(arg), p.input, arg.col) }];
@@ -2086,6 +2848,22 @@ const ACTIONS = {
   },
 
   check_pkt_larger: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.CHECK_PKT_LARGER, (w) => {
+          w.u16(a.len).u16(a.dst.ofs);
+          e.header(a.dst.field);
+        });
+      },
+      decode: {
+        'nx:49': (r, d) => {
+          d.len(24);
+          const len = r.u16();
+          const ofs = r.u16();
+          return { type: 'check_pkt_larger', len, dst: d.subfield(d.field(r), ofs, 1) };
+        },
+      },
+    },
     keywords: ['check_pkt_larger'],
     parse(_kw, arg, p) {
       // OVS parse_CHECK_PKT_LARGER: `check_pkt_larger(LEN)->DST`, DST one bit.
@@ -2107,6 +2885,12 @@ const ACTIONS = {
   },
 
   exit: {
+    wire: {
+      encode(_a, e) {
+        e.nx(NXAST.EXIT);
+      },
+      decode: { 'nx:17': (_r, d) => (d.len(16), { type: 'exit' }) },
+    },
     keywords: ['exit'],
     parse() {
       return [{ type: 'exit' }];
@@ -2124,6 +2908,18 @@ const ACTIONS = {
   },
 
   mod_tp: {
+    wire: {
+      encode(a, e) {
+        const t = a.dir === 'src' ? OFPAT.SET_TP_SRC : OFPAT.SET_TP_DST;
+        e.std(t, (w) => w.u16(a.port).zeros(2));
+      },
+      decode: {
+        'of10:9': (r, d) => (d.len(8), { type: 'mod_tp', dir: 'src', port: r.u16() }),
+        'of10:10': (r, d) => (d.len(8), { type: 'mod_tp', dir: 'dst', port: r.u16() }),
+        'of:9': (r, d) => (d.len(8), { type: 'mod_tp', dir: 'src', port: r.u16() }),
+        'of:10': (r, d) => (d.len(8), { type: 'mod_tp', dir: 'dst', port: r.u16() }),
+      },
+    },
     keywords: ['mod_tp_src', 'mod_tp_dst'],
     parse(kw, arg, p) {
       // OVS keeps OFPACT_SET_L4_*_PORT; for OpenFlow 1.5 it becomes a set_field of the matched
@@ -2153,20 +2949,28 @@ const ACTIONS = {
       return (x) => {
         const w = x.key.w;
         const r = x.rec;
-        if (r !== null) {
-          r.mark(W.dl_type, 0xffffffff);
-          r.mark(W.nw_frag, 0xffffffff);
-          r.mark(W.nw_proto, 0xffffffff);
-          r.mark(word, 0xffffffff);
-        }
         const dl = w[W.dl_type];
-        if ((dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (w[W.nw_frag]! & FRAG_LATER) === 0) w[word] = port;
+        const ok = (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) && (w[W.nw_frag]! & FRAG_LATER) === 0;
+        if (r !== null) {
+          if (!r.ovsExact) {
+            r.mark(W.dl_type, 0xffffffff);
+            r.mark(W.nw_frag, 0xffffffff);
+            r.mark(W.nw_proto, 0xffffffff);
+            r.mark(word, 0xffffffff);
+          } else if (ok) {
+            // OVS OFPACT_SET_L4_*_PORT: nw_proto and the port, only when it sets the port.
+            r.mark(W.nw_proto, 0xff);
+            r.mark(word, 0xffff);
+          }
+        }
+        if (ok) w[word] = port;
         return false;
       };
     },
   },
 
   set_queue: {
+    wire: u32ArgWire(OFPAT.SET_QUEUE, NXAST.SET_QUEUE, (a) => a.queue, (queue) => ({ type: 'set_queue', queue })),
     keywords: ['set_queue', 'enqueue'],
     parse(kw, arg, p) {
       if (kw === 'set_queue') return [{ type: 'set_queue', queue: p.num(p.need(arg), 'queue id', 0xffffffff) }];
@@ -2189,6 +2993,8 @@ const ACTIONS = {
       // dpif-netdev maps queue N to priority N (`dpif_netdev_queue_to_priority`).
       const q = a.queue;
       return (x) => {
+        // OVS un-wildcards skb_priority (the trace's megaflow shows it).
+        if (x.rec !== null && x.rec.ovsExact) x.rec.mark(WC_SKB_PRIORITY, 0xffffffff);
         x.key.skbPriority = q;
         return false;
       };
@@ -2196,6 +3002,12 @@ const ACTIONS = {
   },
 
   pop_queue: {
+    wire: {
+      encode(_a, e) {
+        e.nx(NXAST.POP_QUEUE);
+      },
+      decode: { 'nx:5': (_r, d) => (d.len(16), { type: 'pop_queue' }) },
+    },
     keywords: ['pop_queue'],
     parse() {
       return [{ type: 'pop_queue' }];
@@ -2207,6 +3019,7 @@ const ACTIONS = {
     compile() {
       return (x) => {
         // Back to the priority the packet arrived with (0 on our ports).
+        if (x.rec !== null && x.rec.ovsExact) x.rec.mark(WC_SKB_PRIORITY, 0xffffffff);
         const k = x.key;
         if (k.skbPriority !== 0) {
           k.skbPriority = 0;
@@ -2218,6 +3031,29 @@ const ACTIONS = {
   },
 
   multipath: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.MULTIPATH, (w) => {
+          w.u16(HASH_FIELDS.indexOf(a.fields)).u16(a.basis).u16(0).u16(MP_ALGS.indexOf(a.algorithm));
+          w.u16(a.nLinks - 1).u32(a.arg).u16(0).u16(ofsNbits(a.dst.ofs, a.dst.nBits)).u32(e.headerWord(a.dst.field));
+        });
+      },
+      decode: {
+        'nx:10': (r, d) => {
+          d.len(32);
+          const fields = HASH_FIELDS[r.u16()] ?? badArg('multipath fields');
+          const basis = r.u16();
+          r.skip(2);
+          const algorithm = MP_ALGS[r.u16()] ?? badArg('multipath algorithm');
+          const nLinks = r.u16() + 1;
+          const arg = r.u32();
+          r.skip(2);
+          const on = r.u16();
+          const dst = d.subfieldOfsNbits(d.fieldOfWord(r.u32()), on);
+          return { type: 'multipath', fields, basis, algorithm, nLinks, arg, dst };
+        },
+      },
+    },
     keywords: ['multipath'],
     parse(_kw, arg, p) {
       return [parseMultipath(p, p.need(arg), arg.col)];
@@ -2235,18 +3071,29 @@ const ACTIONS = {
         const k = x.key;
         const r = x.rec;
         if (r !== null) {
-          markHashFields(r);
-          r.markField(dst.field);
+          markHashFields(r, k.w, fields);
+          r.markSubfield(dst);
         }
         const link = multipathLink(flowHashFields(k.w, fields, basis, k.vlan2Tci), algorithm, nLinks, arg);
         writeSubfield(k.w, dst, link);
-        if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${link}`);
+        if (x.tr !== null) x.tr.report('detail', subfieldNowText(k.w, dst));
         return false;
       };
     },
   },
 
   bundle: {
+    wire: {
+      encode(a, e) {
+        e.nx(a.dst ? NXAST.BUNDLE_LOAD : NXAST.BUNDLE, (w) => {
+          w.u16(a.algorithm === 'hrw' ? 1 : 0).u16(HASH_FIELDS.indexOf(a.fields)).u16(a.basis);
+          w.u32(e.headerWord(fieldBySubfieldName('in_port')!)).u16(a.members.length);
+          w.u16(a.dst ? ofsNbits(a.dst.ofs, a.dst.nBits) : 0).u32(a.dst ? e.headerWord(a.dst.field) : 0).zeros(4);
+          for (const m of a.members) w.u16(m);
+        });
+      },
+      decode: { 'nx:12': (r, d) => decodeBundle(r, d, false), 'nx:13': (r, d) => decodeBundle(r, d, true) },
+    },
     keywords: ['bundle', 'bundle_load'],
     parse(kw, arg, p) {
       return [parseBundle(p, p.need(arg), kw === 'bundle_load', arg.col)];
@@ -2268,8 +3115,13 @@ const ACTIONS = {
       const { fields, basis, algorithm, members, dst } = a;
       return (x, bucket) => {
         const r = x.rec;
-        if (r !== null) r.uncacheable(); // member liveness
         const k = x.key;
+        if (r !== null) {
+          r.uncacheable(); // member liveness
+          // OVS bundle_execute: hrw masks the hash fields when there is a choice; bundle_load the destination.
+          if (r.ovsExact && algorithm !== 'active_backup' && members.length > 1) markHashFields(r, k.w, fields);
+          if (dst) r.markSubfield(dst);
+        }
         let port: number = OFPP.NONE;
         if (algorithm === 'active_backup') {
           for (const m of members) {
@@ -2294,7 +3146,7 @@ const ACTIONS = {
         }
         if (dst) {
           writeSubfield(k.w, dst, port);
-          if (x.tr !== null) x.tr.report('detail', `${formatSubfield(dst)} = ${port}`);
+          if (x.tr !== null) x.tr.report('detail', subfieldNowText(k.w, dst));
         } else x.output(port, 0, bucket);
         return false;
       };
@@ -2302,6 +3154,17 @@ const ACTIONS = {
   },
 
   sample: {
+    wire: {
+      encode(a, e) {
+        const sub = a.direction !== undefined ? NXAST.SAMPLE3 : a.samplingPort !== undefined ? NXAST.SAMPLE2 : NXAST.SAMPLE;
+        e.nx(sub, (w) => {
+          w.u16(a.probability).u32(a.collectorSetId).u32(a.obsDomainId).u32(a.obsPointId);
+          if (sub === NXAST.SAMPLE) return;
+          w.u16(a.samplingPort ?? OFPP.NONE).u8(a.direction === 'ingress' ? 1 : a.direction === 'egress' ? 2 : 0).zeros(5);
+        });
+      },
+      decode: { 'nx:29': (r, d) => decodeSample(r, d, 1), 'nx:38': (r, d) => decodeSample(r, d, 2), 'nx:41': (r, d) => decodeSample(r, d, 3) },
+    },
     keywords: ['sample'],
     parse(_kw, arg, p) {
       return [parseSample(p, p.need(arg))];
@@ -2320,6 +3183,12 @@ const ACTIONS = {
   },
 
   fin_timeout: {
+    wire: {
+      encode(a, e) {
+        e.nx(NXAST.FIN_TIMEOUT, (w) => w.u16(a.idleTimeout).u16(a.hardTimeout).zeros(2));
+      },
+      decode: { 'nx:19': (r, d) => (d.len(16), { type: 'fin_timeout', idleTimeout: r.u16(), hardTimeout: r.u16() }) },
+    },
     keywords: ['fin_timeout'],
     parse(_kw, arg, p) {
       const a: FinTimeoutAction = { type: 'fin_timeout', idleTimeout: 0, hardTimeout: 0 };
@@ -2354,6 +3223,17 @@ const ACTIONS = {
   },
 
   push_mpls: {
+    wire: {
+      // OpenFlow 1.1+: OFPAT_PUSH_MPLS (ofp11_action_push); 1.0: NXAST_PUSH_MPLS.
+      encode(a, e) {
+        if (e.of10) e.nx(NXAST.PUSH_MPLS, (w) => w.u16(a.ethertype).zeros(4));
+        else e.std(OFPAT.PUSH_MPLS, (w) => w.u16(a.ethertype).zeros(2));
+      },
+      decode: {
+        'of:19': (r, d) => (d.len(8), { type: 'push_mpls', ethertype: r.u16() }),
+        'nx:23': (r, d) => (d.len(16), { type: 'push_mpls', ethertype: r.u16() }),
+      },
+    },
     keywords: ['push_mpls'],
     parse(_kw, arg, p) {
       // OVS parse_PUSH_MPLS(): any 16-bit number; the switch refuses a non-MPLS one (checkDecoded).
@@ -2424,6 +3304,17 @@ const ACTIONS = {
   },
 
   pop_mpls: {
+    wire: {
+      // OpenFlow 1.1+: OFPAT_POP_MPLS; 1.0: NXAST_POP_MPLS.
+      encode(a, e) {
+        if (e.of10) e.nx(NXAST.POP_MPLS, (w) => w.u16(a.ethertype).zeros(4));
+        else e.std(OFPAT.POP_MPLS, (w) => w.u16(a.ethertype).zeros(2));
+      },
+      decode: {
+        'of:20': (r, d) => (d.len(8), { type: 'pop_mpls', ethertype: r.u16() }),
+        'nx:24': (r, d) => (d.len(16), { type: 'pop_mpls', ethertype: r.u16() }),
+      },
+    },
     keywords: ['pop_mpls'],
     parse(_kw, arg, p) {
       return [{ type: 'pop_mpls', ethertype: p.u16(arg.text ?? '', 'pop_mpls') }];
@@ -2462,6 +3353,17 @@ const ACTIONS = {
   },
 
   set_mpls_ttl: {
+    wire: {
+      // OpenFlow 1.1+: OFPAT_SET_MPLS_TTL (ofp11_action_mpls_ttl); 1.0: NXAST_SET_MPLS_TTL.
+      encode(a, e) {
+        if (e.of10) e.nx(NXAST.SET_MPLS_TTL, (w) => w.u8(a.ttl).zeros(5));
+        else e.std(OFPAT.SET_MPLS_TTL, (w) => w.u8(a.ttl).zeros(3));
+      },
+      decode: {
+        'of:15': (r, d) => (d.len(8), { type: 'set_mpls_ttl', ttl: r.u8() }),
+        'nx:25': (r, d) => (d.len(16), { type: 'set_mpls_ttl', ttl: r.u8() }),
+      },
+    },
     keywords: ['set_mpls_ttl'],
     parse(_kw, arg, p) {
       const t = arg.text ?? '';
@@ -2488,6 +3390,17 @@ const ACTIONS = {
   },
 
   dec_mpls_ttl: {
+    wire: {
+      // OpenFlow 1.1+: OFPAT_DEC_MPLS_TTL; 1.0: NXAST_DEC_MPLS_TTL.
+      encode(_a, e) {
+        if (e.of10) e.nx(NXAST.DEC_MPLS_TTL);
+        else e.std(OFPAT.DEC_MPLS_TTL);
+      },
+      decode: {
+        'of:16': (_r, d) => (d.len(8), { type: 'dec_mpls_ttl' }),
+        'nx:26': (_r, d) => (d.len(16), { type: 'dec_mpls_ttl' }),
+      },
+    },
     keywords: ['dec_mpls_ttl'],
     parse() {
       return [{ type: 'dec_mpls_ttl' }];
@@ -2610,6 +3523,11 @@ function trackOne<K extends ActionType>(type: K, a: ActionMap[K], ctx: ActionCon
  * (VLAN present, ip_proto) for OVS's OpenFlow 1.5 normalisation; returns one or two actions.
  */
 export function parseAction(tok: string, input: string, col: number, ctx: ActionContext): Action[] {
+  return parseToken(tok, input, col, ctx).acts;
+}
+
+/** `parseAction` plus the size OVS gives the token's actions in its internal form (ofpact-size.ts). */
+function parseToken(tok: string, input: string, col: number, ctx: ActionContext): { acts: Action[]; bytes: number } {
   const t = tok.trim();
   const { name, arg } = splitArg(tok, col);
   const p = new ActionParser(input, col + (tok.length - tok.trimStart().length), ctx, name);
@@ -2617,16 +3535,26 @@ export function parseAction(tok: string, input: string, col: number, ctx: Action
   if (arg.text === undefined && lname !== 'controller') {
     // A bare port (a number or a reserved name such as `in_port`, `LOCAL`, `NONE`) is an output.
     const port = parsePort(t);
-    if (port !== undefined) return [outputTo(port)];
+    if (port !== undefined) {
+      const acts = [outputTo(port)];
+      return { acts, bytes: tokenBytes('output', undefined, acts) };
+    }
   }
-  if (lname === 'drop') return [];
+  if (lname === 'drop') return { acts: [], bytes: 0 };
   // OVS has no `apply_actions` keyword: the bare action list is the Apply-Actions instruction.
   if (lname === 'apply_actions') return p.err('apply_actions is the default instruction');
   const type = KEYWORDS.get(lname);
   if (type === undefined) return p.err(`unknown action ${name}`);
   const out = arg.unclosed ? unclosed(arg, name, () => parseWith(type, lname, arg, p)) : parseWith(type, lname, arg, p);
   for (const a of out) trackOne(a.type, a, ctx);
-  return out;
+  return { acts: out, bytes: tokenBytes(lname, arg.text, out) };
+}
+
+/** Add one token's internal size to a list's; OVS refuses the list past 64 KB ("input too big"). */
+function addBytes(total: number, bytes: number, input: string, col: number): number {
+  const n = total + bytes;
+  if (n > OFPACTS_MAX_BYTES) throw new TextParseError(input, col, 'input too big');
+  return n;
 }
 
 /**
@@ -2647,12 +3575,16 @@ export function parseActionList(text: string, input: string, col: number, ctx: A
   const out: Action[] = [];
   const toks = splitTopLevel(text, col, ', \t\r\n').filter((t) => t.text.trim() !== '');
   let dropCol = -1;
+  let bytes = 0;
   for (const { text: tok, col: c } of toks) {
     if (tok.trim().toLowerCase() === 'drop' && dropCol < 0) dropCol = c + (tok.length - tok.trimStart().length);
-    out.push(...parseAction(tok, input, c, ctx));
+    const r = parseToken(tok, input, c, ctx);
+    bytes = addBytes(bytes, r.bytes, input, c);
+    for (const a of r.acts) out.push(a);
   }
   // OVS refuses `drop` only when the list holds something else (`drop,drop` is an empty list).
   if (dropCol >= 0 && out.length > 0) throw new TextParseError(input, dropCol, DROP_ALONE);
+  recordListBytes(out, bytes);
   return out;
 }
 
@@ -2666,6 +3598,7 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
   let last = -1;
   let lastName = '';
   let dropCol = -1;
+  let bytes = 0;
   for (const { text: raw, col: c } of toks) {
     const tok = raw.trim();
     const { name, arg } = splitArg(raw, c);
@@ -2683,11 +3616,13 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
     switch (lname) {
       case 'clear_actions':
         ins.clearActions = true;
+        bytes = addBytes(bytes, 8, input, c);
         break;
       case 'write_actions': {
         if (!arg.paren) p.err('write_actions needs (actions)');
         const parse = (): Action[] => parseActionList(arg.text ?? '', input, c + tok.indexOf('(') + 1, { ...ctx });
         ins.writeActions = arg.unclosed ? unclosed(arg, name, parse) : parse();
+        bytes = addBytes(bytes, 8 + listBytesOf(ins.writeActions), input, c);
         break;
       }
       case 'write_metadata': {
@@ -2697,16 +3632,21 @@ export function parseInstructions(text: string, input: string, col: number, ctx:
         if (value === undefined || mask === undefined || value > 0xffff_ffff_ffff_ffffn || mask > 0xffff_ffff_ffff_ffffn) return p.err('expected write_metadata:VALUE[/MASK]');
         // Kept as given, bits outside the mask too (OVS prints write_metadata:0x10/0xf back).
         ins.writeMetadata = { value, mask };
+        bytes = addBytes(bytes, 24, input, c);
         break;
       }
       case 'goto_table': {
         const t = parseUint((arg.text ?? '').trim());
         if (t === undefined || t > 254n) p.err(`${arg.text}: goto_table to unknown table`);
         ins.gotoTable = Number(t);
+        bytes = addBytes(bytes, 8, input, c);
         break;
       }
-      default:
-        ins.apply.push(...parseAction(tok, input, c, ctx));
+      default: {
+        const r = parseToken(tok, input, c, ctx);
+        bytes = addBytes(bytes, r.bytes, input, c);
+        for (const a of r.acts) ins.apply.push(a);
+      }
     }
   }
   const other = ins.apply.length > 0 || ins.clearActions || ins.writeActions !== undefined || ins.writeMetadata !== undefined || ins.gotoTable !== undefined;
@@ -2940,4 +3880,148 @@ export function actionSetOrder(set: readonly Op[], out: Op[] = []): Op[] {
   for (const x of set) if (x.setClass === ActionSetClass.SET_OR_MOVE) out.push(x);
   out.push(fin);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wire (each record's `wire`; the frame is action-wire.ts)
+
+function encodeWith<K extends ActionType>(type: K, a: ActionMap[K], e: ActionEncoder): void {
+  DEFS[type].wire.encode(a, e);
+}
+
+function encodeList(list: readonly unknown[], e: ActionEncoder): void {
+  for (const a of list as readonly Action[]) encodeWith(a.type, a, e);
+}
+
+/** Wire identity -> the decoder a record registered for it. */
+const DECODERS: ReadonlyMap<WireKey, (r: WireReader, d: ActionDecoder) => Action | Action[]> = new Map(
+  ACTION_TYPES.flatMap((t) => Object.entries(DEFS[t].wire.decode).flatMap(([k, fn]) => (fn ? [[k as WireKey, fn] as const] : []))),
+);
+
+function decodeList(r: WireReader, d: ActionDecoder): Action[] {
+  const out: Action[] = [];
+  while (r.remaining > 0) {
+    const f = pullActionFrame(r, d.version);
+    const fn = DECODERS.get(f.key);
+    if (!fn) {
+      const nx = f.key.startsWith('nx:') || f.key.startsWith('onf:');
+      throw new OpenFlowError(nx ? 'OFPBAC_BAD_VENDOR_TYPE' : 'OFPBAC_BAD_TYPE', `unknown action ${f.key}`);
+    }
+    d.frameLen = f.len;
+    const got = fn(f.body, d);
+    if (Array.isArray(got)) out.push(...got);
+    else out.push(got);
+  }
+  return out;
+}
+
+/**
+ * Encode an action list as OpenFlow `version` (`OfpVersion`) writes it (OVS
+ * `ofpacts_put_openflow_actions()`); returns the bytes, or appends to `w` when given.
+ */
+export function encodeActions(list: readonly Action[], version: number, w = new WireWriter()): Uint8Array {
+  encodeList(list, new ActionEncoder(w, version, encodeList));
+  return w.buf.subarray(0, w.len);
+}
+
+/**
+ * Decode an OpenFlow `version` action list (OVS `ofpacts_pull_openflow_actions()`): all of `r`, or
+ * the `len` bytes at `r`'s position. Raises the `OpenFlowError` OVS raises for a malformed action.
+ */
+export function decodeActions(r: WireReader | Uint8Array, version: number, len?: number): Action[] {
+  const rd = r instanceof WireReader ? r : new WireReader(r);
+  const sub = len === undefined ? rd.sub(rd.remaining) : subOrBadLen(rd, len, 'OFPBAC_BAD_LEN');
+  return decodeList(sub, new ActionDecoder(version, decodeList));
+}
+
+function subOrBadLen(r: WireReader, len: number, err: 'OFPBAC_BAD_LEN' | 'OFPBIC_BAD_LEN'): WireReader {
+  if (len > r.remaining || len % 8 !== 0) throw new OpenFlowError(err, `${len} bytes of actions where ${r.remaining} are left`);
+  return r.sub(len);
+}
+
+/** OpenFlow 1.1+ instruction types (`OFPIT_*`). */
+export const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6 } as const;
+
+/**
+ * Encode instructions in OVS's order (`ofpacts_put_openflow_instructions()`): a meter instruction
+ * (OpenFlow 1.3/1.4; in 1.5 the meter is the first apply action), apply_actions (left out when
+ * empty), clear_actions, write_actions, write_metadata, goto_table. OpenFlow 1.0 has no
+ * instructions: the apply actions only, and instructions it cannot carry raise `OFPBIC_UNSUP_INST`.
+ */
+export function encodeInstructions(ins: Instructions, version: number, w = new WireWriter()): Uint8Array {
+  const start = w.len;
+  const e = new ActionEncoder(w, version, encodeList);
+  if (version === OfpVersion.OF10) {
+    if (ins.clearActions || ins.writeActions || ins.writeMetadata || ins.gotoTable !== undefined) {
+      throw new OpenFlowError('OFPBIC_UNSUP_INST', 'OpenFlow 1.0 has no instructions');
+    }
+    encodeList(ins.apply, e);
+    return w.buf.subarray(start, w.len);
+  }
+  let apply: readonly Action[] = ins.apply;
+  const inst = (type: number, body: () => void): void => {
+    const s = w.len;
+    w.u16(type).u16(0);
+    body();
+    w.setU16(s + 2, w.len - s);
+  };
+  if (version < OfpVersion.OF15) {
+    const meters = apply.filter((a) => a.type === 'meter');
+    for (const m of meters) inst(OFPIT.METER, () => w.u32(m.meterId));
+    if (meters.length) apply = apply.filter((a) => a.type !== 'meter');
+  }
+  if (apply.length) inst(OFPIT.APPLY_ACTIONS, () => (w.zeros(4), encodeList(apply, e)));
+  if (ins.clearActions) inst(OFPIT.CLEAR_ACTIONS, () => w.zeros(4));
+  if (ins.writeActions) inst(OFPIT.WRITE_ACTIONS, () => (w.zeros(4), encodeList(ins.writeActions!, e)));
+  if (ins.writeMetadata) inst(OFPIT.WRITE_METADATA, () => w.zeros(4).u64(ins.writeMetadata!.value).u64(ins.writeMetadata!.mask));
+  if (ins.gotoTable !== undefined) inst(OFPIT.GOTO_TABLE, () => w.u8(ins.gotoTable!).zeros(3));
+  return w.buf.subarray(start, w.len);
+}
+
+/**
+ * Decode OpenFlow `version` instructions (all of `r`; OVS `ofpacts_pull_openflow_instructions()`):
+ * an unknown instruction `OFPBIC_UNKNOWN_INST`, one given twice `OFPBIC_DUP_INST`, a bad length
+ * `OFPBIC_BAD_LEN`, an action that has no place in write_actions `OFPBAC_BAD_TYPE`. OpenFlow 1.0
+ * reads a plain action list.
+ */
+export function decodeInstructions(r: WireReader, version: number): Instructions {
+  const d = new ActionDecoder(version, decodeList);
+  if (version === OfpVersion.OF10) return { apply: decodeList(r.sub(r.remaining), d), clearActions: false };
+  const ins: Instructions = { apply: [], clearActions: false };
+  const seen = new Set<number>();
+  let meter: Action | undefined;
+  while (r.remaining > 0) {
+    if (r.remaining < 8) throw new OpenFlowError('OFPBIC_BAD_LEN', `instruction of ${r.remaining} bytes`);
+    const type = r.peekU16();
+    const len = r.peekU16(2);
+    if (len < 8 || len % 8 !== 0 || len > r.remaining) throw new OpenFlowError('OFPBIC_BAD_LEN', `instruction length ${len}`);
+    const b = r.sub(len);
+    b.skip(4);
+    if (type < 1 || type > 6 || (type === OFPIT.METER && version >= OfpVersion.OF15)) {
+      throw new OpenFlowError(type === 0xffff ? 'OFPBIC_BAD_EXPERIMENTER' : 'OFPBIC_UNKNOWN_INST', `instruction type ${type}`);
+    }
+    if (seen.has(type)) throw new OpenFlowError('OFPBIC_DUP_INST', `instruction type ${type} given twice`);
+    seen.add(type);
+    const fixed = (n: number): void => {
+      if (len !== n) throw new OpenFlowError('OFPBIC_BAD_LEN', `instruction type ${type} of length ${len}`);
+    };
+    if (type === OFPIT.GOTO_TABLE) (fixed(8), (ins.gotoTable = b.u8()));
+    else if (type === OFPIT.WRITE_METADATA) {
+      fixed(24);
+      b.skip(4);
+      ins.writeMetadata = { value: b.u64(), mask: b.u64() };
+    } else if (type === OFPIT.CLEAR_ACTIONS) (fixed(8), (ins.clearActions = true));
+    else if (type === OFPIT.METER) (fixed(8), (meter = { type: 'meter', meterId: b.u32() }));
+    else {
+      b.skip(4);
+      const list = decodeList(b, d);
+      if (type === OFPIT.APPLY_ACTIONS) ins.apply = list;
+      else {
+        checkActionSet(list);
+        ins.writeActions = list;
+      }
+    }
+  }
+  if (meter) ins.apply.unshift(meter);
+  return ins;
 }

@@ -3,6 +3,7 @@
  * (input, column, what was expected); a flow that parses but that a switch refuses carries the
  * OpenFlow error type and code names OVS reports (`OFPBMC_BAD_PREREQ`, `OFPBAC_MATCH_INCONSISTENT`).
  */
+import { errorEncoding, type OfpErrName } from './ofp-errors.js';
 
 /** Raised by the ovs-ofctl text parsers: the input, the 0-based column and what was expected. */
 export class TextParseError extends SyntaxError {
@@ -62,7 +63,7 @@ export const OfpErrorCode = {
   OFPBIC_UNKNOWN_INST: [3, 0],
   OFPBIC_UNSUP_INST: [3, 1],
   OFPBIC_BAD_TABLE_ID: [3, 2],
-  OFPBIC_DUP_INST: [3, 7],
+  OFPBIC_DUP_INST: [3, 9],
   OFPBMC_BAD_TYPE: [4, 0],
   OFPBMC_BAD_LEN: [4, 1],
   OFPBMC_BAD_FIELD: [4, 6],
@@ -70,15 +71,15 @@ export const OfpErrorCode = {
   OFPBMC_BAD_MASK: [4, 8],
   OFPBMC_BAD_PREREQ: [4, 9],
   OFPBMC_DUP_FIELD: [4, 10],
-  OFPBMC_BAD_WILDCARDS: [4, 2],
-  OFPFMFC_OVERLAP: [5, 1],
-  OFPFMFC_BAD_PRIORITY: [5, 2],
-  OFPFMFC_BAD_TIMEOUT: [5, 6],
+  OFPBMC_BAD_WILDCARDS: [4, 5],
+  OFPFMFC_OVERLAP: [5, 3],
+  OFPFMFC_BAD_PRIORITY: [5, 9],
+  OFPFMFC_BAD_TIMEOUT: [5, 5],
   OFPGMFC_GROUP_EXISTS: [6, 0],
   OFPGMFC_UNKNOWN_GROUP: [6, 8],
   OFPGMFC_BAD_TYPE: [6, 10],
   OFPGMFC_BAD_BUCKET: [6, 12],
-  OFPGMFC_CHAINING_UNSUPPORTED: [6, 15],
+  OFPGMFC_CHAINING_UNSUPPORTED: [6, 5],
   OFPBRC_BUFFER_UNKNOWN: [1, 8],
   OFPBRC_BAD_PORT: [1, 11],
   OFPMMFC_METER_EXISTS: [12, 1],
@@ -86,8 +87,16 @@ export const OfpErrorCode = {
   OFPMMFC_UNKNOWN_METER: [12, 3],
 } as const satisfies Record<string, readonly [number, number]>;
 
-/** The name of an OpenFlow error code we raise. */
-export type OfpErrorName = keyof typeof OfpErrorCode;
+/** The name of an OpenFlow error: one of the table above or any other error OVS knows (ofp-errors.ts). */
+export type OfpErrorName = keyof typeof OfpErrorCode | OfpErrName;
+
+/** OpenFlow 1.5 (type, code) of any error name; an experimenter error is (0xffff, exp_type). */
+function of15TypeCode(name: OfpErrorName): readonly [number, number] {
+  if (Object.hasOwn(OfpErrorCode, name)) return OfpErrorCode[name as keyof typeof OfpErrorCode];
+  const t = errorEncoding(name as OfpErrName, 6);
+  if (!t) return [0xffff, 0];
+  return t.vendor ? [0xffff, t.type] : [t.type, t.code];
+}
 
 /** An OpenFlow error as a switch would send it: type and code, by OVS's names. */
 export class OpenFlowError extends Error {
@@ -103,6 +112,6 @@ export class OpenFlowError extends Error {
     readonly detail: string,
   ) {
     super(`${errorName}: ${detail}`);
-    [this.type, this.code] = OfpErrorCode[errorName];
+    [this.type, this.code] = of15TypeCode(errorName);
   }
 }

@@ -47,6 +47,9 @@ export const KEY_WORDS: number = SLOTS.reduce((a, [, s]) => a + s, 0);
  */
 export const WC_VLAN1: number = KEY_WORDS;
 
+/** A trace's megaflow mask word for `skb_priority`, which set_queue and pop_queue un-wildcard (OVS `wc.masks.skb_priority`). */
+export const WC_SKB_PRIORITY: number = KEY_WORDS + 1;
+
 /** Slot names with their word index and size, in layout order (for debugging and dumps). */
 export const KEY_SLOTS: ReadonlyArray<{ name: string; word: number; words: number }> = SLOTS.map(([name, words]) => ({
   name,

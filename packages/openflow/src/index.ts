@@ -26,6 +26,15 @@ export {
   type FinTimeoutAction, type PushMplsAction, type PopMplsAction, type SetMplsTtlAction, type DecMplsTtlAction, type ActionMap, type ActionType, type Action, type Instructions,
   type ActionEnv, type Subfield
 } from './actions.js';
+// The OpenFlow wire protocol (docs/openflow-wire.md): matches, actions and instructions on the wire.
+export { encodeActions, decodeActions, encodeInstructions, decodeInstructions, OFPIT } from './actions.js';
+export * from './wire-buf.js';
+export * from './field-codec.js';
+export * from './ofp-errors.js';
+export * from './ofp-msgs.js';
+export * from './ofp-conn.js';
+export * from './ofp-agent.js';
+export * from './ofp-server.js';
 export * from './ofctl-text.js';
 export * from './commit.js';
 export * from './ports.js';

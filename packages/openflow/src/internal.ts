@@ -8,3 +8,5 @@ export { ActionParser, compileAction, compileInstructions, ctActFor, fixVlanTpid
 export type { ActionArg, ActionContext, ActionDef, ActionOp, CheckState, CtPrep, InstructionOp, InstructionType, Op, OpExec, OpRun } from './actions.js';
 export { FORWARD_CACHED, FORWARD_UNCACHED, Pipeline } from './pipeline.js';
 export type { RunMode, SwitchCore } from './pipeline.js';
+export { ActionDecoder, ActionEncoder, NXAST, OFPAT, OFPAT10, ONFACT, ofsNbits, pullActionFrame } from './action-wire.js';
+export type { ActionWire, WireKey } from './action-wire.js';

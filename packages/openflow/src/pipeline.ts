@@ -26,7 +26,7 @@
  */
 import { formatIpv4 } from '@ovnts/packet';
 import { TunnelEncap, TunnelKey, TunnelKind, GENEVE_UDP_PORT, type IdentCounter } from '@ovnts/geneve';
-import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, fixVlanTpid, formatAction, recircForMpls, type CtPrep, type LearnAction, type Op } from './actions.js';
+import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, markHashFields, subfieldNowText, fixVlanTpid, formatAction, recircForMpls, type CtPrep, type LearnAction, type Op } from './actions.js';
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
@@ -101,11 +101,17 @@ function ctDpText(c: CtPrep, zone: number): string {
   const hx = (v: number): string => `0x${(v >>> 0).toString(16)}`;
   if (c.act.mark) parts.push(`mark=${hx(c.act.mark.value)}/${hx(c.act.mark.mask)}`);
   if (c.act.label) {
-    const l = (x: ArrayLike<number>): string => `0x${Array.from(x, (v) => (v >>> 0).toString(16).padStart(8, '0')).join('').replace(/^0+(?=.)/, '')}`;
-    parts.push(`label=${l(c.act.label.value)}/${l(c.act.label.mask)}`);
+    // OVS format_u128(): ds_put_hex of the value, then the mask unless it is all ones.
+    const l = (x: ArrayLike<number>): string => {
+      const h = Array.from(x, (v) => (v >>> 0).toString(16).padStart(8, '0')).join('').replace(/^0+/, '');
+      return h === '' ? '0' : `0x${h}`;
+    };
+    const m = c.act.label.mask;
+    const ones = Array.from(m).every((v) => v >>> 0 === 0xffffffff);
+    parts.push(`label=${l(c.act.label.value)}${ones ? '' : `/${l(m)}`}`);
   }
   if (c.alg) parts.push(`helper=${c.alg}`);
-  if (c.nat) parts.push(c.nested[c.nested.length - 1]!);
+  if (c.nat) parts.push(c.nested[0]!);
   return parts.length ? `ct(${parts.join(',')})` : 'ct';
 }
 
@@ -327,6 +333,13 @@ export class Pipeline implements Xlate {
   private dropped = false;
   /** `exit` ran: nothing more is translated (a group bucket clears it). */
   private exiting = false;
+  /**
+   * Trace: a dp_hash select group froze the translation (OVS `ctx_trigger_recirculate_with_hash`):
+   * the hash algorithm and basis `finishFreezing` emits; null otherwise.
+   */
+  private freezing: { alg: number; basis: number } | null = null;
+  /** OVS `ctx->conntracked`: the packet went through the tracker in this pass (a thawed ct clone, or a packet that came tracked). */
+  conntracked = false;
   /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
   private curOps: readonly Op[] = NO_OPS;
   private curIdx = 0;
@@ -398,6 +411,7 @@ export class Pipeline implements Xlate {
     this.dropped = false;
     this.exiting = false;
     this.wasMpls = false;
+    this.freezing = null;
     this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
@@ -485,14 +499,40 @@ export class Pipeline implements Xlate {
   }
 
   private translate(): void {
+    this.conntracked = (this.key.w[W.ct_state]! & CtState.Tracked) !== 0;
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
     if (this.tr !== null) this.tr.enterTable(entry ? entry.flow : null, 0);
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
-    if (this.error === 0) this.executeActionSet();
+    this.actionSetOrFreeze(true);
     this.endPass();
+  }
+
+  /**
+   * The end of a list of actions: the action set, unless the translation froze; then the freeze.
+   * OVS's xlate_actions skips the action set after an error (`top`); a clone or check_pkt_larger
+   * branch runs it anyway (a trace shows its empty `Executing action set` node).
+   */
+  private actionSetOrFreeze(top = false): void {
+    if ((!top || this.error === 0) && this.freezing === null) this.executeActionSet();
+    if (this.freezing !== null) this.finishFreezing();
+  }
+
+  /**
+   * OVS `finish_freezing()` for a dp_hash select group in a trace: pending rewrites are committed,
+   * then `hash(ALG(BASIS)),recirc(0xN)`; what followed the group was frozen with the packet and is
+   * not traced (ofproto/trace queues no section for it).
+   */
+  private finishFreezing(): void {
+    const f = this.freezing!;
+    this.freezing = null;
+    const tr = this.tr;
+    if (tr === null || this.error !== 0) return;
+    commitKey(this.key, this.base, this.pkt, tr);
+    tr.datapath(`hash(${f.alg === 0 ? 'l4' : 'sym_l4'}(${f.basis >>> 0}))`);
+    tr.datapath(`recirc(0x${(++this.recircSeq).toString(16)})`);
   }
 
   /** A trace node under the current one (nothing when not tracing). */
@@ -520,7 +560,7 @@ export class Pipeline implements Xlate {
    * inline). A failed translation executes nothing, so it forks nothing.
    */
   private endPass(): void {
-    if (this.counting) this.sw.learnCommit(this.now);
+    if (this.learns()) this.sw.learnCommit(this.now);
     const list = this.curRecircs;
     if (this.error !== 0 || list.length === 0) {
       list.length = 0;
@@ -595,9 +635,11 @@ export class Pipeline implements Xlate {
     this.inActionSet = false;
     this.dropped = false;
     this.exiting = false;
+    this.freezing = null;
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
     this.recircDepth = r.depth;
+    this.conntracked = true;
     this.stackN = r.stack.length >> 2;
     if (this.stackW.length < r.stack.length) this.stackW = new Uint32Array(r.stack.length * 2);
     this.stackW.set(r.stack);
@@ -630,8 +672,8 @@ export class Pipeline implements Xlate {
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
-    if (this.error === 0) this.executeActionSet();
-    if (this.counting) this.sw.learnCommit(this.now);
+    this.actionSetOrFreeze(true);
+    if (this.learns()) this.sw.learnCommit(this.now);
     return this.error === 0;
   }
 
@@ -958,14 +1000,25 @@ export class Pipeline implements Xlate {
     const s = this.saveFork();
     const wasMpls = this.wasMpls;
     this.doOps(ops, false);
-    this.executeActionSet();
+    this.actionSetOrFreeze();
     this.wasMpls = wasMpls;
     if (tr !== null && !reversible) {
       const inner = tr.dp.splice(mark);
       if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
     }
     const exiting = this.exiting;
-    this.restoreFork(s);
+    if (tr !== null && reversible) {
+      // OVS translates a reversible clone in place: what its outputs committed stays committed
+      // (the base flow is not restored), so the next output sets the fields back. Same frames on
+      // the wire; the trace's datapath actions are OVS's.
+      const base = new FlowKey().copyFrom(this.base);
+      const pkt = new PacketState();
+      pkt.copyFrom(this.pkt);
+      this.restoreFork(s);
+      this.base.copyFrom(base);
+      this.pkt.copyFrom(pkt);
+      if (this.pkt.owned) this.pkt.frozen = true;
+    } else this.restoreFork(s);
     this.exiting = exiting;
   }
 
@@ -979,7 +1032,8 @@ export class Pipeline implements Xlate {
    * greater branch executes (and so empties) it, and the less-or-equal branch starts from what is
    * left. We run the branch the packet takes; for less-or-equal the action set starts empty. When
    * that branch freezes (recirculation), OVS's greater branch froze too and left its set in place:
-   * the frozen set then keeps the hidden one (`hiddenSets`).
+   * the frozen set then keeps the hidden one (`hiddenSets`). A trace translates both branches as
+   * OVS does (`traceCheckPktLarger`).
    */
   checkPktLarger(len: number, dst: Subfield, _bucket: boolean): boolean {
     if (this.rec !== null) this.rec.uncacheable(); // the packet's length is not in the key
@@ -991,8 +1045,11 @@ export class Pipeline implements Xlate {
     const start = this.curIdx + 1;
     const s = this.saveFork();
     const greater = size > len;
+    if (tr !== null) {
+      this.traceCheckPktLarger(tr, len, dst, greater, ops, start, s);
+      return true;
+    }
     writeSubfield(this.key.w, dst, greater ? 1 : 0);
-    if (tr !== null) tr.report('detail', `${formatSubfield(dst)} = ${greater ? 1 : 0} (packet length ${size})`);
     if (!greater) {
       this.hiddenSets.push(s.set);
       this.actionSet.length = 0;
@@ -1006,9 +1063,44 @@ export class Pipeline implements Xlate {
     return true;
   }
 
+  /**
+   * A trace of `check_pkt_larger` as ofproto/trace shows it (OVS `xlate_check_pkt_larger`): both
+   * branches are translated, the greater one first, each the rest of the list with `dst` set, then
+   * the action set (which the greater branch so empties for the other); between them only the flow
+   * and the bytes go back (the stack does not), and an `exit` in the greater branch holds for what
+   * follows. The datapath action is `check_pkt_len(size=N,gt(...),le(...))`; the frames logged are
+   * the ones of the branch this packet takes.
+   */
+  private traceCheckPktLarger(tr: TraceBuilder, len: number, dst: Subfield, greater: boolean, ops: readonly Op[], start: number, s: ForkSave): void {
+    const log = this.log;
+    const dpMark = tr.dp.length;
+    const logMark = log.n;
+    writeSubfield(this.key.w, dst, 1);
+    this.doOpsFrom(ops, start, false);
+    this.actionSetOrFreeze();
+    const gt = tr.dp.splice(dpMark);
+    if (!greater) log.n = logMark;
+    const gtExit = this.exiting;
+    this.exiting = false;
+    this.key.copyFrom(s.key);
+    this.base.copyFrom(s.base);
+    this.pkt.copyFrom(s.pkt);
+    if (this.pkt.owned) this.pkt.frozen = true;
+    const leMark = log.n;
+    writeSubfield(this.key.w, dst, 0);
+    this.doOpsFrom(ops, start, false);
+    this.actionSetOrFreeze();
+    const le = tr.dp.splice(dpMark);
+    if (greater) log.n = leMark;
+    this.restoreFork(s);
+    this.exiting = gtExit;
+    tr.datapath(`check_pkt_len(size=${len},gt(${gt.join(',') || 'drop'}),le(${le.join(',') || 'drop'}))`);
+  }
+
   /** `push:F[a..b]` (OVS `nxm_execute_stack_push`). */
   stackPush(src: Subfield): void {
-    if (this.rec !== null) this.rec.markField(src.field);
+    // OVS un-wildcards the subfield; the cache keys on the whole field.
+    if (this.rec !== null) this.rec.markSubfield(src);
     const n = this.stackN * 4;
     if (this.stackW.length < n + 4) {
       const w = new Uint32Array(this.stackW.length * 2);
@@ -1030,7 +1122,7 @@ export class Pipeline implements Xlate {
       this.report('error', 'stack underflow');
       return;
     }
-    if (this.rec !== null) this.rec.markField(dst.field);
+    if (this.rec !== null) this.rec.markSubfield(dst);
     this.stackN--;
     const n = this.stackN * 4;
     const st = this.stackW;
@@ -1040,7 +1132,7 @@ export class Pipeline implements Xlate {
     if (f.nwords === 1) setOne(kw, f, (kw[f.word]! >>> f.shift) & f.vmask);
     else markTunMeta(kw, f);
     if (f.word === W.vlan_tci) fixVlanTpid(this);
-    if (this.tr !== null) this.tr.report('detail', `${formatSubfield(dst)} is now 0x${readSubfieldBig(kw, dst).toString(16)}`);
+    if (this.tr !== null) this.tr.report('detail', subfieldNowText(kw, dst));
   }
 
   /** `exit`. */
@@ -1156,11 +1248,26 @@ export class Pipeline implements Xlate {
       return false;
     }
     if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
+    if (this.tr !== null && g.type === 'select' && g.select!.method === 'dp_hash') {
+      // OVS pick_dp_hash_select_group: the packet has no dp_hash yet, so the translation freezes
+      // and recirculates with the datapath's hash; the bucket is chosen in a pass ofproto/trace
+      // does not show.
+      this.report('detail', 'no live bucket');
+      this.freezing = { alg: g.select!.hashAlg, basis: g.select!.hashBasis };
+      this.exiting = true;
+      return false;
+    }
     let i: number;
     const report = this.tr !== null ? this.reportDetail : undefined;
     if (g.type === 'ff') i = firstLiveBucket('ff', g.buckets, this.live, 0, report);
     else {
       const k = this.key;
+      const r = this.rec;
+      if (r !== null && r.ovsExact) {
+        // OVS pick_default_select_group / pick_hash_fields_select_group un-wildcard what they hash.
+        if (g.select!.method === 'default') markHashFields(r, k.w, 'symmetric_l4');
+        else if (g.select!.method === 'hash') g.select!.markFields(r, k.w);
+      }
       i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
     if (i >= 0) {
@@ -1202,6 +1309,7 @@ export class Pipeline implements Xlate {
     this.depth++;
     this.doOps(b.ops, true);
     this.depth--;
+    if (this.freezing !== null) this.finishFreezing();
     this.key.copyFrom(save);
     // A pop_mpls in the bucket has no effect after it (OVS xlate_group_bucket).
     this.wasMpls = wasMpls;
@@ -1227,6 +1335,8 @@ export class Pipeline implements Xlate {
     const tr = this.tr;
     commitKey(k, this.base, this.pkt, tr);
     if (tr !== null) {
+      // OVS compose_conntrack_action translates ct's nested actions: an empty list says `drop`.
+      if (c.nested.length === 0) tr.report('action', 'drop');
       for (const t of c.nested) tr.report('action', t);
       if (c.alg) tr.report('warn', `alg=${c.alg}: application layer gateways are not implemented; tracked without a helper`);
       tr.datapath(ctDpText(c, zone));
@@ -1264,6 +1374,7 @@ export class Pipeline implements Xlate {
       k.end = end;
     }
     if (c.table >= 0) this.fork(c);
+    this.conntracked = false;
     clearCt(w);
     this.report('detail', 'Sets the packet to an untracked state, and clears all the conntrack fields.');
   }
@@ -1314,6 +1425,11 @@ export class Pipeline implements Xlate {
     }
   }
 
+  /** Learned flows are installed: forwarding, or a trace with side effects (a packet, `-generate`). */
+  private learns(): boolean {
+    return this.counting || (this.tr !== null && this.sideEffects);
+  }
+
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
     if (this.rec !== null) {
@@ -1327,9 +1443,12 @@ export class Pipeline implements Xlate {
     }
     const lf = learnedFlow(a, this.key.w);
     if (this.tr !== null) this.tr.learned(lf.flow);
-    const ok = this.sw.learnStage(lf, a, this.now, !this.counting);
-    if (!ok) this.report('detail', 'Limit exceeded, learn failed');
+    // A trace with side effects installs what it learns, as ofproto/trace given a packet does.
+    const ok = this.sw.learnStage(lf, a, this.now, !this.learns());
     writeLearnResult(a, this.key.w, ok);
+    // OVS xlate_learn_action: the result bit's detail, then the failure.
+    if (this.tr !== null && a.resultDst) this.tr.report('detail', subfieldNowText(this.key.w, a.resultDst));
+    if (!ok) this.report('detail', 'Limit exceeded, learn failed');
   }
 
   /** `output:NORMAL` (xlate_normal): MAC learning (not while tracing) and L2 forwarding with VLAN modes. */

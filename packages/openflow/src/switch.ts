@@ -40,7 +40,7 @@ import { Classifier } from './classifier.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
-import { TraceBuilder, parseCtState } from './trace-builder.js';
+import { TraceBuilder, formatLearnedAction, parseCtState } from './trace-builder.js';
 import {
   FORWARD_CACHED, FORWARD_UNCACHED, OFPG_ANY, OFPP_ANY, Pipeline, TUN_META_PRESENT_SHIFT, XlateError,
   type BucketEntry, type FlowEntry, type FlowTable, type GroupEntry, type PacketIn, type SwitchCore,
@@ -130,6 +130,12 @@ export interface FlowModOptions {
   strict?: boolean;
   /** Cookie filter: only flows with `(cookie & cookieMask) == (flow.cookie & cookieMask)`. */
   cookieMask?: bigint;
+  /** Every table, whatever the flow's table says (an OpenFlow flow mod or request for table 0xff). */
+  allTables?: boolean;
+  /** Only flows that output to this port (OpenFlow `out_port`; `OFPP.NONE` or absent: any). */
+  outPort?: number;
+  /** Only flows that send to this group (OpenFlow `out_group`; absent or 0xffffffff: any). */
+  outGroup?: number;
 }
 
 const ETH_P_TEB = 0x6558;
@@ -395,13 +401,25 @@ export class Switch implements SwitchCore {
     return out;
   }
 
-  private collect(flow: Flow, hasTable: boolean, strict: boolean, cookieMask: bigint | undefined): FlowEntry[] {
+  /**
+   * The flows a flow mod or flow stats request with `flow`'s table, match, priority and cookie
+   * selects (OVS `collect_rules_loose()`/`_strict()`), with the filters of `opts`.
+   */
+  selectFlows(flow: Flow, opts: FlowModOptions = {}): FlowEntry[] {
+    return this.collect(flow, !opts.allTables, opts.strict ?? false, opts.cookieMask, opts);
+  }
+
+  private collect(flow: Flow, hasTable: boolean, strict: boolean, cookieMask: bigint | undefined, opts: FlowModOptions = {}): FlowEntry[] {
     const out: FlowEntry[] = [];
     const tables = hasTable ? [this.tables[flow.table]!] : this.tables;
+    const outPort = opts.outPort === undefined || opts.outPort === OFPP.NONE ? undefined : opts.outPort;
+    const outGroup = opts.outGroup === undefined || opts.outGroup === 0xffff_ffff ? undefined : opts.outGroup;
     for (const t of tables) {
       for (const e of this.entries(t)) {
         const m = e.flow.match;
         if (cookieMask !== undefined && (e.flow.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
+        if (outPort !== undefined && !outputsTo(e.flow, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) continue;
+        if (outGroup !== undefined && !outputsTo(e.flow, (a) => a.type === 'group' && a.groupId === outGroup)) continue;
         if (strict) {
           if (e.flow.priority === flow.priority && m.equals(flow.match)) out.push(e);
         } else if (looseMatch(m.value, m.mask, flow.match.value, flow.match.mask)) out.push(e);
@@ -420,7 +438,7 @@ export class Switch implements SwitchCore {
     checkFlow(flow);
     this.checkGroups(flow.instructions.apply);
     this.checkGroups(flow.instructions.writeActions);
-    const hits = this.collect(flow, hasTable, opts.strict ?? false, mask);
+    const hits = this.collect(flow, hasTable && !opts.allTables, opts.strict ?? false, mask, opts);
     const dead: Array<{ table: number; cookie: bigint }> = [];
     for (const e of hits) this.modifyEntry(e, flow.instructions, mask === undefined && newCookie ? flow.cookie : undefined, flow.flags.includes('reset_counts'), dead);
     if (hits.length) for (const t of this.tables) t.cls.invalidate();
@@ -468,7 +486,7 @@ export class Switch implements SwitchCore {
     if (f === undefined || (typeof f === 'string' && f.trim() === '')) hits = this.flows();
     else {
       const { flow, cookieMask, hasTable } = this.toFlow(f, 'delete');
-      hits = this.collect(flow, hasTable, opts.strict ?? false, opts.cookieMask ?? cookieMask);
+      hits = this.collect(flow, hasTable && !opts.allTables, opts.strict ?? false, opts.cookieMask ?? cookieMask, opts);
     }
     const now = this.clock.now();
     for (const e of hits) this.removeFlow(e, RemovedReason.DELETE, now);
@@ -635,7 +653,9 @@ export class Switch implements SwitchCore {
         continue;
       }
       const t = this.tables[lf.flow.table]!;
-      this.install(lf.flow, this.findExact(t, lf.flow));
+      const e = this.install(lf.flow, this.findExact(t, lf.flow));
+      // A learned flow's loads are reg_load actions in OVS (learn_execute): traces print them `load:`.
+      e.ops = e.ops.map((o) => (o.type === 'set_field' ? { ...o, text: formatLearnedAction(o.a) } : o));
     }
   }
 
@@ -870,6 +890,11 @@ export class Switch implements SwitchCore {
 }
 
 /** Is rule (rv, rm) at least as specific as criteria (cv, cm) and agreeing with it (OVS loose match)? */
+/** Does a flow's apply or write actions (nested lists included) hold an action `pred` accepts (OVS `ofpacts_output_to_port/group`)? */
+function outputsTo(f: Flow, pred: (a: Action) => boolean): boolean {
+  return someAction(f.instructions.apply, pred) || someAction(f.instructions.writeActions, pred);
+}
+
 function looseMatch(rv: Uint32Array, rm: Uint32Array, cv: Uint32Array, cm: Uint32Array): boolean {
   for (let i = 0; i < KEY_WORDS; i++) {
     if ((cm[i]! & ~rm[i]!) !== 0) return false;

@@ -73,7 +73,11 @@ function tableText(flow: Flow | null, tableId: number): string {
   const pad = tableId < 10 ? ` ${tableId}` : String(tableId);
   if (!flow) return `${pad}. No match.`;
   const m = formatFlow({ ...flow, priority: 32768, instructions: { apply: [], clearActions: false } }).replace(/ ?actions=drop$/, '');
-  const match = m.replace(/^(table=\d+,?)?(cookie=0x[0-9a-f]+,?)?/, '').replace(/^,/, '');
+  // ofproto/trace prints the rule's match and priority only (no timeouts, importance or flags).
+  const match = m
+    .replace(/^(table=\d+,?)?(cookie=0x[0-9a-f]+,?)?/, '')
+    .replace(/(^|,)(idle_timeout|hard_timeout|importance)=\d+(?=,|$)|(^|,)(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)(?=,|$)/g, '')
+    .replace(/^,/, '');
   return `${pad}. ${match ? `${match}, ` : ''}priority ${flow.priority}${flow.cookie ? `, cookie 0x${flow.cookie.toString(16)}` : ''}`;
 }
 
@@ -107,7 +111,7 @@ export class TraceBuilder implements TraceSink {
 
   private newSection(): TraceSection {
     const bridge: TraceNode = { type: 'bridge', text: `bridge("${this.bridge}")`, children: [] };
-    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 1) };
+    return { nodes: [bridge], cur: bridge.children, dp: [], wc: new Uint32Array(KEY_WORDS + 2) };
   }
 
   /** Start a recirculation section (reports go there until `endSection`); returns it. */
@@ -213,7 +217,7 @@ export class TraceBuilder implements TraceSink {
       tables,
       finalFlow: sameFlow(initial, final) ? null : formatFlowKey(final),
       megaflow: formatMegaflow(initial, m.wc, 0, error === 0),
-      datapathActions: error ? [] : m.dp,
+      datapathActions: error ? [] : optimizeOdpActions(m.dp),
       outputs,
     };
     if (error === XlateError.RecursionTooDeep) res.error = 'Recursion too deep';
@@ -228,7 +232,7 @@ export class TraceBuilder implements TraceSink {
           initialFlow: `${id},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
           nodes: r.nodes, finalFlow: sameFlow(r.initial, r.final) ? null : `${id},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
           megaflow: formatMegaflow(r.initial, r.wc, r.id, !r.error),
-          datapathActions: r.error ? [] : r.dp,
+          datapathActions: r.error ? [] : optimizeOdpActions(r.dp),
         };
         if (r.error) sec.error = r.error;
         return sec;
@@ -251,8 +255,19 @@ export class TraceBuilder implements TraceSink {
   }
 }
 
+/**
+ * OVS `xlate_optimize_odp_actions()`: a `clone(...)` that ends the datapath actions is replaced by
+ * the actions it holds (nothing follows that could see the packet it protects).
+ */
+export function optimizeOdpActions(dp: readonly string[]): string[] {
+  const last = dp[dp.length - 1];
+  if (last === undefined || !last.startsWith('clone(') || !last.endsWith(')')) return dp.slice();
+  const inner = last.slice(6, -1);
+  return inner === '' ? dp.slice(0, -1) : [...dp.slice(0, -1), inner];
+}
+
 /** One action of a learned flow as ofproto/trace prints it: a `set_field` from a load spec as `load:`. */
-function formatLearnedAction(a: Action): string {
+export function formatLearnedAction(a: Action): string {
   if (a.type !== 'set_field') return formatAction(a);
   const f = a.field;
   let ofs = 0;
@@ -285,7 +300,9 @@ export function simulateNat(k: FlowKey, c: CtPrep): string[] | null {
   if (!n) return null;
   const w = k.w;
   const v6 = n.addrMin !== undefined ? n.addrMin.startsWith('[') : w[W.dl_type] === ETH_TYPE_IPV6;
-  const lines = ['Replacing src/dst IP/ports to simulate NAT:', ` Initial flow: ${fmtIpFlow(w, v6)}`];
+  // oftrace_print_ip_flow() prints nothing for a NAT without an address range (AF_UNSPEC).
+  const ipFlow = (): string => (n.addrMin === undefined ? '' : fmtIpFlow(w, v6));
+  const lines = ['Replacing src/dst IP/ports to simulate NAT:', ` Initial flow: ${ipFlow()}`];
   if (n.kind && n.addrMin !== undefined && c.act.nat) {
     const min = c.act.nat.minAddr;
     if (n.kind === 'src') {
@@ -298,7 +315,7 @@ export function simulateNat(k: FlowKey, c: CtPrep): string[] | null {
       if (n.portMin) w[W.tp_dst] = n.portMin;
     }
   }
-  lines.push(` Modified flow: ${fmtIpFlow(w, v6)}`);
+  lines.push(` Modified flow: ${ipFlow()}`);
   return lines;
 }
 
@@ -336,7 +353,8 @@ function ctPrefix(k: FlowKey): string {
   if (w[W.ct_label] || w[W.ct_label + 1] || w[W.ct_label + 2] || w[W.ct_label + 3]) {
     parts.push(`ct_label=0x${Array.from(w.subarray(W.ct_label, W.ct_label + 4), (x) => x.toString(16).padStart(8, '0')).join('').replace(/^0+/, '')}`);
   }
-  return parts.length ? `${parts.join(',')},eth,` : '';
+  // The recirc_id before it always makes match_format() print the packet type.
+  return parts.length ? `${parts.join(',')},eth,` : 'eth,';
 }
 
 function withoutCt(k: FlowKey): FlowKey {

@@ -13,7 +13,7 @@
 import { internetChecksum, l4ChecksumV4, l4ChecksumV6 } from '@ovnts/packet';
 import { TextParseError } from './errors.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, PROTOCOL_KEYWORDS, field, fieldByName, isEthTypeMpls, parseFieldValue } from './fields.js';
-import { FlowKey, KEY_WORDS, W, WC_VLAN1, fieldOnes } from './flowkey.js';
+import { FlowKey, KEY_WORDS, W, WC_SKB_PRIORITY, WC_VLAN1, fieldOnes } from './flowkey.js';
 import { Match, prereqOkKey } from './match.js';
 import { splitTopLevel } from './ofctl-lex.js';
 import { formatMatch } from './ofctl-text.js';
@@ -107,12 +107,16 @@ export function formatTrace(t: TraceResult): string {
   out.push(`\nFinal flow: ${t.finalFlow ?? 'unchanged'}\n`);
   out.push(`Megaflow: ${t.megaflow}\n`);
   out.push(`Datapath actions: ${t.error || t.datapathActions.length === 0 ? 'drop' : t.datapathActions.join(',')}\n`);
+  // OVS ends the Datapath actions line without a newline (a failure or slow-path note starts with
+  // one and ends with one); a recirculation section starts with two.
+  let tail: boolean;
   if (t.error) out.push(`Translation failed (${t.error}), packet is dropped.\n`);
   else out.push(explainSlowPath(t.datapathActions));
+  tail = t.error !== undefined || explainSlowPath(t.datapathActions) !== '';
   for (const r of t.recirculations ?? []) {
     const bar = '='.repeat(79);
     const states = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'].filter((_, i) => r.ctState & (1 << i)).join('|');
-    out.push(`\n\n${bar}\nrecirc(0x${r.id.toString(16)})`);
+    out.push(`${tail ? '\n' : ''}\n${bar}\nrecirc(0x${r.id.toString(16)})`);
     out.push(r.explicitCt ? ` - resume conntrack with ct_state=${states}\n` : ' - resume conntrack with default ct_state=trk|new (use --ct-next to customize)\n');
     if (r.natLines) out.push(r.natLines.join('\n') + '\n');
     out.push(`${bar}\n\nFlow: ${r.initialFlow}\n`);
@@ -122,6 +126,7 @@ export function formatTrace(t: TraceResult): string {
     out.push(`Datapath actions: ${r.error || r.datapathActions.length === 0 ? 'drop' : r.datapathActions.join(',')}\n`);
     if (r.error) out.push(`Translation failed (${r.error}), packet is dropped.\n`);
     else out.push(explainSlowPath(r.datapathActions));
+    tail = r.error !== undefined || explainSlowPath(r.datapathActions) !== '';
   }
   if (t.recircLimit !== undefined) {
     out.push(`\n>> trace stopped after ${t.recircLimit} recirculations with more pending (a limit of ovnts: ofproto/trace has none and never ends); forwarding drops the packet after 6 nested recirculations (dpif-netdev MAX_RECIRC_DEPTH)\n`);
@@ -494,6 +499,8 @@ export function formatMegaflow(initial: FlowKey, wc: Uint32Array, recircId = 0, 
   let i = 0;
   if (parts[0]?.startsWith('pkt_mark=')) head.push(parts[i++]!);
   head.push(`recirc_id=${recircId === 0 ? '0' : `0x${recircId.toString(16)}`}`);
+  // match_format(): skb_priority (printed `%#x`) after recirc_id, dp_hash and conj_id.
+  if (wc.length > WC_SKB_PRIORITY && wc[WC_SKB_PRIORITY] !== 0) head.push(`skb_priority=${initial.skbPriority ? `0x${initial.skbPriority.toString(16)}` : '0'}`);
   while (i < parts.length && /^ct_(state|zone|mark|label|nw_src|nw_dst|ipv6_src|ipv6_dst|nw_proto|tp_src|tp_dst)=/.test(parts[i]!)) head.push(parts[i++]!);
   return [...head, 'eth', ...parts.slice(i)].join(',');
 }

@@ -81,6 +81,8 @@ export interface Xlate {
   readonly tr: TraceSink | null;
   /** The table whose flow is running (the default table of `resubmit`). */
   readonly tableId: number;
+  /** OVS `ctx->conntracked`: the tracker has seen the packet in this pass. */
+  readonly conntracked: boolean;
   /** Output to a port (reserved ports included: IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER, NONE). */
   output(port: number, maxLen: number, bucket: boolean): void;
   /** Output to the port held in a subfield. */

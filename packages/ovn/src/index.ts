@@ -12,7 +12,7 @@
 export { NbDatabase } from './nb/db.js';
 export { NbError, type NbErrorWhere } from './nb/errors.js';
 export { loadNb, loadNbFile, readOvsdbFile, readOvsdbRecords, type OvsdbFileContents, type OvsdbRecord, type ReadOptions } from './nb/ovsdb-file.js';
-export { writeOvsdbFile } from './nb/ovsdb-write.js';
+export { formatOvsdbRecord, writeOvsdbFile } from './nb/ovsdb-write.js';
 export {
   NbBuilder,
   RouterHandle,
@@ -84,7 +84,8 @@ export {
   type PortRange,
 } from './nb/addresses.js';
 export { NB_SCHEMA, NB_SCHEMA_NAME, NB_SCHEMA_UPSTREAM, parseSchema, type AtomicType, type BaseType, type ColumnSchema, type ColumnType, type DbSchema, type OvsdbAtom, type TableSchema } from './nb/schema.js';
-export { mapDatum, scalarDatum, setDatum, type Datum } from './nb/datum.js';
+export { NB_SCHEMA_JSON } from './nb/schema-data.js';
+export { ZERO_UUID, defaultDatum, isUuid, mapDatum, scalarDatum, setDatum, type Datum } from './nb/datum.js';
 export { RawDb, type RawRow } from './nb/data.js';
 
 // ---- Match expressions (expr/) ----

@@ -24,7 +24,8 @@
  *
  * Tables chain with `goto_table` (forward), `resubmit(,T)` forward and backward (loops reach the
  * recursion limit), `resubmit(P,T)` and the port form. Groups are `all`, `indirect` and `ff`
- * (watch ports that exist and some that do not); buckets use actions without prerequisites.
+ * (watch ports that exist and some that do not), and with `selectGroups` also `select` (selection
+ * methods, weights); buckets use actions without prerequisites.
  *
  * Beyond set/move/output/VLAN/resubmit/group, flows draw the actions ovn-controller and other
  * controllers emit (`extraActions`): `clone(...)`, the value stack (`push:`/`pop:`),
@@ -312,8 +313,10 @@ export interface GenFlow {
 /** One generated group. */
 export interface GenGroup {
   id: number;
-  type: 'all' | 'indirect' | 'ff';
-  buckets: { watchPort?: number; actions: string[] }[];
+  type: 'all' | 'indirect' | 'ff' | 'select';
+  /** Select groups: the selection properties as ovs-ofctl takes them (`selection_method=hash,fields(ip_src)`). */
+  props?: string;
+  buckets: { watchPort?: number; weight?: number; actions: string[] }[];
   /** Why OVS should refuse it, if so. */
   bad?: string;
 }
@@ -346,9 +349,11 @@ export interface FlowGenOptions {
   /**
    * Draw the actions added for ovn-controller (`extraActions`: clone, the stack, check_pkt_larger,
    * exit, set_tunnel, queues, multipath, bundle, sample, fin_timeout, truncating outputs). Default
-   * true; the trace differential leaves them out until their trace text is OVS's.
+   * true.
    */
   extraActions?: boolean;
+  /** Also draw select groups (see `selectGroup`). Default false (the stream of other draws stays the same). */
+  selectGroups?: boolean;
 }
 
 /** The ovs-ofctl add-flow text of a flow. */
@@ -366,8 +371,40 @@ export function flowText(f: GenFlow): string {
 
 /** The ovs-ofctl add-group text of a group. */
 export function groupText(g: GenGroup): string {
-  const bs = g.buckets.map((b) => `bucket=${b.watchPort !== undefined ? `watch_port:${b.watchPort},` : ''}actions=${b.actions.length ? b.actions.join(',') : 'drop'}`);
-  return `group_id=${g.id},type=${g.type === 'ff' ? 'ff' : g.type}${bs.length ? ',' + bs.join(',') : ''}`;
+  const bs = g.buckets.map((b) => `bucket=${b.weight !== undefined ? `weight:${b.weight},` : ''}${b.watchPort !== undefined ? `watch_port:${b.watchPort},` : ''}actions=${b.actions.length ? b.actions.join(',') : 'drop'}`);
+  return `group_id=${g.id},type=${g.type}${g.props ? `,${g.props}` : ''}${bs.length ? ',' + bs.join(',') : ''}`;
+}
+
+/** Fields a `selection_method=hash` group hashes (some masked). */
+const SELECT_FIELDS = ['eth_src', 'eth_dst', 'ip_src', 'ip_dst=255.255.0.0', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'nw_proto', 'eth_type', 'vlan_tci', 'in_port', 'reg0', 'ip_dscp'];
+
+/**
+ * A select group (`selectGroups`): no `selection_method` (OVS picks dp_hash when the weights fit
+ * 256 hash values, else its default hash), `selection_method=dp_hash` with a parameter (L4 or
+ * symmetric L3/L4 hash, a basis), or `selection_method=hash` with fields (or none: the default);
+ * weights now and then, some lopsided enough (1 and 300) for the default method, some 0 (never
+ * live); watch ports now and then.
+ */
+function selectGroup(r: Rng, id: number, ports: readonly number[], bucketActions: () => string[]): GenGroup {
+  const g: GenGroup = { id, type: 'select', buckets: [] };
+  const m = r.weighted({ none: 5, dp_hash: 2, hash: 2.5, hashNoFields: 0.5 });
+  if (m === 'dp_hash') g.props = `selection_method=dp_hash${r.chance(0.7) ? `,selection_method_param=${r.pick(['0', '7', '0x100000000', '0x100000005', '0x200000000'])}` : ''}`;
+  else if (m === 'hash') {
+    const fs = new Set<string>();
+    for (let i = r.int(1, 3); i > 0; i--) fs.add(r.pick(SELECT_FIELDS));
+    g.props = `selection_method=hash${r.chance(0.4) ? `,selection_method_param=${r.int(0, 99)}` : ''},fields(${[...fs].join(',')})`;
+  } else if (m === 'hashNoFields') g.props = 'selection_method=hash';
+  const weights = r.weighted({ none: 4, small: 3, lopsided: 1, zero: 1 });
+  const nb = r.int(1, 4);
+  for (let k = 0; k < nb; k++) {
+    const b: GenGroup['buckets'][number] = { actions: bucketActions() };
+    if (weights === 'small') b.weight = r.int(1, 9);
+    else if (weights === 'lopsided') b.weight = k === 0 ? 1 : r.pick([300, 100, 1000]);
+    else if (weights === 'zero') b.weight = r.pick([0, 1, 2]);
+    if (r.chance(0.15)) b.watchPort = r.pick([...ports, 7]);
+    g.buckets.push(b);
+  }
+  return g;
 }
 
 const hex = (v: number | bigint): string => '0x' + v.toString(16);
@@ -754,6 +791,10 @@ export function randomFlowTable(seed: number, opts: FlowGenOptions = {}): GenTab
   };
   for (let i = 0; i < nGroups; i++) {
     const type = r.weighted({ all: 4, indirect: 2, ff: 2 });
+    if (opts.selectGroups && r.chance(0.4)) {
+      groups.push(selectGroup(r, gbase + i, ports, bucketActions));
+      continue;
+    }
     const g: GenGroup = { id: gbase + i, type, buckets: [] };
     const nb = type === 'indirect' ? 1 : r.int(1, 3);
     for (let k = 0; k < nb; k++) g.buckets.push({ ...(type === 'ff' ? { watchPort: r.pick([...ports, 7, 9]) } : {}), actions: bucketActions() });

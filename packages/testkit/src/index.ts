@@ -15,5 +15,8 @@ export * from './fuzz/index.js';
 export * from './ovn-cluster.js';
 export * from './flow-normalize.js';
 export * from './chassis-cases.js';
+export * from './chassis-procs.js';
 export * from './ovn-frames.js';
 export * from './alloc.js';
+export * from './ovsdb.js';
+export * from './tracegen.js';

@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { compileNorthd, loadNbFile, loadSbFile, type SbDatabase } from '@ovnts/ovn';
 import { emptyChassisMap, parseChassisMap, type ChassisMap } from '@ovnts/chassis';
 import { CliError, UsageError } from '../errors.js';
-import type { ParsedArgs } from '../args.js';
+import type { OptionSpec, ParsedArgs } from '../args.js';
+
+/** The `--nb NBFILE` / `--sb SBFILE` options of the commands that read a southbound database (exactly one of them). */
+export const SOUTHBOUND_OPTIONS: Record<'nb' | 'sb', OptionSpec> = {
+  nb: { kind: 'string', metavar: 'NBFILE', help: 'OVN_Northbound database file (compiled with our northd)' },
+  sb: { kind: 'string', metavar: 'SBFILE', help: 'OVN_Southbound database file (ovsdb-client backup)' },
+};
 
 /** The southbound database of `--sb SBFILE`, or compiled from `--nb NBFILE` (exactly one of them; `nbRequired` when --nb must be given). */
 export function readSouthbound(args: ParsedArgs, command: string, nbRequired = false): SbDatabase {

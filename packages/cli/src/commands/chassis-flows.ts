@@ -12,15 +12,14 @@ import type { SbDatabase } from '@ovnts/ovn';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
-import { readChassisMap, readSouthbound } from './chassis-common.js';
+import { SOUTHBOUND_OPTIONS, readChassisMap, readSouthbound } from './chassis-common.js';
 
 const spec: CommandSpec = {
   name: 'chassis-flows',
   summary: "Print a chassis's OpenFlow tables as ovn-controller builds them (dump-flows form)",
   usage: 'ovnts chassis-flows (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME [--table N] [--groups]',
   options: {
-    nb: { kind: 'string', metavar: 'NBFILE', help: 'OVN_Northbound database file (compiled with our northd)' },
-    sb: { kind: 'string', metavar: 'SBFILE', help: 'OVN_Southbound database file (ovsdb-client backup)' },
+    ...SOUTHBOUND_OPTIONS,
     'chassis-map': { kind: 'string', metavar: 'FILE', help: 'bindings, one "LPORT CHASSIS [ENCAP-IP]" per line' },
     chassis: { kind: 'string', required: true, metavar: 'NAME', help: 'the chassis whose tables to print' },
     table: { kind: 'string', metavar: 'N', help: 'print only OpenFlow table N (0-254)' },

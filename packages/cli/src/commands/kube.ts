@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import {
   KubeError,
   KubeQueryError,
+  ChassisEngine,
   OvnTraceEngine,
   buildCluster,
   findPod,
@@ -23,8 +24,10 @@ import {
   truthTable,
   zoneOf,
   zoneOvsdbFile,
+  type KubeNetwork,
   type ProbeProto,
   type Semantics,
+  type VerdictEngine,
 } from '@ovnts/kube';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
@@ -32,8 +35,8 @@ import type { Io } from '../io.js';
 
 const SUB: Record<string, readonly string[]> = {
   nb: ['cluster', 'out', 'node', 'semantics'],
-  trace: ['cluster', 'from', 'to', 'proto', 'at', 'join', 'json', 'semantics'],
-  reach: ['cluster', 'ports', 'protocols', 'from', 'to', 'json', 'semantics'],
+  trace: ['cluster', 'from', 'to', 'proto', 'at', 'join', 'json', 'semantics', 'engine'],
+  reach: ['cluster', 'ports', 'protocols', 'from', 'to', 'json', 'semantics', 'engine'],
 };
 
 const spec: CommandSpec = {
@@ -41,8 +44,8 @@ const spec: CommandSpec = {
   summary: 'Kubernetes manifests to OVN: kube nb (export), kube trace (one connection), kube reach (the matrix)',
   usage:
     'ovnts kube nb --cluster DIR --out FILE [--node NODE]\n' +
-    '       ovnts kube trace --cluster DIR --from NS/POD --to (IP|NS/POD|svc/NS/NAME)[:PORT] [--proto tcp|udp|sctp|icmp] [--at SECONDS] [--join NS/POD,...] [--json]\n' +
-    '       ovnts kube reach --cluster DIR [--ports 80,81] [--protocols tcp,udp] [--from SEL] [--to SEL] [--json]',
+    '       ovnts kube trace --cluster DIR --from NS/POD --to (IP|NS/POD|svc/NS/NAME)[:PORT] [--proto tcp|udp|sctp|icmp] [--at SECONDS] [--join NS/POD,...] [--engine chassis|lflow] [--json]\n' +
+    '       ovnts kube reach --cluster DIR [--ports 80,81] [--protocols tcp,udp] [--from SEL] [--to SEL] [--engine lflow|chassis] [--json]',
   options: {
     cluster: { kind: 'string', required: true, metavar: 'DIR', help: 'a manifest file or a directory of *.yaml/*.yml/*.json' },
     out: { kind: 'string', metavar: 'FILE', help: '(nb) the OVSDB file to write' },
@@ -56,6 +59,7 @@ const spec: CommandSpec = {
     protocols: { kind: 'string', metavar: 'LIST', help: '(reach) protocols, default tcp' },
     json: { kind: 'flag', help: 'JSON output' },
     semantics: { kind: 'string', metavar: 'MODE', help: 'ovn-kubernetes (default: as OVN-Kubernetes behaves) or kubernetes (the API semantics)' },
+    engine: { kind: 'string', metavar: 'ENGINE', help: '(trace, reach) chassis (frames through each node\'s OpenFlow switch and Geneve; trace\'s default) or lflow (the logical flows only; reach\'s default, faster)' },
   },
   positionals: { min: 1, max: 1, names: 'SUBCOMMAND (nb, trace or reach)' },
 };
@@ -67,6 +71,17 @@ function load(args: ParsedArgs) {
   return translateCluster(cluster, { semantics: sem as Semantics });
 }
 
+/**
+ * The verdict engine `--engine` names. Defaults: `kube trace` chassis (one connection as frames
+ * through the nodes), `kube reach` lflow (a matrix of hundreds of connections: the logical flows
+ * answer it in about a third of the time, docs/benchmarks.md; both engines give the same verdicts
+ * on every e2e probe).
+ */
+function engineFor(args: ParsedArgs, net: KubeNetwork, o: { dropReasons: boolean; dflt: 'chassis' | 'lflow' }): VerdictEngine {
+  if ((args.values.get('engine') ?? o.dflt) === 'lflow') return new OvnTraceEngine(net);
+  return new ChassisEngine(net, { dropReasons: o.dropReasons });
+}
+
 /** The `kube` command. */
 export const kubeCommand = {
   spec,
@@ -75,6 +90,8 @@ export const kubeCommand = {
     const allowed = SUB[sub];
     if (!allowed) throw new UsageError(`kube: unknown subcommand ${JSON.stringify(sub)} (nb, trace, reach)`);
     for (const k of [...args.values.keys(), ...args.flags]) if (!allowed.includes(k)) throw new UsageError(`kube ${sub}: option --${k} does not apply`);
+    const eng = args.values.get('engine');
+    if (eng !== undefined && eng !== 'chassis' && eng !== 'lflow') throw new UsageError(`kube ${sub}: --engine: ${JSON.stringify(eng)} is not chassis or lflow`);
     try {
       if (sub === 'nb') return nb(args, io);
       if (sub === 'trace') return trace(args, io);
@@ -111,7 +128,7 @@ function trace(args: ParsedArgs, io: Io): number {
   const from = findPod(net.cluster, fromS);
   const t = resolveTarget(net.cluster, toS, proto);
   if (proto !== 'icmp' && !t.port) throw new UsageError(`kube trace: --to ${toS}: give a port (:PORT) for ${proto}`);
-  const engine = new OvnTraceEngine(net);
+  const engine = engineFor(args, net, { dropReasons: true, dflt: 'chassis' }) as OvnTraceEngine | ChassisEngine;
   const joinS = args.values.get('join');
   if (joinS !== undefined && !isMulticast(t.ip)) throw new UsageError(`kube trace: --join applies to a multicast group (--to ${toS} is not one)`);
   const joins = (joinS ? joinS.split(',') : []).map((ref): { pod: string; snooped?: string; droppedBy?: string } => {
@@ -148,7 +165,7 @@ function reachCmd(args: ParsedArgs, io: Io): number {
   const net = load(args);
   const fromS = args.values.get('from');
   const toS = args.values.get('to');
-  const probes = reach(net.cluster, new OvnTraceEngine(net), { ports, protocols, ...(fromS ? { from: podFilter(fromS) } : {}), ...(toS ? { to: podFilter(toS) } : {}) });
+  const probes = reach(net.cluster, engineFor(args, net, { dropReasons: args.flags.has('json'), dflt: 'lflow' }), { ports, protocols, ...(fromS ? { from: podFilter(fromS) } : {}), ...(toS ? { to: podFilter(toS) } : {}) });
   if (args.flags.has('json')) {
     for (const p of probes) io.out(JSON.stringify(p) + '\n');
     return 0;

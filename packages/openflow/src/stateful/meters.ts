@@ -242,6 +242,11 @@ export class MeterTable {
     return this.meters.get(id);
   }
 
+  /** Every meter, by id. */
+  list(): Meter[] {
+    return [...this.meters.values()].sort((a, b) => a.config.meterId - b.config.meterId);
+  }
+
   /** The `meter:ID` action on a packet of `bytes` bytes: a missing meter passes everything (as the datapath). */
   meter(id: number, bytes: number, now = this.clock.now()): MeterVerdict {
     const m = this.meters.get(id);

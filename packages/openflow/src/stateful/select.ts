@@ -26,6 +26,7 @@
  * every packet it handles (also when no bucket is live, OVS credits nothing then: see `credit`).
  */
 import type { MatchField } from '../fields.js';
+import type { MegaflowMarks } from '../xlate.js';
 import { getFieldBig } from '../flowkey.js';
 import { prereqOkKey } from '../match.js';
 import type { Group, GroupType } from '../ofctl-text.js';
@@ -279,6 +280,21 @@ export class SelectGroupState {
    */
   dpHash(w: Uint32Array, vlan2Tci = 0, rxW: Uint32Array = w): number {
     return this.hashAlg === HashAlg.L4 ? hashInt(flowHash5Tuple(rxW, 0), this.hashBasis) : flowHashSymmetricL3L4(w, this.hashBasis, false, vlan2Tci);
+  }
+
+  /**
+   * A trace's megaflow bits for `selection_method=hash` (OVS `pick_hash_fields_select_group`):
+   * each field's prerequisites as checked, and the field's masked bits where they hold.
+   */
+  markFields(rec: MegaflowMarks, w: Uint32Array): void {
+    for (const pf of this.fields) {
+      rec.markPrereq(pf.field.prereq);
+      if (!prereqOkKey(pf.field.prereq, w)) continue;
+      const n = pf.nBytes * 8;
+      for (let bit = 0; bit < n && bit < pf.field.bits; bit++) {
+        if ((pf.mask[pf.nBytes - 1 - (bit >> 3)]! >> (bit & 7)) & 1) rec.markSubfield({ field: pf.field, ofs: bit, nBits: 1 });
+      }
+    }
   }
 
   /** The basis `selection_method=hash` computes from the packet's fields. */

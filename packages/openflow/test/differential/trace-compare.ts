@@ -4,6 +4,9 @@
  * action, detail, `Final flow`, `Megaflow`, `Datapath actions`, ...), so a run reports which
  * parts of the trace text agree.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { flowText, groupText, startOvs, type GenFlow, type GenGroup, type OvsOracle } from '@ovnts/testkit';
 
 /** The kind of a trace line. */
 export type TraceLineKind =
@@ -35,38 +38,44 @@ export function lineKind(l: string): TraceLineKind {
  * The order in which OVS floods (`FLOOD`, `ALL`, NORMAL's flooding) is the iteration order of a
  * hash map of ports that ovs-vswitchd copies into a new map at every reconfiguration, which
  * reverses the entries sharing a bucket: it depends on the daemon's history, not on the table.
- * When a trace floods, runs of consecutive port numbers in its `Datapath actions` lines are
- * sorted on both sides before comparing (docs/openflow-differences.md).
+ * When a trace floods, runs of consecutive port numbers in its `Datapath actions` lines (also
+ * inside `clone(...)` and `check_pkt_len` branches) are sorted on both sides before comparing
+ * (docs/openflow-differences.md).
  */
 export function normalizeFloodOrder(text: string): { text: string; applied: boolean } {
   if (!/^\s+(FLOOD|ALL)$|no learned MAC for destination, flooding/m.test(text)) return { text, applied: false };
-  const out = text.replace(/^(Datapath actions: )(.*)$/gm, (_m, head: string, body: string) => {
-    const parts: string[] = [];
-    let depth = 0;
-    let cur = '';
-    for (const ch of body) {
-      if (ch === '(') depth++;
-      else if (ch === ')') depth--;
-      if (ch === ',' && depth === 0) {
-        parts.push(cur);
-        cur = '';
-      } else cur += ch;
-    }
-    parts.push(cur);
-    const res: string[] = [];
-    for (let i = 0; i < parts.length; ) {
-      if (!/^\d+$/.test(parts[i]!)) {
-        res.push(parts[i++]!);
-        continue;
-      }
-      let j = i;
-      while (j < parts.length && /^\d+$/.test(parts[j]!)) j++;
-      res.push(...parts.slice(i, j).sort((a, b) => Number(a) - Number(b)));
-      i = j;
-    }
-    return head + res.join(',');
-  });
+  const out = text.replace(/^(Datapath actions: )(.*)$/gm, (_m, head: string, body: string) => head + sortPortRuns(body));
   return { text: out, applied: true };
+}
+
+/** Sort the runs of port numbers in a datapath action list, also inside `clone(...)` and `check_pkt_len(...)`'s branches. */
+function sortPortRuns(body: string): string {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of body) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  parts.push(cur);
+  const res: string[] = [];
+  for (let i = 0; i < parts.length; ) {
+    if (!/^\d+$/.test(parts[i]!)) {
+      const nested = /^(clone|check_pkt_len|gt|le)\(([\s\S]*)\)$/.exec(parts[i]!);
+      res.push(nested ? `${nested[1]}(${sortPortRuns(nested[2]!)})` : parts[i]!);
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < parts.length && /^\d+$/.test(parts[j]!)) j++;
+    res.push(...parts.slice(i, j).sort((a, b) => Number(a) - Number(b)));
+    i = j;
+  }
+  return res.join(',');
 }
 
 /**
@@ -123,6 +132,63 @@ export function diffTrace(ours0: string, theirs0: string): TraceDiff {
   }
   const first = lines[0];
   return { same: kinds.size === 0, kinds, lines, floodSorted, ...(first ? { first: { line: first.line, ours: first.ours, theirs: first.theirs } } : {}) };
+}
+
+/**
+ * OVS's trace of a case just loaded, asked again (after 100 ms, then 400 ms) while it differs from
+ * ours in its `Megaflow:` line alone. `replace-flows` makes the old flows invisible at once but
+ * ovs-vswitchd removes them from its classifier only after an RCU grace period; until then their
+ * prefixes still sit in the classifier's tries and subtables, and the megaflow of a lookup can
+ * differ from the one the same table gives a moment later (seen on 3 of 1,000 traces). Only for
+ * traces without side effects (asking again must not change anything). `settled` says whether the
+ * answer changed.
+ */
+export async function settledTrace(ask: () => Promise<string>, ours: string): Promise<{ text: string; settled: boolean }> {
+  const first = await ask();
+  let text = first;
+  for (const ms of [100, 400]) {
+    const d = diffTrace(ours, text);
+    if (d.same || [...d.kinds].some((k) => k !== 'megaflow')) break;
+    await new Promise((r) => setTimeout(r, ms));
+    text = await ask();
+  }
+  return { text, settled: text !== first };
+}
+
+/** A daemon whose only bridge, br0, has `ports` (so datapath port N is port N, LOCAL 100) and no marker flows. */
+export async function freshTraceOvs(ports: readonly number[]): Promise<OvsOracle> {
+  const o = await startOvs();
+  await o.bridge('br0', { ports: [...ports], portPrefix: 't', markers: false });
+  return o;
+}
+
+/**
+ * Why a table lands in the `ovs-abort` excuse bucket: ovs-vswitchd 3.1 aborts on an assertion
+ * (`ofproto-dpif-rid.c:235: assertion state->action_set_len <= state->ofpacts_len failed in
+ * recirc_alloc_id__()`) when a dp_hash select group freezes the translation inside another group's
+ * bucket while the action set holds more than the frozen rest of the bucket (minimised in
+ * docs/openflow-differences.md). The rest of that table is not compared and the daemon restarts.
+ */
+export const OVS_ABORT_WHY = 'ovs-vswitchd 3.1 aborted while tracing (recirc_alloc_id__ assertion: a dp_hash select group freezing inside a group bucket with a non-empty action set); table skipped, daemon restarted';
+
+/** True when the oracle's ovs-vswitchd went away during a call (it aborted on an assertion). */
+export function daemonDied(e: unknown): boolean {
+  return e instanceof Error && /connection closed|cannot connect/.test(e.message);
+}
+
+let dumped = 0;
+
+/**
+ * With `OVNTS_TRACE_DUMP=DIR`, write a differing case (its flows and groups, our trace, OVS's) to
+ * `DIR/N.txt` for reading side by side; nothing otherwise.
+ */
+export function dumpPair(where: string, d: TraceDiff, t: { flows: readonly GenFlow[]; groups: readonly GenGroup[] }, ours: string, theirs: string): void {
+  const dir = process.env.OVNTS_TRACE_DUMP;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const diffs = d.lines.map((l) => `line ${l.line} ${l.kind}\n  ours: ${l.ours}\n  OVS:  ${l.theirs}`);
+  const body = [where, ...diffs, '', ...t.groups.map(groupText), ...t.flows.map(flowText), '', '----- ours', ours, '----- OVS', theirs].join('\n');
+  writeFileSync(join(dir, `${++dumped}.txt`), body);
 }
 
 /** Totals per category over a run. */

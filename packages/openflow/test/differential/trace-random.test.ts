@@ -11,14 +11,16 @@
  *
  * `OVNTS_TRACE_TABLES` tables (default 20) x `OVNTS_TRACE_FRAMES` frames (default 10) from
  * `OVNTS_TRACE_SEED` (default 1, printed). `OVNTS_TRACE_STRICT=0` reports without failing.
- * `OVNTS_TRACE_EXTRA=1` also draws the actions added for ovn-controller (issue 8), whose trace text
- * is not yet OVS's (check_pkt_larger: docs/openflow-differences.md).
+ * `OVNTS_TRACE_EXTRA=0` leaves out the actions added for ovn-controller (clone, the value stack,
+ * check_pkt_larger with both branches, exit, queues, multipath, bundle, sample, fin_timeout,
+ * truncating outputs), drawn by default. `OVNTS_TRACE_DUMP=DIR` writes each differing case (table,
+ * both traces, the differing lines) to DIR.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { framesForTable, randomFlowTable, requireOracle, seedFromEnv, startOvs, type OvsOracle } from '@ovnts/testkit';
+import { Excuses, framesForTable, randomFlowTable, requireOracle, seedFromEnv, type OvsOracle } from '@ovnts/testkit';
 import { formatTrace } from '@ovnts/openflow';
 import { loadCase, type BridgeSlot } from './harness.js';
-import { TraceTally, diffTrace } from './trace-compare.js';
+import { OVS_ABORT_WHY, TraceTally, daemonDied, diffTrace, dumpPair, freshTraceOvs, settledTrace } from './trace-compare.js';
 
 const req = requireOracle('OVS trace differential', 'ovs-sandbox', ['ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl', 'ovs-appctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const TABLES = Number(process.env.OVNTS_TRACE_TABLES ?? 20);
@@ -30,8 +32,7 @@ describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
   let ovs: OvsOracle;
   const slot: BridgeSlot = { name: 'br0', hasGroups: false };
   beforeAll(async () => {
-    ovs = await startOvs();
-    await ovs.bridge('br0', { ports: PORTS, portPrefix: 't', markers: false });
+    ovs = await freshTraceOvs(PORTS);
   }, 120_000);
   afterAll(async () => {
     await ovs?.stop();
@@ -40,17 +41,36 @@ describe.skipIf(req.skip)('of-trace text identical to ofproto/trace', () => {
   it(`stateless tables: ${TABLES} tables x ${FRAMES} frames`, async () => {
     const { seed: first } = seedFromEnv('trace differential', 'OVNTS_TRACE_SEED', 1);
     const tally = new TraceTally(Number(process.env.OVNTS_TRACE_EXAMPLES ?? 3));
+    const excuses = new Excuses('trace differential', {
+      'ovs-abort': { max: 2, fraction: 0.02, why: OVS_ABORT_WHY },
+    });
+    let reasked = 0;
     for (let i = 0; i < TABLES; i++) {
       const seed = (first + Math.imul(i, 0x9e3779b1)) >>> 0;
-      const t = randomFlowTable(seed, { ports: PORTS, badFlow: 0, extraActions: process.env.OVNTS_TRACE_EXTRA === '1' });
+      const t = randomFlowTable(seed, { ports: PORTS, badFlow: 0, extraActions: process.env.OVNTS_TRACE_EXTRA !== '0', selectGroups: true });
       const l = await loadCase(ovs, slot, t);
       for (const f of framesForTable(seed, t, FRAMES, () => undefined)) {
         const ours = formatTrace(l.sw.trace(f.bytes, f.port));
-        const theirs = await ovs.trace('br0', { port: f.port, bytes: f.bytes });
-        tally.add(diffTrace(ours, theirs), `seed ${seed} in_port ${f.port} ${Buffer.from(f.bytes).toString('hex')}`);
+        const where = `seed ${seed} in_port ${f.port} ${Buffer.from(f.bytes).toString('hex')}`;
+        let got: { text: string; settled: boolean };
+        try {
+          got = await settledTrace(() => ovs.trace('br0', { port: f.port, bytes: f.bytes }), ours);
+        } catch (e) {
+          if (!daemonDied(e)) throw new Error(`ofproto/trace failed on ${where} (replay: OVNTS_TRACE_SEED=${seed} OVNTS_TRACE_TABLES=1)`, { cause: e });
+          excuses.add('ovs-abort', `OVNTS_TRACE_SEED=${seed} OVNTS_TRACE_TABLES=1`);
+          await ovs.stop().catch(() => undefined);
+          ovs = await freshTraceOvs(PORTS);
+          slot.hasGroups = false;
+          break;
+        }
+        if (got.settled) reasked++;
+        const d = diffTrace(ours, got.text);
+        tally.add(d, where);
+        if (!d.same) dumpPair(where, d, t, ours, got.text);
       }
     }
-    console.log(tally.report('[trace stateless]'));
+    console.log(`${tally.report('[trace stateless]')}\n  OVS re-asked after its classifier settled: ${reasked}\n${excuses.summary(TABLES)}`);
+    expect(excuses.overCap(TABLES)).toEqual([]);
     if (STRICT) expect(tally.traces - tally.identical).toBe(0);
   }, 1_800_000);
 });

@@ -8,6 +8,6 @@ export type { KeyWarning, DatapathKeyInput, PortKeyInput } from './keys.js';
 export { buildSouthbound, nbRowOfFlow, sbGlobalOptions, type SouthboundInput } from './from-northd.js';
 export { DHCPV4_OPTIONS, DHCPV6_OPTIONS, type DhcpOptionDef } from './dhcp.js';
 export { SbIndex, sbIndex } from './lookup.js';
-export { loadSb, loadSbFile, SB_SCHEMA, SB_SCHEMA_NAME } from './ovsdb-file.js';
+export { loadSb, loadSbFile, sbFromRaw, SB_SCHEMA, SB_SCHEMA_NAME } from './ovsdb-file.js';
 export { SbError, type SbErrorWhere } from './errors.js';
 export { parseLogicalFlow, lflowParseContext, type LflowParse, type LflowParsed, type LflowFailed, type LflowParseContext } from './lflow-parse.js';

@@ -351,6 +351,19 @@ function buildSb(raw: RawDb): M.SbDatabase {
   };
 }
 
+/**
+ * A southbound database from raw rows (e.g. an OVSDB client's replica of a live OVN_Southbound,
+ * `@ovnts/ovsdb`'s `OvsdbReplica.db.toRawDb()`). Throws `SbError` naming the row of a problem.
+ */
+export function sbFromRaw(raw: RawDb): M.SbDatabase {
+  try {
+    return buildSb(raw);
+  } catch (e) {
+    if (e instanceof NbError) throw fromNbError(e);
+    throw e;
+  }
+}
+
 /** The embedded OVN_Southbound schema (OVN 23.03). */
 export const SB_SCHEMA: DbSchema = parseSchema(SB_SCHEMA_JSON);
 

@@ -1,0 +1,279 @@
+/**
+ * The switch side of OpenFlow connections (OVS `ofproto/connmgr.c` + `ofproto.c`'s message
+ * handlers): a `Switch` answers what `ovs-ofctl` and controllers send over any number of
+ * `OfpConnection`s. Flow mods go through the same `Switch` calls as the text API (addFlow, modFlows,
+ * delFlows with the wire's table, cookie, out_port and out_group filters), so the wire and the text
+ * paths check and refuse identically. Packet-ins are sent to every active connection.
+ *
+ * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
+ * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
+ * table-features/group-desc/meter-config/port-desc. Anything else a switch can receive is refused
+ * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
+ * `OFPBRC_BAD_VENDOR` for an experimenter message).
+ */
+import { field } from './fields.js';
+import { Match } from './match.js';
+import type { Flow } from './ofctl-text.js';
+import { OpenFlowError } from './errors.js';
+import {
+  MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
+  decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
+  encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type OfpMessage, type PortDesc, type WireFlowMod,
+} from './ofp-msgs.js';
+import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
+import type { PacketIn } from './output-log.js';
+import { OFPP } from './ports.js';
+import type { Switch } from './switch.js';
+import { OfpVersion, WireWriter } from './wire-buf.js';
+
+/** Options of an `OfpAgent`. */
+export interface OfpAgentOptions {
+  /** Datapath id (default 1). */
+  datapathId?: bigint;
+  /** `ofp_desc` strings (default: Open vSwitch's words for a software switch, with our name). */
+  desc?: { mfr: string; hw: string; sw: string; serial: string; dp: string };
+}
+
+/** OFPR_* numbers of packet-in reasons. */
+const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
+
+/** A switch's OpenFlow side (see the module comment). */
+export class OfpAgent implements OfpHandler {
+  /** Open connections. */
+  readonly conns = new Set<OfpConnection>();
+  /** Fragment handling flags of SET_CONFIG. */
+  configFlags = 0;
+  /** miss_send_len of SET_CONFIG. */
+  missSendLen = 128;
+  private readonly dpid: bigint;
+  private readonly desc: NonNullable<OfpAgentOptions['desc']>;
+  private xid = 1;
+
+  constructor(
+    /** The switch. */
+    readonly sw: Switch,
+    opts: OfpAgentOptions = {},
+  ) {
+    this.dpid = opts.datapathId ?? 1n;
+    this.desc = opts.desc ?? { mfr: 'ovn-ts', hw: 'ovn-ts software switch', sw: '0.1.0', serial: 'None', dp: 'None' };
+  }
+
+  /** A new connection over a transport that sends with `send`; call `start()` on it once connected. */
+  connect(send: (bytes: Uint8Array) => void, opts: OfpConnectionOptions = {}): OfpConnection {
+    const c = new OfpConnection(this, send, {
+      ...opts,
+      onClose: (why) => {
+        this.conns.delete(c);
+        opts.onClose?.(why);
+      },
+    });
+    this.conns.add(c);
+    return c;
+  }
+
+  /** Forget a connection whose transport closed. */
+  disconnect(c: OfpConnection): void {
+    this.conns.delete(c);
+    c.state = 'closed';
+  }
+
+  /** Send a packet-in to every active connection (wire it to the switch's `onPacketIn`). */
+  packetIn(pi: PacketIn): void {
+    const match = new Match();
+    match.set(field('in_port'), BigInt(pi.inPort));
+    for (const f of pi.match) {
+      if (f.name === 'in_port') continue;
+      const fd = field(f.name);
+      if (!match.has(fd)) match.set(fd, f.value);
+    }
+    for (const c of this.conns) {
+      if (c.state !== 'active') continue;
+      c.notify(encodePacketIn(c.version, this.xid++, {
+        data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
+      }));
+    }
+  }
+
+  /** Answer one message (OfpHandler). */
+  handle(m: OfpMessage): Uint8Array[] {
+    const v = m.version;
+    switch (m.type) {
+      case OFPT.ECHO_REQUEST: {
+        const r = startMessage(v, OFPT.ECHO_REPLY, m.xid);
+        r.w.bytes(m.body.bytes(m.body.remaining));
+        return [r.done()];
+      }
+      case OFPT.ECHO_REPLY:
+        return [];
+      case OFPT.FEATURES_REQUEST:
+        return [encodeFeaturesReply(v, m.xid, {
+          datapathId: this.dpid, nBuffers: 0, nTables: 254, capabilities: v === OfpVersion.OF10 ? 0xc7 : 0x4f, ports: this.portDescs(),
+        })];
+      case OFPT.GET_CONFIG_REQUEST:
+        return [encodeConfigReply(v, m.xid, this.configFlags, this.missSendLen)];
+      case OFPT.SET_CONFIG: {
+        const c = decodeSetConfig(m);
+        this.configFlags = c.flags;
+        this.missSendLen = c.missSendLen;
+        return [];
+      }
+      case OFPT.FLOW_MOD:
+        this.flowMod(decodeFlowMod(m));
+        return [];
+      case OFPT.PACKET_OUT: {
+        const po = decodePacketOut(m);
+        if (po.bufferId !== OFP_NO_BUFFER) throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId}`);
+        this.sw.packetOut({ inPort: po.inPort, actions: po.actions, frame: po.data });
+        return [];
+      }
+      case OFPT.GROUP_MOD: {
+        if (v === OfpVersion.OF10) break;
+        const gm = decodeGroupMod(m);
+        if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
+        else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
+        else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
+        else this.sw.delGroup(gm.group.groupId);
+        return [];
+      }
+      case OFPT.METER_MOD: {
+        if (v < OfpVersion.OF13) break;
+        const mm = decodeMeterMod(m);
+        const id = mm.meter.meterId;
+        if (mm.command === OFPMC.DELETE) {
+          if (id === OFPM_ALL) for (const x of this.sw.meters.list()) this.sw.delMeter(x.config.meterId);
+          else this.sw.delMeter(id);
+        } else if (mm.command === OFPMC.ADD) this.sw.addMeter(mm.meter);
+        else this.sw.modMeter(mm.meter);
+        return [];
+      }
+      case OFPT.EXPERIMENTER:
+        throw new OpenFlowError('OFPBRC_BAD_VENDOR', 'experimenter messages are not supported');
+      default:
+        break;
+    }
+    if (m.type === msgType(v, 'BARRIER_REQUEST')) return [startMessage(v, msgType(v, 'BARRIER_REPLY'), m.xid).done()];
+    if (m.type === msgType(v, 'MULTIPART_REQUEST')) return this.multipart(m);
+    throw new OpenFlowError('OFPBRC_BAD_TYPE', `message type ${m.type}`);
+  }
+
+  /** Apply a decoded flow mod through the switch's text-API operations. */
+  flowMod(fm: WireFlowMod): void {
+    if (fm.bufferId !== OFP_NO_BUFFER && fm.command !== OFPFC.DELETE && fm.command !== OFPFC.DELETE_STRICT) {
+      throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${fm.bufferId}`);
+    }
+    const all = fm.tableId === OFPTT_ALL;
+    if (!all && fm.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${fm.tableId}`);
+    const flow: Flow = {
+      table: all ? 0 : fm.tableId, priority: fm.priority, cookie: fm.cookie, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout,
+      importance: fm.importance, flags: fm.flags, match: fm.match, instructions: fm.instructions,
+    };
+    const strict = fm.command === OFPFC.MODIFY_STRICT || fm.command === OFPFC.DELETE_STRICT;
+    const opts = { strict, cookieMask: fm.cookieMask, allTables: all, outPort: fm.outPort, outGroup: fm.outGroup };
+    switch (fm.command) {
+      case OFPFC.ADD:
+        this.sw.addFlow(flow);
+        return;
+      case OFPFC.MODIFY:
+      case OFPFC.MODIFY_STRICT:
+        this.sw.modFlows(flow, { ...opts, outPort: OFPP.NONE, outGroup: 0xffff_ffff });
+        return;
+      default:
+        this.sw.delFlows(flow, opts);
+    }
+  }
+
+  private portDescs(): PortDesc[] {
+    const out: PortDesc[] = [];
+    for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) {
+      out.push({
+        portNo: p.number, hwAddr: 0x0200_0000_0000n + BigInt(p.number & 0xffff), name: p.name,
+        config: (p.noFlood ? 0x10 : 0) | (p.noForward ? 0x20 : 0), state: p.up ? 0 : 1, currSpeed: 0, maxSpeed: 0,
+      });
+    }
+    return out;
+  }
+
+  private multipart(m: OfpMessage): Uint8Array[] {
+    const v = m.version;
+    const q = decodeMultipartRequest(m);
+    const reply = new MultipartReply(v, m.xid, q.mpType);
+    switch (q.mpType) {
+      case OFPMP.DESC:
+        reply.add(encodeDesc(this.desc));
+        break;
+      case OFPMP.FLOW:
+      case OFPMP.AGGREGATE: {
+        const req = decodeFlowStatsRequest(v, q.body);
+        const all = req.tableId === OFPTT_ALL;
+        if (!all && req.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId}`);
+        this.sw.expire();
+        const probe: Flow = {
+          table: all ? 0 : req.tableId, priority: 0, cookie: req.cookie, idleTimeout: 0, hardTimeout: 0, importance: 0, flags: [],
+          match: req.match, instructions: { apply: [], clearActions: false },
+        };
+        const hits = this.sw.selectFlows(probe, { cookieMask: req.cookieMask, allTables: all, outPort: req.outPort, outGroup: req.outGroup });
+        if (q.mpType === OFPMP.AGGREGATE) {
+          let packets = 0n;
+          let bytes = 0n;
+          for (const e of hits) {
+            packets += BigInt(e.packets);
+            bytes += BigInt(e.bytes);
+          }
+          reply.add(encodeAggregate(v, packets, bytes, hits.length));
+          break;
+        }
+        for (const e of hits) {
+          const st = this.sw.flowStats(e);
+          reply.add(encodeFlowStats(v, {
+            tableId: e.flow.table, durationMs: st.durationMs, idleAge: st.idleAge, priority: e.flow.priority, idleTimeout: st.idleTimeout,
+            hardTimeout: st.hardTimeout, flags: e.flow.flags, importance: e.flow.importance, cookie: e.flow.cookie, packets: BigInt(e.packets),
+            bytes: BigInt(e.bytes), match: e.flow.match, instructions: e.flow.instructions,
+          }));
+        }
+        break;
+      }
+      case OFPMP.TABLE:
+        for (const t of this.sw.tableStats().slice(0, 254)) {
+          reply.add(encodeTableStats(v, { tableId: t.tableId, active: t.activeCount, lookups: BigInt(t.lookupCount), matched: BigInt(t.matchedCount) }));
+        }
+        break;
+      case OFPMP.TABLE_FEATURES:
+        // ovs-ofctl asks before a flow mod (to learn table names): one `ofp13_table_features` per
+        // table with its name and limits and the eight properties OVS requires, empty (every table
+        // is alike; the switch does not advertise per-table capabilities).
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'table features is not an OpenFlow 1.0 statistic');
+        for (let t = 0; t < 254; t++) {
+          const w = new WireWriter(128);
+          w.u16(128).u8(t).zeros(5).str(`table${t}`, 32).u64(0xffff_ffff_ffff_ffffn).u64(0xffff_ffff_ffff_ffffn).u32(0).u32(1_000_000);
+          for (const prop of [0, 2, 4, 6, 8, 10, 12, 14]) w.u16(prop).u16(4).zeros(4);
+          reply.add(w.finish());
+        }
+        break;
+      case OFPMP.GROUP_DESC: {
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group desc is not an OpenFlow 1.0 statistic');
+        const want = v >= OfpVersion.OF15 && q.body.remaining >= 4 ? q.body.u32() : OFPG_ALL;
+        for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
+          if (want !== OFPG_ALL && want !== id) continue;
+          reply.add(encodeGroupDesc(v, this.sw.groups.get(id)!.group));
+        }
+        break;
+      }
+      case OFPMP.METER_CONFIG: {
+        if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter config before OpenFlow 1.3');
+        const want = q.body.remaining >= 4 ? q.body.u32() : OFPM_ALL;
+        for (const x of this.sw.meters.list()) if (want === OFPM_ALL || want === x.config.meterId) reply.add(encodeMeterConfig(x.config));
+        break;
+      }
+      case OFPMP.PORT_DESC: {
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'port desc is not an OpenFlow 1.0 statistic');
+        const w = new WireWriter();
+        for (const p of this.portDescs()) putPort(w, v, p);
+        reply.add(w.finish());
+        break;
+      }
+      default:
+        throw new OpenFlowError('OFPBRC_BAD_STAT', `multipart type ${q.mpType}`);
+    }
+    return reply.finish();
+  }
+}
