@@ -182,8 +182,12 @@ export class ChassisNode {
   readonly patchNetwork = new Map<number, string>();
   /** The text of every flow installed, by flow key. */
   private readonly installed = new Map<string, string>();
-  private readonly installedGroups = new Set<number>();
-  private readonly installedMeters = new Set<number>();
+  /** The name (`type=...,bucket=...`) of every group installed, by id. */
+  private readonly installedGroups = new Map<number, string>();
+  /** The name and `add-meter` text of every meter installed, by id. */
+  private readonly installedMeters = new Map<number, { name: string; text: string }>();
+  /** The southbound meter rows the installed meters were built from. */
+  private meterRows: SbDatabase['meters'] | undefined;
 
   constructor(
     readonly member: ClusterMember,
@@ -238,19 +242,33 @@ export class ChassisNode {
     }
   }
 
-  /** Make the switch hold the desired flows of `keys` (and every group and meter the flows name). */
+  /**
+   * Make the switch hold the desired flows of `keys`, and exactly the desired groups and meters:
+   * an id freed and taken again by another group or meter (an update, a recompute) is modified
+   * in place, an id no longer desired is deleted once no flow names it.
+   */
   sync(keys: Iterable<string>): void {
     const t = this.tables;
     // Groups and meters first: flows that name them are checked against them.
     for (const e of t.groups.entries()) {
-      if (this.installedGroups.has(e.id)) continue;
-      this.sw.addGroup(dumpGroups(singleGroup(t, e.id))[0]!);
-      this.installedGroups.add(e.id);
+      const had = this.installedGroups.get(e.id);
+      if (had === e.name) continue;
+      const text = dumpGroups(singleGroup(t, e.id))[0]!;
+      if (had === undefined) this.sw.addGroup(text);
+      else this.sw.modGroup(text);
+      this.installedGroups.set(e.id, e.name);
     }
+    // A meter's text is its name's, or its southbound row's (compared again when the rows change).
+    const rowsChanged = this.meterRows !== this.cluster.sb.meters;
+    this.meterRows = this.cluster.sb.meters;
     for (const e of t.meters.entries()) {
-      if (this.installedMeters.has(e.id)) continue;
-      this.sw.addMeter(meterText(this.cluster.sb, e.id, e.name));
-      this.installedMeters.add(e.id);
+      const had = this.installedMeters.get(e.id);
+      if (had?.name === e.name && !rowsChanged) continue;
+      const text = meterText(this.cluster.sb, e.id, e.name);
+      if (had?.text === text) continue;
+      if (had === undefined) this.sw.addMeter(text);
+      else this.sw.modMeter(text);
+      this.installedMeters.set(e.id, { name: e.name, text });
     }
     for (const key of keys) {
       const f = t.flows.active(key);
@@ -263,6 +281,17 @@ export class ChassisNode {
         this.sw.addFlow(text);
         this.installed.set(key, text);
       }
+    }
+    // No desired flow names a freed id any more: deleting it removes no flow of ours.
+    for (const id of this.installedGroups.keys()) {
+      if (t.groups.get(id)) continue;
+      this.sw.delGroup(id);
+      this.installedGroups.delete(id);
+    }
+    for (const id of this.installedMeters.keys()) {
+      if (t.meters.get(id)) continue;
+      this.sw.delMeter(id);
+      this.installedMeters.delete(id);
     }
   }
 

@@ -113,17 +113,20 @@ const sameMb = (a: { logicalPort: string; ip: string; mac: string }, b: { logica
   a.logicalPort === b.logicalPort && a.ip === b.ip && a.mac === b.mac;
 
 /**
- * The names each logical flow looked up, inverted: name -> logical flows (kept per tables object,
- * built on its first update and maintained as flows are translated again).
+ * The names each logical flow looked up, inverted: name -> logical flows. Kept per `refs` map
+ * (the one a recompute starts and every incremental update carries over), built on its first
+ * update and maintained as flows are translated again: a recompute's new map gets a new index,
+ * never the one of the flows it replaced.
  */
-const refIndexes = new WeakMap<ChassisTables, Map<string, Set<string>>>();
+const refIndexes = new WeakMap<LflowContext['refs'], Map<string, Set<string>>>();
 
 function refIndex(t: ChassisTables): Map<string, Set<string>> {
-  let ix = refIndexes.get(t);
+  const refs = t.lctx.refs;
+  let ix = refIndexes.get(refs);
   if (!ix) {
     ix = new Map();
-    for (const [uuid, names] of t.lctx.refs) indexRefs(ix, uuid, names);
-    refIndexes.set(t, ix);
+    for (const [uuid, names] of refs) indexRefs(ix, uuid, names);
+    refIndexes.set(refs, ix);
   }
   return ix;
 }
@@ -328,8 +331,10 @@ function nextLflowContext(t: ChassisTables, old: SbDatabase, sb: SbDatabase, rt:
     const after = rowIndex(sb.multicastGroups);
     for (const u of ch.multicastGroups) {
       const m = before.get(u);
-      const keys = m && c.mcKeys.get(m.datapath.tunnelKey);
-      if (keys?.get(m!.name) === m!.tunnelKey) keys!.delete(m!.name);
+      // A group the update added was in no previous database: nothing to forget.
+      if (!m) continue;
+      const keys = c.mcKeys.get(m.datapath.tunnelKey);
+      if (keys?.get(m.name) === m.tunnelKey) keys!.delete(m.name);
     }
     for (const u of ch.multicastGroups) {
       const m = after.get(u);

@@ -172,8 +172,8 @@ function lookups(portByName: ReadonlyMap<string, SbPortBinding>, facts: ClusterF
 
 /**
  * Patch the runtime data in place after some port bindings changed, when every changed binding
- * is a plain VIF (no container, not a parent) on a datapath already local or bound elsewhere:
- * then only the name and key indexes, the bound ports and their relation change, each by the
+ * is a plain VIF (no container, not a parent) on a datapath already local or bound elsewhere,
+ * and no datapath loses its last VIF bound here: then only the name and key indexes, the bound ports and their relation change, each by the
  * changed rows alone (no copy of the indexes, which hold every port of the database). Returns
  * false, having changed nothing, when a rebuild is needed. Whoever needs `rt`'s previous
  * answers must read them before.
@@ -186,6 +186,22 @@ export function patchRuntime(rt: Runtime, facts: ClusterFacts, changed: readonly
     if (before && after && before.logicalPort !== after.logicalPort) return false;
     // A VIF bound here whose datapath is not local yet makes new local datapaths: rebuild.
     if (after && rt.config.vifs.has(after.logicalPort) && facts.vifChassis(after.logicalPort) === me && !rt.localDatapaths.has(after.datapath.tunnelKey)) return false;
+  }
+  // A VIF bound here that goes away (removed, unbound, on another datapath) may have been the
+  // last one making its datapath local: the local datapaths are what the remaining bound ports
+  // reach, so rebuild unless another bound port stays on that datapath.
+  const leaving = new Set<string>();
+  const emptied = new Set<number>();
+  for (const { before } of changed) {
+    if (before && rt.bound.get(before.logicalPort)?.uuid === before.uuid) {
+      leaving.add(before.logicalPort);
+      emptied.add(before.datapath.tunnelKey);
+    }
+  }
+  if (emptied.size) {
+    for (const { after } of changed) if (after && rt.config.vifs.has(after.logicalPort) && facts.vifChassis(after.logicalPort) === me) emptied.delete(after.datapath.tunnelKey);
+    for (const [name, pb] of rt.bound) if (!leaving.has(name)) emptied.delete(pb.datapath.tunnelKey);
+    if (emptied.size) return false;
   }
   const { portByName, portByKey, bound, vifOfport, related } = rt;
   for (const { before } of changed) {
