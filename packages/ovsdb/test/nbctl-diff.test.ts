@@ -88,7 +88,9 @@ export const NBCTL_SEQUENCE: string[][] = [
  * sorted: the order ovn-nbctl prints rows in follows the server's hash tables (docs/ovsdb.md).
  */
 function reordered(out: string): string {
+  // The last record carries the output's final newline; without it, moving that record would count.
   return out
+    .replace(/\n+$/, '')
     .split('\n\n')
     .map((rec) => rec.split(/\n(?=\S)/).sort().join('\n'))
     .sort()
