@@ -1504,6 +1504,20 @@ export function subfieldNowText(w: Uint32Array, d: Subfield): string {
 
 const DEFAULT_TTL_IDS: readonly number[] = [0];
 
+/** The wire form of push_mpls/pop_mpls (an ethertype): OFPAT_* from OpenFlow 1.1 (8 bytes), NXAST_* in 1.0 (16). */
+function mplsEthertypeWire<T extends 'push_mpls' | 'pop_mpls'>(type: T, ofpat: number, nxast: number): ActionWire<ActionMap[T], Action | Action[]> {
+  return {
+    encode(a, e) {
+      if (e.of10) e.nx(nxast, (w) => w.u16(a.ethertype).zeros(4));
+      else e.std(ofpat, (w) => w.u16(a.ethertype).zeros(2));
+    },
+    decode: {
+      [`of:${ofpat}`]: (r: WireReader, d: ActionDecoder): Action => (d.len(8), { type, ethertype: r.u16() } as Action),
+      [`nx:${nxast}`]: (r: WireReader, d: ActionDecoder): Action => (d.len(16), { type, ethertype: r.u16() } as Action),
+    },
+  };
+}
+
 /** Known packet-in reason names (OpenFlow 1.5, as OVS prints them). */
 const REASONS: Readonly<Record<string, PacketInReason>> = {
   no_match: 'no_match', action: 'action', invalid_ttl: 'invalid_ttl', action_set: 'action_set', group: 'group', packet_out: 'packet_out',
@@ -3223,17 +3237,7 @@ const ACTIONS = {
   },
 
   push_mpls: {
-    wire: {
-      // OpenFlow 1.1+: OFPAT_PUSH_MPLS (ofp11_action_push); 1.0: NXAST_PUSH_MPLS.
-      encode(a, e) {
-        if (e.of10) e.nx(NXAST.PUSH_MPLS, (w) => w.u16(a.ethertype).zeros(4));
-        else e.std(OFPAT.PUSH_MPLS, (w) => w.u16(a.ethertype).zeros(2));
-      },
-      decode: {
-        'of:19': (r, d) => (d.len(8), { type: 'push_mpls', ethertype: r.u16() }),
-        'nx:23': (r, d) => (d.len(16), { type: 'push_mpls', ethertype: r.u16() }),
-      },
-    },
+    wire: mplsEthertypeWire('push_mpls', OFPAT.PUSH_MPLS, NXAST.PUSH_MPLS),
     keywords: ['push_mpls'],
     parse(_kw, arg, p) {
       // OVS parse_PUSH_MPLS(): any 16-bit number; the switch refuses a non-MPLS one (checkDecoded).
@@ -3304,17 +3308,7 @@ const ACTIONS = {
   },
 
   pop_mpls: {
-    wire: {
-      // OpenFlow 1.1+: OFPAT_POP_MPLS; 1.0: NXAST_POP_MPLS.
-      encode(a, e) {
-        if (e.of10) e.nx(NXAST.POP_MPLS, (w) => w.u16(a.ethertype).zeros(4));
-        else e.std(OFPAT.POP_MPLS, (w) => w.u16(a.ethertype).zeros(2));
-      },
-      decode: {
-        'of:20': (r, d) => (d.len(8), { type: 'pop_mpls', ethertype: r.u16() }),
-        'nx:24': (r, d) => (d.len(16), { type: 'pop_mpls', ethertype: r.u16() }),
-      },
-    },
+    wire: mplsEthertypeWire('pop_mpls', OFPAT.POP_MPLS, NXAST.POP_MPLS),
     keywords: ['pop_mpls'],
     parse(_kw, arg, p) {
       return [{ type: 'pop_mpls', ethertype: p.u16(arg.text ?? '', 'pop_mpls') }];
