@@ -19,6 +19,7 @@ export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPack
 export { ChassisCluster, ChassisNode, InProcessUnderlay, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions, type LearntRow, type UnderlayTransport, type UnderlayEndpoint } from './cluster.js';
 export { UdpUnderlay, outerUdpFrame, type UdpUnderlayOptions, type UdpUnderlayStats } from './udp-underlay.js';
 export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSource, type LearntRowJson } from './sb-source.js';
-export { ChassisHost, type ChassisHostOptions } from './chassis-host.js';
+export { ChassisHost, type ChassisHostOptions, type HostSync } from './chassis-host.js';
+export { DatabaseSouthbound, southboundChassisMap, type DatabaseSouthboundEvent, type DatabaseSouthboundOptions } from './sb-database.js';
 export { chassisPerSwitch } from './default-map.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';
