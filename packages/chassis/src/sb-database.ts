@@ -15,10 +15,12 @@
  *   `Chassis_Private` (name, chassis) exist and are current;
  * - each of its VIFs (the logical ports whose OVS interfaces carry `iface-id`, here `vifs`) that
  *   has a VIF `Port_Binding` not requested elsewhere (`options:requested-chassis`) is claimed
- *   (`chassis` set to this chassis); once the claim is back in the replica, the host has
- *   installed the port's flows and `up` is set to true (ovn-northd then sets the northbound
+ *   (`chassis` set to this chassis); once the claim is back in the replica and a host follows
+ *   the database (so it has installed the port's flows), `up` is set to true (ovn-northd then sets the northbound
  *   port's `up`), in two steps as ovn-controller does;
- * - a VIF binding held by this chassis for a port it no longer has is released.
+ * - a VIF binding held by this chassis for a port it no longer has is released;
+ * - `Chassis_Private.nb_cfg` follows `SB_Global.nb_cfg` once the host's tables reflect the
+ *   database, so `ovn-nbctl --wait=hv` returns when every chassis has the change.
  *
  * Writes that fail because the connection dropped are retried on the next update or
  * reconnection (the reconciliation is idempotent; inserts are guarded by a `wait` for no row of
@@ -163,6 +165,7 @@ export class DatabaseSouthbound implements SouthboundSource {
   /** See `SouthboundSource.follow`. */
   follow(onChange: (sb: SbDatabase) => void): void {
     this.changeHandlers.add(onChange);
+    void this.reconcile();
   }
 
   /** See `SouthboundSource.publish`: a MAC binding or FDB entry written to the database. */
@@ -237,7 +240,14 @@ export class DatabaseSouthbound implements SouthboundSource {
       if (!encapOk) ops.push(encap, { op: 'update', table: 'Chassis', where: [['_uuid', '==', me]], row: { encaps: ['named-uuid', 'encap'] } });
     }
     if (!ch || !encapOk) events.push({ kind: 'registered', chassis: o.chassis, encapIp: o.encapIp });
-    if (!sb.chassisPrivate.some((p) => p.name === o.chassis)) ops.push(absent('Chassis_Private'), { op: 'insert', table: 'Chassis_Private', row: { name: o.chassis, chassis: me } });
+    // nb_cfg: the northbound sequence number whose southbound state this chassis's tables now
+    // reflect (what `ovn-nbctl --wait=hv` waits for). Only once a host follows the database:
+    // the reconciliation runs after it has brought its tables to `sb`.
+    const installed = this.changeHandlers.size > 0;
+    const priv = sb.chassisPrivate.find((p) => p.name === o.chassis);
+    const cfg = installed ? { nb_cfg: sb.global.nbCfg, nb_cfg_timestamp: Date.now() } : {};
+    if (!priv) ops.push(absent('Chassis_Private'), { op: 'insert', table: 'Chassis_Private', row: { name: o.chassis, chassis: me, ...cfg } });
+    else if (installed && priv.nbCfg !== sb.global.nbCfg) ops.push({ op: 'update', table: 'Chassis_Private', where: [['_uuid', '==', ['uuid', priv.uuid]]], row: cfg });
 
     const vifs = new Set(o.vifs);
     const claimed: string[] = [];
@@ -253,7 +263,7 @@ export class DatabaseSouthbound implements SouthboundSource {
         if (!mine) {
           ops.push({ op: 'update', table: 'Port_Binding', where, row: { chassis: me } });
           claimed.push(pb.logicalPort);
-        } else if (pb.up !== true) {
+        } else if (pb.up !== true && installed) {
           ops.push({ op: 'update', table: 'Port_Binding', where, row: { up: true } });
           up.push(pb.logicalPort);
         }

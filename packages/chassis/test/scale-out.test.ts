@@ -8,7 +8,7 @@
  * Geneve frames are byte-identical to an in-process `ChassisCluster` on the same southbound
  * database. Then the cluster's leader is killed: frames still cross, the chassis on the killed
  * member moves to another one, a northbound change made after the kill (a new port) reaches
- * every chassis and is claimed, no binding is lost, and the restarted member rejoins with the
+ * every chassis (`ovn-nbctl --wait=hv` returns: each reported nb_cfg) and is claimed, no binding is lost, and the restarted member rejoins with the
  * change. Processes are stopped by pid and the namespaces and bridge deleted, also on failure.
  */
 import { execFileSync } from 'node:child_process';
@@ -91,11 +91,15 @@ describe.skipIf(reqs.some((r) => r.skip))('chassis processes in namespaces on a 
       // Chassis hvN in namespace N, following member N-1 first (the list rotated), claiming its VIFs.
       const tcp = sbc.tcpRemotes;
       const vifs = [['vm1'], ['vm2'], ['vm3', 'vm4']];
-      for (let i = 0; i < 3; i++) {
-        const remotes = [...tcp.slice(i), ...tcp.slice(0, i)].join(',');
-        const args = ['chassis-run', '--sb', remotes, '--chassis', `hv${i + 1}`, '--encap-ip', net.hosts[i]!.address, '--tunnels', ...vifs[i]!.flatMap((v) => ['--vif', v])];
-        procs.push(await ChassisProc.spawn(`hv${i + 1}`, args, { netns: net.hosts[i]!.ns }));
-      }
+      const started = await Promise.allSettled(
+        [0, 1, 2].map((i) => {
+          const remotes = [...tcp.slice(i), ...tcp.slice(0, i)].join(',');
+          const args = ['chassis-run', '--sb', remotes, '--chassis', `hv${i + 1}`, '--encap-ip', net!.hosts[i]!.address, '--tunnels', ...vifs[i]!.flatMap((v) => ['--vif', v])];
+          return ChassisProc.spawn(`hv${i + 1}`, args, { netns: net!.hosts[i]!.ns });
+        }),
+      );
+      for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
       const cluster = ChassisProcCluster.of(procs);
       for (const [i, p] of procs.entries()) expect(p.lines.find((l) => 'sb' in l && 'connected' in (l['sb'] as object))?.['sb']).toEqual({ connected: tcp[i], resumed: false });
 
@@ -105,10 +109,18 @@ describe.skipIf(reqs.some((r) => r.skip))('chassis processes in namespaces on a 
       const want3 = { vm1: 'hv1', vm2: 'hv2', vm3: 'hv3' };
       await until('every chassis synchronised to the three bindings', () => procs.every((p) => JSON.stringify(lastBindings(p)) === JSON.stringify(want3)), 60_000, () => JSON.stringify(procs.map((p) => p.lines.slice(-6))));
 
-      /** Send `frame` at `lport` through the processes and through an in-process cluster on the current database; both must agree. */
-      const compare = async (lport: string, frame: Uint8Array, remotes: readonly string[]) => {
+      /** The in-process cluster on the database as it is now (built anew when it changed). */
+      let reference: { key: string; cluster: ChassisCluster } | undefined;
+      const inProcess = async (remotes: readonly string[]) => {
         const sb = await snapshot(remotes);
-        const ref = new ChassisCluster(sb, clusterConfig(southboundChassisMap(sb), {}, sb)).send(lport, frame);
+        const key = JSON.stringify(sb.portBindings.map((p) => [p.logicalPort, p.chassis?.name]));
+        if (reference?.key !== key) reference = { key, cluster: new ChassisCluster(sb, clusterConfig(southboundChassisMap(sb), {}, sb)) };
+        return { sb, cluster: reference.cluster };
+      };
+      /** Send `frame` at `lport` through the processes and through the in-process cluster; both must agree. */
+      const compare = async (lport: string, frame: Uint8Array, remotes: readonly string[]) => {
+        const { sb, cluster: refCluster } = await inProcess(remotes);
+        const ref = refCluster.send(lport, frame);
         const owner = sb.portBindings.find((p) => p.logicalPort === lport)!.chassis!.name;
         const got = await cluster.send(owner, lport, toHex(frame));
         const norm = <T>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
@@ -138,7 +150,9 @@ describe.skipIf(reqs.some((r) => r.skip))('chassis processes in namespaces on a 
       expect(moved.lines.some((l) => 'sb' in l && (l['sb'] as { disconnected?: string }).disconnected === tcp[leader])).toBe(true);
 
       // A northbound change after the kill reaches every chassis: vm4 appears, hv3 claims it.
-      nbctl('lsp-add', 'sw0', 'vm4', '--', 'lsp-set-addresses', 'vm4', `${mac(4)} 10.0.0.4`);
+      // `--wait=hv` returns once every chassis reported (Chassis_Private.nb_cfg) that its tables
+      // reflect it, as ovn-controller reports (it fails after --timeout otherwise).
+      nbctl('--wait=hv', 'lsp-add', 'sw0', 'vm4', '--', 'lsp-set-addresses', 'vm4', `${mac(4)} 10.0.0.4`);
       await until('vm4 up', () => isUp('vm4'));
       const want4 = { ...want3, vm4: 'hv3' };
       await until('every chassis synchronised to vm4 on hv3', () => procs.every((p) => JSON.stringify(lastBindings(p)) === JSON.stringify(want4)), 60_000, () => JSON.stringify(procs.map((p) => p.lines.slice(-6))));
