@@ -63,7 +63,11 @@ export interface HostSync {
 /** A configuration as comparable text (members with their ports and settings, and the VIF bindings). */
 function configKey(c: ClusterConfig, sb: SbDatabase): string {
   const members = c.members.map((m) => [m.name, m.encapIp, m.mac, [...m.vifs], [...(m.bridgeMappings ?? [])], [...(m.chassisMacs ?? [])]]);
-  const bindings = sb.portBindings.map((p) => [p.logicalPort, c.facts.vifChassis(p.logicalPort) ?? '']);
+  // Only bound ports: a port added unbound changes no configuration (an incremental update).
+  const bindings = sb.portBindings.flatMap((p) => {
+    const at = c.facts.vifChassis(p.logicalPort);
+    return at === undefined ? [] : [[p.logicalPort, at]];
+  });
   return JSON.stringify([members, bindings]);
 }
 
