@@ -36,9 +36,12 @@
  *
  * The southbound database is built from the result as before (sb/from-northd.ts): its rows get
  * uuids from what they describe, or keep the previous database's, so unchanged rows keep their
- * uuids and a small NB change gives a small southbound delta.
+ * uuids and a small NB change gives a small southbound delta. A `SouthboundMemo` carries the
+ * Datapath_Binding and Logical_Flow rows from one production to the next, so rows that come out
+ * the same are reused rather than made again.
  */
 import type { RawDb, RawRow } from '../nb/data.js';
+import { SouthboundMemo } from '../sb/from-northd.js';
 import type { NbDatabase } from '../nb/db.js';
 import type { Datum } from '../nb/datum.js';
 import { buildContext, type NorthdContext, type RouterDp, type SwitchDp } from './context.js';
@@ -48,10 +51,11 @@ import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlowsFo
 import type { StageName } from './stages.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
 import { buildSwitchAclFlows, buildSwitchLbFlows, switchLbDatapaths } from './switch-acl.js';
-import { FlowSink, type Datapath } from './types.js';
+import { FlowSink, flowRowKey, type Datapath } from './types.js';
 
 /** One `add`/`addGroup` call a segment made. */
 interface Rec {
+  readonly key: string;
   readonly dp: Datapath | undefined;
   readonly dps: readonly Datapath[] | undefined;
   readonly stage: StageName;
@@ -68,18 +72,18 @@ class RecordingSink extends FlowSink {
   recs: Rec[] = [];
 
   override add(dp: Datapath, stage: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
-    this.recs.push({ dp, dps: undefined, stage, priority, match, actions, where, hint, ioPort });
+    this.recs.push({ key: flowRowKey(stage, priority, match, actions), dp, dps: undefined, stage, priority, match, actions, where, hint, ioPort });
   }
 
   override addGroup(dps: readonly Datapath[], stage: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
-    if (dps.length) this.recs.push({ dp: undefined, dps: dps.slice(), stage, priority, match, actions, where, hint, ioPort: undefined });
+    if (dps.length) this.recs.push({ key: flowRowKey(stage, priority, match, actions), dp: undefined, dps: dps.slice(), stage, priority, match, actions, where, hint, ioPort: undefined });
   }
 }
 
 function replay(sink: FlowSink, recs: readonly Rec[]): void {
   for (const r of recs) {
-    if (r.dps) sink.addGroup(r.dps, r.stage, r.priority, r.match, r.actions, r.where, r.hint);
-    else sink.add(r.dp!, r.stage, r.priority, r.match, r.actions, r.where, r.hint, r.ioPort);
+    if (r.dps) sink.addGroupKeyed(r.key, r.dps, r.stage, r.priority, r.match, r.actions, r.where, r.hint);
+    else sink.addKeyed(r.key, r.dp!, r.stage, r.priority, r.match, r.actions, r.where, r.hint, r.ioPort);
   }
 }
 
@@ -282,6 +286,7 @@ export class IncrementalNorthd {
   private segs = new Map<string, Rec[]>();
   private switchLbs = new Map<string, Datapath[]>();
   private routerLbs = new Map<string, Datapath[]>();
+  private readonly memo = new SouthboundMemo();
 
   /** Compile `db` in full (`options` as for `compileNorthd`). */
   constructor(
@@ -453,7 +458,7 @@ export class IncrementalNorthd {
     this.switchLbs = switchLbs;
     this.routerLbs = routerLbs;
     return {
-      result: northdResult(db, ctx, sink, ipMulticast, opts),
+      result: northdResult(db, ctx, sink, ipMulticast, opts, this.memo),
       segments: segs.length,
       rebuilt,
       switches: ctx.switches.filter(swDirty).length,

@@ -12,7 +12,7 @@ import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
 import type { SbDatabase } from '../sb/model.js';
-import { buildSouthbound } from '../sb/from-northd.js';
+import { buildSouthbound, type SouthboundMemo } from '../sb/from-northd.js';
 import { checkNbMatches } from './checks.js';
 import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
@@ -104,7 +104,7 @@ export function buildMulticastFlows(ctx: NorthdContext, sink: FlowSink, opts: No
 }
 
 /** A compilation's result from its context and flow table (the southbound database and warnings built on first access). */
-export function northdResult(db: NbDatabase, ctx: NorthdContext, sink: FlowSink, ipMulticast: readonly IpMulticastGroup[], opts: NorthdOptions): NorthdResult {
+export function northdResult(db: NbDatabase, ctx: NorthdContext, sink: FlowSink, ipMulticast: readonly IpMulticastGroup[], opts: NorthdOptions, memo?: SouthboundMemo): NorthdResult {
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   let sb: SbDatabase | undefined;
   let warnings: NorthdWarning[] | undefined;
@@ -119,7 +119,7 @@ export function northdResult(db: NbDatabase, ctx: NorthdContext, sink: FlowSink,
     context: ctx,
     ipMulticastGroups: ipMulticast,
     get sb() {
-      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}) }));
+      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}), ...(memo ? { memo } : {}) }));
     },
     get warnings() {
       return (warnings ??= [

@@ -91,6 +91,11 @@ interface MutableRow extends FlowRow {
   otherSources?: string[];
 }
 
+/** The key that makes flows one row: stage, priority, match and actions. */
+export function flowRowKey(stageName: StageName, priority: number, match: string, actions: string): string {
+  return `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+}
+
 /**
  * Collects flows the way ovn-northd's lflow table does with datapath groups: flows with the same
  * stage, priority, match and actions form one row whose datapath list grows as more datapaths
@@ -108,7 +113,11 @@ export class FlowSink {
    * `ovn_lflow_add` makes this flow in ovn-northd (the row's `external_ids:source`).
    */
   add(dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
-    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+    this.addKeyed(flowRowKey(stageName, priority, match, actions), dp, stageName, priority, match, actions, where, hint, ioPort);
+  }
+
+  /** `add` with the row key (`flowRowKey`) already made (a replay of recorded flows). */
+  addKeyed(key: string, dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
     const row = this.byKey.get(key);
     if (row === undefined) {
       this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] });
@@ -122,8 +131,12 @@ export class FlowSink {
 
   /** Add the same flow for several distinct datapaths (a datapath group); `where` as for `add`. */
   addGroup(dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
+    this.addGroupKeyed(flowRowKey(stageName, priority, match, actions), dps, stageName, priority, match, actions, where, hint);
+  }
+
+  /** `addGroup` with the row key (`flowRowKey`) already made. */
+  addGroupKeyed(key: string, dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
     if (!dps.length) return;
-    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
     const row = this.byKey.get(key);
     this.expanded = undefined;
     if (row === undefined) {

@@ -263,8 +263,12 @@ describe('incremental northd equals a full compilation', () => {
     next.rows('Logical_Switch').set(sw[0], new Map([...sw[1], ['ports', setDatum([...sw[1].get('ports')!.keys, lsp])]]));
     next.rows('Port_Group').set(pg[0], new Map([...pg[1], ['ports', setDatum([...pg[1].get('ports')!.keys, lsp])]]));
     next.rows('Address_Set').set(as[0], new Map([...as[1], ['addresses', setDatum([...as[1].get('addresses')!.keys, '10.3.0.240'])]]));
+    const prevSb = inc.result.sb;
     const u = inc.update(NbDatabase.fromRaw(next));
     expect(u.mode).toBe('incremental');
+    const full = compileNorthd(NbDatabase.fromRaw(next), { previous: prevSb });
+    expect(firstDiff(rowLines(inc.result), rowLines(full))).toBeUndefined();
+    expect(firstDiff(sbLines(inc.result.sb), sbLines(full.sb))).toBeUndefined();
     expect(u.switches).toBe(1);
     expect(u.routers).toBe(0);
     const after = byUuid(inc.result.sb);
