@@ -51,7 +51,8 @@ import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlowsFo
 import type { StageName } from './stages.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
 import { buildSwitchAclFlows, buildSwitchLbFlows, switchLbDatapaths } from './switch-acl.js';
-import { FlowSink, flowRowKey, type Datapath } from './types.js';
+import { FlowSink, flowRowKey, type Datapath, type FlowRow } from './types.js';
+import type { IpMulticastGroup } from './mcast.js';
 
 /** One `add`/`addGroup` call a segment made. */
 interface Rec {
@@ -85,6 +86,26 @@ function replay(sink: FlowSink, recs: readonly Rec[]): void {
     if (r.dps) sink.addGroupKeyed(r.key, r.dps, r.stage, r.priority, r.match, r.actions, r.where, r.hint);
     else sink.addKeyed(r.key, r.dp!, r.stage, r.priority, r.match, r.actions, r.where, r.hint, r.ioPort);
   }
+}
+
+/** A segment's recorded flows and its place in the compilation order. */
+interface SegState {
+  ord: number;
+  readonly recs: readonly Rec[];
+}
+
+/** One flow of a segment, as part of a row. */
+interface Contrib {
+  readonly seg: SegState;
+  readonly idx: number;
+  readonly rec: Rec;
+}
+
+/** A flow table row: the flows that make it (in compilation order) and the row they make. */
+interface RowState {
+  readonly key: string;
+  readonly contribs: Contrib[];
+  row: FlowRow | undefined;
 }
 
 /** What one `IncrementalNorthd.update` did. */
@@ -283,7 +304,8 @@ export class IncrementalNorthd {
   /** Counters. */
   readonly stats: IncrementalNorthdStats = { incremental: 0, recomputes: 0, reasons: new Map() };
   private db: NbDatabase;
-  private segs = new Map<string, Rec[]>();
+  private segStates = new Map<string, SegState>();
+  private readonly rows = new Map<string, RowState>();
   private switchLbs = new Map<string, Datapath[]>();
   private routerLbs = new Map<string, Datapath[]>();
   private readonly memo = new SouthboundMemo();
@@ -439,22 +461,59 @@ export class IncrementalNorthd {
         segs.push({ id: `lr-lb ${nb.uuid}`, dirty: d, build: (s) => buildRouterLbFlowsFor(s, northdLb(nb), rts) });
       }
     }
-    const sink = new FlowSink();
-    const next = new Map<string, Rec[]>();
+    // The IP multicast flows come last and are always rebuilt.
+    let ipMulticast: IpMulticastGroup[] = [];
+    segs.push({ id: 'mcast', dirty: true, build: (s) => (ipMulticast = buildMulticastFlows(ctx, s, opts)) });
+    const touched = new Set<RowState>();
+    const drop = (st: SegState) => {
+      st.recs.forEach((r, idx) => {
+        const row = this.rows.get(r.key)!;
+        const k = row.contribs.findIndex((c) => c.seg === st && c.idx === idx);
+        row.contribs.splice(k, 1);
+        touched.add(row);
+      });
+    };
+    const next = new Map<string, SegState>();
     let rebuilt = 0;
-    for (const seg of segs) {
-      let recs = seg.dirty ? undefined : this.segs.get(seg.id);
-      if (!recs) {
+    segs.forEach((seg, ord) => {
+      let st = this.segStates.get(seg.id);
+      if (st && !seg.dirty) {
+        st.ord = ord;
+      } else {
+        if (st) drop(st);
         const rec = new RecordingSink();
         seg.build(rec);
-        recs = rec.recs;
+        st = { ord, recs: rec.recs };
         rebuilt++;
+        const fresh = st;
+        fresh.recs.forEach((r, idx) => {
+          let row = this.rows.get(r.key);
+          if (!row) this.rows.set(r.key, (row = { key: r.key, contribs: [], row: undefined }));
+          row.contribs.push({ seg: fresh, idx, rec: r });
+          touched.add(row);
+        });
       }
-      next.set(seg.id, recs);
-      replay(sink, recs);
+      next.set(seg.id, st);
+    });
+    for (const [id, st] of this.segStates) if (!next.has(id)) drop(st);
+    this.segStates = next;
+    // Touched rows are made again by replaying their flows in compilation order into one sink.
+    const before = (a: Contrib, b: Contrib) => a.seg.ord - b.seg.ord || a.idx - b.idx;
+    const redo = new FlowSink();
+    const order: Contrib[] = [];
+    for (const row of touched) {
+      if (!row.contribs.length) {
+        this.rows.delete(row.key);
+        continue;
+      }
+      row.contribs.sort(before);
+      for (const c of row.contribs) order.push(c);
     }
-    const ipMulticast = buildMulticastFlows(ctx, sink, opts);
-    this.segs = next;
+    replay(redo, order.map((c) => c.rec));
+    for (const [k, r] of redo.keyedRows()) this.rows.get(k)!.row = r;
+    // The table in the order a full compilation adds rows: by each row's first flow.
+    const all = [...this.rows.values()].sort((a, b) => before(a.contribs[0]!, b.contribs[0]!));
+    const sink = FlowSink.fromKeyedRows(all.map((r) => [r.key, r.row!] as const));
     this.switchLbs = switchLbs;
     this.routerLbs = routerLbs;
     return {

@@ -107,6 +107,36 @@ export class FlowSink {
   private readonly byKey = new Map<string, MutableRow>();
   private expanded: LogicalFlow[] | undefined;
   private count = 0;
+  /** For a sink made by `fromKeyedRows`: the rows it made or copied; the others are shared. */
+  private owned: WeakSet<MutableRow> | undefined;
+
+  /**
+   * A sink holding `rows` (key and row, in order), which other sinks may share: adding to the
+   * new sink copies a shared row before changing it.
+   */
+  static fromKeyedRows(rows: Iterable<readonly [string, FlowRow]>): FlowSink {
+    const s = new FlowSink();
+    for (const [k, r] of rows) {
+      s.byKey.set(k, r as MutableRow);
+      s.count += r.datapaths.length;
+    }
+    s.owned = new WeakSet();
+    return s;
+  }
+
+  /** Rows with their keys (`flowRowKey`), in the order first added. */
+  keyedRows(): IterableIterator<[string, FlowRow]> {
+    return this.byKey.entries();
+  }
+
+  private own(key: string, row: MutableRow): MutableRow {
+    if (!this.owned || this.owned.has(row)) return row;
+    const copy: MutableRow = { ...row, datapaths: row.datapaths.slice(), ...(row.otherSources ? { otherSources: row.otherSources.slice() } : {}) };
+    delete copy.set;
+    this.owned.add(copy);
+    this.byKey.set(key, copy);
+    return copy;
+  }
 
   /**
    * Add a flow for one datapath. `where` is the line of northd.c (OVN 23.03.1) whose
@@ -120,13 +150,16 @@ export class FlowSink {
   addKeyed(key: string, dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
     const row = this.byKey.get(key);
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] });
+      const made: MutableRow = { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] };
+      this.owned?.add(made);
+      this.byKey.set(key, made);
       this.count++;
       this.expanded = undefined;
       return;
     }
-    this.addDp(row, dp);
-    this.noteSource(row, where);
+    const own = this.own(key, row);
+    this.addDp(own, dp);
+    this.noteSource(own, where);
   }
 
   /** Add the same flow for several distinct datapaths (a datapath group); `where` as for `add`. */
@@ -140,12 +173,15 @@ export class FlowSink {
     const row = this.byKey.get(key);
     this.expanded = undefined;
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort: undefined, source: northdSource(where), datapaths: dps.slice() });
+      const made: MutableRow = { stage: stageName, priority, match, actions, hint, ioPort: undefined, source: northdSource(where), datapaths: dps.slice() };
+      this.owned?.add(made);
+      this.byKey.set(key, made);
       this.count += dps.length;
       return;
     }
-    for (const dp of dps) this.addDp(row, dp);
-    this.noteSource(row, where);
+    const own = this.own(key, row);
+    for (const dp of dps) this.addDp(own, dp);
+    this.noteSource(own, where);
   }
 
   private noteSource(row: MutableRow, where: number): void {
