@@ -16,7 +16,7 @@
  * valid northbound model (what ovn-northd would reject or skip) is reported with the model's
  * error, and the previous flows are kept.
  */
-import { IncrementalNorthd, NbDatabase, NbError, NB_SCHEMA_JSON, type NorthdResult, type NorthdUpdate } from '@ovnts/ovn';
+import { compileNorthd, IncrementalNorthd, NbDatabase, NbError, NB_SCHEMA_JSON, type NorthdResult, type NorthdUpdate } from '@ovnts/ovn';
 import { Database, type ChangeSet } from './db.js';
 import { DatabaseFile } from './file.js';
 import { OvsdbServer } from './server.js';
@@ -38,6 +38,8 @@ export interface NbServerOptions {
   readonly quietMs?: number;
   /** ... or at the latest this long after the first commit not yet compiled (ms; default 250). */
   readonly maxDelayMs?: number;
+  /** Recompile incrementally (default true); false runs a full recompute every time (a baseline for benchmarks). */
+  readonly incremental?: boolean;
 }
 
 /** One recompute of the logical flows. */
@@ -126,9 +128,13 @@ export class NbServer {
     }
     let update: NorthdUpdate | undefined;
     if (nb) {
-      if (this.northd) update = this.northd.update(nb);
-      else this.northd = new IncrementalNorthd(nb, { routers: this.opts.routers !== false });
-      result = this.northd.result;
+      const routers = this.opts.routers !== false;
+      if (this.opts.incremental === false) result = compileNorthd(nb, { routers, ...(this.latest ? { previous: this.latest.sb } : {}) });
+      else {
+        if (this.northd) update = this.northd.update(nb);
+        else this.northd = new IncrementalNorthd(nb, { routers });
+        result = this.northd.result;
+      }
       this.latest = result;
     }
     this.recomputes++;
