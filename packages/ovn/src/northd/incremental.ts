@@ -9,17 +9,21 @@
  * and ACL flows, one switch port's flows, one load balancer's switch flows, one router's
  * datapath flows, one router port's flows, one switch port's router-side flows, one load
  * balancer's router flows), in the order `compileNorthd` calls the builders. Every segment is
- * recorded (what it added to the flow table); an update rebuilds the compiler's view of the new
- * database (context.ts; cheap, and it assigns tunnel keys exactly as a full run does, reusing
- * unchanged `Datapath` objects), reruns the builders of the dirty segments only, and replays all
- * segments in order into a fresh flow table. Replaying in the full compilation's order is what
+ * recorded (what it added to the flow table), and every flow table row remembers the recorded
+ * flows that make it, with their place in the compilation order. An update rebuilds the
+ * compiler's view of the new database whole (context.ts: it assigns
+ * tunnel keys exactly as a full run does, reusing unchanged `Datapath` objects), reruns the
+ * builders of the dirty segments only, and makes again only the rows their old and new flows
+ * touch, by replaying each such row's flows in compilation order into a scratch sink. The table
+ * is then ordered by each row's first flow. Following the full compilation's order is what
  * makes the result exact: a row shared by several datapaths keeps the stage hint and source of
- * the first datapath that adds it, as in the full run.
+ * the first datapath that adds it, and its datapaths in the order they were added, as in the
+ * full run. Rows are immutable once made; the sinks of successive results share them.
  *
  * Which segments are dirty follows from the rows that changed (a diff of the two databases'
  * rows, column by column) and the references between rows (every uuid column of the schema):
  * a changed row dirties the switches and routers that reach it. The exceptions, each an
- * optimisation that is proved by the flows it reads:
+ * optimisation justified by what the builders read:
  * - a load balancer whose valid VIPs and other columns are unchanged (backends changed) dirties
  *   only its own segments; other load balancer changes dirty the routers that use it (router
  *   LB facts, `routerInfo`), and switches only when `hasLbVip` flips (the only load balancer
