@@ -30,6 +30,8 @@
  *   fact switch flows read besides the load balancer segments);
  * - a port group whose only change is its ports dirties the switches where it appears or
  *   disappears (ACL flows name the group, not its members);
+ * - an ACL row, or a switch's or port group's ACL list alone, dirties only the datapath/ACL
+ *   segment of the switches it applies to (no port or router flow reads ACLs);
  * - address sets, connections and SSL rows feed no flow (only the southbound database).
  * Routers and switches read each other: a dirty router dirties its peer routers and the
  * switches it is attached to; a switch whose router-facing facts change (router-type ports and
@@ -290,6 +292,14 @@ function pgSwitches(ctx: NorthdContext): Map<string, Set<string>> {
   return m;
 }
 
+/** What an update rebuilds: switches and routers (all their segments), load balancers, and switches whose ACLs alone changed (their datapath/ACL segment). */
+interface Dirty {
+  readonly switches: Set<string>;
+  readonly routers: Set<string>;
+  readonly lbs: Set<string>;
+  readonly acl: Set<string>;
+}
+
 /** One segment of the compilation: its id and how to build it. */
 interface Segment {
   readonly id: string;
@@ -332,7 +342,7 @@ export class IncrementalNorthd {
     const changed = db.raw === this.db.raw ? undefined : changedRows(this.db.raw, db.raw);
     if (!changed) reason = 'same database object';
     else for (const c of changed) if (GLOBAL_TABLES.has(c.table)) reason ??= c.table;
-    let dirty: { switches: Set<string>; routers: Set<string>; lbs: Set<string> } | undefined;
+    let dirty: Dirty | undefined;
     const ctx = buildContext(db, { previous: opts.previous!, reuse: new Map([...old.switches, ...old.routers].map((d) => [d.nb.uuid, d.dp])) });
     if (reason === undefined) dirty = this.dirtySets(changed!, this.db, db, old, ctx);
     const { result, ...r } = this.compileWith(db, ctx, opts, dirty);
@@ -346,8 +356,10 @@ export class IncrementalNorthd {
   }
 
   /** Which switches, routers and load balancers the changed rows make dirty. */
-  private dirtySets(changed: readonly { table: string; uuid: string }[], oldDb: NbDatabase, db: NbDatabase, old: NorthdContext, ctx: NorthdContext): { switches: Set<string>; routers: Set<string>; lbs: Set<string> } {
+  private dirtySets(changed: readonly { table: string; uuid: string }[], oldDb: NbDatabase, db: NbDatabase, old: NorthdContext, ctx: NorthdContext): Dirty {
     const roots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set() };
+    // ACL rows and ACL lists feed only a switch's own datapath/ACL segment (no port or router flow reads them).
+    const aclRoots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set() };
     const lbs = new Set<string>();
     const lspNames = new Set<string>();
     const oldIdx = refIndex(oldDb.raw);
@@ -364,6 +376,16 @@ export class IncrementalNorthd {
       if (table === 'Load_Balancer') {
         lbs.add(uuid);
         if (cols && !cols.some((c) => c !== 'vips') && lbVipKeys(oldDb, uuid) === lbVipKeys(db, uuid)) continue;
+      }
+      if (table === 'ACL') {
+        if (a) collectRoots(oldIdx, table, uuid, aclRoots, false, new Set());
+        if (b) collectRoots(newIdx, table, uuid, aclRoots, false, new Set());
+        continue;
+      }
+      if ((table === 'Port_Group' || table === 'Logical_Switch') && cols && cols.every((c) => c === 'acls')) {
+        if (table === 'Logical_Switch') aclRoots.switches.add(uuid);
+        else aclRoots.portGroups.add(uuid);
+        continue;
       }
       if (table === 'Port_Group' && cols && cols.every((c) => c === 'ports')) {
         const was = oldPg.get(uuid) ?? new Set<string>();
@@ -424,18 +446,23 @@ export class IncrementalNorthd {
         for (const sw of rt.lsPeers) switches.add(sw.nb.uuid);
       }
     }
-    return { switches, routers, lbs };
+    const acl = new Set(aclRoots.switches);
+    for (const pg of aclRoots.portGroups) {
+      for (const s of oldPg.get(pg) ?? []) acl.add(s);
+      for (const s of newPg.get(pg) ?? []) acl.add(s);
+    }
+    return { switches, routers, lbs, acl };
   }
 
   /** Build the segments (dirty ones afresh, others from their records) and the result. */
-  private compileWith(db: NbDatabase, ctx: NorthdContext, opts: NorthdOptions, dirty: { switches: Set<string>; routers: Set<string>; lbs: Set<string> } | undefined): { result: NorthdResult; segments: number; rebuilt: number; switches: number; routers: number } {
+  private compileWith(db: NbDatabase, ctx: NorthdContext, opts: NorthdOptions, dirty: Dirty | undefined): { result: NorthdResult; segments: number; rebuilt: number; switches: number; routers: number } {
     const segs: Segment[] = [];
     const swDirty = (sw: SwitchDp) => !dirty || dirty.switches.has(sw.nb.uuid);
     const rtDirty = (rt: RouterDp) => !dirty || dirty.routers.has(rt.nb.uuid);
     for (const sw of ctx.switches) {
       segs.push({
         id: `ls ${sw.nb.uuid}`,
-        dirty: swDirty(sw),
+        dirty: swDirty(sw) || dirty!.acl.has(sw.nb.uuid),
         build: (s) => {
           buildSwitchAclFlows(ctx, s, sw);
           buildSwitchDpFlows(ctx, s, sw);
@@ -524,7 +551,7 @@ export class IncrementalNorthd {
       result: northdResult(db, ctx, sink, ipMulticast, opts, this.memo),
       segments: segs.length,
       rebuilt,
-      switches: ctx.switches.filter(swDirty).length,
+      switches: ctx.switches.filter((sw) => swDirty(sw) || dirty!.acl.has(sw.nb.uuid)).length,
       routers: opts.routers === false ? 0 : ctx.routers.filter(rtDirty).length,
     };
   }
