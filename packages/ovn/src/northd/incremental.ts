@@ -227,6 +227,8 @@ interface Roots {
   readonly switches: Set<string>;
   readonly routers: Set<string>;
   readonly portGroups: Set<string>;
+  /** Load balancers on the way (a health check's change reaches its load balancer's flows). */
+  readonly lbs: Set<string>;
 }
 
 function collectRoots(idx: RefIndex, table: string, uuid: string, out: Roots, viaLb: boolean, seen: Set<string>): void {
@@ -244,6 +246,7 @@ function collectRoots(idx: RefIndex, table: string, uuid: string, out: Roots, vi
     out.portGroups.add(uuid);
     return;
   }
+  if (table === 'Load_Balancer') out.lbs.add(uuid);
   const lb = viaLb || LB_TABLES.has(table);
   for (const p of idx.parents.get(uuid) ?? []) {
     // A port's own changes reach its switch; its groups' ACL flows do not name it.
@@ -357,9 +360,9 @@ export class IncrementalNorthd {
 
   /** Which switches, routers and load balancers the changed rows make dirty. */
   private dirtySets(changed: readonly { table: string; uuid: string }[], oldDb: NbDatabase, db: NbDatabase, old: NorthdContext, ctx: NorthdContext): Dirty {
-    const roots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set() };
+    const roots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set(), lbs: new Set() };
     // ACL rows and ACL lists feed only a switch's own datapath/ACL segment (no port or router flow reads them).
-    const aclRoots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set() };
+    const aclRoots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set(), lbs: new Set() };
     const lbs = new Set<string>();
     const lspNames = new Set<string>();
     const oldIdx = refIndex(oldDb.raw);
@@ -407,6 +410,7 @@ export class IncrementalNorthd {
     }
     const switches = roots.switches;
     const routers = roots.routers;
+    for (const l of roots.lbs) lbs.add(l);
     for (const pg of roots.portGroups) {
       for (const s of oldPg.get(pg) ?? []) switches.add(s);
       for (const s of newPg.get(pg) ?? []) switches.add(s);

@@ -1,7 +1,7 @@
 /**
  * Incremental northd (issue 12, item 3): along random sequences of northbound transactions —
  * pods added, removed and readdressed, ACLs on switches and port groups, port group and address
- * set members, load balancer backends, VIPs and attachments, router NATs, static routes, a third
+ * set members, load balancer backends, VIPs, health checks and attachments, router NATs, static routes, a third
  * node switch, a join switch with its router port, a localnet port, and (falling back to a full
  * recompute) a meter and NB_Global options — `IncrementalNorthd.update` gives exactly what a
  * fresh `compileNorthd` of the same database with the same previous southbound database gives:
@@ -58,6 +58,8 @@ interface State {
   localnet: boolean;
   meter: boolean;
   global: boolean;
+  hc: boolean;
+  hcVip: boolean;
 }
 
 function initial(): State {
@@ -79,10 +81,12 @@ function initial(): State {
     localnet: false,
     meter: false,
     global: false,
+    hc: false,
+    hcVip: false,
   };
 }
 
-const EDITS = ['pod', 'podAddr', 'pg', 'as', 'acl', 'backend', 'vip', 'lbOnSwitch', 'lbOnRouter', 'lbGroup', 'nat', 'route', 'node2', 'join', 'localnet', 'meter', 'global'] as const;
+const EDITS = ['pod', 'podAddr', 'pg', 'as', 'acl', 'backend', 'vip', 'lbOnSwitch', 'lbOnRouter', 'lbGroup', 'nat', 'route', 'node2', 'join', 'localnet', 'meter', 'global', 'hc', 'hcVip'] as const;
 type Edit = readonly [(typeof EDITS)[number], number, number];
 
 function apply(s: State, [kind, i, j]: Edit): void {
@@ -139,7 +143,9 @@ function rawOf(s: State): RawDb {
     row('Logical_Switch', 'join', { name: str('join'), ports: set([row('Logical_Switch_Port', 'jtor', { name: str('jtor'), type: str('router'), addresses: set(['router']), options: map({ 'router-port': 'rtoj' }) })]) });
   }
   const vips: [string, string][] = VIPS.filter((_v, i) => s.vips[i]).map((v) => [v, BACKENDS.filter((_b, i) => s.backends[i]).join(',')]);
-  const lb = row('Load_Balancer', 'svc0', { name: str('svc0'), vips: mapDatum(vips), protocol: setDatum(['tcp']) });
+  // A health check whose own row changes (its VIP) while the load balancer's row does not.
+  const hc = s.hc ? [row('Load_Balancer_Health_Check', 'hc0', { vip: str(s.hcVip ? VIPS[0]! : VIPS[1]!), options: map({ interval: '5' }) })] : [];
+  const lb = row('Load_Balancer', 'svc0', { name: str('svc0'), vips: mapDatum(vips), protocol: setDatum(['tcp']), health_check: set(hc) });
   const lb1 = row('Load_Balancer', 'svc1', { name: str('svc1'), vips: map({ '172.30.1.1:80': '10.128.0.2:80' }), protocol: setDatum(['tcp']) });
   const grp = s.lbGroup ? [row('Load_Balancer_Group', 'grp', { name: str('grp'), load_balancer: set([lb1]) })] : [];
   nodes.forEach((n, k) => {
