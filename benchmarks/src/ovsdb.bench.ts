@@ -1,15 +1,15 @@
 /**
  * OVSDB transactions per second: `ovnts nb-server` (our NbServer: OvsdbServer with the
- * OVN_Northbound schema and northd recomputing the logical flows after each burst of commits),
- * our bare OvsdbServer, and real ovsdb-server 3.1 on the same schema, on the same stream of
+ * OVN_Northbound schema and northd recompiling the logical flows incrementally after each burst
+ * of commits), the same with a full recompute instead, our bare OvsdbServer, and real ovsdb-server 3.1 on the same schema, on the same stream of
  * ovn-nbctl-like transactions over a unix socket: `ls-add` (wait on NB_Global + insert), then per
  * switch `lsp-add` + `lsp-set-addresses` (insert the port, mutate the switch's ports) and
  * `acl-add` (insert the ACL, mutate the switch's acls), each with ovn-nbctl's "comment". One
  * transaction in flight at a time, as ovn-nbctl runs, and a second client monitoring every table
  * (monitor_cond_since, as ovn-northd and other IDL clients do), so each commit also fans out an
  * update3. Every reply is checked (no error) before timing counts it. Rounds alternate between
- * the servers (fresh databases each round) and the figure is the median round; the ratio to
- * ovsdb-server is from this run.
+ * the servers (fresh databases each round; the two nb-server variants swap places every round)
+ * and the figure is the median round; the ratio to ovsdb-server is from this run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,9 +76,11 @@ if (req.skip) {
 } else {
   const n = workload('x').length;
   console.log(`\novsdb transact: ${n} ovn-nbctl-like transactions per round (${SWITCHES} switches x ${PORTS} ports + an ACL each), one in flight, one monitoring client, ${ROUNDS} rounds alternating`);
-  const rates: Record<'real' | 'nb' | 'bare', number[]> = { real: [], nb: [], bare: [] };
+  const rates: Record<'real' | 'nb' | 'nbFull' | 'bare', number[]> = { real: [], nb: [], nbFull: [], bare: [] };
   const dir = mkdtempSync(join(tmpdir(), 'ovnts-bench-ovsdb-'));
   let recomputes = 0;
+  let recomputesFull = 0;
+  let incremental = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const real = await RealOvsdb.start({ schemaFile: OVN_NB_SCHEMA_FILE });
@@ -87,14 +89,20 @@ if (req.skip) {
       } finally {
         await real.stop();
       }
-      const nb = await NbServer.start({ listen: [`punix:${join(dir, `nb${round}.sock`)}`] });
-      try {
-        rates.nb.push(await run(nb.remotes[0]!, `n${round}`));
-        await nb.idle();
-        recomputes += nb.recomputes;
-        check(nb.latest?.datapaths.length === SWITCHES, `nb-server compiled ${nb.latest?.datapaths.length} datapaths, expected ${SWITCHES}`);
-      } finally {
-        await nb.close();
+      for (const full of round % 2 ? [true, false] : [false, true]) {
+        const nb = await NbServer.start({ listen: [`punix:${join(dir, `nb${round}${full ? 'f' : ''}.sock`)}`], incremental: !full });
+        try {
+          (full ? rates.nbFull : rates.nb).push(await run(nb.remotes[0]!, `n${round}`));
+          await nb.idle();
+          if (full) recomputesFull += nb.recomputes;
+          else {
+            recomputes += nb.recomputes;
+            incremental += nb.northd?.stats.incremental ?? 0;
+          }
+          check(nb.latest?.datapaths.length === SWITCHES, `nb-server compiled ${nb.latest?.datapaths.length} datapaths, expected ${SWITCHES}`);
+        } finally {
+          await nb.close();
+        }
       }
       const bare = new OvsdbServer();
       bare.addDatabase(Schema.fromJson(NB_SCHEMA_JSON));
@@ -112,7 +120,8 @@ if (req.skip) {
   const real = m('ovsdb-server 3.1 (OVN_Northbound)', rates.real);
   table('OVSDB transactions/s (median round; ratio to ovsdb-server 3.1 in this run)', [
     { m: real, unit: 'txn/s' },
-    { m: m('ovnts nb-server (northd full recompute)', rates.nb, `${recomputes} recomputes for ${ROUNDS * n} transactions`), vs: real, unit: 'txn/s' },
+    { m: m('ovnts nb-server (incremental northd)', rates.nb, `${recomputes} recompiles (${incremental} incremental) for ${ROUNDS * n} transactions`), vs: real, unit: 'txn/s' },
+    { m: m('ovnts nb-server (full recompute)', rates.nbFull, `${recomputesFull} recomputes for ${ROUNDS * n} transactions`), vs: real, unit: 'txn/s' },
     { m: m('OvsdbServer alone (no northd)', rates.bare), vs: real, unit: 'txn/s' },
   ]);
 }

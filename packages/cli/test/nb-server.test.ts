@@ -53,7 +53,7 @@ describe.skipIf(req.skip)('ovnts nb-server', () => {
     expect((await nbctl('lsp-add', 'sw0', 'p1', '--', 'lsp-set-addresses', 'p1', '00:00:00:00:00:01 10.0.0.1')).code).toBe(0);
     await until('lflows name port p1', () => existsSync(lflows) && readFileSync(lflows, 'utf8').includes('inport == "p1"'));
     expect(readFileSync(lflows, 'utf8')).toMatch(/^Datapath: "sw0" \(/);
-    expect(s.out()).toMatch(/northd: transaction \d+: 1 datapaths, \d+ logical flows \(full recompute/);
+    expect(s.out()).toMatch(/northd: transaction \d+: 1 datapaths, \d+ logical flows \(incremental: \d+ of \d+ segments rebuilt, /);
     s.proc.kill('SIGINT');
     expect(await s.exited).toBe(0);
     expect(s.out()).toContain('nb-server: stopped');

@@ -6,6 +6,9 @@
  * tables, which our monitor replies reproduce but not in every case; such commands are counted,
  * printed, and capped at 3), and so must both databases afterwards (every table, every column, `_version` aside). Inserted rows get the same
  * uuids on both sides through the taps of nbctl.ts (the real server picks them; ours is told).
+ * Our northd followed the commits incrementally (IncrementalNorthd inside NbServer): its last
+ * compilation must equal a full compile of the final database (flows, Logical_Flow uuids, port
+ * bindings with their tunnel keys).
  * Then real `ovn-northd` reads our server into a real southbound ovsdb-server, and another reads
  * the real northbound server into another: both southbound databases must list the same logical
  * flows (`ovn-sbctl lflow-list`, datapath uuids aside), and `ovn-nbctl --wait=sb sync` completes
@@ -17,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NbServer, OvsdbClient } from '@ovnts/ovsdb';
+import { compileNorthd, formatLflowList, NbDatabase, type NorthdResult } from '@ovnts/ovn';
 import { OVN_NB_SCHEMA_FILE, OVN_SB_SCHEMA_FILE, RealOvsdb, reapPids, requireOvsdbServer, requireTools, runCommand } from '@ovnts/testkit';
 import { canon, sortRows } from './helpers.js';
 import { RpcTap, type InsertUuids } from './nbctl.js';
@@ -122,11 +126,12 @@ describe.skipIf(req.skip || reqOvn.skip)('ovn-nbctl: ours vs ovsdb-server', () =
   let oursTap: RpcTap;
   const recorded: InsertUuids[] = [];
   const children: ChildProcess[] = [];
+  const compiled: NorthdResult[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ovnts-nbctl-'));
     real = await RealOvsdb.start({ schemaFile: OVN_NB_SCHEMA_FILE });
-    ours = await NbServer.start({ listen: [`punix:${join(dir, 'ours.sock')}`] });
+    ours = await NbServer.start({ listen: [`punix:${join(dir, 'ours.sock')}`], onRecompute: (r) => void (r.result && compiled.push(r.result)) });
     realTap = await RpcTap.start(join(dir, 'real-tap.sock'), real.remote.slice(5));
     real2 = process.env.NBCTL_REAL_VS_REAL ? await RealOvsdb.start({ schemaFile: OVN_NB_SCHEMA_FILE }) : undefined;
     oursTap = await RpcTap.start(join(dir, 'ours-tap.sock'), real2 ? real2.remote.slice(5) : join(dir, 'ours.sock'), recorded);
@@ -172,6 +177,16 @@ describe.skipIf(req.skip || reqOvn.skip)('ovn-nbctl: ours vs ovsdb-server', () =
     expect(oursTap.injected).toBe(realTap.recorded.length);
     await ours.idle();
     expect(ours.latest?.datapaths.length).toBe(3);
+    // The flows followed the commits through the incremental path, and equal a full compile of
+    // the final database with the previous compilation's southbound database.
+    const stats = ours.northd!.stats;
+    console.log(`nb-server northd: ${compiled.length} compilations, ${stats.incremental} incremental, ${stats.recomputes} full recomputes (${[...stats.reasons].map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    expect(stats.incremental).toBeGreaterThan(0);
+    const [prev, last] = compiled.slice(-2);
+    const full = compileNorthd(NbDatabase.fromRaw(ours.db.toRawDb()), { previous: prev!.sb });
+    expect(formatLflowList(last!.flows)).toBe(formatLflowList(full.flows));
+    expect(last!.sb.logicalFlows.map((f) => f.uuid)).toEqual(full.sb.logicalFlows.map((f) => f.uuid));
+    expect(last!.sb.portBindings.map((p) => `${p.logicalPort} ${p.uuid} ${p.tunnelKey}`)).toEqual(full.sb.portBindings.map((p) => `${p.logicalPort} ${p.uuid} ${p.tunnelKey}`));
   }, 180_000);
 
   test('real ovn-northd reads our server into a real southbound database as it reads ovsdb-server', async () => {

@@ -1,8 +1,8 @@
 /**
  * `ovnts nb-server --listen punix:PATH|ptcp:PORT[:IP] [--db FILE] [--lflows FILE]`: serve the
  * OVN_Northbound database over OVSDB (RFC 7047, as ovsdb-server does), so `ovn-nbctl
- * --db=unix:PATH` configures ovn-ts, and recompile the logical flows as transactions commit (a
- * full recompute per burst of commits; see @ovnts/ovsdb's NbServer). `--db` loads an OVSDB
+ * --db=unix:PATH` configures ovn-ts, and recompile the logical flows as transactions commit
+ * (incrementally, once per burst of commits; see @ovnts/ovsdb's NbServer). `--db` loads an OVSDB
  * standalone file (created when missing) and appends every commit to it; `--lflows` rewrites the
  * flows in `ovn-sbctl lflow-list` form after every recompute. Runs until SIGINT or SIGTERM, then
  * closes its sockets and exits 0.
@@ -32,7 +32,9 @@ function report(io: Io, lflows: string | undefined, r: NbRecompute): void {
     io.err(`ovnts nb-server: warning: transaction ${r.transactions}: northbound database not compiled, keeping the previous flows: ${r.error}\n`);
     return;
   }
-  io.out(`northd: transaction ${r.transactions}: ${r.result.datapaths.length} datapaths, ${r.result.rowCount} logical flows (full recompute, ${r.ms.toFixed(1)} ms)\n`);
+  const u = r.update;
+  const how = !u ? 'full compile' : u.mode === 'incremental' ? `incremental: ${u.rebuilt} of ${u.segments} segments rebuilt` : `full recompute, ${u.reason ?? ''}`;
+  io.out(`northd: transaction ${r.transactions}: ${r.result.datapaths.length} datapaths, ${r.result.rowCount} logical flows (${how}, ${r.ms.toFixed(1)} ms)\n`);
   if (lflows !== undefined) {
     try {
       writeFileSync(lflows, formatLflowList(r.result.flows));

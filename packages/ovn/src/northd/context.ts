@@ -193,6 +193,11 @@ export interface ContextOptions {
   readonly previous?: SbDatabase;
   /** Keys of a previous run by name (see `TunnelKeys`), when no `previous` database is given. */
   readonly tunnelKeys?: TunnelKeys;
+  /**
+   * Datapaths of an earlier context by NB uuid: one that comes out with the same kind, name, key
+   * and uuid is reused (the same object), so flows recorded against it stay valid (incremental.ts).
+   */
+  readonly reuse?: ReadonlyMap<string, Datapath>;
 }
 
 /** Where a datapath or port was bound in the previous southbound database. */
@@ -297,6 +302,12 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
   const dpKeys = datapathKeys(db.switches, db.routers, prev, keyWarnings);
   const prevDpUuid = new Map((options.previous?.datapaths ?? []).map((d) => [d.nbUuid, d.uuid]));
   const dpUuid = (nbUuid: string) => prevDpUuid.get(nbUuid) ?? uuidFrom(`dp:${nbUuid}`);
+  const datapath = (kind: 'switch' | 'router', name: string, nbUuid: string): Datapath => {
+    const key = dpKeys.get(nbUuid)!;
+    const uuid = dpUuid(nbUuid);
+    const old = options.reuse?.get(nbUuid);
+    return old && old.kind === kind && old.name === name && old.key === key && old.uuid === uuid ? old : { kind, name, nbUuid, key, uuid };
+  };
   const switches: SwitchDp[] = [];
   const routers: RouterDp[] = [];
   const switchPorts = new Map<string, SwitchPort>();
@@ -304,7 +315,7 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
   const bySwitchUuid = new Map<string, SwitchDp>();
 
   for (const ls of db.switches) {
-    const dp: Datapath = { kind: 'switch', name: ls.name, nbUuid: ls.uuid, key: dpKeys.get(ls.uuid)!, uuid: dpUuid(ls.uuid) };
+    const dp = datapath('switch', ls.name, ls.uuid);
     const lbs = uniq([...ls.load_balancer, ...ls.load_balancer_group.flatMap((g) => g.load_balancer)]);
     const sw: SwitchDp = {
       kind: 'switch', dp, nb: ls, ports: [], routerPorts: [], localnetPorts: [], portGroups: [], acls: [],
@@ -331,7 +342,7 @@ export function buildContext(db: NbDatabase, options: ContextOptions = {}): Nort
   }
 
   for (const lr of enabledRouters) {
-    const dp: Datapath = { kind: 'router', name: lr.name, nbUuid: lr.uuid, key: dpKeys.get(lr.uuid)!, uuid: dpUuid(lr.uuid) };
+    const dp = datapath('router', lr.name, lr.uuid);
     const lbs = uniq([...lr.load_balancer_group.flatMap((g) => g.load_balancer), ...lr.load_balancer]);
     const rt: RouterDp = {
       kind: 'router', dp, nb: lr, ports: [], l3dgwPorts: [], lbs, lsPeers: [], isGatewayRouter: lr.config.chassis !== undefined, ctxPorts: routerPorts,

@@ -6,6 +6,7 @@ export * from './lb.js';
 export * from './nat.js';
 export * from './format.js';
 export * from './northd.js';
+export * from './incremental.js';
 export * from './router-info.js';
 export * from './mcast.js';
 export * from './checks.js';

@@ -12,7 +12,7 @@ import type { NbDatabase } from '../nb/db.js';
 import { buildContext, type NorthdContext, type TunnelKeys } from './context.js';
 import { formatLflowList } from './format.js';
 import type { SbDatabase } from '../sb/model.js';
-import { buildSouthbound } from '../sb/from-northd.js';
+import { buildSouthbound, type SouthboundMemo } from '../sb/from-northd.js';
 import { checkNbMatches } from './checks.js';
 import { buildRouterDpFlows, buildRouterFlowsForSwitchPort, buildRouterLbFlows, buildRouterPortFlows } from './router.js';
 import { buildSwitchDpFlows, buildSwitchPortFlows } from './switch.js';
@@ -89,9 +89,22 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     for (const sw of ctx.switches) for (const p of sw.ports) buildRouterFlowsForSwitchPort(ctx, sink, p);
     buildRouterLbFlows(ctx, sink);
   }
+  return northdResult(db, ctx, sink, buildMulticastFlows(ctx, sink, opts), opts);
+}
+
+/**
+ * The IP multicast groups of `opts` (or of its previous southbound database) and their flows,
+ * added to `sink`; the last step of a compilation (incremental.ts runs it after every update).
+ */
+export function buildMulticastFlows(ctx: NorthdContext, sink: FlowSink, opts: NorthdOptions): IpMulticastGroup[] {
   const igmp = opts.igmpGroups ?? igmpRecords(opts.previous);
   const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp) : [];
   buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
+  return ipMulticast;
+}
+
+/** A compilation's result from its context and flow table (the southbound database and warnings built on first access). */
+export function northdResult(db: NbDatabase, ctx: NorthdContext, sink: FlowSink, ipMulticast: readonly IpMulticastGroup[], opts: NorthdOptions, memo?: SouthboundMemo): NorthdResult {
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   let sb: SbDatabase | undefined;
   let warnings: NorthdWarning[] | undefined;
@@ -106,7 +119,7 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     context: ctx,
     ipMulticastGroups: ipMulticast,
     get sb() {
-      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}) }));
+      return (sb ??= buildSouthbound({ nb: db, ctx, sink, ipMulticastGroups: ipMulticast, ...(opts.previous ? { previous: opts.previous } : {}), ...(memo ? { memo } : {}) }));
     },
     get warnings() {
       return (warnings ??= [

@@ -1156,6 +1156,15 @@ function lbAffinityFlows(sink: FlowSink, lb: NorthdLb, vip: NorthdLbVip, newMatc
 
 /** All router load balancer flows, load balancer by load balancer (in NB order). */
 export function buildRouterLbFlows(ctx: NorthdContext, sink: FlowSink): void {
+  const byLb = routerLbRouters(ctx);
+  for (const nb of ctx.db.loadBalancers) {
+    const rts = byLb.get(nb.uuid);
+    if (rts) buildRouterLbFlowsFor(sink, northdLb(nb), rts);
+  }
+}
+
+/** The routers each load balancer applies to (by load balancer uuid), in router order. */
+export function routerLbRouters(ctx: NorthdContext): Map<string, RouterDp[]> {
   const byLb = new Map<string, RouterDp[]>();
   for (const rt of ctx.routers) {
     for (const lb of rt.lbs) {
@@ -1164,8 +1173,5 @@ export function buildRouterLbFlows(ctx: NorthdContext, sink: FlowSink): void {
       l.push(rt);
     }
   }
-  for (const nb of ctx.db.loadBalancers) {
-    const rts = byLb.get(nb.uuid);
-    if (rts) buildRouterLbFlowsFor(sink, northdLb(nb), rts);
-  }
+  return byLb;
 }

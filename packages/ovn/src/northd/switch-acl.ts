@@ -12,7 +12,7 @@
  * ct_commit_nat), as ovn-northd does when no chassis says otherwise.
  */
 import { formatIpv6Ntop as formatIpv6 } from '@ovnts/packet';
-import type { Acl } from '../nb/model.js';
+import type { Acl, LoadBalancer } from '../nb/model.js';
 import { linkLocal } from './addrs.js';
 import type { NorthdContext, SwitchDp, SwitchPort } from './context.js';
 import { lbVipActions, northdLb } from './lb.js';
@@ -332,6 +332,15 @@ export function buildSwitchAclFlows(ctx: NorthdContext, sink: FlowSink, sw: Swit
  * switch the load balancer applies to (a datapath group).
  */
 export function buildSwitchLbFlowsAll(ctx: NorthdContext, sink: FlowSink): void {
+  const byLb = switchLbDatapaths(ctx);
+  for (const nb of ctx.db.loadBalancers) {
+    const dps = byLb.get(nb.uuid);
+    if (dps) buildSwitchLbFlows(sink, nb, dps);
+  }
+}
+
+/** The switches each load balancer applies to (by load balancer uuid), in switch order. */
+export function switchLbDatapaths(ctx: NorthdContext): Map<string, Datapath[]> {
   const byLb = new Map<string, Datapath[]>();
   for (const sw of ctx.switches) {
     for (const nb of sw.lbs) {
@@ -340,33 +349,34 @@ export function buildSwitchLbFlowsAll(ctx: NorthdContext, sink: FlowSink): void 
       l.push(sw.dp);
     }
   }
+  return byLb;
+}
+
+/** The switch-side flows of one load balancer, added for the switches `dps` (a datapath group). */
+export function buildSwitchLbFlows(sink: FlowSink, nb: LoadBalancer, dps: readonly Datapath[]): void {
   const rejectTable = stageTable('ls_out_qos_mark');
-  for (const nb of ctx.db.loadBalancers) {
-    const dps = byLb.get(nb.uuid);
-    if (!dps) continue;
-    const lb = northdLb(nb);
-    for (const vip of lb.vips) {
-      // build_lb_rules_pre_stateful
-      const ipm = vip.v6 ? 'ip6' : 'ip4';
-      let act = vip.v6 ? `xxreg1 = ${vip.vipS}; ` : `reg1 = ${vip.vipS}; `;
-      if (vip.portS) act += `reg2[0..15] = ${vip.portS}; `;
-      act += 'ct_lb_mark;';
-      let m = `reg0[2] == 1 && ${ipm}.dst == ${vip.vipS}`;
-      if (vip.portS) m += ` && ${lb.proto}.dst == ${vip.portS}`;
-      sink.addGroup(dps, 'ls_in_pre_stateful', 120, m, act, 7115, nb.uuid);
+  const lb = northdLb(nb);
+  for (const vip of lb.vips) {
+    // build_lb_rules_pre_stateful
+    const ipm = vip.v6 ? 'ip6' : 'ip4';
+    let act = vip.v6 ? `xxreg1 = ${vip.vipS}; ` : `reg1 = ${vip.vipS}; `;
+    if (vip.portS) act += `reg2[0..15] = ${vip.portS}; `;
+    act += 'ct_lb_mark;';
+    let m = `reg0[2] == 1 && ${ipm}.dst == ${vip.vipS}`;
+    if (vip.portS) m += ` && ${lb.proto}.dst == ${vip.portS}`;
+    sink.addGroup(dps, 'ls_in_pre_stateful', 120, m, act, 7115, nb.uuid);
+  }
+  for (const vip of lb.vips) {
+    const ipm = vip.v6 ? 'ip6' : 'ip4';
+    const { action } = lbVipActions(vip, lb.selectionFields, 'reg0[1] = 0; ', true, rejectTable);
+    let m = `ct.new && ${ipm}.dst == ${vip.vipS}`;
+    let prio = 110;
+    if (vip.portS) {
+      m += ` && ${lb.proto}.dst == ${vip.portS}`;
+      prio = 120;
     }
-    for (const vip of lb.vips) {
-      const ipm = vip.v6 ? 'ip6' : 'ip4';
-      const { action } = lbVipActions(vip, lb.selectionFields, 'reg0[1] = 0; ', true, rejectTable);
-      let m = `ct.new && ${ipm}.dst == ${vip.vipS}`;
-      let prio = 110;
-      if (vip.portS) {
-        m += ` && ${lb.proto}.dst == ${vip.portS}`;
-        prio = 120;
-      }
-      lbAffinityFlows(sink, dps, lb.affinityTimeout, lb.proto, vip, nb.uuid);
-      sink.addGroup(dps, 'ls_in_lb', prio, m, action, 7558, nb.uuid);
-    }
+    lbAffinityFlows(sink, dps, lb.affinityTimeout, lb.proto, vip, nb.uuid);
+    sink.addGroup(dps, 'ls_in_lb', prio, m, action, 7558, nb.uuid);
   }
 }
 

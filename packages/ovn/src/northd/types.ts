@@ -91,6 +91,11 @@ interface MutableRow extends FlowRow {
   otherSources?: string[];
 }
 
+/** The key that makes flows one row: stage, priority, match and actions. */
+export function flowRowKey(stageName: StageName, priority: number, match: string, actions: string): string {
+  return `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+}
+
 /**
  * Collects flows the way ovn-northd's lflow table does with datapath groups: flows with the same
  * stage, priority, match and actions form one row whose datapath list grows as more datapaths
@@ -102,37 +107,81 @@ export class FlowSink {
   private readonly byKey = new Map<string, MutableRow>();
   private expanded: LogicalFlow[] | undefined;
   private count = 0;
+  /** For a sink made by `fromKeyedRows`: the rows it made or copied; the others are shared. */
+  private owned: WeakSet<MutableRow> | undefined;
+
+  /**
+   * A sink holding `rows` (key and row, in order), which other sinks may share: adding to the
+   * new sink copies a shared row before changing it.
+   */
+  static fromKeyedRows(rows: Iterable<readonly [string, FlowRow]>): FlowSink {
+    const s = new FlowSink();
+    for (const [k, r] of rows) {
+      s.byKey.set(k, r as MutableRow);
+      s.count += r.datapaths.length;
+    }
+    s.owned = new WeakSet();
+    return s;
+  }
+
+  /** Rows with their keys (`flowRowKey`), in the order first added. */
+  keyedRows(): IterableIterator<[string, FlowRow]> {
+    return this.byKey.entries();
+  }
+
+  private own(key: string, row: MutableRow): MutableRow {
+    if (!this.owned || this.owned.has(row)) return row;
+    const copy: MutableRow = { ...row, datapaths: row.datapaths.slice(), ...(row.otherSources ? { otherSources: row.otherSources.slice() } : {}) };
+    delete copy.set;
+    this.owned.add(copy);
+    this.byKey.set(key, copy);
+    return copy;
+  }
 
   /**
    * Add a flow for one datapath. `where` is the line of northd.c (OVN 23.03.1) whose
    * `ovn_lflow_add` makes this flow in ovn-northd (the row's `external_ids:source`).
    */
   add(dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
-    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
+    this.addKeyed(flowRowKey(stageName, priority, match, actions), dp, stageName, priority, match, actions, where, hint, ioPort);
+  }
+
+  /** `add` with the row key (`flowRowKey`) already made (a replay of recorded flows). */
+  addKeyed(key: string, dp: Datapath, stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string, ioPort?: string): void {
     const row = this.byKey.get(key);
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] });
+      const made: MutableRow = { stage: stageName, priority, match, actions, hint, ioPort, source: northdSource(where), datapaths: [dp] };
+      this.owned?.add(made);
+      this.byKey.set(key, made);
       this.count++;
       this.expanded = undefined;
       return;
     }
-    this.addDp(row, dp);
-    this.noteSource(row, where);
+    const own = this.own(key, row);
+    this.addDp(own, dp);
+    this.noteSource(own, where);
   }
 
   /** Add the same flow for several distinct datapaths (a datapath group); `where` as for `add`. */
   addGroup(dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
+    this.addGroupKeyed(flowRowKey(stageName, priority, match, actions), dps, stageName, priority, match, actions, where, hint);
+  }
+
+  /** `addGroup` with the row key (`flowRowKey`) already made. */
+  addGroupKeyed(key: string, dps: readonly Datapath[], stageName: StageName, priority: number, match: string, actions: string, where: number, hint?: string): void {
     if (!dps.length) return;
-    const key = `${stageName}\u0000${priority}\u0000${match}\u0000${actions}`;
     const row = this.byKey.get(key);
     this.expanded = undefined;
     if (row === undefined) {
-      this.byKey.set(key, { stage: stageName, priority, match, actions, hint, ioPort: undefined, source: northdSource(where), datapaths: dps.slice() });
+      const made: MutableRow = { stage: stageName, priority, match, actions, hint, ioPort: undefined, source: northdSource(where), datapaths: dps.slice() };
+      this.owned?.add(made);
+      this.byKey.set(key, made);
       this.count += dps.length;
       return;
     }
-    for (const dp of dps) this.addDp(row, dp);
-    this.noteSource(row, where);
+    const own = this.own(key, row);
+    for (const dp of dps) this.addDp(own, dp);
+    this.noteSource(own, where);
   }
 
   private noteSource(row: MutableRow, where: number): void {

@@ -106,6 +106,31 @@ export interface SouthboundInput {
   readonly previous?: M.SbDatabase;
   /** IP multicast groups northd built from IGMP_Group rows (`ipMulticastGroups` in mcast.ts). */
   readonly ipMulticastGroups?: readonly IpMulticastGroup[];
+  /** Rows of earlier productions to reuse where they come out the same (see `SouthboundMemo`). */
+  readonly memo?: SouthboundMemo;
+}
+
+/** A logical flow row produced before, with what it was made from. */
+interface MemoFlow {
+  readonly lf: M.SbLogicalFlow;
+  readonly hint: string | undefined;
+  readonly ioPort: string | undefined;
+  readonly source: string;
+  readonly dps: readonly M.SbDatapath[];
+  readonly groupKey: string | undefined;
+}
+
+/**
+ * Southbound rows of earlier productions, for an incremental northd: a Datapath_Binding of an
+ * unchanged datapath and a Logical_Flow whose flow, source and datapaths are unchanged are reused
+ * as the same objects instead of being made again (their uuids derive from the same text, so the
+ * database is the same either way; reuse only saves the work).
+ */
+export class SouthboundMemo {
+  /** Datapath_Binding rows by the compiler's datapath, with their external ids as text. */
+  readonly datapaths = new WeakMap<Datapath, { ids: string; row: M.SbDatapath }>();
+  /** Logical_Flow rows of the last production by stage, priority, match and actions. */
+  flows = new Map<string, MemoFlow>();
 }
 
 const nbHints = new WeakMap<M.SbLogicalFlow, string>();
@@ -116,6 +141,12 @@ const nbHints = new WeakMap<M.SbLogicalFlow, string>();
  */
 export function nbRowOfFlow(flow: M.SbLogicalFlow): string | undefined {
   return nbHints.get(flow);
+}
+
+function sameRows<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Builds the southbound database ovn-northd would write for `input`. */
@@ -139,13 +170,22 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
 
   // Datapath_Binding.
   const sbDp = new Map<Datapath, M.SbDatapath>();
+  const memo = input.memo;
+  const dpRow = (dp: Datapath, row: M.SbDatapath): M.SbDatapath => {
+    if (!memo) return row;
+    const ids = [...row.externalIds].join('\u0000');
+    const old = memo.datapaths.get(dp);
+    if (old && old.ids === ids && old.row.uuid === row.uuid && old.row.tunnelKey === row.tunnelKey && old.row.name === row.name && old.row.kind === row.kind) return old.row;
+    memo.datapaths.set(dp, { ids, row });
+    return row;
+  };
   for (const sw of ctx.switches) {
     const ids = new Map<string, string>([['logical-switch', sw.nb.uuid], ['name', sw.nb.name]]);
     const name2 = sw.nb.external_ids.get('neutron:network_name');
     if (name2) ids.set('name2', name2);
     const ts = sw.nb.other_config.get('interconn-ts');
     if (ts !== undefined) ids.set('interconn-ts', ts);
-    sbDp.set(sw.dp, { uuid: sw.dp.uuid, tunnelKey: sw.dp.key, loadBalancers: [], externalIds: sortedMap(ids), kind: 'switch', name: sw.nb.name, nbUuid: sw.nb.uuid });
+    sbDp.set(sw.dp, dpRow(sw.dp, { uuid: sw.dp.uuid, tunnelKey: sw.dp.key, loadBalancers: [], externalIds: sortedMap(ids), kind: 'switch', name: sw.nb.name, nbUuid: sw.nb.uuid }));
   }
   for (const rt of ctx.routers) {
     const ids = new Map<string, string>([['logical-router', rt.nb.uuid], ['name', rt.nb.name]]);
@@ -154,7 +194,7 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     const zone = /^\s*[+-]?\d+$/.test(rt.nb.options.get('snat-ct-zone') ?? '') ? Number(rt.nb.options.get('snat-ct-zone')) : -1;
     if (zone >= 0 && zone <= 0x7fffffff) ids.set('snat-ct-zone', String(zone));
     if (!optBool(rt.nb.options, 'always_learn_from_arp_request', true)) ids.set('always_learn_from_arp_request', 'false');
-    sbDp.set(rt.dp, { uuid: rt.dp.uuid, tunnelKey: rt.dp.key, loadBalancers: [], externalIds: sortedMap(ids), kind: 'router', name: rt.nb.name, nbUuid: rt.nb.uuid });
+    sbDp.set(rt.dp, dpRow(rt.dp, { uuid: rt.dp.uuid, tunnelKey: rt.dp.key, loadBalancers: [], externalIds: sortedMap(ids), kind: 'router', name: rt.nb.name, nbUuid: rt.nb.uuid }));
   }
   const datapaths = [...sbDp.values()];
 
@@ -254,24 +294,36 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
 
   // Logical_Flow (one row per distinct flow; several datapaths make a Logical_DP_Group).
   const datapathGroups = new Map<string, M.SbDatapathGroup>();
-  const dpIndex = new Map(datapaths.map((d, i) => [d, i]));
+  const groupKey = (sorted: readonly M.SbDatapath[], what: string) => `${what}:${sorted.map((d) => d.uuid).join(',')}`;
   const dpGroup = (dps: readonly M.SbDatapath[], what: string): M.SbDatapathGroup => {
     const sorted = [...dps].sort(byUuid);
-    const k = sorted.map((d) => dpIndex.get(d)).join(',');
-    let grp = datapathGroups.get(`${what}:${k}`);
+    const k = groupKey(sorted, what);
+    let grp = datapathGroups.get(k);
     if (!grp) {
-      grp = { uuid: rowUuid(`logical_dp_group:${what}:${sorted.map((d) => d.uuid).join(',')}`), datapaths: sorted };
-      datapathGroups.set(`${what}:${k}`, grp);
+      grp = { uuid: rowUuid(`logical_dp_group:${k}`), datapaths: sorted };
+      datapathGroups.set(k, grp);
     }
     return grp;
   };
   const logicalFlows: M.SbLogicalFlow[] = [];
+  const memoFlows = new Map<string, MemoFlow>();
   for (const row of sink.rows()) {
-    const st = stageInfo(row.stage);
     const dps = row.datapaths.map((d) => sbDp.get(d)!);
+    const key = memo ? `${row.stage}\u0000${row.priority}\u0000${row.match}\u0000${row.actions}` : '';
+    const old = memo?.flows.get(key);
+    if (old && old.hint === row.hint && old.ioPort === row.ioPort && old.source === row.source && sameRows(old.dps, dps)) {
+      const g = old.lf.logicalDpGroup;
+      const have = old.groupKey === undefined ? undefined : datapathGroups.get(old.groupKey);
+      if (g === undefined || have === g || have === undefined) {
+        if (g !== undefined && have === undefined) datapathGroups.set(old.groupKey!, g);
+        logicalFlows.push(old.lf);
+        memoFlows.set(key, old);
+        continue;
+      }
+    }
+    const st = stageInfo(row.stage);
     const ids = new Map<string, string>();
-    const source = (row as { source?: string }).source;
-    if (source !== undefined) ids.set('source', source);
+    ids.set('source', row.source);
     ids.set('stage-name', row.stage);
     if (row.hint !== undefined) ids.set('stage-hint', row.hint.slice(0, 8));
     const group = dps.length > 1 ? dpGroup(dps, 'lflow') : undefined;
@@ -290,7 +342,9 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
     };
     if (row.hint !== undefined) nbHints.set(lf, row.hint);
     logicalFlows.push(lf);
+    if (memo) memoFlows.set(key, { lf, hint: row.hint, ioPort: row.ioPort, source: row.source, dps, groupKey: group ? groupKey(group.datapaths, 'lflow') : undefined });
   }
+  if (memo) memo.flows = memoFlows;
 
   // Address_Set: NB address sets, port group address sets, router LB VIP sets, svc_monitor_mac.
   const addressSets: M.SbAddressSet[] = [];
