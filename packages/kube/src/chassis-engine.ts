@@ -107,8 +107,8 @@ const SCTP_INIT_TAG = 0x5ca1ab1e;
 
 /** The chassis-backed verdict engine (see the module comment). */
 export class ChassisEngine implements VerdictEngine {
-  /** The logical-flow engine that explains (and answers multicast). */
-  readonly lflow: OvnTraceEngine;
+  /** The logical-flow engine that explains (and answers multicast); replaced by `update`. */
+  lflow: OvnTraceEngine;
   /** The clock of every chassis (ms). */
   readonly clock = new VirtualClock(0);
   /** The node chassis by node name. */
@@ -120,19 +120,19 @@ export class ChassisEngine implements VerdictEngine {
   private external: { node: string; frame: Uint8Array }[] = [];
   private crossed: { from: string; to: string; frame: Uint8Array }[] = [];
   /** Namespaces with ACLs that depart from the Kubernetes API (a policy's ACLs apply to its namespace's pods). */
-  private readonly departing: ReadonlySet<string>;
+  private departing: ReadonlySet<string>;
   private readonly explainMode: 'always' | 'needed';
   private readonly dropReasons: boolean;
 
-  /** The translated cluster the chassis run. */
-  readonly net: KubeNetwork;
+  /** The translated cluster the chassis run (replaced by `update`). */
+  net: KubeNetwork;
 
   constructor(net: KubeNetwork, opts: ChassisEngineOptions = {}) {
     this.net = net;
     this.lflow = new OvnTraceEngine(net);
     this.explainMode = opts.explain ?? 'needed';
     this.dropReasons = opts.dropReasons ?? true;
-    this.departing = new Set([...net.acls.values()].filter((a) => a.departure).map((a) => a.namespace ?? ''));
+    this.departing = departingNamespaces(net);
     const linux = net.cluster.nodes.filter((n) => !n.windows);
     const encap = new Map(linux.map((n) => [n.name, encapAddress(n)]));
     const zones = new Map<string, ZoneChassis>();
@@ -147,13 +147,44 @@ export class ChassisEngine implements VerdictEngine {
       const member: ClusterMember = { name: node.chassis, encapIp: encap.get(name)!, vifs, mac: defaultUnderlayMac(encap.get(name)!), bridgeMappings: new Map([['physnet', 'br-ex']]) };
       const chassis = new Map(linux.map((n) => [n.chassis, { name: n.chassis, encapIp: encap.get(n.name)! }]));
       const bound = new Map([...vifs.keys()].map((p) => [p, node.chassis]));
-      let zc: ZoneChassis | undefined;
-      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(zc!, f) });
-      zc = { zone, chassis: node.chassis, encapIp: member.encapIp, sb, cluster };
+      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(this.zones.get(name)!, f) });
+      const zc: ZoneChassis = { zone, chassis: node.chassis, encapIp: member.encapIp, sb, cluster };
       zones.set(name, zc);
       this.byEncap.set(parseIpv4(member.encapIp), zc);
     }
     this.zones = zones;
+  }
+
+  /** Whether `update(net)` applies: the same Linux nodes (zones), and the same pods on the same nodes. */
+  canUpdate(net: KubeNetwork): boolean {
+    const pods = (n: KubeNetwork) => [...n.podByPort].map(([p, x]) => `${p}@${x.node}`).sort().join(' ');
+    return [...net.zones.keys()].join() === [...this.zones.keys()].join() && pods(net) === pods(this.net);
+  }
+
+  /**
+   * Bring every chassis to another translation of the same cluster (policies, services, labels,
+   * namespaces' annotations changed; the same nodes and pods), as ovn-controller follows its
+   * southbound database: each zone's northbound database is compiled again over the southbound
+   * database its chassis runs (tunnel keys, chassis rows, port bindings' chassis and learnt MAC
+   * bindings kept, as ovn-northd keeps them) and the chassis update their OpenFlow tables
+   * incrementally. The explanation engine is replaced; conntrack and learnt flows stay (the next
+   * probe flushes conntrack anyway).
+   */
+  update(net: KubeNetwork): void {
+    if (!this.canUpdate(net)) throw new KubeQueryError('ChassisEngine.update: the nodes or the pods (or the nodes they run on) differ; build a new engine');
+    const zones = this.zones as Map<string, ZoneChassis>;
+    for (const [name, zone] of net.zones) {
+      const zc = zones.get(name)!;
+      const sb = compileNorthd(zone.db, { previous: zc.cluster.sb }).sb;
+      zc.cluster.updateSouthbound(sb);
+      const next: ZoneChassis = { ...zc, zone, sb };
+      zones.set(name, next);
+      this.byEncap.set(parseIpv4(next.encapIp), next);
+    }
+    this.net = net;
+    this.lflow = new OvnTraceEngine(net);
+    this.lflow.now = this.now;
+    this.departing = departingNamespaces(net);
   }
 
   /** The virtual clock in seconds (it only moves forward: an earlier time leaves it where it is). */
@@ -342,6 +373,11 @@ export class ChassisEngine implements VerdictEngine {
   joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
     return this.lflow.joinGroup(pod, group, opts);
   }
+}
+
+/** Namespaces with ACLs that depart from the Kubernetes API (`''`: an ACL of no namespace). */
+function departingNamespaces(net: KubeNetwork): ReadonlySet<string> {
+  return new Set([...net.acls.values()].filter((a) => a.departure).map((a) => a.namespace ?? ''));
 }
 
 function endpointText(ip: Ip, port: number | undefined): string {
