@@ -21,4 +21,5 @@ export { UdpUnderlay, outerUdpFrame, type UdpUnderlayOptions, type UdpUnderlaySt
 export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSource, type LearntRowJson } from './sb-source.js';
 export { ChassisHost, type ChassisHostOptions } from './chassis-host.js';
 export { chassisPerSwitch } from './default-map.js';
+export { aclLogLine, decodeAclLog, jsonEscape, type AclLogSettings } from './acl-log.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';
