@@ -31,6 +31,7 @@ import { ChassisError } from './errors.js';
 import { decodeActions, fieldOfHeader } from './of-wire.js';
 import type { OfAction } from './of-actions.js';
 import { ACTION_OPCODE, OFTABLE } from './tables.js';
+import { aclLogLine } from './acl-log.js';
 
 /** OpenFlow port CONTROLLER: packet-outs from pinctrl come from it. */
 export const OFPP_CONTROLLER = 0xfffd;
@@ -350,8 +351,11 @@ export class Pinctrl {
           return this.putDhcpOpts(pi, h, payload);
         case ACTION_OPCODE.DNS_LOOKUP:
           return this.dnsLookup(pi, h, payload);
-        case ACTION_OPCODE.LOG:
-          return [{ kind: 'log', text: `ACL log (${pi.tableId < OFTABLE.LOG_EGRESS_PIPELINE ? 'from-lport' : 'to-lport'}): ${payload.length} bytes of log settings` }];
+        case ACTION_OPCODE.LOG: {
+          // acl-log.ts: the acl_log line ovn-controller writes.
+          const line = aclLogLine(payload, pi.frame, pi.tableId);
+          return [line === undefined ? { kind: 'ignored', reason: 'log data missing' } : { kind: 'log', text: line }];
+        }
         case ACTION_OPCODE.EVENT:
           return [{ kind: 'event', text: `controller event ${payload.length ? u16(payload, 0) : 0}` }];
         case ACTION_OPCODE.BIND_VPORT:

@@ -44,6 +44,9 @@ export class Scenario {
     this.engine = new OvnTraceEngine(this.net);
   }
 
+  /** acl_log lines the chassis wrote that equalled the logical trace's. */
+  logLines = 0;
+
   /** The chassis engine of this scenario (built on first use). */
   get chassis(): ChassisEngine {
     this.chassisEngine ??= new ChassisEngine(this.net);
@@ -70,6 +73,10 @@ export class Scenario {
       expect(c.to, what).toBe(r.to);
       expect(c.snat, what).toBe(r.snat);
       expect(c.redirect?.rule, what).toBe(r.redirect?.rule);
+      // What dropped it (the flows the frames hit) and the acl_log lines (the chassis's pinctrl).
+      expect(c.droppedBy, what).toBe(r.droppedBy);
+      expect([...c.forward.logs, ...(c.reply?.logs ?? [])], what).toEqual([...r.forward.logs, ...(r.reply?.logs ?? [])]);
+      this.logLines += c.forward.logs.length + (c.reply?.logs.length ?? 0);
     } else expect(!!c.backend, what).toBe(true);
     return r;
   }
@@ -112,7 +119,7 @@ export function realOvnCompare(what: string, minHops: number): void {
         const a = await ovn.agree(s.net, s.engine, s.results);
         compared += a.compared;
         stateful += a.stateful;
-        lines.push(`${s.name}: ${s.results.length} probes, ${a.compared} hops (${a.identical} identical, ${a.sameButKeys} but for port keys, ${a.sameOutputs} same outputs after ovn-trace's --lb-dst shortcut), ${a.stateful} stateful left out`);
+        lines.push(`${s.name}: ${s.results.length} probes (${s.logLines} acl_log lines of the chassis equal to the trace's), ${a.compared} hops (${a.identical} identical, ${a.sameButKeys} but for port keys, ${a.sameOutputs} same outputs after ovn-trace's --lb-dst shortcut), ${a.stateful} stateful left out`);
         expect(a.differ, `${s.name}\n${formatDiffer(a)}`).toEqual([]);
         // Zones served as written (uuids kept): ovn-northd's port tunnel keys are ours.
         expect(a.sameButKeys, s.name).toBe(0);
