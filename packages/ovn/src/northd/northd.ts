@@ -90,7 +90,7 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
     buildRouterLbFlows(ctx, sink);
   }
   const igmp = opts.igmpGroups ?? igmpRecords(opts.previous);
-  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp) : [];
+  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp, opts.previous) : [];
   buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
   const datapaths = [...ctx.switches.map((s) => s.dp), ...ctx.routers.map((r) => r.dp)];
   let sb: SbDatabase | undefined;
@@ -125,6 +125,6 @@ export function lflowList(db: NbDatabase, opts: NorthdOptions = {}): string {
 /** The IGMP_Group rows of a southbound database as records (what ovn-northd reads of them). */
 function igmpRecords(sb: SbDatabase | undefined): IgmpGroupRecord[] {
   return (sb?.igmpGroups ?? [])
-    .filter((g) => g.datapath !== undefined && g.address !== 'mrouters')
+    .filter((g) => g.datapath !== undefined)
     .map((g) => ({ datapath: g.datapath!.name, address: g.address, ports: g.ports.map((p) => p.logicalPort), ...(g.chassis ? { chassis: g.chassis.name } : {}) }));
 }
