@@ -518,7 +518,7 @@ export class ChassisCluster {
     const now = this.clock.now();
     for (const e of node.pinctrl.mcastDue()) {
       if (e.kind === 'packet-out') this.push(now, { kind: 'packet-out', node, inPort: OFPP_CONTROLLER, actions: e.actions, frame: e.frame });
-      else if (e.kind === 'igmp') this.push(now, { kind: 'igmp', node });
+      else if (e.kind === 'igmp' && e.changed) this.push(now, { kind: 'igmp', node });
     }
     this.mcastArm(node);
   }
@@ -661,9 +661,12 @@ export class ChassisCluster {
       case 'bind-vport':
         this.note(node, e.kind, e.text);
         return;
-      case 'igmp':
-        this.push(now, { kind: 'igmp', node });
+      case 'igmp': {
+        const pb = this.sb.portBindings.find((p) => p.datapath.tunnelKey === e.dpKey && p.tunnelKey === e.portKey);
+        if (pb) this.note(node, 'igmp', `snooped a report or query from ${pb.logicalPort} on ${pb.datapath.name}`);
+        if (e.changed) this.push(now, { kind: 'igmp', node });
         return;
+      }
       case 'ignored':
         this.note(node, 'ignored', e.reason);
         return;

@@ -381,6 +381,8 @@ export interface McastResult {
   readonly out: McastPacketOut[];
   /** The groups changed: the chassis's `IGMP_Group` rows must be written again. */
   readonly changed: boolean;
+  /** The packet was snooped (a valid IGMP or MLD message on a snooping datapath). */
+  readonly snooped?: boolean;
   /** Why a packet was dropped (ovn-controller's warning), if it was. */
   readonly warning?: string;
 }
@@ -492,7 +494,7 @@ export class McastSnoop {
       change = t.run(now) || change;
       const member = type === 0x12 || type === 0x16 || type === 0x22 || type === 0x17;
       const out = member ? [forward(frame, dpKey, inPortKey, MC_MROUTER_FLOOD_KEY)] : type === 0x11 ? [forward(frame, dpKey, inPortKey, MC_FLOOD_L2_KEY)] : [];
-      return { out, changed: change };
+      return { out, changed: change, snooped: true };
     }
     const end = Math.min(frame.length, l3 + 40 + u16(frame, l3 + 4));
     if (l4 + 8 > end || l4ChecksumV6(frame, l4, end - l4, 58, l3) !== 0) return { out: [], changed: false, warning: 'multicast snooping received bad MLD checksum' };
@@ -503,7 +505,7 @@ export class McastSnoop {
     } else if (type === 131 || type === 132 || type === 143) change = t.addMld(frame, l4, end, inPortKey, now) > 0;
     change = t.run(now) || change;
     const out = type === 131 || type === 132 || type === 143 ? [forward(frame, dpKey, inPortKey, MC_MROUTER_FLOOD_KEY)] : type === 130 ? [forward(frame, dpKey, inPortKey, MC_FLOOD_L2_KEY)] : [];
-    return { out, changed: change };
+    return { out, changed: change, snooped: true };
   }
 
   /**

@@ -104,6 +104,10 @@ export interface IgmpEffect {
   readonly kind: 'igmp';
   /** Datapath key. */
   readonly dpKey: number;
+  /** The logical input port key of the packet snooped (0: a timer aged the groups). */
+  readonly portKey: number;
+  /** The groups changed (else a packet was snooped and changed nothing, e.g. a refresh). */
+  readonly changed: boolean;
 }
 
 /** A packet-in pinctrl drops (with ovn-controller's warning, or why this emulation cannot act on it). */
@@ -382,7 +386,7 @@ export class Pinctrl {
     const dpKey = Number(matchValue(pi.match, 'metadata'));
     const r = this.mcast.handle(pi.frame, h.ethType, h.l3, h.l4, dpKey, Number(matchValue(pi.match, 'reg14')), this.now());
     const out: PinctrlEffect[] = r.out.map((o) => ({ kind: 'packet-out', frame: o.frame, actions: o.actions }));
-    if (r.changed) out.push({ kind: 'igmp', dpKey });
+    if (r.snooped) out.push({ kind: 'igmp', dpKey, portKey: Number(matchValue(pi.match, 'reg14')), changed: r.changed });
     if (r.warning) out.push({ kind: 'ignored', reason: r.warning });
     return out;
   }
@@ -391,7 +395,7 @@ export class Pinctrl {
   mcastDue(): PinctrlEffect[] {
     const r = this.mcast.due(this.now());
     const out: PinctrlEffect[] = r.out.map((o) => ({ kind: 'packet-out', frame: o.frame, actions: o.actions }));
-    if (r.changed) out.push({ kind: 'igmp', dpKey: 0 });
+    if (r.changed) out.push({ kind: 'igmp', dpKey: 0, portKey: 0, changed: true });
     return out;
   }
 

@@ -156,10 +156,10 @@ describe.skipIf(req.skip)('IGMP/MLD snooping vs a real OVN cluster (lr-mcast)', 
     await real?.stop();
   });
 
-  /** The real IGMP_Group rows once they equal `want` (ovn-controller writes them a moment after the packet), or as they are after 5 s. */
+  /** The real IGMP_Group rows once they equal `want` (ovn-controller writes them a moment after the packet), or as they are after 10 s. */
   async function realIgmp(want: string[]): Promise<string[]> {
     let got: string[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 100; i++) {
       got = igmpLines(loadSb(new Uint8Array(await real!.sbBackup())));
       if (JSON.stringify(got) === JSON.stringify(want)) break;
       await sleep(100);
