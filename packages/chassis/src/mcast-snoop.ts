@@ -34,8 +34,7 @@ import { formatIpv4, formatIpv6Ntop, internetChecksum, l4ChecksumV6, macToBytes,
 import { compileNorthd, type NbDatabase, type SbChassis, type SbDatabase, type SbDatapath, type SbIgmpGroup, type SbIpMulticast, type SbPortBinding } from '@ovnts/ovn';
 import type { OfAction } from './of-actions.js';
 import { MLF_BIT, OFTABLE } from './tables.js';
-import { ChassisError } from './errors.js';
-import { fieldByName, type MatchField } from '@ovnts/openflow';
+import { load } from './encode.js';
 
 /** OVS `MCAST_MROUTER_PORT_IDLE_TIME`: seconds a multicast router port is remembered. */
 export const MCAST_MROUTER_PORT_IDLE_TIME = 180;
@@ -295,48 +294,33 @@ export function mcastSnoopConfig(row: SbIpMulticast): McastSnoopConfig {
   const querier = enabled && row.querier === true;
   const idleTime = row.idleTimeout ?? 300;
   const warnings: string[] = [];
-  let v4 = querier;
-  let v6 = querier;
-  let ip4Src = 0;
-  let ip6Src = 0n;
-  let ethSrc = 0;
-  if (querier) {
-    if (!row.ip4Src) v4 = false;
-    else {
-      try {
-        ip4Src = parseIpv4(row.ip4Src);
-      } catch (e) {
-        if (!(e instanceof AddressParseError)) throw e;
-        warnings.push('IGMP Querier enabled with invalid IPv4 src address');
-        v4 = false;
-      }
-    }
-    if (!row.ip6Src) v6 = false;
-    else {
-      try {
-        ip6Src = parseIpv6(row.ip6Src);
-      } catch (e) {
-        if (!(e instanceof AddressParseError)) throw e;
-        warnings.push('MLD Querier enabled with invalid IPv6 src address');
-        v6 = false;
-      }
-    }
-    if (!v4 && !v6) warnings.push('IGMP Querier enabled without a valid IPv4 or IPv6 address');
-    let macOk = false;
+  // An address that does not parse is undefined (ovn-controller logs a warning and disables that querier).
+  const parsed = <T>(text: string, parse: (t: string) => T): T | undefined => {
     try {
-      if (row.ethSrc) {
-        ethSrc = parseMac(row.ethSrc);
-        macOk = true;
-      }
+      return text ? parse(text) : undefined;
     } catch (e) {
       if (!(e instanceof AddressParseError)) throw e;
+      return undefined;
     }
-    if (!macOk) {
+  };
+  const ip4 = querier ? parsed(row.ip4Src, parseIpv4) : undefined;
+  const ip6 = querier ? parsed(row.ip6Src, parseIpv6) : undefined;
+  const mac = querier ? parsed(row.ethSrc, parseMac) : undefined;
+  let v4 = ip4 !== undefined;
+  let v6 = ip6 !== undefined;
+  if (querier) {
+    if (row.ip4Src && !v4) warnings.push('IGMP Querier enabled with invalid IPv4 src address');
+    if (row.ip6Src && !v6) warnings.push('MLD Querier enabled with invalid IPv6 src address');
+    if (!v4 && !v6) warnings.push('IGMP Querier enabled without a valid IPv4 or IPv6 address');
+    if (mac === undefined) {
       warnings.push('IGMP Querier enabled with invalid ETH src address');
       v4 = false;
       v6 = false;
     }
   }
+  const ip4Src = ip4 ?? 0;
+  const ip6Src = ip6 ?? 0n;
+  const ethSrc = mac ?? 0;
   return {
     enabled,
     querierV4: v4,
@@ -385,22 +369,6 @@ export interface McastResult {
   readonly snooped?: boolean;
   /** Why a packet was dropped (ovn-controller's warning), if it was. */
   readonly warning?: string;
-}
-
-const fieldCache = new Map<string, MatchField>();
-function fld(name: string): MatchField {
-  let f = fieldCache.get(name);
-  if (!f) {
-    f = fieldByName(name);
-    if (!f) throw new ChassisError('bad-config', `no OpenFlow field ${name}`);
-    fieldCache.set(name, f);
-  }
-  return f;
-}
-
-function load(field: string, value: number | bigint, bit?: number): OfAction {
-  if (bit === undefined) return { type: 'set_field', field: fld(field), value: BigInt(value) };
-  return { type: 'set_field', field: fld(field), value: BigInt(value) << BigInt(bit), mask: 1n << BigInt(bit) };
 }
 
 /** OVS `recalc_csum16` (RFC 1624), on 16-bit values. */
@@ -591,13 +559,13 @@ function igmpUuid(chassis: string, dp: string, address: string): string {
 function forward(frame: Uint8Array, dpKey: number, inKey: number, outKey: number): McastPacketOut {
   return {
     frame: frame.slice(),
-    actions: [load('metadata', dpKey), load('reg14', inKey), load('reg15', outKey), { type: 'resubmit', port: 0xfffd, table: OFTABLE.REMOTE_OUTPUT }],
+    actions: [load(dpKey, 'metadata'), load(inKey, 'reg14'), load(outKey, 'reg15'), { type: 'resubmit', port: 0xfffd, table: OFTABLE.REMOTE_OUTPUT }],
   };
 }
 
 /** The actions of a query: the datapath, `_MC_flood`, `MLF_LOCAL_ONLY`, then table 40. */
 function queryActions(dpKey: number): OfAction[] {
-  return [load('metadata', dpKey), load('reg15', MC_FLOOD_KEY), load('reg10', 1, MLF_BIT.LOCAL_ONLY), { type: 'resubmit', port: 0xfffd, table: OFTABLE.LOCAL_OUTPUT }];
+  return [load(dpKey, 'metadata'), load(MC_FLOOD_KEY, 'reg15'), load(1, 'reg10', MLF_BIT.LOCAL_ONLY, 1), { type: 'resubmit', port: 0xfffd, table: OFTABLE.LOCAL_OUTPUT }];
 }
 
 /** `ip_mcast_querier_send_igmp`: an IGMPv3 general query as pinctrl composes it. */
