@@ -362,9 +362,10 @@ export class ChassisEngine implements VerdictEngine {
   }
 
   /**
-   * A frame a pod sends (IPv4: UDP, TCP, ICMP or IGMP), through the chassis: an IGMP report changes
-   * the snooped groups (`snooped`: the memberships of the pod's port that changed), a datagram to a
-   * group reaches the members. The logical flows see the same frame and explain it.
+   * A frame a pod sends (IPv4: UDP, TCP, ICMP or IGMP), through the chassis: an IGMP report its
+   * node's pinctrl snooped changes the groups (`snooped`: the report's records), a datagram to a
+   * group reaches the members. The logical flows see the same frame and explain it; a membership
+   * of the pod's port that changed otherwise, or other deliveries, are in the notes.
    */
   sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
     if (opts.at !== undefined) this.now = opts.at;
