@@ -33,21 +33,30 @@
  * and after each leg, mapped to logical flows by cookie and to ACLs by `nbRowOfFlow`) and the
  * `acl_log` lines of the chassis's pinctrl. The logical path comes from an `OvnTraceEngine` on the
  * same network, traced when the probe asks for an explanation; where its verdict disagrees the
- * result says so in its notes. Multicast (a probe to a group, `sendFrame`, `joinGroup`) is
- * answered by the logical-flow engine: IGMP snooping is ovn-controller's pinctrl, which
- * `@ovnts/chassis` does not emulate yet.
+ * result says so in its notes.
+ *
+ * Multicast is answered by the chassis too: a pod's IGMP report (`joinGroup`, `sendFrame`) is
+ * snooped by its node's pinctrl (`@ovnts/chassis` mcast-snoop.ts), which writes the zone's
+ * IGMP_Group rows; the zone's northd (ours, on the zone's northbound database) turns them into
+ * multicast groups and flows, which the chassis installs; a datagram to the group then reaches
+ * the members' ports through the switch, the cluster router's relay and Geneve. The logical-flow
+ * engine is sent the same frames, so that its explanations follow the same groups; where its
+ * deliveries differ, the result says so. The queriers' queries and the groups' aging run on the
+ * shared virtual clock; nothing answers a query (pods are not hosts), so a membership lasts
+ * `mcast_idle_timeout` seconds from its pod's last report, as in the logical-flow engine.
  */
 import { ChassisCluster, OFTABLE, defaultUnderlayMac, type ChassisNode, type ClusterMember, type UnderlayFrame } from '@ovnts/chassis';
 import { OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, parseGeneve, GENEVE_UDP_PORT } from '@ovnts/geneve';
 import { VirtualClock, crc32c, fieldByName, type FlowEntry } from '@ovnts/openflow';
 import { compileNorthd, emptyFlow, nbRowOfFlow, type SbChassis, type SbDatabase, type SbLogicalFlow, type SbMacBinding, type TraceFlow } from '@ovnts/ovn';
-import { PacketBuilder, formatIpv4, parseIpv4, u16, u32 } from '@ovnts/packet';
+import { PacketBuilder, formatIpv4, parseIgmp, parseIpv4, u16, u32 } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import {
   OvnTraceEngine,
   egressRedirect,
   gatewayMac,
   ipOf,
+  igmpReportFrame,
   isMulticast,
   probeSourcePort,
   type Crossing,
@@ -201,8 +210,10 @@ export class ChassisEngine implements VerdictEngine {
       const member: ClusterMember = { name: node.chassis, encapIp: encap.get(name)!, vifs, mac: defaultUnderlayMac(encap.get(name)!), bridgeMappings: new Map([['physnet', 'br-ex']]) };
       const chassis = new Map(linux.map((n) => [n.chassis, { name: n.chassis, encapIp: encap.get(n.name)! }]));
       const bound = new Map([...vifs.keys()].map((p) => [p, node.chassis]));
-      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(this.zones.get(name)!, f) });
-      const zc: ZoneChassis = { zone, chassis: node.chassis, encapIp: member.encapIp, sb, cluster };
+      let zc: ZoneChassis | undefined;
+      const northd = (prev: SbDatabase) => compileNorthd(zone.db, { previous: prev }).sb;
+      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(zc!, f), northd });
+      zc = { zone, chassis: node.chassis, encapIp: member.encapIp, sb, cluster };
       zones.set(name, zc);
       this.byEncap.set(parseIpv4(member.encapIp), zc);
     }
@@ -264,12 +275,24 @@ export class ChassisEngine implements VerdictEngine {
     this.pending.push({ to, frame: f.frame });
   }
 
+  /** Run every chassis until the whole cluster is idle, dropping what it sends (queries, aged groups: the clock's own events). */
+  private settle(): void {
+    for (let round = 0; round <= 64; round++) {
+      for (const z of this.zones.values()) z.cluster.run();
+      const p = this.pending.splice(0);
+      if (!p.length && [...this.zones.values()].every((z) => z.cluster.idle)) break;
+      for (const x of p) x.to.cluster.injectUnderlay(x.frame);
+    }
+    this.pending.length = 0;
+  }
+
   /**
    * Inject `frame` at a pod's port and run every chassis until the whole cluster is idle; with
    * `observe`, also which ACLs and drop flows the frames hit (`FlowHits`).
    */
   private send(pod: PodModel, frame: Uint8Array, observe: boolean): FrameLeg {
     const zc = this.zoneOf(pod);
+    this.settle();
     this.external = [];
     this.crossed = [];
     const raw: { port: string; node: string; frame: Uint8Array }[] = [];
@@ -288,7 +311,7 @@ export class ChassisEngine implements VerdictEngine {
           else events.push(`${z.zone.node.name}: ${n.kind}: ${n.text}`);
         }
       }
-      if (!this.pending.length) break;
+      if (!this.pending.length && [...this.zones.values()].every((z) => z.cluster.idle)) break;
       for (const p of this.pending.splice(0)) p.to.cluster.injectUnderlay(p.frame);
     }
     const deliveries: Delivery[] = [];
@@ -403,10 +426,7 @@ export class ChassisEngine implements VerdictEngine {
 
   probe(req: ProbeRequest): ProbeResult {
     if (req.at !== undefined) this.now = req.at;
-    if (isMulticast(req.dst)) {
-      const r = this.lflow.probe(req);
-      return { ...r, notes: [...r.notes, 'multicast is answered by the logical flows: IGMP snooping (pinctrl) is not emulated by the chassis'] };
-    }
+    if (isMulticast(req.dst)) return this.groupProbe(req);
     const from = req.from;
     if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
     const src = from.ips.find((x) => x.family === req.dst.family);
@@ -499,15 +519,110 @@ export class ChassisEngine implements VerdictEngine {
     };
   }
 
-  /** A frame a pod sends: answered by the logical flows (multicast and IGMP; see the module comment). */
-  sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
-    return this.lflow.sendFrame(from, frame, opts);
+  /** Every IGMP_Group membership of every zone, as `zone|switch|group|port`. */
+  private memberships(): Set<string> {
+    const out = new Set<string>();
+    for (const [name, z] of this.zones) {
+      for (const g of z.cluster.sb.igmpGroups) for (const p of g.ports) if (g.address !== 'mrouters') out.add(`${name}|${g.datapath?.name ?? ''}|${g.address}|${p.logicalPort}`);
+    }
+    return out;
   }
 
-  /** A pod joins a multicast group (through the logical flows' IGMP snooping). */
-  joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
-    return this.lflow.joinGroup(pod, group, opts);
+  /**
+   * A frame a pod sends (IPv4: UDP, TCP, ICMP or IGMP), through the chassis: an IGMP report its
+   * node's pinctrl snooped changes the groups (`snooped`: the report's records), a datagram to a
+   * group reaches the members. The logical flows see the same frame and explain it; a membership
+   * of the pod's port that changed otherwise, or other deliveries, are in the notes.
+   */
+  sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    if (opts.at !== undefined) this.now = opts.at;
+    const lr = this.lflow.sendFrame(from, frame, opts);
+    this.settle();
+    const before = this.memberships();
+    const fl = this.send(from, frame, false);
+    const after = this.memberships();
+    const port = podPortName(from);
+    // What snooping learnt from the pod's report: its records when the node's pinctrl got it,
+    // checked against the memberships that changed.
+    const snooped = fl.events.some((e) => e.endsWith(`igmp: snooped a report or query from ${port} on ${from.node}`)) ? reportRecords(frame).map((r) => ({ zone: from.node, datapath: from.node, port, group: r.group, joined: r.joined })) : [];
+    const notes = [...lr.notes];
+    for (const k of after) {
+      const [, dp, group, p] = k.split('|');
+      if (!before.has(k) && p === port && !snooped.some((e) => e.datapath === dp && e.group === group && e.joined)) notes.push(`snooping also registered ${port} in ${group} on ${dp}`);
+    }
+    const pods = (ds: readonly Delivery[]) => ds.filter((d) => d.kind === 'pod').map((d) => d.name).sort().join(', ');
+    if (pods(fl.deliveries) !== pods(lr.deliveries)) notes.push(`the logical-flow trace disagrees: it delivers to [${pods(lr.deliveries)}]`);
+    const explain = opts.explain !== false;
+    return {
+      ...lr,
+      deliveries: fl.deliveries,
+      crossings: fl.crossings,
+      snooped,
+      path: [...lr.path, ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
+      ...(fl.deliveries.length ? { droppedBy: undefined, droppedByAcl: undefined } : {}),
+      notes,
+    };
   }
+
+  /** A pod joins a multicast group: its IGMPv3 report through the chassis (`sendFrame`). */
+  joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    return this.sendFrame(pod, igmpReportFrame(pod, group), opts);
+  }
+
+  /** A probe to a multicast group: the datagram through the chassis, delivered when it reached a member pod; no reply. */
+  private groupProbe(req: ProbeRequest): ProbeResult {
+    const from = req.from;
+    if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
+    const src = from.ips.find((x) => x.family === req.dst.family);
+    if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
+    const frame = probeFrame({ ethSrc: from.mac, ethDst: this.lflow.nextHopMac(from, req.dst), src, dst: req.dst, proto: req.proto, sport: probeSourcePort(req), dport: req.port, reply: false });
+    const fl = this.send(from, frame, false);
+    const members = fl.deliveries.filter((d) => d.kind === 'pod');
+    const delivered = members.length > 0;
+    const explain = req.explain !== false;
+    const lr = this.explainMode === 'always' || explain || (!delivered && this.dropReasons) ? this.lflow.probe({ ...req, explain }) : undefined;
+    const notes: string[] = [];
+    const names = members.map((d) => d.name);
+    if (lr && (lr.verdict !== (delivered ? 'delivered' : 'dropped') || (lr.to ?? '').split(', ').filter((x) => x).sort().join(', ') !== [...names].sort().join(', '))) {
+      notes.push(`the logical-flow trace disagrees: it says ${lr.verdict}${lr.to ? ` (to ${lr.to})` : ''}`);
+    }
+    const droppedBy = delivered ? undefined : (lr?.verdict === 'dropped' ? lr.droppedBy : undefined) ?? 'not delivered to any member by the chassis';
+    return {
+      verdict: delivered ? 'delivered' : 'dropped',
+      ...(delivered ? { to: names.join(', ') } : {}),
+      ...(droppedBy ? { droppedBy } : {}),
+      forward: {
+        deliveries: fl.deliveries,
+        path: [...(lr?.forward.path ?? []), ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
+        ...(lr?.forward.droppedBy && !delivered ? { droppedBy: lr.forward.droppedBy } : {}),
+        ...(lr?.forward.droppedByAcl && !delivered ? { droppedByAcl: lr.forward.droppedByAcl } : {}),
+        allowedBy: lr?.forward.allowedBy ?? [],
+        logs: fl.logs,
+        hops: lr?.forward.hops ?? [],
+        crossings: fl.crossings,
+        snooped: [],
+        notes: lr?.forward.notes ?? [],
+      },
+      departures: lr?.departures ?? [],
+      notes: [...notes, ...(lr?.notes ?? [])],
+      engine: 'chassis',
+      tunnelFrames: fl.tunnelFrames,
+    };
+  }
+}
+
+/** The group records of an IGMP report or leave (IPv4, after the IP header): group and whether it joins. */
+function reportRecords(frame: Uint8Array): { group: string; joined: boolean }[] {
+  if (frame.length < 34 || u16(frame, 12) !== 0x0800 || frame[23] !== 2) return [];
+  const l4 = 14 + (frame[14]! & 0x0f) * 4;
+  const g = parseIgmp(frame, l4, u16(frame, 16) - (l4 - 14));
+  if (!g.ok) return [];
+  const m = g.value;
+  const text = (a: number) => formatIpv4(a >>> 0);
+  if (m.kind === 'reportV1' || m.kind === 'reportV2') return [{ group: text(m.group), joined: true }];
+  if (m.kind === 'leave') return [{ group: text(m.group), joined: false }];
+  if (m.kind === 'reportV3') return m.records.map((r) => ({ group: text(r.group), joined: !((r.type === 1 || r.type === 3) && r.sources.length === 0) }));
+  return [];
 }
 
 /** Namespaces with ACLs that depart from the Kubernetes API (`''`: an ACL of no namespace). */
