@@ -124,6 +124,12 @@ export interface SetFieldAction {
   value: bigint;
   /** Bits written (absent: all). */
   mask?: bigint;
+  /**
+   * Written as `mod_tp_src`/`mod_tp_dst` (OVS's OFPACT_SET_L4_*_PORT, a set_field only once encoded):
+   * checked first as OVS's check_set_l4_port (OpenFlow 1.0 only without TCP/UDP/SCTP), and as a
+   * set_field when the switch decodes it (`checkModTpDecoded`).
+   */
+  modTp?: true;
 }
 
 /** `move:SRC[a..b]->DST[c..d]`. */
@@ -2203,6 +2209,12 @@ const ACTIONS = {
     check(a, st) {
       const f = a.field;
       const m = st.m;
+      if (a.modTp) {
+        // Still OVS's OFPACT_SET_L4_*_PORT here (check_set_l4_port): without TCP/UDP/SCTP the flow is
+        // OpenFlow 1.0 only; the set_field check comes when the switch decodes it (checkModTpDecoded).
+        if (!prereqOk(f.prereq, m) || (m.value[W.nw_frag]! & FRAG_LATER) !== 0) st.narrowed ??= inconsistent(`${f.name === 'tcp_src' || f.name === 'udp_src' || f.name === 'sctp_src' ? 'mod_tp_src' : 'mod_tp_dst'} needs a tcp, udp or sctp match`);
+        return;
+      }
       // OpenFlow 1.2+ semantics (OVS check_SET_FIELD): setting vlan_vid needs an existing VLAN header.
       if (!prereqOk(f.prereq, m) || (f.name === 'vlan_vid' && !(m.value[W.vlan_tci]! & VLAN_CFI))) {
         throw inconsistent(`set_field ${f.name} lacks correct prerequisites`);
@@ -2942,7 +2954,7 @@ const ACTIONS = {
       const port = p.num(p.need(arg), 'port', 65535);
       const proto = p.ctx.nwProto;
       const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : undefined;
-      if (name) return [{ type: 'set_field', field: fieldBySubfieldName(`${name}_${dir}`)!, value: BigInt(port) }];
+      if (name) return [{ type: 'set_field', field: fieldBySubfieldName(`${name}_${dir}`)!, value: BigInt(port), modTp: true }];
       return [{ type: 'mod_tp', dir, port }];
     },
     format(a) {
@@ -3726,6 +3738,16 @@ export function checkActionsAgainst(list: readonly Action[], st: CheckState): vo
 function checkDecodedWith<K extends ActionType>(type: K, a: ActionMap[K], ports: boolean): void {
   const c = DEFS[type].checkDecoded;
   if (c) c(a, ports);
+}
+
+/**
+ * The switch decoding `mod_tp_*` written as a set_field (OVS check_SET_FIELD on the decoded action,
+ * after the match's own prerequisites): `OFPBAC_MATCH_INCONSISTENT` when `m` lacks its transport.
+ */
+export function checkModTpDecoded(list: readonly Action[], m: Match): void {
+  for (const a of list) {
+    if (a.type === 'set_field' && a.modTp && !prereqOk(a.field.prereq, m)) throw inconsistent(`set_field ${a.field.name} lacks correct prerequisites`);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 import { W, fieldOnes } from './flowkey.js';
 import { Match, checkMatchPrereqs } from './match.js';
 import {
-  checkActionSet, checkActionsAgainst, checkActionsDecoded, checkActionsParsed, formatActionList, formatInstructions, parseActionList,
+  checkActionSet, checkActionsAgainst, checkActionsDecoded, checkActionsParsed, checkModTpDecoded, formatActionList, formatInstructions, parseActionList,
   parseInstructions, type Action, type CheckState, type Instructions,
 } from './actions.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
@@ -649,6 +649,7 @@ export function checkFlow(f: Flow): void {
   checkMatchPrereqs(f.match);
   checkActionsDecoded(ins.apply, false);
   if (ins.writeActions) {
+    checkModTpDecoded(ins.writeActions, st.m);
     checkActionsDecoded(ins.writeActions, false);
     checkActionSet(ins.writeActions);
   }
