@@ -12,6 +12,15 @@
  * conntrack and pinctrl timeouts run in real time; a live host is not reproducible run to run the
  * way an in-process cluster is, but the frames it delivers are the same (the differential test
  * compares them).
+ *
+ * A source that follows a live database (`SouthboundSource.follow`) hands the host each new
+ * southbound database. The host's configuration is then a function of the database (which
+ * chassis exist, their encap addresses, where each VIF is bound): when it is unchanged, the
+ * local chassis's tables are updated incrementally (`ChassisCluster.updateSouthbound`); when it
+ * changed (a chassis joined or left, a port was bound or moved), the local cluster is rebuilt on
+ * the same clock and transport, as ovn-controller recomputes when its runtime data changes. Work
+ * is run to idle as it arrives, so no frame is in flight inside the host at that moment;
+ * connection-tracking state of the local switch starts afresh on a rebuild.
  */
 import type { SbDatabase } from '@ovnts/ovn';
 import { VirtualClock } from '@ovnts/openflow';
@@ -37,12 +46,35 @@ export interface ChassisHostOptions {
   readonly onNote?: (n: ClusterNote) => void;
   /** A failure outside a call: a socket error, or a run that failed with a typed error (a forwarding loop, a packet-out the switch refused); the host goes on. */
   readonly onError?: (e: Error) => void;
+  /** The local tables were built (at the start, for a source that follows a database) or brought to a new southbound database (`rebuilt`: the configuration changed). */
+  readonly onSync?: (s: HostSync) => void;
+}
+
+/** What bringing a host to a new southbound database did. */
+export interface HostSync {
+  /** The cluster was rebuilt (the configuration changed) rather than updated incrementally. */
+  readonly rebuilt: boolean;
+  /** OpenFlow flows installed on each local chassis after it. */
+  readonly flows: Readonly<Record<string, number>>;
+  /** Where each VIF of the database is bound now (logical port -> chassis, by port name). */
+  readonly bindings: Readonly<Record<string, string>>;
+}
+
+/** A configuration as comparable text (members with their ports and settings, and the VIF bindings). */
+function configKey(c: ClusterConfig, sb: SbDatabase): string {
+  const members = c.members.map((m) => [m.name, m.encapIp, m.mac, [...m.vifs], [...(m.bridgeMappings ?? [])], [...(m.chassisMacs ?? [])]]);
+  // Only bound ports: a port added unbound changes no configuration (an incremental update).
+  const bindings = sb.portBindings.flatMap((p) => {
+    const at = c.facts.vifChassis(p.logicalPort);
+    return at === undefined ? [] : [[p.logicalPort, at]];
+  });
+  return JSON.stringify([members, bindings]);
 }
 
 /** Local chassis of a cluster served over real UDP; see the module comment. */
 export class ChassisHost {
-  /** The cluster (its `nodes` are the local chassis). */
-  readonly cluster: ChassisCluster;
+  private current: ChassisCluster;
+  private key: string;
   private readonly started = performance.now();
   private running = false;
 
@@ -51,43 +83,94 @@ export class ChassisHost {
     readonly underlay: UdpUnderlay,
     sb: SbDatabase,
     config: ClusterConfig,
-    local: readonly string[],
-    source: SouthboundSource,
+    private readonly configOf: ((sb: SbDatabase) => ClusterConfig) | undefined,
+    private readonly local: readonly string[],
+    private readonly source: SouthboundSource,
     private readonly opts: ChassisHostOptions,
   ) {
-    this.cluster = new ChassisCluster(sb, config, {
-      clock: new VirtualClock(0),
-      transport: underlay,
-      local,
-      ...(opts.port !== undefined ? { genevePort: opts.port } : {}),
-      onLearnt: (row, chassis) => source.publish(row, chassis),
-    });
+    this.current = this.build(sb, config, new VirtualClock(0));
+    this.key = configKey(config, sb);
     source.subscribe((row) => {
-      this.cluster.learn(row);
+      this.current.learn(row);
       this.run();
+    });
+    source.follow?.((next) => this.resync(next));
+  }
+
+  /** The cluster (its `nodes` are the local chassis; a new object after a rebuild). */
+  get cluster(): ChassisCluster {
+    return this.current;
+  }
+
+  private build(sb: SbDatabase, config: ClusterConfig, clock: VirtualClock): ChassisCluster {
+    return new ChassisCluster(sb, config, {
+      clock,
+      transport: this.underlay,
+      local: this.local,
+      ...(this.opts.port !== undefined ? { genevePort: this.opts.port } : {}),
+      onLearnt: (row, chassis) => this.source.publish(row, chassis),
     });
   }
 
-  /** Build the local chassis's tables and listen on their tunnel endpoints. */
-  static async start(source: SouthboundSource, config: ClusterConfig, local: readonly string[], opts: ChassisHostOptions = {}): Promise<ChassisHost> {
+  /** Bring the local chassis to a new southbound database (see the module comment). */
+  private resync(sb: SbDatabase): void {
+    const config = this.configOf ? this.configOf(sb) : this.current.config;
+    const key = configKey(config, sb);
+    const rebuilt = key !== this.key;
+    try {
+      if (rebuilt) {
+        this.underlay.setMembers(config.members);
+        this.current = this.build(sb, config, this.current.clock);
+        this.key = key;
+      } else this.current.updateSouthbound(sb);
+    } catch (e) {
+      if (!(e instanceof Error) || e.name === 'Error') throw e;
+      this.opts.onError?.(e);
+      return;
+    }
+    this.report(rebuilt);
+    this.run();
+  }
+
+  /** Tell `onSync` where the tables stand. */
+  private report(rebuilt: boolean): void {
+    const c = this.current;
+    const flows = Object.fromEntries(c.nodes.map((n) => [n.name, n.sw.flows().length]));
+    const bound = c.sb.portBindings.flatMap((p) => {
+      const at = c.config.facts.vifChassis(p.logicalPort);
+      return at === undefined ? [] : [[p.logicalPort, at] as const];
+    });
+    this.opts.onSync?.({ rebuilt, flows, bindings: Object.fromEntries(bound.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) });
+  }
+
+  /**
+   * Build the local chassis's tables and listen on their tunnel endpoints. `config` is the
+   * cluster's configuration, or (for a source that follows a live database) how to derive it from
+   * each database.
+   */
+  static async start(source: SouthboundSource, config: ClusterConfig | ((sb: SbDatabase) => ClusterConfig), local: readonly string[], opts: ChassisHostOptions = {}): Promise<ChassisHost> {
     if (!local.length) throw new ChassisError('bad-config', 'a chassis host needs at least one local chassis');
+    const sb = await source.load();
+    const configOf = typeof config === 'function' ? config : undefined;
+    if (configOf) config = configOf(sb);
+    const cfg = config as ClusterConfig;
     const members = local.map((name) => {
-      const m = config.members.find((x) => x.name === name);
-      if (!m) throw new ChassisError('unknown-chassis', `no chassis ${name} (have ${config.members.map((x) => x.name).join(', ') || 'none'})`);
+      const m = cfg.members.find((x) => x.name === name);
+      if (!m) throw new ChassisError('unknown-chassis', `no chassis ${name} (have ${cfg.members.map((x) => x.name).join(', ') || 'none'})`);
       return m;
     });
-    const sb = await source.load();
     let host: ChassisHost | undefined;
     const underlay = new UdpUnderlay(members, {
-      members: config.members,
+      members: cfg.members,
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.bindAddress !== undefined ? { bindAddress: opts.bindAddress } : {}),
       ...(opts.onWire ? { onWire: opts.onWire } : {}),
       onDatagram: () => host?.run(),
       onError: (e) => opts.onError?.(e),
     });
-    host = new ChassisHost(underlay, sb, config, local, source, opts);
+    host = new ChassisHost(underlay, sb, cfg, configOf, local, source, opts);
     await underlay.listen();
+    if (source.follow) host.report(true);
     return host;
   }
 

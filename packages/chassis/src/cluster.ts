@@ -34,9 +34,9 @@
  * the rest of the paused flow's actions (what OVS's continuation holds for OVN's flows, whose
  * outer frames end with the resubmit that led there).
  */
-import { OFPP, Switch, VirtualClock, type PacketInField } from '@ovnts/openflow';
+import { OFPP, Switch, VirtualClock, type PacketInField, type TimerHandle } from '@ovnts/openflow';
 import { parseIpv4, parseMac, u16, u32 } from '@ovnts/packet';
-import type { SbDatabase, SbFdb, SbMacBinding } from '@ovnts/ovn';
+import type { SbChassis, SbDatabase, SbFdb, SbIgmpGroup, SbMacBinding } from '@ovnts/ovn';
 import { ChassisError } from './errors.js';
 import { clusterConfig, type ClusterConfig, type ClusterMember } from './cluster-config.js';
 import { emptyChassisMap, type ChassisMap } from './chassis-map.js';
@@ -77,7 +77,7 @@ export interface ClusterNote {
   /** Chassis. */
   readonly chassis: string;
   /** What kind. */
-  readonly kind: 'mac-binding' | 'fdb' | 'log' | 'event' | 'bind-vport' | 'ignored';
+  readonly kind: 'mac-binding' | 'fdb' | 'igmp' | 'log' | 'event' | 'bind-vport' | 'ignored';
   /** What it says. */
   readonly text: string;
 }
@@ -92,12 +92,14 @@ export interface RunResult {
   readonly notes: ClusterNote[];
 }
 
-/** A southbound row a chassis learnt (pinctrl's `put_arp`/`put_nd` or `put_fdb`). */
+/** A southbound row a chassis learnt (pinctrl's `put_arp`/`put_nd` or `put_fdb`), or its IGMP_Group rows. */
 export interface LearntRow {
   /** A learnt MAC binding. */
   readonly macBinding?: SbMacBinding;
   /** A learnt FDB entry. */
   readonly fdb?: SbFdb;
+  /** Every `IGMP_Group` row of one chassis (IGMP/MLD snooping, mcast-snoop.ts): they replace that chassis's rows. */
+  readonly igmpGroups?: { readonly chassis: string; readonly rows: readonly SbIgmpGroup[] };
 }
 
 /** The cluster's side of an underlay transport: where carried frames come in. */
@@ -163,6 +165,12 @@ export interface ChassisClusterOptions {
   readonly genevePort?: number;
   /** Events one `run()` may process before it stops with an error (a forwarding loop; default 100000). */
   readonly maxEvents?: number;
+  /**
+   * ovn-northd: the southbound database after it processed `sb` (e.g. `northdFor(nb)`). Called when
+   * the chassis's `IGMP_Group` rows change, so that snooped groups become multicast groups and
+   * flows; without it the rows are written and nothing else changes (a cluster without northd).
+   */
+  readonly northd?: (sb: SbDatabase) => SbDatabase;
 }
 
 const GENEVE_OVN_CLASS = 0x0102;
@@ -188,6 +196,8 @@ export class ChassisNode {
   private readonly installedMeters = new Map<number, { name: string; text: string }>();
   /** The southbound meter rows the installed meters were built from. */
   private meterRows: SbDatabase['meters'] | undefined;
+  /** @internal the snooping timer: its deadline (ms) and handle. */
+  mcastWake: { at: number; timer: TimerHandle } | undefined;
 
   constructor(
     readonly member: ClusterMember,
@@ -339,7 +349,8 @@ type Event =
   | { kind: 'receive'; node: ChassisNode; port: number; frame: Uint8Array }
   | { kind: 'packet-out'; node: ChassisNode; inPort: number; actions: OfAction[]; frame: Uint8Array }
   | { kind: 'packet-in'; node: ChassisNode; pi: QueuedPacketIn }
-  | { kind: 'sb'; change: LearntRow; learner: ChassisNode | undefined };
+  | { kind: 'sb'; change: LearntRow; learner: ChassisNode | undefined }
+  | { kind: 'igmp'; node: ChassisNode };
 
 /** A cluster of chassis in one process; see the module comment. */
 export class ChassisCluster {
@@ -385,6 +396,12 @@ export class ChassisCluster {
     }
     this.transport = opts.transport ?? new InProcessUnderlay(this.delay);
     this.transport.attach({ now: () => this.clock.now(), receive: (frame, at) => this.underlayReceive(frame, at) });
+    for (const node of this.nodes) this.mcastConfigure(node);
+  }
+
+  /** No event is queued (the cluster is idle until a frame, a timer or a row arrives). */
+  get idle(): boolean {
+    return this.queue.length === 0;
   }
 
   /** A cluster from a southbound database and a chassis map (`LPORT CHASSIS [IP]` bindings). */
@@ -465,6 +482,53 @@ export class ChassisCluster {
       const r = updateChassisTables(node.tables, sb, changes ? { changes } : {});
       node.sync(r.keys);
     }
+    for (const node of this.nodes) this.mcastConfigure(node);
+  }
+
+  /** Snooping follows the `IP_Multicast` rows of the node's local datapaths (`ip_mcast_sync`). */
+  private mcastConfigure(node: ChassisNode): void {
+    if (node.pinctrl.mcast.configure(this.sb.ipMulticast, new Set(node.tables.rt.localDatapaths.keys()), this.clock.now())) {
+      this.push(this.clock.now(), { kind: 'igmp', node });
+    }
+    this.mcastArm(node);
+  }
+
+  /** Run the node's snooping timers when due: now, or from a clock timer at their deadline. */
+  private mcastArm(node: ChassisNode): void {
+    const at = node.pinctrl.mcast.nextWakeMs();
+    if (node.mcastWake?.at === at) return;
+    if (node.mcastWake) this.clock.cancel(node.mcastWake.timer);
+    node.mcastWake = undefined;
+    if (at === undefined) return;
+    if (at <= this.clock.now()) {
+      this.mcastDue(node);
+      return;
+    }
+    node.mcastWake = {
+      at,
+      timer: this.clock.schedule(at, () => {
+        node.mcastWake = undefined;
+        this.mcastDue(node);
+      }),
+    };
+  }
+
+  /** The snooping timers of a node fire: queries go out, aged groups leave the rows. */
+  private mcastDue(node: ChassisNode): void {
+    const now = this.clock.now();
+    for (const e of node.pinctrl.mcastDue()) {
+      if (e.kind === 'packet-out') this.push(now, { kind: 'packet-out', node, inPort: OFPP_CONTROLLER, actions: e.actions, frame: e.frame });
+      else if (e.kind === 'igmp' && e.changed) this.push(now, { kind: 'igmp', node });
+    }
+    this.mcastArm(node);
+  }
+
+  /** The node's IGMP_Group rows as snooping holds them now (`ip_mcast_sync`). */
+  private igmpRows(node: ChassisNode): LearntRow {
+    const chassis: SbChassis = this.sb.chassis.find((c) => c.name === node.name) ?? {
+      uuid: node.member.name, name: node.name, hostname: node.name, encaps: [], vtepLogicalSwitches: [], nbCfg: 0, externalIds: new Map(), otherConfig: new Map(), transportZones: [],
+    };
+    return { igmpGroups: { chassis: node.name, rows: node.pinctrl.mcast.igmpRows(this.sb, chassis, this.sb.igmpGroups) } };
   }
 
   private push(at: number, ev: Event): void {
@@ -498,6 +562,10 @@ export class ChassisCluster {
         return;
       case 'sb':
         if (this.applySb(ev.change) && ev.learner) this.opts.onLearnt?.(ev.change, ev.learner.name);
+        return;
+      case 'igmp':
+        // Written to this cluster's database only: IGMP_Group rows are not shared between processes.
+        this.applySb(this.igmpRows(ev.node));
         return;
     }
   }
@@ -549,6 +617,7 @@ export class ChassisCluster {
 
   private pinctrl(node: ChassisNode, pi: QueuedPacketIn): void {
     for (const e of node.pinctrl.handle(pi)) this.effect(node, pi, e);
+    this.mcastArm(node);
   }
 
   private effect(node: ChassisNode, pi: QueuedPacketIn, e: PinctrlEffect): void {
@@ -592,6 +661,12 @@ export class ChassisCluster {
       case 'bind-vport':
         this.note(node, e.kind, e.text);
         return;
+      case 'igmp': {
+        const pb = this.sb.portBindings.find((p) => p.datapath.tunnelKey === e.dpKey && p.tunnelKey === e.portKey);
+        if (pb) this.note(node, 'igmp', `snooped a report or query from ${pb.logicalPort} on ${pb.datapath.name}`);
+        if (e.changed) this.push(now, { kind: 'igmp', node });
+        return;
+      }
       case 'ignored':
         this.note(node, 'ignored', e.reason);
         return;
@@ -620,6 +695,16 @@ export class ChassisCluster {
       sb = { ...sb, macBindings: [...sb.macBindings.filter((b) => b !== old), mb] };
       changes.macBindings = new Set([mb.uuid, ...(old ? [old.uuid] : [])]);
     }
+    if (change.igmpGroups) {
+      const { chassis, rows } = change.igmpGroups;
+      const mine = sb.igmpGroups.filter((g) => g.chassis?.name === chassis);
+      if (sameIgmpRows(mine, rows)) return false;
+      sb = { ...sb, igmpGroups: [...sb.igmpGroups.filter((g) => g.chassis?.name !== chassis), ...rows] };
+      this.note(this.nodes.find((n) => n.name === chassis) ?? this.nodes[0]!, 'igmp', `${chassis}: ${rows.filter((r) => r.ports.length).map((r) => `${r.datapath?.name ?? '?'} ${r.address}: ${r.ports.map((p) => p.logicalPort).join(' ')}`).join('; ') || 'no groups'}`);
+      if (this.opts.northd) sb = this.opts.northd(sb);
+      this.updateSouthbound(sb);
+      return true;
+    }
     if (change.fdb) {
       const f = change.fdb;
       const old = sb.fdb.find((x) => x.mac === f.mac && x.dpKey === f.dpKey);
@@ -640,6 +725,12 @@ export class ChassisCluster {
     }
     return true;
   }
+}
+
+/** Two sets of one chassis's IGMP_Group rows hold the same groups and ports. */
+function sameIgmpRows(a: readonly SbIgmpGroup[], b: readonly SbIgmpGroup[]): boolean {
+  const sig = (rows: readonly SbIgmpGroup[]) => rows.map((r) => `${r.datapath?.uuid}/${r.address}/${r.ports.map((p) => p.logicalPort).sort().join(',')}`).sort().join(';');
+  return a.length === b.length && sig(a) === sig(b);
 }
 
 /** The outer IPv4 address at `off` of an Ethernet/IPv4 frame (-1 when it is not one). */

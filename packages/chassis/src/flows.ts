@@ -10,7 +10,7 @@ import { DesiredFlowTable, type DesiredFlow } from './flow-table.js';
 import { ConjIds, lflowRun, type LflowContext } from './lflow.js';
 import { formatOfActions } from './of-actions.js';
 import { Physical } from './physical.js';
-import { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime } from './runtime.js';
+import { buildRuntime, pgMember, type ChassisConfig, type ClusterFacts, type Runtime } from './runtime.js';
 import type { SbDatabase } from '@ovnts/ovn';
 
 /** A chassis's computed tables (and what computed them, for incremental updates). */
@@ -52,7 +52,7 @@ export function lflowContext(sb: SbDatabase, rt: Runtime, flows: DesiredFlowTabl
     conj,
     addressSets: new Map(sb.addressSets.map((a) => [a.name, a.addresses])),
     // ovn-controller expands port groups to their local ports only (`expr_const_sets_add_strings`).
-    portGroups: new Map(sb.portGroups.map((p) => [p.name, p.ports.filter((n) => rt.localLports.has(n))])),
+    portGroups: new Map(sb.portGroups.map((p) => [p.name, p.ports.filter((n) => pgMember(rt, n))])),
     mcKeys,
     dhcpOpts: new Map(sb.dhcpOptions.map((o) => [o.name, { code: o.code, type: o.type }])),
     dhcpv6Opts: new Map(sb.dhcpv6Options.map((o) => [o.name, { code: o.code, type: o.type }])),

@@ -24,7 +24,7 @@ import { dumpFlows, lflowContext, type ChassisTables } from './flows.js';
 import type { LflowContext } from './lflow.js';
 import { considerFdb, considerLbHairpin, considerLogicalFlow, considerNeighbor, considerPortSec, lbIsLocal, lflowRun } from './lflow.js';
 import { Physical } from './physical.js';
-import { buildRuntime, lportKey, patchRuntime, type ClusterFacts, type Runtime } from './runtime.js';
+import { buildRuntime, lportKey, pgMember, patchRuntime, type ClusterFacts, type Runtime } from './runtime.js';
 
 /** What an update did. */
 export interface UpdateResult {
@@ -306,7 +306,7 @@ function byName<T extends { name: string }>(rows: readonly T[]): Map<string, T> 
 
 /** The local ports of a port group as this chassis expands it (`lflowContext` keeps them). */
 function localMembers(sb: SbDatabase, rt: Runtime, name: string): string[] | undefined {
-  return byName(sb.portGroups).get(name)?.ports.filter((n) => rt.localLports.has(n));
+  return byName(sb.portGroups).get(name)?.ports.filter((n) => pgMember(rt, n));
 }
 
 /**

@@ -15,10 +15,13 @@ export { buildRuntime, type ChassisConfig, type ClusterFacts, type Runtime, type
 export { updateChassisTables, recompute, diffSouthbound, type UpdateResult, type UpdateOptions, type SbChanges } from './incremental.js';
 export { computeChassisTables, dumpFlows, dumpGroups, formatDumpFlow, type ChassisTables } from './flows.js';
 export { formatOfAction, formatOfActions, type OfAction } from './of-actions.js';
-export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
+export { Pinctrl, reloadMetadata, linkLocalOf, OFPP_CONTROLLER, type PinctrlPacketIn, type PinctrlEffect, type PacketOutEffect, type ResumeEffect, type MacBindingEffect, type FdbEffect, type NoteEffect, type IgmpEffect, type IgnoredEffect, type DnsRecords } from './pinctrl.js';
+export { McastSnoop, McastSnoopTable, mcastSnoopConfig, groupAddressText, northdFor, IGMP_GROUP_MROUTERS, MCAST_MROUTER_PORT_IDLE_TIME, type McastSnoopConfig, type McastGroup, type McastBundle, type McastPacketOut, type McastResult } from './mcast-snoop.js';
 export { ChassisCluster, ChassisNode, InProcessUnderlay, type Delivery, type UnderlayFrame, type ClusterNote, type RunResult, type ChassisClusterOptions, type LearntRow, type UnderlayTransport, type UnderlayEndpoint } from './cluster.js';
 export { UdpUnderlay, outerUdpFrame, type UdpUnderlayOptions, type UdpUnderlayStats } from './udp-underlay.js';
 export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSource, type LearntRowJson } from './sb-source.js';
-export { ChassisHost, type ChassisHostOptions } from './chassis-host.js';
+export { ChassisHost, type ChassisHostOptions, type HostSync } from './chassis-host.js';
+export { DatabaseSouthbound, southboundChassisMap, type DatabaseSouthboundEvent, type DatabaseSouthboundOptions } from './sb-database.js';
 export { chassisPerSwitch } from './default-map.js';
+export { aclLogLine, decodeAclLog, jsonEscape, type AclLogSettings } from './acl-log.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';

@@ -386,7 +386,8 @@ export class Physical {
         }
       } else if (port.type === 'localport') {
         remote.push(load(port.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));
-      } else if (rt.chassisOf(port) === rt.name && (rt.bound.has(port.parentPort ?? port.logicalPort) || port.type === 'l3gateway')) {
+      } else if (rt.chassisOf(port) === rt.name && port.type !== 'chassisredirect' && (rt.bound.has(port.parentPort ?? port.logicalPort) || port.type === 'l3gateway')) {
+        // (`local_binding_get_primary_pb`: a port with an OVS interface here; a chassisredirect port has none, it takes the branch below)
         local.push(load(port.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));
       } else if (rt.patchOfports.has(port.logicalPort)) {
         local.push(load(port.tunnelKey, 'reg15'), resubmit(OFTABLE.CHECK_LOOPBACK));

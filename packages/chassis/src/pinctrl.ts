@@ -31,6 +31,8 @@ import { ChassisError } from './errors.js';
 import { decodeActions, fieldOfHeader } from './of-wire.js';
 import type { OfAction } from './of-actions.js';
 import { ACTION_OPCODE, OFTABLE } from './tables.js';
+import { aclLogLine } from './acl-log.js';
+import { McastSnoop } from './mcast-snoop.js';
 
 /** OpenFlow port CONTROLLER: packet-outs from pinctrl come from it. */
 export const OFPP_CONTROLLER = 0xfffd;
@@ -98,6 +100,17 @@ export interface NoteEffect {
   readonly text: string;
 }
 
+/** IGMP/MLD snooping changed its groups on a datapath: the chassis's `IGMP_Group` rows are written again (`ip_mcast_sync`). */
+export interface IgmpEffect {
+  readonly kind: 'igmp';
+  /** Datapath key. */
+  readonly dpKey: number;
+  /** The logical input port key of the packet snooped (0: a timer aged the groups). */
+  readonly portKey: number;
+  /** The groups changed (else a packet was snooped and changed nothing, e.g. a refresh). */
+  readonly changed: boolean;
+}
+
 /** A packet-in pinctrl drops (with ovn-controller's warning, or why this emulation cannot act on it). */
 export interface IgnoredEffect {
   readonly kind: 'ignored';
@@ -106,7 +119,7 @@ export interface IgnoredEffect {
 }
 
 /** What handling a packet-in does. */
-export type PinctrlEffect = PacketOutEffect | ResumeEffect | MacBindingEffect | FdbEffect | NoteEffect | IgnoredEffect;
+export type PinctrlEffect = PacketOutEffect | ResumeEffect | MacBindingEffect | FdbEffect | NoteEffect | IgmpEffect | IgnoredEffect;
 
 /** DNS records of the switches, as pinctrl's DNS cache holds them. */
 export interface DnsRecords {
@@ -305,6 +318,8 @@ interface Buffered {
 /** One chassis's pinctrl (see the module comment). */
 export class Pinctrl {
   private readonly buffered = new Map<string, Buffered>();
+  /** IGMP/MLD snooping (mcast-snoop.ts). */
+  readonly mcast = new McastSnoop();
 
   /**
    * @param dns the DNS records per datapath (the southbound `DNS` table)
@@ -350,10 +365,15 @@ export class Pinctrl {
           return this.putDhcpOpts(pi, h, payload);
         case ACTION_OPCODE.DNS_LOOKUP:
           return this.dnsLookup(pi, h, payload);
-        case ACTION_OPCODE.LOG:
-          return [{ kind: 'log', text: `ACL log (${pi.tableId < OFTABLE.LOG_EGRESS_PIPELINE ? 'from-lport' : 'to-lport'}): ${payload.length} bytes of log settings` }];
+        case ACTION_OPCODE.LOG: {
+          // acl-log.ts: the acl_log line ovn-controller writes.
+          const line = aclLogLine(payload, pi.frame, pi.tableId);
+          return [line === undefined ? { kind: 'ignored', reason: 'log data missing' } : { kind: 'log', text: line }];
+        }
         case ACTION_OPCODE.EVENT:
           return [{ kind: 'event', text: `controller event ${payload.length ? u16(payload, 0) : 0}` }];
+        case ACTION_OPCODE.IGMP:
+          return this.igmp(pi, h);
         case ACTION_OPCODE.BIND_VPORT:
           return [{ kind: 'bind-vport', text: `bind_vport (port key ${payload.length >= 4 ? u32(payload, 0) : 0})` }];
         default:
@@ -363,6 +383,24 @@ export class Pinctrl {
       if (e instanceof ChassisError) return [{ kind: 'ignored', reason: e.message }];
       throw e;
     }
+  }
+
+  /** `pinctrl_ip_mcast_handle`: snooping learns from the packet and forwards it (mcast-snoop.ts). */
+  private igmp(pi: PinctrlPacketIn, h: Headers): PinctrlEffect[] {
+    const dpKey = Number(matchValue(pi.match, 'metadata'));
+    const r = this.mcast.handle(pi.frame, h.ethType, h.l3, h.l4, dpKey, Number(matchValue(pi.match, 'reg14')), this.now());
+    const out: PinctrlEffect[] = r.out.map((o) => ({ kind: 'packet-out', frame: o.frame, actions: o.actions }));
+    if (r.snooped) out.push({ kind: 'igmp', dpKey, portKey: Number(matchValue(pi.match, 'reg14')), changed: r.changed });
+    if (r.warning) out.push({ kind: 'ignored', reason: r.warning });
+    return out;
+  }
+
+  /** The snooping timers at the current time: aged groups and due queries (`ip_mcast_snoop_run`, `ip_mcast_querier_run`). */
+  mcastDue(): PinctrlEffect[] {
+    const r = this.mcast.due(this.now());
+    const out: PinctrlEffect[] = r.out.map((o) => ({ kind: 'packet-out', frame: o.frame, actions: o.actions }));
+    if (r.changed) out.push({ kind: 'igmp', dpKey: 0, portKey: 0, changed: true });
+    return out;
   }
 
   private out(pi: PinctrlPacketIn, frame: Uint8Array, payload: Uint8Array): PacketOutEffect {

@@ -109,6 +109,17 @@ export interface Runtime {
   isResident(port: string): boolean;
 }
 
+/**
+ * Whether a port counts for this chassis's port groups: a local port, or a patch or vtep port
+ * (ovn-controller expands port groups over `related_lports.lport_names`, which `binding.c`
+ * fills with the local ports and every patch and vtep port).
+ */
+export function pgMember(rt: Runtime, name: string): boolean {
+  if (rt.localLports.has(name)) return true;
+  const t = rt.portByName.get(name)?.type;
+  return t === 'patch' || t === 'vtep';
+}
+
 /** `get_unique_lport_key`. */
 export function lportKey(dpKey: number, portKey: number): string {
   return `${dpKey}_${portKey}`;

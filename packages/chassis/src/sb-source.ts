@@ -6,8 +6,9 @@
  * (pinctrl's MAC bindings and FDB entries, which ovn-controller writes to the southbound
  * database) and hands over rows learnt elsewhere. `StaticSouthbound` is the file form: the
  * database read once, learnt rows passed to a callback (e.g. printed for a driver to relay)
- * and rows from elsewhere fed in by hand (`deliver`). An OVSDB client can implement the same
- * interface against a shared southbound database. Learnt rows travel as JSON
+ * and rows from elsewhere fed in by hand (`deliver`). `DatabaseSouthbound` (sb-database.ts) is
+ * the live form: a replica of a shared southbound database (a real ovsdb-server, clustered or
+ * not), which also follows the database's changes (`follow`). Learnt rows travel as JSON
  * (`learntRowToJson`/`learntRowFromJson`): datapaths by tunnel key, resolved in the receiving
  * chassis's database.
  */
@@ -25,6 +26,8 @@ export interface SouthboundSource {
   publish(row: LearntRow, chassis: string): void;
   /** Start handing over rows learnt elsewhere (called once). */
   subscribe(onRow: (row: LearntRow) => void): void;
+  /** Call `onChange` with each new database when the source follows a live one (called once; absent: the database never changes). */
+  follow?(onChange: (sb: SbDatabase) => void): void;
 }
 
 /** A southbound database given once (read from a file); learnt rows go to `onPublish`, rows from elsewhere come through `deliver`. */

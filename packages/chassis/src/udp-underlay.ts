@@ -128,6 +128,11 @@ export class UdpUnderlay implements UnderlayTransport {
     for (const m of [...(opts.members ?? []), ...local]) this.macByIp.set(m.encapIp, m.mac);
   }
 
+  /** Learn the cluster's members anew (chassis that joined since; their underlay MACs). */
+  setMembers(members: readonly ClusterMember[]): void {
+    for (const m of members) this.macByIp.set(m.encapIp, m.mac);
+  }
+
   /** Bind one socket per local chassis; resolves when every one listens. */
   async listen(): Promise<void> {
     for (const m of this.local) {

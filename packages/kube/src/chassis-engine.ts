@@ -28,24 +28,35 @@
  * connection: the conntrack tables are flushed before it (learnt flows, such as load-balancer
  * affinity, stay).
  *
- * The explanation comes from the logical flows: an `OvnTraceEngine` on the same network traces
- * the probe when an explanation is asked for, when the chassis dropped it (what dropped it), or
- * when the network has ACLs that depart from the Kubernetes API (the probe's `departures`).
- * Where the two disagree the result says so in its notes. Multicast (a probe to a group,
- * `sendFrame`, `joinGroup`) is answered by the logical-flow engine: IGMP snooping is
- * ovn-controller's pinctrl, which `@ovnts/chassis` does not emulate yet.
+ * What dropped a probe, which ACLs allowed it (its departures from the Kubernetes API) and the ACL
+ * log lines come from the chassis too: the flows its frames hit (`FlowHits`: packet counters before
+ * and after each leg, mapped to logical flows by cookie and to ACLs by `nbRowOfFlow`) and the
+ * `acl_log` lines of the chassis's pinctrl. The logical path comes from an `OvnTraceEngine` on the
+ * same network, traced when the probe asks for an explanation; where its verdict disagrees the
+ * result says so in its notes.
+ *
+ * Multicast is answered by the chassis too: a pod's IGMP report (`joinGroup`, `sendFrame`) is
+ * snooped by its node's pinctrl (`@ovnts/chassis` mcast-snoop.ts), which writes the zone's
+ * IGMP_Group rows; the zone's northd (ours, on the zone's northbound database) turns them into
+ * multicast groups and flows, which the chassis installs; a datagram to the group then reaches
+ * the members' ports through the switch, the cluster router's relay and Geneve. The logical-flow
+ * engine is sent the same frames, so that its explanations follow the same groups; where its
+ * deliveries differ, the result says so. The queriers' queries and the groups' aging run on the
+ * shared virtual clock; nothing answers a query (pods are not hosts), so a membership lasts
+ * `mcast_idle_timeout` seconds from its pod's last report, as in the logical-flow engine.
  */
-import { ChassisCluster, defaultUnderlayMac, type ClusterMember, type UnderlayFrame } from '@ovnts/chassis';
+import { ChassisCluster, OFTABLE, defaultUnderlayMac, type ChassisNode, type ClusterMember, type UnderlayFrame } from '@ovnts/chassis';
 import { OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, parseGeneve, GENEVE_UDP_PORT } from '@ovnts/geneve';
-import { VirtualClock, crc32c } from '@ovnts/openflow';
-import { compileNorthd, emptyFlow, type SbChassis, type SbDatabase, type SbMacBinding, type TraceFlow } from '@ovnts/ovn';
-import { PacketBuilder, formatIpv4, parseIpv4, u16, u32 } from '@ovnts/packet';
+import { VirtualClock, crc32c, fieldByName, type FlowEntry } from '@ovnts/openflow';
+import { compileNorthd, emptyFlow, nbRowOfFlow, type SbChassis, type SbDatabase, type SbLogicalFlow, type SbMacBinding, type TraceFlow } from '@ovnts/ovn';
+import { PacketBuilder, formatIpv4, parseIgmp, parseIpv4, u16, u32 } from '@ovnts/packet';
 import { KubeQueryError } from './errors.js';
 import {
   OvnTraceEngine,
   egressRedirect,
   gatewayMac,
   ipOf,
+  igmpReportFrame,
   isMulticast,
   probeSourcePort,
   type Crossing,
@@ -59,7 +70,7 @@ import {
 } from './engine.js';
 import type { NodeModel, PodModel } from './model.js';
 import { formatIp, sameIp, type Ip } from './net.js';
-import { podPortName, type KubeNetwork, type Zone } from './translate.js';
+import { podPortName, type AclInfo, type KubeNetwork, type Zone } from './translate.js';
 
 /** One node's chassis: the zone's southbound database and the cluster that runs it. */
 export interface ZoneChassis {
@@ -81,7 +92,59 @@ interface FrameLeg {
   crossings: Crossing[];
   tunnelFrames: number;
   events: string[];
+  /** The `acl_log` lines the chassis's pinctrl wrote. */
+  logs: string[];
+  /** What the OpenFlow flows the leg's frames hit say (see `FlowHits`). */
+  acls: LegAcls;
 }
+
+/** The ACLs a leg's frames went through, and what dropped them, from the flows they hit. */
+interface LegAcls {
+  /** ACLs whose allow flows the frames hit. */
+  allowedBy: AclInfo[];
+  /** The ACL whose drop flow the frames hit. */
+  droppedByAcl?: AclInfo;
+  /** A drop flow (empty actions) of the logical pipelines the frames hit, as its logical flow: `<datapath> <stage>, priority N: <match> (actions: ...)`. */
+  dropFlow?: string;
+}
+
+/**
+ * Which OpenFlow flows of a chassis a leg's frames hit: the flows' packet counters before and
+ * after (the switch counts every flow a packet matches, also on a flow-cache hit). A flow's
+ * cookie is the first 32 bits of the uuid of the logical flow it was built from (ovn-controller's
+ * convention; conjunction clauses carry 0, the `conj_id` flow the logical flow's cookie), so the
+ * hits map back to logical flows, and those built from an ACL to the ACL (`nbRowOfFlow`).
+ */
+class FlowHits {
+  private entries: FlowEntry[] = [];
+  private counts = new Float64Array(0);
+  private epoch = -1;
+
+  constructor(readonly node: ChassisNode) {}
+
+  /** Remember every flow's counter. */
+  snapshot(): void {
+    const sw = this.node.sw;
+    if (sw.epoch.value !== this.epoch) {
+      this.entries = sw.flows();
+      this.epoch = sw.epoch.value;
+      if (this.counts.length < this.entries.length) this.counts = new Float64Array(this.entries.length);
+    }
+    const e = this.entries;
+    for (let i = 0; i < e.length; i++) this.counts[i] = e[i]!.packets;
+  }
+
+  /** The flows hit since `snapshot` (flows added since are not seen: learnt flows). */
+  hits(): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    const e = this.entries;
+    for (let i = 0; i < e.length; i++) if (e[i]!.packets > this.counts[i]!) out.push(e[i]!);
+    return out;
+  }
+}
+
+const ACL_STAGES = new Set(['ls_in_acl', 'ls_out_acl', 'ls_in_acl_after_lb', 'ls_in_acl_eval', 'ls_out_acl_eval', 'ls_in_acl_after_lb_eval']);
+const METADATA = fieldByName('metadata')!;
 
 /** Options of the chassis engine. */
 export interface ChassisEngineOptions {
@@ -107,8 +170,8 @@ const SCTP_INIT_TAG = 0x5ca1ab1e;
 
 /** The chassis-backed verdict engine (see the module comment). */
 export class ChassisEngine implements VerdictEngine {
-  /** The logical-flow engine that explains (and answers multicast). */
-  readonly lflow: OvnTraceEngine;
+  /** The logical-flow engine that explains (and answers multicast); replaced by `update`. */
+  lflow: OvnTraceEngine;
   /** The clock of every chassis (ms). */
   readonly clock = new VirtualClock(0);
   /** The node chassis by node name. */
@@ -120,19 +183,19 @@ export class ChassisEngine implements VerdictEngine {
   private external: { node: string; frame: Uint8Array }[] = [];
   private crossed: { from: string; to: string; frame: Uint8Array }[] = [];
   /** Namespaces with ACLs that depart from the Kubernetes API (a policy's ACLs apply to its namespace's pods). */
-  private readonly departing: ReadonlySet<string>;
+  private departing: ReadonlySet<string>;
   private readonly explainMode: 'always' | 'needed';
   private readonly dropReasons: boolean;
 
-  /** The translated cluster the chassis run. */
-  readonly net: KubeNetwork;
+  /** The translated cluster the chassis run (replaced by `update`). */
+  net: KubeNetwork;
 
   constructor(net: KubeNetwork, opts: ChassisEngineOptions = {}) {
     this.net = net;
     this.lflow = new OvnTraceEngine(net);
     this.explainMode = opts.explain ?? 'needed';
     this.dropReasons = opts.dropReasons ?? true;
-    this.departing = new Set([...net.acls.values()].filter((a) => a.departure).map((a) => a.namespace ?? ''));
+    this.departing = departingNamespaces(net);
     const linux = net.cluster.nodes.filter((n) => !n.windows);
     const encap = new Map(linux.map((n) => [n.name, encapAddress(n)]));
     const zones = new Map<string, ZoneChassis>();
@@ -148,12 +211,45 @@ export class ChassisEngine implements VerdictEngine {
       const chassis = new Map(linux.map((n) => [n.chassis, { name: n.chassis, encapIp: encap.get(n.name)! }]));
       const bound = new Map([...vifs.keys()].map((p) => [p, node.chassis]));
       let zc: ZoneChassis | undefined;
-      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(zc!, f) });
+      const northd = (prev: SbDatabase) => compileNorthd(zone.db, { previous: prev }).sb;
+      const cluster = new ChassisCluster(sb, { members: [member], facts: { chassis, vifChassis: (lport) => bound.get(lport) } }, { clock: this.clock, onUnderlay: (f) => this.underlay(zc!, f), northd });
       zc = { zone, chassis: node.chassis, encapIp: member.encapIp, sb, cluster };
       zones.set(name, zc);
       this.byEncap.set(parseIpv4(member.encapIp), zc);
     }
     this.zones = zones;
+  }
+
+  /** Whether `update(net)` applies: the same Linux nodes (zones), and the same pods on the same nodes. */
+  canUpdate(net: KubeNetwork): boolean {
+    const pods = (n: KubeNetwork) => [...n.podByPort].map(([p, x]) => `${p}@${x.node}`).sort().join(' ');
+    return [...net.zones.keys()].join() === [...this.zones.keys()].join() && pods(net) === pods(this.net);
+  }
+
+  /**
+   * Bring every chassis to another translation of the same cluster (policies, services, labels,
+   * namespaces' annotations changed; the same nodes and pods), as ovn-controller follows its
+   * southbound database: each zone's northbound database is compiled again over the southbound
+   * database its chassis runs (tunnel keys, chassis rows, port bindings' chassis and learnt MAC
+   * bindings kept, as ovn-northd keeps them) and the chassis update their OpenFlow tables
+   * incrementally. The explanation engine is replaced; conntrack and learnt flows stay (the next
+   * probe flushes conntrack anyway).
+   */
+  update(net: KubeNetwork): void {
+    if (!this.canUpdate(net)) throw new KubeQueryError('ChassisEngine.update: the nodes or the pods (or the nodes they run on) differ; build a new engine');
+    const zones = this.zones as Map<string, ZoneChassis>;
+    for (const [name, zone] of net.zones) {
+      const zc = zones.get(name)!;
+      const sb = compileNorthd(zone.db, { previous: zc.cluster.sb }).sb;
+      zc.cluster.updateSouthbound(sb);
+      const next: ZoneChassis = { ...zc, zone, sb };
+      zones.set(name, next);
+      this.byEncap.set(parseIpv4(next.encapIp), next);
+    }
+    this.net = net;
+    this.lflow = new OvnTraceEngine(net);
+    this.lflow.now = this.now;
+    this.departing = departingNamespaces(net);
   }
 
   /** The virtual clock in seconds (it only moves forward: an earlier time leaves it where it is). */
@@ -179,23 +275,43 @@ export class ChassisEngine implements VerdictEngine {
     this.pending.push({ to, frame: f.frame });
   }
 
-  /** Inject `frame` at a pod's port and run every chassis until the whole cluster is idle. */
-  private send(pod: PodModel, frame: Uint8Array): FrameLeg {
+  /** Run every chassis until the whole cluster is idle, dropping what it sends (queries, aged groups: the clock's own events). */
+  private settle(): void {
+    for (let round = 0; round <= 64; round++) {
+      for (const z of this.zones.values()) z.cluster.run();
+      const p = this.pending.splice(0);
+      if (!p.length && [...this.zones.values()].every((z) => z.cluster.idle)) break;
+      for (const x of p) x.to.cluster.injectUnderlay(x.frame);
+    }
+    this.pending.length = 0;
+  }
+
+  /**
+   * Inject `frame` at a pod's port and run every chassis until the whole cluster is idle; with
+   * `observe`, also which ACLs and drop flows the frames hit (`FlowHits`).
+   */
+  private send(pod: PodModel, frame: Uint8Array, observe: boolean): FrameLeg {
     const zc = this.zoneOf(pod);
+    this.settle();
     this.external = [];
     this.crossed = [];
     const raw: { port: string; node: string; frame: Uint8Array }[] = [];
     const events: string[] = [];
+    const logs: string[] = [];
+    if (observe) for (const z of this.zones.values()) for (const h of this.hitsOf(z)) h.snapshot();
     zc.cluster.inject(podPortName(pod), frame);
     for (let round = 0; ; round++) {
       if (round > 64) throw new KubeQueryError('frames kept crossing between nodes (more than 64 rounds): a forwarding loop');
       for (const z of this.zones.values()) {
         const r = z.cluster.run();
         for (const d of r.deliveries) raw.push({ port: d.port, node: z.zone.node.name, frame: d.frame });
-        // ACL log lines come from the logical trace, in ovn-controller's format; the rest is pinctrl's own.
-        for (const n of r.notes) if (n.kind !== 'log') events.push(`${z.zone.node.name}: ${n.kind}: ${n.text}`);
+        // pinctrl's notes: the acl_log lines (acl-log.ts, ovn-controller's format), the rest as events.
+        for (const n of r.notes) {
+          if (n.kind === 'log') logs.push(n.text);
+          else events.push(`${z.zone.node.name}: ${n.kind}: ${n.text}`);
+        }
       }
-      if (!this.pending.length) break;
+      if (!this.pending.length && [...this.zones.values()].every((z) => z.cluster.idle)) break;
       for (const p of this.pending.splice(0)) p.to.cluster.injectUnderlay(p.frame);
     }
     const deliveries: Delivery[] = [];
@@ -213,7 +329,73 @@ export class ChassisEngine implements VerdictEngine {
     }
     this.tunnelFrames += this.crossed.length;
     for (const d of deliveries) events.push(`${d.node}: ${d.kind === 'external' ? `out ${d.name} to ${formatIp(ipOf(d.flow, 'dst'))}` : `delivered to ${d.kind === 'pod' ? d.name : `${d.kind} ${d.name}`}`}`);
-    return { deliveries, crossings, tunnelFrames: this.crossed.length, events };
+    return { deliveries, crossings, tunnelFrames: this.crossed.length, events, logs, acls: observe ? this.legAcls() : { allowedBy: [] } };
+  }
+
+  private readonly hitters = new Map<string, FlowHits[]>();
+  private readonly cookies = new Map<string, { sb: SbDatabase; byCookie: Map<bigint, SbLogicalFlow[]> }>();
+
+  /** The flow-hit trackers of a zone's chassis. */
+  private hitsOf(z: ZoneChassis): FlowHits[] {
+    let h = this.hitters.get(z.zone.node.name);
+    if (!h) this.hitters.set(z.zone.node.name, (h = z.cluster.nodes.map((n) => new FlowHits(n))));
+    return h;
+  }
+
+  /** A zone's logical flows by the cookie of their OpenFlow flows (rebuilt when its southbound database changes). */
+  private lflowsByCookie(z: ZoneChassis): Map<bigint, SbLogicalFlow[]> {
+    const sb = z.cluster.sb;
+    const c = this.cookies.get(z.zone.node.name);
+    if (c?.sb === sb) return c.byCookie;
+    const byCookie = new Map<bigint, SbLogicalFlow[]>();
+    for (const f of sb.logicalFlows) {
+      const k = BigInt(`0x${f.uuid.slice(0, 8)}`);
+      const l = byCookie.get(k);
+      if (l) l.push(f);
+      else byCookie.set(k, [f]);
+    }
+    this.cookies.set(z.zone.node.name, { sb, byCookie });
+    return byCookie;
+  }
+
+  /**
+   * The ACLs (allow and drop) and the first drop flow the leg's frames hit, from the flows of
+   * the logical pipelines (tables 8-36 ingress, 42-63 egress) mapped to their logical flows by
+   * cookie; a drop flow is one with no instructions.
+   */
+  private legAcls(): LegAcls {
+    const allowedBy = new Set<AclInfo>();
+    let droppedByAcl: AclInfo | undefined;
+    let dropFlow: string | undefined;
+    for (const z of this.zones.values()) {
+      const node = z.zone.node.name;
+      for (const h of this.hitsOf(z)) {
+        for (const e of h.hits()) {
+          const f = e.flow;
+          if (f.cookie === 0n) continue;
+          const ingress = f.table >= OFTABLE.LOG_INGRESS_PIPELINE && f.table < OFTABLE.OUTPUT_LARGE_PKT_DETECT;
+          const egress = f.table >= OFTABLE.LOG_EGRESS_PIPELINE && f.table < OFTABLE.SAVE_INPORT;
+          if (!ingress && !egress) continue;
+          const table = f.table - (ingress ? OFTABLE.LOG_INGRESS_PIPELINE : OFTABLE.LOG_EGRESS_PIPELINE);
+          const lf = this.lflowsByCookie(z).get(f.cookie)?.find((x) => x.pipeline === (ingress ? 'ingress' : 'egress') && x.tableId === table);
+          if (!lf) continue;
+          const stage = lf.externalIds.get('stage-name') ?? '';
+          if (ACL_STAGES.has(stage)) {
+            const row = nbRowOfFlow(lf);
+            const info = row !== undefined ? this.net.acls.get(`${node}/${row}`) : undefined;
+            if (info && (info.action === 'drop' || info.action === 'reject')) droppedByAcl ??= info;
+            else if (info) allowedBy.add(info);
+          }
+          const ins = f.instructions;
+          if (dropFlow === undefined && !ins.apply.length && !ins.writeActions?.length && ins.gotoTable === undefined) {
+            const key = Number(f.match.getValue(METADATA));
+            const dp = lf.logicalDatapath ?? z.cluster.sb.datapaths.find((d) => d.tunnelKey === key);
+            dropFlow = `${dp ? `${dp.name} ` : ''}${stage}, priority ${lf.priority}: ${lf.match} (actions: ${lf.actions})`;
+          }
+        }
+      }
+    }
+    return { allowedBy: [...allowedBy], ...(droppedByAcl ? { droppedByAcl } : {}), ...(dropFlow !== undefined ? { dropFlow } : {}) };
   }
 
   private classify(node: string, port: string, flow: TraceFlow): Delivery {
@@ -244,27 +426,27 @@ export class ChassisEngine implements VerdictEngine {
 
   probe(req: ProbeRequest): ProbeResult {
     if (req.at !== undefined) this.now = req.at;
-    if (isMulticast(req.dst)) {
-      const r = this.lflow.probe(req);
-      return { ...r, notes: [...r.notes, 'multicast is answered by the logical flows: IGMP snooping (pinctrl) is not emulated by the chassis'] };
-    }
+    if (isMulticast(req.dst)) return this.groupProbe(req);
     const from = req.from;
     if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
     const src = from.ips.find((x) => x.family === req.dst.family);
     if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
     const sport = probeSourcePort(req);
     const notes: string[] = [];
+    const explain = req.explain !== false;
+    // Which ACLs and drop flows the frames hit: for the explanation, the drop reason, or departures.
+    const observe = explain || this.dropReasons || this.departing.size > 0;
     this.freshConnections();
     const first = probeFrame({ ethSrc: from.mac, ethDst: this.lflow.nextHopMac(from, req.dst), src, dst: req.dst, proto: req.proto, sport, dport: req.port, reply: false });
     const learnt = this.learntFlows();
-    let fwd = this.send(from, first);
+    let fwd = this.send(from, first, observe);
     if (!fwd.deliveries.length && req.proto === 'tcp' && this.learntFlows() > learnt) {
       notes.push("the first SYN was dropped by OVN 23.03's ls_in_lb_aff_learn flow (it learns the affinity and has no next;); the retransmitted SYN uses the learned flow");
       // As the logical-flow engine does, the retransmission is traced as a new connection (the
       // kernel datapath's +new for a connection that has seen no reply): conntrack flushed, the
       // learnt affinity kept.
       this.freshConnections();
-      const again = this.send(from, first);
+      const again = this.send(from, first, observe);
       fwd = { ...again, crossings: [...fwd.crossings, ...again.crossings], tunnelFrames: fwd.tunnelFrames + again.tunnelFrames, events: [...fwd.events, '(retransmission)', ...again.events] };
     }
     const to = fwd.deliveries[0];
@@ -280,7 +462,7 @@ export class ChassisEngine implements VerdictEngine {
       const f = to.flow;
       const rdst = ipOf(f, 'src');
       const rf = probeFrame({ ethSrc: target.mac, ethDst: this.lflow.nextHopMac(target, rdst), src: ipOf(f, 'dst'), dst: rdst, proto: req.proto, sport: Number(f.tp_dst), dport: Number(f.tp_src), reply: true });
-      back = this.send(target, rf);
+      back = this.send(target, rf, observe);
     }
     const fromName = `${from.namespace}/${from.name}`;
     const replyOk = !back || back.deliveries.some((d) => d.kind === 'pod' && d.name === fromName);
@@ -289,34 +471,38 @@ export class ChassisEngine implements VerdictEngine {
     const snat = snatSrc && !sameIp(snatSrc, src) ? formatIp(snatSrc) : undefined;
     const backend = to && !sameIp(ipOf(to.flow, 'dst'), req.dst) && to.kind === 'pod' ? endpointText(ipOf(to.flow, 'dst'), req.proto === 'icmp' ? undefined : Number(to.flow.tp_dst)) : undefined;
 
-    // The explanation: the logical flows, traced when needed.
-    const explain = req.explain !== false;
-    // Departures can only come from ACLs on the source's or the destination's pods.
-    const departs = this.departing.size > 0 && (this.departing.has(from.namespace) || this.departing.has('') || !to || to.kind !== 'pod' || this.departing.has(to.name.split('/')[0]!));
-    const needLflow = this.explainMode === 'always' || explain || (!delivered && this.dropReasons) || departs;
+    // What dropped it, which ACLs allowed it and what they logged: from the chassis (the flows
+    // the frames hit, pinctrl's acl_log lines). The logical path: the logical flows, traced when
+    // the probe asks for an explanation.
+    const needLflow = this.explainMode === 'always' || explain;
     const lr = needLflow ? this.lflow.probe({ ...req, explain }) : undefined;
     if (lr && lr.verdict !== (delivered ? 'delivered' : 'dropped')) {
       notes.push(`the logical-flow trace disagrees: it says ${lr.verdict}${lr.to ? ` (to ${lr.to})` : ''}${lr.droppedBy ? ` (${lr.droppedBy})` : ''}`);
     }
     let droppedBy: string | undefined;
     if (!delivered) {
-      const why = lr?.verdict === 'dropped' ? lr.droppedBy : undefined;
-      if (!to) droppedBy = why ?? 'not delivered by the chassis';
-      else if (!replyOk) droppedBy = why ?? 'reply not delivered by the chassis';
-      else droppedBy = why;
+      if (!to) droppedBy = dropText(fwd.acls) ?? 'not delivered by the chassis';
+      else if (!replyOk) {
+        const why = back && dropText(back.acls);
+        droppedBy = why ? `reply: ${why}` : 'reply not delivered by the chassis';
+      }
     }
-    const leg = (fl: FrameLeg, l: LegResult | undefined): LegResult => ({
-      deliveries: fl.deliveries,
-      path: [...(l?.path ?? []), ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
-      ...(l?.droppedBy && !fl.deliveries.length ? { droppedBy: l.droppedBy } : {}),
-      ...(l?.droppedByAcl && !fl.deliveries.length ? { droppedByAcl: l.droppedByAcl } : {}),
-      allowedBy: l?.allowedBy ?? [],
-      logs: l?.logs ?? [],
-      hops: l?.hops ?? [],
-      crossings: fl.crossings,
-      snooped: [],
-      notes: l?.notes ?? [],
-    });
+    const departures = [...new Set([...fwd.acls.allowedBy, ...(back?.acls.allowedBy ?? [])].map((a) => a.departure).filter((x): x is string => !!x))];
+    const leg = (fl: FrameLeg, l: LegResult | undefined): LegResult => {
+      const why = dropText(fl.acls);
+      return {
+        deliveries: fl.deliveries,
+        path: [...(l?.path ?? []), ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
+        ...(why && !fl.deliveries.length ? { droppedBy: why } : {}),
+        ...(fl.acls.droppedByAcl && !fl.deliveries.length ? { droppedByAcl: fl.acls.droppedByAcl } : {}),
+        allowedBy: fl.acls.allowedBy,
+        logs: fl.logs,
+        hops: l?.hops ?? [],
+        crossings: fl.crossings,
+        snooped: [],
+        notes: l?.notes ?? [],
+      };
+    };
     return {
       verdict: delivered ? 'delivered' : 'dropped',
       ...(to ? { to: to.kind === 'external' ? `external ${formatIp(ipOf(to.flow, 'dst'))} via node ${to.node}` : to.name } : {}),
@@ -326,22 +512,128 @@ export class ChassisEngine implements VerdictEngine {
       ...(redirect ? { redirect } : {}),
       forward: leg(fwd, lr?.forward),
       ...(back ? { reply: leg(back, lr?.reply) } : {}),
-      departures: lr?.departures ?? [],
+      departures,
       notes: [...notes, ...(lr?.notes ?? []).filter((n) => !n.startsWith('the first SYN was dropped'))],
       engine: 'chassis',
       tunnelFrames: fwd.tunnelFrames + (back?.tunnelFrames ?? 0),
     };
   }
 
-  /** A frame a pod sends: answered by the logical flows (multicast and IGMP; see the module comment). */
-  sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
-    return this.lflow.sendFrame(from, frame, opts);
+  /** Every IGMP_Group membership of every zone, as `zone|switch|group|port`. */
+  private memberships(): Set<string> {
+    const out = new Set<string>();
+    for (const [name, z] of this.zones) {
+      for (const g of z.cluster.sb.igmpGroups) for (const p of g.ports) if (g.address !== 'mrouters') out.add(`${name}|${g.datapath?.name ?? ''}|${g.address}|${p.logicalPort}`);
+    }
+    return out;
   }
 
-  /** A pod joins a multicast group (through the logical flows' IGMP snooping). */
-  joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
-    return this.lflow.joinGroup(pod, group, opts);
+  /**
+   * A frame a pod sends (IPv4: UDP, TCP, ICMP or IGMP), through the chassis: an IGMP report its
+   * node's pinctrl snooped changes the groups (`snooped`: the report's records), a datagram to a
+   * group reaches the members. The logical flows see the same frame and explain it; a membership
+   * of the pod's port that changed otherwise, or other deliveries, are in the notes.
+   */
+  sendFrame(from: PodModel, frame: Uint8Array, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    if (opts.at !== undefined) this.now = opts.at;
+    const lr = this.lflow.sendFrame(from, frame, opts);
+    this.settle();
+    const before = this.memberships();
+    const fl = this.send(from, frame, false);
+    const after = this.memberships();
+    const port = podPortName(from);
+    // What snooping learnt from the pod's report: its records when the node's pinctrl got it,
+    // checked against the memberships that changed.
+    const snooped = fl.events.some((e) => e.endsWith(`igmp: snooped a report or query from ${port} on ${from.node}`)) ? reportRecords(frame).map((r) => ({ zone: from.node, datapath: from.node, port, group: r.group, joined: r.joined })) : [];
+    const notes = [...lr.notes];
+    for (const k of after) {
+      const [, dp, group, p] = k.split('|');
+      if (!before.has(k) && p === port && !snooped.some((e) => e.datapath === dp && e.group === group && e.joined)) notes.push(`snooping also registered ${port} in ${group} on ${dp}`);
+    }
+    const pods = (ds: readonly Delivery[]) => ds.filter((d) => d.kind === 'pod').map((d) => d.name).sort().join(', ');
+    if (pods(fl.deliveries) !== pods(lr.deliveries)) notes.push(`the logical-flow trace disagrees: it delivers to [${pods(lr.deliveries)}]`);
+    const explain = opts.explain !== false;
+    return {
+      ...lr,
+      deliveries: fl.deliveries,
+      crossings: fl.crossings,
+      snooped,
+      path: [...lr.path, ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
+      ...(fl.deliveries.length ? { droppedBy: undefined, droppedByAcl: undefined } : {}),
+      notes,
+    };
   }
+
+  /** A pod joins a multicast group: its IGMPv3 report through the chassis (`sendFrame`). */
+  joinGroup(pod: PodModel, group: Ip, opts: { at?: number; explain?: boolean } = {}): FrameResult {
+    return this.sendFrame(pod, igmpReportFrame(pod, group), opts);
+  }
+
+  /** A probe to a multicast group: the datagram through the chassis, delivered when it reached a member pod; no reply. */
+  private groupProbe(req: ProbeRequest): ProbeResult {
+    const from = req.from;
+    if (from.hostNetwork) throw new KubeQueryError(`pod ${from.namespace}/${from.name} uses the host network: its traffic does not enter OVN through a pod port`);
+    const src = from.ips.find((x) => x.family === req.dst.family);
+    if (!src) throw new KubeQueryError(`pod ${from.namespace}/${from.name} has no IPv${req.dst.family} address`);
+    const frame = probeFrame({ ethSrc: from.mac, ethDst: this.lflow.nextHopMac(from, req.dst), src, dst: req.dst, proto: req.proto, sport: probeSourcePort(req), dport: req.port, reply: false });
+    const fl = this.send(from, frame, false);
+    const members = fl.deliveries.filter((d) => d.kind === 'pod');
+    const delivered = members.length > 0;
+    const explain = req.explain !== false;
+    const lr = this.explainMode === 'always' || explain || (!delivered && this.dropReasons) ? this.lflow.probe({ ...req, explain }) : undefined;
+    const notes: string[] = [];
+    const names = members.map((d) => d.name);
+    if (lr && (lr.verdict !== (delivered ? 'delivered' : 'dropped') || (lr.to ?? '').split(', ').filter((x) => x).sort().join(', ') !== [...names].sort().join(', '))) {
+      notes.push(`the logical-flow trace disagrees: it says ${lr.verdict}${lr.to ? ` (to ${lr.to})` : ''}`);
+    }
+    const droppedBy = delivered ? undefined : (lr?.verdict === 'dropped' ? lr.droppedBy : undefined) ?? 'not delivered to any member by the chassis';
+    return {
+      verdict: delivered ? 'delivered' : 'dropped',
+      ...(delivered ? { to: names.join(', ') } : {}),
+      ...(droppedBy ? { droppedBy } : {}),
+      forward: {
+        deliveries: fl.deliveries,
+        path: [...(lr?.forward.path ?? []), ...(explain ? fl.events.map((e) => `frames: ${e}`) : [])],
+        ...(lr?.forward.droppedBy && !delivered ? { droppedBy: lr.forward.droppedBy } : {}),
+        ...(lr?.forward.droppedByAcl && !delivered ? { droppedByAcl: lr.forward.droppedByAcl } : {}),
+        allowedBy: lr?.forward.allowedBy ?? [],
+        logs: fl.logs,
+        hops: lr?.forward.hops ?? [],
+        crossings: fl.crossings,
+        snooped: [],
+        notes: lr?.forward.notes ?? [],
+      },
+      departures: lr?.departures ?? [],
+      notes: [...notes, ...(lr?.notes ?? [])],
+      engine: 'chassis',
+      tunnelFrames: fl.tunnelFrames,
+    };
+  }
+}
+
+/** The group records of an IGMP report or leave (IPv4, after the IP header): group and whether it joins. */
+function reportRecords(frame: Uint8Array): { group: string; joined: boolean }[] {
+  if (frame.length < 34 || u16(frame, 12) !== 0x0800 || frame[23] !== 2) return [];
+  const l4 = 14 + (frame[14]! & 0x0f) * 4;
+  const g = parseIgmp(frame, l4, u16(frame, 16) - (l4 - 14));
+  if (!g.ok) return [];
+  const m = g.value;
+  const text = (a: number) => formatIpv4(a >>> 0);
+  if (m.kind === 'reportV1' || m.kind === 'reportV2') return [{ group: text(m.group), joined: true }];
+  if (m.kind === 'leave') return [{ group: text(m.group), joined: false }];
+  if (m.kind === 'reportV3') return m.records.map((r) => ({ group: text(r.group), joined: !((r.type === 1 || r.type === 3) && r.sources.length === 0) }));
+  return [];
+}
+
+/** Namespaces with ACLs that depart from the Kubernetes API (`''`: an ACL of no namespace). */
+function departingNamespaces(net: KubeNetwork): ReadonlySet<string> {
+  return new Set([...net.acls.values()].filter((a) => a.departure).map((a) => a.namespace ?? ''));
+}
+
+/** What dropped a leg, as the logical-flow engine words it: the ACL, else the drop flow's logical flow. */
+function dropText(a: LegAcls): string | undefined {
+  if (a.droppedByAcl) return a.droppedByAcl.text + (a.droppedByAcl.name ? ` (ACL ${a.droppedByAcl.name})` : '');
+  return a.dropFlow;
 }
 
 function endpointText(ip: Ip, port: number | undefined): string {

@@ -386,14 +386,16 @@ export class OvnTraceEngine implements VerdictEngine {
 
   /**
    * The multicast groups snooping holds in a zone now (southbound IGMP_Group rows): a port stays
-   * a member for `mcast_idle_timeout` (300 s, ovn-controller's default) after its last report.
+   * a member for `mcast_idle_timeout` (300 s, ovn-controller's default) after its last report, in
+   * whole seconds as OVS counts them (a report at 0 s is gone at 300 s).
    */
   igmpGroups(zone: string): IgmpGroupRecord[] {
     const z = this.mcast.get(zone);
     if (!z) return [];
     const out: IgmpGroupRecord[] = [];
     for (const [k, members] of z) {
-      const ports = [...members].filter(([, t]) => this.now - t <= MCAST_IDLE_TIMEOUT).map(([p]) => p).sort();
+      // OVS mcast-snooping counts whole seconds: a member expires when `now >= last report + idle`.
+      const ports = [...members].filter(([, t]) => Math.floor(this.now) < Math.floor(t) + MCAST_IDLE_TIMEOUT).map(([p]) => p).sort();
       const i = k.indexOf('/');
       if (ports.length) out.push({ datapath: k.slice(0, i), address: k.slice(i + 1), ports });
     }

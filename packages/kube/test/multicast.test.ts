@@ -35,7 +35,7 @@ const pods = (r: FrameResult) => r.deliveries.filter((d) => d.kind === 'pod').ma
 
 /** Records every frame result in the scenario (for the real-OVN comparison). */
 function send(s: Scenario, pod: string, frame: Uint8Array, at?: number): FrameResult {
-  const r = s.engine.sendFrame(findPod(s.cluster, pod), frame, at === undefined ? {} : { at });
+  const r = s.sendFrame(pod, frame, at);
   s.results.push({ verdict: r.deliveries.length ? 'delivered' : 'dropped', forward: r, departures: [], notes: r.notes });
   return r;
 }
@@ -72,7 +72,7 @@ describe('multicast per namespace', () => {
     const s = scenario('multicast-probe', fixture());
     const probe = () => s.probe({ from: 'frontend/web-0', dst: groupIp, proto: 'udp', port: PORT });
     expect(probe().verdict).toBe('dropped');
-    for (const p of ['frontend/web-1', 'backend/db-0']) s.engine.joinGroup(findPod(s.cluster, p), groupIp);
+    for (const p of ['frontend/web-1', 'backend/db-0']) send(s, p, joinFrame(s, p));
     const r = probe();
     expect(r.verdict).toBe('delivered');
     expect(r.to).toBe('frontend/web-1');
@@ -81,11 +81,13 @@ describe('multicast per namespace', () => {
     expect(() => s.engine.joinGroup(findPod(s.cluster, 'frontend/web-1'), s.ip('frontend/web-0'))).toThrow(/not an IPv4 multicast group/);
   });
 
-  test('the membership ages out 300 s after the last report (mcast_idle_timeout), on the virtual clock', () => {
+  test('the membership ages out 300 s after the last report (mcast_idle_timeout, whole seconds as OVS counts them), on the virtual clock', () => {
     const s = scenario('multicast-aging', fixture());
     send(s, 'frontend/web-1', joinFrame(s, 'frontend/web-1'), 0);
-    expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0'), 300))).toEqual(['frontend/web-1']);
-    expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0'), 301))).toEqual([]);
+    expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0'), 299))).toEqual(['frontend/web-1']);
+    send(s, 'frontend/web-1', joinFrame(s, 'frontend/web-1'), 299.5); // a refresh
+    expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0'), 598))).toEqual(['frontend/web-1']);
+    expect(pods(send(s, 'frontend/web-0', datagram(s, 'frontend/web-0'), 599))).toEqual([]);
   });
 
   test('not blocked by a deny-all NetworkPolicy (its unicast is)', () => {

@@ -43,4 +43,4 @@ export { OvsdbServer, type OvsdbServerOptions } from './server.js';
 export { OvsdbClient, type NotificationHandler } from './client.js';
 export { DatabaseFile } from './file.js';
 export { NbServer, type NbRecompute, type NbServerOptions } from './nb-server.js';
-export { OvsdbReplica } from './replica.js';
+export { OvsdbFollower, OvsdbReplica, type FollowerEvent, type FollowerOptions, type ReplicaOptions } from './replica.js';

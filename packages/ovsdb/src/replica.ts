@@ -5,11 +5,18 @@
  * `sbFromRaw(replica.db.toRawDb())` from @ovnts/ovn for the southbound model) and write through
  * `client` (`client.transact(...)`, e.g. to claim a Port_Binding as ovn-controller does).
  *
- * `remotes` may list several servers (the members of a clustered database): the first that
- * answers is used. If the connection drops, `onClose` handlers run and the replica stops
+ * `remotes` may list several servers (the members of a clustered database). As OVS's ovsdb-cs
+ * does, each server is first asked about the database in its `_Server` database: a server that
+ * does not serve it, a cluster member that is not connected to its cluster (no quorum), a
+ * follower when `leaderOnly` is asked, or a member whose Raft index is behind what this client has
+ * already seen (a stale member) is passed over for the next one. The first that qualifies is
+ * used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
+ * `leaderOnly`, its leadership), the replica drops the connection so its owner moves on, as
+ * ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica stops
  * following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from `lastTxnId`
  * when the server still has that transaction (clustered databases; a standalone ovsdb-server
- * numbers no transactions, so there it reloads everything).
+ * numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
+ * reconnecting itself, over the whole list, for as long as it runs.
  *
  * Rows are applied without the server's checks (the server made them): an insert or initial row
  * replaces the local row, a modify applies the update2 row diff column by column (sets and maps
@@ -19,14 +26,57 @@ import type { Datum } from '@ovnts/ovn';
 import { OvsdbClient } from './client.js';
 import { applyDatumDiff, datumFromJson } from './datum.js';
 import { Database, makeRow, type Row } from './db.js';
-import { OvsdbConnectionError, OvsdbError } from './errors.js';
+import { OvsdbConnectionError, OvsdbError, OvsdbRpcError, OvsdbTxnError } from './errors.js';
 import { Schema } from './schema.js';
 
 const ZERO = '00000000-0000-0000-0000-000000000000';
 
+/** Errors of talking to one server (the next one may do better). */
+function serverFailure(e: unknown): e is Error {
+  return e instanceof OvsdbError || e instanceof OvsdbConnectionError || e instanceof OvsdbRpcError || e instanceof OvsdbTxnError;
+}
+
+/** How a replica picks its server. */
+export interface ReplicaOptions {
+  /** Only a cluster's leader qualifies (default false: any connected member, as ovn-controller sets for the southbound database). */
+  readonly leaderOnly?: boolean;
+  /** Connection timeout per server in ms. */
+  readonly timeoutMs?: number;
+}
+
+/** A server's `_Server` row of a database. */
+interface ServerStatus {
+  readonly model: string;
+  readonly connected: boolean;
+  readonly leader: boolean;
+  readonly index: number | undefined;
+}
+
+function serverStatus(row: Record<string, unknown>): ServerStatus {
+  const idx = row['index'];
+  return {
+    model: typeof row['model'] === 'string' ? row['model'] : '',
+    connected: row['connected'] === true,
+    leader: row['leader'] === true,
+    index: typeof idx === 'number' ? idx : undefined,
+  };
+}
+
+/** Why a server does not qualify (undefined: it does). */
+function disqualified(st: ServerStatus | undefined, opts: ReplicaOptions, minIndex: number): string | undefined {
+  if (!st) return 'does not serve the database';
+  if (st.model !== 'clustered') return undefined;
+  if (!st.connected) return 'is not connected to its cluster';
+  if (opts.leaderOnly && !st.leader) return 'is not the cluster leader';
+  if (st.index !== undefined && st.index < minIndex) return `is stale (Raft index ${st.index} < ${minIndex} already seen)`;
+  return undefined;
+}
+
 /** A local, continuously updated copy of one remote database. */
 export class OvsdbReplica {
   private readonly handlers = new Set<(tables: ReadonlySet<string>) => void>();
+  /** The highest Raft index of the database seen on the server (0 for a standalone one). */
+  raftIndex = 0;
 
   private constructor(
     /** The connection (write through it). */
@@ -40,41 +90,77 @@ export class OvsdbReplica {
   ) {}
 
   /**
-   * Connect to the first of `remotes` that answers and replicate database `name`. `previous`
-   * (a replica of the same database whose connection dropped) resumes from its last transaction.
+   * Connect to the first of `remotes` that qualifies (see the module comment) and replicate
+   * database `name`. `previous` (a replica of the same database whose connection dropped)
+   * resumes from its last transaction.
    */
-  static async connect(remotes: readonly string[], name: string, previous?: OvsdbReplica): Promise<OvsdbReplica> {
-    let client: OvsdbClient | undefined;
-    let remote = '';
+  static async connect(remotes: readonly string[], name: string, previous?: OvsdbReplica, opts: ReplicaOptions = {}): Promise<OvsdbReplica> {
     const failures: string[] = [];
+    const minIndex = previous?.raftIndex ?? 0;
     for (const r of remotes) {
+      let client: OvsdbClient;
       try {
-        client = await OvsdbClient.connect(r);
-        remote = r;
-        break;
+        client = await OvsdbClient.connect(r, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
       } catch (e) {
         failures.push(`${r}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      try {
+        const [sel] = (await client.transactOk('_Server', { op: 'select', table: 'Database', where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] })) as [{ rows: Record<string, unknown>[] }];
+        const st = sel.rows[0] ? serverStatus(sel.rows[0]) : undefined;
+        const why = disqualified(st, opts, minIndex);
+        if (why) {
+          failures.push(`${r}: ${why}`);
+          client.close();
+          continue;
+        }
+        const rep = await OvsdbReplica.follow(client, r, name, previous, opts);
+        rep.raftIndex = Math.max(minIndex, st?.index ?? 0);
+        return rep;
+      } catch (e) {
+        client.close();
+        if (!serverFailure(e)) throw e;
+        failures.push(`${r}: ${e.message}`);
       }
     }
-    if (!client) throw new OvsdbConnectionError(`no server answered for ${name}: ${failures.join('; ') || 'no remotes given'}`);
-    try {
-      const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
-      const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
-      client.onNotification((method, params) => {
-        if (method === 'update3' && params.length === 3 && typeof params[1] === 'string') {
-          rep.lastTxnId = params[1];
-          rep.apply(params[2], false);
-        }
-      });
-      const requests = Object.fromEntries([...db.schema.tables.keys()].map((t) => [t, [{}]]));
-      const reply = (await client.request('monitor_cond_since', [name, ['ovnts-replica', name], requests, rep.lastTxnId])) as [boolean, string, unknown];
-      if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbError('syntax error', `monitor_cond_since reply from ${remote} is not [found, last-txn-id, updates]`);
-      rep.lastTxnId = reply[1];
-      rep.apply(reply[2], !reply[0]);
-      return rep;
-    } catch (e) {
-      client.close();
-      throw e;
+    throw new OvsdbConnectionError(`no server qualified for ${name}: ${failures.join('; ') || 'no remotes given'}`);
+  }
+
+  /** Monitor the server's `_Server` row and the database itself on `client`. */
+  private static async follow(client: OvsdbClient, remote: string, name: string, previous: OvsdbReplica | undefined, opts: ReplicaOptions): Promise<OvsdbReplica> {
+    const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
+    const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
+    const serverMonitor = ['ovnts-replica-server', name];
+    client.onNotification((method, params) => {
+      if (method === 'update3' && params.length === 3 && typeof params[1] === 'string') {
+        rep.lastTxnId = params[1];
+        rep.apply(params[2], false);
+      } else if (method === 'update2' && params.length === 2 && JSON.stringify(params[0]) === JSON.stringify(serverMonitor)) {
+        rep.serverUpdate(params[1], opts);
+      }
+    });
+    await client.request('monitor_cond', ['_Server', serverMonitor, { Database: [{ where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] }] }]);
+    const requests = Object.fromEntries([...db.schema.tables.keys()].map((t) => [t, [{}]]));
+    const reply = (await client.request('monitor_cond_since', [name, ['ovnts-replica', name], requests, rep.lastTxnId])) as [boolean, string, unknown];
+    if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbError('syntax error', `monitor_cond_since reply from ${remote} is not [found, last-txn-id, updates]`);
+    rep.lastTxnId = reply[1];
+    rep.apply(reply[2], !reply[0]);
+    return rep;
+  }
+
+  /** A change of the server's `_Server` row: drop a member that no longer qualifies. */
+  private serverUpdate(updates: unknown, opts: ReplicaOptions): void {
+    const rows = (updates as { Database?: Record<string, Record<string, unknown>> } | null)?.Database ?? {};
+    for (const u of Object.values(rows)) {
+      if ('delete' in u) {
+        this.client.close();
+        return;
+      }
+      const body = (u['modify'] ?? u['insert'] ?? u['initial']) as Record<string, unknown> | undefined;
+      if (!body) continue;
+      if (typeof body['index'] === 'number') this.raftIndex = Math.max(this.raftIndex, body['index']);
+      const lost = body['connected'] === false || (opts.leaderOnly === true && body['leader'] === false);
+      if (lost) this.client.close();
     }
   }
 
@@ -91,9 +177,14 @@ export class OvsdbReplica {
 
   /** Apply `<table-updates2>`; `reset` empties the copy first (a full initial reply). */
   private apply(updates: unknown, reset: boolean): void {
-    if (reset) for (const t of this.db.tables.values()) t.rows.clear();
-    if (typeof updates !== 'object' || updates === null) return;
     const touched = new Set<string>();
+    if (reset) {
+      for (const [name, t] of this.db.tables) {
+        if (t.rows.size) touched.add(name);
+        t.rows.clear();
+      }
+    }
+    if (typeof updates !== 'object' || updates === null) return;
     for (const [tname, rows] of Object.entries(updates as Record<string, unknown>)) {
       const table = this.db.table(tname);
       if (!table || typeof rows !== 'object' || rows === null) continue;
@@ -125,5 +216,134 @@ export class OvsdbReplica {
   /** Close the connection. */
   close(): void {
     this.client.close();
+  }
+}
+
+/** Options of a follower. */
+export interface FollowerOptions extends ReplicaOptions {
+  /** First delay before trying the servers again after none qualified, in ms (default 250; doubles up to `maxBackoffMs`). */
+  readonly backoffMs?: number;
+  /** Longest delay between rounds of tries, in ms (default 4000). */
+  readonly maxBackoffMs?: number;
+}
+
+/** What a follower reports. */
+export type FollowerEvent =
+  | { readonly kind: 'connected'; readonly remote: string; readonly resumed: boolean }
+  | { readonly kind: 'disconnected'; readonly remote: string; readonly reason: string }
+  | { readonly kind: 'retry'; readonly error: string; readonly delayMs: number };
+
+/**
+ * A replica that stays connected: when its server goes away (or stops qualifying), it
+ * reconnects to the next server of the list that qualifies, resuming from the last transaction
+ * it applied, and tries again with a growing delay while none does, as ovsdb-cs's reconnection
+ * does. Writes go through `transact`, on whichever server is current.
+ */
+export class OvsdbFollower {
+  private current: OvsdbReplica;
+  private readonly updateHandlers = new Set<(tables: ReadonlySet<string>) => void>();
+  private readonly eventHandlers = new Set<(e: FollowerEvent) => void>();
+  private stopped = false;
+  private reconnecting: Promise<void> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(
+    /** The servers, in the order they are tried. */
+    readonly remotes: readonly string[],
+    /** The database. */
+    readonly name: string,
+    first: OvsdbReplica,
+    private readonly opts: FollowerOptions,
+  ) {
+    this.current = first;
+    this.watch(first);
+  }
+
+  /** Connect to the first qualifying server of `remotes` and follow database `name`. */
+  static async start(remotes: readonly string[], name: string, opts: FollowerOptions = {}): Promise<OvsdbFollower> {
+    return new OvsdbFollower(remotes, name, await OvsdbReplica.connect(remotes, name, undefined, opts), opts);
+  }
+
+  /** The local copy (the same object across reconnections). */
+  get db(): Database {
+    return this.current.db;
+  }
+
+  /** The server currently followed. */
+  get remote(): string {
+    return this.current.remote;
+  }
+
+  /** True while a server is followed. */
+  get connected(): boolean {
+    return !this.current.client.closed;
+  }
+
+  /** Call `h` with the tables each update touched (after a reconnection: every table that changed meanwhile). */
+  onUpdate(h: (tables: ReadonlySet<string>) => void): () => void {
+    this.updateHandlers.add(h);
+    return () => this.updateHandlers.delete(h);
+  }
+
+  /** Call `h` on connections, disconnections and retries. */
+  onEvent(h: (e: FollowerEvent) => void): () => void {
+    this.eventHandlers.add(h);
+    return () => this.eventHandlers.delete(h);
+  }
+
+  /** `transact` on the current server; rejects with `OvsdbConnectionError` while none is followed. */
+  transact(...ops: unknown[]): Promise<unknown[]> {
+    return this.current.client.transact(this.name, ...ops);
+  }
+
+  /** Stop following (closes the connection; no more reconnections). */
+  close(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.current.close();
+  }
+
+  private watch(rep: OvsdbReplica): void {
+    rep.onUpdate((tables) => {
+      for (const h of this.updateHandlers) h(tables);
+    });
+    rep.onClose((reason) => {
+      if (this.stopped || rep !== this.current) return;
+      this.emit({ kind: 'disconnected', remote: rep.remote, reason: reason?.message ?? 'closed' });
+      this.reconnecting ??= this.reconnect(rep).finally(() => (this.reconnecting = undefined));
+    });
+  }
+
+  /** Try the servers, the one after `lost` first, until one qualifies or the follower stops. */
+  private async reconnect(lost: OvsdbReplica): Promise<void> {
+    const i = this.remotes.indexOf(lost.remote);
+    const order = [...this.remotes.slice(i + 1), ...this.remotes.slice(0, i + 1)];
+    let delay = this.opts.backoffMs ?? 250;
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        const rep = await OvsdbReplica.connect(order, this.name, this.current, this.opts);
+        if (this.stopped) {
+          rep.close();
+          return;
+        }
+        this.current = rep;
+        this.watch(rep);
+        this.emit({ kind: 'connected', remote: rep.remote, resumed: true });
+        // The database may have changed meanwhile: tell the owner to look again.
+        const all = new Set(rep.db.tables.keys());
+        for (const h of this.updateHandlers) h(all);
+        return;
+      } catch (e) {
+        if (!serverFailure(e)) throw e;
+        this.emit({ kind: 'retry', error: e.message, delayMs: delay });
+        await new Promise<void>((r) => (this.timer = setTimeout(r, delay)));
+        delay = Math.min(delay * 2, this.opts.maxBackoffMs ?? 4000);
+      }
+    }
+  }
+
+  private emit(e: FollowerEvent): void {
+    for (const h of this.eventHandlers) h(e);
   }
 }

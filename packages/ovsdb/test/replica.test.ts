@@ -4,19 +4,22 @@
  * set, a map and a reference, delete), equal to the server's own select at each step; the
  * southbound model builds from the replica; a chassis claims a port binding through the
  * replica's client, as ovn-controller does; a dropped replica reconnects with the changes made
- * meanwhile.
+ * meanwhile. Against a real 3-member Raft cluster: `leaderOnly` picks the leader; an
+ * `OvsdbFollower` moves off a killed member to the next and resumes with the changes made
+ * meanwhile; a member left without quorum is passed over until a peer comes back.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sbFromRaw } from '@ovnts/ovn';
-import { OvsdbClient, OvsdbReplica, datumToJson, formatJson } from '@ovnts/ovsdb';
+import { OvsdbClient, OvsdbFollower, OvsdbReplica, datumToJson, formatJson, type FollowerEvent } from '@ovnts/ovsdb';
 import type { Datum } from '@ovnts/ovn';
-import { OVN_SB_SCHEMA_FILE, RealOvsdb, requireOvsdbServer } from '@ovnts/testkit';
+import { OVN_SB_SCHEMA_FILE, RealOvsdb, RealOvsdbCluster, requireOvsdbServer } from '@ovnts/testkit';
 
 const req = requireOvsdbServer('replica');
 const SB = 'OVN_Southbound';
 
-async function until(what: string, f: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+async function until(what: string, f: () => boolean, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   expect(f(), what).toBe(true);
 }
 
@@ -98,4 +101,68 @@ describe.skipIf(req.skip)('OvsdbReplica of a real southbound ovsdb-server', () =
       rep.close();
     }
   }, 60_000);
+});
+
+describe.skipIf(req.skip)('OvsdbReplica and OvsdbFollower on a real 3-member Raft cluster', () => {
+  test('leaderOnly picks the leader; a follower moves off a killed member, resumes, and waits out a lost quorum', async () => {
+    const sbc = await RealOvsdbCluster.start({ schemaFile: OVN_SB_SCHEMA_FILE });
+    let f: OvsdbFollower | undefined;
+    const clients: OvsdbClient[] = [];
+    try {
+      const remotes = sbc.remotes;
+      const leader = sbc.leader()!;
+      const lr = await OvsdbReplica.connect(remotes, SB, undefined, { leaderOnly: true });
+      expect(lr.remote).toBe(remotes[leader]);
+      lr.close();
+
+      // Follow member `a` (a follower); write through another one (followers forward to the leader).
+      const a = (leader + 1) % 3;
+      const b = (leader + 2) % 3;
+      const order = [remotes[a]!, remotes[b]!, remotes[leader]!];
+      f = await OvsdbFollower.start(order, SB);
+      const events: FollowerEvent[] = [];
+      f.onEvent((e) => events.push(e));
+      expect(f.remote).toBe(remotes[a]);
+      const chassisNames = () => [...f!.db.table('Chassis')!.rows.values()].map((r) => r.fields.get('name')!.keys[0]).sort();
+      const addChassis = (c: OvsdbClient, name: string) =>
+        c.transactOk(
+          SB,
+          { op: 'insert', table: 'Encap', 'uuid-name': 'e', row: { type: 'geneve', ip: `192.168.0.${name.slice(2)}`, chassis_name: name } },
+          { op: 'insert', table: 'Chassis', row: { name, hostname: name, encaps: ['named-uuid', 'e'] } },
+        );
+      const w = await OvsdbClient.connect(remotes[b]!);
+      clients.push(w);
+      await addChassis(w, 'hv1');
+      await until('hv1 followed', () => chassisNames().join() === 'hv1', 10_000);
+
+      // Kill the followed member; a change made meanwhile arrives once the follower is on the next one.
+      await sbc.kill(a);
+      await addChassis(w, 'hv2');
+      await until('hv2 after the move', () => chassisNames().join() === 'hv1,hv2', 20_000);
+      expect(f.remote).toBe(remotes[b]);
+      expect(events.slice(0, 2).map((e) => [e.kind, 'remote' in e ? e.remote : ''])).toEqual([
+        ['disconnected', remotes[a]],
+        ['connected', remotes[b]],
+      ]);
+      const [r] = (await f.transact({ op: 'select', table: 'Chassis', where: [], columns: ['name'] })) as [{ rows: unknown[] }];
+      expect(r.rows).toHaveLength(2);
+
+      // Kill the leader too: `b` alone has no quorum and leaves the cluster; the follower drops it
+      // and retries (`a` and the leader refuse connections, `b` is not connected) until `a` is back.
+      await sbc.kill(leader);
+      await until('a retry naming the lost quorum', () => events.some((e) => e.kind === 'retry' && /is not connected to its cluster/.test(e.error)), 30_000);
+      expect(f.connected).toBe(false);
+      await sbc.restart(a);
+      await sbc.waitConverged(30_000);
+      await until('back on a member', () => f!.connected, 30_000);
+      const w2 = await OvsdbClient.connect(f.remote);
+      clients.push(w2);
+      await addChassis(w2, 'hv3');
+      await until('hv3 after the quorum came back', () => chassisNames().join() === 'hv1,hv2,hv3', 20_000);
+    } finally {
+      f?.close();
+      for (const c of clients) c.close();
+      await sbc.stop();
+    }
+  }, 120_000);
 });

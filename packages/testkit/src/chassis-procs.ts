@@ -95,7 +95,17 @@ export class ChassisProc {
     for (const [c, ip] of Object.entries(o.encap ?? {})) args.push('--encap', `${c}=${ip}`);
     if (o.tunnels) args.push('--tunnels');
     if (o.pcapDir) args.push('--pcap', join(o.pcapDir, `${o.chassis}.pcap`));
-    const p = new ChassisProc(o.chassis, spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    return ChassisProc.spawn(o.chassis, args.slice(1), o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+  }
+
+  /**
+   * Start `ovnts ARGS...` for chassis `chassis` (inside network namespace `netns` when given,
+   * through `ip netns exec`, which keeps the pid) and wait for its `ready` line.
+   */
+  static async spawn(chassis: string, cliArgs: readonly string[], o: { netns?: string; timeoutMs?: number } = {}): Promise<ChassisProc> {
+    const argv = [process.execPath, OVNTS_CLI, ...cliArgs];
+    const [cmd, ...rest] = o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv;
+    const p = new ChassisProc(chassis, spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
       await p.until(() => p.lines.some((l) => 'ready' in l), o.timeoutMs ?? 60_000, 'ready');
     } catch (e) {
@@ -194,6 +204,11 @@ export class ChassisProcCluster {
       await Promise.all(procs.map((p) => p.stop()));
       throw failed.reason;
     }
+    return new ChassisProcCluster(procs);
+  }
+
+  /** A cluster of processes started otherwise (`ChassisProc.spawn`). */
+  static of(procs: ChassisProc[]): ChassisProcCluster {
     return new ChassisProcCluster(procs);
   }
 

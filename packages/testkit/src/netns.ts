@@ -85,5 +85,66 @@ export function createVethNs(tag: string): VethNs {
 
 /** Delete every namespace/veth this process created and has not cleaned up yet. */
 export function cleanupAllNetns(): void {
+  for (const b of [...bridges]) b.cleanup();
   for (const v of [...live]) v.cleanup();
+}
+
+/** Namespaces standing for hosts on one LAN: a Linux bridge in the current namespace and a veth pair into each namespace. */
+export interface BridgeNet {
+  /** The bridge's name. */
+  readonly bridge: string;
+  /** The bridge's own address (reachable from every namespace; e.g. for servers in the current namespace). */
+  readonly address: string;
+  /** The namespaces, each with its address on the LAN. */
+  readonly hosts: readonly (VethNs & { readonly address: string })[];
+  /** Delete the namespaces, their veth pairs and the bridge (idempotent, never throws). */
+  cleanup(): void;
+}
+
+const bridges = new Set<BridgeNet>();
+
+/**
+ * `n` namespaces on one /24 (`10.X.Y.0`, X and Y from the process id; the bridge is `.254`,
+ * host i is `.(i+1)`), bridged in the current namespace (root required). Cleaned up on process
+ * exit like `createVethNs`.
+ */
+export function createBridgeNet(tag: string, n: number): BridgeNet {
+  const subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
+  const bridge = `ovb${process.pid.toString(36)}${(++seq).toString(36)}`;
+  const hosts: (VethNs & { address: string })[] = [];
+  let done = false;
+  const net: BridgeNet = {
+    bridge,
+    address: `${subnet}.254`,
+    hosts,
+    cleanup() {
+      if (done) return;
+      done = true;
+      for (const h of hosts) h.cleanup();
+      quiet(() => ip.delLink(bridge));
+      bridges.delete(net);
+    },
+  };
+  bridges.add(net);
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', cleanupAllNetns);
+  }
+  try {
+    ip.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    quiet(() => ip.sysctl(`net.ipv6.conf.${bridge}.disable_ipv6`, '1'));
+    ip.addAddress(bridge, `${subnet}.254/24`);
+    ip.setLink(bridge, ['up']);
+    for (let i = 0; i < n; i++) {
+      const v = createVethNs(tag);
+      const h = Object.assign(v, { address: `${subnet}.${i + 1}` });
+      hosts.push(h);
+      ip.setLink(v.hostIf, ['master', bridge]);
+      ip.addAddress(v.nsIf, `${subnet}.${i + 1}/24`, v.ns);
+    }
+  } catch (e) {
+    net.cleanup();
+    throw e;
+  }
+  return net;
 }

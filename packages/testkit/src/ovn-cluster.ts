@@ -347,6 +347,12 @@ export class OvnCluster {
     }
   }
 
+  /** Wait until the cluster is quiet and return what the captures got since the last read (frames the daemons sent on their own, e.g. IGMP queries). */
+  async collect(): Promise<OvnSendResult> {
+    await this.settle();
+    return this.drain();
+  }
+
   /** Forget what the captures hold so far (e.g. GARPs sent at start). */
   async discard(): Promise<void> {
     await this.settle();

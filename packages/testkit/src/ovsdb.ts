@@ -49,12 +49,12 @@ function track(p: ChildProcess): void {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
+/** A free TCP port on `address` (default 127.0.0.1; bound then released). */
+export function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, address, () => {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
@@ -158,6 +158,8 @@ export interface ClusterMember {
   readonly remote: string;
   /** Its unixctl socket. */
   readonly ctl: string;
+  /** Its TCP client remote (`tcp:ADDR:PORT`), when the cluster was started with `tcpAddress`. */
+  readonly tcp?: string;
 }
 
 /** A real N-member clustered ovsdb-server (Raft), each member a child process of the test. */
@@ -174,7 +176,7 @@ export class RealOvsdbCluster {
   ) {}
 
   /** Create and start an `n`-member cluster of the schema in `schemaFile`; resolves when every member has joined. */
-  static async start(opts: { schemaFile?: string; n?: number } = {}): Promise<RealOvsdbCluster> {
+  static async start(opts: { schemaFile?: string; n?: number; tcpAddress?: string } = {}): Promise<RealOvsdbCluster> {
     const n = opts.n ?? 3;
     const schemaFile = opts.schemaFile ?? OVN_SB_SCHEMA_FILE;
     const dbName = execFileSync('ovsdb-tool', ['schema-name', schemaFile], { encoding: 'utf8' }).trim();
@@ -182,7 +184,8 @@ export class RealOvsdbCluster {
     const members: ClusterMember[] = [];
     for (let i = 0; i < n; i++) {
       const port = await freePort();
-      members.push({ index: i, dbFile: join(dir, `m${i}.db`), raft: `tcp:127.0.0.1:${port}`, remote: `unix:${join(dir, `m${i}.sock`)}`, ctl: join(dir, `m${i}.ctl`) });
+      const tcp = opts.tcpAddress === undefined ? undefined : `tcp:${opts.tcpAddress}:${await freePort(opts.tcpAddress)}`;
+      members.push({ index: i, dbFile: join(dir, `m${i}.db`), raft: `tcp:127.0.0.1:${port}`, remote: `unix:${join(dir, `m${i}.sock`)}`, ctl: join(dir, `m${i}.ctl`), ...(tcp ? { tcp } : {}) });
     }
     execFileSync('ovsdb-tool', ['create-cluster', members[0]!.dbFile, schemaFile, members[0]!.raft], { stdio: 'pipe' });
     for (const m of members.slice(1)) execFileSync('ovsdb-tool', ['join-cluster', m.dbFile, dbName, m.raft, members[0]!.raft], { stdio: 'pipe' });
@@ -199,7 +202,7 @@ export class RealOvsdbCluster {
 
   private async startMember(i: number): Promise<void> {
     const m = this.members[i]!;
-    const { proc, sock } = startServer(this.dir, `m${i}`, m.dbFile);
+    const { proc, sock } = startServer(this.dir, `m${i}`, m.dbFile, m.tcp ? [`--remote=p${m.tcp.replace(/^tcp:(.*):(\d+)$/, 'tcp:$2:$1')}`] : []);
     this.procs[i] = proc;
     await waitForSocket(sock, proc, `cluster member ${i}`);
   }
@@ -207,6 +210,14 @@ export class RealOvsdbCluster {
   /** Client remotes of every member (for a client's list of servers). */
   get remotes(): string[] {
     return this.members.map((m) => m.remote);
+  }
+
+  /** TCP client remotes of every member (started with `tcpAddress`). */
+  get tcpRemotes(): string[] {
+    return this.members.map((m) => {
+      if (!m.tcp) throw new OvsdbOracleError('the cluster was started without tcpAddress');
+      return m.tcp;
+    });
   }
 
   /** The pid of a member, if running. */
@@ -265,5 +276,35 @@ export class RealOvsdbCluster {
   async stop(): Promise<void> {
     await Promise.all(this.procs.map((p) => (p ? stopChild(p) : Promise.resolve())));
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A real `ovn-northd` between a northbound and a southbound database, a child of the test. */
+export class RealNorthd {
+  private constructor(
+    private readonly proc: ChildProcess,
+    /** Its log file. */
+    readonly logFile: string,
+  ) {}
+
+  /** Start ovn-northd on `nb` and `sb` (remote lists, comma-separated for a cluster), logging into `dir`. */
+  static start(nb: string, sb: string, dir: string): RealNorthd {
+    const logFile = join(dir, 'ovn-northd.log');
+    const proc = spawn('ovn-northd', ['--no-chdir', `--log-file=${logFile}`, `--unixctl=${join(dir, 'ovn-northd.ctl')}`, `--ovnnb-db=${nb}`, `--ovnsb-db=${sb}`], {
+      stdio: 'ignore',
+      env: { ...process.env, OVN_RUNDIR: dir, OVN_LOGDIR: dir },
+    });
+    track(proc);
+    return new RealNorthd(proc, logFile);
+  }
+
+  /** Its pid. */
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** Stop it by pid. */
+  async stop(): Promise<void> {
+    await stopChild(this.proc);
   }
 }

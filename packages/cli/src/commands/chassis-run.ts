@@ -1,7 +1,9 @@
 /**
  * `ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME
- * [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]`: run one chassis of a cluster as
- * its own process. It builds the chassis's OpenFlow tables as ovn-controller does, serves its
+ * [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]`, or with a
+ * live southbound database `ovnts chassis-run --sb tcp:IP:PORT[,tcp:IP:PORT...] --chassis NAME
+ * --encap-ip IP [--vif LPORT]... [--leader-only] [--hostname NAME] [...]`: run one chassis of a
+ * cluster as its own process. It builds the chassis's OpenFlow tables as ovn-controller does, serves its
  * Geneve tunnel endpoint over real UDP (the encap address the chassis map or the southbound
  * Chassis row gives it, port 6081 unless told), and is driven by JSON lines on standard input,
  * answering with JSON lines on standard output (docs/chassis.md, "Chassis in separate processes or
@@ -22,18 +24,33 @@
  * VIFs and the other chassis); SIGINT, SIGTERM or `{"stop": {}}` close its socket, finish the
  * pcap and exit 0. `--pcap FILE` records every Geneve frame sent and received, outer headers as
  * on the wire, stamped with the wall clock.
+ *
+ * With `--sb REMOTES` (a comma-separated list of `tcp:` or `unix:` remotes, the members of a
+ * clustered ovsdb-server, as ovn-controller's `ovn-remote`) the chassis follows the live database
+ * (`DatabaseSouthbound`): it registers its Chassis and Encap rows, claims the `--vif` ports and
+ * sets them up, moves to another member when its server goes away, and rebuilds or updates its
+ * tables on every change. Learnt rows go to the database (no `learnt` lines; `learn` is refused).
+ * Extra output lines:
+ *
+ *        {"sb": {"connected"|"disconnected"|"retry"|"registered"|"claimed"|"up"|"released": ...}}
+ *        {"sync": {"rebuilt", "flows", "bindings"}}            tables brought to a new database
  */
 import { createWriteStream } from 'node:fs';
 import { PcapWriter } from '@ovnts/capture';
+import type { SbDatabase } from '@ovnts/ovn';
+import { parseRemote } from '@ovnts/ovsdb';
 import {
   ChassisError,
   ChassisHost,
+  DatabaseSouthbound,
   StaticSouthbound,
   clusterConfig,
   learntRowFromJson,
   learntRowToJson,
   type ChassisSettings,
   type ClusterConfig,
+  type DatabaseSouthboundEvent,
+  type SouthboundSource,
 } from '@ovnts/chassis';
 import { fromHex, toHex } from '@ovnts/packet';
 import type { CommandSpec, ParsedArgs } from '../args.js';
@@ -45,9 +62,16 @@ import { SOUTHBOUND_OPTIONS, readChassisMap, readSouthbound } from './chassis-co
 const spec: CommandSpec = {
   name: 'chassis-run',
   summary: 'Run one chassis as its own process: Geneve over real UDP, driven by JSON lines',
-  usage: 'ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]',
+  usage:
+    'ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]\n' +
+    '       ovnts chassis-run --sb tcp:IP:PORT[,tcp:IP:PORT...] --chassis NAME --encap-ip IP [--vif LPORT]... [--leader-only] [--hostname NAME] [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]',
   options: {
     ...SOUTHBOUND_OPTIONS,
+    sb: { kind: 'string', metavar: 'SBFILE|REMOTES', help: 'OVN_Southbound database file (ovsdb-client backup), or a live database: comma-separated tcp:IP:PORT / unix:PATH remotes (the members of a cluster)' },
+    'encap-ip': { kind: 'string', metavar: 'IP', help: "with --sb REMOTES: this chassis's Geneve encap IPv4 address (ovn-encap-ip), registered in its Encap row" },
+    vif: { kind: 'multi', metavar: 'LPORT', help: 'with --sb REMOTES: a logical port this chassis hosts and claims (repeatable; OpenFlow ports from 1 in this order)' },
+    'leader-only': { kind: 'flag', help: "with --sb REMOTES: follow only the cluster's leader (default: any connected member, as ovn-controller)" },
+    hostname: { kind: 'string', metavar: 'NAME', help: 'with --sb REMOTES: Chassis.hostname (default: the chassis name)' },
     'chassis-map': { kind: 'string', metavar: 'FILE', help: 'bindings, one "LPORT CHASSIS [ENCAP-IP]" per line (the same file for every chassis of the cluster; default: every VIF on NAME)' },
     chassis: { kind: 'string', required: true, metavar: 'NAME', help: 'the chassis this process runs' },
     'geneve-port': { kind: 'string', metavar: 'N', help: 'UDP port of the Geneve tunnels, the same on every chassis (default 6081)' },
@@ -78,6 +102,22 @@ async function readLines(it: AsyncIterator<Uint8Array>, line: (text: string, n: 
   if (buf.trim()) line(buf, ++n);
 }
 
+/** A southbound event as the JSON of an `{"sb": ...}` line. */
+function sbEventJson(e: DatabaseSouthboundEvent): Record<string, unknown> {
+  switch (e.kind) {
+    case 'connected':
+      return { connected: e.remote, resumed: e.resumed };
+    case 'disconnected':
+      return { disconnected: e.remote, reason: e.reason };
+    case 'retry':
+      return { retry: e.error, delayMs: e.delayMs };
+    case 'registered':
+      return { registered: e.chassis, encapIp: e.encapIp };
+    default:
+      return { [e.kind]: e.ports };
+  }
+}
+
 /** The `chassis-run` command. */
 export const chassisRunCommand = {
   spec,
@@ -90,26 +130,73 @@ export const chassisRunCommand = {
     }
     const bind = args.values.get('bind');
     if (bind !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new UsageError(`chassis-run: --bind must be an IPv4 address, not "${bind}"`, 'chassis-run');
-    const settings: Record<string, ChassisSettings> = {};
-    for (const e of args.multi.get('encap') ?? []) {
-      const m = /^([^=\s]+)=(\d{1,3}(?:\.\d{1,3}){3})$/.exec(e);
-      if (!m) throw new UsageError(`chassis-run: --encap must be CHASSIS=IPV4, not "${e}"`, 'chassis-run');
-      settings[m[1]!] = { encapIp: m[2]! };
-    }
-    const sb = readSouthbound(args, 'chassis-run');
+    const sbArg = args.values.get('sb');
+    const live = sbArg !== undefined && /^(tcp|unix|ssl):/.test(sbArg);
+    const liveOnly = ['encap-ip', 'vif', 'leader-only', 'hostname'].filter((o) => args.values.has(o) || args.multi.has(o) || args.flags.has(o));
+    if (!live && liveOnly.length) throw new UsageError(`chassis-run: --${liveOnly[0]} goes with --sb REMOTES (a live southbound database)`, 'chassis-run');
+    const fileOnly = ['nb', 'chassis-map', 'encap'].filter((o) => args.values.has(o) || args.multi.has(o));
+    if (live && fileOnly.length) throw new UsageError(`chassis-run: --${fileOnly[0]} does not go with --sb REMOTES (the live database gives bindings and encaps)`, 'chassis-run');
     const name = args.values.get('chassis')!;
-    const map = args.values.has('chassis-map') ? readChassisMap(args) : bindAllVifs(sb, name);
-    let config: ClusterConfig;
-    try {
-      config = clusterConfig(map, settings, sb);
-    } catch (e) {
-      if (e instanceof ChassisError) throw new CliError(e.message);
-      throw e;
-    }
-    const member = config.members.find((m) => m.name === name);
-    if (!member) throw new CliError(`chassis ${name} is neither in the chassis map nor in the southbound database (known: ${config.members.map((m) => m.name).join(', ') || 'none'})`);
-
+    let source: SouthboundSource & { close?: () => void };
+    let config: ClusterConfig | ((sb: SbDatabase) => ClusterConfig);
+    let member: { encapIp: string; ports: string[] };
     const line = (o: unknown) => io.out(`${JSON.stringify(o)}\n`);
+    if (live) {
+      const encapIp = args.values.get('encap-ip');
+      if (encapIp === undefined) throw new UsageError('chassis-run: --sb REMOTES needs --encap-ip IP (the Geneve endpoint other chassis reach)', 'chassis-run');
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(encapIp)) throw new UsageError(`chassis-run: --encap-ip must be an IPv4 address, not "${encapIp}"`, 'chassis-run');
+      const remotes = sbArg.split(',').map((r) => r.trim());
+      for (const r of remotes) {
+        try {
+          parseRemote(r);
+        } catch (e) {
+          throw new UsageError(`chassis-run: --sb: ${e instanceof Error ? e.message : String(e)}`, 'chassis-run');
+        }
+      }
+      const vifs = args.multi.get('vif') ?? [];
+      const hostname = args.values.get('hostname');
+      let db: DatabaseSouthbound;
+      try {
+        db = await DatabaseSouthbound.connect({
+          remotes,
+          chassis: name,
+          encapIp,
+          vifs,
+          ...(hostname !== undefined ? { hostname } : {}),
+          ...(args.flags.has('leader-only') ? { leaderOnly: true } : {}),
+          onEvent: (e) => line({ sb: sbEventJson(e) }),
+          onError: (e) => line({ error: e.message }),
+        });
+      } catch (e) {
+        if (e instanceof ChassisError) throw new CliError(e.message);
+        throw e;
+      }
+      source = db;
+      config = (sb) => db.config(sb);
+      member = { encapIp, ports: [...vifs] };
+    } else {
+      const settings: Record<string, ChassisSettings> = {};
+      for (const e of args.multi.get('encap') ?? []) {
+        const m = /^([^=\s]+)=(\d{1,3}(?:\.\d{1,3}){3})$/.exec(e);
+        if (!m) throw new UsageError(`chassis-run: --encap must be CHASSIS=IPV4, not "${e}"`, 'chassis-run');
+        settings[m[1]!] = { encapIp: m[2]! };
+      }
+      const sb = readSouthbound(args, 'chassis-run');
+      const map = args.values.has('chassis-map') ? readChassisMap(args) : bindAllVifs(sb, name);
+      let cfg: ClusterConfig;
+      try {
+        cfg = clusterConfig(map, settings, sb);
+      } catch (e) {
+        if (e instanceof ChassisError) throw new CliError(e.message);
+        throw e;
+      }
+      const m = cfg.members.find((x) => x.name === name);
+      if (!m) throw new CliError(`chassis ${name} is neither in the chassis map nor in the southbound database (known: ${cfg.members.map((x) => x.name).join(', ') || 'none'})`);
+      config = cfg;
+      member = { encapIp: m.encapIp, ports: [...m.vifs.keys()] };
+      source = new StaticSouthbound(args.values.get('sb') ?? args.values.get('nb')!, sb, (row, chassis) => line({ learnt: { chassis, ...learntRowToJson(row) } }));
+    }
+
     const pcapFile = args.values.get('pcap');
     let pcap: PcapWriter | undefined;
     if (pcapFile !== undefined) {
@@ -120,7 +207,6 @@ export const chassisRunCommand = {
       });
       pcap = new PcapWriter({ sink: stream, resolution: 'ns' });
     }
-    const source = new StaticSouthbound(args.values.get('sb') ?? args.values.get('nb')!, sb, (row, chassis) => line({ learnt: { chassis, ...learntRowToJson(row) } }));
     let host: ChassisHost;
     try {
       host = await ChassisHost.start(source, config, [name], {
@@ -130,8 +216,10 @@ export const chassisRunCommand = {
         ...(args.flags.has('tunnels') ? { onTunnel: (u) => line({ tunnel: { from: u.from, to: u.to ?? null, frame: toHex(u.frame) } }) } : {}),
         ...(pcap ? { onWire: (_dir, _c, frame) => void pcap!.write({ data: frame, timestampNs: BigInt(Date.now()) * 1_000_000n }) } : {}),
         onError: (e) => line({ error: e.message }),
+        onSync: (x) => line({ sync: x }),
       });
     } catch (e) {
+      source.close?.();
       await pcap?.end();
       if (e instanceof ChassisError) throw new CliError(e.message);
       throw e;
@@ -142,7 +230,7 @@ export const chassisRunCommand = {
     const onSignal = () => stopped();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    line({ ready: { chassis: name, address: bind ?? member.encapIp, port, ports: [...member.vifs.keys()] } });
+    line({ ready: { chassis: name, address: bind ?? member.encapIp, port, ports: member.ports } });
 
     const control = (text: string, n: number): boolean => {
       if (!text.trim()) return true;
@@ -165,7 +253,7 @@ export const chassisRunCommand = {
           host.send(lport, fromHex(hex));
         } else if (o['learn'] !== undefined) {
           const row = learntRowFromJson(o['learn'], host.cluster.sb, `${where}: learn`);
-          if (!source.deliver(row)) throw new CliError(`${where}: the southbound source takes no rows`);
+          if (!(source instanceof StaticSouthbound) || !source.deliver(row)) throw new CliError(`${where}: the southbound source takes no rows (a live database carries them)`);
         } else if (o['stats'] !== undefined) {
           line({ stats: { ...host.stats } });
         } else if (o['stop'] !== undefined) {
@@ -195,6 +283,7 @@ export const chassisRunCommand = {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await host.close();
+    source.close?.();
     await pcap?.end();
     return 0;
   },

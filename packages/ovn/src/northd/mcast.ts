@@ -22,6 +22,7 @@ import { parseLportAddresses } from './addrs.js';
 import type { NorthdContext, RouterPort, SwitchDp } from './context.js';
 import { routerInfo } from './router-info.js';
 import type { Datapath, FlowSink } from './types.js';
+import type { SbDatabase } from '../sb/model.js';
 
 /** A learnt group on a switch: what a southbound IGMP_Group row holds. */
 export interface IgmpGroupRecord {
@@ -47,6 +48,8 @@ export interface IpMulticastGroup {
   readonly ports: readonly string[];
   /** IPv4 group (else IPv6). */
   readonly v4: boolean;
+  /** Learnt multicast router ports (`mrouters` rows): members added to the switch's `_MC_mrouter_flood`, no flows of their own. */
+  readonly mrouter?: boolean;
 }
 
 /** First key ovn-northd allocates to an IP multicast group (`OVN_MIN_IP_MULTICAST` is the hint). */
@@ -79,8 +82,14 @@ function mcastFlood(p: { nb: { options: ReadonlyMap<string, string> } }): boolea
   return optBool(p.nb.options, 'mcast_flood', false);
 }
 
-/** The IP multicast groups of `records` in the compiled context (see the module comment). */
-export function ipMulticastGroups(ctx: NorthdContext, records: readonly IgmpGroupRecord[]): IpMulticastGroup[] {
+/**
+ * The IP multicast groups of `records` in the compiled context (see the module comment). A group
+ * keeps the key its Multicast_Group row has in `previous` (`ovn_igmp_group_add`); new groups take
+ * the lowest free keys from 32774 (`ovn_mcast_group_allocate_key`). `mrouters` records add their
+ * ports to the switch's `_MC_mrouter_flood` group (`ovn_igmp_mrouter_aggregate_ports`).
+ */
+export function ipMulticastGroups(ctx: NorthdContext, records: readonly IgmpGroupRecord[], previous?: SbDatabase): IpMulticastGroup[] {
+  const mrouters = new Map<Datapath, string[]>();
   const groups: Group[] = [];
   const find = (dp: Datapath, name: string, v4: boolean, v4Addr?: number, v6Addr?: bigint) => {
     let g = groups.find((x) => x.dp === dp && x.v4 === v4 && (v4 ? x.v4Addr === v4Addr : x.v6Addr === v6Addr));
@@ -90,14 +99,20 @@ export function ipMulticastGroups(ctx: NorthdContext, records: readonly IgmpGrou
   const switchGroups = new Map<SwitchDp, Group[]>();
   for (const r of records) {
     const sw = ctx.switches.find((s) => s.dp.name === r.datapath);
-    const a = parseGroupAddress(r.address);
-    if (!sw || !a) continue;
+    const a = r.address === 'mrouters' ? undefined : parseGroupAddress(r.address);
+    if (!sw || (!a && r.address !== 'mrouters')) continue;
     const ports = r.ports.filter((name) => {
       const p = sw.ports.find((x) => x.name === name);
       if (!p || mcastFlood(p)) return false;
       return !(p.peer && routerInfo(p.peer.rt).relay);
     });
     if (!ports.length) continue;
+    if (!a) {
+      let l = mrouters.get(sw.dp);
+      if (!l) mrouters.set(sw.dp, (l = []));
+      l.push(...ports);
+      continue;
+    }
     const g = find(sw.dp, r.address, a.v4, a.v4Addr, a.v6Addr);
     g.ports.push(...ports);
     let l = switchGroups.get(sw);
@@ -116,14 +131,35 @@ export function ipMulticastGroups(ctx: NorthdContext, records: readonly IgmpGrou
       }
     }
   }
-  const next = new Map<Datapath, number>();
-  return groups.map((g) => {
-    const key = next.get(g.dp) ?? FIRST_IP_MULTICAST_KEY;
-    next.set(g.dp, key + 1);
+  const prevKey = new Map<string, number>();
+  for (const m of previous?.multicastGroups ?? []) if (m.tunnelKey >= FIRST_IP_MULTICAST_KEY) prevKey.set(`${m.datapath.name}\0${m.name}`, m.tunnelKey);
+  const used = new Map<Datapath, Set<number>>();
+  const usedOf = (dp: Datapath) => {
+    let u = used.get(dp);
+    if (!u) used.set(dp, (u = new Set()));
+    return u;
+  };
+  const keys = groups.map((g) => {
+    const k = prevKey.get(`${g.dp.name}\0${g.name}`);
+    if (k !== undefined) usedOf(g.dp).add(k);
+    return k;
+  });
+  const hint = new Map<Datapath, number>();
+  const out: IpMulticastGroup[] = groups.map((g, i) => {
+    let key = keys[i];
+    if (key === undefined) {
+      const u = usedOf(g.dp);
+      key = (hint.get(g.dp) ?? FIRST_IP_MULTICAST_KEY - 1) + 1;
+      while (u.has(key)) key++;
+      u.add(key);
+      hint.set(g.dp, key);
+    }
     const sw = ctx.switches.find((s) => s.dp === g.dp);
     const ports = sw ? [...g.ports, ...sw.localnetPorts.map((p) => p.name)] : g.ports;
     return { datapath: g.dp, name: g.name, key, ports, v4: g.v4 };
   });
+  for (const [dp, ports] of mrouters) out.push({ datapath: dp, name: '_MC_mrouter_flood', key: 32770, ports, v4: true, mrouter: true });
+  return out;
 }
 
 const V6_NOT_FORWARDED = new Set([0xff020000000000000000000000000001n, 0xff020000000000000000000000000002n, 0xff050000000000000000000000000002n]);
@@ -131,6 +167,7 @@ const V6_NOT_FORWARDED = new Set([0xff020000000000000000000000000001n, 0xff02000
 /** The logical flows of the groups: `ls_in_l2_lkup` priority 90 on switches, `lr_in_ip_routing` 10500 on relay routers. */
 export function buildIpMulticastGroupFlows(ctx: NorthdContext, sink: FlowSink, groups: readonly IpMulticastGroup[]): void {
   for (const g of groups) {
+    if (g.mrouter) continue;
     const addr = parseGroupAddress(g.name)!;
     const sw = ctx.switches.find((s) => s.dp === g.datapath);
     if (sw) {

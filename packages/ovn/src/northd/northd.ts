@@ -98,7 +98,7 @@ export function compileNorthd(db: NbDatabase, opts: NorthdOptions = {}): NorthdR
  */
 export function buildMulticastFlows(ctx: NorthdContext, sink: FlowSink, opts: NorthdOptions): IpMulticastGroup[] {
   const igmp = opts.igmpGroups ?? igmpRecords(opts.previous);
-  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp) : [];
+  const ipMulticast = igmp.length ? ipMulticastGroups(ctx, igmp, opts.previous) : [];
   buildIpMulticastGroupFlows(ctx, sink, opts.routers === false ? ipMulticast.filter((g) => g.datapath.kind === 'switch') : ipMulticast);
   return ipMulticast;
 }
@@ -138,6 +138,6 @@ export function lflowList(db: NbDatabase, opts: NorthdOptions = {}): string {
 /** The IGMP_Group rows of a southbound database as records (what ovn-northd reads of them). */
 function igmpRecords(sb: SbDatabase | undefined): IgmpGroupRecord[] {
   return (sb?.igmpGroups ?? [])
-    .filter((g) => g.datapath !== undefined && g.address !== 'mrouters')
+    .filter((g) => g.datapath !== undefined)
     .map((g) => ({ datapath: g.datapath!.name, address: g.address, ports: g.ports.map((p) => p.logicalPort), ...(g.chassis ? { chassis: g.chassis.name } : {}) }));
 }

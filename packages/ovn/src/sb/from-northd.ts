@@ -289,6 +289,18 @@ export function buildSouthbound(input: SouthboundInput): M.SbDatabase {
   for (const g of input.ipMulticastGroups ?? []) {
     const dp = sbDp.get(g.datapath);
     const ports = g.ports.map((n) => pbs.get(n)).filter((p): p is M.SbPortBinding => p !== undefined);
+    if (g.mrouter) {
+      // Learnt multicast routers join the switch's _MC_mrouter_flood (`ovn_igmp_mrouter_aggregate_ports`).
+      const i = multicastGroups.findIndex((m) => m.datapath === dp && m.name === '_MC_mrouter_flood');
+      const old = i >= 0 ? multicastGroups[i]! : undefined;
+      const merged = [...(old?.ports ?? []), ...ports.filter((p) => !old?.ports.includes(p))].sort(byUuid);
+      if (dp && merged.length) {
+        const row = { uuid: rowUuid(`multicast_group:${dp.uuid}:_MC_mrouter_flood`), datapath: dp, name: '_MC_mrouter_flood', tunnelKey: MC_KEYS._MC_mrouter_flood, ports: merged };
+        if (old) multicastGroups[i] = row;
+        else multicastGroups.push(row);
+      }
+      continue;
+    }
     if (dp && ports.length) multicastGroups.push({ uuid: rowUuid(`multicast_group:${dp.uuid}:${g.name}`), datapath: dp, name: g.name, tunnelKey: g.key, ports: ports.sort(byUuid) });
   }
 
