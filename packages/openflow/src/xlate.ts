@@ -157,6 +157,14 @@ export interface SetFieldPrim {
   readonly vw: Uint32Array;
   /** Mask words. */
   readonly mw: Uint32Array;
+  /**
+   * `vw[0]`, `mw[0]`, `vw[1]`, `mw[1]` (0 past the field) as plain numbers: a miss runs the
+   * write without loading the two arrays (fields of one or two words are nearly all of them).
+   */
+  readonly v0: number;
+  readonly m0: number;
+  readonly v1: number;
+  readonly m1: number;
 }
 
 /** An output, prepared. */
