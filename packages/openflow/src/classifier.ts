@@ -19,6 +19,13 @@
  * changed rebuilds it (a copy of the subtable pointers, as OVS's `pvector_publish` does, and only
  * when a lookup needs it: a bulk insert of 50k masks flattens once, not 50k times).
  *
+ * A subtable is an open-addressing hash table in one `Int32Array`: per slot the hash, the bucket
+ * id, the priority of the bucket's first rule and the masked words. A search compares the words
+ * and the priorities in place and touches no rule object until it knows the winner; `find` then
+ * returns the winner's payload from a per-subtable array indexed by bucket id. On a large table
+ * each of those is a load that misses the CPU caches, so a miss costs the slot, one array
+ * element and the caller's entry, not a chain of bucket, rule and entry.
+ *
  * The cache remembers the answer for every key that agrees with the looked-up key on the union of
  * the masks of the subtables that lookup visited (OVS's megaflow idea): any such key visits the
  * same subtables, lands in the same buckets and stops at the same point, so it gets the same

@@ -158,12 +158,15 @@ export interface SetFieldPrim {
   /** Mask words. */
   readonly mw: Uint32Array;
   /**
-   * `vw[0]`, `mw[0]`, `vw[1]`, `mw[1]` (0 past the field) as plain numbers: a miss runs the
-   * write without loading the two arrays (fields of one or two words are nearly all of them).
+   * `vw[0]` as a plain number: with `m0`, `v1`, `m1` a write of a one- or two-word field (nearly
+   * all of them) loads no typed array.
    */
   readonly v0: number;
+  /** `mw[0]`. */
   readonly m0: number;
+  /** `vw[1]` (0 for a one-word field). */
   readonly v1: number;
+  /** `mw[1]` (0 for a one-word field). */
   readonly m1: number;
 }
 
