@@ -100,6 +100,30 @@ export function heapGrowth(fn: () => void): number {
   return after - before;
 }
 
+/** Live bytes: the JS heap plus ArrayBuffer backing stores, which live outside it (`heapUsed` alone misses them). */
+export function liveBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/**
+ * What `fn()` leaves alive, in bytes, heap and ArrayBuffers (typed arrays' bytes are outside the
+ * heap: a `Match` is two 476-byte key arrays); forced GCs before and after (needs --expose-gc).
+ */
+export function retainedGrowth(fn: () => void): { heap: number; arrayBuffers: number; total: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m0 = process.memoryUsage();
+  fn();
+  gc?.();
+  gc?.();
+  const m1 = process.memoryUsage();
+  const heap = m1.heapUsed - m0.heapUsed;
+  const arrayBuffers = m1.arrayBuffers - m0.arrayBuffers;
+  return { heap, arrayBuffers, total: heap + arrayBuffers };
+}
+
 /** What `allocation()` found over one run of a loop. */
 export interface AllocationReport {
   /** Frames (operations) the loop ran. */

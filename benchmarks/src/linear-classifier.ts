@@ -68,4 +68,15 @@ export class LinearClassifier<T> {
     }
     return null;
   }
+
+  /** The priority of the rule the last successful `find` returned. */
+  foundPriority = 0;
+
+  /** The payload of `lookup(key)`, its priority in `foundPriority` (what the pipeline calls, as on `Classifier`). */
+  find(key: Uint32Array): T | null {
+    const r = this.lookup(key);
+    if (r === null) return null;
+    this.foundPriority = r.priority;
+    return r.payload;
+  }
 }

@@ -1441,10 +1441,9 @@ export function fixVlanTpid(x: Xlate): void {
 export function setFieldPrim(f: MatchField, value: bigint, mask: bigint | undefined): SetFieldPrim {
   const ones = allOnes(f.bits);
   const m = mask ?? ones;
-  if (f.nwords === 1) {
-    return { kind: PrimKind.SetField, field: f, vw: Uint32Array.of(Number(value & 0xffff_ffffn) & f.vmask), mw: Uint32Array.of(Number(m & 0xffff_ffffn) & f.vmask) };
-  }
-  return { kind: PrimKind.SetField, field: f, vw: bigToWords(value & m, f.nwords), mw: bigToWords(m & ones, f.nwords) };
+  const vw = f.nwords === 1 ? Uint32Array.of(Number(value & 0xffff_ffffn) & f.vmask) : bigToWords(value & m, f.nwords);
+  const mw = f.nwords === 1 ? Uint32Array.of(Number(m & 0xffff_ffffn) & f.vmask) : bigToWords(m & ones, f.nwords);
+  return { kind: PrimKind.SetField, field: f, vw, mw, v0: vw[0]!, m0: mw[0]!, v1: vw[1] ?? 0, m1: mw[1] ?? 0 };
 }
 
 const MOVE_SCRATCH = new Uint32Array(KEY_WORDS);

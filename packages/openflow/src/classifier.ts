@@ -19,6 +19,13 @@
  * changed rebuilds it (a copy of the subtable pointers, as OVS's `pvector_publish` does, and only
  * when a lookup needs it: a bulk insert of 50k masks flattens once, not 50k times).
  *
+ * A subtable is an open-addressing hash table in one `Int32Array`: per slot the hash, the bucket
+ * id, the priority of the bucket's first rule and the masked words. A search compares the words
+ * and the priorities in place and touches no rule object until it knows the winner; `find` then
+ * returns the winner's payload from a per-subtable array indexed by bucket id. On a large table
+ * each of those is a load that misses the CPU caches, so a miss costs the slot, one array
+ * element and the caller's entry, not a chain of bucket, rule and entry.
+ *
  * The cache remembers the answer for every key that agrees with the looked-up key on the union of
  * the masks of the subtables that lookup visited (OVS's megaflow idea): any such key visits the
  * same subtables, lands in the same buckets and stops at the same point, so it gets the same
@@ -32,6 +39,7 @@
  * inserted first wins (each rule gets an increasing sequence number), on every path, so the result
  * is deterministic and the same as the linear oracle in the tests.
  */
+import { OpenFlowError } from './errors.js';
 import { KEY_WORDS } from './flowkey.js';
 import type { Match } from './match.js';
 
@@ -39,7 +47,7 @@ import type { Match } from './match.js';
 export interface ClsRule<T> {
   /** What it matches (normalised: value within mask). */
   readonly match: Match;
-  /** Higher wins. */
+  /** Higher wins (an integer in the int32 range). */
   readonly priority: number;
   /** The caller's data (a flow entry). */
   readonly payload: T;
@@ -53,9 +61,11 @@ interface Subtable<T> {
   /** The mask words at those indices. */
   mw: Uint32Array;
   /**
-   * Open-addressing hash table, one slot of `stride` = 2 + idx.length int32s: the hash, the bucket
-   * id (-1 empty, -2 removed), then the rule value's words at `idx`. Probing compares the words in
-   * place, so a lookup touches one or two cache lines of this array, then the bucket it finds.
+   * Open-addressing hash table, one slot of `stride` = 3 + idx.length int32s: the hash, the bucket
+   * id (-1 empty, -2 removed), the priority of the bucket's top rule, then the rule value's words at
+   * `idx`. Probing compares the words in place and the priority is read from the slot, so a
+   * lookup touches one or two cache lines of this array per subtable, and only the winning
+   * subtable's rule object.
    */
   tab: Int32Array;
   /** Slots - 1 (a power of two minus one). */
@@ -64,6 +74,11 @@ interface Subtable<T> {
   filled: number;
   /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
   bks: (ClsRule<T>[] | null)[];
+  /**
+   * The payload of each bucket's first rule, by id: what `find` returns, one load from the slot
+   * (the rule object and the bucket array stay cold).
+   */
+  pay: (T | null)[];
   /** Free bucket ids. */
   freeIds: number[];
   maxPriority: number;
@@ -125,7 +140,7 @@ function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
   const idx = st.idx;
   const mw = st.mw;
   const n = idx.length;
-  const stride = n + 2;
+  const stride = n + SLOT_HEAD;
   const capMask = st.capMask;
   for (let slot = h & capMask; ; slot = (slot + 1) & capMask) {
     const o = slot * stride;
@@ -133,22 +148,25 @@ function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
     if (b === -1) return -1;
     if (b >= 0 && tab[o] === h) {
       let i = 0;
-      while (i < n && (key[idx[i]!]! & mw[i]!) === tab[o + 2 + i]) i++;
+      while (i < n && (key[idx[i]!]! & mw[i]!) === tab[o + SLOT_HEAD + i]) i++;
       if (i === n) return o;
     }
   }
 }
 
+/** Int32s of a slot before the value words: hash, bucket id, top priority. */
+const SLOT_HEAD = 3;
+
 function newTable(n: number, cap: number): Int32Array {
-  const t = new Int32Array(cap * (n + 2));
-  for (let o = 1; o < t.length; o += n + 2) t[o] = -1;
+  const t = new Int32Array(cap * (n + SLOT_HEAD));
+  for (let o = 1; o < t.length; o += n + SLOT_HEAD) t[o] = -1;
   return t;
 }
 
-/** Put bucket `id` for `value` (not present) into the table, growing it when half full. */
-function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number): void {
+/** Put bucket `id` for `value` (not present) with top priority `prio` into the table, growing it when half full. */
+function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, prio: number): void {
   const n = st.idx.length;
-  const stride = n + 2;
+  const stride = n + SLOT_HEAD;
   if ((st.filled + 1) * 2 > st.capMask + 1) {
     const old = st.tab;
     const cap = (st.capMask + 1) * 2;
@@ -170,7 +188,8 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number):
   if (tab[o + 1] === -1) st.filled++;
   tab[o] = h;
   tab[o + 1] = id;
-  for (let i = 0; i < n; i++) tab[o + 2 + i] = value[st.idx[i]!]! & st.mw[i]!;
+  tab[o + 2] = prio;
+  for (let i = 0; i < n; i++) tab[o + SLOT_HEAD + i] = value[st.idx[i]!]! & st.mw[i]!;
 }
 
 /** Hash of a whole mask: its non-zero words and their positions. */
@@ -322,6 +341,8 @@ export class Classifier<T> {
 
   /** Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`. */
   insert(match: Match, priority: number, payload: T): ClsRule<T> {
+    // Slots hold the priority as an int32 (OpenFlow's are 0..65535).
+    if (priority !== (priority | 0)) throw new OpenFlowError('OFPFMFC_BAD_PRIORITY', `priority ${priority} is not a 32-bit integer`);
     const rule: ClsRule<T> = { match, priority, payload, seq: this.seq++ };
     const mh = hashMask(match.mask);
     let st = this.subtableOf(match.mask, mh);
@@ -336,6 +357,7 @@ export class Classifier<T> {
         capMask: 7,
         filled: 0,
         bks: [],
+        pay: [],
         freeIds: [],
         maxPriority: priority,
         count: 0,
@@ -353,14 +375,20 @@ export class Classifier<T> {
     const h = hashWords(match.value, st.idx, st.mw);
     const o = findSlot(st, match.value, h);
     if (o >= 0) {
-      const b = st.bks[st.tab[o + 1]!]!;
+      const id = st.tab[o + 1]!;
+      const b = st.bks[id]!;
       let at = b.length;
       while (at > 0 && better(rule, b[at - 1]!)) at--;
       b.splice(at, 0, rule);
+      if (at === 0) {
+        st.pay[id] = payload;
+        st.tab[o + 2] = priority;
+      }
     } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
       st.bks[id] = [rule];
-      putSlot(st, match.value, h, id);
+      st.pay[id] = payload;
+      putSlot(st, match.value, h, id, priority);
     }
     if (st.prios !== null) st.prios.set(priority, (st.prios.get(priority) ?? 0) + 1);
     else if (priority !== st.maxPriority) {
@@ -390,11 +418,15 @@ export class Classifier<T> {
     const i = b ? b.indexOf(rule) : -1;
     if (!b || i < 0) return false;
     b.splice(i, 1);
+    const id = st.tab[o + 1]!;
     if (b.length === 0) {
-      const id = st.tab[o + 1]!;
       st.bks[id] = null;
+      st.pay[id] = null;
       st.freeIds.push(id);
       st.tab[o + 1] = -2;
+    } else if (i === 0) {
+      st.pay[id] = b[0]!.payload;
+      st.tab[o + 2] = b[0]!.priority;
     }
     st.count--;
     this.nRules--;
@@ -502,22 +534,62 @@ export class Classifier<T> {
 
   /** Search the subtables without the cache (sets `lastVisited`). */
   search(key: Uint32Array): ClsRule<T> | null {
+    return this.probe(key) ? this.hitSt!.bks[this.hitId]![0]! : null;
+  }
+
+  /**
+   * The payload of the highest-priority rule matching `key` (a `FlowKey.w`), or null; its priority
+   * in `foundPriority`. The same answer as `lookup`, with fewer loads on a search: the winner's
+   * payload comes straight from its subtable, the rule object is not touched.
+   */
+  find(key: Uint32Array): T | null {
+    if (this.useCache) {
+      const r = this.lookup(key);
+      if (r === null) return null;
+      this.foundPriority = r.priority;
+      return r.payload;
+    }
+    if (!this.probe(key)) return null;
+    return this.hitSt!.pay[this.hitId]!;
+  }
+
+  /** The priority of the rule the last successful `find` returned. */
+  foundPriority = 0;
+  /** Where the last successful `probe` found its answer: the subtable and the bucket id. */
+  private hitSt: Subtable<T> | null = null;
+  private hitId = 0;
+
+  /** The tuple-space search: true when some rule matches (see `hitSt`, `hitId`, `foundPriority`). */
+  private probe(key: Uint32Array): boolean {
     this.stats.misses++;
-    let best: ClsRule<T> | null = null;
+    // The best bucket so far: its subtable, id and priority (read from the slot; a rule object is
+    // loaded only to break a tie by sequence number).
+    let bestSt: Subtable<T> | null = null;
+    let bestId = -1;
+    let bestPrio = 0;
     const sts = this.visitOrder();
     let n = 0;
     for (; n < sts.length; n++) {
       const st = sts[n]!;
-      if (best !== null && st.maxPriority < best.priority) break;
+      if (bestSt !== null && st.maxPriority < bestPrio) break;
       const o = findSlot(st, key, hashWords(key, st.idx, st.mw));
       if (o < 0) continue;
       // Every rule of the bucket has exactly the key's words under this mask: the first is this subtable's answer.
-      const r = st.bks[st.tab[o + 1]!]![0]!;
-      if (best === null || better(r, best)) best = r;
+      const id = st.tab[o + 1]!;
+      const p = st.tab[o + 2]!;
+      if (bestSt === null || p > bestPrio || (p === bestPrio && st.bks[id]![0]!.seq < bestSt.bks[bestId]![0]!.seq)) {
+        bestSt = st;
+        bestId = id;
+        bestPrio = p;
+      }
     }
     this.stats.subtablesVisited += n;
     this.lastVisited = n;
-    return best;
+    if (bestSt === null) return false;
+    this.hitSt = bestSt;
+    this.hitId = bestId;
+    this.foundPriority = bestPrio;
+    return true;
   }
 
   private flushCache(): void {

@@ -10,3 +10,4 @@ export { FORWARD_CACHED, FORWARD_UNCACHED, Pipeline } from './pipeline.js';
 export type { RunMode, SwitchCore } from './pipeline.js';
 export { ActionDecoder, ActionEncoder, NXAST, OFPAT, OFPAT10, ONFACT, ofsNbits, pullActionFrame } from './action-wire.js';
 export type { ActionWire, WireKey } from './action-wire.js';
+export { OpPool } from './op-pool.js';

@@ -19,13 +19,24 @@ export class Match {
   readonly mask: Uint32Array;
 
   constructor(value?: Uint32Array, mask?: Uint32Array) {
+    if (value === undefined && mask === undefined) {
+      // One buffer for both keys: a switch holds a Match per flow, and each ArrayBuffer costs a
+      // heap object, its backing-store record and a malloc block on top of its bytes.
+      const buf = new ArrayBuffer(KEY_WORDS * 8);
+      this.value = new Uint32Array(buf, 0, KEY_WORDS);
+      this.mask = new Uint32Array(buf, KEY_WORDS * 4, KEY_WORDS);
+      return;
+    }
     this.value = value ?? new Uint32Array(KEY_WORDS);
     this.mask = mask ?? new Uint32Array(KEY_WORDS);
   }
 
   /** A deep copy. */
   clone(): Match {
-    return new Match(this.value.slice(), this.mask.slice());
+    const m = new Match();
+    m.value.set(this.value);
+    m.mask.set(this.mask);
+    return m;
   }
 
   /** True when both matches have the same value and mask. */

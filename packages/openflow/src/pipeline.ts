@@ -692,10 +692,9 @@ export class Pipeline implements Xlate {
       w[W.tp_src] = 0;
       w[W.tp_dst] = 0;
     }
-    const r = t.cls.lookup(w);
-    let e = r === null ? null : r.payload;
+    let e = t.cls.find(w);
     const tr = this.tr;
-    const hardPri = r === null ? -1 : r.priority;
+    const hardPri = e === null ? -1 : t.cls.foundPriority;
     let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
@@ -843,9 +842,14 @@ export class Pipeline implements Xlate {
     }
     if (f.nwords === 1) {
       const cur = (w[f.word]! >>> f.shift) & f.vmask;
-      const m = mw[0]!;
-      setOne(w, f, ((cur & ~m) | (vw[0]! & m)) >>> 0);
+      const m = p.m0;
+      setOne(w, f, ((cur & ~m) | (p.v0 & m)) >>> 0);
       if (f.word === W.vlan_tci) fixVlanTpid(this);
+    } else if (f.nwords === 2) {
+      const j = f.word;
+      w[j] = ((w[j]! & ~p.m0) | (p.v0 & p.m0)) >>> 0;
+      w[j + 1] = ((w[j + 1]! & ~p.m1) | (p.v1 & p.m1)) >>> 0;
+      markTunMeta(w, f);
     } else {
       for (let i = 0; i < f.nwords; i++) w[f.word + i] = ((w[f.word + i]! & ~mw[i]!) | (vw[i]! & mw[i]!)) >>> 0;
       markTunMeta(w, f);

@@ -37,6 +37,7 @@ import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePac
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
+import { OpPool } from './op-pool.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
@@ -183,6 +184,12 @@ export class Switch implements SwitchCore {
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
+  /** Action lists shared between flows with the same stateless actions (see op-pool.ts). */
+  private readonly opPool = new OpPool(() => {
+    let n = 0;
+    for (const t of this.tables) n += t.cls.size + t.softEntries.size;
+    return n;
+  });
   private readonly pendingLearn: { lf: LearnedFlow; a: LearnAction; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
@@ -329,7 +336,7 @@ export class Switch implements SwitchCore {
     const t = this.tables[flow.table]!;
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
     const entry: FlowEntry = {
-      flow, ops: compileInstructions(flow.instructions), packets: 0, bytes: 0, created: now, rule: null, life: null,
+      flow, ops: this.opPool.share(compileInstructions(flow.instructions)), packets: 0, bytes: 0, created: now, rule: null, life: null,
       soft,
     };
     if (old) {
@@ -452,7 +459,7 @@ export class Switch implements SwitchCore {
     for (const d of this.learnedCookies.remove(e.flow.instructions.apply)) dead.push(d);
     this.learnedCookies.add(ins.apply);
     e.flow = { ...e.flow, instructions: ins, ...(cookie !== undefined ? { cookie } : {}) };
-    e.ops = compileInstructions(ins);
+    e.ops = this.opPool.share(compileInstructions(ins));
     this.expiry.refresh(e, this.clock.now()); // a modification restarts the hard timeout (hard_age)
     if (reset) {
       e.packets = 0;

@@ -157,6 +157,17 @@ export interface SetFieldPrim {
   readonly vw: Uint32Array;
   /** Mask words. */
   readonly mw: Uint32Array;
+  /**
+   * `vw[0]` as a plain number: with `m0`, `v1`, `m1` a write of a one- or two-word field (nearly
+   * all of them) loads no typed array.
+   */
+  readonly v0: number;
+  /** `mw[0]`. */
+  readonly m0: number;
+  /** `vw[1]` (0 for a one-word field). */
+  readonly v1: number;
+  /** `mw[1]` (0 for a one-word field). */
+  readonly m1: number;
 }
 
 /** An output, prepared. */

@@ -59,6 +59,11 @@ describe('Classifier', () => {
           } else {
             // Look up twice: the second answer comes from the cache.
             for (let i = 0; i < 2; i++) expect(cls.lookup(op.key)?.payload ?? null).toBe(lin.lookup(op.key)?.payload ?? null);
+            // find(): the payload straight from the slot, the priority kept in the slot (updated
+            // when a bucket's first rule leaves or a higher one joins it).
+            const want = lin.lookup(op.key);
+            expect(cls.find(op.key)).toBe(want?.payload ?? null);
+            if (want) expect(cls.foundPriority).toBe(want.priority);
           }
           expect(cls.size).toBe(lin.rules.length);
         }
@@ -128,6 +133,15 @@ describe('Classifier', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses a priority that is not a 32-bit integer (slots hold it as an int32)', () => {
+    const cls = new Classifier<number>();
+    const m = parseMatch('reg0=1');
+    for (const p of [1.5, 2 ** 31, -(2 ** 31) - 1, NaN]) expect(() => cls.insert(m, p, 0)).toThrow(/OFPFMFC_BAD_PRIORITY|not a 32-bit integer/);
+    expect(cls.size).toBe(0);
+    cls.insert(m, 65535, 1);
+    expect(cls.find(new FlowKey().w)).toBe(null);
   });
 
   it('inserts and removes 20,000 flows with 20,000 distinct masks (issue 14: was quadratic, 278 s)', () => {
