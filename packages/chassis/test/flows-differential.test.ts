@@ -7,7 +7,8 @@
  * `CHASSIS_LIVE_ALL=1`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -37,9 +38,11 @@ const LIVE = process.env.CHASSIS_LIVE_ALL ? CASES : ['lr-nat', 'ls-acls'];
 
 describe.skipIf(req.skip)('chassis flows vs live ovn-controller', () => {
   let dir = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ovnts-chassis-live-'));
-    execFileSync(process.execPath, [join(CHASSIS_FIXTURES, 'gen.mjs'), dir, ...LIVE], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+    // Asynchronously (docs/testing.md, "Long oracle runs"): minutes of a synchronous child would starve vitest's worker RPC.
+    const r = await promisify(execFile)(process.execPath, [join(CHASSIS_FIXTURES, 'gen.mjs'), dir, ...LIVE], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 26 });
+    process.stdout.write(r.stdout + r.stderr);
   }, 620_000);
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

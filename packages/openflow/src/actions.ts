@@ -1337,7 +1337,8 @@ function formatCt(a: CtActionSpec): string {
   if (a.nat) parts.push(formatNat(a.nat));
   if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
   if (a.alg !== undefined) parts.push(`alg=${a.alg}`);
-  return parts.length ? `ct(${parts.join(',')})` : 'ct';
+  // OVS format_CT: the parentheses always, `ct()` without arguments.
+  return `ct(${parts.join(',')})`;
 }
 
 /** A `ct(...)` action prepared for execution. */

@@ -24,6 +24,12 @@
  *   the trie needed (`maskbits`).
  * - Conjunctive ("soft") rules are matched like others; when they may beat the hard match, OVS
  *   looks the packet up again with `conj_id` set (its bits join the wildcards).
+ * - Versions: a flow a `learn` installs during a translation (ofproto_flow_mod_learn) is in the
+ *   classifier at once, visible only from the next table version, so the lookups of that
+ *   translation do not find it (`find_match` skips it). Everything else counts it: its subtable
+ *   (created if new, its maximum priority raised, which moves it in the visiting order), the
+ *   stage indices, the prefix tries and the ports trie. Such rules are `invisible` here: they
+ *   shape the search and its wildcards but never match.
  */
 import { ETH_TYPE_IP } from './fields.js';
 import { KEY_WORDS, W } from './flowkey.js';
@@ -37,6 +43,8 @@ export interface WcRule {
   readonly priority: number;
   /** A conjunction ("soft") flow. */
   readonly soft: boolean;
+  /** Not visible in the lookup's version (learned during this translation): never matches. */
+  readonly invisible?: boolean;
 }
 
 /** The lookup stage (OVS `FLOW_SEGMENT`) of each key word: 0 metadata, 1 L2, 2 L3, 3 L4. */
@@ -235,8 +243,9 @@ export class OvsClassifierWc {
         wc[word] = (wc[word]! | prefixMask(c.maskbits)) >>> 0;
         return true;
       }
+      // mask_prefix_bits_set(): skip when those bits are un-wildcarded already.
       const need = prefixMask(c.maskbits);
-      if ((wc[word]! & need) === need) return true;
+      if ((wc[word]! & need) >>> 0 === need) return true;
     }
     return false;
   }
@@ -282,7 +291,7 @@ export class OvsClassifierWc {
 function best(st: Subtable, key: Uint32Array): WcRule | null {
   let b: WcRule | null = null;
   for (const r of st.rules) {
-    if (b !== null && r.priority <= b.priority) continue;
+    if (r.invisible === true || (b !== null && r.priority <= b.priority)) continue;
     const v = r.match.value;
     let ok = true;
     for (const ws of st.stageWords) {
@@ -307,15 +316,39 @@ export interface WcTable {
   readonly softEntries: Iterable<{ readonly flow: { readonly match: Match; readonly priority: number } }>;
 }
 
-const built = new WeakMap<WcTable, { epoch: number; wc: OvsClassifierWc }>();
+interface Built {
+  readonly epoch: number;
+  /** The table's rules in insertion order (hard, then soft). */
+  readonly rules: readonly WcRule[];
+  readonly wc: OvsClassifierWc;
+  /** The emulation with the flows learned so far in the translation (`learned`), for `nLearned` of them. */
+  withLearned: OvsClassifierWc | null;
+  nLearned: number;
+  lastLearned: WcRule | null;
+}
 
-/** The emulation of OVS's classifier for `t`, rebuilt when the switch's table `epoch` moved on. */
-export function ovsClassifierWc(t: WcTable, epoch: number): OvsClassifierWc {
-  const c = built.get(t);
-  if (c && c.epoch === epoch) return c.wc;
-  const hard = [...t.cls.rules()].sort((a, b) => a.seq - b.seq).map((r) => ({ match: r.match, priority: r.priority, soft: false }));
-  const soft = [...t.softEntries].map((e) => ({ match: e.flow.match, priority: e.flow.priority, soft: true }));
-  const wc = new OvsClassifierWc([...hard, ...soft]);
-  built.set(t, { epoch, wc });
-  return wc;
+const built = new WeakMap<WcTable, Built>();
+
+/**
+ * The emulation of OVS's classifier for `t`, rebuilt when the switch's table `epoch` moved on.
+ * `learned`: the flows a `learn` installed in `t` earlier in this translation pass (in order; see
+ * "Versions" above), which are in OVS's classifier but not visible to the pass.
+ */
+export function ovsClassifierWc(t: WcTable, epoch: number, learned: readonly WcRule[] = []): OvsClassifierWc {
+  let c = built.get(t);
+  if (!c || c.epoch !== epoch) {
+    const hard = [...t.cls.rules()].sort((a, b) => a.seq - b.seq).map((r) => ({ match: r.match, priority: r.priority, soft: false }));
+    const soft = [...t.softEntries].map((e) => ({ match: e.flow.match, priority: e.flow.priority, soft: true }));
+    const rules = [...hard, ...soft];
+    c = { epoch, rules, wc: new OvsClassifierWc(rules), withLearned: null, nLearned: 0, lastLearned: null };
+    built.set(t, c);
+  }
+  const n = learned.length;
+  if (n === 0) return c.wc;
+  if (c.withLearned === null || c.nLearned !== n || c.lastLearned !== learned[n - 1]) {
+    c.withLearned = new OvsClassifierWc([...c.rules, ...learned.map((r) => ({ ...r, invisible: true }))]);
+    c.nLearned = n;
+    c.lastLearned = learned[n - 1]!;
+  }
+  return c.withLearned;
 }

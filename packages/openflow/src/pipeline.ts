@@ -37,7 +37,7 @@ import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, pu
 import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey } from './match.js';
 import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
-import { ovsClassifierWc } from './ovs-classifier-wc.js';
+import { ovsClassifierWc, type WcRule } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
 import { formatPort, type Port, type TlvMapping } from './ports.js';
@@ -364,6 +364,8 @@ export class Pipeline implements Xlate {
   private readonly small: Op[] = [];
   private recircDepth = 0;
   private recircSeq = 0;
+  /** Trace: the recirculation id of each packet-in's frozen state in this trace (see `controller`). */
+  private readonly packetInIds = new Map<string, number>();
   private curRecircs: Recirc[] = [];
   private readonly rootRecircs: Recirc[] = [];
   private readonly normalSave = new FlowKey();
@@ -377,6 +379,12 @@ export class Pipeline implements Xlate {
   private readonly encaps = new Map<string, TunnelEncap>();
   private readonly tunKey = new TunnelKey();
   private readonly optScratch = new Uint8Array(256);
+  /**
+   * Trace: the flows `learn` installed in this pass, by table. OVS's classifier holds them at once
+   * but they are invisible to the pass; its later lookups still un-wildcard their subtables' fields
+   * (ovs-classifier-wc.ts, "Versions").
+   */
+  private readonly passLearned = new Map<number, WcRule[]>();
 
   /** Port and group liveness for fast-failover and select buckets (OVS `bucket_is_alive`). */
   readonly live: LivenessSource = {
@@ -415,6 +423,7 @@ export class Pipeline implements Xlate {
     this.stackN = 0;
     this.recircDepth = 0;
     this.recircSeq = 0;
+    if (this.packetInIds.size !== 0) this.packetInIds.clear();
     this.curRecircs = this.rootRecircs;
     this.rootRecircs.length = 0;
     this.rxFrame = frame;
@@ -432,6 +441,7 @@ export class Pipeline implements Xlate {
       this.sideEffects = mode.sideEffects === true;
       const tr = mode.trace;
       this.tr = tr;
+      this.passLearned.clear();
       // OVS's megaflow of the trace: what the actions un-wildcard, with OVS's semantics.
       this.rec = new TraceWildcards(this.key, (word, bits) => tr.markWc(word, bits));
       try {
@@ -560,7 +570,7 @@ export class Pipeline implements Xlate {
    * inline). A failed translation executes nothing, so it forks nothing.
    */
   private endPass(): void {
-    if (this.learns()) this.sw.learnCommit(this.now);
+    this.commitLearned();
     const list = this.curRecircs;
     if (this.error !== 0 || list.length === 0) {
       list.length = 0;
@@ -605,11 +615,13 @@ export class Pipeline implements Xlate {
       const children: Recirc[] = [];
       // ofproto/trace: the next --ct-next state (default trk|new) and the NAT simulation.
       const w = r.key.w;
-      w[W.ct_state] = tb.ctNext.length ? tb.ctNext.shift()! : CS_TRK_NEW;
+      // ofproto_trace_recirc_node(): once the --ct-next list is used up, the default, said so.
+      const explicitCt = tb.ctNext.length > 0;
+      w[W.ct_state] = explicitCt ? tb.ctNext.shift()! : CS_TRK_NEW;
       r.ctState = w[W.ct_state]!;
       r.natLines = simulateNat(r.key, r.ct);
       const sec: TraceRecirc = {
-        id: r.id, ctState: r.ctState, natLines: r.natLines, initial: new FlowKey().copyFrom(r.key), final: this.key, nodes: s.nodes,
+        id: r.id, ctState: r.ctState, explicitCt, natLines: r.natLines, initial: new FlowKey().copyFrom(r.key), final: this.key, nodes: s.nodes,
         dp: s.dp, wc: s.wc, depth: r.depth,
       };
       this.recircPass(r, children);
@@ -673,7 +685,7 @@ export class Pipeline implements Xlate {
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
     this.actionSetOrFreeze(true);
-    if (this.learns()) this.sw.learnCommit(this.now);
+    this.commitLearned();
     return this.error === 0;
   }
 
@@ -713,7 +725,7 @@ export class Pipeline implements Xlate {
       }
     }
     // The trace's megaflow: the bits OVS's classifier would have un-wildcarded for this lookup.
-    if (tr !== null) ovsClassifierWc(t, this.sw.epoch.value).lookup(w, tr.wc, viaConj && e !== null ? e.flow.match.value[W.conj_id] : undefined);
+    if (tr !== null) ovsClassifierWc(t, this.sw.epoch.value, this.passLearned.get(t.id)).lookup(w, tr.wc, viaConj && e !== null ? e.flow.match.value[W.conj_id] : undefined);
     if (frag) {
       w[W.tp_src] = sp;
       w[W.tp_dst] = dp;
@@ -1434,6 +1446,12 @@ export class Pipeline implements Xlate {
     return this.counting || (this.tr !== null && this.sideEffects);
   }
 
+  /** The end of a pass: install what it learned (they become visible to the next pass). */
+  private commitLearned(): void {
+    if (this.passLearned.size !== 0) this.passLearned.clear();
+    if (this.learns()) this.sw.learnCommit(this.now);
+  }
+
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
     if (this.rec !== null) {
@@ -1449,6 +1467,13 @@ export class Pipeline implements Xlate {
     if (this.tr !== null) this.tr.learned(lf.flow);
     // A trace with side effects installs what it learns, as ofproto/trace given a packet does.
     const ok = this.sw.learnStage(lf, a, this.now, !this.learns());
+    if (ok && this.tr !== null) {
+      const f = lf.flow;
+      const l = this.passLearned.get(f.table);
+      const r: WcRule = { match: f.match, priority: f.priority, soft: false };
+      if (l) l.push(r);
+      else this.passLearned.set(f.table, [r]);
+    }
     writeLearnResult(a, this.key.w, ok);
     // OVS xlate_learn_action: the result bit's detail, then the failure.
     if (this.tr !== null && a.resultDst) this.tr.report('detail', subfieldNowText(this.key.w, a.resultDst));
@@ -1650,6 +1675,25 @@ export class Pipeline implements Xlate {
     return o;
   }
 
+  /**
+   * Trace: the recirculation id of a packet-in. OVS freezes a state for it (execute_controller_action:
+   * the table, the frozen metadata, i.e. tunnel, metadata, registers and in_port, the stack,
+   * `conntracked`, `was_mpls`, the userdata; no actions) and `recirc_alloc_id_ctx` hands out the id
+   * of an equal state already allocated: two packet-ins with the same state share one id.
+   */
+  private packetInId(userdata: Uint8Array | undefined): number {
+    const w = this.key.w;
+    let k = `${this.tableId}|${this.conntracked ? 1 : 0}|${this.wasMpls ? 1 : 0}|`;
+    for (let i = 0; i <= W.in_port; i++) if (i !== W.pkt_mark) k += `${w[i]},`;
+    k += `|${Array.from(this.stackW.subarray(0, this.stackN * 4)).join(',')}|${userdata ? Array.from(userdata).join(',') : ''}`;
+    let id = this.packetInIds.get(k);
+    if (id === undefined) {
+      id = ++this.recircSeq;
+      this.packetInIds.set(k, id);
+    }
+    return id;
+  }
+
   /** A packet-in. */
   controller(maxLen: number, reason: PacketInReason, id: number, userdata: Uint8Array | undefined): void {
     if (this.rec !== null) this.rec.uncacheable();
@@ -1665,7 +1709,7 @@ export class Pipeline implements Xlate {
       if (r === 1 && rule !== null && rule.flow.priority === 0 && rule.flow.match.mask.every((m) => m === 0)) r = 6;
       const cookie = rule === null ? 0xffffffffffffffffn : rule.flow.cookie;
       const ck = cookie === 0n ? '0' : `0x${cookie.toString(16)}`;
-      tr.datapath(`userspace(pid=0,controller(reason=${r},dont_send=${tr.dontSend ? 1 : 0},continuation=0,recirc_id=${++this.recircSeq},rule_cookie=${ck},controller_id=${id},max_len=${maxLen}))`);
+      tr.datapath(`userspace(pid=0,controller(reason=${r},dont_send=${tr.dontSend ? 1 : 0},continuation=0,recirc_id=${this.packetInId(userdata)},rule_cookie=${ck},controller_id=${id},max_len=${maxLen}))`);
     }
     const len = maxLen < p.len ? maxLen : p.len;
     if (this.dropped) return;

@@ -892,7 +892,7 @@ export class Switch implements SwitchCore {
     const sideEffects = typeof frame !== 'string' || opts.generate === true;
     const tb = new TraceBuilder(this.name, (opts.ctNext ?? []).map((x) => (typeof x === 'number' ? x : parseCtState(x))), sideEffects);
     p.run({ kind: 'trace', trace: tb, sideEffects });
-    return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted(), opts.ctNext !== undefined && opts.ctNext.length > 0);
+    return tb.result(initial, p.key, p.error, p.error ? [] : p.emitted());
   }
 }
 

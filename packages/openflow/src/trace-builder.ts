@@ -38,6 +38,8 @@ export interface TraceRecirc {
   id: number;
   /** ct_state the trace assumed (`--ct-next`, default trk|new). */
   ctState: number;
+  /** The state was the next `--ct-next` one (false: the list was used up, the default was taken). */
+  explicitCt: boolean;
   /** `Replacing src/dst IP/ports to simulate NAT:` lines, when the ct had NAT. */
   natLines: string[] | null;
   /** The flow the pass started with. */
@@ -197,10 +199,9 @@ export class TraceBuilder implements TraceSink {
 
   /**
    * The finished trace: the packet's flow before (`initial`) and after (`final`) the pipeline, the
-   * translation's error (`XlateError`: 1 too deep, 2 too many resubmits), the frames it sent, and
-   * whether the recirculations' ct states were given (`--ct-next`).
+   * translation's error (`XlateError`: 1 too deep, 2 too many resubmits) and the frames it sent.
    */
-  result(initial: FlowKey, final: FlowKey, error: number, outputs: EmittedFrame[], explicitCt: boolean): TraceResult {
+  result(initial: FlowKey, final: FlowKey, error: number, outputs: EmittedFrame[]): TraceResult {
     const tables: { tableId: number; flow?: string }[] = [];
     const walk = (ns: readonly TraceNode[]): void => {
       for (const n of ns) {
@@ -228,7 +229,7 @@ export class TraceBuilder implements TraceSink {
       res.recirculations = this.recircs.map((r) => {
         const id = `recirc_id=0x${r.id.toString(16)}`;
         const sec: TraceRecircSection = {
-          id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt,
+          id: r.id, ctState: r.ctState, natLines: r.natLines, explicitCt: r.explicitCt,
           initialFlow: `${id},${ctPrefix(r.initial)}${formatFlowKey(withoutCt(r.initial))}`,
           nodes: r.nodes, finalFlow: sameFlow(r.initial, r.final) ? null : `${id},${ctPrefix(r.final)}${formatFlowKey(withoutCt(r.final))}`,
           megaflow: formatMegaflow(r.initial, r.wc, r.id, !r.error),

@@ -55,7 +55,7 @@ export interface TraceRecircSection {
   id: number;
   /** The ct_state assumed (`--ct-next`, default trk|new). */
   ctState: number;
-  /** True when the state came from `ctNext` (the header then names it). */
+  /** True when the state came from `ctNext` (the header then names it); false once `ctNext` is used up. */
   explicitCt: boolean;
   /** NAT simulation lines, when the ct had NAT. */
   natLines: string[] | null;

@@ -4,7 +4,8 @@
  * with the same canonical text, and refuse what it refuses, with the same OpenFlow error name
  * where it reports one.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -15,11 +16,13 @@ const req = requireTools('ovs-ofctl differential', ['ovs-ofctl'], 'apt-get insta
 
 type Verdict = { ok: true; text: string } | { ok: false; error?: string };
 
-/** Run ovs-ofctl parse-flow and reduce its answer to a verdict. */
-function ovs(flow: string): Verdict {
+const execFileP = promisify(execFile);
+
+/** Run ovs-ofctl parse-flow (asynchronously: hundreds of runs must not block vitest's worker) and reduce its answer to a verdict. */
+async function ovs(flow: string): Promise<Verdict> {
   let out: string;
   try {
-    out = execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', 'parse-flow', flow], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = (await execFileP('ovs-ofctl', ['-O', 'OpenFlow15', 'parse-flow', flow], { encoding: 'utf8' })).stdout;
   } catch (e) {
     const err = String((e as { stderr?: string }).stderr ?? '');
     const m = /\((OFP[A-Z_]+)\)/.exec(err);
@@ -58,8 +61,8 @@ function ours(flow: string): Verdict {
 }
 
 /** Compare; OVS's "no usable protocol" and plain messages carry no name, so any refusal agrees. */
-function agree(flow: string): void {
-  const o = ovs(flow);
+async function agree(flow: string): Promise<void> {
+  const o = await ovs(flow);
   const u = ours(flow);
   if (o.ok) expect(u, flow).toEqual(o);
   else {
@@ -74,9 +77,9 @@ const corpus = readFileSync(new URL('./fixtures/flows-corpus.txt', import.meta.u
   .filter((l) => l.trim() && !l.startsWith('#'));
 
 describe.skipIf(req.skip)('ovs-ofctl parse-flow differential', () => {
-  it.each(corpus)('%s', (flow) => agree(flow));
+  it.each(corpus)('%s', async (flow) => agree(flow));
 
-  it('agrees on random flows', () => {
+  it('agrees on random flows', async () => {
     const fieldArb = fc.oneof(
       fc.constantFrom('ip', 'ipv6', 'tcp', 'udp', 'tcp6', 'udp6', 'icmp', 'icmp6', 'arp', 'sctp', 'rarp'),
       fc.integer({ min: 0, max: 0xfeff }).map((p) => `in_port=${p}`),
@@ -107,10 +110,10 @@ describe.skipIf(req.skip)('ovs-ofctl parse-flow differential', () => {
       'bundle(nw_src,0,hrw,ofport,members:1,3)', 'sample(probability=9)', 'fin_timeout(idle_timeout=2)', 'output(port=2,max_len=64)',
       'write_actions(mod_tp_dst:443,output:1)', 'write_actions(set_queue:2,output:1)',
     );
-    fc.assert(
-      fc.property(fc.array(fieldArb, { maxLength: 5 }), actArb, fc.option(fc.integer({ min: 0, max: 65535 })), (fields, acts, prio) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fieldArb, { maxLength: 5 }), actArb, fc.option(fc.integer({ min: 0, max: 65535 })), async (fields, acts, prio) => {
         const flow = [...(prio === null ? [] : [`priority=${prio}`]), ...fields, `actions=${acts}`].join(',');
-        agree(flow);
+        await agree(flow);
       }),
       { numRuns: 300 },
     );

@@ -20,3 +20,4 @@ export * from './ovn-frames.js';
 export * from './alloc.js';
 export * from './ovsdb.js';
 export * from './tracegen.js';
+export * from './trace-goldens.js';

@@ -11,8 +11,11 @@
  * `hard_timeout`, `cookie`, `delete_learned`, `limit`/`result_dst`) and the clauses of a
  * conjunctive match. Table 1 dispatches on `ct_state` (`+trk+new`, `+trk+est`, `-trk`, ...),
  * `ct_zone` and `ct_mark` the way a stateful ACL does; table 2 commits and outputs; tables 3 and 4
- * are where the `learn` actions write (each with a low-priority default). Every flow keeps the
- * plan its match came from, so `framesForTable` aims frames at them.
+ * are where the `learn` actions write (each with a low-priority default, and now and then a flow
+ * with the mask of a learned one: `dl_dst=` in table 3, `ip,nw_dst=` in table 4). A flow that
+ * learns often goes on to the table it wrote (`resubmit`, the MAC-learning idiom), where OVS's
+ * classifier already holds the flow just learned, invisible to that lookup but shaping its
+ * wildcards. Every flow keeps the plan its match came from, so `framesForTable` aims frames at them.
  */
 import { formatIpv4, formatMac } from '@ovnts/packet';
 import { Rng } from './corpus.js';
@@ -61,8 +64,8 @@ function ctAction(r: Rng, ip4: boolean, l4: string | undefined): string[] {
   return [...pre, `ct(${args.join(',')})`];
 }
 
-/** One `learn(...)` into table 3 or 4. */
-function learnAction(r: Rng, ip4: boolean): string {
+/** One `learn(...)` into table 3 or 4, and that table. */
+function learnAction(r: Rng, ip4: boolean): { text: string; table: number } {
   const t = r.pick([3, 4]);
   const head = [`table=${t}`];
   if (r.chance(0.4)) head.push(`idle_timeout=${r.pick([10, 60])}`);
@@ -74,11 +77,16 @@ function learnAction(r: Rng, ip4: boolean): string {
   const spec = r.pick([
     ['NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[]', 'output:NXM_OF_IN_PORT[]'],
     ['NXM_OF_VLAN_TCI[0..11]', 'NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[]', 'load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]'],
-    ['eth_type=0x800', ...(ip4 ? ['NXM_OF_IP_DST[]=NXM_OF_IP_SRC[]'] : ['NXM_OF_ETH_SRC[]']), 'load:0x1->NXM_NX_REG1[0]', 'output:2'],
+    // A learned flow outputs to a field's port only (`output:2` is refused: "unknown field `2'").
+    ['eth_type=0x800', ...(ip4 ? ['NXM_OF_IP_DST[]=NXM_OF_IP_SRC[]'] : ['NXM_OF_ETH_SRC[]']), 'load:0x1->NXM_NX_REG1[0]', 'output:NXM_OF_IN_PORT[]'],
     ['NXM_OF_ETH_SRC[]', 'load:0x5->NXM_NX_REG3[0..7]'],
   ]);
-  return `learn(${[...head, ...spec].join(',')})`;
+  return { text: `learn(${[...head, ...spec].join(',')})`, table: t };
 }
+
+/** Match keywords that make a flow IP-only (`ct` needs one: OFPBAC_MATCH_INCONSISTENT otherwise). */
+const IP_KEYWORDS: ReadonlySet<string> = new Set(['ip', 'ipv6', 'tcp', 'udp', 'icmp', 'sctp', 'tcp6', 'udp6', 'icmp6']);
+const isIpMatch = (m: readonly string[]): boolean => m.some((x) => IP_KEYWORDS.has(x));
 
 const OUT = (r: Rng, ports: readonly number[]): string => r.pick([`output:${r.pick(ports)}`, `output:${r.pick(ports)}`, 'in_port', 'drop']);
 
@@ -91,7 +99,9 @@ export function randomStatefulPipeline(seed: number, ports: readonly number[] = 
     const key = `${f.table}/${f.priority ?? 32768}/${f.match.join(',')}`;
     if (prios.has(key)) return;
     prios.add(key);
-    flows.push({ clear: false, ...f });
+    // ovs-ofctl refuses `drop` with other actions: there it only means "no output".
+    const actions = f.actions.filter((a) => a !== 'drop');
+    flows.push({ clear: false, ...f, actions: actions.length ? actions : ['drop'] });
   };
   const plan = (): FramePlan => {
     let p = randomPlan(r, ports);
@@ -105,11 +115,22 @@ export function randomStatefulPipeline(seed: number, ports: readonly number[] = 
     const { match, ip4, l4 } = matchFor(r, p);
     const acts: string[] = [];
     const k = r.weighted({ ct: 6, learn: 2, both: 1.5, out: 1 });
-    if (k === 'learn' || k === 'both') acts.push(learnAction(r, ip4 && match.includes('ip') ? true : ip4 && match.some((m) => m === 'tcp' || m === 'udp' || m === 'icmp' || m === 'sctp')));
+    let learnt: number | undefined;
+    if (k === 'learn' || k === 'both') {
+      const l = learnAction(r, ip4 && match.includes('ip') ? true : ip4 && match.some((m) => m === 'tcp' || m === 'udp' || m === 'icmp' || m === 'sctp'));
+      acts.push(l.text);
+      learnt = l.table;
+    }
     if (r.chance(0.2)) acts.push(`set_field:0x${r.int(1, 9)}->reg${r.pick([1, 3])}`);
-    if (k === 'ct' || k === 'both') acts.push(...ctAction(r, ip4 && match.length > 0 && match[0] !== 'arp', l4));
+    if (k === 'ct' || k === 'both') {
+      // ct needs an IP match: add one where the match has no protocol, leave ARP flows without ct.
+      const ct = ctAction(r, ip4 && match.length > 0 && match[0] !== 'arp', l4);
+      if (!isIpMatch(match) && match[0] !== 'arp' && ct[0] !== 'ct_clear') match.unshift('ip');
+      if (isIpMatch(match) || ct[0] === 'ct_clear') acts.push(...ct);
+    }
     if (k === 'out' || r.chance(0.3)) acts.push(OUT(r, ports));
-    if (r.chance(0.15)) acts.push(`resubmit(,${r.pick([3, 4])})`);
+    // After a learn, often a lookup in the table it wrote (see the module comment).
+    if (r.chance(learnt === undefined ? 0.15 : 0.5)) acts.push(`resubmit(,${learnt ?? r.pick([3, 4])})`);
     add({ table: 0, priority: r.int(1, 1000), match, actions: acts, plan: p });
   }
   // A conjunctive match in table 0 now and then.
@@ -134,10 +155,16 @@ export function randomStatefulPipeline(seed: number, ports: readonly number[] = 
     if (r.chance(0.3)) m.push(r.pick(['ip', 'tcp', 'udp']));
     const { ip4, l4 } = matchFor(r, p);
     const acts: string[] = [];
-    if (r.chance(0.4)) acts.push(...ctAction(r, ip4 && m.includes('ip'), m.includes('tcp') || m.includes('udp') ? l4 : undefined).filter((x) => !x.includes('table=1')));
-    if (r.chance(0.25)) acts.push(learnAction(r, false));
+    if (r.chance(0.4)) {
+      const ct = ctAction(r, ip4 && m.includes('ip'), m.includes('tcp') || m.includes('udp') ? l4 : undefined).filter((x) => !x.includes('table=1'));
+      if (ct.some((x) => x.startsWith('ct(')) && !isIpMatch(m)) m.push('ip');
+      // OVS refuses ct(commit) on a flow matching +inv (OFPBAC_MATCH_INCONSISTENT).
+      if (!(m[0]!.includes('+inv') && ct.some((x) => x.startsWith('ct(commit')))) acts.push(...ct);
+    }
+    const learnt = r.chance(0.25) ? learnAction(r, false) : undefined;
+    if (learnt) acts.push(learnt.text);
     acts.push(OUT(r, ports));
-    if (r.chance(0.2)) acts.push(`resubmit(,${r.pick([2, 3])})`);
+    if (r.chance(learnt ? 0.4 : 0.2)) acts.push(`resubmit(,${learnt?.table ?? r.pick([2, 3])})`);
     add({ table: 1, priority: r.int(1, 500), match: m, actions: acts, plan: p });
   }
   add({ table: 1, priority: 0, match: [], actions: [r.chance(0.5) ? 'drop' : `output:${r.pick(ports)}`], plan: plan() });
@@ -145,10 +172,22 @@ export function randomStatefulPipeline(seed: number, ports: readonly number[] = 
   for (let i = r.int(1, 3); i > 0; i--) {
     const p = plan();
     const m = r.chance(0.5) ? [`ct_state=${r.pick(states)}`] : [];
-    add({ table: 2, priority: r.int(1, 100), match: m, actions: [...(r.chance(0.5) ? [`ct(commit,zone=${r.pick([0, 5])})`] : []), OUT(r, ports)], plan: p });
+    // OVS refuses ct(commit) on a flow matching +inv.
+    const commit = r.chance(0.5) && !m.some((x) => x.includes('+inv'));
+    if (commit) m.push('ip');
+    add({ table: 2, priority: r.int(1, 100), match: m, actions: [...(commit ? [`ct(commit,zone=${r.pick([0, 5])})`] : []), OUT(r, ports)], plan: p });
   }
-  // Tables 3 and 4: where learned flows go.
+  // Tables 3 and 4: where learned flows go; sometimes a flow with a learned flow's mask (its
+  // subtable then holds both, and a learned flow may raise the subtable's priority).
   add({ table: 3, priority: 0, match: [], actions: [`output:${r.pick(ports)}`], plan: plan() });
   add({ table: 4, priority: 0, match: [], actions: ['drop'], plan: plan() });
+  if (r.chance(0.4)) {
+    const p = plan();
+    add({ table: 3, priority: r.pick([5, 50, 150, 2000]), match: [`dl_dst=${formatMac(p.dlDst)}`], actions: [OUT(r, ports)], plan: p });
+  }
+  if (r.chance(0.4)) {
+    const p = plan();
+    add({ table: 4, priority: r.pick([5, 50, 150, 2000]), match: ['ip', `nw_dst=${formatIpv4(p.nwDst)}`], actions: [OUT(r, ports)], plan: { ...p, kind: 'udp4' } });
+  }
   return { seed, known: false, ports: [...ports], groups: [], flows };
 }

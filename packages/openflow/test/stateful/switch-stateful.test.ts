@@ -253,6 +253,20 @@ describe('connection tracking through the switch', () => {
     // Tracing changes nothing.
     expect(r.sw.conntrack.count).toBe(0);
   });
+
+  it('trace: once the --ct-next states are used up, a recirculation takes the default and says so', () => {
+    const r = rig([1, 2], `
+      table=0,in_port=1,ip,actions=ct(table=1)
+      table=1,ip,actions=ct(zone=7,table=2)
+      table=2,actions=output:2
+    `);
+    const t = formatTrace(r.sw.trace('in_port=1,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=1,udp_dst=2', undefined, { ctNext: ['trk,est'] }));
+    // As OVS 3.1's ofproto_trace_recirc_node() prints them (seen in the stateful trace differential, seed 3).
+    expect(t.split('\n').filter((l) => l.startsWith('recirc('))).toEqual([
+      'recirc(0x1) - resume conntrack with ct_state=est|trk',
+      'recirc(0x2) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)',
+    ]);
+  });
 });
 
 describe('learn, timeouts and flow-removed events', () => {
