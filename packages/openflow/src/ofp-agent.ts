@@ -41,10 +41,8 @@ const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, i
 export class OfpAgent implements OfpHandler {
   /** Open connections. */
   readonly conns = new Set<OfpConnection>();
-  /** Fragment handling flags of SET_CONFIG. */
+  /** Fragment handling flags of SET_CONFIG (switch-wide; miss_send_len is per connection). */
   configFlags = 0;
-  /** miss_send_len of SET_CONFIG. */
-  missSendLen = 128;
   private readonly dpid: bigint;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
@@ -64,10 +62,12 @@ export class OfpAgent implements OfpHandler {
       ...opts,
       onClose: (why) => {
         this.conns.delete(c);
+        this.updateMiss();
         opts.onClose?.(why);
       },
     });
     this.conns.add(c);
+    this.updateMiss();
     return c;
   }
 
@@ -75,6 +75,22 @@ export class OfpAgent implements OfpHandler {
   disconnect(c: OfpConnection): void {
     this.conns.delete(c);
     c.state = 'closed';
+    this.updateMiss();
+  }
+
+  /** A connection agreed on a version or closed (OfpHandler). */
+  onState(): void {
+    this.updateMiss();
+  }
+
+  /**
+   * OVS `connmgr_wants_packet_in_on_miss()`: table misses go to the controller while a controller
+   * connection speaks OpenFlow 1.0-1.2 or has not negotiated yet (1.3 made a miss a drop).
+   */
+  private updateMiss(): void {
+    let want = false;
+    for (const c of this.conns) if (c.primary && c.state !== 'closed' && (c.state === 'hello' || c.version < OfpVersion.OF13)) want = true;
+    this.sw.setMissToController(want);
   }
 
   /** Send a packet-in to every active connection (wire it to the switch's `onPacketIn`). */
@@ -87,7 +103,9 @@ export class OfpAgent implements OfpHandler {
       if (!match.has(fd)) match.set(fd, f.value);
     }
     for (const c of this.conns) {
-      if (c.state !== 'active') continue;
+      // A service connection gets packet-ins only once it asked with a miss_send_len (OVS
+      // `ofconn_receives_async_msg()`).
+      if (c.state !== 'active' || (!c.primary && c.missSendLen === 0)) continue;
       c.notify(encodePacketIn(c.version, this.xid++, {
         data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
       }));
@@ -95,7 +113,7 @@ export class OfpAgent implements OfpHandler {
   }
 
   /** Answer one message (OfpHandler). */
-  handle(m: OfpMessage): Uint8Array[] {
+  handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     const v = m.version;
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
@@ -110,11 +128,11 @@ export class OfpAgent implements OfpHandler {
           datapathId: this.dpid, nBuffers: 0, nTables: 254, capabilities: v === OfpVersion.OF10 ? 0xc7 : 0x4f, ports: this.portDescs(),
         })];
       case OFPT.GET_CONFIG_REQUEST:
-        return [encodeConfigReply(v, m.xid, this.configFlags, this.missSendLen)];
+        return [encodeConfigReply(v, m.xid, this.configFlags, conn.missSendLen)];
       case OFPT.SET_CONFIG: {
         const c = decodeSetConfig(m);
         this.configFlags = c.flags;
-        this.missSendLen = c.missSendLen;
+        conn.missSendLen = c.missSendLen;
         return [];
       }
       case OFPT.FLOW_MOD:
