@@ -58,6 +58,12 @@ export class OfpConnection {
    * then gets no packet-ins (OVS `ofconn_flush()` and `ofconn_receives_async_msg()`).
    */
   missSendLen: number;
+  /** Flow format of NXT_SET_FLOW_FORMAT (`NXFF_*`: 0 OpenFlow 1.0, 2 NXM). */
+  flowFormat = 0;
+  /** NXT_FLOW_MOD_TABLE_ID: the table is the upper byte of an OpenFlow 1.0 or Nicira flow-mod command. */
+  flowModTableId = false;
+  /** Packet-in format of NXT_SET_PACKET_IN_FORMAT (`NXPIF_*`). */
+  packetInFormat = 0;
   /** Exceptions that were not OpenFlow errors (answered with OFPBRC_EPERM). */
   readonly internalErrors: unknown[] = [];
   private readonly versions: readonly number[];
