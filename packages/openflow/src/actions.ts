@@ -3968,10 +3968,12 @@ export function encodeInstructions(ins: Instructions, version: number, w = new W
   const start = w.len;
   const e = new ActionEncoder(w, version, encodeList);
   if (version === OfpVersion.OF10) {
-    if (ins.clearActions || ins.writeActions || ins.writeMetadata || ins.gotoTable !== undefined) {
+    if (ins.clearActions || ins.writeActions || ins.gotoTable !== undefined) {
       throw new OpenFlowError('OFPBIC_UNSUP_INST', 'OpenFlow 1.0 has no instructions');
     }
     encodeList(ins.apply, e);
+    // write_metadata is NXAST_WRITE_METADATA there, after the actions (its place as an instruction).
+    if (ins.writeMetadata) w.u16(0xffff).u16(32).u32(VendorId.NX).u16(NXAST.WRITE_METADATA).zeros(6).u64(ins.writeMetadata.value).u64(ins.writeMetadata.mask);
     return w.buf.subarray(start, w.len);
   }
   let apply: readonly Action[] = ins.apply;
@@ -4002,7 +4004,24 @@ export function encodeInstructions(ins: Instructions, version: number, w = new W
  */
 export function decodeInstructions(r: WireReader, version: number): Instructions {
   const d = new ActionDecoder(version, decodeList);
-  if (version === OfpVersion.OF10) return { apply: decodeList(r.sub(r.remaining), d), clearActions: false };
+  if (version === OfpVersion.OF10) {
+    // OpenFlow 1.0 carries write_metadata as NXAST_WRITE_METADATA, which must be the last action
+    // (OVS ofpacts_verify(): an action after it is OFPBAC_UNSUPPORTED_ORDER).
+    let at = -1;
+    for (let o = 0, len = 0; o + 10 <= r.remaining; o += len) {
+      len = r.peekU16(o + 2);
+      if (len < 8) break;
+      if (r.peekU16(o) === 0xffff && len === 32 && o + 32 <= r.remaining && r.peekU32(o + 4) === VendorId.NX && r.peekU16(o + 8) === NXAST.WRITE_METADATA) {
+        if (at >= 0 || o + 32 !== r.remaining) throw new OpenFlowError('OFPBAC_UNSUPPORTED_ORDER', 'an action after write_metadata');
+        at = o;
+      }
+    }
+    if (at < 0) return { apply: decodeList(r.sub(r.remaining), d), clearActions: false };
+    const apply = decodeList(r.sub(at), d);
+    r.skip(10);
+    for (let i = 0; i < 6; i++) if (r.u8() !== 0) throw new OpenFlowError('NXBRC_MUST_BE_ZERO', 'NXAST_WRITE_METADATA padding');
+    return { apply, clearActions: false, writeMetadata: { value: r.u64(), mask: r.u64() } };
+  }
   const ins: Instructions = { apply: [], clearActions: false };
   const seen = new Set<number>();
   let meter: Action | undefined;

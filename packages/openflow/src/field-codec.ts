@@ -221,7 +221,8 @@ export function pullEntry(r: WireReader, opts: PullEntryOptions = {}): PulledEnt
     if (known.bytes === width) header = known;
     else if (opts.isAction) setLenError = true;
   }
-  const isCookie = !known && opts.allowCookie === true && cls === NXM_NX_COOKIE.cls && code === NXM_NX_COOKIE.code && width === 8;
+  // NXM_NX_COOKIE shares NXM_NX code 30 with NXM_NX_MPLS_TTL (1 byte); its 8-byte width tells them apart.
+  const isCookie = header === undefined && opts.allowCookie === true && cls === NXM_NX_COOKIE.cls && code === NXM_NX_COOKIE.code && width === 8;
   if (!header && !isCookie) {
     if (opts.isAction) {
       throw new OpenFlowError(setLenError ? 'OFPBAC_BAD_SET_LEN' : 'OFPBAC_BAD_SET_TYPE', `unknown or malformed field header ${hex(w0)}`);
@@ -331,7 +332,29 @@ export function pullNxMatch(r: WireReader, matchLen: number, opts: { strict: boo
   if (r.remaining < padded) throw new OpenFlowError('OFPBMC_BAD_LEN', `nx_match length ${matchLen}, rounded up to a multiple of 8, is longer than the message`);
   const sub = new WireReader(r.buf, r.off, r.off + matchLen);
   r.skip(padded);
-  return pullMatchEntries(sub, opts);
+  const pulled = pullMatchEntries(sub, opts);
+  // NXM_OF_VLAN_TCI is stored in the OpenFlow 1.5 form the text parser stores.
+  normalizeVlanForOxm(pulled.match);
+  return pulled;
+}
+
+/**
+ * Reduce a VLAN TCI match to what OpenFlow 1.5 carries (OVS `nx_put_raw` with OXM): the VID and
+ * CFI bits with their mask, and the PCP only when some VID/CFI value bit is set and the PCP is
+ * matched, in which case it is exact and implies the CFI. This is what a switch stores.
+ */
+export function normalizeVlanForOxm(m: Match): void {
+  const v = m.value[W.vlan_tci]!;
+  const k = m.mask[W.vlan_tci]!;
+  let nv = v & 0x1fff;
+  let nk = k & 0x1fff;
+  if ((v & 0x1fff) !== 0 && (k & 0xe000) !== 0) {
+    // Decoding vlan_pcp sets the CFI; without a CFI in the VID the switch refuses it (checkMatchPrereqs).
+    nv = (nv | (v & 0xe000)) & 0xffff;
+    nk = nk | 0xe000;
+  }
+  m.mask[W.vlan_tci] = nk;
+  m.value[W.vlan_tci] = nv & nk;
 }
 
 /** OFPMT_OXM, the `ofp_match` type of OpenFlow 1.2+. */
@@ -404,6 +427,9 @@ export function putMatchEntries(w: WireWriter, m: Match, version: number, cookie
     if (vmask === 0x1fff) putEntry(w, field('vlan_vid'), version, BigInt(vid));
     else if (vmask) putEntry(w, field('vlan_vid'), version, BigInt(vid), BigInt(vmask));
     if (vid && (K[W.vlan_tci]! & 0xe000)) putEntry(w, field('vlan_pcp'), version, BigInt((V[W.vlan_tci]! >>> 13) & 7));
+  } else if ((K[W.vlan_tci]! & 0x1fff) === 0x1fff && V[W.vlan_tci] === 0) {
+    // "No VLAN" is stored as VID+CFI 0/0x1fff (the OpenFlow 1.5 form); OVS keeps vlan_tci=0 exact.
+    putEntry(w, field('vlan_tci'), version, 0n);
   } else putIf(w, m, 'vlan_tci', version);
   const dl = V[W.dl_type]!;
   if (isEthTypeMpls(dl)) {

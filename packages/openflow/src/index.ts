@@ -32,6 +32,7 @@ export * from './wire-buf.js';
 export * from './field-codec.js';
 export * from './ofp-errors.js';
 export * from './ofp-msgs.js';
+export * from './ofp-nx.js';
 export * from './ofp-conn.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';

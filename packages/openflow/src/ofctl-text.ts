@@ -22,6 +22,7 @@ import {
   checkActionSet, checkActionsAgainst, checkActionsDecoded, checkActionsParsed, checkModTpDecoded, formatActionList, formatInstructions, parseActionList,
   parseInstructions, type Action, type CheckState, type Instructions,
 } from './actions.js';
+import { normalizeVlanForOxm } from './field-codec.js';
 import { hexC, parseUint, splitTopLevel } from './ofctl-lex.js';
 import { formatPort, parsePort } from './ports.js';
 
@@ -100,25 +101,6 @@ export interface Group {
 
 // ---------------------------------------------------------------------------------------------
 // Matches
-
-/**
- * Reduce a VLAN TCI match to what OpenFlow 1.5 carries (OVS `nx_put_raw` with OXM): the VID and
- * CFI bits with their mask, and the PCP only when some VID/CFI value bit is set and the PCP is
- * matched, in which case it is exact and implies the CFI. This is what a switch stores.
- */
-export function normalizeVlanForOxm(m: Match): void {
-  const v = m.value[W.vlan_tci]!;
-  const k = m.mask[W.vlan_tci]!;
-  let nv = v & 0x1fff;
-  let nk = k & 0x1fff;
-  if ((v & 0x1fff) !== 0 && (k & 0xe000) !== 0) {
-    // Decoding vlan_pcp sets the CFI; without a CFI in the VID the switch refuses it (checkMatchPrereqs).
-    nv = (nv | (v & 0xe000)) & 0xffff;
-    nk = nk | 0xe000;
-  }
-  m.mask[W.vlan_tci] = nk;
-  m.value[W.vlan_tci] = nv & nk;
-}
 
 /** Apply one `name=value` (or protocol keyword) to a match, as OVS's flow parser does. */
 export function applyMatchText(m: Match, name: string, value: string | undefined, input: string, col: number): void {

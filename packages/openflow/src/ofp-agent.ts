@@ -18,13 +18,15 @@ import { OpenFlowError } from './errors.js';
 import {
   MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
-  encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type OfpMessage, type PortDesc, type WireFlowMod,
+  encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
+import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
+import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
 import type { Switch } from './switch.js';
-import { OfpVersion, WireWriter } from './wire-buf.js';
+import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
 export interface OfpAgentOptions {
@@ -41,10 +43,8 @@ const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, i
 export class OfpAgent implements OfpHandler {
   /** Open connections. */
   readonly conns = new Set<OfpConnection>();
-  /** Fragment handling flags of SET_CONFIG. */
+  /** Fragment handling flags of SET_CONFIG (switch-wide; miss_send_len is per connection). */
   configFlags = 0;
-  /** miss_send_len of SET_CONFIG. */
-  missSendLen = 128;
   private readonly dpid: bigint;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
@@ -64,10 +64,12 @@ export class OfpAgent implements OfpHandler {
       ...opts,
       onClose: (why) => {
         this.conns.delete(c);
+        this.updateMiss();
         opts.onClose?.(why);
       },
     });
     this.conns.add(c);
+    this.updateMiss();
     return c;
   }
 
@@ -75,6 +77,22 @@ export class OfpAgent implements OfpHandler {
   disconnect(c: OfpConnection): void {
     this.conns.delete(c);
     c.state = 'closed';
+    this.updateMiss();
+  }
+
+  /** A connection agreed on a version or closed (OfpHandler). */
+  onState(): void {
+    this.updateMiss();
+  }
+
+  /**
+   * OVS `connmgr_wants_packet_in_on_miss()`: table misses go to the controller while a controller
+   * connection speaks OpenFlow 1.0-1.2 or has not negotiated yet (1.3 made a miss a drop).
+   */
+  private updateMiss(): void {
+    let want = false;
+    for (const c of this.conns) if (c.primary && c.state !== 'closed' && (c.state === 'hello' || c.version < OfpVersion.OF13)) want = true;
+    this.sw.setMissToController(want);
   }
 
   /** Send a packet-in to every active connection (wire it to the switch's `onPacketIn`). */
@@ -87,7 +105,9 @@ export class OfpAgent implements OfpHandler {
       if (!match.has(fd)) match.set(fd, f.value);
     }
     for (const c of this.conns) {
-      if (c.state !== 'active') continue;
+      // A service connection gets packet-ins only once it asked with a miss_send_len (OVS
+      // `ofconn_receives_async_msg()`).
+      if (c.state !== 'active' || (!c.primary && c.missSendLen === 0)) continue;
       c.notify(encodePacketIn(c.version, this.xid++, {
         data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
       }));
@@ -95,7 +115,7 @@ export class OfpAgent implements OfpHandler {
   }
 
   /** Answer one message (OfpHandler). */
-  handle(m: OfpMessage): Uint8Array[] {
+  handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     const v = m.version;
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
@@ -110,16 +130,17 @@ export class OfpAgent implements OfpHandler {
           datapathId: this.dpid, nBuffers: 0, nTables: 254, capabilities: v === OfpVersion.OF10 ? 0xc7 : 0x4f, ports: this.portDescs(),
         })];
       case OFPT.GET_CONFIG_REQUEST:
-        return [encodeConfigReply(v, m.xid, this.configFlags, this.missSendLen)];
+        return [encodeConfigReply(v, m.xid, this.configFlags, conn.missSendLen)];
       case OFPT.SET_CONFIG: {
         const c = decodeSetConfig(m);
         this.configFlags = c.flags;
-        this.missSendLen = c.missSendLen;
+        conn.missSendLen = c.missSendLen;
         return [];
       }
-      case OFPT.FLOW_MOD:
-        this.flowMod(decodeFlowMod(m));
+      case OFPT.FLOW_MOD: {
+        this.flowMod(decodeFlowMod(m, conn.flowModTableId));
         return [];
+      }
       case OFPT.PACKET_OUT: {
         const po = decodePacketOut(m);
         if (po.bufferId !== OFP_NO_BUFFER) throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId}`);
@@ -147,13 +168,95 @@ export class OfpAgent implements OfpHandler {
         return [];
       }
       case OFPT.EXPERIMENTER:
-        throw new OpenFlowError('OFPBRC_BAD_VENDOR', 'experimenter messages are not supported');
+        return this.nicira(m, conn);
       default:
         break;
     }
     if (m.type === msgType(v, 'BARRIER_REQUEST')) return [startMessage(v, msgType(v, 'BARRIER_REPLY'), m.xid).done()];
     if (m.type === msgType(v, 'MULTIPART_REQUEST')) return this.multipart(m);
     throw new OpenFlowError('OFPBRC_BAD_TYPE', `message type ${m.type}`);
+  }
+
+  /** A Nicira extension message (OVS `handle_openflow()`'s NXT cases). */
+  private nicira(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    const { vendor, subtype } = decodeVendorHeader(m);
+    checkNxVendor(vendor);
+    switch (subtype) {
+      case NXT.SET_FLOW_FORMAT: {
+        const f = decodeNxU32(m, 'NXT_SET_FLOW_FORMAT');
+        if (f !== NXFF.OPENFLOW10 && f !== NXFF.NXM) throw new OpenFlowError('OFPBRC_EPERM', `flow format ${f}`);
+        conn.flowFormat = f;
+        return [];
+      }
+      case NXT.FLOW_MOD_TABLE_ID: {
+        if (m.body.remaining < 8) throw new OpenFlowError('OFPBRC_BAD_LEN', 'NXT_FLOW_MOD_TABLE_ID too short');
+        conn.flowModTableId = m.body.u8() !== 0;
+        return [];
+      }
+      case NXT.SET_PACKET_IN_FORMAT: {
+        const f = decodeNxU32(m, 'NXT_SET_PACKET_IN_FORMAT');
+        if (f !== NXPIF.STANDARD && f !== NXPIF.NXT_PACKET_IN && f !== NXPIF.NXT_PACKET_IN2) throw new OpenFlowError('OFPBRC_EPERM', `packet-in format ${f}`);
+        conn.packetInFormat = f;
+        return [];
+      }
+      case NXT.FLOW_MOD:
+        this.flowMod(decodeNxFlowMod(m, conn.flowModTableId));
+        return [];
+      default:
+        throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype}`);
+    }
+  }
+
+  /** The flows a flow or aggregate statistics request selects (expired ones gone first). */
+  private statsFlows(req: FlowStatsRequest): FlowEntry[] {
+    const all = req.tableId === OFPTT_ALL;
+    if (!all && req.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId}`);
+    this.sw.expire();
+    const probe: Flow = {
+      table: all ? 0 : req.tableId, priority: 0, cookie: req.cookie, idleTimeout: 0, hardTimeout: 0, importance: 0, flags: [],
+      match: req.match, instructions: { apply: [], clearActions: false },
+    };
+    return this.sw.selectFlows(probe, { cookieMask: req.cookieMask, allTables: all, outPort: req.outPort, outGroup: req.outGroup });
+  }
+
+  /** Packet, byte and flow counts of an aggregate request. */
+  private static sums(hits: FlowEntry[]): { packets: bigint; bytes: bigint } {
+    let packets = 0n;
+    let bytes = 0n;
+    for (const e of hits) {
+      packets += BigInt(e.packets);
+      bytes += BigInt(e.bytes);
+    }
+    return { packets, bytes };
+  }
+
+  /** NXST_FLOW / NXST_AGGREGATE (the multipart request's body is at the vendor id). */
+  private nxStats(m: OfpMessage, body: WireReader): Uint8Array[] {
+    const v = m.version;
+    if (body.remaining < 8) throw new OpenFlowError('OFPBRC_BAD_LEN', 'vendor statistics request too short');
+    checkNxVendor(body.u32());
+    const subtype = body.u32();
+    if (v === OfpVersion.OF10) {
+      if (body.remaining < 4) throw new OpenFlowError('OFPBRC_BAD_LEN', 'vendor statistics request too short');
+      body.skip(4);
+    }
+    if (subtype !== NXST.FLOW && subtype !== NXST.AGGREGATE) throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira statistics subtype ${subtype}`);
+    const req = decodeNxFlowStatsRequest({ ...m, body });
+    const hits = this.statsFlows(req);
+    const reply = new MultipartReply(v, m.xid, OFPMP.EXPERIMENTER, subtype);
+    if (subtype === NXST.AGGREGATE) {
+      const { packets, bytes } = OfpAgent.sums(hits);
+      reply.add(encodeNxAggregate(packets, bytes, hits.length));
+      return reply.finish();
+    }
+    for (const e of hits) {
+      const st = this.sw.flowStats(e);
+      reply.add(encodeNxFlowStats(v, {
+        tableId: e.flow.table, durationMs: st.durationMs, idleAge: st.idleAge, hardAge: st.hardAge, priority: e.flow.priority, idleTimeout: st.idleTimeout,
+        hardTimeout: st.hardTimeout, cookie: e.flow.cookie, packets: BigInt(e.packets), bytes: BigInt(e.bytes), match: e.flow.match, instructions: e.flow.instructions,
+      }));
+    }
+    return reply.finish();
   }
 
   /** Apply a decoded flow mod through the switch's text-API operations. */
@@ -174,9 +277,15 @@ export class OfpAgent implements OfpHandler {
         this.sw.addFlow(flow);
         return;
       case OFPFC.MODIFY:
-      case OFPFC.MODIFY_STRICT:
-        this.sw.modFlows(flow, { ...opts, outPort: OFPP.NONE, outGroup: 0xffff_ffff });
+      case OFPFC.MODIFY_STRICT: {
+        // OpenFlow 1.0 and Nicira flow mods carry the flows' new cookie (OVS new_cookie; all ones
+        // keeps it); with a cookie filter as well, the filter wins and the cookie stays.
+        const nc = fm.newCookie;
+        if (nc !== undefined && nc !== 0xffff_ffff_ffff_ffffn && fm.cookieMask === 0n) {
+          this.sw.modFlows({ ...flow, cookie: nc }, { strict, allTables: all, outPort: OFPP.NONE, outGroup: 0xffff_ffff });
+        } else this.sw.modFlows(flow, { ...opts, outPort: OFPP.NONE, outGroup: 0xffff_ffff });
         return;
+      }
       default:
         this.sw.delFlows(flow, opts);
     }
@@ -201,24 +310,13 @@ export class OfpAgent implements OfpHandler {
       case OFPMP.DESC:
         reply.add(encodeDesc(this.desc));
         break;
+      case OFPMP.EXPERIMENTER:
+        return this.nxStats(m, q.body);
       case OFPMP.FLOW:
       case OFPMP.AGGREGATE: {
-        const req = decodeFlowStatsRequest(v, q.body);
-        const all = req.tableId === OFPTT_ALL;
-        if (!all && req.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId}`);
-        this.sw.expire();
-        const probe: Flow = {
-          table: all ? 0 : req.tableId, priority: 0, cookie: req.cookie, idleTimeout: 0, hardTimeout: 0, importance: 0, flags: [],
-          match: req.match, instructions: { apply: [], clearActions: false },
-        };
-        const hits = this.sw.selectFlows(probe, { cookieMask: req.cookieMask, allTables: all, outPort: req.outPort, outGroup: req.outGroup });
+        const hits = this.statsFlows(decodeFlowStatsRequest(v, q.body));
         if (q.mpType === OFPMP.AGGREGATE) {
-          let packets = 0n;
-          let bytes = 0n;
-          for (const e of hits) {
-            packets += BigInt(e.packets);
-            bytes += BigInt(e.bytes);
-          }
+          const { packets, bytes } = OfpAgent.sums(hits);
           reply.add(encodeAggregate(v, packets, bytes, hits.length));
           break;
         }

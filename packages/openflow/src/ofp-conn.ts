@@ -34,6 +34,11 @@ export interface OfpConnectionOptions {
   versions?: readonly number[];
   /** Called once when the connection closes itself (protocol failure); the transport then closes. */
   onClose?: (why: string) => void;
+  /**
+   * A controller connection (OVS `OFCONN_PRIMARY`, made by `--controller`), as opposed to a service
+   * connection accepted by a listener (`OFCONN_SERVICE`, where `ovs-ofctl` connects). Default false.
+   */
+  primary?: boolean;
 }
 
 /** One OpenFlow connection (see the module comment). */
@@ -48,6 +53,17 @@ export class OfpConnection {
   errorsSent = 0;
   /** Why it closed. */
   closeReason = '';
+  /**
+   * miss_send_len (SET_CONFIG): 128 on a controller connection, 0 on a service connection, which
+   * then gets no packet-ins (OVS `ofconn_flush()` and `ofconn_receives_async_msg()`).
+   */
+  missSendLen: number;
+  /** Flow format of NXT_SET_FLOW_FORMAT (`NXFF_*`: 0 OpenFlow 1.0, 2 NXM). */
+  flowFormat = 0;
+  /** NXT_FLOW_MOD_TABLE_ID: the table is the upper byte of an OpenFlow 1.0 or Nicira flow-mod command. */
+  flowModTableId = false;
+  /** Packet-in format of NXT_SET_PACKET_IN_FORMAT (`NXPIF_*`). */
+  packetInFormat = 0;
   /** Exceptions that were not OpenFlow errors (answered with OFPBRC_EPERM). */
   readonly internalErrors: unknown[] = [];
   private readonly versions: readonly number[];
@@ -61,6 +77,12 @@ export class OfpConnection {
     readonly opts: OfpConnectionOptions = {},
   ) {
     this.versions = opts.versions ?? SUPPORTED_VERSIONS;
+    this.missSendLen = opts.primary ? 128 : 0;
+  }
+
+  /** Is this a controller connection (see `OfpConnectionOptions.primary`)? */
+  get primary(): boolean {
+    return this.opts.primary === true;
   }
 
   /** Send our HELLO (call once when the transport is up). */

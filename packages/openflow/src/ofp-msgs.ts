@@ -13,7 +13,7 @@
 import { decodeInstructions, encodeActions, encodeInstructions, decodeActions, type Action, type Instructions } from './actions.js';
 import { OpenFlowError } from './errors.js';
 import {
-  OFP10_MATCH_LEN, portFrom11Checked, portTo11, pullOfp10Match, pullOxmMatch, putOfp10Match, putOxmMatch,
+  OFP10_MATCH_LEN, normalizeVlanForOxm, portFrom11Checked, portTo11, pullOfp10Match, pullOxmMatch, putOfp10Match, putOxmMatch,
 } from './field-codec.js';
 import { field } from './fields.js';
 import { Match } from './match.js';
@@ -270,6 +270,8 @@ export interface WireFlowMod {
   cookie: bigint;
   /** Cookie mask (modify/delete filter; 0 = any). */
   cookieMask: bigint;
+  /** OpenFlow 1.0 and Nicira modify: the cookie the flows get (all ones: keep theirs), as OVS's `new_cookie`. */
+  newCookie?: bigint;
   /** Table, or 0xff (all tables, modify/delete). */
   tableId: number;
   /** Idle timeout (s). */
@@ -294,7 +296,8 @@ export interface WireFlowMod {
   instructions: Instructions;
 }
 
-function flagNames(bits: number, version: number): string[] {
+/** The flag names of flow-mod flag bits (OpenFlow 1.0 knows only send_flow_rem and check_overlap). */
+export function flagNames(bits: number, version: number): string[] {
   const out: string[] = [];
   for (const [name, bit] of OFPFF) if (bits & bit && (version !== OfpVersion.OF10 || bit <= 2)) out.push(name);
   return out;
@@ -306,25 +309,50 @@ function flagBits(names: readonly string[]): number {
   return b;
 }
 
-/** Decode a FLOW_MOD (OpenFlow 1.0 with `ofp10_match`, 1.1+ with OXM and instructions). */
-export function decodeFlowMod(m: OfpMessage): WireFlowMod {
+/**
+ * The fixed fields an OpenFlow 1.0 `ofp_flow_mod` and a Nicira `nx_flow_mod` share, cookie to
+ * flags; with `tableIdInCommand` (NXT_FLOW_MOD_TABLE_ID) the command's upper byte is the table,
+ * else the table is 255 (0 for an add, as OVS picks).
+ */
+export function pullFlowMod10(r: WireReader, tableIdInCommand: boolean): {
+  cookie: bigint; command: number; tableId: number; idleTimeout: number; hardTimeout: number; priority: number; bufferId: number; outPort: number; flags: number;
+} {
+  const cookie = r.u64();
+  let command = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const priority = r.u16();
+  const bufferId = r.u32();
+  const outPort = r.u16();
+  const flags = r.u16();
+  let tableId = OFPTT_ALL;
+  if (tableIdInCommand) {
+    tableId = command >> 8;
+    command &= 0xff;
+  }
+  if (command > 4) throw new OpenFlowError('OFPFMFC_BAD_COMMAND', `flow_mod command ${command}`);
+  if (command === OFPFC.ADD && tableId === OFPTT_ALL) tableId = 0;
+  return { cookie, command, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort, flags };
+}
+
+/**
+ * Decode a FLOW_MOD (OpenFlow 1.0 with `ofp10_match`, 1.1+ with OXM and instructions).
+ * `tableIdInCommand` (NXT_FLOW_MOD_TABLE_ID on the connection): a 1.0 command's upper byte is the table.
+ */
+export function decodeFlowMod(m: OfpMessage, tableIdInCommand = false): WireFlowMod {
   const r = m.body;
   const v = m.version;
   if (v === OfpVersion.OF10) {
     if (r.remaining < OFP10_MATCH_LEN + 24) throw new OpenFlowError('OFPBRC_BAD_LEN', 'FLOW_MOD too short');
     const match = pullOfp10Match(r);
-    const cookie = r.u64();
-    const command = r.u16();
-    const idleTimeout = r.u16();
-    const hardTimeout = r.u16();
-    const priority = r.u16();
-    const bufferId = r.u32();
-    const outPort = r.u16();
-    const flags = r.u16();
-    if (command > 4) throw new OpenFlowError('OFPFMFC_BAD_COMMAND', `flow_mod command ${command}`);
+    // OVS decodes an ofp10_match and then normalises it (ofputil_normalize_match), as the text parser does.
+    normalizeVlanForOxm(match);
+    match.normalize();
+    const { cookie, command, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort, flags } = pullFlowMod10(r, tableIdInCommand);
     const instructions = decodeInstructions(r, v);
     return {
-      command, cookie, cookieMask: 0n, tableId: command === OFPFC.ADD ? 0 : OFPTT_ALL, idleTimeout, hardTimeout,
+      ...(command === OFPFC.MODIFY || command === OFPFC.MODIFY_STRICT ? { newCookie: cookie } : {}),
+      command, cookie, cookieMask: 0n, tableId, idleTimeout, hardTimeout,
       priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames(flags, v), importance: 0, match, instructions,
     };
   }
@@ -509,6 +537,8 @@ export class MultipartReply {
     readonly xid: number,
     /** `OFPMP_*`. */
     readonly mpType: number,
+    /** For a Nicira statistics reply (mpType 0xffff): its `NXST_*` subtype. */
+    readonly nxSubtype?: number,
   ) {}
 
   /** Append one part. */
@@ -519,13 +549,16 @@ export class MultipartReply {
   /** The reply messages. */
   finish(): Uint8Array[] {
     const out: Uint8Array[] = [];
-    const hdr = this.version === OfpVersion.OF10 ? 12 : 16;
+    const nx = this.nxSubtype !== undefined;
+    const hdr = nx ? 24 : this.version === OfpVersion.OF10 ? 12 : 16;
     let cur: Uint8Array[] = [];
     let size = hdr;
     const flush = (more: boolean): void => {
       const m = startMessage(this.version, msgType(this.version, 'MULTIPART_REPLY'), this.xid, size);
       m.w.u16(this.mpType).u16(more ? 1 : 0);
       if (this.version !== OfpVersion.OF10) m.w.zeros(4);
+      // nicira10_stats_msg / nicira11_stats_msg: vendor, subtype (and 4 bytes of padding in 1.0).
+      if (nx) m.w.u32(0x0000_2320).u32(this.nxSubtype!).zeros(this.version === OfpVersion.OF10 ? 4 : 0);
       for (const p of cur) m.w.bytes(p);
       out.push(m.done());
       cur = [];

@@ -18,11 +18,11 @@ export interface OfpListener {
   close(): Promise<void>;
 }
 
-function attach(agent: OfpAgent, sock: Socket): OfpConnection {
+function attach(agent: OfpAgent, sock: Socket, primary: boolean): OfpConnection {
   sock.setNoDelay(true);
   const conn = agent.connect((b) => {
     if (!sock.destroyed) sock.write(b);
-  }, { onClose: () => sock.end() });
+  }, { onClose: () => sock.end(), primary });
   sock.on('data', (d: Buffer) => conn.feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));
   sock.on('error', () => sock.destroy());
   sock.on('close', () => agent.disconnect(conn));
@@ -36,7 +36,7 @@ export function listenOpenFlow(agent: OfpAgent, port: number, host = '0.0.0.0'):
   const server: Server = createServer((sock) => {
     socks.add(sock);
     sock.on('close', () => socks.delete(sock));
-    attach(agent, sock);
+    attach(agent, sock, false);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -82,7 +82,7 @@ export function connectController(agent: OfpAgent, host: string, port: number, m
     s.on('connect', () => {
       state.connected = true;
       backoff = 1000;
-      attach(agent, s);
+      attach(agent, s, true);
     });
     s.on('error', () => s.destroy());
     s.on('close', () => {

@@ -219,6 +219,8 @@ export interface SwitchCore {
   readonly meters: MeterTable;
   /** The NORMAL L2 switch. */
   readonly normal: NormalSwitch;
+  /** A table-0 miss sends a packet-in (OVS's miss rule for OpenFlow 1.0-1.2 controllers). */
+  readonly missToController: boolean;
   /** Stage a learned flow (installed when the translation pass ends); false when `limit` refuses it. `dry`: decide only. */
   learnStage(lf: LearnedFlow, a: LearnAction, now: number, dry: boolean): boolean;
   /** Install the flows staged by `learnStage` (end of a translation pass). */
@@ -516,6 +518,8 @@ export class Pipeline implements Xlate {
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
+    // OVS's hidden miss rule (`controller(reason=no_match)`) while an OpenFlow 1.0-1.2 controller is connected.
+    if (entry === null && this.sw.missToController) this.controller(0xffff, 'no_match', 0, undefined);
     this.actionSetOrFreeze(true);
     this.endPass();
   }

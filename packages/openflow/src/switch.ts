@@ -180,6 +180,12 @@ export class Switch implements SwitchCore {
   readonly normal: NormalSwitch;
   /** Flow-removed hook. */
   onFlowRemoved: ((ev: FlowRemovedEvent) => void) | undefined;
+  /**
+   * A miss in table 0 sends a packet-in (OVS's hidden miss rule, `connmgr_wants_packet_in_on_miss()`:
+   * a controller connection of OpenFlow 1.0-1.2, or not yet negotiated, is up). Set it with
+   * `setMissToController`; the OpenFlow agent does.
+   */
+  missToController = false;
 
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
@@ -224,6 +230,13 @@ export class Switch implements SwitchCore {
   // Ports
 
   /** Add a port; returns it. A port number already in use is replaced. */
+  /** Turn the miss-to-controller behaviour on or off (see `missToController`); cached translations are dropped. */
+  setMissToController(on: boolean): void {
+    if (on === this.missToController) return;
+    this.missToController = on;
+    this.epoch.value++;
+  }
+
   addPort(c: PortConfig): Port {
     if (!Number.isInteger(c.number) || c.number < 1 || (c.number >= OFPP.MAX && c.number !== OFPP.LOCAL)) {
       throw new RangeError(`port number ${c.number} is not a valid OpenFlow port (1..0xfeff)`);

@@ -51,6 +51,43 @@ describe('OpenFlow messages', () => {
     expect(new TextDecoder().decode(out[1]!.subarray(12))).toContain('no common versions');
   });
 
+  it('sends table misses to an OpenFlow 1.0 controller, packet-ins only to controllers and service connections that asked', () => {
+    const sw = new Switch();
+    for (const p of [1, 2]) sw.addPort({ number: p });
+    const agent = new OfpAgent(sw);
+    sw.onPacketIn = (pi) => agent.packetIn(pi);
+    const ctlOut: Uint8Array[] = [];
+    const svcOut: Uint8Array[] = [];
+    const ctl = agent.connect((b) => ctlOut.push(b), { primary: true });
+    const svc = agent.connect((b) => svcOut.push(b));
+    expect(sw.missToController).toBe(true); // not negotiated yet: OVS counts it as wanting misses
+    ctl.start();
+    svc.start();
+    svc.feed(encodeHello([OfpVersion.OF10]));
+    ctl.feed(encodeHello([OfpVersion.OF13]));
+    expect(sw.missToController).toBe(false); // OpenFlow 1.3: a miss is a drop
+    const frame = Uint8Array.from({ length: 60 }, (_, i) => (i < 12 ? 0x02 : i));
+    sw.receive(1, frame);
+    expect(ctlOut.length + svcOut.length).toBe(2); // the two HELLOs only
+    const ctl10Out: Uint8Array[] = [];
+    const ctl10 = agent.connect((b) => ctl10Out.push(b), { primary: true });
+    ctl10.start();
+    ctl10.feed(encodeHello([OfpVersion.OF10]));
+    expect(sw.missToController).toBe(true);
+    sw.receive(1, frame);
+    const pin = (out: Uint8Array[]): Uint8Array[] => out.filter((b) => b[1] === OFPT.PACKET_IN);
+    expect(pin(ctl10Out)).toHaveLength(1);
+    expect(pin(ctlOut)).toHaveLength(1); // every controller gets it, whatever its version
+    expect(pin(svcOut)).toHaveLength(0); // a service connection with miss_send_len 0 does not
+    expect(pin(ctl10Out)[0]!.subarray(18)).toEqual(frame); // the whole frame, in_port 1, OFPR_NO_MATCH
+    expect([pin(ctl10Out)[0]![14], pin(ctl10Out)[0]![15], pin(ctl10Out)[0]![16]]).toEqual([0, 1, 0]);
+    svc.feed(Uint8Array.of(1, 9, 0, 12, 0, 0, 0, 5, 0, 0, 0, 64)); // SET_CONFIG miss_send_len=64
+    sw.receive(2, frame);
+    expect(pin(svcOut)).toHaveLength(1);
+    agent.disconnect(ctl10);
+    expect(sw.missToController).toBe(false);
+  });
+
   it('round-trips FLOW_MODs in every version', () => {
     const text = 'table=0,priority=7,cookie=0x9,send_flow_rem,idle_timeout=5,tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=set_field:10.0.0.2->ip_dst,output:2';
     for (const v of VERSIONS) {
