@@ -746,11 +746,14 @@ export class Switch implements SwitchCore {
   // -------------------------------------------------------------------------------------------
   // Packets
 
-  /** The translation cache's size and hit counts (see `flowCache`). */
-  flowCacheStats(): { megaflows: number; masks: number; hits: number; emcHits: number; megaflowHits: number; misses: number } {
+  /**
+   * The translation cache's size and hit counts (see `flowCache`): one lookup per pass, the frame
+   * as received and each pass recirculated after `ct(table=N)` (`recircHits`/`recircMisses`).
+   */
+  flowCacheStats(): { megaflows: number; masks: number; hits: number; emcHits: number; megaflowHits: number; misses: number; recircHits: number; recircMisses: number } {
     const c = this.pipe.xcache;
-    const { emcHits, megaflowHits, misses } = c.stats;
-    return { megaflows: c.size, masks: c.maskCount, hits: emcHits + megaflowHits, emcHits, megaflowHits, misses };
+    const { emcHits, megaflowHits, misses, recircHits, recircMisses } = c.stats;
+    return { megaflows: c.size, masks: c.maskCount, hits: emcHits + megaflowHits, emcHits, megaflowHits, misses, recircHits, recircMisses };
   }
 
   /**
