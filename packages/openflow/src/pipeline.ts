@@ -1516,6 +1516,7 @@ export class Pipeline implements Xlate {
       k.l4 = p.l4;
       k.end = p.end;
       const tracker = this.sw.conntrack;
+      tracker.frameNow = this.now;
       tracker.execute(k, p.buf, act);
       const rw = tracker.result.nat;
       if (rw.addr !== 0) {
@@ -1804,8 +1805,10 @@ export class Pipeline implements Xlate {
     let o = 0;
     for (let i = 0; i < 8; i++) {
       if ((present & (1 << i)) === 0) continue;
-      const m = this.sw.tlvMap.find((x) => x.index === i);
-      if (!m) continue;
+      const map = this.sw.tlvMap;
+      let m: TlvMapping | undefined;
+      for (let j = 0; j < map.length && m === undefined; j++) if (map[j]!.index === i) m = map[j];
+      if (m === undefined) continue;
       b[o] = m.optClass >>> 8;
       b[o + 1] = m.optClass & 0xff;
       b[o + 2] = m.type & 0xff;

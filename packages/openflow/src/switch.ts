@@ -839,8 +839,16 @@ export class Switch implements SwitchCore {
     if (r.kind === TunnelKind.Geneve && r.optLength > 0) {
       const c = this.optCursor.reset(frame, r.optOffset, r.optLength);
       while (c.next()) {
-        const m = this.tlvMap.find((x) => x.optClass === c.optClass && x.type === c.type && x.len === c.dataLength);
-        if (!m) continue;
+        // A loop, not find(): a closure per option would allocate per frame.
+        let m: TlvMapping | undefined;
+        for (let i = 0; i < this.tlvMap.length; i++) {
+          const x = this.tlvMap[i]!;
+          if (x.optClass === c.optClass && x.type === c.type && x.len === c.dataLength) {
+            m = x;
+            break;
+          }
+        }
+        if (m === undefined) continue;
         const word = W.tun_metadata0 + 4 * m.index;
         for (let j = 0; j < m.len; j++) {
           const byteFromEnd = m.len - 1 - j;
