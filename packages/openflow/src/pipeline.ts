@@ -472,25 +472,35 @@ export class Pipeline implements Xlate {
     }
     this.caching = mode.cache;
     if (mode.cache) {
-      this.cacheFresh();
-      const x = this.xcache.lookup(this.key.w, 0, this.accept);
-      if (x !== null) replayCached(x, this);
-      else {
-        const r = this.recorder;
-        r.start();
-        this.rec = r;
-        try {
-          this.rootPass();
-        } finally {
-          this.rec = null;
-        }
-        if (this.error === 0) r.finish(this.xcache, 0);
-      }
+      this.cachedPass(0, -1);
       // The recirculations the pass forked run (each through the cache) when it ends.
       this.endPass();
       return;
     }
     this.translate();
+  }
+
+  /**
+   * A pass through the translation cache: replayed on a hit, translated and recorded on a miss.
+   * `recirc` 0 and `table` -1: the frame as received; else a recirculated pass resuming in `table`.
+   */
+  private cachedPass(recirc: number, table: number): void {
+    this.cacheFresh();
+    const x = this.xcache.lookup(this.key.w, recirc, this.accept);
+    if (x !== null) {
+      replayCached(x, this);
+      return;
+    }
+    const r = this.recorder;
+    r.start();
+    this.rec = r;
+    try {
+      if (table < 0) this.rootPass();
+      else this.resumePass(table);
+    } finally {
+      this.rec = null;
+    }
+    if (this.error === 0) r.finish(this.xcache, recirc);
   }
 
   /** Any flow or group change empties the cache (as OVS's revalidators would remove what it affects). */
@@ -731,22 +741,8 @@ export class Pipeline implements Xlate {
     }
     if (f.actionSet.length) this.writeActions(f.actionSet);
     this.tableId = f.table;
-    if (this.caching && tr === null) {
-      this.cacheFresh();
-      const x = this.xcache.lookup(k.w, f.id, this.accept);
-      if (x !== null) replayCached(x, this);
-      else {
-        const rec = this.recorder;
-        rec.start();
-        this.rec = rec;
-        try {
-          this.resumePass(f.table);
-        } finally {
-          this.rec = null;
-        }
-        if (this.error === 0) rec.finish(this.xcache, f.id);
-      }
-    } else this.resumePass(f.table);
+    if (this.caching && tr === null) this.cachedPass(f.id, f.table);
+    else this.resumePass(f.table);
     if (this.learns()) this.sw.learnCommit(this.now);
     return this.error === 0;
   }
