@@ -529,6 +529,7 @@ export class Pipeline implements Xlate {
    */
   runActions(ops: readonly Op[]): void {
     this.now = this.sw.clock.now();
+    this.caching = false; // a packet-out and its recirculations are translated, never cached
     this.base.copyFrom(this.key);
     this.packetOut = true;
     this.tableId = 0;
