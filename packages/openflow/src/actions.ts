@@ -2678,7 +2678,7 @@ const ACTIONS = {
     setClass: () => ActionSetClass.CT_CLEAR,
     compile() {
       return (x) => {
-        if (x.rec !== null) x.rec.uncacheable();
+        // Cacheable: a translation's events say whether the ct words are cleared (megaflow.ts).
         clearCt(x.key.w);
         // OVS emits the datapath ct_clear only for a packet the tracker has seen in this pass.
         if (x.tr !== null && x.conntracked) x.tr.datapath('ct_clear');

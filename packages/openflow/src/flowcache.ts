@@ -19,9 +19,19 @@
  * the mask all keys are equal, so they visit the same flows, and every bit an action writes gets
  * the same value; outside the mask nothing is read or written. So the key at each output differs
  * from the initial key by the same XOR for all of them. Translations that depend on anything else
- * are not cached (see `Pipeline.uncacheable`): packet-ins, output to TABLE, select and
- * fast-failover groups, ct/learn, resubmit(ct), errors. Any flow or group change empties the cache
- * (the switch's `epoch`), as OVS's revalidators would remove what a change affects.
+ * are not cached (see `Pipeline.uncacheable`): packet-ins, output to TABLE, select groups other
+ * than dp_hash ones and fast-failover groups, learn, meters, resubmit(ct), errors. Any flow or group
+ * change empties the cache (the switch's `epoch`), as OVS's revalidators would remove what a
+ * change affects.
+ *
+ * Conntrack is OVS's datapath model: `ct(...)` is an event of the cached translation (at replay
+ * the tracker runs on the frame, with commit, NAT and state, exactly as when translating), and a
+ * `ct(table=N)` ends in a recirculation. The recirculated pass is cached on its own, under a
+ * recirculation id (`recirc`: the frozen state the pass resumes from, see pipeline.ts) and its
+ * key, which holds the ct fields the tracker set (ct_state, zone, mark, label, original tuple):
+ * the datapath flow key of a recirculated packet. A translation with a dp_hash select group is
+ * cached with a guard per group, the bucket it used: a frame whose hash picks another bucket is
+ * a miss (OVS recirculates with the hash in the key; here the hash is checked at lookup).
  *
  * Lookup is OVS's two levels: an exact-match cache (a direct-mapped array indexed by a hash of the
  * fields that identify a microflow; an entry found there is still checked against its megaflow
@@ -47,6 +57,29 @@ export const XEV_OUTPUT = 1;
 export const XEV_OUTPUT_REG = 2;
 /** output truncated to max_len. */
 export const XEV_OUTPUT_TRUNC = 3;
+/** ct(...): the tracker runs on the frame (`port` is the index in `CachedXlate.cts`). */
+export const XEV_CT = 4;
+
+/** The ct words of an event's key are the pass's initial ones. */
+export const CT_MODE_INIT = 0;
+/** The ct words of an event's key are cleared (after a ct or ct_clear). */
+export const CT_MODE_ZERO = 1;
+
+/** A ct action of a cached translation: the prepared action and the frozen state its `table=N` resumes from. */
+export interface CachedCt<C, F> {
+  /** The prepared ct action. */
+  readonly ct: C;
+  /** The frozen state of the recirculation (null without `table=N`). */
+  frozen: F | null;
+}
+
+/** A dp_hash select group's bucket choice a cached translation depends on. */
+export interface SelectGuard<G> {
+  /** The group. */
+  readonly group: G;
+  /** The bucket index it chose. */
+  readonly bucket: number;
+}
 
 /**
  * One cached translation. Its numbers live in one packed `Int32Array` (`code`), so a hit touches
@@ -54,8 +87,10 @@ export const XEV_OUTPUT_TRUNC = 3;
  *
  *     [0] m = mask words; then m triples (word index, mask word, value word);
  *     then: event count, vlanDep (0/1), the initial [vlanTpid, vlan2Tci, vlan2Tpid];
- *     then per event: kind, port, max_len, in-bucket (0/1), index in `srcs` (output_reg) or -1,
- *       delta count d, d pairs (word index, XOR), then [vlanTpid, vlan2Tci, vlan2Tpid] after it.
+ *     then per event: kind, port (or ct index), max_len, in-bucket (0/1), index in `srcs`
+ *       (output_reg) or -1, ct mode (`CT_MODE_*`), delta count d, d pairs (word index, XOR; the ct
+ *       words are never in a delta: the ct mode says what they are), then
+ *       [vlanTpid, vlan2Tci, vlan2Tpid] after it.
  */
 export class CachedXlate {
   /** Chain in the megaflow subtable's bucket. */
@@ -77,6 +112,12 @@ export class CachedXlate {
     readonly counted: readonly Counted[],
     /** The port subfields of output_reg events. */
     readonly srcs: readonly Subfield[],
+    /** The recirculation id of the pass (0: a frame as received). */
+    readonly recirc: number,
+    /** The ct actions of ct events. */
+    readonly cts: readonly CachedCt<unknown, unknown>[],
+    /** dp_hash select groups and the buckets they chose (checked at lookup). */
+    readonly guards: readonly SelectGuard<unknown>[],
   ) {}
 }
 
@@ -109,20 +150,21 @@ const EMC_WORDS = Int32Array.from([
 const EMC_BITS = 14;
 const EMC_MASK = (1 << EMC_BITS) - 1;
 
-function emcHash(key: Uint32Array): number {
-  let h = 0x2f1a3c5b;
+function emcHash(key: Uint32Array, recirc: number): number {
+  let h = 0x2f1a3c5b ^ recirc;
   for (let i = 0; i < EMC_WORDS.length; i++) h = mhashAdd(h, key[EMC_WORDS[i]!]! | 0);
   return mhashFinish(h);
 }
 
-function maskedHash(key: Uint32Array, idx: Int32Array, mw: Int32Array): number {
-  let h = 0x5bd1e995;
+function maskedHash(key: Uint32Array, idx: Int32Array, mw: Int32Array, recirc: number): number {
+  let h = 0x5bd1e995 ^ recirc;
   for (let i = 0; i < idx.length; i++) h = mhashAdd(h, key[idx[i]!]! & mw[i]!);
   return mhashFinish(h ^ idx.length);
 }
 
-/** Does `key` fall in megaflow `x`? */
-function inMegaflow(x: CachedXlate, key: Uint32Array): boolean {
+/** Does `key` of recirculation `recirc` fall in megaflow `x`? */
+function inMegaflow(x: CachedXlate, key: Uint32Array, recirc: number): boolean {
+  if (x.recirc !== recirc) return false;
   const c = x.code;
   const m = c[0]!;
   for (let i = 1; i <= 3 * m; i += 3) if ((key[c[i]!]! & c[i + 1]!) !== c[i + 2]) return false;
@@ -135,8 +177,8 @@ export class MegaflowCache {
   size = 0;
   /** Megaflows kept before everything is dropped (OVS flushes by age; we start over). */
   limit = 1 << 16;
-  /** Lookups answered by the exact-match level / by the megaflow level / not at all. */
-  readonly stats = { emcHits: 0, megaflowHits: 0, misses: 0 };
+  /** Lookups answered by the exact-match level / by the megaflow level / not at all; hits and misses of recirculated passes (after ct) among them. */
+  readonly stats = { emcHits: 0, megaflowHits: 0, misses: 0, recircHits: 0, recircMisses: 0 };
   private subtables: MegaflowSubtable[] = [];
   private readonly emc: (CachedXlate | null)[] = new Array<CachedXlate | null>(EMC_MASK + 1).fill(null);
   private lookups = 0;
@@ -146,43 +188,51 @@ export class MegaflowCache {
     return this.subtables.length;
   }
 
-  /** The cached translation covering `key`, or null. Two exact-match slots per hash (h and h >>> 16). */
-  lookup(key: Uint32Array): CachedXlate | null {
-    const h = emcHash(key);
+  /**
+   * The cached translation covering `key` in recirculation `recirc` (0: a received frame) that
+   * `accept` takes (its guards and VLAN state hold), or null. Two exact-match slots per hash (h
+   * and h >>> 16).
+   */
+  lookup(key: Uint32Array, recirc: number, accept: (x: CachedXlate) => boolean): CachedXlate | null {
+    const h = emcHash(key, recirc);
     const slot = h & EMC_MASK;
     const e = this.emc[slot]!;
-    if (e !== null && inMegaflow(e, key)) {
+    if (e !== null && inMegaflow(e, key, recirc) && accept(e)) {
       this.stats.emcHits++;
+      if (recirc !== 0) this.stats.recircHits++;
       e.hits++;
       return e;
     }
     const slot2 = (h >>> 16) & EMC_MASK;
     const e2 = this.emc[slot2]!;
-    if (e2 !== null && inMegaflow(e2, key)) {
+    if (e2 !== null && inMegaflow(e2, key, recirc) && accept(e2)) {
       this.stats.emcHits++;
+      if (recirc !== 0) this.stats.recircHits++;
       e2.hits++;
       return e2;
     }
-    return this.lookupSlow(key, e === null ? slot : slot2);
+    return this.lookupSlow(key, recirc, accept, e === null ? slot : slot2);
   }
 
-  private lookupSlow(key: Uint32Array, slot: number): CachedXlate | null {
+  private lookupSlow(key: Uint32Array, recirc: number, accept: (x: CachedXlate) => boolean, slot: number): CachedXlate | null {
     const sts = this.subtables;
     if ((++this.lookups & 0x3fff) === 0) sts.sort((a, b) => b.hits - a.hits);
     for (let s = 0; s < sts.length; s++) {
       const st = sts[s]!;
-      let x: CachedXlate | null | undefined = st.map.get(maskedHash(key, st.idx, st.mw));
+      let x: CachedXlate | null | undefined = st.map.get(maskedHash(key, st.idx, st.mw, recirc));
       for (; x !== undefined && x !== null; x = x.next) {
-        if (inMegaflow(x, key)) {
+        if (inMegaflow(x, key, recirc) && accept(x)) {
           st.hits++;
           x.hits++;
           this.emc[slot] = x;
           this.stats.megaflowHits++;
+          if (recirc !== 0) this.stats.recircHits++;
           return x;
         }
       }
     }
     this.stats.misses++;
+    if (recirc !== 0) this.stats.recircMisses++;
     return null;
   }
 
@@ -216,11 +266,11 @@ export class MegaflowCache {
     if (this.size >= this.limit) this.clear();
     const s = x.sub;
     if (!this.subtables.includes(s)) this.subtables.push(s);
-    const h = maskedHash(key, s.idx, s.mw);
+    const h = maskedHash(key, s.idx, s.mw, x.recirc);
     x.next = s.map.get(h) ?? null;
     s.map.set(h, x);
     this.size++;
-    const eh = emcHash(key);
+    const eh = emcHash(key, x.recirc);
     const slot = eh & EMC_MASK;
     this.emc[this.emc[slot] === null ? slot : (eh >>> 16) & EMC_MASK] = x;
   }

@@ -30,13 +30,13 @@ import { OFPP, OFPP_UNSET, actionSetOrder, ctActFor, markHashFields, subfieldNow
 import type { Classifier, ClsRule } from './classifier.js';
 import { PacketState, commitKey } from './commit.js';
 import { extractFlowKey } from './extract.js';
-import { MegaflowCache } from './flowcache.js';
+import { MegaflowCache, type CachedXlate } from './flowcache.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, formatSubfield, type Subfield } from './fields.js';
 import { FlowKey, W } from './flowkey.js';
 import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
 import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey } from './match.js';
-import { MegaflowRecorder, TraceWildcards, cachedFor, replayCached } from './megaflow.js';
+import { MegaflowRecorder, TraceWildcards, replayCached, vlanStateHolds } from './megaflow.js';
 import { ovsClassifierWc, type WcRule } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
 import { OutputLog, type EmittedFrame, type PacketIn } from './output-log.js';
@@ -50,7 +50,7 @@ import { learnedFlow, writeLearnResult, type LearnedFlow } from './stateful/lear
 import { remarkDscp, type MeterTable } from './stateful/meters.js';
 import type { NormalSwitch } from './stateful/normal.js';
 import { packetInMatch } from './stateful/packet-out.js';
-import { firstLiveBucket, type LivenessSource, type SelectGroupState } from './stateful/select.js';
+import { HashAlg, firstLiveBucket, type LivenessSource, type SelectGroupState } from './stateful/select.js';
 import type { GroupProps } from './stateful/group-text.js';
 import type { FlowLife } from './stateful/timeouts.js';
 import { simulateNat, type TraceBuilder, type TraceRecirc } from './trace-builder.js';
@@ -229,34 +229,49 @@ export interface SwitchCore {
   finTimeout(e: FlowEntry, idle: number, hard: number): void;
 }
 
-/** A clone of the packet forked by `ct(table=N)`, resumed when the current translation pass ends. */
-interface Recirc {
-  /** Recirculation id (trace). */
-  id: number;
+/**
+ * What a recirculation resumes from (OVS `frozen_state`): the table, the action set and the value
+ * stack at the fork, and the recirculation depth. Interned per pipeline: equal states are one
+ * object, and its `id` is the recirculation id under which the translation cache keeps the
+ * resumed pass (with the recirculated packet's key, ct fields included).
+ */
+export class FrozenState {
+  constructor(
+    /** Recirculation id (never reused). */
+    readonly id: number,
+    /** Table to resume in. */
+    readonly table: number,
+    /** Recirculation depth of the resumed pass (the datapath allows 6). */
+    readonly depth: number,
+    /** The action set at the fork. */
+    readonly actionSet: readonly Op[],
+    /** The value stack at the fork (4 words per value). */
+    readonly stack: Uint32Array,
+  ) {}
+}
+
+/** A clone of the packet forked by `ct(table=N)`, resumed when the current translation pass ends (pooled per pipeline). */
+class Recirc {
+  /** Recirculation number in this frame (trace). */
+  id = 0;
   /** The ct action that forked it. */
-  ct: CtPrep;
-  /** Table to resume in. */
-  table: number;
+  ct: CtPrep | null = null;
+  /** What the pass resumes from. */
+  frozen: FrozenState | null = null;
   /** Log position of the fork (its outputs are spliced there, as the datapath runs it inline). */
-  logPos: number;
+  logPos = 0;
   /** The flow at the fork: frozen metadata and the ct fields (real run), or the whole flow (trace). */
-  key: FlowKey;
+  readonly key = new FlowKey();
   /** The bytes after ct (NAT applied): buffer, start, length, L3/L4/end offsets. */
-  buf: Uint8Array;
-  off: number;
-  len: number;
-  l3: number;
-  l4: number;
-  end: number;
-  /** The action set at the fork. */
-  actionSet: Op[];
-  /** Recirculation depth (the datapath allows 6). */
-  depth: number;
+  buf: Uint8Array = EMPTY_BYTES;
+  off = 0;
+  len = 0;
+  l3 = 0;
+  l4 = 0;
+  end = 0;
   /** Trace: the section header details. */
-  ctState: number;
-  natLines: string[] | null;
-  /** The value stack at the fork (frozen with the clone, as OVS freezes it). */
-  stack: Uint32Array;
+  ctState = 0;
+  natLines: string[] | null = null;
 }
 
 /** What a clone (or check_pkt_larger) restores afterwards: the flow, the bytes, the action set, the stack. */
@@ -270,6 +285,9 @@ class ForkSave {
   stackN = 0;
   exiting = false;
 }
+
+/** Frozen states kept interned before the table starts over (ids stay unique). */
+const FROZEN_LIMIT = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // The executor
@@ -368,8 +386,17 @@ export class Pipeline implements Xlate {
   private recircSeq = 0;
   /** Trace: the recirculation id of each packet-in's frozen state in this trace (see `controller`). */
   private readonly packetInIds = new Map<string, number>();
-  private curRecircs: Recirc[] = [];
-  private readonly rootRecircs: Recirc[] = [];
+  /** The recirculations of this frame (pooled): forks append, passes run them in ranges. */
+  private readonly recircs: Recirc[] = [];
+  private recN = 0;
+  /** Interned frozen states by hash (`freeze`). */
+  private readonly frozenByHash = new Map<number, FrozenState[]>();
+  private frozenCount = 0;
+  private frozenSeq = 0;
+  /** This frame is forwarded through the translation cache. */
+  private caching = false;
+  /** Does a cached translation hold for the key beyond its mask (VLAN state, select guards)? */
+  private readonly accept = (x: CachedXlate): boolean => vlanStateHolds(x, this.key) && this.guardsHold(x);
   private readonly normalSave = new FlowKey();
   private rxFrame: Uint8Array = EMPTY_BYTES;
   private rxOff = 0;
@@ -378,7 +405,8 @@ export class Pipeline implements Xlate {
   private readonly log = new OutputLog();
   private readonly recorder = new MegaflowRecorder(this.key);
   private xEpoch = -1;
-  private readonly encaps = new Map<string, TunnelEncap>();
+  /** Tunnel encapsulators by port number, one per (outer source, destination). */
+  private readonly encaps = new Map<number, { src: number; dst: number; enc: TunnelEncap }[]>();
   private readonly tunKey = new TunnelKey();
   private readonly optScratch = new Uint8Array(256);
   /**
@@ -426,8 +454,7 @@ export class Pipeline implements Xlate {
     this.recircDepth = 0;
     this.recircSeq = 0;
     if (this.packetInIds.size !== 0) this.packetInIds.clear();
-    this.curRecircs = this.rootRecircs;
-    this.rootRecircs.length = 0;
+    this.recN = 0;
     this.rxFrame = frame;
     this.rxOff = off;
     this.rxLen = len;
@@ -455,30 +482,57 @@ export class Pipeline implements Xlate {
       }
       return;
     }
+    this.caching = mode.cache;
     if (mode.cache) {
-      const epoch = this.sw.epoch.value;
-      if (this.xEpoch !== epoch) {
-        // Any flow or group change empties the cache (as OVS's revalidators would remove what it affects).
-        this.xcache.clear();
-        this.xEpoch = epoch;
-      }
-      const x = cachedFor(this.xcache, this.key);
-      if (x !== null) {
-        replayCached(x, this);
-        return;
-      }
-      const r = this.recorder;
-      r.start();
-      this.rec = r;
-      try {
-        this.translate();
-      } finally {
-        this.rec = null;
-      }
-      if (this.error === 0) r.finish(this.xcache);
+      this.cachedPass(0, -1);
+      // The recirculations the pass forked run (each through the cache) when it ends.
+      this.endPass();
       return;
     }
     this.translate();
+  }
+
+  /**
+   * A pass through the translation cache: replayed on a hit, translated and recorded on a miss.
+   * `recirc` 0 and `table` -1: the frame as received; else a recirculated pass resuming in `table`.
+   */
+  private cachedPass(recirc: number, table: number): void {
+    this.cacheFresh();
+    const x = this.xcache.lookup(this.key.w, recirc, this.accept);
+    if (x !== null) {
+      replayCached(x, this);
+      return;
+    }
+    const r = this.recorder;
+    r.start();
+    this.rec = r;
+    try {
+      if (table < 0) this.rootPass();
+      else this.resumePass(table);
+    } finally {
+      this.rec = null;
+    }
+    if (this.error === 0) r.finish(this.xcache, recirc);
+  }
+
+  /** Any flow or group change empties the cache (as OVS's revalidators would remove what it affects). */
+  private cacheFresh(): void {
+    const epoch = this.sw.epoch.value;
+    if (this.xEpoch !== epoch) {
+      this.xcache.clear();
+      this.xEpoch = epoch;
+    }
+  }
+
+  /** The dp_hash select groups of a cached translation pick the buckets they picked when it was recorded. */
+  private guardsHold(x: CachedXlate): boolean {
+    const gs = x.guards;
+    for (let i = 0; i < gs.length; i++) {
+      const g = gs[i]!;
+      const sel = (g.group as GroupEntry).select!;
+      if (sel.pick(this.key.w, this.live, 0, this.receivedKey()) !== g.bucket) return false;
+    }
+    return true;
   }
 
   /**
@@ -487,6 +541,7 @@ export class Pipeline implements Xlate {
    */
   runActions(ops: readonly Op[]): void {
     this.now = this.sw.clock.now();
+    this.caching = false; // a packet-out and its recirculations are translated, never cached
     this.base.copyFrom(this.key);
     this.packetOut = true;
     this.tableId = 0;
@@ -511,6 +566,12 @@ export class Pipeline implements Xlate {
   }
 
   private translate(): void {
+    this.rootPass();
+    this.endPass();
+  }
+
+  /** The pass of the frame as received: table 0, then the action set (recirculations wait for `endPass`). */
+  private rootPass(): void {
     this.conntracked = (this.key.w[W.ct_state]! & CtState.Tracked) !== 0;
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
@@ -521,7 +582,6 @@ export class Pipeline implements Xlate {
     // OVS's hidden miss rule (`controller(reason=no_match)`) while an OpenFlow 1.0-1.2 controller is connected.
     if (entry === null && this.sw.missToController) this.controller(0xffff, 'no_match', 0, undefined);
     this.actionSetOrFreeze(true);
-    this.endPass();
   }
 
   /**
@@ -575,25 +635,40 @@ export class Pipeline implements Xlate {
    */
   private endPass(): void {
     this.commitLearned();
-    const list = this.curRecircs;
-    if (this.error !== 0 || list.length === 0) {
-      list.length = 0;
+    const n = this.recN;
+    if (this.error !== 0 || n === 0) {
+      this.recN = 0;
       return;
     }
-    if (this.tr !== null) this.traceRecirculations(this.tr, list);
-    else this.drainRecircs(list);
+    if (this.tr !== null) this.traceRecirculations(this.tr, 0);
+    else this.drainRecircs(0, n);
   }
 
-  private drainRecircs(list: Recirc[]): void {
-    const reqs = list.slice();
-    list.length = 0;
+  /** A recirculation record from the pool (valid until the next frame). */
+  private newRecirc(): Recirc {
+    let r = this.recircs[this.recN];
+    if (r === undefined) {
+      r = new Recirc();
+      this.recircs.push(r);
+    }
+    this.recN++;
+    return r;
+  }
+
+  /**
+   * Run the recirculations `recircs[from..to)` depth first, each followed by those it forked
+   * (appended to the pool while it ran), splicing each one's outputs in at its fork.
+   */
+  private drainRecircs(from: number, to: number): void {
     let shift = 0;
     const log = this.log;
-    for (const r of reqs) {
+    for (let i = from; i < to; i++) {
+      const r = this.recircs[i]!;
       const start = log.n;
-      const children: Recirc[] = [];
-      const ok = r.depth <= MAX_RECIRC_DEPTH && this.recircPass(r, children);
-      if (ok && children.length) this.drainRecircs(children);
+      const cFrom = this.recN;
+      const ok = r.frozen!.depth <= MAX_RECIRC_DEPTH && this.recircPass(r);
+      const cTo = this.recN;
+      if (ok && cTo > cFrom) this.drainRecircs(cFrom, cTo);
       if (!ok) log.n = start;
       const n = log.n - start;
       const at = r.logPos + shift;
@@ -603,37 +678,33 @@ export class Pipeline implements Xlate {
     this.error = 0;
   }
 
-  /** Trace: run the recirculations breadth first (OVS's queue), each as its own section. */
-  private traceRecirculations(tb: TraceBuilder, list: Recirc[]): void {
-    const queue = list.slice();
-    list.length = 0;
+  /** Trace: run the recirculations from `from` breadth first (OVS's queue: every fork is appended to the pool), each as its own section. */
+  private traceRecirculations(tb: TraceBuilder, from: number): void {
     const mainKey = new FlowKey().copyFrom(this.key);
     const mainBase = new FlowKey().copyFrom(this.base);
-    while (queue.length) {
-      const r = queue.shift()!;
+    for (let qi = from; qi < this.recN; qi++) {
+      const r = this.recircs[qi]!;
       if (tb.recircs.length >= MAX_TRACE_RECIRCS) {
         tb.recircLimitHit = true;
         break;
       }
       const s = tb.beginSection();
-      const children: Recirc[] = [];
       // ofproto/trace: the next --ct-next state (default trk|new) and the NAT simulation.
       const w = r.key.w;
       // ofproto_trace_recirc_node(): once the --ct-next list is used up, the default, said so.
       const explicitCt = tb.ctNext.length > 0;
       w[W.ct_state] = explicitCt ? tb.ctNext.shift()! : CS_TRK_NEW;
       r.ctState = w[W.ct_state]!;
-      r.natLines = simulateNat(r.key, r.ct);
+      r.natLines = simulateNat(r.key, r.ct!);
       const sec: TraceRecirc = {
         id: r.id, ctState: r.ctState, explicitCt, natLines: r.natLines, initial: new FlowKey().copyFrom(r.key), final: this.key, nodes: s.nodes,
-        dp: s.dp, wc: s.wc, depth: r.depth,
+        dp: s.dp, wc: s.wc, depth: r.frozen!.depth,
       };
-      this.recircPass(r, children);
+      this.recircPass(r);
       sec.final = new FlowKey().copyFrom(this.key);
       if (this.error === XlateError.RecursionTooDeep) sec.error = 'Recursion too deep';
       else if (this.error === XlateError.TooManyResubmits) sec.error = 'Too many resubmits';
       tb.recircs.push(sec);
-      for (const c of children) queue.push(c);
     }
     tb.endSection();
     this.key.copyFrom(mainKey);
@@ -641,9 +712,13 @@ export class Pipeline implements Xlate {
     this.error = 0;
   }
 
-  /** Run one forked clone from its table (OVS: a new upcall for the recirculated packet, thawed). */
-  private recircPass(r: Recirc, children: Recirc[]): boolean {
-    this.curRecircs = children;
+  /**
+   * Run one forked clone from its table (OVS: a new upcall for the recirculated packet, thawed).
+   * Forwarding through the cache, the pass is looked up (and recorded on a miss) under its frozen
+   * state's id and the recirculated key.
+   */
+  private recircPass(r: Recirc): boolean {
+    const f = r.frozen!;
     this.error = 0;
     this.depth = 0;
     this.resubmits = 0;
@@ -654,11 +729,11 @@ export class Pipeline implements Xlate {
     this.freezing = null;
     this.actionSet.length = 0;
     this.actionSetHasGroup = false;
-    this.recircDepth = r.depth;
+    this.recircDepth = f.depth;
     this.conntracked = true;
-    this.stackN = r.stack.length >> 2;
-    if (this.stackW.length < r.stack.length) this.stackW = new Uint32Array(r.stack.length * 2);
-    this.stackW.set(r.stack);
+    this.stackN = f.stack.length >> 2;
+    if (this.stackW.length < f.stack.length) this.stackW = new Uint32Array(f.stack.length * 2);
+    this.stackW.set(f.stack);
     const k = this.key;
     const tr = this.tr;
     if (tr !== null) {
@@ -678,19 +753,71 @@ export class Pipeline implements Xlate {
     this.frameLen = r.len;
     if (tr !== null) {
       const thaw = tr.report('thaw', 'thaw');
-      thaw.push({ type: 'thaw', text: `Resuming from table ${r.table}`, children: [] });
-      if (r.actionSet.length) thaw.push({ type: 'thaw', text: `Restoring action set: ${r.actionSet.map((x) => x.text).join(',')}`, children: [] });
+      thaw.push({ type: 'thaw', text: `Resuming from table ${f.table}`, children: [] });
+      if (f.actionSet.length) thaw.push({ type: 'thaw', text: `Restoring action set: ${f.actionSet.map((x) => x.text).join(',')}`, children: [] });
     }
-    if (r.actionSet.length) this.writeActions(r.actionSet);
-    this.tableId = r.table;
-    const entry = this.lookup(this.sw.tables[r.table]!);
-    if (tr !== null) tr.enterTable(entry ? entry.flow : null, r.table);
+    if (f.actionSet.length) this.writeActions(f.actionSet);
+    this.tableId = f.table;
+    if (this.caching && tr === null) this.cachedPass(f.id, f.table);
+    else this.resumePass(f.table);
+    this.commitLearned();
+    return this.error === 0;
+  }
+
+  /** A recirculated pass's tables: from `table`, then the action set. */
+  private resumePass(table: number): void {
+    const tr = this.tr;
+    const entry = this.lookup(this.sw.tables[table]!);
+    if (tr !== null) tr.enterTable(entry ? entry.flow : null, table);
     if (entry) this.hit(entry);
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
     this.actionSetOrFreeze(true);
-    this.commitLearned();
-    return this.error === 0;
+  }
+
+  /**
+   * The frozen state of a fork now (`table`, this translation's action set and stack, `depth`),
+   * interned: equal states (same table and depth, the same ops in the action set, the same stack
+   * words) are one object.
+   */
+  private freeze(table: number, depth: number): FrozenState {
+    const set = this.actionSet;
+    const hidden = this.hiddenSets;
+    let n = set.length;
+    for (let i = 0; i < hidden.length; i++) n += hidden[i]!.length;
+    const sn = this.stackN * 4;
+    const st = this.stackW;
+    let h = (Math.imul(table, 31) + depth) | 0;
+    h = (Math.imul(h, 31) + n) | 0;
+    for (let i = 0; i < sn; i++) h = (Math.imul(h, 31) + st[i]!) | 0;
+    const list = this.frozenByHash.get(h);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const f = list[i]!;
+        if (f.table === table && f.depth === depth && f.actionSet.length === n && f.stack.length === sn && this.sameFrozen(f, sn)) return f;
+      }
+    }
+    if (this.frozenCount >= FROZEN_LIMIT) {
+      this.frozenByHash.clear();
+      this.frozenCount = 0;
+    }
+    const f = new FrozenState(++this.frozenSeq, table, depth, this.frozenActionSet(), st.slice(0, sn));
+    const l = this.frozenByHash.get(h);
+    if (l === undefined) this.frozenByHash.set(h, [f]);
+    else l.push(f);
+    this.frozenCount++;
+    return f;
+  }
+
+  private sameFrozen(f: FrozenState, sn: number): boolean {
+    let j = 0;
+    const fs = f.actionSet;
+    for (const hs of this.hiddenSets) for (let i = 0; i < hs.length; i++) if (fs[j++] !== hs[i]) return false;
+    const set = this.actionSet;
+    for (let i = 0; i < set.length; i++) if (fs[j++] !== set[i]) return false;
+    const st = this.stackW;
+    for (let i = 0; i < sn; i++) if (f.stack[i] !== st[i]) return false;
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -714,12 +841,18 @@ export class Pipeline implements Xlate {
     let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
       // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
-      if (this.rec !== null) this.rec.uncacheable();
+      // The answer depends on the hard lookup, the soft subtables searched and the conj_id lookups.
+      const rec = this.rec;
+      if (rec !== null) {
+        rec.clsConsulted(t.cls);
+        rec.conjConsulted(t.conj, hardPri);
+      }
       const cls = t.cls;
       const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
         const save = w[W.conj_id]!;
         w[W.conj_id] = id;
         const x = cls.lookup(w);
+        if (rec !== null) rec.clsConsulted(cls);
         w[W.conj_id] = save;
         return x === null ? null : x.payload;
       });
@@ -1018,10 +1151,13 @@ export class Pipeline implements Xlate {
     if (!reversible) commitKey(this.key, this.base, this.pkt, tr);
     const mark = tr !== null ? tr.dp.length : 0;
     const s = this.saveFork();
+    const rec = this.rec;
+    const ctBefore = rec !== null ? rec.ctEvents : 0;
     const wasMpls = this.wasMpls;
     this.doOps(ops, false);
     this.actionSetOrFreeze();
     this.wasMpls = wasMpls;
+    if (rec !== null) rec.cloneEnded(ctBefore);
     if (tr !== null && !reversible) {
       const inner = tr.dp.splice(mark);
       if (inner.length) tr.dp.push(`clone(${inner.join(',')})`);
@@ -1267,7 +1403,12 @@ export class Pipeline implements Xlate {
       for (const b of g.buckets) this.bucket(b);
       return false;
     }
-    if (this.rec !== null) this.rec.uncacheable(); // port liveness and the hash
+    // A dp_hash select group (OVN's load balancers) with the hash of the packet as received: the
+    // cache keeps the bucket it picks as a guard. Others depend on port liveness and a hash of
+    // fields the cache does not key on.
+    const rec = this.rec;
+    const guarded = rec !== null && !rec.ovsExact && g.type === 'select' && g.select!.method === 'dp_hash' && g.select!.hashAlg === HashAlg.L4;
+    if (rec !== null && !guarded) rec.uncacheable();
     if (this.tr !== null && g.type === 'select' && g.select!.method === 'dp_hash') {
       // OVS pick_dp_hash_select_group: the packet has no dp_hash yet, so the translation freezes
       // and recirculates with the datapath's hash; the bucket is chosen in a pass ofproto/trace
@@ -1290,6 +1431,7 @@ export class Pipeline implements Xlate {
       }
       i = g.select!.pick(k.w, this.live, k.vlan2Tci, g.select!.method === 'dp_hash' && g.select!.hashAlg === 0 ? this.receivedKey() : k.w, report);
     }
+    if (guarded) rec.selectGuard(g, i);
     if (i >= 0) {
       // OVS xlate_group_stats: select/ff credit the group and the chosen bucket only.
       this.creditGroup(g);
@@ -1348,7 +1490,18 @@ export class Pipeline implements Xlate {
    * the rest of the actions untracked (ct fields cleared).
    */
   ct(c: CtPrep): void {
-    if (this.rec !== null) this.rec.uncacheable();
+    this.ctRun(c, null);
+  }
+
+  /** A cached translation's ct event (see `ReplayTarget.ctReplay`). */
+  ctReplay(ct: unknown, frozen: unknown): void {
+    this.ctRun(ct as CtPrep, frozen as FrozenState | null);
+  }
+
+  /** `ct(...)`; `frozen`: the recirculation's frozen state when a cached translation replays it. */
+  private ctRun(c: CtPrep, frozen: FrozenState | null): void {
+    const rec = this.rec;
+    if (rec !== null) rec.ctEvent(c);
     const k = this.key;
     const w = k.w;
     const zone = c.zoneSrc !== null ? readSubfield(w, c.zoneSrc) & 0xffff : c.zone;
@@ -1380,6 +1533,7 @@ export class Pipeline implements Xlate {
       k.l4 = p.l4;
       k.end = p.end;
       const tracker = this.sw.conntrack;
+      tracker.frameNow = this.now;
       tracker.execute(k, p.buf, act);
       const rw = tracker.result.nat;
       if (rw.addr !== 0) {
@@ -1393,13 +1547,17 @@ export class Pipeline implements Xlate {
       k.l4 = l4;
       k.end = end;
     }
-    if (c.table >= 0) this.fork(c);
+    if (c.table >= 0) {
+      const f = this.fork(c, frozen);
+      if (rec !== null) rec.ctFrozen(f);
+    }
     this.conntracked = false;
     clearCt(w);
     this.report('detail', 'Sets the packet to an untracked state, and clears all the conntrack fields.');
   }
 
-  private fork(c: CtPrep): void {
+  /** Fork the recirculation of `ct(table=N)` (to the given frozen state when replaying, else the one frozen now); returns its frozen state. */
+  private fork(c: CtPrep, frozen: FrozenState | null): FrozenState {
     const id = ++this.recircSeq;
     if (this.tr !== null) {
       this.tr.datapath(`recirc(0x${id.toString(16)})`);
@@ -1407,11 +1565,22 @@ export class Pipeline implements Xlate {
     }
     const p = this.pkt;
     if (p.owned) p.frozen = true; // the clone keeps these bytes; our next edit copies first
-    this.curRecircs.push({
-      id, ct: c, table: c.table, logPos: this.log.n, key: new FlowKey().copyFrom(this.key), buf: p.buf, off: p.off, len: p.len,
-      l3: p.l3, l4: p.l4, end: p.end, actionSet: this.frozenActionSet(), depth: this.recircDepth + 1, ctState: 0, natLines: null,
-      stack: this.stackW.slice(0, this.stackN * 4),
-    });
+    const f = frozen ?? this.freeze(c.table, this.recircDepth + 1);
+    const r = this.newRecirc();
+    r.id = id;
+    r.ct = c;
+    r.frozen = f;
+    r.logPos = this.log.n;
+    r.key.copyFrom(this.key);
+    r.buf = p.buf;
+    r.off = p.off;
+    r.len = p.len;
+    r.l3 = p.l3;
+    r.l4 = p.l4;
+    r.end = p.end;
+    r.ctState = 0;
+    r.natLines = null;
+    return f;
   }
 
   /** The action set a freeze keeps: the current one after any hidden by check_pkt_larger. */
@@ -1627,16 +1796,21 @@ export class Pipeline implements Xlate {
     this.report('detail', 'output to native tunnel');
     const tr = this.tr;
     commitKey(this.key, this.base, this.pkt, tr);
-    const keyStr = `${port.number}/${src}/${dst}`;
-    let enc = this.encaps.get(keyStr);
-    if (!enc) {
+    let list = this.encaps.get(port.number);
+    if (list === undefined) {
+      list = [];
+      this.encaps.set(port.number, list);
+    }
+    let enc: TunnelEncap | undefined;
+    for (let i = 0; i < list.length; i++) if (list[i]!.src === src && list[i]!.dst === dst) enc = list[i]!.enc;
+    if (enc === undefined) {
       const kind = cfg.kind ?? TunnelKind.Geneve;
       enc = new TunnelEncap({
         kind, ethSrc: cfg.ethSrc, ethDst: typeof cfg.ethDst === 'function' ? cfg.ethDst(dst) : cfg.ethDst,
         src, dst, ttl: cfg.ttl ?? 64, udpChecksum: cfg.udpChecksum ?? false, ident: OVS_TNL_IDENT,
         ...(cfg.dstPort !== undefined ? { dstPort: cfg.dstPort } : {}),
       });
-      this.encaps.set(keyStr, enc);
+      list.push({ src, dst, enc });
     }
     const tk = this.tunKey.clear();
     tk.vni = w[W.tun_id + 1]! & 0xffffff;
@@ -1661,8 +1835,10 @@ export class Pipeline implements Xlate {
     let o = 0;
     for (let i = 0; i < 8; i++) {
       if ((present & (1 << i)) === 0) continue;
-      const m = this.sw.tlvMap.find((x) => x.index === i);
-      if (!m) continue;
+      const map = this.sw.tlvMap;
+      let m: TlvMapping | undefined;
+      for (let j = 0; j < map.length && m === undefined; j++) if (map[j]!.index === i) m = map[j];
+      if (m === undefined) continue;
       b[o] = m.optClass >>> 8;
       b[o + 1] = m.optClass & 0xff;
       b[o + 2] = m.type & 0xff;

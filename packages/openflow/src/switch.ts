@@ -766,11 +766,14 @@ export class Switch implements SwitchCore {
   // -------------------------------------------------------------------------------------------
   // Packets
 
-  /** The translation cache's size and hit counts (see `flowCache`). */
-  flowCacheStats(): { megaflows: number; masks: number; hits: number; emcHits: number; megaflowHits: number; misses: number } {
+  /**
+   * The translation cache's size and hit counts (see `flowCache`): one lookup per pass, the frame
+   * as received and each pass recirculated after `ct(table=N)` (`recircHits`/`recircMisses`).
+   */
+  flowCacheStats(): { megaflows: number; masks: number; hits: number; emcHits: number; megaflowHits: number; misses: number; recircHits: number; recircMisses: number } {
     const c = this.pipe.xcache;
-    const { emcHits, megaflowHits, misses } = c.stats;
-    return { megaflows: c.size, masks: c.maskCount, hits: emcHits + megaflowHits, emcHits, megaflowHits, misses };
+    const { emcHits, megaflowHits, misses, recircHits, recircMisses } = c.stats;
+    return { megaflows: c.size, masks: c.maskCount, hits: emcHits + megaflowHits, emcHits, megaflowHits, misses, recircHits, recircMisses };
   }
 
   /**
@@ -856,8 +859,16 @@ export class Switch implements SwitchCore {
     if (r.kind === TunnelKind.Geneve && r.optLength > 0) {
       const c = this.optCursor.reset(frame, r.optOffset, r.optLength);
       while (c.next()) {
-        const m = this.tlvMap.find((x) => x.optClass === c.optClass && x.type === c.type && x.len === c.dataLength);
-        if (!m) continue;
+        // A loop, not find(): a closure per option would allocate per frame.
+        let m: TlvMapping | undefined;
+        for (let i = 0; i < this.tlvMap.length; i++) {
+          const x = this.tlvMap[i]!;
+          if (x.optClass === c.optClass && x.type === c.type && x.len === c.dataLength) {
+            m = x;
+            break;
+          }
+        }
+        if (m === undefined) continue;
         const word = W.tun_metadata0 + 4 * m.index;
         for (let j = 0; j < m.len; j++) {
           const byteFromEnd = m.len - 1 - j;

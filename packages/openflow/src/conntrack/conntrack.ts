@@ -215,6 +215,12 @@ export class Conntrack {
   private readonly tk2 = new Uint32Array(TUPLE_WORDS);
   private lkReply = false;
   private now = 0;
+  /**
+   * The caller's clock reading for the next `execute` (NaN: read the clock). The pipeline sets it
+   * to its frame's time: a fractional reading returned by `clock.now()` is a boxed double, 16 bytes
+   * per `ct`, while a field holds it unboxed.
+   */
+  frameNow = NaN;
   private st = 0;
   private l4 = 0;
   private l4Len = 0;
@@ -351,7 +357,11 @@ export class Conntrack {
     r.related = false;
     r.fail = CtFail.None;
     this.stats.packets++;
-    this.now = this.clock.now();
+    const fn = this.frameNow;
+    if (fn === fn) {
+      this.now = fn;
+      this.frameNow = NaN;
+    } else this.now = this.clock.now();
     this.frame = frame;
     const w = key.w;
     const zone = act.zone & 0xffff;

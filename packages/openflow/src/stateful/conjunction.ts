@@ -247,6 +247,21 @@ export class ConjunctionTable<T> {
   }
 
   /**
+   * OR into `wc` the masks of the soft subtables `resolve` searches above hard priority
+   * `hardPriority` (what its answer depends on besides the `conj_id` lookups).
+   */
+  orMasks(wc: Uint32Array, hardPriority: number): void {
+    for (const st of this.subtables) {
+      if (st.maxPriority <= hardPriority) break;
+      const m = st.mask;
+      for (let i = 0; i < st.idx.length; i++) {
+        const j = st.idx[i]!;
+        wc[j] = (wc[j]! | m[j]!) >>> 0;
+      }
+    }
+  }
+
+  /**
    * Steps 2-4 of the module comment: the flow a conjunctive match selects for `key`, or null when
    * none does (then the hard match stands). `hardPriority` is the hard match's priority (-1 for a
    * miss). `relookup(conjId)` must look the key up with `conj_id = conjId` among hard flows.
