@@ -19,6 +19,7 @@
  * missing" (ovn-controller warns and logs nothing).
  */
 import { FlowKey, extractFlowKey, formatFlowKey } from '@ovnts/openflow';
+import { jsonEscape } from '@ovnts/ovn';
 import { OFTABLE } from './tables.js';
 
 const VERDICTS = ['allow', 'drop', 'reject'];
@@ -39,24 +40,6 @@ export function decodeAclLog(payload: Uint8Array): AclLogSettings | undefined {
   if (payload.length < 2) return undefined;
   const name = payload.length > 2 ? new TextDecoder().decode(payload.subarray(2)) : undefined;
   return { verdict: VERDICTS[payload[0]!] ?? '<unknown>', severity: SEVERITIES[payload[1]!] ?? '<unknown>', name };
-}
-
-/** OVS `json_string_escape`: a JSON string literal (quotes, backslashes and control characters escaped). */
-export function jsonEscape(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c < 0x20) out += `\\u${c.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return out + '"';
 }
 
 const key = new FlowKey();

@@ -23,5 +23,5 @@ export { StaticSouthbound, learntRowToJson, learntRowFromJson, type SouthboundSo
 export { ChassisHost, type ChassisHostOptions, type HostSync } from './chassis-host.js';
 export { DatabaseSouthbound, southboundChassisMap, type DatabaseSouthboundEvent, type DatabaseSouthboundOptions } from './sb-database.js';
 export { chassisPerSwitch } from './default-map.js';
-export { aclLogLine, decodeAclLog, jsonEscape, type AclLogSettings } from './acl-log.js';
+export { aclLogLine, decodeAclLog, type AclLogSettings } from './acl-log.js';
 export { traceCluster, formatClusterTrace, type ClusterTrace, type TraceHop, type TraceStep, type StepSource } from './trace.js';

@@ -9,10 +9,10 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadSb, type SbDatabase } from '@ovnts/ovn';
+import { jsonEscape, loadSb, type SbDatabase } from '@ovnts/ovn';
 import { PacketBuilder } from '@ovnts/packet';
 import { applyChassisCase, readChassisCase, repoRoot, requireOracle, startOvnCluster, type OvnCluster } from '@ovnts/testkit';
-import { ChassisCluster, aclLogLine, clusterConfig, decodeAclLog, jsonEscape, OFTABLE } from '@ovnts/chassis';
+import { ChassisCluster, aclLogLine, clusterConfig, decodeAclLog, OFTABLE } from '@ovnts/chassis';
 import { caseSettings } from './helpers.js';
 
 const req = requireOracle('ACL log lines (live OVN cluster)', 'ovn-sandbox', ['ovn-controller', 'ovn-northd', 'ovs-vswitchd', 'ovsdb-server'], 'apt-get install -y ovn-central ovn-host openvswitch-switch');

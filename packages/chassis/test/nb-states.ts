@@ -15,9 +15,9 @@ import { clusterConfig, parseChassisMap } from '@ovnts/chassis';
 export const PODS = 6;
 /** The pods' IPv4 addresses. */
 export const ADDRS = ['10.128.0.2', '10.128.0.3', '10.128.0.4', '10.128.1.2', '10.128.1.3', '10.128.1.4'];
-const BACKENDS = ['10.128.0.2:8080', '10.128.0.3:8080', '10.128.1.2:8080', '10.128.1.3:8080'];
+export const BACKENDS = ['10.128.0.2:8080', '10.128.0.3:8080', '10.128.1.2:8080', '10.128.1.3:8080'];
 /** ACLs on port groups; the first three share clause flows (same priority, same `ip4.src` or `tcp.dst` dimension). */
-const ACLS: { pg: 0 | 1; direction: 'to-lport' | 'from-lport'; priority: number; match: string; action: 'allow-related' | 'drop' | 'allow' }[] = [
+export const ACLS: { pg: 0 | 1; direction: 'to-lport' | 'from-lport'; priority: number; match: string; action: 'allow-related' | 'drop' | 'allow' }[] = [
   { pg: 0, direction: 'to-lport', priority: 1001, match: 'outport == @pg0 && ip4.src == $as0 && tcp.dst == {80, 443}', action: 'allow-related' },
   { pg: 1, direction: 'to-lport', priority: 1001, match: 'outport == @pg1 && ip4.src == $as0 && tcp.dst == {80, 8080}', action: 'allow-related' },
   { pg: 1, direction: 'to-lport', priority: 1001, match: 'outport == @pg1 && ip4.src == $as1 && tcp.dst == {80, 443}', action: 'allow-related' },
@@ -48,6 +48,19 @@ export const stateArb: fc.Arbitrary<State> = fc.record({
   meter: fc.boolean(),
   extraRouterPort: fc.boolean(),
 });
+
+/**
+ * A sequence that takes both paths whatever the random seed: a pod removed (incremental), the
+ * meter added (a full recompute), an ACL removed (incremental after a recompute).
+ */
+export function coveringSequence(): State[] {
+  const all = (n: number) => Array.from({ length: n }, () => true);
+  const s0: State = { pods: all(PODS), pg: [all(PODS), all(PODS)], as: [all(ADDRS.length), all(ADDRS.length)], acls: all(ACLS.length), backends: all(BACKENDS.length), meter: false, extraRouterPort: false };
+  const s1: State = { ...s0, pods: s0.pods.map((p, i) => (i === 0 ? false : p)) };
+  const s2: State = { ...s1, meter: true };
+  const s3: State = { ...s2, acls: s2.acls.map((a, i) => (i === 0 ? false : a)) };
+  return [s0, s1, s2, s3];
+}
 
 /** Two node switches behind a router; pods 0-2 on node-0, 3-5 on node-1. */
 export function network(s: State): NbBuilder {
