@@ -12,7 +12,7 @@
  * change. Processes are stopped by pid and the namespaces and bridge deleted, also on failure.
  */
 import { execFileSync } from 'node:child_process';
-import { describe, expect, test } from 'vitest';
+import { assert, describe, expect, test } from 'vitest';
 import { sbFromRaw, type SbDatabase } from '@ovnts/ovn';
 import { OvsdbClient, OvsdbReplica } from '@ovnts/ovsdb';
 import { PacketBuilder, toHex } from '@ovnts/packet';
@@ -44,7 +44,7 @@ const routed = (from: number, fromNet: number, to: string) =>
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000, state: () => string = () => ''): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`scale-out: no ${what} within ${timeoutMs} ms ${state()}`);
+    if (Date.now() > end) assert.fail(`scale-out: no ${what} within ${timeoutMs} ms ${state()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -30,3 +30,16 @@ export class BufferIo implements Io {
     this.stderr += t;
   }
 }
+
+/** Resolves on the first SIGINT or SIGTERM (then listens no more): how a serving command waits to stop. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

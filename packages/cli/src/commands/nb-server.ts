@@ -12,7 +12,7 @@ import { formatLflowList } from '@ovnts/ovn';
 import { NbServer, OvsdbError, RemoteSpecError, parseListen, type NbRecompute } from '@ovnts/ovsdb';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import { untilStopSignal, type Io } from '../io.js';
 
 const spec: CommandSpec = {
   name: 'nb-server',
@@ -75,15 +75,7 @@ export const nbServerCommand = {
       throw e;
     }
     for (const r of nb.remotes) io.out(`nb-server: listening on ${r}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopSignal();
     await nb.close();
     io.out('nb-server: stopped\n');
     return 0;

@@ -8,7 +8,7 @@
 import { OfpAgent, connectController, listenOpenFlow, type OfpActiveConnection, type OfpListener } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import { untilStopSignal, type Io } from '../io.js';
 import { loadFlows, makeSwitch, parsePortList } from '../openflow-setup.js';
 
 const spec: CommandSpec = {
@@ -90,15 +90,7 @@ export const switchCommand = {
     });
     if (running.listener) io.out(`ovnts switch: listening on ${running.listener.host}:${running.listener.port} (ports ${ports.join(',')})\n`);
     if (running.controller) io.out(`ovnts switch: connecting to controller ${args.values.get('controller')}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopSignal();
     await running.stop();
     io.out('ovnts switch: stopped\n');
     return 0;

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
 import { freePort, requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
 import { OfpAgent, Switch, connectController, listenOpenFlow, type OfpActiveConnection, type OfpListener } from '@ovnts/openflow';
@@ -50,9 +50,9 @@ class Controller {
   async waitFor(line: string, ms = 20_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!this.lines.includes(line)) {
-      if (this.proc.exitCode !== null) throw new Error(`os-ken exited (${this.proc.exitCode}) before printing "${line}":\n${this.stderr}`);
+      if (this.proc.exitCode !== null) assert.fail(`os-ken exited (${this.proc.exitCode}) before printing "${line}":\n${this.stderr}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`os-ken did not print "${line}" within ${ms} ms; it printed:\n${this.lines.join('\n')}\n${this.stderr}`);
+      if (left <= 0) assert.fail(`os-ken did not print "${line}" within ${ms} ms; it printed:\n${this.lines.join('\n')}\n${this.stderr}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 200));
         this.waiters.push(() => {
