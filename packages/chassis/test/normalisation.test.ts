@@ -89,11 +89,11 @@ describe.skipIf(req.skip)('two runs of real ovn-controller on the same input', (
       console.log(`${CASE} ${chassis}: ${a!.flows.length} flows; families that differ between the two runs: ${varying.join(', ')}`);
       // Southbound uuids are drawn afresh, so the cookies (their first 32 bits) always differ.
       expect(varying.some((v) => v.startsWith('cookie'))).toBe(true);
-      if (chassis === 'hv1') {
-        // hv1's ports are claimed in an order that varies, and its flood flows list several ports.
-        expect(varying.some((v) => v.startsWith('zone'))).toBe(true);
-        expect(varying.some((v) => v.startsWith('mcast'))).toBe(true);
-      }
+      // Zones (the order hv1 claims its ports in) and the order of flood ports *may* vary: a run
+      // where they happen to come out the same is not a failure, but no other family may vary.
+      const allowed = ['cookie', 'zone', 'mcast'];
+      const unexpected = varying.filter((v) => !allowed.some((f) => v.startsWith(f)));
+      expect(unexpected, `${chassis}: families that vary beyond cookies, zones and flood order`).toEqual([]);
     }
   });
 });
