@@ -40,7 +40,7 @@ export const OFPT10 = {
 /** Multipart (stats) types (`OFPMP_*`); OpenFlow 1.0 uses the same numbers for desc..queue. */
 export const OFPMP = {
   DESC: 0, FLOW: 1, AGGREGATE: 2, TABLE: 3, PORT_STATS: 4, QUEUE: 5, GROUP: 6, GROUP_DESC: 7, GROUP_FEATURES: 8,
-  METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12, PORT_DESC: 13, EXPERIMENTER: 0xffff,
+  METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12, PORT_DESC: 13, TABLE_DESC: 14, EXPERIMENTER: 0xffff,
 } as const;
 
 /** Flow-mod commands (`OFPFC_*`). */
@@ -227,19 +227,24 @@ export function encodeFeaturesReply(version: number, xid: number, f: SwitchFeatu
 }
 
 function putPort10(w: WireWriter, p: PortDesc): void {
-  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state).u32(0).u32(0).u32(0).u32(0);
+  // OFPPS10_ALL: LINK_DOWN and the STP bits (no LIVE in 1.0).
+  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state & 0x301).u32(0).u32(0).u32(0).u32(0);
 }
+
+/** OVS OFPPC11_ALL (PORT_DOWN, NO_RECV, NO_FWD, NO_PACKET_IN) and OFPPS11_ALL (LINK_DOWN, BLOCKED, LIVE). */
+const OFPPC11_ALL = 0x65;
+const OFPPS11_ALL = 0x7;
 
 /** Write one `ofp_port` in `version` (OpenFlow 1.0, 1.1-1.3, or 1.4+ with an Ethernet property). */
 export function putPort(w: WireWriter, version: number, p: PortDesc): void {
   if (version === OfpVersion.OF10) return putPort10(w, p);
   if (version <= OfpVersion.OF13) {
-    w.u32(portTo11(p.portNo)).zeros(4).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config).u32(p.state);
+    w.u32(portTo11(p.portNo)).zeros(4).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config & OFPPC11_ALL).u32(p.state & OFPPS11_ALL);
     w.u32(0).u32(0).u32(0).u32(0).u32(p.currSpeed).u32(p.maxSpeed);
     return;
   }
   const start = w.len;
-  w.u32(portTo11(p.portNo)).u16(0).zeros(2).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config).u32(p.state);
+  w.u32(portTo11(p.portNo)).u16(0).zeros(2).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config & OFPPC11_ALL).u32(p.state & OFPPS11_ALL);
   // OFPPDPT_ETHERNET property: curr, advertised, supported, peer, curr_speed, max_speed.
   w.u16(0).u16(32).zeros(4).u32(0).u32(0).u32(0).u32(0).u32(p.currSpeed).u32(p.maxSpeed);
   w.setU16(start + 4, w.len - start);
@@ -714,8 +719,8 @@ export function encodeAggregate(version: number, packets: bigint, bytes: bigint,
 export function encodeTableStats(version: number, t: { tableId: number; active: number; lookups: bigint; matched: bigint }): Uint8Array {
   const w = new WireWriter(64);
   if (version === OfpVersion.OF10) {
-    const name = t.tableId === 0 ? 'classifier' : `table${t.tableId}`;
-    w.u8(t.tableId).zeros(3).str(name, 32).u32(0x3fffff).u32(1_000_000).u32(t.active).u64(t.lookups).u64(t.matched);
+    // OVS leaves a table's name empty unless one was configured (ofproto `query_tables()`).
+    w.u8(t.tableId).zeros(3).str('', 32).u32(0x3fffff).u32(1_000_000).u32(t.active).u64(t.lookups).u64(t.matched);
   } else w.u8(t.tableId).zeros(3).u32(t.active).u64(t.lookups).u64(t.matched);
   return w.finish();
 }
@@ -726,7 +731,9 @@ export function encodeTableStats(version: number, t: { tableId: number; active: 
 /** Group types (`OFPGT_*`) in wire order. */
 export const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Group-mod commands (`OFPGC_*`). */
-export const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2 } as const;
+export const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2, INSERT_BUCKET: 3, REMOVE_BUCKET: 5 } as const;
+/** OpenFlow 1.5 command bucket ids (`OFPG15_BUCKET_*`): the largest real id, and first, last, all. */
+export const OFPG15_BUCKET = { MAX: 0xffff_ff00, FIRST: 0xffff_fffd, LAST: 0xffff_fffe, ALL: 0xffff_ffff } as const;
 /** OFPG_ALL: every group (delete). */
 export const OFPG_ALL = 0xffff_fffc;
 
@@ -736,6 +743,8 @@ export interface WireGroupMod {
   command: number;
   /** The group (buckets with ids: given in 1.5, numbered from 0 before). */
   group: Group;
+  /** OpenFlow 1.5 insert/remove bucket: where (a bucket id or `OFPG15_BUCKET.*`); ALL otherwise. */
+  commandBucketId: number;
 }
 
 function groupType(t: number): GroupType {
@@ -818,16 +827,25 @@ export function decodeGroupMod(m: OfpMessage): WireGroupMod {
   const type = r.u8();
   r.skip(1);
   const groupId = r.u32();
-  if (command > 2) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
+  const bucketCmd = v >= OfpVersion.OF15 && (command === OFPGC.INSERT_BUCKET || command === OFPGC.REMOVE_BUCKET);
+  if (command > 2 && !bucketCmd) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
   let buckets: Bucket[];
+  let commandBucketId: number = OFPG15_BUCKET.ALL;
   if (v >= OfpVersion.OF15) {
     const len = r.u16();
     r.skip(2);
-    r.skip(4); // command_bucket_id
+    commandBucketId = r.u32();
+    // OVS ofputil_pull_ofp15_group_mod(): which command bucket ids each command allows.
+    const id = commandBucketId;
+    const ok = bucketCmd
+      ? id <= OFPG15_BUCKET.MAX || id === OFPG15_BUCKET.FIRST || id === OFPG15_BUCKET.LAST || (command === OFPGC.REMOVE_BUCKET && id === OFPG15_BUCKET.ALL)
+      : id === OFPG15_BUCKET.ALL;
+    if (!ok) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `command bucket id ${id} out of range`);
     if (len > r.remaining) throw new OpenFlowError('OFPBRC_BAD_LEN', `bucket array of ${len} bytes`);
     buckets = pullBuckets(r.sub(len), v);
+    if (command === OFPGC.REMOVE_BUCKET && buckets.length) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'remove bucket with buckets');
   } else buckets = pullBuckets(r, v);
-  return { command, group: { groupId, type: command === OFPGC.DELETE ? 'all' : groupType(type), buckets } };
+  return { command, commandBucketId, group: { groupId, type: command === OFPGC.DELETE || bucketCmd ? 'all' : groupType(type), buckets } };
 }
 
 /** Encode a GROUP_MOD. */
@@ -837,7 +855,7 @@ export function encodeGroupMod(version: number, xid: number, gm: WireGroupMod): 
   w.u16(gm.command).u8(GROUP_TYPES.indexOf(gm.group.type)).u8(0).u32(gm.group.groupId);
   if (version >= OfpVersion.OF15) {
     const at = w.len;
-    w.u16(0).zeros(2).u32(0xffff_ffff);
+    w.u16(0).zeros(2).u32(gm.commandBucketId);
     const start = w.len;
     putBuckets(w, version, gm.group);
     w.setU16(at, w.len - start);
