@@ -6,8 +6,9 @@
  * paths check and refuse identically. Packet-ins are sent to every active connection.
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
- * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
- * table-features/group-desc/meter-config/port-desc. Anything else a switch can receive is refused
+ * (add, modify, delete; 1.5 insert/remove bucket) and METER_MOD (add, modify, delete), PORT_MOD,
+ * TABLE_MOD, PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/meter-config/
+ * port-desc/port/queue/group/group-features/meter/meter-features/table-desc. Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
