@@ -23,7 +23,7 @@ import {
 } from './ofp-msgs.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
 import {
-  OFPPC, OFPQ_ALL, checkEmptyRequest, decodeIdRequest, decodePortMod, decodePortStatsRequest, decodeQueueStatsRequest, decodeTableMod, encodeGroupFeatures,
+  NX_GROUP, OFPPC, OFPQ_ALL, checkEmptyRequest, decodeIdRequest, decodePortMod, decodePortStatsRequest, decodeQueueStatsRequest, decodeTableMod, encodeGroupFeatures,
   encodeGroupStats, encodeMeterFeatures, encodeMeterStats, encodePortStats, encodeQueueStats, encodeTableDesc,
 } from './ofp-stats.js';
 import { someAction, type Action } from './actions.js';
@@ -159,12 +159,7 @@ export class OfpAgent implements OfpHandler {
       case OFPT.GROUP_MOD: {
         // OpenFlow 1.0 numbers PORT_MOD where later versions have GROUP_MOD.
         if (v === OfpVersion.OF10) return this.portMod(m);
-        const gm = decodeGroupMod(m);
-        if (gm.command === OFPGC.INSERT_BUCKET || gm.command === OFPGC.REMOVE_BUCKET) this.bucketMod(gm);
-        else if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
-        else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
-        else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
-        else this.sw.delGroup(gm.group.groupId);
+        this.groupMod(decodeGroupMod(m));
         return [];
       }
       case OFPT.METER_MOD: {
@@ -220,9 +215,23 @@ export class OfpAgent implements OfpHandler {
       case NXT.FLOW_MOD:
         this.flowMod(decodeNxFlowMod(m, conn.flowModTableId));
         return [];
+      case NX_GROUP.GROUP_MOD:
+        if (m.version !== OfpVersion.OF10) break;
+        this.groupMod(decodeGroupMod(m, true));
+        return [];
       default:
-        throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype}`);
+        break;
     }
+    throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype}`);
+  }
+
+  /** Apply a decoded GROUP_MOD (or OpenFlow 1.0's NXT_GROUP_MOD). */
+  private groupMod(gm: ReturnType<typeof decodeGroupMod>): void {
+    if (gm.command === OFPGC.INSERT_BUCKET || gm.command === OFPGC.REMOVE_BUCKET) this.bucketMod(gm);
+    else if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
+    else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
+    else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
+    else this.sw.delGroup(gm.group.groupId);
   }
 
   /** The flows a flow or aggregate statistics request selects (expired ones gone first). */
@@ -257,6 +266,11 @@ export class OfpAgent implements OfpHandler {
     if (v === OfpVersion.OF10) {
       if (body.remaining < 4) throw new OpenFlowError('OFPBRC_BAD_LEN', 'vendor statistics request too short');
       body.skip(4);
+    }
+    if (v === OfpVersion.OF10 && (subtype === NX_GROUP.STATS || subtype === NX_GROUP.DESC || subtype === NX_GROUP.FEATURES)) {
+      const reply = new MultipartReply(v, m.xid, OFPMP.EXPERIMENTER, subtype);
+      this.groupReplies(v, subtype === NX_GROUP.STATS ? OFPMP.GROUP : subtype === NX_GROUP.DESC ? OFPMP.GROUP_DESC : OFPMP.GROUP_FEATURES, body, reply);
+      return reply.finish();
     }
     if (subtype !== NXST.FLOW && subtype !== NXST.AGGREGATE) throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira statistics subtype ${subtype}`);
     const req = decodeNxFlowStatsRequest({ ...m, body });
@@ -360,6 +374,9 @@ export class OfpAgent implements OfpHandler {
     if (!old) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${gm.group.groupId}`);
     const cur = old.group.buckets.map((b, i) => ({ ...b, bucketId: b.bucketId ?? i }));
     const at = gm.commandBucketId;
+    // The new buckets' weight defaults by the type the message names (OVS decodes them before it
+    // looks at the group; ovs-ofctl names none, so an inserted bucket has weight 0).
+    const added = gm.group.buckets.map((b) => ({ ...b, weight: b.weight ?? (gm.group.type === 'select' ? 1 : 0) }));
     let buckets;
     if (gm.command === OFPGC.REMOVE_BUCKET) {
       let skip = -1;
@@ -375,15 +392,44 @@ export class OfpAgent implements OfpHandler {
       const after = at <= OFPG15_BUCKET.MAX ? cur.findIndex((b) => b.bucketId === at) : -1;
       if (at <= OFPG15_BUCKET.MAX && after < 0) throw new OpenFlowError('OFPGMFC_UNKNOWN_BUCKET', `bucket ${at} of group ${gm.group.groupId}`);
       const ids = new Set<number>();
-      for (const b of [...gm.group.buckets, ...cur]) {
+      for (const b of [...added, ...cur]) {
         if (ids.has(b.bucketId!)) throw new OpenFlowError('OFPGMFC_BUCKET_EXISTS', `bucket ${b.bucketId} of group ${gm.group.groupId}`);
         ids.add(b.bucketId!);
       }
-      if (at === OFPG15_BUCKET.LAST) buckets = [...cur, ...gm.group.buckets];
-      else if (at === OFPG15_BUCKET.FIRST) buckets = [...gm.group.buckets, ...cur];
-      else buckets = [...cur.slice(0, after + 1), ...gm.group.buckets, ...cur.slice(after + 1)];
+      if (at === OFPG15_BUCKET.LAST) buckets = [...cur, ...added];
+      else if (at === OFPG15_BUCKET.FIRST) buckets = [...added, ...cur];
+      else buckets = [...cur.slice(0, after + 1), ...added, ...cur.slice(after + 1)];
     }
     this.sw.modGroup({ ...old.group, buckets });
+  }
+
+  /**
+   * Group desc, group statistics and group features parts (OFPMP_* in 1.1+, NXST_GROUP* in 1.0,
+   * where the descriptions use 1.5's bucket layout with 1.0 actions, as OVS).
+   */
+  private groupReplies(v: number, mpType: number, body: WireReader, reply: MultipartReply): void {
+    const nx = v === OfpVersion.OF10;
+    if (mpType === OFPMP.GROUP_FEATURES) {
+      checkEmptyRequest(body, 'group features');
+      reply.add(encodeGroupFeatures(v));
+      return;
+    }
+    let want: number = OFPG_ALL;
+    if (mpType === OFPMP.GROUP) want = decodeIdRequest(body, 'group stats');
+    else if ((v >= OfpVersion.OF15 || nx) && body.remaining >= 4) want = body.u32();
+    const now = this.sw.clock.now();
+    for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
+      if (want !== OFPG_ALL && want !== id) continue;
+      const g = this.sw.groups.get(id)!;
+      if (mpType === OFPMP.GROUP_DESC) {
+        reply.add(encodeGroupDesc(v, g.group, v >= OfpVersion.OF15 || nx));
+        continue;
+      }
+      reply.add(encodeGroupStats({
+        groupId: id, refCount: this.users((a) => a.type === 'group' && a.groupId === id), packets: BigInt(g.packets), bytes: BigInt(g.bytes), durationMs: now - g.created,
+        buckets: g.buckets.map((b) => ({ packets: BigInt(b.packets), bytes: BigInt(b.bytes) })),
+      }));
+    }
   }
 
   /** How many flows refer to a group or meter (group statistics' ref_count, meter statistics' flow_count). */
@@ -452,15 +498,12 @@ export class OfpAgent implements OfpHandler {
           reply.add(w.finish());
         }
         break;
-      case OFPMP.GROUP_DESC: {
-        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group desc is not an OpenFlow 1.0 statistic');
-        const want = v >= OfpVersion.OF15 && q.body.remaining >= 4 ? q.body.u32() : OFPG_ALL;
-        for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
-          if (want !== OFPG_ALL && want !== id) continue;
-          reply.add(encodeGroupDesc(v, this.sw.groups.get(id)!.group));
-        }
+      case OFPMP.GROUP_DESC:
+      case OFPMP.GROUP:
+      case OFPMP.GROUP_FEATURES:
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group statistics are not OpenFlow 1.0 statistics (NXST_GROUP* are)');
+        this.groupReplies(v, q.mpType, q.body, reply);
         break;
-      }
       case OFPMP.METER_CONFIG: {
         if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter config before OpenFlow 1.3');
         const want = q.body.remaining >= 4 ? q.body.u32() : OFPM_ALL;
@@ -497,25 +540,6 @@ export class OfpAgent implements OfpHandler {
         for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) if (port === OFPP.NONE || port === p.number) reply.add(encodeQueueStats(v, p.number, 0));
         break;
       }
-      case OFPMP.GROUP: {
-        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group stats is not an OpenFlow 1.0 statistic');
-        const want = decodeIdRequest(q.body, 'group stats');
-        const now = this.sw.clock.now();
-        for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
-          if (want !== OFPG_ALL && want !== id) continue;
-          const g = this.sw.groups.get(id)!;
-          reply.add(encodeGroupStats({
-            groupId: id, refCount: this.users((a) => a.type === 'group' && a.groupId === id), packets: BigInt(g.packets), bytes: BigInt(g.bytes), durationMs: now - g.created,
-            buckets: g.buckets.map((b) => ({ packets: BigInt(b.packets), bytes: BigInt(b.bytes) })),
-          }));
-        }
-        break;
-      }
-      case OFPMP.GROUP_FEATURES:
-        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group features is not an OpenFlow 1.0 statistic');
-        checkEmptyRequest(q.body, 'group features');
-        reply.add(encodeGroupFeatures(v));
-        break;
       case OFPMP.METER: {
         if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter stats before OpenFlow 1.3');
         const want = decodeIdRequest(q.body, 'meter stats');

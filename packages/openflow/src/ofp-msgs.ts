@@ -753,8 +753,11 @@ function groupType(t: number): GroupType {
   return g;
 }
 
-/** Buckets of an OpenFlow 1.1-1.4 group (`ofp11_bucket`) or 1.5 (`ofp15_bucket` with properties). */
-function pullBuckets(r: WireReader, version: number): Bucket[] {
+/**
+ * Buckets of an OpenFlow 1.1-1.4 group (`ofp11_bucket`) or 1.5 (`ofp15_bucket` with properties;
+ * `layout15` also for OpenFlow 1.0's NXT_GROUP_MOD, whose buckets are 1.5's with 1.0 actions).
+ */
+function pullBuckets(r: WireReader, version: number, layout15 = version >= OfpVersion.OF15): Bucket[] {
   const out: Bucket[] = [];
   while (r.remaining > 0) {
     if (r.remaining < 16) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket of ${r.remaining} bytes`);
@@ -762,7 +765,7 @@ function pullBuckets(r: WireReader, version: number): Bucket[] {
     if (len < 16 || len % 8 !== 0 || len > r.remaining) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket length ${len}`);
     const b = r.sub(len);
     b.skip(2);
-    if (version < OfpVersion.OF15) {
+    if (!layout15) {
       const weight = b.u16();
       const watchPort = b.u32();
       const watchGroup = b.u32();
@@ -797,10 +800,10 @@ function port11(p: number): number {
   return portFrom11Checked(p, 'OFPBRC_BAD_PORT');
 }
 
-function putBuckets(w: WireWriter, version: number, g: Group): void {
+function putBuckets(w: WireWriter, version: number, g: Group, layout15 = version >= OfpVersion.OF15): void {
   g.buckets.forEach((bk, i) => {
     const start = w.len;
-    if (version < OfpVersion.OF15) {
+    if (!layout15) {
       w.u16(0).u16(bk.weight ?? (g.type === 'select' ? 1 : 0)).u32(bk.watchPort === undefined ? OFPP_ANY32 : portTo11(bk.watchPort));
       w.u32(bk.watchGroup ?? OFPG_ANY32).zeros(4);
       encodeActions(bk.actions, version, w);
@@ -817,21 +820,26 @@ function putBuckets(w: WireWriter, version: number, g: Group): void {
   });
 }
 
-/** Decode a GROUP_MOD (OpenFlow 1.1-1.4 `ofp11_group_mod`, 1.5 `ofp15_group_mod`). */
-export function decodeGroupMod(m: OfpMessage): WireGroupMod {
+/**
+ * Decode a GROUP_MOD (OpenFlow 1.1-1.4 `ofp11_group_mod`, 1.5 `ofp15_group_mod`), or with `nx` the
+ * body of OpenFlow 1.0's NXT_GROUP_MOD (an `ofp15_group_mod` with OpenFlow 1.0 actions; the reader
+ * at the body, after the vendor header).
+ */
+export function decodeGroupMod(m: OfpMessage, nx = false): WireGroupMod {
   const r = m.body;
   const v = m.version;
-  if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'GROUP_MOD in OpenFlow 1.0');
-  if (r.remaining < (v >= OfpVersion.OF15 ? 16 : 8)) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GROUP_MOD too short');
+  if (v === OfpVersion.OF10 && !nx) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'GROUP_MOD in OpenFlow 1.0');
+  const l15 = v >= OfpVersion.OF15 || nx;
+  if (r.remaining < (l15 ? 16 : 8)) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GROUP_MOD too short');
   const command = r.u16();
   const type = r.u8();
   r.skip(1);
   const groupId = r.u32();
-  const bucketCmd = v >= OfpVersion.OF15 && (command === OFPGC.INSERT_BUCKET || command === OFPGC.REMOVE_BUCKET);
+  const bucketCmd = l15 && (command === OFPGC.INSERT_BUCKET || command === OFPGC.REMOVE_BUCKET);
   if (command > 2 && !bucketCmd) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
   let buckets: Bucket[];
   let commandBucketId: number = OFPG15_BUCKET.ALL;
-  if (v >= OfpVersion.OF15) {
+  if (l15) {
     const len = r.u16();
     r.skip(2);
     commandBucketId = r.u32();
@@ -842,10 +850,10 @@ export function decodeGroupMod(m: OfpMessage): WireGroupMod {
       : id === OFPG15_BUCKET.ALL;
     if (!ok) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `command bucket id ${id} out of range`);
     if (len > r.remaining) throw new OpenFlowError('OFPBRC_BAD_LEN', `bucket array of ${len} bytes`);
-    buckets = pullBuckets(r.sub(len), v);
+    buckets = pullBuckets(r.sub(len), v, true);
     if (command === OFPGC.REMOVE_BUCKET && buckets.length) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'remove bucket with buckets');
   } else buckets = pullBuckets(r, v);
-  return { command, commandBucketId, group: { groupId, type: command === OFPGC.DELETE || bucketCmd ? 'all' : groupType(type), buckets } };
+  return { command, commandBucketId, group: { groupId, type: command === OFPGC.DELETE ? 'all' : groupType(type), buckets } };
 }
 
 /** Encode a GROUP_MOD. */
@@ -863,14 +871,14 @@ export function encodeGroupMod(version: number, xid: number, gm: WireGroupMod): 
   return m.done();
 }
 
-/** One group description part (`ofp11_group_desc_stats` / `ofp15_group_desc_stats`). */
-export function encodeGroupDesc(version: number, g: Group): Uint8Array {
+/** One group description part (`ofp11_group_desc_stats` / `ofp15_group_desc_stats`, which NXST_GROUP_DESC uses with 1.0 actions: `layout15`). */
+export function encodeGroupDesc(version: number, g: Group, layout15 = version >= OfpVersion.OF15): Uint8Array {
   const w = new WireWriter(128);
   w.u16(0).u8(GROUP_TYPES.indexOf(g.type)).u8(0).u32(g.groupId);
-  if (version >= OfpVersion.OF15) {
+  if (layout15) {
     w.u16(0).zeros(6);
     const start = w.len;
-    putBuckets(w, version, g);
+    putBuckets(w, version, g, true);
     w.setU16(8, w.len - start);
   } else putBuckets(w, version, g);
   w.setU16(0, w.len);

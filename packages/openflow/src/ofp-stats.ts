@@ -13,6 +13,9 @@ import { OFPT, OFPT10, startMessage, type OfpMessage } from './ofp-msgs.js';
 import { OFPP } from './ports.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
+/** OpenFlow 1.0's groups as Nicira messages (OVS 3.1): NXT_GROUP_MOD and the NXST group statistics subtypes. */
+export const NX_GROUP = { GROUP_MOD: 31, STATS: 7, DESC: 8, FEATURES: 9 } as const;
+
 /** All ones: a counter the switch does not keep (OVS prints `?`). */
 export const UNKNOWN64 = 0xffff_ffff_ffff_ffffn;
 /** OFPQ_ALL: every queue. */

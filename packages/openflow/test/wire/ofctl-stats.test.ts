@@ -210,6 +210,30 @@ describe.skipIf(req.skip)('ovs-ofctl configuration and statistics: ovnts switch 
     }
   }, 60_000);
 
+  it('OpenFlow 1.0 groups (NXT_GROUP_MOD, NXST_GROUP_DESC, NXST_GROUP, NXST_GROUP_FEATURES)', async () => {
+    const v = 'OpenFlow10';
+    await same(v, 'del-flows');
+    await same(v, 'del-groups');
+    await same(v, 'add-group', 'group_id=2,type=select,bucket=output:2,bucket=output:3');
+    await same(v, 'add-group', 'group_id=3,type=ff,bucket=watch_port:1,output:1,bucket=watch_port:2,mod_nw_dst:10.0.0.9,output:2');
+    await same(v, 'add-group', 'group_id=3,type=all,bucket=output:1');
+    await same(v, 'add-flow', 'in_port=1,actions=group:3');
+    await inject(1, frame(3));
+    await settle();
+    await same(v, 'dump-groups');
+    await same(v, 'dump-groups', 'group_id=3');
+    await same(v, 'dump-group-stats');
+    await same(v, 'dump-group-features');
+    await same(v, 'insert-buckets', 'group_id=2,command_bucket_id=first,bucket=bucket_id:7,output:4');
+    await same(v, 'remove-buckets', 'group_id=2,command_bucket_id=1');
+    await same(v, 'dump-groups');
+    await same(v, 'mod-group', 'group_id=2,type=all,bucket=output:1');
+    await same(v, 'mod-group', 'group_id=8,type=all,bucket=output:1');
+    await same(v, 'del-groups', 'group_id=2');
+    await same(v, 'dump-groups');
+    await same(v, 'dump-flows');
+  }, 60_000);
+
   it('meter-stats and meter-features (1.3, 1.5)', async () => {
     await same('OpenFlow13', 'del-flows');
     await same('OpenFlow13', 'del-meters');

@@ -75,8 +75,8 @@ const DEFAULT = 'default';
 const VERSIONS = ['OpenFlow13', 'OpenFlow15', 'OpenFlow10', DEFAULT];
 /** Meters are OpenFlow 1.3+ (ovs-ofctl refuses them in 1.0 before sending anything). */
 const METER_VERSIONS = ['OpenFlow13', 'OpenFlow15'];
-/** Group messages of OpenFlow 1.0 (NXT_GROUP_MOD, NXST_GROUP_DESC) are not served yet (docs/openflow-wire.md). */
-const GROUP_VERSIONS = ['OpenFlow13', 'OpenFlow15'];
+/** Groups in every version: OpenFlow 1.0's are OVS's Nicira messages (NXT_GROUP_MOD, NXST_GROUP_DESC). */
+const GROUP_VERSIONS = ['OpenFlow13', 'OpenFlow15', 'OpenFlow10', DEFAULT];
 
 /** The flow file of a version: OpenFlow 1.0 cannot say push_vlan or write_actions (ovs-ofctl refuses the flow), and its VLAN actions are not decoded yet (docs/openflow-wire.md). */
 function flowsFor(v: string): string[] {

@@ -200,6 +200,25 @@ describe('configuration and statistics messages', () => {
     expect(ids()).toEqual([]);
   });
 
+  it('OpenFlow 1.0 groups: NXT_GROUP_MOD adds a group, NXST_GROUP_DESC and NXST_GROUP list it, elsewhere they are refused', () => {
+    const s = session(OfpVersion.OF10);
+    // nicira_header + ofp15_group_mod (add, type all, group 6, no buckets, command bucket id ALL).
+    const nxGroupMod = (v: number): Uint8Array => msg(v, 4, 3, [0, 0, 0x23, 0x20, ...u32(31), 0, 0, 0, 0, ...u32(6), 0, 0, 0, 0, ...u32(0xffffffff)]);
+    expect(s.feed(nxGroupMod(OfpVersion.OF10))).toEqual([]);
+    expect([...s.sw.groups.keys()]).toEqual([6]);
+    // nicira10_stats_msg: vendor, subtype, 4 bytes of padding, then the request body.
+    const nxst = (subtype: number, body: number[]): Uint8Array => mpRequest(OfpVersion.OF10, 0xffff, [0, 0, 0x23, 0x20, ...u32(subtype), 0, 0, 0, 0, ...body]);
+    const desc = s.feed(nxst(8, [...u32(0xfffffffc), 0, 0, 0, 0]));
+    expect(desc).toHaveLength(1);
+    expect(new DataView(desc[0]!.buffer, desc[0]!.byteOffset).getUint32(28)).toBe(6); // after the 24-byte NXST header: length, type, pad, group id
+    const stats = s.feed(nxst(7, [...u32(6), 0, 0, 0, 0]));
+    expect(desc[0]!.length).toBe(24 + 16);
+    expect(stats[0]!.length).toBe(24 + 40);
+    expect(s.feed(nxst(9, []))[0]!.length).toBe(24 + 40);
+    // NXT_GROUP_MOD is an OpenFlow 1.0 message only (OFPBRC_BAD_SUBTYPE in 1.3).
+    expect(errorOf(session(OfpVersion.OF13).feed(nxGroupMod(OfpVersion.OF13))[0])).toEqual([1, 4]);
+  });
+
   it('splits a port statistics reply over 64 kB into several messages (OFPMPF_REPLY_MORE)', () => {
     const ports = Array.from({ length: 700 }, (_, i) => i + 1);
     const s = session(OfpVersion.OF13, ports);
