@@ -308,6 +308,15 @@ export function flagNames(bits: number, version: number): string[] {
   return out;
 }
 
+/**
+ * The flags of an OpenFlow 1.0 (or Nicira) flow mod: send_flow_rem and check_overlap, plus
+ * reset_counts on an add, which OpenFlow 1.0 implies (OVS `ofputil_decode_flow_mod_flags()`; 1.2+
+ * dumps show it).
+ */
+export function flagNames10(bits: number, command: number): string[] {
+  return flagNames((bits & 3) | (command === OFPFC.ADD ? 4 : 0), OfpVersion.OF13);
+}
+
 function flagBits(names: readonly string[]): number {
   let b = 0;
   for (const [name, bit] of OFPFF) if (names.includes(name)) b |= bit;
@@ -354,11 +363,11 @@ export function decodeFlowMod(m: OfpMessage, tableIdInCommand = false): WireFlow
     normalizeVlanForOxm(match);
     match.normalize();
     const { cookie, command, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort, flags } = pullFlowMod10(r, tableIdInCommand);
-    const instructions = decodeInstructions(r, v);
+    const instructions = decodeInstructions(r, v, matchHasVlan(match));
     return {
       ...(command === OFPFC.MODIFY || command === OFPFC.MODIFY_STRICT ? { newCookie: cookie } : {}),
       command, cookie, cookieMask: 0n, tableId, idleTimeout, hardTimeout,
-      priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames(flags, v), importance: 0, match, instructions,
+      priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames10(flags, command), importance: 0, match, instructions,
     };
   }
   if (r.remaining < 40) throw new OpenFlowError('OFPBRC_BAD_LEN', 'FLOW_MOD too short');
@@ -385,6 +394,12 @@ export function decodeFlowMod(m: OfpMessage, tableIdInCommand = false): WireFlow
   };
 }
 
+/** Does a match say the frame has a VLAN header (the CFI bit of vlan_tci matched as 1)? */
+export function matchHasVlan(match: Match): boolean {
+  const f = field('vlan_tci');
+  return match.has(f) && (match.getValue(f) & 0x1000n) !== 0n;
+}
+
 /** Encode a FLOW_MOD (what `ovs-ofctl` sends; tests and the benchmark drive switches with it). */
 export function encodeFlowMod(version: number, xid: number, fm: WireFlowMod): Uint8Array {
   const m = startMessage(version, OFPT.FLOW_MOD, xid, 256);
@@ -392,7 +407,7 @@ export function encodeFlowMod(version: number, xid: number, fm: WireFlowMod): Ui
   if (version === OfpVersion.OF10) {
     putOfp10Match(w, fm.match);
     w.u64(fm.cookie).u16(fm.command).u16(fm.idleTimeout).u16(fm.hardTimeout).u16(fm.priority).u32(fm.bufferId);
-    w.u16(fm.outPort).u16(flagBits(fm.flags));
+    w.u16(fm.outPort).u16(flagBits(fm.flags) & 3); // 1.0 has send_flow_rem and check_overlap only
     encodeInstructions(fm.instructions, version, w);
     return m.done();
   }

@@ -95,7 +95,8 @@ describe('OpenFlow messages', () => {
       const back = decodeFlowMod(frameMessage(encodeFlowMod(v, 3, fm)));
       expect(formatMatch(back.match, back.priority)).toBe(formatMatch(fm.match, fm.priority));
       expect(formatInstructions(back.instructions)).toBe(formatInstructions(fm.instructions));
-      expect([back.cookie, back.idleTimeout, back.flags]).toEqual([9n, 5, ['send_flow_rem']]);
+      // An OpenFlow 1.0 add implies reset_counts (OVS ofputil_decode_flow_mod_flags()).
+      expect([back.cookie, back.idleTimeout, back.flags]).toEqual([9n, 5, v === OfpVersion.OF10 ? ['send_flow_rem', 'reset_counts'] : ['send_flow_rem']]);
     }
   });
 

@@ -6,7 +6,7 @@
  * our switch on loopback print the same text. Frames are injected into both (OVS:
  * `netdev-dummy/receive`) so port counters and forwarding through reconfigured ports are compared.
  *
- * Normalised, because they legitimately differ: durations, hardware addresses (OVS makes up one
+ * Normalised, because they legitimately differ: durations and ages, hardware addresses (OVS makes up one
  * per dummy port), the order of ports and groups (OVS lists them in hash order), and in OpenFlow
  * 1.4+ port statistics the dummy netdev's own custom counters. Meter features differ on purpose
  * (docs/openflow-wire.md) and are compared with those fields masked, ours checked exactly.
@@ -59,6 +59,7 @@ function normalise(cmd: string, s: string): string {
   let t = s
     .replace(/duration=[0-9.?]+s?/g, 'duration=X')
     .replace(/duration:[0-9.]+s/g, 'duration:X')
+    .replace(/(idle_age|hard_age)=\d+/g, '$1=X')
     .replace(/addr:[0-9a-f:]{17}/g, 'addr:X')
     .replace(/\(xid=0x[0-9a-f]+\)/g, '(xid=X)')
     .replace(/^.*\|(WARN|INFO|DBG)\|.*$/gm, '')
@@ -232,6 +233,29 @@ describe.skipIf(req.skip)('ovs-ofctl configuration and statistics: ovnts switch 
     await same(v, 'del-groups', 'group_id=2');
     await same(v, 'dump-groups');
     await same(v, 'dump-flows');
+  }, 60_000);
+
+  it('OpenFlow 1.0 VLAN actions (mod_vlan_vid, mod_vlan_pcp): kept as OVS keeps them, dumped in every version, frames through them', async () => {
+    await same('OpenFlow13', 'del-flows');
+    const flows = [
+      'in_port=4,actions=mod_vlan_pcp:3,output:2',
+      'in_port=1,actions=mod_vlan_vid:7,output:2',
+      'in_port=2,dl_vlan=4,actions=mod_vlan_vid:9,output:3',
+      'in_port=3,dl_vlan=4,actions=strip_vlan,mod_vlan_vid:7,mod_vlan_pcp:2,output:1',
+    ];
+    for (const f of flows) await same('OpenFlow10', 'add-flow', f);
+    // ovs-ofctl's default (NXM) sends this one as NXT_FLOW_MOD with OpenFlow 1.0 actions.
+    await same('OpenFlow10', 'add-flow', 'table=1,in_port=1,tcp,tp_dst=80,actions=mod_vlan_vid:5,output:2');
+    await same('OpenFlow10', 'add-flow', 'table=1,in_port=1,vlan_tci=0x1000/0x1000,actions=mod_vlan_pcp:5,output:2');
+    for (const v of ['OpenFlow10', 'OpenFlow13', 'OpenFlow15']) await same(v, 'dump-flows', '--sort');
+    await same('OpenFlow10', 'packet-out', `in_port=1 packet=${toHex(frame(2))} actions=mod_vlan_vid:3,output:4`);
+    for (const [port, n] of [[4, 1], [1, 2], [3, 3]] as const) await inject(port, frame(n));
+    const tagged = new PacketBuilder().ethernet({ src: '50:54:00:00:00:0a', dst: '50:54:00:00:00:02' }).vlan({ vid: 4, pcp: 1 }).ipv4({ src: '10.0.0.1', dst: '10.0.0.2' }).udp({ srcPort: 1, dstPort: 2 }).build();
+    await inject(2, tagged);
+    await inject(3, tagged);
+    await settle();
+    await same('OpenFlow13', 'dump-ports');
+    await same('OpenFlow10', 'dump-flows', '--sort');
   }, 60_000);
 
   it('meter-stats and meter-features (1.3, 1.5)', async () => {
