@@ -12,10 +12,10 @@
  * (docs/openflow-wire.md) and are compared with those fields masked, ours checked exactly.
  * Malformed messages get the same ERROR replies from both.
  */
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
-import { requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
+import { freePort, requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
 import { OFPP, OfpAgent, Switch, encodeHello, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
 
 const req = requireTools('OpenFlow statistics differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl', 'ovs-appctl'], 'apt-get install -y openvswitch-switch');
@@ -342,12 +342,7 @@ describe.skipIf(req.skip)('ovs-ofctl configuration and statistics: ovnts switch 
       return out;
     };
     // OVS listens on a free loopback port for this (a passive controller listener, as ours).
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort('127.0.0.1');
     await ovs.vsctl('set-controller', 'br0', `ptcp:${free}:127.0.0.1`);
     await new Promise((r) => setTimeout(r, 500));
     // Our hardware addresses are ours: a PORT_MOD with OVS's address is refused by us and not by

@@ -7,28 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { PacketBuilder } from '@ovnts/packet';
 import {
-  OFPGC, OFPG15_BUCKET, OFPMP, OFPPC, OFPT, OfpAgent, OfpVersion, OpenFlowError, Switch, decodePortMod, decodeTableMod, encodeGroupMod, encodeHello,
+  OFPGC, OFPG15_BUCKET, OFPMP, OFPPC, OFPT, OfpVersion, OpenFlowError, decodePortMod, decodeTableMod, encodeGroupMod,
   encodePortMod, frameMessage, parseActionList, type Action, type WirePortMod,
 } from '@ovnts/openflow';
+import { agentSession } from './agent-session.js';
 
-function session(version: number, ports = [1, 2, 3]): { feed: (b: Uint8Array) => Uint8Array[]; sw: Switch; agent: OfpAgent } {
-  const sw = new Switch();
-  for (const p of ports) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  let out: Uint8Array[] = [];
-  const c = agent.connect((b) => out.push(b));
-  c.start();
-  c.feed(encodeHello([version]));
-  out = [];
-  return {
-    sw, agent,
-    feed: (b) => {
-      out = [];
-      c.feed(b);
-      return out;
-    },
-  };
-}
+const session = agentSession;
 
 function msg(version: number, type: number, xid: number, body: number[]): Uint8Array {
   const len = 8 + body.length;
