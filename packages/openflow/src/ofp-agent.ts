@@ -32,7 +32,7 @@ import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
 import { OFPM_MAX } from './stateful/meters.js';
-import type { Switch } from './switch.js';
+import type { PortConfigBits, Switch } from './switch.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
@@ -335,7 +335,7 @@ export class OfpAgent implements OfpHandler {
     if (!p) throw new OpenFlowError('OFPPMFC_BAD_PORT', `port ${pm.portNo}`);
     if (pm.hwAddr !== OfpAgent.hwAddr(p.number)) throw new OpenFlowError('OFPPMFC_BAD_HW_ADDR', `port ${pm.portNo}: hardware address ${pm.hwAddr.toString(16)}`);
     const bit = (b: number): boolean | undefined => (pm.mask & b ? (pm.config & b) !== 0 : undefined);
-    const change: Parameters<Switch['setPortConfig']>[1] = {};
+    const change: Partial<PortConfigBits> = {};
     const set = <K extends keyof typeof change>(k: K, b: number): void => {
       const x = bit(b);
       if (x !== undefined) change[k] = x;
@@ -443,7 +443,7 @@ export class OfpAgent implements OfpHandler {
     const out: PortDesc[] = [];
     for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) {
       out.push({
-        portNo: p.number, hwAddr: 0x0200_0000_0000n + BigInt(p.number & 0xffff), name: p.name,
+        portNo: p.number, hwAddr: OfpAgent.hwAddr(p.number), name: p.name,
         config: (p.adminDown ? OFPPC.PORT_DOWN : 0) | (p.noRecv ? OFPPC.NO_RECV : 0) | (p.noFlood ? OFPPC.NO_FLOOD : 0) | (p.noForward ? OFPPC.NO_FWD : 0)
           | (p.noPacketIn ? OFPPC.NO_PACKET_IN : 0),
         // OFPPS_LINK_DOWN, or OFPPS_LIVE (1.1+; OpenFlow 1.0 leaves it out, as OVS's OFPPS10_ALL).
