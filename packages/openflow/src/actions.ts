@@ -130,6 +130,12 @@ export interface SetFieldAction {
    * set_field when the switch decodes it (`checkModTpDecoded`).
    */
   modTp?: true;
+  /**
+   * Decoded from OpenFlow 1.0's OFPAT10_SET_VLAN_VID/PCP (OVS `mod_vlan_vid`/`mod_vlan_pcp`, whose
+   * `push_vlan_if_needed` pushes a tag when the flow has none there): `resolveVlanPush` turns it
+   * into a `push_vlan` where needed once the flow's match is known; a decoded flow never keeps it.
+   */
+  vlanPush?: true;
 }
 
 /** `move:SRC[a..b]->DST[c..d]`. */
@@ -1709,6 +1715,9 @@ function encodeSetField(a: SetFieldAction, e: ActionEncoder): void {
       ip_src: () => e.std(OFPAT10.SET_NW_SRC, (w) => w.u32(Number(a.value))),
       ip_dst: () => e.std(OFPAT10.SET_NW_DST, (w) => w.u32(Number(a.value))),
       ip_dscp: () => e.std(OFPAT10.SET_NW_TOS, (w) => w.u8(Number(a.value) << 2).zeros(3)),
+      // OVS set_field_to_legacy_openflow(): the VLAN fields as OpenFlow 1.0's VLAN actions.
+      vlan_vid: () => e.std(OFPAT10.SET_VLAN_VID, (w) => w.u16(Number(a.value) & 0xfff).zeros(2)),
+      vlan_pcp: () => e.std(OFPAT10.SET_VLAN_PCP, (w) => w.u8(Number(a.value)).zeros(3)),
     };
     const l = legacy[f.name];
     if (l) return l();
@@ -2111,6 +2120,18 @@ const ACTIONS = {
         'nx:31': (r, d) => (d.len(16), setFieldOf('mpls_tc', BigInt(r.u8()))),
         'nx:2': (r, d) => (d.len(16), r.skip(2), setFieldOf('tun_id', BigInt(r.u32()))),
         'nx:9': (r, d) => (d.len(24), r.skip(6), setFieldOf('tun_id', r.u64())),
+        'of10:1': (r, d) => {
+          d.len(8);
+          const vid = r.u16();
+          if (vid & ~0xfff) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `OFPAT10_SET_VLAN_VID ${vid}`);
+          return { ...setFieldOf('vlan_vid', BigInt(vid | 0x1000)), vlanPush: true };
+        },
+        'of10:2': (r, d) => {
+          d.len(8);
+          const pcp = r.u8();
+          if (pcp & ~7) throw new OpenFlowError('OFPBAC_BAD_ARGUMENT', `OFPAT10_SET_VLAN_PCP ${pcp}`);
+          return { ...setFieldOf('vlan_pcp', BigInt(pcp)), vlanPush: true };
+        },
         'of10:4': (r, d) => (d.len(16), setFieldOf('eth_src', r.uN(6))),
         'of10:5': (r, d) => (d.len(16), setFieldOf('eth_dst', r.uN(6))),
         'of10:6': (r, d) => (d.len(8), setFieldOf('ip_src', BigInt(r.u32()))),
@@ -3906,7 +3927,45 @@ function encodeWith<K extends ActionType>(type: K, a: ActionMap[K], e: ActionEnc
 }
 
 function encodeList(list: readonly unknown[], e: ActionEncoder): void {
-  for (const a of list as readonly Action[]) encodeWith(a.type, a, e);
+  const l = list as readonly Action[];
+  for (let i = 0; i < l.length; i++) {
+    const a = l[i]!;
+    // OpenFlow 1.0's VLAN actions push a tag when there is none (OVS mod_vlan_vid/mod_vlan_pcp):
+    // a push_vlan:0x8100 right before a whole vlan_vid/vlan_pcp set travels as that action alone.
+    if (e.of10 && a.type === 'push_vlan' && a.ethertype === 0x8100 && isWholeVlanSet(l[i + 1])) continue;
+    encodeWith(a.type, a, e);
+  }
+}
+
+function isWholeVlanSet(a: Action | undefined): boolean {
+  return a !== undefined && a.type === 'set_field' && a.mask === undefined && (a.field.name === 'vlan_vid' || a.field.name === 'vlan_pcp');
+}
+
+/**
+ * OpenFlow 1.0's VLAN actions as OVS keeps them (`push_vlan_if_needed`, checked against the match
+ * by `check_SET_VLAN_VID()`): each decoded OFPAT10_SET_VLAN_VID/PCP gets a `push_vlan:0x8100` before
+ * it where the flow has no VLAN header at that point (`hasVlan`: the match's, then as the actions
+ * push and pop), as `mod_vlan_vid`/`mod_vlan_pcp` parse. Returns the list without `vlanPush` marks.
+ */
+export function resolveVlanPush(list: readonly Action[], hasVlan: boolean): Action[] {
+  if (!list.some((a) => a.type === 'set_field' && a.vlanPush)) return list as Action[];
+  const ctx: ActionContext = { hasVlan, nwProto: -1 };
+  const out: Action[] = [];
+  for (const a of list) {
+    if (a.type === 'set_field' && a.vlanPush) {
+      const { vlanPush: _, ...plain } = a;
+      if (!ctx.hasVlan) {
+        const push: Action = { type: 'push_vlan', ethertype: 0x8100 };
+        trackOne('push_vlan', push, ctx);
+        out.push(push);
+      }
+      out.push(plain);
+      continue;
+    }
+    trackOne(a.type, a as never, ctx);
+    out.push(a);
+  }
+  return out;
 }
 
 /** Wire identity -> the decoder a record registered for it. */
@@ -3947,7 +4006,8 @@ export function encodeActions(list: readonly Action[], version: number, w = new 
 export function decodeActions(r: WireReader | Uint8Array, version: number, len?: number): Action[] {
   const rd = r instanceof WireReader ? r : new WireReader(r);
   const sub = len === undefined ? rd.sub(rd.remaining) : subOrBadLen(rd, len, 'OFPBAC_BAD_LEN');
-  return decodeList(sub, new ActionDecoder(version, decodeList));
+  // Without a match (packet-out, group buckets) OVS checks the actions against a flow with no VLAN.
+  return resolveVlanPush(decodeList(sub, new ActionDecoder(version, decodeList)), false);
 }
 
 function subOrBadLen(r: WireReader, len: number, err: 'OFPBAC_BAD_LEN' | 'OFPBIC_BAD_LEN'): WireReader {
@@ -4002,26 +4062,37 @@ export function encodeInstructions(ins: Instructions, version: number, w = new W
  * `OFPBIC_BAD_LEN`, an action that has no place in write_actions `OFPBAC_BAD_TYPE`. OpenFlow 1.0
  * reads a plain action list.
  */
-export function decodeInstructions(r: WireReader, version: number): Instructions {
+export function decodeInstructions(r: WireReader, version: number, hasVlan = false): Instructions {
   const d = new ActionDecoder(version, decodeList);
   if (version === OfpVersion.OF10) {
-    // OpenFlow 1.0 carries write_metadata as NXAST_WRITE_METADATA, which must be the last action
-    // (OVS ofpacts_verify(): an action after it is OFPBAC_UNSUPPORTED_ORDER).
-    let at = -1;
-    for (let o = 0, len = 0; o + 10 <= r.remaining; o += len) {
-      len = r.peekU16(o + 2);
-      if (len < 8) break;
-      if (r.peekU16(o) === 0xffff && len === 32 && o + 32 <= r.remaining && r.peekU32(o + 4) === VendorId.NX && r.peekU16(o + 8) === NXAST.WRITE_METADATA) {
-        if (at >= 0 || o + 32 !== r.remaining) throw new OpenFlowError('OFPBAC_UNSUPPORTED_ORDER', 'an action after write_metadata');
-        at = o;
-      }
-    }
-    if (at < 0) return { apply: decodeList(r.sub(r.remaining), d), clearActions: false };
-    const apply = decodeList(r.sub(at), d);
-    r.skip(10);
-    for (let i = 0; i < 6; i++) if (r.u8() !== 0) throw new OpenFlowError('NXBRC_MUST_BE_ZERO', 'NXAST_WRITE_METADATA padding');
-    return { apply, clearActions: false, writeMetadata: { value: r.u64(), mask: r.u64() } };
+    const ins = decodeInstructions10(r, d);
+    // `hasVlan`: the flow's match has a VLAN header (OpenFlow 1.0's VLAN actions push one otherwise).
+    ins.apply = resolveVlanPush(ins.apply, hasVlan);
+    return ins;
   }
+  return decodeInstructions11(r, version, d);
+}
+
+function decodeInstructions10(r: WireReader, d: ActionDecoder): Instructions {
+  // OpenFlow 1.0 carries write_metadata as NXAST_WRITE_METADATA, which must be the last action
+  // (OVS ofpacts_verify(): an action after it is OFPBAC_UNSUPPORTED_ORDER).
+  let at = -1;
+  for (let o = 0, len = 0; o + 10 <= r.remaining; o += len) {
+    len = r.peekU16(o + 2);
+    if (len < 8) break;
+    if (r.peekU16(o) === 0xffff && len === 32 && o + 32 <= r.remaining && r.peekU32(o + 4) === VendorId.NX && r.peekU16(o + 8) === NXAST.WRITE_METADATA) {
+      if (at >= 0 || o + 32 !== r.remaining) throw new OpenFlowError('OFPBAC_UNSUPPORTED_ORDER', 'an action after write_metadata');
+      at = o;
+    }
+  }
+  if (at < 0) return { apply: decodeList(r.sub(r.remaining), d), clearActions: false };
+  const apply = decodeList(r.sub(at), d);
+  r.skip(10);
+  for (let i = 0; i < 6; i++) if (r.u8() !== 0) throw new OpenFlowError('NXBRC_MUST_BE_ZERO', 'NXAST_WRITE_METADATA padding');
+  return { apply, clearActions: false, writeMetadata: { value: r.u64(), mask: r.u64() } };
+}
+
+function decodeInstructions11(r: WireReader, version: number, d: ActionDecoder): Instructions {
   const ins: Instructions = { apply: [], clearActions: false };
   const seen = new Set<number>();
   let meter: Action | undefined;

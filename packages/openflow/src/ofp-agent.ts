@@ -6,8 +6,9 @@
  * paths check and refuse identically. Packet-ins are sent to every active connection.
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
- * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
- * table-features/group-desc/meter-config/port-desc. Anything else a switch can receive is refused
+ * (add, modify, delete; 1.5 insert/remove bucket) and METER_MOD (add, modify, delete), PORT_MOD,
+ * TABLE_MOD, PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/meter-config/
+ * port-desc/port/queue/group/group-features/meter/meter-features/table-desc. Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
@@ -16,16 +17,22 @@ import { Match } from './match.js';
 import type { Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
-  MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
+  MultipartReply, OFPGC, OFPG15_BUCKET, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
   encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
+import {
+  NX_GROUP, OFPPC, OFPQ_ALL, checkEmptyRequest, decodeIdRequest, decodePortMod, decodePortStatsRequest, decodeQueueStatsRequest, decodeTableMod, encodeGroupFeatures,
+  encodeGroupStats, encodeMeterFeatures, encodeMeterStats, encodePortStats, encodeQueueStats, encodeTableDesc,
+} from './ofp-stats.js';
+import { someAction, type Action } from './actions.js';
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
 import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
-import type { Switch } from './switch.js';
+import { OFPM_MAX } from './stateful/meters.js';
+import type { PortConfigBits, Switch } from './switch.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
@@ -45,6 +52,8 @@ export class OfpAgent implements OfpHandler {
   readonly conns = new Set<OfpConnection>();
   /** Fragment handling flags of SET_CONFIG (switch-wide; miss_send_len is per connection). */
   configFlags = 0;
+  /** Per-table configuration a TABLE_MOD set (eviction, vacancy events and thresholds; absent: all off). */
+  readonly tables: Array<{ eviction: boolean; vacancy: boolean; vacancyDown: number; vacancyUp: number }> = [];
   private readonly dpid: bigint;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
@@ -148,12 +157,9 @@ export class OfpAgent implements OfpHandler {
         return [];
       }
       case OFPT.GROUP_MOD: {
-        if (v === OfpVersion.OF10) break;
-        const gm = decodeGroupMod(m);
-        if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
-        else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
-        else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
-        else this.sw.delGroup(gm.group.groupId);
+        // OpenFlow 1.0 numbers PORT_MOD where later versions have GROUP_MOD.
+        if (v === OfpVersion.OF10) return this.portMod(m);
+        this.groupMod(decodeGroupMod(m));
         return [];
       }
       case OFPT.METER_MOD: {
@@ -169,6 +175,13 @@ export class OfpAgent implements OfpHandler {
       }
       case OFPT.EXPERIMENTER:
         return this.nicira(m, conn);
+      case OFPT.PORT_MOD:
+        if (v === OfpVersion.OF10) break; // OpenFlow 1.0's STATS_REQUEST
+        return this.portMod(m);
+      case OFPT.TABLE_MOD:
+        if (v === OfpVersion.OF10) break;
+        this.tableMod(m);
+        return [];
       default:
         break;
     }
@@ -202,9 +215,23 @@ export class OfpAgent implements OfpHandler {
       case NXT.FLOW_MOD:
         this.flowMod(decodeNxFlowMod(m, conn.flowModTableId));
         return [];
+      case NX_GROUP.GROUP_MOD:
+        if (m.version !== OfpVersion.OF10) break;
+        this.groupMod(decodeGroupMod(m, true));
+        return [];
       default:
-        throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype}`);
+        break;
     }
+    throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype}`);
+  }
+
+  /** Apply a decoded GROUP_MOD (or OpenFlow 1.0's NXT_GROUP_MOD). */
+  private groupMod(gm: ReturnType<typeof decodeGroupMod>): void {
+    if (gm.command === OFPGC.INSERT_BUCKET || gm.command === OFPGC.REMOVE_BUCKET) this.bucketMod(gm);
+    else if (gm.command === OFPGC.ADD) this.sw.addGroup(gm.group);
+    else if (gm.command === OFPGC.MODIFY) this.sw.modGroup(gm.group);
+    else if (gm.group.groupId === OFPG_ALL) for (const id of [...this.sw.groups.keys()]) this.sw.delGroup(id);
+    else this.sw.delGroup(gm.group.groupId);
   }
 
   /** The flows a flow or aggregate statistics request selects (expired ones gone first). */
@@ -239,6 +266,11 @@ export class OfpAgent implements OfpHandler {
     if (v === OfpVersion.OF10) {
       if (body.remaining < 4) throw new OpenFlowError('OFPBRC_BAD_LEN', 'vendor statistics request too short');
       body.skip(4);
+    }
+    if (v === OfpVersion.OF10 && (subtype === NX_GROUP.STATS || subtype === NX_GROUP.DESC || subtype === NX_GROUP.FEATURES)) {
+      const reply = new MultipartReply(v, m.xid, OFPMP.EXPERIMENTER, subtype);
+      this.groupReplies(v, subtype === NX_GROUP.STATS ? OFPMP.GROUP : subtype === NX_GROUP.DESC ? OFPMP.GROUP_DESC : OFPMP.GROUP_FEATURES, body, reply);
+      return reply.finish();
     }
     if (subtype !== NXST.FLOW && subtype !== NXST.AGGREGATE) throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira statistics subtype ${subtype}`);
     const req = decodeNxFlowStatsRequest({ ...m, body });
@@ -291,12 +323,131 @@ export class OfpAgent implements OfpHandler {
     }
   }
 
+  /** The hardware address we report for a port (and check a PORT_MOD against). */
+  private static hwAddr(portNo: number): bigint {
+    return 0x0200_0000_0000n + BigInt(portNo & 0xffff);
+  }
+
+  /** PORT_MOD (OVS `handle_port_mod()`): a known port, its hardware address, then the config bits in the mask. */
+  private portMod(m: OfpMessage): Uint8Array[] {
+    const pm = decodePortMod(m);
+    const p = this.sw.port(pm.portNo);
+    if (!p) throw new OpenFlowError('OFPPMFC_BAD_PORT', `port ${pm.portNo}`);
+    if (pm.hwAddr !== OfpAgent.hwAddr(p.number)) throw new OpenFlowError('OFPPMFC_BAD_HW_ADDR', `port ${pm.portNo}: hardware address ${pm.hwAddr.toString(16)}`);
+    const bit = (b: number): boolean | undefined => (pm.mask & b ? (pm.config & b) !== 0 : undefined);
+    const change: Partial<PortConfigBits> = {};
+    const set = <K extends keyof typeof change>(k: K, b: number): void => {
+      const x = bit(b);
+      if (x !== undefined) change[k] = x;
+    };
+    set('down', OFPPC.PORT_DOWN);
+    set('noRecv', OFPPC.NO_RECV);
+    set('noFlood', OFPPC.NO_FLOOD);
+    set('noForward', OFPPC.NO_FWD);
+    set('noPacketIn', OFPPC.NO_PACKET_IN);
+    this.sw.setPortConfig(p.number, change);
+    return [];
+  }
+
+  /**
+   * TABLE_MOD (OVS `table_mod()`): one table or all; eviction and vacancy kept per table. Table 254
+   * is OVS's hidden read-only table (OFPTMFC_EPERM).
+   */
+  private tableMod(m: OfpMessage): void {
+    const tm = decodeTableMod(m);
+    if (tm.tableId === 254) throw new OpenFlowError('OFPTMFC_EPERM', `table ${tm.tableId} is read-only`);
+    const ids = tm.tableId === OFPTT_ALL ? [...Array(254).keys()] : [tm.tableId];
+    for (const id of ids) {
+      const t = (this.tables[id] ??= { eviction: false, vacancy: false, vacancyDown: 0, vacancyUp: 0 });
+      if (tm.eviction !== undefined) t.eviction = tm.eviction;
+      if (tm.vacancy !== undefined) {
+        t.vacancyDown = tm.vacancyDown ?? 0;
+        t.vacancyUp = tm.vacancyUp ?? 0;
+        t.vacancy = tm.vacancy;
+      }
+    }
+  }
+
+  /** GROUP_MOD insert/remove bucket (OpenFlow 1.5; OVS `copy_buckets_for_insert_bucket()`/`_remove_bucket()`). */
+  private bucketMod(gm: ReturnType<typeof decodeGroupMod>): void {
+    const old = this.sw.groups.get(gm.group.groupId);
+    if (!old) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${gm.group.groupId}`);
+    const cur = old.group.buckets.map((b, i) => ({ ...b, bucketId: b.bucketId ?? i }));
+    const at = gm.commandBucketId;
+    // The new buckets' weight defaults by the type the message names (OVS decodes them before it
+    // looks at the group; ovs-ofctl names none, so an inserted bucket has weight 0).
+    const added = gm.group.buckets.map((b) => ({ ...b, weight: b.weight ?? (gm.group.type === 'select' ? 1 : 0) }));
+    let buckets;
+    if (gm.command === OFPGC.REMOVE_BUCKET) {
+      let skip = -1;
+      if (at === OFPG15_BUCKET.ALL) skip = -2;
+      else if (at === OFPG15_BUCKET.FIRST) skip = cur.length ? 0 : -1;
+      else if (at === OFPG15_BUCKET.LAST) skip = cur.length - 1;
+      else {
+        skip = cur.findIndex((b) => b.bucketId === at);
+        if (skip < 0) throw new OpenFlowError('OFPGMFC_UNKNOWN_BUCKET', `bucket ${at} of group ${gm.group.groupId}`);
+      }
+      buckets = skip === -2 ? [] : cur.filter((_, i) => i !== skip);
+    } else {
+      const after = at <= OFPG15_BUCKET.MAX ? cur.findIndex((b) => b.bucketId === at) : -1;
+      if (at <= OFPG15_BUCKET.MAX && after < 0) throw new OpenFlowError('OFPGMFC_UNKNOWN_BUCKET', `bucket ${at} of group ${gm.group.groupId}`);
+      const ids = new Set<number>();
+      for (const b of [...added, ...cur]) {
+        if (ids.has(b.bucketId!)) throw new OpenFlowError('OFPGMFC_BUCKET_EXISTS', `bucket ${b.bucketId} of group ${gm.group.groupId}`);
+        ids.add(b.bucketId!);
+      }
+      if (at === OFPG15_BUCKET.LAST) buckets = [...cur, ...added];
+      else if (at === OFPG15_BUCKET.FIRST) buckets = [...added, ...cur];
+      else buckets = [...cur.slice(0, after + 1), ...added, ...cur.slice(after + 1)];
+    }
+    this.sw.modGroup({ ...old.group, buckets });
+  }
+
+  /**
+   * Group desc, group statistics and group features parts (OFPMP_* in 1.1+, NXST_GROUP* in 1.0,
+   * where the descriptions use 1.5's bucket layout with 1.0 actions, as OVS).
+   */
+  private groupReplies(v: number, mpType: number, body: WireReader, reply: MultipartReply): void {
+    const nx = v === OfpVersion.OF10;
+    if (mpType === OFPMP.GROUP_FEATURES) {
+      checkEmptyRequest(body, 'group features');
+      reply.add(encodeGroupFeatures(v));
+      return;
+    }
+    let want: number = OFPG_ALL;
+    if (mpType === OFPMP.GROUP) want = decodeIdRequest(body, 'group stats');
+    else if ((v >= OfpVersion.OF15 || nx) && body.remaining >= 4) want = body.u32();
+    const now = this.sw.clock.now();
+    for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
+      if (want !== OFPG_ALL && want !== id) continue;
+      const g = this.sw.groups.get(id)!;
+      if (mpType === OFPMP.GROUP_DESC) {
+        reply.add(encodeGroupDesc(v, g.group, v >= OfpVersion.OF15 || nx));
+        continue;
+      }
+      reply.add(encodeGroupStats({
+        groupId: id, refCount: this.users((a) => a.type === 'group' && a.groupId === id), packets: BigInt(g.packets), bytes: BigInt(g.bytes), durationMs: now - g.created,
+        buckets: g.buckets.map((b) => ({ packets: BigInt(b.packets), bytes: BigInt(b.bytes) })),
+      }));
+    }
+  }
+
+  /** How many flows refer to a group or meter (group statistics' ref_count, meter statistics' flow_count). */
+  private users(pred: (a: Action) => boolean): number {
+    let n = 0;
+    for (const e of this.sw.flows()) if (someAction(e.flow.instructions.apply, pred) || someAction(e.flow.instructions.writeActions, pred)) n++;
+    return n;
+  }
+
   private portDescs(): PortDesc[] {
     const out: PortDesc[] = [];
     for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) {
       out.push({
-        portNo: p.number, hwAddr: 0x0200_0000_0000n + BigInt(p.number & 0xffff), name: p.name,
-        config: (p.noFlood ? 0x10 : 0) | (p.noForward ? 0x20 : 0), state: p.up ? 0 : 1, currSpeed: 0, maxSpeed: 0,
+        portNo: p.number, hwAddr: OfpAgent.hwAddr(p.number), name: p.name,
+        config: (p.adminDown ? OFPPC.PORT_DOWN : 0) | (p.noRecv ? OFPPC.NO_RECV : 0) | (p.noFlood ? OFPPC.NO_FLOOD : 0) | (p.noForward ? OFPPC.NO_FWD : 0)
+          | (p.noPacketIn ? OFPPC.NO_PACKET_IN : 0),
+        // OFPPS_LINK_DOWN, or OFPPS_LIVE (1.1+; OpenFlow 1.0 leaves it out, as OVS's OFPPS10_ALL).
+        state: p.up ? 4 : 1, currSpeed: 0, maxSpeed: 0,
       });
     }
     return out;
@@ -347,15 +498,12 @@ export class OfpAgent implements OfpHandler {
           reply.add(w.finish());
         }
         break;
-      case OFPMP.GROUP_DESC: {
-        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group desc is not an OpenFlow 1.0 statistic');
-        const want = v >= OfpVersion.OF15 && q.body.remaining >= 4 ? q.body.u32() : OFPG_ALL;
-        for (const id of [...this.sw.groups.keys()].sort((a, b) => a - b)) {
-          if (want !== OFPG_ALL && want !== id) continue;
-          reply.add(encodeGroupDesc(v, this.sw.groups.get(id)!.group));
-        }
+      case OFPMP.GROUP_DESC:
+      case OFPMP.GROUP:
+      case OFPMP.GROUP_FEATURES:
+        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'group statistics are not OpenFlow 1.0 statistics (NXST_GROUP* are)');
+        this.groupReplies(v, q.mpType, q.body, reply);
         break;
-      }
       case OFPMP.METER_CONFIG: {
         if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter config before OpenFlow 1.3');
         const want = q.body.remaining >= 4 ? q.body.u32() : OFPM_ALL;
@@ -363,10 +511,69 @@ export class OfpAgent implements OfpHandler {
         break;
       }
       case OFPMP.PORT_DESC: {
-        if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_STAT', 'port desc is not an OpenFlow 1.0 statistic');
+        // OpenFlow 1.5 names a port (OFPP_ANY: all); earlier versions (1.0 too, OVS's
+        // OFPST10_PORT_DESC) have an empty body.
+        const want = v >= OfpVersion.OF15 ? decodePortStatsRequest(v, q.body) : OFPP.NONE;
         const w = new WireWriter();
-        for (const p of this.portDescs()) putPort(w, v, p);
+        for (const p of this.portDescs()) if (want === OFPP.NONE || want === p.portNo) putPort(w, v, p);
         reply.add(w.finish());
+        break;
+      }
+      case OFPMP.PORT_STATS: {
+        const want = decodePortStatsRequest(v, q.body);
+        const now = this.sw.clock.now();
+        for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) {
+          if (want !== OFPP.NONE && want !== p.number) continue;
+          const st = p.stats;
+          reply.add(encodePortStats(v, {
+            portNo: p.number, durationMs: now - p.created, rxPackets: BigInt(st.rxPackets), rxBytes: BigInt(st.rxBytes), txPackets: BigInt(st.txPackets), txBytes: BigInt(st.txBytes),
+          }));
+        }
+        break;
+      }
+      case OFPMP.QUEUE: {
+        // No port has queues to configure; like OVS over a dummy datapath, each port answers for
+        // queue 0 with every counter unknown, and any other queue is OFPQOFC_BAD_QUEUE.
+        const { port, queue } = decodeQueueStatsRequest(v, q.body);
+        if (port !== OFPP.NONE && !this.sw.port(port)) throw new OpenFlowError('OFPQOFC_BAD_PORT', `port ${port}`);
+        if (queue !== 0 && queue !== OFPQ_ALL) throw new OpenFlowError('OFPQOFC_BAD_QUEUE', `queue ${queue}`);
+        for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) if (port === OFPP.NONE || port === p.number) reply.add(encodeQueueStats(v, p.number, 0));
+        break;
+      }
+      case OFPMP.METER: {
+        if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter stats before OpenFlow 1.3');
+        const want = decodeIdRequest(q.body, 'meter stats');
+        if (want !== OFPM_ALL && !this.sw.meters.get(want)) throw new OpenFlowError('OFPMMFC_UNKNOWN_METER', `meter ${want}`);
+        const now = this.sw.clock.now();
+        for (const x of this.sw.meters.list()) {
+          const id = x.config.meterId;
+          if (want !== OFPM_ALL && want !== id) continue;
+          const st = x.stats();
+          reply.add(encodeMeterStats({
+            meterId: id, flowCount: this.users((a) => a.type === 'meter' && a.meterId === id), packets: BigInt(st.packets), bytes: BigInt(st.bytes), durationMs: now - x.created,
+            bands: st.bands.map((b) => ({ packets: BigInt(b.packets), bytes: BigInt(b.bytes) })),
+          }));
+        }
+        break;
+      }
+      case OFPMP.METER_FEATURES:
+        if (v < OfpVersion.OF13) throw new OpenFlowError('OFPBRC_BAD_STAT', 'meter features before OpenFlow 1.3');
+        checkEmptyRequest(q.body, 'meter features');
+        // Ids up to OFPM_MAX, drop and dscp_remark bands (OVS's userspace datapath: drop only),
+        // kbps/pktps/burst/stats; the band count is not limited (255 is the most the field says).
+        reply.add(encodeMeterFeatures({ maxMeter: OFPM_MAX, bandTypes: (1 << 1) | (1 << 2), capabilities: 0xf, maxBands: 255, maxColor: 0 }));
+        break;
+      case OFPMP.TABLE_DESC: {
+        if (v < OfpVersion.OF14) throw new OpenFlowError('OFPBRC_BAD_STAT', 'table desc before OpenFlow 1.4');
+        checkEmptyRequest(q.body, 'table desc');
+        const counts = new Array<number>(254).fill(0);
+        for (const e of this.sw.flows()) if (e.flow.table < 254) counts[e.flow.table]!++;
+        for (let t = 0; t < 254; t++) {
+          const c = this.tables[t];
+          // OVS `oftable_vacancy()` with no flow limit (max_flows UINT_MAX), truncated to a percentage.
+          const current = Math.floor(((0xffff_ffff - counts[t]!) * 100) / 0xffff_ffff);
+          reply.add(encodeTableDesc({ tableId: t, eviction: c?.eviction ?? false, vacancy: c?.vacancy ?? false, vacancyDown: c?.vacancyDown ?? 0, vacancyUp: c?.vacancyUp ?? 0, current }));
+        }
         break;
       }
       default:

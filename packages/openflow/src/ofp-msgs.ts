@@ -40,7 +40,7 @@ export const OFPT10 = {
 /** Multipart (stats) types (`OFPMP_*`); OpenFlow 1.0 uses the same numbers for desc..queue. */
 export const OFPMP = {
   DESC: 0, FLOW: 1, AGGREGATE: 2, TABLE: 3, PORT_STATS: 4, QUEUE: 5, GROUP: 6, GROUP_DESC: 7, GROUP_FEATURES: 8,
-  METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12, PORT_DESC: 13, EXPERIMENTER: 0xffff,
+  METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12, PORT_DESC: 13, TABLE_DESC: 14, EXPERIMENTER: 0xffff,
 } as const;
 
 /** Flow-mod commands (`OFPFC_*`). */
@@ -227,19 +227,24 @@ export function encodeFeaturesReply(version: number, xid: number, f: SwitchFeatu
 }
 
 function putPort10(w: WireWriter, p: PortDesc): void {
-  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state).u32(0).u32(0).u32(0).u32(0);
+  // OFPPS10_ALL: LINK_DOWN and the STP bits (no LIVE in 1.0).
+  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state & 0x301).u32(0).u32(0).u32(0).u32(0);
 }
+
+/** OVS OFPPC11_ALL (PORT_DOWN, NO_RECV, NO_FWD, NO_PACKET_IN) and OFPPS11_ALL (LINK_DOWN, BLOCKED, LIVE). */
+const OFPPC11_ALL = 0x65;
+const OFPPS11_ALL = 0x7;
 
 /** Write one `ofp_port` in `version` (OpenFlow 1.0, 1.1-1.3, or 1.4+ with an Ethernet property). */
 export function putPort(w: WireWriter, version: number, p: PortDesc): void {
   if (version === OfpVersion.OF10) return putPort10(w, p);
   if (version <= OfpVersion.OF13) {
-    w.u32(portTo11(p.portNo)).zeros(4).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config).u32(p.state);
+    w.u32(portTo11(p.portNo)).zeros(4).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config & OFPPC11_ALL).u32(p.state & OFPPS11_ALL);
     w.u32(0).u32(0).u32(0).u32(0).u32(p.currSpeed).u32(p.maxSpeed);
     return;
   }
   const start = w.len;
-  w.u32(portTo11(p.portNo)).u16(0).zeros(2).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config).u32(p.state);
+  w.u32(portTo11(p.portNo)).u16(0).zeros(2).uN(p.hwAddr, 6).zeros(2).str(p.name, 16).u32(p.config & OFPPC11_ALL).u32(p.state & OFPPS11_ALL);
   // OFPPDPT_ETHERNET property: curr, advertised, supported, peer, curr_speed, max_speed.
   w.u16(0).u16(32).zeros(4).u32(0).u32(0).u32(0).u32(0).u32(p.currSpeed).u32(p.maxSpeed);
   w.setU16(start + 4, w.len - start);
@@ -303,6 +308,15 @@ export function flagNames(bits: number, version: number): string[] {
   return out;
 }
 
+/**
+ * The flags of an OpenFlow 1.0 (or Nicira) flow mod: send_flow_rem and check_overlap, plus
+ * reset_counts on an add, which OpenFlow 1.0 implies (OVS `ofputil_decode_flow_mod_flags()`; 1.2+
+ * dumps show it).
+ */
+export function flagNames10(bits: number, command: number): string[] {
+  return flagNames((bits & 3) | (command === OFPFC.ADD ? 4 : 0), OfpVersion.OF13);
+}
+
 function flagBits(names: readonly string[]): number {
   let b = 0;
   for (const [name, bit] of OFPFF) if (names.includes(name)) b |= bit;
@@ -349,11 +363,11 @@ export function decodeFlowMod(m: OfpMessage, tableIdInCommand = false): WireFlow
     normalizeVlanForOxm(match);
     match.normalize();
     const { cookie, command, tableId, idleTimeout, hardTimeout, priority, bufferId, outPort, flags } = pullFlowMod10(r, tableIdInCommand);
-    const instructions = decodeInstructions(r, v);
+    const instructions = decodeInstructions(r, v, matchHasVlan(match));
     return {
       ...(command === OFPFC.MODIFY || command === OFPFC.MODIFY_STRICT ? { newCookie: cookie } : {}),
       command, cookie, cookieMask: 0n, tableId, idleTimeout, hardTimeout,
-      priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames(flags, v), importance: 0, match, instructions,
+      priority, bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames10(flags, command), importance: 0, match, instructions,
     };
   }
   if (r.remaining < 40) throw new OpenFlowError('OFPBRC_BAD_LEN', 'FLOW_MOD too short');
@@ -380,6 +394,12 @@ export function decodeFlowMod(m: OfpMessage, tableIdInCommand = false): WireFlow
   };
 }
 
+/** Does a match say the frame has a VLAN header (the CFI bit of vlan_tci matched as 1)? */
+export function matchHasVlan(match: Match): boolean {
+  const f = field('vlan_tci');
+  return match.has(f) && (match.getValue(f) & 0x1000n) !== 0n;
+}
+
 /** Encode a FLOW_MOD (what `ovs-ofctl` sends; tests and the benchmark drive switches with it). */
 export function encodeFlowMod(version: number, xid: number, fm: WireFlowMod): Uint8Array {
   const m = startMessage(version, OFPT.FLOW_MOD, xid, 256);
@@ -387,7 +407,7 @@ export function encodeFlowMod(version: number, xid: number, fm: WireFlowMod): Ui
   if (version === OfpVersion.OF10) {
     putOfp10Match(w, fm.match);
     w.u64(fm.cookie).u16(fm.command).u16(fm.idleTimeout).u16(fm.hardTimeout).u16(fm.priority).u32(fm.bufferId);
-    w.u16(fm.outPort).u16(flagBits(fm.flags));
+    w.u16(fm.outPort).u16(flagBits(fm.flags) & 3); // 1.0 has send_flow_rem and check_overlap only
     encodeInstructions(fm.instructions, version, w);
     return m.done();
   }
@@ -714,8 +734,8 @@ export function encodeAggregate(version: number, packets: bigint, bytes: bigint,
 export function encodeTableStats(version: number, t: { tableId: number; active: number; lookups: bigint; matched: bigint }): Uint8Array {
   const w = new WireWriter(64);
   if (version === OfpVersion.OF10) {
-    const name = t.tableId === 0 ? 'classifier' : `table${t.tableId}`;
-    w.u8(t.tableId).zeros(3).str(name, 32).u32(0x3fffff).u32(1_000_000).u32(t.active).u64(t.lookups).u64(t.matched);
+    // OVS leaves a table's name empty unless one was configured (ofproto `query_tables()`).
+    w.u8(t.tableId).zeros(3).str('', 32).u32(0x3fffff).u32(1_000_000).u32(t.active).u64(t.lookups).u64(t.matched);
   } else w.u8(t.tableId).zeros(3).u32(t.active).u64(t.lookups).u64(t.matched);
   return w.finish();
 }
@@ -726,7 +746,9 @@ export function encodeTableStats(version: number, t: { tableId: number; active: 
 /** Group types (`OFPGT_*`) in wire order. */
 export const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Group-mod commands (`OFPGC_*`). */
-export const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2 } as const;
+export const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2, INSERT_BUCKET: 3, REMOVE_BUCKET: 5 } as const;
+/** OpenFlow 1.5 command bucket ids (`OFPG15_BUCKET_*`): the largest real id, and first, last, all. */
+export const OFPG15_BUCKET = { MAX: 0xffff_ff00, FIRST: 0xffff_fffd, LAST: 0xffff_fffe, ALL: 0xffff_ffff } as const;
 /** OFPG_ALL: every group (delete). */
 export const OFPG_ALL = 0xffff_fffc;
 
@@ -736,6 +758,8 @@ export interface WireGroupMod {
   command: number;
   /** The group (buckets with ids: given in 1.5, numbered from 0 before). */
   group: Group;
+  /** OpenFlow 1.5 insert/remove bucket: where (a bucket id or `OFPG15_BUCKET.*`); ALL otherwise. */
+  commandBucketId: number;
 }
 
 function groupType(t: number): GroupType {
@@ -744,8 +768,11 @@ function groupType(t: number): GroupType {
   return g;
 }
 
-/** Buckets of an OpenFlow 1.1-1.4 group (`ofp11_bucket`) or 1.5 (`ofp15_bucket` with properties). */
-function pullBuckets(r: WireReader, version: number): Bucket[] {
+/**
+ * Buckets of an OpenFlow 1.1-1.4 group (`ofp11_bucket`) or 1.5 (`ofp15_bucket` with properties;
+ * `layout15` also for OpenFlow 1.0's NXT_GROUP_MOD, whose buckets are 1.5's with 1.0 actions).
+ */
+function pullBuckets(r: WireReader, version: number, layout15 = version >= OfpVersion.OF15): Bucket[] {
   const out: Bucket[] = [];
   while (r.remaining > 0) {
     if (r.remaining < 16) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket of ${r.remaining} bytes`);
@@ -753,7 +780,7 @@ function pullBuckets(r: WireReader, version: number): Bucket[] {
     if (len < 16 || len % 8 !== 0 || len > r.remaining) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `bucket length ${len}`);
     const b = r.sub(len);
     b.skip(2);
-    if (version < OfpVersion.OF15) {
+    if (!layout15) {
       const weight = b.u16();
       const watchPort = b.u32();
       const watchGroup = b.u32();
@@ -788,10 +815,10 @@ function port11(p: number): number {
   return portFrom11Checked(p, 'OFPBRC_BAD_PORT');
 }
 
-function putBuckets(w: WireWriter, version: number, g: Group): void {
+function putBuckets(w: WireWriter, version: number, g: Group, layout15 = version >= OfpVersion.OF15): void {
   g.buckets.forEach((bk, i) => {
     const start = w.len;
-    if (version < OfpVersion.OF15) {
+    if (!layout15) {
       w.u16(0).u16(bk.weight ?? (g.type === 'select' ? 1 : 0)).u32(bk.watchPort === undefined ? OFPP_ANY32 : portTo11(bk.watchPort));
       w.u32(bk.watchGroup ?? OFPG_ANY32).zeros(4);
       encodeActions(bk.actions, version, w);
@@ -808,26 +835,40 @@ function putBuckets(w: WireWriter, version: number, g: Group): void {
   });
 }
 
-/** Decode a GROUP_MOD (OpenFlow 1.1-1.4 `ofp11_group_mod`, 1.5 `ofp15_group_mod`). */
-export function decodeGroupMod(m: OfpMessage): WireGroupMod {
+/**
+ * Decode a GROUP_MOD (OpenFlow 1.1-1.4 `ofp11_group_mod`, 1.5 `ofp15_group_mod`), or with `nx` the
+ * body of OpenFlow 1.0's NXT_GROUP_MOD (an `ofp15_group_mod` with OpenFlow 1.0 actions; the reader
+ * at the body, after the vendor header).
+ */
+export function decodeGroupMod(m: OfpMessage, nx = false): WireGroupMod {
   const r = m.body;
   const v = m.version;
-  if (v === OfpVersion.OF10) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'GROUP_MOD in OpenFlow 1.0');
-  if (r.remaining < (v >= OfpVersion.OF15 ? 16 : 8)) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GROUP_MOD too short');
+  if (v === OfpVersion.OF10 && !nx) throw new OpenFlowError('OFPBRC_BAD_TYPE', 'GROUP_MOD in OpenFlow 1.0');
+  const l15 = v >= OfpVersion.OF15 || nx;
+  if (r.remaining < (l15 ? 16 : 8)) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GROUP_MOD too short');
   const command = r.u16();
   const type = r.u8();
   r.skip(1);
   const groupId = r.u32();
-  if (command > 2) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
+  const bucketCmd = l15 && (command === OFPGC.INSERT_BUCKET || command === OFPGC.REMOVE_BUCKET);
+  if (command > 2 && !bucketCmd) throw new OpenFlowError('OFPGMFC_BAD_COMMAND', `group_mod command ${command}`);
   let buckets: Bucket[];
-  if (v >= OfpVersion.OF15) {
+  let commandBucketId: number = OFPG15_BUCKET.ALL;
+  if (l15) {
     const len = r.u16();
     r.skip(2);
-    r.skip(4); // command_bucket_id
+    commandBucketId = r.u32();
+    // OVS ofputil_pull_ofp15_group_mod(): which command bucket ids each command allows.
+    const id = commandBucketId;
+    const ok = bucketCmd
+      ? id <= OFPG15_BUCKET.MAX || id === OFPG15_BUCKET.FIRST || id === OFPG15_BUCKET.LAST || (command === OFPGC.REMOVE_BUCKET && id === OFPG15_BUCKET.ALL)
+      : id === OFPG15_BUCKET.ALL;
+    if (!ok) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', `command bucket id ${id} out of range`);
     if (len > r.remaining) throw new OpenFlowError('OFPBRC_BAD_LEN', `bucket array of ${len} bytes`);
-    buckets = pullBuckets(r.sub(len), v);
+    buckets = pullBuckets(r.sub(len), v, true);
+    if (command === OFPGC.REMOVE_BUCKET && buckets.length) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'remove bucket with buckets');
   } else buckets = pullBuckets(r, v);
-  return { command, group: { groupId, type: command === OFPGC.DELETE ? 'all' : groupType(type), buckets } };
+  return { command, commandBucketId, group: { groupId, type: command === OFPGC.DELETE ? 'all' : groupType(type), buckets } };
 }
 
 /** Encode a GROUP_MOD. */
@@ -837,7 +878,7 @@ export function encodeGroupMod(version: number, xid: number, gm: WireGroupMod): 
   w.u16(gm.command).u8(GROUP_TYPES.indexOf(gm.group.type)).u8(0).u32(gm.group.groupId);
   if (version >= OfpVersion.OF15) {
     const at = w.len;
-    w.u16(0).zeros(2).u32(0xffff_ffff);
+    w.u16(0).zeros(2).u32(gm.commandBucketId);
     const start = w.len;
     putBuckets(w, version, gm.group);
     w.setU16(at, w.len - start);
@@ -845,14 +886,14 @@ export function encodeGroupMod(version: number, xid: number, gm: WireGroupMod): 
   return m.done();
 }
 
-/** One group description part (`ofp11_group_desc_stats` / `ofp15_group_desc_stats`). */
-export function encodeGroupDesc(version: number, g: Group): Uint8Array {
+/** One group description part (`ofp11_group_desc_stats` / `ofp15_group_desc_stats`, which NXST_GROUP_DESC uses with 1.0 actions: `layout15`). */
+export function encodeGroupDesc(version: number, g: Group, layout15 = version >= OfpVersion.OF15): Uint8Array {
   const w = new WireWriter(128);
   w.u16(0).u8(GROUP_TYPES.indexOf(g.type)).u8(0).u32(g.groupId);
-  if (version >= OfpVersion.OF15) {
+  if (layout15) {
     w.u16(0).zeros(6);
     const start = w.len;
-    putBuckets(w, version, g);
+    putBuckets(w, version, g, true);
     w.setU16(8, w.len - start);
   } else putBuckets(w, version, g);
   w.setU16(0, w.len);

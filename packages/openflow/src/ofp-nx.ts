@@ -14,7 +14,7 @@ import { decodeInstructions, encodeInstructions, type Instructions } from './act
 import { OpenFlowError } from './errors.js';
 import { pullNxMatch, putNxMatch } from './field-codec.js';
 import type { Match } from './match.js';
-import { OFPFC, OFPG_ANY32, flagNames, pullFlowMod10, type FlowStatsRequest, type OfpMessage, type WireFlowMod } from './ofp-msgs.js';
+import { OFPFC, OFPG_ANY32, flagNames10, matchHasVlan, pullFlowMod10, type FlowStatsRequest, type OfpMessage, type WireFlowMod } from './ofp-msgs.js';
 import { VendorId, WireWriter } from './wire-buf.js';
 
 /** Nicira message subtypes (`NXT_*`). */
@@ -66,12 +66,12 @@ export function decodeNxFlowMod(m: OfpMessage, tableIdInCommand: boolean): WireF
   r.skip(6);
   const pulled = pullNxMatch(r, matchLen, { strict: true, allowCookie: true });
   if (command === OFPFC.ADD && pulled.cookieMask !== 0n) throw new OpenFlowError('NXBRC_NXM_INVALID', 'a flow add with a cookie match');
-  const instructions = decodeInstructions(r, m.version);
+  const instructions = decodeInstructions(r, m.version, matchHasVlan(pulled.match));
   const add = command === OFPFC.ADD;
   return {
     ...(command === OFPFC.MODIFY || command === OFPFC.MODIFY_STRICT ? { newCookie: cookie } : {}),
     command, cookie: add ? cookie : pulled.cookie, cookieMask: add ? 0n : pulled.cookieMask, tableId, idleTimeout, hardTimeout, priority,
-    bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames(flags, 1), importance: 0, match: pulled.match, instructions,
+    bufferId, outPort, outGroup: OFPG_ANY32, flags: flagNames10(flags, command), importance: 0, match: pulled.match, instructions,
   };
 }
 

@@ -188,6 +188,8 @@ export interface GroupEntry {
   packets: number;
   /** Bytes. */
   bytes: number;
+  /** When it was added (the switch clock's ms; a modify keeps it, as OVS). */
+  readonly created: number;
 }
 
 
@@ -568,6 +570,18 @@ export class Pipeline implements Xlate {
   private translate(): void {
     this.rootPass();
     this.endPass();
+  }
+
+  /**
+   * After `begin`, for a frame received on a port with OFPPC_NO_RECV (OVS `may_receive()` false):
+   * table 0's rule is looked up and credited, as OVS's translation does, and nothing else happens
+   * (no actions, no miss packet-in).
+   */
+  lookupOnly(now: number): void {
+    this.now = now;
+    this.rec = null;
+    const entry = this.lookup(this.sw.tables[0]!);
+    if (entry) this.hit(entry);
   }
 
   /** The pass of the frame as received: table 0, then the action set (recirculations wait for `endPass`). */

@@ -107,6 +107,10 @@ export interface PortConfig {
   noFlood?: boolean;
   /** OFPPC_NO_FWD: output to it is skipped. */
   noForward?: boolean;
+  /** OFPPC_NO_RECV: frames received on it are dropped. */
+  noRecv?: boolean;
+  /** OFPPC_NO_PACKET_IN: kept and reported (OVS 3.1 does not act on it either). */
+  noPacketIn?: boolean;
   /** Where transmitted frames go (overrides the switch-wide sink). */
   sink?: OutputSink;
   /** NORMAL: OVS Port `tag` (access VLAN, or the native VLAN of the native-* modes). */
@@ -149,6 +153,14 @@ export interface Port {
   noFlood: boolean;
   /** Output skipped. */
   noForward: boolean;
+  /** OFPPC_NO_RECV: received frames are dropped (counted in `stats` first). */
+  noRecv: boolean;
+  /** OFPPC_NO_PACKET_IN (kept, reported in port descriptions). */
+  noPacketIn: boolean;
+  /** OFPPC_PORT_DOWN: administratively down (the link goes down with it, `up` false). */
+  adminDown: boolean;
+  /** When it was added (the switch clock's ms; port statistics' duration). */
+  created: number;
   /** Sink for this port's frames. */
   sink?: OutputSink;
   /** Counters. */
@@ -156,7 +168,7 @@ export interface Port {
 }
 
 /** Build a port from its configuration. */
-export function makePort(c: PortConfig): Port {
+export function makePort(c: PortConfig, now = 0): Port {
   const p: Port = {
     number: c.number,
     name: c.name ?? (c.number === OFPP.LOCAL ? 'LOCAL' : `p${c.number}`),
@@ -164,6 +176,10 @@ export function makePort(c: PortConfig): Port {
     up: c.up ?? true,
     noFlood: c.noFlood ?? false,
     noForward: c.noForward ?? false,
+    noRecv: c.noRecv ?? false,
+    noPacketIn: c.noPacketIn ?? false,
+    adminDown: false,
+    created: now,
     stats: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxErrors: 0 },
     ...(c.tunnel ? { tunnel: c.tunnel } : {}),
     ...(c.sink ? { sink: c.sink } : {}),

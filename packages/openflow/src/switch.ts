@@ -54,6 +54,20 @@ import { FlowKey } from './flowkey.js';
 /** Number of flow tables (0..254). */
 export const N_TABLES = 255;
 
+/** OpenFlow port configuration bits a PORT_MOD changes (`Switch.setPortConfig`). */
+export interface PortConfigBits {
+  /** OFPPC_PORT_DOWN. */
+  down: boolean;
+  /** OFPPC_NO_RECV. */
+  noRecv: boolean;
+  /** OFPPC_NO_FLOOD. */
+  noFlood: boolean;
+  /** OFPPC_NO_FWD. */
+  noForward: boolean;
+  /** OFPPC_NO_PACKET_IN. */
+  noPacketIn: boolean;
+}
+
 /** Options of a `Switch`. */
 export interface SwitchOptions {
   /** Bridge name (default `br0`), shown in traces. */
@@ -242,7 +256,7 @@ export class Switch implements SwitchCore {
       throw new RangeError(`port number ${c.number} is not a valid OpenFlow port (1..0xfeff)`);
     }
     if (c.kind === 'tunnel' && !c.tunnel) throw new RangeError(`tunnel port ${c.number} needs tunnel settings`);
-    const p = makePort(c);
+    const p = makePort(c, this.clock.now());
     this.ports.set(p.number, p);
     this.normal.setPort({
       port: p.number, ...(c.tag !== undefined ? { tag: c.tag } : {}), ...(c.trunks ? { trunks: c.trunks } : {}),
@@ -269,6 +283,30 @@ export class Switch implements SwitchCore {
   setPortUp(n: number, up: boolean): void {
     const p = this.ports.get(n);
     if (p) p.up = up;
+  }
+
+  /**
+   * Change a port's OpenFlow configuration (PORT_MOD; OVS `update_port_config()`): `down`
+   * (OFPPC_PORT_DOWN, which takes the link down with it, as a dummy or kernel port does),
+   * `noRecv`, `noFlood`, `noForward`, `noPacketIn`. Fields left out keep their value. Returns the
+   * port, or undefined if there is none with this number. Cached translations are dropped.
+   */
+  setPortConfig(n: number, change: Partial<PortConfigBits>): Port | undefined {
+    const p = this.ports.get(n);
+    if (!p) return undefined;
+    if (change.down !== undefined && change.down !== p.adminDown) {
+      p.adminDown = change.down;
+      p.up = !change.down;
+    }
+    if (change.noRecv !== undefined) p.noRecv = change.noRecv;
+    if (change.noForward !== undefined) p.noForward = change.noForward;
+    if (change.noPacketIn !== undefined) p.noPacketIn = change.noPacketIn;
+    if (change.noFlood !== undefined && change.noFlood !== p.noFlood) {
+      p.noFlood = change.noFlood;
+      this.normal.setPortNoFlood(n, p.noFlood);
+    }
+    this.epoch.value++;
+    return p;
   }
 
   /** Ports in the order FLOOD/ALL visit them: LOCAL first, then by number. */
@@ -728,8 +766,9 @@ export class Switch implements SwitchCore {
   /** Replace a group's type and buckets (`mod-group`); counters restart. */
   modGroup(g: string | Group): GroupEntry {
     const { group, props } = typeof g === 'string' ? parseGroupProps(g) : { group: g, props: defaultGroupProps() };
-    if (!this.groups.has(group.groupId)) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${group.groupId} does not exist`);
-    const e = this.makeGroup(group, props);
+    const old = this.groups.get(group.groupId);
+    if (!old) throw new OpenFlowError('OFPGMFC_UNKNOWN_GROUP', `group ${group.groupId} does not exist`);
+    const e = this.makeGroup(group, props, old.created);
     this.groups.set(group.groupId, e);
     this.epoch.value++;
     return e;
@@ -748,7 +787,7 @@ export class Switch implements SwitchCore {
     return true;
   }
 
-  private makeGroup(group: Group, props = defaultGroupProps()): GroupEntry {
+  private makeGroup(group: Group, props = defaultGroupProps(), created = this.clock.now()): GroupEntry {
     if (group.type === 'indirect' && group.buckets.length !== 1) throw new OpenFlowError('OFPGMFC_BAD_BUCKET', 'an indirect group must have exactly one bucket');
     const buckets: BucketEntry[] = group.buckets.map((b, i) => ({
       id: b.bucketId ?? i,
@@ -760,7 +799,7 @@ export class Switch implements SwitchCore {
       bytes: 0,
     }));
     const select = group.type === 'select' ? new SelectGroupState(buckets, props) : null;
-    return { group, type: group.type, buckets, select, props, packets: 0, bytes: 0 };
+    return { group, type: group.type, buckets, select, props, packets: 0, bytes: 0, created };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -804,6 +843,10 @@ export class Switch implements SwitchCore {
     this.expire(now);
     if (!this.prepare(port, frame, off, len)) return;
     const p = this.pipe;
+    if (port.noRecv) {
+      p.lookupOnly(now);
+      return;
+    }
     p.run(this.flowCache ? FORWARD_CACHED : FORWARD_UNCACHED, now);
     p.deliver(this.onPacketIn, this.onOutput);
   }

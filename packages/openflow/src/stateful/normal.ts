@@ -123,7 +123,7 @@ interface PortState {
   readonly trunks: ReadonlySet<number> | null;
   /** Native-* mode without `trunks`: every VLAN but 0. */
   readonly noVlan0: boolean;
-  readonly noFlood: boolean;
+  noFlood: boolean;
   /** Entries learned on this port, least recently learned first. */
   readonly lru: Set<string>;
   /** When it last grew to its current size (for eviction ties). */
@@ -170,6 +170,12 @@ export class NormalSwitch {
       port: c.port, mode, tag: c.tag ?? 0, trunks, noVlan0,
       noFlood: c.noFlood ?? false, lru: old?.lru ?? new Set(), grewAt: old?.grewAt ?? 0,
     });
+  }
+
+  /** Change a port's OFPPC_NO_FLOOD (PORT_MOD), keeping its VLAN settings and learned MACs. */
+  setPortNoFlood(port: number, noFlood: boolean): void {
+    const p = this.ports.get(port);
+    if (p) p.noFlood = noFlood;
   }
 
   /** Remove a port and the MACs learned on it. */

@@ -5,6 +5,7 @@ import {
   encodeFlowMod, encodeFlowStatsRequest, encodeHello, encodePacketOut, errorFromWire, formatInstructions, formatMatch, frameMessage,
   negotiate, parseActionList, parseFlow, type WireFlowMod,
 } from '@ovnts/openflow';
+import { agentSession } from './agent-session.js';
 
 const VERSIONS = [OfpVersion.OF10, OfpVersion.OF13, OfpVersion.OF14, OfpVersion.OF15];
 
@@ -17,24 +18,7 @@ function flowMod(text: string, command: number = OFPFC.ADD): WireFlowMod {
 }
 
 /** A connected agent over a fresh switch; returns what it sent back, message by message. */
-function session(version: number): { feed: (b: Uint8Array) => Uint8Array[]; sw: Switch } {
-  const sw = new Switch();
-  for (const p of [1, 2, 3]) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  let out: Uint8Array[] = [];
-  const c = agent.connect((b) => out.push(b));
-  c.start();
-  c.feed(encodeHello([version]));
-  out = [];
-  return {
-    sw,
-    feed: (b) => {
-      out = [];
-      c.feed(b);
-      return out;
-    },
-  };
-}
+const session = (version: number): ReturnType<typeof agentSession> => agentSession(version);
 
 describe('OpenFlow messages', () => {
   it('negotiates the highest common version from HELLO bitmaps and headers', () => {
@@ -95,7 +79,8 @@ describe('OpenFlow messages', () => {
       const back = decodeFlowMod(frameMessage(encodeFlowMod(v, 3, fm)));
       expect(formatMatch(back.match, back.priority)).toBe(formatMatch(fm.match, fm.priority));
       expect(formatInstructions(back.instructions)).toBe(formatInstructions(fm.instructions));
-      expect([back.cookie, back.idleTimeout, back.flags]).toEqual([9n, 5, ['send_flow_rem']]);
+      // An OpenFlow 1.0 add implies reset_counts (OVS ofputil_decode_flow_mod_flags()).
+      expect([back.cookie, back.idleTimeout, back.flags]).toEqual([9n, 5, v === OfpVersion.OF10 ? ['send_flow_rem', 'reset_counts'] : ['send_flow_rem']]);
     }
   });
 

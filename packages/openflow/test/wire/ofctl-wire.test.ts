@@ -75,10 +75,10 @@ const DEFAULT = 'default';
 const VERSIONS = ['OpenFlow13', 'OpenFlow15', 'OpenFlow10', DEFAULT];
 /** Meters are OpenFlow 1.3+ (ovs-ofctl refuses them in 1.0 before sending anything). */
 const METER_VERSIONS = ['OpenFlow13', 'OpenFlow15'];
-/** Group messages of OpenFlow 1.0 (NXT_GROUP_MOD, NXST_GROUP_DESC) are not served yet (docs/openflow-wire.md). */
-const GROUP_VERSIONS = ['OpenFlow13', 'OpenFlow15'];
+/** Groups in every version: OpenFlow 1.0's are OVS's Nicira messages (NXT_GROUP_MOD, NXST_GROUP_DESC). */
+const GROUP_VERSIONS = ['OpenFlow13', 'OpenFlow15', 'OpenFlow10', DEFAULT];
 
-/** The flow file of a version: OpenFlow 1.0 cannot say push_vlan or write_actions (ovs-ofctl refuses the flow), and its VLAN actions are not decoded yet (docs/openflow-wire.md). */
+/** The flow file of a version: OpenFlow 1.0 cannot say push_vlan or write_actions (ovs-ofctl refuses the flow); its VLAN actions are in ofctl-stats.test.ts. */
 function flowsFor(v: string): string[] {
   const of10 = v === 'OpenFlow10' || v === DEFAULT;
   return FLOWS.map((f) => (of10 ? f.replace('clone(push_vlan:0x8100,set_field:4097->vlan_vid,output:2)', 'clone(output:2)').replace(',write_actions(output:3),goto_table:4', ',output:3,write_metadata:0x5/0xff') : f));
