@@ -64,6 +64,11 @@ export interface NbServerOptions {
   readonly maxDelayMs?: number;
   /** Recompile incrementally (default true); false runs a full recompute every time (a baseline for benchmarks). */
   readonly incremental?: boolean;
+  /**
+   * Read the whole database at every run (a fresh copy, typed again, compared with the previous
+   * one), as the server did before northd was fed the committed rows (a baseline for benchmarks).
+   */
+  readonly wholeDatabase?: boolean;
   /** Write NB_Global `sb_cfg`/`hv_cfg` after every run, as ovn-northd does (default true). */
   readonly syncCfg?: boolean;
 }
@@ -180,9 +185,11 @@ export class NbServer {
     let error: string | undefined;
     let result: NorthdResult | undefined;
     let nb: NbDatabase | undefined;
-    const raw = this.snapshot();
+    const whole = this.opts.wholeDatabase === true;
+    if (whole) this.unread.clear();
+    const raw = whole ? this.db.toRawDb() : this.snapshot();
     try {
-      nb = NbDatabase.fromRaw(raw, this.model);
+      nb = NbDatabase.fromRaw(raw, whole ? undefined : this.model);
       this.model = nb;
     } catch (e) {
       if (!(e instanceof NbError)) throw e;
@@ -193,7 +200,7 @@ export class NbServer {
       const routers = this.opts.routers !== false;
       if (this.opts.incremental === false) result = compileNorthd(nb, { routers, ...(this.latest ? { previous: this.latest.sb } : {}) });
       else {
-        if (this.northd) update = this.northd.update(nb, [...this.unseen.values()]);
+        if (this.northd) update = this.northd.update(nb, whole ? undefined : [...this.unseen.values()]);
         else this.northd = new IncrementalNorthd(nb, { routers });
         result = this.northd.result;
       }
@@ -230,6 +237,14 @@ export class NbServer {
         if (bad) this.opts.log?.(`cannot write NB_Global sb_cfg/hv_cfg: ${JSON.stringify(bad)}`);
       })
       .catch((e: unknown) => this.opts.log?.(`cannot write NB_Global sb_cfg/hv_cfg: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  /** Run the pending recompute now, if there is one (instead of at the end of the quiet period). */
+  flush(): void {
+    if (!this.pending) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.recompute();
   }
 
   /** Resolves once no recompute is pending (the flows reflect every commit so far). */
