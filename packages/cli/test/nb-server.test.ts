@@ -70,6 +70,30 @@ describe.skipIf(req.skip)('ovnts nb-server', () => {
     s2.proc.kill('SIGTERM');
     expect(await s2.exited).toBe(0);
   }, 60_000);
+
+  test('ovn-nbctl --wait=sb and --wait=hv return once the flows reflect the change; --no-sync-cfg leaves sb_cfg alone', async () => {
+    const wsock = join(dir, 'wait.sock');
+    const wflows = join(dir, 'wait-lflows.txt');
+    const wait = (...args: string[]) => runCommand('ovn-nbctl', [`--db=unix:${wsock}`, '--timeout=20', ...args], env, 30_000);
+    const cfg = async () => (await wait('--columns=nb_cfg,sb_cfg,hv_cfg', '--bare', 'list', 'NB_Global')).stdout.split('\n').filter((l) => l !== '').map(Number);
+    const s = await startServer(['--listen', `punix:${wsock}`, '--lflows', wflows]);
+    expect(await wait('init')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await wait('--wait=sb', 'ls-add', 'w0')).toEqual({ code: 0, stdout: '', stderr: '' });
+    // The recompute that answered the wait wrote the flows first.
+    expect(readFileSync(wflows, 'utf8')).toMatch(/^Datapath: "w0" \(/);
+    expect(await wait('--wait=hv', 'lsp-add', 'w0', 'wp1', '--', 'lsp-set-addresses', 'wp1', '00:00:00:00:00:02 10.0.0.2')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(readFileSync(wflows, 'utf8')).toContain('inport == "wp1"');
+    expect(await cfg()).toEqual([2, 2, 2]);
+    s.proc.kill('SIGINT');
+    expect(await s.exited).toBe(0);
+
+    const s2 = await startServer(['--listen', `punix:${wsock}`, '--no-sync-cfg']);
+    expect(await wait('init')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await wait('--timeout=1', '--wait=sb', 'ls-add', 'w1')).code).not.toBe(0);
+    expect(await cfg()).toEqual([1, 0, 0]);
+    s2.proc.kill('SIGINT');
+    expect(await s2.exited).toBe(0);
+  }, 60_000);
 });
 
 describe('ovnts nb-server arguments', () => {

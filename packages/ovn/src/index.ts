@@ -143,7 +143,7 @@ export { formatAction as formatLogicalAction, formatActions } from './actions/fo
 
 // ---- northd (northd/) ----
 export { compileNorthd, lflowList, type NorthdOptions, type NorthdResult, type NorthdWarning } from './northd/northd.js';
-export { IncrementalNorthd, type IncrementalNorthdStats, type NorthdUpdate } from './northd/incremental.js';
+export { IncrementalNorthd, NB_GLOBAL_SEQUENCE_COLUMNS, type IncrementalNorthdStats, type NorthdUpdate } from './northd/incremental.js';
 export { FIRST_IP_MULTICAST_KEY, type IgmpGroupRecord, type IpMulticastGroup } from './northd/mcast.js';
 export { parseTunnelKeys, type ContextOptions, type NorthdContext, type NorthdGlobals, type RouterDp, type RouterPort, type SwitchDp, type SwitchPort, type TunnelKeys } from './northd/context.js';
 export { FlowSink, type Datapath, type FlowRow, type LogicalFlow } from './northd/types.js';

@@ -131,7 +131,8 @@ describe.skipIf(req.skip || reqOvn.skip)('ovn-nbctl: ours vs ovsdb-server', () =
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ovnts-nbctl-'));
     real = await RealOvsdb.start({ schemaFile: OVN_NB_SCHEMA_FILE });
-    ours = await NbServer.start({ listen: [`punix:${join(dir, 'ours.sock')}`], onRecompute: (r) => void (r.result && compiled.push(r.result)) });
+    // syncCfg false: the second test's real ovn-northd alone answers `--wait=sb`, as it does for ovsdb-server.
+    ours = await NbServer.start({ listen: [`punix:${join(dir, 'ours.sock')}`], syncCfg: false, onRecompute: (r) => void (r.result && compiled.push(r.result)) });
     realTap = await RpcTap.start(join(dir, 'real-tap.sock'), real.remote.slice(5));
     real2 = process.env.NBCTL_REAL_VS_REAL ? await RealOvsdb.start({ schemaFile: OVN_NB_SCHEMA_FILE }) : undefined;
     oursTap = await RpcTap.start(join(dir, 'ours-tap.sock'), real2 ? real2.remote.slice(5) : join(dir, 'ours.sock'), recorded);

@@ -4,7 +4,9 @@
  * --db=unix:PATH` configures ovn-ts, and recompile the logical flows as transactions commit
  * (incrementally, once per burst of commits; see @ovnts/ovsdb's NbServer). `--db` loads an OVSDB
  * standalone file (created when missing) and appends every commit to it; `--lflows` rewrites the
- * flows in `ovn-sbctl lflow-list` form after every recompute. Runs until SIGINT or SIGTERM, then
+ * flows in `ovn-sbctl lflow-list` form after every recompute. After each recompute it copies
+ * NB_Global `nb_cfg` to `sb_cfg` and `hv_cfg`, as ovn-northd does, so `ovn-nbctl --wait=sb|hv`
+ * returns (`--no-sync-cfg` leaves that to a real ovn-northd). Runs until SIGINT or SIGTERM, then
  * closes its sockets and exits 0.
  */
 import { writeFileSync } from 'node:fs';
@@ -17,12 +19,13 @@ import { untilStopSignal, type Io } from '../io.js';
 const spec: CommandSpec = {
   name: 'nb-server',
   summary: 'Serve the northbound database over OVSDB (ovn-nbctl) and recompile logical flows',
-  usage: 'ovnts nb-server --listen punix:PATH|ptcp:PORT[:IP] [--db FILE] [--lflows FILE] [--switches-only]',
+  usage: 'ovnts nb-server --listen punix:PATH|ptcp:PORT[:IP] [--db FILE] [--lflows FILE] [--switches-only] [--no-sync-cfg]',
   options: {
     listen: { kind: 'multi', required: true, metavar: 'REMOTE', help: 'listen on punix:PATH or ptcp:PORT[:IP] (port 0: any free port)' },
     db: { kind: 'string', metavar: 'FILE', help: 'OVSDB database file to load (created when missing) and append commits to' },
     lflows: { kind: 'string', metavar: 'FILE', help: 'write the logical flows (ovn-sbctl lflow-list form) here after every recompute' },
     'switches-only': { kind: 'flag', help: 'compile logical switches only (skip router pipelines)' },
+    'no-sync-cfg': { kind: 'flag', help: 'leave NB_Global sb_cfg/hv_cfg (ovn-nbctl --wait) to another northd, e.g. a real ovn-northd reading this server' },
   },
   positionals: { min: 0, max: 0, names: '' },
 };
@@ -65,6 +68,7 @@ export const nbServerCommand = {
         listen,
         ...(dbFile !== undefined ? { dbFile } : {}),
         routers: !args.flags.has('switches-only'),
+        syncCfg: !args.flags.has('no-sync-cfg'),
         onRecompute: (r) => report(io, lflows, r),
         log: (line) => io.err(`ovnts nb-server: ${line}\n`),
       });

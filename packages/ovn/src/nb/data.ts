@@ -79,7 +79,10 @@ export function collectGarbage(db: RawDb): number {
     for (const [tname, ts] of schema.tables) {
       const cols = refCols(ts).filter((c) => c.type.key.refType === 'weak' || c.type.value?.refType === 'weak');
       if (cols.length === 0) continue;
-      for (const row of db.rows(tname).values()) {
+      const rows = db.rows(tname);
+      for (const [uuid, r] of rows) {
+        // Rows are replaced, not modified: a snapshot may share its row objects with another.
+        let row = r;
         for (const c of cols) {
           const d = row.get(c.name);
           if (!d) continue;
@@ -92,6 +95,7 @@ export function collectGarbage(db: RawDb): number {
           if (keep.length !== d.keys.length) {
             const nd: Datum = { keys: keep.map((i) => d.keys[i]!) };
             if (d.values) nd.values = keep.map((i) => d.values![i]!);
+            if (row === r) rows.set(uuid, (row = new Map(r)));
             row.set(c.name, nd);
           }
         }

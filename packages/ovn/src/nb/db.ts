@@ -104,22 +104,54 @@ class RowReader {
 const ZERO_IP: IpAddr = { family: 4, addr: 0, text: '0.0.0.0' };
 const ZERO_PREFIX: IpPrefix = { family: 4, addr: 0, text: '0.0.0.0/0', plen: 0 };
 
-/** Builds every typed row of a raw database (tables in reference order). */
+/** The reference columns of each northbound table (what `RowReader.refs`/`ref` resolve). */
+const REF_COLUMNS = new Map<string, readonly string[]>(
+  [...NB_SCHEMA.tables].map(([t, ts]) => [t, [...ts.columns.values()].filter((c) => c.type.key.refTable !== undefined || c.type.value?.refTable !== undefined).map((c) => c.name)]),
+);
+
+/**
+ * Builds every typed row of a raw database (tables in reference order). Given the previous
+ * version of the database, a row whose raw row is the same object as before and whose
+ * references resolve to the same typed rows as before is taken over as it is: a typed row is
+ * made from its raw row and the rows it references only, and rows reference rows of tables built
+ * before theirs, so whatever changed is made again and, through the references, what refers to it.
+ */
 class Builder {
   readonly errors: NbError[] = [];
   readonly rows = new Map<string, { table: string; row: M.NbRow }>();
+  /** Typed rows taken over from the previous version. */
+  reused = 0;
 
-  constructor(readonly raw: RawDb) {}
+  constructor(
+    readonly raw: RawDb,
+    private readonly prev: { readonly raw: RawDb; readonly rows: ReadonlyMap<string, { table: string; row: M.NbRow }> } | undefined,
+  ) {}
 
   resolve(uuid: string): M.NbRow | undefined {
     return this.rows.get(uuid)?.row;
   }
 
+  private unchanged(table: string, u: string, row: RawRow): M.NbRow | undefined {
+    const prev = this.prev;
+    if (!prev || prev.raw.get(table, u) !== row) return undefined;
+    const old = prev.rows.get(u);
+    if (!old || old.table !== table) return undefined;
+    for (const c of REF_COLUMNS.get(table) ?? []) {
+      const d = row.get(c);
+      if (!d) continue;
+      for (const a of d.values ? [...d.keys, ...d.values] : d.keys) {
+        if (typeof a === 'string' && this.rows.get(a)?.row !== prev.rows.get(a)?.row) return undefined;
+      }
+    }
+    return old.row;
+  }
+
   each<T extends M.NbRow>(table: string, make: (r: RowReader) => Omit<T, 'uuid'>): T[] {
     const out: T[] = [];
     for (const [u, row] of sortedRows(this.raw, table)) {
-      const r = new RowReader(this, table, u, row);
-      const t = { uuid: u, ...make(r) } as T;
+      let t = this.unchanged(table, u, row) as T | undefined;
+      if (t) this.reused++;
+      else t = { uuid: u, ...make(new RowReader(this, table, u, row)) } as T;
       this.rows.set(u, { table, row: t });
       out.push(t);
     }
@@ -200,6 +232,7 @@ export class NbDatabase {
     this.raw = raw;
     this.schemaVersion = raw.schema.version;
     this.byUuid = b.rows;
+    this.reusedRows = b.reused;
     this.global = t.global[0];
     this.switches = t.switches;
     this.switchPorts = t.switchPorts;
@@ -231,24 +264,30 @@ export class NbDatabase {
 
   /**
    * Build a typed database from raw data: garbage-collect, check against the embedded schema,
-   * parse. Throws the first `NbError`.
+   * parse. Throws the first `NbError`. `previous`, an earlier version whose raw data shares the
+   * row objects that did not change (as a server's successive snapshots do; rows are replaced,
+   * never modified in place), lets unchanged typed rows be taken over instead of parsed again;
+   * the result is the same either way.
    */
-  static fromRaw(raw: RawDb): NbDatabase {
-    const r = NbDatabase.build(raw);
+  static fromRaw(raw: RawDb, previous?: NbDatabase): NbDatabase {
+    const r = NbDatabase.build(raw, previous);
     if (r.errors.length) throw r.errors[0]!;
     return r.db!;
   }
 
   /** Every problem in raw data (schema and semantic checks); empty when `fromRaw` would succeed. */
   static check(raw: RawDb): NbError[] {
-    return NbDatabase.build(raw).errors;
+    return NbDatabase.build(raw, undefined).errors;
   }
 
-  private static build(raw: RawDb): { db?: NbDatabase; errors: NbError[] } {
+  /** Typed rows taken over from the previous version by `fromRaw` (0 without one). */
+  readonly reusedRows: number;
+
+  private static build(raw: RawDb, previous: NbDatabase | undefined): { db?: NbDatabase; errors: NbError[] } {
     collectGarbage(raw);
     const errors = checkRawDb(raw, NB_SCHEMA);
     if (errors.length) return { errors };
-    const b = new Builder(raw);
+    const b = new Builder(raw, previous && previous.raw !== raw ? { raw: previous.raw, rows: previous.byUuid } : undefined);
     const t = buildTables(b);
     crossChecks(b, t);
     if (b.errors.length) return { errors: b.errors };

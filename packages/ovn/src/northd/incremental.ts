@@ -20,8 +20,9 @@
  * the first datapath that adds it, and its datapaths in the order they were added, as in the
  * full run. Rows are immutable once made; the sinks of successive results share them.
  *
- * Which segments are dirty follows from the rows that changed (a diff of the two databases'
- * rows, column by column) and the references between rows (every uuid column of the schema):
+ * Which segments are dirty follows from the rows that changed (named by the caller, as an OVSDB
+ * server knows them from its commits, or else a diff of the two databases' rows, column by
+ * column) and the references between rows (every uuid column of the schema):
  * a changed row dirties the switches and routers that reach it. The exceptions, each an
  * optimisation justified by what the builders read:
  * - a load balancer whose valid VIPs and other columns are unchanged (backends changed) dirties
@@ -38,7 +39,9 @@
  * their peers, localnet ports and their tags, vtep ports) or whose port a NAT names dirties the
  * routers it is attached to. NB_Global, meters, template variables, static MAC bindings and BFD
  * rows change global facts: they fall back to a full recompute (counted in `stats`), as does a
- * database handed over as the same object (nothing to diff against).
+ * database handed over as the same object (nothing to diff against); NB_Global's sequence
+ * numbers (`nb_cfg`, `sb_cfg`, `hv_cfg` and their timestamps, what `ovn-nbctl --wait` bumps)
+ * feed no flow and dirty nothing.
  *
  * The southbound database is built from the result as before (sb/from-northd.ts): its rows get
  * uuids from what they describe, or keep the previous database's, so unchanged rows keep their
@@ -144,6 +147,16 @@ export interface IncrementalNorthdStats {
 
 /** NB tables whose rows feed global facts: a change to one is recomputed in full. */
 const GLOBAL_TABLES = new Set(['NB_Global', 'Meter', 'Meter_Band', 'Chassis_Template_Var', 'Static_MAC_Binding', 'BFD']);
+/**
+ * NB_Global columns no logical flow reads: the sequence numbers `ovn-nbctl --wait` bumps and
+ * northd writes back (they reach only SB_Global, produced whole every time).
+ */
+export const NB_GLOBAL_SEQUENCE_COLUMNS: ReadonlySet<string> = new Set(['nb_cfg', 'nb_cfg_timestamp', 'sb_cfg', 'sb_cfg_timestamp', 'hv_cfg', 'hv_cfg_timestamp']);
+
+/** An NB_Global row whose change (from `a` to `b`) is in sequence-number columns only. */
+function sequenceOnly(a: RawRow | undefined, b: RawRow | undefined): boolean {
+  return a !== undefined && b !== undefined && changedColumns(a, b).every((c) => NB_GLOBAL_SEQUENCE_COLUMNS.has(c));
+}
 /** NB tables no logical flow reads (only the southbound database, built whole every time). */
 const FLOWLESS_TABLES = new Set(['Address_Set', 'Connection', 'SSL']);
 const LB_TABLES = new Set(['Load_Balancer', 'Load_Balancer_Group', 'Load_Balancer_Health_Check']);
@@ -337,14 +350,24 @@ export class IncrementalNorthd {
     this.result = this.compileWith(db, ctx, options, undefined).result;
   }
 
-  /** Bring the compilation to `db`, a new version of the database (a separate snapshot). */
-  update(db: NbDatabase): NorthdUpdate {
+  /**
+   * Bring the compilation to `db`, a new version of the database (a separate snapshot).
+   * `changed` names the rows that differ from the previous version (inserted, deleted or
+   * modified), when the caller knows them (an OVSDB server does: its commits list them); without
+   * it the two databases are compared row by row. Naming an unchanged row costs only work.
+   */
+  update(db: NbDatabase, changed?: readonly { readonly table: string; readonly uuid: string }[]): NorthdUpdate {
     const opts: NorthdOptions = { ...this.options, previous: this.result.sb };
     const old = this.result.context;
     let reason: string | undefined;
-    const changed = db.raw === this.db.raw ? undefined : changedRows(this.db.raw, db.raw);
+    if (db.raw === this.db.raw) changed = undefined;
+    else changed ??= changedRows(this.db.raw, db.raw);
     if (!changed) reason = 'same database object';
-    else for (const c of changed) if (GLOBAL_TABLES.has(c.table)) reason ??= c.table;
+    else {
+      for (const c of changed) {
+        if (GLOBAL_TABLES.has(c.table) && !(c.table === 'NB_Global' && sequenceOnly(this.db.raw.get(c.table, c.uuid), db.raw.get(c.table, c.uuid)))) reason ??= c.table;
+      }
+    }
     let dirty: Dirty | undefined;
     const ctx = buildContext(db, { previous: opts.previous!, reuse: new Map([...old.switches, ...old.routers].map((d) => [d.nb.uuid, d.dp])) });
     if (reason === undefined) dirty = this.dirtySets(changed!, this.db, db, old, ctx);
@@ -359,7 +382,7 @@ export class IncrementalNorthd {
   }
 
   /** Which switches, routers and load balancers the changed rows make dirty. */
-  private dirtySets(changed: readonly { table: string; uuid: string }[], oldDb: NbDatabase, db: NbDatabase, old: NorthdContext, ctx: NorthdContext): Dirty {
+  private dirtySets(changed: readonly { readonly table: string; readonly uuid: string }[], oldDb: NbDatabase, db: NbDatabase, old: NorthdContext, ctx: NorthdContext): Dirty {
     const roots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set(), lbs: new Set() };
     // ACL rows and ACL lists feed only a switch's own datapath/ACL segment (no port or router flow reads them).
     const aclRoots: Roots = { switches: new Set(), routers: new Set(), portGroups: new Set(), lbs: new Set() };
@@ -375,6 +398,7 @@ export class IncrementalNorthd {
       if (FLOWLESS_TABLES.has(table)) continue;
       const a = oldDb.raw.get(table, uuid);
       const b = db.raw.get(table, uuid);
+      if (table === 'NB_Global') continue; // sequence numbers only (anything else is recomputed in full)
       const cols = a && b ? changedColumns(a, b) : undefined;
       if (table === 'Load_Balancer') {
         lbs.add(uuid);

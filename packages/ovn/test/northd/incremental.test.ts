@@ -14,9 +14,10 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { compileNorthd, IncrementalNorthd, mapDatum, NB_SCHEMA, NbDatabase, RawDb, scalarDatum, setDatum, type Datum, type NorthdResult, type SbDatabase } from '@ovnts/ovn';
+import { compileNorthd, IncrementalNorthd, mapDatum, NB_SCHEMA, NbDatabase, RawDb, scalarDatum, setDatum, type Datum, type SbDatabase } from '@ovnts/ovn';
 import { uuidFrom } from '@ovnts/ovn/internal';
 import { ovnkBuilder } from '@ovnts/testkit';
+import { canon, rowLines, sbLines } from './exact.js';
 
 const PODS = 9; // three per node switch
 const ADDRS = ['10.128.0.2', '10.128.0.3', '10.128.0.4', '10.128.1.2', '10.128.1.3', '10.128.1.4', '10.128.2.2', '10.128.2.3', '10.128.2.4'];
@@ -161,32 +162,6 @@ function rawOf(s: State): RawDb {
   [0, 1].forEach((a) => row('Address_Set', `as${a}`, { name: str(`as${a}`), addresses: set(ADDRS.filter((_x, i) => s.as[a]![i])) }));
   if (s.meter) row('Meter', 'acl-meter', { name: str('acl-meter'), unit: str('pktps'), bands: set([row('Meter_Band', 'b', { action: str('drop'), rate: scalarDatum(100) })]) });
   return raw;
-}
-
-/** A value in canonical text: rows referenced from a row by their uuid, maps sorted. */
-function canon(x: unknown, top = true): unknown {
-  if (x instanceof Map) return [...x].map(([k, v]) => [canon(k, false), canon(v, false)]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  if (Array.isArray(x)) return x.map((v) => canon(v, false));
-  if (x && typeof x === 'object') {
-    if (!top && 'uuid' in x && typeof x.uuid === 'string') return `@${x.uuid}`;
-    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, canon(v, false)]));
-  }
-  return x;
-}
-
-/** Every table of a southbound database, one line per row (rows sorted by uuid). */
-export function sbLines(sb: SbDatabase): string[] {
-  const out: string[] = [];
-  for (const [table, rows] of Object.entries(sb)) {
-    if (Array.isArray(rows)) out.push(...rows.map((r) => `${table} ${JSON.stringify(canon(r))}`).sort());
-    else out.push(`${table} ${JSON.stringify(canon(rows))}`);
-  }
-  return out;
-}
-
-/** The flow table row by row, in order, every field. */
-export function rowLines(r: NorthdResult): string[] {
-  return [...r.sink.rows()].map((x) => JSON.stringify([x.stage, x.priority, x.match, x.actions, x.hint, x.ioPort, x.source, x.otherSources, x.datapaths.map((d) => `${d.name}/${d.key}/${d.uuid}`)]));
 }
 
 /** The first difference between two line lists (for a readable failure). */
