@@ -34,6 +34,7 @@ export * from './ofp-errors.js';
 export * from './ofp-msgs.js';
 export * from './ofp-nx.js';
 export * from './ofp-conn.js';
+export * from './ofp-bundle.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';
 export * from './ofctl-text.js';

@@ -7,19 +7,21 @@
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
  * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
- * table-features/group-desc/meter-config/port-desc. Anything else a switch can receive is refused
+ * table-features/group-desc/meter-config/port-desc, bundles (ofp-bundle.ts). Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
 import { field } from './fields.js';
 import { Match } from './match.js';
-import type { Flow } from './ofctl-text.js';
+import { checkFlow, type Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
   MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
-  encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
+  encodePacketIn, encodeTableStats, frameMessage, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
+import { BundleBook, bundleKind } from './ofp-bundle.js';
+import type { OutputSink, Port } from './ports.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
 import type { FlowEntry } from './pipeline.js';
@@ -46,6 +48,7 @@ export class OfpAgent implements OfpHandler {
   /** Fragment handling flags of SET_CONFIG (switch-wide; miss_send_len is per connection). */
   configFlags = 0;
   private readonly dpid: bigint;
+  private readonly bundleBooks = new WeakMap<OfpConnection, BundleBook>();
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
 
@@ -117,6 +120,8 @@ export class OfpAgent implements OfpHandler {
   /** Answer one message (OfpHandler). */
   handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     const v = m.version;
+    const bundle = bundleKind(m);
+    if (bundle) return this.bundle(bundle, m, conn);
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
         const r = startMessage(v, OFPT.ECHO_REPLY, m.xid);
@@ -175,6 +180,94 @@ export class OfpAgent implements OfpHandler {
     if (m.type === msgType(v, 'BARRIER_REQUEST')) return [startMessage(v, msgType(v, 'BARRIER_REPLY'), m.xid).done()];
     if (m.type === msgType(v, 'MULTIPART_REQUEST')) return this.multipart(m);
     throw new OpenFlowError('OFPBRC_BAD_TYPE', `message type ${m.type}`);
+  }
+
+  /** The bundles of a connection (made on first use; they go with the connection). */
+  private bundleBook(conn: OfpConnection): BundleBook {
+    let b = this.bundleBooks.get(conn);
+    if (!b) {
+      b = new BundleBook(this.sw.clock, (bytes) => conn.notify(bytes), () => conn.version);
+      this.bundleBooks.set(conn, b);
+    }
+    return b;
+  }
+
+  /** BUNDLE_CONTROL / BUNDLE_ADD_MESSAGE (ofp-bundle.ts). */
+  private bundle(kind: 'control' | 'add', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    const book = this.bundleBook(conn);
+    if (kind === 'add') return book.add(m, (inner) => this.prepareBundled(inner, conn));
+    return book.control(m, { checkpoint: () => this.sw.checkpoint(), hold: () => this.holdEffects() });
+  }
+
+  /**
+   * Decode a bundled message now (OVS `handle_bundle_add()`: its decoding errors, a bad table and
+   * a buffer answer the ADD) and return what applies it at commit.
+   */
+  private prepareBundled(inner: OfpMessage, conn: OfpConnection): () => void {
+    switch (inner.type) {
+      case OFPT.FLOW_MOD: {
+        const fm = decodeFlowMod(inner, conn.flowModTableId);
+        if (fm.tableId !== OFPTT_ALL && fm.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${fm.tableId}`);
+        if (fm.bufferId !== OFP_NO_BUFFER && fm.command !== OFPFC.DELETE && fm.command !== OFPFC.DELETE_STRICT) {
+          throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${fm.bufferId}`);
+        }
+        if (fm.command === OFPFC.ADD || fm.command === OFPFC.MODIFY || fm.command === OFPFC.MODIFY_STRICT) {
+          checkFlow({
+            table: fm.tableId === OFPTT_ALL ? 0 : fm.tableId, priority: fm.priority, cookie: fm.cookie, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout,
+            importance: fm.importance, flags: fm.flags, match: fm.match, instructions: fm.instructions,
+          });
+        }
+        return () => this.flowMod(fm);
+      }
+      case OFPT.PACKET_OUT: {
+        const po = decodePacketOut(inner);
+        if (po.bufferId !== OFP_NO_BUFFER) throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId}`);
+        return () => this.sw.packetOut({ inPort: po.inPort, actions: po.actions, frame: po.data });
+      }
+      case OFPT.GROUP_MOD:
+        decodeGroupMod(frameMessage(inner.bytes));
+        return () => void this.handle(frameMessage(inner.bytes), conn);
+      default:
+        // PORT_MOD: applied through the ordinary handler at commit.
+        return () => void this.handle(frameMessage(inner.bytes), conn);
+    }
+  }
+
+  /**
+   * Hold the switch's outputs, packet-ins and flow-removed events until the returned function is
+   * called: a bundle's effects leave only when its commit succeeded (frames are copied, since the
+   * switch reuses its buffers).
+   */
+  private holdEffects(): (deliver: boolean) => void {
+    const sw = this.sw;
+    const held: Array<() => void> = [];
+    const { onOutput, onPacketIn, onFlowRemoved } = sw;
+    const sinks: Array<[Port, OutputSink]> = [];
+    for (const p of sw.ports.values()) {
+      const sink = p.sink;
+      if (!sink) continue;
+      sinks.push([p, sink]);
+      p.sink = (n, f) => {
+        const c = f.slice();
+        held.push(() => sink(n, c));
+      };
+    }
+    sw.onOutput = onOutput && ((n, f) => {
+      const c = f.slice();
+      held.push(() => onOutput(n, c));
+    });
+    sw.onPacketIn = onPacketIn && ((pi) => {
+      const c = { ...pi, frame: pi.frame.slice() };
+      held.push(() => onPacketIn(c));
+    });
+    sw.onFlowRemoved = onFlowRemoved && ((ev) => held.push(() => onFlowRemoved(ev)));
+    return (deliver) => {
+      sw.onOutput = onOutput;
+      sw.onPacketIn = onPacketIn;
+      sw.onFlowRemoved = onFlowRemoved;
+      for (const [p, sink] of sinks) p.sink = sink;
+      if (deliver) for (const h of held) h();
+    };
   }
 
   /** A Nicira extension message (OVS `handle_openflow()`'s NXT cases). */

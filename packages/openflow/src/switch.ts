@@ -513,6 +513,46 @@ export class Switch implements SwitchCore {
     return hits.length;
   }
 
+  /**
+   * A checkpoint of the flow and group tables; calling the returned function puts them back as they
+   * were (the same entries with their counters, lifetimes and insertion order; no flow-removed
+   * events). An OpenFlow bundle that fails rolls back to it (OVS `do_bundle_commit()`'s revert).
+   */
+  checkpoint(): () => void {
+    type Saved = { e: FlowEntry; flow: Flow; ops: FlowEntry['ops']; soft: boolean; packets: number; bytes: number; life: FlowEntry['life']; lifeCopy: FlowEntry['life'] };
+    const saved: Saved[] = [];
+    for (const t of this.tables) {
+      const hard = [...t.cls.rules()].sort((a, b) => a.seq - b.seq).map((r) => r.payload);
+      for (const e of [...hard, ...t.softEntries]) {
+        saved.push({ e, flow: e.flow, ops: e.ops, soft: e.soft, packets: e.packets, bytes: e.bytes, life: e.life, lifeCopy: e.life ? { ...e.life } : null });
+      }
+    }
+    const groups = new Map(this.groups);
+    return () => {
+      for (const e of this.flows()) this.unlink(e);
+      for (const s of saved) {
+        const { e } = s;
+        Object.assign(e, { flow: s.flow, ops: s.ops, soft: s.soft, packets: s.packets, bytes: s.bytes, life: s.life });
+        const t = this.tables[e.flow.table]!;
+        if (e.soft) {
+          t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(e.flow.instructions.apply)!, e);
+          t.softEntries.add(e);
+        } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
+        if (e.life && s.lifeCopy) {
+          const { filedAt: _f, ...fields } = s.lifeCopy;
+          Object.assign(e.life, fields);
+          this.expiry.restore(e.life);
+        }
+        this.learnedCookies.add(e.flow.instructions.apply);
+      }
+      this.groups.clear();
+      for (const [id, g] of groups) this.groups.set(id, g);
+      this.epoch.value++;
+      for (const t of this.tables) t.cls.invalidate();
+      this.arm();
+    };
+  }
+
   /** Every flow, by table then priority (highest first). */
   flows(table?: number): FlowEntry[] {
     const out: FlowEntry[] = [];
