@@ -35,6 +35,8 @@ export * from './ofp-msgs.js';
 export * from './ofp-nx.js';
 export * from './ofp-conn.js';
 export * from './ofp-bundle.js';
+export * from './ofp-packet-in.js';
+export * from './ofp-monitor.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';
 export * from './ofctl-text.js';

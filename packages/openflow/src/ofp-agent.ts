@@ -7,7 +7,7 @@
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
  * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
- * table-features/group-desc/meter-config/port-desc, bundles (ofp-bundle.ts). Anything else a switch can receive is refused
+ * table-features/group-desc/meter-config/port-desc, bundles (ofp-bundle.ts), flow monitors (ofp-monitor.ts), the Nicira packet-in formats (ofp-packet-in.ts). Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
@@ -18,16 +18,18 @@ import { OpenFlowError } from './errors.js';
 import {
   MultipartReply, OFPGC, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
-  encodePacketIn, encodeTableStats, frameMessage, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
+  encodeTableStats, frameMessage, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
 import { BundleBook, bundleKind } from './ofp-bundle.js';
+import { encodePacketInAs } from './ofp-packet-in.js';
+import { MonitorBook, decodeFlowMonitorCancel, decodeNxFlowMonitorRequests, decodeOf14FlowMonitorRequests, flowMonitorBody, flowMonitorKind } from './ofp-monitor.js';
 import type { OutputSink, Port } from './ports.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
 import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
-import type { Switch } from './switch.js';
+import type { FlowChangeEvent, Switch } from './switch.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
@@ -49,6 +51,10 @@ export class OfpAgent implements OfpHandler {
   configFlags = 0;
   private readonly dpid: bigint;
   private readonly bundleBooks = new WeakMap<OfpConnection, BundleBook>();
+  private readonly monitorBooks = new Map<OfpConnection, MonitorBook>();
+  /** The request being handled (its connection gets abbreviated updates of its own changes). */
+  private changeCtx: { conn: OfpConnection; xid: number } | undefined;
+  private flushQueued = false;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
 
@@ -59,6 +65,11 @@ export class OfpAgent implements OfpHandler {
   ) {
     this.dpid = opts.datapathId ?? 1n;
     this.desc = opts.desc ?? { mfr: 'ovn-ts', hw: 'ovn-ts software switch', sw: '0.1.0', serial: 'None', dp: 'None' };
+    const prev = sw.onFlowChange;
+    sw.onFlowChange = (ev) => {
+      prev?.(ev);
+      this.flowChanged(ev);
+    };
   }
 
   /** A new connection over a transport that sends with `send`; call `start()` on it once connected. */
@@ -111,8 +122,9 @@ export class OfpAgent implements OfpHandler {
       // A service connection gets packet-ins only once it asked with a miss_send_len (OVS
       // `ofconn_receives_async_msg()`).
       if (c.state !== 'active' || (!c.primary && c.missSendLen === 0)) continue;
-      c.notify(encodePacketIn(c.version, this.xid++, {
+      c.notify(encodePacketInAs(c.packetInFormat, c.version, this.xid++, {
         data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
+        ...(pi.userdata ? { userdata: pi.userdata } : {}),
       }));
     }
   }
@@ -122,6 +134,9 @@ export class OfpAgent implements OfpHandler {
     const v = m.version;
     const bundle = bundleKind(m);
     if (bundle) return this.bundle(bundle, m, conn);
+    this.changeBy(conn, m.xid);
+    const monitor = flowMonitorKind(m);
+    if (monitor) return this.flowMonitor(monitor, m, conn);
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
         const r = startMessage(v, OFPT.ECHO_REPLY, m.xid);
@@ -180,6 +195,61 @@ export class OfpAgent implements OfpHandler {
     if (m.type === msgType(v, 'BARRIER_REQUEST')) return [startMessage(v, msgType(v, 'BARRIER_REPLY'), m.xid).done()];
     if (m.type === msgType(v, 'MULTIPART_REQUEST')) return this.multipart(m);
     throw new OpenFlowError('OFPBRC_BAD_TYPE', `message type ${m.type}`);
+  }
+
+  /** Flow monitors: a request, or NXT_FLOW_MONITOR_CANCEL (ofp-monitor.ts). */
+  private flowMonitor(kind: 'nx-request' | 'of14-request' | 'cancel', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    let book = this.monitorBooks.get(conn);
+    if (!book) {
+      book = new MonitorBook(() => conn.version, (bytes) => conn.notify(bytes));
+      this.monitorBooks.set(conn, book);
+    }
+    if (kind === 'cancel') {
+      book.cancel(decodeFlowMonitorCancel(m));
+      return [];
+    }
+    const body = flowMonitorBody(m, kind);
+    const reqs = kind === 'nx-request' ? decodeNxFlowMonitorRequests(body) : decodeOf14FlowMonitorRequests(body);
+    return book.request(m.xid, reqs, () => {
+      this.sw.expire();
+      return this.sw.flows();
+    });
+  }
+
+  /**
+   * Changes from now on are this request's (until the queued flush): the updates of the changes one
+   * message made go out together, before the next message is handled (OVS `ofmonitor_flush()`).
+   */
+  private changeBy(conn: OfpConnection, xid: number): void {
+    this.flushMonitors();
+    this.changeCtx = { conn, xid };
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.changeCtx = undefined;
+      this.flushMonitors();
+    });
+  }
+
+  /** Send every connection's queued flow monitor updates. */
+  private flushMonitors(): void {
+    for (const [c, book] of this.monitorBooks) {
+      if (c.isClosed() || !this.conns.has(c)) this.monitorBooks.delete(c);
+      else book.flush();
+    }
+  }
+
+  /** A flow-table change (the switch's `onFlowChange`): to every connection's monitors. */
+  private flowChanged(ev: FlowChangeEvent): void {
+    if (!this.monitorBooks.size) return;
+    const ctx = this.changeCtx;
+    for (const [c, book] of this.monitorBooks) book.report(ev, ctx && ctx.conn === c ? ctx.xid : undefined);
+    this.queueFlush();
   }
 
   /** The bundles of a connection (made on first use; they go with the connection). */
@@ -241,7 +311,7 @@ export class OfpAgent implements OfpHandler {
   private holdEffects(): (deliver: boolean) => void {
     const sw = this.sw;
     const held: Array<() => void> = [];
-    const { onOutput, onPacketIn, onFlowRemoved } = sw;
+    const { onOutput, onPacketIn, onFlowRemoved, onFlowChange } = sw;
     const sinks: Array<[Port, OutputSink]> = [];
     for (const p of sw.ports.values()) {
       const sink = p.sink;
@@ -261,10 +331,12 @@ export class OfpAgent implements OfpHandler {
       held.push(() => onPacketIn(c));
     });
     sw.onFlowRemoved = onFlowRemoved && ((ev) => held.push(() => onFlowRemoved(ev)));
+    sw.onFlowChange = onFlowChange && ((ev) => held.push(() => onFlowChange(ev)));
     return (deliver) => {
       sw.onOutput = onOutput;
       sw.onPacketIn = onPacketIn;
       sw.onFlowRemoved = onFlowRemoved;
+      sw.onFlowChange = onFlowChange;
       for (const [p, sink] of sinks) p.sink = sink;
       if (deliver) for (const h of held) h();
     };
