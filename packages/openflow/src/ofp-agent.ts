@@ -22,7 +22,7 @@ import {
 } from './ofp-msgs.js';
 import { BundleBook, bundleKind } from './ofp-bundle.js';
 import { encodePacketInAs } from './ofp-packet-in.js';
-import { MonitorBook, decodeFlowMonitorCancel, decodeNxFlowMonitorRequests, decodeOf14FlowMonitorRequests, flowMonitorBody, flowMonitorKind } from './ofp-monitor.js';
+import { MonitorBook, decodeFlowMonitorCancel, decodeNxFlowMonitorRequests, decodeOf14FlowMonitorRequests, decodeOnfFlowMonitorRequests, flowMonitorBody, flowMonitorKind } from './ofp-monitor.js';
 import type { OutputSink, Port } from './ports.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
@@ -198,7 +198,7 @@ export class OfpAgent implements OfpHandler {
   }
 
   /** Flow monitors: a request, or NXT_FLOW_MONITOR_CANCEL (ofp-monitor.ts). */
-  private flowMonitor(kind: 'nx-request' | 'of14-request' | 'cancel', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+  private flowMonitor(kind: 'nx-request' | 'onf-request' | 'of14-request' | 'cancel', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     let book = this.monitorBooks.get(conn);
     if (!book) {
       book = new MonitorBook(() => conn.version, (bytes) => conn.notify(bytes));
@@ -209,7 +209,7 @@ export class OfpAgent implements OfpHandler {
       return [];
     }
     const body = flowMonitorBody(m, kind);
-    const reqs = kind === 'nx-request' ? decodeNxFlowMonitorRequests(body) : decodeOf14FlowMonitorRequests(body);
+    const reqs = kind === 'nx-request' ? decodeNxFlowMonitorRequests(body) : kind === 'onf-request' ? decodeOnfFlowMonitorRequests(body) : decodeOf14FlowMonitorRequests(body);
     return book.request(m.xid, reqs, () => {
       this.sw.expire();
       return this.sw.flows();

@@ -1,7 +1,8 @@
 /**
  * Flow monitors (OVS `lib/ofp-monitor.c`, `ofproto/connmgr.c`'s `ofmonitor_*`): NXST_FLOW_MONITOR
- * (Nicira statistics, what `ovs-ofctl monitor SWITCH watch:` sends in OpenFlow 1.0) and
- * OFPMP_FLOW_MONITOR (OpenFlow 1.4+), with NXT_FLOW_MONITOR_CANCEL.
+ * (Nicira statistics, what `ovs-ofctl monitor SWITCH watch:` sends in OpenFlow 1.0), ONFST_FLOW_MONITOR
+ * (the ONF extension of OpenFlow 1.3: Nicira's structures with an OXM match and instructions) and
+ * OFPMP_FLOW_MONITOR (OpenFlow 1.4+), with NXT_FLOW_MONITOR_CANCEL (ONFT_FLOW_MONITOR_CANCEL in 1.3).
  *
  * A request holds one or more monitors (id, flags, table, out_port, out_group, match); they are
  * checked as OVS checks them (OFPBRC_BAD_LEN, OFPMOFC_BAD_FLAGS, NXBRC_MUST_BE_ZERO, the match's
@@ -32,6 +33,9 @@ export const OFPFMF = { INITIAL: 1, ADD: 2, REMOVED: 4, MODIFY: 8, INSTRUCTIONS:
 
 /** Nicira flow monitor flags (`NXFMF_*`). */
 export const NXFMF = { INITIAL: 1, ADD: 2, DELETE: 4, MODIFY: 8, ACTIONS: 16, OWN: 32 } as const;
+
+/** ONF experimenter type of OpenFlow 1.3's flow monitor statistics and cancel. */
+export const ONFST13_FLOW_MONITOR = 1870;
 
 /** OpenFlow 1.4 multipart type of flow monitors. */
 export const OFPMP14_FLOW_MONITOR = 16;
@@ -91,6 +95,29 @@ export function decodeNxFlowMonitorRequests(r: WireReader): FlowMonitorRequest[]
   return out;
 }
 
+/** Decode the `onf_flow_monitor_request`s of an OpenFlow 1.3 ONFST_FLOW_MONITOR request body (each followed by an OXM match). */
+export function decodeOnfFlowMonitorRequests(r: WireReader): FlowMonitorRequest[] {
+  const out: FlowMonitorRequest[] = [];
+  while (r.remaining > 0) {
+    if (r.remaining < 16) throw new OpenFlowError('OFPBRC_BAD_LEN', `ONFST_FLOW_MONITOR request has ${r.remaining} leftover bytes at end`);
+    const id = r.u32();
+    const onfFlags = r.u16();
+    r.u16(); // match_len: OVS reads the ofp_match's own length
+    const outPort32 = r.u32();
+    const tableId = r.u8();
+    const zeros = r.bytes(3);
+    const known = NXFMF.INITIAL | NXFMF.ADD | NXFMF.DELETE | NXFMF.MODIFY | NXFMF.ACTIONS | NXFMF.OWN;
+    if (!(onfFlags & (NXFMF.ADD | NXFMF.DELETE | NXFMF.MODIFY)) || onfFlags & ~known) throw new OpenFlowError('OFPMOFC_BAD_FLAGS', `flags 0x${onfFlags.toString(16)}`);
+    if (zeros.some((b) => b !== 0)) throw new OpenFlowError('NXBRC_MUST_BE_ZERO', 'onf_flow_monitor_request padding');
+    let flags = 0;
+    for (const [nx, ofp] of NX_TO_OFP) if (onfFlags & nx) flags |= ofp;
+    const outPort = portFrom11Checked(outPort32, 'OFPBAC_BAD_OUT_PORT');
+    const match = pullOxmMatch(r, false);
+    out.push({ command: OFPFMC.ADD, id, flags, tableId, outPort, outGroup: 0xffff_ffff, match });
+  }
+  return out;
+}
+
 /** Decode the `ofp14_flow_monitor_request`s of an OFPMP_FLOW_MONITOR request body. */
 export function decodeOf14FlowMonitorRequests(r: WireReader): FlowMonitorRequest[] {
   const out: FlowMonitorRequest[] = [];
@@ -139,10 +166,11 @@ function encodeUpdate(version: number, u: FlowUpdate): Uint8Array {
   if (version < OfpVersion.OF14) {
     const nxEvent = u.event === OFPFME.INITIAL || u.event === OFPFME.ADDED ? 0 : u.event === OFPFME.REMOVED ? 1 : 2;
     w.u16(0).u16(nxEvent).u16(u.reason).u16(f.priority).u16(idle).u16(hard).u16(0).u8(f.table).u8(0).u64(f.cookie);
-    const matchLen = putNxMatch(w, f.match);
+    // OpenFlow 1.3 (ONF): an OXM ofp_match and instructions; before: an nx_match and actions.
+    const matchLen = version === OfpVersion.OF13 ? putOxmMatch(w, f.match, version) : putNxMatch(w, f.match);
     w.setU16(12, matchLen);
     if (u.actions) {
-      if (version === OfpVersion.OF10) encodeInstructions(ins, version, w);
+      if (version === OfpVersion.OF10 || version === OfpVersion.OF13) encodeInstructions(ins, version, w);
       else encodeActions(ins.apply, version, w);
     }
   } else {
@@ -161,9 +189,42 @@ function encodeAbbrev(version: number, xid: number): Uint8Array {
   return w.finish();
 }
 
-/** The reply (or update) message container of the version. */
-function replyFor(version: number, xid: number): MultipartReply {
+/** The reply (or update) messages of the version: Nicira statistics (1.0), ONF experimenter multipart (1.3), OFPMP_FLOW_MONITOR (1.4+). */
+function replyFor(version: number, xid: number): { add(part: Uint8Array): void; finish(): Uint8Array[] } {
+  if (version === OfpVersion.OF13) return new OnfReply(xid);
   return version < OfpVersion.OF14 ? new MultipartReply(version, xid, OFPMP.EXPERIMENTER, NXST.FLOW_MONITOR) : new MultipartReply(version, xid, OFPMP14_FLOW_MONITOR);
+}
+
+/** ONFST_FLOW_MONITOR replies (OpenFlow 1.3 multipart of type experimenter, ONF id, exp_type 1870), split at 64 kB. */
+class OnfReply {
+  private readonly parts: Uint8Array[] = [];
+
+  constructor(private readonly xid: number) {}
+
+  add(part: Uint8Array): void {
+    this.parts.push(part);
+  }
+
+  finish(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let cur: Uint8Array[] = [];
+    let size = 24;
+    const flush = (more: boolean): void => {
+      const m = startMessage(OfpVersion.OF13, 19, this.xid, size);
+      m.w.u16(OFPMP.EXPERIMENTER).u16(more ? 1 : 0).zeros(4).u32(VendorId.ONF).u32(ONFST13_FLOW_MONITOR);
+      for (const p of cur) m.w.bytes(p);
+      out.push(m.done());
+      cur = [];
+      size = 24;
+    };
+    for (const p of this.parts) {
+      if (size + p.length > 65535 && cur.length) flush(true);
+      cur.push(p);
+      size += p.length;
+    }
+    flush(false);
+    return out;
+  }
 }
 
 /** Does monitor `m` want event `ev` (OVS `ofmonitor_report()`'s filter)? */
@@ -267,21 +328,23 @@ export class MonitorBook {
 }
 
 /** What a message is to flow monitors in its version, if anything. */
-export function flowMonitorKind(m: OfpMessage): 'nx-request' | 'of14-request' | 'cancel' | undefined {
+export function flowMonitorKind(m: OfpMessage): 'nx-request' | 'onf-request' | 'of14-request' | 'cancel' | undefined {
   const b = m.bytes;
   if (b.length < 16) return undefined;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const v = m.version;
   if (v === OfpVersion.OF10 && m.type === 16 && dv.getUint16(8) === 0xffff && b.length >= 20 && dv.getUint32(12) === VendorId.NX && dv.getUint32(16) === NXST.FLOW_MONITOR) return 'nx-request';
+  if (v === OfpVersion.OF13 && m.type === 18 && dv.getUint16(8) === 0xffff && b.length >= 24 && dv.getUint32(16) === VendorId.ONF && dv.getUint32(20) === ONFST13_FLOW_MONITOR) return 'onf-request';
   if (v >= OfpVersion.OF14 && m.type === 18 && dv.getUint16(8) === OFPMP14_FLOW_MONITOR) return 'of14-request';
-  if (m.type === 4 && dv.getUint32(8) === VendorId.NX && dv.getUint32(12) === NXT.FLOW_MONITOR_CANCEL) return 'cancel';
+  if (v === OfpVersion.OF10 && m.type === 4 && dv.getUint32(8) === VendorId.NX && dv.getUint32(12) === NXT.FLOW_MONITOR_CANCEL) return 'cancel';
+  if (v === OfpVersion.OF13 && m.type === 4 && dv.getUint32(8) === VendorId.ONF && dv.getUint32(12) === ONFST13_FLOW_MONITOR) return 'cancel';
   return undefined;
 }
 
-/** The body of a flow monitor request after its multipart header (Nicira: 24 bytes in 1.0; 1.4: 16). */
-export function flowMonitorBody(m: OfpMessage, kind: 'nx-request' | 'of14-request'): WireReader {
+/** The body of a flow monitor request after its multipart header (Nicira and ONF: 24 bytes with the header; 1.4: 16). */
+export function flowMonitorBody(m: OfpMessage, kind: 'nx-request' | 'onf-request' | 'of14-request'): WireReader {
   const r = m.body;
-  r.skip(kind === 'nx-request' ? 16 : 8);
+  r.skip(kind === 'of14-request' ? 8 : 16);
   return r;
 }
 
@@ -296,6 +359,7 @@ export function decodeFlowMonitorCancel(m: OfpMessage): number {
 /** An NXT_FLOW_MONITOR_CANCEL (for clients and tests). */
 export function encodeFlowMonitorCancel(version: number, xid: number, id: number): Uint8Array {
   const m = startMessage(version, 4, xid);
-  m.w.u32(VendorId.NX).u32(NXT.FLOW_MONITOR_CANCEL).u32(id >>> 0);
+  if (version === OfpVersion.OF13) m.w.u32(VendorId.ONF).u32(ONFST13_FLOW_MONITOR).u32(id >>> 0);
+  else m.w.u32(VendorId.NX).u32(NXT.FLOW_MONITOR_CANCEL).u32(id >>> 0);
   return m.done();
 }

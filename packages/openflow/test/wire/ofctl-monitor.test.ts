@@ -85,6 +85,8 @@ describe.skipIf(req.skip)('ovs-ofctl monitor watch: ovnts switch vs ovs-vswitchd
     ['OpenFlow 1.0, table 1 without actions', [], ['watch:table=1,!actions']],
     ['OpenFlow 1.0, out_port=2 and a match', [], ['watch:out_port=2', 'watch:udp,!initial']],
     ['OpenFlow 1.0, only deletions', [], ['watch:!add,!modify']],
+    ['OpenFlow 1.3 (ONF), everything', ['-O', 'OpenFlow13'], ['watch:']],
+    ['OpenFlow 1.3 (ONF), table 1 and a match', ['-O', 'OpenFlow13'], ['watch:table=1,ip']],
     ['OpenFlow 1.4, everything', ['-O', 'OpenFlow14'], ['watch:']],
     ['OpenFlow 1.5, table 2 and out_port=3', ['-O', 'OpenFlow15'], ['watch:table=2,out_port=3']],
   ];
