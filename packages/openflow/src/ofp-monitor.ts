@@ -190,41 +190,9 @@ function encodeAbbrev(version: number, xid: number): Uint8Array {
 }
 
 /** The reply (or update) messages of the version: Nicira statistics (1.0), ONF experimenter multipart (1.3), OFPMP_FLOW_MONITOR (1.4+). */
-function replyFor(version: number, xid: number): { add(part: Uint8Array): void; finish(): Uint8Array[] } {
-  if (version === OfpVersion.OF13) return new OnfReply(xid);
+function replyFor(version: number, xid: number): MultipartReply {
+  if (version === OfpVersion.OF13) return new MultipartReply(version, xid, OFPMP.EXPERIMENTER, ONFST13_FLOW_MONITOR, VendorId.ONF);
   return version < OfpVersion.OF14 ? new MultipartReply(version, xid, OFPMP.EXPERIMENTER, NXST.FLOW_MONITOR) : new MultipartReply(version, xid, OFPMP14_FLOW_MONITOR);
-}
-
-/** ONFST_FLOW_MONITOR replies (OpenFlow 1.3 multipart of type experimenter, ONF id, exp_type 1870), split at 64 kB. */
-class OnfReply {
-  private readonly parts: Uint8Array[] = [];
-
-  constructor(private readonly xid: number) {}
-
-  add(part: Uint8Array): void {
-    this.parts.push(part);
-  }
-
-  finish(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let cur: Uint8Array[] = [];
-    let size = 24;
-    const flush = (more: boolean): void => {
-      const m = startMessage(OfpVersion.OF13, 19, this.xid, size);
-      m.w.u16(OFPMP.EXPERIMENTER).u16(more ? 1 : 0).zeros(4).u32(VendorId.ONF).u32(ONFST13_FLOW_MONITOR);
-      for (const p of cur) m.w.bytes(p);
-      out.push(m.done());
-      cur = [];
-      size = 24;
-    };
-    for (const p of this.parts) {
-      if (size + p.length > 65535 && cur.length) flush(true);
-      cur.push(p);
-      size += p.length;
-    }
-    flush(false);
-    return out;
-  }
 }
 
 /** Does monitor `m` want event `ev` (OVS `ofmonitor_report()`'s filter)? */

@@ -11,15 +11,10 @@ import {
   BUNDLE_IDLE_TIMEOUT_MS, OFPBCT, OFPBF, OFPFC, OfpAgent, OfpVersion, Switch, VirtualClock, decodeBundleCtrl, encodeBundleAdd, encodeBundleCtrl,
   encodeFlowMod, encodeHello, encodePacketOut, errorFromWire, frameMessage, parseFlow, type WireFlowMod,
 } from '@ovnts/openflow';
+import { wireFlowMod } from './wire-rig.js';
 import { PacketBuilder } from '@ovnts/packet';
 
-function flowMod(text: string, command: number = OFPFC.ADD): WireFlowMod {
-  const f = parseFlow(text);
-  return {
-    command, cookie: f.cookie, cookieMask: 0n, tableId: f.table, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, priority: f.priority,
-    bufferId: 0xffff_ffff, outPort: 0xffff, outGroup: 0xffff_ffff, flags: f.flags, importance: 0, match: f.match, instructions: f.instructions,
-  };
-}
+const flowMod = (text: string, command: number = OFPFC.ADD): WireFlowMod => wireFlowMod(text, command);
 
 interface Session {
   sw: Switch;

@@ -8,24 +8,19 @@
 import { describe, expect, it } from 'vitest';
 import {
   NXPINT, OFPBCT, OFPFC, OFPFME, OfpAgent, OfpVersion, Switch, VirtualClock, encodeBundleAdd, encodeBundleCtrl, encodeFlowMod, encodeFlowMonitorCancel,
-  encodeHello, encodeNxPacketIn2, frameMessage, parseFlow, Match, field, type OfpConnection, type WireFlowMod,
+  encodeHello, encodeNxPacketIn2, frameMessage, Match, field, type OfpConnection, type WireFlowMod,
 } from '@ovnts/openflow';
+import { wireFlowMod } from './wire-rig.js';
 
-function flowMod(text: string, command: number = OFPFC.ADD): WireFlowMod {
-  const f = parseFlow(text);
-  return {
-    command, cookie: f.cookie, cookieMask: 0n, tableId: f.table, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, priority: f.priority,
-    bufferId: 0xffff_ffff, outPort: 0xffff, outGroup: 0xffff_ffff, flags: f.flags, importance: 0, match: f.match, instructions: f.instructions,
-  };
-}
+const flowMod = (text: string, command: number = OFPFC.ADD): WireFlowMod => wireFlowMod(text, command);
 
-/** An OpenFlow 1.4 OFPMP_FLOW_MONITOR request with one monitor (all tables, any port, empty match). */
-function monitorRequest(xid: number, id: number, flags: number): Uint8Array {
+/** An OpenFlow 1.4 OFPMP_FLOW_MONITOR request with one monitor (all tables, any port, empty match; command add, or delete: 2). */
+function monitorRequest(xid: number, id: number, flags: number, command = 0): Uint8Array {
   const b = new Uint8Array(8 + 8 + 16 + 8);
   const dv = new DataView(b.buffer);
   b[0] = OfpVersion.OF14; b[1] = 18; dv.setUint16(2, b.length); dv.setUint32(4, xid);
   dv.setUint16(8, 16);
-  dv.setUint32(16, id); dv.setUint32(20, 0xffffffff); dv.setUint32(24, 0xffffffff); dv.setUint16(28, flags); b[30] = 0xff; b[31] = 0;
+  dv.setUint32(16, id); dv.setUint32(20, 0xffffffff); dv.setUint32(24, 0xffffffff); dv.setUint16(28, flags); b[30] = 0xff; b[31] = command;
   dv.setUint16(32, 1); dv.setUint16(34, 4);
   return b;
 }
@@ -90,13 +85,18 @@ describe('flow monitors', () => {
     expect(updates(watcher.got)).toEqual(['removed 1/9']);
     expect(new DataView(watcher.got[0]!.buffer, watcher.got[0]!.byteOffset).getUint8(16 + 5)).toBe(1); // OFPRR_HARD_TIMEOUT
     watcher.got.length = 0;
-    watcher.conn.feed(encodeFlowMonitorCancel(OfpVersion.OF14, 50, 1));
+    watcher.conn.feed(monitorRequest(50, 1, 0, 2)); // OFPFMC_DELETE: OpenFlow 1.4's cancel
+    expect(updates(watcher.got)).toEqual([]);
+    watcher.got.length = 0;
     other.conn.feed(encodeFlowMod(OfpVersion.OF14, 51, flowMod('table=0,priority=1,actions=drop')));
     await tick();
     expect(watcher.got).toEqual([]);
-    // Cancelling it again: OFPMOFC_UNKNOWN_MONITOR (type 16 code 3 in OpenFlow 1.4).
-    watcher.conn.feed(encodeFlowMonitorCancel(OfpVersion.OF14, 52, 1));
+    // Cancelling it again: OFPMOFC_UNKNOWN_MONITOR (type 16 code 3 in OpenFlow 1.4); NXT_FLOW_MONITOR_CANCEL
+    // is not an OpenFlow 1.4 message (OVS knows it in 1.0-1.2 only).
+    watcher.conn.feed(monitorRequest(52, 1, 0, 2));
     expect([...watcher.got[0]!.subarray(8, 12)]).toEqual([0, 16, 0, 3]);
+    watcher.conn.feed(encodeFlowMonitorCancel(OfpVersion.OF14, 53, 1));
+    expect(frameMessage(watcher.got[1]!).type).toBe(1);
   });
 
   it('reports a committed bundle\'s changes and nothing of a failed one', async () => {

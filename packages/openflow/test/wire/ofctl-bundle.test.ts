@@ -9,45 +9,27 @@
  * message, a bad embedded length or xid) get the same ERROR replies and the connection goes on.
  */
 import { writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
-import { requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
-import { OFPBCT, OfpAgent, Switch, encodeBundleAdd, encodeBundleCtrl, encodeHello, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
+import { requireTools, type OvsOracle } from '@ovnts/testkit';
+import { OFPBCT, encodeBundleAdd, encodeBundleCtrl, encodeHello, type OfpListener } from '@ovnts/openflow';
+import { freePort, normaliseOfctl, startWireRig, stopWireRig, type WireRig } from './wire-rig.js';
 
 const req = requireTools('OpenFlow bundle differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
-const PORTS = [1, 2, 3, 4];
-
+let rig: WireRig | undefined;
 let ovs: OvsOracle;
 let ours: OfpListener;
 let dir: string;
 
 beforeAll(async () => {
   if (req.skip) return;
-  ovs = await startOvs();
-  await ovs.bridge('br0', { ports: PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
-  const sw = new Switch();
-  for (const p of PORTS) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  sw.onPacketIn = (pi) => agent.packetIn(pi);
-  ours = await listenOpenFlow(agent, 0, '127.0.0.1');
+  rig = await startWireRig();
+  ({ ovs, ours } = rig);
   dir = ovs.dir;
 }, 60_000);
 
-afterAll(async () => {
-  await ours?.close();
-  await ovs?.stop();
-});
-
-function normalise(s: string): string {
-  return s
-    .replace(/duration=[0-9.]+s/g, 'duration=Xs')
-    .replace(/(idle_age|hard_age)=\d+/g, '$1=X')
-    .replace(/\(xid=0x[0-9a-f]+\)/g, '(xid=X)')
-    .replace(/^.*\|(WARN|INFO|DBG)\|.*$/gm, '')
-    .replace(/tcp:127\.0\.0\.1:\d+|unix:\S*br0\.mgmt|br0/g, 'SWITCH')
-    .trim();
-}
+afterAll(() => stopWireRig(rig));
 
 async function same(version: string, cmd: string, ...args: string[]): Promise<string> {
   const run = async (target: string): Promise<string> => {
@@ -56,7 +38,7 @@ async function same(version: string, cmd: string, ...args: string[]): Promise<st
     const tail = opts.length ? rest.slice(1) : args;
     const r = await ovs.exec('ovs-ofctl', ['-O', version, ...opts, verb, target, ...tail]);
     const stdout = verb === 'dump-groups' ? r.stdout.split('\n').sort().join('\n') : r.stdout;
-    return normalise(`exit=${r.code}\n${stdout}\n${r.stderr}`);
+    return normaliseOfctl(`exit=${r.code}\n${stdout}\n${r.stderr}`);
   };
   const [a, b] = await Promise.all([run('br0'), run(`tcp:127.0.0.1:${ours.port}`)]);
   expect(b, `ovs-ofctl -O ${version} ${cmd} ${args.join(' ')}`).toBe(a);
@@ -202,12 +184,7 @@ describe.skipIf(req.skip)('ovs-ofctl --bundle: ovnts switch vs ovs-vswitchd', ()
       }
       return out;
     };
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort();
     await ovs.vsctl('set-controller', 'br0', `ptcp:${free}:127.0.0.1`);
     await new Promise((r) => setTimeout(r, 500));
     for (const v of [4, 5, 6]) {

@@ -6,43 +6,24 @@
  * out_port and match, and without actions. Malformed monitor requests and cancels on a raw socket
  * get the same ERROR replies and the connection goes on.
  */
-import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
-import { OfpAgent, Switch, encodeFlowMonitorCancel, encodeHello, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
+import { requireTools, type OvsOracle } from '@ovnts/testkit';
+import { encodeFlowMonitorCancel, encodeHello, type OfpListener } from '@ovnts/openflow';
+import { freePort, ofctlMonitor, sleep, startWireRig, stopWireRig, type WireRig } from './wire-rig.js';
 
 const req = requireTools('OpenFlow flow monitor differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
-const PORTS = [1, 2, 3, 4];
-
+let rig: WireRig | undefined;
 let ovs: OvsOracle;
 let ours: OfpListener;
 
 beforeAll(async () => {
   if (req.skip) return;
-  ovs = await startOvs();
-  await ovs.bridge('br0', { ports: PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
-  const sw = new Switch();
-  for (const p of PORTS) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  sw.onPacketIn = (pi) => agent.packetIn(pi);
-  ours = await listenOpenFlow(agent, 0, '127.0.0.1');
+  rig = await startWireRig();
+  ({ ovs, ours } = rig);
 }, 60_000);
 
-afterAll(async () => {
-  await ours?.close();
-  await ovs?.stop();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function normalise(s: string): string {
-  return s
-    .replace(/xid=0x[0-9a-f]+/g, 'xid=X')
-    .replace(/tcp:127\.0\.0\.1:\d+|unix:\S*br0\.mgmt|br0/g, 'SWITCH')
-    .replace(/^.*\|(WARN|INFO|DBG)\|.*$/gm, '')
-    .trim();
-}
+afterAll(() => stopWireRig(rig));
 
 async function ofctl(target: string, ...args: string[]): Promise<void> {
   const r = await ovs.exec('ovs-ofctl', [...args.slice(0, -1), target, args[args.length - 1]!].filter((x) => x !== ''));
@@ -50,22 +31,7 @@ async function ofctl(target: string, ...args: string[]): Promise<void> {
 }
 
 /** Run `ovs-ofctl monitor` on `target` while `act` changes flows; returns what it printed. */
-async function monitor(target: string, opts: string[], watches: string[], act: (target: string) => Promise<void>): Promise<string> {
-  const child = spawn('ovs-ofctl', [...opts, 'monitor', target, ...watches], { env: ovs.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    await sleep(600);
-    await act(target);
-    await sleep(600);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-  return normalise(out);
-}
+const monitor = (target: string, opts: string[], watches: string[], act: (target: string) => Promise<void>): Promise<string> => ofctlMonitor(ovs, target, opts, watches, () => act(target));
 
 const CHANGES = async (t: string): Promise<void> => {
   const o = ['-O', 'OpenFlow13'];
@@ -153,12 +119,7 @@ describe.skipIf(req.skip)('ovs-ofctl monitor watch: ovnts switch vs ovs-vswitchd
       }
       return out;
     };
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort();
     await ovs.vsctl('set-controller', 'br0', `ptcp:${free}:127.0.0.1`);
     await sleep(500);
     const theirs = await run(free);

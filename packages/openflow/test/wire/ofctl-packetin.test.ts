@@ -4,61 +4,27 @@
  * bridge and our switch while another ovs-ofctl sends packet-outs that reach `controller` actions
  * (with userdata, registers and metadata set, a reason, a packet-out's own action): the monitors print the same packet-ins (xids and the switch's name normalised).
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
-import { requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
-import { OfpAgent, Switch, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
+import { requireTools, type OvsOracle } from '@ovnts/testkit';
+import type { OfpListener } from '@ovnts/openflow';
+import { ofctlMonitor, startWireRig, stopWireRig, type WireRig } from './wire-rig.js';
 
 const req = requireTools('OpenFlow packet-in differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
-const PORTS = [1, 2, 3, 4];
-
+let rig: WireRig | undefined;
 let ovs: OvsOracle;
 let ours: OfpListener;
 
 beforeAll(async () => {
   if (req.skip) return;
-  ovs = await startOvs();
-  await ovs.bridge('br0', { ports: PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
-  const sw = new Switch();
-  for (const p of PORTS) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  sw.onPacketIn = (pi) => agent.packetIn(pi);
-  ours = await listenOpenFlow(agent, 0, '127.0.0.1');
+  rig = await startWireRig();
+  ({ ovs, ours } = rig);
 }, 60_000);
 
-afterAll(async () => {
-  await ours?.close();
-  await ovs?.stop();
-});
+afterAll(() => stopWireRig(rig));
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function normalise(s: string): string {
-  return s
-    .replace(/xid=0x[0-9a-f]+/g, 'xid=X')
-    .replace(/tcp:127\.0\.0\.1:\d+|unix:\S*br0\.mgmt|br0/g, 'SWITCH')
-    .replace(/^.*\|(WARN|INFO|DBG)\|.*$/gm, '')
-    .trim();
-}
-
-/** Run `ovs-ofctl monitor` on `target` while `act` runs; returns what it printed. */
-async function monitor(target: string, args: string[], act: () => Promise<void>): Promise<string> {
-  const child = spawn('ovs-ofctl', [...args.slice(0, 2), 'monitor', target, '65534', ...args.slice(2)], { env: ovs.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    await sleep(700);
-    await act();
-    await sleep(700);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-  return normalise(out);
-}
+/** `ovs-ofctl monitor TARGET 65534 ...` (a miss_send_len, so the service connection gets packet-ins). */
+const monitor = (target: string, args: string[], act: () => Promise<void>): Promise<string> => ofctlMonitor(ovs, target, args.slice(0, 2), ['65534', ...args.slice(2)], act);
 
 const FLOWS = [
   'table=0,priority=10,udp,actions=set_field:5->reg3,set_field:0x1234->metadata,resubmit(,1)',
