@@ -1608,8 +1608,9 @@ function encodeController(a: ControllerAction, e: ActionEncoder): void {
       w.setU16(start + 2, w.len - start);
       w.pad8(start);
     };
-    if (a.maxLen !== 65535) prop(0, () => w.u16(a.maxLen));
-    if (a.id) prop(1, () => w.u16(a.id!));
+    // OVS's ofpprop_put_u16() pads a 16-bit value to 4 bytes (the property is 8 long).
+    if (a.maxLen !== 65535) prop(0, () => w.u16(a.maxLen).u16(0));
+    if (a.id) prop(1, () => w.u16(a.id!).u16(0));
     if (reason !== 1) prop(2, () => w.u8(reason));
     if (a.userdata !== undefined) prop(3, () => w.bytes(a.userdata!));
     if (a.pause) prop(4, () => undefined);
@@ -1651,9 +1652,13 @@ function decodeController2(r: WireReader, d: ActionDecoder): Action {
     const exact = (n: number): void => {
       if (v.remaining !== n) throw new OpenFlowError('OFPBPC_BAD_LEN', `controller property ${type} of length ${len}`);
     };
-    if (type === 0) (exact(2), (maxLen = v.u16()));
-    else if (type === 1) (exact(2), (id = v.u16()));
-    else if (type === 2) (exact(1), (reason = v.u8()));
+    // OVS's ofpprop_parse_u16()/_u8() take any payload at least as long as the value.
+    const atLeast = (n: number): void => {
+      if (v.remaining < n) throw new OpenFlowError('OFPBPC_BAD_LEN', `controller property ${type} of length ${len}`);
+    };
+    if (type === 0) (atLeast(2), (maxLen = v.u16()));
+    else if (type === 1) (atLeast(2), (id = v.u16()));
+    else if (type === 2) (atLeast(1), (reason = v.u8()));
     else if (type === 3) userdata = v.bytes(v.remaining).slice();
     else if (type === 4) (exact(0), (pause = true));
     else if (type === 5) (exact(4), (meterId = v.u32()));

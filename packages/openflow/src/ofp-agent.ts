@@ -8,19 +8,24 @@
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
  * (add, modify, delete; 1.5 insert/remove bucket) and METER_MOD (add, modify, delete), PORT_MOD,
  * TABLE_MOD, PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/meter-config/
- * port-desc/port/queue/group/group-features/meter/meter-features/table-desc. Anything else a switch can receive is refused
+ * port-desc/port/queue/group/group-features/meter/meter-features/table-desc, bundles (ofp-bundle.ts),
+ * flow monitors (ofp-monitor.ts), the Nicira packet-in formats (ofp-packet-in.ts). Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
 import { field } from './fields.js';
 import { Match } from './match.js';
-import type { Flow } from './ofctl-text.js';
+import { checkFlow, type Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
   MultipartReply, OFPGC, OFPG15_BUCKET, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
-  encodePacketIn, encodeTableStats, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
+  encodeTableStats, frameMessage, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
+import { BundleBook, bundleKind } from './ofp-bundle.js';
+import { encodePacketInAs } from './ofp-packet-in.js';
+import { MonitorBook, decodeFlowMonitorCancel, decodeNxFlowMonitorRequests, decodeOf14FlowMonitorRequests, decodeOnfFlowMonitorRequests, flowMonitorBody, flowMonitorKind } from './ofp-monitor.js';
+import type { OutputSink, Port } from './ports.js';
 import { OfpConnection, type OfpConnectionOptions, type OfpHandler } from './ofp-conn.js';
 import {
   NX_GROUP, OFPPC, OFPQ_ALL, checkEmptyRequest, decodeIdRequest, decodePortMod, decodePortStatsRequest, decodeQueueStatsRequest, decodeTableMod, encodeGroupFeatures,
@@ -32,7 +37,7 @@ import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
 import { OFPM_MAX } from './stateful/meters.js';
-import type { PortConfigBits, Switch } from './switch.js';
+import type { FlowChangeEvent, PortConfigBits, Switch } from './switch.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
@@ -55,6 +60,11 @@ export class OfpAgent implements OfpHandler {
   /** Per-table configuration a TABLE_MOD set (eviction, vacancy events and thresholds; absent: all off). */
   readonly tables: Array<{ eviction: boolean; vacancy: boolean; vacancyDown: number; vacancyUp: number }> = [];
   private readonly dpid: bigint;
+  private readonly bundleBooks = new WeakMap<OfpConnection, BundleBook>();
+  private readonly monitorBooks = new Map<OfpConnection, MonitorBook>();
+  /** The request being handled (its connection gets abbreviated updates of its own changes). */
+  private changeCtx: { conn: OfpConnection; xid: number } | undefined;
+  private flushQueued = false;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
 
@@ -65,6 +75,11 @@ export class OfpAgent implements OfpHandler {
   ) {
     this.dpid = opts.datapathId ?? 1n;
     this.desc = opts.desc ?? { mfr: 'ovn-ts', hw: 'ovn-ts software switch', sw: '0.1.0', serial: 'None', dp: 'None' };
+    const prev = sw.onFlowChange;
+    sw.onFlowChange = (ev) => {
+      prev?.(ev);
+      this.flowChanged(ev);
+    };
   }
 
   /** A new connection over a transport that sends with `send`; call `start()` on it once connected. */
@@ -117,8 +132,9 @@ export class OfpAgent implements OfpHandler {
       // A service connection gets packet-ins only once it asked with a miss_send_len (OVS
       // `ofconn_receives_async_msg()`).
       if (c.state !== 'active' || (!c.primary && c.missSendLen === 0)) continue;
-      c.notify(encodePacketIn(c.version, this.xid++, {
+      c.notify(encodePacketInAs(c.packetInFormat, c.version, this.xid++, {
         data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
+        ...(pi.userdata ? { userdata: pi.userdata } : {}),
       }));
     }
   }
@@ -126,6 +142,11 @@ export class OfpAgent implements OfpHandler {
   /** Answer one message (OfpHandler). */
   handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     const v = m.version;
+    const bundle = bundleKind(m);
+    if (bundle) return this.bundle(bundle, m, conn);
+    this.changeBy(conn, m.xid);
+    const monitor = flowMonitorKind(m);
+    if (monitor) return this.flowMonitor(monitor, m, conn);
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
         const r = startMessage(v, OFPT.ECHO_REPLY, m.xid);
@@ -188,6 +209,151 @@ export class OfpAgent implements OfpHandler {
     if (m.type === msgType(v, 'BARRIER_REQUEST')) return [startMessage(v, msgType(v, 'BARRIER_REPLY'), m.xid).done()];
     if (m.type === msgType(v, 'MULTIPART_REQUEST')) return this.multipart(m);
     throw new OpenFlowError('OFPBRC_BAD_TYPE', `message type ${m.type}`);
+  }
+
+  /** Flow monitors: a request, or NXT_FLOW_MONITOR_CANCEL (ofp-monitor.ts). */
+  private flowMonitor(kind: 'nx-request' | 'onf-request' | 'of14-request' | 'cancel', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    let book = this.monitorBooks.get(conn);
+    if (!book) {
+      book = new MonitorBook(() => conn.version, (bytes) => conn.notify(bytes));
+      this.monitorBooks.set(conn, book);
+    }
+    if (kind === 'cancel') {
+      book.cancel(decodeFlowMonitorCancel(m));
+      return [];
+    }
+    const body = flowMonitorBody(m, kind);
+    const reqs = kind === 'nx-request' ? decodeNxFlowMonitorRequests(body) : kind === 'onf-request' ? decodeOnfFlowMonitorRequests(body) : decodeOf14FlowMonitorRequests(body);
+    return book.request(m.xid, reqs, () => {
+      this.sw.expire();
+      return this.sw.flows();
+    });
+  }
+
+  /**
+   * Changes from now on are this request's (until the queued flush): the updates of the changes one
+   * message made go out together, before the next message is handled (OVS `ofmonitor_flush()`).
+   */
+  private changeBy(conn: OfpConnection, xid: number): void {
+    this.flushMonitors();
+    this.changeCtx = { conn, xid };
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.changeCtx = undefined;
+      this.flushMonitors();
+    });
+  }
+
+  /** Send every connection's queued flow monitor updates. */
+  private flushMonitors(): void {
+    for (const [c, book] of this.monitorBooks) {
+      if (c.isClosed() || !this.conns.has(c)) this.monitorBooks.delete(c);
+      else book.flush();
+    }
+  }
+
+  /** A flow-table change (the switch's `onFlowChange`): to every connection's monitors. */
+  private flowChanged(ev: FlowChangeEvent): void {
+    if (!this.monitorBooks.size) return;
+    const ctx = this.changeCtx;
+    for (const [c, book] of this.monitorBooks) book.report(ev, ctx && ctx.conn === c ? ctx.xid : undefined);
+    this.queueFlush();
+  }
+
+  /** The bundles of a connection (made on first use; they go with the connection). */
+  private bundleBook(conn: OfpConnection): BundleBook {
+    let b = this.bundleBooks.get(conn);
+    if (!b) {
+      b = new BundleBook(this.sw.clock, (bytes) => conn.notify(bytes), () => conn.version);
+      this.bundleBooks.set(conn, b);
+    }
+    return b;
+  }
+
+  /** BUNDLE_CONTROL / BUNDLE_ADD_MESSAGE (ofp-bundle.ts). */
+  private bundle(kind: 'control' | 'add', m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    const book = this.bundleBook(conn);
+    if (kind === 'add') return book.add(m, (inner) => this.prepareBundled(inner, conn));
+    return book.control(m, { checkpoint: () => this.sw.checkpoint(), hold: () => this.holdEffects() });
+  }
+
+  /**
+   * Decode a bundled message now (OVS `handle_bundle_add()`: its decoding errors, a bad table and
+   * a buffer answer the ADD) and return what applies it at commit.
+   */
+  private prepareBundled(inner: OfpMessage, conn: OfpConnection): () => void {
+    switch (inner.type) {
+      case OFPT.FLOW_MOD: {
+        const fm = decodeFlowMod(inner, conn.flowModTableId);
+        if (fm.tableId !== OFPTT_ALL && fm.tableId > 253) throw new OpenFlowError('OFPBRC_BAD_TABLE_ID', `table ${fm.tableId}`);
+        if (fm.bufferId !== OFP_NO_BUFFER && fm.command !== OFPFC.DELETE && fm.command !== OFPFC.DELETE_STRICT) {
+          throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${fm.bufferId}`);
+        }
+        if (fm.command === OFPFC.ADD || fm.command === OFPFC.MODIFY || fm.command === OFPFC.MODIFY_STRICT) {
+          checkFlow({
+            table: fm.tableId === OFPTT_ALL ? 0 : fm.tableId, priority: fm.priority, cookie: fm.cookie, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout,
+            importance: fm.importance, flags: fm.flags, match: fm.match, instructions: fm.instructions,
+          });
+        }
+        return () => this.flowMod(fm);
+      }
+      case OFPT.PACKET_OUT: {
+        const po = decodePacketOut(inner);
+        if (po.bufferId !== OFP_NO_BUFFER) throw new OpenFlowError('OFPBRC_BUFFER_UNKNOWN', `buffer ${po.bufferId}`);
+        return () => this.sw.packetOut({ inPort: po.inPort, actions: po.actions, frame: po.data });
+      }
+      case OFPT.GROUP_MOD:
+        decodeGroupMod(frameMessage(inner.bytes));
+        return () => void this.handle(frameMessage(inner.bytes), conn);
+      default:
+        // PORT_MOD: applied through the ordinary handler at commit.
+        return () => void this.handle(frameMessage(inner.bytes), conn);
+    }
+  }
+
+  /**
+   * Hold the switch's outputs, packet-ins and flow-removed events until the returned function is
+   * called: a bundle's effects leave only when its commit succeeded (frames are copied, since the
+   * switch reuses its buffers).
+   */
+  private holdEffects(): (deliver: boolean) => void {
+    const sw = this.sw;
+    const held: Array<() => void> = [];
+    const { onOutput, onPacketIn, onFlowRemoved, onFlowChange } = sw;
+    const sinks: Array<[Port, OutputSink]> = [];
+    for (const p of sw.ports.values()) {
+      const sink = p.sink;
+      if (!sink) continue;
+      sinks.push([p, sink]);
+      p.sink = (n, f) => {
+        const c = f.slice();
+        held.push(() => sink(n, c));
+      };
+    }
+    sw.onOutput = onOutput && ((n, f) => {
+      const c = f.slice();
+      held.push(() => onOutput(n, c));
+    });
+    sw.onPacketIn = onPacketIn && ((pi) => {
+      const c = { ...pi, frame: pi.frame.slice() };
+      held.push(() => onPacketIn(c));
+    });
+    sw.onFlowRemoved = onFlowRemoved && ((ev) => held.push(() => onFlowRemoved(ev)));
+    sw.onFlowChange = onFlowChange && ((ev) => held.push(() => onFlowChange(ev)));
+    return (deliver) => {
+      sw.onOutput = onOutput;
+      sw.onPacketIn = onPacketIn;
+      sw.onFlowRemoved = onFlowRemoved;
+      sw.onFlowChange = onFlowChange;
+      for (const [p, sink] of sinks) p.sink = sink;
+      if (deliver) for (const h of held) h();
+    };
   }
 
   /** A Nicira extension message (OVS `handle_openflow()`'s NXT cases). */

@@ -557,8 +557,10 @@ export class MultipartReply {
     readonly xid: number,
     /** `OFPMP_*`. */
     readonly mpType: number,
-    /** For a Nicira statistics reply (mpType 0xffff): its `NXST_*` subtype. */
+    /** For a Nicira statistics reply (mpType 0xffff): its `NXST_*` subtype (or the experimenter type of `vendor`). */
     readonly nxSubtype?: number,
+    /** The experimenter of an experimenter reply (default Nicira; ONF for OpenFlow 1.3's ONFST replies). */
+    readonly vendor = 0x0000_2320,
   ) {}
 
   /** Append one part. */
@@ -578,7 +580,7 @@ export class MultipartReply {
       m.w.u16(this.mpType).u16(more ? 1 : 0);
       if (this.version !== OfpVersion.OF10) m.w.zeros(4);
       // nicira10_stats_msg / nicira11_stats_msg: vendor, subtype (and 4 bytes of padding in 1.0).
-      if (nx) m.w.u32(0x0000_2320).u32(this.nxSubtype!).zeros(this.version === OfpVersion.OF10 ? 4 : 0);
+      if (nx) m.w.u32(this.vendor).u32(this.nxSubtype!).zeros(this.version === OfpVersion.OF10 ? 4 : 0);
       for (const p of cur) m.w.bytes(p);
       out.push(m.done());
       cur = [];

@@ -19,7 +19,7 @@ export interface PacketIn {
   reason: PacketInReason;
   /** Table the packet was in. */
   tableId: number;
-  /** Cookie of the flow that sent it. */
+  /** Cookie of the flow that sent it (all ones without one: a packet-out's own actions, as OVS). */
   cookie: bigint;
   /** Ingress port. */
   inPort: number;

@@ -1908,7 +1908,7 @@ export class Pipeline implements Xlate {
     const len = maxLen < p.len ? maxLen : p.len;
     if (this.dropped) return;
     const meta: Omit<PacketIn, 'frame'> = {
-      reason, tableId: this.tableId, cookie: this.rule ? this.rule.flow.cookie : 0n, inPort: this.key.w[W.in_port]!,
+      reason, tableId: this.tableId, cookie: this.rule ? this.rule.flow.cookie : 0xffff_ffff_ffff_ffffn, inPort: this.key.w[W.in_port]!,
       controllerId: id, totalLen: p.len, maxLen, bufferId: 0xffffffff, match: packetInMatch(this.key.w), ...(userdata ? { userdata } : {}),
     };
     if (p.owned) p.frozen = true;

@@ -24,7 +24,7 @@
  * Conjunction ("soft") flows live in each table's `ConjunctionTable`, not in its classifier.
  */
 import { DecapResult, GeneveOptionCursor, TunnelKind, decapsulate } from '@ovnts/geneve';
-import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, parseActionList, someAction, type Action, type ActionEnv, type LearnAction } from './actions.js';
+import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, formatInstructions, parseActionList, someAction, type Action, type ActionEnv, type LearnAction } from './actions.js';
 import { RealClock, type Clock, type TimerClock, type TimerHandle } from './clock/clock.js';
 import type { Rng } from './clock/random.js';
 import { Conntrack, type ConntrackOptions } from './conntrack/conntrack.js';
@@ -37,6 +37,7 @@ import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePac
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
+import type { Match } from './match.js';
 import { OpPool } from './op-pool.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
@@ -126,6 +127,18 @@ export interface FlowRemovedEvent {
   notify: boolean;
 }
 
+/** A change of a flow table, for flow monitors (OVS `ofmonitor_report()`). */
+export interface FlowChangeEvent {
+  /** Added (also an add that replaced an identical flow), modified (its actions or cookie changed), or removed. */
+  event: 'added' | 'modified' | 'removed';
+  /** The flow, after the change. */
+  entry: FlowEntry;
+  /** Why a removed flow left (`RemovedReason`). */
+  reason?: RemovedReason;
+  /** A modified flow's instructions before the change (a monitor's out_port filter matches either). */
+  oldInstructions?: Flow['instructions'];
+}
+
 /** Options of `Switch.trace`. */
 export interface TraceOptions {
   /** ct_state of each recirculation after `ct(table=N)` in order (ofproto/trace `--ct-next`), e.g. `['trk,est']`; default trk|new. */
@@ -194,6 +207,8 @@ export class Switch implements SwitchCore {
   readonly normal: NormalSwitch;
   /** Flow-removed hook. */
   onFlowRemoved: ((ev: FlowRemovedEvent) => void) | undefined;
+  /** Flow-change hook (additions, modifications, removals; OpenFlow flow monitors use it). */
+  onFlowChange: ((ev: FlowChangeEvent) => void) | undefined;
   /**
    * A miss in table 0 sends a packet-in (OVS's hidden miss rule, `connmgr_wants_packet_in_on_miss()`:
    * a controller connection of OpenFlow 1.0-1.2, or not yet negotiated, is up). Set it with
@@ -405,6 +420,7 @@ export class Switch implements SwitchCore {
     entry.life = this.expiry.add(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
+    this.onFlowChange?.({ event: 'added', entry });
     return entry;
   }
 
@@ -427,6 +443,7 @@ export class Switch implements SwitchCore {
     if (!e.life?.live && e.rule === null && !e.soft) return;
     const life = e.life;
     const dead = this.unlink(e);
+    this.onFlowChange?.({ event: 'removed', entry: e, reason });
     if (this.onFlowRemoved) {
       this.onFlowRemoved({
         entry: e, reason, durationMs: now - e.created, idleTimeout: life?.idleTimeout ?? e.flow.idleTimeout, hardTimeout: life?.hardTimeout ?? e.flow.hardTimeout,
@@ -507,6 +524,7 @@ export class Switch implements SwitchCore {
   /** Replace a flow's instructions (and cookie); a flow that becomes (or stops being) a conjunction flow changes place. */
   private modifyEntry(e: FlowEntry, ins: Flow['instructions'], cookie: bigint | undefined, reset: boolean, dead: Array<{ table: number; cookie: bigint }>): void {
     const t = this.tables[e.flow.table]!;
+    const before = e.flow;
     for (const d of this.learnedCookies.remove(e.flow.instructions.apply)) dead.push(d);
     this.learnedCookies.add(ins.apply);
     e.flow = { ...e.flow, instructions: ins, ...(cookie !== undefined ? { cookie } : {}) };
@@ -530,6 +548,13 @@ export class Switch implements SwitchCore {
       } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
     }
     this.epoch.value++;
+    if (this.onFlowChange) {
+      // OVS reports a modification only when the actions or the cookie changed.
+      const changedActions = formatInstructions(before.instructions) !== formatInstructions(ins);
+      if (changedActions || before.cookie !== e.flow.cookie) {
+        this.onFlowChange({ event: 'modified', entry: e, ...(changedActions ? { oldInstructions: before.instructions } : {}) });
+      }
+    }
   }
 
   private deleteLearned(dead: Array<{ table: number; cookie: bigint }>): void {
@@ -549,6 +574,46 @@ export class Switch implements SwitchCore {
     const now = this.clock.now();
     for (const e of hits) this.removeFlow(e, RemovedReason.DELETE, now);
     return hits.length;
+  }
+
+  /**
+   * A checkpoint of the flow and group tables; calling the returned function puts them back as they
+   * were (the same entries with their counters, lifetimes and insertion order; no flow-removed
+   * events). An OpenFlow bundle that fails rolls back to it (OVS `do_bundle_commit()`'s revert).
+   */
+  checkpoint(): () => void {
+    type Saved = { e: FlowEntry; flow: Flow; ops: FlowEntry['ops']; soft: boolean; packets: number; bytes: number; life: FlowEntry['life']; lifeCopy: FlowEntry['life'] };
+    const saved: Saved[] = [];
+    for (const t of this.tables) {
+      const hard = [...t.cls.rules()].sort((a, b) => a.seq - b.seq).map((r) => r.payload);
+      for (const e of [...hard, ...t.softEntries]) {
+        saved.push({ e, flow: e.flow, ops: e.ops, soft: e.soft, packets: e.packets, bytes: e.bytes, life: e.life, lifeCopy: e.life ? { ...e.life } : null });
+      }
+    }
+    const groups = new Map(this.groups);
+    return () => {
+      for (const e of this.flows()) this.unlink(e);
+      for (const s of saved) {
+        const { e } = s;
+        Object.assign(e, { flow: s.flow, ops: s.ops, soft: s.soft, packets: s.packets, bytes: s.bytes, life: s.life });
+        const t = this.tables[e.flow.table]!;
+        if (e.soft) {
+          t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(e.flow.instructions.apply)!, e);
+          t.softEntries.add(e);
+        } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
+        if (e.life && s.lifeCopy) {
+          const { filedAt: _f, ...fields } = s.lifeCopy;
+          Object.assign(e.life, fields);
+          this.expiry.restore(e.life);
+        }
+        this.learnedCookies.add(e.flow.instructions.apply);
+      }
+      this.groups.clear();
+      for (const [id, g] of groups) this.groups.set(id, g);
+      this.epoch.value++;
+      for (const t of this.tables) t.cls.invalidate();
+      this.arm();
+    };
   }
 
   /** Every flow, by table then priority (highest first). */
@@ -620,6 +685,7 @@ export class Switch implements SwitchCore {
     for (const ev of evs) {
       const e = ev.flow;
       const dead = this.unlinkExpired(e);
+      this.onFlowChange?.({ event: 'removed', entry: e, reason: ev.reason });
       if (this.onFlowRemoved) {
         this.onFlowRemoved({
           entry: e, reason: ev.reason, durationMs: ev.durationMs, idleTimeout: ev.idleTimeout, hardTimeout: ev.hardTimeout,
@@ -967,6 +1033,17 @@ export class Switch implements SwitchCore {
 /** Does a flow's apply or write actions (nested lists included) hold an action `pred` accepts (OVS `ofpacts_output_to_port/group`)? */
 function outputsTo(f: Flow, pred: (a: Action) => boolean): boolean {
   return someAction(f.instructions.apply, pred) || someAction(f.instructions.writeActions, pred);
+}
+
+/**
+ * Does a flow fall under a loose filter, as flow statistics and flow monitors select (the filter's
+ * match is looser than or equal to the flow's; `outPort` (OFPP.NONE: any) and `outGroup` (all ones:
+ * any) among its actions)?
+ */
+export function flowInFilter(f: Flow, match: Match, outPort = OFPP.NONE as number, outGroup = 0xffff_ffff): boolean {
+  if (outPort !== OFPP.NONE && !outputsTo(f, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) return false;
+  if (outGroup !== 0xffff_ffff && !outputsTo(f, (a) => a.type === 'group' && a.groupId === outGroup)) return false;
+  return looseMatch(f.match.value, f.match.mask, match.value, match.mask);
 }
 
 function looseMatch(rv: Uint32Array, rm: Uint32Array, cv: Uint32Array, cm: Uint32Array): boolean {

@@ -151,6 +151,13 @@ export class ExpiryScheduler<F> {
     return r;
   }
 
+  /** Track again a record that `remove` dropped (a rolled-back bundle puts its flows back as they were). */
+  restore(r: FlowLife<F>): void {
+    this.byFlow.set(r.flow, r);
+    r.live = true;
+    this.file(r);
+  }
+
   /** The record of a flow. */
   get(flow: F): FlowLife<F> | undefined {
     return this.byFlow.get(flow);
