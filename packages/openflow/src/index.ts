@@ -33,6 +33,7 @@ export * from './field-codec.js';
 export * from './ofp-errors.js';
 export * from './ofp-msgs.js';
 export * from './ofp-nx.js';
+export * from './ofp-async.js';
 export * from './ofp-conn.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';

@@ -227,7 +227,8 @@ export function encodeFeaturesReply(version: number, xid: number, f: SwitchFeatu
 }
 
 function putPort10(w: WireWriter, p: PortDesc): void {
-  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state).u32(0).u32(0).u32(0).u32(0);
+  // OpenFlow 1.0 has no OFPPS_LIVE: only LINK_DOWN and the STP bits.
+  w.u16(p.portNo).uN(p.hwAddr, 6).str(p.name, 16).u32(p.config).u32(p.state & 0x301).u32(0).u32(0).u32(0).u32(0);
 }
 
 /** Write one `ofp_port` in `version` (OpenFlow 1.0, 1.1-1.3, or 1.4+ with an Ethernet property). */
@@ -664,8 +665,8 @@ function putOxs64(w: WireWriter, field: number, v: bigint): void {
   w.u32(((OXS_BASIC << 16) | (field << 9) | 8) >>> 0).u64(v);
 }
 
-/** `ofp_oxs_stat` with duration, idle time, packets, bytes and/or flow count (absent: left out). */
-function putOxsStats(w: WireWriter, s: { durationMs?: number; idleAge?: number; packets: bigint; bytes: bigint; flowCount?: number }): void {
+/** `ofp_oxs_stat` (exported for FLOW_REMOVED) with duration, idle time, packets, bytes and/or flow count (absent: left out). */
+export function putOxsStats(w: WireWriter, s: { durationMs?: number; idleAge?: number; packets: bigint; bytes: bigint; flowCount?: number }): void {
   const start = w.len;
   w.u32(0);
   if (s.durationMs !== undefined) putOxs64(w, 0, (BigInt(Math.floor(s.durationMs / 1000)) << 32n) | BigInt(Math.floor((s.durationMs % 1000) * 1_000_000)));
