@@ -3,7 +3,7 @@
  * handlers): a `Switch` answers what `ovs-ofctl` and controllers send over any number of
  * `OfpConnection`s. Flow mods go through the same `Switch` calls as the text API (addFlow, modFlows,
  * delFlows with the wire's table, cookie, out_port and out_group filters), so the wire and the text
- * paths check and refuse identically. Packet-ins are sent to every active connection.
+ * paths check and refuse identically. Asynchronous messages go to the connections that take them (below).
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
  * and METER_MOD (add, modify, delete), PACKET_OUT, MULTIPART desc/flow/aggregate/table/
