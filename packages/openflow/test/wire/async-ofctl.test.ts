@@ -263,6 +263,43 @@ describe.skipIf(req.skip)('asynchronous messages and roles: ovnts switch vs ovs-
     return conns.map((c) => c.got.map((m) => m.toString('hex')));
   }
 
+  /** A FLOW_REMOVED's bytes with its duration zeroed (OpenFlow 1.0, NXT_FLOW_REMOVED, 1.1-1.4, 1.5's OXS duration). */
+  function zeroDuration(m: Buffer): string {
+    const b = Buffer.from(m);
+    if (b[1] === 4) b.fill(0, 28, 36);
+    else if (b[0] === 1) b.fill(0, 60, 68);
+    else if (b[0] < 6) b.fill(0, 20, 28);
+    return b.toString('hex').replace(/80020008[0-9a-f]{16}/, '80020008' + '0'.repeat(16));
+  }
+
+  for (const [name, v, nxm] of [['OpenFlow 1.0', 1, false], ['NXT_FLOW_REMOVED', 1, true], ['OpenFlow 1.3', 4, false], ['OpenFlow 1.4', 5, false], ['OpenFlow 1.5', 6, false]] as const) {
+    it(`FLOW_REMOVED on a raw connection: the same bytes (${name})`, async () => {
+      const removed = async (port: number, target: string): Promise<string[]> => {
+        const c = await Raw.open(port, v);
+        if (nxm) await c.step(nxt(1, 1, 12, be32(2)), v, 0x51); // NXT_SET_FLOW_FORMAT NXM
+        await c.step(msg(v, 9, 2, [0, 0, 0xff, 0xff]), v, 0x52); // SET_CONFIG miss_send_len 65535
+        c.got.length = 0;
+        for (const f of [
+          'table=4,priority=11,send_flow_rem,cookie=0xab,idle_timeout=50,hard_timeout=70,tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=output:2',
+          'table=4,priority=12,send_flow_rem,reg3=0x5/0xff,ipv6,ipv6_dst=fd00::1,actions=drop',
+        ]) {
+          const r = await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow15', 'add-flow', target, f]);
+          expect(r.code, r.stderr).toBe(0);
+        }
+        expect((await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow15', '--strict', 'del-flows', target, 'table=4,priority=12,reg3=0x5/0xff,ipv6,ipv6_dst=fd00::1'])).code).toBe(0);
+        expect((await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow15', 'del-flows', target, 'table=4'])).code).toBe(0);
+        await c.until(() => c.got.length >= 2);
+        await c.step([], v, 0x53);
+        c.sock.destroy();
+        return c.got.filter((m) => m[1] !== 3).map(zeroDuration);
+      };
+      const theirs = await removed(ovsCtl, 'br0');
+      const mine = await removed(ours.port, `tcp:127.0.0.1:${ours.port}`);
+      expect(theirs.length).toBe(2);
+      expect(mine).toEqual(theirs);
+    }, 30_000);
+  }
+
   for (const [v, gen] of [[4, 100], [5, 200], [1, 0]] as const) {
     it(`roles, async config and controller ids over raw connections: the same bytes (OpenFlow ${v === 1 ? '1.0' : v === 4 ? '1.3' : '1.4'})`, async () => {
       const theirs = await run(ovsCtl, v, gen);
