@@ -237,6 +237,25 @@ describe('roles', () => {
     sw.delFlows();
     expect(a.take()).toEqual([]);
     expect(b.take().length).toBe(1);
+    // Packet-ins: the master's default mask has them, the slave's has none.
+    sw.addFlow('in_port=1,actions=controller');
+    const frame = new Uint8Array(60);
+    frame.set([0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x88, 0xb5]);
+    sw.receive(1, frame);
+    expect(a.take()).toEqual([]);
+    expect(b.take().map((x) => x[1])).toEqual([OFPT.PACKET_IN]);
+  });
+
+  it('SET_CONFIG\'s invalid-TTL flag (before 1.3) is per connection and shows in GET_CONFIG; a slave leaves fragment handling alone', () => {
+    const { agent, peer } = rig();
+    const a = peer(OfpVersion.OF10);
+    a.send(msg(1, 9, 1, [0, 5, 0, 128])); // frag drop + invalid TTL to controller
+    expect(hex(a.send(msg(1, 7, 2))[0]!)).toBe('0108000c00000002' + '0005' + '0080');
+    expect(hex(peer(OfpVersion.OF10).send(msg(1, 7, 3))[0]!)).toBe('0108000c00000003' + '0001' + '0080');
+    const s = peer(OfpVersion.OF13);
+    s.send(role(4, 4, 3, 1n));
+    s.send(msg(4, 9, 5, [0, 0, 0, 128]));
+    expect(agent.configFlags).toBe(1);
   });
 });
 
