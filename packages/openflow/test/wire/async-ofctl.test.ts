@@ -15,10 +15,11 @@
  *   message), and each step ends with an ECHO that is still answered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
-import { OfpAgent, Switch, encodeHello, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
+import { requireTools, type OvsOracle } from '@ovnts/testkit';
+import { encodeHello, type OfpListener, type Switch } from '@ovnts/openflow';
+import { freeLoopbackPort, startWireRig } from './rig.js';
 
 const req = requireTools('OpenFlow async differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const PORTS = [1, 2, 3, 4];
@@ -33,20 +34,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 beforeAll(async () => {
   if (req.skip) return;
-  ovs = await startOvs();
-  await ovs.bridge('br0', { ports: PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
-  sw = new Switch();
-  for (const p of PORTS) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  sw.onPacketIn = (pi) => agent.packetIn(pi);
-  ours = await listenOpenFlow(agent, 0, '127.0.0.1');
+  ({ ovs, sw, ours } = await startWireRig(PORTS));
   // OVS's passive controller listener on a free loopback port (service connections, as ours).
-  ovsCtl = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  ovsCtl = await freeLoopbackPort();
   await ovs.vsctl('set-controller', 'br0', `ptcp:${ovsCtl}:127.0.0.1`);
   await sleep(500);
 }, 60_000);
