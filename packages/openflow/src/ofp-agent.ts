@@ -40,9 +40,8 @@ import {
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
 import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
-import { OFPP } from './ports.js';
+import { OFPP, type Port } from './ports.js';
 import type { FlowRemovedEvent, PortStatusEvent, Switch } from './switch.js';
-import type { Port } from './ports.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
