@@ -34,6 +34,7 @@ export * from './ofp-errors.js';
 export * from './ofp-msgs.js';
 export * from './ofp-nx.js';
 export * from './ofp-stats.js';
+export * from './ofp-async.js';
 export * from './ofp-conn.js';
 export * from './ofp-bundle.js';
 export * from './ofp-packet-in.js';

@@ -3,13 +3,25 @@
  * handlers): a `Switch` answers what `ovs-ofctl` and controllers send over any number of
  * `OfpConnection`s. Flow mods go through the same `Switch` calls as the text API (addFlow, modFlows,
  * delFlows with the wire's table, cookie, out_port and out_group filters), so the wire and the text
- * paths check and refuse identically. Packet-ins are sent to every active connection.
+ * paths check and refuse identically. Asynchronous messages go to the connections that take them (below).
  *
  * Handled: ECHO, FEATURES, GET/SET_CONFIG, BARRIER, FLOW_MOD (every command and flag), GROUP_MOD
  * (add, modify, delete; 1.5 insert/remove bucket) and METER_MOD (add, modify, delete), PORT_MOD,
  * TABLE_MOD, PACKET_OUT, MULTIPART desc/flow/aggregate/table/table-features/group-desc/meter-config/
  * port-desc/port/queue/group/group-features/meter/meter-features/table-desc, bundles (ofp-bundle.ts),
- * flow monitors (ofp-monitor.ts), the Nicira packet-in formats (ofp-packet-in.ts). Anything else a switch can receive is refused
+ * flow monitors (ofp-monitor.ts), the Nicira packet-in formats (ofp-packet-in.ts), ROLE_REQUEST and
+ * NXT_ROLE_REQUEST, GET_ASYNC_REQUEST, SET_ASYNC, NXT_SET_ASYNC_CONFIG(2), NXT_SET_CONTROLLER_ID.
+ *
+ * Asynchronous messages follow OVS's connmgr: FLOW_REMOVED (flows with `send_flow_rem`, from the
+ * switch's `onFlowRemoved`), PORT_STATUS (from `onPortStatus`) and packet-ins go to each active
+ * connection whose asynchronous configuration (OVS's default for its version and role until it
+ * sets one) has the reason's bit for its role; a service connection gets none until it set a
+ * miss_send_len; packet-ins go only to connections whose controller id is the action's. A slave
+ * connection's modifications are refused with OFPBRC_IS_SLAVE before they are decoded; a new
+ * master demotes the old one (which gets a ROLE_STATUS from OpenFlow 1.3 on); master/slave
+ * requests with a generation id older than the switch's are OFPRRFC_STALE.
+ *
+ * Anything else a switch can receive is refused
  * with OVS's errors (`OFPBRC_BAD_TYPE`, `OFPBRC_BAD_STAT` for another multipart type,
  * `OFPBRC_BAD_VENDOR` for an experimenter message).
  */
@@ -18,7 +30,7 @@ import { Match } from './match.js';
 import { checkFlow, type Flow } from './ofctl-text.js';
 import { OpenFlowError } from './errors.js';
 import {
-  MultipartReply, OFPGC, OFPG15_BUCKET, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
+  MultipartReply, OFPGC, OFPG15_BUCKET, OFPG_ALL, OFP_NO_BUFFER, decodeGroupMod, encodeGroupDesc, OFPMC, OFPM_ALL, decodeMeterMod, encodeMeterConfig, OFPFC, OFPMP, OFPT, OFPT10, OFPTT_ALL, decodeFlowMod, decodeFlowStatsRequest, decodeMultipartRequest,
   decodePacketOut, decodeSetConfig, encodeAggregate, encodeConfigReply, encodeDesc, encodeFeaturesReply, encodeFlowStats,
   encodeTableStats, frameMessage, msgType, putPort, startMessage, type FlowStatsRequest, type OfpMessage, type PortDesc, type WireFlowMod,
 } from './ofp-msgs.js';
@@ -31,13 +43,17 @@ import {
   NX_GROUP, OFPPC, OFPQ_ALL, checkEmptyRequest, decodeIdRequest, decodePortMod, decodePortStatsRequest, decodeQueueStatsRequest, decodeTableMod, encodeGroupFeatures,
   encodeGroupStats, encodeMeterFeatures, encodeMeterStats, encodePortStats, encodeQueueStats, encodeTableDesc,
 } from './ofp-stats.js';
+import {
+  NXT_SET_ASYNC_CONFIG2, OAM, OFPCR, OFPCRR, OFPPR, adjustAsyncConfig, decodeRoleRequest, decodeSetAsync, decodeSetControllerId, defaultAsyncConfig,
+  encodeFlowRemoved, encodeGetAsyncReply, encodePortStatus, encodeRoleReply, encodeRoleStatus, sameBytes,
+} from './ofp-async.js';
 import { someAction, type Action } from './actions.js';
 import { NXFF, NXPIF, NXST, NXT, checkNxVendor, decodeNxFlowMod, decodeNxFlowStatsRequest, decodeNxU32, decodeVendorHeader, encodeNxAggregate, encodeNxFlowStats } from './ofp-nx.js';
 import type { FlowEntry } from './pipeline.js';
 import type { PacketIn } from './output-log.js';
 import { OFPP } from './ports.js';
 import { OFPM_MAX } from './stateful/meters.js';
-import type { FlowChangeEvent, PortConfigBits, Switch } from './switch.js';
+import type { FlowChangeEvent, FlowRemovedEvent, PortConfigBits, PortStatusEvent, Switch } from './switch.js';
 import { OfpVersion, WireWriter, type WireReader } from './wire-buf.js';
 
 /** Options of an `OfpAgent`. */
@@ -47,6 +63,15 @@ export interface OfpAgentOptions {
   /** `ofp_desc` strings (default: Open vSwitch's words for a software switch, with our name). */
   desc?: { mfr: string; hw: string; sw: string; serial: string; dp: string };
 }
+
+/** OFPPS_LINK_DOWN, OFPPS_LIVE (`ofp_port` state bits). */
+const OFPPS_LINK_DOWN = 1;
+const OFPPS_LIVE = 4;
+/** OFPC_INVALID_TTL_TO_CONTROLLER (a SET_CONFIG flag before OpenFlow 1.3) and the packet-in reason it enables. */
+const OFPC_INVALID_TTL_TO_CONTROLLER = 4;
+const OFPR_INVALID_TTL = 2;
+/** NXT_GROUP_MOD (OpenFlow 1.0's group mod). */
+const NXT_GROUP_MOD = 31;
 
 /** OFPR_* numbers of packet-in reasons. */
 const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
@@ -67,6 +92,8 @@ export class OfpAgent implements OfpHandler {
   private flushQueued = false;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
+  /** The master election generation id (OVS `primary_election_id`), once a master/slave request set one. */
+  generationId: bigint | undefined;
 
   constructor(
     /** The switch. */
@@ -79,6 +106,17 @@ export class OfpAgent implements OfpHandler {
     sw.onFlowChange = (ev) => {
       prev?.(ev);
       this.flowChanged(ev);
+    };
+    // Flow-removed and port-status events become asynchronous messages (any hook set before is kept).
+    const removed = sw.onFlowRemoved;
+    sw.onFlowRemoved = (ev) => {
+      removed?.(ev);
+      this.flowRemoved(ev);
+    };
+    const portStatus = sw.onPortStatus;
+    sw.onPortStatus = (ev) => {
+      portStatus?.(ev);
+      this.portStatus(ev);
     };
   }
 
@@ -115,7 +153,7 @@ export class OfpAgent implements OfpHandler {
    */
   private updateMiss(): void {
     let want = false;
-    for (const c of this.conns) if (c.primary && c.state !== 'closed' && (c.state === 'hello' || c.version < OfpVersion.OF13)) want = true;
+    for (const c of this.conns) if (c.primary && c.controllerId === 0 && c.state !== 'closed' && (c.state === 'hello' || c.version < OfpVersion.OF13)) want = true;
     this.sw.setMissToController(want);
   }
 
@@ -128,12 +166,12 @@ export class OfpAgent implements OfpHandler {
       const fd = field(f.name);
       if (!match.has(fd)) match.set(fd, f.value);
     }
+    const reason = REASON_NUM[pi.reason] ?? 1;
     for (const c of this.conns) {
-      // A service connection gets packet-ins only once it asked with a miss_send_len (OVS
-      // `ofconn_receives_async_msg()`).
-      if (c.state !== 'active' || (!c.primary && c.missSendLen === 0)) continue;
+      // OVS `connmgr_send_async_msg()`: the action's controller id, then the connection's async configuration.
+      if (c.controllerId !== pi.controllerId || !OfpAgent.receives(c, OAM.PACKET_IN, reason)) continue;
       c.notify(encodePacketInAs(c.packetInFormat, c.version, this.xid++, {
-        data: pi.frame.slice(), totalLen: pi.totalLen, reason: REASON_NUM[pi.reason] ?? 1, tableId: pi.tableId, cookie: pi.cookie, match,
+        data: pi.frame.slice(), totalLen: pi.totalLen, reason, tableId: pi.tableId, cookie: pi.cookie, match,
         ...(pi.userdata ? { userdata: pi.userdata } : {}),
       }));
     }
@@ -142,6 +180,7 @@ export class OfpAgent implements OfpHandler {
   /** Answer one message (OfpHandler). */
   handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
     const v = m.version;
+    if (conn.role === OFPCR.SLAVE && OfpAgent.isModification(m)) throw new OpenFlowError('OFPBRC_IS_SECONDARY', 'a slave controller may not modify the switch');
     const bundle = bundleKind(m);
     if (bundle) return this.bundle(bundle, m, conn);
     this.changeBy(conn, m.xid);
@@ -160,10 +199,13 @@ export class OfpAgent implements OfpHandler {
           datapathId: this.dpid, nBuffers: 0, nTables: 254, capabilities: v === OfpVersion.OF10 ? 0xc7 : 0x4f, ports: this.portDescs(),
         })];
       case OFPT.GET_CONFIG_REQUEST:
-        return [encodeConfigReply(v, m.xid, this.configFlags, conn.missSendLen)];
+        return [encodeConfigReply(v, m.xid, this.configFlags | (v < OfpVersion.OF13 && OfpAgent.invalidTtlToController(conn) ? OFPC_INVALID_TTL_TO_CONTROLLER : 0), conn.missSendLen)];
       case OFPT.SET_CONFIG: {
         const c = decodeSetConfig(m);
-        this.configFlags = c.flags;
+        // OVS `handle_set_config()`: a slave controller does not change the fragment handling;
+        // before OpenFlow 1.3 a flag sends invalid-TTL packet-ins to this connection.
+        if (!conn.primary || conn.role !== OFPCR.SLAVE) this.configFlags = c.flags & 3;
+        if (v < OfpVersion.OF13) OfpAgent.setInvalidTtlToController(conn, (c.flags & OFPC_INVALID_TTL_TO_CONTROLLER) !== 0);
         conn.missSendLen = c.missSendLen;
         return [];
       }
@@ -203,6 +245,16 @@ export class OfpAgent implements OfpHandler {
         if (v === OfpVersion.OF10) break;
         this.tableMod(m);
         return [];
+      case OFPT.ROLE_REQUEST:
+        if (v === OfpVersion.OF10) break;
+        return this.roleRequest(m, conn, false);
+      case OFPT.GET_ASYNC_REQUEST:
+        if (v < OfpVersion.OF13) break;
+        if (m.body.remaining !== 0) throw new OpenFlowError('OFPBRC_BAD_LEN', 'GET_ASYNC_REQUEST with a body');
+        return [encodeGetAsyncReply(v, m.xid, conn.asyncConfig ?? defaultAsyncConfig(v))];
+      case OFPT.SET_ASYNC:
+        if (v < OfpVersion.OF13) break;
+        return this.setAsync(m, conn, v === OfpVersion.OF13 ? 'masks' : 'props');
       default:
         break;
     }
@@ -384,6 +436,18 @@ export class OfpAgent implements OfpHandler {
       case NX_GROUP.GROUP_MOD:
         if (m.version !== OfpVersion.OF10) break;
         this.groupMod(decodeGroupMod(m, true));
+        return [];
+      case NXT.ROLE_REQUEST:
+        return this.roleRequest(m, conn, true);
+      case NXT.SET_ASYNC_CONFIG:
+        return this.setAsync(m, conn, 'masks');
+      case NXT_SET_ASYNC_CONFIG2:
+        // OVS knows it in OpenFlow 1.0-1.3 only (1.4 has SET_ASYNC with properties).
+        if (m.version >= OfpVersion.OF14) throw new OpenFlowError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype} in OpenFlow 1.4+`);
+        return this.setAsync(m, conn, 'props');
+      case NXT.SET_CONTROLLER_ID:
+        conn.controllerId = decodeSetControllerId(m);
+        this.updateMiss();
         return [];
       default:
         break;
@@ -606,17 +670,155 @@ export class OfpAgent implements OfpHandler {
   }
 
   private portDescs(): PortDesc[] {
-    const out: PortDesc[] = [];
-    for (const p of [...this.sw.ports.values()].sort((a, b) => a.number - b.number)) {
-      out.push({
-        portNo: p.number, hwAddr: OfpAgent.hwAddr(p.number), name: p.name,
-        config: (p.adminDown ? OFPPC.PORT_DOWN : 0) | (p.noRecv ? OFPPC.NO_RECV : 0) | (p.noFlood ? OFPPC.NO_FLOOD : 0) | (p.noForward ? OFPPC.NO_FWD : 0)
-          | (p.noPacketIn ? OFPPC.NO_PACKET_IN : 0),
-        // OFPPS_LINK_DOWN, or OFPPS_LIVE (1.1+; OpenFlow 1.0 leaves it out, as OVS's OFPPS10_ALL).
-        state: p.up ? 4 : 1, currSpeed: 0, maxSpeed: 0,
-      });
+    return [...this.sw.ports.values()].sort((a, b) => a.number - b.number).map((p) => OfpAgent.portDesc(p, p.up, p.up));
+  }
+
+  /**
+   * A port as `ofp_port` says it: a port that is down is administratively down with its link
+   * down (`PORT_DOWN`, `LINK_DOWN`, as a dummy port set down in OVS); a live port is `LIVE`
+   * (OpenFlow 1.1+; 1.0 cannot say it).
+   */
+  private static portDesc(p: Port, up: boolean, live: boolean): PortDesc {
+    return {
+      portNo: p.number, hwAddr: OfpAgent.hwAddr(p.number), name: p.name,
+      config: (p.adminDown || !up ? OFPPC.PORT_DOWN : 0) | (p.noRecv ? OFPPC.NO_RECV : 0) | (p.noFlood ? OFPPC.NO_FLOOD : 0) | (p.noForward ? OFPPC.NO_FWD : 0)
+        | (p.noPacketIn ? OFPPC.NO_PACKET_IN : 0),
+      state: up ? (live ? OFPPS_LIVE : 0) : OFPPS_LINK_DOWN,
+      currSpeed: 0, maxSpeed: 0,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Asynchronous messages and roles (OVS connmgr.c)
+
+  /** OVS `ofconn_receives_async_msg()`: does `c` take asynchronous messages of kind `oam` for `reason`? */
+  static receives(c: OfpConnection, oam: number, reason: number): boolean {
+    if (c.state !== 'active') return false;
+    // A service connection gets none until it asked with a miss_send_len.
+    if (!c.primary && c.missSendLen === 0) return false;
+    const ac = c.asyncConfig ?? defaultAsyncConfig(c.version);
+    const masks = c.role === OFPCR.SLAVE ? ac.secondary : ac.primary;
+    return ((masks[oam]! >>> reason) & 1) === 1;
+  }
+
+  private static invalidTtlToController(c: OfpConnection): boolean {
+    return ((c.asyncConfig ?? defaultAsyncConfig(c.version)).primary[OAM.PACKET_IN]! & (1 << OFPR_INVALID_TTL)) !== 0;
+  }
+
+  private static setInvalidTtlToController(c: OfpConnection, on: boolean): void {
+    const ac = c.asyncConfig ?? defaultAsyncConfig(c.version);
+    const pin = ac.primary[OAM.PACKET_IN]!;
+    ac.primary[OAM.PACKET_IN] = (on ? pin | (1 << OFPR_INVALID_TTL) : pin & ~(1 << OFPR_INVALID_TTL)) >>> 0;
+    c.asyncConfig = adjustAsyncConfig(ac, c.version);
+  }
+
+  /**
+   * The messages a slave may not send (OVS calls `reject_secondary_controller()` before decoding
+   * them): PACKET_OUT, FLOW_MOD, GROUP_MOD, PORT_MOD, TABLE_MOD, METER_MOD, bundles, and the
+   * Nicira NXT_FLOW_MOD, NXT_GROUP_MOD and NXT_TLV_TABLE_MOD.
+   */
+  private static isModification(m: OfpMessage): boolean {
+    const v = m.version;
+    if (m.type === OFPT.EXPERIMENTER) {
+      if (m.bytes.length < 16) return false;
+      const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.length);
+      const vendor = dv.getUint32(8);
+      const subtype = dv.getUint32(12);
+      if (vendor === 0x2320) return subtype === NXT.FLOW_MOD || subtype === NXT.TLV_TABLE_MOD || (v === OfpVersion.OF10 && subtype === NXT_GROUP_MOD);
+      return vendor === 0x4f4e4600 && v === OfpVersion.OF13 && (subtype === 2300 || subtype === 2301); // ONF bundle control / add
     }
-    return out;
+    if (v === OfpVersion.OF10) return m.type === OFPT.PACKET_OUT || m.type === OFPT.FLOW_MOD || m.type === OFPT10.PORT_MOD;
+    const mods: number[] = [OFPT.PACKET_OUT, OFPT.FLOW_MOD, OFPT.GROUP_MOD, OFPT.PORT_MOD, OFPT.TABLE_MOD];
+    if (v >= OfpVersion.OF13) mods.push(OFPT.METER_MOD);
+    if (v >= OfpVersion.OF14) mods.push(33, 34); // BUNDLE_CONTROL, BUNDLE_ADD_MESSAGE
+    return mods.includes(m.type);
+  }
+
+  /** ROLE_REQUEST / NXT_ROLE_REQUEST (OVS `handle_role_request()`). */
+  private roleRequest(m: OfpMessage, conn: OfpConnection, nx: boolean): Uint8Array[] {
+    const rq = decodeRoleRequest(m, nx);
+    if (rq.role !== OFPCR.NOCHANGE) {
+      if (rq.role !== OFPCR.EQUAL && rq.hasGenerationId) {
+        // Stale when older than the current id in the signed 64-bit sense (OVS
+        // `ofconn_set_primary_election_id()`).
+        if (this.generationId !== undefined && BigInt.asIntN(64, rq.generationId - this.generationId) < 0n) {
+          throw new OpenFlowError('OFPRRFC_STALE', `generation id ${rq.generationId} is older than ${this.generationId}`);
+        }
+        this.generationId = rq.generationId;
+      }
+      this.setRole(conn, rq.role);
+    }
+    return [encodeRoleReply(m.version, m.xid, nx, conn.role, this.generationId)];
+  }
+
+  /** OVS `ofconn_set_role()`: a new master demotes the others to slave, telling them with a ROLE_STATUS (1.3+). */
+  private setRole(conn: OfpConnection, role: number): void {
+    if (role !== conn.role && role === OFPCR.MASTER) {
+      for (const other of this.conns) {
+        if (other.role !== OFPCR.MASTER) continue;
+        other.role = OFPCR.SLAVE;
+        const st = encodeRoleStatus(other.version, OFPCR.SLAVE, OFPCRR.MASTER_REQUEST, this.generationId);
+        if (st) other.notify(st);
+      }
+    }
+    conn.role = role;
+  }
+
+  /** SET_ASYNC / NXT_SET_ASYNC_CONFIG(2) (OVS `handle_nxt_set_async_config()`). */
+  private setAsync(m: OfpMessage, conn: OfpConnection, form: 'masks' | 'props'): Uint8Array[] {
+    const ac = decodeSetAsync(m, form, conn.asyncConfig ?? defaultAsyncConfig(conn.version));
+    conn.asyncConfig = adjustAsyncConfig(ac, conn.version);
+    // A service connection that configures asynchronous messages wants them.
+    if (!conn.primary && conn.missSendLen === 0) conn.missSendLen = 128;
+    return [];
+  }
+
+  /** A flow left its table (the switch's `onFlowRemoved`): FLOW_REMOVED to every connection that takes it. */
+  flowRemoved(ev: FlowRemovedEvent): void {
+    if (!ev.notify) return;
+    const f = ev.entry.flow;
+    const fr = {
+      match: f.match, priority: f.priority, cookie: f.cookie, reason: ev.reason, tableId: f.table, durationMs: ev.durationMs,
+      idleTimeout: ev.idleTimeout, hardTimeout: ev.hardTimeout, packets: BigInt(ev.packets), bytes: BigInt(ev.bytes),
+    };
+    for (const c of this.conns) if (OfpAgent.receives(c, OAM.FLOW_REMOVED, ev.reason)) c.notify(encodeFlowRemoved(c.version, c.flowFormat === NXFF.NXM, fr));
+  }
+
+  /**
+   * A port was added, removed or changed (the switch's `onPortStatus`): PORT_STATUS as OVS sends
+   * them. OVS announces a new port before it knows it is live (ADD, then MODIFY with `LIVE`), and
+   * a port set down first loses `LIVE`, then shows `PORT_DOWN`/`LINK_DOWN`; a modification a
+   * connection's version cannot show (`LIVE` in OpenFlow 1.0) is not sent to it.
+   */
+  portStatus(ev: PortStatusEvent): void {
+    const p = ev.port;
+    const steps: Array<[number, PortDesc]> = [];
+    let before: PortDesc;
+    if (ev.reason === 'add') {
+      before = OfpAgent.portDesc(p, p.up, false);
+      steps.push([OFPPR.ADD, before]);
+      if (p.up) steps.push([OFPPR.MODIFY, OfpAgent.portDesc(p, true, true)]);
+    } else if (ev.reason === 'delete') {
+      before = OfpAgent.portDesc(p, p.up, p.up);
+      steps.push([OFPPR.DELETE, before]);
+    } else if (p.up) {
+      before = OfpAgent.portDesc(p, false, false);
+      steps.push([OFPPR.MODIFY, OfpAgent.portDesc(p, true, true)]);
+    } else {
+      before = OfpAgent.portDesc(p, true, true);
+      steps.push([OFPPR.MODIFY, OfpAgent.portDesc(p, true, false)], [OFPPR.MODIFY, OfpAgent.portDesc(p, false, false)]);
+    }
+    for (const c of this.conns) {
+      let prev = before;
+      for (const [reason, desc] of steps) {
+        const old = prev;
+        prev = desc;
+        if (!OfpAgent.receives(c, OAM.PORT_STATUS, reason)) continue;
+        const msg = encodePortStatus(c.version, reason, desc);
+        if (reason === OFPPR.MODIFY && sameBytes(msg, encodePortStatus(c.version, reason, old))) continue;
+        c.notify(msg);
+      }
+    }
   }
 
   private multipart(m: OfpMessage): Uint8Array[] {

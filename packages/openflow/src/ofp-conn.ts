@@ -16,6 +16,7 @@ import { OpenFlowError } from './errors.js';
 import { isOfpErrName, type OfpErrName } from './ofp-errors.js';
 import { OFPT, SUPPORTED_VERSIONS, decodeHello, encodeError, encodeHello, frameMessage, negotiate, startMessage, type OfpMessage } from './ofp-msgs.js';
 import { versionName } from './action-wire.js';
+import type { AsyncConfig } from './ofp-async.js';
 
 /** What a connection asks of the switch side: replies to one message (the connection frames errors). */
 export interface OfpHandler {
@@ -64,6 +65,12 @@ export class OfpConnection {
   flowModTableId = false;
   /** Packet-in format of NXT_SET_PACKET_IN_FORMAT (`NXPIF_*`). */
   packetInFormat = 0;
+  /** Controller role (`OFPCR`: 1 equal, 2 master, 3 slave), set by ROLE_REQUEST / NXT_ROLE_REQUEST. */
+  role = 1;
+  /** Asynchronous configuration set by SET_ASYNC / NXT_SET_ASYNC_CONFIG (undefined: OVS's default for the version). */
+  asyncConfig: AsyncConfig | undefined;
+  /** NXT_SET_CONTROLLER_ID: packet-ins of `controller(id=N)` go to connections with this id only (default 0). */
+  controllerId = 0;
   /** Exceptions that were not OpenFlow errors (answered with OFPBRC_EPERM). */
   readonly internalErrors: unknown[] = [];
   private readonly versions: readonly number[];

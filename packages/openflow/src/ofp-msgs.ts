@@ -686,8 +686,8 @@ function putOxs64(w: WireWriter, field: number, v: bigint): void {
   w.u32(((OXS_BASIC << 16) | (field << 9) | 8) >>> 0).u64(v);
 }
 
-/** `ofp_oxs_stat` with duration, idle time, packets, bytes and/or flow count (absent: left out). */
-function putOxsStats(w: WireWriter, s: { durationMs?: number; idleAge?: number; packets: bigint; bytes: bigint; flowCount?: number }): void {
+/** `ofp_oxs_stat` (exported for FLOW_REMOVED) with duration, idle time, packets, bytes and/or flow count (absent: left out). */
+export function putOxsStats(w: WireWriter, s: { durationMs?: number; idleAge?: number; packets: bigint; bytes: bigint; flowCount?: number }): void {
   const start = w.len;
   w.u32(0);
   if (s.durationMs !== undefined) putOxs64(w, 0, (BigInt(Math.floor(s.durationMs / 1000)) << 32n) | BigInt(Math.floor((s.durationMs % 1000) * 1_000_000)));

@@ -103,6 +103,8 @@ export interface SwitchOptions {
    * (`send_flow_rem`).
    */
   onFlowRemoved?: (ev: FlowRemovedEvent) => void;
+  /** Port-status hook: a port was added, removed, or its link state changed (OpenFlow PORT_STATUS). */
+  onPortStatus?: (ev: PortStatusEvent) => void;
   /** Use the translation cache (default true). */
   flowCache?: boolean;
 }
@@ -137,6 +139,14 @@ export interface FlowChangeEvent {
   reason?: RemovedReason;
   /** A modified flow's instructions before the change (a monitor's out_port filter matches either). */
   oldInstructions?: Flow['instructions'];
+}
+
+/** A port-status event (OpenFlow `ofp_port_status`): the port as it is now (as it was, for a delete). */
+export interface PortStatusEvent {
+  /** What happened. */
+  reason: 'add' | 'delete' | 'modify';
+  /** The port. */
+  port: Port;
 }
 
 /** Options of `Switch.trace`. */
@@ -209,6 +219,8 @@ export class Switch implements SwitchCore {
   onFlowRemoved: ((ev: FlowRemovedEvent) => void) | undefined;
   /** Flow-change hook (additions, modifications, removals; OpenFlow flow monitors use it). */
   onFlowChange: ((ev: FlowChangeEvent) => void) | undefined;
+  /** See `SwitchOptions.onPortStatus`. */
+  onPortStatus: ((ev: PortStatusEvent) => void) | undefined;
   /**
    * A miss in table 0 sends a packet-in (OVS's hidden miss rule, `connmgr_wants_packet_in_on_miss()`:
    * a controller connection of OpenFlow 1.0-1.2, or not yet negotiated, is up). Set it with
@@ -245,6 +257,7 @@ export class Switch implements SwitchCore {
     this.onOutput = opts.onOutput;
     this.onPacketIn = opts.onPacketIn;
     this.onFlowRemoved = opts.onFlowRemoved;
+    this.onPortStatus = opts.onPortStatus;
     this.flowCache = opts.flowCache ?? true;
     for (let i = 0; i < N_TABLES; i++) {
       const cls = new Classifier<FlowEntry>();
@@ -278,14 +291,17 @@ export class Switch implements SwitchCore {
       ...(c.vlanMode ? { vlanMode: c.vlanMode } : {}), noFlood: p.noFlood,
     });
     this.rebuildFlood();
+    this.onPortStatus?.({ reason: 'add', port: p });
     return p;
   }
 
   /** Remove a port (and the MACs NORMAL learned on it). */
   removePort(n: number): boolean {
+    const p = this.ports.get(n);
     const ok = this.ports.delete(n);
     this.normal.removePort(n);
     this.rebuildFlood();
+    if (p) this.onPortStatus?.({ reason: 'delete', port: p });
     return ok;
   }
 
@@ -297,7 +313,9 @@ export class Switch implements SwitchCore {
   /** Set a port's link state (liveness for fast-failover groups; a down port transmits nothing). */
   setPortUp(n: number, up: boolean): void {
     const p = this.ports.get(n);
-    if (p) p.up = up;
+    if (!p || p.up === up) return;
+    p.up = up;
+    this.onPortStatus?.({ reason: 'modify', port: p });
   }
 
   /**

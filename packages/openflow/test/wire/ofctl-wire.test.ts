@@ -6,11 +6,12 @@
  * raw socket get OVS's error replies and the connection keeps working.
  */
 import { writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
-import { flowText, randomFlowTable, requireTools, startOvs, type OvsOracle } from '@ovnts/testkit';
-import { OfpAgent, Switch, encodeHello, listenOpenFlow, type OfpListener } from '@ovnts/openflow';
+import { flowText, randomFlowTable, requireTools, type OvsOracle } from '@ovnts/testkit';
+import { encodeHello, type OfpListener, type Switch } from '@ovnts/openflow';
+import { freeLoopbackPort, startWireRig } from './rig.js';
 
 const req = requireTools('OpenFlow wire differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const PORTS = [1, 2, 3, 4];
@@ -22,13 +23,7 @@ let dir: string;
 
 beforeAll(async () => {
   if (req.skip) return;
-  ovs = await startOvs();
-  await ovs.bridge('br0', { ports: PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
-  sw = new Switch();
-  for (const p of PORTS) sw.addPort({ number: p });
-  const agent = new OfpAgent(sw);
-  sw.onPacketIn = (pi) => agent.packetIn(pi);
-  ours = await listenOpenFlow(agent, 0, '127.0.0.1');
+  ({ ovs, sw, ours } = await startWireRig(PORTS));
   dir = ovs.dir;
 }, 60_000);
 
@@ -249,12 +244,7 @@ describe.skipIf(req.skip)('ovs-ofctl over the wire: ovnts switch vs ovs-vswitchd
       return out;
     };
     // OVS listens on a free loopback port for this (a passive controller listener, as ours).
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freeLoopbackPort();
     await ovs.vsctl('set-controller', 'br0', `ptcp:${free}:127.0.0.1`);
     await new Promise((r) => setTimeout(r, 500));
     const theirs = await errs(free);
