@@ -18,6 +18,9 @@
  * numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
  * reconnecting itself, over the whole list, for as long as it runs.
  *
+ * Updates are applied in the order the server sent them, after the monitor's reply: one that
+ * arrives in the same input chunk as the reply waits until the reply's contents are applied.
+ *
  * Rows are applied without the server's checks (the server made them): an insert or initial row
  * replaces the local row, a modify applies the update2 row diff column by column (sets and maps
  * by symmetric difference, scalars by value), a delete removes it.
@@ -131,10 +134,20 @@ export class OvsdbReplica {
     const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
     const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
     const serverMonitor = ['ovnts-replica-server', name];
+    // Updates that arrive before the monitor's reply has been applied wait for it. The server
+    // sends the reply first and then the updates of later transactions, but the reply resolves a
+    // promise (its handler runs after the current input chunk), while a notification read from
+    // the same chunk is handled at once: applied before the reply's contents, it would be wiped
+    // by the reply's reset (or precede a diff older than itself) and lost for good.
+    let early: unknown[][] | undefined = [];
+    const update3 = (params: unknown[]) => {
+      rep.lastTxnId = params[1] as string;
+      rep.apply(params[2], false);
+    };
     client.onNotification((method, params) => {
       if (method === 'update3' && params.length === 3 && typeof params[1] === 'string') {
-        rep.lastTxnId = params[1];
-        rep.apply(params[2], false);
+        if (early) early.push(params);
+        else update3(params);
       } else if (method === 'update2' && params.length === 2 && JSON.stringify(params[0]) === JSON.stringify(serverMonitor)) {
         rep.serverUpdate(params[1], opts);
       }
@@ -145,6 +158,9 @@ export class OvsdbReplica {
     if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbError('syntax error', `monitor_cond_since reply from ${remote} is not [found, last-txn-id, updates]`);
     rep.lastTxnId = reply[1];
     rep.apply(reply[2], !reply[0]);
+    const queued = early;
+    early = undefined;
+    for (const params of queued) update3(params);
     return rep;
   }
 
