@@ -29,11 +29,10 @@
  * (updating the row of the same port and IP, or MAC and datapath); the other chassis get them as
  * database updates, so nothing needs relaying.
  *
- * Differences from ovn-controller: the servers are tried in the order given, not shuffled (list
- * them in a different order on each host to spread the load); no client-side inactivity probe
- * (a member that dies closes its connections; a silent partition is noticed only when the server
- * itself drops the session); on stop, the chassis's rows stay (as after ovn-controller is
- * stopped with `--restart`).
+ * As ovn-controller, the servers are tried in a random order (`shuffleRemotes: false`: in the
+ * order given) and probed for inactivity over TCP (`probeIntervalMs`, default 5 s). Difference
+ * from ovn-controller: on stop, the chassis's rows stay (as after ovn-controller is stopped with
+ * `--restart`).
  */
 import type { SbDatabase } from '@ovnts/ovn';
 import { sbFromRaw } from '@ovnts/ovn';
@@ -60,6 +59,10 @@ export interface DatabaseSouthboundOptions {
   readonly vifs: readonly string[];
   /** Only follow the cluster's leader (default false, as ovn-controller). */
   readonly leaderOnly?: boolean;
+  /** Try the remotes in a random order (default true, as ovn-controller; false: in the order given). */
+  readonly shuffleRemotes?: boolean;
+  /** Inactivity probe interval in ms (0: none; default 5000 over TCP, as `ovn-remote-probe-interval`). */
+  readonly probeIntervalMs?: number;
   /** Connection and claim events. */
   readonly onEvent?: (e: DatabaseSouthboundEvent) => void;
   /** A write that failed for a reason other than a lost connection. */
@@ -131,7 +134,11 @@ export class DatabaseSouthbound implements SouthboundSource {
     if (!opts.remotes.length) throw new ChassisError('bad-config', 'a southbound database needs at least one remote');
     let follower: OvsdbFollower;
     try {
-      follower = await OvsdbFollower.start(opts.remotes, SB, opts.leaderOnly ? { leaderOnly: true } : {});
+      follower = await OvsdbFollower.start(opts.remotes, SB, {
+        ...(opts.leaderOnly ? { leaderOnly: true } : {}),
+        ...(opts.shuffleRemotes === false ? { shuffle: false } : {}),
+        ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+      });
     } catch (e) {
       throw new ChassisError('transport', `southbound ${opts.remotes.join(',')}: ${e instanceof Error ? e.message : String(e)}`);
     }

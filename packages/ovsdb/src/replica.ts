@@ -6,8 +6,8 @@
  * `client` (`client.transact(...)`, e.g. to claim a Port_Binding as ovn-controller does).
  *
  * `remotes` may list several servers (the members of a clustered database). As OVS's ovsdb-cs
- * does, each server is first asked about the database in its `_Server` database: a server that
- * does not serve it, a cluster member that is not connected to its cluster (no quorum), a
+ * does, the replica first monitors the server's `_Server` row of the database and checks its
+ * initial contents: a server that does not serve it, a cluster member that is not connected to its cluster (no quorum), a
  * follower when `leaderOnly` is asked, or a member whose Raft index is behind what this client has
  * already seen (a stale member) is passed over for the next one. The first that qualifies is
  * used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
@@ -16,7 +16,11 @@
  * following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from `lastTxnId`
  * when the server still has that transaction (clustered databases; a standalone ovsdb-server
  * numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
- * reconnecting itself, over the whole list, for as long as it runs.
+ * reconnecting itself, over the whole list, for as long as it runs; it tries the servers in a
+ * random order drawn once (ovsdb-cs shuffles its remotes, so a cluster's clients spread over its
+ * members). Over `tcp:` a connection is probed for inactivity as OVS probes it (an echo after
+ * 5 s without input, dropped after 5 s more without an answer), so a member behind a silent
+ * network partition is left like a dead one.
  *
  * Updates are applied in the order the server sent them, after the monitor's reply: one that
  * arrives in the same input chunk as the reply waits until the reply's contents are applied.
@@ -45,6 +49,16 @@ export interface ReplicaOptions {
   readonly leaderOnly?: boolean;
   /** Connection timeout per server in ms. */
   readonly timeoutMs?: number;
+  /**
+   * Inactivity probe interval in ms (0: none). Default as OVS's streams: 5000 for `tcp:`
+   * remotes (ovn-controller's `ovn-remote-probe-interval` default), none for `unix:` ones.
+   */
+  readonly probeIntervalMs?: number;
+}
+
+/** The inactivity probe interval for `remote`. */
+function probeInterval(remote: string, opts: ReplicaOptions): number {
+  return opts.probeIntervalMs ?? (remote.startsWith('tcp:') ? 5000 : 0);
 }
 
 /** A server's `_Server` row of a database. */
@@ -103,22 +117,18 @@ export class OvsdbReplica {
     for (const r of remotes) {
       let client: OvsdbClient;
       try {
-        client = await OvsdbClient.connect(r, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
+        client = await OvsdbClient.connect(r, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), probeIntervalMs: probeInterval(r, opts) });
       } catch (e) {
         failures.push(`${r}: ${e instanceof Error ? e.message : String(e)}`);
         continue;
       }
       try {
-        const [sel] = (await client.transactOk('_Server', { op: 'select', table: 'Database', where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] })) as [{ rows: Record<string, unknown>[] }];
-        const st = sel.rows[0] ? serverStatus(sel.rows[0]) : undefined;
-        const why = disqualified(st, opts, minIndex);
-        if (why) {
-          failures.push(`${r}: ${why}`);
+        const rep = await OvsdbReplica.follow(client, r, name, previous, opts, minIndex);
+        if (typeof rep === 'string') {
+          failures.push(`${r}: ${rep}`);
           client.close();
           continue;
         }
-        const rep = await OvsdbReplica.follow(client, r, name, previous, opts);
-        rep.raftIndex = Math.max(minIndex, st?.index ?? 0);
         return rep;
       } catch (e) {
         client.close();
@@ -129,10 +139,15 @@ export class OvsdbReplica {
     throw new OvsdbConnectionError(`no server qualified for ${name}: ${failures.join('; ') || 'no remotes given'}`);
   }
 
-  /** Monitor the server's `_Server` row and the database itself on `client`. */
-  private static async follow(client: OvsdbClient, remote: string, name: string, previous: OvsdbReplica | undefined, opts: ReplicaOptions): Promise<OvsdbReplica> {
+  /**
+   * Monitor the server's `_Server` row of the database and, when it qualifies (checked on the
+   * monitor's initial row, as ovsdb-cs does, so no change slips between the check and the
+   * monitor), the database itself. Returns why it does not qualify otherwise.
+   */
+  private static async follow(client: OvsdbClient, remote: string, name: string, previous: OvsdbReplica | undefined, opts: ReplicaOptions, minIndex: number): Promise<OvsdbReplica | string> {
     const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
     const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
+    rep.raftIndex = minIndex;
     const serverMonitor = ['ovnts-replica-server', name];
     // Updates that arrive before the monitor's reply has been applied wait for it. The server
     // sends the reply first and then the updates of later transactions, but the reply resolves a
@@ -152,7 +167,14 @@ export class OvsdbReplica {
         rep.serverUpdate(params[1], opts);
       }
     });
-    await client.request('monitor_cond', ['_Server', serverMonitor, { Database: [{ where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] }] }]);
+    const initial = (await client.request('monitor_cond', ['_Server', serverMonitor, { Database: [{ where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] }] }])) as {
+      Database?: Record<string, { initial?: Record<string, unknown> }>;
+    } | null;
+    const row = Object.values(initial?.Database ?? {}).find((u) => u.initial)?.initial;
+    const st = row ? serverStatus(row) : undefined;
+    const why = disqualified(st, opts, minIndex);
+    if (why) return why;
+    rep.raftIndex = Math.max(rep.raftIndex, st?.index ?? 0);
     const requests = Object.fromEntries([...db.schema.tables.keys()].map((t) => [t, [{}]]));
     const reply = (await client.request('monitor_cond_since', [name, ['ovnts-replica', name], requests, rep.lastTxnId])) as [boolean, string, unknown];
     if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbError('syntax error', `monitor_cond_since reply from ${remote} is not [found, last-txn-id, updates]`);
@@ -237,10 +259,24 @@ export class OvsdbReplica {
 
 /** Options of a follower. */
 export interface FollowerOptions extends ReplicaOptions {
+  /** Try the servers in a random order, drawn once at the start (default true, as ovsdb-cs's `shuffle_remotes`). */
+  readonly shuffle?: boolean;
+  /** The random source of the shuffle (default `Math.random`; tests give a seeded one). */
+  readonly random?: () => number;
   /** First delay before trying the servers again after none qualified, in ms (default 250; doubles up to `maxBackoffMs`). */
   readonly backoffMs?: number;
   /** Longest delay between rounds of tries, in ms (default 4000). */
   readonly maxBackoffMs?: number;
+}
+
+/** A copy of `xs` in random order (Fisher-Yates). */
+function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /** What a follower reports. */
@@ -264,7 +300,7 @@ export class OvsdbFollower {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
-    /** The servers, in the order they are tried. */
+    /** The servers, in the order they are tried (after the shuffle). */
     readonly remotes: readonly string[],
     /** The database. */
     readonly name: string,
@@ -275,9 +311,10 @@ export class OvsdbFollower {
     this.watch(first);
   }
 
-  /** Connect to the first qualifying server of `remotes` and follow database `name`. */
+  /** Connect to the first qualifying server of `remotes` (shuffled unless `shuffle` is false) and follow database `name`. */
   static async start(remotes: readonly string[], name: string, opts: FollowerOptions = {}): Promise<OvsdbFollower> {
-    return new OvsdbFollower(remotes, name, await OvsdbReplica.connect(remotes, name, undefined, opts), opts);
+    const order = opts.shuffle === false ? [...remotes] : shuffled(remotes, opts.random ?? Math.random);
+    return new OvsdbFollower(order, name, await OvsdbReplica.connect(order, name, undefined, opts), opts);
   }
 
   /** The local copy (the same object across reconnections). */

@@ -6,12 +6,18 @@
  *   applied after the reply's contents, not wiped by them (the race that left a chassis of the
  *   scale-out test without another chassis's claim), and the last transaction id must be the
  *   update's, so a reconnection resumes after it.
+ * - Remotes shuffled as ovsdb-cs shuffles them (a seeded random source: every member comes
+ *   first for some seed; `shuffle: false` keeps the order).
+ * - The `_Server` checks: a member not connected to its cluster or behind the Raft index already
+ *   seen is passed over; a followed member whose row turns disconnected is left.
+ * - Inactivity probes: a member that goes silent is left after two probe intervals; one that
+ *   answers the echo is kept.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { OvsdbFollower, OvsdbReplica } from '@ovnts/ovsdb';
+import { OvsdbFollower, OvsdbReplica, type FollowerEvent } from '@ovnts/ovsdb';
 import { TEST_SCHEMA_FILE } from './helpers.js';
-import { ScriptedConn, ScriptedServer, memberAnswer, type ScriptedRequest } from './scripted.js';
+import { ScriptedConn, ScriptedServer, member, memberAnswer, type MemberState, type ScriptedRequest } from './scripted.js';
 
 const DB = 'Test';
 const SCHEMA = JSON.parse(readFileSync(TEST_SCHEMA_FILE, 'utf8')) as unknown;
@@ -69,6 +75,109 @@ describe('OvsdbReplica against a scripted member', () => {
       await until('a second monitor_cond_since', () => s.conns.length === 3 && s.conns[2]!.requests.some((r) => r.method === 'monitor_cond_since'));
       expect(s.conns[2]!.requests.find((r) => r.method === 'monitor_cond_since')!.params[3]).toBe('txn-2');
       expect(names(f.db)).toEqual({ [A]: 'a2', [B]: 'b' });
+    } finally {
+      f.close();
+    }
+  });
+});
+
+/** A seeded random source (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Three scripted members with the given states. */
+async function members(...states: MemberState[]): Promise<ScriptedServer[]> {
+  const out = await Promise.all(states.map((st) => ScriptedServer.start(member(DB, SCHEMA, st))));
+  servers.push(...out);
+  return out;
+}
+
+describe('OvsdbFollower picks and leaves members as ovsdb-cs does', () => {
+  test('remotes are tried in a shuffled order (seeded); shuffle: false keeps the given order', async () => {
+    const ms = await members({}, {}, {});
+    const remotes = ms.map((m) => m.remote);
+    const firsts = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const f = await OvsdbFollower.start(remotes, DB, { random: seeded(seed) });
+      try {
+        expect([...f.remotes].sort()).toEqual([...remotes].sort());
+        expect(f.remote).toBe(f.remotes[0]);
+        firsts.add(f.remote);
+      } finally {
+        f.close();
+      }
+    }
+    expect(firsts.size, 'members that came first over 12 seeds').toBe(3);
+    const f = await OvsdbFollower.start(remotes, DB, { shuffle: false });
+    try {
+      expect(f.remotes).toEqual(remotes);
+      expect(f.remote).toBe(remotes[0]);
+    } finally {
+      f.close();
+    }
+  });
+
+  test('a member not connected to its cluster or stale is passed over; one whose row turns disconnected is left', async () => {
+    const states: MemberState[] = [{ index: 10 }, { index: 5 }, { connected: false, index: 20 }];
+    const ms = await members(...states);
+    const remotes = ms.map((m) => m.remote);
+    const f = await OvsdbFollower.start(remotes, DB, { shuffle: false, backoffMs: 10 });
+    const events: FollowerEvent[] = [];
+    f.onEvent((e) => events.push(e));
+    try {
+      expect(f.remote).toBe(remotes[0]);
+      // Member 0 loses its cluster and drops the connection: member 1 is behind the index 10
+      // already seen, member 2 and member 0 are not connected to their cluster.
+      states[0]!.connected = false;
+      ms[0]!.conns.at(-1)!.close();
+      await until('a retry', () => events.some((e) => e.kind === 'retry'));
+      const retry = events.find((e) => e.kind === 'retry') as { error: string };
+      expect(retry.error).toContain(`${remotes[1]}: is stale (Raft index 5 < 10 already seen)`);
+      expect(retry.error).toContain(`${remotes[2]}: is not connected to its cluster`);
+      expect(retry.error).toContain(`${remotes[0]}: is not connected to its cluster`);
+      expect(ms[1]!.conns[0]!.requests.map((r) => r.method)).not.toContain('monitor_cond_since');
+      // Member 1 catches up: the follower goes there.
+      states[1]!.index = 15;
+      await until('on member 1', () => f.connected && f.remote === remotes[1]);
+      // Member 1's row turns disconnected (its _Server monitor says so): the follower leaves it
+      // for member 2, connected again.
+      states[1]!.connected = false;
+      states[2]!.connected = true;
+      const c1 = ms[1]!.conns.at(-1)!;
+      const mon = c1.requests.find((r) => r.method === 'monitor_cond' && r.params[0] === '_Server')!;
+      c1.send(ScriptedConn.notify('update2', [mon.params[1], { Database: { '11111111-1111-1111-1111-111111111111': { modify: { connected: false } } } }]));
+      await until('on member 2', () => f.connected && f.remote === remotes[2]);
+      expect(events.filter((e) => e.kind === 'disconnected').map((e) => (e as { remote: string }).remote)).toEqual([remotes[0], remotes[1]]);
+    } finally {
+      f.close();
+    }
+  });
+
+  test('a member that stops answering is left after two probe intervals; one that answers is kept', async () => {
+    const states: MemberState[] = [{}, {}];
+    const ms = await members(...states);
+    const remotes = ms.map((m) => m.remote);
+    const f = await OvsdbFollower.start(remotes, DB, { shuffle: false, probeIntervalMs: 40, backoffMs: 10 });
+    const events: FollowerEvent[] = [];
+    f.onEvent((e) => events.push(e));
+    try {
+      // Answering: echoes are sent and answered, the connection stays.
+      await until('two echoes answered', () => ms[0]!.conns[0]!.requests.filter((r) => r.method === 'echo').length >= 2);
+      expect(f.remote).toBe(remotes[0]);
+      expect(events).toEqual([]);
+      // Silent: the next echo goes unanswered and the follower moves on.
+      states[0]!.silent = true;
+      await until('on member 1', () => f.connected && f.remote === remotes[1]);
+      const d = events.find((e) => e.kind === 'disconnected');
+      expect(d && 'reason' in d ? d.reason : '').toMatch(/no response to inactivity probe after/);
     } finally {
       f.close();
     }

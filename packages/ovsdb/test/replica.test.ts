@@ -158,7 +158,7 @@ describe.skipIf(req.skip)('OvsdbReplica and OvsdbFollower on a real 3-member Raf
       const a = (leader + 1) % 3;
       const b = (leader + 2) % 3;
       const order = [remotes[a]!, remotes[b]!, remotes[leader]!];
-      f = await OvsdbFollower.start(order, SB);
+      f = await OvsdbFollower.start(order, SB, { shuffle: false });
       const events: FollowerEvent[] = [];
       f.onEvent((e) => events.push(e));
       expect(f.remote).toBe(remotes[a]);

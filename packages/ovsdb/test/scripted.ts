@@ -96,6 +96,28 @@ export class ScriptedServer {
   }
 }
 
+/** What a scripted member says about itself (mutable: a test changes it between connections). */
+export interface MemberState {
+  connected?: boolean;
+  leader?: boolean;
+  index?: number;
+  /** Answer nothing at all (a member behind a silent partition). */
+  silent?: boolean;
+}
+
+/**
+ * A clustered member serving database `db` (schema `schema`) with no rows: it answers the
+ * replica's requests as `state` says, `monitor_cond_since` with empty contents as of `txn-1`.
+ */
+export function member(db: string, schema: unknown, state: MemberState): Script {
+  return (conn, req) => {
+    if (state.silent) return;
+    const known = memberAnswer(req, db, schema, state);
+    if (known !== undefined) conn.send(ScriptedConn.reply(req.id, known));
+    else if (req.method === 'monitor_cond_since') conn.send(ScriptedConn.reply(req.id, [false, 'txn-1', {}]));
+  };
+}
+
 /**
  * The answers of a healthy clustered member serving database `db` with schema `schema`, for
  * the requests a replica makes before it monitors the database itself (`_Server` select and
