@@ -7,7 +7,8 @@
  * `monitor_cond_since` on any connected member of the cluster (ovn-controller sets
  * `leader_only` false for the southbound database; `leaderOnly` asks for the leader), moving to
  * the next member when its server dies or leaves the cluster and resuming from the last
- * transaction it saw. Every update becomes a new southbound model (`sbFromRaw`) handed to the
+ * transaction it saw. Every update becomes a new southbound model (`sbFromRaw` of the replica's
+ * live raw view, which the replica keeps up to date row by row, so nothing is copied) handed to the
  * host (`follow`), which brings its tables to it, and then the chassis's own rows are
  * reconciled with what it wants, as ovn-controller's main loop does after each change:
  *
@@ -113,11 +114,11 @@ export class DatabaseSouthbound implements SouthboundSource {
     private readonly follower: OvsdbFollower,
     private readonly opts: DatabaseSouthboundOptions,
   ) {
-    this.current = sbFromRaw(follower.db.toRawDb());
+    this.current = sbFromRaw(follower.rawDb());
     follower.onEvent((e) => opts.onEvent?.(e));
     follower.onUpdate(() => {
       try {
-        this.current = sbFromRaw(follower.db.toRawDb());
+        this.current = sbFromRaw(follower.rawDb());
       } catch (e) {
         // A database the model refuses (SbError names the row): keep the last good one.
         if (!(e instanceof Error) || e.name === 'Error') throw e;

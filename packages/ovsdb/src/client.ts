@@ -45,25 +45,33 @@ export class OvsdbClient {
     const probe = opts.probeIntervalMs ?? 0;
     if (probe > 0) {
       socket.on('data', () => (c.lastRx = performance.now()));
-      c.armProbe(probe, probe, false);
+      c.armProbe(probe, probe, undefined);
     }
     return c;
   }
 
-  /** Check for inactivity in `delay` ms: idle for `interval` sends an echo; idle for another `interval` after it closes. */
-  private armProbe(interval: number, delay: number, probing: boolean): void {
+  /**
+   * Check for inactivity in `delay` ms. Active (`sentAt` undefined): after `interval` without
+   * input, send an echo and wait (`sentAt` = when). Waiting: anything received since the echo
+   * makes the connection active again; nothing within `interval` closes it.
+   */
+  private armProbe(interval: number, delay: number, sentAt: number | undefined): void {
     this.probeTimer = setTimeout(() => {
       if (this.isClosed) return;
-      const idle = performance.now() - this.lastRx;
-      if (idle < interval) {
-        // Something arrived: back to active, next check when `interval` of quiet would be up.
-        this.armProbe(interval, Math.max(1, interval - idle), false);
-      } else if (!probing) {
+      const now = performance.now();
+      if (sentAt === undefined || this.lastRx > sentAt) {
+        const idle = now - this.lastRx;
+        if (idle < interval) return this.armProbe(interval, Math.max(1, interval - idle), undefined);
         this.request('echo', []).catch(() => undefined);
-        this.armProbe(interval, interval, true);
-      } else {
-        this.conn.close(new OvsdbConnectionError(`${this.remote}: no response to inactivity probe after ${(idle / 1000).toFixed(1)} s`));
+        return this.armProbe(interval, interval, now);
       }
+      // Timers run before the event loop reads its sockets: an answer that arrived while the
+      // process was busy is read first (setImmediate runs after the poll phase).
+      setImmediate(() => {
+        if (this.isClosed) return;
+        if (this.lastRx > sentAt) this.armProbe(interval, Math.max(1, interval - (performance.now() - this.lastRx)), undefined);
+        else this.conn.close(new OvsdbConnectionError(`${this.remote}: no response to inactivity probe after ${((performance.now() - sentAt) / 1000).toFixed(1)} s`));
+      });
     }, delay);
     this.probeTimer.unref?.();
   }

@@ -29,7 +29,7 @@
  * replaces the local row, a modify applies the update2 row diff column by column (sets and maps
  * by symmetric difference, scalars by value), a delete removes it.
  */
-import type { Datum } from '@ovnts/ovn';
+import { RawDb, type Datum, type RawRow } from '@ovnts/ovn';
 import { OvsdbClient } from './client.js';
 import { applyDatumDiff, datumFromJson } from './datum.js';
 import { Database, makeRow, type Row } from './db.js';
@@ -92,6 +92,8 @@ function disqualified(st: ServerStatus | undefined, opts: ReplicaOptions, minInd
 /** A local, continuously updated copy of one remote database. */
 export class OvsdbReplica {
   private readonly handlers = new Set<(tables: ReadonlySet<string>) => void>();
+  /** The copy as a RawDb, kept up to date row by row once asked for (see `rawDb`). */
+  private raw: RawDb | undefined;
   /** The highest Raft index of the database seen on the server (0 for a standalone one). */
   raftIndex = 0;
 
@@ -148,6 +150,7 @@ export class OvsdbReplica {
     const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
     const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
     rep.raftIndex = minIndex;
+    rep.raw = previous?.raw;
     const serverMonitor = ['ovnts-replica-server', name];
     // Updates that arrive before the monitor's reply has been applied wait for it. The server
     // sends the reply first and then the updates of later transactions, but the reply resolves a
@@ -213,24 +216,46 @@ export class OvsdbReplica {
     return this.client.onClose(h);
   }
 
+  /**
+   * The copy as @ovnts/ovn's `RawDb` (what `sbFromRaw` reads), without copying it: built once,
+   * then kept up to date row by row as updates are applied, so taking it after an update costs
+   * nothing however large the database. It is live (it changes with the copy) and its rows are
+   * the copy's own field maps, which an update replaces and never changes in place: read it
+   * (build a model from it at once), never write to it. `db.toRawDb()` is the copying form.
+   */
+  rawDb(): RawDb {
+    if (!this.raw) {
+      const raw = new RawDb(this.db.schema.db);
+      for (const [name, t] of this.db.tables) {
+        const rows = raw.tables.get(name)!;
+        for (const [u, r] of t.rows) rows.set(u, r.fields as RawRow);
+      }
+      this.raw = raw;
+    }
+    return this.raw;
+  }
+
   /** Apply `<table-updates2>`; `reset` empties the copy first (a full initial reply). */
   private apply(updates: unknown, reset: boolean): void {
     const touched = new Set<string>();
     if (reset) {
+      this.raw = undefined;
       for (const [name, t] of this.db.tables) {
         if (t.rows.size) touched.add(name);
         t.rows.clear();
       }
     }
-    if (typeof updates !== 'object' || updates === null) return;
-    for (const [tname, rows] of Object.entries(updates as Record<string, unknown>)) {
+    const tables = typeof updates === 'object' && updates !== null ? Object.entries(updates as Record<string, unknown>) : [];
+    for (const [tname, rows] of tables) {
       const table = this.db.table(tname);
       if (!table || typeof rows !== 'object' || rows === null) continue;
       touched.add(tname);
+      const rawRows = this.raw?.tables.get(tname);
       for (const [uuid, u] of Object.entries(rows as Record<string, unknown>)) {
         const op = (u ?? {}) as Record<string, unknown>;
         if ('delete' in op) {
           table.rows.delete(uuid);
+          rawRows?.delete(uuid);
           continue;
         }
         const body = (op.initial ?? op.insert ?? op.modify) as Record<string, unknown> | undefined;
@@ -246,6 +271,7 @@ export class OvsdbReplica {
         }
         const row: Row = old ? { uuid, version: old.version, fields } : makeRow(table.info, uuid, fields);
         table.rows.set(uuid, row);
+        rawRows?.set(uuid, row.fields as RawRow);
       }
     }
     for (const h of this.handlers) h(touched);
@@ -320,6 +346,11 @@ export class OvsdbFollower {
   /** The local copy (the same object across reconnections). */
   get db(): Database {
     return this.current.db;
+  }
+
+  /** The local copy as a live `RawDb` (see `OvsdbReplica.rawDb`; kept across reconnections). */
+  rawDb(): RawDb {
+    return this.current.rawDb();
   }
 
   /** The server currently followed. */

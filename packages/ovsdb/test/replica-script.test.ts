@@ -12,6 +12,8 @@
  *   seen is passed over; a followed member whose row turns disconnected is left.
  * - Inactivity probes: a member that goes silent is left after two probe intervals; one that
  *   answers the echo is kept.
+ * - The live raw view (`rawDb`) equals a full copy (`db.toRawDb()`) after every one of a seeded
+ *   sequence of inserts, modifies and deletes, across a reconnection that reloads everything.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -165,7 +167,7 @@ describe('OvsdbFollower picks and leaves members as ovsdb-cs does', () => {
     const states: MemberState[] = [{}, {}];
     const ms = await members(...states);
     const remotes = ms.map((m) => m.remote);
-    const f = await OvsdbFollower.start(remotes, DB, { shuffle: false, probeIntervalMs: 40, backoffMs: 10 });
+    const f = await OvsdbFollower.start(remotes, DB, { shuffle: false, probeIntervalMs: 100, backoffMs: 10 });
     const events: FollowerEvent[] = [];
     f.onEvent((e) => events.push(e));
     try {
@@ -178,6 +180,69 @@ describe('OvsdbFollower picks and leaves members as ovsdb-cs does', () => {
       await until('on member 1', () => f.connected && f.remote === remotes[1]);
       const d = events.find((e) => e.kind === 'disconnected');
       expect(d && 'reason' in d ? d.reason : '').toMatch(/no response to inactivity probe after/);
+    } finally {
+      f.close();
+    }
+  });
+});
+
+/** A RawDb as comparable text (tables, rows by uuid, columns). */
+function rawText(raw: ReturnType<OvsdbReplica['rawDb']>): string {
+  return JSON.stringify([...raw.tables].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, rows]) => [t, [...rows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([u, r]) => [u, [...r].sort(([a], [b]) => (a < b ? -1 : 1))])]));
+}
+
+describe('the live raw view', () => {
+  test('equals a full copy after every update of a seeded sequence and across a reload', async () => {
+    const random = seeded(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const rows = new Map<string, { name: string; ints: number[] }>();
+    let txn = 0;
+    const initial = () => Object.fromEntries([...rows].map(([u, r]) => [u, { initial: { ...ROW, name: r.name, ints: ['set', r.ints] } }]));
+    const s = await ScriptedServer.start((conn, req) => {
+      const known = memberAnswer(req, DB, SCHEMA);
+      if (known !== undefined) conn.send(ScriptedConn.reply(req.id, known));
+      else if (req.method === 'monitor_cond_since') conn.send(ScriptedConn.reply(req.id, [false, `txn-${txn}`, { Root: initial() }]));
+    });
+    servers.push(s);
+    const f = await OvsdbFollower.start([s.remote], DB, { backoffMs: 10 });
+    try {
+      expect(rawText(f.rawDb())).toBe(rawText(f.db.toRawDb()));
+      for (let step = 0; step < 150; step++) {
+        if (step === 90) {
+          // The member drops the connection; the follower comes back to a full reload.
+          s.conns.at(-1)!.close();
+          await until('reconnected', () => s.conns.length === 2 && f.connected);
+          expect(rawText(f.rawDb())).toBe(rawText(f.db.toRawDb()));
+        }
+        const u = [...rows.keys()];
+        const kind = u.length < 3 ? 'insert' : pick(['insert', 'modify', 'modify', 'delete']);
+        let change: Record<string, unknown>;
+        if (kind === 'insert') {
+          const uuid = `cccccccc-0000-0000-0000-${String(step).padStart(12, '0')}`;
+          const r = { name: `r${step}`, ints: [step % 50] };
+          rows.set(uuid, r);
+          change = { [uuid]: { insert: { ...ROW, name: r.name, ints: ['set', r.ints] } } };
+        } else if (kind === 'modify') {
+          const uuid = pick(u);
+          const r = rows.get(uuid)!;
+          const flip = Math.floor(random() * 50);
+          // update2: a set column's diff is the symmetric difference.
+          r.ints = r.ints.includes(flip) ? r.ints.filter((x) => x !== flip) : [...r.ints, flip];
+          r.name = `${r.name}'`;
+          change = { [uuid]: { modify: { name: r.name, ints: ['set', [flip]] } } };
+        } else {
+          const uuid = pick(u);
+          rows.delete(uuid);
+          change = { [uuid]: { delete: null } };
+        }
+        txn++;
+        s.conns.at(-1)!.send(ScriptedConn.notify('update3', [['ovnts-replica', DB], `txn-${txn}`, { Root: change }]));
+        const want = JSON.stringify(Object.fromEntries([...rows].map(([u, r]) => [u, r.name]).sort()));
+        await until(`txn-${txn} applied`, () => JSON.stringify(names(f.db)) === want);
+        expect(rawText(f.rawDb()), `after ${kind} (step ${step})`).toBe(rawText(f.db.toRawDb()));
+      }
+      const ints = [...f.db.table('Root')!.rows].map(([u, r]) => [u, [...r.fields.get('ints')!.keys].sort()]).sort();
+      expect(ints).toEqual([...rows].map(([u, r]) => [u, [...r.ints].sort()]).sort());
     } finally {
       f.close();
     }
