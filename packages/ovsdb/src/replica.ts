@@ -9,8 +9,8 @@
  * does, the replica first monitors the server's `_Server` row of the database and checks its
  * initial contents: a server that does not serve it, a cluster member that is not connected to
  * its cluster (no quorum), a follower when `leaderOnly` is asked, or a member whose Raft index
- * is behind what this client has already seen (a stale member) is passed over for the next one. The first that qualifies is
- * used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
+ * is behind what this client has already seen (a stale member) is passed over for the next
+ * one. The first that qualifies is used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
  * `leaderOnly`, its leadership), the replica drops the connection so its owner moves on, as
  * ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica stops
  * following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from `lastTxnId`
