@@ -7,20 +7,20 @@
  *
  * `remotes` may list several servers (the members of a clustered database). As OVS's ovsdb-cs
  * does, the replica first monitors the server's `_Server` row of the database and checks its
- * initial contents: a server that does not serve it, a cluster member that is not connected to
- * its cluster (no quorum), a follower when `leaderOnly` is asked, or a member whose Raft index
- * is behind what this client has already seen (a stale member) is passed over for the next
- * one. The first that qualifies is used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
- * `leaderOnly`, its leadership), the replica drops the connection so its owner moves on, as
- * ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica stops
- * following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from `lastTxnId`
- * when the server still has that transaction (clustered databases; a standalone ovsdb-server
- * numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
+ * initial contents: a server that does not serve it, a cluster member that is not connected to its
+ * cluster (no quorum), a follower when `leaderOnly` is asked, or a member whose Raft index is
+ * behind what this client has already seen (a stale member) is passed over for the next one. The
+ * first that qualifies is used, and its `_Server` row stays monitored: when the member loses its
+ * cluster (or, with `leaderOnly`, its leadership), the replica drops the connection so its owner
+ * moves on, as ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica
+ * stops following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from
+ * `lastTxnId` when the server still has that transaction (clustered databases; a standalone
+ * ovsdb-server numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
  * reconnecting itself, over the whole list, for as long as it runs; it tries the servers in a
  * random order drawn once (ovsdb-cs shuffles its remotes, so a cluster's clients spread over its
- * members). Over `tcp:` a connection is probed for inactivity as OVS probes it (an echo after
- * 5 s without input, dropped after 5 s more without an answer), so a member behind a silent
- * network partition is left like a dead one.
+ * members). Over `tcp:` a connection is probed for inactivity as OVS probes it (an echo after 5 s
+ * without input, dropped after 5 s more without an answer), so a member behind a silent network
+ * partition is left like a dead one.
  *
  * Updates are applied in the order the server sent them, after the monitor's reply: one that
  * arrives in the same input chunk as the reply waits until the reply's contents are applied.
