@@ -60,15 +60,19 @@ export interface HostSync {
   readonly bindings: Readonly<Record<string, string>>;
 }
 
+/** Where configuration `c` binds each port of `sb` (only bound ports, in database order). */
+function boundPorts(c: ClusterConfig, sb: SbDatabase): [string, string][] {
+  return sb.portBindings.flatMap((p) => {
+    const at = c.facts.vifChassis(p.logicalPort);
+    return at === undefined ? [] : [[p.logicalPort, at] as [string, string]];
+  });
+}
+
 /** A configuration as comparable text (members with their ports and settings, and the VIF bindings). */
 function configKey(c: ClusterConfig, sb: SbDatabase): string {
   const members = c.members.map((m) => [m.name, m.encapIp, m.mac, [...m.vifs], [...(m.bridgeMappings ?? [])], [...(m.chassisMacs ?? [])]]);
   // Only bound ports: a port added unbound changes no configuration (an incremental update).
-  const bindings = sb.portBindings.flatMap((p) => {
-    const at = c.facts.vifChassis(p.logicalPort);
-    return at === undefined ? [] : [[p.logicalPort, at]];
-  });
-  return JSON.stringify([members, bindings]);
+  return JSON.stringify([members, boundPorts(c, sb)]);
 }
 
 /** Local chassis of a cluster served over real UDP; see the module comment. */
@@ -128,18 +132,15 @@ export class ChassisHost {
       this.opts.onError?.(e);
       return;
     }
-    this.report(rebuilt);
+    this.report(rebuilt, config);
     this.run();
   }
 
-  /** Tell `onSync` where the tables stand. */
-  private report(rebuilt: boolean): void {
+  /** Tell `onSync` where the tables stand (the bindings as `config`, the one the key was computed from, places the ports). */
+  private report(rebuilt: boolean, config: ClusterConfig): void {
     const c = this.current;
     const flows = Object.fromEntries(c.nodes.map((n) => [n.name, n.sw.flows().length]));
-    const bound = c.sb.portBindings.flatMap((p) => {
-      const at = c.config.facts.vifChassis(p.logicalPort);
-      return at === undefined ? [] : [[p.logicalPort, at] as const];
-    });
+    const bound = boundPorts(config, c.sb);
     this.opts.onSync?.({ rebuilt, flows, bindings: Object.fromEntries(bound.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) });
   }
 
@@ -170,7 +171,7 @@ export class ChassisHost {
     });
     host = new ChassisHost(underlay, sb, cfg, configOf, local, source, opts);
     await underlay.listen();
-    if (source.follow) host.report(true);
+    if (source.follow) host.report(true, cfg);
     return host;
   }
 

@@ -7,7 +7,8 @@
  * `monitor_cond_since` on any connected member of the cluster (ovn-controller sets
  * `leader_only` false for the southbound database; `leaderOnly` asks for the leader), moving to
  * the next member when its server dies or leaves the cluster and resuming from the last
- * transaction it saw. Every update becomes a new southbound model (`sbFromRaw`) handed to the
+ * transaction it saw. Every update becomes a new southbound model (`sbFromRaw` of the replica's
+ * live raw view, which the replica keeps up to date row by row, so nothing is copied) handed to the
  * host (`follow`), which brings its tables to it, and then the chassis's own rows are
  * reconciled with what it wants, as ovn-controller's main loop does after each change:
  *
@@ -29,11 +30,10 @@
  * (updating the row of the same port and IP, or MAC and datapath); the other chassis get them as
  * database updates, so nothing needs relaying.
  *
- * Differences from ovn-controller: the servers are tried in the order given, not shuffled (list
- * them in a different order on each host to spread the load); no client-side inactivity probe
- * (a member that dies closes its connections; a silent partition is noticed only when the server
- * itself drops the session); on stop, the chassis's rows stay (as after ovn-controller is
- * stopped with `--restart`).
+ * As ovn-controller, the servers are tried in a random order (`shuffleRemotes: false`: in the
+ * order given) and probed for inactivity over TCP (`probeIntervalMs`, default 5 s). Difference
+ * from ovn-controller: on stop, the chassis's rows stay (as after ovn-controller is stopped with
+ * `--restart`).
  */
 import type { SbDatabase } from '@ovnts/ovn';
 import { sbFromRaw } from '@ovnts/ovn';
@@ -60,6 +60,10 @@ export interface DatabaseSouthboundOptions {
   readonly vifs: readonly string[];
   /** Only follow the cluster's leader (default false, as ovn-controller). */
   readonly leaderOnly?: boolean;
+  /** Try the remotes in a random order (default true, as ovn-controller; false: in the order given). */
+  readonly shuffleRemotes?: boolean;
+  /** Inactivity probe interval in ms (0: none; default 5000 over TCP, as `ovn-remote-probe-interval`). */
+  readonly probeIntervalMs?: number;
   /** Connection and claim events. */
   readonly onEvent?: (e: DatabaseSouthboundEvent) => void;
   /** A write that failed for a reason other than a lost connection. */
@@ -110,11 +114,11 @@ export class DatabaseSouthbound implements SouthboundSource {
     private readonly follower: OvsdbFollower,
     private readonly opts: DatabaseSouthboundOptions,
   ) {
-    this.current = sbFromRaw(follower.db.toRawDb());
+    this.current = sbFromRaw(follower.rawDb());
     follower.onEvent((e) => opts.onEvent?.(e));
     follower.onUpdate(() => {
       try {
-        this.current = sbFromRaw(follower.db.toRawDb());
+        this.current = sbFromRaw(follower.rawDb());
       } catch (e) {
         // A database the model refuses (SbError names the row): keep the last good one.
         if (!(e instanceof Error) || e.name === 'Error') throw e;
@@ -131,7 +135,11 @@ export class DatabaseSouthbound implements SouthboundSource {
     if (!opts.remotes.length) throw new ChassisError('bad-config', 'a southbound database needs at least one remote');
     let follower: OvsdbFollower;
     try {
-      follower = await OvsdbFollower.start(opts.remotes, SB, opts.leaderOnly ? { leaderOnly: true } : {});
+      follower = await OvsdbFollower.start(opts.remotes, SB, {
+        ...(opts.leaderOnly ? { leaderOnly: true } : {}),
+        ...(opts.shuffleRemotes === false ? { shuffle: false } : {}),
+        ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+      });
     } catch (e) {
       throw new ChassisError('transport', `southbound ${opts.remotes.join(',')}: ${e instanceof Error ? e.message : String(e)}`);
     }

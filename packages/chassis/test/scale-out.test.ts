@@ -88,13 +88,14 @@ describe.skipIf(reqs.some((r) => r.skip))('chassis processes in namespaces on a 
       nbctl('lsp-add', 'sw0', 'vm2', '--', 'lsp-set-addresses', 'vm2', `${mac(2)} 10.0.0.2`);
       nbctl('lsp-add', 'sw1', 'vm3', '--', 'lsp-set-addresses', 'vm3', `${mac(3)} 10.0.1.3`);
 
-      // Chassis hvN in namespace N, following member N-1 first (the list rotated), claiming its VIFs.
+      // Chassis hvN in namespace N, following member N-1 first (the list rotated, not shuffled, so
+      // the test knows which chassis follows the leader it kills), claiming its VIFs.
       const tcp = sbc.tcpRemotes;
       const vifs = [['vm1'], ['vm2'], ['vm3', 'vm4']];
       const started = await Promise.allSettled(
         [0, 1, 2].map((i) => {
           const remotes = [...tcp.slice(i), ...tcp.slice(0, i)].join(',');
-          const args = ['chassis-run', '--sb', remotes, '--chassis', `hv${i + 1}`, '--encap-ip', net!.hosts[i]!.address, '--tunnels', ...vifs[i]!.flatMap((v) => ['--vif', v])];
+          const args = ['chassis-run', '--sb', remotes, '--chassis', `hv${i + 1}`, '--encap-ip', net!.hosts[i]!.address, '--no-shuffle-remotes', '--tunnels', ...vifs[i]!.flatMap((v) => ['--vif', v])];
           return ChassisProc.spawn(`hv${i + 1}`, args, { netns: net!.hosts[i]!.ns });
         }),
       );

@@ -253,6 +253,12 @@ describe('chassis-run in process: the JSON-lines protocol and bad arguments', ()
     expect(r.code).toBe(2);
     r = await run(['--sb', SB, '--nb', SB, '--chassis', 'hv1']);
     expect(r.code).toBe(2);
+    r = await run(['--sb', SB, '--chassis', 'hv1', '--no-shuffle-remotes']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--no-shuffle-remotes goes with --sb REMOTES/);
+    r = await run(['--sb', 'tcp:127.0.0.1:1', '--chassis', 'hv1', '--encap-ip', '127.0.0.1', '--probe-interval', '500']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--probe-interval must be 0 or a number of milliseconds >= 1000, not "500"/);
     r = await run(['--sb', SB, '--chassis-map', MAP, '--chassis', 'hv7']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/chassis hv7 is neither in the chassis map nor in the southbound database \(known: hv1, hv2\)/);

@@ -3,6 +3,11 @@
  * requests matched to replies by id, notifications delivered to a handler, and the server's
  * "echo" requests (inactivity probes) answered. Reconnection and following a database across
  * servers are `OvsdbReplica`'s job (replica.ts); this class is one connection.
+ *
+ * With `probeIntervalMs`, the client probes the server as OVS's reconnect FSM does: after that
+ * long without receiving anything it sends an "echo" request, and if nothing at all arrives
+ * within another interval it closes the connection ("no response to inactivity probe"), so a
+ * server behind a silent network partition is noticed. Any bytes received count as activity.
  */
 import { OvsdbConnectionError, OvsdbRpcError, OvsdbTxnError, type OvsdbErrorJson } from './errors.js';
 import { openSocket, parseRemote, RpcConnection, type RpcMessage } from './rpc.js';
@@ -19,20 +24,56 @@ export class OvsdbClient {
   private conn!: RpcConnection;
   private closedWith: Error | undefined;
   private isClosed = false;
+  private lastRx = performance.now();
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     /** The remote this client is connected to. */
     readonly remote: string,
   ) {}
 
-  /** Connect to `unix:PATH` or `tcp:HOST:PORT`. */
-  static async connect(remote: string, opts: { timeoutMs?: number } = {}): Promise<OvsdbClient> {
+  /**
+   * Connect to `unix:PATH` or `tcp:HOST:PORT`. `timeoutMs`: for the connection to open;
+   * `probeIntervalMs`: inactivity probe interval (absent or 0: none; see the module comment).
+   */
+  static async connect(remote: string, opts: { timeoutMs?: number; probeIntervalMs?: number } = {}): Promise<OvsdbClient> {
     const socket = await openSocket(parseRemote(remote), opts.timeoutMs).catch((e: unknown) => {
       throw new OvsdbConnectionError(`${remote}: ${e instanceof Error ? e.message : String(e)}`);
     });
     const c = new OvsdbClient(remote);
     c.conn = new RpcConnection(socket, { message: (m) => c.onMessage(m), close: (r) => c.closedBy(r) });
+    const probe = opts.probeIntervalMs ?? 0;
+    if (probe > 0) {
+      socket.on('data', () => (c.lastRx = performance.now()));
+      c.armProbe(probe, probe, undefined);
+    }
     return c;
+  }
+
+  /**
+   * Check for inactivity in `delay` ms. Active (`sentAt` undefined): after `interval` without
+   * input, send an echo and wait (`sentAt` = when). Waiting: anything received since the echo
+   * makes the connection active again; nothing within `interval` closes it.
+   */
+  private armProbe(interval: number, delay: number, sentAt: number | undefined): void {
+    this.probeTimer = setTimeout(() => {
+      if (this.isClosed) return;
+      const now = performance.now();
+      if (sentAt === undefined || this.lastRx > sentAt) {
+        const idle = now - this.lastRx;
+        if (idle < interval) return this.armProbe(interval, Math.max(1, interval - idle), undefined);
+        this.request('echo', []).catch(() => undefined);
+        return this.armProbe(interval, interval, now);
+      }
+      // Timers run before the event loop reads its sockets: an answer that arrived while the
+      // process was busy is read first (setImmediate runs after the poll phase).
+      setImmediate(() => {
+        if (this.isClosed) return;
+        if (this.lastRx > sentAt) this.armProbe(interval, Math.max(1, interval - (performance.now() - this.lastRx)), undefined);
+        else this.conn.close(new OvsdbConnectionError(`${this.remote}: no response to inactivity probe after ${((performance.now() - sentAt) / 1000).toFixed(1)} s`));
+      });
+    }, delay);
+    this.probeTimer.unref?.();
   }
 
   private onMessage(m: RpcMessage): void {
@@ -58,6 +99,7 @@ export class OvsdbClient {
 
   private closedBy(reason?: Error): void {
     this.isClosed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.closedWith = reason;
     const err = new OvsdbConnectionError(`${this.remote}: connection closed${reason ? ` (${reason.message})` : ''}`);
     for (const w of this.waiting.values()) w.reject(err);

@@ -6,23 +6,30 @@
  * `client` (`client.transact(...)`, e.g. to claim a Port_Binding as ovn-controller does).
  *
  * `remotes` may list several servers (the members of a clustered database). As OVS's ovsdb-cs
- * does, each server is first asked about the database in its `_Server` database: a server that
- * does not serve it, a cluster member that is not connected to its cluster (no quorum), a
- * follower when `leaderOnly` is asked, or a member whose Raft index is behind what this client has
- * already seen (a stale member) is passed over for the next one. The first that qualifies is
- * used, and its `_Server` row stays monitored: when the member loses its cluster (or, with
- * `leaderOnly`, its leadership), the replica drops the connection so its owner moves on, as
- * ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica stops
- * following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from `lastTxnId`
- * when the server still has that transaction (clustered databases; a standalone ovsdb-server
- * numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
- * reconnecting itself, over the whole list, for as long as it runs.
+ * does, the replica first monitors the server's `_Server` row of the database and checks its
+ * initial contents: a server that does not serve it, a cluster member that is not connected to its
+ * cluster (no quorum), a follower when `leaderOnly` is asked, or a member whose Raft index is
+ * behind what this client has already seen (a stale member) is passed over for the next one. The
+ * first that qualifies is used, and its `_Server` row stays monitored: when the member loses its
+ * cluster (or, with `leaderOnly`, its leadership), the replica drops the connection so its owner
+ * moves on, as ovsdb-cs does. If the connection drops, `onClose` handlers run and the replica
+ * stops following; `OvsdbReplica.connect(remotes, name, dropped)` reconnects, resuming from
+ * `lastTxnId` when the server still has that transaction (clustered databases; a standalone
+ * ovsdb-server numbers no transactions, so there it reloads everything). `OvsdbFollower` does that
+ * reconnecting itself, over the whole list, for as long as it runs; it tries the servers in a
+ * random order drawn once (ovsdb-cs shuffles its remotes, so a cluster's clients spread over its
+ * members). Over `tcp:` a connection is probed for inactivity as OVS probes it (an echo after 5 s
+ * without input, dropped after 5 s more without an answer), so a member behind a silent network
+ * partition is left like a dead one.
+ *
+ * Updates are applied in the order the server sent them, after the monitor's reply: one that
+ * arrives in the same input chunk as the reply waits until the reply's contents are applied.
  *
  * Rows are applied without the server's checks (the server made them): an insert or initial row
  * replaces the local row, a modify applies the update2 row diff column by column (sets and maps
  * by symmetric difference, scalars by value), a delete removes it.
  */
-import type { Datum } from '@ovnts/ovn';
+import { RawDb, type Datum, type RawRow } from '@ovnts/ovn';
 import { OvsdbClient } from './client.js';
 import { applyDatumDiff, datumFromJson } from './datum.js';
 import { Database, makeRow, type Row } from './db.js';
@@ -42,6 +49,16 @@ export interface ReplicaOptions {
   readonly leaderOnly?: boolean;
   /** Connection timeout per server in ms. */
   readonly timeoutMs?: number;
+  /**
+   * Inactivity probe interval in ms (0: none). Default as OVS's streams: 5000 for `tcp:`
+   * remotes (ovn-controller's `ovn-remote-probe-interval` default), none for `unix:` ones.
+   */
+  readonly probeIntervalMs?: number;
+}
+
+/** The inactivity probe interval for `remote`. */
+function probeInterval(remote: string, opts: ReplicaOptions): number {
+  return opts.probeIntervalMs ?? (remote.startsWith('tcp:') ? 5000 : 0);
 }
 
 /** A server's `_Server` row of a database. */
@@ -75,6 +92,8 @@ function disqualified(st: ServerStatus | undefined, opts: ReplicaOptions, minInd
 /** A local, continuously updated copy of one remote database. */
 export class OvsdbReplica {
   private readonly handlers = new Set<(tables: ReadonlySet<string>) => void>();
+  /** The copy as a RawDb, kept up to date row by row once asked for (see `rawDb`). */
+  private raw: RawDb | undefined;
   /** The highest Raft index of the database seen on the server (0 for a standalone one). */
   raftIndex = 0;
 
@@ -100,22 +119,18 @@ export class OvsdbReplica {
     for (const r of remotes) {
       let client: OvsdbClient;
       try {
-        client = await OvsdbClient.connect(r, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
+        client = await OvsdbClient.connect(r, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), probeIntervalMs: probeInterval(r, opts) });
       } catch (e) {
         failures.push(`${r}: ${e instanceof Error ? e.message : String(e)}`);
         continue;
       }
       try {
-        const [sel] = (await client.transactOk('_Server', { op: 'select', table: 'Database', where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] })) as [{ rows: Record<string, unknown>[] }];
-        const st = sel.rows[0] ? serverStatus(sel.rows[0]) : undefined;
-        const why = disqualified(st, opts, minIndex);
-        if (why) {
-          failures.push(`${r}: ${why}`);
+        const rep = await OvsdbReplica.follow(client, r, name, previous, opts, minIndex);
+        if (typeof rep === 'string') {
+          failures.push(`${r}: ${rep}`);
           client.close();
           continue;
         }
-        const rep = await OvsdbReplica.follow(client, r, name, previous, opts);
-        rep.raftIndex = Math.max(minIndex, st?.index ?? 0);
         return rep;
       } catch (e) {
         client.close();
@@ -126,25 +141,51 @@ export class OvsdbReplica {
     throw new OvsdbConnectionError(`no server qualified for ${name}: ${failures.join('; ') || 'no remotes given'}`);
   }
 
-  /** Monitor the server's `_Server` row and the database itself on `client`. */
-  private static async follow(client: OvsdbClient, remote: string, name: string, previous: OvsdbReplica | undefined, opts: ReplicaOptions): Promise<OvsdbReplica> {
+  /**
+   * Monitor the server's `_Server` row of the database and, when it qualifies (checked on the
+   * monitor's initial row, as ovsdb-cs does, so no change slips between the check and the
+   * monitor), the database itself. Returns why it does not qualify otherwise.
+   */
+  private static async follow(client: OvsdbClient, remote: string, name: string, previous: OvsdbReplica | undefined, opts: ReplicaOptions, minIndex: number): Promise<OvsdbReplica | string> {
     const db = previous?.db ?? new Database(Schema.fromJson(await client.getSchema(name)));
     const rep = new OvsdbReplica(client, remote, db, previous?.lastTxnId ?? ZERO);
+    rep.raftIndex = minIndex;
+    rep.raw = previous?.raw;
     const serverMonitor = ['ovnts-replica-server', name];
+    // Updates that arrive before the monitor's reply has been applied wait for it. The server
+    // sends the reply first and then the updates of later transactions, but the reply resolves a
+    // promise (its handler runs after the current input chunk), while a notification read from
+    // the same chunk is handled at once: applied before the reply's contents, it would be wiped
+    // by the reply's reset (or precede a diff older than itself) and lost for good.
+    let early: unknown[][] | undefined = [];
+    const update3 = (params: unknown[]) => {
+      rep.lastTxnId = params[1] as string;
+      rep.apply(params[2], false);
+    };
     client.onNotification((method, params) => {
       if (method === 'update3' && params.length === 3 && typeof params[1] === 'string') {
-        rep.lastTxnId = params[1];
-        rep.apply(params[2], false);
+        if (early) early.push(params);
+        else update3(params);
       } else if (method === 'update2' && params.length === 2 && JSON.stringify(params[0]) === JSON.stringify(serverMonitor)) {
         rep.serverUpdate(params[1], opts);
       }
     });
-    await client.request('monitor_cond', ['_Server', serverMonitor, { Database: [{ where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] }] }]);
+    const initial = (await client.request('monitor_cond', ['_Server', serverMonitor, { Database: [{ where: [['name', '==', name]], columns: ['model', 'connected', 'leader', 'index'] }] }])) as {
+      Database?: Record<string, { initial?: Record<string, unknown> }>;
+    } | null;
+    const row = Object.values(initial?.Database ?? {}).find((u) => u.initial)?.initial;
+    const st = row ? serverStatus(row) : undefined;
+    const why = disqualified(st, opts, minIndex);
+    if (why) return why;
+    rep.raftIndex = Math.max(rep.raftIndex, st?.index ?? 0);
     const requests = Object.fromEntries([...db.schema.tables.keys()].map((t) => [t, [{}]]));
     const reply = (await client.request('monitor_cond_since', [name, ['ovnts-replica', name], requests, rep.lastTxnId])) as [boolean, string, unknown];
     if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbError('syntax error', `monitor_cond_since reply from ${remote} is not [found, last-txn-id, updates]`);
     rep.lastTxnId = reply[1];
     rep.apply(reply[2], !reply[0]);
+    const queued = early;
+    early = undefined;
+    for (const params of queued) update3(params);
     return rep;
   }
 
@@ -175,24 +216,46 @@ export class OvsdbReplica {
     return this.client.onClose(h);
   }
 
+  /**
+   * The copy as @ovnts/ovn's `RawDb` (what `sbFromRaw` reads), without copying it: built once,
+   * then kept up to date row by row as updates are applied, so taking it after an update costs
+   * nothing however large the database. It is live (it changes with the copy) and its rows are
+   * the copy's own field maps, which an update replaces and never changes in place: read it
+   * (build a model from it at once), never write to it. `db.toRawDb()` is the copying form.
+   */
+  rawDb(): RawDb {
+    if (!this.raw) {
+      const raw = new RawDb(this.db.schema.db);
+      for (const [name, t] of this.db.tables) {
+        const rows = raw.tables.get(name)!;
+        for (const [u, r] of t.rows) rows.set(u, r.fields as RawRow);
+      }
+      this.raw = raw;
+    }
+    return this.raw;
+  }
+
   /** Apply `<table-updates2>`; `reset` empties the copy first (a full initial reply). */
   private apply(updates: unknown, reset: boolean): void {
     const touched = new Set<string>();
     if (reset) {
+      this.raw = undefined;
       for (const [name, t] of this.db.tables) {
         if (t.rows.size) touched.add(name);
         t.rows.clear();
       }
     }
-    if (typeof updates !== 'object' || updates === null) return;
-    for (const [tname, rows] of Object.entries(updates as Record<string, unknown>)) {
+    const tables = typeof updates === 'object' && updates !== null ? Object.entries(updates as Record<string, unknown>) : [];
+    for (const [tname, rows] of tables) {
       const table = this.db.table(tname);
       if (!table || typeof rows !== 'object' || rows === null) continue;
       touched.add(tname);
+      const rawRows = this.raw?.tables.get(tname);
       for (const [uuid, u] of Object.entries(rows as Record<string, unknown>)) {
         const op = (u ?? {}) as Record<string, unknown>;
         if ('delete' in op) {
           table.rows.delete(uuid);
+          rawRows?.delete(uuid);
           continue;
         }
         const body = (op.initial ?? op.insert ?? op.modify) as Record<string, unknown> | undefined;
@@ -208,6 +271,7 @@ export class OvsdbReplica {
         }
         const row: Row = old ? { uuid, version: old.version, fields } : makeRow(table.info, uuid, fields);
         table.rows.set(uuid, row);
+        rawRows?.set(uuid, row.fields as RawRow);
       }
     }
     for (const h of this.handlers) h(touched);
@@ -221,10 +285,24 @@ export class OvsdbReplica {
 
 /** Options of a follower. */
 export interface FollowerOptions extends ReplicaOptions {
+  /** Try the servers in a random order, drawn once at the start (default true, as ovsdb-cs's `shuffle_remotes`). */
+  readonly shuffle?: boolean;
+  /** The random source of the shuffle (default `Math.random`; tests give a seeded one). */
+  readonly random?: () => number;
   /** First delay before trying the servers again after none qualified, in ms (default 250; doubles up to `maxBackoffMs`). */
   readonly backoffMs?: number;
   /** Longest delay between rounds of tries, in ms (default 4000). */
   readonly maxBackoffMs?: number;
+}
+
+/** A copy of `xs` in random order (Fisher-Yates). */
+function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /** What a follower reports. */
@@ -248,7 +326,7 @@ export class OvsdbFollower {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
-    /** The servers, in the order they are tried. */
+    /** The servers, in the order they are tried (after the shuffle). */
     readonly remotes: readonly string[],
     /** The database. */
     readonly name: string,
@@ -259,14 +337,20 @@ export class OvsdbFollower {
     this.watch(first);
   }
 
-  /** Connect to the first qualifying server of `remotes` and follow database `name`. */
+  /** Connect to the first qualifying server of `remotes` (shuffled unless `shuffle` is false) and follow database `name`. */
   static async start(remotes: readonly string[], name: string, opts: FollowerOptions = {}): Promise<OvsdbFollower> {
-    return new OvsdbFollower(remotes, name, await OvsdbReplica.connect(remotes, name, undefined, opts), opts);
+    const order = opts.shuffle === false ? [...remotes] : shuffled(remotes, opts.random ?? Math.random);
+    return new OvsdbFollower(order, name, await OvsdbReplica.connect(order, name, undefined, opts), opts);
   }
 
   /** The local copy (the same object across reconnections). */
   get db(): Database {
     return this.current.db;
+  }
+
+  /** The local copy as a live `RawDb` (see `OvsdbReplica.rawDb`; kept across reconnections). */
+  rawDb(): RawDb {
+    return this.current.rawDb();
   }
 
   /** The server currently followed. */

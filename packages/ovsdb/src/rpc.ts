@@ -206,9 +206,10 @@ export class RpcConnection {
     this.send({ id, result: null, error });
   }
 
-  /** Close the connection. */
-  close(): void {
+  /** Close the connection (`reason`: why, when it is a failure, e.g. an unanswered probe). */
+  close(reason?: Error): void {
     if (this.closed) return;
+    this.closeReason = reason;
     this.socket.end();
     this.socket.destroy();
     this.finish();

@@ -2,7 +2,8 @@
  * `ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME
  * [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]`, or with a
  * live southbound database `ovnts chassis-run --sb tcp:IP:PORT[,tcp:IP:PORT...] --chassis NAME
- * --encap-ip IP [--vif LPORT]... [--leader-only] [--hostname NAME] [...]`: run one chassis of a
+ * --encap-ip IP [--vif LPORT]... [--leader-only] [--no-shuffle-remotes] [--probe-interval MS]
+ * [--hostname NAME] [...]`: run one chassis of a
  * cluster as its own process. It builds the chassis's OpenFlow tables as ovn-controller does, serves its
  * Geneve tunnel endpoint over real UDP (the encap address the chassis map or the southbound
  * Chassis row gives it, port 6081 unless told), and is driven by JSON lines on standard input,
@@ -64,13 +65,15 @@ const spec: CommandSpec = {
   summary: 'Run one chassis as its own process: Geneve over real UDP, driven by JSON lines',
   usage:
     'ovnts chassis-run (--nb NBFILE | --sb SBFILE) [--chassis-map FILE] --chassis NAME [--encap CHASSIS=IP]... [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]\n' +
-    '       ovnts chassis-run --sb tcp:IP:PORT[,tcp:IP:PORT...] --chassis NAME --encap-ip IP [--vif LPORT]... [--leader-only] [--hostname NAME] [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]',
+    '       ovnts chassis-run --sb tcp:IP:PORT[,tcp:IP:PORT...] --chassis NAME --encap-ip IP [--vif LPORT]... [--leader-only] [--no-shuffle-remotes] [--probe-interval MS] [--hostname NAME] [--geneve-port N] [--bind ADDR] [--pcap FILE] [--tunnels]',
   options: {
     ...SOUTHBOUND_OPTIONS,
     sb: { kind: 'string', metavar: 'SBFILE|REMOTES', help: 'OVN_Southbound database file (ovsdb-client backup), or a live database: comma-separated tcp:IP:PORT / unix:PATH remotes (the members of a cluster)' },
     'encap-ip': { kind: 'string', metavar: 'IP', help: "with --sb REMOTES: this chassis's Geneve encap IPv4 address (ovn-encap-ip), registered in its Encap row" },
     vif: { kind: 'multi', metavar: 'LPORT', help: 'with --sb REMOTES: a logical port this chassis hosts and claims (repeatable; OpenFlow ports from 1 in this order)' },
     'leader-only': { kind: 'flag', help: "with --sb REMOTES: follow only the cluster's leader (default: any connected member, as ovn-controller)" },
+    'no-shuffle-remotes': { kind: 'flag', help: 'with --sb REMOTES: try the remotes in the order given (default: a random order, as ovn-controller)' },
+    'probe-interval': { kind: 'string', metavar: 'MS', help: 'with --sb REMOTES: inactivity probe interval over TCP in ms, 0 for none, at least 1000 otherwise (default 5000, as ovn-remote-probe-interval)' },
     hostname: { kind: 'string', metavar: 'NAME', help: 'with --sb REMOTES: Chassis.hostname (default: the chassis name)' },
     'chassis-map': { kind: 'string', metavar: 'FILE', help: 'bindings, one "LPORT CHASSIS [ENCAP-IP]" per line (the same file for every chassis of the cluster; default: every VIF on NAME)' },
     chassis: { kind: 'string', required: true, metavar: 'NAME', help: 'the chassis this process runs' },
@@ -132,7 +135,7 @@ export const chassisRunCommand = {
     if (bind !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new UsageError(`chassis-run: --bind must be an IPv4 address, not "${bind}"`, 'chassis-run');
     const sbArg = args.values.get('sb');
     const live = sbArg !== undefined && /^(tcp|unix|ssl):/.test(sbArg);
-    const liveOnly = ['encap-ip', 'vif', 'leader-only', 'hostname'].filter((o) => args.values.has(o) || args.multi.has(o) || args.flags.has(o));
+    const liveOnly = ['encap-ip', 'vif', 'leader-only', 'no-shuffle-remotes', 'probe-interval', 'hostname'].filter((o) => args.values.has(o) || args.multi.has(o) || args.flags.has(o));
     if (!live && liveOnly.length) throw new UsageError(`chassis-run: --${liveOnly[0]} goes with --sb REMOTES (a live southbound database)`, 'chassis-run');
     const fileOnly = ['nb', 'chassis-map', 'encap'].filter((o) => args.values.has(o) || args.multi.has(o));
     if (live && fileOnly.length) throw new UsageError(`chassis-run: --${fileOnly[0]} does not go with --sb REMOTES (the live database gives bindings and encaps)`, 'chassis-run');
@@ -155,6 +158,10 @@ export const chassisRunCommand = {
       }
       const vifs = args.multi.get('vif') ?? [];
       const hostname = args.values.get('hostname');
+      const probeArg = args.values.get('probe-interval');
+      if (probeArg !== undefined && (!/^\d+$/.test(probeArg) || (Number(probeArg) !== 0 && Number(probeArg) < 1000))) {
+        throw new UsageError(`chassis-run: --probe-interval must be 0 or a number of milliseconds >= 1000, not "${probeArg}"`, 'chassis-run');
+      }
       let db: DatabaseSouthbound;
       try {
         db = await DatabaseSouthbound.connect({
@@ -164,6 +171,8 @@ export const chassisRunCommand = {
           vifs,
           ...(hostname !== undefined ? { hostname } : {}),
           ...(args.flags.has('leader-only') ? { leaderOnly: true } : {}),
+          ...(args.flags.has('no-shuffle-remotes') ? { shuffleRemotes: false } : {}),
+          ...(probeArg !== undefined ? { probeIntervalMs: Number(probeArg) } : {}),
           onEvent: (e) => line({ sb: sbEventJson(e) }),
           onError: (e) => line({ error: e.message }),
         });
