@@ -36,6 +36,7 @@ export * from './ofp-nx.js';
 export * from './ofp-conn.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';
+export * from './fail-open.js';
 export * from './ofctl-text.js';
 export * from './commit.js';
 export * from './ports.js';

@@ -36,6 +36,16 @@ export interface OfpAgentOptions {
   desc?: { mfr: string; hw: string; sw: string; serial: string; dp: string };
 }
 
+/** Watches an agent's connections (fail-open's admission tracking, `FailOpen`). */
+export interface OfpAgentObserver {
+  /** A connection was made (its transport is up). */
+  opened?(conn: OfpConnection): void;
+  /** A connection closed. */
+  closed?(conn: OfpConnection): void;
+  /** A message arrived on an active connection, before it is handled. */
+  received?(m: OfpMessage, conn: OfpConnection): void;
+}
+
 /** OFPR_* numbers of packet-in reasons. */
 const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
 
@@ -45,6 +55,8 @@ export class OfpAgent implements OfpHandler {
   readonly conns = new Set<OfpConnection>();
   /** Fragment handling flags of SET_CONFIG (switch-wide; miss_send_len is per connection). */
   configFlags = 0;
+  /** Told of connections and messages (see `OfpAgentObserver`). */
+  observer: OfpAgentObserver | undefined;
   private readonly dpid: bigint;
   private readonly desc: NonNullable<OfpAgentOptions['desc']>;
   private xid = 1;
@@ -63,21 +75,24 @@ export class OfpAgent implements OfpHandler {
     const c = new OfpConnection(this, send, {
       ...opts,
       onClose: (why) => {
-        this.conns.delete(c);
+        const had = this.conns.delete(c);
         this.updateMiss();
+        if (had) this.observer?.closed?.(c);
         opts.onClose?.(why);
       },
     });
     this.conns.add(c);
     this.updateMiss();
+    this.observer?.opened?.(c);
     return c;
   }
 
   /** Forget a connection whose transport closed. */
   disconnect(c: OfpConnection): void {
-    this.conns.delete(c);
+    const had = this.conns.delete(c);
     c.state = 'closed';
     this.updateMiss();
+    if (had) this.observer?.closed?.(c);
   }
 
   /** A connection agreed on a version or closed (OfpHandler). */
@@ -116,6 +131,7 @@ export class OfpAgent implements OfpHandler {
 
   /** Answer one message (OfpHandler). */
   handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    this.observer?.received?.(m, conn);
     const v = m.version;
     switch (m.type) {
       case OFPT.ECHO_REQUEST: {
