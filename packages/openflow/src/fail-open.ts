@@ -27,7 +27,7 @@
  * connection is closed (the active connection then reconnects).
  */
 import { RealClock, type TimerClock, type TimerHandle } from './clock/index.js';
-import type { OfpAgent } from './ofp-agent.js';
+import type { OfpAgent, OfpAgentObserver } from './ofp-agent.js';
 import type { OfpConnection } from './ofp-conn.js';
 import { OFPT, startMessage, type OfpMessage } from './ofp-msgs.js';
 import { OFPP } from './ports.js';
@@ -102,6 +102,11 @@ export class FailOpen {
   private probeTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly normal = [{ type: 'output' as const, port: OFPP.NORMAL }];
+  private readonly observer: OfpAgentObserver = {
+    opened: (c) => this.opened(c),
+    closed: (c) => this.closed(c),
+    received: (m, c) => this.received(m, c),
+  };
 
   constructor(
     /** The agent whose controller connections are watched. */
@@ -116,11 +121,7 @@ export class FailOpen {
     this.clock = opts.clock ?? new RealClock();
     this.random = opts.random ?? Math.random;
     this.lastAdmitted = this.clock.now();
-    agent.observer = {
-      opened: (c) => this.opened(c),
-      closed: (c) => this.closed(c),
-      received: (m, c) => this.received(m, c),
-    };
+    agent.observer = this.observer;
     for (const c of agent.conns) this.opened(c);
     this.arm();
   }
@@ -171,7 +172,7 @@ export class FailOpen {
     this.stopped = true;
     for (const t of [this.triggerTimer, this.bogusTimer, this.probeTimer]) if (t !== undefined) this.clock.cancel(t);
     this.triggerTimer = this.bogusTimer = this.probeTimer = undefined;
-    if (this.agent.observer?.received !== undefined) this.agent.observer = undefined;
+    if (this.agent.observer === this.observer) this.agent.observer = undefined;
   }
 
   private opened(c: OfpConnection): void {

@@ -13,14 +13,15 @@
  */
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureFormatError, LinkType, PcapWriter, liveCaptureAvailable, readCapture, type CaptureFrame } from '@ovnts/capture';
+import { LinkType, PcapWriter, liveCaptureAvailable } from '@ovnts/capture';
 import { attachLivePort, type LiveInterface, type LivePort } from '@ovnts/host';
 import { FailOpen, OfpAgent, connectController, listenOpenFlow, type FailMode, type OfpActiveConnection, type OfpListener, type Switch } from '@ovnts/openflow';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputs, prepareOutDir, readInputFile } from '../files.js';
+import { checkOutputs, prepareOutDir } from '../files.js';
 import { untilStopSignal, type Io } from '../io.js';
 import { loadFlows, makeSwitch, parsePortList } from '../openflow-setup.js';
+import { readPortCaptures } from './replay.js';
 
 const spec: CommandSpec = {
   name: 'switch',
@@ -139,26 +140,6 @@ export interface RunningSwitch {
   stop(): Promise<void>;
 }
 
-/** Read the `--in` captures (Ethernet only), merged in timestamp order (ties: order of `--in`, then of the file). */
-function readInputs(inputs: { port: number; path: string }[]): { port: number; frame: CaptureFrame }[] {
-  const all: { port: number; frame: CaptureFrame; seq: number }[] = [];
-  let seq = 0;
-  for (const { port, path } of inputs) {
-    const bytes = readInputFile(path, 'capture');
-    try {
-      for (const frame of readCapture(bytes)) {
-        if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
-        all.push({ port, frame, seq: seq++ });
-      }
-    } catch (e) {
-      if (e instanceof CaptureFormatError) throw new CliError(`${path}: ${e.message}`);
-      throw e;
-    }
-  }
-  all.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
-  return all;
-}
-
 /** Wall-clock time in ns since the epoch, for pcap timestamps. */
 function wallNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
@@ -194,7 +175,7 @@ export async function startSwitch(o: SwitchOptions): Promise<RunningSwitch> {
     if (!cap.ok) throw new CliError(`--port needs live capture: ${cap.reason}`);
   }
   // Inputs are read, and outputs checked, before anything runs.
-  const frames = readInputs(inputs);
+  const frames = readPortCaptures(inputs);
   const outFiles = new Map<number, string>();
   if (o.outDir !== undefined) {
     prepareOutDir('switch', o.outDir);
