@@ -3884,7 +3884,7 @@ export function compileInstructions(ins: Instructions): Op[] {
     }));
   }
   if (ins.gotoTable !== undefined) {
-    ops.push(instruction('goto_table', `goto_table:${ins.gotoTable}`, { kind: PrimKind.Resubmit, port: OFPP.IN_PORT, table: ins.gotoTable }));
+    ops.push(instruction('goto_table', `goto_table:${ins.gotoTable}`, { kind: PrimKind.Resubmit, port: OFPP.IN_PORT, table: ins.gotoTable, goto: true }));
   }
   return ops;
 }

@@ -41,6 +41,7 @@ export * from './ofp-packet-in.js';
 export * from './ofp-monitor.js';
 export * from './ofp-agent.js';
 export * from './ofp-server.js';
+export * from './fail-open.js';
 export * from './ofctl-text.js';
 export * from './commit.js';
 export * from './ports.js';

@@ -72,6 +72,15 @@ const OFPC_INVALID_TTL_TO_CONTROLLER = 4;
 const OFPR_INVALID_TTL = 2;
 /** NXT_GROUP_MOD (OpenFlow 1.0's group mod). */
 const NXT_GROUP_MOD = 31;
+/** Watches an agent's connections (fail-open's admission tracking, `FailOpen`). */
+export interface OfpAgentObserver {
+  /** A connection was made (its transport is up). */
+  opened?(conn: OfpConnection): void;
+  /** A connection closed. */
+  closed?(conn: OfpConnection): void;
+  /** A message arrived on an active connection, before it is handled. */
+  received?(m: OfpMessage, conn: OfpConnection): void;
+}
 
 /** OFPR_* numbers of packet-in reasons. */
 const REASON_NUM: Readonly<Record<string, number>> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
@@ -84,6 +93,8 @@ export class OfpAgent implements OfpHandler {
   configFlags = 0;
   /** Per-table configuration a TABLE_MOD set (eviction, vacancy events and thresholds; absent: all off). */
   readonly tables: Array<{ eviction: boolean; vacancy: boolean; vacancyDown: number; vacancyUp: number }> = [];
+  /** Told of connections and messages (see `OfpAgentObserver`). */
+  observer: OfpAgentObserver | undefined;
   private readonly dpid: bigint;
   private readonly bundleBooks = new WeakMap<OfpConnection, BundleBook>();
   private readonly monitorBooks = new Map<OfpConnection, MonitorBook>();
@@ -125,21 +136,24 @@ export class OfpAgent implements OfpHandler {
     const c = new OfpConnection(this, send, {
       ...opts,
       onClose: (why) => {
-        this.conns.delete(c);
+        const had = this.conns.delete(c);
         this.updateMiss();
+        if (had) this.observer?.closed?.(c);
         opts.onClose?.(why);
       },
     });
     this.conns.add(c);
     this.updateMiss();
+    this.observer?.opened?.(c);
     return c;
   }
 
   /** Forget a connection whose transport closed. */
   disconnect(c: OfpConnection): void {
-    this.conns.delete(c);
+    const had = this.conns.delete(c);
     c.state = 'closed';
     this.updateMiss();
+    if (had) this.observer?.closed?.(c);
   }
 
   /** A connection agreed on a version or closed (OfpHandler). */
@@ -179,6 +193,7 @@ export class OfpAgent implements OfpHandler {
 
   /** Answer one message (OfpHandler). */
   handle(m: OfpMessage, conn: OfpConnection): Uint8Array[] {
+    this.observer?.received?.(m, conn);
     const v = m.version;
     if (conn.role === OFPCR.SLAVE && OfpAgent.isModification(m)) throw new OpenFlowError('OFPBRC_IS_SECONDARY', 'a slave controller may not modify the switch');
     const bundle = bundleKind(m);

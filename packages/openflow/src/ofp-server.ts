@@ -22,7 +22,15 @@ function attach(agent: OfpAgent, sock: Socket, primary: boolean): OfpConnection 
   sock.setNoDelay(true);
   const conn = agent.connect((b) => {
     if (!sock.destroyed) sock.write(b);
-  }, { onClose: () => sock.end(), primary });
+  }, {
+    onClose: () => {
+      // Flush what is queued (an ERROR before a close), but never wait on a peer that stopped
+      // reading (an inactivity probe timed out): the socket goes within a second either way.
+      sock.end();
+      setTimeout(() => sock.destroy(), 1000).unref();
+    },
+    primary,
+  });
   sock.on('data', (d: Buffer) => conn.feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));
   sock.on('error', () => sock.destroy());
   sock.on('close', () => agent.disconnect(conn));

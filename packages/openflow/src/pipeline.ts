@@ -901,8 +901,12 @@ export class Pipeline implements Xlate {
     return true;
   }
 
-  /** `resubmit`, `goto_table`, `output:TABLE`: look up `tableId` with in_port `inPort` and run what matches. */
-  resubmit(inPort: number, tableId: number): void {
+  /**
+   * `resubmit`, `goto_table`, `output:TABLE`: look up `tableId` with in_port `inPort` and run what
+   * matches. A `goto_table` miss (`gotoTable`) sends a packet-in while the hidden miss rule is on,
+   * as at table 0 (OVS `rule_dpif_lookup_from_table()` with may_packet_in; a resubmit has not).
+   */
+  resubmit(inPort: number, tableId: number, gotoTable = false): void {
     if (!this.resourceCheck()) return;
     const oldTable = this.tableId;
     this.tableId = tableId;
@@ -920,6 +924,7 @@ export class Pipeline implements Xlate {
     const oldRule = this.rule;
     this.rule = entry;
     this.doOps(entry ? entry.ops : NO_OPS, false);
+    if (entry === null && gotoTable && this.sw.missToController) this.controller(0xffff, 'no_match', 0, undefined);
     this.rule = oldRule;
     this.depth -= deepens;
     if (tr !== null && back !== null) tr.leave(back);
@@ -965,7 +970,7 @@ export class Pipeline implements Xlate {
           else this.outputAction(e.port, e.maxLen, bucket);
           break;
         case PrimKind.Resubmit:
-          this.resubmit(e.port === OFPP.IN_PORT ? this.key.w[W.in_port]! : e.port, e.table === 255 ? this.tableId : e.table);
+          this.resubmit(e.port === OFPP.IN_PORT ? this.key.w[W.in_port]! : e.port, e.table === 255 ? this.tableId : e.table, e.goto === true);
           break;
       }
     }

@@ -190,6 +190,8 @@ export interface ResubmitPrim {
   readonly port: number;
   /** Table (255: the current one). */
   readonly table: number;
+  /** `goto_table`: a miss may send a packet-in (OVS's hidden miss rule); a `resubmit` miss never does. */
+  readonly goto?: true;
 }
 
 /** One of the executor's primitives. */

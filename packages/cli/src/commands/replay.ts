@@ -27,11 +27,36 @@ const spec: CommandSpec = {
   positionals: { min: 0, max: 0, names: '' },
 };
 
-interface Input {
+/** A frame of a capture and the port it is received on. */
+export interface PortFrame {
   port: number;
   path: string;
   seq: number;
   frame: CaptureFrame;
+}
+
+/**
+ * The frames of captures received on ports (`--in PORT=PCAP`, of `replay` and `switch`), merged
+ * in timestamp order (ties: the order of the inputs, then of the file); Ethernet only. `CliError`
+ * for a file that cannot be read, is corrupt, or holds another link type.
+ */
+export function readPortCaptures(list: readonly { port: number; path: string }[]): PortFrame[] {
+  const inputs: PortFrame[] = [];
+  let seq = 0;
+  for (const { port, path } of list) {
+    const bytes = readInputFile(path, 'capture');
+    try {
+      for (const frame of readCapture(bytes)) {
+        if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
+        inputs.push({ port, path, seq: seq++, frame });
+      }
+    } catch (e) {
+      if (e instanceof CaptureFormatError) throw new CliError(`${path}: ${e.message}`);
+      throw e;
+    }
+  }
+  inputs.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
+  return inputs;
 }
 
 /** What `replay` needs: the switch's files and ports, and the captures per port. */
@@ -58,22 +83,10 @@ export interface ReplayResult {
 
 /** Run captures through a switch built from flow/group files (the body of `ovnts replay`). */
 export function replay(r: ReplayInput): ReplayResult {
-  const inputs: Input[] = [];
-  let seq = 0;
   for (const { port, path } of r.inputs) {
     if (!r.ports.includes(port)) throw new UsageError(`replay: --in ${port}=${path}: port ${port} is not in --ports`);
-    const bytes = readInputFile(path, 'capture');
-    try {
-      for (const frame of readCapture(bytes)) {
-        if (frame.linkType !== LinkType.ETHERNET) throw new CliError(`${path}: frame ${seq + 1}: link type ${frame.linkType} is not Ethernet`);
-        inputs.push({ port, path, seq: seq++, frame });
-      }
-    } catch (e) {
-      if (e instanceof CaptureFormatError) throw new CliError(`${path}: ${e.message}`);
-      throw e;
-    }
   }
-  inputs.sort((a, b) => (a.frame.timestampNs < b.frame.timestampNs ? -1 : a.frame.timestampNs > b.frame.timestampNs ? 1 : a.seq - b.seq));
+  const inputs = readPortCaptures(r.inputs);
   const out = new Map<number, { data: Uint8Array; timestampNs: bigint }[]>(r.ports.map((p) => [p, []]));
   let now = 0n;
   // The switch runs on a virtual clock that follows the capture's timestamps (from the first
