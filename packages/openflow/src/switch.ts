@@ -38,6 +38,9 @@ import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
 import { OpPool } from './op-pool.js';
+import { InstalledFlow, sameData } from './flow-entry.js';
+import { Match } from './match.js';
+import type { Op } from './actions.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
@@ -190,6 +193,8 @@ export class Switch implements SwitchCore {
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
+  /** The instructions of the first flow seen with each shared prepared list (`OpPool`), for flows whose instructions equal them. */
+  private readonly sharedInstructions = new WeakMap<Op[], Flow['instructions']>();
   /** Action lists shared between flows with the same stateless actions (see op-pool.ts). */
   private readonly opPool = new OpPool(() => {
     let n = 0;
@@ -320,8 +325,11 @@ export class Switch implements SwitchCore {
     const t = this.tables[flow.table]!;
     const old = this.findExact(t, flow);
     if (!old && flow.flags.includes('check_overlap')) {
+      const scratch = new Match();
       for (const r of this.entries(t)) {
-        if (r.flow.priority === flow.priority && overlaps(r.flow.match.value, r.flow.match.mask, flow.match.value, flow.match.mask)) {
+        if (r.priority !== flow.priority) continue;
+        const m = r.matchInto(scratch);
+        if (overlaps(m.value, m.mask, flow.match.value, flow.match.mask)) {
           throw new OpenFlowError('OFPFMFC_OVERLAP', 'an overlapping flow of the same priority exists');
         }
       }
@@ -333,7 +341,7 @@ export class Switch implements SwitchCore {
   private findExact(t: FlowTable, flow: Flow): FlowEntry | undefined {
     const r = t.cls.findExact(flow.match, flow.priority);
     if (r) return r.payload;
-    if (t.conj.size) for (const e of t.softEntries) if (e.flow.priority === flow.priority && e.flow.match.equals(flow.match)) return e;
+    if (t.conj.size) for (const e of t.softEntries) if (e.priority === flow.priority && e.match.equals(flow.match)) return e;
     return undefined;
   }
 
@@ -348,10 +356,15 @@ export class Switch implements SwitchCore {
     const now = this.clock.now();
     const t = this.tables[flow.table]!;
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
-    const entry: FlowEntry = {
-      flow, ops: this.opPool.share(compileInstructions(flow.instructions)), packets: 0, bytes: 0, created: now, rule: null, life: null,
-      soft,
-    };
+    const compiled = compileInstructions(flow.instructions);
+    const ops = this.opPool.share(compiled);
+    const entry = new InstalledFlow(flow, ops, soft);
+    if (ops !== compiled) {
+      // Another flow has these prepared actions: share its instructions too when they are equal.
+      const same = this.sharedInstructions.get(ops);
+      if (same === undefined) this.sharedInstructions.set(ops, flow.instructions);
+      else if (same !== flow.instructions && sameData(same, flow.instructions)) entry.instructions = same;
+    }
     if (old) {
       if (!flow.flags.includes('reset_counts')) {
         entry.packets = old.packets;
@@ -363,8 +376,8 @@ export class Switch implements SwitchCore {
       t.conj.insert(flow.match, flow.priority, conjunctionClauses(flow.instructions.apply)!, entry);
       t.softEntries.add(entry);
       this.epoch.value++;
-    } else entry.rule = t.cls.insert(flow.match, flow.priority, entry);
-    entry.life = this.expiry.add(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
+    } else entry.attach(t.cls.insert(flow.match, flow.priority, entry));
+    entry.life = this.expiry.addLife(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
     return entry;
@@ -372,16 +385,15 @@ export class Switch implements SwitchCore {
 
   /** Take a flow out of its table and the lifetime/cookie books; returns the (table, cookie) pairs whose last delete_learned flow went. */
   private unlink(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
-    const t = this.tables[e.flow.table]!;
+    const t = this.tables[e.table]!;
     if (e.soft) {
       t.conj.remove(e);
       t.softEntries.delete(e);
       this.epoch.value++;
     } else if (e.rule) t.cls.remove(e.rule);
-    e.rule = null;
-    if (e.life) e.life.live = false;
-    this.expiry.remove(e, RemovedReason.DELETE);
-    return this.learnedCookies.remove(e.flow.instructions.apply);
+    (e as InstalledFlow).detach();
+    if (e.life) this.expiry.removeLife(e.life);
+    return this.learnedCookies.remove(e.instructions.apply);
   }
 
   /** Remove a flow for `reason`, tell `onFlowRemoved`, and apply `delete_learned`. */
@@ -397,7 +409,7 @@ export class Switch implements SwitchCore {
     }
     for (const d of dead) {
       const t = this.tables[d.table]!;
-      for (const x of [...this.entries(t)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE, now);
+      for (const x of [...this.entries(t)]) if (x.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE, now);
     }
   }
 
@@ -434,14 +446,16 @@ export class Switch implements SwitchCore {
     const tables = hasTable ? [this.tables[flow.table]!] : this.tables;
     const outPort = opts.outPort === undefined || opts.outPort === OFPP.NONE ? undefined : opts.outPort;
     const outGroup = opts.outGroup === undefined || opts.outGroup === 0xffff_ffff ? undefined : opts.outGroup;
+    const scratch = new Match();
     for (const t of tables) {
       for (const e of this.entries(t)) {
-        const m = e.flow.match;
-        if (cookieMask !== undefined && (e.flow.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
-        if (outPort !== undefined && !outputsTo(e.flow, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) continue;
-        if (outGroup !== undefined && !outputsTo(e.flow, (a) => a.type === 'group' && a.groupId === outGroup)) continue;
+        if (cookieMask !== undefined && (e.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
+        if (outPort !== undefined && !outputsTo(e, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) continue;
+        if (outGroup !== undefined && !outputsTo(e, (a) => a.type === 'group' && a.groupId === outGroup)) continue;
+        if (strict && e.priority !== flow.priority) continue;
+        const m = e.matchInto(scratch);
         if (strict) {
-          if (e.flow.priority === flow.priority && m.equals(flow.match)) out.push(e);
+          if (m.equals(flow.match)) out.push(e);
         } else if (looseMatch(m.value, m.mask, flow.match.value, flow.match.mask)) out.push(e);
       }
     }
@@ -468,12 +482,12 @@ export class Switch implements SwitchCore {
 
   /** Replace a flow's instructions (and cookie); a flow that becomes (or stops being) a conjunction flow changes place. */
   private modifyEntry(e: FlowEntry, ins: Flow['instructions'], cookie: bigint | undefined, reset: boolean, dead: Array<{ table: number; cookie: bigint }>): void {
-    const t = this.tables[e.flow.table]!;
-    for (const d of this.learnedCookies.remove(e.flow.instructions.apply)) dead.push(d);
+    const t = this.tables[e.table]!;
+    for (const d of this.learnedCookies.remove(e.instructions.apply)) dead.push(d);
     this.learnedCookies.add(ins.apply);
     e.flow = { ...e.flow, instructions: ins, ...(cookie !== undefined ? { cookie } : {}) };
     e.ops = this.opPool.share(compileInstructions(ins));
-    this.expiry.refresh(e, this.clock.now()); // a modification restarts the hard timeout (hard_age)
+    if (e.life) this.expiry.refreshLife(e.life, this.clock.now()); // a modification restarts the hard timeout (hard_age)
     if (reset) {
       e.packets = 0;
       e.bytes = 0;
@@ -484,19 +498,20 @@ export class Switch implements SwitchCore {
         t.conj.remove(e);
         t.softEntries.delete(e);
       } else if (e.rule) t.cls.remove(e.rule);
-      e.rule = null;
+      const x = e as InstalledFlow;
+      x.detach();
       e.soft = soft;
       if (soft) {
-        t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(ins.apply)!, e);
+        t.conj.insert(x.match, x.priority, conjunctionClauses(ins.apply)!, e);
         t.softEntries.add(e);
-      } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
+      } else x.attach(t.cls.insert(x.match, x.priority, e));
     }
     this.epoch.value++;
   }
 
   private deleteLearned(dead: Array<{ table: number; cookie: bigint }>): void {
     for (const d of dead) {
-      for (const x of [...this.entries(this.tables[d.table]!)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE);
+      for (const x of [...this.entries(this.tables[d.table]!)]) if (x.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE);
     }
   }
 
@@ -520,7 +535,7 @@ export class Switch implements SwitchCore {
       const rs = [...t.cls.rules()].sort((a, b) => b.priority - a.priority || a.seq - b.seq).map((r) => r.payload);
       if (t.softEntries.size) {
         rs.push(...t.softEntries);
-        rs.sort((a, b) => b.flow.priority - a.flow.priority);
+        rs.sort((a, b) => b.priority - a.priority);
       }
       for (const r of rs) out.push(r);
     }
@@ -595,14 +610,14 @@ export class Switch implements SwitchCore {
   }
 
   private unlinkExpired(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
-    const t = this.tables[e.flow.table]!;
+    const t = this.tables[e.table]!;
     if (e.soft) {
       t.conj.remove(e);
       t.softEntries.delete(e);
       this.epoch.value++;
     } else if (e.rule) t.cls.remove(e.rule);
-    e.rule = null;
-    return this.learnedCookies.remove(e.flow.instructions.apply);
+    (e as InstalledFlow).detach();
+    return this.learnedCookies.remove(e.instructions.apply);
   }
 
   /** With a timer clock: one timer at the next flow deadline + 1 ms. */
@@ -647,7 +662,7 @@ export class Switch implements SwitchCore {
     let count = 0;
     const limit = a.limit ?? 0;
     if (limit) {
-      for (const e of this.entries(t)) if (e.flow.cookie === f.cookie) count++;
+      for (const e of this.entries(t)) if (e.cookie === f.cookie) count++;
       for (const p of this.pendingLearn) if (p.d.kind === 'add' && p.lf.flow.table === f.table && p.lf.flow.cookie === f.cookie) count++;
     }
     const d = decideLearn(lf, info, limit, count);
@@ -663,7 +678,7 @@ export class Switch implements SwitchCore {
     for (const { lf, d, existing } of list) {
       const live = existing && (existing.rule !== null || existing.soft) ? existing : undefined;
       if (d.kind === 'refresh' && live) {
-        this.expiry.refresh(live, now);
+        if (live.life) this.expiry.refreshLife(live.life, now);
         continue;
       }
       if (d.kind === 'modify' && live) {
@@ -682,7 +697,7 @@ export class Switch implements SwitchCore {
   /** @internal `fin_timeout` ran on a FIN/RST packet: lower the flow's timeouts. */
   finTimeout(e: FlowEntry, idle: number, hard: number): void {
     if (!e.life) return;
-    this.expiry.reduceTimeouts(e, idle, hard);
+    this.expiry.reduceLife(e.life, idle, hard);
     this.arm();
   }
 
@@ -707,7 +722,7 @@ export class Switch implements SwitchCore {
   delMeter(id: number): boolean {
     if (!this.meters.delete(id)) return false;
     const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'meter' && a.meterId === id);
-    for (const e of this.flows()) if (uses(e.flow.instructions.apply) || uses(e.flow.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
+    for (const e of this.flows()) if (uses(e.instructions.apply) || uses(e.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
     this.epoch.value++;
     return true;
   }
@@ -742,7 +757,7 @@ export class Switch implements SwitchCore {
     const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'group' && a.groupId === id);
     const now = this.clock.now();
     for (const e of this.flows()) {
-      const ins = e.flow.instructions;
+      const ins = e.instructions;
       if (uses(ins.apply) || uses(ins.writeActions)) this.removeFlow(e, RemovedReason.GROUP_DELETE, now);
     }
     return true;
@@ -922,7 +937,7 @@ export class Switch implements SwitchCore {
 
 /** Is rule (rv, rm) at least as specific as criteria (cv, cm) and agreeing with it (OVS loose match)? */
 /** Does a flow's apply or write actions (nested lists included) hold an action `pred` accepts (OVS `ofpacts_output_to_port/group`)? */
-function outputsTo(f: Flow, pred: (a: Action) => boolean): boolean {
+function outputsTo(f: { readonly instructions: Flow['instructions'] }, pred: (a: Action) => boolean): boolean {
   return someAction(f.instructions.apply, pred) || someAction(f.instructions.writeActions, pred);
 }
 

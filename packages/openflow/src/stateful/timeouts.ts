@@ -151,6 +151,40 @@ export class ExpiryScheduler<F> {
     return r;
   }
 
+  /**
+   * `add` for a caller that keeps the record itself (a switch keeps it on its flow entry): the
+   * record is not indexed by flow (no map entry per flow), so the methods taking a flow do not see
+   * it; use `refreshLife`, `reduceLife` and `removeLife`. `expire` handles it like any other.
+   */
+  addLife(flow: F, opts: { idleTimeout?: number; hardTimeout?: number; sendFlowRem?: boolean }, now?: number): FlowLife<F> {
+    const t = this.t(now);
+    const r: FlowLife<F> = {
+      flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
+      packets: 0, bytes: 0, sendFlowRem: opts.sendFlowRem ?? false, live: true, filedAt: -1,
+    };
+    this.file(r);
+    return r;
+  }
+
+  /** `refresh` of a record kept by the caller. */
+  refreshLife(r: FlowLife<F>, now?: number): void {
+    r.modified = this.t(now);
+    if (r.filedAt < 0) this.file(r);
+  }
+
+  /** `reduceTimeouts` of a record kept by the caller. */
+  reduceLife(r: FlowLife<F>, idle: number, hard: number): void {
+    if (!idle && !hard) return;
+    r.idleTimeout = reduceTimeout(r.idleTimeout, idle);
+    r.hardTimeout = reduceTimeout(r.hardTimeout, hard);
+    this.file(r);
+  }
+
+  /** Stop tracking a record kept by the caller (its flow left the table). */
+  removeLife(r: FlowLife<F>): void {
+    r.live = false;
+  }
+
   /** The record of a flow. */
   get(flow: F): FlowLife<F> | undefined {
     return this.byFlow.get(flow);
