@@ -40,7 +40,7 @@ interface Rare {
 const DEFAULT_RARE: Rare = Object.freeze({ idleTimeout: 0, hardTimeout: 0, importance: 0, flags: NO_FLAGS, stats: undefined });
 
 /** The stored form of a flow in a table (see the module comment); what `FlowEntry` values are. */
-export class InstalledFlow implements FlowEntry {
+export class InstalledFlow implements FlowEntry, FlowLife<FlowEntry> {
   table = 0;
   priority = 0;
   cookie = 0n;
@@ -53,22 +53,56 @@ export class InstalledFlow implements FlowEntry {
   packets = 0;
   bytes = 0;
   rule: ClsRule<FlowEntry> | null = null;
-  life: FlowLife<FlowEntry> | null = null;
+  // The numeric fields start as numbers (not `undefined`), so V8 keeps them as numbers in place:
+  // a field that held `undefined` first stores each later double as a new heap number (16 bytes
+  // per `used` update on every frame).
+  /** Lifetime (`FlowLife`, the entry is its own record): idle timeout now (s; fin_timeout lowers it). */
+  idleTimeout = 0;
+  /** Hard timeout now (s). */
+  hardTimeout = 0;
+  /** Added at (ms). */
+  created = 0;
+  /** Last add/modify/learn refresh (ms). */
+  modified = 0;
+  /** Last packet (ms). */
+  used = 0;
+  /** Still installed. */
+  live = true;
+  /** The expiry heap's bookkeeping. */
+  filedAt = -1;
 
   constructor(
     flow: Flow,
     /** Prepared instructions. */
     public ops: Op[],
+    /** When it is added (switch clock, ms). */
+    now: number,
     /** A conjunction ("soft") flow. */
     public soft: boolean,
   ) {
     this.flow = flow;
+    this.idleTimeout = flow.idleTimeout;
+    this.hardTimeout = flow.hardTimeout;
+    this.created = now;
+    this.modified = now;
+    this.used = now;
   }
 
-  /** When it was added (switch clock, ms): the lifetime record's `created` (attached at install). */
-  get created(): number {
-    return this.life !== null ? this.life.created : 0;
+  /** `FlowLife.owner`: the entry itself. */
+  get owner(): FlowEntry {
+    return this;
   }
+
+  /** The flow's `FlowLife`: the entry itself. */
+  get life(): FlowLife<FlowEntry> {
+    return this;
+  }
+
+  /** `send_flow_rem`: a flow-removed message is wanted. */
+  get sendFlowRem(): boolean {
+    return this.rare.flags.includes('send_flow_rem');
+  }
+
 
   /** What it matches: built from the classifier's rule while one holds the flow. */
   get match(): Match {

@@ -358,7 +358,7 @@ export class Switch implements SwitchCore {
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
     const compiled = compileInstructions(flow.instructions);
     const ops = this.opPool.share(compiled);
-    const entry = new InstalledFlow(flow, ops, soft);
+    const entry = new InstalledFlow(flow, ops, now, soft);
     if (ops !== compiled) {
       // Another flow has these prepared actions: share its instructions too when they are equal.
       const same = this.sharedInstructions.get(ops);
@@ -377,7 +377,7 @@ export class Switch implements SwitchCore {
       t.softEntries.add(entry);
       this.epoch.value++;
     } else entry.attach(t.cls.insert(flow.match, flow.priority, entry));
-    entry.life = this.expiry.addLife(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
+    this.expiry.addLife(entry);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
     return entry;

@@ -41,8 +41,8 @@ export const REMOVED_REASON_NAMES: Readonly<Record<RemovedReason, string>> = {
 
 /** The lifetime and counters of one flow. */
 export interface FlowLife<F> {
-  /** The flow (the caller's object). */
-  readonly flow: F;
+  /** The flow (the caller's object; a switch's flow entry is its own record). */
+  readonly owner: F;
   /** Idle timeout in seconds (0 = none). */
   idleTimeout: number;
   /** Hard timeout in seconds (0 = none). */
@@ -143,7 +143,7 @@ export class ExpiryScheduler<F> {
     const old = this.byFlow.get(flow);
     if (old) old.live = false;
     const r: FlowLife<F> = {
-      flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
+      owner: flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
       packets: 0, bytes: 0, sendFlowRem: opts.sendFlowRem ?? false, live: true, filedAt: -1,
     };
     this.byFlow.set(flow, r);
@@ -152,18 +152,13 @@ export class ExpiryScheduler<F> {
   }
 
   /**
-   * `add` for a caller that keeps the record itself (a switch keeps it on its flow entry): the
-   * record is not indexed by flow (no map entry per flow), so the methods taking a flow do not see
-   * it; use `refreshLife`, `reduceLife` and `removeLife`. `expire` handles it like any other.
+   * Track a record the caller made and keeps (a switch's flow entry is its own record: created =
+   * modified = used, live, `filedAt` -1). It is not indexed by flow (no map entry per flow), so
+   * the methods taking a flow do not see it; use `refreshLife`, `reduceLife` and `removeLife`.
+   * `expire` handles it like any other.
    */
-  addLife(flow: F, opts: { idleTimeout?: number; hardTimeout?: number; sendFlowRem?: boolean }, now?: number): FlowLife<F> {
-    const t = this.t(now);
-    const r: FlowLife<F> = {
-      flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
-      packets: 0, bytes: 0, sendFlowRem: opts.sendFlowRem ?? false, live: true, filedAt: -1,
-    };
+  addLife(r: FlowLife<F>): void {
     this.file(r);
-    return r;
   }
 
   /** `refresh` of a record kept by the caller. */
@@ -257,7 +252,7 @@ export class ExpiryScheduler<F> {
       if (!top.live) continue;
       const why = expiredReason(top, t);
       if (why !== null) {
-        this.byFlow.delete(top.flow);
+        this.byFlow.delete(top.owner);
         top.live = false;
         out.push(this.event(top, why, t));
       } else this.file(top);
@@ -283,7 +278,7 @@ export class ExpiryScheduler<F> {
 
   private event(r: FlowLife<F>, reason: RemovedReason, now: number): FlowRemoved<F> {
     return {
-      flow: r.flow, reason, durationMs: now - r.created, idleTimeout: r.idleTimeout, hardTimeout: r.hardTimeout,
+      flow: r.owner, reason, durationMs: now - r.created, idleTimeout: r.idleTimeout, hardTimeout: r.hardTimeout,
       packets: r.packets, bytes: r.bytes, notify: r.sendFlowRem,
     };
   }
