@@ -8,7 +8,10 @@
  * - the match lives in the classifier already: the subtable holds the mask, the rule's slot the
  *   masked value words (`ClsRule.match` builds the `Match` from them on each read). Only a flow no
  *   classifier holds (a conjunction "soft" flow, or one removed) keeps its own `Match`;
- * - an empty `flags` list is one shared frozen array;
+ * - the fields most flows leave at their defaults (timeouts as added, importance, flags, parsed
+ *   statistics) are one shared frozen object;
+ * - the entry is its own `FlowLife` record (timeouts now, created/modified/used, `filedAt`), kept
+ *   by the switch's `ExpiryScheduler` without a map entry (`addLife`);
  * - flows whose prepared action list the switch shares (`OpPool`) share one `Instructions` object
  *   too, when their instructions are equal value for value (`sameData`), so the text any
  *   formatter prints from them cannot differ.
@@ -21,10 +24,10 @@ import type { Op } from './actions.js';
 import type { ClsRule } from './classifier.js';
 import type { Match } from './match.js';
 import type { Flow, FlowStats } from './ofctl-text.js';
-
-type Instructions = Flow['instructions'];
 import type { FlowEntry } from './pipeline.js';
 import type { FlowLife } from './stateful/timeouts.js';
+
+type Instructions = Flow['instructions'];
 
 const NO_FLAGS: readonly string[] = Object.freeze([]);
 
@@ -102,7 +105,6 @@ export class InstalledFlow implements FlowEntry, FlowLife<FlowEntry> {
   get sendFlowRem(): boolean {
     return this.rare.flags.includes('send_flow_rem');
   }
-
 
   /** What it matches: built from the classifier's rule while one holds the flow. */
   get match(): Match {
