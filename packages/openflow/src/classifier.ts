@@ -41,12 +41,18 @@
  */
 import { OpenFlowError } from './errors.js';
 import { KEY_WORDS } from './flowkey.js';
-import type { Match } from './match.js';
+import { Match } from './match.js';
 
 /** A rule held by a classifier. */
 export interface ClsRule<T> {
-  /** What it matches (normalised: value within mask). */
+  /**
+   * What it matches (normalised: value within mask). Built on each read from the subtable's mask
+   * and the rule's slot (the classifier stores no per-rule `Match`: at 100k rules that was ~1 KB
+   * each); a removed rule keeps the match it had.
+   */
   readonly match: Match;
+  /** The same match written into `m` (cleared first): no allocation, for scans over many rules. */
+  matchInto(m: Match): Match;
   /** Higher wins (an integer in the int32 range). */
   readonly priority: number;
   /** The caller's data (a flow entry). */
@@ -55,7 +61,57 @@ export interface ClsRule<T> {
   readonly seq: number;
 }
 
+/** A classifier's rule: where its bucket is, so that its match and its removal need no stored `Match`. */
+class Rule<T> implements ClsRule<T> {
+  /** The match, once removed (or when the subtable went away with `clear`). */
+  private kept: Match | null = null;
+  constructor(
+    /** Its subtable; null once removed. */
+    public st: Subtable<T> | null,
+    /** Its bucket's id in `st`. */
+    public id: number,
+    readonly priority: number,
+    readonly payload: T,
+    readonly seq: number,
+  ) {}
+
+  get match(): Match {
+    return this.st === null ? this.kept! : slotMatch(this.st, this.st.slotOf[this.id]!, new Match());
+  }
+
+  matchInto(m: Match): Match {
+    if (this.st === null) {
+      m.value.set(this.kept!.value);
+      m.mask.set(this.kept!.mask);
+      return m;
+    }
+    m.value.fill(0);
+    m.mask.fill(0);
+    return slotMatch(this.st, this.st.slotOf[this.id]!, m);
+  }
+
+  /** Leave the subtable, keeping the match. */
+  detach(): void {
+    this.kept = this.match;
+    this.st = null;
+  }
+}
+
+/** Write into `m` (all zeros) the match of the bucket at slot `o` of `st`: the subtable's mask, the slot's value words. */
+function slotMatch<T>(st: Subtable<T>, o: number, m: Match): Match {
+  const idx = st.idx;
+  for (let i = 0; i < idx.length; i++) {
+    m.mask[idx[i]!] = st.mw[i]!;
+    m.value[idx[i]!] = st.tab[o + SLOT_HEAD + i]!;
+  }
+  return m;
+}
+
 interface Subtable<T> {
+  /** False once the subtable left its classifier (its last rule went, or `clear`). */
+  live: boolean;
+  /** The slot (offset in `tab`) of each bucket, by id. */
+  slotOf: number[];
   /** The mask words this subtable hashes (indices into the key). */
   idx: Int32Array;
   /** The mask words at those indices. */
@@ -73,7 +129,7 @@ interface Subtable<T> {
   /** Slots in use (live or removed). */
   filled: number;
   /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
-  bks: (ClsRule<T>[] | null)[];
+  bks: (Rule<T>[] | null)[];
   /**
    * The payload of each bucket's first rule, by id: what `find` returns, one load from the slot
    * (the rule object and the bucket array stay cold).
@@ -178,6 +234,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
       let slot = old[o]! & st.capMask;
       while (st.tab[slot * stride + 1] !== -1) slot = (slot + 1) & st.capMask;
       st.tab.set(old.subarray(o, o + stride), slot * stride);
+      st.slotOf[old[o + 1]!] = slot * stride;
       st.filled++;
     }
   }
@@ -189,6 +246,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
   tab[o] = h;
   tab[o + 1] = id;
   tab[o + 2] = prio;
+  st.slotOf[id] = o;
   for (let i = 0; i < n; i++) tab[o + SLOT_HEAD + i] = value[st.idx[i]!]! & st.mw[i]!;
 }
 
@@ -219,7 +277,7 @@ function isMaskOf<T>(st: Subtable<T>, mask: Uint32Array): boolean {
   return true;
 }
 
-function better<T>(a: ClsRule<T>, b: ClsRule<T> | null): boolean {
+function better<T>(a: Rule<T>, b: Rule<T> | null): boolean {
   return b === null || a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 }
 
@@ -343,7 +401,7 @@ export class Classifier<T> {
   insert(match: Match, priority: number, payload: T): ClsRule<T> {
     // Slots hold the priority as an int32 (OpenFlow's are 0..65535).
     if (priority !== (priority | 0)) throw new OpenFlowError('OFPFMFC_BAD_PRIORITY', `priority ${priority} is not a 32-bit integer`);
-    const rule: ClsRule<T> = { match, priority, payload, seq: this.seq++ };
+    const seq = this.seq++;
     const mh = hashMask(match.mask);
     let st = this.subtableOf(match.mask, mh);
     if (!st) {
@@ -351,6 +409,8 @@ export class Classifier<T> {
       for (let i = 0; i < KEY_WORDS; i++) if (match.mask[i] !== 0) idxs.push(i);
       const idx = Int32Array.from(idxs);
       st = {
+        live: true,
+        slotOf: [],
         idx,
         mw: Uint32Array.from(idxs.map((i) => match.mask[i]!)),
         tab: newTable(idxs.length, 8),
@@ -374,8 +434,10 @@ export class Classifier<T> {
     }
     const h = hashWords(match.value, st.idx, st.mw);
     const o = findSlot(st, match.value, h);
+    let rule: Rule<T>;
     if (o >= 0) {
       const id = st.tab[o + 1]!;
+      rule = new Rule(st, id, priority, payload, seq);
       const b = st.bks[id]!;
       let at = b.length;
       while (at > 0 && better(rule, b[at - 1]!)) at--;
@@ -386,6 +448,7 @@ export class Classifier<T> {
       }
     } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
+      rule = new Rule(st, id, priority, payload, seq);
       st.bks[id] = [rule];
       st.pay[id] = payload;
       putSlot(st, match.value, h, id, priority);
@@ -409,16 +472,18 @@ export class Classifier<T> {
   }
 
   /** Remove a rule by handle; returns false if it was not present. */
-  remove(rule: ClsRule<T>): boolean {
-    const st = this.subtableOf(rule.match.mask);
-    if (!st) return false;
-    const h = hashWords(rule.match.value, st.idx, st.mw);
-    const o = findSlot(st, rule.match.value, h);
-    const b = o >= 0 ? st.bks[st.tab[o + 1]!]! : null;
+  remove(handle: ClsRule<T>): boolean {
+    if (!(handle instanceof Rule)) return false;
+    const rule = handle as Rule<T>;
+    const st = rule.st;
+    if (st === null || !st.live) return false;
+    const id = rule.id;
+    const o = st.slotOf[id]!;
+    const b = st.bks[id];
     const i = b ? b.indexOf(rule) : -1;
     if (!b || i < 0) return false;
+    rule.detach();
     b.splice(i, 1);
-    const id = st.tab[o + 1]!;
     if (b.length === 0) {
       st.bks[id] = null;
       st.pay[id] = null;
@@ -432,6 +497,7 @@ export class Classifier<T> {
     this.nRules--;
     const prios = st.prios;
     if (st.count === 0) {
+      st.live = false;
       this.unplace(st);
       const list = this.byMask.get(st.maskHash)!;
       if (list.length === 1) this.byMask.delete(st.maskHash);
@@ -462,7 +528,8 @@ export class Classifier<T> {
     if (!st) return undefined;
     const o = findSlot(st, match.value, hashWords(match.value, st.idx, st.mw));
     if (o < 0) return undefined;
-    return st.bks[st.tab[o + 1]!]!.find((r) => r.priority === priority && r.match.equals(match));
+    // A bucket's rules all have this mask and these masked words: the same (normalised) match.
+    return st.bks[st.tab[o + 1]!]!.find((r) => r.priority === priority);
   }
 
   /** Every rule, in no particular order. */
@@ -472,6 +539,12 @@ export class Classifier<T> {
 
   /** Remove every rule. */
   clear(): void {
+    for (const list of this.byMask.values()) {
+      for (const st of list) {
+        for (const b of st.bks) if (b) for (const r of b) r.detach();
+        st.live = false;
+      }
+    }
     this.byMask = new Map();
     this.order = [];
     this.groups = new Map();

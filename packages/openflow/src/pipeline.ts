@@ -35,7 +35,7 @@ import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, FRAG_ANY, Prereq, VLAN_CFI, f
 import { FlowKey, W } from './flowkey.js';
 import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
 import { readSubfieldBig } from './stateful/learn.js';
-import { prereqOkKey } from './match.js';
+import { prereqOkKey, type Match } from './match.js';
 import { MegaflowRecorder, TraceWildcards, replayCached, vlanStateHolds } from './megaflow.js';
 import { ovsClassifierWc, type WcRule } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
@@ -118,10 +118,24 @@ function ctDpText(c: CtPrep, zone: number): string {
 // ---------------------------------------------------------------------------------------------
 // Tables, flows, groups
 
-/** A flow installed in a table, with its counters. */
+/** A flow installed in a table, with its counters (stored as an `InstalledFlow`, flow-entry.ts). */
 export interface FlowEntry {
-  /** The flow as added (match, priority, cookie, instructions...). */
+  /** The flow as added (match, priority, cookie, instructions...): a view built on each read. */
   flow: Flow;
+  /** Its table (without building `flow`). */
+  readonly table: number;
+  /** Its priority. */
+  readonly priority: number;
+  /** Its cookie. */
+  readonly cookie: bigint;
+  /** Its instructions. */
+  readonly instructions: Flow['instructions'];
+  /** What it matches (built on each read while a classifier holds the flow). */
+  readonly match: Match;
+  /** The match written into `m` (no allocation while a classifier holds the flow; else its own). */
+  matchInto(m: Match): Match;
+  /** True when the flow has this flag (`send_flow_rem`, ...). */
+  hasFlag(name: string): boolean;
   /** Prepared instructions. */
   ops: Op[];
   /** Packets matched. */
@@ -129,7 +143,7 @@ export interface FlowEntry {
   /** Bytes matched. */
   bytes: number;
   /** When it was added (switch clock, ms). */
-  created: number;
+  readonly created: number;
   /** The classifier handle (null for a conjunction ("soft") flow, which lives in the table's `conj`). */
   rule: ClsRule<FlowEntry> | null;
   /** Lifetime: timeouts, `used` (last packet) and `modified` (ms), for expiry and idle/hard ages. */
@@ -854,22 +868,7 @@ export class Pipeline implements Xlate {
     const hardPri = e === null ? -1 : t.cls.foundPriority;
     let viaConj = false;
     if (t.conj.maxPriority > hardPri) {
-      // Conjunctive match (classifier.c): soft flows above the hard match may select a conj_id flow.
-      // The answer depends on the hard lookup, the soft subtables searched and the conj_id lookups.
-      const rec = this.rec;
-      if (rec !== null) {
-        rec.clsConsulted(t.cls);
-        rec.conjConsulted(t.conj, hardPri);
-      }
-      const cls = t.cls;
-      const got = t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
-        const save = w[W.conj_id]!;
-        w[W.conj_id] = id;
-        const x = cls.lookup(w);
-        if (rec !== null) rec.clsConsulted(cls);
-        w[W.conj_id] = save;
-        return x === null ? null : x.payload;
-      });
+      const got = this.lookupConj(t, hardPri);
       if (got !== null) {
         e = got;
         viaConj = true;
@@ -885,6 +884,30 @@ export class Pipeline implements Xlate {
     if (e === null) return null;
     if (this.counting) t.matched++;
     return e;
+  }
+
+  /**
+   * Conjunctive match (classifier.c): soft flows above the hard match (of priority `hardPri`) may
+   * select a conj_id flow. The answer depends on the hard lookup, the soft subtables searched and
+   * the conj_id lookups. A method of its own: `lookup` creates no closure (a closure there
+   * allocated a context on every lookup, conjunctions or not).
+   */
+  private lookupConj(t: FlowTable, hardPri: number): FlowEntry | null {
+    const w = this.key.w;
+    const rec = this.rec;
+    if (rec !== null) {
+      rec.clsConsulted(t.cls);
+      rec.conjConsulted(t.conj, hardPri);
+    }
+    const cls = t.cls;
+    return t.conj.resolve(w, hardPri, (id: number): FlowEntry | null => {
+      const save = w[W.conj_id]!;
+      w[W.conj_id] = id;
+      const x = cls.lookup(w);
+      if (rec !== null) rec.clsConsulted(cls);
+      w[W.conj_id] = save;
+      return x === null ? null : x.payload;
+    });
   }
 
   private resourceCheck(): boolean {
@@ -1641,8 +1664,16 @@ export class Pipeline implements Xlate {
   /** The end of a pass: install what it learned (they become visible to the next pass). */
   private commitLearned(): void {
     if (this.passLearned.size !== 0) this.passLearned.clear();
-    if (this.learns()) this.sw.learnCommit(this.now);
+    // Only when this pass staged something: passing `now` to the switch boxes it (16 bytes per
+    // frame with a fractional clock) even when nothing is installed.
+    if (this.learnStaged) {
+      this.learnStaged = false;
+      this.sw.learnCommit(this.now);
+    }
   }
+
+  /** A `learn` of the current pass staged a flow for `learnCommit`. */
+  private learnStaged = false;
 
   /** `learn(...)` (lib/learn.c): the flow is staged and becomes visible when this pass ends. */
   learn(a: LearnAction): void {
@@ -1659,6 +1690,7 @@ export class Pipeline implements Xlate {
     if (this.tr !== null) this.tr.learned(lf.flow);
     // A trace with side effects installs what it learns, as ofproto/trace given a packet does.
     const ok = this.sw.learnStage(lf, a, this.now, !this.learns());
+    if (ok && this.learns()) this.learnStaged = true;
     if (ok && this.tr !== null) {
       const f = lf.flow;
       const l = this.passLearned.get(f.table);

@@ -37,8 +37,10 @@ import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePac
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
-import type { Match } from './match.js';
 import { OpPool } from './op-pool.js';
+import { InstalledFlow, sameData } from './flow-entry.js';
+import { Match } from './match.js';
+import type { Op } from './actions.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
 import { checkFlow, formatFlow, parseFlow, parseFlowMod, type Flow, type FlowCommand, type FlowMod, type Group } from './ofctl-text.js';
@@ -231,6 +233,8 @@ export class Switch implements SwitchCore {
   private readonly pipe: Pipeline;
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
+  /** The instructions of the first flow seen with each shared prepared list (`OpPool`), for flows whose instructions equal them. */
+  private readonly sharedInstructions = new WeakMap<Op[], Flow['instructions']>();
   /** Action lists shared between flows with the same stateless actions (see op-pool.ts). */
   private readonly opPool = new OpPool(() => {
     let n = 0;
@@ -391,8 +395,11 @@ export class Switch implements SwitchCore {
     const t = this.tables[flow.table]!;
     const old = this.findExact(t, flow);
     if (!old && flow.flags.includes('check_overlap')) {
+      const scratch = new Match();
       for (const r of this.entries(t)) {
-        if (r.flow.priority === flow.priority && overlaps(r.flow.match.value, r.flow.match.mask, flow.match.value, flow.match.mask)) {
+        if (r.priority !== flow.priority) continue;
+        const m = r.matchInto(scratch);
+        if (overlaps(m.value, m.mask, flow.match.value, flow.match.mask)) {
           throw new OpenFlowError('OFPFMFC_OVERLAP', 'an overlapping flow of the same priority exists');
         }
       }
@@ -404,7 +411,7 @@ export class Switch implements SwitchCore {
   private findExact(t: FlowTable, flow: Flow): FlowEntry | undefined {
     const r = t.cls.findExact(flow.match, flow.priority);
     if (r) return r.payload;
-    if (t.conj.size) for (const e of t.softEntries) if (e.flow.priority === flow.priority && e.flow.match.equals(flow.match)) return e;
+    if (t.conj.size) for (const e of t.softEntries) if (e.priority === flow.priority && e.match.equals(flow.match)) return e;
     return undefined;
   }
 
@@ -419,10 +426,15 @@ export class Switch implements SwitchCore {
     const now = this.clock.now();
     const t = this.tables[flow.table]!;
     const soft = conjunctionClauses(flow.instructions.apply) !== null && !flow.instructions.writeActions && flow.instructions.gotoTable === undefined;
-    const entry: FlowEntry = {
-      flow, ops: this.opPool.share(compileInstructions(flow.instructions)), packets: 0, bytes: 0, created: now, rule: null, life: null,
-      soft,
-    };
+    const compiled = compileInstructions(flow.instructions);
+    const ops = this.opPool.share(compiled);
+    const entry = new InstalledFlow(flow, ops, now, soft);
+    if (ops !== compiled) {
+      // Another flow has these prepared actions: share its instructions too when they are equal.
+      const same = this.sharedInstructions.get(ops);
+      if (same === undefined) this.sharedInstructions.set(ops, flow.instructions);
+      else if (same !== flow.instructions && sameData(same, flow.instructions)) entry.instructions = same;
+    }
     if (old) {
       if (!flow.flags.includes('reset_counts')) {
         entry.packets = old.packets;
@@ -434,8 +446,8 @@ export class Switch implements SwitchCore {
       t.conj.insert(flow.match, flow.priority, conjunctionClauses(flow.instructions.apply)!, entry);
       t.softEntries.add(entry);
       this.epoch.value++;
-    } else entry.rule = t.cls.insert(flow.match, flow.priority, entry);
-    entry.life = this.expiry.add(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
+    } else entry.attach(t.cls.insert(flow.match, flow.priority, entry));
+    this.expiry.addLife(entry);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
     this.onFlowChange?.({ event: 'added', entry });
@@ -444,16 +456,15 @@ export class Switch implements SwitchCore {
 
   /** Take a flow out of its table and the lifetime/cookie books; returns the (table, cookie) pairs whose last delete_learned flow went. */
   private unlink(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
-    const t = this.tables[e.flow.table]!;
+    const t = this.tables[e.table]!;
     if (e.soft) {
       t.conj.remove(e);
       t.softEntries.delete(e);
       this.epoch.value++;
     } else if (e.rule) t.cls.remove(e.rule);
-    e.rule = null;
-    if (e.life) e.life.live = false;
-    this.expiry.remove(e, RemovedReason.DELETE);
-    return this.learnedCookies.remove(e.flow.instructions.apply);
+    (e as InstalledFlow).detach();
+    if (e.life) this.expiry.removeLife(e.life);
+    return this.learnedCookies.remove(e.instructions.apply);
   }
 
   /** Remove a flow for `reason`, tell `onFlowRemoved`, and apply `delete_learned`. */
@@ -470,7 +481,7 @@ export class Switch implements SwitchCore {
     }
     for (const d of dead) {
       const t = this.tables[d.table]!;
-      for (const x of [...this.entries(t)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE, now);
+      for (const x of [...this.entries(t)]) if (x.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE, now);
     }
   }
 
@@ -507,14 +518,16 @@ export class Switch implements SwitchCore {
     const tables = hasTable ? [this.tables[flow.table]!] : this.tables;
     const outPort = opts.outPort === undefined || opts.outPort === OFPP.NONE ? undefined : opts.outPort;
     const outGroup = opts.outGroup === undefined || opts.outGroup === 0xffff_ffff ? undefined : opts.outGroup;
+    const scratch = new Match();
     for (const t of tables) {
       for (const e of this.entries(t)) {
-        const m = e.flow.match;
-        if (cookieMask !== undefined && (e.flow.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
-        if (outPort !== undefined && !outputsTo(e.flow, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) continue;
-        if (outGroup !== undefined && !outputsTo(e.flow, (a) => a.type === 'group' && a.groupId === outGroup)) continue;
+        if (cookieMask !== undefined && (e.cookie & cookieMask) !== (flow.cookie & cookieMask)) continue;
+        if (outPort !== undefined && !outputsTo(e, (a) => (a.type === 'output' && a.port === outPort) || (a.type === 'controller' && outPort === OFPP.CONTROLLER))) continue;
+        if (outGroup !== undefined && !outputsTo(e, (a) => a.type === 'group' && a.groupId === outGroup)) continue;
+        if (strict && e.priority !== flow.priority) continue;
+        const m = e.matchInto(scratch);
         if (strict) {
-          if (e.flow.priority === flow.priority && m.equals(flow.match)) out.push(e);
+          if (m.equals(flow.match)) out.push(e);
         } else if (looseMatch(m.value, m.mask, flow.match.value, flow.match.mask)) out.push(e);
       }
     }
@@ -541,13 +554,13 @@ export class Switch implements SwitchCore {
 
   /** Replace a flow's instructions (and cookie); a flow that becomes (or stops being) a conjunction flow changes place. */
   private modifyEntry(e: FlowEntry, ins: Flow['instructions'], cookie: bigint | undefined, reset: boolean, dead: Array<{ table: number; cookie: bigint }>): void {
-    const t = this.tables[e.flow.table]!;
-    const before = e.flow;
-    for (const d of this.learnedCookies.remove(e.flow.instructions.apply)) dead.push(d);
+    const t = this.tables[e.table]!;
+    const before = { instructions: e.instructions, cookie: e.cookie };
+    for (const d of this.learnedCookies.remove(e.instructions.apply)) dead.push(d);
     this.learnedCookies.add(ins.apply);
     e.flow = { ...e.flow, instructions: ins, ...(cookie !== undefined ? { cookie } : {}) };
     e.ops = this.opPool.share(compileInstructions(ins));
-    this.expiry.refresh(e, this.clock.now()); // a modification restarts the hard timeout (hard_age)
+    if (e.life) this.expiry.refreshLife(e.life, this.clock.now()); // a modification restarts the hard timeout (hard_age)
     if (reset) {
       e.packets = 0;
       e.bytes = 0;
@@ -558,12 +571,13 @@ export class Switch implements SwitchCore {
         t.conj.remove(e);
         t.softEntries.delete(e);
       } else if (e.rule) t.cls.remove(e.rule);
-      e.rule = null;
+      const x = e as InstalledFlow;
+      x.detach();
       e.soft = soft;
       if (soft) {
-        t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(ins.apply)!, e);
+        t.conj.insert(x.match, x.priority, conjunctionClauses(ins.apply)!, e);
         t.softEntries.add(e);
-      } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
+      } else x.attach(t.cls.insert(x.match, x.priority, e));
     }
     this.epoch.value++;
     if (this.onFlowChange) {
@@ -577,7 +591,7 @@ export class Switch implements SwitchCore {
 
   private deleteLearned(dead: Array<{ table: number; cookie: bigint }>): void {
     for (const d of dead) {
-      for (const x of [...this.entries(this.tables[d.table]!)]) if (x.flow.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE);
+      for (const x of [...this.entries(this.tables[d.table]!)]) if (x.cookie === d.cookie) this.removeFlow(x, RemovedReason.DELETE);
     }
   }
 
@@ -600,12 +614,20 @@ export class Switch implements SwitchCore {
    * events). An OpenFlow bundle that fails rolls back to it (OVS `do_bundle_commit()`'s revert).
    */
   checkpoint(): () => void {
-    type Saved = { e: FlowEntry; flow: Flow; ops: FlowEntry['ops']; soft: boolean; packets: number; bytes: number; life: FlowEntry['life']; lifeCopy: FlowEntry['life'] };
+    type Saved = {
+      e: InstalledFlow; flow: Flow; ops: FlowEntry['ops']; soft: boolean; packets: number; bytes: number;
+      life: { idleTimeout: number; hardTimeout: number; created: number; modified: number; used: number };
+    };
     const saved: Saved[] = [];
     for (const t of this.tables) {
       const hard = [...t.cls.rules()].sort((a, b) => a.seq - b.seq).map((r) => r.payload);
-      for (const e of [...hard, ...t.softEntries]) {
-        saved.push({ e, flow: e.flow, ops: e.ops, soft: e.soft, packets: e.packets, bytes: e.bytes, life: e.life, lifeCopy: e.life ? { ...e.life } : null });
+      for (const x of [...hard, ...t.softEntries]) {
+        const e = x as InstalledFlow;
+        // `{ ...e.flow }` reads the match getter: the snapshot keeps its own `Match`.
+        saved.push({
+          e, flow: { ...e.flow }, ops: e.ops, soft: e.soft, packets: e.packets, bytes: e.bytes,
+          life: { idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, created: e.created, modified: e.modified, used: e.used },
+        });
       }
     }
     const groups = new Map(this.groups);
@@ -613,18 +635,20 @@ export class Switch implements SwitchCore {
       for (const e of this.flows()) this.unlink(e);
       for (const s of saved) {
         const { e } = s;
-        Object.assign(e, { flow: s.flow, ops: s.ops, soft: s.soft, packets: s.packets, bytes: s.bytes, life: s.life });
-        const t = this.tables[e.flow.table]!;
+        e.flow = s.flow; // no rule holds it after unlink: the entry keeps the snapshot's match
+        e.ops = s.ops;
+        e.soft = s.soft;
+        e.packets = s.packets;
+        e.bytes = s.bytes;
+        Object.assign(e, s.life);
+        e.live = true;
+        const t = this.tables[e.table]!;
         if (e.soft) {
-          t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(e.flow.instructions.apply)!, e);
+          t.conj.insert(e.match, e.priority, conjunctionClauses(e.instructions.apply)!, e);
           t.softEntries.add(e);
-        } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
-        if (e.life && s.lifeCopy) {
-          const { filedAt: _f, ...fields } = s.lifeCopy;
-          Object.assign(e.life, fields);
-          this.expiry.restore(e.life);
-        }
-        this.learnedCookies.add(e.flow.instructions.apply);
+        } else e.attach(t.cls.insert(e.match, e.priority, e));
+        this.expiry.addLife(e);
+        this.learnedCookies.add(e.instructions.apply);
       }
       this.groups.clear();
       for (const [id, g] of groups) this.groups.set(id, g);
@@ -641,7 +665,7 @@ export class Switch implements SwitchCore {
       const rs = [...t.cls.rules()].sort((a, b) => b.priority - a.priority || a.seq - b.seq).map((r) => r.payload);
       if (t.softEntries.size) {
         rs.push(...t.softEntries);
-        rs.sort((a, b) => b.flow.priority - a.flow.priority);
+        rs.sort((a, b) => b.priority - a.priority);
       }
       for (const r of rs) out.push(r);
     }
@@ -717,14 +741,14 @@ export class Switch implements SwitchCore {
   }
 
   private unlinkExpired(e: FlowEntry): Array<{ table: number; cookie: bigint }> {
-    const t = this.tables[e.flow.table]!;
+    const t = this.tables[e.table]!;
     if (e.soft) {
       t.conj.remove(e);
       t.softEntries.delete(e);
       this.epoch.value++;
     } else if (e.rule) t.cls.remove(e.rule);
-    e.rule = null;
-    return this.learnedCookies.remove(e.flow.instructions.apply);
+    (e as InstalledFlow).detach();
+    return this.learnedCookies.remove(e.instructions.apply);
   }
 
   /** With a timer clock: one timer at the next flow deadline + 1 ms. */
@@ -769,7 +793,7 @@ export class Switch implements SwitchCore {
     let count = 0;
     const limit = a.limit ?? 0;
     if (limit) {
-      for (const e of this.entries(t)) if (e.flow.cookie === f.cookie) count++;
+      for (const e of this.entries(t)) if (e.cookie === f.cookie) count++;
       for (const p of this.pendingLearn) if (p.d.kind === 'add' && p.lf.flow.table === f.table && p.lf.flow.cookie === f.cookie) count++;
     }
     const d = decideLearn(lf, info, limit, count);
@@ -785,7 +809,7 @@ export class Switch implements SwitchCore {
     for (const { lf, d, existing } of list) {
       const live = existing && (existing.rule !== null || existing.soft) ? existing : undefined;
       if (d.kind === 'refresh' && live) {
-        this.expiry.refresh(live, now);
+        if (live.life) this.expiry.refreshLife(live.life, now);
         continue;
       }
       if (d.kind === 'modify' && live) {
@@ -804,7 +828,7 @@ export class Switch implements SwitchCore {
   /** @internal `fin_timeout` ran on a FIN/RST packet: lower the flow's timeouts. */
   finTimeout(e: FlowEntry, idle: number, hard: number): void {
     if (!e.life) return;
-    this.expiry.reduceTimeouts(e, idle, hard);
+    this.expiry.reduceLife(e.life, idle, hard);
     this.arm();
   }
 
@@ -829,7 +853,7 @@ export class Switch implements SwitchCore {
   delMeter(id: number): boolean {
     if (!this.meters.delete(id)) return false;
     const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'meter' && a.meterId === id);
-    for (const e of this.flows()) if (uses(e.flow.instructions.apply) || uses(e.flow.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
+    for (const e of this.flows()) if (uses(e.instructions.apply) || uses(e.instructions.writeActions)) this.removeFlow(e, RemovedReason.METER_DELETE);
     this.epoch.value++;
     return true;
   }
@@ -865,7 +889,7 @@ export class Switch implements SwitchCore {
     const uses = (l?: readonly Action[]): boolean => someAction(l, (a) => a.type === 'group' && a.groupId === id);
     const now = this.clock.now();
     for (const e of this.flows()) {
-      const ins = e.flow.instructions;
+      const ins = e.instructions;
       if (uses(ins.apply) || uses(ins.writeActions)) this.removeFlow(e, RemovedReason.GROUP_DELETE, now);
     }
     return true;
@@ -1049,7 +1073,7 @@ export class Switch implements SwitchCore {
 
 /** Is rule (rv, rm) at least as specific as criteria (cv, cm) and agreeing with it (OVS loose match)? */
 /** Does a flow's apply or write actions (nested lists included) hold an action `pred` accepts (OVS `ofpacts_output_to_port/group`)? */
-function outputsTo(f: Flow, pred: (a: Action) => boolean): boolean {
+function outputsTo(f: { readonly instructions: Flow['instructions'] }, pred: (a: Action) => boolean): boolean {
   return someAction(f.instructions.apply, pred) || someAction(f.instructions.writeActions, pred);
 }
 

@@ -199,19 +199,22 @@ export interface RealClockOptions {
 
 /** Real monotonic time (`performance.now()`) and real timers (`setTimeout`). */
 export class RealClock implements TimerClock {
-  private readonly origin: number;
   private readonly unref: boolean;
   private nextId = 1;
   private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
 
   constructor(opts: RealClockOptions = {}) {
-    this.origin = performance.now();
     this.unref = opts.unref ?? true;
   }
 
-  /** Milliseconds since this clock was created (fractional, monotonic). */
+  /**
+   * Milliseconds on the process's monotonic clock (`performance.now()`: fractional, since the
+   * process started; every RealClock reads the same time). Returned as read: Node 20's
+   * `performance.now()` boxes its double (16 bytes), and arithmetic here would box a second one
+   * whenever the caller does not inline this method.
+   */
   now(): number {
-    return performance.now() - this.origin;
+    return performance.now();
   }
 
   /**

@@ -41,8 +41,8 @@ export const REMOVED_REASON_NAMES: Readonly<Record<RemovedReason, string>> = {
 
 /** The lifetime and counters of one flow. */
 export interface FlowLife<F> {
-  /** The flow (the caller's object). */
-  readonly flow: F;
+  /** The flow (the caller's object; a switch's flow entry is its own record). */
+  readonly owner: F;
   /** Idle timeout in seconds (0 = none). */
   idleTimeout: number;
   /** Hard timeout in seconds (0 = none). */
@@ -143,7 +143,7 @@ export class ExpiryScheduler<F> {
     const old = this.byFlow.get(flow);
     if (old) old.live = false;
     const r: FlowLife<F> = {
-      flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
+      owner: flow, idleTimeout: opts.idleTimeout ?? 0, hardTimeout: opts.hardTimeout ?? 0, created: t, modified: t, used: t,
       packets: 0, bytes: 0, sendFlowRem: opts.sendFlowRem ?? false, live: true, filedAt: -1,
     };
     this.byFlow.set(flow, r);
@@ -151,11 +151,33 @@ export class ExpiryScheduler<F> {
     return r;
   }
 
-  /** Track again a record that `remove` dropped (a rolled-back bundle puts its flows back as they were). */
-  restore(r: FlowLife<F>): void {
-    this.byFlow.set(r.flow, r);
-    r.live = true;
+  /**
+   * Track a record the caller made and keeps (a switch's flow entry is its own record: created =
+   * modified = used, live, `filedAt` -1). It is not indexed by flow (no map entry per flow), so
+   * the methods taking a flow do not see it; use `refreshLife`, `reduceLife` and `removeLife`.
+   * `expire` handles it like any other.
+   */
+  addLife(r: FlowLife<F>): void {
     this.file(r);
+  }
+
+  /** `refresh` of a record kept by the caller. */
+  refreshLife(r: FlowLife<F>, now?: number): void {
+    r.modified = this.t(now);
+    if (r.filedAt < 0) this.file(r);
+  }
+
+  /** `reduceTimeouts` of a record kept by the caller. */
+  reduceLife(r: FlowLife<F>, idle: number, hard: number): void {
+    if (!idle && !hard) return;
+    r.idleTimeout = reduceTimeout(r.idleTimeout, idle);
+    r.hardTimeout = reduceTimeout(r.hardTimeout, hard);
+    this.file(r);
+  }
+
+  /** Stop tracking a record kept by the caller (its flow left the table). */
+  removeLife(r: FlowLife<F>): void {
+    r.live = false;
   }
 
   /** The record of a flow. */
@@ -230,7 +252,7 @@ export class ExpiryScheduler<F> {
       if (!top.live) continue;
       const why = expiredReason(top, t);
       if (why !== null) {
-        this.byFlow.delete(top.flow);
+        this.byFlow.delete(top.owner);
         top.live = false;
         out.push(this.event(top, why, t));
       } else this.file(top);
@@ -256,7 +278,7 @@ export class ExpiryScheduler<F> {
 
   private event(r: FlowLife<F>, reason: RemovedReason, now: number): FlowRemoved<F> {
     return {
-      flow: r.flow, reason, durationMs: now - r.created, idleTimeout: r.idleTimeout, hardTimeout: r.hardTimeout,
+      flow: r.owner, reason, durationMs: now - r.created, idleTimeout: r.idleTimeout, hardTimeout: r.hardTimeout,
       packets: r.packets, bytes: r.bytes, notify: r.sendFlowRem,
     };
   }
