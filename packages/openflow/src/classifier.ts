@@ -53,6 +53,8 @@ export interface ClsRule<T> {
   readonly payload: T;
   /** Insertion sequence number: the lower wins among equal priorities. */
   readonly seq: number;
+  /** The caller's number for the payload, kept in the slot while the rule tops its bucket (see `foundTag`; -1: none). */
+  tag: number;
 }
 
 interface Subtable<T> {
@@ -61,9 +63,9 @@ interface Subtable<T> {
   /** The mask words at those indices. */
   mw: Uint32Array;
   /**
-   * Open-addressing hash table, one slot of `stride` = 3 + idx.length int32s: the hash, the bucket
-   * id (-1 empty, -2 removed), the priority of the bucket's top rule, then the rule value's words at
-   * `idx`. Probing compares the words in place and the priority is read from the slot, so a
+   * Open-addressing hash table, one slot of `stride` = 4 + idx.length int32s: the hash, the bucket
+   * id (-1 empty, -2 removed), the priority and the tag of the bucket's top rule, then the rule
+   * value's words at `idx`. Probing compares the words in place and the priority is read from the slot, so a
    * lookup touches one or two cache lines of this array per subtable, and only the winning
    * subtable's rule object.
    */
@@ -154,8 +156,8 @@ function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
   }
 }
 
-/** Int32s of a slot before the value words: hash, bucket id, top priority. */
-const SLOT_HEAD = 3;
+/** Int32s of a slot before the value words: hash, bucket id, top priority, top tag. */
+const SLOT_HEAD = 4;
 
 function newTable(n: number, cap: number): Int32Array {
   const t = new Int32Array(cap * (n + SLOT_HEAD));
@@ -163,8 +165,8 @@ function newTable(n: number, cap: number): Int32Array {
   return t;
 }
 
-/** Put bucket `id` for `value` (not present) with top priority `prio` into the table, growing it when half full. */
-function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, prio: number): void {
+/** Put bucket `id` for `value` (not present) with top priority `prio` and tag `tag` into the table, growing it when half full. */
+function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, prio: number, tag: number): void {
   const n = st.idx.length;
   const stride = n + SLOT_HEAD;
   if ((st.filled + 1) * 2 > st.capMask + 1) {
@@ -189,6 +191,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
   tab[o] = h;
   tab[o + 1] = id;
   tab[o + 2] = prio;
+  tab[o + 3] = tag;
   for (let i = 0; i < n; i++) tab[o + SLOT_HEAD + i] = value[st.idx[i]!]! & st.mw[i]!;
 }
 
@@ -339,11 +342,14 @@ export class Classifier<T> {
     return flat;
   }
 
-  /** Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`. */
-  insert(match: Match, priority: number, payload: T): ClsRule<T> {
+  /**
+   * Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`.
+   * `tag`: an int32 of the caller's, returned in `foundTag` when `find` answers with this rule.
+   */
+  insert(match: Match, priority: number, payload: T, tag = -1): ClsRule<T> {
     // Slots hold the priority as an int32 (OpenFlow's are 0..65535).
     if (priority !== (priority | 0)) throw new OpenFlowError('OFPFMFC_BAD_PRIORITY', `priority ${priority} is not a 32-bit integer`);
-    const rule: ClsRule<T> = { match, priority, payload, seq: this.seq++ };
+    const rule: ClsRule<T> = { match, priority, payload, seq: this.seq++, tag };
     const mh = hashMask(match.mask);
     let st = this.subtableOf(match.mask, mh);
     if (!st) {
@@ -383,12 +389,13 @@ export class Classifier<T> {
       if (at === 0) {
         st.pay[id] = payload;
         st.tab[o + 2] = priority;
+        st.tab[o + 3] = tag;
       }
     } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
       st.bks[id] = [rule];
       st.pay[id] = payload;
-      putSlot(st, match.value, h, id, priority);
+      putSlot(st, match.value, h, id, priority, tag);
     }
     if (st.prios !== null) st.prios.set(priority, (st.prios.get(priority) ?? 0) + 1);
     else if (priority !== st.maxPriority) {
@@ -427,6 +434,7 @@ export class Classifier<T> {
     } else if (i === 0) {
       st.pay[id] = b[0]!.payload;
       st.tab[o + 2] = b[0]!.priority;
+      st.tab[o + 3] = b[0]!.tag;
     }
     st.count--;
     this.nRules--;
@@ -453,6 +461,18 @@ export class Classifier<T> {
       }
     }
     this.changed();
+    return true;
+  }
+
+  /** Change a rule's tag (the caller's payload changed what its tag stands for); false if the rule is not present. */
+  retag(rule: ClsRule<T>, tag: number): boolean {
+    const st = this.subtableOf(rule.match.mask);
+    if (!st) return false;
+    const o = findSlot(st, rule.match.value, hashWords(rule.match.value, st.idx, st.mw));
+    const b = o >= 0 ? st.bks[st.tab[o + 1]!]! : null;
+    if (!b || !b.includes(rule)) return false;
+    rule.tag = tag;
+    if (b[0] === rule) st.tab[o + 3] = tag;
     return true;
   }
 
@@ -540,13 +560,15 @@ export class Classifier<T> {
   /**
    * The payload of the highest-priority rule matching `key` (a `FlowKey.w`), or null; its priority
    * in `foundPriority`. The same answer as `lookup`, with fewer loads on a search: the winner's
-   * payload comes straight from its subtable, the rule object is not touched.
+   * payload comes straight from its subtable, the rule object is not touched. Its tag (see `insert`)
+   * in `foundTag`, read from the slot too.
    */
   find(key: Uint32Array): T | null {
     if (this.useCache) {
       const r = this.lookup(key);
       if (r === null) return null;
       this.foundPriority = r.priority;
+      this.foundTag = r.tag;
       return r.payload;
     }
     if (!this.probe(key)) return null;
@@ -555,6 +577,8 @@ export class Classifier<T> {
 
   /** The priority of the rule the last successful `find` returned. */
   foundPriority = 0;
+  /** The tag of the rule the last successful `find` returned. */
+  foundTag = -1;
   /** Where the last successful `probe` found its answer: the subtable and the bucket id. */
   private hitSt: Subtable<T> | null = null;
   private hitId = 0;
@@ -567,6 +591,7 @@ export class Classifier<T> {
     let bestSt: Subtable<T> | null = null;
     let bestId = -1;
     let bestPrio = 0;
+    let bestTag = -1;
     const sts = this.visitOrder();
     let n = 0;
     for (; n < sts.length; n++) {
@@ -581,6 +606,7 @@ export class Classifier<T> {
         bestSt = st;
         bestId = id;
         bestPrio = p;
+        bestTag = st.tab[o + 3]!;
       }
     }
     this.stats.subtablesVisited += n;
@@ -589,6 +615,7 @@ export class Classifier<T> {
     this.hitSt = bestSt;
     this.hitId = bestId;
     this.foundPriority = bestPrio;
+    this.foundTag = bestTag;
     return true;
   }
 

@@ -24,7 +24,7 @@
  * Conjunction ("soft") flows live in each table's `ConjunctionTable`, not in its classifier.
  */
 import { DecapResult, GeneveOptionCursor, TunnelKind, decapsulate } from '@ovnts/geneve';
-import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, parseActionList, someAction, type Action, type ActionEnv, type LearnAction } from './actions.js';
+import { OFPP, checkActionsEnv, compileAction, compileInstructions, actionSetOrder, parseActionList, someAction, type Action, type ActionEnv, type LearnAction, type Op } from './actions.js';
 import { RealClock, type Clock, type TimerClock, type TimerHandle } from './clock/clock.js';
 import type { Rng } from './clock/random.js';
 import { Conntrack, type ConntrackOptions } from './conntrack/conntrack.js';
@@ -37,6 +37,7 @@ import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePac
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
+import { OpCode } from './op-code.js';
 import { OpPool } from './op-pool.js';
 import { OpenFlowError, TextParseError } from './errors.js';
 import { KEY_WORDS, W } from './flowkey.js';
@@ -191,11 +192,9 @@ export class Switch implements SwitchCore {
   private readonly expiry: ExpiryScheduler<FlowEntry>;
   private readonly learnedCookies = new LearnedCookies();
   /** Action lists shared between flows with the same stateless actions (see op-pool.ts). */
-  private readonly opPool = new OpPool(() => {
-    let n = 0;
-    for (const t of this.tables) n += t.cls.size + t.softEntries.size;
-    return n;
-  });
+  private readonly opPool = new OpPool(() => this.liveFlows());
+  /** @internal The shared lists compiled to flat programs (see op-code.ts); rule tags are offsets into it. */
+  readonly opCode = new OpCode(() => this.liveFlows());
   private readonly pendingLearn: { lf: LearnedFlow; a: LearnAction; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
@@ -343,6 +342,22 @@ export class Switch implements SwitchCore {
     if (t.conj.size) yield* t.softEntries;
   }
 
+  /** Flows installed now, hard and soft. */
+  private liveFlows(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.cls.size + t.softEntries.size;
+    return n;
+  }
+
+  /** The program tag of a flow's prepared list (see op-code.ts); rebuilds the store first when it has outgrown the live flows. */
+  private tagOf(ops: Op[]): number {
+    if (this.opCode.stale()) {
+      this.opCode.reset();
+      for (const t of this.tables) for (const r of t.cls.rules()) t.cls.retag(r, this.opCode.compile(r.payload.ops));
+    }
+    return this.opCode.compile(ops);
+  }
+
   /** Put a flow in its table (replacing `old`, which leaves silently, as OVS's add does). */
   private install(flow: Flow, old: FlowEntry | undefined): FlowEntry {
     const now = this.clock.now();
@@ -363,7 +378,7 @@ export class Switch implements SwitchCore {
       t.conj.insert(flow.match, flow.priority, conjunctionClauses(flow.instructions.apply)!, entry);
       t.softEntries.add(entry);
       this.epoch.value++;
-    } else entry.rule = t.cls.insert(flow.match, flow.priority, entry);
+    } else entry.rule = t.cls.insert(flow.match, flow.priority, entry, this.tagOf(entry.ops));
     entry.life = this.expiry.add(entry, { idleTimeout: flow.idleTimeout, hardTimeout: flow.hardTimeout, sendFlowRem: flow.flags.includes('send_flow_rem') }, now);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
@@ -489,8 +504,8 @@ export class Switch implements SwitchCore {
       if (soft) {
         t.conj.insert(e.flow.match, e.flow.priority, conjunctionClauses(ins.apply)!, e);
         t.softEntries.add(e);
-      } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e);
-    }
+      } else e.rule = t.cls.insert(e.flow.match, e.flow.priority, e, this.tagOf(e.ops));
+    } else if (e.rule) t.cls.retag(e.rule, this.tagOf(e.ops));
     this.epoch.value++;
   }
 
