@@ -20,11 +20,13 @@
  * when a lookup needs it: a bulk insert of 50k masks flattens once, not 50k times).
  *
  * A subtable is an open-addressing hash table in one `Int32Array`: per slot the hash, the bucket
- * id, the priority of the bucket's first rule and the masked words. A search compares the words
- * and the priorities in place and touches no rule object until it knows the winner; `find` then
- * returns the winner's payload from a per-subtable array indexed by bucket id. On a large table
- * each of those is a load that misses the CPU caches, so a miss costs the slot, one array
- * element and the caller's entry, not a chain of bucket, rule and entry.
+ * id, the priority and the caller's tag of the bucket's first rule, and the masked words. A search
+ * compares the words and the priorities in place and touches no rule object until it knows the
+ * winner; `find` then returns the winner's payload from a per-subtable array indexed by bucket id,
+ * and its tag from the slot (the switch tags a rule with its compiled actions, op-code.ts). On a
+ * large table each of those is a load that misses the CPU caches, so a miss costs the slot and
+ * one array element, not a chain of bucket, rule and entry. A large subtable also keeps a small
+ * hash filter in front of its slots, so a probe that finds nothing mostly loads no slot.
  *
  * The cache remembers the answer for every key that agrees with the looked-up key on the union of
  * the masks of the subtables that lookup visited (OVS's megaflow idea): any such key visits the
@@ -72,6 +74,18 @@ interface Subtable<T> {
   tab: Int32Array;
   /** Slots - 1 (a power of two minus one). */
   capMask: number;
+  /**
+   * On a large table, a filter of the hashes present: a 32-bit word per 8 slots (indexed by the
+   * hash's low bits) with two bits set per value (from its high bits). A probe whose two bits are
+   * not both set finds nothing and skips the slot array: the filter's few kilobytes stay in the
+   * CPU caches where the slots do not. Bits of removed values stay until the next rebuild. Null
+   * while the table is small (the slots are then as close as the filter would be).
+   */
+  bloom: Int32Array | null;
+  /** Filter words - 1. */
+  bloomMask: number;
+  /** Values removed since the filter was built (it is rebuilt when they outnumber the live ones). */
+  bloomStale: number;
   /** Slots in use (live or removed). */
   filled: number;
   /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
@@ -156,6 +170,36 @@ function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
   }
 }
 
+/** Slots from which a subtable keeps a filter in front of its slot array (see `Subtable.bloom`). */
+const BLOOM_MIN_SLOTS = 2048;
+
+/** The two filter bits of hash `h` (in the word `h & bloomMask`). */
+function bloomBits(h: number): number {
+  return (1 << ((h >>> 22) & 31)) | (1 << ((h >>> 27) & 31));
+}
+
+/** Rebuild `st`'s filter from its live slots (or drop it while the table is small). */
+function buildBloom<T>(st: Subtable<T>): void {
+  const cap = st.capMask + 1;
+  st.bloomStale = 0;
+  if (cap < BLOOM_MIN_SLOTS) {
+    st.bloom = null;
+    st.bloomMask = 0;
+    return;
+  }
+  const words = cap >>> 3;
+  const bloom = new Int32Array(words);
+  const stride = st.idx.length + SLOT_HEAD;
+  const tab = st.tab;
+  for (let o = 0; o < tab.length; o += stride) {
+    if (tab[o + 1]! < 0) continue;
+    const h = tab[o]!;
+    bloom[h & (words - 1)] |= bloomBits(h);
+  }
+  st.bloom = bloom;
+  st.bloomMask = words - 1;
+}
+
 /** Int32s of a slot before the value words: hash, bucket id, top priority, top tag. */
 const SLOT_HEAD = 4;
 
@@ -182,6 +226,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
       st.tab.set(old.subarray(o, o + stride), slot * stride);
       st.filled++;
     }
+    buildBloom(st);
   }
   const tab = st.tab;
   let slot = h & st.capMask;
@@ -193,6 +238,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
   tab[o + 2] = prio;
   tab[o + 3] = tag;
   for (let i = 0; i < n; i++) tab[o + SLOT_HEAD + i] = value[st.idx[i]!]! & st.mw[i]!;
+  if (st.bloom !== null) st.bloom[h & st.bloomMask] |= bloomBits(h);
 }
 
 /** Hash of a whole mask: its non-zero words and their positions. */
@@ -361,6 +407,9 @@ export class Classifier<T> {
         mw: Uint32Array.from(idxs.map((i) => match.mask[i]!)),
         tab: newTable(idxs.length, 8),
         capMask: 7,
+        bloom: null,
+        bloomMask: 0,
+        bloomStale: 0,
         filled: 0,
         bks: [],
         pay: [],
@@ -431,6 +480,7 @@ export class Classifier<T> {
       st.pay[id] = null;
       st.freeIds.push(id);
       st.tab[o + 1] = -2;
+      if (st.bloom !== null && ++st.bloomStale > st.count) buildBloom(st);
     } else if (i === 0) {
       st.pay[id] = b[0]!.payload;
       st.tab[o + 2] = b[0]!.priority;
@@ -597,7 +647,13 @@ export class Classifier<T> {
     for (; n < sts.length; n++) {
       const st = sts[n]!;
       if (bestSt !== null && st.maxPriority < bestPrio) break;
-      const o = findSlot(st, key, hashWords(key, st.idx, st.mw));
+      const h = hashWords(key, st.idx, st.mw);
+      const bloom = st.bloom;
+      if (bloom !== null) {
+        const bits = bloomBits(h);
+        if ((bloom[h & st.bloomMask]! & bits) !== bits) continue;
+      }
+      const o = findSlot(st, key, h);
       if (o < 0) continue;
       // Every rule of the bucket has exactly the key's words under this mask: the first is this subtable's answer.
       const id = st.tab[o + 1]!;
