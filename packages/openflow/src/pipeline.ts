@@ -365,11 +365,11 @@ export class Pipeline implements Xlate {
   conntracked = false;
   /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
   private curOps: readonly Op[] = NO_OPS;
+  private curIdx = 0;
   /** Flows matched whose counters are due, and the frame length each saw (see `flushHits`). */
   private readonly hitE: FlowEntry[] = [];
   private readonly hitL: number[] = [];
   private hitN = 0;
-  private curIdx = 0;
   /** The value stack of `push`/`pop`: 4 words per value (the low 128 bits, most significant first). */
   private stackW = new Uint32Array(64);
   private stackN = 0;
