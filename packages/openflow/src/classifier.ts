@@ -20,11 +20,13 @@
  * when a lookup needs it: a bulk insert of 50k masks flattens once, not 50k times).
  *
  * A subtable is an open-addressing hash table in one `Int32Array`: per slot the hash, the bucket
- * id, the priority of the bucket's first rule and the masked words. A search compares the words
- * and the priorities in place and touches no rule object until it knows the winner; `find` then
- * returns the winner's payload from a per-subtable array indexed by bucket id. On a large table
- * each of those is a load that misses the CPU caches, so a miss costs the slot, one array
- * element and the caller's entry, not a chain of bucket, rule and entry.
+ * id, the priority and the caller's tag of the bucket's first rule, and the masked words. A search
+ * compares the words and the priorities in place and touches no rule object until it knows the
+ * winner; `find` then returns the winner's payload from a per-subtable array indexed by bucket id,
+ * and its tag from the slot (the switch tags a rule with its compiled actions, op-code.ts). On a
+ * large table each of those is a load that misses the CPU caches, so a miss costs the slot and
+ * one array element, not a chain of bucket, rule and entry. A large subtable also keeps a small
+ * hash filter in front of its slots, so a probe that finds nothing mostly loads no slot.
  *
  * The cache remembers the answer for every key that agrees with the looked-up key on the union of
  * the masks of the subtables that lookup visited (OVS's megaflow idea): any such key visits the
@@ -59,6 +61,8 @@ export interface ClsRule<T> {
   readonly payload: T;
   /** Insertion sequence number: the lower wins among equal priorities. */
   readonly seq: number;
+  /** The caller's number for the payload, kept in the slot while the rule tops its bucket (see `foundTag`; -1: none). */
+  tag: number;
 }
 
 /** A classifier's rule: where its bucket is, so that its match and its removal need no stored `Match`. */
@@ -73,6 +77,8 @@ class Rule<T> implements ClsRule<T> {
     readonly priority: number,
     readonly payload: T,
     readonly seq: number,
+    /** The caller's tag (see `insert`). */
+    public tag: number,
   ) {}
 
   get match(): Match {
@@ -117,15 +123,27 @@ interface Subtable<T> {
   /** The mask words at those indices. */
   mw: Uint32Array;
   /**
-   * Open-addressing hash table, one slot of `stride` = 3 + idx.length int32s: the hash, the bucket
-   * id (-1 empty, -2 removed), the priority of the bucket's top rule, then the rule value's words at
-   * `idx`. Probing compares the words in place and the priority is read from the slot, so a
+   * Open-addressing hash table, one slot of `stride` = 4 + idx.length int32s: the hash, the bucket
+   * id (-1 empty, -2 removed), the priority and the tag of the bucket's top rule, then the rule
+   * value's words at `idx`. Probing compares the words in place and the priority is read from the slot, so a
    * lookup touches one or two cache lines of this array per subtable, and only the winning
    * subtable's rule object.
    */
   tab: Int32Array;
   /** Slots - 1 (a power of two minus one). */
   capMask: number;
+  /**
+   * On a large table, a filter of the hashes present: a 32-bit word per 8 slots (indexed by the
+   * hash's low bits) with two bits set per value (from its high bits). A probe whose two bits are
+   * not both set finds nothing and skips the slot array: the filter's few kilobytes stay in the
+   * CPU caches where the slots do not. Bits of removed values stay until the next rebuild. Null
+   * while the table is small (the slots are then as close as the filter would be).
+   */
+  bloom: Int32Array | null;
+  /** Filter words - 1. */
+  bloomMask: number;
+  /** Values removed since the filter was built (it is rebuilt when they outnumber the live ones). */
+  bloomStale: number;
   /** Slots in use (live or removed). */
   filled: number;
   /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
@@ -210,8 +228,38 @@ function findSlot<T>(st: Subtable<T>, key: Uint32Array, h: number): number {
   }
 }
 
-/** Int32s of a slot before the value words: hash, bucket id, top priority. */
-const SLOT_HEAD = 3;
+/** Slots from which a subtable keeps a filter in front of its slot array (see `Subtable.bloom`). */
+const BLOOM_MIN_SLOTS = 2048;
+
+/** The two filter bits of hash `h` (in the word `h & bloomMask`). */
+function bloomBits(h: number): number {
+  return (1 << ((h >>> 22) & 31)) | (1 << ((h >>> 27) & 31));
+}
+
+/** Rebuild `st`'s filter from its live slots (or drop it while the table is small). */
+function buildBloom<T>(st: Subtable<T>): void {
+  const cap = st.capMask + 1;
+  st.bloomStale = 0;
+  if (cap < BLOOM_MIN_SLOTS) {
+    st.bloom = null;
+    st.bloomMask = 0;
+    return;
+  }
+  const words = cap >>> 3;
+  const bloom = new Int32Array(words);
+  const stride = st.idx.length + SLOT_HEAD;
+  const tab = st.tab;
+  for (let o = 0; o < tab.length; o += stride) {
+    if (tab[o + 1]! < 0) continue;
+    const h = tab[o]!;
+    bloom[h & (words - 1)] |= bloomBits(h);
+  }
+  st.bloom = bloom;
+  st.bloomMask = words - 1;
+}
+
+/** Int32s of a slot before the value words: hash, bucket id, top priority, top tag. */
+const SLOT_HEAD = 4;
 
 function newTable(n: number, cap: number): Int32Array {
   const t = new Int32Array(cap * (n + SLOT_HEAD));
@@ -219,8 +267,8 @@ function newTable(n: number, cap: number): Int32Array {
   return t;
 }
 
-/** Put bucket `id` for `value` (not present) with top priority `prio` into the table, growing it when half full. */
-function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, prio: number): void {
+/** Put bucket `id` for `value` (not present) with top priority `prio` and tag `tag` into the table, growing it when half full. */
+function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, prio: number, tag: number): void {
   const n = st.idx.length;
   const stride = n + SLOT_HEAD;
   if ((st.filled + 1) * 2 > st.capMask + 1) {
@@ -237,6 +285,7 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
       st.slotOf[old[o + 1]!] = slot * stride;
       st.filled++;
     }
+    buildBloom(st);
   }
   const tab = st.tab;
   let slot = h & st.capMask;
@@ -247,7 +296,9 @@ function putSlot<T>(st: Subtable<T>, value: Uint32Array, h: number, id: number, 
   tab[o + 1] = id;
   tab[o + 2] = prio;
   st.slotOf[id] = o;
+  tab[o + 3] = tag;
   for (let i = 0; i < n; i++) tab[o + SLOT_HEAD + i] = value[st.idx[i]!]! & st.mw[i]!;
+  if (st.bloom !== null) st.bloom[h & st.bloomMask] |= bloomBits(h);
 }
 
 /** Hash of a whole mask: its non-zero words and their positions. */
@@ -397,8 +448,11 @@ export class Classifier<T> {
     return flat;
   }
 
-  /** Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`. */
-  insert(match: Match, priority: number, payload: T): ClsRule<T> {
+  /**
+   * Add a rule; returns its handle (for `remove`). Identical rules may coexist; see `findExact`.
+   * `tag`: an int32 of the caller's, returned in `foundTag` when `find` answers with this rule.
+   */
+  insert(match: Match, priority: number, payload: T, tag = -1): ClsRule<T> {
     // Slots hold the priority as an int32 (OpenFlow's are 0..65535).
     if (priority !== (priority | 0)) throw new OpenFlowError('OFPFMFC_BAD_PRIORITY', `priority ${priority} is not a 32-bit integer`);
     const seq = this.seq++;
@@ -415,6 +469,9 @@ export class Classifier<T> {
         mw: Uint32Array.from(idxs.map((i) => match.mask[i]!)),
         tab: newTable(idxs.length, 8),
         capMask: 7,
+        bloom: null,
+        bloomMask: 0,
+        bloomStale: 0,
         filled: 0,
         bks: [],
         pay: [],
@@ -437,7 +494,7 @@ export class Classifier<T> {
     let rule: Rule<T>;
     if (o >= 0) {
       const id = st.tab[o + 1]!;
-      rule = new Rule(st, id, priority, payload, seq);
+      rule = new Rule(st, id, priority, payload, seq, tag);
       const b = st.bks[id]!;
       let at = b.length;
       while (at > 0 && better(rule, b[at - 1]!)) at--;
@@ -445,13 +502,14 @@ export class Classifier<T> {
       if (at === 0) {
         st.pay[id] = payload;
         st.tab[o + 2] = priority;
+        st.tab[o + 3] = tag;
       }
     } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
-      rule = new Rule(st, id, priority, payload, seq);
+      rule = new Rule(st, id, priority, payload, seq, tag);
       st.bks[id] = [rule];
       st.pay[id] = payload;
-      putSlot(st, match.value, h, id, priority);
+      putSlot(st, match.value, h, id, priority, tag);
     }
     if (st.prios !== null) st.prios.set(priority, (st.prios.get(priority) ?? 0) + 1);
     else if (priority !== st.maxPriority) {
@@ -489,9 +547,11 @@ export class Classifier<T> {
       st.pay[id] = null;
       st.freeIds.push(id);
       st.tab[o + 1] = -2;
+      if (st.bloom !== null && ++st.bloomStale > st.count) buildBloom(st);
     } else if (i === 0) {
       st.pay[id] = b[0]!.payload;
       st.tab[o + 2] = b[0]!.priority;
+      st.tab[o + 3] = b[0]!.tag;
     }
     st.count--;
     this.nRules--;
@@ -519,6 +579,19 @@ export class Classifier<T> {
       }
     }
     this.changed();
+    return true;
+  }
+
+  /** Change a rule's tag (the caller's payload changed what its tag stands for); false if the rule is not present. */
+  retag(handle: ClsRule<T>, tag: number): boolean {
+    if (!(handle instanceof Rule)) return false;
+    const rule = handle as Rule<T>;
+    const st = rule.st;
+    if (st === null || !st.live) return false;
+    const b = st.bks[rule.id];
+    if (!b || !b.includes(rule)) return false;
+    rule.tag = tag;
+    if (b[0] === rule) st.tab[st.slotOf[rule.id]! + 3] = tag;
     return true;
   }
 
@@ -613,13 +686,15 @@ export class Classifier<T> {
   /**
    * The payload of the highest-priority rule matching `key` (a `FlowKey.w`), or null; its priority
    * in `foundPriority`. The same answer as `lookup`, with fewer loads on a search: the winner's
-   * payload comes straight from its subtable, the rule object is not touched.
+   * payload comes straight from its subtable, the rule object is not touched. Its tag (see `insert`)
+   * in `foundTag`, read from the slot too.
    */
   find(key: Uint32Array): T | null {
     if (this.useCache) {
       const r = this.lookup(key);
       if (r === null) return null;
       this.foundPriority = r.priority;
+      this.foundTag = r.tag;
       return r.payload;
     }
     if (!this.probe(key)) return null;
@@ -628,6 +703,8 @@ export class Classifier<T> {
 
   /** The priority of the rule the last successful `find` returned. */
   foundPriority = 0;
+  /** The tag of the rule the last successful `find` returned. */
+  foundTag = -1;
   /** Where the last successful `probe` found its answer: the subtable and the bucket id. */
   private hitSt: Subtable<T> | null = null;
   private hitId = 0;
@@ -640,12 +717,19 @@ export class Classifier<T> {
     let bestSt: Subtable<T> | null = null;
     let bestId = -1;
     let bestPrio = 0;
+    let bestTag = -1;
     const sts = this.visitOrder();
     let n = 0;
     for (; n < sts.length; n++) {
       const st = sts[n]!;
       if (bestSt !== null && st.maxPriority < bestPrio) break;
-      const o = findSlot(st, key, hashWords(key, st.idx, st.mw));
+      const h = hashWords(key, st.idx, st.mw);
+      const bloom = st.bloom;
+      if (bloom !== null) {
+        const bits = bloomBits(h);
+        if ((bloom[h & st.bloomMask]! & bits) !== bits) continue;
+      }
+      const o = findSlot(st, key, h);
       if (o < 0) continue;
       // Every rule of the bucket has exactly the key's words under this mask: the first is this subtable's answer.
       const id = st.tab[o + 1]!;
@@ -654,6 +738,7 @@ export class Classifier<T> {
         bestSt = st;
         bestId = id;
         bestPrio = p;
+        bestTag = st.tab[o + 3]!;
       }
     }
     this.stats.subtablesVisited += n;
@@ -662,6 +747,7 @@ export class Classifier<T> {
     this.hitSt = bestSt;
     this.hitId = bestId;
     this.foundPriority = bestPrio;
+    this.foundTag = bestTag;
     return true;
   }
 

@@ -11,3 +11,4 @@ export type { RunMode, SwitchCore } from './pipeline.js';
 export { ActionDecoder, ActionEncoder, NXAST, OFPAT, OFPAT10, ONFACT, ofsNbits, pullActionFrame } from './action-wire.js';
 export type { ActionWire, WireKey } from './action-wire.js';
 export { OpPool } from './op-pool.js';
+export { Instr, OpCode } from './op-code.js';

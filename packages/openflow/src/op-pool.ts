@@ -19,7 +19,8 @@
  */
 import type { Op } from './actions.js';
 
-const SHAREABLE = new Set<string>([
+/** Action and instruction types whose op is a pure function of the action (shared between flows, compiled by op-code.ts). */
+export const SHAREABLE: ReadonlySet<string> = new Set<string>([
   'output', 'set_field', 'move', 'dec_ttl', 'resubmit', 'mod_nw_ttl', 'push_vlan', 'pop_vlan', 'goto_table', 'clear_actions',
 ]);
 

@@ -36,6 +36,7 @@ import { FlowKey, W } from './flowkey.js';
 import { TUN_META_PRESENT_SHIFT, clearCt, getBit, isTunMetadata, markTunMeta, putBit, readSubfield, setOne, writeSubfield } from './key-ops.js';
 import { readSubfieldBig } from './stateful/learn.js';
 import { prereqOkKey, type Match } from './match.js';
+import { Instr, type OpCode } from './op-code.js';
 import { MegaflowRecorder, TraceWildcards, replayCached, vlanStateHolds } from './megaflow.js';
 import { ovsClassifierWc, type WcRule } from './ovs-classifier-wc.js';
 import type { Flow, Group, GroupType } from './ofctl-text.js';
@@ -239,6 +240,8 @@ export interface SwitchCore {
   readonly missToController: boolean;
   /** Stage a learned flow (installed when the translation pass ends); false when `limit` refuses it. `dry`: decide only. */
   learnStage(lf: LearnedFlow, a: LearnAction, now: number, dry: boolean): boolean;
+  /** The shared action lists compiled to flat programs; a rule's classifier tag is its program's offset (op-code.ts). */
+  readonly opCode: OpCode;
   /** Install the flows staged by `learnStage` (end of a translation pass). */
   learnCommit(now: number): void;
   /** `fin_timeout(idle, hard)` of flow `e` ran on a packet with FIN or RST. */
@@ -379,6 +382,10 @@ export class Pipeline implements Xlate {
   /** The action list running and the position in it (`check_pkt_larger` runs the rest). */
   private curOps: readonly Op[] = NO_OPS;
   private curIdx = 0;
+  /** Flows matched whose counters are due, and the frame length each saw (see `flushHits`). */
+  private readonly hitE: FlowEntry[] = [];
+  private readonly hitL: number[] = [];
+  private hitN = 0;
   /** The value stack of `push`/`pop`: 4 words per value (the low 128 bits, most significant first). */
   private stackW = new Uint32Array(64);
   private stackN = 0;
@@ -449,6 +456,7 @@ export class Pipeline implements Xlate {
 
   /** Reset per-packet state and extract `frame` received on `inPort`. */
   begin(frame: Uint8Array, off: number, len: number, inPort: number): void {
+    if (this.hitN !== 0) this.flushHits();
     extractFlowKey(frame, off, len, inPort, this.key, this.sw.vlanLimit);
     this.key.w[W.actset_output] = OFPP_UNSET;
     this.frameLen = len;
@@ -503,9 +511,8 @@ export class Pipeline implements Xlate {
       this.cachedPass(0, -1);
       // The recirculations the pass forked run (each through the cache) when it ends.
       this.endPass();
-      return;
-    }
-    this.translate();
+    } else this.translate();
+    if (this.hitN !== 0) this.flushHits();
   }
 
   /**
@@ -567,6 +574,7 @@ export class Pipeline implements Xlate {
       this.endPass();
     } finally {
       this.packetOut = false;
+      if (this.hitN !== 0) this.flushHits();
     }
   }
 
@@ -603,10 +611,11 @@ export class Pipeline implements Xlate {
     this.conntracked = (this.key.w[W.ct_state]! & CtState.Tracked) !== 0;
     const t0 = this.sw.tables[0]!;
     const entry = this.lookup(t0);
+    const tag = this.foundTag;
     if (this.tr !== null) this.tr.enterTable(entry ? entry.flow : null, 0);
-    if (entry) this.hit(entry);
+    if (entry !== null) this.hit(entry);
     this.rule = entry;
-    this.doOps(entry ? entry.ops : NO_OPS, false);
+    this.runFlow(entry, tag);
     // OVS's hidden miss rule (`controller(reason=no_match)`) while an OpenFlow 1.0-1.2 controller is connected.
     if (entry === null && this.sw.missToController) this.controller(0xffff, 'no_match', 0, undefined);
     this.actionSetOrFreeze(true);
@@ -642,14 +651,38 @@ export class Pipeline implements Xlate {
     if (this.tr !== null) this.tr.report(type, text);
   }
 
-  /** A flow matched: counters, `used`, fin_timeout. */
+  /**
+   * A flow matched: its counters and `used` are due (see `flushHits`); the megaflow recorder
+   * learns of it now.
+   */
   private hit(e: FlowEntry): void {
     if (!this.counting) return;
-    e.packets++;
-    e.bytes += this.frameLen;
+    this.hitE[this.hitN] = e;
+    this.hitL[this.hitN++] = this.frameLen;
     if (this.rec !== null) this.rec.flowHit(e);
-    const l = e.life;
-    if (l !== null && this.now > l.used) l.used = this.now;
+  }
+
+  /**
+   * Apply the due counters and `used` of the flows matched since the last flush. Deferred so that
+   * a miss on a large switch loads the ~10 flow entries of a frame (and their lifetimes) back to
+   * back, where the CPU overlaps the cache misses, instead of one stall per table in the middle of
+   * the lookups. Flushed before anything could read them: before the interpreter runs an op (a
+   * `fin_timeout` or `learn` reads a flow's lifetime), at the end of a pass (learned flows are
+   * committed), at the end of `run`/`runActions` (before any output is delivered) and at `begin`.
+   */
+  private flushHits(): void {
+    const n = this.hitN;
+    this.hitN = 0;
+    const now = this.now;
+    const es = this.hitE;
+    const ls = this.hitL;
+    for (let i = 0; i < n; i++) {
+      const e = es[i]!;
+      e.packets++;
+      e.bytes += ls[i]!;
+      const l = e.life;
+      if (l !== null && now > l.used) l.used = now;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -796,10 +829,11 @@ export class Pipeline implements Xlate {
   private resumePass(table: number): void {
     const tr = this.tr;
     const entry = this.lookup(this.sw.tables[table]!);
+    const tag = this.foundTag;
     if (tr !== null) tr.enterTable(entry ? entry.flow : null, table);
-    if (entry) this.hit(entry);
+    if (entry !== null) this.hit(entry);
     this.rule = entry;
-    this.doOps(entry ? entry.ops : NO_OPS, false);
+    this.runFlow(entry, tag);
     this.actionSetOrFreeze(true);
   }
 
@@ -851,6 +885,89 @@ export class Pipeline implements Xlate {
   // -------------------------------------------------------------------------------------------
   // Tables
 
+  /** The program tag of the flow the last `lookup` found (-1: run its ops; see op-code.ts). */
+  private foundTag = -1;
+
+  /** The flow's actions (none: drop), from its compiled program when there is one and nothing traces or records. */
+  private runFlow(e: FlowEntry | null, tag: number): void {
+    if (e === null) this.doOps(NO_OPS, false);
+    else if (tag >= 0 && this.tr === null && this.rec === null) this.runProgram(tag, e);
+    else this.doOps(e.ops, false);
+  }
+
+  /**
+   * Run the program at `at` of `sw.opCode` (compiled from `e.ops`): exactly what `doOps(e.ops)`
+   * does when nothing traces or records, without loading the op objects; what the program does not
+   * encode, the interpreter runs from that op on.
+   */
+  private runProgram(at: number, e: FlowEntry): void {
+    const c = this.sw.opCode.code;
+    const n = c[at]!;
+    const w = this.key.w;
+    let p = at + 1;
+    for (let i = 0; i < n; i++) {
+      if (this.error !== 0 || this.exiting) return;
+      if (this.wasMpls) {
+        this.doOpsFrom(e.ops, i, false);
+        return;
+      }
+      switch (c[p]) {
+        case Instr.Set1: {
+          if (prereqOkKey(c[p + 6]! as Prereq, w)) {
+            const j = c[p + 1]!;
+            const shift = c[p + 2]!;
+            const vmask = c[p + 3]!;
+            const m = c[p + 5]!;
+            const cur = (w[j]! >>> shift) & vmask;
+            const v = ((cur & ~m) | (c[p + 4]! & m)) >>> 0;
+            const fm = (vmask << shift) >>> 0;
+            w[j] = ((w[j]! & ~fm) | ((v << shift) & fm) | c[p + 7]!) >>> 0;
+          }
+          p += 8;
+          break;
+        }
+        case Instr.Set2: {
+          if (prereqOkKey(c[p + 6]! as Prereq, w)) {
+            const j = c[p + 1]!;
+            const m0 = c[p + 3]!;
+            const m1 = c[p + 5]!;
+            w[j] = ((w[j]! & ~m0) | (c[p + 2]! & m0)) >>> 0;
+            w[j + 1] = ((w[j + 1]! & ~m1) | (c[p + 4]! & m1)) >>> 0;
+          }
+          p += 7;
+          break;
+        }
+        case Instr.Resubmit: {
+          const port = c[p + 1]!;
+          const table = c[p + 2]!;
+          this.resubmit(port === OFPP.IN_PORT ? w[W.in_port]! : port, table === 255 ? this.tableId : table);
+          p += 3;
+          break;
+        }
+        case Instr.Output:
+          this.output(c[p + 1]!, c[p + 2]!, false);
+          p += 3;
+          break;
+        case Instr.DecTtl: {
+          const dl = w[W.dl_type];
+          if (dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6) {
+            const ttl = w[W.nw_ttl]!;
+            if (ttl <= 1) {
+              this.doOpsFrom(e.ops, i, false);
+              return;
+            }
+            w[W.nw_ttl] = ttl - 1;
+          }
+          p += 1;
+          break;
+        }
+        default:
+          this.doOpsFrom(e.ops, i, false);
+          return;
+      }
+    }
+  }
+
   private lookup(t: FlowTable): FlowEntry | null {
     if (this.counting) t.lookups++;
     const w = this.key.w;
@@ -864,6 +981,8 @@ export class Pipeline implements Xlate {
       w[W.tp_dst] = 0;
     }
     let e = t.cls.find(w);
+    // Read now: the conjunction lookups below search the classifier again.
+    let tag = e === null ? -1 : t.cls.foundTag;
     const tr = this.tr;
     const hardPri = e === null ? -1 : t.cls.foundPriority;
     let viaConj = false;
@@ -871,6 +990,7 @@ export class Pipeline implements Xlate {
       const got = this.lookupConj(t, hardPri);
       if (got !== null) {
         e = got;
+        tag = -1;
         viaConj = true;
       }
     }
@@ -881,6 +1001,7 @@ export class Pipeline implements Xlate {
       w[W.tp_dst] = dp;
     }
     if (this.rec !== null) this.rec.tableLookup(t, e !== null);
+    this.foundTag = tag;
     if (e === null) return null;
     if (this.counting) t.matched++;
     return e;
@@ -937,16 +1058,17 @@ export class Pipeline implements Xlate {
     const oldIn = w[W.in_port]!;
     w[W.in_port] = inPort;
     const entry = this.lookup(this.sw.tables[tableId]!);
+    const tag = this.foundTag;
     w[W.in_port] = oldIn;
     const tr = this.tr;
     const back = tr !== null ? tr.enterTable(entry ? entry.flow : null, tableId) : null;
-    if (entry) this.hit(entry);
+    if (entry !== null) this.hit(entry);
     this.resubmits++;
     const deepens = tableId <= oldTable ? 1 : 0;
     this.depth += deepens;
     const oldRule = this.rule;
     this.rule = entry;
-    this.doOps(entry ? entry.ops : NO_OPS, false);
+    this.runFlow(entry, tag);
     if (entry === null && gotoTable && this.sw.missToController) this.controller(0xffff, 'no_match', 0, undefined);
     this.rule = oldRule;
     this.depth -= deepens;
@@ -967,6 +1089,7 @@ export class Pipeline implements Xlate {
 
   /** Run `ops[start..]`; the list and the position are kept for `check_pkt_larger` (the rest of its list). */
   private doOpsFrom(ops: readonly Op[], start: number, bucket: boolean): void {
+    if (this.hitN !== 0) this.flushHits();
     const outerOps = this.curOps;
     const outerIdx = this.curIdx;
     this.curOps = ops;
@@ -1663,6 +1786,7 @@ export class Pipeline implements Xlate {
 
   /** The end of a pass: install what it learned (they become visible to the next pass). */
   private commitLearned(): void {
+    if (this.hitN !== 0) this.flushHits();
     if (this.passLearned.size !== 0) this.passLearned.clear();
     // Only when this pass staged something: passing `now` to the switch boxes it (16 bytes per
     // frame with a fractional clock) even when nothing is installed.

@@ -37,6 +37,7 @@ import { OfpRequestError, checkPacketOutConsistency, validatePacketOut, parsePac
 import { SelectGroupState } from './stateful/select.js';
 import { ExpiryScheduler, RemovedReason, lifeStats, type TableStats } from './stateful/timeouts.js';
 import { Classifier } from './classifier.js';
+import { OpCode } from './op-code.js';
 import { OpPool } from './op-pool.js';
 import { InstalledFlow, sameData } from './flow-entry.js';
 import { Match } from './match.js';
@@ -236,11 +237,9 @@ export class Switch implements SwitchCore {
   /** The instructions of the first flow seen with each shared prepared list (`OpPool`), for flows whose instructions equal them. */
   private readonly sharedInstructions = new WeakMap<Op[], Flow['instructions']>();
   /** Action lists shared between flows with the same stateless actions (see op-pool.ts). */
-  private readonly opPool = new OpPool(() => {
-    let n = 0;
-    for (const t of this.tables) n += t.cls.size + t.softEntries.size;
-    return n;
-  });
+  private readonly opPool = new OpPool(() => this.liveFlows());
+  /** @internal The shared lists compiled to flat programs (see op-code.ts); rule tags are offsets into it. */
+  readonly opCode = new OpCode(() => this.liveFlows());
   private readonly pendingLearn: { lf: LearnedFlow; a: LearnAction; d: LearnDecision; existing: FlowEntry | undefined }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
@@ -421,6 +420,22 @@ export class Switch implements SwitchCore {
     if (t.conj.size) yield* t.softEntries;
   }
 
+  /** Flows installed now, hard and soft. */
+  private liveFlows(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.cls.size + t.softEntries.size;
+    return n;
+  }
+
+  /** The program tag of a flow's prepared list (see op-code.ts); rebuilds the store first when it has outgrown the live flows. */
+  private tagOf(ops: Op[]): number {
+    if (this.opCode.stale()) {
+      this.opCode.reset();
+      for (const t of this.tables) for (const r of t.cls.rules()) t.cls.retag(r, this.opCode.compile(r.payload.ops));
+    }
+    return this.opCode.compile(ops);
+  }
+
   /** Put a flow in its table (replacing `old`, which leaves silently, as OVS's add does). */
   private install(flow: Flow, old: FlowEntry | undefined): FlowEntry {
     const now = this.clock.now();
@@ -446,7 +461,7 @@ export class Switch implements SwitchCore {
       t.conj.insert(flow.match, flow.priority, conjunctionClauses(flow.instructions.apply)!, entry);
       t.softEntries.add(entry);
       this.epoch.value++;
-    } else entry.attach(t.cls.insert(flow.match, flow.priority, entry));
+    } else entry.attach(t.cls.insert(flow.match, flow.priority, entry, this.tagOf(entry.ops)));
     this.expiry.addLife(entry);
     this.learnedCookies.add(flow.instructions.apply);
     if (flow.idleTimeout || flow.hardTimeout) this.arm();
@@ -577,8 +592,8 @@ export class Switch implements SwitchCore {
       if (soft) {
         t.conj.insert(x.match, x.priority, conjunctionClauses(ins.apply)!, e);
         t.softEntries.add(e);
-      } else x.attach(t.cls.insert(x.match, x.priority, e));
-    }
+      } else x.attach(t.cls.insert(x.match, x.priority, e, this.tagOf(e.ops)));
+    } else if (e.rule) t.cls.retag(e.rule, this.tagOf(e.ops));
     this.epoch.value++;
     if (this.onFlowChange) {
       // OVS reports a modification only when the actions or the cookie changed.
@@ -646,7 +661,7 @@ export class Switch implements SwitchCore {
         if (e.soft) {
           t.conj.insert(e.match, e.priority, conjunctionClauses(e.instructions.apply)!, e);
           t.softEntries.add(e);
-        } else e.attach(t.cls.insert(e.match, e.priority, e));
+        } else e.attach(t.cls.insert(e.match, e.priority, e, this.tagOf(e.ops)));
         this.expiry.addLife(e);
         this.learnedCookies.add(e.instructions.apply);
       }
