@@ -604,6 +604,7 @@ export class Pipeline implements Xlate {
     this.rec = null;
     const entry = this.lookup(this.sw.tables[0]!);
     if (entry) this.hit(entry);
+    if (this.hitN !== 0) this.flushHits();
   }
 
   /** The pass of the frame as received: table 0, then the action set (recirculations wait for `endPass`). */
