@@ -65,6 +65,19 @@ export interface ClsRule<T> {
   tag: number;
 }
 
+/** A bucket: one rule, or several sorted (see `Subtable.bks`); null once empty. */
+type Bucket<T> = Rule<T> | Rule<T>[] | null;
+
+/** A bucket's first rule (the one its slot describes). */
+function topOf<T>(b: Rule<T> | Rule<T>[]): Rule<T> {
+  return Array.isArray(b) ? b[0]! : b;
+}
+
+/** True when `rule` is in bucket `b`. */
+function inBucket<T>(b: Bucket<T>, rule: Rule<T>): boolean {
+  return b === rule || (Array.isArray(b) && b.includes(rule));
+}
+
 /** A classifier's rule: where its bucket is, so that its match and its removal need no stored `Match`. */
 class Rule<T> implements ClsRule<T> {
   /** The match, once removed (or when the subtable went away with `clear`). */
@@ -146,8 +159,11 @@ interface Subtable<T> {
   bloomStale: number;
   /** Slots in use (live or removed). */
   filled: number;
-  /** Buckets by id: rules with the same value, sorted by priority desc, then seq asc. */
-  bks: (Rule<T>[] | null)[];
+  /**
+   * Buckets by id: rules with the same value, sorted by priority desc, then seq asc; a bucket of
+   * one rule is the rule itself (no array per flow: most buckets hold one rule).
+   */
+  bks: Bucket<T>[];
   /**
    * The payload of each bucket's first rule, by id: what `find` returns, one load from the slot
    * (the rule object and the bucket array stay cold).
@@ -495,7 +511,9 @@ export class Classifier<T> {
     if (o >= 0) {
       const id = st.tab[o + 1]!;
       rule = new Rule(st, id, priority, payload, seq, tag);
-      const b = st.bks[id]!;
+      const cur = st.bks[id]!;
+      const b = Array.isArray(cur) ? cur : [cur];
+      st.bks[id] = b;
       let at = b.length;
       while (at > 0 && better(rule, b[at - 1]!)) at--;
       b.splice(at, 0, rule);
@@ -507,7 +525,7 @@ export class Classifier<T> {
     } else {
       const id = st.freeIds.length > 0 ? st.freeIds.pop()! : st.bks.length;
       rule = new Rule(st, id, priority, payload, seq, tag);
-      st.bks[id] = [rule];
+      st.bks[id] = rule;
       st.pay[id] = payload;
       putSlot(st, match.value, h, id, priority, tag);
     }
@@ -537,11 +555,13 @@ export class Classifier<T> {
     if (st === null || !st.live) return false;
     const id = rule.id;
     const o = st.slotOf[id]!;
-    const b = st.bks[id];
-    const i = b ? b.indexOf(rule) : -1;
-    if (!b || i < 0) return false;
+    const cur = st.bks[id];
+    if (!inBucket(cur, rule)) return false;
+    const b = Array.isArray(cur) ? cur : [cur!];
+    const i = b.indexOf(rule);
     rule.detach();
     b.splice(i, 1);
+    if (b.length === 1) st.bks[id] = b[0]!;
     if (b.length === 0) {
       st.bks[id] = null;
       st.pay[id] = null;
@@ -588,10 +608,10 @@ export class Classifier<T> {
     const rule = handle as Rule<T>;
     const st = rule.st;
     if (st === null || !st.live) return false;
-    const b = st.bks[rule.id];
-    if (!b || !b.includes(rule)) return false;
+    const b = st.bks[rule.id]!;
+    if (!inBucket(b, rule)) return false;
     rule.tag = tag;
-    if (b[0] === rule) st.tab[st.slotOf[rule.id]! + 3] = tag;
+    if (topOf(b) === rule) st.tab[st.slotOf[rule.id]! + 3] = tag;
     return true;
   }
 
@@ -602,19 +622,22 @@ export class Classifier<T> {
     const o = findSlot(st, match.value, hashWords(match.value, st.idx, st.mw));
     if (o < 0) return undefined;
     // A bucket's rules all have this mask and these masked words: the same (normalised) match.
-    return st.bks[st.tab[o + 1]!]!.find((r) => r.priority === priority);
+    const b = st.bks[st.tab[o + 1]!]!;
+    return Array.isArray(b) ? b.find((r) => r.priority === priority) : b.priority === priority ? b : undefined;
   }
 
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<ClsRule<T>> {
-    for (const list of this.byMask.values()) for (const st of list) for (const b of st.bks) if (b) yield* b;
+    for (const list of this.byMask.values()) for (const st of list) for (const b of st.bks) if (Array.isArray(b)) yield* b;
+    else if (b) yield b;
   }
 
   /** Remove every rule. */
   clear(): void {
     for (const list of this.byMask.values()) {
       for (const st of list) {
-        for (const b of st.bks) if (b) for (const r of b) r.detach();
+        for (const b of st.bks) if (Array.isArray(b)) for (const r of b) r.detach();
+        else if (b) b.detach();
         st.live = false;
       }
     }
@@ -680,7 +703,7 @@ export class Classifier<T> {
 
   /** Search the subtables without the cache (sets `lastVisited`). */
   search(key: Uint32Array): ClsRule<T> | null {
-    return this.probe(key) ? this.hitSt!.bks[this.hitId]![0]! : null;
+    return this.probe(key) ? topOf(this.hitSt!.bks[this.hitId]!) : null;
   }
 
   /**
@@ -734,7 +757,7 @@ export class Classifier<T> {
       // Every rule of the bucket has exactly the key's words under this mask: the first is this subtable's answer.
       const id = st.tab[o + 1]!;
       const p = st.tab[o + 2]!;
-      if (bestSt === null || p > bestPrio || (p === bestPrio && st.bks[id]![0]!.seq < bestSt.bks[bestId]![0]!.seq)) {
+      if (bestSt === null || p > bestPrio || (p === bestPrio && topOf(st.bks[id]!).seq < topOf(bestSt.bks[bestId]!).seq)) {
         bestSt = st;
         bestId = id;
         bestPrio = p;
