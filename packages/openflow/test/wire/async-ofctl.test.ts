@@ -19,7 +19,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools, type OvsOracle } from '@ovnts/testkit';
 import { encodeHello, type OfpListener, type Switch } from '@ovnts/openflow';
-import { freeLoopbackPort, startWireRig } from './rig.js';
+import { freePort, startWireRig } from './wire-rig.js';
 
 const req = requireTools('OpenFlow async differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const PORTS = [1, 2, 3, 4];
@@ -36,7 +36,7 @@ beforeAll(async () => {
   if (req.skip) return;
   ({ ovs, sw, ours } = await startWireRig(PORTS));
   // OVS's passive controller listener on a free loopback port (service connections, as ours).
-  ovsCtl = await freeLoopbackPort();
+  ovsCtl = await freePort();
   await ovs.vsctl('set-controller', 'br0', `ptcp:${ovsCtl}:127.0.0.1`);
   await sleep(500);
 }, 60_000);

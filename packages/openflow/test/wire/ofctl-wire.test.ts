@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketBuilder, toHex } from '@ovnts/packet';
 import { flowText, randomFlowTable, requireTools, type OvsOracle } from '@ovnts/testkit';
 import { encodeHello, type OfpListener, type Switch } from '@ovnts/openflow';
-import { freeLoopbackPort, startWireRig } from './rig.js';
+import { freePort, startWireRig } from './wire-rig.js';
 
 const req = requireTools('OpenFlow wire differential', ['ovs-vswitchd', 'ovs-ofctl', 'ovs-vsctl'], 'apt-get install -y openvswitch-switch');
 const PORTS = [1, 2, 3, 4];
@@ -244,7 +244,7 @@ describe.skipIf(req.skip)('ovs-ofctl over the wire: ovnts switch vs ovs-vswitchd
       return out;
     };
     // OVS listens on a free loopback port for this (a passive controller listener, as ours).
-    const free = await freeLoopbackPort();
+    const free = await freePort();
     await ovs.vsctl('set-controller', 'br0', `ptcp:${free}:127.0.0.1`);
     await new Promise((r) => setTimeout(r, 500));
     const theirs = await errs(free);

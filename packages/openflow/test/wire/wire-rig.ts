@@ -5,8 +5,7 @@
  * from text.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { startOvs, type OvsOracle } from '@ovnts/testkit';
+import { freePort, startOvs, type OvsOracle } from '@ovnts/testkit';
 import { OfpAgent, Switch, listenOpenFlow, parseFlow, type OfpListener, type WireFlowMod } from '@ovnts/openflow';
 
 /** The ports of both bridges. */
@@ -16,20 +15,22 @@ export const WIRE_PORTS = [1, 2, 3, 4];
 export interface WireRig {
   /** The OVS oracle (bridge `br0`). */
   ovs: OvsOracle;
+  /** Our switch. */
+  sw: Switch;
   /** Our listener (`tcp:127.0.0.1:${ours.port}`). */
   ours: OfpListener;
 }
 
-/** Start both switches with ports `WIRE_PORTS`. */
-export async function startWireRig(): Promise<WireRig> {
+/** Start both switches with the same ports (default `WIRE_PORTS`), every OpenFlow version we speak. */
+export async function startWireRig(ports: readonly number[] = WIRE_PORTS): Promise<WireRig> {
   const ovs = await startOvs();
-  await ovs.bridge('br0', { ports: WIRE_PORTS, protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
+  await ovs.bridge('br0', { ports: [...ports], protocols: 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15', markers: false });
   const sw = new Switch();
-  for (const p of WIRE_PORTS) sw.addPort({ number: p });
+  for (const p of ports) sw.addPort({ number: p });
   const agent = new OfpAgent(sw);
   sw.onPacketIn = (pi) => agent.packetIn(pi);
   const ours = await listenOpenFlow(agent, 0, '127.0.0.1');
-  return { ovs, ours };
+  return { ovs, sw, ours };
 }
 
 /** Stop both (either may be missing after a failed start). */
@@ -70,15 +71,8 @@ export async function ofctlMonitor(ovs: OvsOracle, target: string, opts: string[
   return normaliseOfctl(out);
 }
 
-/** A free loopback TCP port (for an OVS `ptcp:` controller listener). */
-export function freePort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** A free loopback TCP port (for an OVS `ptcp:` controller listener): testkit's. */
+export { freePort };
 
 /** A wire flow mod from `ovs-ofctl` flow text (no buffer, no out_port/out_group filter). */
 export function wireFlowMod(text: string, command: number): WireFlowMod {
