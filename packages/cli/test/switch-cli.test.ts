@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, assert, describe, expect, it } from 'vitest';
 import { readCapture } from '@ovnts/capture';
 import { BufferIo, main } from '@ovnts/cli';
 import { HostNetwork, hostIfName, podNetnsName } from '@ovnts/host';
@@ -43,8 +43,8 @@ function startCli(args: string[]): { proc: ChildProcess; out: () => string; wait
       for (;;) {
         const m = re.exec(out);
         if (m) return m;
-        if (proc.exitCode !== null) throw new Error(`ovnts switch exited ${proc.exitCode} before printing ${re}:\n${out}`);
-        if (Date.now() > deadline) throw new Error(`ovnts switch did not print ${re} within ${ms} ms:\n${out}`);
+        if (proc.exitCode !== null) assert.fail(`ovnts switch exited ${proc.exitCode} before printing ${re}:\n${out}`);
+        if (Date.now() > deadline) assert.fail(`ovnts switch did not print ${re} within ${ms} ms:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools, type OvsOracle } from '@ovnts/testkit';
 import { encodeHello, type OfpListener, type Switch } from '@ovnts/openflow';
 import { freePort, startWireRig } from './wire-rig.js';
@@ -159,7 +159,7 @@ describe.skipIf(req.skip)('asynchronous messages and roles: ovnts switch vs ovs-
     async until(f: (m: Buffer) => boolean): Promise<void> {
       const t0 = Date.now();
       while (!this.got.some(f)) {
-        if (Date.now() - t0 > 5000) throw new Error(`no awaited message; got ${this.got.map((m) => m.toString('hex')).join(' ')}`);
+        if (Date.now() - t0 > 5000) assert.fail(`no awaited message; got ${this.got.map((m) => m.toString('hex')).join(' ')}`);
         await new Promise<void>((r) => {
           this.waiters.push(r);
           setTimeout(r, 100);
